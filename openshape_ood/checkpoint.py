@@ -1,0 +1,153 @@
+"""Fetching and reading encoder checkpoints: Hub download, integrity checks, safe loading.
+
+Order of operations, for every file: locate (Hub cache or local path) -> check size and
+SHA-256 when known -> ``torch.load(weights_only=True)`` -> take the container and strip
+the key prefix -> load strictly into the model. Every failure raises
+:class:`CheckpointError` naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+from torch import nn
+
+from .registry import HubSource, LocalSource, ModelEntry
+
+FLAT = "flat"
+AUTO_PREFIXES = ("pc_encoder.", "module.")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be fetched, verified or loaded."""
+
+
+def fetch_checkpoint(
+    entry: ModelEntry, *, cache_dir: str | os.PathLike | None = None, revision: str | None = None
+) -> Path:
+    """Path of the checkpoint file for ``entry``, downloading it into the Hub cache if needed.
+
+    Hub downloads go through :func:`huggingface_hub.hf_hub_download`, so the usual cache,
+    ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE`` and resumable downloads apply. ``revision``
+    overrides the registry's revision (a branch, tag or commit hash).
+    """
+    source = entry.source
+    if isinstance(source, LocalSource):
+        if not source.path.is_file():
+            raise CheckpointError(
+                f"checkpoint for {entry.name!r} not found at {source.path}; fix the 'path' of "
+                f"[{entry.name}] in the registry"
+            )
+        return source.path
+    assert isinstance(source, HubSource)
+    revision = revision or source.revision
+    where = f"{source.repo_id}/{source.filename} (revision {revision or 'main'})"
+    try:
+        return Path(
+            hf_hub_download(source.repo_id, source.filename, revision=revision, cache_dir=cache_dir)
+        )
+    except LocalEntryNotFoundError:
+        raise CheckpointError(
+            f"checkpoint for {entry.name!r} is not in the local Hub cache and could not be downloaded: "
+            f"{where}. Connect to the network (and unset HF_HUB_OFFLINE) to download it once, or "
+            f"copy it to a machine-local file and register it with a 'path' entry "
+            f"(see OPENSHAPE_OOD_REGISTRY)."
+        ) from None
+    except (EntryNotFoundError, HfHubHTTPError) as exc:
+        raise CheckpointError(f"could not download {where} for {entry.name!r}: {exc}") from exc
+
+
+def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> None:
+    """Check size, then SHA-256, of a file before anything unpickles it."""
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        raise CheckpointError(
+            f"{path} is {actual_size:,} bytes but {size:,} were expected: the file is truncated or "
+            f"a different one. Delete it and download it again."
+        )
+    if sha256 is not None:
+        actual = file_sha256(path)
+        if actual != sha256.lower():
+            raise CheckpointError(
+                f"{path} has SHA-256 {actual} but the registry expects {sha256}: the file is corrupt "
+                f"or a different version. Delete it and download it again, or update the registry "
+                f"entry if you replaced the checkpoint on purpose."
+            )
+
+
+def read_encoder_state_dict(
+    path: Path, *, container: str | None = None, prefix: str | None = None
+) -> dict[str, torch.Tensor]:
+    """Load a checkpoint with ``weights_only=True`` and return the encoder's weights.
+
+    Args:
+        path: the checkpoint file.
+        container: ``"flat"`` when the weights sit at the top level, or the name of the
+            top-level key that holds them; ``None`` detects it (``"state_dict"`` when the
+            file has such a dict, else flat).
+        prefix: keep only keys starting with it, and strip it; ``None`` detects it
+            (``"pc_encoder."`` or ``"module."`` when keys carry one, else none).
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(
+            f"could not read {path} as a PyTorch checkpoint of tensors ({type(exc).__name__}: {exc}). "
+            f"The file may be truncated, not a checkpoint, or contain arbitrary Python objects, which "
+            f"are never unpickled."
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a dict of tensors")
+    if container is None:
+        container = "state_dict" if isinstance(checkpoint.get("state_dict"), dict) else FLAT
+    if container != FLAT:
+        if not isinstance(checkpoint.get(container), dict):
+            raise CheckpointError(
+                f"{path} has no {container!r} dict; its top-level keys are {sorted(map(str, checkpoint))[:10]}"
+            )
+        checkpoint = checkpoint[container]
+    if prefix is None:
+        prefix = next((p for p in AUTO_PREFIXES if any(str(k).startswith(p) for k in checkpoint)), "")
+    weights = {k[len(prefix):]: v for k, v in checkpoint.items() if isinstance(k, str) and k.startswith(prefix)}
+    if not weights:
+        raise CheckpointError(
+            f"{path} has no keys starting with {prefix!r}; first keys: {sorted(map(str, checkpoint))[:5]}"
+        )
+    return weights
+
+
+def load_weights_strict(model: nn.Module, weights: dict[str, torch.Tensor], path: Path) -> None:
+    """``load_state_dict(strict=True)`` with an error that lists what does not match."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    wrong_shape = [
+        f"{k}: file {tuple(weights[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in weights and weights[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = []
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
+            if items:
+                shown = ", ".join(items[:5]) + (f", ... ({len(items)} in all)" if len(items) > 5 else "")
+                parts.append(f"{label} keys: {shown}")
+        raise CheckpointError(
+            f"{path} does not match the encoder architecture ({'; '.join(parts)}). Check that the "
+            f"architecture, container and prefix given for this file are right."
+        )
+    model.load_state_dict(weights, strict=True)

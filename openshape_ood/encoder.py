@@ -1,0 +1,208 @@
+"""``ShapeEncoder``: raw point clouds in, L2-normalised OpenShape embeddings out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
+from .model import PointBertConfig, build_point_bert
+from .prepare import DEFAULT_NUM_POINTS, UP_AXES, CloudLike, prepare_batch, split_clouds, validate_cloud
+from .registry import ModelEntry, get_entry
+
+
+class ShapeEncoder:
+    """An OpenShape PointBERT encoder with the input preparation it expects.
+
+    Build one with :meth:`from_pretrained` (a registered model, e.g. ``"vitl14"``) or
+    :meth:`from_checkpoint` (a local file); then :meth:`embed` point clouds.
+
+    Attributes:
+        model: the ``torch.nn.Module`` (eval mode).
+        config: its :class:`PointBertConfig`.
+        up_axis: the gravity axis the model was trained with.
+        name: registry name, or ``None`` for a checkpoint loaded by path.
+        entry: the registry entry (text tower pairing), or ``None``.
+        num_points: points per cloud fed to the model.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: PointBertConfig,
+        *,
+        up_axis: str = "y",
+        name: str | None = None,
+        entry: ModelEntry | None = None,
+        num_points: int = DEFAULT_NUM_POINTS,
+    ):
+        if up_axis not in UP_AXES:
+            raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES}")
+        self.model = model.eval()
+        self.config = config
+        self.up_axis = up_axis
+        self.name = name
+        self.entry = entry
+        self.num_points = num_points
+
+    def __repr__(self) -> str:
+        return (
+            f"ShapeEncoder(name={self.name!r}, embed_dim={self.embed_dim}, up_axis={self.up_axis!r}, "
+            f"device={str(self.device)!r})"
+        )
+
+    @property
+    def embed_dim(self) -> int:
+        return self.config.embed_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device: str | torch.device) -> "ShapeEncoder":
+        """Move the model to ``device`` (in place) and return self."""
+        self.model.to(device)
+        return self
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name: str,
+        *,
+        device: str | torch.device = "cpu",
+        cache_dir: str | os.PathLike | None = None,
+        revision: str | None = None,
+        registry: str | os.PathLike | None = None,
+    ) -> "ShapeEncoder":
+        """Load a registered encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``, or your own).
+
+        The checkpoint is downloaded into the Hugging Face Hub cache (``cache_dir``
+        overrides it; ``HF_HUB_OFFLINE=1`` uses only the cache), its size and SHA-256
+        are checked, and only then is it loaded with ``weights_only=True``.
+
+        Args:
+            name: registry key; see ``openshape-ood models`` or :func:`load_registry`.
+            device: where the model runs.
+            cache_dir: Hub cache directory.
+            revision: Hub branch, tag or commit overriding the registry's.
+            registry: a registry TOML file instead of ``$OPENSHAPE_OOD_REGISTRY`` / the packaged one.
+        """
+        entry = get_entry(name, registry)
+        path = fetch_checkpoint(entry, cache_dir=cache_dir, revision=revision)
+        verify_checkpoint(path, sha256=entry.sha256, size=entry.size)
+        weights = read_encoder_state_dict(path, container=entry.container, prefix=entry.prefix)
+        model = build_point_bert(entry.config)
+        load_weights_strict(model, weights, path)
+        return cls(model.to(device), entry.config, up_axis=entry.up_axis, name=entry.name, entry=entry)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike,
+        config: PointBertConfig,
+        *,
+        up_axis: str = "y",
+        container: str | None = None,
+        prefix: str | None = None,
+        sha256: str | None = None,
+        device: str | torch.device = "cpu",
+    ) -> "ShapeEncoder":
+        """Load an encoder from a local checkpoint file.
+
+        Args:
+            path: the ``.pt`` file (a dict of tensors; never unpickled beyond that).
+            config: its architecture.
+            up_axis: the gravity axis the model was trained with.
+            container, prefix: where the encoder weights sit in the file; ``None``
+                detects the released layouts (flat with ``pc_encoder.``, or
+                ``state_dict`` with ``module.``).
+            sha256: expected SHA-256, checked before loading when given.
+            device: where the model runs.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {path} does not exist")
+        verify_checkpoint(path, sha256=sha256, size=None)
+        weights = read_encoder_state_dict(path, container=container, prefix=prefix)
+        model = build_point_bert(config)
+        load_weights_strict(model, weights, path)
+        return cls(model.to(device), config, up_axis=up_axis)
+
+    def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw (unnormalised) embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.
+
+        No centring, resampling or axis change happens here: this is the model's forward
+        pass, as upstream runs it. ``fps_start`` gives each cloud's first FPS centre
+        (index 0 when ``None``).
+        """
+        if points.ndim != 3 or points.shape[1] != self.config.in_dim:
+            raise ValueError(
+                f"expected prepared input [B, {self.config.in_dim}, N], got {tuple(points.shape)}"
+            )
+        with torch.inference_mode():
+            return self.model(points.to(self.device, torch.float32), fps_start)
+
+    def embed(
+        self,
+        clouds: CloudLike | Sequence[CloudLike],
+        *,
+        up_axis: str = "y",
+        batch_size: int = 16,
+        seed: int | None = 0,
+        random_fps_start: bool = False,
+        progress: bool | None = None,
+    ) -> np.ndarray | torch.Tensor:
+        """Embed raw point clouds.
+
+        Args:
+            clouds: one cloud ``(N, 3)`` / ``(N, 6)`` (xyz, or xyz + rgb in [0, 1] or
+                [0, 255]), a batch ``(B, N, C)``, or a list of clouds of any sizes;
+                numpy arrays or torch tensors.
+            up_axis: the gravity axis of *your* data; it is moved onto the model's.
+            batch_size: clouds per forward pass.
+            seed: seeds resampling (and the FPS start when random); the same seed gives
+                identical embeddings. ``None`` draws fresh randomness.
+            random_fps_start: start farthest point sampling at a random point per cloud
+                (as upstream does) instead of point 0.
+            progress: show a progress bar; ``None`` shows one when there is more than one batch.
+
+        Returns:
+            ``(B, D)`` float32 L2-normalised embeddings, numpy for numpy input and torch
+            (on the input's device) for torch input. A single cloud gives ``B = 1``.
+        """
+        up_axis = up_axis.lower()
+        if up_axis not in UP_AXES:
+            raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        arrays, is_torch = split_clouds(clouds)
+        for i, cloud in enumerate(arrays):  # fail before any encoding, not half-way through
+            validate_cloud(cloud, i)
+        rng = np.random.default_rng(seed)
+        # A separate stream, so that random FPS starts leave the resampling unchanged.
+        fps_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        starts = range(0, len(arrays), batch_size)
+        show = progress if progress is not None else len(starts) > 1
+        outputs = []
+        for start in tqdm(starts, desc="Encoding shapes", unit="batch", disable=not show):
+            batch = prepare_batch(
+                arrays[start : start + batch_size],
+                rng,
+                up_axis=up_axis,
+                model_up_axis=self.up_axis,
+                num_points=self.num_points,
+                first_index=start,
+            )
+            fps_start = torch.from_numpy(fps_rng.integers(0, self.num_points, len(batch))) if random_fps_start else None
+            embedding = self.encode_prepared(torch.from_numpy(batch), fps_start)
+            outputs.append(torch.nn.functional.normalize(embedding.float(), dim=-1).cpu())
+        result = torch.cat(outputs)
+        if is_torch:
+            device = clouds.device if isinstance(clouds, torch.Tensor) else clouds[0].device
+            return result.to(device)
+        return result.numpy()

@@ -1,0 +1,157 @@
+"""Turning raw point clouds into encoder input, as the upstream OpenShape code does.
+
+Per cloud: validate, centre on the point mean, scale into the unit ball, bring colours
+to [0, 1] (constant 0.4 when absent), resample to a fixed number of points in random
+order, and rotate the caller's gravity axis onto the model's. Batches are
+``[B, 6, N]`` float32 arrays (xyz then rgb), the layout the encoder consumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+DEFAULT_NUM_POINTS = 10000
+DEFAULT_RGB = 0.4
+UP_AXES = ("x", "y", "z")
+
+CloudLike = np.ndarray | torch.Tensor
+
+
+def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarray], bool]:
+    """Normalise the accepted input forms to a list of ``(N, C)`` arrays.
+
+    Accepts one cloud ``(N, C)``, a batch ``(B, N, C)``, or a sequence of clouds of any
+    sizes, as numpy arrays or torch tensors. Returns the clouds and whether the input was
+    torch (so that the output can be, too).
+    """
+    if isinstance(clouds, (np.ndarray, torch.Tensor)):
+        is_torch = isinstance(clouds, torch.Tensor)
+        array = clouds.detach().cpu().numpy() if is_torch else clouds
+        if array.ndim == 2:
+            return [array], is_torch
+        if array.ndim == 3:
+            return list(array), is_torch
+        raise ValueError(
+            f"expected one cloud (N, C), a batch (B, N, C) or a list of clouds; got an array of shape {array.shape}"
+        )
+    if isinstance(clouds, Sequence) and not isinstance(clouds, (str, bytes)):
+        if len(clouds) == 0:
+            raise ValueError("no point clouds given")
+        is_torch = isinstance(clouds[0], torch.Tensor)
+        arrays = []
+        for i, cloud in enumerate(clouds):
+            if not isinstance(cloud, (np.ndarray, torch.Tensor)):
+                raise ValueError(f"cloud {i} is a {type(cloud).__name__}; pass numpy arrays or torch tensors")
+            array = cloud.detach().cpu().numpy() if isinstance(cloud, torch.Tensor) else cloud
+            if array.ndim != 2:
+                raise ValueError(f"cloud {i} has shape {array.shape}; each cloud must be (N, 3) or (N, 6)")
+            arrays.append(array)
+        return arrays, is_torch
+    raise ValueError(f"cannot read point clouds from a {type(clouds).__name__}; pass arrays or tensors")
+
+
+def validate_cloud(points: np.ndarray, index: int = 0) -> np.ndarray:
+    """Check one ``(N, 3)`` / ``(N, 6)`` cloud and return it as float64 ``(N, 6)`` with rgb in [0, 1].
+
+    Colours in [0, 1] are kept, colours in [0, 255] are divided by 255, absent colours
+    become ``DEFAULT_RGB``.
+    """
+    name = f"cloud {index}"
+    if points.ndim != 2 or points.shape[1] not in (3, 6):
+        raise ValueError(
+            f"{name} has shape {points.shape}; expected (N, 3) xyz or (N, 6) xyz+rgb "
+            f"(drop normals or other extra channels first)"
+        )
+    if points.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.issubdtype(points.dtype, np.number):
+        raise ValueError(f"{name} has dtype {points.dtype}; expected numbers")
+    points = points.astype(np.float64)
+    if not np.isfinite(points).all():
+        raise ValueError(f"{name} contains NaN or infinite values; drop those points first")
+    xyz = points[:, :3]
+    if points.shape[1] == 3:
+        rgb = np.full_like(xyz, DEFAULT_RGB)
+    else:
+        rgb = points[:, 3:]
+        low, high = rgb.min(), rgb.max()
+        if low < 0 or high > 255:
+            raise ValueError(
+                f"{name} has colours in [{low:g}, {high:g}]; expected RGB in [0, 1] or in [0, 255]"
+            )
+        if high > 1:
+            rgb = rgb / 255.0
+    return np.concatenate([xyz, rgb], axis=1)
+
+
+def normalize_xyz(xyz: np.ndarray, index: int = 0) -> np.ndarray:
+    """Centre on the mean and scale so that the farthest point has norm 1."""
+    centred = xyz - xyz.mean(axis=0)
+    scale = np.linalg.norm(centred, axis=1).max()
+    if scale == 0:
+        raise ValueError(f"cloud {index}: all points are identical; a shape needs some extent")
+    return centred / scale
+
+
+def resample_indices(num_in: int, num_out: int, rng: np.random.Generator) -> np.ndarray:
+    """Random order of ``num_out`` indices: a permutation subset, or all points plus random duplicates."""
+    if num_in >= num_out:
+        return rng.permutation(num_in)[:num_out]
+    extra = rng.integers(0, num_in, num_out - num_in)
+    return rng.permutation(np.concatenate([np.arange(num_in), extra]))
+
+
+def convert_up_axis(xyz: np.ndarray, data_up: str, model_up: str) -> np.ndarray:
+    """Swap coordinate columns so the data's up axis lands on the model's up axis.
+
+    This is the convention of upstream OpenShape (``pc[:, [0, 2, 1]]`` for Y-up data fed
+    to the Z-up vitg14).
+    """
+    for axis in (data_up, model_up):
+        if axis not in UP_AXES:
+            raise ValueError(f"up axis {axis!r} is not one of {UP_AXES}")
+    if data_up == model_up:
+        return xyz
+    order = [0, 1, 2]
+    a, b = UP_AXES.index(data_up), UP_AXES.index(model_up)
+    order[a], order[b] = order[b], order[a]
+    return xyz[:, order]
+
+
+def prepare_cloud(
+    points: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    up_axis: str = "y",
+    model_up_axis: str = "y",
+    num_points: int = DEFAULT_NUM_POINTS,
+    index: int = 0,
+) -> np.ndarray:
+    """One raw cloud -> ``(6, num_points)`` float32 encoder input (xyz in the unit ball, rgb in [0, 1])."""
+    cloud = validate_cloud(np.asarray(points), index)
+    xyz = convert_up_axis(normalize_xyz(cloud[:, :3], index), up_axis, model_up_axis)
+    prepared = np.concatenate([xyz, cloud[:, 3:]], axis=1)[resample_indices(len(cloud), num_points, rng)]
+    return np.ascontiguousarray(prepared.T, dtype=np.float32)
+
+
+def prepare_batch(
+    clouds: Sequence[np.ndarray],
+    rng: np.random.Generator,
+    *,
+    up_axis: str = "y",
+    model_up_axis: str = "y",
+    num_points: int = DEFAULT_NUM_POINTS,
+    first_index: int = 0,
+) -> np.ndarray:
+    """Several raw clouds -> ``[B, 6, num_points]`` float32 encoder input."""
+    return np.stack(
+        [
+            prepare_cloud(
+                c, rng, up_axis=up_axis, model_up_axis=model_up_axis, num_points=num_points, index=first_index + i
+            )
+            for i, c in enumerate(clouds)
+        ]
+    )

@@ -1,0 +1,162 @@
+"""Loading checkpoints: the Hub path through a local Hub cache, integrity checks, clear errors."""
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from openshape_ood import ShapeEncoder
+from openshape_ood.checkpoint import CheckpointError
+
+from .conftest import PARITY, parity_config
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+REPO = "OpenShape/tiny-pointbert-b32"
+
+
+def write_hub_registry(directory: Path, sha256: str, size: int) -> Path:
+    registry = directory / "registry.toml"
+    architecture = "\n".join(
+        f"{k} = {v}" for k, v in [("dim", 64), ("depth", 2), ("heads", 2), ("mlp_dim", 128), ("sa_dim", 32),
+                                  ("patches", 16), ("radius", 0.4), ("nsample", 32), ("dim_head", 32)]
+    )
+    registry.write_text(
+        f'[tiny]\nhf_repo = "{REPO}"\nfilename = "model.pt"\nrevision = "main"\nsha256 = "{sha256}"\n'
+        f'size = {size}\ncontainer = "flat"\nprefix = "pc_encoder."\nup_axis = "y"\n'
+        f'[tiny.architecture]\n{architecture}\n[tiny.text]\nmodel = "ViT-B-32"\npretrained = "openai"\n'
+    )
+    return registry
+
+
+def populate_hub_cache(cache: Path, payload: bytes) -> Path:
+    """Lay a file out as huggingface_hub caches it: blobs/, snapshots/<commit>/ and refs/main."""
+    repo_dir = cache / ("models--" + REPO.replace("/", "--"))
+    blob = repo_dir / "blobs" / hashlib.sha256(payload).hexdigest()
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(payload)
+    snapshot = repo_dir / "snapshots" / COMMIT / "model.pt"
+    snapshot.parent.mkdir(parents=True)
+    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
+    (repo_dir / "refs").mkdir()
+    (repo_dir / "refs" / "main").write_text(COMMIT)
+    return snapshot
+
+
+@pytest.fixture
+def b32_bytes() -> bytes:
+    return (PARITY / "b32_tiny.pt").read_bytes()
+
+
+def test_hub_download_path_offline_through_local_cache(tmp_path, b32_bytes, parity_expected):
+    """A fresh interpreter with HF_HUB_OFFLINE=1 resolves refs/main -> snapshot -> verified weights."""
+    cache = tmp_path / "hub"
+    populate_hub_cache(cache, b32_bytes)
+    registry = write_hub_registry(tmp_path, hashlib.sha256(b32_bytes).hexdigest(), len(b32_bytes))
+    np.save(tmp_path / "input.npy", parity_expected["input"])
+    script = (
+        "import numpy, torch\n"
+        "from openshape_ood import ShapeEncoder\n"
+        f"enc = ShapeEncoder.from_pretrained('tiny', cache_dir={str(cache)!r})\n"
+        f"x = torch.from_numpy(numpy.load({str(tmp_path / 'input.npy')!r}))\n"
+        f"numpy.save({str(tmp_path / 'out.npy')!r}, enc.encode_prepared(x).numpy())\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENSHAPE_OOD_REGISTRY": str(registry)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=Path(__file__).parents[1])
+    out = np.load(tmp_path / "out.npy")
+    assert np.abs(out - parity_expected["b32_embedding"]).max() <= 1e-5
+
+
+def test_empty_cache_without_network_names_the_file_and_the_fix(tmp_path, monkeypatch, b32_bytes):
+    registry = write_hub_registry(tmp_path, hashlib.sha256(b32_bytes).hexdigest(), len(b32_bytes))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+    with pytest.raises(CheckpointError, match=rf"not in the local Hub cache.*{REPO}/model.pt.*Connect to the network"):
+        ShapeEncoder.from_pretrained("tiny", cache_dir=tmp_path / "empty")
+
+
+def test_hash_mismatch_is_refused_before_loading(tmp_path, monkeypatch, b32_bytes):
+    tampered = bytearray(b32_bytes)
+    tampered[-100] ^= 0xFF
+    snapshot = populate_hub_cache(tmp_path / "hub", bytes(tampered))
+    registry = write_hub_registry(tmp_path, hashlib.sha256(b32_bytes).hexdigest(), len(b32_bytes))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran on an unverified file"))
+    with pytest.raises(CheckpointError, match=rf"{snapshot}.*SHA-256 .* but the registry expects"):
+        ShapeEncoder.from_pretrained("tiny", cache_dir=tmp_path / "hub")
+
+
+def test_truncated_download_is_reported_as_such(tmp_path, monkeypatch, b32_bytes):
+    populate_hub_cache(tmp_path / "hub", b32_bytes[:1000])
+    registry = write_hub_registry(tmp_path, hashlib.sha256(b32_bytes).hexdigest(), len(b32_bytes))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+    with pytest.raises(CheckpointError, match="is 1,000 bytes but 322,437 were expected: the file is truncated"):
+        ShapeEncoder.from_pretrained("tiny", cache_dir=tmp_path / "hub")
+
+
+def test_truncated_local_file_without_known_size(tmp_path, parity_manifest, b32_bytes):
+    path = tmp_path / "cut.pt"
+    path.write_bytes(b32_bytes[: len(b32_bytes) // 2])
+    with pytest.raises(CheckpointError, match=rf"could not read {path} .*truncated"):
+        ShapeEncoder.from_checkpoint(path, parity_config(parity_manifest, "b32"))
+
+
+def test_local_sha256_is_checked_when_given(parity_manifest):
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        ShapeEncoder.from_checkpoint(PARITY / "b32_tiny.pt", parity_config(parity_manifest, "b32"), sha256="0" * 64)
+
+
+class Payload:
+    """Not a tensor: a checkpoint holding it must never be unpickled."""
+
+
+def test_arbitrary_pickled_objects_are_never_loaded(tmp_path, parity_manifest):
+    path = tmp_path / "evil.pt"
+    torch.save({"pc_encoder.cls_token": torch.zeros(64), "extra": Payload()}, path)
+    with pytest.raises(CheckpointError, match="never unpickled"):
+        ShapeEncoder.from_checkpoint(path, parity_config(parity_manifest, "b32"))
+
+
+def test_missing_and_unexpected_keys_are_listed(tmp_path, parity_manifest):
+    weights = torch.load(PARITY / "b32_tiny.pt", weights_only=True)
+    del weights["pc_encoder.cls_token"]
+    weights["pc_encoder.extra.weight"] = torch.zeros(1)
+    path = tmp_path / "edited.pt"
+    torch.save(weights, path)
+    with pytest.raises(CheckpointError, match=r"missing keys: cls_token; unexpected keys: extra.weight"):
+        ShapeEncoder.from_checkpoint(path, parity_config(parity_manifest, "b32"))
+
+
+def test_wrong_architecture_reports_shapes(parity_manifest):
+    # The l14 file holds a projected model: loading it as the b32 architecture must fail loudly.
+    with pytest.raises(CheckpointError, match="unexpected keys: ppat.cls_token"):
+        ShapeEncoder.from_checkpoint(PARITY / "l14_tiny.pt", parity_config(parity_manifest, "b32"))
+    wider = dataclasses.replace(parity_config(parity_manifest, "b32"), dim=96)
+    with pytest.raises(CheckpointError, match=r"wrong shape keys: cls_token: file \(64,\) vs model \(96,\)"):
+        ShapeEncoder.from_checkpoint(PARITY / "b32_tiny.pt", wider)
+
+
+def test_wrong_prefix_or_container_is_explained(parity_manifest):
+    config = parity_config(parity_manifest, "g14")
+    with pytest.raises(CheckpointError, match="has no 'weights' dict; its top-level keys are"):
+        ShapeEncoder.from_checkpoint(PARITY / "g14_tiny.pt", config, container="weights")
+    with pytest.raises(CheckpointError, match="no keys starting with 'encoder.'"):
+        ShapeEncoder.from_checkpoint(PARITY / "g14_tiny.pt", config, prefix="encoder.")
+
+
+def test_missing_local_file(tmp_path, parity_manifest):
+    with pytest.raises(FileNotFoundError, match="nothere.pt does not exist"):
+        ShapeEncoder.from_checkpoint(tmp_path / "nothere.pt", parity_config(parity_manifest, "b32"))
+
+
+def test_registry_local_path_missing(tmp_path, monkeypatch):
+    registry = tmp_path / "r.toml"
+    shutil.copy(Path(__file__).parent / "fixtures" / "tiny_registry.toml", registry)
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+    with pytest.raises(CheckpointError, match=r"not found at .*b32_tiny.pt; fix the 'path' of \[vitb32\]"):
+        ShapeEncoder.from_pretrained("vitb32")

@@ -1,0 +1,101 @@
+"""The registry: packaged entries build exactly the released architectures."""
+
+import json
+
+import pytest
+import torch
+
+from openshape_ood import PointBertConfig, get_entry, load_registry
+from openshape_ood.model import build_point_bert
+from openshape_ood.registry import HubSource, LocalSource
+
+from .conftest import PARITY, TINY_REGISTRY
+
+RELEASED = json.loads((PARITY / "released_checkpoint_keys.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def packaged_registry(monkeypatch):
+    monkeypatch.delenv("OPENSHAPE_OOD_REGISTRY", raising=False)
+
+
+def test_packaged_registry_lists_the_three_released_models():
+    registry = load_registry()
+    assert sorted(registry) == ["vitb32", "vitg14", "vitl14"]
+    assert {n: e.embed_dim for n, e in registry.items()} == {"vitb32": 512, "vitl14": 768, "vitg14": 1280}
+    assert {n: e.up_axis for n, e in registry.items()} == {"vitb32": "y", "vitl14": "y", "vitg14": "z"}
+    assert registry["vitg14"].source == HubSource("OpenShape/openshape-pointbert-vitg14-rgb", "model.pt", "main")
+    assert (registry["vitg14"].text_model, registry["vitg14"].text_pretrained) == (
+        "ViT-bigG-14",
+        "laion2b_s39b_b160k",
+    )
+    assert registry["vitl14"].sha256 == "2ce4eb7a6997aed26390c7fd0ed5edfeb833eb7f160f1f790cc87dc733cd432a"
+
+
+@pytest.mark.parametrize("name", ["vitb32", "vitl14", "vitg14"])
+def test_registry_config_builds_released_keys_shapes_and_parameter_count(name):
+    entry = get_entry(name)
+    released = RELEASED[name]
+    assert (entry.container, entry.prefix) == (released["container"], released["prefix"])
+    model = build_point_bert(entry.config)
+    built = {entry.prefix + k: list(v.shape) for k, v in model.state_dict().items()}
+    assert built == released["keys"]
+    assert sum(p.numel() for p in model.parameters()) == released["parameters"]
+
+
+def test_registry_file_can_be_replaced_by_environment(monkeypatch):
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(TINY_REGISTRY))
+    entry = get_entry("vitb32")
+    assert entry.source == LocalSource(TINY_REGISTRY.parent / "openshape_parity" / "b32_tiny.pt")
+    assert entry.config == PointBertConfig(64, 2, 2, 128, 32, 16, 0.4, 32, 6, 32, None)
+
+
+def test_unknown_model_lists_registered_names():
+    with pytest.raises(KeyError, match="vitb32, vitg14, vitl14"):
+        get_entry("vit-huge")
+
+
+ENTRY = """
+[mine]
+path = "weights.pt"
+up_axis = "{up}"
+embed_dim = {embed_dim}
+[mine.architecture]
+dim = 8
+depth = 1
+heads = 1
+mlp_dim = 8
+sa_dim = 8
+patches = 4
+radius = 0.4
+nsample = 4
+[mine.text]
+model = "ViT-B-32"
+pretrained = "openai"
+"""
+
+
+@pytest.mark.parametrize(
+    "up, embed_dim, message",
+    [("w", 8, "up_axis 'w'"), ("y", 16, "embed_dim = 16 but its architecture outputs 8")],
+)
+def test_invalid_entries_are_rejected_with_the_reason(tmp_path, up, embed_dim, message):
+    path = tmp_path / "registry.toml"
+    path.write_text(ENTRY.format(up=up, embed_dim=embed_dim))
+    with pytest.raises(ValueError, match=message):
+        load_registry(path)
+
+
+def test_local_entry_path_is_relative_to_registry_file(tmp_path):
+    path = tmp_path / "registry.toml"
+    path.write_text(ENTRY.format(up="z", embed_dim=8))
+    entry = load_registry(path)["mine"]
+    assert entry.source == LocalSource(tmp_path / "weights.pt")
+    assert entry.sha256 is None and entry.container == "flat" and entry.prefix == ""
+
+
+def test_hub_entry_without_sha256_is_rejected(tmp_path):
+    path = tmp_path / "registry.toml"
+    path.write_text(ENTRY.format(up="y", embed_dim=8).replace('path = "weights.pt"', 'hf_repo = "a/b"\nfilename = "m.pt"'))
+    with pytest.raises(ValueError, match="needs a sha256"):
+        load_registry(path)
