@@ -25,20 +25,23 @@ from sklearn.metrics import (
 __all__ = ["closed_set_metrics", "ood_metrics"]
 
 
+def _as_1d(values: ArrayLike, name: str, item: str, fix: str) -> np.ndarray:
+    """``values`` as a non-empty 1-D array (one ``item`` per sample), or a ValueError naming ``name``."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one {item} per sample), got shape {array.shape}; {fix}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; pass at least one sample")
+    return array
+
+
 def _as_scores(values: ArrayLike, name: str) -> np.ndarray:
     """``values`` as a 1-D float64 array of finite scores, or a ValueError naming ``name``."""
-    array = np.asarray(values)
+    array = _as_1d(values, name, "score", "reduce each sample to a single score first")
     if array.dtype.kind not in "iuf":
         raise ValueError(
             f"{name} must hold real numbers, got dtype {array.dtype}; pass a numeric array of scores"
         )
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D (one score per sample), got shape {array.shape}; "
-            "reduce each sample to a single score first"
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; every comparison needs at least one sample per side")
     array = array.astype(np.float64)  # exact for float32 and small ints: ranks are unchanged
     if not np.isfinite(array).all():
         bad = int(np.count_nonzero(~np.isfinite(array)))
@@ -99,16 +102,8 @@ def closed_set_metrics(labels: ArrayLike, predictions: ArrayLike) -> dict[str, f
     Raises:
         ValueError: when the inputs are not 1-D, are empty, or differ in length.
     """
-    labels = np.asarray(labels)
-    predictions = np.asarray(predictions)
-    for name, array in (("labels", labels), ("predictions", predictions)):
-        if array.ndim != 1:
-            raise ValueError(
-                f"{name} must be 1-D (one class per sample), got shape {array.shape}; "
-                "take the argmax over classes first"
-            )
-        if array.size == 0:
-            raise ValueError(f"{name} is empty; pass at least one known sample")
+    labels = _as_1d(labels, "labels", "class", "take the argmax over classes first")
+    predictions = _as_1d(predictions, "predictions", "class", "take the argmax over classes first")
     if labels.shape != predictions.shape:
         raise ValueError(
             f"labels and predictions differ in length ({labels.size} vs {predictions.size}); "
