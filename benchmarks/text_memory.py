@@ -2,7 +2,9 @@
 
 Each case runs in its own fresh Python process; its peak RSS is the child's ``ru_maxrss``
 as reported to this process by ``os.wait4``. Every case embeds one prompt, so the model is
-built and used. Run from the repository root::
+built and used. This parent imports nothing heavy on purpose: Linux counts the parent's
+peak in the ``ru_maxrss`` of a child it starts (fork or vfork, then exec). Run from the
+repository root::
 
     python -m benchmarks.text_memory --model ViT-bigG-14
 
