@@ -1,0 +1,424 @@
+"""Class names to CLIP text embeddings, paired with each OpenShape shape encoder.
+
+A :class:`TextEncoder` holds only the text tower of an open_clip model (the image tower is
+never built: for ViT-bigG-14 it alone has 1.8B parameters). Weights come from open_clip's
+own pretrained download (Hugging Face Hub cache) or from a local checkpoint file, and are
+read lazily: only the text tensors of the file are touched. Class embeddings are cached on
+disk, so a second run with the same model, weights and prompts does not load CLIP at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from .registry import ModelEntry, get_entry
+
+CACHE_ENV = "OPENSHAPE_OOD_CACHE"
+
+# The 64 prompt templates of the OpenShape benchmarks, verbatim (one lacks its full stop upstream).
+OPENSHAPE_TEMPLATES: tuple[str, ...] = (
+    "a point cloud model of {}.",
+    "There is a {} in the scene.",
+    "There is the {} in the scene.",
+    "a photo of a {} in the scene.",
+    "a photo of the {} in the scene.",
+    "a photo of one {} in the scene.",
+    "itap of a {}.",
+    "itap of my {}.",
+    "itap of the {}.",
+    "a photo of a {}.",
+    "a photo of my {}.",
+    "a photo of the {}.",
+    "a photo of one {}.",
+    "a photo of many {}.",
+    "a good photo of a {}.",
+    "a good photo of the {}.",
+    "a bad photo of a {}.",
+    "a bad photo of the {}.",
+    "a photo of a nice {}.",
+    "a photo of the nice {}.",
+    "a photo of a cool {}.",
+    "a photo of the cool {}.",
+    "a photo of a weird {}.",
+    "a photo of the weird {}.",
+    "a photo of a small {}.",
+    "a photo of the small {}.",
+    "a photo of a large {}.",
+    "a photo of the large {}.",
+    "a photo of a clean {}.",
+    "a photo of the clean {}.",
+    "a photo of a dirty {}.",
+    "a photo of the dirty {}.",
+    "a bright photo of a {}.",
+    "a bright photo of the {}.",
+    "a dark photo of a {}.",
+    "a dark photo of the {}.",
+    "a photo of a hard to see {}.",
+    "a photo of the hard to see {}.",
+    "a low resolution photo of a {}.",
+    "a low resolution photo of the {}.",
+    "a cropped photo of a {}.",
+    "a cropped photo of the {}.",
+    "a close-up photo of a {}.",
+    "a close-up photo of the {}.",
+    "a jpeg corrupted photo of a {}.",
+    "a jpeg corrupted photo of the {}.",
+    "a blurry photo of a {}.",
+    "a blurry photo of the {}.",
+    "a pixelated photo of a {}.",
+    "a pixelated photo of the {}.",
+    "a black and white photo of the {}.",
+    "a black and white photo of a {}",
+    "a plastic {}.",
+    "the plastic {}.",
+    "a toy {}.",
+    "the toy {}.",
+    "a plushie {}.",
+    "the plushie {}.",
+    "a cartoon {}.",
+    "the cartoon {}.",
+    "an embroidered {}.",
+    "the embroidered {}.",
+    "a painting of the {}.",
+    "a painting of a {}.",
+)
+
+#: Named template sets for :meth:`TextEncoder.embed_classes`. ``"none"`` speaks the bare name,
+#: as the OpenShape demo does for custom categories.
+TEMPLATE_SETS: dict[str, tuple[str, ...]] = {"openshape64": OPENSHAPE_TEMPLATES, "none": ("{}",)}
+
+
+def lvis_categories() -> tuple[str, ...]:
+    """The 1,156 Objaverse-LVIS category names (underscores as in the source), an open vocabulary."""
+    text = resources.files("openshape_ood").joinpath("data/lvis_categories.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def spoken_name(name: str) -> str:
+    """The words a class name is spoken as in a prompt: underscores become spaces."""
+    return " ".join(name.replace("_", " ").split())
+
+
+def check_class_names(names: Sequence[str], what: str = "class names") -> list[str]:
+    """Validate a list of class names and return it as a list.
+
+    Raises ``ValueError`` for a bare string, an empty list, blank names, or names that are
+    the same once spoken (case and underscores ignored): such classes could not be told apart.
+    """
+    if isinstance(names, (str, bytes)):
+        raise ValueError(f"{what} must be a list of strings, not one string; wrap it: [{names!r}]")
+    names = list(names)
+    if not names:
+        raise ValueError(f"{what} is empty; pass at least one class name")
+    if not all(isinstance(name, str) for name in names):
+        raise ValueError(f"{what} must all be strings; got {sorted({type(n).__name__ for n in names})}")
+    blank = [name for name in names if not spoken_name(name)]
+    if blank:
+        raise ValueError(f"{what} contain {len(blank)} blank name(s); remove them")
+    counts = Counter(spoken_name(name).casefold() for name in names)
+    duplicates = sorted({name for name in names if counts[spoken_name(name).casefold()] > 1})
+    if duplicates:
+        raise ValueError(f"duplicate {what} {duplicates} (case and underscores ignored); keep each class once")
+    return names
+
+
+def resolve_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
+    """A template set name (see :data:`TEMPLATE_SETS`) or a list of ``str.format`` templates with one ``{}``."""
+    if isinstance(templates, str):
+        if templates not in TEMPLATE_SETS:
+            raise ValueError(
+                f"unknown template set {templates!r}; use one of {sorted(TEMPLATE_SETS)} "
+                "or a list of templates such as ['a point cloud of a {}.']"
+            )
+        return TEMPLATE_SETS[templates]
+    templates = tuple(templates)
+    if not templates:
+        raise ValueError("templates is empty; pass 'openshape64', 'none' or a non-empty list of templates")
+    for template in templates:
+        if not isinstance(template, str) or template.count("{}") != 1:
+            raise ValueError(f"template {template!r} must be a string with exactly one '{{}}' for the class name")
+        try:
+            template.format("x")
+        except (IndexError, KeyError, ValueError):
+            raise ValueError(
+                f"template {template!r} has other braces; escape literal braces as '{{{{' and '}}}}'"
+            ) from None
+    return templates
+
+
+def default_cache_dir() -> Path:
+    """``$OPENSHAPE_OOD_CACHE`` or ``~/.cache/openshape_ood``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "openshape_ood").expanduser()
+
+
+class TextEncoder:
+    """The text tower of an open_clip model, embedding class names into the shape encoders' space.
+
+    Args:
+        model_name: open_clip architecture name, e.g. ``"ViT-L-14"``.
+        pretrained: an open_clip pretrained tag for that architecture (e.g. ``"openai"``),
+            a local checkpoint file (``.safetensors``, or a torch zip file read with
+            ``weights_only=True``), or ``None`` for random weights (never cached).
+        device: where the tower runs.
+        cache_dir: folder of the embedding cache; ``None`` for :func:`default_cache_dir`.
+        cache: set ``False`` to neither read nor write the cache.
+        progress: show a progress bar while embedding classes.
+
+    The tower is loaded on first use, not at construction. Tags whose weights were trained
+    with QuickGELU (the OpenAI ones) get QuickGELU, as open_clip's pretrained table says; a
+    bare ``create_model("ViT-L-14", "openai")`` would use GELU and only warn.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        pretrained: str | os.PathLike | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        cache_dir: str | os.PathLike | None = None,
+        cache: bool = True,
+        progress: bool = True,
+    ):
+        config = open_clip.get_model_config(model_name)
+        if config is None:
+            raise ValueError(f"unknown open_clip model {model_name!r}; see open_clip.list_models() for the names")
+        self.model_name = model_name
+        self.embed_dim: int = config["embed_dim"]
+        self.device = torch.device(device)
+        self.progress = progress
+        self._config = config
+        quick_gelu = bool(config.get("quick_gelu", False))
+        if pretrained is None:
+            self.pretrained = None
+            self._weights_id = None
+        elif open_clip.is_pretrained_cfg(model_name, str(pretrained)):
+            self.pretrained = str(pretrained)
+            tag_config = open_clip.get_pretrained_cfg(model_name, self.pretrained)
+            quick_gelu = quick_gelu or bool(tag_config.get("quick_gelu", False))
+            source = tag_config.get("hf_hub") or tag_config.get("url", "")
+            self._weights_id = f"tag:{self.pretrained}:{source}"
+        elif Path(pretrained).expanduser().is_file():
+            path = Path(pretrained).expanduser().resolve()
+            self.pretrained = str(path)
+            stat = path.stat()
+            # File identity rather than a hash: hashing a 10 GB checkpoint would cost more than the cache saves.
+            self._weights_id = f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+        else:
+            tags = open_clip.list_pretrained_tags_by_model(model_name)
+            raise ValueError(
+                f"pretrained {str(pretrained)!r} is neither an open_clip tag for {model_name} "
+                f"(known tags: {tags}) nor an existing file; pass one of those, or None for random weights"
+            )
+        self.quick_gelu = quick_gelu
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self.cache = cache and self._weights_id is not None
+        self._tower: torch.nn.Module | None = None
+        self._tokenizer = None
+
+    @classmethod
+    def from_pretrained(cls, model: str | ModelEntry, **kwargs) -> TextEncoder:
+        """The text tower paired with a registered shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``).
+
+        Reads ``[name.text]`` (``model`` and ``pretrained``) from the checkpoint registry;
+        ``kwargs`` go to the constructor.
+        """
+        entry = get_entry(model) if isinstance(model, str) else model
+        if not isinstance(entry, ModelEntry):
+            raise ValueError(f"model must be a registry name or a ModelEntry, not {type(model).__name__}")
+        return cls(entry.text_model, entry.text_pretrained, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_name={self.model_name!r}, pretrained={self.pretrained!r})"
+
+    @property
+    def module(self) -> torch.nn.Module:
+        """The text tower (an open_clip ``TextTransformer``), loaded on first access."""
+        if self._tower is None:
+            self._tower = self._load_tower()
+        return self._tower
+
+    @property
+    def tokenizer(self):
+        """open_clip's tokenizer for this architecture."""
+        if self._tokenizer is None:
+            self._tokenizer = open_clip.get_tokenizer(self.model_name)
+        return self._tokenizer
+
+    def encode_text(self, tokens: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+        """Token ids ``[B, L]`` -> text features ``[B, embed_dim]``, as open_clip's ``encode_text``."""
+        with torch.no_grad():
+            features = self.module(tokens.to(self.device))
+        return torch.nn.functional.normalize(features, dim=-1) if normalize else features
+
+    def embed_classes(self, names: Sequence[str], templates: str | Sequence[str] = "openshape64") -> np.ndarray:
+        """L2-normalised class embeddings ``(C, embed_dim)`` float32, one row per name, in order.
+
+        Each name is spoken with underscores as spaces and put into every template; the
+        template embeddings are L2-normalised, averaged and L2-normalised again (open_clip's
+        ``build_zero_shot_classifier``). ``templates``: ``"openshape64"`` (the 64 OpenShape
+        prompts), ``"none"`` (the bare name) or a list of templates with one ``{}``.
+        Embeddings found in the disk cache are not recomputed.
+        """
+        names = check_class_names(names)
+        templates = resolve_templates(templates)
+        spoken = [spoken_name(name) for name in names]
+        keys = [_prompt_key([template.format(words) for template in templates]) for words in spoken]
+        store = _CacheFile(self._cache_path(), self._cache_identity(), self.embed_dim) if self.cache else None
+        found = store.read() if store is not None else {}
+        missing = list(dict.fromkeys(key for key in keys if key not in found))
+        if missing:
+            words_of = dict(zip(keys, spoken))
+            weights = open_clip.build_zero_shot_classifier(
+                self,
+                self.tokenizer,
+                [words_of[key] for key in missing],
+                templates,
+                device=self.device,
+                use_tqdm=self.progress,
+            )
+            found = {**found, **dict(zip(missing, weights.T.float().cpu().numpy()))}
+            if store is not None:
+                store.write(found)
+        return np.stack([found[key] for key in keys]).astype(np.float32)
+
+    def _cache_identity(self) -> dict[str, str]:
+        return {"model": self.model_name, "weights": str(self._weights_id), "quick_gelu": str(self.quick_gelu)}
+
+    def _cache_path(self) -> Path:
+        identity = json.dumps(self._cache_identity(), sort_keys=True)
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
+        return self.cache_dir / "text" / f"{re.sub(r'[^A-Za-z0-9.-]+', '_', self.model_name)}-{digest}.safetensors"
+
+    def _load_tower(self) -> torch.nn.Module:
+        text_config = dict(self._config["text_cfg"])
+        if "hf_model_name" in text_config:
+            # Hugging Face text towers would otherwise fetch their base weights before ours overwrite them.
+            text_config["hf_model_pretrained"] = self.pretrained is None
+        tower = _build_text_tower(self.embed_dim, text_config, quick_gelu=self.quick_gelu)
+        if self.pretrained is not None:
+            path = self.pretrained
+            if not Path(path).is_file():
+                path = open_clip.download_pretrained(open_clip.get_pretrained_cfg(self.model_name, self.pretrained))
+            _load_text_weights(tower, path)
+        return tower.to(self.device).eval().requires_grad_(False)
+
+
+def _prompt_key(prompts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(prompts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _load_text_weights(tower: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Copy the text-tower tensors of an open_clip checkpoint into ``tower``, strictly.
+
+    Reads lazily (safetensors, or a memory-mapped torch zip file) so that the image tower's
+    tensors are never brought into memory. Accepts the flat CLIP layout (text keys at the top
+    level) and the CustomTextCLIP layout (``text.`` prefix).
+    """
+    path = str(path)
+    if path.endswith(".safetensors"):
+        with safe_open(path, framework="pt") as handle:
+            _copy_text_tensors(tower, list(handle.keys()), handle.get_tensor, path)
+        return
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
+        checkpoint = checkpoint["state_dict"]
+    if not isinstance(checkpoint, dict) or not checkpoint:
+        raise ValueError(f"{path} holds no state dict; pass an open_clip checkpoint")
+    if all(key.startswith("module.") for key in checkpoint):  # saved from DistributedDataParallel
+        checkpoint = {key[len("module.") :]: value for key, value in checkpoint.items()}
+    _copy_text_tensors(tower, list(checkpoint), checkpoint.__getitem__, path)
+
+
+def _copy_text_tensors(tower: torch.nn.Module, keys: list[str], get, path: str) -> None:
+    targets = tower.state_dict()
+    prefix = "text." if any(key.startswith("text.") for key in keys) else ""
+    if prefix:
+        available = {key[len(prefix) :] for key in keys if key.startswith(prefix)}
+    else:
+        available = {key for key in keys if not key.startswith("visual.") and key not in ("logit_scale", "logit_bias")}
+    missing = sorted(set(targets) - available)
+    unexpected = sorted(available - set(targets))
+    if missing or unexpected:
+        raise ValueError(
+            f"{path} does not match the text tower: missing {missing[:5]}, unexpected {unexpected[:5]} "
+            f"({len(missing)} and {len(unexpected)} in all); check the model name and the checkpoint"
+        )
+    with torch.no_grad():
+        for key, target in targets.items():
+            source = get(prefix + key)
+            if source.shape != target.shape:
+                raise ValueError(
+                    f"{path}: tensor {prefix + key} has shape {tuple(source.shape)} but the text tower "
+                    f"expects {tuple(target.shape)}; check the model name and the checkpoint"
+                )
+            target.copy_(source)
+
+
+class _CacheFile:
+    """One safetensors file of class embeddings for one model and weights, keyed by prompt text.
+
+    Writes are atomic (temporary file in the same folder, then ``os.replace``), so an
+    interrupted run leaves the previous file intact. A file that cannot be read, belongs to
+    other weights or holds anything but finite unit vectors of the right width is ignored
+    with a warning and replaced on the next write. Concurrent writers cannot corrupt the
+    file, but one may drop the other's new entries, which are then recomputed.
+    """
+
+    def __init__(self, path: Path, identity: dict[str, str], dim: int):
+        self.path = path
+        self.identity = identity
+        self.dim = dim
+
+    def read(self) -> dict[str, np.ndarray]:
+        if not self.path.is_file():
+            return {}
+        try:
+            with safe_open(str(self.path), framework="numpy") as handle:
+                metadata = handle.metadata() or {}
+                entries = {key: handle.get_tensor(key) for key in handle.keys()}
+        except (SafetensorError, OSError, ValueError) as exc:
+            return self._reject(f"unreadable: {exc}")
+        if {key: metadata.get(key) for key in self.identity} != self.identity:
+            return self._reject("it was written for other weights")
+        for key, vector in entries.items():
+            if vector.dtype != np.float32 or vector.shape != (self.dim,) or not np.all(np.isfinite(vector)):
+                return self._reject(f"entry {key} is not a finite float32 vector of width {self.dim}")
+            if abs(float(np.linalg.norm(vector)) - 1.0) > 1e-4:
+                return self._reject(f"entry {key} is not L2-normalised")
+        return entries
+
+    def write(self, entries: dict[str, np.ndarray]) -> None:
+        entries = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in entries.items()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+        os.close(handle)
+        try:
+            save_file(entries, temporary, metadata=self.identity)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def _reject(self, reason: str) -> dict[str, np.ndarray]:
+        warnings.warn(
+            f"text embedding cache {self.path} cannot be trusted ({reason}); rebuilding it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return {}

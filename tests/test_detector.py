@@ -1,0 +1,245 @@
+"""score_novelty and NoveltyDetector end to end, with deterministic fake shape and text encoders."""
+
+import hashlib
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from openshape_ood import detector as detector_module
+from openshape_ood import scores
+from openshape_ood.detector import METHODS, NoveltyDetector, NoveltyScores, score_novelty
+from openshape_ood.registry import get_entry
+from openshape_ood.text import lvis_categories
+
+
+def unit(dim: int, *axes: float) -> np.ndarray:
+    vector = np.zeros(dim)
+    vector[: len(axes)] = axes
+    return vector / np.linalg.norm(vector)
+
+
+class FakeTextEncoder:
+    """TextEncoder stand-in: fixed vectors for some names, a seeded random unit vector for any other."""
+
+    def __init__(self, dim: int, fixed: dict[str, np.ndarray] | None = None):
+        self.embed_dim = dim
+        self.fixed = fixed or {}
+        self.calls: list[tuple[list[str], object]] = []
+
+    def embed_classes(self, names, templates="openshape64"):
+        self.calls.append((list(names), templates))
+        return np.stack([self._vector(name) for name in names]).astype(np.float32)
+
+    def _vector(self, name: str) -> np.ndarray:
+        if name in self.fixed:
+            return self.fixed[name]
+        seed = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+        vector = np.random.default_rng(seed).normal(size=self.embed_dim)
+        return vector / np.linalg.norm(vector)
+
+
+class FakeShapeEncoder:
+    """ShapeEncoder stand-in: the embedding is the normalised mean point, zero-padded to the model's width."""
+
+    def __init__(self, name: str = "vitb32"):
+        self.name = name
+        self.entry = get_entry(name)
+        self.embed_dim = self.entry.embed_dim
+
+    def embed(self, clouds: np.ndarray, up_axis: str = "y") -> np.ndarray:
+        assert up_axis == "y"
+        means = np.asarray(clouds, dtype=np.float64).mean(axis=1)
+        padded = np.zeros((len(means), self.embed_dim), dtype=np.float32)
+        padded[:, :3] = means / np.linalg.norm(means, axis=1, keepdims=True)
+        return padded
+
+
+DIM = 512  # vitb32
+CHAIR, TABLE, NOVEL = unit(DIM, 1, 0, 0), unit(DIM, 0, 1, 0), unit(DIM, 0, 0, 1)
+
+
+def clouds_around(direction: np.ndarray, count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return direction[:3] + rng.normal(scale=0.15, size=(count, 64, 3))
+
+
+@pytest.fixture()
+def world():
+    shape_encoder = FakeShapeEncoder("vitb32")
+    text_encoder = FakeTextEncoder(DIM, {"chair": CHAIR, "table": TABLE, "armchair": CHAIR})
+    known = shape_encoder.embed(np.concatenate([clouds_around(CHAIR, 10, 0), clouds_around(TABLE, 10, 1)]), up_axis="y")
+    novel = shape_encoder.embed(clouds_around(NOVEL, 5, 2), up_axis="y")
+    return shape_encoder, text_encoder, known, novel
+
+
+def test_score_novelty_with_class_names(world):
+    shape_encoder, text_encoder, known, novel = world
+    result = score_novelty(
+        np.concatenate([known, novel]), ["chair", "table"], model=shape_encoder, text_encoder=text_encoder
+    )
+    assert isinstance(result, NoveltyScores)
+    np.testing.assert_allclose(
+        result.scores, scores.max_cosine(np.concatenate([known, novel]), np.stack([CHAIR, TABLE]))
+    )
+    np.testing.assert_array_equal(result.predicted[:20], [0] * 10 + [1] * 10)
+    assert list(result.classes) == ["chair", "table"]
+    assert result.scores[20:].min() > result.scores[:20].max()
+    assert text_encoder.calls == [(["chair", "table"], "openshape64")]
+
+
+def test_model_name_builds_the_paired_text_encoder(world, monkeypatch):
+    shape_encoder, text_encoder, known, _ = world
+    built = []
+    monkeypatch.setattr(
+        detector_module.TextEncoder,
+        "from_pretrained",
+        classmethod(lambda cls, entry, **kw: built.append(entry) or text_encoder),
+    )
+    score_novelty(known, ["chair", "table"], model=shape_encoder)
+    score_novelty(known, ["chair", "table"], model="vitb32")
+    assert [entry.name for entry in built] == ["vitb32", "vitb32"]
+    assert (built[0].text_model, built[0].text_pretrained) == ("ViT-B-32", "openai")
+
+
+def test_detector_calibrate_and_predict(world):
+    _, text_encoder, known, novel = world
+    detector = NoveltyDetector("mcm", text_encoder=text_encoder, temperature=0.05).fit(known=["chair", "table"])
+    detector.calibrate(known, tpr=0.95)
+    known_scores = detector.score_samples(known)
+    assert len(np.unique(known_scores)) == 20
+    # the smallest threshold accepting at least 95% of the 20 known samples: the 19th smallest score
+    assert detector.threshold_ == np.sort(known_scores)[18]
+    predicted = detector.predict(known)
+    assert (predicted == -1).sum() == 1
+    accepted = predicted != -1
+    np.testing.assert_array_equal(predicted[accepted], (np.array([0] * 10 + [1] * 10))[accepted])
+    np.testing.assert_array_equal(detector.predict(novel), [-1] * 5)
+
+
+@pytest.mark.parametrize("method", ["knn", "prototype"])
+def test_reference_shapes(world, method):
+    _, _, known, novel = world
+    labels = np.array(["chair"] * 10 + ["table"] * 10)
+    result = score_novelty(np.concatenate([known, novel]), (known, labels), method)
+    assert list(result.classes) == ["chair", "table"]
+    np.testing.assert_array_equal(result.predicted[:20], [0] * 10 + [1] * 10)
+    assert result.scores[20:].min() > result.scores[:20].max()
+    as_dict = score_novelty(novel, {"chair": known[:10], "table": known[10:]}, method)
+    np.testing.assert_allclose(as_dict.scores, result.scores[20:])
+
+
+def test_knn_k1_is_the_nearest_reference_distance(world):
+    _, _, known, novel = world
+    result = score_novelty(novel, (known, np.repeat([0, 1], 10)), "knn")
+    expected = np.linalg.norm(novel[:, None, :].astype(np.float64) - known[None, :, :], axis=2).min(axis=1)
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-6)
+
+
+def test_fused_combines_text_and_reference_on_a_known_scale(world):
+    _, text_encoder, known, novel = world
+    reference = (known, np.repeat([0, 1], 10))
+    result = score_novelty(
+        novel, ["chair", "table"], "fused", reference=reference, text_encoder=text_encoder, weight=0.25
+    )
+    text = np.stack([CHAIR, TABLE])
+    # known-sample statistics: text score of the references, leave-one-out 1-NN distance among them
+    text_known = scores.max_cosine(known, text)
+    shape_known = scores.knn(known, known, k=2)
+    expected = (
+        0.25 * (scores.max_cosine(novel, text) - text_known.mean()) / text_known.std()
+        + 0.75 * (scores.knn(novel, known) - shape_known.mean()) / shape_known.std()
+    )
+    np.testing.assert_allclose(result.scores, expected)
+
+
+def test_negative_labels_default_vocabulary(world):
+    _, text_encoder, known, novel = world
+    detector = NoveltyDetector("negative_labels", text_encoder=text_encoder, templates="none").fit(
+        known=["chair", "table"]
+    )
+    candidates, templates = text_encoder.calls[1]
+    assert templates == "none"
+    assert candidates == [name for name in lvis_categories() if name not in ("chair", "table")]
+    assert len(detector.negative_names_) == round(0.15 * len(candidates))
+    assert "armchair" not in detector.negative_names_  # a near-synonym of a known class
+    kept = scores.cosine_similarity(detector.negative_embeddings_, np.stack([CHAIR, TABLE])).max(axis=1)
+    left = [name for name in candidates if name not in set(detector.negative_names_)]
+    left_similarity = scores.cosine_similarity(text_encoder.embed_classes(left), np.stack([CHAIR, TABLE])).max(axis=1)
+    assert kept.max() <= left_similarity.min()
+    assert detector.score_samples(novel).min() > detector.score_samples(known).max()
+
+
+def test_negative_labels_with_given_embeddings(world):
+    _, text_encoder, _, novel = world
+    result = score_novelty(
+        novel, ["chair", "table"], "negative_labels", text_encoder=text_encoder, negatives=NOVEL[None]
+    )
+    expected = scores.negative_labels(novel, np.stack([CHAIR, TABLE]), NOVEL[None])
+    np.testing.assert_allclose(result.scores, expected)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_direction_every_method(world, method):
+    _, text_encoder, _, _ = world
+    on_class, orthogonal = CHAIR, NOVEL
+    samples = np.stack([on_class, orthogonal])
+    reference = {
+        "chair": np.stack([CHAIR, unit(DIM, 0.95, 0.05, 0)]),
+        "table": np.stack([TABLE, unit(DIM, 0.2, 0.8, 0)]),
+    }
+    if method in ("knn", "prototype"):
+        result = score_novelty(samples, reference, method)
+    else:
+        fused = {"reference": reference} if method == "fused" else {}
+        result = score_novelty(samples, ["chair", "table"], method, text_encoder=text_encoder, **fused)
+    assert result.scores[0] < result.scores[1]
+
+
+def test_text_embeddings_as_known():
+    result = score_novelty(np.stack([CHAIR, NOVEL]), np.stack([CHAIR, TABLE]), "energy", temperature=0.5)
+    np.testing.assert_array_equal(result.classes, [0, 1])
+    np.testing.assert_allclose(result.scores, scores.energy(np.stack([CHAIR, NOVEL]), np.stack([CHAIR, TABLE]), 0.5))
+
+
+def test_errors(world):
+    _, text_encoder, known, _ = world
+    with pytest.raises(ValueError, match="empty"):
+        score_novelty(known, [], text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="duplicate"):
+        score_novelty(known, ["chair", "Chair"], text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="unknown method"):
+        score_novelty(known, ["chair"], "odin", text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="unknown template set"):
+        score_novelty(known, ["chair"], text_encoder=text_encoder, templates="imagenet")
+    with pytest.raises(ValueError, match="need a text encoder"):
+        score_novelty(known, ["chair"])
+    with pytest.raises(ValueError, match="option k= does not apply"):
+        score_novelty(known, ["chair"], "mcm", text_encoder=text_encoder, k=3)
+    with pytest.raises(ValueError, match="pass method='knn' or 'prototype'"):
+        score_novelty(known, (known, np.zeros(20, int)))
+    with pytest.raises(ValueError, match="needs reference="):
+        score_novelty(known, ["chair"], "fused", text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="NaN"):
+        score_novelty(np.full((1, DIM), np.nan), ["chair"], text_encoder=text_encoder)
+
+
+def test_dimension_mismatch_between_shape_and_text(world):
+    _, text_encoder, known, _ = world
+    vitg14_shapes = FakeShapeEncoder("vitg14").embed(clouds_around(CHAIR, 2, 0))
+    with pytest.raises(ValueError, match="dimension 1280 but the known classes have 512.*TextEncoder.from_pretrained"):
+        score_novelty(vitg14_shapes, ["chair"], text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="shape encoder 'vitg14' have dimension 1280"):
+        score_novelty(known, ["chair"], text_encoder=text_encoder, model=FakeShapeEncoder("vitg14"))
+    with pytest.raises(ValueError, match="reference shape embeddings have dimension 1280"):
+        score_novelty(known, ["chair"], "fused", text_encoder=text_encoder, reference=(vitg14_shapes, [0, 0]))
+
+
+def test_unfitted_and_uncalibrated(world):
+    _, text_encoder, known, _ = world
+    with pytest.raises(NotFittedError):
+        NoveltyDetector().score_samples(known)
+    detector = NoveltyDetector(text_encoder=text_encoder).fit(known=["chair", "table"])
+    with pytest.raises(ValueError, match="call calibrate"):
+        detector.predict(known)
+    assert (NoveltyDetector(text_encoder=text_encoder, threshold=10.0).fit(known=["chair"]).predict(known) == 0).all()
