@@ -470,11 +470,18 @@ def test_pcd_binary_compressed_round_trip(tmp_path):
     y = np.full(n, 2.5, dtype=np.float32)
     z = np.repeat(np.float32([0, np.nan]), n // 2)
     rgb = np.tile([[0, 128, 255]], (n, 1))
-    columns = [x, y, z, _pack_rgb(rgb, alpha=255)]  # field-major, as PCL writes it
+    pair = np.arange(2 * n, dtype="<f8").reshape(n, 2)  # an 8-byte COUNT 2 field first
+    columns = [pair, x, y, z, _pack_rgb(rgb, alpha=255)]  # field-major, as PCL writes it
     raw = b"".join(c.tobytes() for c in columns)
     compressed = lzf.compress(raw)
     header = _pcd_header(
-        ["x", "y", "z", "rgba"], [4] * 4, "FFFU", [1] * 4, n, 1, "binary_compressed"
+        ["pair", "x", "y", "z", "rgba"],
+        [8, 4, 4, 4, 4],
+        "FFFFU",
+        [2, 1, 1, 1, 1],
+        n,
+        1,
+        "binary_compressed",
     )
     blob = np.array([len(compressed), len(raw)], dtype="<u4").tobytes() + compressed
     (tmp_path / "c.pcd").write_bytes(header + blob)
