@@ -503,9 +503,10 @@ def _sample_surface(
     for mesh, weight, count in zip(meshes, weights, counts):
         if weight.sum() == 0:
             continue
-        points, face_index, barycentric = trimesh.sample.sample_surface(
-            mesh, int(count), face_weight=weight, return_barycentric=True, seed=rng
+        points, face_index = trimesh.sample.sample_surface(
+            mesh, int(count), face_weight=weight, seed=rng
         )
+        barycentric = trimesh.triangles.points_to_barycentric(mesh.triangles[face_index], points)
         xyz.append(np.asarray(points, dtype=np.float64))
         rgb.append(_surface_colours(mesh, face_index, barycentric))
     # Shuffle so point order does not group points by part.
