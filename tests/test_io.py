@@ -31,27 +31,20 @@ def _load_silently(path, **kwargs) -> np.ndarray:
         return load_points(path, **kwargs)
 
 
-def _ply_bytes(fmt: str, props: list[tuple[str, str]], rows, faces=None, comments=()) -> bytes:
-    """A PLY file with one vertex element (and an optional triangle list), built by hand."""
+def _ply_bytes(fmt: str, props: list[tuple[str, str]], rows, comments=()) -> bytes:
+    """A PLY file with one vertex element, built by hand."""
     header = ["ply", f"format {fmt} 1.0", *(f"comment {c}" for c in comments)]
     header += [f"element vertex {len(rows)}", *(f"property {t} {n}" for t, n in props)]
-    if faces is not None:
-        header += [f"element face {len(faces)}", "property list uchar int vertex_indices"]
     text = ("\n".join(header + ["end_header"]) + "\n").encode()
     if fmt == "ascii":
         lines = [
             " ".join(str(v) if isinstance(v, int) else repr(float(v)) for v in row) for row in rows
         ]
-        lines += [" ".join(str(v) for v in [3, *face]) for face in faces or []]
-        return text + ("\n".join(lines) + "\n").encode()
+        return text + "".join(line + "\n" for line in lines).encode()
     order = "<" if fmt == "binary_little_endian" else ">"
-    codes = {"float": "f4", "double": "f8", "uchar": "u1", "int": "i4"}
+    codes = {"float": "f4", "double": "f8", "uchar": "u1"}
     record = np.dtype([(n, order + codes[t]) for t, n in props])
-    body = np.array([tuple(r) for r in rows], dtype=record).tobytes()
-    if faces is not None:
-        face_record = np.dtype([("n", "u1"), ("v", order + "i4", (3,))])
-        body += np.array([(3, f) for f in faces], dtype=face_record).tobytes()
-    return text + body
+    return text + np.array([tuple(r) for r in rows], dtype=record).tobytes()
 
 
 def _pcd_header(fields, sizes, types, counts, width, height, data) -> bytes:
