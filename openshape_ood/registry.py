@@ -54,7 +54,10 @@ class ModelEntry:
         prefix: key prefix of the encoder weights inside the container (stripped).
         config: architecture hyperparameters.
         up_axis: gravity axis the model was trained with.
-        text_model, text_pretrained: the paired open_clip text tower.
+        text_model: open_clip architecture of the paired text tower.
+        text_pretrained: its open_clip pretrained tag, or the path of a local weights file.
+        text_config: an open_clip model-config JSON defining ``text_model`` (for towers that
+            open_clip does not ship), or ``None``.
         description: one line for humans.
     """
 
@@ -68,6 +71,7 @@ class ModelEntry:
     up_axis: str
     text_model: str
     text_pretrained: str
+    text_config: Path | None = None
     description: str = ""
 
     @property
@@ -115,8 +119,7 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
     if "path" in table and "hf_repo" in table:
         raise ValueError(f"registry {registry_file}: entry [{name}] names both 'path' and 'hf_repo'; keep one")
     if "path" in table:
-        local = Path(table["path"]).expanduser()
-        source: HubSource | LocalSource = LocalSource(local if local.is_absolute() else registry_file.parent / local)
+        source: HubSource | LocalSource = LocalSource(_relative_to(registry_file, table["path"]))
     else:
         source = HubSource(need("hf_repo"), need("filename"), table.get("revision"))
         if "sha256" not in table:
@@ -133,6 +136,20 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
     if up_axis not in UP_AXES:
         raise ValueError(f"registry {registry_file}: entry [{name}] has up_axis {up_axis!r}; use one of {UP_AXES}")
     text = need("text")
+    text_label = f"{name}.text"
+    if ("pretrained" in text) == ("path" in text):
+        raise ValueError(
+            f"registry {registry_file}: [{text_label}] needs exactly one of 'pretrained' (an open_clip tag) "
+            f"or 'path' (a local weights file)"
+        )
+    text_pretrained = text["pretrained"] if "pretrained" in text else str(_relative_to(registry_file, text["path"]))
+    text_config = _relative_to(registry_file, text["config"]) if "config" in text else None
+    text_model = need("model", text, text_label)
+    if text_config is not None and text_config.stem != text_model:
+        raise ValueError(
+            f"registry {registry_file}: [{text_label}] config file {text_config.name} must be named "
+            f"{text_model}.json (open_clip registers a config under its file name)"
+        )
     sha256 = table.get("sha256")
     return ModelEntry(
         name=name,
@@ -143,7 +160,14 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         prefix=table.get("prefix", ""),
         config=config,
         up_axis=up_axis,
-        text_model=need("model", text, f"{name}.text"),
-        text_pretrained=need("pretrained", text, f"{name}.text"),
+        text_model=text_model,
+        text_pretrained=text_pretrained,
+        text_config=text_config,
         description=table.get("description", ""),
     )
+
+
+def _relative_to(registry_file: Path, value: str) -> Path:
+    """A path from the registry: absolute, ``~``-expanded, or relative to the registry file."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else registry_file.parent / path

@@ -235,12 +235,16 @@ class TextEncoder:
     def from_pretrained(cls, model: str | ModelEntry, **kwargs) -> TextEncoder:
         """The text tower paired with a registered shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``).
 
-        Reads ``[name.text]`` (``model`` and ``pretrained``) from the checkpoint registry;
-        ``kwargs`` go to the constructor.
+        Reads ``[name.text]`` (``model``, ``pretrained`` tag or local ``path``, optional
+        open_clip ``config``) from the checkpoint registry; ``kwargs`` go to the constructor.
         """
         entry = get_entry(model) if isinstance(model, str) else model
         if not isinstance(entry, ModelEntry):
             raise ValueError(f"model must be a registry name or a ModelEntry, not {type(model).__name__}")
+        if entry.text_config is not None:
+            if not entry.text_config.is_file():
+                raise FileNotFoundError(f"open_clip config {entry.text_config} of [{entry.name}.text] does not exist")
+            open_clip.add_model_config(entry.text_config)
         return cls(entry.text_model, entry.text_pretrained, **kwargs)
 
     def __repr__(self) -> str:

@@ -13,9 +13,10 @@ import pytest
 
 from openshape_ood import PointBertConfig
 
+from .tiny_models import make_tiny_registry
+
 FIXTURES = Path(__file__).parent / "fixtures"
 PARITY = FIXTURES / "openshape_parity"
-TINY_REGISTRY = FIXTURES / "tiny_registry.toml"
 # Fixture model keys -> registry names of the released models they imitate.
 PARITY_MODELS = {"b32": "vitb32", "l14": "vitl14", "g14": "vitg14"}
 
@@ -36,8 +37,14 @@ def parity_config(manifest: dict, key: str) -> PointBertConfig:
     return PointBertConfig.from_dict({k: spec[k] for k in PointBertConfig.__dataclass_fields__})
 
 
+@pytest.fixture(scope="session")
+def tiny_registry_file(tmp_path_factory) -> Path:
+    return make_tiny_registry(tmp_path_factory.mktemp("tiny_models"))
+
+
 @pytest.fixture
-def tiny_registry(monkeypatch) -> Path:
-    """Make the tiny fixture models the registry in use (real loading path, local files)."""
-    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(TINY_REGISTRY))
-    return TINY_REGISTRY
+def tiny_registry(monkeypatch, tiny_registry_file, tmp_path) -> Path:
+    """Make the tiny models the registry in use (real loading paths, local files), with a fresh cache."""
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(tiny_registry_file))
+    monkeypatch.setenv("OPENSHAPE_OOD_CACHE", str(tmp_path / "cache"))
+    return tiny_registry_file

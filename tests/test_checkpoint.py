@@ -3,7 +3,6 @@
 import dataclasses
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -154,9 +153,9 @@ def test_missing_local_file(tmp_path, parity_manifest):
         ShapeEncoder.from_checkpoint(tmp_path / "nothere.pt", parity_config(parity_manifest, "b32"))
 
 
-def test_registry_local_path_missing(tmp_path, monkeypatch):
+def test_registry_local_path_missing(tmp_path, monkeypatch, tiny_registry_file):
     registry = tmp_path / "r.toml"
-    shutil.copy(Path(__file__).parent / "fixtures" / "tiny_registry.toml", registry)
+    registry.write_text(tiny_registry_file.read_text().replace("b32_tiny.pt", "gone.pt"))
     monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
-    with pytest.raises(CheckpointError, match=r"not found at .*b32_tiny.pt; fix the 'path' of \[vitb32\]"):
+    with pytest.raises(CheckpointError, match=r"not found at .*gone.pt; fix the 'path' of \[vitb32\]"):
         ShapeEncoder.from_pretrained("vitb32")

@@ -9,7 +9,7 @@ from openshape_ood import PointBertConfig, get_entry, load_registry
 from openshape_ood.model import build_point_bert
 from openshape_ood.registry import HubSource, LocalSource
 
-from .conftest import PARITY, TINY_REGISTRY
+from .conftest import PARITY
 
 RELEASED = json.loads((PARITY / "released_checkpoint_keys.json").read_text())
 
@@ -43,11 +43,14 @@ def test_registry_config_builds_released_keys_shapes_and_parameter_count(name):
     assert sum(p.numel() for p in model.parameters()) == released["parameters"]
 
 
-def test_registry_file_can_be_replaced_by_environment(monkeypatch):
-    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(TINY_REGISTRY))
+def test_registry_file_can_be_replaced_by_environment(monkeypatch, tiny_registry_file):
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(tiny_registry_file))
     entry = get_entry("vitb32")
-    assert entry.source == LocalSource(TINY_REGISTRY.parent / "openshape_parity" / "b32_tiny.pt")
+    assert entry.source == LocalSource((PARITY / "b32_tiny.pt").resolve())
     assert entry.config == PointBertConfig(64, 2, 2, 128, 32, 16, 0.4, 32, 6, 32, None)
+    assert entry.text_model == "oso-tiny-text-64"
+    assert entry.text_config == tiny_registry_file.parent / "oso-tiny-text-64.json"
+    assert entry.text_pretrained == str(tiny_registry_file.parent / "oso-tiny-text-64.safetensors")
 
 
 def test_unknown_model_lists_registered_names():
@@ -98,4 +101,19 @@ def test_hub_entry_without_sha256_is_rejected(tmp_path):
     path = tmp_path / "registry.toml"
     path.write_text(ENTRY.format(up="y", embed_dim=8).replace('path = "weights.pt"', 'hf_repo = "a/b"\nfilename = "m.pt"'))
     with pytest.raises(ValueError, match="needs a sha256"):
+        load_registry(path)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('model = "ViT-B-32"', "needs exactly one of 'pretrained'"),
+        ('model = "ViT-B-32"\npretrained = "openai"\npath = "w.safetensors"', "needs exactly one of 'pretrained'"),
+        ('model = "tiny-text"\nconfig = "other.json"\npath = "w.safetensors"', "must be named tiny-text.json"),
+    ],
+)
+def test_text_tower_table_is_validated(tmp_path, text, message):
+    path = tmp_path / "registry.toml"
+    path.write_text(ENTRY.format(up="y", embed_dim=8).split("[mine.text]")[0] + "[mine.text]\n" + text + "\n")
+    with pytest.raises(ValueError, match=message):
         load_registry(path)
