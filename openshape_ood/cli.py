@@ -298,6 +298,10 @@ def _embed(args: argparse.Namespace) -> int:
         raise UsageError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     entry = _check_model(args.model)
     files, failed = _expand(args.paths)
+    # An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
+    out = Path(args.out).resolve()
+    partial = out.with_name(out.name + ".partial")
+    files = [name for name in files if Path(name).resolve() != out and partial not in Path(name).resolve().parents]
     if not files:
         raise ValueError("no shape files to embed")
     encoder = ShapeEncoder.from_pretrained(args.model, device=_device(args.device))

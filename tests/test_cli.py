@@ -127,27 +127,29 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
     (tmp_path / "shapes").mkdir()
     for i, name in enumerate(names):
         np.save(tmp_path / name, blob(i))
-    args = ["embed", "shapes", "--model", "vitb32", "--out", "out.h5", "--chunk-size", "2", "--quiet"]
+    # The output sits in the input folder: neither it nor its chunks (.h5, .npz) may become inputs.
+    out = tmp_path / "shapes" / "out.h5"
+    args = ["embed", "shapes", "--model", "vitb32", "--out", "shapes/out.h5", "--chunk-size", "2", "--quiet"]
     # A first complete run over two files, then a run over all five killed during its 4th file:
     # chunks of 2 files, so files 3-4 were saved as one chunk and file 5 never started.
     monkeypatch.chdir(tmp_path)
     assert main([*args[:1], *names[:2], *args[2:]]) == 0
-    before = (tmp_path / "out.h5").read_bytes()
+    before = out.read_bytes()
     monkeypatch.setenv("EMBED_CALLS_BEFORE_KILL", "2")
     killed = run_cli(*args, cwd=tmp_path, script=KILL_AFTER)
     assert killed.returncode == 137
-    assert (tmp_path / "out.h5").read_bytes() == before  # the output is untouched and readable
-    assert read_embeddings(tmp_path / "out.h5")[1] == names[:2]
-    assert len(list((tmp_path / "out.h5.partial").glob("chunk-*.npz"))) == 1
+    assert out.read_bytes() == before  # the output is untouched and readable
+    assert read_embeddings(out)[1] == names[:2]
+    assert len(list((tmp_path / "shapes" / "out.h5.partial").glob("chunk-*.npz"))) == 1
 
     calls = []
     embed = ShapeEncoder.embed
     monkeypatch.setattr(ShapeEncoder, "embed", lambda self, *a, **k: calls.append(1) or embed(self, *a, **k))
     assert main(args) == 0
     assert len(calls) == 1  # only the file that was never embedded
-    embeddings, files, attributes = read_embeddings(tmp_path / "out.h5")
+    embeddings, files, attributes = read_embeddings(out)
     assert files == names
-    assert not (tmp_path / "out.h5.partial").exists()
+    assert not (tmp_path / "shapes" / "out.h5.partial").exists()
     assert (attributes["model"], attributes["seed"], attributes["up_axis"], attributes["embed_dim"]) == (
         "vitb32", 0, "y", 64,
     )  # fmt: skip
@@ -251,7 +253,7 @@ def test_embed_refuses_other_settings_and_keeps_the_output(tiny_registry, tmp_pa
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "a.npy", blob(1))
     assert main(["embed", "a.npy", "--model", "vitb32", "--out", "out.h5", "-q"]) == 0
-    before = (tmp_path / "out.h5").read_bytes()
+    before = out.read_bytes()
     assert main(["embed", "a.npy", "--model", "vitb32", "--up", "z", "--out", "out.h5", "-q"]) == 1
     last = capsys.readouterr().err.splitlines()[-1]
     assert last.startswith("openshape-ood: error: out.h5 holds embeddings made with other settings (up_axis='y' there, 'z' now)")
