@@ -318,7 +318,7 @@ def _embed(args: argparse.Namespace) -> int:
     writer = ResumableEmbeddingWriter(args.out, settings, version=__version__, chunk_size=args.chunk_size)
     todo = [name for name in files if name not in writer.done]
     if len(todo) < len(files):
-        _note(args, f"{len(files) - len(todo)} of {len(files)} files are already embedded in {args.out}; skipping them")
+        _note(args, f"{len(files) - len(todo)} of {len(files)} files were embedded into {args.out} before; skipping them")
     added = 0
     try:
         for name, embedding in _embed_files(encoder, todo, args, "Embedding", failed):

@@ -274,7 +274,7 @@ def test_embed_retries_only_failed_files(tiny_registry, tmp_path, monkeypatch, c
     assert main(["embed", "a.npy", "b.npy", "--model", "vitb32", "--out", "out.h5"]) == 0
     assert len(calls) == 1
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "b.npy"]
-    assert "1 of 2 files are already embedded in out.h5" in capsys.readouterr().err
+    assert "1 of 2 files were embedded into out.h5 before; skipping them" in capsys.readouterr().err
 
 
 def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, capsys):
