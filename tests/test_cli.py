@@ -253,7 +253,7 @@ def test_embed_refuses_other_settings_and_keeps_the_output(tiny_registry, tmp_pa
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "a.npy", blob(1))
     assert main(["embed", "a.npy", "--model", "vitb32", "--out", "out.h5", "-q"]) == 0
-    before = out.read_bytes()
+    before = (tmp_path / "out.h5").read_bytes()
     assert main(["embed", "a.npy", "--model", "vitb32", "--up", "z", "--out", "out.h5", "-q"]) == 1
     last = capsys.readouterr().err.splitlines()[-1]
     assert last.startswith("openshape-ood: error: out.h5 holds embeddings made with other settings (up_axis='y' there, 'z' now)")
