@@ -31,7 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from huggingface_hub import try_to_load_from_cache
-from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+from huggingface_hub.utils import (
+    are_progress_bars_disabled,
+    disable_progress_bars,
+    enable_progress_bars,
+)
 from tqdm import tqdm
 
 from . import __version__
@@ -40,7 +44,14 @@ from .detector import TEXT_METHODS, NoveltyDetector
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
-from .registry import REGISTRY_ENV, HubSource, get_entry, load_registry, registry_path
+from .registry import (
+    REGISTRY_ENV,
+    HubSource,
+    ModelEntry,
+    get_entry,
+    load_registry,
+    registry_path,
+)
 from .text import TEMPLATE_SETS, check_class_names
 
 PROG = "openshape-ood"
@@ -76,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             _error("interrupted" + ("; run the same command again to resume" if args.command == "embed" else ""))
             return INTERRUPTED
-        except Exception as exc:  # one line per error for users; the traceback on request
+        except Exception as exc:  # noqa: BLE001 - one line per error for users; the traceback on request
             if args.debug:
                 traceback.print_exc()
             expected = isinstance(exc, (OSError, ValueError, KeyError, CheckpointError))
@@ -212,7 +223,7 @@ def _score(args: argparse.Namespace) -> int:
     tpr = 0.95 if args.tpr is None else args.tpr
     if not 0.0 < tpr <= 1.0:
         raise UsageError(f"--tpr must be in (0, 1], got {tpr}")
-    _check_model(args.model)
+    _check_shape_options(args)
     files, failed = _expand(args.paths)
     if not files:
         raise ValueError("no shape files to score")
@@ -296,7 +307,7 @@ def _known_names(value: str) -> list[str]:
 def _embed(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise UsageError(f"--chunk-size must be at least 1, got {args.chunk_size}")
-    entry = _check_model(args.model)
+    entry = _check_shape_options(args)
     files, failed = _expand(args.paths)
     # An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
     out = Path(args.out).resolve()
@@ -378,10 +389,12 @@ def _models(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- shared
 
 
-def _check_model(name: str):
-    """The registry entry of ``--model``, or a usage error listing the registered names."""
+def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
+    """Check ``--seed`` and return the registry entry of ``--model`` (a usage error lists the names)."""
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     try:
-        return get_entry(name)
+        return get_entry(args.model)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
 

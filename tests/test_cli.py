@@ -218,6 +218,7 @@ def test_score_real_files_without_threshold_has_no_verdict(tiny_registry, capsys
         (["--known", "chair", "--calibrate", "d", "--tpr", "1.5"], r"--tpr must be in \(0, 1\]"),
         (["--known", "chair", "--threshold", "0", "--calibrate", "d"], "not allowed with argument"),
         (["--known", "chair", "--method", "knn"], "invalid choice: 'knn'"),
+        (["--known", "chair", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
         ([], "the following arguments are required: --known"),
     ],
 )

@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from openshape_ood import embedding_file
-from openshape_ood.embedding_file import SETTING_KEYS, ResumableEmbeddingWriter, read_embeddings
+from openshape_ood.embedding_file import (
+    SETTING_KEYS,
+    ResumableEmbeddingWriter,
+    read_embeddings,
+)
 
 SETTINGS = {
     "model": "vitb32",
@@ -41,6 +45,7 @@ def test_file_layout_and_attributes(tmp_path):
         assert list(h5["files"].asstr()[()]) == ["a.ply", "b.ply", "c.ply"]
         assert h5.attrs["openshape_ood_version"] == "9.9"
     embeddings, files, attributes = read_embeddings(out)
+    assert files == ["a.ply", "b.ply", "c.ply"]
     np.testing.assert_array_equal(embeddings, np.stack([unit(0), unit(1), unit(2)]))
     assert {key: attributes[key] for key in SETTING_KEYS} == SETTINGS
     assert not (tmp_path / "e.h5.partial").exists()
