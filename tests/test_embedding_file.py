@@ -1,0 +1,178 @@
+"""ResumableEmbeddingWriter: chunks that survive interruptions, an output replaced only whole."""
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from openshape_ood import embedding_file
+from openshape_ood.embedding_file import (
+    SETTING_KEYS,
+    ResumableEmbeddingWriter,
+    read_embeddings,
+)
+
+SETTINGS = {
+    "model": "vitb32",
+    "checkpoint_sha256": "ab" * 32,
+    "embed_dim": 4,
+    "model_up_axis": "y",
+    "up_axis": "y",
+    "seed": 0,
+    "num_points": 10000,
+    "mesh_samples": 10000,
+}
+
+
+def unit(i: int) -> np.ndarray:
+    vector = np.arange(1, 5, dtype=np.float32) + i
+    return vector / np.linalg.norm(vector)
+
+
+def writer(path, chunk_size=2, **changes) -> ResumableEmbeddingWriter:
+    return ResumableEmbeddingWriter(path, {**SETTINGS, **changes}, version="9.9", chunk_size=chunk_size)
+
+
+def test_file_layout_and_attributes(tmp_path):
+    out = tmp_path / "e.h5"
+    w = writer(out)
+    for i, name in enumerate(["a.ply", "b.ply", "c.ply"]):
+        w.add(name, unit(i))
+    assert w.finish(order=["a.ply", "b.ply", "c.ply"]) == 3
+    with h5py.File(out) as h5:
+        assert h5["embeddings"].dtype == np.float32 and h5["embeddings"].shape == (3, 4)
+        assert list(h5["files"].asstr()[()]) == ["a.ply", "b.ply", "c.ply"]
+        assert h5.attrs["openshape_ood_version"] == "9.9"
+    embeddings, files, attributes = read_embeddings(out)
+    assert files == ["a.ply", "b.ply", "c.ply"]
+    np.testing.assert_array_equal(embeddings, np.stack([unit(0), unit(1), unit(2)]))
+    assert {key: attributes[key] for key in SETTING_KEYS} == SETTINGS
+    assert not (tmp_path / "e.h5.partial").exists()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_full_chunks_are_saved_as_they_fill(tmp_path):
+    out = tmp_path / "e.h5"
+    w = writer(out, chunk_size=2)
+    for i in range(5):
+        w.add(f"{i}.ply", unit(i))
+    # Two full chunks on disk, the fifth embedding still queued; no output file yet.
+    assert len(list((tmp_path / "e.h5.partial").glob("chunk-*.npz"))) == 2
+    assert not out.exists()
+    # A new writer (the next run) sees the saved chunks, not the queued embedding.
+    assert writer(out).done == {"0.ply", "1.ply", "2.ply", "3.ply"}
+
+
+def test_resume_merges_chunks_and_orders_rows(tmp_path):
+    out = tmp_path / "e.h5"
+    first = writer(out, chunk_size=1)
+    first.add("c.ply", unit(2))
+    first.add("x.ply", unit(9))  # from an earlier run, not named in the next one
+    second = writer(out)
+    assert second.done == {"c.ply", "x.ply"}
+    second.add("a.ply", unit(0))
+    second.finish(order=["a.ply", "b.ply", "c.ply"])
+    embeddings, files, _ = read_embeddings(out)
+    assert files == ["a.ply", "c.ply", "x.ply"]
+    np.testing.assert_array_equal(embeddings, np.stack([unit(0), unit(2), unit(9)]))
+
+
+def test_existing_output_is_extended_and_keeps_its_rows(tmp_path):
+    out = tmp_path / "e.h5"
+    w = writer(out)
+    w.add("b.ply", unit(1))
+    w.finish()
+    w = writer(out)
+    assert w.done == {"b.ply"}
+    w.add("a.ply", unit(0))
+    w.finish(order=["a.ply", "b.ply"])
+    assert read_embeddings(out)[1] == ["b.ply", "a.ply"]
+
+
+def test_nothing_new_leaves_the_output_untouched(tmp_path):
+    out = tmp_path / "e.h5"
+    w = writer(out)
+    w.add("a.ply", unit(0))
+    w.finish()
+    before = out.stat().st_mtime_ns, out.read_bytes()
+    assert writer(out).finish(order=["a.ply"]) == 1
+    assert (out.stat().st_mtime_ns, out.read_bytes()) == before
+
+
+def test_failure_while_writing_the_output_keeps_the_old_one_and_the_chunks(tmp_path, monkeypatch):
+    out = tmp_path / "e.h5"
+    w = writer(out)
+    w.add("a.ply", unit(0))
+    w.finish()
+    before = out.read_bytes()
+    w = writer(out)
+    w.add("b.ply", unit(1))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", broken)
+    with pytest.raises(OSError, match="disk full"):
+        w.finish()
+    monkeypatch.undo()
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.h5", "e.h5.partial"]  # no temporary left
+    assert writer(out).done == {"a.ply", "b.ply"}
+
+
+def test_failure_while_saving_a_chunk_leaves_no_chunk(tmp_path, monkeypatch):
+    out = tmp_path / "e.h5"
+    w = writer(out, chunk_size=1)
+    w.add("a.ply", unit(0))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(embedding_file.np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        w.add("b.ply", unit(1))
+    monkeypatch.undo()
+    partial = tmp_path / "e.h5.partial"
+    assert sorted(p.suffix for p in partial.iterdir()) == [".json", ".npz"]
+    assert writer(out).done == {"a.ply"}
+
+
+def test_leftover_temporary_chunk_is_ignored_and_removed(tmp_path):
+    out = tmp_path / "e.h5"
+    w = writer(out, chunk_size=1)
+    w.add("a.ply", unit(0))
+    leftover = tmp_path / "e.h5.partial" / "chunk-killed.npz.tmp"
+    leftover.write_bytes(b"PK\x03\x04 half a zip")
+    assert writer(out).done == {"a.ply"}
+    assert not leftover.exists()
+
+
+def test_other_settings_are_refused(tmp_path):
+    out = tmp_path / "e.h5"
+    w = writer(out, chunk_size=1)
+    w.add("a.ply", unit(0))
+    with pytest.raises(ValueError, match=r"e\.h5\.partial holds embeddings made with other settings \(seed=0 there, 1 now\)"):
+        writer(out, seed=1)
+    w.finish()
+    with pytest.raises(ValueError, match=r"model='vitb32' there, 'vitl14' now.*another output file"):
+        writer(out, model="vitl14")
+
+
+def test_a_foreign_file_is_never_overwritten(tmp_path):
+    out = tmp_path / "e.h5"
+    out.write_bytes(b"precious")
+    with pytest.raises(ValueError, match="not a readable openshape-ood embeddings file"):
+        writer(out)
+    with h5py.File(tmp_path / "other.h5", "w") as h5:
+        h5["data"] = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="not an openshape-ood embeddings file"):
+        writer(tmp_path / "other.h5")
+    assert out.read_bytes() == b"precious"
+
+
+def test_embedding_of_wrong_width_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"shape \(3,\); expected \(4,\)"):
+        writer(tmp_path / "e.h5").add("a.ply", np.ones(3))
