@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from benchmarks.data import DEFAULT_DATA_ROOT, MODELNET_FILES, SCANOBJECTNN_FILES
 

@@ -44,6 +44,7 @@ from .detector import TEXT_METHODS, NoveltyDetector
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
+from .prepare import validate_cloud
 from .registry import (
     REGISTRY_ENV,
     HubSource,
@@ -134,6 +135,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     shapes.add_argument(
         "--device", default=None, help="torch device, e.g. cpu or cuda:0 (default: cuda when available, else cpu)"
+    )
+    shapes.add_argument(
+        "--batch-size", type=int, default=16, help="shapes per forward pass (default 16); results do not depend on it"
     )
 
     score = commands.add_parser(
@@ -390,9 +394,11 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
-    """Check ``--seed`` and return the registry entry of ``--model`` (a usage error lists the names)."""
+    """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names)."""
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     try:
         return get_entry(args.model)
     except KeyError as exc:
@@ -446,11 +452,13 @@ def _matched(path: Path) -> list[str]:
 def _embed_files(
     encoder: ShapeEncoder, files: Sequence[str], args: argparse.Namespace, label: str, failed: dict[str, str]
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Load and embed each file on its own, yielding ``(file, embedding (D,))``; failures go to ``failed``.
+    """Load each file and embed them in batches, yielding ``(file, embedding (D,))``; failures go to ``failed``.
 
-    One file at a time, each with the same seed, so that a file's embedding depends only
-    on the file and the settings: not on the other files, their order, or a resumed run.
+    Every cloud is resampled with its own generator seeded by ``--seed``, so a file's
+    embedding depends only on the file and the settings: not on the other files, their
+    order, the batch size, or a resumed run.
     """
+    batch: list[tuple[str, np.ndarray]] = []
     for name in tqdm(files, desc=label, unit="file", disable=args.quiet or not files, file=sys.stderr):
         try:
             points = load_points(name, num_samples=MESH_SAMPLES, seed=args.seed)
@@ -458,11 +466,25 @@ def _embed_files(
             _fail(failed, name, str(exc))
             continue
         try:
-            embedding = encoder.embed(points, up_axis=args.up, seed=args.seed, progress=False)[0]
+            validate_cloud(points)  # here, so that one bad file does not sink its batch
         except ValueError as exc:
             _fail(failed, name, f"{name}: {exc}")
             continue
-        yield name, embedding
+        batch.append((name, points))
+        if len(batch) == args.batch_size:
+            yield from _embed_batch(encoder, batch, args)
+            batch = []
+    yield from _embed_batch(encoder, batch, args)
+
+
+def _embed_batch(
+    encoder: ShapeEncoder, batch: list[tuple[str, np.ndarray]], args: argparse.Namespace
+) -> Iterator[tuple[str, np.ndarray]]:
+    if batch:
+        embeddings = encoder.embed(
+            [points for _, points in batch], up_axis=args.up, seed=args.seed, batch_size=len(batch), progress=False
+        )
+        yield from zip((name for name, _ in batch), embeddings)
 
 
 def _fail(failed: dict[str, str], name: str, message: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
 from .model import PointBertConfig, build_point_bert
@@ -165,8 +165,9 @@ class ShapeEncoder:
                 numpy arrays or torch tensors.
             up_axis: the gravity axis of *your* data; it is moved onto the model's.
             batch_size: clouds per forward pass.
-            seed: seeds resampling (and the FPS start when random); the same seed gives
-                identical embeddings. ``None`` draws fresh randomness.
+            seed: seeds each cloud's resampling (and its FPS start when random): a cloud's
+                embedding depends only on the cloud and the seed, not on the other clouds
+                in the call or the batch size. ``None`` draws fresh randomness.
             random_fps_start: start farthest point sampling at a random point per cloud
                 (as upstream does) instead of point 0.
             progress: show a progress bar; ``None`` shows one when there is more than one batch.
@@ -183,22 +184,19 @@ class ShapeEncoder:
         arrays, is_torch = split_clouds(clouds)
         for i, cloud in enumerate(arrays):  # fail before any encoding, not half-way through
             validate_cloud(cloud, i)
-        rng = np.random.default_rng(seed)
-        # A separate stream, so that random FPS starts leave the resampling unchanged.
-        fps_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
         starts = range(0, len(arrays), batch_size)
         show = progress if progress is not None else len(starts) > 1
         outputs = []
         for start in tqdm(starts, desc="Encoding shapes", unit="batch", disable=not show):
             batch = prepare_batch(
                 arrays[start : start + batch_size],
-                rng,
+                seed,
                 up_axis=up_axis,
                 model_up_axis=self.up_axis,
                 num_points=self.num_points,
                 first_index=start,
             )
-            fps_start = torch.from_numpy(fps_rng.integers(0, self.num_points, len(batch))) if random_fps_start else None
+            fps_start = torch.tensor([_fps_start(seed, self.num_points) for _ in batch]) if random_fps_start else None
             embedding = self.encode_prepared(torch.from_numpy(batch), fps_start)
             outputs.append(torch.nn.functional.normalize(embedding.float(), dim=-1).cpu())
         result = torch.cat(outputs)
@@ -206,3 +204,8 @@ class ShapeEncoder:
             device = clouds.device if isinstance(clouds, torch.Tensor) else clouds[0].device
             return result.to(device)
         return result.numpy()
+
+
+def _fps_start(seed: int | None, num_points: int) -> int:
+    """A seeded random first FPS centre, from a stream apart from the resampling one."""
+    return int(np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]).integers(num_points))

@@ -139,18 +139,27 @@ def prepare_cloud(
 
 def prepare_batch(
     clouds: Sequence[np.ndarray],
-    rng: np.random.Generator,
+    seed: int | None,
     *,
     up_axis: str = "y",
     model_up_axis: str = "y",
     num_points: int = DEFAULT_NUM_POINTS,
     first_index: int = 0,
 ) -> np.ndarray:
-    """Several raw clouds -> ``[B, 6, num_points]`` float32 encoder input."""
+    """Several raw clouds -> ``[B, 6, num_points]`` float32 encoder input.
+
+    Each cloud is resampled with its own generator seeded by ``seed``, so that its input
+    depends only on the cloud and the seed, not on the other clouds or the batching.
+    """
     return np.stack(
         [
             prepare_cloud(
-                c, rng, up_axis=up_axis, model_up_axis=model_up_axis, num_points=num_points, index=first_index + i
+                c,
+                np.random.default_rng(seed),
+                up_axis=up_axis,
+                model_up_axis=model_up_axis,
+                num_points=num_points,
+                index=first_index + i,
             )
             for i, c in enumerate(clouds)
         ]

@@ -129,9 +129,11 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
         np.save(tmp_path / name, blob(i))
     # The output sits in the input folder: neither it nor its chunks (.h5, .npz) may become inputs.
     out = tmp_path / "shapes" / "out.h5"
-    args = ["embed", "shapes", "--model", "vitb32", "--out", "shapes/out.h5", "--chunk-size", "2", "--quiet"]
-    # A first complete run over two files, then a run over all five killed during its 4th file:
-    # chunks of 2 files, so files 3-4 were saved as one chunk and file 5 never started.
+    args = ["embed", "shapes", "--model", "vitb32", "--out", "shapes/out.h5", "--chunk-size", "2", "--batch-size", "1",
+            "--quiet"]  # fmt: skip
+    # A first complete run over two files, then a run over all five killed during its 4th file
+    # (one file per forward pass): chunks of 2 files, so files 3-4 were saved as one chunk and
+    # file 5 never started.
     monkeypatch.chdir(tmp_path)
     assert main([*args[:1], *names[:2], *args[2:]]) == 0
     before = out.read_bytes()

@@ -85,6 +85,15 @@ def test_same_seed_same_embedding_regardless_of_batching(encoder):
     assert not np.allclose(starts, a)
 
 
+def test_a_clouds_embedding_does_not_depend_on_the_other_clouds(encoder):
+    a, b, c = cloud(700, 1), cloud(900, 2), cloud(400, 3, channels=6)
+    alone = encoder.embed(a, seed=5)
+    np.testing.assert_allclose(encoder.embed([b, a], seed=5)[1:], alone, atol=1e-6)
+    np.testing.assert_allclose(encoder.embed([c, b, a], seed=5, batch_size=1)[2:], alone, atol=1e-6)
+    random_start = encoder.embed(a, seed=5, random_fps_start=True)
+    np.testing.assert_allclose(encoder.embed([c, a], seed=5, random_fps_start=True)[1:], random_start, atol=1e-6)
+
+
 def test_embed_equals_manual_preparation(encoder):
     """embed = prepare_cloud with the same generator, then the raw forward pass, normalised."""
     points = cloud(2000, 9, channels=6)
