@@ -65,21 +65,21 @@ from .published import PROVENANCE, rows_for
 from .report import compare_unknown_sets, format_report
 
 __all__ = [
-    "DEFAULT_METHODS",
     "REFERENCE_METHODS",
     "REFERENCE_POINTS",
     "BenchmarkResult",
     "MethodResult",
+    "build_parser",
     "evaluate_novelty",
     "main",
     "prepare_real_clouds",
     "run_benchmark",
     "sample_reference_points",
+    "write_outputs",
 ]
 
+#: Methods that score against the ModelNet40 reference shapes (all of METHODS but the text ones).
 REFERENCE_METHODS = tuple(method for method in METHODS if method not in TEXT_METHODS)
-#: Every method, in report order; the reference-shape ones only when the ModelNet40 cache is present.
-DEFAULT_METHODS = METHODS
 #: Points per reference shape, as 3DOS samples them from the ModelNet40 shapes at evaluation.
 REFERENCE_POINTS = 1024
 DATA_UP_AXIS = "y"  # both release datasets are stored Y up
@@ -116,20 +116,26 @@ class BenchmarkResult:
     Attributes:
         source: ``"SR1"`` or ``"SR2"``, the known classes.
         model: the shape encoder's registry name.
+        seed: the run's seed.
+        templates: the text methods' prompt templates (a set name or a list).
         methods: method -> :class:`MethodResult`, in report order.
         counts: samples per set (``known``, ``unknown_1``, ``unknown_2``; ``reference`` when used).
-        settings: seed, templates, preparation and data settings, library version.
+        settings: class sets, data, preparation and device settings.
         notes: remarks printed during the run (e.g. methods left out).
         files: files written to the output folder.
+        library_version: the openshape_ood version that measured it.
     """
 
     source: str
     model: str
+    seed: int
+    templates: str | list[str]
     methods: dict[str, MethodResult]
     counts: dict[str, int]
     settings: dict
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    library_version: str = openshape_ood.__version__
 
     def report(self) -> str:
         """The 3DOS text blocks of all methods, separated by blank lines."""
@@ -157,8 +163,8 @@ class BenchmarkResult:
             f"{'method':<{width}}  AUROC3  FPR95-3  source",
             *(f"{name:<{width}}  {auroc:>6}  {fpr95:>7}  {source}" for name, auroc, fpr95, source in rows),
             (
-                f"measured: this run, {self.model} without fine-tuning, templates {self.settings['templates']}, "
-                f"seed {self.settings['seed']}, RGB {DEFAULT_RGB}, gravity axis moved onto the model's"
+                f"measured: this run, {self.model} without fine-tuning, templates {self.templates}, "
+                f"seed {self.seed}, RGB {DEFAULT_RGB}, gravity axis moved onto the model's"
             ),
         ]
         for number, provenance in enumerate(references, 1):
@@ -171,6 +177,9 @@ class BenchmarkResult:
             "benchmark": "3DOS synthetic-to-real novelty detection",
             "source": self.source,
             "model": self.model,
+            "seed": self.seed,
+            "templates": self.templates,
+            "library_version": self.library_version,
             "score_direction": "metrics take normality = -novelty; novelty: higher = more novel",
             "counts": self.counts,
             "settings": self.settings,
@@ -208,14 +217,14 @@ def sample_reference_points(points: np.ndarray, count: int, seed: int) -> np.nda
 
 
 def evaluate_novelty(
+    method: str,
     known: np.ndarray,
     unknown_1: np.ndarray,
     unknown_2: np.ndarray,
     labels: np.ndarray,
     predicted: np.ndarray,
-    method: str,
 ) -> MethodResult:
-    """A :class:`MethodResult` from NOVELTY scores (higher = more novel) of the three sets.
+    """A :class:`MethodResult` of ``method`` from the NOVELTY scores (higher = more novel) of the three sets.
 
     The 3DOS metrics are computed on the normality ``-novelty``; ``labels`` and
     ``predicted`` are the true and predicted classes of the known samples.
@@ -313,15 +322,13 @@ def run_benchmark(
         # so a class index is the class label.
         predicted = detector.classify(real[data.known.indices])
         results[method] = evaluate_novelty(
-            *(novelty[samples.indices] for samples in sets), data.known.labels, predicted, method
+            method, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
         )
 
     counts = {name: len(samples) for name, samples in zip(SETS, sets)}
     if reference is not None:
         counts["reference"] = len(reference)
     settings = {
-        "seed": seed,
-        "templates": templates,
         "known_classes": [list(names) for names in data.known.class_set.real_names().values()],
         "unknown_1": data.unknown_1.class_set.name,
         "unknown_2": data.unknown_2.class_set.name,
@@ -334,9 +341,8 @@ def run_benchmark(
         },
         "device": device,
         "batch_size": batch_size,
-        "library_version": openshape_ood.__version__,
     }  # fmt: skip
-    result = BenchmarkResult(source, model, results, counts, settings, notes)
+    result = BenchmarkResult(source, model, seed, templates, results, counts, settings, notes)
     if output is not None:
         result.files = write_outputs(result, output)
     return result
@@ -381,7 +387,7 @@ def _resolve_methods(methods: Sequence[str] | None, source: str, data_root: Path
     download = f"`python -m benchmarks.download --data-root {data_root} --only modelnet`"
     if methods is None:
         if reference_file.is_file():
-            return list(DEFAULT_METHODS), []
+            return list(METHODS), []
         note = (
             f"note: {reference_file} is absent, so the reference-shape methods {', '.join(REFERENCE_METHODS)} "
             f"are left out; get the ModelNet40 shapes with {download}"
@@ -392,7 +398,8 @@ def _resolve_methods(methods: Sequence[str] | None, source: str, data_root: Path
     methods = list(dict.fromkeys(methods))
     unknown = [method for method in methods if method not in METHODS]
     if unknown or not methods:
-        raise ValueError(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
+        problem = f"unknown methods {unknown}" if unknown else "no methods given"
+        raise ValueError(f"{problem}; choose from {', '.join(METHODS)}")
     needing = [method for method in methods if method in REFERENCE_METHODS]
     if needing and not reference_file.is_file():
         raise FileNotFoundError(

@@ -9,7 +9,11 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from benchmarks.embedding_cache import cached_embeddings, checkpoint_identity, default_embedding_cache_dir
+from benchmarks.embedding_cache import (
+    cached_embeddings,
+    checkpoint_identity,
+    default_embedding_cache_dir,
+)
 from openshape_ood import get_entry
 
 
