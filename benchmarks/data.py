@@ -162,12 +162,16 @@ class Samples:
         class_set: the set the labels refer to.
         scanobjectnn_ids: ``[n]`` int64 ScanObjectNN class id of each real sample; ``None``
             for ModelNet40 shapes, whose release files store only the set label.
+        indices: ``[n]`` int64 row of each real sample in :func:`load_scanobjectnn`'s
+            output (training file first), so that work done once on all real samples can
+            be shared by the sets and by both sources; ``None`` for ModelNet40 shapes.
     """
 
     points: np.ndarray
     labels: np.ndarray
     class_set: ClassSet
     scanobjectnn_ids: np.ndarray | None = None
+    indices: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -264,10 +268,10 @@ def _check_labels(data_root: Path, relative: str, labels: np.ndarray, num_labels
 
 
 def _select(points: np.ndarray, ids: np.ndarray, class_set: ClassSet) -> Samples:
-    keep = np.isin(ids, list(class_set.real_labels))
+    keep = np.flatnonzero(np.isin(ids, list(class_set.real_labels)))
     label_of_id = np.full(len(SCANOBJECTNN_CLASSES), -1, np.int64)
     label_of_id[list(class_set.real_labels)] = list(class_set.real_labels.values())
-    return Samples(points[keep], label_of_id[ids[keep]], class_set, ids[keep])
+    return Samples(points[keep], label_of_id[ids[keep]], class_set, ids[keep], keep.astype(np.int64))
 
 
 def load_synthetic_to_real(

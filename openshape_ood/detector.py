@@ -3,7 +3,8 @@
 Scores are NOVELTY scores: higher = more novel. The 3DOS metrics take normality (higher =
 known): pass them the negated scores. Inputs are L2-normalised shape embeddings ``(N, D)``
 from a shape encoder; the known classes are class names (embedded with the paired CLIP
-text tower), their text embeddings ``(C, D)``, or labelled reference shape embeddings.
+text tower; a class may have several names), their text embeddings ``(C, D)``, or labelled
+reference shape embeddings.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ _OPTIONS = (
 )
 
 Reference = tuple[np.ndarray, np.ndarray] | Mapping[str, np.ndarray]
+# One entry per known class: its name, or several names of the same class (synonyms, merged classes).
+KnownNames = Sequence[str | Sequence[str]]
 
 
 class NoveltyScores(NamedTuple):
@@ -131,21 +134,23 @@ class NoveltyDetector:
         self.threshold = threshold
         self.progress = progress
 
-    def fit(
-        self, known: Sequence[str] | np.ndarray | None = None, reference: Reference | None = None
-    ) -> NoveltyDetector:
+    def fit(self, known: KnownNames | np.ndarray | None = None, reference: Reference | None = None) -> NoveltyDetector:
         """Learn the known classes.
 
         Args:
             known: class names, or their L2-normalised text embeddings ``(C, D)``; needed by
-                the text methods and ``"fused"``.
+                the text methods and ``"fused"``. An entry may be a tuple of names of one
+                class (``["bed", ("desk", "table")]``: two classes): every name is embedded
+                and the class's cosine to a sample is its best name's, before any score.
             reference: labelled known shape embeddings, ``(embeddings (R, D), labels (R,))``
                 or ``{class name: embeddings (n, D)}``; needed by ``"prototype"``, ``"knn"``
                 and ``"fused"``.
 
-        Fitted attributes: ``classes_``, ``embed_dim_``, ``text_embeddings_``,
-        ``negative_embeddings_`` (and ``negative_names_`` when chosen from names),
-        ``reference_``, ``reference_labels_``, ``threshold_``.
+        Fitted attributes: ``classes_`` (a class with several names as their tuple),
+        ``embed_dim_``, ``text_embeddings_`` (one row per name), ``text_labels_`` (the class
+        of each row, or ``None`` when every class has one row), ``negative_embeddings_``
+        (and ``negative_names_`` when chosen from names), ``reference_``,
+        ``reference_labels_``, ``threshold_``.
         """
         text_part, shape_part = self._parts()
         self._check_options(text_part, shape_part)
@@ -168,10 +173,10 @@ class NoveltyDetector:
                 "use method='knn', 'prototype' or 'fused' for reference shapes"
             )
         self.text_encoder_ = None
-        self.text_embeddings_ = self.negative_embeddings_ = self.negative_names_ = None
+        self.text_embeddings_ = self.text_labels_ = self.negative_embeddings_ = self.negative_names_ = None
         self.reference_ = self.reference_labels_ = None
         if text_part is not None:
-            self.text_embeddings_, self.classes_ = self._embed_known(known)
+            self.text_embeddings_, self.text_labels_, self.classes_ = self._embed_known(known)
             self.embed_dim_ = self.text_embeddings_.shape[1]
             if text_part == "negative_labels":
                 self.negative_embeddings_ = self._negative_embeddings(known)
@@ -213,7 +218,7 @@ class NoveltyDetector:
         """Index into ``classes_`` of each sample's nearest known class ``(N,)``, never -1."""
         x = self._validate(X)
         if self.text_embeddings_ is not None:
-            return scores.cosine_similarity(x, self.text_embeddings_).argmax(axis=1)
+            return scores.class_similarity(x, self.text_embeddings_, self.text_labels_).argmax(axis=1)
         metric = self._option("metric")
         if self._parts()[1] == "prototype":
             return scores.prototype_distances(x, self.reference_, self.reference_labels_, metric).argmin(axis=1)
@@ -285,13 +290,20 @@ class NoveltyDetector:
                 )
         return self.text_encoder_
 
-    def _embed_known(self, known) -> tuple[np.ndarray, np.ndarray]:
+    def _embed_known(self, known) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Text embeddings (one row per name), the class of each row (``None``: one row per class), classes."""
         if _is_names(known):
-            names = check_class_names(known, "known class names")
+            groups = _name_groups(known)
+            names = check_class_names([name for group in groups for name in group], "known class names")
             embeddings = self._encoder("class names").embed_classes(names, self.templates)
-            return scores.as_embeddings(embeddings, "text embeddings from the text encoder"), np.array(names)
+            embeddings = scores.as_embeddings(embeddings, "text embeddings from the text encoder")
+            if all(len(group) == 1 for group in groups):
+                return embeddings, None, np.array(names)
+            classes = np.empty(len(groups), dtype=object)
+            classes[:] = [group if len(group) > 1 else group[0] for group in groups]
+            return embeddings, np.repeat(np.arange(len(groups)), [len(group) for group in groups]), classes
         embeddings = scores.as_embeddings(known, "known text embeddings")
-        return embeddings, np.arange(len(embeddings))
+        return embeddings, None, np.arange(len(embeddings))
 
     def _negative_embeddings(self, known) -> np.ndarray:
         negatives = self.negatives
@@ -301,7 +313,7 @@ class NoveltyDetector:
             return embeddings
         candidates = lvis_categories() if negatives is None else check_class_names(negatives, "negative names")
         if _is_names(known):
-            taken = {spoken_name(name).casefold() for name in known}
+            taken = {spoken_name(name).casefold() for group in _name_groups(known) for name in group}
             candidates = [name for name in candidates if spoken_name(name).casefold() not in taken]
         if not candidates:
             raise ValueError("no negative names left once the known classes are removed; pass more negatives=")
@@ -313,12 +325,12 @@ class NoveltyDetector:
 
     def _text_scores(self, x: np.ndarray, part: str) -> np.ndarray:
         if part == "max_cosine":
-            return scores.max_cosine(x, self.text_embeddings_)
+            return scores.max_cosine(x, self.text_embeddings_, self.text_labels_)
         temperature = self._option("temperature")
         if part == "mcm":
-            return scores.mcm(x, self.text_embeddings_, temperature)
+            return scores.mcm(x, self.text_embeddings_, temperature, self.text_labels_)
         if part == "energy":
-            return scores.energy(x, self.text_embeddings_, temperature)
+            return scores.energy(x, self.text_embeddings_, temperature, self.text_labels_)
         return scores.negative_labels(
             x,
             self.text_embeddings_,
@@ -326,6 +338,7 @@ class NoveltyDetector:
             temperature,
             self._option("groups"),
             self._option("seed"),
+            self.text_labels_,
         )
 
     def _shape_scores(self, x: np.ndarray, part: str, leave_one_out: bool = False) -> np.ndarray:
@@ -345,7 +358,7 @@ class NoveltyDetector:
 
 def score_novelty(
     shape_embeddings: np.ndarray,
-    known: Sequence[str] | np.ndarray | Reference,
+    known: KnownNames | np.ndarray | Reference,
     method: str = "max_cosine",
     *,
     reference: Reference | None = None,
@@ -356,7 +369,8 @@ def score_novelty(
     Args:
         shape_embeddings: L2-normalised shape embeddings ``(N, D)`` (``ShapeEncoder.embed``).
         known: class names (embedded with the text tower paired with ``model=``, or with
-            ``text_encoder=``), their text embeddings ``(C, D)``, or labelled reference shape
+            ``text_encoder=``; an entry may be a tuple of names of one class, scored by its
+            best name), their text embeddings ``(C, D)``, or labelled reference shape
             embeddings (``(embeddings, labels)`` or ``{class name: embeddings}``) for the
             ``"knn"`` and ``"prototype"`` methods.
         method: see :class:`NoveltyDetector`.
@@ -386,8 +400,26 @@ def score_novelty(
 
 
 def _is_names(value) -> bool:
+    """Names, or entries that are a name or a list/tuple of names (one class each)."""
     # An empty list counts as names so that it gets the "empty class list" error.
-    return isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))
+    return isinstance(value, str) or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, str) or _is_name_list(v) for v in value)
+    )
+
+
+def _is_name_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _name_groups(known) -> list[tuple[str, ...]]:
+    """The names of each known class, one tuple per entry of ``known``."""
+    if isinstance(known, str):
+        check_class_names(known, "known class names")  # raises: one string is not a list of classes
+    groups = [(entry,) if isinstance(entry, str) else tuple(entry) for entry in known]
+    empty = [i for i, group in enumerate(groups) if not group]
+    if empty:
+        raise ValueError(f"known classes {empty} have no names; give every class at least one name")
+    return groups
 
 
 def _is_reference(value) -> bool:

@@ -4,7 +4,8 @@ Every score here is a NOVELTY score: higher = more novel (less like the known cl
 The 3DOS metrics take normality (higher = known): pass them the negated scores.
 
 Shapes: ``x`` is ``(N, D)`` shape embeddings, ``text`` is ``(C, D)`` known-class text
-embeddings, ``reference`` is ``(R, D)`` known shape embeddings with integer ``labels`` ``(R,)``
+embeddings (or ``(K, D)`` with ``text_labels (K,)`` in ``0..C-1`` when a class has several
+names), ``reference`` is ``(R, D)`` known shape embeddings with integer ``labels`` ``(R,)``
 in ``0..C-1``. All embeddings must be L2-normalised rows. Scores are float64 ``(N,)``.
 """
 
@@ -48,29 +49,53 @@ def cosine_similarity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64) @ np.asarray(y, dtype=np.float64).T
 
 
-def max_cosine(x: np.ndarray, text: np.ndarray) -> np.ndarray:
+def class_similarity(x: np.ndarray, text: np.ndarray, text_labels: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarities ``(N, C)`` of each sample to each known class.
+
+    ``text (K, D)`` holds the class text embeddings; ``text_labels (K,)`` gives the class
+    ``0..C-1`` of each row, so that a class may have several names (synonyms, or classes
+    merged into one), and gets the cosine of its best-matching name. ``None``: one row
+    per class.
+    """
+    similarity = cosine_similarity(x, text)
+    if text_labels is None:
+        return similarity
+    labels = _check_labels(text_labels, len(text), "text embedding")
+    counts = np.bincount(labels)
+    if np.any(counts == 0):
+        raise ValueError(f"classes {np.flatnonzero(counts == 0).tolist()} have no text embedding; relabel 0..C-1")
+    per_class = np.full((len(similarity), len(counts)), -np.inf)
+    np.maximum.at(per_class.T, labels, similarity.T)
+    return per_class
+
+
+def max_cosine(x: np.ndarray, text: np.ndarray, text_labels: np.ndarray | None = None) -> np.ndarray:
     """Novelty (higher = more novel): minus the highest cosine similarity to any known-class text embedding."""
-    return -cosine_similarity(x, text).max(axis=1)
+    return -class_similarity(x, text, text_labels).max(axis=1)
 
 
-def mcm(x: np.ndarray, text: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+def mcm(x: np.ndarray, text: np.ndarray, temperature: float = 1.0, text_labels: np.ndarray | None = None) -> np.ndarray:
     """Novelty (higher = more novel): minus the maximum concept matching score.
 
     MCM (Ming et al., NeurIPS 2022): the largest softmax probability of ``cosine / temperature``
-    over the known classes; the published temperature is 1.
+    over the known classes; the published temperature is 1. With ``text_labels`` a class's
+    cosine is its best name's (:func:`class_similarity`).
     """
     _check_positive(temperature, "temperature")
-    return -softmax(cosine_similarity(x, text) / temperature, axis=1).max(axis=1)
+    return -softmax(class_similarity(x, text, text_labels) / temperature, axis=1).max(axis=1)
 
 
-def energy(x: np.ndarray, text: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+def energy(
+    x: np.ndarray, text: np.ndarray, temperature: float = 1.0, text_labels: np.ndarray | None = None
+) -> np.ndarray:
     """Novelty (higher = more novel): the energy ``-temperature * logsumexp(cosine / temperature)``.
 
     Energy score (Liu et al., NeurIPS 2020) with cosine similarities to the known-class text
-    embeddings as logits.
+    embeddings as logits (one per class: with ``text_labels``, its best name's, see
+    :func:`class_similarity`).
     """
     _check_positive(temperature, "temperature")
-    return -temperature * logsumexp(cosine_similarity(x, text) / temperature, axis=1)
+    return -temperature * logsumexp(class_similarity(x, text, text_labels) / temperature, axis=1)
 
 
 def negative_labels(
@@ -80,11 +105,13 @@ def negative_labels(
     temperature: float = 0.01,
     groups: int = 1,
     seed: int = 0,
+    text_labels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Novelty (higher = more novel): the share of softmax mass that goes to negative labels.
 
     NegLabel-style (Jiang et al., ICLR 2024). The softmax of ``cosine / temperature`` runs over
-    the known classes ``text (C, D)`` and the negative-label embeddings ``negatives (M, D)``
+    the known classes ``text (C, D)`` (with ``text_labels``, one logit per class from its best
+    name, see :func:`class_similarity`) and the negative-label embeddings ``negatives (M, D)``
     together; the score is the mass on the negatives, in ``[0, 1]``. With ``groups > 1`` the
     negatives are shuffled (``seed``) into that many near-equal groups, the share is computed
     against each group and the shares are averaged.
@@ -93,7 +120,7 @@ def negative_labels(
     negatives = np.asarray(negatives, dtype=np.float64)
     if not 1 <= groups <= len(negatives):
         raise ValueError(f"groups must be between 1 and the number of negatives ({len(negatives)}); got {groups}")
-    known = logsumexp(cosine_similarity(x, text) / temperature, axis=1)
+    known = logsumexp(class_similarity(x, text, text_labels) / temperature, axis=1)
     negative_logits = cosine_similarity(x, negatives) / temperature
     order = np.random.default_rng(seed).permutation(len(negatives)) if groups > 1 else np.arange(len(negatives))
     shares = []
@@ -212,10 +239,10 @@ def _standardise(scores: np.ndarray, known: np.ndarray, name: str) -> np.ndarray
     return (np.asarray(scores, dtype=np.float64) - known.mean()) / spread
 
 
-def _check_labels(labels: np.ndarray, count: int) -> np.ndarray:
+def _check_labels(labels: np.ndarray, count: int, item: str = "reference sample") -> np.ndarray:
     labels = np.asarray(labels)
     if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer) or (count and labels.min() < 0):
-        raise ValueError(f"labels must be {count} non-negative integers, one per reference sample")
+        raise ValueError(f"labels must be {count} non-negative integers, one per {item}")
     return labels
 
 

@@ -97,6 +97,19 @@ def test_selected_points_are_the_stored_points(release):
     keep = np.isin(ids, [10, 14, 5, 6, 9])
     np.testing.assert_array_equal(sr2.known.points, points[keep])
     np.testing.assert_array_equal(sr2.known.scanobjectnn_ids, ids[keep])
+    np.testing.assert_array_equal(sr2.known.indices, np.flatnonzero(keep))
+
+
+@pytest.mark.parametrize("source", ["SR1", "SR2"])
+def test_indices_place_every_real_sample_once(release, source):
+    points, _ = load_scanobjectnn(release)
+    run = load_synthetic_to_real(source, release)
+    sets = (run.known, run.unknown_1, run.unknown_2)
+    np.testing.assert_array_equal(np.sort(np.concatenate([s.indices for s in sets])), np.arange(len(points)))
+    for samples in sets:
+        assert samples.indices.dtype == np.int64
+        np.testing.assert_array_equal(points[samples.indices], samples.points)
+    assert load_modelnet_reference(source, "train", release).indices is None
 
 
 def test_names_per_label():

@@ -196,6 +196,51 @@ def test_direction_every_method(world, method):
     assert result.scores[0] < result.scores[1]
 
 
+def test_a_class_with_several_names_scores_with_its_best_name(world):
+    _, text_encoder, known, novel = world
+    desk = unit(DIM, 0.1, 0.2, 1)  # close to the novel direction: merging it into "table" changes the scores
+    text_encoder.fixed["desk"] = desk
+    samples = np.concatenate([known, novel])
+    detector = NoveltyDetector("mcm", text_encoder=text_encoder).fit(known=["chair", ("table", "desk")])
+    assert text_encoder.calls == [(["chair", "table", "desk"], "openshape64")]
+    assert list(detector.classes_) == ["chair", ("table", "desk")]
+    np.testing.assert_array_equal(detector.text_labels_, [0, 1, 1])
+    # by hand: per-class cosine = max over the class's names, then the softmax over the two classes
+    cosine = samples @ np.stack([CHAIR, TABLE, desk]).T
+    per_class = np.stack([cosine[:, 0], np.maximum(cosine[:, 1], cosine[:, 2])], axis=1)
+    expected = -np.exp(per_class).max(axis=1) / np.exp(per_class).sum(axis=1)
+    np.testing.assert_allclose(detector.score_samples(samples), expected)
+    np.testing.assert_array_equal(detector.classify(samples), per_class.argmax(axis=1))
+    np.testing.assert_array_equal(detector.classify(novel), [1] * 5)  # desk wins for the novel samples
+
+
+def test_names_of_a_merged_class_are_no_negative_labels(world):
+    _, text_encoder, _, _ = world
+    detector = NoveltyDetector("negative_labels", text_encoder=text_encoder, templates="none")
+    detector.fit(known=[("chair", "armchair"), "table"])
+    candidates = text_encoder.calls[1][0]
+    assert "armchair" not in candidates and "chair" not in candidates and "table" not in candidates
+    assert len(candidates) == len(lvis_categories()) - 3
+
+
+def test_one_name_per_entry_in_tuples_is_the_plain_case(world):
+    _, text_encoder, known, _ = world
+    plain = NoveltyDetector(text_encoder=text_encoder).fit(known=["chair", "table"])
+    tupled = NoveltyDetector(text_encoder=text_encoder).fit(known=[("chair",), ["table"]])
+    assert tupled.text_labels_ is None and list(tupled.classes_) == ["chair", "table"]
+    np.testing.assert_array_equal(tupled.score_samples(known), plain.score_samples(known))
+
+
+def test_several_names_errors(world):
+    _, text_encoder, known, _ = world
+    with pytest.raises(ValueError, match=r"known classes \[1\] have no names"):
+        score_novelty(known, ["chair", ()], text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="duplicate known class names \\['table'\\]"):
+        score_novelty(known, [("chair", "table"), "table"], text_encoder=text_encoder)
+    with pytest.raises(ValueError, match="not one string"):
+        score_novelty(known, "chair", text_encoder=text_encoder)
+
+
 def test_text_embeddings_as_known():
     result = score_novelty(np.stack([CHAIR, NOVEL]), np.stack([CHAIR, TABLE]), "energy", temperature=0.5)
     np.testing.assert_array_equal(result.classes, [0, 1])

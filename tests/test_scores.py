@@ -60,6 +60,40 @@ def test_least_similar():
     np.testing.assert_array_equal(scores.least_similar(candidates, TEXT, fraction=0.01), [1])
 
 
+# Class 0 has two names: (1, 0, 0) and (0.6, 0, 0.8); class 1 has one: (0, 1, 0).
+SYNONYMS = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.6, 0.0, 0.8]])
+SYNONYM_LABELS = np.array([0, 1, 0])
+# Per-class cosines of X: sample 0 [max(1, 0.6), 0] = [1, 0]; sample 1 [max(0, 0.8), 0] = [0.8, 0].
+
+
+def test_class_similarity_takes_the_best_name_of_each_class():
+    np.testing.assert_allclose(scores.class_similarity(X, SYNONYMS, SYNONYM_LABELS), [[1.0, 0.0], [0.8, 0.0]])
+    np.testing.assert_allclose(scores.class_similarity(X, SYNONYMS), X @ SYNONYMS.T)
+
+
+def test_text_scores_with_several_names_per_class():
+    np.testing.assert_allclose(scores.max_cosine(X, SYNONYMS, SYNONYM_LABELS), [-1.0, -0.8])
+    np.testing.assert_allclose(
+        scores.mcm(X, SYNONYMS, text_labels=SYNONYM_LABELS), [-E / (E + 1), -(E**0.8) / (E**0.8 + 1)]
+    )
+    np.testing.assert_allclose(
+        scores.energy(X, SYNONYMS, text_labels=SYNONYM_LABELS), [-math.log(E + 1), -math.log(E**0.8 + 1)]
+    )
+    negatives = np.array([[0.0, 0.0, 1.0]])
+    # sample 0: class logits [1, 0], negative 0; sample 1: class logits [0.8, 0], negative 1
+    np.testing.assert_allclose(
+        scores.negative_labels(X, SYNONYMS, negatives, temperature=1.0, text_labels=SYNONYM_LABELS),
+        [1 / (E + 2), E / (E + E**0.8 + 1)],
+    )
+
+
+def test_class_similarity_label_errors():
+    with pytest.raises(ValueError, match=r"classes \[1\] have no text embedding"):
+        scores.class_similarity(X, SYNONYMS, np.array([0, 2, 0]))
+    with pytest.raises(ValueError, match="3 non-negative integers, one per text embedding"):
+        scores.class_similarity(X, SYNONYMS, np.array([0, 1]))
+
+
 def test_prototype():
     # class 0 mean (0.8, 0.4, 0); class 1 mean (0, 1, 0)
     np.testing.assert_allclose(scores.class_prototypes(REFERENCE, LABELS), [[0.8, 0.4, 0.0], [0.0, 1.0, 0.0]])

@@ -1,0 +1,503 @@
+"""The 3DOS synthetic-to-real novelty benchmark (SR1, SR2) with OpenShape embeddings, no fine-tuning.
+
+    python -m benchmarks.sr1 --model vitl14 [--data-root 3D_OS_release_data] [--methods ...]
+    python -m benchmarks.sr2 --model vitl14 ...
+
+or from Python, :func:`run_benchmark`. One run takes the real ScanObjectNN samples of the
+3DOS release, embeds them with a registered OpenShape encoder and scores them with every
+requested novelty method against the known classes of the source set: zero-shot text
+methods against the real-side class names, reference-shape methods against the ModelNet40
+training shapes of those classes. Each method is reported exactly as the 3DOS code reports
+it (three comparisons, closed-set accuracy, the ``to spreadsheet:`` line), then all methods
+in one table beside the published figures, and ``results.json`` and PNG plots are written.
+
+Score direction: the library's scores are NOVELTY scores (higher = more novel); the 3DOS
+metrics take NORMALITY, which here is always ``-novelty``.
+
+Preparation of the real clouds: as the 3DOS test loader (all 2048 points, randomly permuted,
+centred on the mean, divided by the max norm), then as the OpenShape encoders expect
+(:meth:`~openshape_ood.ShapeEncoder.embed`: the data's Y-up axis onto the model's, RGB 0.4,
+10,000 points). Reference shapes: 1024 random points each, as 3DOS evaluates them, then the
+same encoder preparation. Embeddings are cached on disk (:mod:`benchmarks.embedding_cache`),
+so a run with other methods or the other source re-encodes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import openshape_ood
+from openshape_ood import (
+    NoveltyDetector,
+    ShapeEncoder,
+    TextEncoder,
+    closed_set_metrics,
+    get_entry,
+)
+from openshape_ood.detector import METHODS, TEXT_METHODS
+from openshape_ood.prepare import DEFAULT_NUM_POINTS, DEFAULT_RGB, normalize_xyz
+from openshape_ood.registry import ModelEntry
+from openshape_ood.text import TEMPLATE_SETS, resolve_templates
+
+from .atomic import write_bytes_atomically
+from .data import (
+    DEFAULT_DATA_ROOT,
+    SCANOBJECTNN_FILES,
+    SCANOBJECTNN_POINTS,
+    Samples,
+    SyntheticToReal,
+    load_modelnet_reference,
+    load_synthetic_to_real,
+    modelnet_reference_file,
+)
+from .embedding_cache import cached_embeddings, default_embedding_cache_dir
+from .plots import plot_histograms, plot_roc, plot_roc_overview
+from .published import PROVENANCE, rows_for
+from .report import compare_unknown_sets, format_report
+
+__all__ = [
+    "REFERENCE_METHODS",
+    "REFERENCE_POINTS",
+    "BenchmarkResult",
+    "MethodResult",
+    "build_parser",
+    "evaluate_novelty",
+    "main",
+    "prepare_real_clouds",
+    "run_benchmark",
+    "sample_reference_points",
+    "write_outputs",
+]
+
+#: Methods that score against the ModelNet40 reference shapes (all of METHODS but the text ones).
+REFERENCE_METHODS = tuple(method for method in METHODS if method not in TEXT_METHODS)
+#: Points per reference shape, as 3DOS samples them from the ModelNet40 shapes at evaluation.
+REFERENCE_POINTS = 1024
+DATA_UP_AXIS = "y"  # both release datasets are stored Y up
+SETS = ("known", "unknown_1", "unknown_2")
+REAL_PROTOCOL = "3DOS: all points, permuted, centred, unit ball"
+REFERENCE_PROTOCOL = "3DOS: random points per shape"
+
+
+@dataclass
+class MethodResult:
+    """One scoring method's outcome.
+
+    Attributes:
+        method: the method name (see :data:`openshape_ood.detector.METHODS`).
+        novelty: ``"known"``, ``"unknown_1"``, ``"unknown_2"`` -> NOVELTY scores (higher = more novel).
+        comparisons: the three 3DOS comparisons of the normality ``-novelty``.
+        closed_set: accuracy and balanced accuracy of the method's class predictions on the known set.
+    """
+
+    method: str
+    novelty: dict[str, np.ndarray]
+    comparisons: dict[str, dict[str, float]]
+    closed_set: dict[str, float]
+
+    def report(self) -> str:
+        """The 3DOS text block of this method."""
+        return format_report(self.method, self.comparisons, self.closed_set)
+
+
+@dataclass
+class BenchmarkResult:
+    """A whole run: every method's result and what it was measured on.
+
+    Attributes:
+        source: ``"SR1"`` or ``"SR2"``, the known classes.
+        model: the shape encoder's registry name.
+        seed: the run's seed.
+        templates: the text methods' prompt templates (a set name or a list).
+        methods: method -> :class:`MethodResult`, in report order.
+        counts: samples per set (``known``, ``unknown_1``, ``unknown_2``; ``reference`` when used).
+        settings: class sets, data, preparation and device settings.
+        notes: remarks printed during the run (e.g. methods left out).
+        files: files written to the output folder.
+        library_version: the openshape_ood version that measured it.
+    """
+
+    source: str
+    model: str
+    seed: int
+    templates: str | list[str]
+    methods: dict[str, MethodResult]
+    counts: dict[str, int]
+    settings: dict
+    notes: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    library_version: str = openshape_ood.__version__
+
+    def report(self) -> str:
+        """The 3DOS text blocks of all methods, separated by blank lines."""
+        return "\n\n".join(result.report() for result in self.methods.values())
+
+    def summary(self) -> str:
+        """All methods' AUROC / FPR95 of known vs both unknown sets, in percent, beside the published rows."""
+        key = "known_vs_unknown_1_and_2"
+        rows = [
+            (method, f"{100 * r.comparisons[key]['auroc']:.1f}", f"{100 * r.comparisons[key]['fpr95']:.1f}", "measured")
+            for method, r in self.methods.items()
+        ]
+        published = rows_for(self.source)
+        references = list(dict.fromkeys(row.provenance for row in published))
+        for row in published:
+            auroc, fpr95 = row.results[self.source]
+            rows.append((row.label, f"{auroc:.1f}", f"{fpr95:.1f}", f"[{references.index(row.provenance) + 1}]"))
+        width = max(len(row[0]) for row in rows)
+        other = "SR2" if self.source == "SR1" else "SR1"
+        lines = [
+            (
+                f"{self.source} summary: AUROC / FPR95 in percent, known ({self.source}) vs unknown sets 1+2 "
+                f"({other} + common), SRC->TAR1+TAR2"
+            ),
+            f"{'method':<{width}}  AUROC3  FPR95-3  source",
+            *(f"{name:<{width}}  {auroc:>6}  {fpr95:>7}  {source}" for name, auroc, fpr95, source in rows),
+            (
+                f"measured: this run, {self.model} without fine-tuning, templates {self.templates}, "
+                f"seed {self.seed}, RGB {DEFAULT_RGB}, gravity axis moved onto the model's"
+            ),
+        ]
+        for number, provenance in enumerate(references, 1):
+            lines.append(f"[{number}] {PROVENANCE[provenance].kind}: {PROVENANCE[provenance].description}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        """Everything measured, as JSON-ready data (the content of ``results.json``)."""
+        return {
+            "benchmark": "3DOS synthetic-to-real novelty detection",
+            "source": self.source,
+            "model": self.model,
+            "seed": self.seed,
+            "templates": self.templates,
+            "library_version": self.library_version,
+            "score_direction": "metrics take normality = -novelty; novelty: higher = more novel",
+            "counts": self.counts,
+            "settings": self.settings,
+            "notes": self.notes,
+            "methods": {
+                method: {"comparisons": r.comparisons, "closed_set": r.closed_set} for method, r in self.methods.items()
+            },
+        }
+
+
+def prepare_real_clouds(points: np.ndarray, seed: int) -> np.ndarray:
+    """The 3DOS test-time preparation of real clouds: all points, randomly permuted, centred, unit ball.
+
+    Args:
+        points: ``[n, p, 3]`` clouds as stored.
+        seed: seeds the permutations.
+
+    Returns:
+        ``[n, p, 3]`` float32: each cloud in a random point order, centred on its mean and
+        divided by its largest point norm.
+    """
+    rng = np.random.default_rng([seed, 0])
+    prepared = np.empty(points.shape, np.float32)
+    for i, cloud in enumerate(points):
+        prepared[i] = normalize_xyz(cloud[rng.permutation(len(cloud))], i)
+    return prepared
+
+
+def sample_reference_points(points: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """``count`` random points (without replacement, seeded) of each shape ``[n, p, 3]`` -> ``[n, count, 3]``."""
+    if not 1 <= count <= points.shape[1]:
+        raise ValueError(f"count must be between 1 and the {points.shape[1]} points per shape, got {count}")
+    rng = np.random.default_rng([seed, 1])
+    return np.stack([cloud[rng.choice(len(cloud), count, replace=False)] for cloud in points])
+
+
+def evaluate_novelty(
+    method: str,
+    known: np.ndarray,
+    unknown_1: np.ndarray,
+    unknown_2: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+) -> MethodResult:
+    """A :class:`MethodResult` of ``method`` from the NOVELTY scores (higher = more novel) of the three sets.
+
+    The 3DOS metrics are computed on the normality ``-novelty``; ``labels`` and
+    ``predicted`` are the true and predicted classes of the known samples.
+    """
+    novelty = {name: np.asarray(scores, dtype=np.float64) for name, scores in zip(SETS, (known, unknown_1, unknown_2))}
+    comparisons = compare_unknown_sets(-novelty["known"], -novelty["unknown_1"], -novelty["unknown_2"])
+    return MethodResult(method, novelty, comparisons, closed_set_metrics(labels, predicted))
+
+
+def run_benchmark(
+    source: str,
+    model: str,
+    *,
+    data_root: str | os.PathLike = DEFAULT_DATA_ROOT,
+    methods: Sequence[str] | None = None,
+    templates: str | Sequence[str] = "openshape64",
+    device: str | None = None,
+    batch_size: int = 16,
+    seed: int = 0,
+    output: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> BenchmarkResult:
+    """Run the 3DOS synthetic-to-real benchmark with a registered OpenShape encoder.
+
+    Args:
+        source: ``"SR1"`` or ``"SR2"``: the known classes.
+        model: registry name of the shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``).
+        data_root: the 3DOS release root (``python -m benchmarks.download`` fetches it).
+        methods: novelty methods, in report order; ``None``: every text method, and the
+            reference-shape methods (``prototype``, ``knn``, ``fused``) when the ModelNet40
+            file ``SR{1,2}_train.h5`` is present (a note says when they are left out).
+        templates: prompt templates of the text methods (``"openshape64"``, ``"none"`` or a list).
+        device: where the encoders run; ``None``: CUDA when available, else CPU.
+        batch_size: clouds per forward pass.
+        seed: seeds the point permutations, the reference subsampling and the encoder's resampling.
+        output: folder for ``results.json`` and the PNG plots; ``None`` writes nothing.
+        cache_dir: embedding cache folder; ``None``: :func:`~benchmarks.embedding_cache.default_embedding_cache_dir`.
+        progress: show progress bars and progress messages (on stderr); notes are printed either way.
+
+    Returns:
+        A :class:`BenchmarkResult`.
+
+    Raises:
+        FileNotFoundError: missing data files (the message says how to download them),
+            also when a reference-shape method is asked for without the ModelNet40 file.
+        ValueError: unknown source, method or template set, or malformed data.
+        KeyError: unknown model name.
+    """
+    data_root = Path(data_root)
+    templates = templates if isinstance(templates, str) else list(templates)
+    resolve_templates(templates)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    methods, notes = _resolve_methods(methods, source, data_root)
+    entry = get_entry(model)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    data = load_synthetic_to_real(source, data_root)
+    for note in notes:
+        print(note, file=sys.stderr)
+    reference = _load_reference(source, data_root) if any(m in REFERENCE_METHODS for m in methods) else None
+    embedder = _Embedder(
+        entry, Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir(),
+        device=device, batch_size=batch_size, seed=seed, progress=progress,
+    )  # fmt: skip
+    real_points = _all_real_points(data)
+    real = embedder(
+        "scanobjectnn", [data_root / name for name in SCANOBJECTNN_FILES], len(real_points),
+        {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
+        lambda: prepare_real_clouds(real_points, seed),
+    )  # fmt: skip
+    reference_embeddings = None
+    if reference is not None:
+        reference_embeddings = embedder(
+            f"{source}_train", [data_root / modelnet_reference_file(source, "train")], len(reference),
+            {"points": REFERENCE_POINTS, "protocol": REFERENCE_PROTOCOL},
+            lambda: sample_reference_points(reference.points, REFERENCE_POINTS, seed),
+        )  # fmt: skip
+
+    text_encoder = TextEncoder.from_pretrained(entry, device=device, progress=progress)
+    known_classes = [names[0] if len(names) == 1 else names for names in data.known.class_set.real_names().values()]
+    sets = (data.known, data.unknown_1, data.unknown_2)
+    results = {}
+    for method in methods:
+        detector = NoveltyDetector(
+            method, model=entry, text_encoder=text_encoder, templates=templates, progress=progress
+        )
+        uses_text, uses_reference = method in TEXT_METHODS or method == "fused", method in REFERENCE_METHODS
+        detector.fit(
+            known=known_classes if uses_text else None,
+            reference=(reference_embeddings, reference.labels) if uses_reference else None,
+        )
+        novelty = detector.score_samples(real)
+        # Known classes are given in label order 0..C-1 and the reference holds every label,
+        # so a class index is the class label.
+        predicted = detector.classify(real[data.known.indices])
+        results[method] = evaluate_novelty(
+            method, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
+        )
+
+    counts = {name: len(samples) for name, samples in zip(SETS, sets)}
+    if reference is not None:
+        counts["reference"] = len(reference)
+    settings = {
+        "known_classes": [list(names) for names in data.known.class_set.real_names().values()],
+        "unknown_1": data.unknown_1.class_set.name,
+        "unknown_2": data.unknown_2.class_set.name,
+        "data_root": str(data_root),
+        "real_preparation": {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
+        "encoder_preparation": embedder.preparation,
+        "reference": None if reference is None else {
+            "file": modelnet_reference_file(source, "train"), "points": REFERENCE_POINTS,
+            "protocol": REFERENCE_PROTOCOL,
+        },
+        "device": device,
+        "batch_size": batch_size,
+    }  # fmt: skip
+    result = BenchmarkResult(source, model, seed, templates, results, counts, settings, notes)
+    if output is not None:
+        result.files = write_outputs(result, output)
+    return result
+
+
+class _Embedder:
+    """Embeddings of prepared clouds through the disk cache; the encoder is loaded on the first miss only."""
+
+    def __init__(self, entry: ModelEntry, directory: Path, *, device: str, batch_size: int, seed: int, progress: bool):
+        self.entry, self.directory = entry, directory
+        self.device, self.batch_size, self.seed, self.progress = device, batch_size, seed, progress
+        #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
+        self.preparation = {
+            "data_up_axis": DATA_UP_AXIS,
+            "model_up_axis": entry.up_axis,
+            "encoder_points": DEFAULT_NUM_POINTS,
+            "rgb": DEFAULT_RGB,
+            "fps_start": "point 0",
+        }
+        self._encoder: ShapeEncoder | None = None
+
+    def __call__(self, label: str, files: list[Path], rows: int, preparation: dict, clouds) -> np.ndarray:
+        """Embeddings of ``clouds()`` (called on a cache miss only), cached under ``files`` and the preparation."""
+        embeddings, hit = cached_embeddings(
+            self.directory, self.entry, label, files, rows=rows, compute=lambda: self._embed(clouds()),
+            preparation={**self.preparation, **preparation, "seed": self.seed},
+        )  # fmt: skip
+        _say(self.progress, f"{label}: {rows} embeddings {'from the cache' if hit else 'encoded and cached'}")
+        return embeddings
+
+    def _embed(self, clouds: np.ndarray) -> np.ndarray:
+        if self._encoder is None:
+            self._encoder = ShapeEncoder.from_pretrained(self.entry.name, device=self.device)
+        return self._encoder.embed(
+            clouds, up_axis=DATA_UP_AXIS, batch_size=self.batch_size, seed=self.seed, progress=self.progress
+        )
+
+
+def _resolve_methods(methods: Sequence[str] | None, source: str, data_root: Path) -> tuple[list[str], list[str]]:
+    """The methods to run and any notes about the choice."""
+    reference_file = data_root / modelnet_reference_file(source, "train")
+    download = f"`python -m benchmarks.download --data-root {data_root} --only modelnet`"
+    if methods is None:
+        if reference_file.is_file():
+            return list(METHODS), []
+        note = (
+            f"note: {reference_file} is absent, so the reference-shape methods {', '.join(REFERENCE_METHODS)} "
+            f"are left out; get the ModelNet40 shapes with {download}"
+        )
+        return list(TEXT_METHODS), [note]
+    if isinstance(methods, str):
+        raise ValueError(f"methods must be a list of method names, not one string; wrap it: [{methods!r}]")
+    methods = list(dict.fromkeys(methods))
+    unknown = [method for method in methods if method not in METHODS]
+    if unknown or not methods:
+        problem = f"unknown methods {unknown}" if unknown else "no methods given"
+        raise ValueError(f"{problem}; choose from {', '.join(METHODS)}")
+    needing = [method for method in methods if method in REFERENCE_METHODS]
+    if needing and not reference_file.is_file():
+        raise FileNotFoundError(
+            f"{', '.join(needing)} need the ModelNet40 reference shapes {reference_file}, which do not exist; "
+            f"get them with {download}, or leave these methods out"
+        )
+    return methods, []
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr)
+
+
+def _load_reference(source: str, data_root: Path) -> Samples:
+    reference = load_modelnet_reference(source, "train", data_root)
+    absent = sorted(set(range(reference.class_set.num_classes)) - set(reference.labels.tolist()))
+    if absent:
+        raise ValueError(
+            f"{data_root / modelnet_reference_file(source, 'train')} has no shape of the {source} labels {absent}; "
+            "the file is incomplete: download it again"
+        )
+    return reference
+
+
+def _all_real_points(data: SyntheticToReal) -> np.ndarray:
+    """Every real sample in release-file order (the three sets together hold each exactly once)."""
+    sets = (data.known, data.unknown_1, data.unknown_2)
+    points = np.empty((sum(len(s) for s in sets), *data.known.points.shape[1:]), np.float32)
+    for samples in sets:
+        points[samples.indices] = samples.points
+    return points
+
+
+def write_outputs(result: BenchmarkResult, output: str | os.PathLike) -> list[Path]:
+    """Write ``results.json`` and the PNG plots of ``result`` into ``output``; return their paths.
+
+    Plots: ``roc_<method>.png`` (the three comparisons of one method: its report block as
+    curves), ``hist_<method>.png`` (its novelty scores, known vs each unknown set: each
+    method has its own score scale) and ``roc_all_methods.png`` (every method on the
+    reported comparison, known vs both unknown sets).
+    """
+    output = Path(output)
+    text = json.dumps(result.to_json(), indent=2) + "\n"
+    files = [write_bytes_atomically(output / "results.json", text.encode())]
+    name = f"{result.source} {result.model}"
+    for method, r in result.methods.items():
+        files.append(plot_roc(r.novelty, r.comparisons, output / f"roc_{method}.png", f"{name} {method}"))
+        files.append(plot_histograms(r.novelty, output / f"hist_{method}.png", f"{name} {method}"))
+    overview = {method: (r.novelty, r.comparisons) for method, r in result.methods.items()}
+    files.append(plot_roc_overview(overview, output / "roc_all_methods.png", f"{name}: known vs unknown sets 1+2"))
+    return files
+
+
+def build_parser(source: str) -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.sr1`` / ``benchmarks.sr2``."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{source.lower()}",
+        description=f"3DOS synthetic-to-real novelty detection with {source} as the known classes, "
+        "OpenShape embeddings, no fine-tuning.",
+    )
+    parser.add_argument("--model", required=True, help="registered shape encoder: vitb32, vitl14, vitg14, ...")
+    parser.add_argument(
+        "--data-root", type=Path, default=DEFAULT_DATA_ROOT,
+        help=f"3DOS release root (default: ./{DEFAULT_DATA_ROOT}; fetch it with python -m benchmarks.download)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--methods", nargs="+", metavar="METHOD",
+        help=f"methods, space- or comma-separated, from {', '.join(METHODS)} (default: the text methods, "
+        "and the reference-shape methods when the ModelNet40 file is present)",
+    )  # fmt: skip
+    parser.add_argument("--templates", choices=sorted(TEMPLATE_SETS), default="openshape64",
+                        help="prompt templates of the text methods (default: openshape64)")  # fmt: skip
+    parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--batch-size", type=int, default=16, help="clouds per forward pass (default: 16)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of permutations and resampling (default: 0)")
+    parser.add_argument("--output", type=Path, help=f"output folder (default: results/{source.lower()}-MODEL)")
+    parser.add_argument("--cache-dir", type=Path, help="embedding cache (default: $OPENSHAPE_OOD_CACHE/embeddings)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or progress messages")
+    return parser
+
+
+def main(source: str, argv: Sequence[str] | None = None) -> int:
+    """Command line entry point of the ``source`` benchmark; returns the exit status."""
+    args = build_parser(source).parse_args(argv)
+    methods = None if args.methods is None else [m for item in args.methods for m in item.split(",") if m]
+    output = args.output or Path("results") / f"{source.lower()}-{args.model}"
+    try:
+        result = run_benchmark(
+            source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
+            device=args.device, batch_size=args.batch_size, seed=args.seed, output=output,
+            cache_dir=args.cache_dir, progress=not args.quiet,
+        )  # fmt: skip
+    except KeyError as error:  # unknown model: its message is the first argument
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(result.report(), result.summary(), f"wrote {len(result.files)} files to {output}", sep="\n\n")
+    return 0
