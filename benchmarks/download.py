@@ -25,7 +25,6 @@ import re
 import shutil
 import sys
 import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +35,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.data import DEFAULT_DATA_ROOT, MODELNET_FILES, SCANOBJECTNN_FILES
+from openshape_ood.atomic import replacing
 
 __all__ = ["RELEASES", "DownloadError", "Release", "download", "extract_members", "fetch", "main"]
 
@@ -192,22 +192,12 @@ def fetch(
 
 
 def _extract_one(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, progress: bool) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source = tar.extractfile(member)
-    handle = tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with source, handle, tqdm(
-            total=member.size, unit="B", unit_scale=True, desc=target.name, disable=not progress
-        ) as bar:
-            while chunk := source.read(CHUNK):
-                handle.write(chunk)
-                bar.update(len(chunk))
-        os.replace(handle.name, target)
-    except BaseException:
-        os.unlink(handle.name)
-        raise
+    with replacing(target) as temporary, tar.extractfile(member) as source, open(temporary, "wb") as out, tqdm(
+        total=member.size, unit="B", unit_scale=True, desc=target.name, disable=not progress
+    ) as bar:
+        while chunk := source.read(CHUNK):
+            out.write(chunk)
+            bar.update(len(chunk))
 
 
 def extract_members(

@@ -28,10 +28,9 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
 
+from openshape_ood.atomic import write_bytes
 from openshape_ood.registry import LocalSource, ModelEntry
 from openshape_ood.text import default_cache_dir
-
-from .atomic import write_bytes_atomically
 
 __all__ = ["cached_embeddings", "checkpoint_identity", "default_embedding_cache_dir", "file_identity"]
 
@@ -103,7 +102,7 @@ def cached_embeddings(
     problem = _problem(embeddings, rows, entry.embed_dim)
     if problem:
         raise ValueError(f"the encoder returned embeddings that {problem}; they are not cached")
-    write_bytes_atomically(path, save({_KEY: embeddings}, metadata={"key": text}))
+    write_bytes(path, save({_KEY: embeddings}, metadata={"key": text}))
     return embeddings, False
 
 

@@ -20,7 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
-from .atomic import write_bytes_atomically
+from openshape_ood.atomic import write_bytes
+
 from .report import COMPARISONS
 
 __all__ = ["SET_LABELS", "UNKNOWN_SETS", "plot_histograms", "plot_roc", "plot_roc_overview"]
@@ -56,7 +57,7 @@ def _save(figure: Figure, path: str | os.PathLike) -> Path:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return write_bytes_atomically(path, buffer.getvalue())
+    return write_bytes(path, buffer.getvalue())
 
 
 def plot_roc(

@@ -43,12 +43,12 @@ from openshape_ood import (
     closed_set_metrics,
     get_entry,
 )
+from openshape_ood.atomic import write_bytes
 from openshape_ood.detector import METHODS, TEXT_METHODS
 from openshape_ood.prepare import DEFAULT_NUM_POINTS, DEFAULT_RGB, normalize_xyz
 from openshape_ood.registry import ModelEntry
 from openshape_ood.text import TEMPLATE_SETS, resolve_templates
 
-from .atomic import write_bytes_atomically
 from .data import (
     DEFAULT_DATA_ROOT,
     SCANOBJECTNN_FILES,
@@ -444,7 +444,7 @@ def write_outputs(result: BenchmarkResult, output: str | os.PathLike) -> list[Pa
     """
     output = Path(output)
     text = json.dumps(result.to_json(), indent=2) + "\n"
-    files = [write_bytes_atomically(output / "results.json", text.encode())]
+    files = [write_bytes(output / "results.json", text.encode())]
     name = f"{result.source} {result.model}"
     for method, r in result.methods.items():
         files.append(plot_roc(r.novelty, r.comparisons, output / f"roc_{method}.png", f"{name} {method}"))

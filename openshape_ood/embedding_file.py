@@ -21,13 +21,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .atomic import replacing, write_bytes
 
 __all__ = ["SETTING_KEYS", "ResumableEmbeddingWriter", "read_embeddings"]
 
@@ -132,16 +134,8 @@ class ResumableEmbeddingWriter:
         files = np.array(self._pending_files, dtype=str)
         embeddings = np.stack(self._pending)
         self._ensure_partial()
-        handle, temporary = tempfile.mkstemp(dir=self.partial, prefix="chunk-", suffix=".npz.tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, files=files, embeddings=embeddings)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, temporary[: -len(".tmp")])
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with replacing(self.partial / f"chunk-{uuid.uuid4().hex}.npz") as temporary, open(temporary, "wb") as stream:
+            np.savez(stream, files=files, embeddings=embeddings)
         self._chunks.append(dict(zip(files.tolist(), embeddings)))
         self._pending_files, self._pending = [], []
 
@@ -169,24 +163,15 @@ class ResumableEmbeddingWriter:
         return len(rows)
 
     def _write_final(self, files: list[str], embeddings: np.ndarray | None) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(handle)
-        try:
-            with h5py.File(temporary, "w") as h5:
-                h5.attrs["format"] = FORMAT
-                h5.attrs["openshape_ood_version"] = self.version
-                for key, value in self.settings.items():
-                    h5.attrs[key] = value
-                if embeddings is None:
-                    embeddings = np.zeros((0, self.settings["embed_dim"]), dtype=np.float32)
-                h5.create_dataset("embeddings", data=embeddings, dtype=np.float32)
-                h5.create_dataset("files", data=np.array(files, dtype=object), dtype=h5py.string_dtype("utf-8"))
-            os.chmod(temporary, _new_file_mode())  # mkstemp makes it private; an output is an ordinary file
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with replacing(self.path) as temporary, h5py.File(temporary, "w") as h5:
+            h5.attrs["format"] = FORMAT
+            h5.attrs["openshape_ood_version"] = self.version
+            for key, value in self.settings.items():
+                h5.attrs[key] = value
+            if embeddings is None:
+                embeddings = np.zeros((0, self.settings["embed_dim"]), dtype=np.float32)
+            h5.create_dataset("embeddings", data=embeddings, dtype=np.float32)
+            h5.create_dataset("files", data=np.array(files, dtype=object), dtype=h5py.string_dtype("utf-8"))
 
     def _read_partial(self) -> list[dict[str, np.ndarray]]:
         """The saved chunks of an earlier, interrupted run (none when there was none)."""
@@ -223,11 +208,7 @@ class ResumableEmbeddingWriter:
         settings_file = self.partial / _SETTINGS_FILE
         if settings_file.is_file():
             return
-        self.partial.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.partial, prefix="settings-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(self.settings, stream)
-        os.replace(temporary, settings_file)
+        write_bytes(settings_file, json.dumps(self.settings).encode())
 
     def _check_settings(self, recorded: dict, where: Path, remedy: str) -> None:
         differences = [
@@ -249,8 +230,3 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _new_file_mode() -> int:
-    """The permissions ``open()`` would give a new file under the current umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from .atomic import replacing
 from .registry import ModelEntry, get_entry
 
 CACHE_ENV = "OPENSHAPE_OOD_CACHE"
@@ -409,15 +409,8 @@ class _CacheFile:
 
     def write(self, entries: dict[str, np.ndarray]) -> None:
         entries = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in entries.items()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        os.close(handle)
-        try:
-            save_file(entries, temporary, metadata=self.identity)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with replacing(self.path) as temporary:
+            save_file(entries, str(temporary), metadata=self.identity)
 
     def _reject(self, reason: str) -> dict[str, np.ndarray]:
         warnings.warn(
