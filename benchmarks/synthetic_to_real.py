@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import openshape_ood
 from openshape_ood import (
@@ -45,6 +44,7 @@ from openshape_ood import (
 )
 from openshape_ood.atomic import write_bytes
 from openshape_ood.detector import METHODS, TEXT_METHODS
+from openshape_ood.encoder import resolve_device
 from openshape_ood.prepare import DEFAULT_NUM_POINTS, DEFAULT_RGB, normalize_xyz
 from openshape_ood.registry import ModelEntry
 from openshape_ood.text import TEMPLATE_SETS, resolve_templates
@@ -281,7 +281,7 @@ def run_benchmark(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     methods, notes = _resolve_methods(methods, source, data_root)
     entry = get_entry(model)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = str(resolve_device(device))
     data = load_synthetic_to_real(source, data_root)
     for note in notes:
         print(note, file=sys.stderr)

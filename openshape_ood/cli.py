@@ -29,7 +29,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from huggingface_hub import try_to_load_from_cache
 from huggingface_hub.utils import (
     are_progress_bars_disabled,
@@ -42,7 +41,7 @@ from . import __version__
 from .checkpoint import CheckpointError, fetch_checkpoint, file_sha256
 from .detector import TEXT_METHODS, NoveltyDetector
 from .embedding_file import ResumableEmbeddingWriter
-from .encoder import ShapeEncoder
+from .encoder import ShapeEncoder, resolve_device
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
 from .prepare import validate_cloud
 from .registry import (
@@ -231,7 +230,7 @@ def _score(args: argparse.Namespace) -> int:
     files, failed = _expand(args.paths)
     if not files:
         raise ValueError("no shape files to score")
-    encoder = ShapeEncoder.from_pretrained(args.model, device=_device(args.device))
+    encoder = ShapeEncoder.from_pretrained(args.model, device=resolve_device(args.device))
     detector = NoveltyDetector(
         args.method, model=encoder, templates=args.templates, threshold=args.threshold, progress=not args.quiet
     ).fit(known=known)
@@ -319,7 +318,7 @@ def _embed(args: argparse.Namespace) -> int:
     files = [name for name in files if Path(name).resolve() != out and partial not in Path(name).resolve().parents]
     if not files:
         raise ValueError("no shape files to embed")
-    encoder = ShapeEncoder.from_pretrained(args.model, device=_device(args.device))
+    encoder = ShapeEncoder.from_pretrained(args.model, device=resolve_device(args.device))
     settings = {
         "model": entry.name,
         "checkpoint_sha256": entry.sha256 or file_sha256(fetch_checkpoint(entry)),
@@ -403,12 +402,6 @@ def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
         return get_entry(args.model)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-
-
-def _device(requested: str | None) -> str:
-    if requested is not None:
-        return requested
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:

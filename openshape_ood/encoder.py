@@ -16,6 +16,19 @@ from .prepare import DEFAULT_NUM_POINTS, UP_AXES, CloudLike, prepare_batch, spli
 from .registry import ModelEntry, get_entry
 
 
+def resolve_device(requested: str | torch.device | None = None) -> torch.device:
+    """``requested`` as a torch device that exists here; ``None`` picks CUDA when available, else CPU."""
+    if requested is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as exc:
+        raise ValueError(f"{str(requested)!r} is not a torch device ({exc}); use e.g. 'cpu' or 'cuda:0'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(requested)!r} was asked for, but torch sees no CUDA GPU here; use 'cpu'")
+    return device
+
+
 class ShapeEncoder:
     """An OpenShape PointBERT encoder with the input preparation it expects.
 
@@ -66,7 +79,7 @@ class ShapeEncoder:
 
     def to(self, device: str | torch.device) -> "ShapeEncoder":
         """Move the model to ``device`` (in place) and return self."""
-        self.model.to(device)
+        self.model.to(resolve_device(device))
         return self
 
     @classmethod
@@ -98,7 +111,7 @@ class ShapeEncoder:
         weights = read_encoder_state_dict(path, container=entry.container, prefix=entry.prefix)
         model = build_point_bert(entry.config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(device), entry.config, up_axis=entry.up_axis, name=entry.name, entry=entry)
+        return cls(model.to(resolve_device(device)), entry.config, up_axis=entry.up_axis, name=entry.name, entry=entry)
 
     @classmethod
     def from_checkpoint(
@@ -131,7 +144,7 @@ class ShapeEncoder:
         weights = read_encoder_state_dict(path, container=container, prefix=prefix)
         model = build_point_bert(config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(device), config, up_axis=up_axis)
+        return cls(model.to(resolve_device(device)), config, up_axis=up_axis)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
         """Raw (unnormalised) embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.

@@ -149,3 +149,15 @@ def test_progress_bar_shows_for_many_batches_and_can_be_turned_off(encoder, caps
     assert "Encoding shapes" in capsys.readouterr().err
     encoder.embed(clouds, batch_size=1, progress=False)
     assert "Encoding shapes" not in capsys.readouterr().err
+
+
+def test_device_is_checked_before_use(monkeypatch):
+    from openshape_ood.encoder import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="'gpu7' is not a torch device"):
+        resolve_device("gpu7")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device(None) == torch.device("cpu")
+    with pytest.raises(ValueError, match="torch sees no CUDA GPU here; use 'cpu'"):
+        resolve_device("cuda:0")

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 from openshape_ood import PointBertConfig, get_entry, load_registry
 from openshape_ood.model import build_point_bert
