@@ -16,10 +16,8 @@ ignored with a warning and rebuilt, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -29,10 +27,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
 
 from openshape_ood.atomic import write_bytes
+from openshape_ood.cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
 from openshape_ood.registry import LocalSource, ModelEntry
-from openshape_ood.text import default_cache_dir
 
-__all__ = ["cached_embeddings", "checkpoint_identity", "default_embedding_cache_dir", "file_identity"]
+__all__ = ["cached_embeddings", "checkpoint_identity", "default_embedding_cache_dir"]
 
 _KEY = "embeddings"
 
@@ -47,17 +45,8 @@ def checkpoint_identity(entry: ModelEntry) -> str:
     if entry.sha256:
         return f"sha256:{entry.sha256}"
     if isinstance(entry.source, LocalSource):
-        path = entry.source.path.expanduser().resolve()
-        stat = path.stat()
-        return f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+        return file_identity(entry.source.path)
     raise ValueError(f"registry entry [{entry.name}] has no sha256; add one so that its embeddings can be cached")
-
-
-def file_identity(path: str | os.PathLike) -> list:
-    """``[resolved path, size, mtime in ns]`` of a data file: it changes when the file is replaced."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    return [str(path), stat.st_size, stat.st_mtime_ns]
 
 
 def cached_embeddings(
@@ -92,14 +81,12 @@ def cached_embeddings(
         "preparation": dict(preparation),
     }
     text = json.dumps(key, sort_keys=True)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
-    stem = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{entry.name}-{label}")
-    path = Path(directory).expanduser() / f"{stem}-{digest}.safetensors"
+    path = keyed_cache_path(directory, f"{entry.name}-{label}", key)
     found = _read(path, text, rows, entry.embed_dim)
     if found is not None:
         return found, True
     embeddings = np.ascontiguousarray(compute(), dtype=np.float32)
-    problem = _problem(embeddings, rows, entry.embed_dim)
+    problem = embedding_problem(embeddings, (rows, entry.embed_dim))
     if problem:
         raise ValueError(f"the encoder returned embeddings that {problem}; they are not cached")
     write_bytes(path, save({_KEY: embeddings}, metadata={"key": text}))
@@ -119,19 +106,8 @@ def _read(path: Path, key: str, rows: int, dim: int) -> np.ndarray | None:
         return _reject(path, "it was written for another model, data file or preparation")
     if embeddings is None:
         return _reject(path, f"it holds no {_KEY!r} tensor")
-    problem = _problem(embeddings, rows, dim)
+    problem = embedding_problem(embeddings, (rows, dim))
     return _reject(path, f"it holds embeddings that {problem}") if problem else embeddings
-
-
-def _problem(embeddings: np.ndarray, rows: int, dim: int) -> str | None:
-    """What is wrong with an embedding array, or ``None``."""
-    if embeddings.dtype != np.float32 or embeddings.shape != (rows, dim):
-        return f"are {embeddings.dtype} {list(embeddings.shape)}, not float32 [{rows}, {dim}]"
-    if not np.isfinite(embeddings).all():
-        return "contain NaN or infinite values"
-    if np.abs(np.linalg.norm(embeddings, axis=1) - 1.0).max(initial=0.0) > 1e-3:
-        return "are not L2-normalised"
-    return None
 
 
 def _reject(path: Path, reason: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -27,9 +26,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from .atomic import replacing
+from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
 from .registry import ModelEntry, get_entry
-
-CACHE_ENV = "OPENSHAPE_OOD_CACHE"
 
 # The 64 prompt templates of the OpenShape benchmarks, verbatim (one lacks its full stop upstream).
 OPENSHAPE_TEMPLATES: tuple[str, ...] = (
@@ -162,11 +160,6 @@ def resolve_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
     return templates
 
 
-def default_cache_dir() -> Path:
-    """``$OPENSHAPE_OOD_CACHE`` or ``~/.cache/openshape_ood``."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "openshape_ood").expanduser()
-
-
 class TextEncoder:
     """The text tower of an open_clip model, embedding class names into the shape encoders' space.
 
@@ -214,11 +207,8 @@ class TextEncoder:
             source = tag_config.get("hf_hub") or tag_config.get("url", "")
             self._weights_id = f"tag:{self.pretrained}:{source}"
         elif Path(pretrained).expanduser().is_file():
-            path = Path(pretrained).expanduser().resolve()
-            self.pretrained = str(path)
-            stat = path.stat()
-            # File identity rather than a hash: hashing a 10 GB checkpoint would cost more than the cache saves.
-            self._weights_id = f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+            self.pretrained = str(Path(pretrained).expanduser().resolve())
+            self._weights_id = file_identity(self.pretrained)
         else:
             tags = open_clip.list_pretrained_tags_by_model(model_name)
             raise ValueError(
@@ -305,9 +295,7 @@ class TextEncoder:
         return {"model": self.model_name, "weights": str(self._weights_id), "quick_gelu": str(self.quick_gelu)}
 
     def _cache_path(self) -> Path:
-        identity = json.dumps(self._cache_identity(), sort_keys=True)
-        digest = hashlib.sha256(identity.encode()).hexdigest()[:24]
-        return self.cache_dir / "text" / f"{re.sub(r'[^A-Za-z0-9.-]+', '_', self.model_name)}-{digest}.safetensors"
+        return keyed_cache_path(self.cache_dir / "text", self.model_name, self._cache_identity())
 
     def _load_tower(self) -> torch.nn.Module:
         text_config = dict(self._config["text_cfg"])
@@ -401,10 +389,9 @@ class _CacheFile:
         if {key: metadata.get(key) for key in self.identity} != self.identity:
             return self._reject("it was written for other weights")
         for key, vector in entries.items():
-            if vector.dtype != np.float32 or vector.shape != (self.dim,) or not np.all(np.isfinite(vector)):
-                return self._reject(f"entry {key} is not a finite float32 vector of width {self.dim}")
-            if abs(float(np.linalg.norm(vector)) - 1.0) > 1e-4:
-                return self._reject(f"entry {key} is not L2-normalised")
+            problem = embedding_problem(vector, (self.dim,), tolerance=1e-4)
+            if problem:
+                return self._reject(f"entry {key} is not a finite float32 unit vector of width {self.dim}: it {problem}")
         return entries
 
     def write(self, entries: dict[str, np.ndarray]) -> None:
