@@ -26,6 +26,8 @@ from trimesh.visual.color import to_rgba, uv_to_interpolated_color
 from trimesh.visual.material import PBRMaterial
 from trimesh.visual.texture import TextureVisuals
 
+from .prepare import rgb_to_unit
+
 __all__ = ["SUPPORTED_SUFFIXES", "is_shape_file", "load_points"]
 
 _ARRAY_SUFFIXES = (".npy", ".npz", ".h5", ".hdf5")
@@ -252,10 +254,7 @@ def _split_columns(table: np.ndarray, rgb_start: int) -> tuple[np.ndarray, np.nd
     xyz = table[:, :3]
     if table.shape[1] < rgb_start + 3:
         return xyz, None
-    rgb = table[:, rgb_start : rgb_start + 3]
-    if not (np.isfinite(rgb).all() and rgb.min() >= 0 and rgb.max() <= 255):
-        return xyz, None  # not colours: normals, intensities, ...
-    return xyz, rgb / 255 if rgb.max() > 1 else rgb
+    return xyz, rgb_to_unit(table[:, rgb_start : rgb_start + 3])  # None for normals, intensities, ...
 
 
 # ------------------------------------------------------------------------------- text

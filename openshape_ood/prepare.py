@@ -53,6 +53,16 @@ def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarr
     raise ValueError(f"cannot read point clouds from a {type(clouds).__name__}; pass arrays or tensors")
 
 
+def rgb_to_unit(rgb: np.ndarray) -> np.ndarray | None:
+    """Colours in [0, 1]: kept when already there, divided by 255 when in [0, 255], ``None`` otherwise.
+
+    ``None`` means the values are not colours (negative, above 255 or not finite).
+    """
+    if not (np.isfinite(rgb).all() and rgb.min() >= 0 and rgb.max() <= 255):
+        return None
+    return rgb / 255.0 if rgb.max() > 1 else rgb
+
+
 def validate_cloud(points: np.ndarray, index: int = 0) -> np.ndarray:
     """Check one ``(N, 3)`` / ``(N, 6)`` cloud and return it as float64 ``(N, 6)`` with rgb in [0, 1].
 
@@ -76,14 +86,12 @@ def validate_cloud(points: np.ndarray, index: int = 0) -> np.ndarray:
     if points.shape[1] == 3:
         rgb = np.full_like(xyz, DEFAULT_RGB)
     else:
-        rgb = points[:, 3:]
-        low, high = rgb.min(), rgb.max()
-        if low < 0 or high > 255:
+        rgb = rgb_to_unit(points[:, 3:])
+        if rgb is None:
             raise ValueError(
-                f"{name} has colours in [{low:g}, {high:g}]; expected RGB in [0, 1] or in [0, 255]"
+                f"{name} has colours in [{points[:, 3:].min():g}, {points[:, 3:].max():g}]; "
+                f"expected RGB in [0, 1] or in [0, 255]"
             )
-        if high > 1:
-            rgb = rgb / 255.0
     return np.concatenate([xyz, rgb], axis=1)
 
 
