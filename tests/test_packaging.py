@@ -44,7 +44,10 @@ def test_packaged_registry_is_a_regular_file_and_the_top_level_one_points_at_it(
     assert (REPO / "checkpoints.toml").resolve() == packaged.resolve()
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["models"], ["score", "--help"], ["embed", "--help"]])
+HEAVY = ("torch", "open_clip")
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["models"]])
 def test_light_commands_import_neither_torch_nor_open_clip(argv, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OPENSHAPE_OOD_REGISTRY": "", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
@@ -54,5 +57,22 @@ def test_light_commands_import_neither_torch_nor_open_clip(argv, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "numpy" in imported  # the importtime report was read
-    assert not {name for name in imported if name.split(".")[0] in ("torch", "open_clip")}
+    assert not {name for name in imported if name.split(".")[0] in HEAVY}
     assert done.stdout
+
+
+def test_every_help_imports_neither_torch_nor_open_clip(tmp_path):
+    script = (
+        "import sys\n"
+        "from openshape_ood.cli import main\n"
+        "for argv in (['--help'], ['score', '--help'], ['embed', '--help'], ['models', '--help']):\n"
+        "    assert main(argv) == 0\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage: openshape-ood score" in done.stdout
+    assert done.stdout.splitlines()[-1] == "[]"
