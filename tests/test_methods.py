@@ -207,7 +207,8 @@ def test_make_method():
     [
         ("knn", "KNN()"),
         ("mcm(temperature=0.01)", "MCM(temperature=0.01)"),
-        ("negative_labels(negatives=['apple', 'boat'], groups=2)", "NegativeLabels(groups=2, negatives=['apple', 'boat'])"),
+        ("negative_labels(negatives=['apple', 'boat'], groups=2)",
+         "NegativeLabels(groups=2, negatives=['apple', 'boat'])"),
         ("fused(text=mcm(temperature=0.1), shape=prototype, weight=0.3)",
          "Fused(shape=Prototype(), text=MCM(temperature=0.1), weight=0.3)"),
         ("negative_labels(negatives=None)", "NegativeLabels()"),
