@@ -89,6 +89,11 @@ class NoveltyMethod(BaseEstimator):
 
     def fit(self, known: KnownClasses) -> NoveltyMethod:
         """Check the parameters, then learn what the method needs from ``known``; returns self."""
+        if not isinstance(known, KnownClasses):
+            raise ValueError(
+                f"{type(self).__name__}.fit takes a KnownClasses(text=..., reference=...), not a "
+                f"{type(known).__name__}; to fit on class names, use NoveltyDetector({type(self).__name__}(...))"
+            )
         self._check_params()
         for part, attribute in (("known", "text"), ("reference", "reference")):
             if part in self.needs and getattr(known, attribute) is None:

@@ -181,6 +181,8 @@ def test_method_fits_on_its_own_from_known_classes():
         MCM().fit(KnownClasses(reference=KNOWN, reference_labels=LABELS))
     with pytest.raises(ValueError, match="needs a text encoder"):
         NegativeLabels().fit(KnownClasses(text=np.stack([CHAIR, TABLE])))
+    with pytest.raises(ValueError, match=r"takes a KnownClasses.*NoveltyDetector\(MaxCosine"):
+        MaxCosine().fit(["chair", "table"])
 
 
 def test_fused_takes_method_names_and_nested_parameters():
