@@ -6,8 +6,14 @@ the file and hashed into its name, names everything the embeddings depend on:
 
 - the model: registry name and checkpoint identity (the registry's SHA-256, or path,
   size and modification time for a local entry without one) and embedding width;
-- the data: each file's resolved path, size and modification time;
+- the data: each file's resolved path, and its content fingerprint (:func:`content_fingerprint`);
 - the preparation settings and the seed (whatever the caller puts in ``preparation``).
+
+The entry's file name hashes everything but the fingerprints, which are stored in the
+entry and compared on every read: a file replaced by other data (even of the same size
+and with its old modification time restored, as ``cp -p``, ``rsync -a`` or ``tar -x``
+leave it) finds its old entry, sees another fingerprint and is encoded again, with a
+one-line note.
 
 Files are safetensors (no pickle), written atomically; an entry that cannot be read, was
 written for another key or holds anything but ``n`` finite unit vectors of width ``D`` is
@@ -16,12 +22,14 @@ ignored with a warning and rebuilt, never trusted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import h5py
 import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
@@ -30,9 +38,13 @@ from openshape_ood.atomic import write_bytes
 from openshape_ood.cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
 from openshape_ood.registry import LocalSource, ModelEntry
 
-__all__ = ["cached_embeddings", "checkpoint_identity", "default_embedding_cache_dir"]
+__all__ = ["cached_embeddings", "checkpoint_identity", "content_fingerprint", "default_embedding_cache_dir"]
 
 _KEY = "embeddings"
+#: Files up to this size are hashed whole; larger ones by their small datasets and sampled rows.
+WHOLE_FILE_BYTES = 64 << 20
+#: Rows of each large HDF5 dataset that enter its fingerprint (evenly spaced, first and last included).
+SAMPLED_ROWS = 64
 
 
 def default_embedding_cache_dir() -> Path:
@@ -47,6 +59,36 @@ def checkpoint_identity(entry: ModelEntry) -> str:
     if isinstance(entry.source, LocalSource):
         return file_identity(entry.source.path)
     raise ValueError(f"registry entry [{entry.name}] has no sha256; add one so that its embeddings can be cached")
+
+
+def content_fingerprint(path: str | os.PathLike) -> str:
+    """A SHA-256 of what a data file holds, cheap enough to compute on every run.
+
+    Files up to :data:`WHOLE_FILE_BYTES` are hashed whole (``sha256:...``). A larger HDF5
+    file is hashed by the names, dtypes and shapes of its datasets, every dataset of up to
+    1 MiB whole (the ``label`` of a release file) and :data:`SAMPLED_ROWS` evenly spaced
+    rows of each larger one (``h5rows:...``); any other large file whole.
+    """
+    path = Path(path)
+    if path.stat().st_size <= WHOLE_FILE_BYTES or not h5py.is_hdf5(path):
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        return f"sha256:{digest.hexdigest()}"
+    digest = hashlib.sha256()
+    with h5py.File(path, "r") as handle:
+        datasets: list[tuple[str, h5py.Dataset]] = []
+        handle.visititems(lambda name, item: datasets.append((name, item)) if isinstance(item, h5py.Dataset) else None)
+        for name, dataset in sorted(datasets, key=lambda pair: pair[0]):
+            digest.update(f"{name}:{dataset.dtype.str}:{dataset.shape}\n".encode())
+            if dataset.nbytes <= 1 << 20 or not dataset.shape:
+                values = dataset[()]
+            else:
+                rows = np.unique(np.linspace(0, dataset.shape[0] - 1, SAMPLED_ROWS).round().astype(np.int64))
+                values = dataset[rows]
+            digest.update(np.ascontiguousarray(values).tobytes())
+    return f"h5rows:{digest.hexdigest()}"
 
 
 def cached_embeddings(
@@ -73,15 +115,17 @@ def cached_embeddings(
     Returns:
         ``(embeddings float32 (rows, D), hit)``: ``hit`` is True when nothing was computed.
     """
+    files = [Path(path).expanduser().resolve() for path in files]
     key = {
         "model": entry.name,
         "checkpoint": checkpoint_identity(entry),
         "embed_dim": entry.embed_dim,
-        "files": [file_identity(path) for path in files],
+        "files": [str(path) for path in files],
         "preparation": dict(preparation),
     }
-    text = json.dumps(key, sort_keys=True)
     path = keyed_cache_path(directory, f"{entry.name}-{label}", key)
+    key["fingerprints"] = [content_fingerprint(file) for file in files]
+    text = json.dumps(key, sort_keys=True)
     found = _read(path, text, rows, entry.embed_dim)
     if found is not None:
         return found, True
@@ -103,11 +147,28 @@ def _read(path: Path, key: str, rows: int, dim: int) -> np.ndarray | None:
     except (SafetensorError, OSError, ValueError) as error:
         return _reject(path, f"unreadable: {error}")
     if metadata.get("key") != key:
+        if _without_fingerprints(metadata.get("key")) == _without_fingerprints(key):
+            warnings.warn(
+                f"embedding cache {path.name}: the data files changed since it was written "
+                "(other content fingerprint); encoding them again",
+                RuntimeWarning, stacklevel=3,
+            )  # fmt: skip
+            return None
         return _reject(path, "it was written for another model, data file or preparation")
     if embeddings is None:
         return _reject(path, f"it holds no {_KEY!r} tensor")
     problem = embedding_problem(embeddings, (rows, dim))
     return _reject(path, f"it holds embeddings that {problem}") if problem else embeddings
+
+
+def _without_fingerprints(key: str | None) -> dict | None:
+    try:
+        loaded = json.loads(key) if key is not None else None
+    except json.JSONDecodeError:
+        return None
+    if isinstance(loaded, dict):
+        loaded.pop("fingerprints", None)
+    return loaded
 
 
 def _reject(path: Path, reason: str) -> None:
