@@ -45,6 +45,7 @@ _KEY = "embeddings"
 WHOLE_FILE_BYTES = 64 << 20
 #: Rows of each large HDF5 dataset that enter its fingerprint (evenly spaced, first and last included).
 SAMPLED_ROWS = 64
+_SMALL_DATASET_BYTES = 1 << 20  # datasets up to this size (a release file's labels) are hashed whole
 
 
 def default_embedding_cache_dir() -> Path:
@@ -82,7 +83,7 @@ def content_fingerprint(path: str | os.PathLike) -> str:
         handle.visititems(lambda name, item: datasets.append((name, item)) if isinstance(item, h5py.Dataset) else None)
         for name, dataset in sorted(datasets, key=lambda pair: pair[0]):
             digest.update(f"{name}:{dataset.dtype.str}:{dataset.shape}\n".encode())
-            if dataset.nbytes <= 1 << 20 or not dataset.shape:
+            if dataset.nbytes <= _SMALL_DATASET_BYTES or not dataset.shape:
                 values = dataset[()]
             else:
                 rows = np.unique(np.linspace(0, dataset.shape[0] - 1, SAMPLED_ROWS).round().astype(np.int64))
