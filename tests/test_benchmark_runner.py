@@ -418,6 +418,22 @@ def test_cli_errors_are_one_line(fakes, tmp_path, capsys, damage, argv, message)
     assert not (tmp_path / "out").exists()
 
 
+def test_missing_checkpoint_is_one_line(release, tiny_registry, tmp_path, monkeypatch, capsys):
+    entry = get_entry("vitb32", tiny_registry)
+    registry = tmp_path / "registry.toml"
+    registry.write_text(tiny_registry.read_text().replace(f'path = "{entry.source.path}"', 'path = "gone.pt"', 1))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+    argv = ["--model", "vitb32", "--data-root", str(release), "--methods", "max_cosine",
+            "--output", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
+    assert sr1.main(argv) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == (
+        f"python -m benchmarks.sr1: error: checkpoint for 'vitb32' not found at {tmp_path / 'gone.pt'}; "
+        "fix the 'path' of [vitb32] in the registry"
+    )
+    assert not any("Traceback" in line for line in lines)
+
+
 def test_missing_data_exits_cleanly_from_the_shell(tiny_registry, tmp_path):
     command = [sys.executable, "-m", "benchmarks.sr2", "--model", "vitb32", "--data-root", str(tmp_path / "none")]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
