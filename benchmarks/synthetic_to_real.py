@@ -64,6 +64,7 @@ from .data import (
     release_count_differences,
 )
 from .embedding_cache import cached_embeddings, default_embedding_cache_dir
+from .options import add_progress_options, error, progress_wanted
 from .plots import plot_histograms, plot_overview, plot_roc, set_names
 from .provenance import registry_note, run_provenance, short_provenance
 from .published import PROVENANCE, rows_for
@@ -571,19 +572,6 @@ def build_parser(source: str) -> argparse.ArgumentParser:
     return parser
 
 
-def add_progress_options(parser: argparse.ArgumentParser) -> None:
-    """``-q/--quiet`` and ``--progress``, as every benchmark command line has them."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress messages")
-    group.add_argument("--progress", action="store_true",
-                       help="progress bars even when stderr is not a terminal (default: only on a terminal)")  # fmt: skip
-
-
-def progress_wanted(args: argparse.Namespace) -> bool:
-    """Progress bars and messages from ``-q``/``--progress``: by default only when stderr is a terminal."""
-    return args.progress or (not args.quiet and sys.stderr.isatty())
-
-
 def main(source: str, argv: Sequence[str] | None = None) -> int:
     """Command line entry point of the ``source`` benchmark; returns the exit status.
 
@@ -603,11 +591,10 @@ def main(source: str, argv: Sequence[str] | None = None) -> int:
                 cache_dir=args.cache_dir, progress=progress_wanted(args),
             )  # fmt: skip
         except KeyboardInterrupt:
-            print(f"{parser.prog}: error: interrupted; embeddings cached so far are kept", file=sys.stderr)
+            error(parser, "interrupted; the embeddings finished so far are cached and a rerun reuses them")
             return 130
-        except (OSError, ValueError, KeyError, CheckpointError) as error:
-            message = error.args[0] if isinstance(error, KeyError) and error.args else error
-            print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        except (OSError, ValueError, KeyError, CheckpointError) as failure:
+            error(parser, failure.args[0] if isinstance(failure, KeyError) and failure.args else failure)
             return 1
     print(result.counts_report(), result.report(), result.summary(), f"wrote {len(result.files)} files to {output}",
           sep="\n\n")  # fmt: skip
