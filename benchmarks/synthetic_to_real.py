@@ -378,6 +378,9 @@ def run_benchmark(
             method, model=entry, text_encoder=text_encoder, templates=templates, progress=progress
         )
         uses_text, uses_reference = method in TEXT_METHODS or method == "fused", method in REFERENCE_METHODS
+        if uses_text:  # open_clip's bars have no title: say what they embed (nothing when cached)
+            what = "the class names" + (" and the LVIS names (negative labels)" if method == "negative_labels" else "")
+            _say(progress, f"{method}: embedding {what} with {entry.text_model}, unless cached")
         detector.fit(
             known=known_classes if uses_text else None,
             reference=(reference_embeddings, reference.labels) if uses_reference else None,
