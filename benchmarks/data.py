@@ -355,9 +355,11 @@ def release_count_differences(source: str, counts: Mapping[str, int]) -> list[st
     """
     _check_choice("source", source, SOURCES)
     other = "SR2" if source == "SR1" else "SR1"
-    expected = {"known": RELEASE_COUNTS[source], "unknown_1": RELEASE_COUNTS[other], "unknown_2": RELEASE_COUNTS["common"]}
+    expected = {
+        "known": RELEASE_COUNTS[source], "unknown_1": RELEASE_COUNTS[other], "unknown_2": RELEASE_COUNTS["common"]
+    }  # fmt: skip
     if "reference" in counts:
         expected["reference"] = RELEASE_REFERENCE_COUNTS[source]
-    names = {"known": f"known ({source})", "unknown_1": f"unknown set 1 ({other})", "unknown_2": "unknown set 2 (common)",
-             "reference": f"reference ({source}_train)"}  # fmt: skip
+    names = {"known": f"known ({source})", "unknown_1": f"unknown set 1 ({other})",
+             "unknown_2": "unknown set 2 (common)", "reference": f"reference ({source}_train)"}  # fmt: skip
     return [f"{names[name]} {counts[name]}, release {n}" for name, n in expected.items() if counts[name] != n]

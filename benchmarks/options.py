@@ -17,8 +17,10 @@ def add_progress_options(parser: argparse.ArgumentParser) -> None:
     """Add ``-q/--quiet`` and ``--progress`` (mutually exclusive) to ``parser``."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress messages")
-    group.add_argument("--progress", action="store_true",
-                       help="progress bars even when stderr is not a terminal (default: only on a terminal)")  # fmt: skip
+    group.add_argument(
+        "--progress", action="store_true",
+        help="progress bars even when stderr is not a terminal (default: only on a terminal)",
+    )  # fmt: skip
 
 
 def progress_wanted(args: argparse.Namespace) -> bool:

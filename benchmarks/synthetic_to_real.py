@@ -586,7 +586,8 @@ def main(source: str, argv: Sequence[str] | None = None) -> int:
     methods = None if args.methods is None else [m for item in args.methods for m in item.split(",") if m]
     output = args.output or Path(DEFAULT_OUTPUT) / f"{source.lower()}-{args.model}"
     with warnings.catch_warnings():
-        warnings.showwarning = lambda message, *_, **__: tqdm.write(f"{parser.prog}: warning: {message}", file=sys.stderr)
+        # One line per warning (a stale cache entry, say), above any progress bar.
+        warnings.showwarning = lambda message, *_, **__: tqdm.write(f"{parser.prog}: warning: {message}", sys.stderr)
         try:
             result = run_benchmark(
                 source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
