@@ -32,6 +32,8 @@ __all__ = [
     "DEFAULT_DATA_ROOT",
     "MODELNET40_CLASSES",
     "MODELNET_FILES",
+    "RELEASE_COUNTS",
+    "RELEASE_REFERENCE_COUNTS",
     "SCANOBJECTNN_CLASSES",
     "SCANOBJECTNN_FILES",
     "SR1",
@@ -43,6 +45,7 @@ __all__ = [
     "load_scanobjectnn",
     "load_synthetic_to_real",
     "modelnet_reference_file",
+    "release_count_differences",
 ]
 
 DEFAULT_DATA_ROOT = Path("3D_OS_release_data")
@@ -74,6 +77,11 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 MODELNET_FILES = tuple(
     modelnet_reference_file(source, split) for source in SOURCES for split in MODELNET_SPLITS
 )
+
+#: Samples per set in the 3DOS release (both ScanObjectNN files; the SR training files).
+#: A run on other totals is not comparable to the published figures.
+RELEASE_COUNTS: Mapping[str, int] = MappingProxyType({"SR1": 1255, "SR2": 788, "common": 847})
+RELEASE_REFERENCE_COUNTS: Mapping[str, int] = MappingProxyType({"SR1": 2378, "SR2": 1916})
 
 # Class names indexed by the dataset's class id.
 SCANOBJECTNN_CLASSES = (
@@ -215,7 +223,7 @@ def _read_h5(data_root: Path, relative: str, num_points: int) -> tuple[np.ndarra
     if not path.is_file():
         raise _missing(path, data_root)
     expected = (
-        f"expected keys 'data' (float32, [n, {num_points}, 3]) and 'label' (integer, [n]); "
+        f"expected keys 'data' (floats, [n, {num_points}, 3]) and 'label' (integer, [n]); "
         f"the file is damaged or not from the 3DOS release; {_hint(data_root)}"
     )
     try:
@@ -230,14 +238,24 @@ def _read_h5(data_root: Path, relative: str, num_points: int) -> tuple[np.ndarra
                 f"(found {sorted(handle.keys())}); {expected}"
             )
         data, label = handle["data"], handle["label"]
-        if data.dtype != np.float32 or data.ndim != 3 or data.shape[1:] != (num_points, 3):
+        # Other float widths are read and cast, as 3DOS's loaders do (np.float32(...)).
+        if data.dtype.kind != "f" or data.ndim != 3 or data.shape[1:] != (num_points, 3):
             raise ValueError(f"{path}: 'data' is {data.dtype} {list(data.shape)}; {expected}")
         if label.dtype.kind not in "iu" or label.shape != (data.shape[0],):
             raise ValueError(
                 f"{path}: 'label' is {label.dtype} {list(label.shape)} for {data.shape[0]} "
                 f"samples; {expected}"
             )
-        return data[()], label[()].astype(np.int64)
+        points = data[()].astype(np.float32, copy=False)
+        labels = label[()].astype(np.int64)
+    bad = np.flatnonzero(~np.isfinite(points).all(axis=(1, 2)))
+    if bad.size:
+        rows = ", ".join(map(str, bad[:10].tolist())) + (f" and {bad.size - 10} more" if bad.size > 10 else "")
+        raise ValueError(
+            f"{path}: the clouds in rows {rows} (0-based, of {len(points)}) hold NaN or infinite "
+            f"coordinates; the file is damaged: {_hint(data_root)}"
+        )
+    return points, labels
 
 
 def load_scanobjectnn(data_root: str | Path = DEFAULT_DATA_ROOT) -> tuple[np.ndarray, np.ndarray]:
@@ -321,3 +339,27 @@ def load_modelnet_reference(
     class_set = CLASS_SETS[source]
     _check_labels(data_root, relative, labels, class_set.num_classes)
     return Samples(points, labels, class_set)
+
+
+def release_count_differences(source: str, counts: Mapping[str, int]) -> list[str]:
+    """How the set sizes of a run with ``source`` differ from the 3DOS release; empty when they match.
+
+    Args:
+        source: ``"SR1"`` or ``"SR2"``.
+        counts: ``known``, ``unknown_1``, ``unknown_2`` and, when reference shapes were
+            used, ``reference`` -> number of samples.
+
+    Returns:
+        One ``"<set> <n>, release <m>"`` per set whose size differs, e.g.
+        ``"unknown set 2 (common) 512, release 847"``.
+    """
+    _check_choice("source", source, SOURCES)
+    other = "SR2" if source == "SR1" else "SR1"
+    expected = {
+        "known": RELEASE_COUNTS[source], "unknown_1": RELEASE_COUNTS[other], "unknown_2": RELEASE_COUNTS["common"]
+    }  # fmt: skip
+    if "reference" in counts:
+        expected["reference"] = RELEASE_REFERENCE_COUNTS[source]
+    names = {"known": f"known ({source})", "unknown_1": f"unknown set 1 ({other})",
+             "unknown_2": "unknown set 2 (common)", "reference": f"reference ({source}_train)"}  # fmt: skip
+    return [f"{names[name]} {counts[name]}, release {n}" for name, n in expected.items() if counts[name] != n]

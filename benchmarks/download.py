@@ -1,6 +1,6 @@
 """Download the parts of the 3DOS release that the SR benchmark reads.
 
-    python -m benchmarks.download --data-root 3D_OS_release_data [--only scanobjectnn|modelnet]
+    python -m benchmarks.download --data-root 3D_OS_release_data [--only scanobjectnn|modelnet] [-q]
 
 Each release tarball (2.6 GB and 7.6 GB) is fetched into ``<data root>/<name>.tar.part``,
 resumed with an HTTP Range request after an interruption (within one run, and by
@@ -23,6 +23,7 @@ import os
 import posixpath
 import re
 import shutil
+import socket
 import sys
 import tarfile
 import time
@@ -35,6 +36,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.data import DEFAULT_DATA_ROOT, MODELNET_FILES, SCANOBJECTNN_FILES
+from benchmarks.options import add_progress_options, error, progress_wanted
 from openshape_ood.atomic import replacing
 
 __all__ = ["RELEASES", "DownloadError", "Release", "download", "extract_members", "fetch", "main"]
@@ -152,7 +154,8 @@ def fetch(
 
     Raises:
         DownloadError: the server reports or sends a size other than ``size``, answers
-            with a client error, the disk is too full, or the retries ran out (the
+            with a client error, its host name cannot be resolved (not retried: no
+            network, or a wrong URL), the disk is too full, or the retries ran out (the
             partial file is kept so that the next call resumes).
     """
     destination = Path(destination)
@@ -166,11 +169,11 @@ def fetch(
             f"{destination.parent} has {free} bytes free but {size - _size(part)} more are "
             "needed; free some space or choose another data root"
         )
-    for attempt in range(retries + 1):
-        if _size(part) == size:
-            break
-        if attempt:
-            time.sleep(retry_wait * 2 ** (attempt - 1))
+    attempts = 0
+    while _size(part) != size and attempts <= retries:
+        if attempts:
+            time.sleep(retry_wait * 2 ** (attempts - 1))
+        attempts += 1
         try:
             _transfer(url, part, size, progress, timeout)
         except urllib.error.HTTPError as error:
@@ -179,13 +182,22 @@ def fetch(
                 part.unlink(missing_ok=True)
             elif 400 <= error.code < 500 and error.code not in (408, 429):
                 raise DownloadError(f"{url} answered HTTP {error.code} {error.reason}") from error
-            logger.warning("%s: HTTP %s, retrying", url, error.code)
+            logger.warning("%s: HTTP %s (attempt %d of %d)", url, error.code, attempts, retries + 1)
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, socket.gaierror):  # waiting does not bring a network back
+                raise DownloadError(
+                    f"cannot resolve the host of {url} ({error.reason.strerror}); check the network "
+                    "connection (or proxy settings) and run the same command again"
+                ) from error
+            logger.warning("%s: %s (attempt %d of %d)", url, error.reason, attempts, retries + 1)
         except (OSError, http.client.HTTPException) as error:
-            logger.warning("%s: transfer interrupted at %d bytes (%r)", url, _size(part), error)
+            logger.warning("%s: transfer interrupted at %d bytes (%r; attempt %d of %d)",
+                           url, _size(part), error, attempts, retries + 1)  # fmt: skip
     if _size(part) != size:
+        kept = f"{part} ({_size(part)} bytes) is kept: " if part.exists() else ""
         raise DownloadError(
-            f"downloading {url} stopped at {_size(part)} of {size} bytes after {retries + 1} "
-            f"attempt(s); {part} is kept: run the same command again to resume"
+            f"downloading {url} stopped at {_size(part)} of {size} bytes after {attempts} "
+            f"attempt(s); {kept}run the same command again to resume"
         )
     os.replace(part, destination)
     return destination
@@ -302,13 +314,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"folder to fill (default: ./{DEFAULT_DATA_ROOT})",
     )  # fmt: skip
     parser.add_argument("--only", choices=sorted(RELEASES), help="fetch one release only")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_progress_options(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    progress = progress_wanted(args)
+    logging.basicConfig(level=logging.INFO if progress else logging.WARNING, format=f"{parser.prog}: %(message)s")
     try:
-        paths = download(args.data_root, args.only, progress=not args.no_progress)
-    except DownloadError as error:
-        print(f"error: {error}", file=sys.stderr)
+        paths = download(args.data_root, args.only, progress=progress)
+    except KeyboardInterrupt:
+        error(parser, "interrupted; run the same command again to resume")
+        return 130
+    except (DownloadError, OSError) as failure:
+        error(parser, failure)
         return 1
     for path in paths:
         print(path)

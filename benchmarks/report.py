@@ -11,7 +11,7 @@ line by line with published logs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -124,6 +124,8 @@ def format_summary(
     model: str,
     templates: str | list[str],
     seed: int,
+    checkpoint_sha256: str | None = None,
+    notes_above: Sequence[str] = (),
 ) -> str:
     """Every method's AUROC / FPR95 of known vs both unknown sets, in percent, beside the published rows.
 
@@ -131,6 +133,8 @@ def format_summary(
         source: ``"SR1"`` or ``"SR2"``.
         measured: method name -> its :func:`compare_unknown_sets` output, in table order.
         model, templates, seed: what the measured rows were run with, for the footnote.
+        checkpoint_sha256: the weights' SHA-256, shortened in the footnote.
+        notes_above: lines printed above the table (a test registry, counts unlike the release).
     """
     key = "known_vs_unknown_1_and_2"
     rows = [
@@ -145,6 +149,7 @@ def format_summary(
     width = max(len(row[0]) for row in rows)
     other = "SR2" if source == "SR1" else "SR1"
     lines = [
+        *notes_above,
         (
             f"{source} summary: AUROC / FPR95 in percent, known ({source}) vs unknown sets 1+2 "
             f"({other} + common), SRC->TAR1+TAR2"
@@ -152,7 +157,9 @@ def format_summary(
         f"{'method':<{width}}  AUROC3  FPR95-3  source",
         *(f"{name:<{width}}  {auroc:>6}  {fpr95:>7}  {where}" for name, auroc, fpr95, where in rows),
         (
-            f"measured: this run, {model} without fine-tuning, templates {templates}, "
+            f"measured: this run, {model}"
+            + (f" (weights sha256 {checkpoint_sha256[:12]}...)" if checkpoint_sha256 else "")
+            + f" without fine-tuning, templates {templates}, "
             f"seed {seed}, RGB {DEFAULT_RGB}, gravity axis moved onto the model's"
         ),
     ]

@@ -10,7 +10,7 @@ requested novelty method against the known classes of the source set: zero-shot 
 methods against the real-side class names, reference-shape methods against the ModelNet40
 training shapes of those classes. Each method is reported exactly as the 3DOS code reports
 it (three comparisons, closed-set accuracy, the ``to spreadsheet:`` line), then all methods
-in one table beside the published figures, and ``results.json`` and PNG plots are written.
+in one table beside the published figures, and ``results.json`` and the figures are written.
 
 Score direction: the library's scores are NOVELTY scores (higher = more novel); the 3DOS
 metrics take NORMALITY, which here is always ``-novelty``.
@@ -29,11 +29,13 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import openshape_ood
 from openshape_ood import (
@@ -44,11 +46,12 @@ from openshape_ood import (
     get_entry,
 )
 from openshape_ood.atomic import write_bytes
+from openshape_ood.checkpoint import CheckpointError
+from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
 from openshape_ood.device import resolve_device
-from openshape_ood.methods import METHODS, NoveltyMethod, make_method, method_spec, parse_method
+from openshape_ood.methods import METHODS, NegativeLabels, NoveltyMethod, make_method, method_spec, parse_method
 from openshape_ood.prepare import normalize_xyz, preparation_settings
 from openshape_ood.registry import ModelEntry, UnknownModelError
-from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
 
 from .data import (
     DEFAULT_DATA_ROOT,
@@ -59,9 +62,13 @@ from .data import (
     load_modelnet_reference,
     load_synthetic_to_real,
     modelnet_reference_file,
+    release_count_differences,
 )
 from .embedding_cache import cached_embeddings, default_embedding_cache_dir
-from .plots import plot_histograms, plot_roc, plot_roc_overview
+from .options import add_progress_options, error, progress_wanted
+from .plots import plot_histograms, plot_overview, plot_roc, set_names
+from .provenance import registry_note, run_provenance, short_provenance
+from .published import rows_for
 from .report import compare_unknown_sets, format_report, format_summary
 
 __all__ = [
@@ -84,6 +91,8 @@ REFERENCE_METHODS = tuple(name for name, method in METHODS.items() if "reference
 REFERENCE_POINTS = 1024
 DATA_UP_AXIS = "y"  # both release datasets are stored Y up
 SETS = ("known", "unknown_1", "unknown_2")
+ENCODER_DTYPE = "float32"  # ShapeEncoder.encode_prepared runs the model in float32
+DEFAULT_OUTPUT = "results"  # listed in .gitignore
 REAL_PROTOCOL = "3DOS: all points, permuted, centred, unit ball"
 REFERENCE_PROTOCOL = "3DOS: random points per shape"
 
@@ -122,7 +131,11 @@ class BenchmarkResult:
         methods: method -> :class:`MethodResult`, in report order.
         counts: samples per set (``known``, ``unknown_1``, ``unknown_2``; ``reference`` when used).
         settings: class sets, data, preparation and device settings.
-        notes: remarks printed during the run (e.g. methods left out).
+        notes: remarks printed during the run (e.g. methods left out, counts off the release).
+        class_counts: set -> class name -> samples (merged classes named ``desk+table``).
+        count_differences: the sets whose size differs from the 3DOS release; when any
+            does, the run is not comparable to the published rows.
+        provenance: what made the result (:func:`~benchmarks.provenance.run_provenance`).
         files: files written to the output folder.
         library_version: the openshape_ood version that measured it.
     """
@@ -135,8 +148,27 @@ class BenchmarkResult:
     counts: dict[str, int]
     settings: dict
     notes: list[str] = field(default_factory=list)
+    class_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    count_differences: list[str] = field(default_factory=list)
+    provenance: dict = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     library_version: str = openshape_ood.__version__
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the set sizes are those of the 3DOS release, so the published rows are comparable."""
+        return not self.count_differences
+
+    def counts_report(self) -> str:
+        """Samples per set and per class, one line per set."""
+        other = "SR2" if self.source == "SR1" else "SR1"
+        names = {"known": f"known ({self.source})", "unknown_1": f"unknown set 1 ({other})",
+                 "unknown_2": "unknown set 2 (common)", "reference": f"reference ({self.source}_train)"}  # fmt: skip
+        lines = [f"{self.source} samples per set and class:"]
+        for name, total in self.counts.items():
+            classes = ", ".join(f"{label} {n}" for label, n in self.class_counts.get(name, {}).items())
+            lines.append(f"  {names.get(name, name)}: {total}" + (f" = {classes}" if classes else ""))
+        return "\n".join(lines)
 
     def report(self) -> str:
         """The 3DOS text blocks of all methods, separated by blank lines."""
@@ -145,7 +177,12 @@ class BenchmarkResult:
     def summary(self) -> str:
         """All methods' AUROC / FPR95 of known vs both unknown sets, in percent, beside the published rows."""
         measured = {method: r.comparisons for method, r in self.methods.items()}
-        return format_summary(self.source, measured, model=self.model, templates=self.templates, seed=self.seed)
+        notes_above = [note for note in (registry_note(self.provenance) if self.provenance else None,
+                                         _not_comparable_note(self.count_differences)) if note]  # fmt: skip
+        return format_summary(
+            self.source, measured, model=self.model, templates=self.templates, seed=self.seed,
+            checkpoint_sha256=self.provenance.get("checkpoint_sha256"), notes_above=notes_above,
+        )  # fmt: skip
 
     def to_json(self) -> dict:
         """Everything measured, as JSON-ready data (the content of ``results.json``)."""
@@ -156,14 +193,27 @@ class BenchmarkResult:
             "seed": self.seed,
             "templates": self.templates,
             "library_version": self.library_version,
+            "provenance": self.provenance,
             "score_direction": "metrics take normality = -novelty; novelty: higher = more novel",
+            "comparable_to_published": self.comparable,
+            "count_differences": self.count_differences,
             "counts": self.counts,
+            "class_counts": self.class_counts,
             "settings": self.settings,
             "notes": self.notes,
             "methods": {
                 method: {"comparisons": r.comparisons, "closed_set": r.closed_set} for method, r in self.methods.items()
             },
         }
+
+
+def _not_comparable_note(differences: Sequence[str]) -> str | None:
+    if not differences:
+        return None
+    return (
+        f"note: the set sizes differ from the 3DOS release ({'; '.join(differences)}): this run is NOT "
+        "comparable to the published rows; check that the release is completely downloaded and extracted"
+    )
 
 
 def prepare_real_clouds(points: np.ndarray, seed: int) -> np.ndarray:
@@ -222,7 +272,7 @@ def run_benchmark(
     seed: int = 0,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> BenchmarkResult:
     """Run the 3DOS synthetic-to-real benchmark with a registered OpenShape encoder.
 
@@ -239,9 +289,10 @@ def run_benchmark(
         device: where the encoders run; ``None``: CUDA when available, else CPU.
         batch_size: clouds per forward pass.
         seed: seeds the point permutations, the reference subsampling and the encoder's resampling.
-        output: folder for ``results.json`` and the PNG plots; ``None`` writes nothing.
+        output: folder for ``results.json`` and the figures; ``None`` writes nothing.
         cache_dir: embedding cache folder; ``None``: :func:`~benchmarks.embedding_cache.default_embedding_cache_dir`.
-        progress: show progress bars and progress messages (on stderr); notes are printed either way.
+        progress: show progress bars and progress messages (on stderr); ``None``: when stderr
+            is a terminal. Notes are printed either way.
 
     Returns:
         A :class:`BenchmarkResult`.
@@ -251,7 +302,13 @@ def run_benchmark(
             also when a reference-shape method is asked for without the ModelNet40 file.
         ValueError: unknown source, method or template set, or malformed data.
         UnknownModelError: unknown model name (a KeyError).
+        CheckpointError: the checkpoint cannot be fetched or verified.
+
+    Set sizes that differ from the 3DOS release are not an error: the run goes on, and a
+    note (printed, in the summary and in ``results.json``) says that it is not comparable
+    to the published rows.
     """
+    progress = sys.stderr.isatty() if progress is None else progress
     data_root = Path(data_root)
     templates = templates if isinstance(templates, str) else list(templates)
     resolve_templates(templates)
@@ -261,9 +318,18 @@ def run_benchmark(
     entry = get_entry(model)
     device = str(resolve_device(device))
     data = load_synthetic_to_real(source, data_root)
+    reference = _load_reference(source, data_root) if any(_uses_reference(m) for m in methods.values()) else None
+    sets = (data.known, data.unknown_1, data.unknown_2)
+    counts = {name: len(samples) for name, samples in zip(SETS, sets)}
+    class_counts = {name: _class_counts(samples, samples.class_set.real_names()) for name, samples in zip(SETS, sets)}
+    if reference is not None:
+        counts["reference"] = len(reference)
+        class_counts["reference"] = _class_counts(reference, reference.class_set.synthetic_names())
+    differences = release_count_differences(source, counts)
+    notes.extend(note for note in [_not_comparable_note(differences)] if note)
     for note in notes:
         print(note, file=sys.stderr)
-    reference = _load_reference(source, data_root) if any(_uses_reference(m) for m in methods.values()) else None
+    provenance = run_provenance(entry, templates=templates, seed=seed, device=device, dtype=ENCODER_DTYPE)
     embedder = _Embedder(
         entry, Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir(),
         device=device, batch_size=batch_size, seed=seed, progress=progress,
@@ -284,12 +350,14 @@ def run_benchmark(
 
     text_encoder = TextEncoder.from_pretrained(entry, device=device, progress=progress)
     known_classes = [names[0] if len(names) == 1 else names for names in data.known.class_set.real_names().values()]
-    sets = (data.known, data.unknown_1, data.unknown_2)
     results = {}
     for name, method in methods.items():
         detector = NoveltyDetector(
             method, model=entry, text_encoder=text_encoder, templates=templates, progress=progress
         )
+        if "known" in method.needs:  # open_clip's bars have no title: say what they embed (nothing when cached)
+            negatives = " and the LVIS names (negative labels)" if _uses_negative_labels(method) else ""
+            _say(progress, f"{name}: embedding the class names{negatives} with {entry.text_model}, unless cached")
         detector.fit(
             known=known_classes if "known" in method.needs else None,
             reference=(reference_embeddings, reference.labels) if _uses_reference(method) else None,
@@ -302,9 +370,6 @@ def run_benchmark(
             name, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
         )
 
-    counts = {name: len(samples) for name, samples in zip(SETS, sets)}
-    if reference is not None:
-        counts["reference"] = len(reference)
     settings = {
         "known_classes": [list(names) for names in data.known.class_set.real_names().values()],
         "unknown_1": data.unknown_1.class_set.name,
@@ -319,7 +384,10 @@ def run_benchmark(
         "device": device,
         "batch_size": batch_size,
     }  # fmt: skip
-    result = BenchmarkResult(source, model, seed, templates, results, counts, settings, notes)
+    result = BenchmarkResult(
+        source, model, seed, templates, results, counts, settings, notes,
+        class_counts=class_counts, count_differences=differences, provenance=provenance,
+    )  # fmt: skip
     if output is not None:
         result.files = write_outputs(result, output)
     return result
@@ -332,24 +400,32 @@ class _Embedder:
         self.entry, self.directory = entry, directory
         self.device, self.batch_size, self.seed, self.progress = device, batch_size, seed, progress
         #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
-        self.preparation = preparation_settings(up_axis=DATA_UP_AXIS, model_up_axis=entry.model_up_axis, seed=seed)
+        self.preparation = {
+            **preparation_settings(up_axis=DATA_UP_AXIS, model_up_axis=entry.model_up_axis, seed=seed),
+            "dtype": ENCODER_DTYPE,
+        }
         self._encoder: ShapeEncoder | None = None
 
     def __call__(self, label: str, files: list[Path], rows: int, preparation: dict, clouds) -> np.ndarray:
         """Embeddings of ``clouds()`` (called on a cache miss only), cached under ``files`` and the preparation."""
         embeddings, hit = cached_embeddings(
-            self.directory, self.entry, label, files, rows=rows, compute=lambda: self._embed(clouds()),
+            self.directory, self.entry, label, files, rows=rows, compute=lambda: self._embed(label, clouds()),
             preparation={**self.preparation, **preparation},
         )  # fmt: skip
         _say(self.progress, f"{label}: {rows} embeddings {'from the cache' if hit else 'encoded and cached'}")
         return embeddings
 
-    def _embed(self, clouds: np.ndarray) -> np.ndarray:
+    def _embed(self, label: str, clouds: np.ndarray) -> np.ndarray:
         if self._encoder is None:
             self._encoder = ShapeEncoder.from_pretrained(self.entry.name, device=self.device)
-        return self._encoder.embed(
-            clouds, up_axis=DATA_UP_AXIS, batch_size=self.batch_size, seed=self.seed, progress=self.progress
-        )
+        # Batch by batch under a bar named after the data; each cloud is seeded on its own,
+        # so the embeddings do not depend on how the clouds are split into calls.
+        starts = range(0, len(clouds), self.batch_size)
+        return np.concatenate([
+            self._encoder.embed(clouds[start : start + self.batch_size], up_axis=DATA_UP_AXIS,
+                                batch_size=self.batch_size, seed=self.seed, progress=False)
+            for start in tqdm(starts, desc=f"encoding {label}", unit="batch", disable=not self.progress)
+        ])  # fmt: skip
 
 
 def _resolve_methods(
@@ -372,6 +448,8 @@ def _resolve_methods(
     objects = [method if isinstance(method, NoveltyMethod) else parse_method(method) for method in methods]
     if not objects:
         raise ValueError(f"no methods given; choose from {', '.join(METHODS)}")
+    for method in objects:
+        method.check_params()  # before any data is read or encoded
     chosen = {method_spec(method): method for method in objects}
     needing = [name for name, method in chosen.items() if _uses_reference(method)]
     if needing and not reference_file.is_file():
@@ -384,6 +462,11 @@ def _resolve_methods(
 
 def _uses_reference(method: NoveltyMethod) -> bool:
     return "reference" in method.needs
+
+
+def _uses_negative_labels(method: NoveltyMethod) -> bool:
+    """Negative labels on their own or as the text part of a fused method (which embed the LVIS names)."""
+    return isinstance(getattr(method, "text", method), NegativeLabels)
 
 
 def _say(progress: bool, message: str) -> None:
@@ -402,6 +485,12 @@ def _load_reference(source: str, data_root: Path) -> Samples:
     return reference
 
 
+def _class_counts(samples: Samples, names: dict[int, tuple[str, ...]]) -> dict[str, int]:
+    """Class name -> samples, in label order; merged classes are named ``desk+table``."""
+    found = np.bincount(samples.labels, minlength=len(names))
+    return {"+".join(names[label]): int(found[label]) for label in names}
+
+
 def _all_real_points(data: SyntheticToReal) -> np.ndarray:
     """Every real sample in release-file order (the three sets together hold each exactly once)."""
     sets = (data.known, data.unknown_1, data.unknown_2)
@@ -412,23 +501,35 @@ def _all_real_points(data: SyntheticToReal) -> np.ndarray:
 
 
 def write_outputs(result: BenchmarkResult, output: str | os.PathLike) -> list[Path]:
-    """Write ``results.json`` and the PNG plots of ``result`` into ``output``; return their paths.
+    """Write ``results.json`` and the figures of ``result`` into ``output``; return their paths.
 
-    Plots: ``roc_<method>.png`` (the three comparisons of one method: its report block as
-    curves), ``hist_<method>.png`` (its novelty scores, known vs each unknown set: each
-    method has its own score scale) and ``roc_all_methods.png`` (every method on the
-    reported comparison, known vs both unknown sets).
+    Figures, each as a 300 dpi PNG and a vector PDF: ``roc_<method>`` (the three
+    comparisons of one method: its report block as curves), ``hist_<method>`` (its
+    novelty scores on the known set and each unknown set: each method has its own score
+    scale) and ``overview`` (every method on the reported comparison, known vs both
+    unknown sets: ROC curves, and AUROC / FPR95 bars beside the summary's other rows).
+    Titles name the model, and a second line its weights' hash and registry.
     """
     output = Path(output)
     text = json.dumps(result.to_json(), indent=2) + "\n"
     files = [write_bytes(output / "results.json", text.encode())]
-    name = f"{result.source} {result.model}"
+    names = set_names(result.source)
+    provenance = short_provenance(result.provenance) if result.provenance else None
+    run = f"{result.source} known, {result.model}"
     for method, r in result.methods.items():
-        files.append(plot_roc(r.novelty, r.comparisons, output / f"roc_{method}.png", f"{name} {method}"))
-        files.append(plot_histograms(r.novelty, output / f"hist_{method}.png", f"{name} {method}"))
+        files += plot_roc(r.novelty, r.comparisons, output / f"roc_{method}", f"{run}: {method}", names, provenance)
+        files += plot_histograms(r.novelty, output / f"hist_{method}", f"{run}: {method}", names, provenance)
     overview = {method: (r.novelty, r.comparisons) for method, r in result.methods.items()}
-    files.append(plot_roc_overview(overview, output / "roc_all_methods.png", f"{name}: known vs unknown sets 1+2"))
+    files += plot_overview(overview, output / "overview", f"{run}: all methods", names,
+                           _other_rows(result.source), provenance)  # fmt: skip
     return files
+
+
+def _other_rows(source: str) -> list[tuple[str, float, float]]:
+    """The summary's published and reported rows, labelled with their source number as in the summary."""
+    published = rows_for(source)
+    references = list(dict.fromkeys(row.provenance for row in published))
+    return [(f"{row.label} [{references.index(row.provenance) + 1}]", *row.results[source]) for row in published]
 
 
 def build_parser(source: str) -> argparse.ArgumentParser:
@@ -454,27 +555,40 @@ def build_parser(source: str) -> argparse.ArgumentParser:
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--batch-size", type=int, default=16, help="clouds per forward pass (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of permutations and resampling (default: 0)")
-    parser.add_argument("--output", type=Path, help=f"output folder (default: results/{source.lower()}-MODEL)")
+    parser.add_argument("--output", type=Path,
+                        help=f"output folder (default: {DEFAULT_OUTPUT}/{source.lower()}-MODEL, which git ignores)")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default: $OPENSHAPE_OOD_CACHE/embeddings)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or progress messages")
+    add_progress_options(parser)
     return parser
 
 
 def main(source: str, argv: Sequence[str] | None = None) -> int:
-    """Command line entry point of the ``source`` benchmark; returns the exit status."""
-    args = build_parser(source).parse_args(argv)
+    """Command line entry point of the ``source`` benchmark; returns the exit status.
+
+    Expected failures (missing or damaged data, unknown model, a checkpoint that cannot
+    be fetched, an interruption) are one line on stderr prefixed with the program name.
+    """
+    parser = build_parser(source)
+    args = parser.parse_args(argv)
     methods = None if args.methods is None else [m for item in args.methods for m in _split_methods(item)]
-    output = args.output or Path("results") / f"{source.lower()}-{args.model}"
-    try:
-        result = run_benchmark(
-            source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
-            device=args.device, batch_size=args.batch_size, seed=args.seed, output=output,
-            cache_dir=args.cache_dir, progress=not args.quiet,
-        )  # fmt: skip
-    except (OSError, ValueError, UnknownModelError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(result.report(), result.summary(), f"wrote {len(result.files)} files to {output}", sep="\n\n")
+    output = args.output or Path(DEFAULT_OUTPUT) / f"{source.lower()}-{args.model}"
+    with warnings.catch_warnings():
+        # One line per warning (a stale cache entry, say), above any progress bar.
+        warnings.showwarning = lambda message, *_, **__: tqdm.write(f"{parser.prog}: warning: {message}", sys.stderr)
+        try:
+            result = run_benchmark(
+                source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
+                device=args.device, batch_size=args.batch_size, seed=args.seed, output=output,
+                cache_dir=args.cache_dir, progress=progress_wanted(args),
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            error(parser, "interrupted; the embeddings finished so far are cached and a rerun reuses them")
+            return 130
+        except (OSError, ValueError, UnknownModelError, CheckpointError) as failure:
+            error(parser, failure)
+            return 1
+    print(result.counts_report(), result.report(), result.summary(), f"wrote {len(result.files)} files to {output}",
+          sep="\n\n")  # fmt: skip
     return 0
 
 

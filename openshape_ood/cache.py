@@ -75,6 +75,7 @@ def read_cache_file(
     mismatch: str,
     check: Callable[[str, np.ndarray], str | None],
     required: Sequence[str] = (),
+    inputs: Mapping[str, str] | None = None,
 ) -> dict[str, np.ndarray] | None:
     """The tensors of a safetensors cache file, or ``None`` when it is absent or cannot be trusted.
 
@@ -91,6 +92,9 @@ def read_cache_file(
         mismatch: why a file with other metadata is refused, for the warning.
         check: validates each tensor by name.
         required: tensor names the file must hold.
+        inputs: fingerprints of the content the file was computed from (data files): a
+            file whose ``metadata`` matches but whose inputs differ is stale, not
+            untrusted, and is rebuilt after a one-line ``RuntimeWarning`` saying so.
     """
     path = Path(path)
     if not path.is_file():
@@ -103,6 +107,14 @@ def read_cache_file(
         return _distrust(path, what, f"unreadable: {error}")
     if {key: found.get(key) for key in metadata} != dict(metadata):
         return _distrust(path, what, mismatch)
+    if inputs is not None and {key: found.get(key) for key in inputs} != dict(inputs):
+        warnings.warn(
+            f"{what} {path.name}: the data files changed since it was written (other content fingerprint); "
+            "encoding them again",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
     for name in required:
         if name not in tensors:
             return _distrust(path, what, f"it holds no {name!r} tensor")

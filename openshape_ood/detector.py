@@ -115,7 +115,7 @@ class NoveltyDetector(BaseEstimator):
                 and ``"fused"``.
         """
         method = clone(make_method(self.method))
-        method._check_params()  # before any class name is embedded
+        method.check_params()  # before any class name is embedded
         resolve_templates(self.templates)
         if self.threshold is not None and not (
             isinstance(self.threshold, numbers.Real) and np.isfinite(self.threshold)

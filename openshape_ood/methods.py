@@ -94,7 +94,7 @@ class NoveltyMethod(BaseEstimator):
                 f"{type(self).__name__}.fit takes a KnownClasses(text=..., reference=...), not a "
                 f"{type(known).__name__}; to fit on class names, use NoveltyDetector({type(self).__name__}(...))"
             )
-        self._check_params()
+        self.check_params()
         for part, attribute in (("known", "text"), ("reference", "reference")):
             if part in self.needs and getattr(known, attribute) is None:
                 raise ValueError(f"{type(self).__name__} needs {part}= ({_PARTS[part]}); none was given")
@@ -111,8 +111,15 @@ class NoveltyMethod(BaseEstimator):
         self._check_fitted()
         return self._classify(np.asarray(x, dtype=np.float64))
 
+    def check_params(self) -> None:
+        """Raise a ``ValueError`` naming the first invalid parameter; :meth:`fit` calls it.
+
+        Call it yourself to refuse a bad parameter before costly work (embedding data).
+        """
+        self._check_params()
+
     def _check_params(self) -> None:
-        """Raise a ``ValueError`` naming the first invalid parameter."""
+        """Subclasses check their parameters here."""
 
     def _fit(self, known: KnownClasses) -> None:
         raise NotImplementedError

@@ -88,6 +88,8 @@ class ModelEntry:
             from, so that ``openshape-ood models`` can tell whether it is cached without
             importing open_clip; ``None`` when not given (or the weights are a local file).
         description: one line for humans.
+        registry_file: the registry file the entry was read from (provenance: a result made
+            with an entry from a user registry must say so).
     """
 
     name: str
@@ -104,6 +106,7 @@ class ModelEntry:
     text_config: Path | None = None
     text_hf_repo: str | None = None
     description: str = ""
+    registry_file: Path | None = None
 
     @property
     def embed_dim(self) -> int:
@@ -219,6 +222,7 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         text_config=text_config,
         text_hf_repo=text.get("hf_repo"),
         description=table.get("description", ""),
+        registry_file=registry_file,
     )
 
 

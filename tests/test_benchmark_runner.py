@@ -15,8 +15,16 @@ from PIL import Image
 from scipy.special import softmax
 from sklearn.metrics import roc_auc_score
 
-from benchmarks import sr1, sr2
-from benchmarks.data import MODELNET_FILES, SCANOBJECTNN_CLASSES, SCANOBJECTNN_FILES
+from benchmarks import sr1, sr2, synthetic_to_real
+from benchmarks.data import (
+    MODELNET_FILES,
+    RELEASE_COUNTS,
+    RELEASE_REFERENCE_COUNTS,
+    SCANOBJECTNN_CLASSES,
+    SCANOBJECTNN_FILES,
+    release_count_differences,
+)
+from benchmarks.provenance import registry_note, run_provenance
 from benchmarks.report import COMPARISONS, format_report
 from benchmarks.synthetic_to_real import (
     BenchmarkResult,
@@ -25,7 +33,7 @@ from benchmarks.synthetic_to_real import (
     run_benchmark,
     sample_reference_points,
 )
-from openshape_ood import ShapeEncoder, TextEncoder, __version__
+from openshape_ood import ShapeEncoder, TextEncoder, __version__, get_entry
 from openshape_ood.methods import MCM, METHODS
 
 TEXT_METHODS = [name for name, method in METHODS.items() if method.needs == ("known",)]
@@ -128,6 +136,8 @@ def fakes(monkeypatch, tiny_registry, release):
     shape, text = FakeShapeEncoder(), FakeTextEncoder(fixed)
     monkeypatch.setattr(ShapeEncoder, "from_pretrained", classmethod(lambda cls, name, **kw: shape))
     monkeypatch.setattr(TextEncoder, "from_pretrained", classmethod(lambda cls, entry, **kw: text))
+    for plot in ("plot_roc", "plot_histograms", "plot_overview"):  # 300 dpi figures: tested once, end to end
+        monkeypatch.setattr(synthetic_to_real, plot, lambda *args, **kwargs: [])
     return shape, text
 
 
@@ -137,13 +147,16 @@ def parse_blocks(stdout: str) -> dict[str, re.Match]:
     return blocks
 
 
-def assert_valid_png(path: Path) -> None:
-    assert path.stat().st_size > 0
-    with Image.open(path) as image:
+def assert_figure_files(stem: Path) -> None:
+    """A valid 300 dpi PNG and a PDF of the same figure."""
+    png, pdf = stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")
+    with Image.open(png) as image:
         assert image.format == "PNG"
         image.verify()
-    with Image.open(path) as image:
-        assert image.width > 100 and image.height > 100
+    with Image.open(png) as image:
+        assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert image.width > 1000 and image.height > 1000  # inches x 300
+    assert pdf.read_bytes()[:5] == b"%PDF-" and b"%%EOF" in pdf.read_bytes()[-32:]
 
 
 def test_cli_end_to_end_on_the_real_loading_path(release, tiny_registry, tmp_path):
@@ -160,6 +173,24 @@ def test_cli_end_to_end_on_the_real_loading_path(release, tiny_registry, tmp_pat
     results = json.loads((output / "results.json").read_text())
     assert (results["source"], results["model"], results["seed"], results["templates"]) == ("SR1", "vitb32", 0, "none")
     assert results["library_version"] == __version__
+    provenance = results["provenance"]
+    checkpoint = get_entry("vitb32", tiny_registry).source.path
+    assert provenance["checkpoint_sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert provenance["registry"]["file"] == str(tiny_registry) and provenance["registry"]["packaged"] is False
+    assert provenance["registry"]["sha256"] == hashlib.sha256(tiny_registry.read_bytes()).hexdigest()
+    text_weights = Path(provenance["text_tower"]["weights_file"])
+    assert provenance["text_tower"]["sha256"] == hashlib.sha256(text_weights.read_bytes()).hexdigest()
+    assert (provenance["device"], provenance["dtype"], provenance["seed"]) == ("cpu", "float32", 0)
+    assert set(provenance["versions"]) == {"openshape_ood", "torch", "open_clip", "numpy", "python"}
+    assert results["class_counts"] == {
+        "known": dict.fromkeys(["chair", "shelf", "door", "sink", "sofa"], 2 * SPC),
+        "unknown_1": {"bed": 2 * SPC, "toilet": 2 * SPC, "desk+table": 4 * SPC, "display": 2 * SPC},
+        "unknown_2": dict.fromkeys(["bag", "bin", "box", "cabinet", "pillow"], 2 * SPC),
+        "reference": dict.fromkeys(["chair", "bookshelf", "door", "sink", "sofa"], SPC),
+    }
+    assert results["comparable_to_published"] is False  # a synthetic release has other set sizes
+    assert "known (SR1) 20, release 1255" in results["count_differences"]
+    assert "  known (SR1): 20 = chair 4, shelf 4, door 4, sink 4, sofa 4\n" in done.stdout
     assert results["settings"]["known_classes"] == [["chair"], ["shelf"], ["door"], ["sink"], ["sofa"]]
     assert results["settings"]["encoder_preparation"]["rgb"] == 0.4
     assert results["counts"] == {"known": COUNTS["SR1"], "unknown_1": COUNTS["SR2"], "unknown_2": COUNTS["common"],
@@ -175,18 +206,28 @@ def test_cli_end_to_end_on_the_real_loading_path(release, tiny_registry, tmp_pat
         assert spreadsheet == [measured["comparisons"][c][k] for c in COMPARISONS for k in KEYS]
         assert float(match.group(2)) == measured["closed_set"]["accuracy"]
 
+    above_table = done.stdout[: done.stdout.index("SR1 summary:")].splitlines()[-2:]
+    assert above_table[0] == (
+        f"note: vitb32 is taken from the registry {tiny_registry}, not the packaged one "
+        "(tiny vitb32-layout test model (random weights)): these are not the published OpenShape weights "
+        "unless that file says so"
+    )
+    assert above_table[1].startswith("note: the set sizes differ from the 3DOS release (known (SR1) 20, release 1255;")
+    assert above_table[1].endswith("this run is NOT comparable to the published rows; check that the release is "
+                                   "completely downloaded and extracted")  # fmt: skip
     summary = done.stdout[done.stdout.index("SR1 summary:") :]
+    assert f"measured: this run, vitb32 (weights sha256 {provenance['checkpoint_sha256'][:12]}...)" in summary
     for method in METHODS:
         both = results["methods"][method]["comparisons"]["known_vs_unknown_1_and_2"]
         assert re.search(rf"\n{method} +{100 * both['auroc']:.1f} +{100 * both['fpr95']:.1f}  measured\n", summary)
     assert re.search(r"\nMSP +81\.0 +79\.6  \[1\]\n", summary)
     assert "[1] published: 3DOS paper" in summary
 
-    pngs = sorted(path.name for path in output.glob("*.png"))
-    expected = sorted([f"roc_{m}.png" for m in METHODS] + [f"hist_{m}.png" for m in METHODS] + ["roc_all_methods.png"])
-    assert pngs == expected
-    for name in pngs:
-        assert_valid_png(output / name)
+    stems = [f"roc_{m}" for m in METHODS] + [f"hist_{m}" for m in METHODS] + ["overview"]
+    figures = sorted(path.name for path in output.iterdir() if path.name != "results.json")
+    assert figures == sorted(f"{stem}.{fmt}" for stem in stems for fmt in ("png", "pdf"))
+    for stem in stems:
+        assert_figure_files(output / stem)
     assert not list(output.glob(".*"))  # no temporary files left behind
 
 
@@ -195,7 +236,7 @@ def test_sr2_scores_desk_and_table_as_one_class(fakes, release, tmp_path):
     result = run_benchmark("SR2", "vitb32", data_root=release, methods=["max_cosine"], templates="none",
                            cache_dir=tmp_path, progress=False)  # fmt: skip
     assert text.calls == [["bed", "toilet", "desk", "table", "display"]]
-    assert shape.calls == [sum(COUNTS.values())]  # every real cloud once, no reference shapes
+    assert sum(shape.calls) == sum(COUNTS.values())  # every real cloud once, no reference shapes
 
     # Oracle from the raw files: per-class cosine with desk/table as one class, novelty = -max.
     points, ids = read_release(release)
@@ -231,22 +272,96 @@ def test_cached_embeddings_make_a_second_run_encode_nothing(release, tiny_regist
 
     real, reference = sum(COUNTS.values()), 5 * SPC
     first = run()
-    assert (embeds, len(loads)) == ([real, reference], 1)
+    assert (sum(embeds), len(loads)) == (real + reference, 1)
     second = run(methods=("mcm", "prototype", "knn"))
-    assert (embeds, len(loads)) == ([real, reference], 1)  # no encoding, not even a model load
+    assert (sum(embeds), len(loads)) == (real + reference, 1)  # no encoding, not even a model load
     np.testing.assert_array_equal(second.methods["knn"].novelty["known"], first.methods["knn"].novelty["known"])
     run("SR2", methods=("max_cosine",))
-    assert embeds == [real, reference]  # the real clouds are shared by SR1 and SR2
+    assert sum(embeds) == real + reference  # the real clouds are shared by SR1 and SR2
+    run("SR2", methods=("knn",))
+    assert sum(embeds) == real + 2 * reference  # SR2 has references of its own
     run(seed=1)
-    assert embeds == [real, reference, real, reference]  # another seed is another preparation
+    assert sum(embeds) == 2 * real + 3 * reference  # another seed is another preparation
 
     for path in (tmp_path / "cache").glob("vitb32-scanobjectnn-*.safetensors"):
         path.write_bytes(b"not a safetensors file")
     with pytest.warns(RuntimeWarning, match="cannot be trusted.*rebuilding"):
         rebuilt = run(methods=("max_cosine",))
-    assert embeds[4:] == [real]
+    assert sum(embeds) == 3 * real + 3 * reference
     np.testing.assert_allclose(rebuilt.methods["max_cosine"].novelty["known"],
                                first.methods["max_cosine"].novelty["known"], atol=1e-6)  # fmt: skip
+
+
+def test_data_swapped_under_the_cache_with_size_and_mtime_kept_gives_a_fresh_cache_result(fakes, tmp_path, capsys):
+    root = make_synthetic_release(tmp_path / "root", SPC, seed=5)
+    other = make_synthetic_release(tmp_path / "other", SPC, seed=6)  # other clouds, same shapes: same file sizes
+
+    def run(name, cache):
+        argv = ["--model", "vitb32", "--data-root", str(root), "--methods", "max_cosine,knn", "--templates", "none",
+                "--output", str(tmp_path / name), "--cache-dir", str(tmp_path / cache), "--quiet"]  # fmt: skip
+        assert sr1.main(argv) == 0
+        return json.loads((tmp_path / name / "results.json").read_text())["methods"], capsys.readouterr().err
+
+    before, _ = run("before", "cache")
+    for relative in (*SCANOBJECTNN_FILES, MODELNET_FILES[0]):  # as cp -p, rsync -a or tar -x would leave them
+        stat = (root / relative).stat()
+        (root / relative).write_bytes((other / relative).read_bytes())
+        os.utime(root / relative, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert ((root / relative).stat().st_size, (root / relative).stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+    after, err = run("after", "cache")
+    fresh, _ = run("fresh", "fresh_cache")
+    assert after == fresh
+    assert after != before  # the swap changes the result, so the equality above can fail
+    notes = [line for line in err.splitlines() if "changed since" in line]
+    assert len(notes) == 2  # the real clouds and the reference shapes, one line each
+    assert all(re.fullmatch(r"python -m benchmarks\.sr1: warning: embedding cache vitb32-(scanobjectnn|SR1_train)-\w+"
+                            r"\.safetensors: the data files changed since it was written \(other content fingerprint\); "
+                            r"encoding them again", line) for line in notes)  # fmt: skip
+
+
+def test_one_empty_scanobjectnn_file_makes_the_run_not_comparable(fakes, tmp_path, capsys):
+    root = make_synthetic_release(tmp_path / "root", SPC, seed=5)
+    write_h5(root / SCANOBJECTNN_FILES[1], data=np.zeros((0, 2048, 3), np.float32), label=np.zeros(0, np.int64))
+    argv = ["--model", "vitb32", "--data-root", str(root), "--methods", "max_cosine", "--templates", "none",
+            "--output", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
+    assert sr1.main(argv) == 0
+    captured = capsys.readouterr()
+    half = {name: n // 2 for name, n in COUNTS.items()}  # the training file alone
+    note = (f"note: the set sizes differ from the 3DOS release (known (SR1) {half['SR1']}, release 1255; unknown set 1 "
+            f"(SR2) {half['SR2']}, release 788; unknown set 2 (common) {half['common']}, release 847): this run is NOT "
+            "comparable to the published rows; check that the release is completely downloaded and extracted")  # fmt: skip
+    assert note in captured.err.splitlines()
+    assert captured.out[: captured.out.index("SR1 summary:")].splitlines()[-1] == note  # right above the table
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["comparable_to_published"] is False and note in results["notes"]
+    assert results["counts"] == {"known": half["SR1"], "unknown_1": half["SR2"], "unknown_2": half["common"]}
+
+
+def test_release_counts_are_comparable_and_others_are_not():
+    for source, other in (("SR1", "SR2"), ("SR2", "SR1")):
+        counts = {"known": RELEASE_COUNTS[source], "unknown_1": RELEASE_COUNTS[other],
+                  "unknown_2": RELEASE_COUNTS["common"], "reference": RELEASE_REFERENCE_COUNTS[source]}  # fmt: skip
+        assert release_count_differences(source, counts) == []
+        assert release_count_differences(source, {**counts, "reference": 100}) == [
+            f"reference ({source}_train) 100, release {RELEASE_REFERENCE_COUNTS[source]}"
+        ]
+    assert (RELEASE_COUNTS["SR1"], RELEASE_COUNTS["SR2"], RELEASE_COUNTS["common"]) == (1255, 788, 847)
+
+
+def test_provenance_of_the_packaged_registry_raises_no_flag(monkeypatch, tmp_path):
+    monkeypatch.delenv("OPENSHAPE_OOD_REGISTRY", raising=False)
+    entry = get_entry("vitb32")
+    provenance = run_provenance(entry, templates="openshape64", seed=3, device="cpu", dtype="float32")
+    assert provenance["registry"]["packaged"] is True and registry_note(provenance) is None
+    assert provenance["checkpoint_sha256"] == "491a08f1922713df67099dfb7ffceaa6e039fd3953f99f80ecd7178d727c7f3f"
+    assert provenance["text_tower"] == {"model": "ViT-B-32", "pretrained": "openai"}
+    copy = tmp_path / "copy.toml"  # the same entries in another file: it could have been edited
+    copy.write_bytes(Path(provenance["registry"]["file"]).read_bytes())
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(copy))
+    copied = run_provenance(get_entry("vitb32"), templates="openshape64", seed=3, device="cpu", dtype="float32")
+    assert copied["registry"]["packaged"] is False
+    assert registry_note(copied).startswith(f"note: vitb32 is taken from the registry {copy}, not the packaged one")
 
 
 def test_default_methods_without_modelnet_leave_reference_methods_out(fakes, text_only_release, tmp_path, capsys):
@@ -322,8 +437,24 @@ def test_cli_errors_are_one_line(fakes, tmp_path, capsys, damage, argv, message)
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and re.search(message, lines[0]), captured.err
+    assert len(lines) == 1 and lines[0].startswith("python -m benchmarks.sr1: error: ") and re.search(message, lines[0]), captured.err
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_checkpoint_is_one_line(release, tiny_registry, tmp_path, monkeypatch, capsys):
+    entry = get_entry("vitb32", tiny_registry)
+    registry = tmp_path / "registry.toml"
+    registry.write_text(tiny_registry.read_text().replace(f'path = "{entry.source.path}"', 'path = "gone.pt"', 1))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+    argv = ["--model", "vitb32", "--data-root", str(release), "--methods", "max_cosine",
+            "--output", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
+    assert sr1.main(argv) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == (
+        f"python -m benchmarks.sr1: error: checkpoint for 'vitb32' not found at {tmp_path / 'gone.pt'}; "
+        "fix the 'path' of [vitb32] in the registry"
+    )
+    assert not any("Traceback" in line for line in lines)
 
 
 def test_missing_data_exits_cleanly_from_the_shell(tiny_registry, tmp_path):
@@ -331,7 +462,7 @@ def test_missing_data_exits_cleanly_from_the_shell(tiny_registry, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: the data root")
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("python -m benchmarks.sr2: error: the data root")
     assert "Traceback" not in done.stderr
 
 

@@ -172,7 +172,7 @@ IDS = np.array([4, 10])
     [
         ({"data": CLOUDS, "points": IDS}, r"no dataset 'label' \(found \['data', 'points'\]\)"),
         ({"data": CLOUDS[:, :1024], "label": IDS}, r"'data' is float32 \[2, 1024, 3\].*\[n, 2048, 3\]"),
-        ({"data": CLOUDS.astype(np.float64), "label": IDS}, r"'data' is float64"),
+        ({"data": CLOUDS.astype(np.int32), "label": IDS}, r"'data' is int32"),
         ({"data": CLOUDS, "label": IDS[:, None]}, r"'label' is int64 \[2, 1\] for 2 samples"),
         ({"data": CLOUDS, "label": IDS.astype(np.float32)}, r"'label' is float32"),
         ({"data": CLOUDS, "label": np.array([3, 15])}, r"'label' holds \[15\], outside the expected 0-14"),
@@ -185,6 +185,29 @@ def test_malformed_scanobjectnn_file(tmp_path, contents, match):
     with pytest.raises(ValueError, match=match) as error:
         load_synthetic_to_real("SR1", root)
     assert str(path) in str(error.value) and "benchmarks.download" in str(error.value)
+
+
+def test_float64_data_is_read_and_cast(tmp_path):
+    root = make_synthetic_release(tmp_path / "root", 1)
+    path = root / SCANOBJECTNN_FILES[0]
+    data, label = read(path)
+    write(path, data=data.astype(np.float64), label=label)
+    points, ids = load_scanobjectnn(root)
+    assert points.dtype == np.float32
+    np.testing.assert_array_equal(points[: len(data)], data)
+    np.testing.assert_array_equal(ids[: len(data)], label)
+
+
+def test_non_finite_clouds_are_named_by_file_and_row(tmp_path):
+    root = make_synthetic_release(tmp_path / "root", 1)
+    path = root / SCANOBJECTNN_FILES[1]
+    data, label = read(path)
+    data[3, 100, 1] = np.nan
+    data[7, 0, 0] = np.inf
+    write(path, data=data, label=label)
+    with pytest.raises(ValueError, match=rf"test_objectdataset\.h5: the clouds in rows 3, 7 \(0-based, of {len(data)}\) "
+                                         r"hold NaN or infinite coordinates; the file is damaged"):  # fmt: skip
+        load_synthetic_to_real("SR2", root)
 
 
 def test_not_hdf5(tmp_path):

@@ -6,8 +6,11 @@ command line, by monkeypatching ``benchmarks.download.RELEASES``).
 
 import io
 import re
+import socket
 import tarfile
 import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -315,10 +318,49 @@ def test_existing_members_are_kept(tmp_path, source):
 def test_command_line(tmp_path, server, tarballs, monkeypatch, capsys):
     monkeypatch.setattr(dl, "RELEASES", table(server, tarballs))
     root = tmp_path / "data"
-    assert dl.main(["--data-root", str(root), "--only", "scanobjectnn", "--no-progress"]) == 0
+    assert dl.main(["--data-root", str(root), "--only", "scanobjectnn", "-q"]) == 0
     assert capsys.readouterr().out.split() == [str(root / m) for m in SCANOBJECTNN_FILES]
 
     server.files = {}
-    assert dl.main(["--data-root", str(root), "--only", "modelnet", "--no-progress"]) == 1
+    assert dl.main(["--data-root", str(root), "--only", "modelnet", "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "HTTP 404" in err
+    assert err.count("\n") == 1 and err.startswith("python -m benchmarks.download: error: ") and "HTTP 404" in err
+
+
+def test_name_resolution_failure_gives_up_at_once(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def unresolvable(request, timeout):
+        calls.append(request.full_url)
+        raise urllib.error.URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", unresolvable)
+    monkeypatch.setattr(dl.time, "sleep", lambda seconds: pytest.fail("no retry may wait"))
+    release = Release("https://www.dropbox.invalid/s/x/ScanObjectNN.tar?dl=1", 100, "ScanObjectNN.tar", SCANOBJECTNN_FILES)
+    monkeypatch.setattr(dl, "RELEASES", {"scanobjectnn": release})
+    assert dl.main(["--data-root", str(tmp_path / "data"), "-q"]) == 1
+    assert capsys.readouterr().err == (
+        "python -m benchmarks.download: error: cannot resolve the host of https://www.dropbox.invalid/s/x/"
+        "ScanObjectNN.tar?dl=1 (Name or service not known); check the network connection (or proxy settings) "
+        "and run the same command again\n"
+    )
+    assert len(calls) == 1
+
+
+def test_attempts_are_counted_and_a_part_file_named_only_when_it_exists(tmp_path, monkeypatch, server, tarballs):
+    calls = []
+
+    def refused(request, timeout):
+        calls.append(request.full_url)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refused)
+    releases = table(server, tarballs)
+    size = len(tarballs["scanobjectnn"])
+    with pytest.raises(DownloadError) as error:
+        run(tmp_path / "data", releases, only="scanobjectnn", retries=2)
+    assert str(error.value) == (
+        f"downloading {releases['scanobjectnn'].url} stopped at 0 of {size} bytes after 3 attempt(s); "
+        "run the same command again to resume"
+    )
+    assert len(calls) == 3 and not (tmp_path / "data" / "ScanObjectNN.tar.part").exists()

@@ -4,12 +4,18 @@ import dataclasses
 import os
 from types import SimpleNamespace
 
+import h5py
 import numpy as np
 import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from benchmarks.embedding_cache import cached_embeddings, default_embedding_cache_dir
+from benchmarks import embedding_cache
+from benchmarks.embedding_cache import (
+    cached_embeddings,
+    content_fingerprint,
+    default_embedding_cache_dir,
+)
 from openshape_ood import get_entry
 
 
@@ -58,14 +64,54 @@ def test_key_covers_preparation_data_file_and_model(setup):
     get({"seed": 1}, compute_fn=compute(1))
     assert calls == [0, 1]
     stat = data.stat()
-    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file was replaced
-    get()
-    assert calls == [0, 1, 0]
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched, same content
+    assert get()[1] and calls == [0, 1]
     other = dataclasses.replace(setup.entry, sha256="0" * 64)  # other weights under the same name
     get(model=other)
-    assert calls == [0, 1, 0, 0]
+    assert calls == [0, 1, 0]
     get()
-    assert calls == [0, 1, 0, 0]
+    assert calls == [0, 1, 0]
+
+
+def test_other_content_of_the_same_size_and_mtime_is_encoded_again(setup):
+    get, calls, data = setup.get, setup.calls, setup.data
+    get()
+    stat = data.stat()
+    data.write_bytes(b"some DATA")  # as cp -p / rsync -a / tar -x leave a replaced file
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert data.stat().st_size == stat.st_size and data.stat().st_mtime_ns == stat.st_mtime_ns
+    with pytest.warns(RuntimeWarning, match=r"data files changed since it was written \(other content fingerprint\)"):
+        _, hit = get()
+    assert not hit and calls == [0, 0]
+    assert get()[1] and calls == [0, 0]  # the rebuilt entry holds the new fingerprint
+    assert len(list(setup.cache.iterdir())) == 1  # rebuilt in place, not beside the stale one
+
+
+def test_large_hdf5_file_is_fingerprinted_by_labels_and_sampled_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(embedding_cache, "WHOLE_FILE_BYTES", 0)  # every file counts as large
+    monkeypatch.setattr(embedding_cache, "SAMPLED_ROWS", 3)
+    data = np.arange(10 * 4 * 3, dtype=np.float32).reshape(10, 4, 3)  # 480 bytes: sampled as a "large" dataset
+    monkeypatch.setattr(embedding_cache, "_SMALL_DATASET_BYTES", 100)
+
+    def fingerprint(points, labels):
+        path = tmp_path / "f.h5"
+        with h5py.File(path, "w") as handle:
+            handle["data"], handle["label"] = points, labels
+        return content_fingerprint(path)
+
+    labels = np.arange(10)
+    base = fingerprint(data, labels)
+    assert base.startswith("h5rows:")
+    assert fingerprint(data, labels) == base
+    assert fingerprint(data, labels[::-1]) != base  # labels are hashed whole
+    sampled = data.copy()
+    sampled[9, 0, 0] += 1  # rows 0, 4 (rounded 4.5), 9 are sampled
+    assert fingerprint(sampled, labels) != base
+    unsampled = data.copy()
+    unsampled[1, 0, 0] += 1
+    assert fingerprint(unsampled, labels) == base  # the price of not reading gigabytes
+    monkeypatch.setattr(embedding_cache, "WHOLE_FILE_BYTES", 1 << 30)
+    assert fingerprint(unsampled, labels).startswith("sha256:") and fingerprint(unsampled, labels) != fingerprint(data, labels)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,89 @@
+"""What made a benchmark result: weights, registry, software, device and date.
+
+A result is only worth publishing when it says which weights made it. :func:`run_provenance`
+collects that for ``results.json``, the printed summary and the figure titles: the
+registry entry and file (flagged when it is not the packaged registry, as with the tiny
+random-weight test models), the checkpoint's SHA-256, the text tower, the settings and
+the versions of the software that ran.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+
+import openshape_ood
+from openshape_ood.checkpoint import file_sha256
+from openshape_ood.registry import LocalSource, ModelEntry, packaged_registry_path
+
+__all__ = ["registry_note", "run_provenance", "short_provenance"]
+
+
+def run_provenance(
+    entry: ModelEntry, *, templates: str | list[str], seed: int, device: str, dtype: str
+) -> dict:
+    """Provenance of a run with the shape encoder ``entry`` (JSON-ready).
+
+    Keys: ``date`` (UTC, ISO 8601), ``model`` (registry name and description),
+    ``registry`` (``file``, ``packaged``, ``sha256``), ``checkpoint_sha256`` (the
+    registry's, which loading verifies, or the local file's own hash when the registry
+    gives none), ``text_tower`` (``model``, and the open_clip ``pretrained`` tag or the
+    ``sha256`` of a local weights file), ``templates``, ``seed``, ``device``, ``dtype`` and
+    ``versions`` (openshape_ood, torch, open_clip, numpy, python).
+    """
+    registry = entry.registry_file or packaged_registry_path()
+    packaged = registry.resolve() == packaged_registry_path().resolve()
+    checkpoint = entry.sha256
+    if checkpoint is None and isinstance(entry.source, LocalSource) and entry.source.path.is_file():
+        checkpoint = file_sha256(entry.source.path)
+    text_weights = Path(entry.text_pretrained)
+    if text_weights.is_absolute() and text_weights.is_file():
+        text = {"model": entry.text_model, "weights_file": str(text_weights), "sha256": file_sha256(text_weights)}
+    else:
+        text = {"model": entry.text_model, "pretrained": entry.text_pretrained}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": {"name": entry.name, "description": entry.description},
+        "registry": {"file": str(registry), "packaged": packaged, "sha256": file_sha256(registry)},
+        "checkpoint_sha256": checkpoint,
+        "text_tower": text,
+        "templates": templates,
+        "seed": seed,
+        "device": device,
+        "dtype": dtype,
+        "versions": {
+            "openshape_ood": openshape_ood.__version__,
+            "torch": torch.__version__,
+            "open_clip": open_clip.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def registry_note(provenance: dict) -> str | None:
+    """One line saying that the weights come from a registry other than the packaged one, or ``None``."""
+    registry = provenance["registry"]
+    if registry["packaged"]:
+        return None
+    description = provenance["model"]["description"]
+    return (
+        f"note: {provenance['model']['name']} is taken from the registry {registry['file']}, not the packaged one"
+        + (f" ({description})" if description else "")
+        + ": these are not the published OpenShape weights unless that file says so"
+    )
+
+
+def short_provenance(provenance: dict) -> str:
+    """One line for figures: weights hash, registry, library version and date."""
+    checkpoint = (provenance["checkpoint_sha256"] or "unknown")[:12]
+    registry = "packaged registry" if provenance["registry"]["packaged"] else "NOT the packaged registry"
+    return (
+        f"weights sha256 {checkpoint}..., {registry}, openshape_ood {provenance['versions']['openshape_ood']}, "
+        f"{provenance['date'][:10]}"
+    )
