@@ -44,10 +44,10 @@ from openshape_ood import (
 )
 from openshape_ood.atomic import write_bytes
 from openshape_ood.detector import METHODS, TEXT_METHODS
-from openshape_ood.encoder import resolve_device
+from openshape_ood.device import resolve_device
 from openshape_ood.prepare import DEFAULT_NUM_POINTS, DEFAULT_RGB, normalize_xyz
 from openshape_ood.registry import ModelEntry
-from openshape_ood.text import TEMPLATE_SETS, resolve_templates
+from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
 
 from .data import (
     DEFAULT_DATA_ROOT,
@@ -357,7 +357,7 @@ class _Embedder:
         #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
         self.preparation = {
             "data_up_axis": DATA_UP_AXIS,
-            "model_up_axis": entry.up_axis,
+            "model_up_axis": entry.model_up_axis,
             "encoder_points": DEFAULT_NUM_POINTS,
             "rgb": DEFAULT_RGB,
             "fps_start": "point 0",

@@ -1,29 +1,45 @@
-"""openshape-ood: zero-shot, open-vocabulary novelty detection on 3D point clouds."""
+"""openshape-ood: zero-shot, open-vocabulary novelty detection on 3D point clouds.
 
-from .detector import NoveltyDetector, NoveltyScores, score_novelty
-from .encoder import ShapeEncoder
-from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
-from .metrics import closed_set_metrics, ood_metrics
-from .model import PointBertConfig
-from .registry import ModelEntry, get_entry, load_registry
-from .text import OPENSHAPE_TEMPLATES, TextEncoder, lvis_categories
+The names below are imported on first use (PEP 562), so that ``import openshape_ood``
+and the command line's ``--help``, ``--version`` and ``models`` need no torch.
+"""
 
-__all__ = [
-    "OPENSHAPE_TEMPLATES",
-    "SUPPORTED_SUFFIXES",
-    "ModelEntry",
-    "NoveltyDetector",
-    "NoveltyScores",
-    "PointBertConfig",
-    "ShapeEncoder",
-    "TextEncoder",
-    "closed_set_metrics",
-    "get_entry",
-    "is_shape_file",
-    "load_points",
-    "load_registry",
-    "lvis_categories",
-    "ood_metrics",
-    "score_novelty",
-]
+from importlib import import_module
+
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "OPENSHAPE_TEMPLATES": "classnames",
+    "lvis_categories": "classnames",
+    "PointBertConfig": "config",
+    "NoveltyDetector": "detector",
+    "NoveltyScores": "detector",
+    "score_novelty": "detector",
+    "ShapeEncoder": "encoder",
+    "SUPPORTED_SUFFIXES": "io",
+    "is_shape_file": "io",
+    "load_points": "io",
+    "METHODS": "methods",
+    "closed_set_metrics": "metrics",
+    "ood_metrics": "metrics",
+    "ModelEntry": "registry",
+    "UnknownModelError": "registry",
+    "get_entry": "registry",
+    "load_registry": "registry",
+    "TextEncoder": "text",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .text import check_class_names, lvis_categories, spoken_name
+from .classnames import check_class_names, lvis_categories, spoken_name
 
 __all__ = ["Descriptions", "nearest_names", "describe", "format_description"]
 

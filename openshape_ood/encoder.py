@@ -12,22 +12,13 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
+from .config import UP_AXES, check_up_axis
+from .device import resolve_device
 from .model import PointBertConfig, build_point_bert
-from .prepare import DEFAULT_NUM_POINTS, UP_AXES, CloudLike, prepare_batch, split_clouds, validate_cloud
+from .prepare import DEFAULT_NUM_POINTS, CloudLike, prepare_batch, split_clouds, validate_cloud
 from .registry import ModelEntry, get_entry
 
-
-def resolve_device(requested: str | torch.device | None = None) -> torch.device:
-    """``requested`` as a torch device that exists here; ``None`` picks CUDA when available, else CPU."""
-    if requested is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(requested)
-    except RuntimeError as exc:
-        raise ValueError(f"{str(requested)!r} is not a torch device ({exc}); use e.g. 'cpu' or 'cuda:0'") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(requested)!r} was asked for, but torch sees no CUDA GPU here; use 'cpu'")
-    return device
+__all__ = ["ShapeEncoder"]
 
 
 class ShapeEncoder:
@@ -39,7 +30,8 @@ class ShapeEncoder:
     Attributes:
         model: the ``torch.nn.Module`` (eval mode).
         config: its :class:`PointBertConfig`.
-        up_axis: the gravity axis the model was trained with.
+        model_up_axis: the gravity axis the model was trained with (your data's axis is
+            the ``up_axis`` argument of :meth:`embed`).
         name: registry name, or ``None`` for a checkpoint loaded by path.
         entry: the registry entry (text tower pairing), or ``None``.
         num_points: points per cloud fed to the model.
@@ -50,23 +42,21 @@ class ShapeEncoder:
         model: torch.nn.Module,
         config: PointBertConfig,
         *,
-        up_axis: str = "y",
+        model_up_axis: str = "y",
         name: str | None = None,
         entry: ModelEntry | None = None,
         num_points: int = DEFAULT_NUM_POINTS,
     ):
-        if up_axis not in UP_AXES:
-            raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES}")
         self.model = model.eval()
         self.config = config
-        self.up_axis = up_axis
+        self.model_up_axis = check_up_axis(model_up_axis, "model_up_axis")
         self.name = name
         self.entry = entry
         self.num_points = num_points
 
     def __repr__(self) -> str:
         return (
-            f"ShapeEncoder(name={self.name!r}, embed_dim={self.embed_dim}, up_axis={self.up_axis!r}, "
+            f"ShapeEncoder(name={self.name!r}, embed_dim={self.embed_dim}, model_up_axis={self.model_up_axis!r}, "
             f"device={str(self.device)!r})"
         )
 
@@ -112,7 +102,13 @@ class ShapeEncoder:
         weights = read_encoder_state_dict(path, container=entry.container, prefix=entry.prefix)
         model = build_point_bert(entry.config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(resolve_device(device)), entry.config, up_axis=entry.up_axis, name=entry.name, entry=entry)
+        return cls(
+            model.to(resolve_device(device)),
+            entry.config,
+            model_up_axis=entry.model_up_axis,
+            name=entry.name,
+            entry=entry,
+        )
 
     @classmethod
     def from_checkpoint(
@@ -120,7 +116,7 @@ class ShapeEncoder:
         path: str | os.PathLike,
         config: PointBertConfig,
         *,
-        up_axis: str = "y",
+        model_up_axis: str = "y",
         container: str | None = None,
         prefix: str | None = None,
         sha256: str | None = None,
@@ -131,7 +127,7 @@ class ShapeEncoder:
         Args:
             path: the ``.pt`` file (a dict of tensors; never unpickled beyond that).
             config: its architecture.
-            up_axis: the gravity axis the model was trained with.
+            model_up_axis: the gravity axis the model was trained with.
             container, prefix: where the encoder weights sit in the file; ``None``
                 detects the released layouts (flat with ``pc_encoder.``, or
                 ``state_dict`` with ``module.``).
@@ -145,7 +141,7 @@ class ShapeEncoder:
         weights = read_encoder_state_dict(path, container=container, prefix=prefix)
         model = build_point_bert(config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(resolve_device(device)), config, up_axis=up_axis)
+        return cls(model.to(resolve_device(device)), config, model_up_axis=model_up_axis)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
         """Raw (unnormalised) embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.
@@ -179,7 +175,8 @@ class ShapeEncoder:
             clouds: one cloud ``(N, 3)`` / ``(N, 6)`` (xyz, or xyz + rgb in [0, 1] or
                 [0, 255]), a batch ``(B, N, C)``, or a list of clouds of any sizes;
                 numpy arrays or torch tensors.
-            up_axis: the gravity axis of *your* data; it is moved onto the model's.
+            up_axis: the gravity axis of *your* data; it is moved onto the model's
+                (:attr:`model_up_axis`).
             batch_size: clouds per forward pass.
             seed: seeds each cloud's resampling (and its FPS start when random): a cloud's
                 embedding depends only on the cloud and the seed, not on the other clouds
@@ -199,9 +196,7 @@ class ShapeEncoder:
             ``(B, D)`` float32 L2-normalised embeddings, numpy for numpy input and torch
             (on the input's device) for torch input. A single cloud gives ``B = 1``.
         """
-        up_axis = up_axis.lower()
-        if up_axis not in UP_AXES:
-            raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES}")
+        up_axis = check_up_axis(up_axis, "up_axis")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         arrays, is_torch = split_clouds(clouds)
@@ -233,7 +228,7 @@ class ShapeEncoder:
             clouds,
             seed,
             up_axis=up_axis,
-            model_up_axis=self.up_axis,
+            model_up_axis=self.model_up_axis,
             num_points=self.num_points,
             first_index=first_index,
         )

@@ -13,9 +13,30 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .config import UP_AXES, check_up_axis
+
+__all__ = [
+    "DEFAULT_NUM_POINTS",
+    "DEFAULT_RGB",
+    "MESH_SAMPLES",
+    "UP_AXES",
+    "CloudLike",
+    "convert_up_axis",
+    "normalize_xyz",
+    "prepare_batch",
+    "prepare_cloud",
+    "preparation_settings",
+    "resample_indices",
+    "rgb_to_unit",
+    "split_clouds",
+    "validate_cloud",
+]
+
+#: Points per cloud fed to the encoder, as upstream OpenShape.
 DEFAULT_NUM_POINTS = 10000
+#: Points sampled from a mesh surface when a mesh file is read: as many as the encoder takes.
+MESH_SAMPLES = DEFAULT_NUM_POINTS
 DEFAULT_RGB = 0.4
-UP_AXES = ("x", "y", "z")
 
 CloudLike = np.ndarray | torch.Tensor
 
@@ -118,9 +139,7 @@ def convert_up_axis(xyz: np.ndarray, data_up: str, model_up: str) -> np.ndarray:
     This is the convention of upstream OpenShape (``pc[:, [0, 2, 1]]`` for Y-up data fed
     to the Z-up vitg14).
     """
-    for axis in (data_up, model_up):
-        if axis not in UP_AXES:
-            raise ValueError(f"up axis {axis!r} is not one of {UP_AXES}")
+    data_up, model_up = check_up_axis(data_up, "data up axis"), check_up_axis(model_up, "model up axis")
     if data_up == model_up:
         return xyz
     order = [0, 1, 2]
@@ -172,3 +191,27 @@ def prepare_batch(
             for i, c in enumerate(clouds)
         ]
     )
+
+
+def preparation_settings(
+    *, up_axis: str, model_up_axis: str, seed: int | None, num_points: int = DEFAULT_NUM_POINTS
+) -> dict[str, object]:
+    """Every preparation setting an embedding depends on, besides the model and the input file.
+
+    The one definition behind the command line's HDF5 attributes and the benchmark's
+    embedding-cache key: two embeddings with equal settings (and model and input) are equal.
+
+    Args:
+        up_axis: the gravity axis of the data.
+        model_up_axis: the gravity axis the model was trained with.
+        seed: the resampling seed.
+        num_points: points per cloud fed to the encoder.
+    """
+    return {
+        "up_axis": check_up_axis(up_axis, "up_axis"),
+        "model_up_axis": check_up_axis(model_up_axis, "model_up_axis"),
+        "seed": seed,
+        "num_points": num_points,
+        "rgb": DEFAULT_RGB,
+        "fps_start": "point 0",
+    }

@@ -1,8 +1,10 @@
 """The checkpoint registry: which shape encoders exist and where their weights live.
 
-All registry data sits in ``checkpoints.toml`` (shipped with the package); this module
-only reads and validates it. Point ``OPENSHAPE_OOD_REGISTRY`` at another TOML file to
-replace it, for instance to register your own checkpoints or local copies.
+All registry data sits in ``checkpoints.toml`` (shipped inside the package); this module
+only reads and validates it. ``OPENSHAPE_OOD_REGISTRY`` names your own TOML files
+(several separated by ``os.pathsep``): their entries are added to the packaged ones, and
+an entry with a packaged name replaces it, as ``open_clip.add_model_config`` does. Use it
+to register your own checkpoints or local copies of the released ones.
 """
 
 from __future__ import annotations
@@ -18,10 +20,32 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .model import PointBertConfig
+from .config import UP_AXES, PointBertConfig
+
+__all__ = [
+    "REGISTRY_ENV",
+    "HubSource",
+    "LocalSource",
+    "ModelEntry",
+    "UnknownModelError",
+    "get_entry",
+    "load_registry",
+    "packaged_registry_path",
+    "registry_paths",
+]
 
 REGISTRY_ENV = "OPENSHAPE_OOD_REGISTRY"
-UP_AXES = ("x", "y", "z")
+
+
+class UnknownModelError(KeyError):
+    """No registry entry has the name asked for; the message lists the registered names.
+
+    A ``KeyError`` (a registry is a mapping), whose ``str`` is the message itself rather
+    than its quoted ``repr``.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,8 @@ class ModelEntry:
         container: ``"flat"``, or the top-level key holding the encoder weights.
         prefix: key prefix of the encoder weights inside the container (stripped).
         config: architecture hyperparameters.
-        up_axis: gravity axis the model was trained with.
+        model_up_axis: gravity axis the model was trained with (``up_axis`` in the TOML
+            file); the data's own axis is a separate argument of ``ShapeEncoder.embed``.
         text_model: open_clip architecture of the paired text tower.
         text_pretrained: its open_clip pretrained tag, or the path of a local weights file.
         text_config: an open_clip model-config JSON defining ``text_model`` (for towers that
@@ -68,7 +93,7 @@ class ModelEntry:
     container: str
     prefix: str
     config: PointBertConfig
-    up_axis: str
+    model_up_axis: str
     text_model: str
     text_pretrained: str
     text_config: Path | None = None
@@ -76,26 +101,44 @@ class ModelEntry:
 
     @property
     def embed_dim(self) -> int:
+        """Width of the embeddings the encoder outputs."""
         return self.config.embed_dim
 
 
-def registry_path() -> Path:
-    """The registry file in use: ``$OPENSHAPE_OOD_REGISTRY`` or the packaged ``checkpoints.toml``."""
-    override = os.environ.get(REGISTRY_ENV)
-    if override:
-        return Path(override).expanduser()
+def packaged_registry_path() -> Path:
+    """The ``checkpoints.toml`` shipped inside the package."""
     return Path(str(resources.files("openshape_ood") / "checkpoints.toml"))
 
 
+def registry_paths() -> list[Path]:
+    """The registry files in use, later ones overriding earlier: the packaged one, then ``$OPENSHAPE_OOD_REGISTRY``'s."""
+    user = [Path(part).expanduser() for part in os.environ.get(REGISTRY_ENV, "").split(os.pathsep) if part]
+    return [packaged_registry_path(), *user]
+
+
 def load_registry(path: str | os.PathLike | None = None) -> dict[str, ModelEntry]:
-    """Read and validate a registry file (default: :func:`registry_path`)."""
-    path = Path(path) if path is not None else registry_path()
+    """Read and validate the registry.
+
+    Args:
+        path: one registry file to read on its own; ``None`` reads :func:`registry_paths`,
+            each file's entries added to (or replacing) the earlier ones.
+    """
+    if path is not None:
+        return _read_registry(Path(path))
+    registry: dict[str, ModelEntry] = {}
+    for registry_file in registry_paths():
+        registry.update(_read_registry(registry_file))
+    return registry
+
+
+def _read_registry(path: Path) -> dict[str, ModelEntry]:
     try:
         with open(path, "rb") as handle:
             raw = tomllib.load(handle)
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"checkpoint registry {path} does not exist; unset {REGISTRY_ENV} or point it at a TOML file"
+            f"checkpoint registry {path} does not exist; fix or unset {REGISTRY_ENV} (your TOML files, "
+            f"separated by {os.pathsep!r})"
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"checkpoint registry {path} is not valid TOML: {exc}") from None
@@ -103,10 +146,10 @@ def load_registry(path: str | os.PathLike | None = None) -> dict[str, ModelEntry
 
 
 def get_entry(name: str, path: str | os.PathLike | None = None) -> ModelEntry:
-    """The registry entry called ``name``; a ``KeyError`` lists the known names otherwise."""
+    """The registry entry called ``name``; an :class:`UnknownModelError` lists the known names otherwise."""
     registry = load_registry(path)
     if name not in registry:
-        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted(registry))}")
+        raise UnknownModelError(f"unknown model {name!r}; registered models: {', '.join(sorted(registry))}")
     return registry[name]
 
 
@@ -132,9 +175,11 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
             f"registry {registry_file}: entry [{name}] says embed_dim = {embed_dim} but its "
             f"architecture outputs {config.embed_dim}"
         )
-    up_axis = str(need("up_axis")).lower()
-    if up_axis not in UP_AXES:
-        raise ValueError(f"registry {registry_file}: entry [{name}] has up_axis {up_axis!r}; use one of {UP_AXES}")
+    model_up_axis = str(need("up_axis")).lower()
+    if model_up_axis not in UP_AXES:
+        raise ValueError(
+            f"registry {registry_file}: entry [{name}] has up_axis {model_up_axis!r}; use one of {UP_AXES}"
+        )
     text = need("text")
     text_label = f"{name}.text"
     if ("pretrained" in text) == ("path" in text):
@@ -159,7 +204,7 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         container=table.get("container", "flat"),
         prefix=table.get("prefix", ""),
         config=config,
-        up_axis=up_axis,
+        model_up_axis=model_up_axis,
         text_model=text_model,
         text_pretrained=text_pretrained,
         text_config=text_config,

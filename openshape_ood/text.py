@@ -13,9 +13,7 @@ import hashlib
 import json
 import os
 import warnings
-from collections import Counter
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,137 +25,11 @@ from safetensors.numpy import save_file
 
 from .atomic import replacing
 from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
+from .classnames import check_class_names, resolve_templates, spoken_name
+from .device import resolve_device
 from .registry import ModelEntry, get_entry
 
-# The 64 prompt templates of the OpenShape benchmarks, verbatim (one lacks its full stop upstream).
-OPENSHAPE_TEMPLATES: tuple[str, ...] = (
-    "a point cloud model of {}.",
-    "There is a {} in the scene.",
-    "There is the {} in the scene.",
-    "a photo of a {} in the scene.",
-    "a photo of the {} in the scene.",
-    "a photo of one {} in the scene.",
-    "itap of a {}.",
-    "itap of my {}.",
-    "itap of the {}.",
-    "a photo of a {}.",
-    "a photo of my {}.",
-    "a photo of the {}.",
-    "a photo of one {}.",
-    "a photo of many {}.",
-    "a good photo of a {}.",
-    "a good photo of the {}.",
-    "a bad photo of a {}.",
-    "a bad photo of the {}.",
-    "a photo of a nice {}.",
-    "a photo of the nice {}.",
-    "a photo of a cool {}.",
-    "a photo of the cool {}.",
-    "a photo of a weird {}.",
-    "a photo of the weird {}.",
-    "a photo of a small {}.",
-    "a photo of the small {}.",
-    "a photo of a large {}.",
-    "a photo of the large {}.",
-    "a photo of a clean {}.",
-    "a photo of the clean {}.",
-    "a photo of a dirty {}.",
-    "a photo of the dirty {}.",
-    "a bright photo of a {}.",
-    "a bright photo of the {}.",
-    "a dark photo of a {}.",
-    "a dark photo of the {}.",
-    "a photo of a hard to see {}.",
-    "a photo of the hard to see {}.",
-    "a low resolution photo of a {}.",
-    "a low resolution photo of the {}.",
-    "a cropped photo of a {}.",
-    "a cropped photo of the {}.",
-    "a close-up photo of a {}.",
-    "a close-up photo of the {}.",
-    "a jpeg corrupted photo of a {}.",
-    "a jpeg corrupted photo of the {}.",
-    "a blurry photo of a {}.",
-    "a blurry photo of the {}.",
-    "a pixelated photo of a {}.",
-    "a pixelated photo of the {}.",
-    "a black and white photo of the {}.",
-    "a black and white photo of a {}",
-    "a plastic {}.",
-    "the plastic {}.",
-    "a toy {}.",
-    "the toy {}.",
-    "a plushie {}.",
-    "the plushie {}.",
-    "a cartoon {}.",
-    "the cartoon {}.",
-    "an embroidered {}.",
-    "the embroidered {}.",
-    "a painting of the {}.",
-    "a painting of a {}.",
-)
-
-#: Named template sets for :meth:`TextEncoder.embed_classes`. ``"none"`` speaks the bare name,
-#: as the OpenShape demo does for custom categories.
-TEMPLATE_SETS: dict[str, tuple[str, ...]] = {"openshape64": OPENSHAPE_TEMPLATES, "none": ("{}",)}
-
-
-def lvis_categories() -> tuple[str, ...]:
-    """The 1,156 Objaverse-LVIS category names (underscores as in the source), an open vocabulary."""
-    text = resources.files("openshape_ood").joinpath("data/lvis_categories.txt").read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
-
-
-def spoken_name(name: str) -> str:
-    """The words a class name is spoken as in a prompt: underscores become spaces."""
-    return " ".join(name.replace("_", " ").split())
-
-
-def check_class_names(names: Sequence[str], what: str = "class names") -> list[str]:
-    """Validate a list of class names and return it as a list.
-
-    Raises ``ValueError`` for a bare string, an empty list, blank names, or names that are
-    the same once spoken (case and underscores ignored): such classes could not be told apart.
-    """
-    if isinstance(names, (str, bytes)):
-        raise ValueError(f"{what} must be a list of strings, not one string; wrap it: [{names!r}]")
-    names = list(names)
-    if not names:
-        raise ValueError(f"{what} is empty; pass at least one class name")
-    if not all(isinstance(name, str) for name in names):
-        raise ValueError(f"{what} must all be strings; got {sorted({type(n).__name__ for n in names})}")
-    blank = [name for name in names if not spoken_name(name)]
-    if blank:
-        raise ValueError(f"{what} contain {len(blank)} blank name(s); remove them")
-    counts = Counter(spoken_name(name).casefold() for name in names)
-    duplicates = sorted({name for name in names if counts[spoken_name(name).casefold()] > 1})
-    if duplicates:
-        raise ValueError(f"duplicate {what} {duplicates} (case and underscores ignored); keep each class once")
-    return names
-
-
-def resolve_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
-    """A template set name (see :data:`TEMPLATE_SETS`) or a list of ``str.format`` templates with one ``{}``."""
-    if isinstance(templates, str):
-        if templates not in TEMPLATE_SETS:
-            raise ValueError(
-                f"unknown template set {templates!r}; use one of {sorted(TEMPLATE_SETS)} "
-                "or a list of templates such as ['a point cloud of a {}.']"
-            )
-        return TEMPLATE_SETS[templates]
-    templates = tuple(templates)
-    if not templates:
-        raise ValueError("templates is empty; pass 'openshape64', 'none' or a non-empty list of templates")
-    for template in templates:
-        if not isinstance(template, str) or template.count("{}") != 1:
-            raise ValueError(f"template {template!r} must be a string with exactly one '{{}}' for the class name")
-        try:
-            template.format("x")
-        except (IndexError, KeyError, ValueError):
-            raise ValueError(
-                f"template {template!r} has other braces; escape literal braces as '{{{{' and '}}}}'"
-            ) from None
-    return templates
+__all__ = ["TextEncoder"]
 
 
 class TextEncoder:
@@ -168,7 +40,7 @@ class TextEncoder:
         pretrained: an open_clip pretrained tag for that architecture (e.g. ``"openai"``),
             a local checkpoint file (``.safetensors``, or a torch zip file read with
             ``weights_only=True``), or ``None`` for random weights (never cached).
-        device: where the tower runs.
+        device: where the tower runs; ``None`` picks CUDA when available, else CPU.
         cache_dir: folder of the embedding cache; ``None`` for :func:`default_cache_dir`.
         cache: set ``False`` to neither read nor write the cache.
         progress: show a progress bar while embedding classes.
@@ -183,7 +55,7 @@ class TextEncoder:
         model_name: str,
         pretrained: str | os.PathLike | None = None,
         *,
-        device: str | torch.device = "cpu",
+        device: str | torch.device | None = "cpu",
         cache_dir: str | os.PathLike | None = None,
         cache: bool = True,
         progress: bool = True,
@@ -193,7 +65,7 @@ class TextEncoder:
             raise ValueError(f"unknown open_clip model {model_name!r}; see open_clip.list_models() for the names")
         self.model_name = model_name
         self.embed_dim: int = config["embed_dim"]
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.progress = progress
         self._config = config
         quick_gelu = bool(config.get("quick_gelu", False))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.describe import describe, format_description, nearest_names
-from openshape_ood.text import lvis_categories
+from openshape_ood.classnames import lvis_categories
 
 VOCABULARY = ["bucket", "trash_can", "chair", "lamp"]
 # Name embeddings on the first four axes of 5-d space.

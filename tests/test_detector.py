@@ -8,9 +8,10 @@ from sklearn.exceptions import NotFittedError
 
 from openshape_ood import detector as detector_module
 from openshape_ood import scores
-from openshape_ood.detector import METHODS, NoveltyDetector, NoveltyScores, score_novelty
+from openshape_ood.detector import NoveltyDetector, NoveltyScores, score_novelty
+from openshape_ood.methods import MCM, METHODS
 from openshape_ood.registry import get_entry
-from openshape_ood.text import lvis_categories
+from openshape_ood.classnames import lvis_categories
 
 
 def unit(dim: int, *axes: float) -> np.ndarray:
@@ -104,9 +105,9 @@ def test_model_name_builds_the_paired_text_encoder(world, monkeypatch):
 
 def test_detector_calibrate_and_predict(world):
     _, text_encoder, known, novel = world
-    detector = NoveltyDetector("mcm", text_encoder=text_encoder, temperature=0.05).fit(known=["chair", "table"])
+    detector = NoveltyDetector(MCM(temperature=0.05), text_encoder=text_encoder).fit(known=["chair", "table"])
     detector.calibrate(known, tpr=0.95)
-    known_scores = detector.score_samples(known)
+    known_scores = detector.novelty(known)
     assert len(np.unique(known_scores)) == 20
     # the smallest threshold accepting at least 95% of the 20 known samples: the 19th smallest score
     assert detector.threshold_ == np.sort(known_scores)[18]
@@ -161,13 +162,14 @@ def test_negative_labels_default_vocabulary(world):
     candidates, templates = text_encoder.calls[1]
     assert templates == "none"
     assert candidates == [name for name in lvis_categories() if name not in ("chair", "table")]
-    assert len(detector.negative_names_) == round(0.15 * len(candidates))
-    assert "armchair" not in detector.negative_names_  # a near-synonym of a known class
-    kept = scores.cosine_similarity(detector.negative_embeddings_, np.stack([CHAIR, TABLE])).max(axis=1)
-    left = [name for name in candidates if name not in set(detector.negative_names_)]
+    negatives = detector.method_
+    assert len(negatives.negative_names_) == round(0.15 * len(candidates))
+    assert "armchair" not in negatives.negative_names_  # a near-synonym of a known class
+    kept = scores.cosine_similarity(negatives.negative_embeddings_, np.stack([CHAIR, TABLE])).max(axis=1)
+    left = [name for name in candidates if name not in set(negatives.negative_names_)]
     left_similarity = scores.cosine_similarity(text_encoder.embed_classes(left), np.stack([CHAIR, TABLE])).max(axis=1)
     assert kept.max() <= left_similarity.min()
-    assert detector.score_samples(novel).min() > detector.score_samples(known).max()
+    assert detector.novelty(novel).min() > detector.novelty(known).max()
 
 
 def test_negative_labels_with_given_embeddings(world):
@@ -209,7 +211,7 @@ def test_a_class_with_several_names_scores_with_its_best_name(world):
     cosine = samples @ np.stack([CHAIR, TABLE, desk]).T
     per_class = np.stack([cosine[:, 0], np.maximum(cosine[:, 1], cosine[:, 2])], axis=1)
     expected = -np.exp(per_class).max(axis=1) / np.exp(per_class).sum(axis=1)
-    np.testing.assert_allclose(detector.score_samples(samples), expected)
+    np.testing.assert_allclose(detector.novelty(samples), expected)
     np.testing.assert_array_equal(detector.classify(samples), per_class.argmax(axis=1))
     np.testing.assert_array_equal(detector.classify(novel), [1] * 5)  # desk wins for the novel samples
 
@@ -228,7 +230,7 @@ def test_one_name_per_entry_in_tuples_is_the_plain_case(world):
     plain = NoveltyDetector(text_encoder=text_encoder).fit(known=["chair", "table"])
     tupled = NoveltyDetector(text_encoder=text_encoder).fit(known=[("chair",), ["table"]])
     assert tupled.text_labels_ is None and list(tupled.classes_) == ["chair", "table"]
-    np.testing.assert_array_equal(tupled.score_samples(known), plain.score_samples(known))
+    np.testing.assert_array_equal(tupled.novelty(known), plain.novelty(known))
 
 
 def test_several_names_errors(world):
@@ -283,7 +285,7 @@ def test_dimension_mismatch_between_shape_and_text(world):
 def test_unfitted_and_uncalibrated(world):
     _, text_encoder, known, _ = world
     with pytest.raises(NotFittedError):
-        NoveltyDetector().score_samples(known)
+        NoveltyDetector().novelty(known)
     detector = NoveltyDetector(text_encoder=text_encoder).fit(known=["chair", "table"])
     with pytest.raises(ValueError, match="call calibrate"):
         detector.predict(known)

@@ -152,7 +152,7 @@ def test_progress_bar_shows_for_many_batches_and_can_be_turned_off(encoder, caps
 
 
 def test_device_is_checked_before_use(monkeypatch):
-    from openshape_ood.encoder import resolve_device
+    from openshape_ood.device import resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="'gpu7' is not a torch device"):

@@ -36,4 +36,4 @@ def test_from_pretrained_registry_path_equals_upstream(key, tiny_registry, parit
     out = encoder.encode_prepared(torch.from_numpy(parity_expected["input"])).numpy()
     assert np.abs(out - parity_expected[f"{key}_embedding"]).max() <= 1e-5
     assert encoder.name == PARITY_MODELS[key]
-    assert encoder.up_axis == ("z" if key == "g14" else "y")
+    assert encoder.model_up_axis == ("z" if key == "g14" else "y")

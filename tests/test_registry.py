@@ -22,7 +22,7 @@ def test_packaged_registry_lists_the_three_released_models():
     registry = load_registry()
     assert sorted(registry) == ["vitb32", "vitg14", "vitl14"]
     assert {n: e.embed_dim for n, e in registry.items()} == {"vitb32": 512, "vitl14": 768, "vitg14": 1280}
-    assert {n: e.up_axis for n, e in registry.items()} == {"vitb32": "y", "vitl14": "y", "vitg14": "z"}
+    assert {n: e.model_up_axis for n, e in registry.items()} == {"vitb32": "y", "vitl14": "y", "vitg14": "z"}
     assert registry["vitg14"].source == HubSource("OpenShape/openshape-pointbert-vitg14-rgb", "model.pt", "main")
     assert (registry["vitg14"].text_model, registry["vitg14"].text_pretrained) == (
         "ViT-bigG-14",

@@ -13,14 +13,14 @@ from safetensors.torch import save_file as save_torch
 
 from openshape_ood import text as text_module
 from openshape_ood.registry import get_entry
-from openshape_ood.text import (
+from openshape_ood.classnames import (
     OPENSHAPE_TEMPLATES,
-    TextEncoder,
     check_class_names,
     lvis_categories,
     resolve_templates,
     spoken_name,
 )
+from openshape_ood.text import TextEncoder
 
 TINY = {
     "embed_dim": 16,

@@ -1,0 +1,20 @@
+"""Torch device resolution, one rule for the shape encoder, the text encoder, the CLI and the benchmark."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["resolve_device"]
+
+
+def resolve_device(requested: str | torch.device | None = None) -> torch.device:
+    """``requested`` as a torch device that exists here; ``None`` picks CUDA when available, else CPU."""
+    if requested is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as exc:
+        raise ValueError(f"{str(requested)!r} is not a torch device ({exc}); use e.g. 'cpu' or 'cuda:0'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(requested)!r} was asked for, but torch sees no CUDA GPU here; use 'cpu'")
+    return device
