@@ -15,7 +15,7 @@ import numpy as np
 
 from .classnames import check_class_names, lvis_categories, spoken_name
 
-__all__ = ["Descriptions", "nearest_names", "describe", "format_description"]
+__all__ = ["Descriptions", "describe", "format_description", "nearest_names", "top_names", "vocabulary_embeddings"]
 
 
 class Descriptions(NamedTuple):
@@ -40,8 +40,6 @@ def nearest_names(
         name_embeddings: ``(V, D)`` L2-normalised text embeddings of ``names``, same space.
         names: the ``V`` names.
         k: names per shape, at most ``V``.
-
-    Ties keep vocabulary order.
     """
     x = np.asarray(embeddings, dtype=np.float32)
     text = np.asarray(name_embeddings, dtype=np.float32)
@@ -54,11 +52,27 @@ def nearest_names(
         )
     if len(names) != len(text):
         raise ValueError(f"{len(names)} names for {len(text)} name embeddings; pass one name per row")
+    return top_names(x @ text.T, names, k)
+
+
+def top_names(cosines: np.ndarray, names: Sequence[str], k: int = 3) -> Descriptions:
+    """The ``k`` names with the highest cosine in each row of ``cosines (N, V)``; ties keep vocabulary order."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(names):
         raise ValueError(f"k must be a whole number from 1 to the vocabulary size {len(names)}, got {k!r}")
-    cosines = x @ text.T
     order = np.argsort(-cosines, axis=1, kind="stable")[:, :k]
     return Descriptions(np.asarray(names, dtype=object)[order], np.take_along_axis(cosines, order, axis=1))
+
+
+def vocabulary_embeddings(
+    text_encoder, vocabulary: Sequence[str] | None = None, templates: str | Sequence[str] = "openshape64"
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The vocabulary's names (``None``: the 1,156 LVIS categories) and their ``(V, D)`` text embeddings.
+
+    ``text_encoder`` is anything with ``embed_classes(names, templates)``; a
+    :class:`~openshape_ood.text.TextEncoder` keeps the embeddings in its disk cache.
+    """
+    names = tuple(lvis_categories() if vocabulary is None else check_class_names(vocabulary, "vocabulary"))
+    return names, np.asarray(text_encoder.embed_classes(list(names), templates), dtype=np.float32)
 
 
 def describe(
@@ -79,8 +93,8 @@ def describe(
         vocabulary: candidate names; ``None`` for the 1,156 LVIS categories.
         templates: prompt templates, as for the known classes (``"openshape64"``, ``"none"`` or a list).
     """
-    names = lvis_categories() if vocabulary is None else check_class_names(vocabulary, "vocabulary")
-    return nearest_names(embeddings, text_encoder.embed_classes(names, templates), names, k)
+    names, name_embeddings = vocabulary_embeddings(text_encoder, vocabulary, templates)
+    return nearest_names(embeddings, name_embeddings, names, k)
 
 
 def format_description(names: Sequence[str], cosines: Sequence[float]) -> str:
