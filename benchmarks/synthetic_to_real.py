@@ -31,6 +31,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,7 +44,7 @@ from openshape_ood import (
     get_entry,
 )
 from openshape_ood.atomic import write_bytes
-from openshape_ood.detector import METHODS, TEXT_METHODS
+from openshape_ood.methods import METHODS as METHOD_CLASSES
 from openshape_ood.device import resolve_device
 from openshape_ood.prepare import DEFAULT_NUM_POINTS, DEFAULT_RGB, normalize_xyz
 from openshape_ood.registry import ModelEntry
@@ -78,8 +79,10 @@ __all__ = [
     "write_outputs",
 ]
 
-#: Methods that score against the ModelNet40 reference shapes (all of METHODS but the text ones).
-REFERENCE_METHODS = tuple(method for method in METHODS if method not in TEXT_METHODS)
+METHODS = tuple(METHOD_CLASSES)
+#: Methods that score against the ModelNet40 reference shapes; the others need only class names.
+REFERENCE_METHODS = tuple(name for name, method in METHOD_CLASSES.items() if "reference" in method.needs)
+TEXT_METHODS = tuple(name for name in METHODS if name not in REFERENCE_METHODS)
 #: Points per reference shape, as 3DOS samples them from the ModelNet40 shapes at evaluation.
 REFERENCE_POINTS = 1024
 DATA_UP_AXIS = "y"  # both release datasets are stored Y up
@@ -164,7 +167,8 @@ class BenchmarkResult:
             *(f"{name:<{width}}  {auroc:>6}  {fpr95:>7}  {source}" for name, auroc, fpr95, source in rows),
             (
                 f"measured: this run, {self.model} without fine-tuning, templates {self.templates}, "
-                f"seed {self.seed}, RGB {DEFAULT_RGB}, gravity axis moved onto the model's"
+                f"seed {self.seed}, {self.settings.get('views', 1)} view(s), RGB {DEFAULT_RGB}, "
+                "gravity axis moved onto the model's"
             ),
         ]
         for number, provenance in enumerate(references, 1):
@@ -244,6 +248,7 @@ def run_benchmark(
     device: str | None = None,
     batch_size: int = 16,
     seed: int = 0,
+    views: int = 1,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
@@ -252,7 +257,11 @@ def run_benchmark(
 
     Args:
         source: ``"SR1"`` or ``"SR2"``: the known classes.
-        model: registry name of the shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``).
+        model: registry name of the shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``), or
+            several joined by ``+`` (``"vitb32+vitl14+vitg14"``): every method then runs on each
+            model (reported as ``method@model``) and on their ensemble
+            (:class:`~openshape_ood.ensemble.EnsembleDetector`, raw average of the members'
+            novelty; reported as ``method@vitb32+vitl14+vitg14``).
         data_root: the 3DOS release root (``python -m benchmarks.download`` fetches it).
         methods: novelty methods, in report order; ``None``: every text method, and the
             reference-shape methods (``prototype``, ``knn``, ``fused``) when the ModelNet40
@@ -261,6 +270,7 @@ def run_benchmark(
         device: where the encoders run; ``None``: CUDA when available, else CPU.
         batch_size: clouds per forward pass.
         seed: seeds the point permutations, the reference subsampling and the encoder's resampling.
+        views: test-time views per cloud (:meth:`~openshape_ood.ShapeEncoder.embed`); 1 is the plain embedding.
         output: folder for ``results.json`` and the PNG plots; ``None`` writes nothing.
         cache_dir: embedding cache folder; ``None``: :func:`~benchmarks.embedding_cache.default_embedding_cache_dir`.
         progress: show progress bars and progress messages (on stderr); notes are printed either way.
@@ -279,51 +289,71 @@ def run_benchmark(
     resolve_templates(templates)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if views < 1:
+        raise ValueError(f"views must be at least 1, got {views}")
     methods, notes = _resolve_methods(methods, source, data_root)
-    entry = get_entry(model)
+    entries = [get_entry(name) for name in model.split("+")]
     device = str(resolve_device(device))
     data = load_synthetic_to_real(source, data_root)
     for note in notes:
         print(note, file=sys.stderr)
     reference = _load_reference(source, data_root) if any(m in REFERENCE_METHODS for m in methods) else None
-    embedder = _Embedder(
-        entry, Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir(),
-        device=device, batch_size=batch_size, seed=seed, progress=progress,
-    )  # fmt: skip
     real_points = _all_real_points(data)
-    real = embedder(
-        "scanobjectnn", [data_root / name for name in SCANOBJECTNN_FILES], len(real_points),
-        {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
-        lambda: prepare_real_clouds(real_points, seed),
-    )  # fmt: skip
-    reference_embeddings = None
-    if reference is not None:
-        reference_embeddings = embedder(
-            f"{source}_train", [data_root / modelnet_reference_file(source, "train")], len(reference),
-            {"points": REFERENCE_POINTS, "protocol": REFERENCE_PROTOCOL},
-            lambda: sample_reference_points(reference.points, REFERENCE_POINTS, seed),
+    cache = Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir()
+    members, preparations = [], {}
+    for entry in entries:
+        embedder = _Embedder(
+            entry, cache, device=device, batch_size=batch_size, seed=seed, views=views, progress=progress
+        )
+        real = embedder(
+            "scanobjectnn", [data_root / name for name in SCANOBJECTNN_FILES], len(real_points),
+            {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
+            lambda: prepare_real_clouds(real_points, seed),
         )  # fmt: skip
+        reference_embeddings = None
+        if reference is not None:
+            reference_embeddings = embedder(
+                f"{source}_train", [data_root / modelnet_reference_file(source, "train")], len(reference),
+                {"points": REFERENCE_POINTS, "protocol": REFERENCE_PROTOCOL},
+                lambda: sample_reference_points(reference.points, REFERENCE_POINTS, seed),
+            )  # fmt: skip
+        text_encoder = TextEncoder.from_pretrained(entry, device=device, progress=progress)
+        members.append(_Member(entry, real, reference_embeddings, text_encoder))
+        preparations[entry.name] = embedder.preparation
 
-    text_encoder = TextEncoder.from_pretrained(entry, device=device, progress=progress)
     known_classes = [names[0] if len(names) == 1 else names for names in data.known.class_set.real_names().values()]
     sets = (data.known, data.unknown_1, data.unknown_2)
     results = {}
     for method in methods:
-        detector = NoveltyDetector(
-            method, model=entry, text_encoder=text_encoder, templates=templates, progress=progress
-        )
-        uses_text, uses_reference = method in TEXT_METHODS or method == "fused", method in REFERENCE_METHODS
-        detector.fit(
-            known=known_classes if uses_text else None,
-            reference=(reference_embeddings, reference.labels) if uses_reference else None,
-        )
-        novelty = detector.score_samples(real)
-        # Known classes are given in label order 0..C-1 and the reference holds every label,
-        # so a class index is the class label.
-        predicted = detector.classify(real[data.known.indices])
-        results[method] = evaluate_novelty(
-            method, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
-        )
+        uses_text = "known" in METHOD_CLASSES[method].needs
+        uses_reference = method in REFERENCE_METHODS
+
+        def fit(detector_model, text_encoder, reference_embeddings):
+            reference_arg = None
+            if uses_reference:
+                reference_arg = (reference_embeddings, reference.labels)
+                if isinstance(detector_model, list):  # an ensemble: one reference per member
+                    reference_arg = [(part, reference.labels) for part in reference_embeddings]
+            detector = NoveltyDetector(
+                method, model=detector_model, text_encoder=text_encoder, templates=templates, progress=progress
+            )
+            return detector.fit(known=known_classes if uses_text else None, reference=reference_arg)
+
+        # Each model alone, then (for several) their ensemble, which takes one embedding array per member.
+        scored = {m.entry.name: (fit(m.entry, m.text_encoder, m.reference), m.real) for m in members}
+        if len(members) > 1:
+            columns = zip(*[(m.entry, m.text_encoder, m.reference) for m in members])
+            ensemble = fit(*(list(column) for column in columns))
+            scored[model] = (ensemble, [m.real for m in members])
+        for label, (detector, real) in scored.items():
+            novelty = detector.novelty(real)
+            # Known classes are given in label order 0..C-1 and the reference holds every label,
+            # so a class index is the class label.
+            predicted = detector.classify(real)[data.known.indices]
+            name = method if len(members) == 1 else f"{method}@{label}"
+            results[name] = evaluate_novelty(
+                name, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
+            )
 
     counts = {name: len(samples) for name, samples in zip(SETS, sets)}
     if reference is not None:
@@ -334,7 +364,8 @@ def run_benchmark(
         "unknown_2": data.unknown_2.class_set.name,
         "data_root": str(data_root),
         "real_preparation": {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
-        "encoder_preparation": embedder.preparation,
+        "encoder_preparation": preparations[entries[0].name] if len(entries) == 1 else preparations,
+        "views": views,
         "reference": None if reference is None else {
             "file": modelnet_reference_file(source, "train"), "points": REFERENCE_POINTS,
             "protocol": REFERENCE_PROTOCOL,
@@ -348,12 +379,23 @@ def run_benchmark(
     return result
 
 
+class _Member(NamedTuple):
+    """One shape encoder of a run: its embeddings of the real and reference clouds and its text tower."""
+
+    entry: ModelEntry
+    real: np.ndarray
+    reference: np.ndarray | None
+    text_encoder: TextEncoder
+
+
 class _Embedder:
     """Embeddings of prepared clouds through the disk cache; the encoder is loaded on the first miss only."""
 
-    def __init__(self, entry: ModelEntry, directory: Path, *, device: str, batch_size: int, seed: int, progress: bool):
+    def __init__(
+        self, entry: ModelEntry, directory: Path, *, device: str, batch_size: int, seed: int, views: int, progress: bool
+    ):
         self.entry, self.directory = entry, directory
-        self.device, self.batch_size, self.seed, self.progress = device, batch_size, seed, progress
+        self.device, self.batch_size, self.seed, self.views, self.progress = device, batch_size, seed, views, progress
         #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
         self.preparation = {
             "data_up_axis": DATA_UP_AXIS,
@@ -362,6 +404,8 @@ class _Embedder:
             "rgb": DEFAULT_RGB,
             "fps_start": "point 0",
         }
+        if views > 1:  # only then, so that single-view cache entries keep their keys
+            self.preparation.update(views=views, fps_start="point 0, then random per view")
         self._encoder: ShapeEncoder | None = None
 
     def __call__(self, label: str, files: list[Path], rows: int, preparation: dict, clouds) -> np.ndarray:
@@ -377,7 +421,8 @@ class _Embedder:
         if self._encoder is None:
             self._encoder = ShapeEncoder.from_pretrained(self.entry.name, device=self.device)
         return self._encoder.embed(
-            clouds, up_axis=DATA_UP_AXIS, batch_size=self.batch_size, seed=self.seed, progress=self.progress
+            clouds, up_axis=DATA_UP_AXIS, batch_size=self.batch_size, seed=self.seed, views=self.views,
+            progress=self.progress,
         )
 
 
@@ -461,7 +506,11 @@ def build_parser(source: str) -> argparse.ArgumentParser:
         description=f"3DOS synthetic-to-real novelty detection with {source} as the known classes, "
         "OpenShape embeddings, no fine-tuning.",
     )
-    parser.add_argument("--model", required=True, help="registered shape encoder: vitb32, vitl14, vitg14, ...")
+    parser.add_argument(
+        "--model", required=True,
+        help="registered shape encoder: vitb32, vitl14, vitg14, ...; several joined by + (vitb32+vitl14+vitg14) "
+        "also run their ensemble",
+    )  # fmt: skip
     parser.add_argument(
         "--data-root", type=Path, default=DEFAULT_DATA_ROOT,
         help=f"3DOS release root (default: ./{DEFAULT_DATA_ROOT}; fetch it with python -m benchmarks.download)",
@@ -476,6 +525,7 @@ def build_parser(source: str) -> argparse.ArgumentParser:
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--batch-size", type=int, default=16, help="clouds per forward pass (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of permutations and resampling (default: 0)")
+    parser.add_argument("--views", type=int, default=1, help="test-time views per cloud, averaged (default: 1)")
     parser.add_argument("--output", type=Path, help=f"output folder (default: results/{source.lower()}-MODEL)")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default: $OPENSHAPE_OOD_CACHE/embeddings)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or progress messages")
@@ -490,7 +540,7 @@ def main(source: str, argv: Sequence[str] | None = None) -> int:
     try:
         result = run_benchmark(
             source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
-            device=args.device, batch_size=args.batch_size, seed=args.seed, output=output,
+            device=args.device, batch_size=args.batch_size, seed=args.seed, views=args.views, output=output,
             cache_dir=args.cache_dir, progress=not args.quiet,
         )  # fmt: skip
     except KeyError as error:  # unknown model: its message is the first argument
