@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
 
 from openshape_ood.atomic import write_bytes
-from openshape_ood.cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
-from openshape_ood.registry import LocalSource, ModelEntry
+from openshape_ood.cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file
+from openshape_ood.checkpoint import checkpoint_identity
+from openshape_ood.registry import ModelEntry
 
-__all__ = ["cached_embeddings", "checkpoint_identity", "default_embedding_cache_dir"]
+__all__ = ["cached_embeddings", "default_embedding_cache_dir"]
 
 _KEY = "embeddings"
 
@@ -38,15 +37,6 @@ _KEY = "embeddings"
 def default_embedding_cache_dir() -> Path:
     """``$OPENSHAPE_OOD_CACHE/embeddings``, or ``~/.cache/openshape_ood/embeddings``."""
     return default_cache_dir() / "embeddings"
-
-
-def checkpoint_identity(entry: ModelEntry) -> str:
-    """What identifies a registered checkpoint's weights: its SHA-256, else its local file's path, size and mtime."""
-    if entry.sha256:
-        return f"sha256:{entry.sha256}"
-    if isinstance(entry.source, LocalSource):
-        return file_identity(entry.source.path)
-    raise ValueError(f"registry entry [{entry.name}] has no sha256; add one so that its embeddings can be cached")
 
 
 def cached_embeddings(
@@ -94,21 +84,16 @@ def cached_embeddings(
 
 
 def _read(path: Path, key: str, rows: int, dim: int) -> np.ndarray | None:
-    if not path.is_file():
-        return None
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            metadata = handle.metadata() or {}
-            embeddings = handle.get_tensor(_KEY) if _KEY in handle.keys() else None  # noqa: SIM118 (not a dict)
-    except (SafetensorError, OSError, ValueError) as error:
-        return _reject(path, f"unreadable: {error}")
-    if metadata.get("key") != key:
-        return _reject(path, "it was written for another model, data file or preparation")
-    if embeddings is None:
-        return _reject(path, f"it holds no {_KEY!r} tensor")
-    problem = embedding_problem(embeddings, (rows, dim))
-    return _reject(path, f"it holds embeddings that {problem}") if problem else embeddings
+    def check(name: str, tensor: np.ndarray) -> str | None:
+        problem = embedding_problem(tensor, (rows, dim)) if name == _KEY else None
+        return problem and f"it holds embeddings that {problem}"
 
-
-def _reject(path: Path, reason: str) -> None:
-    warnings.warn(f"embedding cache {path} cannot be trusted ({reason}); rebuilding it", RuntimeWarning, stacklevel=3)
+    tensors = read_cache_file(
+        path,
+        what="embedding cache",
+        metadata={"key": key},
+        mismatch="it was written for another model, data file or preparation",
+        check=check,
+        required=(_KEY,),
+    )
+    return None if tensors is None else tensors[_KEY]

@@ -17,8 +17,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from openshape_ood.metrics import ood_metrics
+from openshape_ood.prepare import DEFAULT_RGB
 
-__all__ = ["COMPARISONS", "compare_unknown_sets", "format_report"]
+from .published import PROVENANCE, rows_for
+
+__all__ = ["COMPARISONS", "compare_unknown_sets", "format_report", "format_summary"]
 
 # Result keys, in report order, with the 3DOS label of each line.
 COMPARISONS: dict[str, str] = {
@@ -111,4 +114,48 @@ def format_report(
         str(float(comparisons[key][metric])) for key in COMPARISONS for metric in _METRICS
     )
     lines.append(f"to spreadsheet: {spreadsheet}")
+    return "\n".join(lines)
+
+
+def format_summary(
+    source: str,
+    measured: Mapping[str, Mapping[str, Mapping[str, float]]],
+    *,
+    model: str,
+    templates: str | list[str],
+    seed: int,
+) -> str:
+    """Every method's AUROC / FPR95 of known vs both unknown sets, in percent, beside the published rows.
+
+    Args:
+        source: ``"SR1"`` or ``"SR2"``.
+        measured: method name -> its :func:`compare_unknown_sets` output, in table order.
+        model, templates, seed: what the measured rows were run with, for the footnote.
+    """
+    key = "known_vs_unknown_1_and_2"
+    rows = [
+        (method, f"{100 * m[key]['auroc']:.1f}", f"{100 * m[key]['fpr95']:.1f}", "measured")
+        for method, m in measured.items()
+    ]
+    published = rows_for(source)
+    references = list(dict.fromkeys(row.provenance for row in published))
+    for row in published:
+        auroc, fpr95 = row.results[source]
+        rows.append((row.label, f"{auroc:.1f}", f"{fpr95:.1f}", f"[{references.index(row.provenance) + 1}]"))
+    width = max(len(row[0]) for row in rows)
+    other = "SR2" if source == "SR1" else "SR1"
+    lines = [
+        (
+            f"{source} summary: AUROC / FPR95 in percent, known ({source}) vs unknown sets 1+2 "
+            f"({other} + common), SRC->TAR1+TAR2"
+        ),
+        f"{'method':<{width}}  AUROC3  FPR95-3  source",
+        *(f"{name:<{width}}  {auroc:>6}  {fpr95:>7}  {where}" for name, auroc, fpr95, where in rows),
+        (
+            f"measured: this run, {model} without fine-tuning, templates {templates}, "
+            f"seed {seed}, RGB {DEFAULT_RGB}, gravity axis moved onto the model's"
+        ),
+    ]
+    for number, provenance in enumerate(references, 1):
+        lines.append(f"[{number}] {PROVENANCE[provenance].kind}: {PROVENANCE[provenance].description}")
     return "\n".join(lines)

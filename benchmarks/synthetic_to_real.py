@@ -1,6 +1,7 @@
 """The 3DOS synthetic-to-real novelty benchmark (SR1, SR2) with OpenShape embeddings, no fine-tuning.
 
     python -m benchmarks.sr1 --model vitl14 [--data-root 3D_OS_release_data] [--methods ...]
+    python -m benchmarks.sr1 --model vitl14 --methods max_cosine "mcm(temperature=0.01)"
     python -m benchmarks.sr2 --model vitl14 ...
 
 or from Python, :func:`run_benchmark`. One run takes the real ScanObjectNN samples of the
@@ -44,10 +45,10 @@ from openshape_ood import (
     get_entry,
 )
 from openshape_ood.atomic import write_bytes
-from openshape_ood.methods import METHODS as METHOD_CLASSES
 from openshape_ood.device import resolve_device
-from openshape_ood.prepare import DEFAULT_NUM_POINTS, DEFAULT_RGB, normalize_xyz
-from openshape_ood.registry import ModelEntry
+from openshape_ood.methods import METHODS, NoveltyMethod, make_method, method_spec, parse_method
+from openshape_ood.prepare import normalize_xyz, preparation_settings
+from openshape_ood.registry import ModelEntry, UnknownModelError
 from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
 
 from .data import (
@@ -62,8 +63,7 @@ from .data import (
 )
 from .embedding_cache import cached_embeddings, default_embedding_cache_dir
 from .plots import plot_histograms, plot_roc, plot_roc_overview
-from .published import PROVENANCE, rows_for
-from .report import compare_unknown_sets, format_report
+from .report import compare_unknown_sets, format_report, format_summary
 
 __all__ = [
     "REFERENCE_METHODS",
@@ -79,10 +79,8 @@ __all__ = [
     "write_outputs",
 ]
 
-METHODS = tuple(METHOD_CLASSES)
-#: Methods that score against the ModelNet40 reference shapes; the others need only class names.
-REFERENCE_METHODS = tuple(name for name, method in METHOD_CLASSES.items() if "reference" in method.needs)
-TEXT_METHODS = tuple(name for name in METHODS if name not in REFERENCE_METHODS)
+#: Methods that score against the ModelNet40 reference shapes.
+REFERENCE_METHODS = tuple(name for name, method in METHODS.items() if "reference" in method.needs)
 #: Points per reference shape, as 3DOS samples them from the ModelNet40 shapes at evaluation.
 REFERENCE_POINTS = 1024
 DATA_UP_AXIS = "y"  # both release datasets are stored Y up
@@ -96,7 +94,8 @@ class MethodResult:
     """One scoring method's outcome.
 
     Attributes:
-        method: the method name (see :data:`openshape_ood.detector.METHODS`).
+        method: the method with its parameters (:func:`~openshape_ood.methods.method_spec`: ``"knn"``,
+            ``"mcm(temperature=0.01)"``).
         novelty: ``"known"``, ``"unknown_1"``, ``"unknown_2"`` -> NOVELTY scores (higher = more novel).
         comparisons: the three 3DOS comparisons of the normality ``-novelty``.
         closed_set: accuracy and balanced accuracy of the method's class predictions on the known set.
@@ -146,34 +145,10 @@ class BenchmarkResult:
 
     def summary(self) -> str:
         """All methods' AUROC / FPR95 of known vs both unknown sets, in percent, beside the published rows."""
-        key = "known_vs_unknown_1_and_2"
-        rows = [
-            (method, f"{100 * r.comparisons[key]['auroc']:.1f}", f"{100 * r.comparisons[key]['fpr95']:.1f}", "measured")
-            for method, r in self.methods.items()
-        ]
-        published = rows_for(self.source)
-        references = list(dict.fromkeys(row.provenance for row in published))
-        for row in published:
-            auroc, fpr95 = row.results[self.source]
-            rows.append((row.label, f"{auroc:.1f}", f"{fpr95:.1f}", f"[{references.index(row.provenance) + 1}]"))
-        width = max(len(row[0]) for row in rows)
-        other = "SR2" if self.source == "SR1" else "SR1"
-        lines = [
-            (
-                f"{self.source} summary: AUROC / FPR95 in percent, known ({self.source}) vs unknown sets 1+2 "
-                f"({other} + common), SRC->TAR1+TAR2"
-            ),
-            f"{'method':<{width}}  AUROC3  FPR95-3  source",
-            *(f"{name:<{width}}  {auroc:>6}  {fpr95:>7}  {source}" for name, auroc, fpr95, source in rows),
-            (
-                f"measured: this run, {self.model} without fine-tuning, templates {self.templates}, "
-                f"seed {self.seed}, {self.settings.get('views', 1)} view(s), RGB {DEFAULT_RGB}, "
-                "gravity axis moved onto the model's"
-            ),
-        ]
-        for number, provenance in enumerate(references, 1):
-            lines.append(f"[{number}] {PROVENANCE[provenance].kind}: {PROVENANCE[provenance].description}")
-        return "\n".join(lines)
+        measured = {method: r.comparisons for method, r in self.methods.items()}
+        views = self.settings.get("views", 1)
+        model = self.model if views == 1 else f"{self.model} ({views} test-time views)"
+        return format_summary(self.source, measured, model=model, templates=self.templates, seed=self.seed)
 
     def to_json(self) -> dict:
         """Everything measured, as JSON-ready data (the content of ``results.json``)."""
@@ -243,7 +218,7 @@ def run_benchmark(
     model: str,
     *,
     data_root: str | os.PathLike = DEFAULT_DATA_ROOT,
-    methods: Sequence[str] | None = None,
+    methods: Sequence[str | NoveltyMethod] | None = None,
     templates: str | Sequence[str] = "openshape64",
     device: str | None = None,
     batch_size: int = 16,
@@ -263,9 +238,11 @@ def run_benchmark(
             (:class:`~openshape_ood.ensemble.EnsembleDetector`, raw average of the members'
             novelty; reported as ``method@vitb32+vitl14+vitg14``).
         data_root: the 3DOS release root (``python -m benchmarks.download`` fetches it).
-        methods: novelty methods, in report order; ``None``: every text method, and the
-            reference-shape methods (``prototype``, ``knn``, ``fused``) when the ModelNet40
-            file ``SR{1,2}_train.h5`` is present (a note says when they are left out).
+        methods: novelty methods, in report order: method objects (``MCM(temperature=0.01)``)
+            or their text (``"mcm(temperature=0.01)"``, see :func:`~openshape_ood.methods.parse_method`);
+            ``None``: every method with its defaults, the reference-shape ones (``prototype``,
+            ``knn``, ``fused``) only when the ModelNet40 file ``SR{1,2}_train.h5`` is present
+            (a note says when they are left out).
         templates: prompt templates of the text methods (``"openshape64"``, ``"none"`` or a list).
         device: where the encoders run; ``None``: CUDA when available, else CPU.
         batch_size: clouds per forward pass.
@@ -282,7 +259,7 @@ def run_benchmark(
         FileNotFoundError: missing data files (the message says how to download them),
             also when a reference-shape method is asked for without the ModelNet40 file.
         ValueError: unknown source, method or template set, or malformed data.
-        KeyError: unknown model name.
+        UnknownModelError: unknown model name (a KeyError).
     """
     data_root = Path(data_root)
     templates = templates if isinstance(templates, str) else list(templates)
@@ -297,7 +274,7 @@ def run_benchmark(
     data = load_synthetic_to_real(source, data_root)
     for note in notes:
         print(note, file=sys.stderr)
-    reference = _load_reference(source, data_root) if any(m in REFERENCE_METHODS for m in methods) else None
+    reference = _load_reference(source, data_root) if any(_uses_reference(m) for m in methods.values()) else None
     real_points = _all_real_points(data)
     cache = Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir()
     members, preparations = [], {}
@@ -324,35 +301,32 @@ def run_benchmark(
     known_classes = [names[0] if len(names) == 1 else names for names in data.known.class_set.real_names().values()]
     sets = (data.known, data.unknown_1, data.unknown_2)
     results = {}
-    for method in methods:
-        uses_text = "known" in METHOD_CLASSES[method].needs
-        uses_reference = method in REFERENCE_METHODS
+    for name, method in methods.items():
 
         def fit(detector_model, text_encoder, reference_embeddings):
             reference_arg = None
-            if uses_reference:
+            if _uses_reference(method):
                 reference_arg = (reference_embeddings, reference.labels)
                 if isinstance(detector_model, list):  # an ensemble: one reference per member
                     reference_arg = [(part, reference.labels) for part in reference_embeddings]
             detector = NoveltyDetector(
                 method, model=detector_model, text_encoder=text_encoder, templates=templates, progress=progress
             )
-            return detector.fit(known=known_classes if uses_text else None, reference=reference_arg)
+            return detector.fit(known=known_classes if "known" in method.needs else None, reference=reference_arg)
 
         # Each model alone, then (for several) their ensemble, which takes one embedding array per member.
         scored = {m.entry.name: (fit(m.entry, m.text_encoder, m.reference), m.real) for m in members}
         if len(members) > 1:
             columns = zip(*[(m.entry, m.text_encoder, m.reference) for m in members])
-            ensemble = fit(*(list(column) for column in columns))
-            scored[model] = (ensemble, [m.real for m in members])
+            scored[model] = (fit(*(list(column) for column in columns)), [m.real for m in members])
         for label, (detector, real) in scored.items():
             novelty = detector.novelty(real)
             # Known classes are given in label order 0..C-1 and the reference holds every label,
             # so a class index is the class label.
             predicted = detector.classify(real)[data.known.indices]
-            name = method if len(members) == 1 else f"{method}@{label}"
-            results[name] = evaluate_novelty(
-                name, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
+            row = name if len(members) == 1 else f"{name}@{label}"
+            results[row] = evaluate_novelty(
+                row, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
             )
 
     counts = {name: len(samples) for name, samples in zip(SETS, sets)}
@@ -397,22 +371,16 @@ class _Embedder:
         self.entry, self.directory = entry, directory
         self.device, self.batch_size, self.seed, self.views, self.progress = device, batch_size, seed, views, progress
         #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
-        self.preparation = {
-            "data_up_axis": DATA_UP_AXIS,
-            "model_up_axis": entry.model_up_axis,
-            "encoder_points": DEFAULT_NUM_POINTS,
-            "rgb": DEFAULT_RGB,
-            "fps_start": "point 0",
-        }
-        if views > 1:  # only then, so that single-view cache entries keep their keys
-            self.preparation.update(views=views, fps_start="point 0, then random per view")
+        self.preparation = preparation_settings(
+            up_axis=DATA_UP_AXIS, model_up_axis=entry.model_up_axis, seed=seed, views=views
+        )
         self._encoder: ShapeEncoder | None = None
 
     def __call__(self, label: str, files: list[Path], rows: int, preparation: dict, clouds) -> np.ndarray:
         """Embeddings of ``clouds()`` (called on a cache miss only), cached under ``files`` and the preparation."""
         embeddings, hit = cached_embeddings(
             self.directory, self.entry, label, files, rows=rows, compute=lambda: self._embed(clouds()),
-            preparation={**self.preparation, **preparation, "seed": self.seed},
+            preparation={**self.preparation, **preparation},
         )  # fmt: skip
         _say(self.progress, f"{label}: {rows} embeddings {'from the cache' if hit else 'encoded and cached'}")
         return embeddings
@@ -421,37 +389,43 @@ class _Embedder:
         if self._encoder is None:
             self._encoder = ShapeEncoder.from_pretrained(self.entry.name, device=self.device)
         return self._encoder.embed(
-            clouds, up_axis=DATA_UP_AXIS, batch_size=self.batch_size, seed=self.seed, views=self.views,
-            progress=self.progress,
-        )
+            clouds, up_axis=DATA_UP_AXIS, batch_size=self.batch_size, seed=self.seed, progress=self.progress,
+            **({"views": self.views} if self.views > 1 else {}),  # a plain run calls embed as before
+        )  # fmt: skip
 
 
-def _resolve_methods(methods: Sequence[str] | None, source: str, data_root: Path) -> tuple[list[str], list[str]]:
-    """The methods to run and any notes about the choice."""
+def _resolve_methods(
+    methods: Sequence[str | NoveltyMethod] | None, source: str, data_root: Path
+) -> tuple[dict[str, NoveltyMethod], list[str]]:
+    """The methods to run by their :func:`~openshape_ood.methods.method_spec`, and any notes about the choice."""
     reference_file = data_root / modelnet_reference_file(source, "train")
     download = f"`python -m benchmarks.download --data-root {data_root} --only modelnet`"
     if methods is None:
+        chosen = {name: make_method(name) for name in METHODS}
         if reference_file.is_file():
-            return list(METHODS), []
+            return chosen, []
         note = (
             f"note: {reference_file} is absent, so the reference-shape methods {', '.join(REFERENCE_METHODS)} "
             f"are left out; get the ModelNet40 shapes with {download}"
         )
-        return list(TEXT_METHODS), [note]
-    if isinstance(methods, str):
-        raise ValueError(f"methods must be a list of method names, not one string; wrap it: [{methods!r}]")
-    methods = list(dict.fromkeys(methods))
-    unknown = [method for method in methods if method not in METHODS]
-    if unknown or not methods:
-        problem = f"unknown methods {unknown}" if unknown else "no methods given"
-        raise ValueError(f"{problem}; choose from {', '.join(METHODS)}")
-    needing = [method for method in methods if method in REFERENCE_METHODS]
+        return {name: method for name, method in chosen.items() if not _uses_reference(method)}, [note]
+    if isinstance(methods, (str, NoveltyMethod)):
+        raise ValueError(f"methods must be a list of methods, not one; wrap it: [{methods!r}]")
+    objects = [method if isinstance(method, NoveltyMethod) else parse_method(method) for method in methods]
+    if not objects:
+        raise ValueError(f"no methods given; choose from {', '.join(METHODS)}")
+    chosen = {method_spec(method): method for method in objects}
+    needing = [name for name, method in chosen.items() if _uses_reference(method)]
     if needing and not reference_file.is_file():
         raise FileNotFoundError(
             f"{', '.join(needing)} need the ModelNet40 reference shapes {reference_file}, which do not exist; "
             f"get them with {download}, or leave these methods out"
         )
-    return methods, []
+    return chosen, []
+
+
+def _uses_reference(method: NoveltyMethod) -> bool:
+    return "reference" in method.needs
 
 
 def _say(progress: bool, message: str) -> None:
@@ -517,8 +491,9 @@ def build_parser(source: str) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--methods", nargs="+", metavar="METHOD",
-        help=f"methods, space- or comma-separated, from {', '.join(METHODS)} (default: the text methods, "
-        "and the reference-shape methods when the ModelNet40 file is present)",
+        help=f"methods, space- or comma-separated, from {', '.join(METHODS)}, each with keyword parameters "
+        "if wanted: 'mcm(temperature=0.01)' (default: every method with its defaults, the reference-shape "
+        "ones when the ModelNet40 file is present)",
     )  # fmt: skip
     parser.add_argument("--templates", choices=sorted(TEMPLATE_SETS), default="openshape64",
                         help="prompt templates of the text methods (default: openshape64)")  # fmt: skip
@@ -535,7 +510,7 @@ def build_parser(source: str) -> argparse.ArgumentParser:
 def main(source: str, argv: Sequence[str] | None = None) -> int:
     """Command line entry point of the ``source`` benchmark; returns the exit status."""
     args = build_parser(source).parse_args(argv)
-    methods = None if args.methods is None else [m for item in args.methods for m in item.split(",") if m]
+    methods = None if args.methods is None else [m for item in args.methods for m in _split_methods(item)]
     output = args.output or Path("results") / f"{source.lower()}-{args.model}"
     try:
         result = run_benchmark(
@@ -543,11 +518,20 @@ def main(source: str, argv: Sequence[str] | None = None) -> int:
             device=args.device, batch_size=args.batch_size, seed=args.seed, views=args.views, output=output,
             cache_dir=args.cache_dir, progress=not args.quiet,
         )  # fmt: skip
-    except KeyError as error:  # unknown model: its message is the first argument
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, UnknownModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(result.report(), result.summary(), f"wrote {len(result.files)} files to {output}", sep="\n\n")
     return 0
+
+
+def _split_methods(text: str) -> list[str]:
+    """``"knn,mcm(temperature=0.01)"`` -> ``["knn", "mcm(temperature=0.01)"]``: commas inside brackets stay."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]

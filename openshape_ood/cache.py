@@ -11,12 +11,21 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from safetensors import SafetensorError, safe_open
 
-__all__ = ["CACHE_ENV", "default_cache_dir", "embedding_problem", "file_identity", "keyed_cache_path"]
+__all__ = [
+    "CACHE_ENV",
+    "default_cache_dir",
+    "embedding_problem",
+    "file_identity",
+    "keyed_cache_path",
+    "read_cache_file",
+]
 
 CACHE_ENV = "OPENSHAPE_OOD_CACHE"
 
@@ -56,3 +65,53 @@ def embedding_problem(embeddings: np.ndarray, shape: tuple[int, ...], tolerance:
     if np.abs(np.linalg.norm(embeddings, axis=-1) - 1.0).max(initial=0.0) > tolerance:
         return "are not L2-normalised"
     return None
+
+
+def read_cache_file(
+    path: str | os.PathLike,
+    *,
+    what: str,
+    metadata: Mapping[str, str],
+    mismatch: str,
+    check: Callable[[str, np.ndarray], str | None],
+    required: Sequence[str] = (),
+) -> dict[str, np.ndarray] | None:
+    """The tensors of a safetensors cache file, or ``None`` when it is absent or cannot be trusted.
+
+    The one reader of every cache. A file is trusted when it reads, its metadata holds
+    ``metadata`` (what the content was made from), it has the ``required`` tensors and
+    ``check(name, tensor)`` finds no problem in any tensor (it returns what is wrong, or
+    ``None``). Otherwise a ``RuntimeWarning`` names the file ``what`` and why, and the
+    caller rebuilds it. Files are never unpickled.
+
+    Args:
+        path: the cache file.
+        what: what the file is, for the warning (``"text embedding cache"``).
+        metadata: the metadata entries the file must carry.
+        mismatch: why a file with other metadata is refused, for the warning.
+        check: validates each tensor by name.
+        required: tensor names the file must hold.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            found = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 (not a dict)
+    except (SafetensorError, OSError, ValueError) as error:
+        return _distrust(path, what, f"unreadable: {error}")
+    if {key: found.get(key) for key in metadata} != dict(metadata):
+        return _distrust(path, what, mismatch)
+    for name in required:
+        if name not in tensors:
+            return _distrust(path, what, f"it holds no {name!r} tensor")
+    for name, tensor in tensors.items():
+        problem = check(name, tensor)
+        if problem:
+            return _distrust(path, what, problem)
+    return tensors
+
+
+def _distrust(path: Path, what: str, reason: str) -> None:
+    warnings.warn(f"{what} {path} cannot be trusted ({reason}); rebuilding it", RuntimeWarning, stacklevel=3)

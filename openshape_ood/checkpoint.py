@@ -11,13 +11,27 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
-from torch import nn
 
+from .cache import file_identity
 from .registry import HubSource, LocalSource, ModelEntry
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+__all__ = [
+    "CheckpointError",
+    "checkpoint_identity",
+    "fetch_checkpoint",
+    "file_sha256",
+    "load_weights_strict",
+    "read_encoder_state_dict",
+    "verify_checkpoint",
+]
 
 FLAT = "flat"
 AUTO_PREFIXES = ("pc_encoder.", "module.")
@@ -25,6 +39,19 @@ AUTO_PREFIXES = ("pc_encoder.", "module.")
 
 class CheckpointError(RuntimeError):
     """A checkpoint could not be fetched, verified or loaded."""
+
+
+def checkpoint_identity(entry: ModelEntry) -> str:
+    """What identifies a registered checkpoint's weights: ``sha256:<hex>``, else its local file's path, size and mtime.
+
+    The one definition behind the command line's HDF5 attributes and the benchmark's
+    embedding-cache key. A Hub entry always has a SHA-256 (the registry requires one).
+    """
+    if entry.sha256:
+        return f"sha256:{entry.sha256}"
+    if isinstance(entry.source, LocalSource):
+        return file_identity(entry.source.path)
+    raise ValueError(f"registry entry [{entry.name}] has no sha256; add one to identify its weights")
 
 
 def fetch_checkpoint(
@@ -102,6 +129,8 @@ def read_encoder_state_dict(
         prefix: keep only keys starting with it, and strip it; ``None`` detects it
             (``"pc_encoder."`` or ``"module."`` when keys carry one, else none).
     """
+    import torch  # here, not at the top: fetching and hashing a checkpoint need no torch
+
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files

@@ -14,6 +14,9 @@ is reported on stderr and skipped; the run goes on with the others and exits wit
 
 Exit codes: 0 success, 1 an error (any file that could not be read included), 2 a usage
 error, 130 interrupted. Progress bars and notes go to stderr, results to stdout.
+
+torch and open_clip are imported by the commands that encode (``score``, ``embed``), so
+``--help``, ``--version`` and ``models`` answer at once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from huggingface_hub import try_to_load_from_cache
 from huggingface_hub.utils import (
@@ -38,26 +43,25 @@ from huggingface_hub.utils import (
 from tqdm import tqdm
 
 from . import __version__
-from .checkpoint import CheckpointError, fetch_checkpoint, file_sha256
-from .detector import TEXT_METHODS, NoveltyDetector
-from .embedding_file import ResumableEmbeddingWriter
-from .encoder import ShapeEncoder, resolve_device
+from .checkpoint import CheckpointError, checkpoint_identity
+from .classnames import TEMPLATE_SETS, check_class_names
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
-from .prepare import validate_cloud
-from .registry import (
-    REGISTRY_ENV,
-    HubSource,
-    ModelEntry,
-    get_entry,
-    load_registry,
-    registry_path,
-)
-from .text import TEMPLATE_SETS, check_class_names
+from .methods import METHODS
+from .config import UP_AXES
+from .prepare import MESH_SAMPLES, preparation_settings, validate_cloud
+from .registry import REGISTRY_ENV, HubSource, ModelEntry, UnknownModelError, get_entry, load_registry, registry_paths
+
+if TYPE_CHECKING:
+    from .encoder import ShapeEncoder
+
+__all__ = ["main"]
 
 PROG = "openshape-ood"
 DEFAULT_MODEL = "vitl14"
-#: Points sampled from each mesh surface (point clouds are read whole).
-MESH_SAMPLES = 10000
+#: The --method choices: the methods that need only class names.
+TEXT_METHODS = tuple(name for name, method in METHODS.items() if method.needs == ("known",))
+# The files open_clip fetches from a pretrained tag's Hub repository, safetensors first.
+_OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 USAGE_ERROR = 2
 INTERRUPTED = 130
 
@@ -90,9 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one line per error for users; the traceback on request
             if args.debug:
                 traceback.print_exc()
-            expected = isinstance(exc, (OSError, ValueError, KeyError, CheckpointError))
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            _error(message if expected else f"{type(exc).__name__}: {message} (rerun with --debug for the traceback)")
+            expected = isinstance(exc, (OSError, ValueError, UnknownModelError, CheckpointError))
+            _error(str(exc) if expected else f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
             return 1
         finally:
             if hub_bars:
@@ -127,7 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--model", default=DEFAULT_MODEL, help=f"registered shape encoder (see '{PROG} models'; default {DEFAULT_MODEL})"
     )
     shapes.add_argument(
-        "--up", default="y", choices=("x", "y", "z"), help="gravity axis of your files (default y); turned onto the model's"
+        "--up", default="y", choices=UP_AXES, help="gravity axis of your files (default y); turned onto the model's"
     )
     shapes.add_argument(
         "--seed", type=int, default=0, help="seed of mesh surface sampling and point resampling (default 0)"
@@ -207,9 +210,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "models",
         parents=[common],
         help="list the registered shape encoders",
-        description=f"List the checkpoint registry (${REGISTRY_ENV} or the packaged one): name, embedding "
-        "width, gravity axis, paired CLIP text tower, where the checkpoint comes from and whether it is "
-        "already on this machine (Hub cache or local file).",
+        description=f"List the checkpoint registry (the packaged one and the files in ${REGISTRY_ENV}): name, "
+        "embedding width, gravity axis, paired CLIP text tower, where the checkpoint comes from, and whether "
+        "the checkpoint and the text tower's weights are already on this machine (Hub cache or local file; "
+        "'?' when the registry does not say where the text tower comes from).",
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of the table")
     models.set_defaults(run=_models, subparser=models)
@@ -230,7 +234,9 @@ def _score(args: argparse.Namespace) -> int:
     files, failed = _expand(args.paths)
     if not files:
         raise ValueError("no shape files to score")
-    encoder = ShapeEncoder.from_pretrained(args.model, device=resolve_device(args.device))
+    from .detector import NoveltyDetector  # torch and open_clip: only for the commands that encode
+
+    encoder = _load_encoder(args)
     detector = NoveltyDetector(
         args.method, model=encoder, templates=args.templates, threshold=args.threshold, progress=not args.quiet
     ).fit(known=known)
@@ -252,7 +258,7 @@ def _score(args: argparse.Namespace) -> int:
     results = []
     if embedded:
         embeddings = np.stack(list(embedded.values()))
-        novelty = detector.score_samples(embeddings)
+        novelty = detector.novelty(embeddings)
         nearest = detector.classify(embeddings)
         similarity = np.einsum("nd,nd->n", embeddings, detector.text_embeddings_[nearest])
         novel = detector.predict(embeddings) == -1 if detector.threshold_ is not None else None
@@ -318,15 +324,16 @@ def _embed(args: argparse.Namespace) -> int:
     files = [name for name in files if Path(name).resolve() != out and partial not in Path(name).resolve().parents]
     if not files:
         raise ValueError("no shape files to embed")
-    encoder = ShapeEncoder.from_pretrained(args.model, device=resolve_device(args.device))
+    from .embedding_file import ResumableEmbeddingWriter
+
+    encoder = _load_encoder(args)
     settings = {
         "model": entry.name,
-        "checkpoint_sha256": entry.sha256 or file_sha256(fetch_checkpoint(entry)),
+        "checkpoint": checkpoint_identity(entry),
         "embed_dim": encoder.embed_dim,
-        "model_up_axis": encoder.up_axis,
-        "up_axis": args.up,
-        "seed": args.seed,
-        "num_points": encoder.num_points,
+        **preparation_settings(
+            up_axis=args.up, model_up_axis=encoder.model_up_axis, seed=args.seed, num_points=encoder.num_points
+        ),
         "mesh_samples": MESH_SAMPLES,
     }
     writer = ResumableEmbeddingWriter(args.out, settings, version=__version__, chunk_size=args.chunk_size)
@@ -355,22 +362,24 @@ def _models(args: argparse.Namespace) -> int:
         source = entry.source
         if isinstance(source, HubSource):
             where = f"hf://{source.repo_id}/{source.filename}"
-            cached = isinstance(try_to_load_from_cache(source.repo_id, source.filename, revision=source.revision), str)
+            cached = _hub_cached(source.repo_id, (source.filename,), source.revision)
         else:
             where, cached = str(source.path), source.path.is_file()
         rows.append(
             {
                 "name": entry.name,
                 "embed_dim": entry.embed_dim,
-                "up_axis": entry.up_axis,
+                "up_axis": entry.model_up_axis,
                 "text_model": entry.text_model,
                 "text_pretrained": entry.text_pretrained,
                 "source": where,
                 "cached": cached,
+                "text_cached": _text_tower_cached(entry),
             }
         )
+    files = [str(path) for path in registry_paths()]
     if args.json:
-        print(json.dumps({"registry": str(registry_path()), "models": rows}, indent=2))
+        print(json.dumps({"registry": files, "models": rows}, indent=2))
     else:
         table = [
             [
@@ -379,14 +388,32 @@ def _models(args: argparse.Namespace) -> int:
                 r["up_axis"],
                 # Local text weights are absolute paths: their file name is enough here.
                 f"{r['text_model']} / {Path(r['text_pretrained']).name}",
-                "yes" if r["cached"] else "no",
+                _yes_no(r["cached"]),
+                _yes_no(r["text_cached"]),
                 r["source"],
             ]
             for r in rows
         ]
-        _print_table(["name", "dim", "up", "text tower", "cached", "source"], table, numeric={"dim"})
-        _note(args, f"registry: {registry_path()}")
+        _print_table(["name", "dim", "up", "text tower", "cached", "text cached", "source"], table, numeric={"dim"})
+        _note(args, f"registry: {os.pathsep.join(files)}")
     return 0
+
+
+def _hub_cached(repo_id: str, filenames: Sequence[str], revision: str | None = None) -> bool:
+    return any(isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in filenames)
+
+
+def _text_tower_cached(entry: ModelEntry) -> bool | None:
+    """Whether the paired text tower's weights are on this machine; ``None``: unknown (no ``hf_repo`` in the registry)."""
+    if entry.text_is_file:
+        return Path(entry.text_pretrained).is_file()
+    if entry.text_hf_repo is None:
+        return None
+    return _hub_cached(entry.text_hf_repo, _OPEN_CLIP_WEIGHTS)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "?" if value is None else ("yes" if value else "no")
 
 
 # ----------------------------------------------------------------------------- shared
@@ -400,8 +427,8 @@ def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     try:
         return get_entry(args.model)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
@@ -440,6 +467,13 @@ def _matched(path: Path) -> list[str]:
     if path.is_dir():
         return _shape_files(path)
     return [str(path)] if is_shape_file(path) else []
+
+
+def _load_encoder(args: argparse.Namespace) -> ShapeEncoder:
+    from .device import resolve_device
+    from .encoder import ShapeEncoder
+
+    return ShapeEncoder.from_pretrained(args.model, device=resolve_device(args.device))
 
 
 def _embed_files(

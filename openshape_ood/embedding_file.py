@@ -37,12 +37,15 @@ FORMAT = "openshape-ood embeddings v1"
 #: Settings that must agree for embeddings to share a file: model, checkpoint and preparation.
 SETTING_KEYS: tuple[str, ...] = (
     "model",
-    "checkpoint_sha256",
+    "checkpoint",  # openshape_ood.checkpoint.checkpoint_identity
     "embed_dim",
-    "model_up_axis",
+    # openshape_ood.prepare.preparation_settings:
     "up_axis",
+    "model_up_axis",
     "seed",
     "num_points",
+    "rgb",
+    "fps_start",
     "mesh_samples",
 )
 _SETTINGS_FILE = "settings.json"

@@ -47,6 +47,7 @@ __all__ = [
     "NoveltyMethod",
     "Prototype",
     "make_method",
+    "method_spec",
     "parse_method",
 ]
 
@@ -459,6 +460,23 @@ def parse_method(spec: str) -> NoveltyMethod:
     except SyntaxError:
         raise ValueError(f"cannot read the method {spec!r}; write e.g. knn or 'mcm(temperature=0.01)'") from None
     return _method_from_node(tree, spec)
+
+
+def method_spec(method: NoveltyMethod) -> str:
+    """The text :func:`parse_method` reads back into ``method``: its name in :data:`METHODS` and the
+    parameters that differ from the defaults (``"knn"``, ``"mcm(temperature=0.01)"``).
+    """
+    names = {cls: name for name, cls in METHODS.items()}
+    if type(method) not in names:
+        raise ValueError(f"{type(method).__name__} is not in METHODS; add it there to name it")
+    defaults = type(method)().get_params(deep=False)
+    changed = []
+    for name, value in method.get_params(deep=False).items():
+        text = method_spec(value) if isinstance(value, NoveltyMethod) else repr(value)
+        default = defaults[name]
+        if text != (method_spec(default) if isinstance(default, NoveltyMethod) else repr(default)):
+            changed.append(f"{name}={text}")
+    return names[type(method)] + (f"({', '.join(changed)})" if changed else "")
 
 
 def _method_from_node(node: ast.expr, spec: str) -> NoveltyMethod:

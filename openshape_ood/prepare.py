@@ -8,10 +8,11 @@ order, and rotate the caller's gravity axis onto the model's. Batches are
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import torch
 
 from .config import UP_AXES, check_up_axis
 
@@ -38,7 +39,11 @@ DEFAULT_NUM_POINTS = 10000
 MESH_SAMPLES = DEFAULT_NUM_POINTS
 DEFAULT_RGB = 0.4
 
-CloudLike = np.ndarray | torch.Tensor
+if TYPE_CHECKING:
+    import torch
+
+# torch is not imported here: file reading (and the command line's help) must not pay for it.
+CloudLike = Union[np.ndarray, "torch.Tensor"]
 
 
 def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarray], bool]:
@@ -48,8 +53,8 @@ def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarr
     sizes, as numpy arrays or torch tensors. Returns the clouds and whether the input was
     torch (so that the output can be, too).
     """
-    if isinstance(clouds, (np.ndarray, torch.Tensor)):
-        is_torch = isinstance(clouds, torch.Tensor)
+    if isinstance(clouds, np.ndarray) or _is_tensor(clouds):
+        is_torch = _is_tensor(clouds)
         array = clouds.detach().cpu().numpy() if is_torch else clouds
         if array.ndim == 2:
             return [array], is_torch
@@ -61,17 +66,23 @@ def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarr
     if isinstance(clouds, Sequence) and not isinstance(clouds, (str, bytes)):
         if len(clouds) == 0:
             raise ValueError("no point clouds given")
-        is_torch = isinstance(clouds[0], torch.Tensor)
+        is_torch = _is_tensor(clouds[0])
         arrays = []
         for i, cloud in enumerate(clouds):
-            if not isinstance(cloud, (np.ndarray, torch.Tensor)):
+            if not (isinstance(cloud, np.ndarray) or _is_tensor(cloud)):
                 raise ValueError(f"cloud {i} is a {type(cloud).__name__}; pass numpy arrays or torch tensors")
-            array = cloud.detach().cpu().numpy() if isinstance(cloud, torch.Tensor) else cloud
+            array = cloud.detach().cpu().numpy() if _is_tensor(cloud) else cloud
             if array.ndim != 2:
                 raise ValueError(f"cloud {i} has shape {array.shape}; each cloud must be (N, 3) or (N, 6)")
             arrays.append(array)
         return arrays, is_torch
     raise ValueError(f"cannot read point clouds from a {type(clouds).__name__}; pass arrays or tensors")
+
+
+def _is_tensor(value) -> bool:
+    """Whether ``value`` is a torch tensor; without torch imported, nothing can be one."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def rgb_to_unit(rgb: np.ndarray) -> np.ndarray | None:
@@ -194,7 +205,13 @@ def prepare_batch(
 
 
 def preparation_settings(
-    *, up_axis: str, model_up_axis: str, seed: int | None, num_points: int = DEFAULT_NUM_POINTS
+    *,
+    up_axis: str,
+    model_up_axis: str,
+    seed: int | None,
+    num_points: int = DEFAULT_NUM_POINTS,
+    views: int = 1,
+    rotate: bool = False,
 ) -> dict[str, object]:
     """Every preparation setting an embedding depends on, besides the model and the input file.
 
@@ -206,8 +223,10 @@ def preparation_settings(
         model_up_axis: the gravity axis the model was trained with.
         seed: the resampling seed.
         num_points: points per cloud fed to the encoder.
+        views, rotate: test-time views of ``ShapeEncoder.embed``; named only when ``views > 1``,
+            so that single-view settings stay as they were.
     """
-    return {
+    settings = {
         "up_axis": check_up_axis(up_axis, "up_axis"),
         "model_up_axis": check_up_axis(model_up_axis, "model_up_axis"),
         "seed": seed,
@@ -215,3 +234,6 @@ def preparation_settings(
         "rgb": DEFAULT_RGB,
         "fps_start": "point 0",
     }
+    if views > 1:
+        settings.update(views=views, rotate=rotate, fps_start="point 0, then random per extra view")
+    return settings

@@ -81,8 +81,12 @@ class ModelEntry:
             file); the data's own axis is a separate argument of ``ShapeEncoder.embed``.
         text_model: open_clip architecture of the paired text tower.
         text_pretrained: its open_clip pretrained tag, or the path of a local weights file.
+        text_is_file: whether ``text_pretrained`` is a local file rather than a tag.
         text_config: an open_clip model-config JSON defining ``text_model`` (for towers that
             open_clip does not ship), or ``None``.
+        text_hf_repo: the Hub repository open_clip downloads the ``text_pretrained`` tag
+            from, so that ``openshape-ood models`` can tell whether it is cached without
+            importing open_clip; ``None`` when not given (or the weights are a local file).
         description: one line for humans.
     """
 
@@ -96,7 +100,9 @@ class ModelEntry:
     model_up_axis: str
     text_model: str
     text_pretrained: str
+    text_is_file: bool = False
     text_config: Path | None = None
+    text_hf_repo: str | None = None
     description: str = ""
 
     @property
@@ -207,7 +213,9 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         model_up_axis=model_up_axis,
         text_model=text_model,
         text_pretrained=text_pretrained,
+        text_is_file="path" in text,
         text_config=text_config,
+        text_hf_repo=text.get("hf_repo"),
         description=table.get("description", ""),
     )
 

@@ -20,11 +20,11 @@ import numpy as np
 import open_clip
 import torch
 from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from .atomic import replacing
-from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
+from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file
 from .classnames import check_class_names, resolve_templates, spoken_name
 from .device import resolve_device
 from .registry import ModelEntry, get_entry
@@ -240,7 +240,7 @@ class _CacheFile:
     Writes are atomic (temporary file in the same folder, then ``os.replace``), so an
     interrupted run leaves the previous file intact. A file that cannot be read, belongs to
     other weights or holds anything but finite unit vectors of the right width is ignored
-    with a warning and replaced on the next write. Concurrent writers cannot corrupt the
+    with a warning (:func:`~openshape_ood.cache.read_cache_file`) and replaced on the next write. Concurrent writers cannot corrupt the
     file, but one may drop the other's new entries, which are then recomputed.
     """
 
@@ -250,31 +250,20 @@ class _CacheFile:
         self.dim = dim
 
     def read(self) -> dict[str, np.ndarray]:
-        if not self.path.is_file():
-            return {}
-        try:
-            with safe_open(str(self.path), framework="numpy") as handle:
-                metadata = handle.metadata() or {}
-                entries = {key: handle.get_tensor(key) for key in handle.keys()}
-        except (SafetensorError, OSError, ValueError) as exc:
-            return self._reject(f"unreadable: {exc}")
-        if {key: metadata.get(key) for key in self.identity} != self.identity:
-            return self._reject("it was written for other weights")
-        for key, vector in entries.items():
+        def check(key: str, vector: np.ndarray) -> str | None:
             problem = embedding_problem(vector, (self.dim,), tolerance=1e-4)
-            if problem:
-                return self._reject(f"entry {key} is not a finite float32 unit vector of width {self.dim}: it {problem}")
-        return entries
+            return problem and f"entry {key} is not a finite float32 unit vector of width {self.dim}: it {problem}"
+
+        entries = read_cache_file(
+            self.path,
+            what="text embedding cache",
+            metadata=self.identity,
+            mismatch="it was written for other weights",
+            check=check,
+        )
+        return entries if entries is not None else {}
 
     def write(self, entries: dict[str, np.ndarray]) -> None:
         entries = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in entries.items()}
         with replacing(self.path) as temporary:
             save_file(entries, str(temporary), metadata=self.identity)
-
-    def _reject(self, reason: str) -> dict[str, np.ndarray]:
-        warnings.warn(
-            f"text embedding cache {self.path} cannot be trusted ({reason}); rebuilding it",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return {}

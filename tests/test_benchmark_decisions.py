@@ -60,7 +60,7 @@ def test_views_reach_the_encoder_and_the_outputs(release, views_seen, tmp_path, 
             "--templates", "none", "--output", str(output), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
     assert sr1.main(args) == 0
     printed = capsys.readouterr().out
-    assert "max_cosine@vitb32+vitl14" in printed and "2 view(s)" in printed
+    assert "max_cosine@vitb32+vitl14" in printed and "vitb32+vitl14 (2 test-time views)" in printed
     results = json.loads((output / "results.json").read_text())
     assert results["settings"]["views"] == 2 and views_seen == [2, 2]  # the real clouds, once per model
     assert results["settings"]["encoder_preparation"]["vitl14"]["views"] == 2

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 from PIL import Image
+from scipy.special import softmax
 from sklearn.metrics import roc_auc_score
 
 from benchmarks import sr1, sr2
@@ -25,7 +26,9 @@ from benchmarks.synthetic_to_real import (
     sample_reference_points,
 )
 from openshape_ood import ShapeEncoder, TextEncoder, __version__
-from openshape_ood.detector import METHODS, TEXT_METHODS
+from openshape_ood.methods import MCM, METHODS
+
+TEXT_METHODS = [name for name, method in METHODS.items() if method.needs == ("known",)]
 
 from .synthetic_3dos import expected_counts, make_synthetic_release
 
@@ -38,7 +41,7 @@ KEYS = ("auroc", "fpr95", "aupr_in", "aupr_out")
 FLOAT = r"[0-9.e-]+"
 METRIC_LINE = r"AUROC: (\d\.\d{4}), FPR95: (\d\.\d{4}), AUPR_IN: (\d\.\d{4}), AUPR_OUT: (\d\.\d{4})"
 BLOCK = re.compile(
-    r"Computing OOD metrics with (\w+) normality score\.\.\.\n"
+    r"Computing OOD metrics with (.+?) normality score\.\.\.\n"
     r"AUROC - Src label: 1, Tar label: 0\n"
     rf"Src Test - Clf Acc: ({FLOAT}), Clf Bal Acc: ({FLOAT})\n"
     rf"SRC->TAR1:      {METRIC_LINE}\n"
@@ -265,6 +268,23 @@ def test_methods_option_takes_commas_and_spaces(fakes, release, tmp_path, capsys
     assert list(parse_blocks(capsys.readouterr().out)) == ["knn", "max_cosine", "prototype"]
 
 
+def test_methods_with_parameters_from_the_command_line_and_from_python(fakes, release, tmp_path, capsys):
+    argv = ["--model", "vitb32", "--data-root", str(release), "--methods", "mcm(temperature=0.01),knn(k=2)", "mcm",
+            "--templates", "none", "--output", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
+    assert sr1.main(argv) == 0
+    assert list(parse_blocks(capsys.readouterr().out)) == ["mcm(temperature=0.01)", "knn(k=2)", "mcm"]
+
+    _, text = fakes
+    result = run_benchmark("SR1", "vitb32", data_root=release, methods=[MCM(temperature=0.01)], templates="none",
+                           cache_dir=tmp_path / "cache", progress=False)  # fmt: skip
+    points, _ = read_release(release)
+    cosine = fake_embedding(points).astype(np.float64) @ np.stack([text._vector(n) for n in text.calls[-1]]).T
+    novelty = -softmax(cosine / 0.01, axis=1).max(axis=1)  # oracle: MCM with the temperature asked for
+    measured = result.methods["mcm(temperature=0.01)"]
+    all_novelty = np.concatenate([measured.novelty[name] for name in ("known", "unknown_1", "unknown_2")])
+    np.testing.assert_allclose(np.sort(all_novelty), np.sort(novelty), atol=1e-9)
+
+
 def write_h5(path: Path, **datasets) -> None:
     with h5py.File(path, "w") as handle:
         for key, value in datasets.items():
@@ -280,7 +300,9 @@ def write_h5(path: Path, **datasets) -> None:
         ("bad_key", [], r"training_objectdataset\.h5 has no dataset 'label' \(found \['data', 'labels'\]\)"),
         ("no_modelnet", ["--methods", "max_cosine,knn"],
          r"knn need the ModelNet40 reference shapes .*SR1_train\.h5, which do not exist; get them with"),
-        (None, ["--methods", "odin"], r"unknown methods \['odin'\]; choose from max_cosine, mcm"),
+        (None, ["--methods", "odin"], r"unknown method 'odin'; use one of \['max_cosine', 'mcm'"),
+        (None, ["--methods", "mcm(temperature=-1)"], r"'temperature' parameter of MCM must be a float in the range"),
+        (None, ["--methods", "mcm(temperature=__import__('os'))"], r"cannot read the method"),
         (None, ["--methods", ","], r"no methods given; choose from max_cosine, mcm"),
         (None, ["--model", "nope"], r"unknown model 'nope'; registered models: vitb32, vitg14, vitl14"),
     ],

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from openshape_ood import ShapeEncoder
-from openshape_ood.checkpoint import CheckpointError
+from openshape_ood import ShapeEncoder, get_entry
+from openshape_ood.checkpoint import CheckpointError, checkpoint_identity
 
 from .conftest import PARITY, parity_config
 
@@ -159,3 +159,11 @@ def test_registry_local_path_missing(tmp_path, monkeypatch, tiny_registry_file):
     monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
     with pytest.raises(CheckpointError, match=r"not found at .*gone.pt; fix the 'path' of \[vitb32\]"):
         ShapeEncoder.from_pretrained("vitb32")
+
+
+def test_checkpoint_identity(tiny_registry):
+    entry = get_entry("vitb32")
+    assert checkpoint_identity(entry) == f"sha256:{entry.sha256}"
+    local = dataclasses.replace(entry, sha256=None)
+    path = local.source.path.resolve()
+    assert checkpoint_identity(local) == f"file:{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"

@@ -18,6 +18,7 @@ import pytest
 from openshape_ood import NoveltyDetector, ShapeEncoder, load_points, score_novelty
 from openshape_ood.cli import main
 from openshape_ood.embedding_file import read_embeddings
+from openshape_ood.registry import load_registry, packaged_registry_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "data" / "real_samples"
@@ -185,7 +186,7 @@ def test_score_json_with_calibration(tiny_registry, tmp_path, monkeypatch, capsy
     )
     query = encoder.embed(np.load(tmp_path / "query.npy"), seed=0)
     detector = NoveltyDetector("mcm", model=encoder).fit(known=KNOWN)
-    scores = detector.score_samples(reference)
+    scores = detector.novelty(reference)
     threshold = np.sort(scores)[5]  # smallest score with 6 of 8 (75%) at or below it
     assert document["threshold"] == pytest.approx(threshold, abs=1e-6)
     assert (document["model"], document["method"], document["known"], document["tpr"]) == ("vitl14", "mcm", KNOWN, 0.75)
@@ -195,7 +196,7 @@ def test_score_json_with_calibration(tiny_registry, tmp_path, monkeypatch, capsy
     assert row["file"] == "query.npy"
     assert row["class"] == KNOWN[nearest]
     assert row["similarity"] == pytest.approx(float(query[0] @ detector.text_embeddings_[nearest]), abs=1e-5)
-    assert row["novelty"] == pytest.approx(float(detector.score_samples(query)[0]), abs=1e-5)
+    assert row["novelty"] == pytest.approx(float(detector.novelty(query)[0]), abs=1e-5)
     assert row["verdict"] == ("novel" if row["novelty"] > threshold else "known")
 
 
@@ -305,7 +306,8 @@ def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, caps
         """
     )
     registry = tmp_path / "registry.toml"
-    registry.write_text(entry.format(name="here", sha="0" * 64, up="z", dim=96) + entry.format(name="away", sha="1" * 64, up="y", dim=32))
+    here = entry.format(name="here", sha="0" * 64, up="z", dim=96) + 'hf_repo = "someone/text"\n'
+    registry.write_text(here + entry.format(name="away", sha="1" * 64, up="y", dim=32))
     cache = tmp_path / "hub"
     snapshot = cache / "models--someone--here" / "snapshots" / ("c" * 40)
     snapshot.mkdir(parents=True)
@@ -315,20 +317,28 @@ def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, caps
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
 
+    (cache / "models--someone--text" / "snapshots" / ("d" * 40)).mkdir(parents=True)
+    (cache / "models--someone--text" / "snapshots" / ("d" * 40) / "open_clip_model.safetensors").write_bytes(b"w")
+    (cache / "models--someone--text" / "refs").mkdir()
+    (cache / "models--someone--text" / "refs" / "main").write_text("d" * 40)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(registry))
+
     assert main(["models"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.splitlines() == [
-        "name  dim  up  text tower         cached  source",
-        "here   96  z   ViT-B-32 / openai  yes     hf://someone/here/model.pt",
-        "away   32  y   ViT-B-32 / openai  no      hf://someone/away/model.pt",
-    ]
-    assert captured.err == f"openshape-ood: registry: {registry}\n"
+    packaged = load_registry(packaged_registry_path())
+    lines = captured.out.splitlines()
+    assert [line.split()[0] for line in lines] == ["name", *packaged, "here", "away"]  # added after the packaged
+    assert lines[0].split() == ["name", "dim", "up", "text", "tower", "cached", "text", "cached", "source"]
+    assert lines[-2].split() == ["here", "96", "z", "ViT-B-32", "/", "openai", "yes", "yes", "hf://someone/here/model.pt"]
+    assert lines[-1].split() == ["away", "32", "y", "ViT-B-32", "/", "openai", "no", "?", "hf://someone/away/model.pt"]
+    assert captured.err == f"openshape-ood: registry: {packaged_registry_path()}{os.pathsep}{registry}\n"
     assert main(["models", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["registry"] == str(registry)
-    assert [(m["name"], m["embed_dim"], m["up_axis"], m["cached"]) for m in document["models"]] == [
-        ("here", 96, "z", True),
-        ("away", 32, "y", False),
+    assert document["registry"] == [str(packaged_registry_path()), str(registry)]
+    assert [(m["name"], m["embed_dim"], m["up_axis"], m["cached"], m["text_cached"]) for m in document["models"]][-2:] == [
+        ("here", 96, "z", True, True),
+        ("away", 32, "y", False, None),
     ]
 
 

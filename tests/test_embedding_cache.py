@@ -9,11 +9,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from benchmarks.embedding_cache import (
-    cached_embeddings,
-    checkpoint_identity,
-    default_embedding_cache_dir,
-)
+from benchmarks.embedding_cache import cached_embeddings, default_embedding_cache_dir
 from openshape_ood import get_entry
 
 
@@ -107,14 +103,6 @@ def test_bad_embeddings_are_not_cached(setup):
     with pytest.raises(ValueError, match=r"float32 \[3, 64\], not float32 \[5, 64\]"):
         get(compute_fn=lambda: unit_rows(3, 64))
     assert not cache.exists() or not any(cache.iterdir())
-
-
-def test_checkpoint_identity(tiny_registry):
-    entry = get_entry("vitb32")
-    assert checkpoint_identity(entry) == f"sha256:{entry.sha256}"
-    local = dataclasses.replace(entry, sha256=None)
-    path = local.source.path.resolve()
-    assert checkpoint_identity(local) == f"file:{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
 
 
 def test_default_directory_follows_the_cache_variable(monkeypatch, tmp_path):

@@ -15,12 +15,14 @@ from openshape_ood.embedding_file import (
 
 SETTINGS = {
     "model": "vitb32",
-    "checkpoint_sha256": "ab" * 32,
+    "checkpoint": "sha256:" + "ab" * 32,
     "embed_dim": 4,
-    "model_up_axis": "y",
     "up_axis": "y",
+    "model_up_axis": "y",
     "seed": 0,
     "num_points": 10000,
+    "rgb": 0.4,
+    "fps_start": "point 0",
     "mesh_samples": 10000,
 }
 
