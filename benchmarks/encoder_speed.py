@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.clouds} clouds x {args.points} points, best of {args.repeats}")
     for name in args.models:
         entry = get_entry(name)
-        encoder = ShapeEncoder(build_point_bert(entry.config), entry.config, model_up_axis=entry.model_up_axis).to(args.device)
+        model = build_point_bert(entry.config)
+        encoder = ShapeEncoder(model, entry.config, model_up_axis=entry.model_up_axis).to(args.device)
         prepared = torch.rand(args.clouds, 6, encoder.num_points) * 2 - 1
         encoder.embed(clouds, batch_size=args.clouds, progress=False)  # warm-up
         embed_times, forward_times = [], []

@@ -6,7 +6,8 @@ Run ``openshape-ood --help`` (or ``python -m openshape_ood --help``) for the com
   the cosine similarity to it, the novelty score (higher = more novel) and, given a
   threshold, the verdict ``known`` or ``novel``;
 * ``embed PATH... --out embeddings.h5``: embeddings in an HDF5 file, resumable;
-* ``models``: the registered shape encoders and whether their checkpoints are cached.
+* ``models``: the registered shape encoders and whether their checkpoints and paired text
+  towers are cached.
 
 PATH arguments are files, directories (searched recursively for files with a suffix
 :func:`load_points` reads) or glob patterns (``**`` recurses). A file that cannot be read

@@ -199,7 +199,10 @@ class NoveltyDetector(BaseEstimator):
         return self.method_.novelty(x)
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
-        """Normality ``(N,)`` as in scikit-learn: higher = more normal (more like the known classes); ``-novelty(X)``."""
+        """Normality ``(N,)`` as in scikit-learn: higher = more normal (more like the known classes).
+
+        Equal to ``-novelty(X)``.
+        """
         return -self.novelty(X)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from trimesh.visual.color import to_rgba, uv_to_interpolated_color
 from trimesh.visual.material import PBRMaterial
 from trimesh.visual.texture import TextureVisuals
 
-from .prepare import rgb_to_unit
+from .prepare import MESH_SAMPLES, rgb_to_unit
 
 __all__ = ["SUPPORTED_SUFFIXES", "is_shape_file", "load_points"]
 
@@ -57,7 +57,7 @@ def is_shape_file(path: str | os.PathLike) -> bool:
 def load_points(
     path: str | os.PathLike,
     *,
-    num_samples: int = 10000,
+    num_samples: int = MESH_SAMPLES,
     seed: int | None = 0,
     dataset: str | None = None,
     index: int | None = None,

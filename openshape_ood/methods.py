@@ -89,6 +89,11 @@ class NoveltyMethod(BaseEstimator):
 
     def fit(self, known: KnownClasses) -> NoveltyMethod:
         """Check the parameters, then learn what the method needs from ``known``; returns self."""
+        if not isinstance(known, KnownClasses):
+            raise ValueError(
+                f"{type(self).__name__}.fit takes a KnownClasses(text=..., reference=...), not a "
+                f"{type(known).__name__}; to fit on class names, use NoveltyDetector({type(self).__name__}(...))"
+            )
         self._check_params()
         for part, attribute in (("known", "text"), ("reference", "reference")):
             if part in self.needs and getattr(known, attribute) is None:
@@ -385,7 +390,9 @@ class Fused(NoveltyMethod):
 
     needs = ("known", "reference")
 
-    def __init__(self, text: NoveltyMethod | str = MaxCosine(), shape: NoveltyMethod | str = KNN(), weight: float = 0.5):
+    def __init__(
+        self, text: NoveltyMethod | str = MaxCosine(), shape: NoveltyMethod | str = KNN(), weight: float = 0.5
+    ):
         self.text = text
         self.shape = shape
         self.weight = weight
@@ -533,8 +540,8 @@ def _check_number(
     ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
     ok = ok and (low is None or (value > low if low_open else value >= low)) and (high is None or value <= high)
     if not ok:
-        interval = f"{'(' if low_open else '['}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
-        interval += "]" if high is not None else ")"
+        lower = f"{'(' if low_open else '['}{low if low is not None else '-inf'}"
+        interval = f"{lower}, {high}]" if high is not None else f"{lower}, inf)"
         raise ValueError(
             f"The {name!r} parameter of {type(estimator).__name__} must be {'an int' if integer else 'a float'} "
             f"in the range {interval}; got {value!r}."

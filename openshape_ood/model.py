@@ -15,6 +15,12 @@ from torch import nn
 from .config import PointBertConfig
 from .sampling import ball_query, farthest_point_sample, gather_points
 
+__all__ = [
+    "PointPatchTransformer",
+    "ProjectedPointTransformer",
+    "build_point_bert",
+]
+
 
 class PointNetSetAbstraction(nn.Module):
     """Patch embedding: FPS centres, ball-query groups, a shared point MLP, max-pool."""

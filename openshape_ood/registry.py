@@ -117,7 +117,9 @@ def packaged_registry_path() -> Path:
 
 
 def registry_paths() -> list[Path]:
-    """The registry files in use, later ones overriding earlier: the packaged one, then ``$OPENSHAPE_OOD_REGISTRY``'s."""
+    """The registry files in use, later ones overriding earlier ones: the packaged file, then
+    those in ``$OPENSHAPE_OOD_REGISTRY`` (separated by ``os.pathsep``).
+    """
     user = [Path(part).expanduser() for part in os.environ.get(REGISTRY_ENV, "").split(os.pathsep) if part]
     return [packaged_registry_path(), *user]
 

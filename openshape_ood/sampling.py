@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import torch
 
+__all__ = [
+    "ball_query",
+    "farthest_point_sample",
+    "gather_points",
+]
+
 
 def farthest_point_sample(
     xyz: torch.Tensor, num_samples: int, start: torch.Tensor | None = None

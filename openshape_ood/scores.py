@@ -16,6 +16,24 @@ from scipy.spatial.distance import cdist
 from scipy.special import logsumexp, softmax
 from sklearn.neighbors import NearestNeighbors
 
+__all__ = [
+    "METRICS",
+    "as_embeddings",
+    "class_prototypes",
+    "class_similarity",
+    "cosine_similarity",
+    "energy",
+    "fused",
+    "knn",
+    "least_similar",
+    "max_cosine",
+    "mcm",
+    "nearest_references",
+    "negative_labels",
+    "prototype",
+    "prototype_distances",
+]
+
 METRICS = ("cosine", "euclidean")
 
 

@@ -270,7 +270,8 @@ def test_methods_option_takes_commas_and_spaces(fakes, release, tmp_path, capsys
 
 def test_methods_with_parameters_from_the_command_line_and_from_python(fakes, release, tmp_path, capsys):
     argv = ["--model", "vitb32", "--data-root", str(release), "--methods", "mcm(temperature=0.01),knn(k=2)", "mcm",
-            "--templates", "none", "--output", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
+            "--templates", "none", "--output", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+            "--quiet"]  # fmt: skip
     assert sr1.main(argv) == 0
     assert list(parse_blocks(capsys.readouterr().out)) == ["mcm(temperature=0.01)", "knn(k=2)", "mcm"]
 

@@ -330,16 +330,15 @@ def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, caps
     lines = captured.out.splitlines()
     assert [line.split()[0] for line in lines] == ["name", *packaged, "here", "away"]  # added after the packaged
     assert lines[0].split() == ["name", "dim", "up", "text", "tower", "cached", "text", "cached", "source"]
-    assert lines[-2].split() == ["here", "96", "z", "ViT-B-32", "/", "openai", "yes", "yes", "hf://someone/here/model.pt"]
-    assert lines[-1].split() == ["away", "32", "y", "ViT-B-32", "/", "openai", "no", "?", "hf://someone/away/model.pt"]
+    tower = ["ViT-B-32", "/", "openai"]
+    assert lines[-2].split() == ["here", "96", "z", *tower, "yes", "yes", "hf://someone/here/model.pt"]
+    assert lines[-1].split() == ["away", "32", "y", *tower, "no", "?", "hf://someone/away/model.pt"]
     assert captured.err == f"openshape-ood: registry: {packaged_registry_path()}{os.pathsep}{registry}\n"
     assert main(["models", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["registry"] == [str(packaged_registry_path()), str(registry)]
-    assert [(m["name"], m["embed_dim"], m["up_axis"], m["cached"], m["text_cached"]) for m in document["models"]][-2:] == [
-        ("here", 96, "z", True, True),
-        ("away", 32, "y", False, None),
-    ]
+    rows = [(m["name"], m["embed_dim"], m["up_axis"], m["cached"], m["text_cached"]) for m in document["models"]]
+    assert rows[-2:] == [("here", 96, "z", True, True), ("away", 32, "y", False, None)]
 
 
 def test_models_on_local_entries(tiny_registry, capsys):

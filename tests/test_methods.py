@@ -181,6 +181,8 @@ def test_method_fits_on_its_own_from_known_classes():
         MCM().fit(KnownClasses(reference=KNOWN, reference_labels=LABELS))
     with pytest.raises(ValueError, match="needs a text encoder"):
         NegativeLabels().fit(KnownClasses(text=np.stack([CHAIR, TABLE])))
+    with pytest.raises(ValueError, match=r"takes a KnownClasses.*NoveltyDetector\(MaxCosine"):
+        MaxCosine().fit(["chair", "table"])
 
 
 def test_fused_takes_method_names_and_nested_parameters():
@@ -207,7 +209,8 @@ def test_make_method():
     [
         ("knn", "KNN()"),
         ("mcm(temperature=0.01)", "MCM(temperature=0.01)"),
-        ("negative_labels(negatives=['apple', 'boat'], groups=2)", "NegativeLabels(groups=2, negatives=['apple', 'boat'])"),
+        ("negative_labels(negatives=['apple', 'boat'], groups=2)",
+         "NegativeLabels(groups=2, negatives=['apple', 'boat'])"),
         ("fused(text=mcm(temperature=0.1), shape=prototype, weight=0.3)",
          "Fused(shape=Prototype(), text=MCM(temperature=0.1), weight=0.3)"),
         ("negative_labels(negatives=None)", "NegativeLabels()"),

@@ -1,12 +1,20 @@
 """The registry: packaged entries build exactly the released architectures."""
 
 import json
+import os
 
+import open_clip
 import pytest
 
 from openshape_ood import PointBertConfig, get_entry, load_registry
 from openshape_ood.model import build_point_bert
-from openshape_ood.registry import HubSource, LocalSource
+from openshape_ood.registry import (
+    HubSource,
+    LocalSource,
+    UnknownModelError,
+    packaged_registry_path,
+    registry_paths,
+)
 
 from .conftest import PARITY
 
@@ -53,8 +61,33 @@ def test_registry_file_can_be_replaced_by_environment(monkeypatch, tiny_registry
 
 
 def test_unknown_model_lists_registered_names():
-    with pytest.raises(KeyError, match="vitb32, vitg14, vitl14"):
+    with pytest.raises(UnknownModelError, match="vitb32, vitg14, vitl14") as raised:
         get_entry("vit-huge")
+    assert isinstance(raised.value, KeyError)
+    assert str(raised.value) == "unknown model 'vit-huge'; registered models: vitb32, vitg14, vitl14"  # no quotes
+
+
+def test_user_registries_add_entries_and_keep_the_packaged_ones(tmp_path, monkeypatch):
+    mine, other = tmp_path / "mine.toml", tmp_path / "other.toml"
+    mine.write_text(ENTRY.format(up="z", embed_dim=8))
+    # A second file replaces a packaged entry, as open_clip.add_model_config replaces a config.
+    other.write_text(ENTRY.format(up="x", embed_dim=8).replace("[mine", "[vitb32"))
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", os.pathsep.join([str(mine), str(other)]))
+    registry = load_registry()
+    assert list(registry) == ["vitb32", "vitl14", "vitg14", "mine"]
+    assert registry["mine"].source == LocalSource(tmp_path / "weights.pt")
+    assert registry["vitb32"].model_up_axis == "x" and registry["vitb32"].source == LocalSource(tmp_path / "weights.pt")
+    assert registry["vitl14"] == load_registry(packaged_registry_path())["vitl14"]
+    assert registry_paths() == [packaged_registry_path(), mine, other]
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(tmp_path / "missing.toml"))
+    with pytest.raises(FileNotFoundError, match="missing.toml does not exist; fix or unset OPENSHAPE_OOD_REGISTRY"):
+        load_registry()
+
+
+def test_packaged_text_towers_name_the_hub_repositories_open_clip_uses():
+    for entry in load_registry().values():
+        config = open_clip.get_pretrained_cfg(entry.text_model, entry.text_pretrained)
+        assert entry.text_hf_repo == config["hf_hub"].strip("/") and not entry.text_is_file
 
 
 ENTRY = """
