@@ -50,9 +50,9 @@ def conformal_threshold(calibration_novelty: ArrayLike, alpha: float) -> float:
     Calling a sample novel when its novelty score is *above* the returned value is the same
     decision as ``conformal_p_values(...) <= alpha``, so ``P(false alarm) <= alpha`` for any
     number ``n`` of calibration samples. The value is the ``k``-th largest calibration score,
-    ``k = floor(alpha (n + 1))``: the ``ceil((1 - alpha)(n + 1))``-th smallest, one rank
-    more conservative than the empirical ``1 - alpha`` quantile (the ``ceil((1 - alpha) n)``-th
-    smallest) that a true-positive-rate target would pick.
+    ``k = floor(alpha (n + 1))``: the ``ceil((1 - alpha)(n + 1))``-th smallest, at most one
+    rank above the empirical ``1 - alpha`` quantile (the ``ceil((1 - alpha) n)``-th smallest)
+    that a true-positive-rate target would pick.
 
     Raises:
         ValueError: when ``n < 1 / alpha - 1``: then no score can reach ``p <= alpha``.

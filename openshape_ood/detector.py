@@ -236,7 +236,7 @@ class NoveltyDetector(BaseEstimator):
         * ``alpha``: the false-alarm rate. The threshold is the split-conformal one
           (:func:`~openshape_ood.conformal.conformal_threshold`): a known sample exchangeable
           with these is called novel with probability at most ``alpha``, for any number of
-          samples. It is one rank more conservative than ``tpr = 1 - alpha``.
+          samples. It is at most one rank above the ``tpr = 1 - alpha`` threshold.
         * ``tpr`` (default 0.95 when neither is given): the share of *these* samples accepted
           as known; the smallest novelty score with at least ``tpr`` of them at or below it.
 
