@@ -134,3 +134,14 @@ def test_benjamini_hochberg_on_conformal_p_values_controls_the_fdr():
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_threshold_is_at_most_one_rank_above_the_tpr_quantile():
+    rng = np.random.default_rng(5)
+    for n in (19, 20, 57, 100):
+        calibration = np.sort(rng.normal(size=n))
+        for alpha in (0.05, 0.1, 0.3):
+            threshold = conformal_threshold(calibration, alpha)
+            quantile = np.quantile(calibration, 1 - alpha, method="inverted_cdf")
+            rank_gap = np.searchsorted(calibration, threshold) - np.searchsorted(calibration, quantile)
+            assert rank_gap in (0, 1), (n, alpha, rank_gap)
