@@ -283,8 +283,9 @@ class NoveltyDetector(BaseEstimator):
         ``vocabulary``: candidate names, ``None`` for the 1,156 LVIS categories; embedded by this
         detector's text encoder with its templates, once per detector (and in the disk cache).
         """
+        x = self._validate(X)
         names, embeddings = self._vocabulary(vocabulary)
-        return nearest_names(self._validate(X), embeddings, names, k)
+        return nearest_names(x, embeddings, names, k)
 
     def _vocabulary(self, vocabulary: Sequence[str] | None) -> tuple[tuple[str, ...], np.ndarray]:
         key = None if vocabulary is None else tuple(vocabulary)
