@@ -134,12 +134,7 @@ class NoveltyDetector(BaseEstimator):
         method = clone(make_method(self.method))
         method._check_params()  # before any class name is embedded
         resolve_templates(self.templates)
-        if self.threshold is not None and not (
-            isinstance(self.threshold, numbers.Real) and np.isfinite(self.threshold)
-        ):
-            raise ValueError(
-                f"The 'threshold' parameter of NoveltyDetector must be a finite float or None; got {self.threshold!r}."
-            )
+        _check_threshold(self.threshold, type(self).__name__)
         label = _method_label(self.method)
         uses_text, uses_reference = "known" in method.needs, "reference" in method.needs
         if not uses_text and known is not None:
@@ -389,6 +384,11 @@ def score_novelty(
     else:
         detector.fit(known=known, reference=reference)
     return NoveltyScores(detector.novelty(shape_embeddings), detector.classify(shape_embeddings), detector.classes_)
+
+
+def _check_threshold(threshold, owner: str) -> None:
+    if threshold is not None and not (isinstance(threshold, numbers.Real) and np.isfinite(threshold)):
+        raise ValueError(f"The 'threshold' parameter of {owner} must be a finite float or None; got {threshold!r}.")
 
 
 def _method_label(method: NoveltyMethod | str) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .describe import Descriptions, top_names
-from .detector import KnownNames, NoveltyDetector, _is_names, _model_entry
+from .detector import KnownNames, NoveltyDetector, _check_threshold, _is_names, _model_entry
 from .methods import NoveltyMethod, make_method
 
 __all__ = ["EnsembleDetector"]
@@ -89,6 +89,7 @@ class EnsembleDetector(NoveltyDetector):
                 whose novelty mean and spread put the members on a common scale; ``None``
                 averages the raw scores. Keep them apart from the :meth:`calibrate` samples.
         """
+        _check_threshold(self.threshold, type(self).__name__)
         models = list(self.model) if isinstance(self.model, (list, tuple)) else None
         if not models:
             raise ValueError("model= must be a non-empty list of shape encoders, e.g. ['vitb32', 'vitl14']")

@@ -170,5 +170,7 @@ def test_ensemble_inputs_are_checked(data):
         ensemble.novelty([data[1]])
     with pytest.raises(ValueError, match="different numbers of samples"):
         ensemble.novelty([data[1], _samples(rng, unit(768, 1, 0), 3)])
+    with pytest.raises(ValueError, match="'threshold' parameter of EnsembleDetector"):
+        NoveltyDetector(KNN(), model=["vitb32", "vitl14"], threshold=float("nan")).fit(reference=bank)
     with pytest.raises(ValueError, match="twice"):
         NoveltyDetector(KNN(), model=["vitb32", "vitb32"]).fit(reference=[bank["vitb32"]] * 2)
