@@ -21,7 +21,7 @@ import openshape_ood
 from openshape_ood.checkpoint import file_sha256
 from openshape_ood.registry import LocalSource, ModelEntry, packaged_registry_path
 
-__all__ = ["registry_note", "run_provenance", "short_provenance"]
+__all__ = ["combine_provenance", "registry_note", "run_provenance", "short_provenance"]
 
 
 def run_provenance(
@@ -66,6 +66,27 @@ def run_provenance(
     }
 
 
+def combine_provenance(members: list[dict]) -> dict:
+    """Provenance of a run over several encoders (an ensemble): each member's under ``members``.
+
+    One member's provenance is returned as it is. For several, ``model`` names them all,
+    ``checkpoint_sha256`` and ``text_tower`` are ``None`` (see the members), and
+    ``registry`` is that of a member from a non-packaged registry if any, so that
+    :func:`registry_note` flags an ensemble with any test-weight member.
+    """
+    if len(members) == 1:
+        return members[0]
+    flagged = [member for member in members if not member["registry"]["packaged"]]
+    return {
+        **members[0],
+        "model": {"name": "+".join(m["model"]["name"] for m in members), "description": "ensemble"},
+        "registry": (flagged or members)[0]["registry"],
+        "checkpoint_sha256": None,
+        "text_tower": None,
+        "members": members,
+    }
+
+
 def registry_note(provenance: dict) -> str | None:
     """One line saying that the weights come from a registry other than the packaged one, or ``None``."""
     registry = provenance["registry"]
@@ -81,7 +102,7 @@ def registry_note(provenance: dict) -> str | None:
 
 def short_provenance(provenance: dict) -> str:
     """One line for figures: weights hash, registry, library version and date."""
-    checkpoint = (provenance["checkpoint_sha256"] or "unknown")[:12]
+    checkpoint = (provenance["checkpoint_sha256"] or ("see members" if "members" in provenance else "unknown"))[:12]
     registry = "packaged registry" if provenance["registry"]["packaged"] else "NOT the packaged registry"
     return (
         f"weights sha256 {checkpoint}..., {registry}, openshape_ood {provenance['versions']['openshape_ood']}, "

@@ -33,6 +33,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -67,7 +68,7 @@ from .data import (
 from .embedding_cache import cached_embeddings, default_embedding_cache_dir
 from .options import add_progress_options, error, progress_wanted
 from .plots import plot_histograms, plot_overview, plot_roc, set_names
-from .provenance import registry_note, run_provenance, short_provenance
+from .provenance import combine_provenance, registry_note, run_provenance, short_provenance
 from .published import rows_for
 from .report import compare_unknown_sets, format_report, format_summary
 
@@ -177,10 +178,12 @@ class BenchmarkResult:
     def summary(self) -> str:
         """All methods' AUROC / FPR95 of known vs both unknown sets, in percent, beside the published rows."""
         measured = {method: r.comparisons for method, r in self.methods.items()}
+        views = self.settings.get("views", 1)
+        model = self.model if views == 1 else f"{self.model} ({views} test-time views)"
         notes_above = [note for note in (registry_note(self.provenance) if self.provenance else None,
                                          _not_comparable_note(self.count_differences)) if note]  # fmt: skip
         return format_summary(
-            self.source, measured, model=self.model, templates=self.templates, seed=self.seed,
+            self.source, measured, model=model, templates=self.templates, seed=self.seed,
             checkpoint_sha256=self.provenance.get("checkpoint_sha256"), notes_above=notes_above,
         )  # fmt: skip
 
@@ -270,6 +273,7 @@ def run_benchmark(
     device: str | None = None,
     batch_size: int = 16,
     seed: int = 0,
+    views: int = 1,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool | None = None,
@@ -278,7 +282,11 @@ def run_benchmark(
 
     Args:
         source: ``"SR1"`` or ``"SR2"``: the known classes.
-        model: registry name of the shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``).
+        model: registry name of the shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``), or
+            several joined by ``+`` (``"vitb32+vitl14+vitg14"``): every method then runs on each
+            model (reported as ``method@model``) and on their ensemble
+            (:class:`~openshape_ood.ensemble.EnsembleDetector`, raw average of the members'
+            novelty; reported as ``method@vitb32+vitl14+vitg14``).
         data_root: the 3DOS release root (``python -m benchmarks.download`` fetches it).
         methods: novelty methods, in report order: method objects (``MCM(temperature=0.01)``)
             or their text (``"mcm(temperature=0.01)"``, see :func:`~openshape_ood.methods.parse_method`);
@@ -289,6 +297,7 @@ def run_benchmark(
         device: where the encoders run; ``None``: CUDA when available, else CPU.
         batch_size: clouds per forward pass.
         seed: seeds the point permutations, the reference subsampling and the encoder's resampling.
+        views: test-time views per cloud (:meth:`~openshape_ood.ShapeEncoder.embed`); 1 is the plain embedding.
         output: folder for ``results.json`` and the figures; ``None`` writes nothing.
         cache_dir: embedding cache folder; ``None``: :func:`~benchmarks.embedding_cache.default_embedding_cache_dir`.
         progress: show progress bars and progress messages (on stderr); ``None``: when stderr
@@ -314,8 +323,10 @@ def run_benchmark(
     resolve_templates(templates)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if views < 1:
+        raise ValueError(f"views must be at least 1, got {views}")
     methods, notes = _resolve_methods(methods, source, data_root)
-    entry = get_entry(model)
+    entries = [get_entry(name) for name in model.split("+")]
     device = str(resolve_device(device))
     data = load_synthetic_to_real(source, data_root)
     reference = _load_reference(source, data_root) if any(_uses_reference(m) for m in methods.values()) else None
@@ -329,46 +340,64 @@ def run_benchmark(
     notes.extend(note for note in [_not_comparable_note(differences)] if note)
     for note in notes:
         print(note, file=sys.stderr)
-    provenance = run_provenance(entry, templates=templates, seed=seed, device=device, dtype=ENCODER_DTYPE)
-    embedder = _Embedder(
-        entry, Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir(),
-        device=device, batch_size=batch_size, seed=seed, progress=progress,
-    )  # fmt: skip
+    provenance = combine_provenance([
+        run_provenance(entry, templates=templates, seed=seed, device=device, dtype=ENCODER_DTYPE) for entry in entries
+    ])  # fmt: skip
     real_points = _all_real_points(data)
-    real = embedder(
-        "scanobjectnn", [data_root / name for name in SCANOBJECTNN_FILES], len(real_points),
-        {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
-        lambda: prepare_real_clouds(real_points, seed),
-    )  # fmt: skip
-    reference_embeddings = None
-    if reference is not None:
-        reference_embeddings = embedder(
-            f"{source}_train", [data_root / modelnet_reference_file(source, "train")], len(reference),
-            {"points": REFERENCE_POINTS, "protocol": REFERENCE_PROTOCOL},
-            lambda: sample_reference_points(reference.points, REFERENCE_POINTS, seed),
+    cache = Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir()
+    members, preparations = [], {}
+    for entry in entries:
+        embedder = _Embedder(
+            entry, cache, device=device, batch_size=batch_size, seed=seed, views=views, progress=progress
+        )
+        real = embedder(
+            "scanobjectnn", [data_root / name for name in SCANOBJECTNN_FILES], len(real_points),
+            {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
+            lambda: prepare_real_clouds(real_points, seed),
         )  # fmt: skip
+        reference_embeddings = None
+        if reference is not None:
+            reference_embeddings = embedder(
+                f"{source}_train", [data_root / modelnet_reference_file(source, "train")], len(reference),
+                {"points": REFERENCE_POINTS, "protocol": REFERENCE_PROTOCOL},
+                lambda: sample_reference_points(reference.points, REFERENCE_POINTS, seed),
+            )  # fmt: skip
+        text_encoder = TextEncoder.from_pretrained(entry, device=device, progress=progress)
+        members.append(_Member(entry, real, reference_embeddings, text_encoder))
+        preparations[entry.name] = embedder.preparation
 
-    text_encoder = TextEncoder.from_pretrained(entry, device=device, progress=progress)
     known_classes = [names[0] if len(names) == 1 else names for names in data.known.class_set.real_names().values()]
     results = {}
     for name, method in methods.items():
-        detector = NoveltyDetector(
-            method, model=entry, text_encoder=text_encoder, templates=templates, progress=progress
-        )
-        if "known" in method.needs:  # open_clip's bars have no title: say what they embed (nothing when cached)
-            negatives = " and the LVIS names (negative labels)" if _uses_negative_labels(method) else ""
-            _say(progress, f"{name}: embedding the class names{negatives} with {entry.text_model}, unless cached")
-        detector.fit(
-            known=known_classes if "known" in method.needs else None,
-            reference=(reference_embeddings, reference.labels) if _uses_reference(method) else None,
-        )
-        novelty = detector.novelty(real)
-        # Known classes are given in label order 0..C-1 and the reference holds every label,
-        # so a class index is the class label.
-        predicted = detector.classify(real[data.known.indices])
-        results[name] = evaluate_novelty(
-            name, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
-        )
+
+        def fit(detector_model, text_encoder, reference_embeddings):
+            reference_arg = None
+            if _uses_reference(method):
+                reference_arg = (reference_embeddings, reference.labels)
+                if isinstance(detector_model, list):  # an ensemble: one reference per member
+                    reference_arg = [(part, reference.labels) for part in reference_embeddings]
+            detector = NoveltyDetector(
+                method, model=detector_model, text_encoder=text_encoder, templates=templates, progress=progress
+            )
+            if "known" in method.needs:  # open_clip's bars have no title: say what they embed (nothing when cached)
+                negatives = " and the LVIS names (negative labels)" if _uses_negative_labels(method) else ""
+                _say(progress, f"{name}: embedding the class names{negatives}, unless cached")
+            return detector.fit(known=known_classes if "known" in method.needs else None, reference=reference_arg)
+
+        # Each model alone, then (for several) their ensemble, which takes one embedding array per member.
+        scored = {m.entry.name: (fit(m.entry, m.text_encoder, m.reference), m.real) for m in members}
+        if len(members) > 1:
+            columns = zip(*[(m.entry, m.text_encoder, m.reference) for m in members])
+            scored[model] = (fit(*(list(column) for column in columns)), [m.real for m in members])
+        for label, (detector, real) in scored.items():
+            novelty = detector.novelty(real)
+            # Known classes are given in label order 0..C-1 and the reference holds every label,
+            # so a class index is the class label.
+            predicted = detector.classify(real)[data.known.indices]
+            row = name if len(members) == 1 else f"{name}@{label}"
+            results[row] = evaluate_novelty(
+                row, *(novelty[samples.indices] for samples in sets), data.known.labels, predicted
+            )
 
     settings = {
         "known_classes": [list(names) for names in data.known.class_set.real_names().values()],
@@ -376,7 +405,8 @@ def run_benchmark(
         "unknown_2": data.unknown_2.class_set.name,
         "data_root": str(data_root),
         "real_preparation": {"points": SCANOBJECTNN_POINTS, "protocol": REAL_PROTOCOL},
-        "encoder_preparation": embedder.preparation,
+        "encoder_preparation": preparations[entries[0].name] if len(entries) == 1 else preparations,
+        "views": views,
         "reference": None if reference is None else {
             "file": modelnet_reference_file(source, "train"), "points": REFERENCE_POINTS,
             "protocol": REFERENCE_PROTOCOL,
@@ -393,15 +423,26 @@ def run_benchmark(
     return result
 
 
+class _Member(NamedTuple):
+    """One shape encoder of a run: its embeddings of the real and reference clouds and its text tower."""
+
+    entry: ModelEntry
+    real: np.ndarray
+    reference: np.ndarray | None
+    text_encoder: TextEncoder
+
+
 class _Embedder:
     """Embeddings of prepared clouds through the disk cache; the encoder is loaded on the first miss only."""
 
-    def __init__(self, entry: ModelEntry, directory: Path, *, device: str, batch_size: int, seed: int, progress: bool):
+    def __init__(
+        self, entry: ModelEntry, directory: Path, *, device: str, batch_size: int, seed: int, views: int, progress: bool
+    ):
         self.entry, self.directory = entry, directory
-        self.device, self.batch_size, self.seed, self.progress = device, batch_size, seed, progress
+        self.device, self.batch_size, self.seed, self.views, self.progress = device, batch_size, seed, views, progress
         #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
         self.preparation = {
-            **preparation_settings(up_axis=DATA_UP_AXIS, model_up_axis=entry.model_up_axis, seed=seed),
+            **preparation_settings(up_axis=DATA_UP_AXIS, model_up_axis=entry.model_up_axis, seed=seed, views=views),
             "dtype": ENCODER_DTYPE,
         }
         self._encoder: ShapeEncoder | None = None
@@ -421,9 +462,10 @@ class _Embedder:
         # Batch by batch under a bar named after the data; each cloud is seeded on its own,
         # so the embeddings do not depend on how the clouds are split into calls.
         starts = range(0, len(clouds), self.batch_size)
+        views = {"views": self.views} if self.views > 1 else {}  # a plain run calls embed as before
         return np.concatenate([
             self._encoder.embed(clouds[start : start + self.batch_size], up_axis=DATA_UP_AXIS,
-                                batch_size=self.batch_size, seed=self.seed, progress=False)
+                                batch_size=self.batch_size, seed=self.seed, progress=False, **views)
             for start in tqdm(starts, desc=f"encoding {label}", unit="batch", disable=not self.progress)
         ])  # fmt: skip
 
@@ -539,7 +581,11 @@ def build_parser(source: str) -> argparse.ArgumentParser:
         description=f"3DOS synthetic-to-real novelty detection with {source} as the known classes, "
         "OpenShape embeddings, no fine-tuning.",
     )
-    parser.add_argument("--model", required=True, help="registered shape encoder: vitb32, vitl14, vitg14, ...")
+    parser.add_argument(
+        "--model", required=True,
+        help="registered shape encoder: vitb32, vitl14, vitg14, ...; several joined by + (vitb32+vitl14+vitg14) "
+        "also run their ensemble",
+    )  # fmt: skip
     parser.add_argument(
         "--data-root", type=Path, default=DEFAULT_DATA_ROOT,
         help=f"3DOS release root (default: ./{DEFAULT_DATA_ROOT}; fetch it with python -m benchmarks.download)",
@@ -555,6 +601,7 @@ def build_parser(source: str) -> argparse.ArgumentParser:
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--batch-size", type=int, default=16, help="clouds per forward pass (default: 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of permutations and resampling (default: 0)")
+    parser.add_argument("--views", type=int, default=1, help="test-time views per cloud, averaged (default: 1)")
     parser.add_argument("--output", type=Path,
                         help=f"output folder (default: {DEFAULT_OUTPUT}/{source.lower()}-MODEL, which git ignores)")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default: $OPENSHAPE_OOD_CACHE/embeddings)")
@@ -578,7 +625,7 @@ def main(source: str, argv: Sequence[str] | None = None) -> int:
         try:
             result = run_benchmark(
                 source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
-                device=args.device, batch_size=args.batch_size, seed=args.seed, output=output,
+                device=args.device, batch_size=args.batch_size, seed=args.seed, views=args.views, output=output,
                 cache_dir=args.cache_dir, progress=progress_wanted(args),
             )  # fmt: skip
         except KeyboardInterrupt:

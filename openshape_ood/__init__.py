@@ -16,6 +16,7 @@ _EXPORTS = {
     "NoveltyDetector": "detector",
     "NoveltyScores": "detector",
     "score_novelty": "detector",
+    "EnsembleDetector": "ensemble",
     "ShapeEncoder": "encoder",
     "SUPPORTED_SUFFIXES": "io",
     "is_shape_file": "io",

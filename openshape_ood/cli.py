@@ -46,6 +46,7 @@ from tqdm import tqdm
 from . import __version__
 from .checkpoint import CheckpointError, checkpoint_identity
 from .classnames import TEMPLATE_SETS, check_class_names
+from .describe import format_description
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
 from .methods import METHODS
 from .config import UP_AXES
@@ -179,10 +180,39 @@ def _build_parser() -> argparse.ArgumentParser:
     decision.add_argument(
         "--calibrate",
         metavar="DIR",
-        help="shape files of the known classes: the threshold accepts --tpr of them as known",
+        help="shape files of the known classes, not among those scored: sets the threshold (--tpr, --alpha) "
+        "or the selection (--fdr), and adds each shape's conformal p-value (small = novel)",
+    )
+    rule = score.add_mutually_exclusive_group()
+    rule.add_argument(
+        "--tpr", type=float, default=None, help="with --calibrate: share of known shapes accepted (default 0.95)"
+    )
+    rule.add_argument(
+        "--alpha",
+        type=float,
+        metavar="A",
+        help="with --calibrate: the split-conformal threshold, which calls a new known shape novel with "
+        "probability at most A (its calibration shapes and the known shapes scored must be alike)",
+    )
+    rule.add_argument(
+        "--fdr",
+        type=float,
+        metavar="Q",
+        help="with --calibrate: call novel the shapes Benjamini-Hochberg selects from the p-values of all files "
+        "scored, so that at most a share Q of them is known, on average",
     )
     score.add_argument(
-        "--tpr", type=float, default=None, help="with --calibrate: share of known shapes accepted (default 0.95)"
+        "--describe",
+        type=int,
+        nargs="?",
+        const=3,
+        metavar="K",
+        help="add each shape's K (default 3) nearest names in --vocabulary, with cosines",
+    )
+    score.add_argument(
+        "--vocabulary",
+        metavar="NAMES",
+        help="with --describe: candidate names, comma-separated or @FILE (default: the 1,156 LVIS categories)",
     )
     score.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     score.set_defaults(run=_score, subparser=score)
@@ -226,11 +256,21 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _score(args: argparse.Namespace) -> int:
     known = _known_names(args.known)
-    if args.tpr is not None and args.calibrate is None:
-        raise UsageError("--tpr applies only with --calibrate DIR")
-    tpr = 0.95 if args.tpr is None else args.tpr
-    if not 0.0 < tpr <= 1.0:
+    for option in ("tpr", "alpha", "fdr"):
+        if getattr(args, option) is not None and args.calibrate is None:
+            raise UsageError(f"--{option} applies only with --calibrate DIR")
+    tpr = 0.95 if args.tpr is None and args.alpha is None and args.fdr is None else args.tpr
+    if tpr is not None and not 0.0 < tpr <= 1.0:
         raise UsageError(f"--tpr must be in (0, 1], got {tpr}")
+    if args.alpha is not None and not 0.0 < args.alpha < 1.0:
+        raise UsageError(f"--alpha must be in (0, 1), got {args.alpha}")
+    if args.fdr is not None and not 0.0 < args.fdr <= 1.0:
+        raise UsageError(f"--fdr must be in (0, 1], got {args.fdr}")
+    if args.describe is not None and args.describe < 1:
+        raise UsageError(f"--describe takes a number of names of at least 1, got {args.describe}")
+    if args.vocabulary is not None and args.describe is None:
+        raise UsageError("--vocabulary applies only with --describe")
+    vocabulary = None if args.vocabulary is None else _known_names(args.vocabulary, "--vocabulary names")
     _check_shape_options(args)
     files, failed = _expand(args.paths)
     if not files:
@@ -250,8 +290,14 @@ def _score(args: argparse.Namespace) -> int:
                 f"calibration needs every file of {args.calibrate} to load, and at least one; "
                 f"fix or remove the {len(reference_failed)} file(s) reported above"
             )
-        detector.calibrate(np.stack(list(calibration.values())), tpr=tpr)
-        _note(args, f"threshold {detector.threshold_:.4f}: accepts {tpr:.0%} of the {len(calibration)} shapes in {args.calibrate}")
+        detector.calibrate(np.stack(list(calibration.values())), tpr=tpr, alpha=args.alpha)
+        shapes = f"the {len(calibration)} shapes in {args.calibrate}"
+        if args.fdr is not None:
+            _note(args, f"verdicts by Benjamini-Hochberg at FDR {args.fdr:g}, p-values from {shapes}")
+        elif args.alpha is not None:
+            _note(args, f"threshold {detector.threshold_:.4f}: false-alarm rate at most {args.alpha:g}, from {shapes}")
+        else:
+            _note(args, f"threshold {detector.threshold_:.4f}: accepts {tpr:.0%} of {shapes}")
     elif args.threshold is None:
         _note(args, "no --threshold or --calibrate given: scores without a known/novel verdict")
 
@@ -263,17 +309,25 @@ def _score(args: argparse.Namespace) -> int:
         nearest = detector.classify(embeddings)
         similarity = np.einsum("nd,nd->n", embeddings, detector.text_embeddings_[nearest])
         novel = detector.predict(embeddings) == -1 if detector.threshold_ is not None else None
+        p_values = detector.p_values(embeddings) if args.calibrate is not None else None
+        if args.fdr is not None:
+            novel = detector.select_novel(embeddings, fdr=args.fdr)
+        looks_like = detector.describe(embeddings, k=args.describe, vocabulary=vocabulary) if args.describe else None
         for i, name in enumerate(embedded):
             verdict = None if novel is None else ("novel" if novel[i] else "known")
-            results.append(
-                {
-                    "file": name,
-                    "class": str(detector.classes_[nearest[i]]),
-                    "similarity": float(similarity[i]),
-                    "novelty": float(novelty[i]),
-                    "verdict": verdict,
-                }
-            )
+            result = {
+                "file": name,
+                "class": str(detector.classes_[nearest[i]]),
+                "similarity": float(similarity[i]),
+                "novelty": float(novelty[i]),
+                "p_value": None if p_values is None else float(p_values[i]),
+                "verdict": verdict,
+            }
+            if looks_like is not None:
+                result["looks_like"] = [
+                    {"name": str(n), "cosine": float(c)} for n, c in zip(looks_like.names[i], looks_like.cosines[i])
+                ]
+            results.append(result)
     if args.json:
         document = {
             "model": args.model,
@@ -281,22 +335,34 @@ def _score(args: argparse.Namespace) -> int:
             "known": known,
             "threshold": detector.threshold_,
             "tpr": tpr if args.calibrate is not None else None,
+            "alpha": args.alpha,
+            "fdr": args.fdr,
             "results": results,
             "errors": [{"file": name, "error": message} for name, message in failed.items()],
         }
         print(json.dumps(document, indent=2))
     else:
-        columns = ["file", "class", "similarity", "novelty"] + (["verdict"] if detector.threshold_ is not None else [])
-        rows = [
-            [r["file"], r["class"], f"{r['similarity']:.4f}", f"{r['novelty']:.4f}", r["verdict"]][: len(columns)]
-            for r in results
-        ]
-        _print_table(columns, rows, numeric={"similarity", "novelty"})
+        cells = {
+            "file": lambda r: r["file"],
+            "class": lambda r: r["class"],
+            "similarity": lambda r: f"{r['similarity']:.4f}",
+            "novelty": lambda r: f"{r['novelty']:.4f}",
+            "p_value": lambda r: f"{r['p_value']:.4f}",
+            "verdict": lambda r: r["verdict"],
+            "looks like": lambda r: format_description(
+                [n["name"] for n in r["looks_like"]], [n["cosine"] for n in r["looks_like"]]
+            ),
+        }
+        shown = {"p_value": args.calibrate is not None, "verdict": detector.threshold_ is not None}
+        shown["looks like"] = bool(args.describe)
+        columns = [column for column in cells if shown.get(column, True)]
+        rows = [[cells[column](r) for column in columns] for r in results]
+        _print_table(columns, rows, numeric={"similarity", "novelty", "p_value"})
     return _finish(failed)
 
 
-def _known_names(value: str) -> list[str]:
-    """``--known``: comma-separated names, or ``@FILE`` with one name per line (``#`` comments)."""
+def _known_names(value: str, what: str = "--known class names") -> list[str]:
+    """``--known`` or ``--vocabulary``: comma-separated names, or ``@FILE``, one name a line (``#`` comments)."""
     if value.startswith("@"):
         try:
             lines = Path(value[1:]).read_text(encoding="utf-8").splitlines()
@@ -306,7 +372,7 @@ def _known_names(value: str) -> list[str]:
     else:
         names = [name.strip() for name in value.split(",")]
     try:
-        return check_class_names(names, "--known class names")
+        return check_class_names(names, what)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

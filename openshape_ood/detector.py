@@ -22,6 +22,8 @@ from sklearn.exceptions import NotFittedError
 
 from . import scores
 from .classnames import check_class_names, resolve_templates
+from .conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
+from .describe import Descriptions, nearest_names, vocabulary_embeddings
 from .methods import KnownClasses, NoveltyMethod, make_method
 from .registry import ModelEntry, get_entry
 from .text import TextEncoder
@@ -60,7 +62,10 @@ class NoveltyDetector(BaseEstimator):
     * :meth:`decision_function`: ``score_samples - offset_``, negative = novel (needs a
       threshold: ``threshold=`` or :meth:`calibrate`);
     * :meth:`predict`: the known class index, or -1 for novel;
-    * :meth:`classify`: the nearest known class, never -1.
+    * :meth:`classify`: the nearest known class, never -1;
+    * after :meth:`calibrate`: :meth:`p_values` (split-conformal) and :meth:`select_novel`
+      (Benjamini-Hochberg at a false discovery rate), see :mod:`openshape_ood.conformal`;
+    * :meth:`describe`: the nearest names of each shape in an open vocabulary.
 
     Args:
         method: a method object of :mod:`openshape_ood.methods` (``MCM(temperature=0.01)``),
@@ -71,6 +76,9 @@ class NoveltyDetector(BaseEstimator):
             its :class:`ModelEntry`, or the encoder itself (anything with ``.entry``). Builds
             the paired text encoder when ``text_encoder`` is not given, and is checked
             against the embedding width.
+            A list of them (``["vitb32", "vitl14"]``) gives an
+            :class:`~openshape_ood.ensemble.EnsembleDetector`, which takes one embedding
+            array per model wherever this class takes one.
         text_encoder: a :class:`TextEncoder` (or any object with ``embed_classes`` and
             ``embed_dim``) to embed class names.
         templates: prompt templates for class names (``"openshape64"``, ``"none"`` or a list).
@@ -82,8 +90,17 @@ class NoveltyDetector(BaseEstimator):
     with several names as their tuple), ``embed_dim_``, ``text_embeddings_`` (one row per
     name, or ``None``), ``text_labels_`` (the class of each row, or ``None`` when every
     class has one row), ``reference_``, ``reference_labels_``, ``threshold_`` (on the
-    novelty) and ``offset_ = -threshold_`` (on ``score_samples``), ``None`` until set.
+    novelty) and ``offset_ = -threshold_`` (on ``score_samples``), ``None`` until set;
+    ``calibration_novelty_`` (sorted novelty of the :meth:`calibrate` samples, or ``None``).
     """
+
+    def __new__(cls, *args, model=None, **kwargs):
+        # model= a list of shape encoders makes the ensemble detector (its __init__ then runs).
+        if cls is NoveltyDetector and isinstance(model, (list, tuple)):
+            from .ensemble import EnsembleDetector  # a subclass: imported here, not at module load
+
+            cls = EnsembleDetector
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -117,12 +134,7 @@ class NoveltyDetector(BaseEstimator):
         method = clone(make_method(self.method))
         method.check_params()  # before any class name is embedded
         resolve_templates(self.templates)
-        if self.threshold is not None and not (
-            isinstance(self.threshold, numbers.Real) and np.isfinite(self.threshold)
-        ):
-            raise ValueError(
-                f"The 'threshold' parameter of NoveltyDetector must be a finite float or None; got {self.threshold!r}."
-            )
+        _check_threshold(self.threshold, type(self).__name__)
         label = _method_label(self.method)
         uses_text, uses_reference = "known" in method.needs, "reference" in method.needs
         if not uses_text and known is not None:
@@ -169,6 +181,8 @@ class NoveltyDetector(BaseEstimator):
             )
         )
         self._set_threshold(self.threshold)
+        self.calibration_novelty_ = None
+        self._vocabularies = {}  # vocabulary -> (names, text embeddings), for describe
         return self
 
     def novelty(self, X: np.ndarray) -> np.ndarray:
@@ -207,17 +221,73 @@ class NoveltyDetector(BaseEstimator):
         predicted[decision < 0] = -1
         return predicted
 
-    def calibrate(self, known_embeddings: np.ndarray, tpr: float = 0.95) -> NoveltyDetector:
-        """Set the threshold so that a ``tpr`` share of these known samples is accepted as known.
+    def calibrate(
+        self, known_embeddings: np.ndarray, tpr: float | None = None, *, alpha: float | None = None
+    ) -> NoveltyDetector:
+        """Set the threshold from held-out known samples, and keep their novelty for :meth:`p_values`.
 
-        ``threshold_`` becomes the smallest novelty score with at least ``tpr`` of the
-        samples at or below it, and ``offset_ = -threshold_``; a sample is novel when its
-        novelty is above the threshold (its :meth:`decision_function` below 0).
+        Give one of:
+
+        * ``alpha``: the false-alarm rate. The threshold is the split-conformal one
+          (:func:`~openshape_ood.conformal.conformal_threshold`): a known sample exchangeable
+          with these is called novel with probability at most ``alpha``, for any number of
+          samples. It is at most one rank above the ``tpr = 1 - alpha`` threshold.
+        * ``tpr`` (default 0.95 when neither is given): the share of *these* samples accepted
+          as known; the smallest novelty score with at least ``tpr`` of them at or below it.
+
+        ``threshold_`` is set and ``offset_ = -threshold_``; a sample is novel when its
+        novelty is above the threshold (its :meth:`decision_function` below 0). The samples
+        must not be the ``reference=`` shapes of :meth:`fit` (those score as too normal).
         """
-        if not 0.0 < tpr <= 1.0:
-            raise ValueError(f"tpr must be in (0, 1]; got {tpr}")
-        self._set_threshold(float(np.quantile(self.novelty(known_embeddings), tpr, method="inverted_cdf")))
+        if tpr is not None and alpha is not None:
+            raise ValueError("pass tpr= or alpha=, not both: alpha=0.05 bounds the false-alarm rate at 5 %")
+        novelty = np.sort(self.novelty(known_embeddings))
+        if alpha is not None:
+            threshold = conformal_threshold(novelty, alpha)
+        else:
+            tpr = 0.95 if tpr is None else tpr
+            if not 0.0 < tpr <= 1.0:
+                raise ValueError(f"tpr must be in (0, 1]; got {tpr}")
+            threshold = float(np.quantile(novelty, tpr, method="inverted_cdf"))
+        self._set_threshold(threshold)
+        self.calibration_novelty_ = novelty
         return self
+
+    def p_values(self, X) -> np.ndarray:
+        """Split-conformal p-values ``(N,)``: small = novel; ``(1 + #{calibration novelty >= novelty(x)}) / (n + 1)``.
+
+        For a known sample exchangeable with the :meth:`calibrate` samples, ``P(p <= alpha) <= alpha``.
+        """
+        self._check_fitted()
+        if self.calibration_novelty_ is None:
+            raise ValueError("p-values need known samples: call calibrate(known_embeddings) first")
+        return conformal_p_values(self.calibration_novelty_, self.novelty(X))
+
+    def select_novel(self, X, fdr: float = 0.1) -> np.ndarray:
+        """Which samples of the batch ``X`` to call novel ``(N,)`` bool, at false discovery rate ``fdr``.
+
+        Benjamini-Hochberg on :meth:`p_values`: the expected share of known samples among the
+        selected ones is at most ``fdr`` (Bates et al., Ann. Statist. 2023), when the known
+        samples of ``X`` are exchangeable with the calibration samples.
+        """
+        return benjamini_hochberg(self.p_values(X), fdr)
+
+    def describe(self, X, k: int = 3, vocabulary: Sequence[str] | None = None) -> Descriptions:
+        """The ``k`` nearest names of each shape in an open vocabulary, with cosines (higher = closer).
+
+        ``vocabulary``: candidate names, ``None`` for the 1,156 LVIS categories; embedded by this
+        detector's text encoder with its templates, once per detector (and in the disk cache).
+        """
+        x = self._validate(X)
+        names, embeddings = self._vocabulary(vocabulary)
+        return nearest_names(x, embeddings, names, k)
+
+    def _vocabulary(self, vocabulary: Sequence[str] | None) -> tuple[tuple[str, ...], np.ndarray]:
+        key = None if vocabulary is None else tuple(vocabulary)
+        if key not in self._vocabularies:
+            encoder = self._encoder("names of a vocabulary")
+            self._vocabularies[key] = vocabulary_embeddings(encoder, vocabulary, self.templates)
+        return self._vocabularies[key]
 
     def _set_threshold(self, threshold: float | None) -> None:
         self.threshold_ = threshold
@@ -314,6 +384,11 @@ def score_novelty(
     else:
         detector.fit(known=known, reference=reference)
     return NoveltyScores(detector.novelty(shape_embeddings), detector.classify(shape_embeddings), detector.classes_)
+
+
+def _check_threshold(threshold, owner: str) -> None:
+    if threshold is not None and not (isinstance(threshold, numbers.Real) and np.isfinite(threshold)):
+        raise ValueError(f"The 'threshold' parameter of {owner} must be a finite float or None; got {threshold!r}.")
 
 
 def _method_label(method: NoveltyMethod | str) -> str:

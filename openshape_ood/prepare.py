@@ -205,7 +205,13 @@ def prepare_batch(
 
 
 def preparation_settings(
-    *, up_axis: str, model_up_axis: str, seed: int | None, num_points: int = DEFAULT_NUM_POINTS
+    *,
+    up_axis: str,
+    model_up_axis: str,
+    seed: int | None,
+    num_points: int = DEFAULT_NUM_POINTS,
+    views: int = 1,
+    rotate: bool = False,
 ) -> dict[str, object]:
     """Every preparation setting an embedding depends on, besides the model and the input file.
 
@@ -217,8 +223,10 @@ def preparation_settings(
         model_up_axis: the gravity axis the model was trained with.
         seed: the resampling seed.
         num_points: points per cloud fed to the encoder.
+        views, rotate: test-time views of ``ShapeEncoder.embed``; named only when ``views > 1``,
+            so that single-view settings stay as they were.
     """
-    return {
+    settings = {
         "up_axis": check_up_axis(up_axis, "up_axis"),
         "model_up_axis": check_up_axis(model_up_axis, "model_up_axis"),
         "seed": seed,
@@ -226,3 +234,6 @@ def preparation_settings(
         "rgb": DEFAULT_RGB,
         "fps_start": "point 0",
     }
+    if views > 1:
+        settings.update(views=views, rotate=rotate, fps_start="point 0, then random per extra view")
+    return settings

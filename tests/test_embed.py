@@ -161,3 +161,40 @@ def test_device_is_checked_before_use(monkeypatch):
     assert resolve_device(None) == torch.device("cpu")
     with pytest.raises(ValueError, match="torch sees no CUDA GPU here; use 'cpu'"):
         resolve_device("cuda:0")
+
+
+def test_one_view_is_the_plain_embedding(encoder):
+    clouds = [cloud(700, s) for s in range(3)]
+    plain = encoder.embed(clouds, seed=3)
+    np.testing.assert_array_equal(encoder.embed(clouds, seed=3, views=1), plain)
+    np.testing.assert_array_equal(encoder.embed(clouds, seed=3, views=1, rotate=True), plain)
+
+
+def test_views_average_unit_view_embeddings_deterministically(encoder):
+    clouds = [cloud(700, s) for s in range(3)]
+    three = encoder.embed(clouds, seed=3, views=3, rotate=True)
+    np.testing.assert_array_equal(encoder.embed(clouds, seed=3, views=3, rotate=True), three)
+    # batching changes only float rounding, as for plain embeddings
+    np.testing.assert_allclose(encoder.embed(clouds, seed=3, views=3, rotate=True, batch_size=2), three, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(three, axis=1), 1, atol=1e-6)
+    plain = encoder.embed(clouds, seed=3)
+    assert np.abs(three - plain).max() > 1e-4  # the extra views change the embedding
+    assert np.abs(encoder.embed(clouds, seed=4, views=3, rotate=True) - three).max() > 1e-4
+
+
+def test_rotated_view_is_the_turned_cloud_embedded(encoder):
+    # views=2 with rotate: view 1 turns the cloud half a revolution about y, so (x, y, z) -> (-x, y, -z)
+    from openshape_ood.encoder import _view_seed
+
+    raw = cloud(700)
+    turned = raw * np.array([-1.0, 1.0, -1.0], dtype=np.float32)
+    view_0 = encoder.embed(raw, seed=5)
+    view_1 = encoder._embed_view([turned], _view_seed(5, 1), True, "y", 0).numpy()
+    expected = (view_0 + view_1) / np.linalg.norm(view_0 + view_1)
+    np.testing.assert_allclose(encoder.embed(raw, seed=5, views=2, rotate=True), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("views", [0, -1, 1.5, True])
+def test_views_must_be_a_positive_whole_number(encoder, views):
+    with pytest.raises(ValueError, match="views must be"):
+        encoder.embed(cloud(100), views=views)
