@@ -108,15 +108,15 @@ KILL_AFTER = textwrap.dedent(
     from openshape_ood import ShapeEncoder
     from openshape_ood.cli import main
 
-    limit, calls, embed = int(os.environ["EMBED_CALLS_BEFORE_KILL"]), [], ShapeEncoder.embed
+    limit, calls, encode = int(os.environ["EMBED_CALLS_BEFORE_KILL"]), [], ShapeEncoder.encode_prepared
 
-    def embed_then_die(self, *args, **kwargs):
+    def encode_then_die(self, *args, **kwargs):
         if len(calls) == limit:
             os._exit(137)  # like SIGKILL: no finally blocks, no flush, no cleanup
         calls.append(1)
-        return embed(self, *args, **kwargs)
+        return encode(self, *args, **kwargs)
 
-    ShapeEncoder.embed = embed_then_die
+    ShapeEncoder.encode_prepared = encode_then_die
     sys.exit(main(sys.argv[1:]))
     """
 )
@@ -145,8 +145,8 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
     assert len(list((tmp_path / "shapes" / "out.h5.partial").glob("chunk-*.npz"))) == 1
 
     calls = []
-    embed = ShapeEncoder.embed
-    monkeypatch.setattr(ShapeEncoder, "embed", lambda self, *a, **k: calls.append(1) or embed(self, *a, **k))
+    encode = ShapeEncoder.encode_prepared
+    monkeypatch.setattr(ShapeEncoder, "encode_prepared", lambda self, *a, **k: calls.append(1) or encode(self, *a, **k))
     assert main(args) == 0
     assert len(calls) == 1  # only the file that was never embedded
     embeddings, files, attributes = read_embeddings(out)
@@ -156,7 +156,7 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
         "vitb32", 0, "y", 64,
     )  # fmt: skip
     # Each file's embedding depends on the file alone: the resumed file equals a one-go run.
-    monkeypatch.setattr(ShapeEncoder, "embed", embed)
+    monkeypatch.setattr(ShapeEncoder, "encode_prepared", encode)
     expected, _ = expected_scores(names, tmp_path)
     np.testing.assert_allclose(embeddings, expected, atol=1e-6)
 
@@ -272,12 +272,12 @@ def test_embed_retries_only_failed_files(tiny_registry, tmp_path, monkeypatch, c
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy"]
     np.save(tmp_path / "b.npy", blob(2))
     calls = []
-    embed = ShapeEncoder.embed
-    monkeypatch.setattr(ShapeEncoder, "embed", lambda self, *a, **k: calls.append(1) or embed(self, *a, **k))
+    encode = ShapeEncoder.encode_prepared
+    monkeypatch.setattr(ShapeEncoder, "encode_prepared", lambda self, *a, **k: calls.append(len(a[0])) or encode(self, *a, **k))
     assert main(["embed", "a.npy", "b.npy", "--model", "vitb32", "--out", "out.h5"]) == 0
-    assert len(calls) == 1
+    assert calls == [1]  # one forward pass, of b.npy alone
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "b.npy"]
-    assert "1 of 2 files were embedded into out.h5 before; skipping them" in capsys.readouterr().err
+    assert "1 of 2 files were embedded into out.h5 before; skipped them" in capsys.readouterr().err
 
 
 def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, capsys):
