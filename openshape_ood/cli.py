@@ -342,30 +342,26 @@ def _embed(args: argparse.Namespace) -> int:
             if (path := Path(split_item(name)[0]).resolve()) != out and partial not in path.parents
         ]  # fmt: skip
         encoder = ShapeEncoder.from_pretrained(entry.name, device=_rank_device(args.device, local_rank))
-        try:
-            report = embed_to_file(
-                encoder,
-                files,
-                args.out,
-                up_axis=args.up,
-                seed=args.seed,
-                mesh_samples=DEFAULT_MESH_SAMPLES,
-                batch_size=args.batch_size,
-                num_workers=args.num_workers,
-                chunk_size=args.chunk_size,
-                progress=not args.quiet,
-                on_error=lambda name, message: _fail(failed, name, message),
-            )
-        except Exception:
-            if rank:
-                return 1  # rank 0 reports the same error
-            raise
+        # An error that stops the run (a refused output, say) is raised, and reported, on every rank.
+        report = embed_to_file(
+            encoder,
+            files,
+            args.out,
+            up_axis=args.up,
+            seed=args.seed,
+            mesh_samples=DEFAULT_MESH_SAMPLES,
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            chunk_size=args.chunk_size,
+            progress=not args.quiet,
+            on_error=lambda name, message: _fail(failed, name, message),
+        )
     if report.skipped:
-        _note(args, f"{report.skipped} of {report.skipped + report.added + len(report.failed)} files were "
-                    f"embedded into {args.out} before; skipped them")  # fmt: skip
+        _note(args, f"{report.skipped} of {len(files)} files were embedded into {args.out} before; skipped them")
     _note(args, f"{args.out}: {report.rows} embeddings, {report.added} new")
     failed.update(report.failed)
-    return _finish(failed) if rank == 0 else int(bool(failed))
+    # Rank 0 reports failed files and exits 1; the others exit 0 so that torchrun waits for it to say so.
+    return _finish(failed) if rank == 0 else 0
 
 
 @contextmanager
