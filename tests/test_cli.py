@@ -370,6 +370,19 @@ def test_embed_names_each_degenerate_file_and_goes_on(tiny_registry, tmp_path, m
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "e.npy", "b_same.npy"]
 
 
+@pytest.mark.parametrize(
+    "option, message",
+    [(["--num-workers", "-1"], "--num-workers must be a non-negative integer, got -1"),
+     (["--chunk-size", "0"], "--chunk-size must be at least 1, got 0")],
+)  # fmt: skip
+def test_embed_usage_errors(tiny_registry, tmp_path, monkeypatch, capsys, option, message):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "a.npy", blob(1))
+    assert main(["embed", "a.npy", "--model", "vitb32", "--out", "out.h5", *option]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"openshape-ood embed: error: {message}"
+    assert not (tmp_path / "out.h5").exists()
+
+
 def test_embed_retries_only_failed_files(tiny_registry, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "a.npy", blob(1))
