@@ -334,13 +334,7 @@ def _embed(args: argparse.Namespace) -> int:
             args.quiet = True
         # Rank 0 expands the paths and hands the list to the others.
         files, failed = _expand(args.paths) if rank == 0 else ([], {})
-        # An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
-        out = Path(args.out).resolve()
-        partial = out.with_name(out.name + ".partial")
-        files = [
-            name for name in files
-            if (path := Path(split_item(name)[0]).resolve()) != out and partial not in path.parents
-        ]  # fmt: skip
+        files = [name for name in files if not _belongs_to_output(Path(split_item(name)[0]), Path(args.out))]
         encoder = ShapeEncoder.from_pretrained(entry.name, device=_rank_device(args.device, local_rank))
         # An error that stops the run (a refused output, say) is raised, and reported, on every rank.
         report = embed_to_file(
@@ -362,6 +356,18 @@ def _embed(args: argparse.Namespace) -> int:
     failed.update(report.failed)
     # Rank 0 reports failed files and exits 1; the others exit 0 so that torchrun waits for it to say so.
     return _finish(failed) if rank == 0 else 0
+
+
+def _belongs_to_output(path: Path, out: Path) -> bool:
+    """Whether ``path`` is the output or one of its chunks (``OUT.partial/``, or one being deleted).
+
+    An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
+    """
+    try:
+        first = path.resolve().relative_to(out.resolve().parent).parts[0]
+    except (ValueError, IndexError):
+        return False
+    return first == out.name or first.lstrip(".").startswith(f"{out.name}.partial")
 
 
 @contextmanager

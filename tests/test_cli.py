@@ -150,11 +150,16 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
     assert read_embeddings(out)[1] == names[:2]
     assert len(list((tmp_path / "shapes" / "out.h5.partial").glob("chunk-*.npz"))) == 1
 
+    # What a run killed while deleting its chunks leaves: neither an input nor there after the next run.
+    discarded = tmp_path / "shapes" / ".out.h5.partial.discarded-0123"
+    discarded.mkdir()
+    np.savez(discarded / "chunk-0123.npz", data=blob(9))
     calls = []
     encode = ShapeEncoder.encode_prepared
     monkeypatch.setattr(ShapeEncoder, "encode_prepared", lambda self, *a, **k: calls.append(1) or encode(self, *a, **k))
     assert main(args) == 0
     assert len(calls) == 1  # only the file that was never embedded
+    assert not discarded.exists()
     embeddings, files, attributes = read_embeddings(out)
     assert files == names
     assert not (tmp_path / "shapes" / "out.h5.partial").exists()
