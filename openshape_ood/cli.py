@@ -5,13 +5,18 @@ Run ``openshape-ood --help`` (or ``python -m openshape_ood --help``) for the com
 * ``score PATH... --known chair,table``: one line per file with the nearest known class,
   the cosine similarity to it, the novelty score (higher = more novel) and, given a
   threshold, the verdict ``known`` or ``novel``;
-* ``embed PATH... --out embeddings.h5``: embeddings in an HDF5 file, resumable;
+* ``embed PATH... --out embeddings.h5``: embeddings in an HDF5 file, resumable; under
+  ``torchrun --nproc_per_node=K -m openshape_ood embed ...`` the files are split between
+  K processes (one GPU each, or CPU), and machines with ``--nnodes``;
 * ``models``: the registered shape encoders and whether their checkpoints and paired text
   towers are cached.
 
 PATH arguments are files, directories (searched recursively for files with a suffix
-:func:`load_points` reads) or glob patterns (``**`` recurses). A file that cannot be read
-is reported on stderr and skipped; the run goes on with the others and exits with 1.
+:func:`load_points` reads) or glob patterns (``**`` recurses). A stacked file (an HDF5
+``data`` dataset or ``.npy`` array of shape ``[n, N, C]``) stands for its n clouds, named
+``file.h5#0`` ... ``file.h5#(n-1)``; one of them can be named that way, too. A file that
+cannot be read or is degenerate is reported on stderr by name and skipped; the run goes
+on with the others and exits with 1.
 
 Exit codes: 0 success, 1 an error (any file that could not be read included), 2 a usage
 error, 130 interrupted. Progress bars and notes go to stderr, results to stdout.
@@ -30,6 +35,8 @@ import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -44,16 +51,17 @@ from huggingface_hub.utils import (
 from tqdm import tqdm
 
 from . import __version__
-from .checkpoint import CheckpointError, checkpoint_identity
+from .checkpoint import CheckpointError
 from .classnames import TEMPLATE_SETS, check_class_names
-from .describe import format_description
-from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
-from .methods import METHODS
 from .config import UP_AXES
-from .prepare import MESH_SAMPLES, preparation_settings, validate_cloud
+from .describe import format_description
+from .io import SUPPORTED_SUFFIXES, is_shape_file
+from .methods import METHODS
 from .registry import REGISTRY_ENV, HubSource, ModelEntry, UnknownModelError, get_entry, load_registry, registry_paths
 
 if TYPE_CHECKING:
+    import torch
+
     from .encoder import ShapeEncoder
 
 __all__ = ["main"]
@@ -225,7 +233,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "(N, D) float32 and 'files' (N,), attributes with the model and preparation settings. Files are "
         "stored as named on the command line. Rerunning the command (after an interruption, or with more "
         "files) embeds only the files not yet in the output; the output file is only ever replaced whole. "
-        "Settings that differ from those of an existing output are refused.",
+        "Settings that differ from those of an existing output are refused. One run at a time writes an "
+        "output (FILE.h5.lock). Under torchrun (torchrun --nproc_per_node=K -m openshape_ood embed ...) the "
+        "files are split between the processes, each on its own GPU (LOCAL_RANK) or on CPU, and FILE.h5 is "
+        "written once all are done; a rerun resumes with any number of processes.",
     )
     embed.add_argument("--out", required=True, metavar="FILE.h5", help="output HDF5 file")
     embed.add_argument(
@@ -234,6 +245,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default=64,
         metavar="N",
         help="files per progress chunk saved to FILE.h5.partial/ (default 64): what an interruption can lose",
+    )
+    embed.add_argument(
+        "--num-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="loader processes that read, sample and prepare files while the model runs (default 0: none); "
+        "per process under torchrun",
     )
     embed.set_defaults(run=_embed, subparser=embed)
 
@@ -284,7 +303,7 @@ def _score(args: argparse.Namespace) -> int:
 
     if args.calibrate is not None:
         reference, reference_failed = _expand([args.calibrate])
-        calibration = dict(_embed_files(encoder, reference, args, "Calibrating", reference_failed))
+        calibration = _embed_files(encoder, reference, args, reference_failed)
         if reference_failed or not calibration:
             raise ValueError(
                 f"calibration needs every file of {args.calibrate} to load, and at least one; "
@@ -301,7 +320,7 @@ def _score(args: argparse.Namespace) -> int:
     elif args.threshold is None:
         _note(args, "no --threshold or --calibrate given: scores without a known/novel verdict")
 
-    embedded = dict(_embed_files(encoder, files, args, "Scoring", failed))
+    embedded = _embed_files(encoder, files, args, failed)
     results = []
     if embedded:
         embeddings = np.stack(list(embedded.values()))
@@ -383,40 +402,80 @@ def _known_names(value: str, what: str = "--known class names") -> list[str]:
 def _embed(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise UsageError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    if args.num_workers < 0:
+        raise UsageError(f"--num-workers must be a non-negative integer, got {args.num_workers}")
     entry = _check_shape_options(args)
-    files, failed = _expand(args.paths)
-    # An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
-    out = Path(args.out).resolve()
-    partial = out.with_name(out.name + ".partial")
-    files = [name for name in files if Path(name).resolve() != out and partial not in Path(name).resolve().parents]
-    if not files:
-        raise ValueError("no shape files to embed")
-    from .embedding_file import ResumableEmbeddingWriter
+    # torch: only for the commands that encode
+    from .corpus import embed_to_file
+    from .dataset import split_item
+    from .encoder import ShapeEncoder
+    from .prepare import MESH_SAMPLES
 
-    encoder = _load_encoder(args)
-    settings = {
-        "model": entry.name,
-        "checkpoint": checkpoint_identity(entry),
-        "embed_dim": encoder.embed_dim,
-        **preparation_settings(
-            up_axis=args.up, model_up_axis=encoder.model_up_axis, seed=args.seed, num_points=encoder.num_points
-        ),
-        "mesh_samples": MESH_SAMPLES,
-    }
-    writer = ResumableEmbeddingWriter(args.out, settings, version=__version__, chunk_size=args.chunk_size)
-    todo = [name for name in files if name not in writer.done]
-    if len(todo) < len(files):
-        _note(args, f"{len(files) - len(todo)} of {len(files)} files were embedded into {args.out} before; skipping them")
-    added = 0
+    with _process_group() as (rank, local_rank):
+        if rank:  # rank 0 speaks for the run; every rank names the files it fails on
+            args.quiet = True
+        # Rank 0 expands the paths and hands the list to the others.
+        files, failed = _expand(args.paths) if rank == 0 else ([], {})
+        files = [name for name in files if not _belongs_to_output(Path(split_item(name)[0]), Path(args.out))]
+        encoder = ShapeEncoder.from_pretrained(entry.name, device=_rank_device(args.device, local_rank))
+        # An error that stops the run (a refused output, say) is raised, and reported, on every rank.
+        report = embed_to_file(
+            encoder,
+            files,
+            args.out,
+            up_axis=args.up,
+            seed=args.seed,
+            mesh_samples=MESH_SAMPLES,
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            chunk_size=args.chunk_size,
+            progress=not args.quiet,
+            on_error=lambda name, message: _fail(failed, name, message),
+        )
+    if report.skipped:
+        _note(args, f"{report.skipped} of {len(files)} files were embedded into {args.out} before; skipped them")
+    _note(args, f"{args.out}: {report.rows} embeddings, {report.added} new")
+    failed.update(report.failed)
+    # Rank 0 reports failed files and exits 1; the others exit 0 so that torchrun waits for it to say so.
+    return _finish(failed) if rank == 0 else 0
+
+
+def _belongs_to_output(path: Path, out: Path) -> bool:
+    """Whether ``path`` is the output or one of its chunks (``OUT.partial/``, or one being deleted).
+
+    An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
+    """
     try:
-        for name, embedding in _embed_files(encoder, todo, args, "Embedding", failed):
-            writer.add(name, embedding)
-            added += 1
-    finally:  # keep what was embedded before an interruption or error, for the next run
-        writer.flush()
-    count = writer.finish(order=files)
-    _note(args, f"{args.out}: {count} embeddings, {added} new")
-    return _finish(failed)
+        first = path.resolve().relative_to(out.resolve().parent).parts[0]
+    except (ValueError, IndexError):
+        return False
+    return first == out.name or first.lstrip(".").startswith(f"{out.name}.partial")
+
+
+@contextmanager
+def _process_group() -> Iterator[tuple[int, int]]:
+    """Under torchrun, join its process group (gloo: only file lists and counts travel); yield (rank, local rank)."""
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        yield 0, 0
+        return
+    import torch.distributed  # only under torchrun
+    # Ranks wait for each other at the end: give a rank with a slow share of files a day.
+    torch.distributed.init_process_group("gloo", timeout=timedelta(days=1))
+    try:
+        yield torch.distributed.get_rank(), int(os.environ.get("LOCAL_RANK", 0))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def _rank_device(requested: str | None, local_rank: int) -> torch.device:
+    """``--device``, with this process's own GPU (``LOCAL_RANK``) for ``cuda`` without an index or by default."""
+    import torch
+
+    from .device import resolve_device
+
+    if requested is None and torch.cuda.is_available() or requested == "cuda":
+        return resolve_device(f"cuda:{local_rank}")
+    return resolve_device(requested)
 
 
 # ----------------------------------------------------------------------------- models
@@ -499,17 +558,24 @@ def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
 
 
 def _expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Files named by PATH arguments, in order without repeats, and ``{argument: error}`` for the others.
+    """Items named by PATH arguments, in order without repeats, and ``{argument: error}`` for the others.
 
     Files are kept as named (any suffix: reading reports the unsupported ones);
-    directories and glob matches contribute the files with a supported suffix.
+    directories and glob matches contribute the files with a supported suffix. Stacked
+    files become one ``file#row`` item per cloud; ``file#row`` arguments name one row.
     """
+    from .dataset import expand_stacks, split_item  # torch: only for the commands that encode
+
     files: dict[str, None] = {}
     failed: dict[str, str] = {}
     for pattern in patterns:
         path = Path(pattern)
+        stack, row = split_item(pattern)
+        if row is not None and not path.exists() and Path(stack).is_file():
+            files[f"{os.path.normpath(stack)}#{row}"] = None
+            continue
         if path.is_file():
-            files[os.path.normpath(pattern)] = None
+            files.update(dict.fromkeys(expand_stacks([os.path.normpath(pattern)])))
             continue
         if path.is_dir():
             found = _shape_files(path)
@@ -522,7 +588,7 @@ def _expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
             continue
         if not found:
             _fail(failed, pattern, f"{what} (suffixes read: {' '.join(SUPPORTED_SUFFIXES)})")
-        files.update(dict.fromkeys(found))
+        files.update(dict.fromkeys(expand_stacks(found)))
     return list(files), failed
 
 
@@ -544,41 +610,28 @@ def _load_encoder(args: argparse.Namespace) -> ShapeEncoder:
 
 
 def _embed_files(
-    encoder: ShapeEncoder, files: Sequence[str], args: argparse.Namespace, label: str, failed: dict[str, str]
-) -> Iterator[tuple[str, np.ndarray]]:
-    """Load each file and embed them in batches, yielding ``(file, embedding (D,))``; failures go to ``failed``.
+    encoder: ShapeEncoder, files: Sequence[str], args: argparse.Namespace, failed: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """Embed the files in batches: ``{file: embedding (D,)}``; failures go to ``failed`` and stderr.
 
-    Every cloud is resampled with its own generator seeded by ``--seed``, so a file's
-    embedding depends only on the file and the settings: not on the other files, their
-    order, the batch size, or a resumed run.
+    Every file is sampled and resampled with its own generator seeded by ``--seed``, so a
+    file's embedding depends only on the file and the settings: not on the other files,
+    their order, the batch size, or a resumed run.
     """
-    batch: list[tuple[str, np.ndarray]] = []
-    for name in tqdm(files, desc=label, unit="file", disable=args.quiet or not files, file=sys.stderr):
-        try:
-            points = load_points(name, num_samples=MESH_SAMPLES, seed=args.seed)
-        except (OSError, ValueError) as exc:  # the message names the file
-            _fail(failed, name, str(exc))
-            continue
-        try:
-            validate_cloud(points)  # here, so that one bad file does not sink its batch
-        except ValueError as exc:
-            _fail(failed, name, f"{name}: {exc}")
-            continue
-        batch.append((name, points))
-        if len(batch) == args.batch_size:
-            yield from _embed_batch(encoder, batch, args)
-            batch = []
-    yield from _embed_batch(encoder, batch, args)
+    from .corpus import embed_files
+    from .prepare import MESH_SAMPLES
 
-
-def _embed_batch(
-    encoder: ShapeEncoder, batch: list[tuple[str, np.ndarray]], args: argparse.Namespace
-) -> Iterator[tuple[str, np.ndarray]]:
-    if batch:
-        embeddings = encoder.embed(
-            [points for _, points in batch], up_axis=args.up, seed=args.seed, batch_size=len(batch), progress=False
-        )
-        yield from zip((name for name, _ in batch), embeddings)
+    embedded = embed_files(
+        encoder,
+        files,
+        up_axis=args.up,
+        seed=args.seed,
+        mesh_samples=MESH_SAMPLES,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+        on_error=lambda name, message: _fail(failed, name, message),
+    )
+    return dict(zip(embedded.files, embedded.embeddings))
 
 
 def _fail(failed: dict[str, str], name: str, message: str) -> None:

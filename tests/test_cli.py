@@ -8,9 +8,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
+import h5py
 import huggingface_hub
 import numpy as np
 import pytest
@@ -28,10 +30,14 @@ KNOWN = ["chair", "table", "floor_lamp"]
 def run_cli(*args: str, cwd: Path, script: str | None = None) -> subprocess.CompletedProcess:
     """``python -m openshape_ood ARGS`` (or ``python -c SCRIPT ARGS``) on this checkout, in ``cwd``."""
     command = [sys.executable, "-c", script] if script else [sys.executable, "-m", "openshape_ood"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+        [*command, *args], cwd=cwd, env=checkout_env(), capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def checkout_env() -> dict[str, str]:
+    """This environment, with this checkout first on the import path of a subprocess."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 def blob(seed: int, n: int = 400) -> np.ndarray:
@@ -109,15 +115,15 @@ KILL_AFTER = textwrap.dedent(
     from openshape_ood import ShapeEncoder
     from openshape_ood.cli import main
 
-    limit, calls, embed = int(os.environ["EMBED_CALLS_BEFORE_KILL"]), [], ShapeEncoder.embed
+    limit, calls, encode = int(os.environ["EMBED_CALLS_BEFORE_KILL"]), [], ShapeEncoder.encode_prepared
 
-    def embed_then_die(self, *args, **kwargs):
+    def encode_then_die(self, *args, **kwargs):
         if len(calls) == limit:
             os._exit(137)  # like SIGKILL: no finally blocks, no flush, no cleanup
         calls.append(1)
-        return embed(self, *args, **kwargs)
+        return encode(self, *args, **kwargs)
 
-    ShapeEncoder.embed = embed_then_die
+    ShapeEncoder.encode_prepared = encode_then_die
     sys.exit(main(sys.argv[1:]))
     """
 )
@@ -145,11 +151,16 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
     assert read_embeddings(out)[1] == names[:2]
     assert len(list((tmp_path / "shapes" / "out.h5.partial").glob("chunk-*.npz"))) == 1
 
+    # What a run killed while deleting its chunks leaves: neither an input nor there after the next run.
+    discarded = tmp_path / "shapes" / ".out.h5.partial.discarded-0123"
+    discarded.mkdir()
+    np.savez(discarded / "chunk-0123.npz", data=blob(9))
     calls = []
-    embed = ShapeEncoder.embed
-    monkeypatch.setattr(ShapeEncoder, "embed", lambda self, *a, **k: calls.append(1) or embed(self, *a, **k))
+    encode = ShapeEncoder.encode_prepared
+    monkeypatch.setattr(ShapeEncoder, "encode_prepared", lambda self, *a, **k: calls.append(1) or encode(self, *a, **k))
     assert main(args) == 0
     assert len(calls) == 1  # only the file that was never embedded
+    assert not discarded.exists()
     embeddings, files, attributes = read_embeddings(out)
     assert files == names
     assert not (tmp_path / "shapes" / "out.h5.partial").exists()
@@ -157,7 +168,7 @@ def test_embed_resumes_after_a_hard_kill(tiny_registry, tmp_path, monkeypatch):
         "vitb32", 0, "y", 64,
     )  # fmt: skip
     # Each file's embedding depends on the file alone: the resumed file equals a one-go run.
-    monkeypatch.setattr(ShapeEncoder, "embed", embed)
+    monkeypatch.setattr(ShapeEncoder, "encode_prepared", encode)
     expected, _ = expected_scores(names, tmp_path)
     np.testing.assert_allclose(embeddings, expected, atol=1e-6)
 
@@ -264,6 +275,120 @@ def test_embed_refuses_other_settings_and_keeps_the_output(tiny_registry, tmp_pa
     assert (tmp_path / "out.h5").read_bytes() == before
 
 
+BLOCK_IN_ENCODER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from openshape_ood import ShapeEncoder
+    from openshape_ood.cli import main
+
+    encode = ShapeEncoder.encode_prepared
+
+    def encode_when_released(self, *args, **kwargs):
+        Path("started").touch()
+        while not Path("release").exists():
+            time.sleep(0.05)
+        return encode(self, *args, **kwargs)
+
+    ShapeEncoder.encode_prepared = encode_when_released
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_a_second_embed_on_the_same_output_is_refused(tiny_registry, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name, seed in [("a.npy", 1), ("b.npy", 2)]:
+        np.save(tmp_path / name, blob(seed))
+    args = ["embed", "--model", "vitb32", "--out", "out.h5", "--chunk-size", "1", "-q"]
+    first = subprocess.Popen(
+        [sys.executable, "-c", BLOCK_IN_ENCODER, *args, "a.npy"],
+        cwd=tmp_path, env=checkout_env(), stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(1200):  # the first run is inside its forward pass, holding the output
+            if (tmp_path / "started").exists() or first.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (tmp_path / "started").exists(), first.communicate()[1]
+        assert main([*args, "a.npy", "b.npy"]) == 1
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            "openshape-ood: error: out.h5 is being written by another run (it holds out.h5.lock); "
+            "wait for that run to end, or write to another output file"
+        )
+        assert not (tmp_path / "out.h5.partial").exists()  # the refused run wrote nothing
+    finally:
+        (tmp_path / "release").touch()
+        _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy"]
+    assert main([*args, "a.npy", "b.npy"]) == 0  # and once it is done, the next run goes ahead
+    assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "b.npy"]
+
+
+def test_hdf5_stacks_are_one_item_per_row_in_score_and_embed(tiny_registry, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with h5py.File(tmp_path / "scans.h5", "w") as h5:  # the ModelNet/ScanObjectNN layout
+        h5["data"] = np.stack([blob(20), blob(21), blob(22)])
+        h5["label"] = np.arange(3)
+    np.save(tmp_path / "flat.npy", np.full((40, 3), 2.0, np.float32))  # degenerate: all points identical
+    rows = ["scans.h5#0", "scans.h5#1", "scans.h5#2"]
+    clouds = [load_points("scans.h5", index=i) for i in range(3)]
+    encoder = ShapeEncoder.from_pretrained("vitb32")
+    expected = np.stack([encoder.embed(cloud, seed=0)[0] for cloud in clouds])
+    oracle = score_novelty(expected, KNOWN, model=encoder)
+
+    assert main(["score", "scans.h5#1", "flat.npy", "scans.h5", "--known", ",".join(KNOWN), "--model", "vitb32",
+                 "--json", "-q"]) == 1  # fmt: skip
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert [r["file"] for r in document["results"]] == ["scans.h5#1", "scans.h5#0", "scans.h5#2"]
+    for result, i in zip(document["results"], [1, 0, 2]):
+        assert result["novelty"] == pytest.approx(oracle.scores[i], abs=1e-5)
+    assert document["errors"] == [
+        {"file": "flat.npy", "error": "flat.npy: cloud 0: all points are identical; a shape needs some extent"}
+    ]
+    assert "openshape-ood: error: flat.npy: cloud 0: all points are identical" in captured.err
+
+    assert main(["embed", "scans.h5", "flat.npy", "--model", "vitb32", "--out", "out.h5", "-q"]) == 1
+    embeddings, files, _ = read_embeddings(tmp_path / "out.h5")
+    assert files == rows
+    np.testing.assert_allclose(embeddings, expected, atol=1e-6)
+    assert main(["embed", "scans.h5#7", "--model", "vitb32", "--out", "out.h5", "-q"]) == 1
+    assert "index=7 is out of range for the 3 clouds" in capsys.readouterr().err
+
+
+def test_embed_names_each_degenerate_file_and_goes_on(tiny_registry, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "a.npy", blob(1))
+    np.save(tmp_path / "b_same.npy", np.ones((30, 3), np.float32))
+    np.savetxt(tmp_path / "c_one.xyz", [[1.0, 2.0, 3.0]])
+    np.save(tmp_path / "d_nan.npy", np.full((30, 3), np.nan, np.float32))
+    np.save(tmp_path / "e.npy", blob(2))
+    args = ["embed", ".", "--model", "vitb32", "--out", "out.h5", "--batch-size", "5", "-q"]
+    assert main(args) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[2].strip() for line in errors[:3]] == ["b_same.npy", "c_one.xyz", "d_nan.npy"]
+    assert errors[3:] == ["openshape-ood: error: 3 input(s) failed (see above)"]
+    assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "e.npy"]
+    np.save(tmp_path / "b_same.npy", blob(3))  # fixed; the others stay bad, and the rerun is no worse
+    assert main(args) == 1
+    assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "e.npy", "b_same.npy"]
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [(["--num-workers", "-1"], "--num-workers must be a non-negative integer, got -1"),
+     (["--chunk-size", "0"], "--chunk-size must be at least 1, got 0")],
+)  # fmt: skip
+def test_embed_usage_errors(tiny_registry, tmp_path, monkeypatch, capsys, option, message):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "a.npy", blob(1))
+    assert main(["embed", "a.npy", "--model", "vitb32", "--out", "out.h5", *option]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"openshape-ood embed: error: {message}"
+    assert not (tmp_path / "out.h5").exists()
+
+
 def test_embed_retries_only_failed_files(tiny_registry, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "a.npy", blob(1))
@@ -273,12 +398,12 @@ def test_embed_retries_only_failed_files(tiny_registry, tmp_path, monkeypatch, c
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy"]
     np.save(tmp_path / "b.npy", blob(2))
     calls = []
-    embed = ShapeEncoder.embed
-    monkeypatch.setattr(ShapeEncoder, "embed", lambda self, *a, **k: calls.append(1) or embed(self, *a, **k))
+    encode = ShapeEncoder.encode_prepared
+    monkeypatch.setattr(ShapeEncoder, "encode_prepared", lambda self, *a, **k: calls.append(len(a[0])) or encode(self, *a, **k))
     assert main(["embed", "a.npy", "b.npy", "--model", "vitb32", "--out", "out.h5"]) == 0
-    assert len(calls) == 1
+    assert calls == [1]  # one forward pass, of b.npy alone
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "b.npy"]
-    assert "1 of 2 files were embedded into out.h5 before; skipping them" in capsys.readouterr().err
+    assert "1 of 2 files were embedded into out.h5 before; skipped them" in capsys.readouterr().err
 
 
 def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,7 @@
 """ResumableEmbeddingWriter: chunks that survive interruptions, an output replaced only whole."""
 
 import os
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -38,14 +39,15 @@ def writer(path, chunk_size=2, **changes) -> ResumableEmbeddingWriter:
 
 def test_file_layout_and_attributes(tmp_path):
     out = tmp_path / "e.h5"
-    w = writer(out)
-    for i, name in enumerate(["a.ply", "b.ply", "c.ply"]):
-        w.add(name, unit(i))
-    assert w.finish(order=["a.ply", "b.ply", "c.ply"]) == 3
+    with writer(out) as w:
+        for i, name in enumerate(["a.ply", "b.ply", "c.ply"]):
+            w.add(name, unit(i))
+        assert w.finish(order=["a.ply", "b.ply", "c.ply"], world_size=3) == 3
     with h5py.File(out) as h5:
         assert h5["embeddings"].dtype == np.float32 and h5["embeddings"].shape == (3, 4)
         assert list(h5["files"].asstr()[()]) == ["a.ply", "b.ply", "c.ply"]
         assert h5.attrs["openshape_ood_version"] == "9.9"
+        assert h5.attrs["world_size"] == 3
     embeddings, files, attributes = read_embeddings(out)
     assert files == ["a.ply", "b.ply", "c.ply"]
     np.testing.assert_array_equal(embeddings, np.stack([unit(0), unit(1), unit(2)]))
@@ -58,25 +60,26 @@ def test_file_layout_and_attributes(tmp_path):
 
 def test_full_chunks_are_saved_as_they_fill(tmp_path):
     out = tmp_path / "e.h5"
-    w = writer(out, chunk_size=2)
-    for i in range(5):
-        w.add(f"{i}.ply", unit(i))
-    # Two full chunks on disk, the fifth embedding still queued; no output file yet.
-    assert len(list((tmp_path / "e.h5.partial").glob("chunk-*.npz"))) == 2
-    assert not out.exists()
+    with writer(out, chunk_size=2) as w:
+        for i in range(5):
+            w.add(f"{i}.ply", unit(i))
+        # Two full chunks on disk, the fifth embedding still queued; no output file yet.
+        assert len(list((tmp_path / "e.h5.partial").glob("chunk-*.npz"))) == 2
+        assert not out.exists()
     # A new writer (the next run) sees the saved chunks, not the queued embedding.
-    assert writer(out).done == {"0.ply", "1.ply", "2.ply", "3.ply"}
+    with writer(out) as w:
+        assert w.done == {"0.ply", "1.ply", "2.ply", "3.ply"}
 
 
 def test_resume_merges_chunks_and_orders_rows(tmp_path):
     out = tmp_path / "e.h5"
-    first = writer(out, chunk_size=1)
-    first.add("c.ply", unit(2))
-    first.add("x.ply", unit(9))  # from an earlier run, not named in the next one
-    second = writer(out)
-    assert second.done == {"c.ply", "x.ply"}
-    second.add("a.ply", unit(0))
-    second.finish(order=["a.ply", "b.ply", "c.ply"])
+    with writer(out, chunk_size=1) as first:
+        first.add("c.ply", unit(2))
+        first.add("x.ply", unit(9))  # from an earlier run, not named in the next one
+    with writer(out) as second:
+        assert second.done == {"c.ply", "x.ply"}
+        second.add("a.ply", unit(0))
+        second.finish(order=["a.ply", "b.ply", "c.ply"])
     embeddings, files, _ = read_embeddings(out)
     assert files == ["a.ply", "c.ply", "x.ply"]
     np.testing.assert_array_equal(embeddings, np.stack([unit(0), unit(2), unit(9)]))
@@ -84,81 +87,86 @@ def test_resume_merges_chunks_and_orders_rows(tmp_path):
 
 def test_existing_output_is_extended_and_keeps_its_rows(tmp_path):
     out = tmp_path / "e.h5"
-    w = writer(out)
-    w.add("b.ply", unit(1))
-    w.finish()
-    w = writer(out)
-    assert w.done == {"b.ply"}
-    w.add("a.ply", unit(0))
-    w.finish(order=["a.ply", "b.ply"])
+    with writer(out) as w:
+        w.add("b.ply", unit(1))
+        w.finish()
+    with writer(out) as w:
+        assert w.done == {"b.ply"}
+        w.add("a.ply", unit(0))
+        w.finish(order=["a.ply", "b.ply"])
     assert read_embeddings(out)[1] == ["b.ply", "a.ply"]
 
 
 def test_nothing_new_leaves_the_output_untouched(tmp_path):
     out = tmp_path / "e.h5"
-    w = writer(out)
-    w.add("a.ply", unit(0))
-    w.finish()
+    with writer(out) as w:
+        w.add("a.ply", unit(0))
+        w.finish()
     before = out.stat().st_mtime_ns, out.read_bytes()
-    assert writer(out).finish(order=["a.ply"]) == 1
+    with writer(out) as w:
+        assert w.finish(order=["a.ply"]) == 1
     assert (out.stat().st_mtime_ns, out.read_bytes()) == before
 
 
 def test_failure_while_writing_the_output_keeps_the_old_one_and_the_chunks(tmp_path, monkeypatch):
     out = tmp_path / "e.h5"
-    w = writer(out)
-    w.add("a.ply", unit(0))
-    w.finish()
+    with writer(out) as w:
+        w.add("a.ply", unit(0))
+        w.finish()
     before = out.read_bytes()
-    w = writer(out)
-    w.add("b.ply", unit(1))
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(h5py.Group, "create_dataset", broken)
-    with pytest.raises(OSError, match="disk full"):
-        w.finish()
-    monkeypatch.undo()
+    with writer(out) as w:
+        w.add("b.ply", unit(1))
+        monkeypatch.setattr(h5py.Group, "create_dataset", broken)
+        with pytest.raises(OSError, match="disk full"):
+            w.finish()
+        monkeypatch.undo()
     assert out.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.h5", "e.h5.partial"]  # no temporary left
-    assert writer(out).done == {"a.ply", "b.ply"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.h5", "e.h5.lock", "e.h5.partial"]  # no temporary left
+    with writer(out) as w:
+        assert w.done == {"a.ply", "b.ply"}
 
 
 def test_failure_while_saving_a_chunk_leaves_no_chunk(tmp_path, monkeypatch):
     out = tmp_path / "e.h5"
-    w = writer(out, chunk_size=1)
-    w.add("a.ply", unit(0))
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(embedding_file.np, "savez", broken)
-    with pytest.raises(OSError, match="disk full"):
-        w.add("b.ply", unit(1))
-    monkeypatch.undo()
+    with writer(out, chunk_size=1) as w:
+        w.add("a.ply", unit(0))
+        monkeypatch.setattr(embedding_file.np, "savez", broken)
+        with pytest.raises(OSError, match="disk full"):
+            w.add("b.ply", unit(1))
+        monkeypatch.undo()
     partial = tmp_path / "e.h5.partial"
     assert sorted(p.suffix for p in partial.iterdir()) == [".json", ".npz"]
-    assert writer(out).done == {"a.ply"}
+    with writer(out) as w:
+        assert w.done == {"a.ply"}
 
 
 def test_leftover_temporary_chunk_is_ignored_and_removed(tmp_path):
     out = tmp_path / "e.h5"
-    w = writer(out, chunk_size=1)
-    w.add("a.ply", unit(0))
+    with writer(out, chunk_size=1) as w:
+        w.add("a.ply", unit(0))
     leftover = tmp_path / "e.h5.partial" / "chunk-killed.npz.tmp"
     leftover.write_bytes(b"PK\x03\x04 half a zip")
-    assert writer(out).done == {"a.ply"}
+    with writer(out) as w:
+        assert w.done == {"a.ply"}
     assert not leftover.exists()
 
 
 def test_other_settings_are_refused(tmp_path):
     out = tmp_path / "e.h5"
-    w = writer(out, chunk_size=1)
-    w.add("a.ply", unit(0))
+    with writer(out, chunk_size=1) as w:
+        w.add("a.ply", unit(0))
     with pytest.raises(ValueError, match=r"e\.h5\.partial holds embeddings made with other settings \(seed=0 there, 1 now\)"):
         writer(out, seed=1)
-    w.finish()
+    with writer(out) as w:
+        w.finish()
     with pytest.raises(ValueError, match=r"model='vitb32' there, 'vitl14' now.*another output file"):
         writer(out, model="vitl14")
 
@@ -176,5 +184,89 @@ def test_a_foreign_file_is_never_overwritten(tmp_path):
 
 
 def test_embedding_of_wrong_width_is_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"shape \(3,\); expected \(4,\)"):
-        writer(tmp_path / "e.h5").add("a.ply", np.ones(3))
+    with pytest.raises(ValueError, match=r"shape \(3,\); expected \(4,\)"), writer(tmp_path / "e.h5") as w:
+        w.add("a.ply", np.ones(3))
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
+    out = tmp_path / "e.h5"
+    with writer(out, chunk_size=1) as first:
+        first.add("a.ply", unit(0))
+        with pytest.raises(embedding_file.OutputInUseError, match=r"e\.h5 is being written by another run .*e\.h5\.lock"):
+            writer(out)
+        # The refused writer touched nothing: the first still finishes with its rows.
+        first.add("b.ply", unit(1))
+        assert first.finish() == 2
+    with writer(out) as second:  # free again once the first has closed
+        assert second.done == {"a.ply", "b.ply"}
+
+
+def test_secondary_writers_save_chunks_that_the_primary_gathers(tmp_path):
+    out = tmp_path / "e.h5"
+    with writer(out, chunk_size=1) as old:
+        old.add("z.ply", unit(9))  # left by an earlier, interrupted run
+    with writer(out, chunk_size=2) as primary:
+        # Another rank: no lock, nothing read.
+        other = ResumableEmbeddingWriter(out, SETTINGS, version="9.9", chunk_size=2, primary=False)
+        assert other.done == set()
+        for i, name in enumerate(["a.ply", "c.ply"]):
+            primary.add(name, unit(i))
+        other.add("b.ply", unit(5))
+        other.flush()
+        with pytest.raises(RuntimeError, match="only the primary writer finishes"):
+            other.finish()
+        assert primary.finish(order=["a.ply", "b.ply", "c.ply"], world_size=2) == 4
+    embeddings, files, attributes = read_embeddings(out)
+    assert files == ["a.ply", "b.ply", "c.ply", "z.ply"]
+    np.testing.assert_array_equal(embeddings, np.stack([unit(0), unit(5), unit(1), unit(9)]))
+    assert attributes["world_size"] == 2
+
+
+def test_existing_rows_are_copied_in_blocks_and_new_rows_placed_from_every_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(embedding_file, "_COPY_ROWS", 2)
+    out = tmp_path / "e.h5"
+    with writer(out) as w:
+        for i in range(5):
+            w.add(f"old{i}.ply", unit(i))
+        w.finish(order=[f"old{i}.ply" for i in range(5)])
+    with writer(out, chunk_size=2) as w:
+        for i, name in [(13, "n3.ply"), (11, "n1.ply"), (12, "n2.ply"), (3, "old3.ply")]:
+            w.add(name, unit(i))  # chunks hold rows out of order, and a row the output has already
+        assert w.finish(order=["n1.ply", "n2.ply", "n3.ply"]) == 8
+    embeddings, files, _ = read_embeddings(out)
+    assert files == [f"old{i}.ply" for i in range(5)] + ["n1.ply", "n2.ply", "n3.ply"]
+    np.testing.assert_array_equal(embeddings, np.stack([unit(i) for i in [0, 1, 2, 3, 4, 11, 12, 13]]))
+
+
+def test_a_kill_during_clean_up_does_not_block_the_next_run(tmp_path, monkeypatch):
+    out = tmp_path / "e.h5"
+
+    def killed(path, *args, **kwargs):  # the run dies while deleting the partial folder
+        (Path(path) / "settings.json").unlink()
+        raise KeyboardInterrupt
+
+    with writer(out, chunk_size=1) as w:
+        w.add("a.ply", unit(0))
+        w.add("b.ply", unit(1))
+        monkeypatch.setattr(embedding_file.shutil, "rmtree", killed)
+        with pytest.raises(KeyboardInterrupt):
+            w.finish()
+        monkeypatch.undo()
+    assert read_embeddings(out)[1] == ["a.ply", "b.ply"]  # written before the clean-up began
+    assert not (tmp_path / "e.h5.partial").exists()  # renamed away first: no chunks without settings
+    with writer(out) as w:
+        assert w.done == {"a.ply", "b.ply"}
+        w.add("c.ply", unit(2))
+        assert w.finish() == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.h5", "e.h5.lock"]
+
+
+def test_temporaries_of_a_killed_final_write_are_removed(tmp_path):
+    out = tmp_path / "e.h5"
+    stray = tmp_path / ".e.h5.k1ll3d.tmp"  # as atomic.replacing names them
+    stray.write_bytes(b"\x89HDF half a file")
+    other = tmp_path / ".other.h5.x.tmp"  # another output's: not ours to remove
+    other.write_bytes(b"busy")
+    with writer(out) as w:
+        assert w.done == set()
+    assert not stray.exists() and other.exists()
