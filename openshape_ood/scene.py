@@ -186,13 +186,14 @@ def _given_labels(labels, count: int) -> np.ndarray:
 
 def _voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centroids ``(M, 3)`` and point counts ``(M,)`` of the occupied voxels, and each point's voxel ``(N,)``."""
-    cells = np.floor((xyz - xyz.min(axis=0)) / voxel_size).astype(np.int64)
-    extent = cells.max(axis=0) + 1
-    if np.prod(extent.astype(float)) >= 2.0**62:
+    scaled = np.floor((xyz - xyz.min(axis=0)) / voxel_size)
+    extent = scaled.max(axis=0) + 1
+    if np.prod(extent) >= 2.0**62:
         raise ValueError(
             f"the scene spans {extent.tolist()} voxels of {voxel_size} m; are the coordinates in metres? "
             "Scale them, or raise voxel_size"
         )
+    cells, extent = scaled.astype(np.int64), extent.astype(np.int64)
     keys = (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
     _, voxel_of_point, counts = np.unique(keys, return_inverse=True, return_counts=True)
     voxel_of_point = voxel_of_point.reshape(-1)

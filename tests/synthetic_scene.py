@@ -9,6 +9,7 @@ It returns the points and the true object of each point (-1 for floor and wall).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +43,12 @@ def make_synthetic_scene(
     rng = np.random.default_rng(seed)
     parts, labels, bases = [], [], []
     for label, (name, up, size, (x, z)) in enumerate(objects):
-        sides = np.ptp(load_points(MESHES / name, num_samples=1000, seed=seed)[:, :3], axis=0)
-        scale = size / sides.max()
-        count = int(_surface_area(sides * scale) / spacing**2)
-        cloud = load_points(MESHES / name, num_samples=count, seed=seed)[:, :3].astype(np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fuze.ply's texture is not in the repository: no colour needed
+            sides = np.ptp(load_points(MESHES / name, num_samples=1000, seed=seed)[:, :3], axis=0)
+            scale = size / sides.max()
+            count = int(_surface_area(sides * scale) / spacing**2)
+            cloud = load_points(MESHES / name, num_samples=count, seed=seed)[:, :3].astype(np.float64)
         if up == "z":  # turn Z up into Y up (right-handed)
             cloud = cloud[:, [0, 2, 1]] * [1, 1, -1]
         cloud = (cloud - cloud.min(axis=0)) * scale
