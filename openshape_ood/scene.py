@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import NamedTuple
 import lzf
 import numpy as np
 import plyfile
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
@@ -142,7 +144,14 @@ def segment_scene(
         raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
 
     centroids, counts, voxel_of_point = _voxelize(xyz, voxel_size)
-    normals = _normals(centroids)
+    normals, spacing = _normals(centroids)
+    if spacing > 2 * voxel_size:
+        warnings.warn(
+            f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={voxel_size}: planes "
+            f"and objects will fall apart; pass voxel_size={spacing:.2g} or more and cluster_distance about "
+            "three times that (are the coordinates in metres?)",
+            stacklevel=2,
+        )
     planes = _Planes(centroids, normals, plane_distance, math.cos(math.radians(normal_angle)), voxel_size)
     rng = np.random.default_rng(seed)
     if up_axis is not None:
@@ -201,15 +210,23 @@ def _voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarra
     return sums / counts[:, None], counts, voxel_of_point
 
 
-def _normals(centroids: np.ndarray) -> np.ndarray:
-    """Unit surface normal of each voxel: the least-variance direction of its nearest neighbours."""
+def _normals(centroids: np.ndarray) -> tuple[np.ndarray, float]:
+    """Unit surface normal of each voxel (the least-variance direction of its nearest
+    neighbours) and the median distance between neighbouring voxels."""
     k = min(_NORMAL_NEIGHBOURS, len(centroids))
     if k < 3:
-        return np.tile([0.0, 0.0, 1.0], (len(centroids), 1))
-    _, neighbours = cKDTree(centroids).query(centroids, k=k, workers=-1)
-    local = centroids[neighbours] - centroids[neighbours].mean(axis=1, keepdims=True)
-    covariance = np.einsum("mki,mkj->mij", local, local)
-    return np.linalg.eigh(covariance)[1][:, :, 0]
+        return np.tile([0.0, 0.0, 1.0], (len(centroids), 1)), 0.0
+    distances, neighbours = cKDTree(centroids).query(centroids, k=k, workers=-1)
+    # Moments summed neighbour by neighbour: never an (M, k, 3) copy of the neighbourhoods.
+    total = np.zeros_like(centroids)
+    outer = np.zeros((len(centroids), 3, 3))
+    for column in neighbours.T:
+        point = centroids[column] - centroids  # relative to the voxel: no loss of precision far from the origin
+        total += point
+        outer += point[:, :, None] * point[:, None, :]
+    mean = total / k
+    normals = np.linalg.eigh(outer / k - mean[:, :, None] * mean[:, None, :])[1][:, :, 0]
+    return normals, float(np.median(distances[:, 1]))
 
 
 class _Plane(NamedTuple):
@@ -258,13 +275,20 @@ class _Planes:
         return self._fit(inliers, normals[best])
 
     def add(self, plane: tuple[np.ndarray, float] | None, min_area: float) -> bool:
-        """Remove ``plane``'s inliers when it covers ``min_area``; whether it did."""
+        """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
+
+        Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
+        each is small, so none of them is taken for a floor.
+        """
         if plane is None:
             return False
         normal, offset = plane
         candidates = np.flatnonzero(self.remaining)
         voxels = candidates[self._inliers(normal, offset, candidates)]
-        if len(voxels) < 3 or self._area(voxels, normal) < min_area:
+        if len(voxels) < 3:
+            return False
+        voxels = self._large_patches(voxels, normal, min_area)
+        if len(voxels) == 0:
             return False
         self.remaining[voxels] = False
         self.found.append(_Plane(normal, offset, voxels))
@@ -321,10 +345,21 @@ class _Planes:
         normal = normal if normal @ guess >= 0 else -normal
         return normal, float(normal @ centre)
 
-    def _area(self, voxels: np.ndarray, normal: np.ndarray) -> float:
-        """Square metres covered by ``voxels`` seen along the plane normal, in cells of one voxel."""
+    def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
+        """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
+
+        Patches are 8-connected cells of one voxel on a grid in the plane; a patch's area is
+        its number of cells times a voxel's face.
+        """
         cells = np.floor(self.centroids[voxels] @ _plane_basis(normal).T / self.voxel_size).astype(np.int64)
-        return len(np.unique(cells, axis=0)) * self.voxel_size**2
+        cells -= cells.min(axis=0)
+        shape = cells.max(axis=0) + 1
+        grid = np.zeros(shape, dtype=bool)
+        grid[cells[:, 0], cells[:, 1]] = True
+        patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
+        area = np.bincount(patches.ravel(), minlength=count + 1) * self.voxel_size**2
+        area[0] = 0.0  # empty cells
+        return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
 
 
 def _plane_basis(normal: np.ndarray) -> np.ndarray:
