@@ -152,7 +152,7 @@ def segment_scene(
             "three times that (are the coordinates in metres?)",
             stacklevel=2,
         )
-    planes = _Planes(centroids, normals, plane_distance, math.cos(math.radians(normal_angle)), voxel_size)
+    planes = _Planes(centroids, normals, plane_distance, math.cos(math.radians(normal_angle)), voxel_size, spacing)
     rng = np.random.default_rng(seed)
     if up_axis is not None:
         up = np.eye(3)[UP_AXES.index(up_axis)]
@@ -238,9 +238,12 @@ class _Plane(NamedTuple):
 class _Planes:
     """The large planes of a voxelised scan, found one by one and removed from ``remaining``."""
 
-    def __init__(self, centroids, normals, distance: float, min_cos: float, voxel_size: float):
+    def __init__(self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float):
         self.centroids, self.normals = centroids, normals
         self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
+        # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
+        # patch does not fall apart between the points of a sparse scan.
+        self.cell = max(voxel_size, 2 * spacing)
         self.remaining = np.ones(len(centroids), dtype=bool)
         self.found: list[_Plane] = []
 
@@ -348,16 +351,16 @@ class _Planes:
     def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
         """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
 
-        Patches are 8-connected cells of one voxel on a grid in the plane; a patch's area is
-        its number of cells times a voxel's face.
+        Patches are 8-connected cells on a grid in the plane, two voxel spacings wide; a
+        patch's area is its number of cells times a cell's area.
         """
-        cells = np.floor(self.centroids[voxels] @ _plane_basis(normal).T / self.voxel_size).astype(np.int64)
+        cells = np.floor(self.centroids[voxels] @ _plane_basis(normal).T / self.cell).astype(np.int64)
         cells -= cells.min(axis=0)
         shape = cells.max(axis=0) + 1
         grid = np.zeros(shape, dtype=bool)
         grid[cells[:, 0], cells[:, 1]] = True
         patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
-        area = np.bincount(patches.ravel(), minlength=count + 1) * self.voxel_size**2
+        area = np.bincount(patches.ravel(), minlength=count + 1) * self.cell**2
         area[0] = 0.0  # empty cells
         return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
 
