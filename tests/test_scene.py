@@ -86,7 +86,7 @@ def test_segmentation_is_deterministic_and_the_size_filters_apply(synthetic_scen
     assert (segment_scene(ball, "y", min_size=0.25) == -1).all()
     assert (segment_scene(ball, "y", max_size=0.15) == -1).all()
     with pytest.warns(UserWarning, match="apart.*pass voxel_size"):  # voxels far finer than the scan
-        segment_scene(ball, "y", voxel_size=0.002)
+        segment_scene(ball, "y", voxel_size=0.001)
 
 
 def test_the_mug_on_the_table_of_the_pcl_scan_is_an_object():
