@@ -13,6 +13,7 @@ Coordinates are in METRES: every size of the automatic segmentation is.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -96,18 +97,23 @@ def segment_scene(
     1. The points are grouped into voxels of ``voxel_size``; everything below works on
        their centroids, and each point gets the label of its voxel at the end.
     2. Large planes are removed. First horizontal ones, found along the gravity axis
-       ``up_axis`` (the floor, table tops; ``None`` skips this step), then planes of any
-       orientation (walls, tilted table tops of a scan in camera coordinates) by RANSAC.
-       A voxel belongs to a plane when its centroid lies within ``plane_distance`` of it
-       and its surface normal is within ``normal_angle`` degrees of the plane's, so that
-       the sides of an object standing on a plane stay with the object. A plane is removed
-       when it covers at least ``min_plane_area`` square metres; at most ``max_planes``.
+       ``up_axis`` (the floor, table tops; its sign does not matter; ``None`` skips this
+       step), then planes of any orientation (walls, the tilted table top of a scan in
+       camera coordinates) by RANSAC. A voxel belongs to a plane when its centroid lies
+       within ``plane_distance`` of it and its surface normal is within ``normal_angle``
+       degrees of the plane's, so that the sides of an object standing on a plane stay
+       with the object. Of each plane, the connected patches that cover at least
+       ``min_plane_area`` square metres are removed (coplanar chair seats are no floor);
+       at most ``max_planes`` planes.
     3. The rest is clustered with DBSCAN (scikit-learn): voxels closer than
        ``cluster_distance`` join one object, sparse voxels are background.
-    4. Plane voxels an object stands on or leans against (under the object's own voxels
-       within ``2 * plane_distance`` of the plane, in the plane's projection) go back to it.
-    5. Objects with fewer than ``min_points`` points, or whose largest bounding-box side
-       is shorter than ``min_size`` or longer than ``max_size`` metres, are background.
+    4. Plane voxels that rise above their plane's noise (three robust standard deviations)
+       and touch an object, directly or through other such voxels, go back to it: the
+       bottom of an object standing on the floor, the back of one leaning on a wall.
+    5. Clusters lying in a removed plane (80% of their voxels within ``plane_distance`` of
+       it: ragged plane edges, noise) are background, and so are objects with fewer than
+       ``min_points`` points, or whose largest bounding-box side is shorter than
+       ``min_size`` or longer than ``max_size`` metres.
 
     Objects are numbered by decreasing point count. Objects closer than
     ``cluster_distance`` to each other are one object; a flat object larger than
@@ -132,7 +138,7 @@ def segment_scene(
         ("cluster_distance", cluster_distance),
         ("max_size", max_size),
     ):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
     if not 0 < normal_angle < 90:
         raise ValueError(f"normal_angle must be in (0, 90) degrees, got {normal_angle!r}")
