@@ -417,7 +417,9 @@ def _scene(args: argparse.Namespace) -> int:
     if labels is not None:
         if sizes:
             options = ", ".join("--" + name.replace("_", "-") for name in sizes)
-            raise UsageError(f"{args.scan} has per-point labels, which replace the segmentation: drop {options} or pass --labels none")
+            raise UsageError(
+                f"{args.scan} has per-point labels, which replace the segmentation: drop {options} or pass --labels none"
+            )
         objects_from = f"the per-point labels of {args.scan}"
     else:
         labels = segment_scene(points, args.up, seed=args.seed, **sizes)
@@ -441,7 +443,8 @@ def _scene(args: argparse.Namespace) -> int:
         templates=args.templates,
     )
     if calibration is not None:
-        _note(args, f"threshold {result.threshold:.4f}: accepts {tpr:.0%} of the {len(calibration)} shapes in {args.calibrate}")
+        accepted = f"accepts {tpr:.0%} of the {len(calibration)} shapes in {args.calibrate}"
+        _note(args, f"threshold {result.threshold:.4f}: {accepted}")
     write_scene_ply(args.out, points, result)
     if args.png is not None:
         import matplotlib
@@ -465,13 +468,13 @@ def _scene(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2))
     else:
-        columns = ["id", "points", "class", "similarity", "novelty"] + (["verdict"] if result.threshold is not None else [])
-        columns += ["centroid", "size"]
+        verdicts = result.threshold is not None
+        columns = ["id", "points", "class", "similarity", "novelty"] + (["verdict"] if verdicts else []) + ["centroid", "size"]
         rows = []
         for obj in result.objects:
             size = np.subtract(obj.bbox_max, obj.bbox_min)
             row = [str(obj.id), str(obj.points), obj.nearest_class, f"{obj.similarity:.4f}", f"{obj.novelty:.4f}"]
-            row += [obj.verdict] if result.threshold is not None else []
+            row += [obj.verdict] if verdicts else []
             row += [" ".join(f"{v:.2f}" for v in obj.centroid), "x".join(f"{v:.2f}" for v in size)]
             rows.append(row)
         _print_table(columns, rows, numeric={"id", "points", "similarity", "novelty"})

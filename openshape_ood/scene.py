@@ -16,7 +16,7 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -180,7 +180,7 @@ def segment_scene(
 def _scene_xyz(points) -> np.ndarray:
     array = np.asarray(points)
     if array.ndim != 2 or array.shape[1] < 3 or len(array) == 0:
-        raise ValueError(f"a scene must be an (N, 3) or (N, C >= 3) array of points with xyz first; got shape {array.shape}")
+        raise ValueError(f"a scene must be an (N, 3) or (N, C >= 3) array, xyz first; got shape {array.shape}")
     if not np.issubdtype(array.dtype, np.number):
         raise ValueError(f"scene points have dtype {array.dtype}; expected numbers")
     xyz = array[:, :3].astype(np.float64)
@@ -425,8 +425,9 @@ def load_scene(path: str | os.PathLike, *, labels: str | None = "auto") -> tuple
 
     Returns:
         ``(points, labels)``: the points as :func:`~openshape_ood.load_points` returns them
-        and their labels ``(N,)`` int64 (points dropped for non-finite coordinates dropped
-        from both), or ``None`` when the file has no label property.
+        (without the points whose coordinates are not finite) and their labels ``(N,)``
+        int64, negative ones -1 (background); ``labels`` is ``None`` when the file has no
+        label property.
     """
     path = Path(path)
     points = load_points(path)
@@ -679,7 +680,8 @@ def _shape_encoder(model):
 
         return ShapeEncoder.from_pretrained(model)
     if not callable(getattr(model, "embed", None)):
-        raise ValueError(f"model must be a ShapeEncoder or a registry name such as 'vitl14', not {type(model).__name__}")
+        kind = type(model).__name__
+        raise ValueError(f"model must be a ShapeEncoder or a registry name such as 'vitl14'; got a {kind}")
     return model
 
 

@@ -374,7 +374,8 @@ def test_scene_command_prints_the_table_and_json_and_writes_ply_and_png(tiny_reg
     assert document["objects_from"] == "segmentation" and document["threshold"] is None
     assert len(document["objects"]) == len(OBJECTS)
     assert set(document["objects"][0]) == {
-        "id", "points", "bbox_min", "bbox_max", "centroid", "nearest_class", "similarity", "novelty", "verdict", "p_value",
+        "id", "points", "bbox_min", "bbox_max", "centroid", "nearest_class",
+        "similarity", "novelty", "verdict", "p_value",
     }  # fmt: skip
     vertex = plyfile.PlyData.read(str(out))["vertex"]
     assert sorted(np.unique(vertex["instance"])) == list(range(-1, len(OBJECTS)))
