@@ -38,14 +38,12 @@ from huggingface_hub.utils import (
 from tqdm import tqdm
 
 from . import __version__
-from .atomic import replacing
 from .checkpoint import CheckpointError, fetch_checkpoint, file_sha256
 from .detector import TEXT_METHODS, NoveltyDetector
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder, resolve_device
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
 from .prepare import validate_cloud
-from .scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
 from .registry import (
     REGISTRY_ENV,
     HubSource,
@@ -404,6 +402,9 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 def _scene(args: argparse.Namespace) -> int:
+    from .atomic import replacing
+    from .scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
+
     known = _known_names(args.known)
     tpr = _tpr(args)
     _check_shape_options(args)

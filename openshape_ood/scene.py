@@ -29,10 +29,8 @@ from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
 from .atomic import replacing
-from .detector import score_novelty
 from .io import load_points
 from .prepare import UP_AXES
-from .text import TextEncoder
 
 __all__ = [
     "BACKGROUND_GREY",
@@ -638,6 +636,9 @@ def score_scene(
     novelty = np.full(len(xyz), np.nan)
     if len(ids) == 0:
         return SceneScores([], labels, novelty, threshold)
+    from .detector import score_novelty  # torch and open_clip: only when scoring, not to segment
+    from .text import TextEncoder
+
     encoder = _shape_encoder(model)
     if _is_names(known) and options.get("text_encoder") is None and getattr(encoder, "entry", None) is not None:
         options["text_encoder"] = TextEncoder.from_pretrained(encoder.entry, progress=bool(progress))
