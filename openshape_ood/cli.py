@@ -136,49 +136,42 @@ def _build_parser() -> argparse.ArgumentParser:
         help="shape files, directories (searched recursively) or glob patterns; suffixes: "
         + " ".join(SUPPORTED_SUFFIXES),
     )
-    shapes.add_argument(
+    encoding = argparse.ArgumentParser(add_help=False)
+    encoding.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"registered shape encoder (see '{PROG} models'; default {DEFAULT_MODEL})"
     )
-    shapes.add_argument(
+    encoding.add_argument(
         "--up", default="y", choices=UP_AXES, help="gravity axis of your files (default y); turned onto the model's"
     )
-    shapes.add_argument(
+    encoding.add_argument(
         "--seed", type=int, default=0, help="seed of mesh surface sampling and point resampling (default 0)"
     )
-    shapes.add_argument(
+    encoding.add_argument(
         "--device", default=None, help="torch device, e.g. cpu or cuda:0 (default: cuda when available, else cpu)"
     )
-    shapes.add_argument(
+    encoding.add_argument(
         "--batch-size", type=int, default=16, help="shapes per forward pass (default 16); results do not depend on it"
     )
 
-    score = commands.add_parser(
-        "score",
-        parents=[common, shapes],
-        help="novelty of each shape file against known class names",
-        description="Score each shape file against the known classes: nearest class, its cosine similarity, "
-        "the novelty score (higher = more novel) and, with --threshold or --calibrate, the verdict "
-        "known/novel (novel when the novelty score is above the threshold). Without either, scores are "
-        "printed without a verdict, for you to rank or threshold.",
-    )
-    score.add_argument(
+    scoring = argparse.ArgumentParser(add_help=False)
+    scoring.add_argument(
         "--known",
         required=True,
         help="known class names, comma-separated (chair,table,sofa), or @FILE with one name per line",
     )
-    score.add_argument(
+    scoring.add_argument(
         "--method",
         default="max_cosine",
         choices=TEXT_METHODS,
         help="novelty score (default max_cosine: minus the highest cosine to a known class)",
     )
-    score.add_argument(
+    scoring.add_argument(
         "--templates",
         default="openshape64",
         choices=tuple(TEMPLATE_SETS),
         help="prompts for the class names: the 64 OpenShape templates or the bare name (default openshape64)",
     )
-    decision = score.add_mutually_exclusive_group()
+    decision = scoring.add_mutually_exclusive_group()
     decision.add_argument(
         "--threshold",
         type=float,
@@ -191,10 +184,21 @@ def _build_parser() -> argparse.ArgumentParser:
         help="shape files of the known classes, not among those scored: sets the threshold (--tpr, --alpha) "
         "or the selection (--fdr), and adds each shape's conformal p-value (small = novel)",
     )
-    rule = score.add_mutually_exclusive_group()
-    rule.add_argument(
+    scoring.add_argument(
         "--tpr", type=float, default=None, help="with --calibrate: share of known shapes accepted (default 0.95)"
     )
+    scoring.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+
+    score = commands.add_parser(
+        "score",
+        parents=[common, shapes, encoding, scoring],
+        help="novelty of each shape file against known class names",
+        description="Score each shape file against the known classes: nearest class, its cosine similarity, "
+        "the novelty score (higher = more novel) and, with --threshold or --calibrate, the verdict "
+        "known/novel (novel when the novelty score is above the threshold). Without either, scores are "
+        "printed without a verdict, for you to rank or threshold.",
+    )
+    rule = score.add_mutually_exclusive_group()
     rule.add_argument(
         "--alpha",
         type=float,
@@ -222,12 +226,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAMES",
         help="with --describe: candidate names, comma-separated or @FILE (default: the 1,156 LVIS categories)",
     )
-    score.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     score.set_defaults(run=_score, subparser=score)
 
     embed = commands.add_parser(
         "embed",
-        parents=[common, shapes],
+        parents=[common, shapes, encoding],
         help="embed shape files into an HDF5 file (resumable)",
         description="Write L2-normalised embeddings of shape files to an HDF5 file: datasets 'embeddings' "
         "(N, D) float32 and 'files' (N,), attributes with the model and preparation settings. Files are "
@@ -256,6 +259,44 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     embed.set_defaults(run=_embed, subparser=embed)
 
+    scene = commands.add_parser(
+        "scene",
+        parents=[common, encoding, scoring],
+        help="find the objects in a scan and score each one for novelty",
+        description="Find the objects in a scan of a room or a table top (coordinates in metres) and score each "
+        "against the known classes, as 'score' scores a file: one table row per object with its point count, "
+        "centroid, size, nearest known class, similarity, novelty and, with a threshold, the verdict. Writes a "
+        "PLY point cloud with the objects coloured by novelty and 'instance' and 'novelty' vertex properties. "
+        "The objects come from the file's per-point instance labels when it has them (--labels), else from "
+        "a geometric segmentation: large planes (floor, walls, table tops) removed, the rest clustered.",
+    )
+    scene.add_argument("scan", metavar="SCAN", help="the scan: a point cloud file, e.g. .ply or .pcd")
+    scene.add_argument("--out", required=True, metavar="OUT.ply", help="output PLY point cloud")
+    scene.add_argument("--png", metavar="OUT.png", help="also draw the scene with the objects' boxes and labels")
+    scene.add_argument(
+        "--view",
+        metavar="H,V",
+        help="axes drawn to the right and upwards in --png, each x, y or z, '-' to flip (default: x,UP; "
+        "x,-y for a camera frame)",
+    )
+    scene.add_argument(
+        "--labels",
+        default="auto",
+        metavar="PROPERTY",
+        help="per-point instance labels of the file: auto (its instance, objectId, segment or label property, "
+        "when it has one), a property name, or none to segment the scan (default auto)",
+    )
+    for option, help_text in (
+        ("--voxel-size", "voxel size of the segmentation (default 0.01)"),
+        ("--plane-distance", "distance of a point to a plane it belongs to (default 0.02)"),
+        ("--min-plane-area", "area in m^2 from which a plane is background (default 0.1)"),
+        ("--cluster-distance", "points closer than this are one object (default 0.03)"),
+        ("--min-size", "objects whose largest side is shorter are background (default 0.03)"),
+        ("--max-size", "objects whose largest side is longer are background (default 3.0)"),
+    ):
+        scene.add_argument(option, type=float, metavar="M", help=f"metres: {help_text}")
+    scene.set_defaults(run=_scene, subparser=scene)
+
     models = commands.add_parser(
         "models",
         parents=[common],
@@ -275,12 +316,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _score(args: argparse.Namespace) -> int:
     known = _known_names(args.known)
-    for option in ("tpr", "alpha", "fdr"):
+    for option in ("alpha", "fdr"):
         if getattr(args, option) is not None and args.calibrate is None:
             raise UsageError(f"--{option} applies only with --calibrate DIR")
-    tpr = 0.95 if args.tpr is None and args.alpha is None and args.fdr is None else args.tpr
-    if tpr is not None and not 0.0 < tpr <= 1.0:
-        raise UsageError(f"--tpr must be in (0, 1], got {tpr}")
+    if args.tpr is not None and (args.alpha is not None or args.fdr is not None):
+        raise UsageError("--tpr, --alpha and --fdr are alternative rules: give one")
+    tpr = _tpr(args) if args.alpha is None and args.fdr is None else None
     if args.alpha is not None and not 0.0 < args.alpha < 1.0:
         raise UsageError(f"--alpha must be in (0, 1), got {args.alpha}")
     if args.fdr is not None and not 0.0 < args.fdr <= 1.0:
@@ -302,14 +343,8 @@ def _score(args: argparse.Namespace) -> int:
     ).fit(known=known)
 
     if args.calibrate is not None:
-        reference, reference_failed = _expand([args.calibrate])
-        calibration = _embed_files(encoder, reference, args, reference_failed)
-        if reference_failed or not calibration:
-            raise ValueError(
-                f"calibration needs every file of {args.calibrate} to load, and at least one; "
-                f"fix or remove the {len(reference_failed)} file(s) reported above"
-            )
-        detector.calibrate(np.stack(list(calibration.values())), tpr=tpr, alpha=args.alpha)
+        calibration = _calibration_embeddings(encoder, args)
+        detector.calibrate(calibration, tpr=tpr, alpha=args.alpha)
         shapes = f"the {len(calibration)} shapes in {args.calibrate}"
         if args.fdr is not None:
             _note(args, f"verdicts by Benjamini-Hochberg at FDR {args.fdr:g}, p-values from {shapes}")
@@ -378,6 +413,28 @@ def _score(args: argparse.Namespace) -> int:
         rows = [[cells[column](r) for column in columns] for r in results]
         _print_table(columns, rows, numeric={"similarity", "novelty", "p_value"})
     return _finish(failed)
+
+
+def _tpr(args: argparse.Namespace) -> float:
+    """``--tpr``, checked: only with ``--calibrate``, in (0, 1], 0.95 by default."""
+    if args.tpr is not None and args.calibrate is None:
+        raise UsageError("--tpr applies only with --calibrate DIR")
+    tpr = 0.95 if args.tpr is None else args.tpr
+    if not 0.0 < tpr <= 1.0:
+        raise UsageError(f"--tpr must be in (0, 1], got {tpr}")
+    return tpr
+
+
+def _calibration_embeddings(encoder: ShapeEncoder, args: argparse.Namespace) -> np.ndarray:
+    """Embeddings ``(n, D)`` of the shape files of ``--calibrate``, all of which must load."""
+    reference, reference_failed = _expand([args.calibrate])
+    calibration = _embed_files(encoder, reference, args, reference_failed)
+    if reference_failed or not calibration:
+        raise ValueError(
+            f"calibration needs every file of {args.calibrate} to load, and at least one; "
+            f"fix or remove the {len(reference_failed)} file(s) reported above"
+        )
+    return np.stack(list(calibration.values()))
 
 
 def _known_names(value: str, what: str = "--known class names") -> list[str]:
@@ -476,6 +533,103 @@ def _rank_device(requested: str | None, local_rank: int) -> torch.device:
     if requested is None and torch.cuda.is_available() or requested == "cuda":
         return resolve_device(f"cuda:{local_rank}")
     return resolve_device(requested)
+
+
+# ------------------------------------------------------------------------------ scene
+
+
+def _scene(args: argparse.Namespace) -> int:
+    from .atomic import replacing
+    from .scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
+
+    known = _known_names(args.known)
+    tpr = _tpr(args)
+    _check_shape_options(args)
+    view = _view(args)
+    sizes = {
+        name: getattr(args, name)
+        for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "min_size", "max_size")
+        if getattr(args, name) is not None
+    }
+    points, labels = load_scene(args.scan, labels=None if args.labels.lower() == "none" else args.labels)
+    if labels is not None:
+        if sizes:
+            options = ", ".join("--" + name.replace("_", "-") for name in sizes)
+            raise UsageError(
+                f"{args.scan} has per-point labels, which replace the segmentation: drop {options} or pass --labels none"
+            )
+        objects_from = f"the per-point labels of {args.scan}"
+    else:
+        labels = segment_scene(points, args.up, seed=args.seed, **sizes)
+        objects_from = "segmentation"
+    _note(args, f"{len(np.unique(labels[labels >= 0]))} objects among {len(points)} points, from {objects_from}")
+    encoder = _load_encoder(args)
+    calibration = _calibration_embeddings(encoder, args) if args.calibrate is not None else None
+    result = score_scene(
+        points,
+        known,
+        model=encoder,
+        method=args.method,
+        labels=labels,
+        up_axis=args.up,
+        threshold=args.threshold,
+        calibration=calibration,
+        tpr=tpr,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        progress=False if args.quiet else None,
+        templates=args.templates,
+    )
+    if calibration is not None:
+        accepted = f"accepts {tpr:.0%} of the {len(calibration)} shapes in {args.calibrate}"
+        _note(args, f"threshold {result.threshold:.4f}: {accepted}")
+    write_scene_ply(args.out, points, result)
+    if args.png is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        figure = plot_scene(points, result, view=view, title=Path(args.scan).name)
+        with replacing(args.png) as temporary:
+            figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")
+    if args.json:
+        document = {
+            "scan": args.scan,
+            "model": args.model,
+            "method": args.method,
+            "known": known,
+            "threshold": result.threshold,
+            "tpr": tpr if args.calibrate is not None else None,
+            "objects_from": objects_from,
+            "out": args.out,
+            "png": args.png,
+            "objects": [obj.as_dict() for obj in result.objects],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        verdicts = result.threshold is not None
+        calibrated = calibration is not None
+        columns = ["id", "points", "class", "similarity", "novelty"]
+        columns += (["p_value"] if calibrated else []) + (["verdict"] if verdicts else []) + ["centroid", "size"]
+        rows = []
+        for obj in result.objects:
+            size = np.subtract(obj.bbox_max, obj.bbox_min)
+            row = [str(obj.id), str(obj.points), obj.nearest_class, f"{obj.similarity:.4f}", f"{obj.novelty:.4f}"]
+            row += [f"{obj.p_value:.4f}"] if calibrated else []
+            row += [obj.verdict] if verdicts else []
+            row += [" ".join(f"{v:.2f}" for v in obj.centroid), "x".join(f"{v:.2f}" for v in size)]
+            rows.append(row)
+        _print_table(columns, rows, numeric={"id", "points", "similarity", "novelty", "p_value"})
+    return 0
+
+
+def _view(args: argparse.Namespace) -> tuple[str, str]:
+    """``--view H,V``, or the default: the first horizontal axis to the right, up upwards."""
+    if args.view is None:
+        return (next(axis for axis in "xyz" if axis != args.up), args.up)
+    parts = tuple(part.strip() for part in args.view.split(","))
+    if len(parts) != 2 or any(part.lstrip("-") not in ("x", "y", "z") or part.count("-") > 1 for part in parts):
+        raise UsageError(f"--view takes two axes H,V such as x,y or x,-y; got {args.view!r}")
+    return parts
 
 
 # ----------------------------------------------------------------------------- models

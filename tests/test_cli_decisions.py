@@ -81,7 +81,7 @@ def test_fdr_verdicts_are_the_benjamini_hochberg_selection(tiny_registry, folder
         (["--fdr", "0.1"], "--fdr applies only with --calibrate"),
         (["--calibrate", "d", "--alpha", "1"], r"--alpha must be in \(0, 1\)"),
         (["--calibrate", "d", "--fdr", "0"], r"--fdr must be in \(0, 1\]"),
-        (["--calibrate", "d", "--alpha", "0.1", "--tpr", "0.9"], "not allowed with argument"),
+        (["--calibrate", "d", "--alpha", "0.1", "--tpr", "0.9"], "--tpr, --alpha and --fdr are alternative rules"),
         (["--describe", "0"], "--describe takes a number of names of at least 1"),
         (["--vocabulary", "cup"], "--vocabulary applies only with --describe"),
         (["--describe", "--vocabulary", "cup,Cup"], "duplicate --vocabulary names"),

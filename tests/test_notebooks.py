@@ -32,3 +32,16 @@ def test_quickstart_runs_on_the_tiny_registry(tiny_registry):
     assert [row[3] for row in rows[:3]] == ["known"] * 3
     images = [o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1
+
+
+def test_scene_notebook_finds_the_mug_and_writes_the_ply(tiny_registry, tmp_path):
+    notebook = run_notebook(NOTEBOOKS / "03_scene.ipynb", env={"OPENSHAPE_OOD_RESULTS": str(tmp_path)})
+    text = output_text(notebook)
+    assert "209,280 points" in text and "labels in the file: False" in text
+    # One table row per object; object 0, the mug on the near table, has its centroid 0.76 m away.
+    rows = re.findall(r"^\s*(\d+)\s+(\d+)\s+\S+\s+(-?\d+\.\d{4})\s+(-?\d+\.\d{4})\s+None\s+(.+)$", text, re.MULTILINE)
+    assert len(rows) >= 2 and [int(row[0]) for row in rows] == list(range(len(rows)))
+    assert [float(v) for v in rows[0][4].split()] == pytest.approx([0.06, 0.07, 0.76], abs=0.02)
+    images = [o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 1
+    assert (tmp_path / "table_scene_mug.ply").stat().st_size > 209280 * 20

@@ -1,0 +1,76 @@
+"""How long ``segment_scene`` takes on a scan of about a million points.
+
+The scan is the synthetic scene of the tests (real meshes on a floor before a wall, with
+sensor noise), either sampled densely (``--copies 1``: one room, ~3 mm between points) or
+tiled side by side (``--copies 10``: ten rooms, 1 cm between points, ten times as many
+voxels), so that both the per-point and the per-voxel work are measured. Prints the
+number of points and voxels, the objects found, their worst IoU, and the wall-clock and CPU
+time of each run (on a busy machine the wall-clock time includes waiting for a core).
+
+    python -m benchmarks.scene_speed                     # 1,000,000 points, one dense room
+    python -m benchmarks.scene_speed --copies 10         # 1,000,000 points, ten rooms
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from openshape_ood.scene import segment_scene
+from tests.synthetic_scene import FLOOR, OBJECTS, make_synthetic_scene
+
+# Points of the synthetic scene at 1 cm spacing (measured): scales the spacing to the requested count.
+_POINTS_AT_1CM = 108_000
+
+
+def build_scan(points: int, copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """About ``points`` points in ``copies`` rooms side by side along x, and their true labels."""
+    spacing = 0.01 * np.sqrt(_POINTS_AT_1CM * copies / points)
+    width = FLOOR[0][1] - FLOOR[0][0]
+    scans, truths = [], []
+    for copy in range(copies):
+        scan, truth = make_synthetic_scene(spacing=spacing, seed=seed + copy)
+        scans.append(scan + np.array([copy * (width + 0.5), 0.0, 0.0], dtype=np.float32))
+        truths.append(np.where(truth >= 0, truth + copy * len(OBJECTS), -1))
+    return np.concatenate(scans), np.concatenate(truths)
+
+
+def worst_iou(labels: np.ndarray, truth: np.ndarray) -> float:
+    ious = []
+    for object_id in np.unique(truth[truth >= 0]):
+        member = truth == object_id
+        found = labels[member]
+        found = found[found >= 0]
+        if len(found) == 0:
+            return 0.0
+        label = np.bincount(found).argmax()
+        ious.append(((labels == label) & member).sum() / ((labels == label) | member).sum())
+    return float(min(ious))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1_000_000, help="points in the scan (default 1,000,000)")
+    parser.add_argument("--copies", type=int, default=1, help="rooms side by side (default 1)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (default 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    scan, truth = build_scan(args.points, args.copies, args.seed)
+    voxels = len(np.unique(np.floor(scan / 0.01).astype(np.int64), axis=0))
+    print(f"scan: {len(scan):,} points, {voxels:,} voxels of 1 cm, {args.copies} room(s), "
+          f"{len(np.unique(truth[truth >= 0]))} objects; {os.cpu_count()} CPU cores")  # fmt: skip
+    for run in range(args.repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        labels = segment_scene(scan, "y")
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        found = len(np.unique(labels[labels >= 0]))
+        quality = f"worst IoU {worst_iou(labels, truth):.3f}, background kept {(labels[truth < 0] == -1).mean():.4f}"
+        print(f"run {run + 1}: {elapsed:.2f} s wall, {cpu:.2f} s CPU (all threads), {found} objects, {quality}")
+
+
+if __name__ == "__main__":
+    main()

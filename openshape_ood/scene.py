@@ -1,0 +1,849 @@
+"""Scenes: find the objects in a scan of a room or a table top and score each one for novelty.
+
+:func:`segment_scene` gives every point of a scan an object id (-1 for background: floor,
+walls, table tops, clutter too small or too large to be an object). :func:`score_scene`
+cuts each object out, embeds it exactly as a single shape file would be embedded, and
+scores it against the known classes with :func:`~openshape_ood.score_novelty`.
+:func:`load_scene` reads a scan and the per-point instance labels it may carry;
+:func:`write_scene_ply` and :func:`plot_scene` show the result.
+
+Coordinates are in METRES: every size of the automatic segmentation is.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import lzf
+import numpy as np
+import plyfile
+from scipy import ndimage
+from scipy.spatial import cKDTree
+from sklearn.cluster import DBSCAN
+
+from .atomic import replacing
+from .io import load_points
+from .config import UP_AXES
+from .conformal import conformal_p_values
+
+__all__ = [
+    "BACKGROUND_GREY",
+    "COLOUR_MAP",
+    "LABEL_PROPERTIES",
+    "SceneObject",
+    "SceneScores",
+    "load_scene",
+    "novelty_colours",
+    "plot_scene",
+    "score_scene",
+    "segment_scene",
+    "write_scene_ply",
+]
+
+#: Per-point properties read as instance labels by :func:`load_scene`, in order of preference
+#: (names compared without case).
+LABEL_PROPERTIES = ("instance", "instance_id", "objectId", "object_id", "segment", "segment_id", "label")
+
+# Neighbours of a voxel that estimate its surface normal.
+_NORMAL_NEIGHBOURS = 10
+# DBSCAN: voxels within cluster_distance (the voxel included) that make a voxel a core voxel;
+# fewer is sensor noise left over from the planes.
+_CORE_VOXELS = 4
+# RANSAC: planes tried per round, and voxels they are scored on.
+_HYPOTHESES = 200
+_SCORED_VOXELS = 5000
+# Objects with this share of their voxels within plane_distance of a removed plane are part of it.
+_FLAT_SHARE = 0.8
+# Colours of the output: background grey, objects on a perceptually uniform colour map.
+BACKGROUND_GREY = 0.6
+COLOUR_MAP = "viridis"
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def segment_scene(
+    points: np.ndarray,
+    up_axis: str | None = "y",
+    *,
+    labels: np.ndarray | None = None,
+    voxel_size: float = 0.01,
+    plane_distance: float = 0.02,
+    min_plane_area: float = 0.1,
+    max_planes: int = 10,
+    normal_angle: float = 30.0,
+    cluster_distance: float = 0.03,
+    min_points: int = 50,
+    min_size: float = 0.03,
+    max_size: float = 3.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Object instance label of every point of a scan: ``0..K-1``, or -1 for background.
+
+    Given ``labels`` (one integer per point, for example from a segmentation model or
+    the file, see :func:`load_scene`), those win: negative labels become -1 (background),
+    the others are kept as the object ids, and nothing is filtered.
+
+    Otherwise the scan is segmented geometrically (coordinates in metres):
+
+    1. The points are grouped into voxels of ``voxel_size``; everything below works on
+       their centroids, and each point gets the label of its voxel at the end.
+    2. Large planes are removed. First horizontal ones, found along the gravity axis
+       ``up_axis`` (the floor, table tops; its sign does not matter; ``None`` skips this
+       step), then planes of any orientation (walls, the tilted table top of a scan in
+       camera coordinates) by RANSAC. A voxel belongs to a plane when its centroid lies
+       within ``plane_distance`` of it and its surface normal is within ``normal_angle``
+       degrees of the plane's, so that the sides of an object standing on a plane stay
+       with the object. Of each plane, the connected patches that cover at least
+       ``min_plane_area`` square metres are removed (coplanar chair seats are no floor);
+       at most ``max_planes`` planes.
+    3. The rest is clustered with DBSCAN (scikit-learn): voxels closer than
+       ``cluster_distance`` join one object, sparse voxels are background.
+    4. Plane voxels that rise above their plane's noise (three robust standard deviations)
+       and touch an object, directly or through other such voxels, go back to it: the
+       bottom of an object standing on the floor, the back of one leaning on a wall.
+    5. Clusters lying in a removed plane (80% of their voxels within ``plane_distance`` of
+       it: ragged plane edges, noise) are background, and so are objects with fewer than
+       ``min_points`` points, or whose largest bounding-box side is shorter than
+       ``min_size`` or longer than ``max_size`` metres.
+
+    Objects are numbered by decreasing point count. Objects closer than
+    ``cluster_distance`` to each other are one object; a flat object larger than
+    ``min_plane_area`` (a cabinet side, a large box) loses that face to the planes.
+
+    Args:
+        points: the scan, ``(N, 3)`` xyz or ``(N, C >= 3)`` with xyz first, in metres.
+        up_axis: the gravity axis of the scan (``"x"``, ``"y"``, ``"z"``), or ``None``.
+        labels: per-point instance labels ``(N,)`` that replace the segmentation.
+        seed: seeds the RANSAC sampling; the same seed gives the same labels.
+
+    Returns:
+        ``(N,)`` int64 labels.
+    """
+    xyz = _scene_xyz(points)
+    if labels is not None:
+        return _given_labels(labels, len(xyz))
+    for name, value in (
+        ("voxel_size", voxel_size),
+        ("plane_distance", plane_distance),
+        ("min_plane_area", min_plane_area),
+        ("cluster_distance", cluster_distance),
+        ("max_size", max_size),
+    ):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
+    if not 0 < normal_angle < 90:
+        raise ValueError(f"normal_angle must be in (0, 90) degrees, got {normal_angle!r}")
+    if not 0 <= min_size < max_size:
+        raise ValueError(f"min_size must be in [0, max_size={max_size}), got {min_size!r}")
+    if int(max_planes) != max_planes or max_planes < 0 or int(min_points) != min_points or min_points < 1:
+        raise ValueError(f"max_planes must be >= 0 and min_points >= 1, got {max_planes!r} and {min_points!r}")
+    if up_axis is not None and up_axis not in UP_AXES:
+        raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
+
+    centroids, counts, voxel_of_point = _voxelize(xyz, voxel_size)
+    normals, spacing = _normals(centroids)
+    if spacing > 2 * voxel_size:
+        warnings.warn(
+            f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={voxel_size}: planes "
+            f"and objects will fall apart; pass voxel_size={spacing:.2g} or more and cluster_distance about "
+            "three times that (are the coordinates in metres?)",
+            stacklevel=2,
+        )
+    planes = _Planes(centroids, normals, plane_distance, math.cos(math.radians(normal_angle)), voxel_size, spacing)
+    rng = np.random.default_rng(seed)
+    if up_axis is not None:
+        up = np.eye(3)[UP_AXES.index(up_axis)]
+        while len(planes.found) < max_planes and planes.add(planes.horizontal(up), min_plane_area):
+            pass
+    while len(planes.found) < max_planes and planes.add(planes.ransac(rng), min_plane_area):
+        pass
+
+    objects = np.full(len(centroids), -1, dtype=np.int64)
+    rest = np.flatnonzero(planes.remaining)
+    if len(rest):
+        objects[rest] = DBSCAN(eps=cluster_distance, min_samples=_CORE_VOXELS).fit(centroids[rest]).labels_
+    planes.give_back(objects)
+    planes.drop_flat(objects)
+    objects = _filter_objects(objects, centroids, counts, min_points, min_size, max_size, voxel_size)
+    return objects[voxel_of_point]
+
+
+def _scene_xyz(points) -> np.ndarray:
+    array = np.asarray(points)
+    if array.ndim != 2 or array.shape[1] < 3 or len(array) == 0:
+        raise ValueError(f"a scene must be an (N, 3) or (N, C >= 3) array, xyz first; got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"scene points have dtype {array.dtype}; expected numbers")
+    xyz = array[:, :3].astype(np.float64)
+    if not np.isfinite(xyz).all():
+        raise ValueError("the scene has NaN or infinite coordinates; drop those points first (load_points does)")
+    return xyz
+
+
+def _given_labels(labels, count: int) -> np.ndarray:
+    array = np.asarray(labels)
+    if array.shape != (count,):
+        raise ValueError(f"labels must have shape ({count},), one per point of the scene; got {array.shape}")
+    if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all() or (array != np.round(array)).any():
+        raise ValueError("labels must be integers (object ids, negative for background)")
+    array = array.astype(np.int64)
+    return np.where(array < 0, -1, array)
+
+
+def _voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centroids ``(M, 3)`` and point counts ``(M,)`` of the occupied voxels, and each point's voxel ``(N,)``."""
+    scaled = np.floor((xyz - xyz.min(axis=0)) / voxel_size)
+    extent = scaled.max(axis=0) + 1
+    if np.prod(extent) >= 2.0**62:
+        raise ValueError(
+            f"the scene spans {extent.tolist()} voxels of {voxel_size} m; are the coordinates in metres? "
+            "Scale them, or raise voxel_size"
+        )
+    cells, extent = scaled.astype(np.int64), extent.astype(np.int64)
+    keys = (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
+    _, voxel_of_point, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    voxel_of_point = voxel_of_point.reshape(-1)
+    sums = np.stack([np.bincount(voxel_of_point, xyz[:, k], len(counts)) for k in range(3)], axis=1)
+    return sums / counts[:, None], counts, voxel_of_point
+
+
+def _normals(centroids: np.ndarray) -> tuple[np.ndarray, float]:
+    """Unit surface normal of each voxel (the least-variance direction of its nearest
+    neighbours) and the median distance between neighbouring voxels."""
+    k = min(_NORMAL_NEIGHBOURS, len(centroids))
+    if k < 3:
+        return np.tile([0.0, 0.0, 1.0], (len(centroids), 1)), 0.0
+    distances, neighbours = cKDTree(centroids).query(centroids, k=k, workers=-1)
+    # Moments summed neighbour by neighbour: never an (M, k, 3) copy of the neighbourhoods.
+    total = np.zeros_like(centroids)
+    outer = np.zeros((len(centroids), 3, 3))
+    for column in neighbours.T:
+        point = centroids[column] - centroids  # relative to the voxel: no loss of precision far from the origin
+        total += point
+        outer += point[:, :, None] * point[:, None, :]
+    mean = total / k
+    normals = np.linalg.eigh(outer / k - mean[:, :, None] * mean[:, None, :])[1][:, :, 0]
+    return normals, float(np.median(distances[:, 1]))
+
+
+class _Plane(NamedTuple):
+    normal: np.ndarray
+    offset: float
+    voxels: np.ndarray  # indices of its inlier voxels
+
+
+class _Planes:
+    """The large planes of a voxelised scan, found one by one and removed from ``remaining``."""
+
+    def __init__(self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float):
+        self.centroids, self.normals = centroids, normals
+        self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
+        # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
+        # patch does not fall apart between the points of a sparse scan.
+        self.cell = max(voxel_size, 2 * spacing)
+        self.remaining = np.ones(len(centroids), dtype=bool)
+        self.found: list[_Plane] = []
+
+    def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """The horizontal plane holding the most remaining voxels whose normal is vertical."""
+        flat = np.flatnonzero(self.remaining & (np.abs(self.normals @ up) >= self.min_cos))
+        if len(flat) < 3:
+            return None
+        heights = self.centroids[flat] @ up
+        # Counts in slabs as thick as the inlier band (two distances), sliding by half a distance.
+        step = self.distance / 2
+        bins = np.floor((heights - heights.min()) / step).astype(np.int64)
+        per_bin = np.bincount(bins)
+        per_slab = np.convolve(per_bin, np.ones(4, dtype=np.int64))[3:]
+        start = int(np.argmax(per_slab))
+        in_slab = flat[(bins >= start) & (bins < start + 4)]
+        return self._fit(in_slab, up)
+
+    def ransac(self, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
+        """The plane through one remaining voxel, along its normal, that holds the most remaining voxels."""
+        candidates = np.flatnonzero(self.remaining)
+        if len(candidates) < 3:
+            return None
+        scored = rng.choice(candidates, min(len(candidates), _SCORED_VOXELS), replace=False)
+        seeds = rng.choice(candidates, min(len(candidates), _HYPOTHESES), replace=False)
+        normals = self.normals[seeds]
+        offsets = np.einsum("hd,hd->h", normals, self.centroids[seeds])
+        near = np.abs(self.centroids[scored] @ normals.T - offsets) <= self.distance
+        aligned = np.abs(self.normals[scored] @ normals.T) >= self.min_cos
+        best = int(np.argmax((near & aligned).sum(axis=0)))
+        inliers = candidates[self._inliers(normals[best], offsets[best], candidates)]
+        return self._fit(inliers, normals[best])
+
+    def add(self, plane: tuple[np.ndarray, float] | None, min_area: float) -> bool:
+        """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
+
+        Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
+        each is small, so none of them is taken for a floor.
+        """
+        if plane is None:
+            return False
+        normal, offset = plane
+        candidates = np.flatnonzero(self.remaining)
+        voxels = candidates[self._inliers(normal, offset, candidates)]
+        if len(voxels) < 3:
+            return False
+        voxels = self._large_patches(voxels, normal, min_area)
+        if len(voxels) == 0:
+            return False
+        self.remaining[voxels] = False
+        self.found.append(_Plane(normal, offset, voxels))
+        return True
+
+    def give_back(self, objects: np.ndarray) -> None:
+        """Give an object the plane voxels it stands on or leans against, by region growing.
+
+        A plane voxel is part of an object, not of the plane, when it lies off the plane by
+        more than the plane's own noise (three robust standard deviations of its voxels'
+        distances) and is reached from the object through such voxels, one voxel at a time.
+        """
+        raised = []
+        for plane in self.found:
+            height = np.abs(self.centroids[plane.voxels] @ plane.normal - plane.offset)
+            noise = 1.4826 * np.median(height)  # the median absolute deviation of the plane's voxels
+            raised.append(plane.voxels[height > max(3 * noise, self.voxel_size / 4)])
+        candidates = np.unique(np.concatenate(raised)) if raised else np.empty(0, dtype=np.int64)
+        reach = 1.5 * self.voxel_size
+        while len(candidates):
+            owners = np.flatnonzero(objects >= 0)
+            if len(owners) == 0:
+                return
+            gap, nearest = cKDTree(self.centroids[owners]).query(
+                self.centroids[candidates], distance_upper_bound=reach
+            )
+            reached = np.isfinite(gap)
+            if not reached.any():
+                return
+            objects[candidates[reached]] = objects[owners[nearest[reached]]]
+            candidates = candidates[~reached]
+
+    def drop_flat(self, objects: np.ndarray) -> None:
+        """Make background the objects lying in a plane: its ragged edges and the noise on it."""
+        in_plane = np.zeros(len(objects), dtype=bool)
+        for plane in self.found:
+            in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= self.distance
+        labelled = objects >= 0
+        ids, members = np.unique(objects[labelled], return_inverse=True)
+        flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
+        objects[np.isin(objects, ids[flat_share >= _FLAT_SHARE])] = -1
+
+    def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:
+        near = np.abs(self.centroids[voxels] @ normal - offset) <= self.distance
+        return near & (np.abs(self.normals[voxels] @ normal) >= self.min_cos)
+
+    def _fit(self, voxels: np.ndarray, guess: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """Least-squares plane through ``voxels``, its normal oriented like ``guess``."""
+        if len(voxels) < 3:
+            return None
+        points = self.centroids[voxels]
+        centre = points.mean(axis=0)
+        normal = np.linalg.eigh(np.cov((points - centre).T))[1][:, 0]
+        normal = normal if normal @ guess >= 0 else -normal
+        return normal, float(normal @ centre)
+
+    def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
+        """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
+
+        Patches are 8-connected cells on a grid in the plane, two voxel spacings wide; a
+        patch's area is its number of cells times a cell's area.
+        """
+        cells = np.floor(self.centroids[voxels] @ _plane_basis(normal).T / self.cell).astype(np.int64)
+        cells -= cells.min(axis=0)
+        shape = cells.max(axis=0) + 1
+        grid = np.zeros(shape, dtype=bool)
+        grid[cells[:, 0], cells[:, 1]] = True
+        patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
+        area = np.bincount(patches.ravel(), minlength=count + 1) * self.cell**2
+        area[0] = 0.0  # empty cells
+        return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
+
+
+def _plane_basis(normal: np.ndarray) -> np.ndarray:
+    """Two orthonormal rows spanning the plane with this unit normal."""
+    helper = np.eye(3)[int(np.argmin(np.abs(normal)))]
+    first = np.cross(normal, helper)
+    first /= np.linalg.norm(first)
+    return np.stack([first, np.cross(normal, first)])
+
+
+def _filter_objects(
+    objects: np.ndarray,
+    centroids: np.ndarray,
+    counts: np.ndarray,
+    min_points: int,
+    min_size: float,
+    max_size: float,
+    voxel_size: float,
+) -> np.ndarray:
+    """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count."""
+    kept = objects >= 0
+    if not kept.any():
+        return objects
+    ids, members = np.unique(objects[kept], return_inverse=True)
+    points = np.bincount(members, counts[kept])
+    low = np.full((len(ids), 3), np.inf)
+    high = np.full((len(ids), 3), -np.inf)
+    np.minimum.at(low, members, centroids[kept])
+    np.maximum.at(high, members, centroids[kept])
+    size = (high - low).max(axis=1) + voxel_size
+    good = (points >= min_points) & (size >= min_size) & (size <= max_size)
+    order = np.argsort(-points, kind="stable")
+    new_id = np.full(len(ids), -1, dtype=np.int64)
+    ranked = order[good[order]]
+    new_id[ranked] = np.arange(len(ranked))
+    relabelled = np.full_like(objects, -1)
+    relabelled[kept] = new_id[members]
+    return relabelled
+
+
+# ------------------------------------------------------------------------- reading labels
+
+
+def load_scene(path: str | os.PathLike, *, labels: str | None = "auto") -> tuple[np.ndarray, np.ndarray | None]:
+    """A scan from a file (:func:`~openshape_ood.load_points`) and its per-point instance labels, if any.
+
+    Args:
+        path: any file :func:`~openshape_ood.load_points` reads. Labels are read from
+            vertex-only ``.ply`` files (any integer or float vertex property) and ``.pcd``
+            files (any field); other files have none.
+        labels: ``"auto"`` reads the first property of :data:`LABEL_PROPERTIES` the file
+            has (``instance``, ``objectId``, ``segment``, ``label``, ...), a property name
+            reads that one (an error when it is missing), ``None`` reads none.
+
+    Returns:
+        ``(points, labels)``: the points as :func:`~openshape_ood.load_points` returns them
+        (without the points whose coordinates are not finite) and their labels ``(N,)``
+        int64, negative ones -1 (background); ``labels`` is ``None`` when the file has no
+        label property.
+    """
+    path = Path(path)
+    points = load_points(path)
+    if labels is None:
+        return points, None
+    found = _read_label_property(path, None if labels == "auto" else labels)
+    if found is None:
+        return points, None
+    values, finite = found
+    values = values[finite]
+    if len(values) != len(points):
+        raise ValueError(
+            f"{path}: {len(values)} labels for {len(points)} points; the label property does not line up with "
+            "the points, pass labels=None to segment the scan instead"
+        )
+    return points, _given_labels(values, len(points))
+
+
+def _read_label_property(path: Path, name: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The label column of a point-cloud file and which of its points have finite xyz, or ``None``."""
+    suffix = path.suffix.lower()
+    if suffix == ".ply":
+        try:
+            data = plyfile.PlyData.read(str(path))
+        except Exception as exc:  # plyfile raises PlyParseError, ValueError, struct errors ...
+            raise ValueError(f"could not read the properties of {path}: {exc}") from exc
+        if "face" in data and data["face"].count > 0:
+            if name is not None:
+                raise ValueError(f"{path} is a mesh (it has faces); per-point labels are read from point clouds only")
+            return None
+        vertex = data["vertex"].data
+        columns = {field: vertex[field] for field in vertex.dtype.names}
+    elif suffix == ".pcd":
+        columns = _pcd_columns(path)
+    else:
+        if name is not None:
+            raise ValueError(f"labels are read from .ply and .pcd files; {path} is {suffix or 'without suffix'}")
+        return None
+    by_lower = {field.lower(): field for field in columns}
+    if name is None:
+        field = next((by_lower[n.lower()] for n in LABEL_PROPERTIES if n.lower() in by_lower), None)
+        if field is None:
+            return None
+    elif name.lower() in by_lower:
+        field = by_lower[name.lower()]
+    else:
+        raise ValueError(f"{path} has no property {name!r}; its properties are {', '.join(columns)}")
+    finite = np.isfinite(np.stack([columns[axis].astype(np.float64) for axis in "xyz"], axis=1)).all(axis=1)
+    return np.asarray(columns[field]), finite
+
+
+def _pcd_columns(path: Path) -> dict[str, np.ndarray]:
+    """Every field of a PCD file (the first value of each), by name.
+
+    :func:`~openshape_ood.load_points` reads only xyz and colour from PCD files; labels
+    need the other fields too.
+    """
+    raw = path.read_bytes()
+    header: dict[str, list[str]] = {}
+    offset = 0
+    while "DATA" not in header:
+        end = raw.find(b"\n", offset)
+        if end < 0:
+            raise ValueError(f"could not read {path}: the PCD header has no DATA line")
+        line = raw[offset:end].decode("ascii", errors="replace").strip()
+        offset = end + 1
+        if line and not line.startswith("#"):
+            key, *values = line.split()
+            header[key.upper()] = values
+    fields, sizes, types = header.get("FIELDS", []), header.get("SIZE", []), header.get("TYPE", [])
+    counts = [int(c) for c in header.get("COUNT", ["1"] * len(fields))]
+    kinds = {"F": "f", "U": "u", "I": "i"}
+    try:
+        bases = [np.dtype(f"<{kinds[t]}{s}") for t, s in zip(types, sizes, strict=True)]
+        points = int(header["POINTS"][0]) if "POINTS" in header else int(header["WIDTH"][0]) * int(header["HEIGHT"][0])
+        encoding = header["DATA"][0].lower()
+        body = raw[offset:]
+        if encoding == "ascii":
+            table = np.loadtxt(body.decode("ascii").splitlines(), dtype=np.float64, ndmin=2)
+            starts = np.cumsum([0] + counts[:-1])
+            columns = [table[:, start] for start in starts]
+        elif encoding == "binary":
+            record = np.dtype([(f"f{i}", base, (count,)) for i, (base, count) in enumerate(zip(bases, counts))])
+            table = np.frombuffer(body, dtype=record, count=points)
+            columns = [table[f"f{i}"][:, 0] for i in range(len(bases))]
+        elif encoding == "binary_compressed":
+            compressed, size = np.frombuffer(body[:8], dtype="<u4")
+            data = lzf.decompress(body[8 : 8 + int(compressed)], int(size))
+            columns, start = [], 0
+            for base, count in zip(bases, counts):  # field-major: all points' values of one field, then the next
+                columns.append(np.frombuffer(data, dtype=base, count=points * count, offset=start)[::count])
+                start += base.itemsize * points * count
+        else:
+            raise ValueError(f"unknown PCD DATA encoding {encoding!r}")
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(f"could not read the fields of {path}: {exc}") from exc
+    by_name: dict[str, np.ndarray] = {}
+    for name, column in zip(fields, columns):
+        by_name.setdefault(name, column)
+    return by_name
+
+
+# ---------------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class SceneObject:
+    """One object of a scored scene.
+
+    Attributes:
+        id: its label in the scene's per-point labels.
+        points: how many points it has.
+        bbox_min, bbox_max: corners of its axis-aligned bounding box (metres).
+        centroid: mean of its points.
+        nearest_class: the known class it is nearest to.
+        similarity: cosine similarity of its embedding to that class (the text embedding
+            of the class's best name, or its nearest reference shape).
+        novelty: its novelty score: higher = more novel.
+        verdict: ``"novel"`` (novelty above the threshold), ``"known"``, or ``None`` without a threshold.
+        p_value: with calibration shapes, the split-conformal p-value of the object's novelty
+            (:func:`~openshape_ood.conformal.conformal_p_values`: small = novel); else ``None``.
+    """
+
+    id: int
+    points: int
+    bbox_min: tuple[float, float, float]
+    bbox_max: tuple[float, float, float]
+    centroid: tuple[float, float, float]
+    nearest_class: str
+    similarity: float
+    novelty: float
+    verdict: str | None
+    p_value: float | None = None
+
+    def as_dict(self) -> dict:
+        """The fields as plain JSON-ready values."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+
+class SceneScores(NamedTuple):
+    """What :func:`score_scene` returns.
+
+    Attributes:
+        objects: one :class:`SceneObject` per object, in label order.
+        labels: ``(N,)`` the object id of each point, -1 for background.
+        novelty: ``(N,)`` the novelty of each point's object (higher = more novel), NaN for background.
+        threshold: the decision threshold on novelty, or ``None``.
+    """
+
+    objects: list[SceneObject]
+    labels: np.ndarray
+    novelty: np.ndarray
+    threshold: float | None
+
+
+def score_scene(
+    points: np.ndarray,
+    known,
+    *,
+    model,
+    method: str = "max_cosine",
+    labels: np.ndarray | None = None,
+    up_axis: str = "y",
+    threshold: float | None = None,
+    calibration: np.ndarray | None = None,
+    tpr: float = 0.95,
+    seed: int | None = 0,
+    batch_size: int = 16,
+    progress: bool | None = None,
+    **options,
+) -> SceneScores:
+    """Find the objects of a scan and score each one for novelty against the known classes.
+
+    Each object is cut out of the scan with its colours and embedded by ``model`` exactly
+    as a single shape file would be (centred, scaled into the unit ball, resampled with
+    ``seed``, its ``up_axis`` turned onto the model's), then scored by
+    :func:`~openshape_ood.score_novelty`: higher = more novel.
+
+    Args:
+        points: the scan ``(N, 3)`` or ``(N, 6)`` (xyz in metres, rgb), e.g. from :func:`load_scene`.
+        known: the known classes as for :func:`~openshape_ood.score_novelty`: class names,
+            their text embeddings ``(C, D)``, or labelled reference shape embeddings.
+        model: the shape encoder (a :class:`~openshape_ood.ShapeEncoder`, or anything with
+            its ``embed``) or its registry name. Class names are embedded with its paired text
+            tower unless ``text_encoder=`` is given.
+        method: the novelty score (see :class:`~openshape_ood.NoveltyDetector`).
+        labels: per-point object labels ``(N,)`` (negative: background) from the file or a
+            segmentation model; ``None`` segments the scan with :func:`segment_scene` and its
+            defaults (call it yourself to change them).
+        up_axis: the scan's gravity axis, for the segmentation and the encoder.
+        threshold: call an object novel when its novelty is above this.
+        calibration: embeddings ``(n, D)`` of shapes of the known classes; the threshold then
+            accepts a ``tpr`` share of them as known (the smallest novelty with at least that
+            share at or below it). Not together with ``threshold``.
+        seed, batch_size, progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+        options: further arguments of :func:`~openshape_ood.score_novelty` (``reference=``,
+            ``text_encoder=``, ``templates=``, the method's options).
+
+    Returns:
+        :class:`SceneScores`: the object table, per-point labels and novelty, the threshold.
+    """
+    if threshold is not None and calibration is not None:
+        raise ValueError("pass threshold= or calibration=, not both")
+    if not 0.0 < tpr <= 1.0:
+        raise ValueError(f"tpr must be in (0, 1]; got {tpr}")
+    xyz = _scene_xyz(points)
+    labels = segment_scene(points, up_axis) if labels is None else _given_labels(labels, len(xyz))
+    ids = np.unique(labels[labels >= 0])
+    novelty = np.full(len(xyz), np.nan)
+    if len(ids) == 0:
+        return SceneScores([], labels, novelty, threshold)
+    from .detector import score_novelty  # torch and open_clip: only when scoring, not to segment
+    from .text import TextEncoder
+
+    encoder = _shape_encoder(model)
+    if _is_names(known) and options.get("text_encoder") is None and getattr(encoder, "entry", None) is not None:
+        options["text_encoder"] = TextEncoder.from_pretrained(encoder.entry, progress=bool(progress))
+    channels = np.asarray(points)[:, :6] if np.asarray(points).shape[1] >= 6 else xyz
+    clouds = [channels[labels == i] for i in ids]
+    embeddings = np.asarray(
+        encoder.embed(clouds, up_axis=up_axis, seed=seed, batch_size=batch_size, progress=progress), dtype=np.float64
+    )
+    scored = embeddings if calibration is None else np.concatenate([embeddings, np.asarray(calibration, np.float64)])
+    result = score_novelty(scored, known, method, model=encoder, **options)
+    scores, predicted = result.scores[: len(ids)], result.predicted[: len(ids)]
+    p_values = None
+    if calibration is not None:
+        calibration_scores = result.scores[len(ids) :]
+        threshold = float(np.quantile(calibration_scores, tpr, method="inverted_cdf"))
+        p_values = conformal_p_values(calibration_scores, scores)
+    similarity = _similarity(embeddings, predicted, result.classes, known, options)
+    objects = []
+    for row, object_id in enumerate(ids):
+        member = labels == object_id
+        cut = xyz[member]
+        novelty[member] = scores[row]
+        verdict = None if threshold is None else ("novel" if scores[row] > threshold else "known")
+        objects.append(
+            SceneObject(
+                id=int(object_id),
+                points=int(member.sum()),
+                bbox_min=tuple(float(v) for v in cut.min(axis=0)),
+                bbox_max=tuple(float(v) for v in cut.max(axis=0)),
+                centroid=tuple(float(v) for v in cut.mean(axis=0)),
+                nearest_class=_class_name(result.classes[predicted[row]]),
+                similarity=float(similarity[row]),
+                novelty=float(scores[row]),
+                verdict=verdict,
+                p_value=None if p_values is None else float(p_values[row]),
+            )
+        )
+    return SceneScores(objects, labels, novelty, threshold)
+
+
+def _shape_encoder(model):
+    if isinstance(model, str):
+        from .encoder import ShapeEncoder  # torch model code only when a name asks for it
+
+        return ShapeEncoder.from_pretrained(model)
+    if not callable(getattr(model, "embed", None)):
+        kind = type(model).__name__
+        raise ValueError(f"model must be a ShapeEncoder or a registry name such as 'vitl14'; got a {kind}")
+    return model
+
+
+def _is_names(known) -> bool:
+    return isinstance(known, (list, tuple)) and all(
+        isinstance(entry, str) or (isinstance(entry, (list, tuple)) and all(isinstance(n, str) for n in entry))
+        for entry in known
+    ) and not _is_reference(known)
+
+
+def _is_reference(known) -> bool:
+    return isinstance(known, Mapping) or (isinstance(known, tuple) and len(known) == 2 and np.ndim(known[0]) == 2)
+
+
+def _class_name(cls) -> str:
+    return " / ".join(cls) if isinstance(cls, (tuple, list)) else str(cls)
+
+
+def _similarity(embeddings: np.ndarray, predicted: np.ndarray, classes, known, options: Mapping) -> np.ndarray:
+    """Cosine of each embedding to its nearest known class: to the class's best name, or nearest reference shape."""
+    if _is_reference(known):
+        if isinstance(known, Mapping):
+            rows = {cls: np.asarray(known[cls], np.float64) for cls in known}
+        else:
+            reference, reference_labels = np.asarray(known[0], np.float64), np.asarray(known[1])
+            rows = {cls: reference[reference_labels == cls] for cls in np.unique(reference_labels)}
+        return np.array([(rows[classes[p]] @ e).max() for e, p in zip(embeddings, predicted)])
+    if _is_names(known):
+        groups = [(entry,) if isinstance(entry, str) else tuple(entry) for entry in known]
+        names = [name for group in groups for name in group]
+        text = options["text_encoder"].embed_classes(names, options.get("templates", "openshape64"))
+        owner = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
+    else:
+        text = np.asarray(known, np.float64)
+        owner = np.arange(len(text))
+    cosine = embeddings @ np.asarray(text, np.float64).T
+    return np.array([cosine[i, owner == p].max() for i, p in enumerate(predicted)])
+
+
+# ---------------------------------------------------------------------------------- output
+
+
+def novelty_colours(novelty: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """RGB in [0, 1] ``(N, 3)``: NaN (background) grey, novelty on the perceptual colour map :data:`COLOUR_MAP`.
+
+    ``value_range`` ``(low, high)`` maps to the two ends of the map (default: the range of
+    the finite values; higher = more novel = the bright yellow end).
+    """
+    import matplotlib
+
+    novelty = np.asarray(novelty, dtype=np.float64)
+    colours = np.full((len(novelty), 3), BACKGROUND_GREY)
+    scored = np.isfinite(novelty)
+    if scored.any():
+        low, high = value_range if value_range is not None else (novelty[scored].min(), novelty[scored].max())
+        unit = np.full(int(scored.sum()), 0.5) if high <= low else np.clip((novelty[scored] - low) / (high - low), 0, 1)
+        colours[scored] = matplotlib.colormaps[COLOUR_MAP](unit)[:, :3]
+    return colours
+
+
+def write_scene_ply(path: str | os.PathLike, points: np.ndarray, scores: SceneScores) -> Path:
+    """Write a scored scene as a binary PLY point cloud, for MeshLab, CloudCompare or Open3D.
+
+    Vertex properties: ``x y z`` (float), ``red green blue`` (uchar: background grey, objects
+    coloured by novelty with :func:`novelty_colours`), ``instance`` (int: the object id, -1 for
+    background) and ``novelty`` (float: the object's novelty, higher = more novel; NaN for
+    background). Written atomically.
+    """
+    xyz = _scene_xyz(points)
+    if scores.labels.shape != (len(xyz),):
+        raise ValueError(f"the scores are for {len(scores.labels)} points, the scene has {len(xyz)}")
+    vertex = np.empty(
+        len(xyz),
+        dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"),
+               ("instance", "<i4"), ("novelty", "<f4")],
+    )
+    for k, axis in enumerate("xyz"):
+        vertex[axis] = xyz[:, k]
+    rgb = np.round(novelty_colours(scores.novelty) * 255).astype(np.uint8)
+    for k, channel in enumerate(("red", "green", "blue")):
+        vertex[channel] = rgb[:, k]
+    vertex["instance"] = scores.labels
+    vertex["novelty"] = scores.novelty
+    document = plyfile.PlyData(
+        [plyfile.PlyElement.describe(vertex, "vertex")],
+        text=False,
+        byte_order="<",
+        comments=["openshape-ood scene: instance = object id (-1 background), novelty = higher is more novel"],
+    )
+    with replacing(path) as temporary, open(temporary, "wb") as stream:
+        document.write(stream)
+    return Path(path)
+
+
+def plot_scene(
+    points: np.ndarray,
+    scores: SceneScores,
+    *,
+    view: tuple[str, str] = ("x", "y"),
+    ax=None,
+    max_points: int = 200000,
+    title: str | None = None,
+):
+    """Draw a scored scene seen along one axis, with each object's box and label; returns the figure.
+
+    Args:
+        points: the scan.
+        scores: what :func:`score_scene` returned for it.
+        view: the axes drawn to the right and upwards, each ``"x"``, ``"y"`` or ``"z"`` with an
+            optional ``"-"`` (``("x", "-y")`` for a camera frame, whose y points down).
+        ax: a matplotlib axes to draw into (default: a new figure).
+        max_points: at most this many points are drawn (an even subsample).
+        title: the figure title.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    xyz = _scene_xyz(points)
+    axes, signs = [], []
+    for name in view:
+        if name.lstrip("-") not in UP_AXES or name.count("-") > 1:
+            raise ValueError(f"view axes are 'x', 'y', 'z', each optionally with '-'; got {view!r}")
+        axes.append(UP_AXES.index(name.lstrip("-")))
+        signs.append(-1.0 if name.startswith("-") else 1.0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 7))
+    colours = novelty_colours(scores.novelty)
+    step = max(1, len(xyz) // max_points)
+    shown = np.arange(0, len(xyz), step)
+    shown = shown[np.argsort(np.isfinite(scores.novelty[shown]), kind="stable")]  # objects drawn over the background
+    ax.scatter(signs[0] * xyz[shown, axes[0]], signs[1] * xyz[shown, axes[1]], c=colours[shown], s=0.3, linewidths=0)
+    finite = scores.novelty[np.isfinite(scores.novelty)]
+    low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+    for obj in scores.objects:
+        corners = np.array([obj.bbox_min, obj.bbox_max])
+        u = np.sort(signs[0] * corners[:, axes[0]])
+        v = np.sort(signs[1] * corners[:, axes[1]])
+        colour = novelty_colours(np.array([obj.novelty]), (low, high))[0]
+        ax.add_patch(Rectangle((u[0], v[0]), u[1] - u[0], v[1] - v[0], fill=False, edgecolor=colour, linewidth=1.5))
+        verdict = f" {obj.verdict}" if obj.verdict else ""
+        ax.annotate(
+            f"{obj.id}: {obj.nearest_class} {obj.novelty:.3f}{verdict}",
+            (u[0], v[1]),
+            xytext=(0, 3),
+            textcoords="offset points",
+            fontsize=8,
+            color="black",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": colour, "alpha": 0.8},
+        )
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{view[0]} (m)")
+    ax.set_ylabel(f"{view[1]} (m)")
+    if len(finite):
+        mappable = plt.cm.ScalarMappable(cmap=COLOUR_MAP, norm=plt.Normalize(low, high))
+        ax.figure.colorbar(mappable, ax=ax, shrink=0.7, label="novelty (higher = more novel)")
+    if title:
+        ax.set_title(title)
+    return ax.figure
