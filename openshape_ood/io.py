@@ -52,10 +52,10 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = (
 #: Most points one cloud (or one ``num_samples``) may have; larger declarations are refused.
 MAX_POINTS = 50_000_000
 
-# A compressed container may declare at most this much data beyond 1024 times its own size:
+# A file may declare at most 16 MiB plus 100 times its own size of (float64) point data:
 # real point data compress by far less, so more means a damaged or hostile header.
-_EXPANSION_FLOOR = 64 * 2**20
-_MAX_EXPANSION = 1024
+_EXPANSION_FLOOR = 16 * 2**20
+_MAX_EXPANSION = 100
 
 _DATASET_SUFFIXES = (".npz", ".h5", ".hdf5")
 _DEFAULT_H5_DATASET = "data"

@@ -33,7 +33,8 @@ def _refused(path, words: str, **kwargs) -> None:
     """load_points raises a ValueError naming ``path`` and containing ``words``."""
     with pytest.raises(ValueError) as caught:
         load_points(path, **kwargs)
-    assert str(path) in str(caught.value) and re.search(words, str(caught.value)), caught.value
+    message = str(caught.value)
+    assert str(path) in message and re.search(words, message), message
 
 
 SQUARE = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=np.float64)
@@ -290,3 +291,114 @@ def test_thin_triangles_give_finite_colours(tmp_path):
     assert np.isfinite(points).all()
     np.testing.assert_allclose(points[:, 4], 0)
     np.testing.assert_allclose(points[:, 3] + points[:, 5], 1, atol=1e-6)  # red + blue weights
+
+
+# ------------------------------------------------------------------ text formats
+
+
+def _pcd(data_line: str, body: str, count: str = "1 1 1", points: int = 2) -> bytes:
+    return (
+        f"VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT {count}\nWIDTH {points}\nHEIGHT 1\n"
+        f"POINTS {points}\n{data_line}\n{body}"
+    ).encode()
+
+
+def test_pcd_first_row_glued_to_data_ascii(tmp_path):
+    (tmp_path / "glued.pcd").write_bytes(_pcd("DATA ascii1 2 3", "4 5 6\n"))
+    np.testing.assert_array_equal(_silently(tmp_path / "glued.pcd"), [[1, 2, 3], [4, 5, 6]])
+
+
+@pytest.mark.parametrize("count", ["1 0 1", "1 -2 1"])
+def test_pcd_count_zero_or_negative(tmp_path, count):
+    (tmp_path / "count.pcd").write_bytes(_pcd("DATA ascii", "1 2 3\n4 5 6\n", count))
+    _refused(tmp_path / "count.pcd", f"PCD field 'y' has COUNT {count.split()[1]}; counts must be at least 1")
+
+
+def test_pcd_declared_sizes_refused_before_allocating(tmp_path):
+    header = _pcd("DATA binary_compressed", "", points=10)
+    (tmp_path / "bomb.pcd").write_bytes(header + struct.pack("<II", 4, 2**31) + b"\x00" * 4)
+    _refused(tmp_path / "bomb.pcd", "its LZF block declares 2147483648 bytes")
+    (tmp_path / "many.pcd").write_bytes(_pcd("DATA binary", "", points=MAX_POINTS + 1))
+    _refused(tmp_path / "many.pcd", f"declares {MAX_POINTS + 1} points, more than {MAX_POINTS}")
+
+
+def test_pts_count_lines_are_checked(tmp_path):
+    (tmp_path / "ok.pts").write_text("2\n1 2 3 -5 255 0 0\n4 5 6 -5 0 255 0\n1\n7 8 9 -5 0 0 255\n")
+    np.testing.assert_array_equal(
+        _silently(tmp_path / "ok.pts"), [[1, 2, 3, 1, 0, 0], [4, 5, 6, 0, 1, 0], [7, 8, 9, 0, 0, 1]]
+    )
+    (tmp_path / "bad.pts").write_text("3\n1 2 3\n4 5 6\n")
+    _refused(tmp_path / "bad.pts", "a .pts block declares 3 points but holds 2")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_non_utf8_text_meshes(tmp_path, encoding):
+    name = "Würfel – groß"  # ü, ß in Latin-1; the en dash exists in cp1252 only
+    name = name if encoding == "cp1252" else name.replace("–", "-")
+    (tmp_path / "a.obj").write_bytes(f"# {name}\no {name}\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".encode(encoding))
+    (tmp_path / "a.off").write_bytes(f"OFF\n# {name}\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n".encode(encoding))
+    facet = "facet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\n"
+    (tmp_path / "a.stl").write_bytes(f"solid {name}\n{facet}endsolid {name}\n".encode(encoding))
+    (tmp_path / "a.xyz").write_bytes(f"# {name}\n0 0 0\n1 0 0\n".encode(encoding))
+    for suffix in ("obj", "off", "stl"):
+        points = _silently(tmp_path / f"a.{suffix}", num_samples=50)
+        assert points.shape == (50, 3) and (points[:, :2] >= -1e-7).all() and (points[:, :2].sum(1) <= 1 + 1e-6).all()
+    np.testing.assert_array_equal(_silently(tmp_path / "a.xyz"), [[0, 0, 0], [1, 0, 0]])
+
+
+# -------------------------------------------------------------- output contract
+
+
+def test_coordinates_beyond_float32_are_dropped(tmp_path):
+    (tmp_path / "big.xyz").write_text("1 2 3\n1e39 0 0\n4 5 6\n")
+    with pytest.warns(UserWarning, match="big.xyz: dropped 1 of 3 points with non-finite"):
+        points = load_points(tmp_path / "big.xyz")
+    np.testing.assert_array_equal(points, [[1, 2, 3], [4, 5, 6]])
+    assert points.dtype == np.float32
+
+
+def test_obj_vertices_need_three_coordinates(tmp_path):
+    (tmp_path / "v2.obj").write_text("v 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    _refused(tmp_path / "v2.obj", "OBJ line 1 gives a vertex with fewer than 3 coordinates")
+
+
+def test_obj_face_index_out_of_range(tmp_path):
+    (tmp_path / "f.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n")
+    _refused(tmp_path / "f.obj", "out of bounds|refers to vertex")
+
+
+def test_npz_renamed_npy(tmp_path):
+    np.savez(tmp_path / "a.npz", a=np.zeros((3, 3)))
+    (tmp_path / "a.npz").rename(tmp_path / "a.npy")
+    _refused(tmp_path / "a.npy", "is an .npz archive, not an .npy array; rename it to .npz")
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "bool", "datetime64[s]", "U3"])
+def test_arrays_of_non_numbers_are_refused(tmp_path, dtype):
+    np.save(tmp_path / "a.npy", np.zeros((4, 3), dtype=dtype))
+    _refused(tmp_path / "a.npy", re.escape(f"has dtype {np.dtype(dtype)}; expected integers or floats"))
+
+
+def test_hdf5_dataset_declared_but_never_written(tmp_path):
+    with h5py.File(tmp_path / "a.h5", "w") as h5:
+        h5.create_dataset("data", shape=(10**9, 3), dtype="f4")
+    assert (tmp_path / "a.h5").stat().st_size < 10_000
+    _refused(tmp_path / "a.h5", r"declares shape \(1000000000, 3\) but no data were written")
+    with h5py.File(tmp_path / "b.h5", "w") as h5:
+        h5.create_dataset("data", shape=(10**9, 3), dtype="f4", chunks=(1024, 3), compression="gzip")
+        h5["data"][:2] = 1.0
+    _refused(tmp_path / "b.h5", "declares 1000000000 points, more than the limit")
+
+
+def test_npz_decompression_bomb(tmp_path):
+    # 100 MB of zeros in a ~100 kB deflated member.
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (12_500_000 // 3, 3)})
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("data.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            zeros = bytes(2**20)
+            for _ in range(100):
+                member.write(zeros)
+    assert (tmp_path / "bomb.npz").stat().st_size < 200_000
+    _refused(tmp_path / "bomb.npz", "far more than a file of")
