@@ -304,10 +304,21 @@ def _check_npz_member(path: Path, archive: zipfile.ZipFile, name: str) -> None:
 
 
 def _npy_header(path: Path, what: str, stream) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from an .npy header; pickled object arrays are refused unread."""
-    version = np.lib.format.read_magic(stream)
+    """Shape and dtype from an .npy header; pickled object arrays are refused unread.
+
+    The header's own length is checked first: a damaged one could ask for gigabytes.
+    """
+    prefix = stream.read(12)
+    if prefix[:6] != b"\x93NUMPY" or len(prefix) < 12 or prefix[6] not in (1, 2, 3):
+        raise ValueError(f"could not read {path}: {what} does not start with an .npy header")
+    start = 10 if prefix[6] == 1 else 12
+    length = struct.unpack("<H" if start == 10 else "<I", prefix[8:start])[0]
+    if length > 2**16:
+        raise ValueError(f"could not read {path}: {what} declares an .npy header of {length} bytes")
+    header = io.BytesIO(prefix + stream.read(length - (12 - start)))
+    version = np.lib.format.read_magic(header)
     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, _, dtype = read(stream)
+    shape, _, dtype = read(header)
     if dtype.hasobject:
         raise ValueError(f"could not read {path}: {what} holds pickled Python objects, which are never loaded")
     return shape, dtype
