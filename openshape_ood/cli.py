@@ -43,7 +43,7 @@ from .detector import TEXT_METHODS, NoveltyDetector
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder, resolve_device
 from .io import SUPPORTED_SUFFIXES, is_shape_file, load_points
-from .prepare import validate_cloud
+from .prepare import check_seed, validate_cloud
 from .registry import (
     REGISTRY_ENV,
     HubSource,
@@ -223,6 +223,8 @@ def _score(args: argparse.Namespace) -> int:
     known = _known_names(args.known)
     if args.tpr is not None and args.calibrate is None:
         raise UsageError("--tpr applies only with --calibrate DIR")
+    if args.threshold is not None and not np.isfinite(args.threshold):
+        raise UsageError(f"--threshold must be a finite number, got {args.threshold}")
     tpr = 0.95 if args.tpr is None else args.tpr
     if not 0.0 < tpr <= 1.0:
         raise UsageError(f"--tpr must be in (0, 1], got {tpr}")
@@ -394,8 +396,10 @@ def _models(args: argparse.Namespace) -> int:
 
 def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
     """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names)."""
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+    try:
+        check_seed(args.seed, "--seed")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     try:
@@ -459,9 +463,9 @@ def _embed_files(
             _fail(failed, name, str(exc))
             continue
         try:
-            validate_cloud(points)  # here, so that one bad file does not sink its batch
+            validate_cloud(points, name=name)  # here, so that one bad file does not sink its batch
         except ValueError as exc:
-            _fail(failed, name, f"{name}: {exc}")
+            _fail(failed, name, str(exc))
             continue
         batch.append((name, points))
         if len(batch) == args.batch_size:

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
 from .model import PointBertConfig, build_point_bert
-from .prepare import DEFAULT_NUM_POINTS, UP_AXES, CloudLike, prepare_batch, split_clouds, validate_cloud
+from .prepare import DEFAULT_NUM_POINTS, UP_AXES, CloudLike, check_seed, prepare_batch, split_clouds, validate_cloud
 from .registry import ModelEntry, get_entry
 
 
@@ -189,11 +189,12 @@ class ShapeEncoder:
             ``(B, D)`` float32 L2-normalised embeddings, numpy for numpy input and torch
             (on the input's device) for torch input. A single cloud gives ``B = 1``.
         """
-        up_axis = up_axis.lower()
-        if up_axis not in UP_AXES:
+        if not isinstance(up_axis, str) or up_axis.lower() not in UP_AXES:
             raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        up_axis = up_axis.lower()
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1 (a whole number), got {batch_size!r}")
+        check_seed(seed)
         arrays, is_torch = split_clouds(clouds)
         for i, cloud in enumerate(arrays):  # fail before any encoding, not half-way through
             validate_cloud(cloud, i)

@@ -36,7 +36,7 @@ from trimesh.visual.color import to_rgba, uv_to_interpolated_color
 from trimesh.visual.material import PBRMaterial
 from trimesh.visual.texture import TextureVisuals
 
-from .prepare import rgb_to_unit
+from .prepare import check_seed, rgb_to_unit
 
 __all__ = ["MAX_POINTS", "SUPPORTED_SUFFIXES", "is_shape_file", "load_points"]
 
@@ -206,8 +206,7 @@ def _check_arguments(
         raise ValueError(
             f"num_samples must be a positive integer of at most {MAX_POINTS}, got {num_samples!r}"
         )
-    if seed is not None and (not _is_int(seed) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    check_seed(seed)
     if dataset is not None and suffix not in _DATASET_SUFFIXES:
         raise ValueError(f"dataset= applies to .npz and HDF5 files only; drop it to read {path}")
     if dataset is not None and not isinstance(dataset, str):

@@ -220,7 +220,9 @@ def test_score_real_files_without_threshold_has_no_verdict(tiny_registry, capsys
         (["--known", "chair", "--calibrate", "d", "--tpr", "1.5"], r"--tpr must be in \(0, 1\]"),
         (["--known", "chair", "--threshold", "0", "--calibrate", "d"], "not allowed with argument"),
         (["--known", "chair", "--method", "knn"], "invalid choice: 'knn'"),
-        (["--known", "chair", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+        (["--known", "chair", "--seed", "-1"], "--seed must be an integer from 0 to 9223372036854775807, got -1"),
+        (["--known", "chair", "--seed", str(2**63)], "--seed must be an integer from 0 to"),
+        (["--known", "chair", "--threshold", "nan"], "--threshold must be a finite number, got nan"),
         ([], "the following arguments are required: --known"),
     ],
 )
