@@ -9,9 +9,10 @@ the file and hashed into its name, names everything the embeddings depend on:
 - the data: each file's resolved path, size and modification time;
 - the preparation settings and the seed (whatever the caller puts in ``preparation``).
 
-Files are safetensors (no pickle), written atomically; an entry that cannot be read, was
-written for another key or holds anything but ``n`` finite unit vectors of width ``D`` is
-ignored with a warning and rebuilt, never trusted.
+Files are safetensors (no pickle), written atomically with a checksum of their tensors; an
+entry that cannot be read, was written for another key, fails its checksum or holds anything
+but ``n`` finite unit vectors of width ``D`` is ignored with a warning and rebuilt, never
+trusted. A cache folder that cannot be written means a warning and no cache.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import save
 
-from openshape_ood.atomic import write_bytes
-from openshape_ood.cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
+from openshape_ood.cache import (
+    checksum_problem,
+    default_cache_dir,
+    embedding_problem,
+    file_identity,
+    keyed_cache_path,
+    save_tensors,
+)
 from openshape_ood.registry import LocalSource, ModelEntry
 
 __all__ = ["cached_embeddings", "checkpoint_identity", "default_embedding_cache_dir"]
@@ -89,7 +95,7 @@ def cached_embeddings(
     problem = embedding_problem(embeddings, (rows, entry.embed_dim))
     if problem:
         raise ValueError(f"the encoder returned embeddings that {problem}; they are not cached")
-    write_bytes(path, save({_KEY: embeddings}, metadata={"key": text}))
+    save_tensors(path, {_KEY: embeddings}, {"key": text}, "embedding cache")
     return embeddings, False
 
 
@@ -107,7 +113,10 @@ def _read(path: Path, key: str, rows: int, dim: int) -> np.ndarray | None:
     if embeddings is None:
         return _reject(path, f"it holds no {_KEY!r} tensor")
     problem = embedding_problem(embeddings, (rows, dim))
-    return _reject(path, f"it holds embeddings that {problem}") if problem else embeddings
+    if problem:
+        return _reject(path, f"it holds embeddings that {problem}")
+    checksum = checksum_problem({_KEY: embeddings}, metadata)  # a flipped sign passes the checks above
+    return _reject(path, checksum) if checksum else embeddings
 
 
 def _reject(path: Path, reason: str) -> None:

@@ -23,10 +23,15 @@ import open_clip
 import torch
 from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import save_file
 
-from .atomic import replacing
-from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path
+from .cache import (
+    checksum_problem,
+    default_cache_dir,
+    embedding_problem,
+    file_identity,
+    keyed_cache_path,
+    save_tensors,
+)
 from .registry import ModelEntry, get_entry
 
 # The 64 prompt templates of the OpenShape benchmarks, verbatim (one lacks its full stop upstream).
@@ -366,9 +371,10 @@ class _CacheFile:
     """One safetensors file of class embeddings for one model and weights, keyed by prompt text.
 
     Writes are atomic (temporary file in the same folder, then ``os.replace``), so an
-    interrupted run leaves the previous file intact. A file that cannot be read, belongs to
-    other weights or holds anything but finite unit vectors of the right width is ignored
-    with a warning and replaced on the next write. Concurrent writers cannot corrupt the
+    interrupted run leaves the previous file intact; a folder that cannot be written means
+    a warning and no cache. A file that cannot be read, belongs to other weights, fails the
+    checksum of its tensors or holds anything but finite unit vectors of the right width is
+    ignored with a warning and replaced on the next write. Concurrent writers cannot corrupt the
     file, but one may drop the other's new entries, which are then recomputed.
     """
 
@@ -392,12 +398,12 @@ class _CacheFile:
             problem = embedding_problem(vector, (self.dim,), tolerance=1e-4)
             if problem:
                 return self._reject(f"entry {key} is not a finite float32 unit vector of width {self.dim}: it {problem}")
-        return entries
+        problem = checksum_problem(entries, metadata)  # a flipped sign passes the checks above
+        return self._reject(problem) if problem else entries
 
     def write(self, entries: dict[str, np.ndarray]) -> None:
         entries = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in entries.items()}
-        with replacing(self.path) as temporary:
-            save_file(entries, str(temporary), metadata=self.identity)
+        save_tensors(self.path, entries, self.identity, "text embedding cache")
 
     def _reject(self, reason: str) -> dict[str, np.ndarray]:
         warnings.warn(
