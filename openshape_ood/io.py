@@ -1027,6 +1027,12 @@ def _read_trimesh(path: Path, suffix: str) -> _Cloud | list[_Surface]:
         _check_obj_vertices(path, text)
         raw = text.encode("utf-8")
     elif suffix == ".stl" and not _is_binary_stl(raw):
+        if not raw.lstrip().startswith(b"solid"):
+            declared = struct.unpack("<I", raw[80:84])[0] if len(raw) >= 84 else 0
+            raise ValueError(
+                f"{path}: a binary STL of {declared} triangles needs {84 + 50 * declared} bytes, "
+                f"the file has {len(raw)}; it is truncated or damaged"
+            )
         raw = _decode_text(raw).encode("utf-8")
     elif suffix in (".gltf", ".glb"):
         raw = _prepare_gltf(path, raw, suffix)

@@ -402,3 +402,9 @@ def test_npz_decompression_bomb(tmp_path):
                 member.write(zeros)
     assert (tmp_path / "bomb.npz").stat().st_size < 200_000
     _refused(tmp_path / "bomb.npz", "far more than a file of")
+
+
+def test_truncated_binary_stl(tmp_path):
+    data = trimesh.creation.box().export(file_type="stl")  # 12 triangles: 684 bytes
+    (tmp_path / "cut.stl").write_bytes(data[:300])
+    _refused(tmp_path / "cut.stl", "a binary STL of 12 triangles needs 684 bytes, the file has 300")
