@@ -880,21 +880,20 @@ def _ply_texture(
         uv = np.stack([ply["vertex"].data[n].astype(np.float64) for n in uv_names], axis=1)
         corner_uv = uv[triangles]
     elif "texcoord" in face_names:
-        corner_uv = _fan_texcoords(path, ply["face"].data["texcoord"], polygons, owner, triangles)
+        corner_uv = _fan_texcoords(path, ply["face"].data["texcoord"], polygons, owner)
     else:
         return None
     return _texture_colouring(path, corner_uv, _open_image(path, image), np.ones(3))
 
 
-def _fan_texcoords(
-    path: Path, texcoords: np.ndarray, polygons: list[np.ndarray], owner: np.ndarray, triangles: np.ndarray
-) -> np.ndarray:
+def _fan_texcoords(path: Path, texcoords: np.ndarray, polygons: list[np.ndarray], owner: np.ndarray) -> np.ndarray:
     """Per-face ``texcoord`` lists (u, v per corner) fanned like their polygons: ``[F, 3, 2]``."""
-    corners = [np.asarray(t, dtype=np.float64).reshape(-1, 2) for t in texcoords]
-    if any(len(c) != len(p) for c, p in zip(corners, polygons)):
+    if any(len(t) != 2 * len(p) for t, p in zip(texcoords, polygons)):
         raise ValueError(f"{path}: a face's texcoord list does not give one (u, v) per corner")
-    fanned = _fan([np.arange(len(p)) for p in polygons])  # corner positions, same order as triangles
-    return np.stack([np.stack([corners[o][k] for k in tri]) for o, tri in zip(owner, fanned)])
+    corners = np.concatenate([np.asarray(t, dtype=np.float64) for t in texcoords]).reshape(-1, 2)
+    first = np.cumsum([0] + [len(p) for p in polygons])[:-1]  # each polygon's first corner in `corners`
+    positions = _fan([np.arange(len(p)) for p in polygons])  # corner positions, in the order of `triangles`
+    return corners[first[owner][:, None] + positions]
 
 
 # -------------------------------------------------------------------------------- OFF

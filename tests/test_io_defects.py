@@ -408,3 +408,22 @@ def test_truncated_binary_stl(tmp_path):
     data = trimesh.creation.box().export(file_type="stl")  # 12 triangles: 684 bytes
     (tmp_path / "cut.stl").write_bytes(data[:300])
     _refused(tmp_path / "cut.stl", "a binary STL of 12 triangles needs 684 bytes, the file has 300")
+
+
+@pytest.mark.parametrize("layout", ["face texcoord", "vertex s t"])
+def test_ply_texture_with_face_or_vertex_coordinates(tmp_path, layout):
+    _texture("P").save(tmp_path / "Tex.PNG")
+    vertex = "element vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+    rows = ["0 0 0", "1 0 0", "1 1 0", "0 1 0"]
+    if layout == "vertex s t":
+        vertex += "property float s\nproperty float t\n"
+        rows = [f"{r} {r[:3]}" for r in rows]  # s, t = x, y
+        faces = "element face 1\nproperty list uchar int vertex_indices\nend_header\n4 0 1 2 3\n"
+    else:
+        faces = (
+            "element face 1\nproperty list uchar int vertex_indices\nproperty list uchar float texcoord\n"
+            "end_header\n4 0 1 2 3 8 0 0 1 0 1 1 0 1\n"
+        )
+    text = "ply\nformat ascii 1.0\ncomment TextureFile tex.png\n" + vertex + faces.replace("end_header\n", "end_header\n" + "\n".join(rows) + "\n")
+    (tmp_path / "quad.ply").write_text(text)
+    _assert_half_red_half_green(_silently(tmp_path / "quad.ply", num_samples=400))
