@@ -1036,7 +1036,10 @@ def _read_trimesh(path: Path, suffix: str) -> _Cloud | list[_Surface]:
     elif suffix in (".gltf", ".glb"):
         raw = _prepare_gltf(path, raw, suffix)
     resolver = _Resolver(path)
-    loaded = trimesh.load(io.BytesIO(raw), file_type=suffix[1:], resolver=resolver, process=False)
+    with np.errstate(all="ignore"):  # inf/NaN vertices are dealt with, by name, below
+        loaded = trimesh.load(io.BytesIO(raw), file_type=suffix[1:], resolver=resolver, process=False)
+        # dump() bakes each node's transform into a copy of its geometry.
+        parts = loaded.dump() if isinstance(loaded, trimesh.Scene) else [loaded]
     if resolver.damaged:
         raise ValueError(f"{path}: its texture {resolver.damaged[0]!r} is damaged and cannot be decoded")
     for name in dict.fromkeys(resolver.missing):
@@ -1044,8 +1047,6 @@ def _read_trimesh(path: Path, suffix: str) -> _Cloud | list[_Surface]:
             f"{path} names {name!r}, which is not next to it; the colours it holds are lost",
             stacklevel=4,
         )
-    # dump() bakes each node's transform into a copy of its geometry.
-    parts = loaded.dump() if isinstance(loaded, trimesh.Scene) else [loaded]
     meshes = [p for p in parts if isinstance(p, trimesh.Trimesh) and len(p.faces)]
     if meshes:
         surfaces = []
