@@ -722,8 +722,11 @@ def _read_ply(path: Path) -> _Cloud | list[_Surface]:
     """A PLY file, parsed by plyfile after its header is made strict."""
     raw = path.read_bytes()
     header, body = _ply_header(path, raw)
+    # A header plyfile accepts as written lets it memory-map the file (fast for big clouds);
+    # another is replaced by its strict form in a copy read row by row.
+    source = str(path) if raw.startswith(header) else io.BytesIO(header + body)
     try:
-        ply = plyfile.PlyData.read(io.BytesIO(header + body))
+        ply = plyfile.PlyData.read(source)
     except plyfile.PlyParseError as exc:
         raise ValueError(f"could not read {path}: {exc}") from None
     if "vertex" not in ply or len(ply["vertex"].data) == 0:
