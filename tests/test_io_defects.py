@@ -427,3 +427,17 @@ def test_ply_texture_with_face_or_vertex_coordinates(tmp_path, layout):
     text = "ply\nformat ascii 1.0\ncomment TextureFile tex.png\n" + vertex + faces.replace("end_header\n", "end_header\n" + "\n".join(rows) + "\n")
     (tmp_path / "quad.ply").write_text(text)
     _assert_half_red_half_green(_silently(tmp_path / "quad.ply", num_samples=400))
+
+
+def test_glb_embedded_texture_palette_and_damaged(tmp_path):
+    quad = trimesh.Trimesh(
+        SQUARE, [[0, 1, 2], [0, 2, 3]],
+        visual=trimesh.visual.TextureVisuals(uv=SQUARE[:, :2], material=PBRMaterial(baseColorTexture=_texture("P"))),
+        process=False,
+    )  # fmt: skip
+    data = quad.export(file_type="glb")
+    (tmp_path / "quad.glb").write_bytes(data)
+    _assert_half_red_half_green(_silently(tmp_path / "quad.glb", num_samples=400))
+    start = data.index(b"IHDR")  # the PNG inside the BIN chunk: break its header chunk
+    (tmp_path / "broken.glb").write_bytes(data[:start] + b"XXXX" + data[start + 4 :])
+    _refused(tmp_path / "broken.glb", "embedded image 0 is damaged")
