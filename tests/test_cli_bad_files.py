@@ -38,7 +38,7 @@ def test_score_goes_on_past_a_degenerate_file(tiny_registry, tmp_path, monkeypat
     code = main(["score", "a.npy", "b.npy", "c.xyz", "--known", ",".join(KNOWN), "--model", "vitb32", "-q"])
     captured = capsys.readouterr()
     assert code == 1
-    header, rows = read_table(captured.out)
+    _, rows = read_table(captured.out)
     assert [row[0] for row in rows] == ["a.npy", "c.xyz"]
     _, expected = expected_scores(["a.npy", "c.xyz"], tmp_path)
     np.testing.assert_allclose([float(row[3]) for row in rows], expected.scores, atol=1e-4)

@@ -394,12 +394,14 @@ def test_npz_decompression_bomb(tmp_path):
     # 100 MB of zeros in a ~100 kB deflated member.
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (12_500_000 // 3, 3)})
-    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("data.npy", "w", force_zip64=True) as member:
-            member.write(header.getvalue())
-            zeros = bytes(2**20)
-            for _ in range(100):
-                member.write(zeros)
+    with (
+        zipfile.ZipFile(tmp_path / "bomb.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("data.npy", "w", force_zip64=True) as member,
+    ):
+        member.write(header.getvalue())
+        zeros = bytes(2**20)
+        for _ in range(100):
+            member.write(zeros)
     assert (tmp_path / "bomb.npz").stat().st_size < 200_000
     _refused(tmp_path / "bomb.npz", "far more than a file of")
 

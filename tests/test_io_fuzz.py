@@ -19,7 +19,6 @@ from pathlib import Path
 import h5py
 import lzf
 import numpy as np
-import pytest
 import trimesh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

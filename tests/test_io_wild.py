@@ -25,7 +25,7 @@ CHROMATIC = 0.1  # max - min over r, g, b above this: a point with a hue, not a 
 
 def test_files_match_sources_md():
     sources = (WILD / "SOURCES.md").read_text()
-    listed = dict(re.findall(r"^## (\S+)\n.*?sha256 ([0-9a-f]{64})", sources, flags=re.S | re.M))
+    listed = dict(re.findall(r"^## (\S+)\n.*?sha256 ([0-9a-f]{64})", sources, flags=re.DOTALL | re.MULTILINE))
     on_disk = {
         p.relative_to(WILD).as_posix()
         for p in WILD.rglob("*")
