@@ -15,9 +15,10 @@ and with its old modification time restored, as ``cp -p``, ``rsync -a`` or ``tar
 leave it) finds its old entry, sees another fingerprint and is encoded again, with a
 one-line note.
 
-Files are safetensors (no pickle), written atomically; an entry that cannot be read, was
-written for another key or holds anything but ``n`` finite unit vectors of width ``D`` is
-ignored with a warning and rebuilt, never trusted.
+Files are safetensors (no pickle), written atomically with a checksum of their tensors; an
+entry that cannot be read, was written for another key, fails its checksum or holds anything
+but ``n`` finite unit vectors of width ``D`` is ignored with a warning and rebuilt, never
+trusted. A cache folder that cannot be written means a warning and no cache.
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from safetensors.numpy import save
-
-from openshape_ood.atomic import write_bytes
-from openshape_ood.cache import default_cache_dir, embedding_problem, keyed_cache_path, read_cache_file
+from openshape_ood.cache import default_cache_dir, embedding_problem, keyed_cache_path, read_cache_file, save_tensors
 from openshape_ood.checkpoint import checkpoint_identity
 from openshape_ood.registry import ModelEntry
 
@@ -124,7 +122,7 @@ def cached_embeddings(
     problem = embedding_problem(embeddings, (rows, entry.embed_dim))
     if problem:
         raise ValueError(f"the encoder returned embeddings that {problem}; they are not cached")
-    write_bytes(path, save({_KEY: embeddings}, metadata={"key": text, "fingerprints": fingerprints}))
+    save_tensors(path, {_KEY: embeddings}, {"key": text, "fingerprints": fingerprints}, "embedding cache")
     return embeddings, False
 
 

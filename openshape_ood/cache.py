@@ -2,7 +2,9 @@
 
 Shared by the text-embedding cache (:mod:`openshape_ood.text`) and the benchmark's
 shape-embedding cache, so that both key files the same way and trust the same things.
-Files themselves are written with :func:`openshape_ood.atomic.replacing`.
+Files are safetensors written atomically by :func:`save_tensors`, with a checksum of their
+tensors in the metadata that readers check with :func:`checksum_problem`: a flipped bit
+(a sign, say, which keeps a unit vector a unit vector) means a rebuild, not a wrong answer.
 """
 
 from __future__ import annotations
@@ -17,17 +19,26 @@ from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save
+
+from .atomic import write_bytes
 
 __all__ = [
     "CACHE_ENV",
+    "CHECKSUM_KEY",
+    "checksum_problem",
     "default_cache_dir",
     "embedding_problem",
     "file_identity",
     "keyed_cache_path",
     "read_cache_file",
+    "save_tensors",
+    "tensors_checksum",
 ]
 
 CACHE_ENV = "OPENSHAPE_OOD_CACHE"
+#: Metadata key of the tensors' checksum in every cache file.
+CHECKSUM_KEY = "tensors_sha256"
 
 
 def default_cache_dir() -> Path:
@@ -67,6 +78,44 @@ def embedding_problem(embeddings: np.ndarray, shape: tuple[int, ...], tolerance:
     return None
 
 
+def tensors_checksum(tensors: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(json.dumps([name, array.dtype.str, list(array.shape)]).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def checksum_problem(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> str | None:
+    """Why ``tensors`` do not match the checksum stored in ``metadata``, or ``None`` when they do."""
+    stored = metadata.get(CHECKSUM_KEY)
+    if stored is None:
+        return "it stores no checksum of its tensors"
+    if stored != tensors_checksum(tensors):
+        return "its tensors do not match their checksum"
+    return None
+
+
+def save_tensors(
+    path: str | os.PathLike, tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str], what: str
+) -> bool:
+    """Write ``tensors`` as a safetensors cache file, atomically, with their checksum.
+
+    A cache is an optimisation: when ``path`` cannot be written (read-only or full
+    folder) this warns, naming ``what`` and the path, and returns ``False``; the caller
+    goes on without the cache.
+    """
+    tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
+    try:
+        write_bytes(path, save(tensors, metadata={**metadata, CHECKSUM_KEY: tensors_checksum(tensors)}))
+    except OSError as exc:
+        warnings.warn(f"{what} {path} cannot be written ({exc}); going on without it", RuntimeWarning, stacklevel=3)
+        return False
+    return True
+
+
 def read_cache_file(
     path: str | os.PathLike,
     *,
@@ -82,7 +131,8 @@ def read_cache_file(
     The one reader of every cache. A file is trusted when it reads, its metadata holds
     ``metadata`` (what the content was made from), it has the ``required`` tensors and
     ``check(name, tensor)`` finds no problem in any tensor (it returns what is wrong, or
-    ``None``). Otherwise a ``RuntimeWarning`` names the file ``what`` and why, and the
+    ``None``) and the tensors match the checksum :func:`save_tensors` stored with them
+    (a flipped sign bit passes every other check). Otherwise a ``RuntimeWarning`` names the file ``what`` and why, and the
     caller rebuilds it. Files are never unpickled.
 
     Args:
@@ -122,7 +172,8 @@ def read_cache_file(
         problem = check(name, tensor)
         if problem:
             return _distrust(path, what, problem)
-    return tensors
+    problem = checksum_problem(tensors, found)
+    return _distrust(path, what, problem) if problem else tensors
 
 
 def _distrust(path: Path, what: str, reason: str) -> None:

@@ -121,6 +121,8 @@ def read_encoder_state_dict(
 ) -> dict[str, torch.Tensor]:
     """Load a checkpoint with ``weights_only=True`` and return the encoder's weights.
 
+    Every value must be a tensor, and every floating-point tensor finite.
+
     Args:
         path: the checkpoint file.
         container: ``"flat"`` when the weights sit at the top level, or the name of the
@@ -156,6 +158,14 @@ def read_encoder_state_dict(
         raise CheckpointError(
             f"{path} has no keys starting with {prefix!r}; first keys: {sorted(map(str, checkpoint))[:5]}"
         )
+    for key, value in weights.items():  # a damaged file would otherwise embed everything as NaN
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: {prefix}{key} is a {type(value).__name__}, not a tensor")
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise CheckpointError(
+                f"{path}: tensor {prefix}{key} holds NaN or infinite values; the checkpoint is damaged. "
+                f"Delete it and download it again."
+            )
     return weights
 
 

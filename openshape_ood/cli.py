@@ -57,6 +57,7 @@ from .config import UP_AXES
 from .describe import format_description
 from .io import SUPPORTED_SUFFIXES, is_shape_file
 from .methods import METHODS
+from .prepare import check_seed
 from .registry import REGISTRY_ENV, HubSource, ModelEntry, UnknownModelError, get_entry, load_registry, registry_paths
 
 if TYPE_CHECKING:
@@ -416,7 +417,9 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _tpr(args: argparse.Namespace) -> float:
-    """``--tpr``, checked: only with ``--calibrate``, in (0, 1], 0.95 by default."""
+    """``--tpr``, checked: only with ``--calibrate``, in (0, 1], 0.95 by default; ``--threshold`` finite."""
+    if args.threshold is not None and not np.isfinite(args.threshold):
+        raise UsageError(f"--threshold must be a finite number, got {args.threshold}")
     if args.tpr is not None and args.calibrate is None:
         raise UsageError("--tpr applies only with --calibrate DIR")
     tpr = 0.95 if args.tpr is None else args.tpr
@@ -701,8 +704,10 @@ def _yes_no(value: bool | None) -> str:
 
 def _check_shape_options(args: argparse.Namespace) -> ModelEntry:
     """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names)."""
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
+    try:
+        check_seed(args.seed, "--seed")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     try:

@@ -35,7 +35,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .io import load_points
-from .prepare import DEFAULT_NUM_POINTS, MESH_SAMPLES, prepare_cloud
+from .prepare import DEFAULT_NUM_POINTS, MESH_SAMPLES, prepare_cloud, validate_cloud
 
 __all__ = [
     "PreparedBatch",
@@ -180,6 +180,10 @@ class ShapeFileDataset(Dataset):
             except (OSError, ValueError) as exc:  # the message names the file
                 return PreparedShape(name, None, str(exc), _messages(caught))
             try:
+                points = validate_cloud(points, name=name)  # degenerate clouds: one point, all identical, ...
+            except ValueError as exc:  # the message names the file
+                return PreparedShape(name, None, str(exc), _messages(caught))
+            try:
                 prepared = prepare_cloud(
                     points,
                     np.random.default_rng(self.seed),
@@ -187,7 +191,7 @@ class ShapeFileDataset(Dataset):
                     model_up_axis=self.model_up_axis,
                     num_points=self.num_points,
                 )
-            except ValueError as exc:  # degenerate clouds: all points identical, one point, ...
+            except ValueError as exc:
                 return PreparedShape(name, None, f"{name}: {exc}", _messages(caught))
         return PreparedShape(name, torch.from_numpy(prepared), None, _messages(caught))
 

@@ -15,7 +15,7 @@ from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_stat
 from .config import UP_AXES, check_up_axis
 from .device import resolve_device
 from .model import PointBertConfig, build_point_bert
-from .prepare import DEFAULT_NUM_POINTS, CloudLike, prepare_batch, split_clouds, validate_cloud
+from .prepare import DEFAULT_NUM_POINTS, CloudLike, check_seed, prepare_batch, split_clouds, validate_cloud
 from .registry import ModelEntry, get_entry
 
 __all__ = ["ShapeEncoder"]
@@ -197,8 +197,9 @@ class ShapeEncoder:
             (on the input's device) for torch input. A single cloud gives ``B = 1``.
         """
         up_axis = check_up_axis(up_axis, "up_axis")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1 (a whole number), got {batch_size!r}")
+        check_seed(seed)
         arrays, is_torch = split_clouds(clouds)
         for i, cloud in enumerate(arrays):  # fail before any encoding, not half-way through
             validate_cloud(cloud, i)

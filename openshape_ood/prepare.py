@@ -85,6 +85,18 @@ def _is_tensor(value) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+#: Seeds are stored as 64-bit signed integers (HDF5 attributes, caches): ``0 <= seed < 2**63``.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: object, name: str = "seed") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``seed`` is ``None`` or an integer in ``[0, MAX_SEED]``."""
+    if seed is None:
+        return
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+
+
 def rgb_to_unit(rgb: np.ndarray) -> np.ndarray | None:
     """Colours in [0, 1]: kept when already there, divided by 255 when in [0, 255], ``None`` otherwise.
 
@@ -95,13 +107,16 @@ def rgb_to_unit(rgb: np.ndarray) -> np.ndarray | None:
     return rgb / 255.0 if rgb.max() > 1 else rgb
 
 
-def validate_cloud(points: np.ndarray, index: int = 0) -> np.ndarray:
+def validate_cloud(points: np.ndarray, index: int = 0, name: str | None = None) -> np.ndarray:
     """Check one ``(N, 3)`` / ``(N, 6)`` cloud and return it as float64 ``(N, 6)`` with rgb in [0, 1].
 
     Colours in [0, 1] are kept, colours in [0, 255] are divided by 255, absent colours
-    become ``DEFAULT_RGB``.
+    become ``DEFAULT_RGB``. Refused with a ``ValueError`` naming the cloud (``name``, or
+    ``cloud {index}``): other shapes, dtypes other than integers and floats (complex, bool,
+    datetime, object), no points, non-finite values, colours out of range, and degenerate
+    clouds (a single point, or all points identical), which have no shape to encode.
     """
-    name = f"cloud {index}"
+    name = name or f"cloud {index}"
     if points.ndim != 2 or points.shape[1] not in (3, 6):
         raise ValueError(
             f"{name} has shape {points.shape}; expected (N, 3) xyz or (N, 6) xyz+rgb "
@@ -109,12 +124,16 @@ def validate_cloud(points: np.ndarray, index: int = 0) -> np.ndarray:
         )
     if points.shape[0] == 0:
         raise ValueError(f"{name} is empty")
-    if not np.issubdtype(points.dtype, np.number):
-        raise ValueError(f"{name} has dtype {points.dtype}; expected numbers")
+    if points.dtype.kind not in "iuf":
+        raise ValueError(f"{name} has dtype {points.dtype}; expected integers or floats")
     points = points.astype(np.float64)
     if not np.isfinite(points).all():
         raise ValueError(f"{name} contains NaN or infinite values; drop those points first")
     xyz = points[:, :3]
+    if len(xyz) == 1:
+        raise ValueError(f"{name} has a single point; a shape needs some extent")
+    if np.ptp(xyz, axis=0).max() == 0:
+        raise ValueError(f"{name}: all points are identical ({len(xyz)} of them); a shape needs some extent")
     if points.shape[1] == 3:
         rgb = np.full_like(xyz, DEFAULT_RGB)
     else:
@@ -128,8 +147,14 @@ def validate_cloud(points: np.ndarray, index: int = 0) -> np.ndarray:
 
 
 def normalize_xyz(xyz: np.ndarray, index: int = 0) -> np.ndarray:
-    """Centre on the mean and scale so that the farthest point has norm 1."""
-    centred = xyz - xyz.mean(axis=0)
+    """Centre on the mean and scale so that the farthest point has norm 1.
+
+    Coordinates are first divided by the largest absolute one, so that clouds of huge
+    (1e300) or tiny (1e-300) magnitude neither overflow nor underflow on the way.
+    """
+    magnitude = np.abs(xyz).max()
+    unit = xyz / magnitude if magnitude > 0 else xyz
+    centred = unit - unit.mean(axis=0)
     scale = np.linalg.norm(centred, axis=1).max()
     if scale == 0:
         raise ValueError(f"cloud {index}: all points are identical; a shape needs some extent")

@@ -20,10 +20,8 @@ import open_clip
 import torch
 from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
 from safetensors import safe_open
-from safetensors.numpy import save_file
 
-from .atomic import replacing
-from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file
+from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
 from .classnames import check_class_names, resolve_templates, spoken_name
 from .device import resolve_device
 from .registry import ModelEntry, get_entry
@@ -237,9 +235,10 @@ class _CacheFile:
     """One safetensors file of class embeddings for one model and weights, keyed by prompt text.
 
     Writes are atomic (temporary file in the same folder, then ``os.replace``), so an
-    interrupted run leaves the previous file intact. A file that cannot be read, belongs to
-    other weights or holds anything but finite unit vectors of the right width is ignored
-    with a warning (:func:`~openshape_ood.cache.read_cache_file`) and replaced on the next write. Concurrent writers cannot corrupt the
+    interrupted run leaves the previous file intact; a folder that cannot be written means
+    a warning and no cache. A file that cannot be read, belongs to other weights, fails the
+    checksum of its tensors or holds anything but finite unit vectors of the right width is
+    ignored with a warning (:func:`~openshape_ood.cache.read_cache_file`) and replaced on the next write. Concurrent writers cannot corrupt the
     file, but one may drop the other's new entries, which are then recomputed.
     """
 
@@ -264,5 +263,4 @@ class _CacheFile:
 
     def write(self, entries: dict[str, np.ndarray]) -> None:
         entries = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in entries.items()}
-        with replacing(self.path) as temporary:
-            save_file(entries, str(temporary), metadata=self.identity)
+        save_tensors(self.path, entries, self.identity, "text embedding cache")

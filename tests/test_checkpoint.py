@@ -167,3 +167,20 @@ def test_checkpoint_identity(tiny_registry):
     local = dataclasses.replace(entry, sha256=None)
     path = local.source.path.resolve()
     assert checkpoint_identity(local) == f"file:{path}:{path.stat().st_size}:{path.stat().st_mtime_ns}"
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda w: w["pc_encoder.cls_token"].__setitem__(3, float("nan")), "tensor pc_encoder.cls_token holds NaN or infinite"),
+        (lambda w: w["pc_encoder.cls_token"].__setitem__(0, float("inf")), "tensor pc_encoder.cls_token holds NaN or infinite"),
+        (lambda w: w.__setitem__("pc_encoder.cls_token", [0.0] * 64), "pc_encoder.cls_token is a list, not a tensor"),
+    ],
+)
+def test_non_finite_or_non_tensor_weights_are_refused_by_name(tmp_path, parity_manifest, damage, message):
+    weights = torch.load(PARITY / "b32_tiny.pt", weights_only=True)
+    damage(weights)
+    path = tmp_path / "damaged.pt"
+    torch.save(weights, path)
+    with pytest.raises(CheckpointError, match=f"damaged.pt: {message}"):
+        ShapeEncoder.from_checkpoint(path, parity_config(parity_manifest, "b32"))

@@ -232,7 +232,9 @@ def test_score_real_files_without_threshold_has_no_verdict(tiny_registry, capsys
         (["--known", "chair", "--calibrate", "d", "--tpr", "1.5"], r"--tpr must be in \(0, 1\]"),
         (["--known", "chair", "--threshold", "0", "--calibrate", "d"], "not allowed with argument"),
         (["--known", "chair", "--method", "knn"], "invalid choice: 'knn'"),
-        (["--known", "chair", "--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+        (["--known", "chair", "--seed", "-1"], "--seed must be an integer from 0 to 9223372036854775807, got -1"),
+        (["--known", "chair", "--seed", str(2**63)], "--seed must be an integer from 0 to"),
+        (["--known", "chair", "--threshold", "nan"], "--threshold must be a finite number, got nan"),
         ([], "the following arguments are required: --known"),
     ],
 )
@@ -346,9 +348,9 @@ def test_hdf5_stacks_are_one_item_per_row_in_score_and_embed(tiny_registry, tmp_
     for result, i in zip(document["results"], [1, 0, 2]):
         assert result["novelty"] == pytest.approx(oracle.scores[i], abs=1e-5)
     assert document["errors"] == [
-        {"file": "flat.npy", "error": "flat.npy: cloud 0: all points are identical; a shape needs some extent"}
+        {"file": "flat.npy", "error": "flat.npy: all points are identical (40 of them); a shape needs some extent"}
     ]
-    assert "openshape-ood: error: flat.npy: cloud 0: all points are identical" in captured.err
+    assert "openshape-ood: error: flat.npy: all points are identical" in captured.err
 
     assert main(["embed", "scans.h5", "flat.npy", "--model", "vitb32", "--out", "out.h5", "-q"]) == 1
     embeddings, files, _ = read_embeddings(tmp_path / "out.h5")
@@ -368,7 +370,7 @@ def test_embed_names_each_degenerate_file_and_goes_on(tiny_registry, tmp_path, m
     args = ["embed", ".", "--model", "vitb32", "--out", "out.h5", "--batch-size", "5", "-q"]
     assert main(args) == 1
     errors = capsys.readouterr().err.splitlines()
-    assert [line.split(":")[2].strip() for line in errors[:3]] == ["b_same.npy", "c_one.xyz", "d_nan.npy"]
+    assert [line.split(": ")[2].split()[0] for line in errors[:3]] == ["b_same.npy", "c_one.xyz", "d_nan.npy"]
     assert errors[3:] == ["openshape-ood: error: 3 input(s) failed (see above)"]
     assert read_embeddings(tmp_path / "out.h5")[1] == ["a.npy", "e.npy"]
     np.save(tmp_path / "b_same.npy", blob(3))  # fixed; the others stay bad, and the rerun is no worse

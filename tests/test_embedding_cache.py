@@ -123,6 +123,7 @@ def test_large_hdf5_file_is_fingerprinted_by_labels_and_sampled_rows(tmp_path, m
         ({"embeddings": np.full((5, 64), np.nan, np.float32)}, "same", "NaN"),
         ({"other": unit_rows(5, 64)}, "same", "holds no 'embeddings' tensor"),
         ({"embeddings": unit_rows(5, 64)}, {"key": "{}"}, "written for another model"),
+        ({"embeddings": -unit_rows(5, 64)}, "same", "do not match their checksum"),  # still unit rows
     ],
 )
 def test_untrustworthy_file_is_rebuilt(setup, tensors, metadata, reason):
@@ -154,3 +155,11 @@ def test_bad_embeddings_are_not_cached(setup):
 def test_default_directory_follows_the_cache_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("OPENSHAPE_OOD_CACHE", str(tmp_path))
     assert default_embedding_cache_dir() == tmp_path / "embeddings"
+
+
+def test_unwritable_cache_folder_warns_and_computes(setup):
+    setup.cache.write_text("a file where the cache folder should be")
+    with pytest.warns(RuntimeWarning, match="embedding cache .* cannot be written"):
+        embeddings, hit = setup.get()
+    assert not hit and setup.calls == [0]
+    np.testing.assert_array_equal(embeddings, unit_rows(5, 64))

@@ -138,7 +138,7 @@ REAL_FILES = [
     ("mikedh_trimesh/fuze.ply", {}, NUM, True),
     ("mikedh_trimesh/octagonal_pocket.ply", {}, NUM, False),
     ("mikedh_trimesh/ballA.off", {}, NUM, False),
-    ("mikedh_trimesh/whitespace.off", {}, NUM, False),
+    ("mikedh_trimesh/whitespace.off", {}, NUM, True),  # RGBA face colours
     ("mikedh_trimesh/rabbit.obj", {}, NUM, False),
     ("mikedh_trimesh/angle_block.STL", {}, NUM, False),
     ("mikedh_trimesh/teapot.stl", {}, NUM, False),
@@ -151,6 +151,7 @@ REAL_FILES = [
 EXPECTED_WARNINGS = {
     "PointCloudLibrary_pcl/table_scene_mug_stereo_textured.pcd": "dropped 97920 of 307200",
     "mikedh_trimesh/fuze.ply": "fuze uv.jpg",
+    "mikedh_trimesh/rabbit.obj": "names 'rabbit.mtl', which is not next to it",
 }
 
 
@@ -182,7 +183,7 @@ def test_real_file_loads(name, kwargs, rows, coloured):
 MESH_FILES = [name for name, _, rows, _ in REAL_FILES if rows == NUM]
 
 
-@pytest.mark.filterwarnings("ignore:.*fuze uv.jpg")  # checked in test_real_file_loads
+@pytest.mark.filterwarnings("ignore:.*(fuze uv.jpg|rabbit.mtl)")  # checked in test_real_file_loads
 @pytest.mark.parametrize("name", MESH_FILES)
 def test_real_mesh_samples_lie_on_its_triangles(name):
     loaded = trimesh.load(SAMPLES / name, process=False)
@@ -261,7 +262,7 @@ def test_convex_off_samples_lie_on_its_hull():
     )
     hull = ConvexHull(vertices)
     points = load_points(SAMPLES / "mikedh_trimesh/whitespace.off", num_samples=500)
-    signed = points.astype(np.float64) @ hull.equations[:, :3].T + hull.equations[:, 3]
+    signed = points[:, :3].astype(np.float64) @ hull.equations[:, :3].T + hull.equations[:, 3]
     np.testing.assert_allclose(signed.max(axis=1), 0, atol=1e-5)
 
 
@@ -792,8 +793,9 @@ def test_all_nan_array(tmp_path):
         ({"num_samples": 0}, "num_samples must be a positive integer"),
         ({"num_samples": 2.5}, "num_samples must be a positive integer"),
         ({"num_samples": True}, "num_samples must be a positive integer"),
-        ({"seed": -1}, "seed must be a non-negative integer or None"),
-        ({"seed": 1.0}, "seed must be a non-negative integer or None"),
+        ({"seed": -1}, "seed must be an integer from 0 to"),
+        ({"seed": 1.0}, "seed must be an integer from 0 to"),
+        ({"seed": 2**63}, "seed must be an integer from 0 to"),
         ({"dataset": "data"}, "dataset= applies to .npz and HDF5 files only"),
         ({"index": 0}, "index= applies to stacked arrays"),
     ],

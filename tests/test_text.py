@@ -8,6 +8,7 @@ import numpy as np
 import open_clip
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
 
@@ -227,11 +228,12 @@ def test_interrupted_write_keeps_the_previous_cache(encoder_and_model, monkeypat
     encoder.embed_classes(["chair"], "none")
     before = encoder._cache_path().read_bytes()
 
-    def interrupted(entries, filename, metadata=None):
-        Path(filename).write_bytes(b"half a file")
+    def interrupted(self, data):
+        with open(self, "wb") as stream:
+            stream.write(data[: len(data) // 2])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(text_module, "save_file", interrupted)
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
     with pytest.raises(KeyboardInterrupt):
         encoder.embed_classes(["sofa"], "none")
     assert encoder._cache_path().read_bytes() == before
@@ -271,3 +273,31 @@ def test_names_and_vocabulary():
     names = lvis_categories()
     assert len(names) == 1156 and names[0] == "Band_Aid" and "teddy_bear" in names
     assert len(OPENSHAPE_TEMPLATES) == 64 and len(set(OPENSHAPE_TEMPLATES)) == 64
+
+
+def test_cache_with_a_flipped_sign_is_rebuilt(encoder_and_model):
+    # A sign flip keeps a finite unit vector, so only the checksum can tell.
+    encoder, _ = encoder_and_model
+    good = encoder.embed_classes(["chair"], "none")
+    path = encoder._cache_path()
+    with safe_open(str(path), framework="numpy") as handle:
+        metadata = handle.metadata()
+        entries = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
+    flipped = {key: -value for key, value in entries.items()}
+    save_numpy(flipped, str(path), metadata=metadata)
+    with pytest.warns(RuntimeWarning, match="do not match their checksum"):
+        np.testing.assert_allclose(encoder.embed_classes(["chair"], "none"), good, atol=1e-6)
+
+
+def test_unwritable_cache_folder_warns_and_goes_on(encoder_and_model, tmp_path):
+    encoder, _ = encoder_and_model
+    good = encoder.embed_classes(["chair"], "none")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    original = encoder.cache_dir
+    encoder.cache_dir = blocked
+    try:
+        with pytest.warns(RuntimeWarning, match="text embedding cache .* cannot be written"):
+            np.testing.assert_allclose(encoder.embed_classes(["chair"], "none"), good, atol=1e-6)
+    finally:
+        encoder.cache_dir = original

@@ -64,7 +64,7 @@ def test_two_processes_write_what_one_writes(corpus):
     result = torchrun("-m", "openshape_ood", *EMBED, "--out", "two.h5", "--num-workers", "1", cwd=corpus)
     assert result.returncode == 1, result.stderr
     # flat.npy is named once, by the rank that tried it, and counted by rank 0.
-    assert result.stderr.count("openshape-ood: error: shapes/flat.npy: cloud 0: all points are identical") == 1
+    assert result.stderr.count("openshape-ood: error: shapes/flat.npy: all points are identical") == 1
     assert "openshape-ood: error: 1 input(s) failed (see above)" in result.stderr
     assert_same_output(corpus / "two.h5", corpus / "one.h5", world_size=2)
     assert sorted(path.name for path in corpus.iterdir()) == ["one.h5", "one.h5.lock", "shapes", "two.h5", "two.h5.lock"]
