@@ -130,7 +130,7 @@ class PointNetSetAbstraction(nn.Module):
         *hidden, (last_weight, last_bias) = self.folded_layers()
         num_groups = rows.shape[0] // self.nsample
         pooled = rows.new_empty(num_groups, last_weight.shape[1])
-        step = max(1, _MLP_CHUNK_ROWS // self.nsample)
+        step = max(1, _mlp_chunk_rows(rows.device) // self.nsample)
         for start in range(0, num_groups, step):
             x = rows[start * self.nsample : (start + step) * self.nsample]
             for weight, bias in hidden:
@@ -148,8 +148,10 @@ class PointNetSetAbstraction(nn.Module):
         return x.view(-1, self.nsample, x.shape[1]).amax(dim=1)
 
 
-# Rows of the point MLP per chunk: its widest activation (256 channels) then takes 4 MiB.
-_MLP_CHUNK_ROWS = 4096
+def _mlp_chunk_rows(device: torch.device) -> int:
+    """Rows of the point MLP per chunk: on a CPU its activations then stay in cache (measured:
+    2x faster than one chunk); on a GPU, few launches with memory bounded at large batches."""
+    return 2048 if device.type == "cpu" else 1 << 20
 
 
 def _fold_after_load(module: PointNetSetAbstraction, incompatible_keys) -> None:
