@@ -23,10 +23,11 @@ __all__ = ["build_upstream_reference"]
 
 def _farthest_point_sample(xyz: torch.Tensor, npoint: int) -> torch.Tensor:
     batch, num_points, _ = xyz.shape
-    centroids = torch.zeros(batch, npoint, dtype=torch.long)
-    distance = torch.ones(batch, num_points) * 1e10
-    farthest = torch.zeros(batch, dtype=torch.long)
-    batch_indices = torch.arange(batch)
+    device = xyz.device
+    centroids = torch.zeros(batch, npoint, dtype=torch.long, device=device)
+    distance = torch.ones(batch, num_points, device=device) * 1e10
+    farthest = torch.zeros(batch, dtype=torch.long, device=device)
+    batch_indices = torch.arange(batch, device=device)
     for i in range(npoint):
         centroids[:, i] = farthest
         centroid = xyz[batch_indices, farthest, :].view(batch, 1, 3)
@@ -41,7 +42,7 @@ def _farthest_point_sample(xyz: torch.Tensor, npoint: int) -> torch.Tensor:
 def _index_points(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     batch = points.shape[0]
     view_shape = [batch] + [1] * (idx.dim() - 1)
-    batch_indices = torch.arange(batch).view(view_shape).expand_as(idx)
+    batch_indices = torch.arange(batch, device=points.device).view(view_shape).expand_as(idx)
     return points[batch_indices, idx, :]
 
 
@@ -55,7 +56,7 @@ def _square_distance(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
 def _query_ball_point(radius: float, nsample: int, xyz: torch.Tensor, new_xyz: torch.Tensor) -> torch.Tensor:
     batch, num_points, _ = xyz.shape
     num_centres = new_xyz.shape[1]
-    group_idx = torch.arange(num_points, dtype=torch.long).view(1, 1, num_points).repeat([batch, num_centres, 1])
+    group_idx = torch.arange(num_points, dtype=torch.long, device=xyz.device).view(1, 1, num_points).repeat([batch, num_centres, 1])
     sqrdists = _square_distance(new_xyz, xyz)
     group_idx[sqrdists > radius**2] = num_points
     group_idx = group_idx.sort(dim=-1)[0][:, :, :nsample]
@@ -175,7 +176,7 @@ class _Projected(nn.Module):
 
 
 def build_upstream_reference(config: PointBertConfig) -> nn.Module:
-    """Upstream's encoder for ``config`` (CPU, eval mode, random weights; same state-dict keys as ours).
+    """Upstream's encoder for ``config`` (eval mode, random weights; same state-dict keys as ours).
 
     Forward: ``[B, in_dim, N]`` prepared points -> ``[B, embed_dim]`` raw embeddings, FPS
     starting at index 0.
