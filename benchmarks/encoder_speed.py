@@ -10,14 +10,17 @@ forward-pass timings; the ``embed`` column times ``ShapeEncoder.embed`` on the r
 
 - ``ms/cloud`` and ``clouds/s`` of the forward pass (``encode_prepared``);
 - ``GFLOP/cloud``, counted from the config as 2 x the multiply-adds of the dense layers
-  (S patches, K points per patch, T = S + 1 tokens, h heads of width d)::
+  (S patches, K points per patch, T = S + 1 tokens, h heads of width d, i = h d)::
 
-      patch MLP   2 S K (9*64 + 64*64 + 64*sa_dim)
-      lift        2 S (sa_dim + 3) dim
-      blocks      depth * (2 T dim (3 h d + h d + 2 mlp_dim) + 4 T^2 h d)
-      projection  2 dim projection_out
+      patch MLP    2 S K (9*64 + 64*64 + 64*sa_dim)
+      lift         2 S (sa_dim + 3) dim
+      blocks       (depth - 1) (2 T dim (3 i + i + 2 mlp_dim) + 4 T^2 i)
+      last block   2 dim (2 T i + i + i + 2 mlp_dim) + 4 T i
+      projection   2 dim projection_out
 
-  (FPS, ball query, norms, softmax and activations are not counted);
+  The last block is counted as this encoder runs it: keys and values for all tokens,
+  everything else for the CLS token alone (the only output); upstream computes it for all
+  T tokens. FPS, ball query, norms, softmax and activations are not counted;
 - ``GEMM GFLOP/s``: fp32 square matrix multiply (2048 on a CPU, 8192 on a GPU) timed in the
   same process, interleaved with the encoder runs, and ``of GEMM``: the encoder's
   GFLOP/s as a fraction of it;
@@ -62,8 +65,9 @@ def flops_per_cloud(config: PointBertConfig) -> int:
     patch_mlp = 2 * c.patches * c.nsample * ((c.in_dim + 3) * 64 + 64 * 64 + 64 * c.sa_dim)
     lift = 2 * c.patches * (c.sa_dim + 3) * c.dim
     block = 2 * tokens * c.dim * (3 * inner + inner + 2 * c.mlp_dim) + 4 * tokens**2 * inner
+    last_block = 2 * c.dim * (2 * tokens * inner + inner + inner + 2 * c.mlp_dim) + 4 * tokens * inner
     projection = 2 * c.dim * c.projection_out if c.projection_out is not None else 0
-    return patch_mlp + lift + c.depth * block + projection
+    return patch_mlp + lift + (c.depth - 1) * block + last_block + projection
 
 
 def _timed(function: Callable[[], object], device: torch.device) -> float:

@@ -192,13 +192,19 @@ class Attention(nn.Module):
         self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
         self.to_out = nn.Sequential(nn.Linear(heads * dim_head, dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, queries: int | None = None) -> torch.Tensor:
+        """Self-attention over all tokens of ``x``, output for its first ``queries`` tokens (all when ``None``)."""
         batch, tokens, _ = x.shape
-        # q, k, v as strided views of one projection ("(3 h d)" columns, as upstream
-        # chunks them), fed to torch's fused attention kernel without copies.
-        q, k, v = self.to_qkv(x).view(batch, tokens, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        queries = tokens if queries is None else queries
+        # Rows of to_qkv are q, k, v ("(3 h d)", as upstream chunks them): q only for the
+        # tokens asked for; k and v as strided views of one projection, fed to torch's
+        # fused attention kernel without copies.
+        inner = self.to_qkv.out_features // 3
+        q_weight, kv_weight = self.to_qkv.weight[:inner], self.to_qkv.weight[inner:]
+        q = F.linear(x[:, :queries], q_weight).view(batch, queries, self.heads, -1).transpose(1, 2)
+        k, v = F.linear(x, kv_weight).view(batch, tokens, 2, self.heads, -1).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
-        return self.to_out(out.transpose(1, 2).reshape(batch, tokens, -1))
+        return self.to_out(out.transpose(1, 2).reshape(batch, queries, -1))
 
 
 class FeedForward(nn.Module):
@@ -223,11 +229,18 @@ class Transformer(nn.Module):
             for _ in range(depth)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for attention, feed_forward in self.layers:
+    def forward(self, x: torch.Tensor, outputs: int | None = None) -> torch.Tensor:
+        """``[B, T, dim]`` -> ``[B, T, dim]``, or only its first ``outputs`` tokens.
+
+        With ``outputs``, the last block computes just those rows (the other tokens still
+        serve as keys and values): the same values, without the work nothing reads.
+        """
+        *blocks, (last_attention, last_feed_forward) = self.layers
+        for attention, feed_forward in blocks:
             x = x + attention(x)
             x = x + feed_forward(x)
-        return x
+        x = x[:, :outputs] + last_attention.fn(last_attention.norm(x), outputs)
+        return x + last_feed_forward(x)
 
 
 class PointPatchTransformer(nn.Module):
@@ -250,7 +263,7 @@ class PointPatchTransformer(nn.Module):
         tokens = torch.cat([centres.to(patch_features.dtype), patch_features], dim=-1)
         tokens = norm(F.linear(tokens, conv.weight.flatten(1), conv.bias))
         cls = self.cls_token.expand(tokens.shape[0], 1, -1)
-        return self.transformer(torch.cat([cls, tokens], dim=1))[:, 0]
+        return self.transformer(torch.cat([cls, tokens], dim=1), outputs=1)[:, 0]
 
 
 class ProjectedPointTransformer(nn.Module):
