@@ -74,7 +74,9 @@ class PointNetSetAbstraction(nn.Module):
     points-by-channels ``[groups * K, C]`` layout, with each BatchNorm folded into its
     convolution (the folded weights are made when weights are loaded, and again
     whenever the module's tensors change), in chunks of groups small enough to stay in
-    a CPU cache. In training mode the modules run as they are, on the same layout.
+    a CPU cache; that is how :class:`~openshape_ood.ShapeEncoder` runs it (inference
+    mode). In training mode, or while autograd records, the modules run as they are, on
+    the same layout.
     """
 
     def __init__(self, patches: int, radius: float, nsample: int, in_channels: int, widths: list[int]):
@@ -99,11 +101,12 @@ class PointNetSetAbstraction(nn.Module):
         again when any convolution or BatchNorm tensor has been replaced or changed
         in place (a new state dict, ``.to()``, an optimiser step).
         """
-        tensors = [t for pair in zip(self.mlp_convs, self.mlp_bns) for m in pair for t in (*m.parameters(), *m.buffers())]
+        pairs = list(zip(self.mlp_convs, self.mlp_bns))
+        tensors = [t for pair in pairs for m in pair for t in (*m.parameters(), *m.buffers())]
         source = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
         if source != self._folded_from:
             with torch.no_grad():
-                self._folded = [_fold_batch_norm(conv, bn) for conv, bn in zip(self.mlp_convs, self.mlp_bns)]
+                self._folded = [_fold_batch_norm(conv, bn) for conv, bn in pairs]
             self._folded_from = source
         return self._folded
 
@@ -122,11 +125,12 @@ class PointNetSetAbstraction(nn.Module):
         grouped = torch.cat([grouped[..., :3] - centres.unsqueeze(2), grouped], dim=-1)
         weight_dtype = self.mlp_convs[0].weight.dtype
         rows = grouped.reshape(-1, grouped.shape[-1]).to(weight_dtype)
-        pooled = self._point_mlp(rows) if not self.training else self._point_mlp_modules(rows)
+        folded = not self.training and not torch.is_grad_enabled()
+        pooled = self._point_mlp(rows) if folded else self._point_mlp_modules(rows)
         return centres, pooled.view(*centres.shape[:2], -1)
 
     def _point_mlp(self, rows: torch.Tensor) -> torch.Tensor:
-        """Eval mode: ``[groups * K, C_in]`` -> ``[groups, C_out]``, max over each group's K rows."""
+        """Eval mode, no autograd: ``[groups * K, C_in]`` -> ``[groups, C_out]``, max over each group's K rows."""
         *hidden, (last_weight, last_bias) = self.folded_layers()
         num_groups = rows.shape[0] // self.nsample
         pooled = rows.new_empty(num_groups, last_weight.shape[1])
@@ -141,7 +145,7 @@ class PointNetSetAbstraction(nn.Module):
         return pooled.add_(last_bias).relu_()
 
     def _point_mlp_modules(self, rows: torch.Tensor) -> torch.Tensor:
-        """Training mode: the modules themselves, each row a 1x1 image (batch statistics, autograd)."""
+        """Training mode or autograd: the modules themselves, each row a 1x1 image."""
         x = rows.view(*rows.shape, 1, 1)
         for conv, bn in zip(self.mlp_convs, self.mlp_bns):
             x = F.relu(bn(conv(x)))

@@ -47,7 +47,7 @@ def farthest_point_sample(
     )
     # One contiguous row per coordinate, and buffers reused by every step: each step is
     # then a handful of in-place passes over [B, N], with nothing allocated.
-    planes = xyz.transpose(1, 2).to(torch.float32).contiguous()
+    planes = xyz.detach().transpose(1, 2).to(torch.float32).contiguous()  # indices have no gradient
     squares = torch.empty_like(planes)
     dist = torch.empty(batch, num_points, dtype=torch.float32, device=device)
     nearest = torch.full_like(dist, float("inf"))
@@ -91,8 +91,8 @@ def ball_query(
     """
     batch, num_points, _ = xyz.shape
     num_centres = centres.shape[1]
-    xyz = xyz.to(torch.float32)
-    centres = centres.to(torch.float32)
+    xyz = xyz.detach().to(torch.float32)  # indices have no gradient
+    centres = centres.detach().to(torch.float32)
     xyz_t = xyz.transpose(1, 2)
     xyz_sq = (xyz**2).sum(-1).unsqueeze(1)
     centre_sq = (centres**2).sum(-1).unsqueeze(-1)

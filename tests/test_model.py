@@ -95,3 +95,17 @@ def test_to_rejects_unsupported_dtype():
     encoder = ShapeEncoder(build_point_bert(CONFIG), CONFIG)
     with pytest.raises(ValueError, match="float64 is not supported"):
         encoder.to(dtype=torch.float64)
+
+
+def test_eval_mode_with_autograd_matches_and_gives_gradients():
+    """Frozen-statistics fine-tuning and input saliency work (through the unfolded modules)."""
+    model, reference = model_pair()
+    x = clouds()
+    with torch.inference_mode():
+        model(x)  # caches a fold made under inference mode
+    x.requires_grad_(True)
+    out = model(x)
+    assert_close(out.detach(), reference(x).detach())
+    out.sum().backward()
+    assert x.grad.abs().sum() > 0
+    assert model.ppat.sa.mlp_convs[0].weight.grad.abs().sum() > 0
