@@ -108,7 +108,11 @@ def measure(
     gemm: Callable[[], float],
     upstream: bool,
 ) -> dict:
-    """Time one model at one batch size; returns a JSON-ready row (times in ms per cloud)."""
+    """Time one model at one batch size.
+
+    Returns a JSON-ready row: medians in ms per cloud, and under ``samples`` every raw
+    timing (seconds per batch; the GEMM's in FLOP/s).
+    """
     torch.manual_seed(0)
     model = build_point_bert(config)
     encoder = ShapeEncoder(model, config, up_axis=up_axis).to(device)
@@ -137,12 +141,13 @@ def measure(
             print(f"{name}, batch {batch_size}: the upstream algorithm runs out of GPU memory; not timed")
             del runs[key]
             torch.cuda.empty_cache()
-    seconds: dict[str, list[float]] = {key: [] for key in (*runs, "gemm")}
+    # Seconds per batch for each run, FLOP/s for the GEMM.
+    samples: dict[str, list[float]] = {key: [] for key in (*runs, "gemm")}
     for _ in range(repeats):  # interleaved, so that load changes hit every figure alike
         for key, run in runs.items():
-            seconds[key].append(_timed(run, device))
-        seconds["gemm"].append(gemm())
-    median = {key: statistics.median(values) for key, values in seconds.items()}
+            samples[key].append(_timed(run, device))
+        samples["gemm"].append(gemm())
+    median = {key: statistics.median(values) for key, values in samples.items()}
     flops = flops_per_cloud(config)
     forward = median["forward"] / batch_size
     row = {
@@ -155,7 +160,7 @@ def measure(
         "fraction_of_gemm": flops / forward / median["gemm"],
         "embed_ms_per_cloud": 1e3 * median["embed"] / batch_size,
         "upstream_ms_per_cloud": 1e3 * median["upstream"] / batch_size if "upstream" in median else None,
-        "seconds": seconds,
+        "samples": samples,
     }
     if row["upstream_ms_per_cloud"] is not None:
         row["speedup_over_upstream"] = row["upstream_ms_per_cloud"] / row["ms_per_cloud"]
