@@ -15,7 +15,7 @@ __all__ = ["ball_query", "default_chunk_bytes", "farthest_point_sample", "gather
 
 def default_chunk_bytes(device: torch.device) -> int:
     """Ball-query distance blocks of at most this size: small enough to stay in a CPU's
-    cache (measured: 2-4x faster than one block), and on a GPU large enough for few
+    cache (measured 2-3x faster than one block), and on a GPU large enough for few
     kernel launches while bounding memory at large batches (vitg14 at batch 512 would
     otherwise need an 8 GB block)."""
     return 1 << 21 if device.type == "cpu" else 1 << 28
