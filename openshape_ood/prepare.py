@@ -3,7 +3,8 @@
 Per cloud: validate, centre on the point mean, scale into the unit ball, bring colours
 to [0, 1] (constant 0.4 when absent), resample to a fixed number of points in random
 order, and rotate the caller's gravity axis onto the model's. Batches are
-``[B, 6, N]`` float32 arrays (xyz then rgb), the layout the encoder consumes.
+``[B, 6, N]`` float32 arrays (xyz then rgb), the layout the encoder consumes;
+:func:`prepare_batch_on_device` makes the same batch as a tensor on an accelerator.
 """
 
 from __future__ import annotations
@@ -118,10 +119,8 @@ def convert_up_axis(xyz: np.ndarray, data_up: str, model_up: str) -> np.ndarray:
     This is the convention of upstream OpenShape (``pc[:, [0, 2, 1]]`` for Y-up data fed
     to the Z-up vitg14).
     """
-    if data_up == model_up:
-        _up_axis_order(data_up, model_up)  # still validated
-        return xyz
-    return xyz[:, _up_axis_order(data_up, model_up)]
+    order = _up_axis_order(data_up, model_up)
+    return xyz if data_up == model_up else xyz[:, order]
 
 
 def _up_axis_order(data_up: str, model_up: str) -> list[int]:
