@@ -213,11 +213,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--points", type=int, default=10000, help="points per raw input cloud")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (the median is reported)")
     parser.add_argument("--device", help="torch device; default CUDA when available, else CPU")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--no-upstream", dest="upstream", action="store_false", help="skip the upstream algorithm")
     parser.add_argument("--json", type=Path, default=Path("encoder_speed.json"), help="where to write the results")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     batch_sizes = args.batch_sizes or ([8] if device.type == "cpu" else [256, 512, 1024])
     header = {
