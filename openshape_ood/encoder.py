@@ -15,10 +15,21 @@ from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_stat
 from .config import UP_AXES, check_up_axis
 from .device import resolve_device
 from .model import PointBertConfig, build_point_bert
-from .prepare import DEFAULT_NUM_POINTS, CloudLike, check_seed, prepare_batch, split_clouds, validate_cloud
+from .prepare import (
+    DEFAULT_NUM_POINTS,
+    CloudLike,
+    check_seed,
+    prepare_batch,
+    prepare_batch_on_device,
+    split_clouds,
+    validate_cloud,
+)
 from .registry import ModelEntry, get_entry
 
-__all__ = ["ShapeEncoder"]
+__all__ = ["COMPUTE_DTYPES", "ShapeEncoder"]
+
+#: Dtypes the model may compute in (``ShapeEncoder.to(dtype=...)``); sampling stays float32.
+COMPUTE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
 class ShapeEncoder:
@@ -68,9 +79,21 @@ class ShapeEncoder:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def to(self, device: str | torch.device) -> "ShapeEncoder":
-        """Move the model to ``device`` (in place) and return self."""
-        self.model.to(resolve_device(device))
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the network computes in (sampling and grouping are always float32)."""
+        return next(self.model.parameters()).dtype
+
+    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "ShapeEncoder":
+        """Move the model to ``device`` and/or cast it to ``dtype`` (in place); return self.
+
+        ``dtype`` is ``torch.float32`` (the reference), or ``torch.bfloat16`` / ``torch.float16``
+        for speed on GPUs: farthest point sampling and ball query stay float32, so the
+        patches are the same; embeddings stay within cosine 0.999 of float32.
+        """
+        if dtype is not None and dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"dtype {dtype} is not supported; use one of {COMPUTE_DTYPES}")
+        self.model.to(device=None if device is None else resolve_device(device), dtype=dtype)
         return self
 
     @classmethod
@@ -144,7 +167,7 @@ class ShapeEncoder:
         return cls(model.to(resolve_device(device)), config, model_up_axis=model_up_axis)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
-        """Raw (unnormalised) embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.
+        """Raw (unnormalised) float32 embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.
 
         No centring, resampling or axis change happens here: this is the model's forward
         pass, as upstream runs it. ``fps_start`` gives each cloud's first FPS centre
@@ -155,7 +178,7 @@ class ShapeEncoder:
                 f"expected prepared input [B, {self.config.in_dim}, N], got {tuple(points.shape)}"
             )
         with torch.inference_mode():
-            return self.model(points.to(self.device, torch.float32), fps_start)
+            return self.model(points.to(self.device, torch.float32, non_blocking=True), fps_start).float()
 
     def embed(
         self,
@@ -225,16 +248,17 @@ class ShapeEncoder:
         self, clouds: list[np.ndarray], seed: int | None, random_fps_start: bool, up_axis: str, first_index: int
     ) -> torch.Tensor:
         """L2-normalised float32 CPU embeddings ``[B, D]`` of one view of raw clouds."""
-        batch = prepare_batch(
-            clouds,
-            seed,
-            up_axis=up_axis,
-            model_up_axis=self.model_up_axis,
-            num_points=self.num_points,
-            first_index=first_index,
+        settings = dict(
+            up_axis=up_axis, model_up_axis=self.model_up_axis, num_points=self.num_points, first_index=first_index
         )
-        fps_start = torch.tensor([_fps_start(seed, self.num_points) for _ in batch]) if random_fps_start else None
-        embedding = self.encode_prepared(torch.from_numpy(batch), fps_start)
+        # On an accelerator the batch is prepared there; the CPU keeps the numpy reference path.
+        batch = (
+            torch.from_numpy(prepare_batch(clouds, seed, **settings))
+            if self.device.type == "cpu"
+            else prepare_batch_on_device(clouds, seed, self.device, **settings)
+        )
+        fps_start = torch.tensor([_fps_start(seed, self.num_points) for _ in clouds]) if random_fps_start else None
+        embedding = self.encode_prepared(batch, fps_start)
         return torch.nn.functional.normalize(embedding.float(), dim=-1).cpu()
 
 

@@ -3,7 +3,8 @@
 Per cloud: validate, centre on the point mean, scale into the unit ball, bring colours
 to [0, 1] (constant 0.4 when absent), resample to a fixed number of points in random
 order, and rotate the caller's gravity axis onto the model's. Batches are
-``[B, 6, N]`` float32 arrays (xyz then rgb), the layout the encoder consumes.
+``[B, 6, N]`` float32 arrays (xyz then rgb), the layout the encoder consumes;
+:func:`prepare_batch_on_device` makes the same batch as a tensor on an accelerator.
 """
 
 from __future__ import annotations
@@ -175,13 +176,17 @@ def convert_up_axis(xyz: np.ndarray, data_up: str, model_up: str) -> np.ndarray:
     This is the convention of upstream OpenShape (``pc[:, [0, 2, 1]]`` for Y-up data fed
     to the Z-up vitg14).
     """
+    order = _up_axis_order(data_up, model_up)
+    return xyz if order == [0, 1, 2] else xyz[:, order]
+
+
+def _up_axis_order(data_up: str, model_up: str) -> list[int]:
+    """Column order that swaps the data's up axis with the model's (the identity when they agree)."""
     data_up, model_up = check_up_axis(data_up, "data up axis"), check_up_axis(model_up, "model up axis")
-    if data_up == model_up:
-        return xyz
     order = [0, 1, 2]
     a, b = UP_AXES.index(data_up), UP_AXES.index(model_up)
     order[a], order[b] = order[b], order[a]
-    return xyz[:, order]
+    return order
 
 
 def prepare_cloud(
@@ -262,3 +267,48 @@ def preparation_settings(
     if views > 1:
         settings.update(views=views, rotate=rotate, fps_start="point 0, then random per extra view")
     return settings
+
+
+def prepare_batch_on_device(
+    clouds: Sequence[np.ndarray],
+    seed: int | None,
+    device: str | torch.device,
+    *,
+    up_axis: str = "y",
+    model_up_axis: str = "y",
+    num_points: int = DEFAULT_NUM_POINTS,
+    first_index: int = 0,
+) -> torch.Tensor:
+    """:func:`prepare_batch` with its arithmetic batched on ``device``: ``[B, 6, num_points]`` float32 there.
+
+    Validation, the colour rule and each cloud's resampling order are the host steps of
+    :func:`prepare_batch`, with the same generators, so the result equals it (to float32
+    rounding). The validated clouds go to the device through pinned memory without
+    blocking, padded to the longest; centring, scaling, resampling and the axis swap
+    then run for the whole batch at once, in float64 like the host path.
+    """
+    import torch  # here: file reading and the command line's help must not pay for it
+
+    device = torch.device(device)
+    order = _up_axis_order(up_axis, model_up_axis)
+    validated = [validate_cloud(np.asarray(c), first_index + i) for i, c in enumerate(clouds)]
+    pin = device.type == "cuda"
+    counts = torch.tensor([len(c) for c in validated], dtype=torch.float64, pin_memory=pin)
+    padded = torch.zeros(len(validated), int(counts.max()), 6, dtype=torch.float64, pin_memory=pin)
+    resample = torch.empty(len(validated), num_points, dtype=torch.long, pin_memory=pin)
+    for i, cloud in enumerate(validated):
+        padded[i, : len(cloud)] = torch.from_numpy(cloud)
+        resample[i] = torch.from_numpy(resample_indices(len(cloud), num_points, np.random.default_rng(seed)))
+    padded, counts, resample = (t.to(device, non_blocking=True) for t in (padded, counts, resample))
+    # As normalize_xyz: divide by the largest absolute coordinate first, so nothing overflows.
+    magnitude = padded[..., :3].abs().amax(dim=(1, 2), keepdim=True)
+    xyz = padded[..., :3] / magnitude.clamp_min(torch.finfo(torch.float64).tiny)
+    centred = xyz - xyz.sum(dim=1, keepdim=True) / counts[:, None, None]  # padding rows are zero
+    is_point = torch.arange(padded.shape[1], device=device) < counts[:, None]
+    scale = torch.linalg.vector_norm(centred, dim=-1).where(is_point, 0).amax(dim=1)
+    if bool((scale == 0).any()):
+        first = int((scale == 0).nonzero()[0])
+        raise ValueError(f"cloud {first_index + first}: all points are identical; a shape needs some extent")
+    prepared = torch.cat([(centred / scale[:, None, None])[..., order], padded[..., 3:]], dim=-1)
+    prepared = prepared.gather(1, resample.unsqueeze(-1).expand(-1, -1, 6))
+    return prepared.transpose(1, 2).to(torch.float32).contiguous()

@@ -97,3 +97,41 @@ def test_g14_size_encoder_never_materialises_int64_bsn_index():
     largest = max(np.prod(s) for s in recorder.shapes)
     assert largest < batch * config.patches * points
     assert (batch, config.patches, config.nsample) in recorder.shapes  # the recorder does see the groups
+
+
+class DistanceBlockRecorder(TorchDispatchMode):
+    """Records the byte size of every new float ``[B', S', N]`` tensor (S' > 1) an operation produces."""
+
+    def __init__(self, num_points: int):
+        super().__init__()
+        self.num_points = num_points
+        self.sizes: list[int] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else [out]:
+            if (
+                not func.is_view
+                and isinstance(t, torch.Tensor)
+                and t.is_floating_point()
+                and t.ndim == 3
+                and t.shape[-1] == self.num_points
+                and t.shape[1] > 1
+            ):
+                self.sizes.append(t.numel() * t.element_size())
+        return out
+
+
+@pytest.mark.parametrize("budget", [1, 3 * 400 * 4, 7 * 400 * 4, 2 * 20 * 400 * 4, 1 << 30])
+def test_chunked_ball_query_equals_reference_and_keeps_to_the_budget(budget):
+    """Chunks of one centre, of 3 and of 7 (a partial last chunk), of whole clouds, and one block."""
+    generator = torch.Generator().manual_seed(1)
+    xyz = torch.rand(3, 400, 3, generator=generator) * 2 - 1
+    centres = gather_points(xyz, farthest_point_sample(xyz, 20))
+    recorder = DistanceBlockRecorder(400)
+    with recorder:
+        out = ball_query(xyz, centres, 0.4, 24, max_chunk_bytes=budget)
+    np.testing.assert_array_equal(out.numpy(), reference_ball_query(xyz, centres, 0.4, 24).numpy())
+    assert max(recorder.sizes, default=0) <= budget
+    if budget >= 3 * 20 * 400 * 4:
+        assert recorder.sizes  # the recorder does see the distance block
