@@ -165,13 +165,13 @@ def _by_suffix(items: list[str]) -> dict[str, int]:
 def _encoder(args: argparse.Namespace, device: torch.device) -> ShapeEncoder:
     torch.manual_seed(0)
     entry = get_entry(args.model)
-    encoder = ShapeEncoder(build_point_bert(entry.config), entry.config, up_axis=entry.up_axis, name=entry.name)
+    encoder = ShapeEncoder(build_point_bert(entry.config), entry.config, model_up_axis=entry.model_up_axis, name=entry.name)
     return encoder.to(device)
 
 
 def _prepare_row(items: list[str], workers: int, args: argparse.Namespace) -> dict:
     """The loader alone: read, sample and prepare every item."""
-    dataset = ShapeFileDataset(items, model_up_axis=get_entry(args.model).up_axis)
+    dataset = ShapeFileDataset(items, model_up_axis=get_entry(args.model).model_up_axis)
     start = time.perf_counter()
     loaded = sum(len(batch.names) for batch in shape_loader(dataset, batch_size=args.batch_size, num_workers=workers))
     seconds = time.perf_counter() - start
