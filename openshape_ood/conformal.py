@@ -18,6 +18,8 @@ conformal p-values", Annals of Statistics 51(1), 2023.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import false_discovery_control
@@ -57,8 +59,8 @@ def conformal_threshold(calibration_novelty: ArrayLike, alpha: float) -> float:
     Raises:
         ValueError: when ``n < 1 / alpha - 1``: then no score can reach ``p <= alpha``.
     """
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     calibration = np.sort(_scores(calibration_novelty, "calibration_novelty"))[::-1]
     n = len(calibration)
     # Counted with the p-value's own arithmetic so that both rules agree at the boundary.

@@ -246,8 +246,8 @@ class NoveltyDetector(BaseEstimator):
             threshold = conformal_threshold(novelty, alpha)
         else:
             tpr = 0.95 if tpr is None else tpr
-            if not 0.0 < tpr <= 1.0:
-                raise ValueError(f"tpr must be in (0, 1]; got {tpr}")
+            if isinstance(tpr, bool) or not isinstance(tpr, numbers.Real) or not 0.0 < tpr <= 1.0:
+                raise ValueError(f"tpr must be a number in (0, 1]; got {tpr!r}")
             threshold = float(np.quantile(novelty, tpr, method="inverted_cdf"))
         self._set_threshold(threshold)
         self.calibration_novelty_ = novelty

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import abc
 import ast
 import numbers
 from collections.abc import Callable, Sequence
@@ -76,7 +77,7 @@ class KnownClasses:
     embed_names: Callable[[list[str]], np.ndarray] | None = None
 
 
-class NoveltyMethod(BaseEstimator):
+class NoveltyMethod(BaseEstimator, abc.ABC):
     """Base of the novelty methods: ``fit(known)``, then ``novelty(x)`` (higher = more novel) and ``classify(x)``.
 
     Attributes:
@@ -121,14 +122,17 @@ class NoveltyMethod(BaseEstimator):
     def _check_params(self) -> None:
         """Subclasses check their parameters here."""
 
+    @abc.abstractmethod
     def _fit(self, known: KnownClasses) -> None:
-        raise NotImplementedError
+        """Learn from ``known`` what the method scores against (defined by each method)."""
 
+    @abc.abstractmethod
     def _novelty(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Novelty ``(N,)`` of float64 ``x (N, D)``: higher = more novel (defined by each method)."""
 
+    @abc.abstractmethod
     def _classify(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Nearest known class ``(N,)`` of float64 ``x (N, D)`` (defined by each method)."""
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):

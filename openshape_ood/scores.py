@@ -11,6 +11,8 @@ in ``0..C-1``. All embeddings must be L2-normalised rows. Scores are float64 ``(
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp, softmax
@@ -38,7 +40,13 @@ METRICS = ("cosine", "euclidean")
 
 
 def as_embeddings(x, name: str, dim: int | None = None) -> np.ndarray:
-    """``x`` as a float64 ``(n, D)`` array of finite, L2-normalised rows; a ``ValueError`` says what to fix."""
+    """``x`` as a float64 ``(n, D)`` array of finite, L2-normalised rows; a ``ValueError`` says what to fix.
+
+    ``x`` may be a torch tensor on any device, gradients recorded or not (they are not followed).
+    """
+    torch = sys.modules.get("torch")  # not imported here: a tensor can exist only if torch is
+    if torch is not None and isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
     array = np.asarray(x, dtype=np.float64)
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n, D); got shape {array.shape}")

@@ -127,7 +127,7 @@ def test_benjamini_hochberg_on_conformal_p_values_controls_the_fdr():
         (lambda: conformal_p_values([], [0.0]), "calibration_novelty is empty"),
         (lambda: conformal_p_values([[1.0]], [0.0]), "shape"),
         (lambda: conformal_p_values([1.0, np.nan], [0.0]), "NaN"),
-        (lambda: conformal_threshold([1.0], 1.0), "alpha must be in"),
+        (lambda: conformal_threshold([1.0], 1.0), "alpha must be a number in"),
         (lambda: benjamini_hochberg([1.5], 0.1), r"\[0, 1\]"),
     ],
 )

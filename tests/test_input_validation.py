@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from openshape_ood import ShapeEncoder
+from openshape_ood import NoveltyDetector, ShapeEncoder
 from openshape_ood.prepare import normalize_xyz, validate_cloud
 
 from .conftest import PARITY, parity_config
@@ -71,3 +71,36 @@ def test_embed_accepts_tensors_that_require_grad_and_huge_magnitudes(encoder):
     np.testing.assert_allclose(encoder.embed(tensor).numpy(), reference, atol=1e-6)
     huge = cloud.astype(np.float64) * 1e300
     np.testing.assert_allclose(encoder.embed(huge), reference, atol=1e-5)
+
+
+def _unit_rows(rng, n, dim=8):
+    rows = rng.normal(size=(n, dim))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), "0.1"])
+def test_detector_threshold_must_be_a_finite_number(threshold):
+    known = _unit_rows(np.random.default_rng(0), 3)
+    with pytest.raises(ValueError, match="'threshold' parameter of NoveltyDetector must be a finite float"):
+        NoveltyDetector(threshold=threshold).fit(known=known)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"tpr": "0.9"}, r"tpr must be a number in \(0, 1\]; got '0.9'"),
+    ({"tpr": float("nan")}, r"tpr must be a number in \(0, 1\]; got nan"),
+    ({"tpr": True}, r"tpr must be a number in \(0, 1\]; got True"),
+    ({"alpha": "0.1"}, r"alpha must be a number in \(0, 1\), got '0.1'"),
+])  # fmt: skip
+def test_calibrate_refuses_values_that_are_not_numbers_in_range(kwargs, message):
+    rng = np.random.default_rng(1)
+    detector = NoveltyDetector().fit(known=_unit_rows(rng, 3))
+    with pytest.raises(ValueError, match=message):
+        detector.calibrate(_unit_rows(rng, 40), **kwargs)
+
+
+def test_detector_takes_tensors_that_require_grad():
+    rng = np.random.default_rng(2)
+    detector = NoveltyDetector().fit(known=_unit_rows(rng, 3))
+    shapes = _unit_rows(rng, 5)
+    tensor = torch.tensor(shapes, requires_grad=True)
+    np.testing.assert_array_equal(detector.novelty(tensor), detector.novelty(shapes))
