@@ -38,7 +38,7 @@ from trimesh.visual.texture import TextureVisuals
 
 from .prepare import MESH_SAMPLES, check_seed, rgb_to_unit
 
-__all__ = ["MAX_POINTS", "SUPPORTED_SUFFIXES", "is_shape_file", "load_points"]
+__all__ = ["MAX_POINTS", "SUPPORTED_SUFFIXES", "is_shape_file", "load_points", "read_pcd_fields"]
 
 _ARRAY_SUFFIXES = (".npy", ".npz", ".h5", ".hdf5")
 _TEXT_SUFFIXES = (".xyz", ".txt", ".pts")
@@ -414,8 +414,17 @@ def _pts_rows(path: Path, rows: list[str]) -> list[str]:
 # -------------------------------------------------------------------------------- PCD
 
 
-def _read_pcd(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Parse a PCD file (PCL's format, v0.5-0.7) into xyz and optional rgb."""
+def read_pcd_fields(path: str | os.PathLike) -> dict[str, tuple[np.ndarray, str]]:
+    """Every field of a PCD file (PCL's format, v0.5-0.7): ``{name: (first value per point, TYPE letter)}``.
+
+    The header is checked as PCL checks it (declared counts, sizes, encodings); a repeated
+    field name keeps its first field. :func:`load_points` reads xyz and colour from it;
+    other fields (per-point instance labels, say) are there too.
+
+    Raises:
+        ValueError: the file is not a valid PCD file; the message names it.
+    """
+    path = Path(path)
     raw = path.read_bytes()
     header: dict[str, list[str]] = {}
     offset = 0
@@ -462,7 +471,12 @@ def _read_pcd(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     by_name: dict[str, tuple[np.ndarray, str]] = {}
     for name, column, kind in zip(fields, columns, types):
         by_name.setdefault(name, (column, kind))
+    return by_name
 
+
+def _read_pcd(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Parse a PCD file into xyz and optional rgb."""
+    by_name = read_pcd_fields(path)
     xyz = np.stack([by_name[axis][0] for axis in "xyz"], axis=1).astype(np.float64)
     colour = next((by_name[n] for n in ("rgb", "rgba") if n in by_name), None)
     if colour is None:

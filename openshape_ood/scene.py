@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import lzf
 import numpy as np
 import plyfile
 from scipy import ndimage
@@ -29,7 +28,7 @@ from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
 from .atomic import replacing
-from .io import load_points
+from .io import load_points, read_pcd_fields
 from .config import UP_AXES
 from .conformal import conformal_p_values
 
@@ -460,7 +459,7 @@ def _read_label_property(path: Path, name: str | None) -> tuple[np.ndarray, np.n
         vertex = data["vertex"].data
         columns = {field: vertex[field] for field in vertex.dtype.names}
     elif suffix == ".pcd":
-        columns = _pcd_columns(path)
+        columns = {field: column for field, (column, _) in read_pcd_fields(path).items()}
     else:
         if name is not None:
             raise ValueError(f"labels are read from .ply and .pcd files; {path} is {suffix or 'without suffix'}")
@@ -476,57 +475,6 @@ def _read_label_property(path: Path, name: str | None) -> tuple[np.ndarray, np.n
         raise ValueError(f"{path} has no property {name!r}; its properties are {', '.join(columns)}")
     finite = np.isfinite(np.stack([columns[axis].astype(np.float64) for axis in "xyz"], axis=1)).all(axis=1)
     return np.asarray(columns[field]), finite
-
-
-def _pcd_columns(path: Path) -> dict[str, np.ndarray]:
-    """Every field of a PCD file (the first value of each), by name.
-
-    :func:`~openshape_ood.load_points` reads only xyz and colour from PCD files; labels
-    need the other fields too.
-    """
-    raw = path.read_bytes()
-    header: dict[str, list[str]] = {}
-    offset = 0
-    while "DATA" not in header:
-        end = raw.find(b"\n", offset)
-        if end < 0:
-            raise ValueError(f"could not read {path}: the PCD header has no DATA line")
-        line = raw[offset:end].decode("ascii", errors="replace").strip()
-        offset = end + 1
-        if line and not line.startswith("#"):
-            key, *values = line.split()
-            header[key.upper()] = values
-    fields, sizes, types = header.get("FIELDS", []), header.get("SIZE", []), header.get("TYPE", [])
-    counts = [int(c) for c in header.get("COUNT", ["1"] * len(fields))]
-    kinds = {"F": "f", "U": "u", "I": "i"}
-    try:
-        bases = [np.dtype(f"<{kinds[t]}{s}") for t, s in zip(types, sizes, strict=True)]
-        points = int(header["POINTS"][0]) if "POINTS" in header else int(header["WIDTH"][0]) * int(header["HEIGHT"][0])
-        encoding = header["DATA"][0].lower()
-        body = raw[offset:]
-        if encoding == "ascii":
-            table = np.loadtxt(body.decode("ascii").splitlines(), dtype=np.float64, ndmin=2)
-            starts = np.cumsum([0] + counts[:-1])
-            columns = [table[:, start] for start in starts]
-        elif encoding == "binary":
-            record = np.dtype([(f"f{i}", base, (count,)) for i, (base, count) in enumerate(zip(bases, counts))])
-            table = np.frombuffer(body, dtype=record, count=points)
-            columns = [table[f"f{i}"][:, 0] for i in range(len(bases))]
-        elif encoding == "binary_compressed":
-            compressed, size = np.frombuffer(body[:8], dtype="<u4")
-            data = lzf.decompress(body[8 : 8 + int(compressed)], int(size))
-            columns, start = [], 0
-            for base, count in zip(bases, counts):  # field-major: all points' values of one field, then the next
-                columns.append(np.frombuffer(data, dtype=base, count=points * count, offset=start)[::count])
-                start += base.itemsize * points * count
-        else:
-            raise ValueError(f"unknown PCD DATA encoding {encoding!r}")
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise ValueError(f"could not read the fields of {path}: {exc}") from exc
-    by_name: dict[str, np.ndarray] = {}
-    for name, column in zip(fields, columns):
-        by_name.setdefault(name, column)
-    return by_name
 
 
 # ---------------------------------------------------------------------------------- scoring
