@@ -362,7 +362,7 @@ def _score(args: argparse.Namespace) -> int:
         embeddings = np.stack(list(embedded.values()))
         novelty = detector.novelty(embeddings)
         nearest = detector.classify(embeddings)
-        similarity = np.einsum("nd,nd->n", embeddings, detector.text_embeddings_[nearest])
+        similarity = detector.similarity(embeddings)
         novel = detector.predict(embeddings) == -1 if detector.threshold_ is not None else None
         p_values = detector.p_values(embeddings) if args.calibrate is not None else None
         if args.fdr is not None:

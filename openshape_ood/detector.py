@@ -44,11 +44,14 @@ class NoveltyScores(NamedTuple):
         scores: ``(N,)`` novelty scores, higher = more novel.
         predicted: ``(N,)`` index into ``classes`` of each sample's nearest known class.
         classes: the known classes: names, or ``0..C-1`` when given as bare embeddings.
+        similarity: ``(N,)`` cosine of each sample to its nearest known class
+            (:meth:`NoveltyDetector.similarity`).
     """
 
     scores: np.ndarray
     predicted: np.ndarray
     classes: np.ndarray
+    similarity: np.ndarray
 
 
 class NoveltyDetector(BaseEstimator):
@@ -209,6 +212,21 @@ class NoveltyDetector(BaseEstimator):
         x = self._validate(X)
         return self.method_.classify(x)
 
+    def similarity(self, X: np.ndarray) -> np.ndarray:
+        """Cosine similarity ``(N,)`` of each sample to its nearest known class (:meth:`classify`).
+
+        With text known classes, the cosine to the class's best-matching name; with
+        reference shapes only, the cosine to the nearest reference shape of that class.
+        Higher = closer; for ``max_cosine`` it is the negated novelty.
+        """
+        x = self._validate(X)
+        nearest = self.method_.classify(x)
+        rows = np.arange(len(x))
+        if self.text_embeddings_ is not None:
+            return scores.class_similarity(x, self.text_embeddings_, self.text_labels_)[rows, nearest]
+        cosine = scores.cosine_similarity(x, self.reference_)
+        return np.where(self.reference_labels_[None, :] == nearest[:, None], cosine, -np.inf).max(axis=1)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The known class index (into ``classes_``) per sample ``(N,)``, or -1 where :meth:`decision_function` < 0.
 
@@ -367,7 +385,7 @@ def score_novelty(
 
     Returns:
         :class:`NoveltyScores`: ``scores`` (higher = more novel), ``predicted`` (index of
-        the nearest known class) and ``classes``.
+        the nearest known class), ``classes`` and ``similarity`` (cosine to that class).
     """
     detector_options = {name: options.pop(name) for name in _DETECTOR_OPTIONS if name in options}
     method = make_method(method, **options)
@@ -383,7 +401,12 @@ def score_novelty(
         detector.fit(reference=known)
     else:
         detector.fit(known=known, reference=reference)
-    return NoveltyScores(detector.novelty(shape_embeddings), detector.classify(shape_embeddings), detector.classes_)
+    return NoveltyScores(
+        detector.novelty(shape_embeddings),
+        detector.classify(shape_embeddings),
+        detector.classes_,
+        detector.similarity(shape_embeddings),
+    )
 
 
 def _check_threshold(threshold, owner: str) -> None:

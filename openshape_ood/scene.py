@@ -16,7 +16,6 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -587,11 +586,9 @@ def score_scene(
     if len(ids) == 0:
         return SceneScores([], labels, novelty, threshold)
     from .detector import score_novelty  # torch and open_clip: only when scoring, not to segment
-    from .text import TextEncoder
 
     encoder = _shape_encoder(model)
-    if _is_names(known) and options.get("text_encoder") is None and getattr(encoder, "entry", None) is not None:
-        options["text_encoder"] = TextEncoder.from_pretrained(encoder.entry, progress=bool(progress))
+    options.setdefault("progress", bool(progress))  # embedding class names with the paired text tower
     channels = np.asarray(points)[:, :6] if np.asarray(points).shape[1] >= 6 else xyz
     clouds = [channels[labels == i] for i in ids]
     embeddings = np.asarray(
@@ -605,7 +602,7 @@ def score_scene(
         calibration_scores = result.scores[len(ids) :]
         threshold = float(np.quantile(calibration_scores, tpr, method="inverted_cdf"))
         p_values = conformal_p_values(calibration_scores, scores)
-    similarity = _similarity(embeddings, predicted, result.classes, known, options)
+    similarity = result.similarity[: len(ids)]
     objects = []
     for row, object_id in enumerate(ids):
         member = labels == object_id
@@ -640,40 +637,8 @@ def _shape_encoder(model):
     return model
 
 
-def _is_names(known) -> bool:
-    return isinstance(known, (list, tuple)) and all(
-        isinstance(entry, str) or (isinstance(entry, (list, tuple)) and all(isinstance(n, str) for n in entry))
-        for entry in known
-    ) and not _is_reference(known)
-
-
-def _is_reference(known) -> bool:
-    return isinstance(known, Mapping) or (isinstance(known, tuple) and len(known) == 2 and np.ndim(known[0]) == 2)
-
-
 def _class_name(cls) -> str:
     return " / ".join(cls) if isinstance(cls, (tuple, list)) else str(cls)
-
-
-def _similarity(embeddings: np.ndarray, predicted: np.ndarray, classes, known, options: Mapping) -> np.ndarray:
-    """Cosine of each embedding to its nearest known class: to the class's best name, or nearest reference shape."""
-    if _is_reference(known):
-        if isinstance(known, Mapping):
-            rows = {cls: np.asarray(known[cls], np.float64) for cls in known}
-        else:
-            reference, reference_labels = np.asarray(known[0], np.float64), np.asarray(known[1])
-            rows = {cls: reference[reference_labels == cls] for cls in np.unique(reference_labels)}
-        return np.array([(rows[classes[p]] @ e).max() for e, p in zip(embeddings, predicted)])
-    if _is_names(known):
-        groups = [(entry,) if isinstance(entry, str) else tuple(entry) for entry in known]
-        names = [name for group in groups for name in group]
-        text = options["text_encoder"].embed_classes(names, options.get("templates", "openshape64"))
-        owner = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
-    else:
-        text = np.asarray(known, np.float64)
-        owner = np.arange(len(text))
-    cosine = embeddings @ np.asarray(text, np.float64).T
-    return np.array([cosine[i, owner == p].max() for i, p in enumerate(predicted)])
 
 
 # ---------------------------------------------------------------------------------- output

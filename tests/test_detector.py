@@ -290,3 +290,20 @@ def test_unfitted_and_uncalibrated(world):
     with pytest.raises(ValueError, match="call calibrate"):
         detector.predict(known)
     assert (NoveltyDetector(text_encoder=text_encoder, threshold=10.0).fit(known=["chair"]).predict(known) == 0).all()
+
+
+def test_similarity_is_the_cosine_to_the_nearest_class_best_name_or_reference_shape():
+    e = np.eye(4)
+    text = e[:3]  # class 0 has names e0 and e1, class 1 has e2
+    x = np.array([[0.6, 0.8, 0.0, 0.0], [0.0, 0.0, 0.8, 0.6]])
+    detector = NoveltyDetector(text_encoder=FakeTextEncoder(4, {"a": e[0], "b": e[1], "c": e[2]}), templates="none")
+    detector.fit(known=[("a", "b"), "c"])
+    np.testing.assert_array_equal(detector.classify(x), [0, 1])
+    np.testing.assert_allclose(detector.similarity(x), [0.8, 0.8])  # class 0 by its best name, b
+    reference = (np.stack([e[0], e[1], e[3]]), np.array([0, 0, 1]))
+    by_shape = NoveltyDetector("knn").fit(reference=reference)
+    np.testing.assert_array_equal(by_shape.classify(x), [0, 1])
+    np.testing.assert_allclose(by_shape.similarity(x), [0.8, 0.6])  # nearest reference shape of that class
+    result = score_novelty(x, text, "max_cosine")
+    np.testing.assert_allclose(result.similarity, [0.8, 0.8])
+    np.testing.assert_allclose(result.similarity, -result.scores)  # max_cosine: the negated novelty
