@@ -220,12 +220,14 @@ class NoveltyDetector(BaseEstimator):
         Higher = closer; for ``max_cosine`` it is the negated novelty.
         """
         x = self._validate(X)
-        nearest = self.method_.classify(x)
-        rows = np.arange(len(x))
+        return self._class_cosines(x)[np.arange(len(x)), self.method_.classify(x)]
+
+    def _class_cosines(self, x: np.ndarray) -> np.ndarray:
+        """``(N, C)``: cosine to each class's best name, or (reference shapes only) to its nearest shape."""
         if self.text_embeddings_ is not None:
-            return scores.class_similarity(x, self.text_embeddings_, self.text_labels_)[rows, nearest]
+            return scores.class_similarity(x, self.text_embeddings_, self.text_labels_)
         cosine = scores.cosine_similarity(x, self.reference_)
-        return np.where(self.reference_labels_[None, :] == nearest[:, None], cosine, -np.inf).max(axis=1)
+        return np.stack([cosine[:, self.reference_labels_ == c].max(axis=1) for c in range(len(self.classes_))], axis=1)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The known class index (into ``classes_``) per sample ``(N,)``, or -1 where :meth:`decision_function` < 0.

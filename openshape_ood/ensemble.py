@@ -149,6 +149,16 @@ class EnsembleDetector(NoveltyDetector):
             votes[rows, pick] += 1 + 0.5 ** (position + 1)
         return votes.argmax(axis=1)
 
+    def similarity(self, X) -> np.ndarray:
+        """Cosine ``(N,)`` to the ensemble's nearest known class (:meth:`classify`), averaged over members."""
+        nearest = self.classify(X)
+        rows = np.arange(len(nearest))
+        cosines = [
+            member._class_cosines(member._validate(x))[rows, nearest]
+            for member, x in zip(self.members_, self._per_model(X, "X"))
+        ]
+        return np.mean(cosines, axis=0)
+
     def describe(self, X, k: int = 3, vocabulary: Sequence[str] | None = None) -> Descriptions:
         """The ``k`` names with the highest cosine averaged over members, each member in its own text space."""
         self._check_fitted()

@@ -156,7 +156,23 @@ def test_score_novelty_takes_a_model_list(data):
     calibration, known, _ = data
     text = FakeTextEncoder(DIM, {"chair": CHAIR, "table": TABLE})
     result = score_novelty([known], ["chair", "table"], model=["vitb32"], text_encoder=[text])
-    np.testing.assert_array_equal(result.scores, score_novelty(known, ["chair", "table"], text_encoder=text).scores)
+    single = score_novelty(known, ["chair", "table"], text_encoder=text)
+    np.testing.assert_array_equal(result.scores, single.scores)
+    np.testing.assert_allclose(result.similarity, single.similarity)
+
+
+def test_an_ensembles_similarity_is_its_members_mean_cosine_to_the_chosen_class(data):
+    _, first, _ = data
+    second = _samples(np.random.default_rng(5), unit(768, 1, 0), len(first))
+    chair, table = unit(768, 0, 1), unit(768, 1, 0)
+    texts = [FakeTextEncoder(DIM, {"chair": CHAIR, "table": TABLE}),
+             FakeTextEncoder(768, {"chair": chair, "table": table})]  # fmt: skip
+    ensemble = NoveltyDetector(model=["vitb32", "vitl14"], text_encoder=texts).fit(known=["chair", "table"])
+    nearest = ensemble.classify([first, second])
+    rows = np.arange(len(first))
+    cosines = [np.stack([first @ CHAIR, first @ TABLE], axis=1), np.stack([second @ chair, second @ table], axis=1)]
+    expected = (cosines[0][rows, nearest] + cosines[1][rows, nearest]) / 2
+    np.testing.assert_allclose(ensemble.similarity([first, second]), expected)
 
 
 def test_ensemble_inputs_are_checked(data):
@@ -174,3 +190,4 @@ def test_ensemble_inputs_are_checked(data):
         NoveltyDetector(KNN(), model=["vitb32", "vitl14"], threshold=float("nan")).fit(reference=bank)
     with pytest.raises(ValueError, match="twice"):
         NoveltyDetector(KNN(), model=["vitb32", "vitb32"]).fit(reference=[bank["vitb32"]] * 2)
+
