@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import false_discovery_control
 
-__all__ = ["conformal_p_values", "conformal_threshold", "benjamini_hochberg"]
+__all__ = ["benjamini_hochberg", "check_tpr", "conformal_p_values", "conformal_threshold", "tpr_threshold"]
 
 
 def conformal_p_values(calibration_novelty: ArrayLike, novelty: ArrayLike) -> np.ndarray:
@@ -72,6 +72,24 @@ def conformal_threshold(calibration_novelty: ArrayLike, alpha: float) -> float:
             "known samples or a larger alpha"
         )
     return float(calibration[k - 1])
+
+
+def check_tpr(tpr: float) -> float:
+    """``tpr`` itself; a ``ValueError`` naming it unless it is a number in (0, 1]."""
+    if isinstance(tpr, bool) or not isinstance(tpr, numbers.Real) or not 0.0 < tpr <= 1.0:
+        raise ValueError(f"tpr must be a number in (0, 1]; got {tpr!r}")
+    return tpr
+
+
+def tpr_threshold(calibration_novelty: ArrayLike, tpr: float) -> float:
+    """The smallest calibration novelty with at least a ``tpr`` share of the samples at or below it.
+
+    Calling a sample novel when its novelty is *above* this accepts a ``tpr`` share of
+    these calibration samples as known. It describes these samples only; for a guarantee
+    on new ones use :func:`conformal_threshold`.
+    """
+    check_tpr(tpr)
+    return float(np.quantile(_scores(calibration_novelty, "calibration_novelty"), tpr, method="inverted_cdf"))
 
 
 def benjamini_hochberg(p_values: ArrayLike, fdr: float) -> np.ndarray:

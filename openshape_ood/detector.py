@@ -22,7 +22,7 @@ from sklearn.exceptions import NotFittedError
 
 from . import scores
 from .classnames import check_class_names, resolve_templates
-from .conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
+from .conformal import benjamini_hochberg, conformal_p_values, conformal_threshold, tpr_threshold
 from .describe import Descriptions, nearest_names, vocabulary_embeddings
 from .methods import KnownClasses, NoveltyMethod, make_method
 from .registry import ModelEntry, get_entry
@@ -265,10 +265,7 @@ class NoveltyDetector(BaseEstimator):
         if alpha is not None:
             threshold = conformal_threshold(novelty, alpha)
         else:
-            tpr = 0.95 if tpr is None else tpr
-            if isinstance(tpr, bool) or not isinstance(tpr, numbers.Real) or not 0.0 < tpr <= 1.0:
-                raise ValueError(f"tpr must be a number in (0, 1]; got {tpr!r}")
-            threshold = float(np.quantile(novelty, tpr, method="inverted_cdf"))
+            threshold = tpr_threshold(novelty, 0.95 if tpr is None else tpr)
         self._set_threshold(threshold)
         self.calibration_novelty_ = novelty
         return self

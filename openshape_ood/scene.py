@@ -29,7 +29,7 @@ from sklearn.cluster import DBSCAN
 from .atomic import replacing
 from .io import load_points, read_pcd_fields
 from .config import UP_AXES
-from .conformal import conformal_p_values
+from .conformal import check_tpr, conformal_p_values, tpr_threshold
 
 __all__ = [
     "BACKGROUND_GREY",
@@ -577,8 +577,7 @@ def score_scene(
     """
     if threshold is not None and calibration is not None:
         raise ValueError("pass threshold= or calibration=, not both")
-    if not 0.0 < tpr <= 1.0:
-        raise ValueError(f"tpr must be in (0, 1]; got {tpr}")
+    check_tpr(tpr)  # before any segmentation or encoding
     xyz = _scene_xyz(points)
     labels = segment_scene(points, up_axis) if labels is None else _given_labels(labels, len(xyz))
     ids = np.unique(labels[labels >= 0])
@@ -600,7 +599,7 @@ def score_scene(
     p_values = None
     if calibration is not None:
         calibration_scores = result.scores[len(ids) :]
-        threshold = float(np.quantile(calibration_scores, tpr, method="inverted_cdf"))
+        threshold = tpr_threshold(calibration_scores, tpr)
         p_values = conformal_p_values(calibration_scores, scores)
     similarity = result.similarity[: len(ids)]
     objects = []
