@@ -6,12 +6,14 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openshape_ood import PointBertConfig
+from openshape_ood.io import SUPPORTED_SUFFIXES
 
 from .tiny_models import make_tiny_registry
 
@@ -48,3 +50,15 @@ def tiny_registry(monkeypatch, tiny_registry_file, tmp_path) -> Path:
     monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(tiny_registry_file))
     monkeypatch.setenv("OPENSHAPE_OOD_CACHE", str(tmp_path / "cache"))
     return tiny_registry_file
+
+
+def sources_and_shape_files(folder: Path) -> tuple[dict[str, str], set[str]]:
+    """``({file: sha256} listed in folder/SOURCES.md, {shape files on disk})``, paths relative to ``folder``."""
+    sources = (folder / "SOURCES.md").read_text()
+    listed = dict(re.findall(r"^## (\S+)\n.*?sha256 ([0-9a-f]{64})", sources, flags=re.S | re.M))
+    on_disk = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    }
+    return listed, on_disk

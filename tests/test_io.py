@@ -17,6 +17,8 @@ from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
 from openshape_ood.io import SUPPORTED_SUFFIXES, is_shape_file, load_points
 
+from .conftest import sources_and_shape_files
+
 SAMPLES = Path(__file__).parent / "data" / "real_samples"
 NUM = 1200  # surface samples for real meshes: enough to check, small to stay fast
 
@@ -102,13 +104,7 @@ def _unit_cube_surface(points: np.ndarray) -> bool:
 
 
 def test_sample_files_match_sources_md():
-    sources = (SAMPLES / "SOURCES.md").read_text()
-    listed = dict(re.findall(r"^## (\S+)\n.*?sha256 ([0-9a-f]{64})", sources, flags=re.S | re.M))
-    on_disk = {
-        p.relative_to(SAMPLES).as_posix()
-        for p in SAMPLES.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-    }
+    listed, on_disk = sources_and_shape_files(SAMPLES)
     assert len(listed) == 23 and set(listed) == on_disk
     for name, digest in listed.items():
         assert hashlib.sha256((SAMPLES / name).read_bytes()).hexdigest() == digest, name

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openshape_ood.io import SUPPORTED_SUFFIXES, load_points
+from openshape_ood.io import load_points
+
+from .conftest import sources_and_shape_files
 
 WILD = Path(__file__).parent / "data" / "real_samples_wild"
 EXPECTED = json.loads((WILD / "expected.json").read_text())
@@ -24,13 +26,7 @@ CHROMATIC = 0.1  # max - min over r, g, b above this: a point with a hue, not a 
 
 
 def test_files_match_sources_md():
-    sources = (WILD / "SOURCES.md").read_text()
-    listed = dict(re.findall(r"^## (\S+)\n.*?sha256 ([0-9a-f]{64})", sources, flags=re.DOTALL | re.MULTILINE))
-    on_disk = {
-        p.relative_to(WILD).as_posix()
-        for p in WILD.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-    }
+    listed, on_disk = sources_and_shape_files(WILD)
     assert set(listed) == set(EXPECTED) == on_disk and len(listed) == 17
     for name, digest in listed.items():
         assert hashlib.sha256((WILD / name).read_bytes()).hexdigest() == digest, name
