@@ -59,7 +59,8 @@ def thin_for_display(labels: np.ndarray, max_points: int = DISPLAY_POINTS) -> np
         return np.arange(len(labels))
     groups, sizes = np.unique(labels, return_counts=True)
     if len(groups) > max_points:
-        raise ValueError(f"max_points={max_points} cannot show one point of each of {len(groups)} objects")
+        objects = int((groups >= 0).sum())
+        raise ValueError(f"max_points={max_points} is fewer than the {objects} objects and the background to show")
     stride = math.ceil(len(labels) / max_points)
     while np.sum(-(-sizes // stride)) > max_points:  # ceil(size / stride) points drawn per group
         stride += 1
