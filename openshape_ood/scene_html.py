@@ -98,6 +98,7 @@ def scene_figure(
         raise ValueError(f"the scores are for {len(labels)} points, the scene has {len(xyz)}")
     if up_axis is not None and up_axis not in UP_AXES:
         raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
+    vertical = UP_AXES.index(up_axis) if up_axis is not None else 2
     shown = thin_for_display(labels, max_points)
     offset = np.zeros(3)
     if np.abs(xyz).max() > _FAR:
@@ -140,7 +141,6 @@ def scene_figure(
             )
         )
     if scores.objects:  # the numbers, just above each object's box along the up axis
-        vertical = UP_AXES.index(up_axis) if up_axis is not None else 2
         tops = np.array([obj.centroid for obj in scores.objects]) - offset
         tops[:, vertical] = np.array([obj.bbox_max[vertical] for obj in scores.objects]) - offset[vertical]
         traces.append(
@@ -162,8 +162,7 @@ def scene_figure(
         + ("" if scores.threshold is None else f"; novel: novelty above {scores.threshold:.4g}")
     )
     # plotly's default direction, from farther back: its default eye (1.25, 1.25, 1.25) crops the scan.
-    up = np.eye(3)[UP_AXES.index(up_axis) if up_axis is not None else 2]
-    camera = {"up": dict(zip("xyz", up.tolist())), "eye": {"x": 1.6, "y": 1.6, "z": 1.6}}
+    camera = {"up": dict(zip("xyz", np.eye(3)[vertical].tolist())), "eye": {"x": 1.6, "y": 1.6, "z": 1.6}}
     figure.update_layout(
         title={"text": "<br>".join(html.escape(line) for line in lines)},
         scene={
