@@ -14,6 +14,7 @@ __all__ = [
     "OPENSHAPE_TEMPLATES",
     "TEMPLATE_SETS",
     "check_class_names",
+    "is_class_names",
     "lvis_categories",
     "resolve_templates",
     "spoken_name",
@@ -101,6 +102,18 @@ def lvis_categories() -> tuple[str, ...]:
 def spoken_name(name: str) -> str:
     """The words a class name is spoken as in a prompt: underscores become spaces."""
     return " ".join(name.replace("_", " ").split())
+
+
+def is_class_names(value) -> bool:
+    """Whether ``value`` reads as known classes by name: names, or entries that are a name or a list/tuple of
+    names (one class each). An empty list counts, so that it gets the "empty class list" error."""
+    return isinstance(value, str) or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, str) or _is_name_list(v) for v in value)
+    )
+
+
+def _is_name_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
 
 
 def check_class_names(names: Sequence[str], what: str = "class names") -> list[str]:

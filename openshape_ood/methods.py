@@ -48,6 +48,7 @@ __all__ = [
     "NoveltyMethod",
     "Prototype",
     "make_method",
+    "method_label",
     "method_spec",
     "parse_method",
 ]
@@ -495,6 +496,11 @@ def method_spec(method: NoveltyMethod) -> str:
         if text != (method_spec(default) if isinstance(default, NoveltyMethod) else repr(default)):
             changed.append(f"{name}={text}")
     return names[type(method)] + (f"({', '.join(changed)})" if changed else "")
+
+
+def method_label(method: NoveltyMethod | str) -> str:
+    """How errors name a method: a name quoted, an object by its class."""
+    return repr(method) if isinstance(method, str) else type(method).__name__
 
 
 def _method_from_node(node: ast.expr, spec: str) -> NoveltyMethod:
