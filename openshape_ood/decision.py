@@ -27,12 +27,13 @@ from .conformal import (
     benjamini_hochberg,
     check_alpha,
     check_fdr,
+    check_tpr,
     conformal_p_values,
     conformal_threshold,
     tpr_threshold,
 )
 
-__all__ = ["BaseDetector", "Decisions", "check_threshold"]
+__all__ = ["BaseDetector", "Decisions", "check_rule", "check_threshold"]
 
 #: The tpr of :meth:`BaseDetector.calibrate` when neither ``tpr`` nor ``alpha`` is given.
 DEFAULT_TPR = 0.95
@@ -193,17 +194,28 @@ class BaseDetector(BaseEstimator, abc.ABC):
         p_values = None
         if self.calibration_novelty_ is not None:
             p_values = conformal_p_values(self.calibration_novelty_, novelty)
-        levels = {}
         if fdr is not None:
-            novel, rule, levels = benjamini_hochberg(p_values, fdr), "fdr", {"fdr": fdr}
+            novel, rule = benjamini_hochberg(p_values, fdr), "fdr"
         elif self.threshold_ is not None:
             novel = novelty > self.threshold_
             rule = "threshold" if self.calibration_rule_ is None else self.calibration_rule_[0]
-            if self.calibration_rule_ is not None:
-                levels = {self.calibration_rule_[0]: self.calibration_rule_[1]}
         else:
             novel, rule = None, None
+        levels = {key: value for key, value in self.decision_rule(fdr).items() if key != "threshold"}
         return Decisions(novelty, p_values, novel, self.threshold_, rule, **levels)
+
+    def decision_rule(self, fdr: float | None = None) -> dict:
+        """The rule :meth:`decide` applies, as plain values: ``threshold``, and the ``tpr`` or ``alpha`` it was
+        calibrated with, and ``fdr`` (``None`` where not used). Equal to ``decide(X, fdr=fdr).to_dict()``."""
+        self._check_fitted()
+        rule = dict.fromkeys(("threshold", "tpr", "alpha", "fdr"))
+        rule["threshold"] = self.threshold_
+        if self.calibration_rule_ is not None:
+            rule[self.calibration_rule_[0]] = self.calibration_rule_[1]
+        rule["fdr"] = fdr
+        if fdr is not None and self.calibration_rule_ is not None and self.calibration_rule_[0] == "tpr":
+            rule["tpr"] = None  # with fdr the verdict comes from the p-values, not the tpr threshold
+        return rule
 
     def _reset_decisions(self) -> None:
         """At the end of ``fit``: the ``threshold`` parameter as the threshold, no calibration."""
@@ -234,6 +246,8 @@ def check_rule(tpr: float | None, alpha: float | None, fdr: float | None) -> Non
     """Check the calibration rule: at most one of ``tpr``, ``alpha``, ``fdr``, each in range."""
     if sum(value is not None for value in (tpr, alpha, fdr)) > 1:
         raise ValueError("tpr, alpha and fdr are alternative rules: give one")
+    if tpr is not None:
+        check_tpr(tpr)
     if alpha is not None:
         check_alpha(alpha)
     if fdr is not None:
