@@ -129,6 +129,7 @@ class ResumableEmbeddingWriter:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         self.path = Path(path)
+        _check_output_path(self.path)
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.settings = dict(settings)
         self.version = version
@@ -314,6 +315,16 @@ class ResumableEmbeddingWriter:
                 f"{where} holds embeddings made with other settings ({'; '.join(differences)}); mixing them "
                 f"would make the file inconsistent: write to another output file, or {remedy} to start over"
             )
+
+
+def _check_output_path(path: Path) -> None:
+    """Refuse an output path that is a folder or another non-file (a device such as /dev/full), before any lock."""
+    if path.is_dir():
+        raise ValueError(f"the output {path} is a folder; name an embeddings file to write, e.g. {path / 'embeddings.h5'}")
+    if path.exists() and not path.is_file():
+        raise ValueError(
+            f"the output {path} is not a regular file (a device or a pipe?); name an embeddings file (.h5) to write"
+        )
 
 
 def _same(recorded, current) -> bool:
