@@ -293,7 +293,7 @@ def _as_reference(reference: Reference) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _check_model(model) -> None:
     if isinstance(model, (list, tuple)):
         raise ValueError(
-            f"model={list(model)!r} is a list of shape encoders: NoveltyDetector scores in one embedding space; "
+            f"model= is a list of {len(model)} shape encoders: NoveltyDetector scores in one embedding space; "
             "use EnsembleDetector(method, model=[...]) for several"
         )
 
