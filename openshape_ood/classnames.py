@@ -148,6 +148,11 @@ def resolve_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
                 "or a list of templates such as ['a point cloud of a {}.']"
             )
         return TEMPLATE_SETS[templates]
+    if not isinstance(templates, (list, tuple)):
+        raise ValueError(
+            f"templates must be a template set name ({', '.join(sorted(TEMPLATE_SETS))}) or a list of templates; "
+            f"got a {type(templates).__name__}"
+        )
     templates = tuple(templates)
     if not templates:
         raise ValueError("templates is empty; pass 'openshape64', 'none' or a non-empty list of templates")

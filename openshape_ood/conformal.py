@@ -24,6 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import false_discovery_control
 
+from .scores import real_array
+
 __all__ = [
     "benjamini_hochberg",
     "check_alpha",
@@ -142,7 +144,7 @@ def benjamini_hochberg(p_values: ArrayLike, fdr: float) -> np.ndarray:
 
 
 def _scores(values: ArrayLike, name: str, allow_empty: bool = False) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
+    array = real_array(values, name)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one score per sample, shape (n,); got shape {array.shape}")
     if not allow_empty and len(array) == 0:

@@ -33,7 +33,7 @@ from .conformal import (
     tpr_threshold,
 )
 
-__all__ = ["BaseDetector", "Decisions", "check_rule", "check_threshold"]
+__all__ = ["BaseDetector", "Decisions", "check_progress", "check_rule", "check_threshold"]
 
 #: The tpr of :meth:`BaseDetector.calibrate` when neither ``tpr`` nor ``alpha`` is given.
 DEFAULT_TPR = 0.95
@@ -240,6 +240,12 @@ def check_threshold(threshold, owner: str) -> None:
         isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and np.isfinite(threshold)
     ):
         raise ValueError(f"The 'threshold' parameter of {owner} must be a finite float or None; got {threshold!r}.")
+
+
+def check_progress(progress, owner: str) -> None:
+    """A ``ValueError`` unless ``progress`` (a parameter of ``owner``) is a bool."""
+    if not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"The 'progress' parameter of {owner} must be a bool; got {progress!r}.")
 
 
 def check_rule(tpr: float | None, alpha: float | None, fdr: float | None) -> None:

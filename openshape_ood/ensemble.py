@@ -29,7 +29,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from .classnames import is_class_names
-from .decision import BaseDetector, check_threshold
+from .decision import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, top_names
 from .methods import NoveltyMethod, make_method
 from .registry import model_entry
@@ -100,6 +100,7 @@ class EnsembleDetector(BaseDetector):
                 averages the raw scores. Keep them apart from the :meth:`calibrate` samples.
         """
         check_threshold(self.threshold, type(self).__name__)
+        check_progress(self.progress, type(self).__name__)
         models = list(self.model) if isinstance(self.model, (list, tuple)) else None
         if not models:
             raise ValueError("model= must be a non-empty list of shape encoders, e.g. ['vitb32', 'vitl14']")

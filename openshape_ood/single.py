@@ -13,6 +13,7 @@ itself is a method object of :mod:`openshape_ood.methods`. Several shape encoder
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -21,7 +22,7 @@ from sklearn.exceptions import NotFittedError
 
 from . import scores
 from .classnames import check_class_names, is_class_names, resolve_templates
-from .decision import BaseDetector, check_threshold
+from .decision import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, nearest_names, vocabulary_embeddings
 from .methods import KnownClasses, NoveltyMethod, make_method, method_label
 from .registry import get_entry, model_entry
@@ -108,6 +109,7 @@ class NoveltyDetector(BaseDetector):
         method.check_params()  # before any class name is embedded
         resolve_templates(self.templates)
         check_threshold(self.threshold, type(self).__name__)
+        check_progress(self.progress, type(self).__name__)
         _check_model(self.model)
         label = method_label(self.method)
         uses_text, uses_reference = "known" in method.needs, "reference" in method.needs
@@ -198,6 +200,8 @@ class NoveltyDetector(BaseDetector):
         detector's text encoder with its templates, once per detector (and in the disk cache).
         """
         x = self._validate(X)
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"k must be a whole number of names of at least 1; got {k!r}")
         names, embeddings = self._vocabulary(vocabulary)
         return nearest_names(x, embeddings, names, k)
 
@@ -208,6 +212,8 @@ class NoveltyDetector(BaseDetector):
         return names, x @ embeddings.T
 
     def _vocabulary(self, vocabulary: Sequence[str] | None) -> tuple[tuple[str, ...], np.ndarray]:
+        if vocabulary is not None:
+            check_class_names(vocabulary, "vocabulary")  # a list of names, not one string
         key = None if vocabulary is None else tuple(vocabulary)
         if key not in self._vocabularies:
             encoder = self._encoder("names of a vocabulary")
@@ -285,6 +291,12 @@ def _as_reference(reference: Reference) -> tuple[np.ndarray, np.ndarray, np.ndar
     if raw_labels.shape != (len(embeddings),):
         raise ValueError(
             f"reference labels must have shape ({len(embeddings)},), one per embedding; got {raw_labels.shape}"
+        )
+    if raw_labels.dtype.kind == "f" and not np.isfinite(raw_labels).all():
+        raise ValueError("reference labels hold NaN or infinite values; give every reference embedding its class")
+    if raw_labels.dtype.kind not in "iuUSfb" and not all(isinstance(v, (str, numbers.Integral)) for v in raw_labels):
+        raise ValueError(
+            f"reference labels must be class names or integers; got dtype {raw_labels.dtype}"
         )
     classes, labels = np.unique(raw_labels, return_inverse=True)
     return embeddings, labels, classes

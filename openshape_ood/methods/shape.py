@@ -27,6 +27,19 @@ class Prototype(_ShapeMethod):
     def _check_params(self) -> None:
         _check_choice(self, "metric", scores.METRICS)
 
+    def _fit(self, known: KnownClasses) -> None:
+        if self.metric == "cosine":
+            # A class whose reference embeddings cancel out has no prototype direction: refuse it, never NaN.
+            means = scores.class_prototypes(known.reference, known.reference_labels)
+            flat = np.flatnonzero(np.linalg.norm(means, axis=1) < 1e-6)
+            if flat.size:
+                raise ValueError(
+                    f"the reference embeddings of class(es) {flat.tolist()} cancel out (their mean is ~0), so "
+                    "Prototype(metric='cosine') has no direction for them; add reference shapes of those classes "
+                    "or use metric='euclidean' or KNN()"
+                )
+        super()._fit(known)
+
     def _novelty(self, x: np.ndarray) -> np.ndarray:
         return scores.prototype(x, self.reference_, self.reference_labels_, self.metric)
 

@@ -98,6 +98,8 @@ def make_method(method: NoveltyMethod | str, **params) -> NoveltyMethod:
                 "set them on the object instead"
             )
         return method
+    if isinstance(method, type) and issubclass(method, NoveltyMethod):
+        raise ValueError(f"method {method.__name__} is a class; pass an instance, {method.__name__}(), or its name")
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {list(METHODS)} or a method object")
     cls = METHODS[method]
@@ -118,6 +120,8 @@ def parse_method(spec: str) -> NoveltyMethod:
     Keyword values are Python literals (numbers, strings, lists, ``None``) or other method
     specs; nothing is evaluated (``ast.literal_eval``). A ``ValueError`` says what is wrong.
     """
+    if not isinstance(spec, str):
+        raise ValueError(f"a method spec is text such as 'mcm(temperature=0.01)'; got a {type(spec).__name__}")
     try:
         tree = ast.parse(spec.strip(), mode="eval").body
     except SyntaxError:
