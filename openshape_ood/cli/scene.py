@@ -10,17 +10,19 @@ import numpy as np
 
 from .common import (
     UsageError,
-    calibrate,
-    check_rule,
     check_shape_options,
     class_names,
     common_options,
     encoding_options,
+    load_encoder,
+    note,
+)
+from .scoring import (
+    calibrate,
+    check_rule,
     fit_detector,
     known_classes,
-    load_encoder,
     method_name,
-    note,
     print_results,
     scoring_options,
 )

@@ -8,8 +8,6 @@ import json
 import numpy as np
 
 from .common import (
-    calibrate,
-    check_rule,
     check_shape_options,
     class_names,
     common_options,
@@ -17,12 +15,16 @@ from .common import (
     encoding_options,
     expand,
     finish,
-    fit_detector,
-    known_classes,
     load_encoder,
-    method_name,
     note,
     path_options,
+)
+from .scoring import (
+    calibrate,
+    check_rule,
+    fit_detector,
+    known_classes,
+    method_name,
     print_results,
     scoring_options,
 )
