@@ -91,7 +91,7 @@ def embedding_settings(
     mesh_samples: int = MESH_SAMPLES,
     checkpoint: str | None = None,
 ) -> dict:
-    """The settings recorded in, and checked against, an embeddings file (its ``SETTING_KEYS``).
+    """The settings recorded in, and checked against, an embeddings file: the one list of them (add a key here).
 
     ``checkpoint`` defaults to :func:`~openshape_ood.checkpoint.checkpoint_identity` of the
     encoder's registry entry; pass it (``"sha256:<hex>"`` of the file) for an encoder

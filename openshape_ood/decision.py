@@ -78,7 +78,7 @@ class Decisions:
         return {
             "novelty": float(self.novelty[i]),
             "p_value": None if self.p_values is None else float(self.p_values[i]),
-            "verdict": self.verdicts()[i] if self.novel is not None else None,
+            "verdict": None if self.novel is None else ("novel" if self.novel[i] else "known"),
         }
 
 
