@@ -93,7 +93,8 @@ class ResumableEmbeddingWriter:
         path: the final embeddings file.
         settings: the settings of the embeddings (JSON-serialisable values), at least every key
             of :data:`SETTING_KEYS`; ``embed_dim`` is the embedding width. Every key is recorded,
-            and an existing output whose settings differ in any key (one missing included) is refused.
+            and an existing output whose settings differ in any key (one missing included) is refused;
+            ``format``, ``openshape_ood_version`` and ``world_size`` are the file's own, not settings.
         version: library version, recorded in the file.
         chunk_size: files per chunk saved to ``<path>.partial/``; what a killed run can lose.
         primary: this writer locks the output, reads what earlier runs left (its
@@ -123,15 +124,13 @@ class ResumableEmbeddingWriter:
         missing = [key for key in SETTING_KEYS if key not in settings]
         if missing:
             raise ValueError(f"settings lack {missing}")
-        clashes = [key for key in settings if key in _METADATA]
-        if clashes:
-            raise ValueError(f"settings may not use the names {clashes}: the file records those itself")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         self.path = Path(path)
         _check_output_path(self.path)
         self.partial = self.path.with_name(self.path.name + ".partial")
-        self.settings = dict(settings)
+        # The file's own bookkeeping (as in read_embeddings' attributes) is not a setting: it is written afresh.
+        self.settings = {key: value for key, value in settings.items() if key not in _METADATA}
         self.version = version
         self.chunk_size = chunk_size
         self.primary = primary
