@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 import openshape_ood
 from openshape_ood import (
+    EnsembleDetector,
     NoveltyDetector,
     ShapeEncoder,
     TextEncoder,
@@ -376,9 +377,8 @@ def run_benchmark(
                 reference_arg = (reference_embeddings, reference.labels)
                 if isinstance(detector_model, list):  # an ensemble: one reference per member
                     reference_arg = [(part, reference.labels) for part in reference_embeddings]
-            detector = NoveltyDetector(
-                method, model=detector_model, text_encoder=text_encoder, templates=templates, progress=progress
-            )
+            kind = EnsembleDetector if isinstance(detector_model, list) else NoveltyDetector
+            detector = kind(method, model=detector_model, text_encoder=text_encoder, templates=templates, progress=progress)
             if "known" in method.needs:  # open_clip's bars have no title: say what they embed (nothing when cached)
                 negatives = " and the LVIS names (negative labels)" if _uses_negative_labels(method) else ""
                 _say(progress, f"{name}: embedding the class names{negatives}, unless cached")

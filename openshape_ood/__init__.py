@@ -13,6 +13,7 @@ _EXPORTS = {
     "OPENSHAPE_TEMPLATES": "classnames",
     "lvis_categories": "classnames",
     "PointBertConfig": "config",
+    "Decisions": "decision",
     "NoveltyDetector": "detector",
     "NoveltyScores": "detector",
     "score_novelty": "detector",

@@ -13,7 +13,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from huggingface_hub import hf_hub_download
+from dataclasses import asdict, dataclass
+
+from huggingface_hub import hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from .cache import file_identity
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckpointError",
+    "ModelStatus",
+    "model_status",
     "checkpoint_identity",
     "fetch_checkpoint",
     "file_sha256",
@@ -33,6 +37,8 @@ __all__ = [
     "verify_checkpoint",
 ]
 
+# The files open_clip fetches from a pretrained tag's Hub repository, safetensors first.
+_OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 FLAT = "flat"
 AUTO_PREFIXES = ("pc_encoder.", "module.")
 
@@ -190,3 +196,54 @@ def load_weights_strict(model: nn.Module, weights: dict[str, torch.Tensor], path
             f"architecture, container and prefix given for this file are right."
         )
     model.load_state_dict(weights, strict=True)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """A registered shape encoder and whether its weights are on this machine (what ``openshape-ood models`` lists).
+
+    Attributes:
+        name, embed_dim, up_axis: the registry entry's name, embedding width and gravity axis.
+        text_model, text_pretrained: the paired CLIP text tower.
+        source: where the checkpoint comes from (``hf://repo/file`` or a local path).
+        cached: whether the checkpoint is in the Hub cache or at its local path.
+        text_cached: whether the text tower's weights are; ``None`` when the registry does not
+            say where they come from.
+    """
+
+    name: str
+    embed_dim: int
+    up_axis: str
+    text_model: str
+    text_pretrained: str
+    source: str
+    cached: bool
+    text_cached: bool | None
+
+    def to_dict(self) -> dict:
+        """The fields as plain JSON-ready values."""
+        return asdict(self)
+
+
+def model_status(entry: ModelEntry) -> ModelStatus:
+    """What of ``entry`` is on this machine; looks at the Hub cache and local files only, never the network."""
+    source = entry.source
+    if isinstance(source, HubSource):
+        where = f"hf://{source.repo_id}/{source.filename}"
+        cached = _hub_cached(source.repo_id, (source.filename,), source.revision)
+    else:
+        where, cached = str(source.path), source.path.is_file()
+    if entry.text_is_file:
+        text_cached = Path(entry.text_pretrained).is_file()
+    elif entry.text_hf_repo is None:
+        text_cached = None
+    else:
+        text_cached = _hub_cached(entry.text_hf_repo, _OPEN_CLIP_WEIGHTS)
+    return ModelStatus(
+        entry.name, entry.embed_dim, entry.model_up_axis, entry.text_model, entry.text_pretrained, where, cached,
+        text_cached,
+    )  # fmt: skip
+
+
+def _hub_cached(repo_id: str, filenames: tuple[str, ...], revision: str | None = None) -> bool:
+    return any(isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in filenames)

@@ -14,6 +14,7 @@ __all__ = [
     "OPENSHAPE_TEMPLATES",
     "TEMPLATE_SETS",
     "check_class_names",
+    "is_class_names",
     "lvis_categories",
     "resolve_templates",
     "spoken_name",
@@ -103,6 +104,18 @@ def spoken_name(name: str) -> str:
     return " ".join(name.replace("_", " ").split())
 
 
+def is_class_names(value) -> bool:
+    """Whether ``value`` reads as known classes by name: names, or entries that are a name or a list/tuple of
+    names (one class each). An empty list counts, so that it gets the "empty class list" error."""
+    return isinstance(value, str) or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, str) or _is_name_list(v) for v in value)
+    )
+
+
+def _is_name_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
 def check_class_names(names: Sequence[str], what: str = "class names") -> list[str]:
     """Validate a list of class names and return it as a list.
 
@@ -135,6 +148,11 @@ def resolve_templates(templates: str | Sequence[str]) -> tuple[str, ...]:
                 "or a list of templates such as ['a point cloud of a {}.']"
             )
         return TEMPLATE_SETS[templates]
+    if not isinstance(templates, (list, tuple)):
+        raise ValueError(
+            f"templates must be a template set name ({', '.join(sorted(TEMPLATE_SETS))}) or a list of templates; "
+            f"got a {type(templates).__name__}"
+        )
     templates = tuple(templates)
     if not templates:
         raise ValueError("templates is empty; pass 'openshape64', 'none' or a non-empty list of templates")

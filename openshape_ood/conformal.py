@@ -24,7 +24,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import false_discovery_control
 
-__all__ = ["benjamini_hochberg", "check_tpr", "conformal_p_values", "conformal_threshold", "tpr_threshold"]
+from .scores import real_array
+
+__all__ = [
+    "benjamini_hochberg",
+    "check_alpha",
+    "check_fdr",
+    "check_tpr",
+    "is_share",
+    "conformal_p_values",
+    "conformal_threshold",
+    "tpr_threshold",
+]
 
 
 def conformal_p_values(calibration_novelty: ArrayLike, novelty: ArrayLike) -> np.ndarray:
@@ -59,8 +70,7 @@ def conformal_threshold(calibration_novelty: ArrayLike, alpha: float) -> float:
     Raises:
         ValueError: when ``n < 1 / alpha - 1``: then no score can reach ``p <= alpha``.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    check_alpha(alpha)
     calibration = np.sort(_scores(calibration_novelty, "calibration_novelty"))[::-1]
     n = len(calibration)
     # Counted with the p-value's own arithmetic so that both rules agree at the boundary.
@@ -74,11 +84,33 @@ def conformal_threshold(calibration_novelty: ArrayLike, alpha: float) -> float:
     return float(calibration[k - 1])
 
 
-def check_tpr(tpr: float) -> float:
-    """``tpr`` itself; a ``ValueError`` naming it unless it is a number in (0, 1]."""
-    if isinstance(tpr, bool) or not isinstance(tpr, numbers.Real) or not 0.0 < tpr <= 1.0:
-        raise ValueError(f"tpr must be a number in (0, 1]; got {tpr!r}")
+def check_tpr(tpr: float, name: str = "tpr") -> float:
+    """``tpr`` itself; a ``ValueError`` naming it (as ``name``) unless it is a number in (0, 1]."""
+    if not is_share(tpr, one_allowed=True):
+        raise ValueError(f"{name} must be a number in (0, 1]; got {tpr!r}")
     return tpr
+
+
+def check_alpha(alpha: float, name: str = "alpha") -> float:
+    """``alpha`` itself; a ``ValueError`` naming it (as ``name``) unless it is a number in (0, 1)."""
+    if not is_share(alpha, one_allowed=False):
+        raise ValueError(f"{name} must be a number in (0, 1), got {alpha!r}")
+    return alpha
+
+
+def check_fdr(fdr: float, name: str = "fdr") -> float:
+    """``fdr`` itself; a ``ValueError`` naming it (as ``name``) unless it is a number in (0, 1]."""
+    if not is_share(fdr, one_allowed=True):
+        raise ValueError(f"{name} must be in (0, 1], got {fdr!r}")
+    return fdr
+
+
+def is_share(value, *, one_allowed: bool) -> bool:
+    """Whether ``value`` is a real number (not a bool) in (0, 1), or (0, 1] with ``one_allowed``: the one range check
+    of ``tpr``, ``alpha`` and ``fdr`` (library and command line)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return 0.0 < value < 1.0 or (one_allowed and value == 1.0)
 
 
 def tpr_threshold(calibration_novelty: ArrayLike, tpr: float) -> float:
@@ -102,8 +134,7 @@ def benjamini_hochberg(p_values: ArrayLike, fdr: float) -> np.ndarray:
     (``m0`` of the ``m`` samples known). Known test samples must be exchangeable with the
     calibration set; the novel ones may be anything.
     """
-    if not 0.0 < fdr <= 1.0:
-        raise ValueError(f"fdr must be in (0, 1], got {fdr}")
+    check_fdr(fdr)
     p = _scores(p_values, "p_values", allow_empty=True)
     if len(p) == 0:
         return np.zeros(0, dtype=bool)
@@ -113,7 +144,7 @@ def benjamini_hochberg(p_values: ArrayLike, fdr: float) -> np.ndarray:
 
 
 def _scores(values: ArrayLike, name: str, allow_empty: bool = False) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
+    array = real_array(values, name)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one score per sample, shape (n,); got shape {array.shape}")
     if not allow_empty and len(array) == 0:

@@ -19,6 +19,9 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -28,12 +31,22 @@ from tqdm import tqdm
 
 from . import __version__
 from .checkpoint import checkpoint_identity
-from .dataset import ShapeFileDataset, expand_stacks, shape_loader
+from .dataset import ShapeFileDataset, expand_stacks, shape_loader, split_item
+from .device import resolve_device
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder
 from .prepare import MESH_SAMPLES, preparation_settings
 
-__all__ = ["EmbeddedShapes", "EmbedReport", "embed_files", "embed_to_file", "embedding_settings"]
+__all__ = [
+    "EmbeddedShapes",
+    "EmbedReport",
+    "embed_files",
+    "embed_to_file",
+    "embedding_settings",
+    "outside_output",
+    "process_group",
+    "rank_device",
+]
 
 #: ``on_error(name, message)``: called for each file that cannot be embedded.
 ErrorHandler = Callable[[str, str], None]
@@ -78,7 +91,7 @@ def embedding_settings(
     mesh_samples: int = MESH_SAMPLES,
     checkpoint: str | None = None,
 ) -> dict:
-    """The settings recorded in, and checked against, an embeddings file (its ``SETTING_KEYS``).
+    """The settings recorded in, and checked against, an embeddings file: the one list of them (add a key here).
 
     ``checkpoint`` defaults to :func:`~openshape_ood.checkpoint.checkpoint_identity` of the
     encoder's registry entry; pass it (``"sha256:<hex>"`` of the file) for an encoder
@@ -317,3 +330,45 @@ def _gather_counts(added: int, failed: dict[str, str]) -> tuple[int, dict[str, s
     reports: list = [None] * dist.get_world_size()
     dist.all_gather_object(reports, (added, failed))
     return sum(count for count, _ in reports), {name: message for _, part in reports for name, message in part.items()}
+
+
+@contextmanager
+def process_group() -> Iterator[tuple[int, int]]:
+    """Under torchrun, join its process group (gloo: only file lists and counts travel); yield (rank, local rank).
+
+    Outside torchrun (no ``RANK``/``WORLD_SIZE`` in the environment) it yields ``(0, 0)`` and does nothing.
+    """
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        yield 0, 0
+        return
+    # Ranks wait for each other at the end: give a rank with a slow share of files a day.
+    dist.init_process_group("gloo", timeout=timedelta(days=1))
+    try:
+        yield dist.get_rank(), int(os.environ.get("LOCAL_RANK", 0))
+    finally:
+        dist.destroy_process_group()
+
+
+def rank_device(requested: str | None, local_rank: int) -> torch.device:
+    """The device of this process: ``requested``, with its own GPU (``LOCAL_RANK``) for ``cuda`` without an index
+    or by default (see :func:`~openshape_ood.device.resolve_device`)."""
+    if requested is None and torch.cuda.is_available() or requested == "cuda":
+        return resolve_device(f"cuda:{local_rank}")
+    return resolve_device(requested)
+
+
+def outside_output(items: Sequence[str], out: str | os.PathLike) -> list[str]:
+    """``items`` less the output ``out`` and its chunks (``OUT.partial/``, or one being deleted).
+
+    An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
+    """
+    out = Path(out)
+
+    def belongs(path: Path) -> bool:
+        try:
+            first = path.resolve().relative_to(out.resolve().parent).parts[0]
+        except (ValueError, IndexError):
+            return False
+        return first == out.name or first.lstrip(".").startswith(f"{out.name}.partial")
+
+    return [item for item in items if not belongs(Path(split_item(item)[0]))]

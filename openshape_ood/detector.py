@@ -1,38 +1,44 @@
-"""Known classes in, novelty out: :func:`score_novelty` and the scikit-learn estimator :class:`NoveltyDetector`.
+"""Known classes in, novelty out: :func:`score_novelty`, and the detectors it builds.
 
 The library's own scores are NOVELTY scores: higher = more novel (:func:`score_novelty`,
 :meth:`NoveltyDetector.novelty`). scikit-learn's names keep scikit-learn's meaning:
 :meth:`NoveltyDetector.score_samples` is the NORMALITY ``-novelty`` (higher = more
-normal), which is also what the 3DOS metrics take. Inputs are L2-normalised shape
-embeddings ``(N, D)`` from a shape encoder; the known classes are class names (embedded
-with the paired CLIP text tower; a class may have several names), their text embeddings
-``(C, D)``, or labelled reference shape embeddings. The scoring itself is a method object
-of :mod:`openshape_ood.methods`.
+normal), which is also what the 3DOS metrics take.
+
+The detectors are siblings on :class:`~openshape_ood.decision.BaseDetector`, which owns
+thresholds, p-values and verdicts: :class:`NoveltyDetector` (one shape encoder, defined in
+:mod:`openshape_ood.single`) and :class:`EnsembleDetector` (several, :mod:`openshape_ood.ensemble`).
+This module imports both, so that :func:`score_novelty` picks one; neither imports it.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
-from sklearn.exceptions import NotFittedError
 
-from . import scores
-from .classnames import check_class_names, resolve_templates
-from .conformal import benjamini_hochberg, conformal_p_values, conformal_threshold, tpr_threshold
-from .describe import Descriptions, nearest_names, vocabulary_embeddings
-from .methods import KnownClasses, NoveltyMethod, make_method
-from .registry import ModelEntry, get_entry
-from .text import TextEncoder
+from .decision import BaseDetector, Decisions
+from .describe import Descriptions
+from .ensemble import EnsembleDetector
+from .methods import NoveltyMethod, make_method, method_label
+from .single import KnownNames, NoveltyDetector, Reference
+from .text import TextEncoder as TextEncoder  # the text tower a detector builds from model=, named here too
 
-__all__ = ["KnownNames", "NoveltyDetector", "NoveltyScores", "Reference", "score_novelty"]
+__all__ = [
+    "Decisions",
+    "EnsembleDetector",
+    "KnownNames",
+    "NoveltyDetector",
+    "NoveltyScores",
+    "Reference",
+    "ScoredShapes",
+    "fit_detector",
+    "score_novelty",
+    "score_shapes",
+]
 
-Reference = tuple[np.ndarray, np.ndarray] | Mapping[str, np.ndarray]
-# One entry per known class: its name, or several names of the same class (synonyms, merged classes).
-KnownNames = Sequence[str | Sequence[str]]
 # The detector's own parameters; any other option of score_novelty is a parameter of the method.
 _DETECTOR_OPTIONS = ("model", "text_encoder", "templates", "threshold", "progress")
 
@@ -54,309 +60,90 @@ class NoveltyScores(NamedTuple):
     similarity: np.ndarray
 
 
-class NoveltyDetector(BaseEstimator):
-    """Zero-shot novelty detection against known classes, a scikit-learn estimator.
+@dataclass(frozen=True)
+class ScoredShapes:
+    """What :func:`score_shapes` returns: per shape its nearest class, similarity, decision and description.
 
-    Fit it with the known classes (``known=``: class names or their text embeddings)
-    and/or labelled reference shapes (``reference=``), as the method needs. Then:
-
-    * :meth:`novelty`: the library's NOVELTY score, higher = more novel (as :func:`score_novelty`);
-    * :meth:`score_samples`: scikit-learn's normality, higher = more normal: ``-novelty``;
-    * :meth:`decision_function`: ``score_samples - offset_``, negative = novel (needs a
-      threshold: ``threshold=`` or :meth:`calibrate`);
-    * :meth:`predict`: the known class index, or -1 for novel;
-    * :meth:`classify`: the nearest known class, never -1;
-    * after :meth:`calibrate`: :meth:`p_values` (split-conformal) and :meth:`select_novel`
-      (Benjamini-Hochberg at a false discovery rate), see :mod:`openshape_ood.conformal`;
-    * :meth:`describe`: the nearest names of each shape in an open vocabulary.
-
-    Args:
-        method: a method object of :mod:`openshape_ood.methods` (``MCM(temperature=0.01)``),
-            or a name in :data:`~openshape_ood.methods.METHODS` for the method with its
-            defaults: ``"max_cosine"``, ``"mcm"``, ``"energy"``, ``"negative_labels"``
-            (class names), ``"prototype"``, ``"knn"`` (reference shapes), ``"fused"`` (both).
-        model: the shape encoder the embeddings come from: its registry name (``"vitl14"``),
-            its :class:`ModelEntry`, or the encoder itself (anything with ``.entry``). Builds
-            the paired text encoder when ``text_encoder`` is not given, and is checked
-            against the embedding width.
-            A list of them (``["vitb32", "vitl14"]``) gives an
-            :class:`~openshape_ood.ensemble.EnsembleDetector`, which takes one embedding
-            array per model wherever this class takes one.
-        text_encoder: a :class:`TextEncoder` (or any object with ``embed_classes`` and
-            ``embed_dim``) to embed class names.
-        templates: prompt templates for class names (``"openshape64"``, ``"none"`` or a list).
-        threshold: decision threshold on the NOVELTY score (novel above it); :meth:`calibrate`
-            sets one from known samples instead.
-        progress: show progress bars while embedding class names.
-
-    Fitted attributes: ``method_`` (a fitted clone of the method), ``classes_`` (a class
-    with several names as their tuple), ``embed_dim_``, ``text_embeddings_`` (one row per
-    name, or ``None``), ``text_labels_`` (the class of each row, or ``None`` when every
-    class has one row), ``reference_``, ``reference_labels_``, ``threshold_`` (on the
-    novelty) and ``offset_ = -threshold_`` (on ``score_samples``), ``None`` until set;
-    ``calibration_novelty_`` (sorted novelty of the :meth:`calibrate` samples, or ``None``).
+    Attributes:
+        classes: ``(N,)`` the nearest known class of each shape, as text (a class of several names joined by " / ").
+        similarity: ``(N,)`` cosine to that class (higher = closer).
+        decisions: the :class:`~openshape_ood.decision.Decisions` (novelty higher = more novel, p-values, verdicts).
+        descriptions: the nearest vocabulary names, or ``None``.
     """
 
-    def __new__(cls, *args, model=None, **kwargs):
-        # model= a list of shape encoders makes the ensemble detector (its __init__ then runs).
-        if cls is NoveltyDetector and isinstance(model, (list, tuple)):
-            from .ensemble import EnsembleDetector  # a subclass: imported here, not at module load
+    classes: list[str]
+    similarity: np.ndarray
+    decisions: Decisions
+    descriptions: Descriptions | None = None
 
-            cls = EnsembleDetector
-        return super().__new__(cls)
+    def rows(self) -> list[dict]:
+        """One JSON-ready dict per shape: ``class``, ``similarity``, ``novelty``, ``p_value``, ``verdict`` and,
+        with descriptions, ``looks_like`` (``[{"name", "cosine"}]``)."""
+        rows = []
+        for i, name in enumerate(self.classes):
+            row = {"class": name, "similarity": float(self.similarity[i]), **self.decisions.sample(i)}
+            if self.descriptions is not None:
+                row["looks_like"] = [
+                    {"name": str(n), "cosine": float(c)}
+                    for n, c in zip(self.descriptions.names[i], self.descriptions.cosines[i])
+                ]
+            rows.append(row)
+        return rows
 
-    def __init__(
-        self,
-        method: NoveltyMethod | str = "max_cosine",
-        *,
-        model=None,
-        text_encoder=None,
-        templates: str | Sequence[str] = "openshape64",
-        threshold: float | None = None,
-        progress: bool = True,
-    ):
-        self.method = method
-        self.model = model
-        self.text_encoder = text_encoder
-        self.templates = templates
-        self.threshold = threshold
-        self.progress = progress
+    def to_dict(self) -> dict:
+        """The rule (``threshold``, ``tpr``, ``alpha``, ``fdr``) and ``results``: :meth:`rows`."""
+        return {**self.decisions.to_dict(), "results": self.rows()}
 
-    def fit(self, known: KnownNames | np.ndarray | None = None, reference: Reference | None = None) -> NoveltyDetector:
-        """Learn the known classes.
 
-        Args:
-            known: class names, or their L2-normalised text embeddings ``(C, D)``; needed by
-                the text methods and ``"fused"``. An entry may be a tuple of names of one
-                class (``["bed", ("desk", "table")]``: two classes): every name is embedded
-                and the class's cosine to a sample is its best name's, before any score.
-            reference: labelled known shape embeddings, ``(embeddings (R, D), labels (R,))``
-                or ``{class name: embeddings (n, D)}``; needed by ``"prototype"``, ``"knn"``
-                and ``"fused"``.
-        """
-        method = clone(make_method(self.method))
-        method.check_params()  # before any class name is embedded
-        resolve_templates(self.templates)
-        _check_threshold(self.threshold, type(self).__name__)
-        label = _method_label(self.method)
-        uses_text, uses_reference = "known" in method.needs, "reference" in method.needs
-        if not uses_text and known is not None:
+def score_shapes(
+    detector: BaseDetector,
+    X,
+    *,
+    fdr: float | None = None,
+    describe: int | None = None,
+    vocabulary: Sequence[str] | None = None,
+) -> ScoredShapes:
+    """Everything a fitted ``detector`` says about the shapes ``X``: nearest class, similarity, decisions
+    (:meth:`~openshape_ood.decision.BaseDetector.decide` with ``fdr``) and, with ``describe=k``, the ``k``
+    nearest names of ``vocabulary`` (``None``: LVIS)."""
+    decisions = detector.decide(X, fdr=fdr)
+    classes = [class_text(detector.classes_[i]) for i in detector.classify(X)]
+    descriptions = detector.describe(X, k=describe, vocabulary=vocabulary) if describe else None
+    return ScoredShapes(classes, detector.similarity(X), decisions, descriptions)
+
+
+def class_text(cls) -> str:
+    """A known class as text: its name, or its several names joined by " / "."""
+    return " / ".join(cls) if isinstance(cls, (tuple, list)) else str(cls)
+
+
+def fit_detector(
+    known: KnownNames | np.ndarray | Reference,
+    method: NoveltyMethod | str = "max_cosine",
+    *,
+    reference: Reference | None = None,
+    **options,
+) -> NoveltyDetector | EnsembleDetector:
+    """A detector fitted on the known classes, with :func:`score_novelty`'s arguments (less the embeddings).
+
+    ``model=`` a list of shape encoders gives an :class:`EnsembleDetector`, else a
+    :class:`NoveltyDetector`. Decide with it: :meth:`~openshape_ood.decision.BaseDetector.calibrate`,
+    then :meth:`~openshape_ood.decision.BaseDetector.decide`.
+    """
+    detector_options = {name: options.pop(name) for name in _DETECTOR_OPTIONS if name in options}
+    method = make_method(method, **options)
+    several = isinstance(detector_options.get("model"), (list, tuple))
+    detector = (EnsembleDetector if several else NoveltyDetector)(method, **detector_options)
+    if _is_reference(known):
+        if "reference" not in method.needs:
             raise ValueError(
-                f"method {label} scores against reference shapes and does not use known=; "
-                "pass reference= only, or use method='fused' to combine it with text"
+                f"known holds labelled reference shapes, which method {method_label(method)} does not use; "
+                "pass method='knn' or 'prototype', or class names / text embeddings as known"
             )
-        if uses_text and known is None:
-            raise ValueError(f"method {label} needs known=: known-class names or their text embeddings (C, D)")
-        if uses_reference and reference is None:
-            raise ValueError(
-                f"method {label} needs reference=: labelled known shape embeddings, "
-                "(embeddings, labels) or {class name: embeddings}"
-            )
-        if not uses_reference and reference is not None:
-            raise ValueError(
-                f"method {label} scores against text and does not use reference=; "
-                "use method='knn', 'prototype' or 'fused' for reference shapes"
-            )
-        self.text_encoder_ = None
-        self.text_embeddings_ = self.text_labels_ = self.reference_ = self.reference_labels_ = None
-        names: tuple[str, ...] = ()
-        if uses_text:
-            self.text_embeddings_, self.text_labels_, self.classes_, names = self._embed_known(known)
-            self.embed_dim_ = self.text_embeddings_.shape[1]
-        if uses_reference:
-            self.reference_, self.reference_labels_, reference_classes = _as_reference(reference)
-            if uses_text:
-                _check_dim(self.reference_.shape[1], self.embed_dim_, "the reference shape embeddings")
-            else:
-                self.classes_ = reference_classes
-                self.embed_dim_ = self.reference_.shape[1]
-        model_dim = _model_dim(self.model)
-        if model_dim is not None:
-            _check_dim(model_dim, self.embed_dim_, f"embeddings of the shape encoder {_model_label(self.model)}")
-        self.method_ = method.fit(
-            KnownClasses(
-                text=self.text_embeddings_,
-                text_labels=self.text_labels_,
-                names=names,
-                reference=self.reference_,
-                reference_labels=self.reference_labels_,
-                embed_names=self._embed_names,
-            )
-        )
-        self._set_threshold(self.threshold)
-        self.calibration_novelty_ = None
-        self._vocabularies = {}  # vocabulary -> (names, text embeddings), for describe
-        return self
-
-    def novelty(self, X: np.ndarray) -> np.ndarray:
-        """The library's NOVELTY scores ``(N,)`` of L2-normalised shape embeddings ``X (N, D)``: higher = more novel.
-
-        Equal to ``score_novelty(X, ...).scores`` for the same method, parameters and known classes.
-        """
-        x = self._validate(X)
-        return self.method_.novelty(x)
-
-    def score_samples(self, X: np.ndarray) -> np.ndarray:
-        """Normality ``(N,)`` as in scikit-learn: higher = more normal (more like the known classes).
-
-        Equal to ``-novelty(X)``.
-        """
-        return -self.novelty(X)
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """``score_samples(X) - offset_`` ``(N,)``: negative = novel, positive = known (scikit-learn's convention)."""
-        return self.score_samples(X) - self._offset()
-
-    def classify(self, X: np.ndarray) -> np.ndarray:
-        """Index into ``classes_`` of each sample's nearest known class ``(N,)``, never -1."""
-        x = self._validate(X)
-        return self.method_.classify(x)
-
-    def similarity(self, X: np.ndarray) -> np.ndarray:
-        """Cosine similarity ``(N,)`` of each sample to its nearest known class (:meth:`classify`).
-
-        With text known classes, the cosine to the class's best-matching name; with
-        reference shapes only, the cosine to the nearest reference shape of that class.
-        Higher = closer; for ``max_cosine`` it is the negated novelty.
-        """
-        x = self._validate(X)
-        return self._class_cosines(x)[np.arange(len(x)), self.method_.classify(x)]
-
-    def _class_cosines(self, x: np.ndarray) -> np.ndarray:
-        """``(N, C)``: cosine to each class's best name, or (reference shapes only) to its nearest shape."""
-        if self.text_embeddings_ is not None:
-            return scores.class_similarity(x, self.text_embeddings_, self.text_labels_)
-        cosine = scores.cosine_similarity(x, self.reference_)
-        return np.stack([cosine[:, self.reference_labels_ == c].max(axis=1) for c in range(len(self.classes_))], axis=1)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """The known class index (into ``classes_``) per sample ``(N,)``, or -1 where :meth:`decision_function` < 0.
-
-        Unlike scikit-learn's outlier detectors (+1 inlier / -1 outlier) this is open-set
-        classification: a known sample gets its class, and -1 marks the unknowns, as in
-        pytorch-ood's labels. ``predict(X) == -1`` is exactly ``decision_function(X) < 0``.
-        """
-        decision = self.decision_function(X)
-        predicted = self.classify(X)
-        predicted[decision < 0] = -1
-        return predicted
-
-    def calibrate(
-        self, known_embeddings: np.ndarray, tpr: float | None = None, *, alpha: float | None = None
-    ) -> NoveltyDetector:
-        """Set the threshold from held-out known samples, and keep their novelty for :meth:`p_values`.
-
-        Give one of:
-
-        * ``alpha``: the false-alarm rate. The threshold is the split-conformal one
-          (:func:`~openshape_ood.conformal.conformal_threshold`): a known sample exchangeable
-          with these is called novel with probability at most ``alpha``, for any number of
-          samples. It is at most one rank above the ``tpr = 1 - alpha`` threshold.
-        * ``tpr`` (default 0.95 when neither is given): the share of *these* samples accepted
-          as known; the smallest novelty score with at least ``tpr`` of them at or below it.
-
-        ``threshold_`` is set and ``offset_ = -threshold_``; a sample is novel when its
-        novelty is above the threshold (its :meth:`decision_function` below 0). The samples
-        must not be the ``reference=`` shapes of :meth:`fit` (those score as too normal).
-        """
-        if tpr is not None and alpha is not None:
-            raise ValueError("pass tpr= or alpha=, not both: alpha=0.05 bounds the false-alarm rate at 5 %")
-        novelty = np.sort(self.novelty(known_embeddings))
-        if alpha is not None:
-            threshold = conformal_threshold(novelty, alpha)
-        else:
-            threshold = tpr_threshold(novelty, 0.95 if tpr is None else tpr)
-        self._set_threshold(threshold)
-        self.calibration_novelty_ = novelty
-        return self
-
-    def p_values(self, X) -> np.ndarray:
-        """Split-conformal p-values ``(N,)``: small = novel; ``(1 + #{calibration novelty >= novelty(x)}) / (n + 1)``.
-
-        For a known sample exchangeable with the :meth:`calibrate` samples, ``P(p <= alpha) <= alpha``.
-        """
-        self._check_fitted()
-        if self.calibration_novelty_ is None:
-            raise ValueError("p-values need known samples: call calibrate(known_embeddings) first")
-        return conformal_p_values(self.calibration_novelty_, self.novelty(X))
-
-    def select_novel(self, X, fdr: float = 0.1) -> np.ndarray:
-        """Which samples of the batch ``X`` to call novel ``(N,)`` bool, at false discovery rate ``fdr``.
-
-        Benjamini-Hochberg on :meth:`p_values`: the expected share of known samples among the
-        selected ones is at most ``fdr`` (Bates et al., Ann. Statist. 2023), when the known
-        samples of ``X`` are exchangeable with the calibration samples.
-        """
-        return benjamini_hochberg(self.p_values(X), fdr)
-
-    def describe(self, X, k: int = 3, vocabulary: Sequence[str] | None = None) -> Descriptions:
-        """The ``k`` nearest names of each shape in an open vocabulary, with cosines (higher = closer).
-
-        ``vocabulary``: candidate names, ``None`` for the 1,156 LVIS categories; embedded by this
-        detector's text encoder with its templates, once per detector (and in the disk cache).
-        """
-        x = self._validate(X)
-        names, embeddings = self._vocabulary(vocabulary)
-        return nearest_names(x, embeddings, names, k)
-
-    def _vocabulary(self, vocabulary: Sequence[str] | None) -> tuple[tuple[str, ...], np.ndarray]:
-        key = None if vocabulary is None else tuple(vocabulary)
-        if key not in self._vocabularies:
-            encoder = self._encoder("names of a vocabulary")
-            self._vocabularies[key] = vocabulary_embeddings(encoder, vocabulary, self.templates)
-        return self._vocabularies[key]
-
-    def _set_threshold(self, threshold: float | None) -> None:
-        self.threshold_ = threshold
-        self.offset_ = None if threshold is None else -threshold
-
-    def _offset(self) -> float:
-        self._check_fitted()
-        if self.offset_ is None:
-            raise ValueError("no decision threshold: call calibrate(known_embeddings) first or pass threshold=")
-        return self.offset_
-
-    def _encoder(self, why: str):
-        if self.text_encoder_ is None:
-            if self.text_encoder is not None:
-                self.text_encoder_ = self.text_encoder
-            elif self.model is not None:
-                self.text_encoder_ = TextEncoder.from_pretrained(_model_entry(self.model), progress=self.progress)
-            else:
-                raise ValueError(
-                    f"{why} need a text encoder: pass model= (the shape encoder, or its registry name "
-                    "such as 'vitl14') or text_encoder=TextEncoder.from_pretrained('vitl14')"
-                )
-        return self.text_encoder_
-
-    def _embed_names(self, names: list[str]) -> np.ndarray:
-        return self._encoder("negative names").embed_classes(names, self.templates)
-
-    def _embed_known(self, known) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, tuple[str, ...]]:
-        """Text embeddings (one row per name), the class of each row (``None``: one row per class), classes, names."""
-        if _is_names(known):
-            groups = _name_groups(known)
-            names = check_class_names([name for group in groups for name in group], "known class names")
-            embeddings = self._encoder("class names").embed_classes(names, self.templates)
-            embeddings = scores.as_embeddings(embeddings, "text embeddings from the text encoder")
-            if all(len(group) == 1 for group in groups):
-                return embeddings, None, np.array(names), tuple(names)
-            classes = np.empty(len(groups), dtype=object)
-            classes[:] = [group if len(group) > 1 else group[0] for group in groups]
-            labels = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
-            return embeddings, labels, classes, tuple(names)
-        embeddings = scores.as_embeddings(known, "known text embeddings")
-        return embeddings, None, np.arange(len(embeddings)), ()
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "method_"):
-            raise NotFittedError("this NoveltyDetector is not fitted yet; call fit(known=..., reference=...) first")
-
-    def _validate(self, X) -> np.ndarray:
-        self._check_fitted()
-        x = scores.as_embeddings(X, "shape embeddings")
-        _check_dim(x.shape[1], self.embed_dim_, "the shape embeddings")
-        return x
+        if reference is not None:
+            raise ValueError("known already holds the reference shapes; pass reference= only with text known classes")
+        return detector.fit(reference=known)
+    return detector.fit(known=known, reference=reference)
 
 
 def score_novelty(
@@ -377,6 +164,8 @@ def score_novelty(
             embeddings (``(embeddings, labels)`` or ``{class name: embeddings}``) for the
             ``"knn"`` and ``"prototype"`` methods.
         method: a method name or object, see :class:`NoveltyDetector`.
+            With ``model=`` a list of shape encoders, an :class:`EnsembleDetector` scores, and
+            ``shape_embeddings`` is one array per model.
         reference: labelled reference shapes besides text ``known``, for ``method="fused"``.
         options: :class:`NoveltyDetector` arguments (``model``, ``text_encoder``,
             ``templates``, ...) and, with a method name, that method's parameters
@@ -386,20 +175,7 @@ def score_novelty(
         :class:`NoveltyScores`: ``scores`` (higher = more novel), ``predicted`` (index of
         the nearest known class), ``classes`` and ``similarity`` (cosine to that class).
     """
-    detector_options = {name: options.pop(name) for name in _DETECTOR_OPTIONS if name in options}
-    method = make_method(method, **options)
-    detector = NoveltyDetector(method, **detector_options)
-    if _is_reference(known):
-        if "reference" not in method.needs:
-            raise ValueError(
-                f"known holds labelled reference shapes, which method {_method_label(method)} does not use; "
-                "pass method='knn' or 'prototype', or class names / text embeddings as known"
-            )
-        if reference is not None:
-            raise ValueError("known already holds the reference shapes; pass reference= only with text known classes")
-        detector.fit(reference=known)
-    else:
-        detector.fit(known=known, reference=reference)
+    detector = fit_detector(known, method, reference=reference, **options)
     return NoveltyScores(
         detector.novelty(shape_embeddings),
         detector.classify(shape_embeddings),
@@ -408,94 +184,5 @@ def score_novelty(
     )
 
 
-def _check_threshold(threshold, owner: str) -> None:
-    if threshold is not None and not (isinstance(threshold, numbers.Real) and np.isfinite(threshold)):
-        raise ValueError(f"The 'threshold' parameter of {owner} must be a finite float or None; got {threshold!r}.")
-
-
-def _method_label(method: NoveltyMethod | str) -> str:
-    return repr(method) if isinstance(method, str) else type(method).__name__
-
-
-def _is_names(value) -> bool:
-    """Names, or entries that are a name or a list/tuple of names (one class each)."""
-    # An empty list counts as names so that it gets the "empty class list" error.
-    return isinstance(value, str) or (
-        isinstance(value, (list, tuple)) and all(isinstance(v, str) or _is_name_list(v) for v in value)
-    )
-
-
-def _is_name_list(value) -> bool:
-    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-
-
-def _name_groups(known) -> list[tuple[str, ...]]:
-    """The names of each known class, one tuple per entry of ``known``."""
-    if isinstance(known, str):
-        check_class_names(known, "known class names")  # raises: one string is not a list of classes
-    groups = [(entry,) if isinstance(entry, str) else tuple(entry) for entry in known]
-    empty = [i for i, group in enumerate(groups) if not group]
-    if empty:
-        raise ValueError(f"known classes {empty} have no names; give every class at least one name")
-    return groups
-
-
 def _is_reference(value) -> bool:
     return isinstance(value, Mapping) or (isinstance(value, tuple) and len(value) == 2 and np.ndim(value[0]) == 2)
-
-
-def _as_reference(reference: Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(embeddings (R, D), labels (R,) in 0..C-1, classes (C,))`` from either reference form."""
-    if isinstance(reference, Mapping):
-        names = check_class_names(list(reference), "reference class names")
-        parts = [scores.as_embeddings(reference[name], f"reference embeddings of {name!r}") for name in names]
-        widths = {part.shape[1] for part in parts}
-        if len(widths) > 1:
-            raise ValueError(f"reference embeddings have different widths {sorted(widths)}; use one shape encoder")
-        labels = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
-        return np.concatenate(parts), labels, np.array(names)
-    if not (isinstance(reference, (tuple, list)) and len(reference) == 2):
-        raise ValueError("reference must be (embeddings (R, D), labels (R,)) or {class name: embeddings (n, D)}")
-    embeddings = scores.as_embeddings(reference[0], "reference embeddings")
-    raw_labels = np.asarray(reference[1])
-    if raw_labels.shape != (len(embeddings),):
-        raise ValueError(
-            f"reference labels must have shape ({len(embeddings)},), one per embedding; got {raw_labels.shape}"
-        )
-    classes, labels = np.unique(raw_labels, return_inverse=True)
-    return embeddings, labels, classes
-
-
-def _model_entry(model) -> ModelEntry:
-    if isinstance(model, str):
-        return get_entry(model)
-    if isinstance(model, ModelEntry):
-        return model
-    entry = getattr(model, "entry", None)
-    if not isinstance(entry, ModelEntry):
-        raise ValueError(
-            f"cannot find the registry entry of model {model!r}; pass a registry name such as 'vitl14', "
-            "or text_encoder= explicitly"
-        )
-    return entry
-
-
-def _model_dim(model) -> int | None:
-    if model is None:
-        return None
-    if isinstance(model, str):
-        return get_entry(model).embed_dim
-    return getattr(model, "embed_dim", None)
-
-
-def _model_label(model) -> str:
-    return repr(model if isinstance(model, str) else getattr(model, "name", None) or type(model).__name__)
-
-
-def _check_dim(dim: int, expected: int, what: str) -> None:
-    if dim != expected:
-        raise ValueError(
-            f"{what} have dimension {dim} but the known classes have {expected}: shape and text embeddings "
-            "must come from a registered pair; build the text side with TextEncoder.from_pretrained(<the shape "
-            "encoder's registry name>) or model=<that name>"
-        )

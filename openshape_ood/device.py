@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["resolve_device"]
+__all__ = ["InvalidDeviceError", "resolve_device"]
+
+
+class InvalidDeviceError(ValueError):
+    """The device string is not a torch device at all (a usage error, unlike a missing GPU)."""
 
 
 def resolve_device(requested: str | torch.device | None = None) -> torch.device:
@@ -14,7 +18,7 @@ def resolve_device(requested: str | torch.device | None = None) -> torch.device:
     try:
         device = torch.device(requested)
     except RuntimeError as exc:
-        raise ValueError(f"{str(requested)!r} is not a torch device ({exc}); use e.g. 'cpu' or 'cuda:0'") from None
+        raise InvalidDeviceError(f"{str(requested)!r} is not a torch device ({exc}); use e.g. 'cpu' or 'cuda:0'") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(requested)!r} was asked for, but torch sees no CUDA GPU here; use 'cpu'")
     return device

@@ -5,8 +5,9 @@ An embeddings file (what ``openshape-ood embed`` writes) holds:
 * ``embeddings``: ``(N, D)`` float32, L2-normalised, one row per file;
 * ``files``: ``(N,)`` UTF-8 strings, the file each row came from (``file.h5#row`` for a
   row of a stacked file);
-* attributes: the settings the embeddings were made with (see :data:`SETTING_KEYS`), the
-  library version and ``world_size``, the number of processes of the run that wrote it.
+* attributes: the settings the embeddings were made with (every key the writer was given,
+  at least :data:`SETTING_KEYS`), the library version and ``world_size``, the number of
+  processes of the run that wrote it.
 
 :class:`ResumableEmbeddingWriter` never leaves that file half-written. Embeddings are
 saved in chunks to a folder beside it, ``<file>.partial/``, each chunk written to a
@@ -40,7 +41,9 @@ from .atomic import replacing, write_bytes
 __all__ = ["SETTING_KEYS", "OutputInUseError", "ResumableEmbeddingWriter", "read_embeddings"]
 
 FORMAT = "openshape-ood embeddings v1"
-#: Settings that must agree for embeddings to share a file: model, checkpoint and preparation.
+#: The settings every embeddings file records, so that it always names its model and preparation. The
+#: settings themselves are produced in one place, :func:`openshape_ood.corpus.embedding_settings`; the writer
+#: records and checks every key it is given (a key added there is recorded and compared with no change here).
 SETTING_KEYS: tuple[str, ...] = (
     "model",
     "checkpoint",  # openshape_ood.checkpoint.checkpoint_identity
@@ -54,6 +57,8 @@ SETTING_KEYS: tuple[str, ...] = (
     "fps_start",
     "mesh_samples",
 )
+#: Attributes of the file that are not settings: written by the writer itself.
+_METADATA = ("format", "openshape_ood_version", "world_size")
 _SETTINGS_FILE = "settings.json"
 _CHUNK_GLOB = "chunk-*.npz"
 _DISCARDED = ".discarded-"
@@ -86,8 +91,10 @@ class ResumableEmbeddingWriter:
 
     Args:
         path: the final embeddings file.
-        settings: a value for every key of :data:`SETTING_KEYS` (JSON-serialisable);
-            ``embed_dim`` is the embedding width.
+        settings: the settings of the embeddings (JSON-serialisable values), at least every key
+            of :data:`SETTING_KEYS`; ``embed_dim`` is the embedding width. Every key is recorded,
+            and an existing output whose settings differ in any key (one missing included) is refused;
+            ``format``, ``openshape_ood_version`` and ``world_size`` are the file's own, not settings.
         version: library version, recorded in the file.
         chunk_size: files per chunk saved to ``<path>.partial/``; what a killed run can lose.
         primary: this writer locks the output, reads what earlier runs left (its
@@ -120,8 +127,10 @@ class ResumableEmbeddingWriter:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         self.path = Path(path)
+        _check_output_path(self.path)
         self.partial = self.path.with_name(self.path.name + ".partial")
-        self.settings = {key: settings[key] for key in SETTING_KEYS}
+        # The file's own bookkeeping (as in read_embeddings' attributes) is not a setting: it is written afresh.
+        self.settings = {key: value for key, value in settings.items() if key not in _METADATA}
         self.version = version
         self.chunk_size = chunk_size
         self.primary = primary
@@ -207,7 +216,8 @@ class ResumableEmbeddingWriter:
             shutil.rmtree(discarded, ignore_errors=True)
         if self.path.exists():
             _, files, attributes = _read(self.path, with_embeddings=False)
-            self._check_settings(attributes, self.path, "delete it")
+            recorded = {key: value for key, value in attributes.items() if key not in _METADATA}
+            self._check_settings(recorded, self.path, "delete it")
             self.done.update(files)
         if self.partial.is_dir():
             self._check_partial_settings()
@@ -292,16 +302,42 @@ class ResumableEmbeddingWriter:
         write_bytes(settings_file, json.dumps(self.settings).encode())
 
     def _check_settings(self, recorded: dict, where: Path, remedy: str) -> None:
+        """Refuse ``recorded`` settings that differ from these in any key, one missing on either side included."""
+        absent = object()
         differences = [
-            f"{key}={recorded.get(key)!r} there, {value!r} now"
-            for key, value in self.settings.items()
-            if recorded.get(key) != value
+            f"{key}={_shown(recorded.get(key, absent))} there, {_shown(self.settings.get(key, absent))} now"
+            for key in [*self.settings, *(key for key in recorded if key not in self.settings)]
+            if not _same(recorded.get(key, absent), self.settings.get(key, absent))
         ]
         if differences:
             raise ValueError(
                 f"{where} holds embeddings made with other settings ({'; '.join(differences)}); mixing them "
                 f"would make the file inconsistent: write to another output file, or {remedy} to start over"
             )
+
+
+def _check_output_path(path: Path) -> None:
+    """Refuse an output path that is a folder or another non-file (a device such as /dev/full), before any lock."""
+    if path.is_dir():
+        raise ValueError(f"the output {path} is a folder; name an embeddings file to write, e.g. {path / 'embeddings.h5'}")
+    if path.exists() and not path.is_file():
+        raise ValueError(
+            f"the output {path} is not a regular file (a device or a pipe?); name an embeddings file (.h5) to write"
+        )
+
+
+def _same(recorded, current) -> bool:
+    """Equal settings values; HDF5 gives sequences back as arrays, JSON as lists."""
+    if isinstance(recorded, (np.ndarray, list, tuple)) or isinstance(current, (np.ndarray, list, tuple)):
+        try:
+            return np.array_equal(np.asarray(recorded), np.asarray(current))
+        except (TypeError, ValueError):
+            return False
+    return bool(recorded == current)
+
+
+def _shown(value) -> str:
+    return repr(value) if type(value) is not object else "(missing)"
 
 
 def _acquire(path: Path) -> filelock.BaseFileLock:

@@ -26,18 +26,25 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.base import clone
 
+from sklearn.exceptions import NotFittedError
+
+from .classnames import is_class_names
+from .decision import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, top_names
-from .detector import KnownNames, NoveltyDetector, _check_threshold, _is_names, _model_entry
 from .methods import NoveltyMethod, make_method
+from .registry import model_entry
+from .single import KnownNames, NoveltyDetector
 
 __all__ = ["EnsembleDetector"]
 
 
-class EnsembleDetector(NoveltyDetector):
-    """A :class:`~openshape_ood.NoveltyDetector` over several shape encoders; novelty higher = more novel.
+class EnsembleDetector(BaseDetector):
+    """Novelty over several shape encoders, higher = more novel; a sibling of :class:`~openshape_ood.NoveltyDetector`.
 
-    ``NoveltyDetector(method, model=["vitb32", "vitl14"])`` builds one of these. Every method
-    of the single-model detector works the same (``novelty``, ``score_samples`` =
+    Its members are :class:`~openshape_ood.NoveltyDetector` objects, one per shape encoder,
+    used through their public methods only (as scikit-learn's ``VotingClassifier`` uses its
+    estimators); the decisions come from the shared :class:`~openshape_ood.decision.BaseDetector`.
+    Every method of the single-model detector works the same (``novelty``, ``score_samples`` =
     normality, ``decision_function``, ``predict``, ``calibrate``, ``p_values``,
     ``select_novel``, ``describe``), except that every input of shape embeddings is one
     array per member: a list in the order of ``model``, or a dict keyed by registry name
@@ -67,9 +74,12 @@ class EnsembleDetector(NoveltyDetector):
         threshold: float | None = None,
         progress: bool = True,
     ):
-        super().__init__(
-            method, model=model, text_encoder=text_encoder, templates=templates, threshold=threshold, progress=progress
-        )
+        self.method = method
+        self.model = model
+        self.text_encoder = text_encoder
+        self.templates = templates
+        self.threshold = threshold
+        self.progress = progress
 
     def fit(
         self,
@@ -89,7 +99,8 @@ class EnsembleDetector(NoveltyDetector):
                 whose novelty mean and spread put the members on a common scale; ``None``
                 averages the raw scores. Keep them apart from the :meth:`calibrate` samples.
         """
-        _check_threshold(self.threshold, type(self).__name__)
+        check_threshold(self.threshold, type(self).__name__)
+        check_progress(self.progress, type(self).__name__)
         models = list(self.model) if isinstance(self.model, (list, tuple)) else None
         if not models:
             raise ValueError("model= must be a non-empty list of shape encoders, e.g. ['vitb32', 'vitl14']")
@@ -97,7 +108,7 @@ class EnsembleDetector(NoveltyDetector):
         if len(set(self._labels)) != len(self._labels):
             raise ValueError(f"model= names a shape encoder twice: {self._labels}; list each once")
         encoders = self._per_model(self.text_encoder, "text_encoder") if self.text_encoder else [None] * len(models)
-        knowns = [known] * len(models) if known is None or _is_names(known) else self._per_model(known, "known")
+        knowns = [known] * len(models) if known is None or is_class_names(known) else self._per_model(known, "known")
         references = [None] * len(models) if reference is None else self._per_model(reference, "reference")
         method = make_method(self.method)
         self.members_ = [
@@ -124,8 +135,7 @@ class EnsembleDetector(NoveltyDetector):
                     "different known shapes per member"
                 )
             self.location_, self.scale_ = novelty.mean(axis=1), scale
-        self._set_threshold(self.threshold)
-        self.calibration_novelty_ = None
+        self._reset_decisions()
         return self
 
     def novelty(self, X) -> np.ndarray:
@@ -154,8 +164,7 @@ class EnsembleDetector(NoveltyDetector):
         nearest = self.classify(X)
         rows = np.arange(len(nearest))
         cosines = [
-            member._class_cosines(member._validate(x))[rows, nearest]
-            for member, x in zip(self.members_, self._per_model(X, "X"))
+            member.class_similarity(x)[rows, nearest] for member, x in zip(self.members_, self._per_model(X, "X"))
         ]
         return np.mean(cosines, axis=0)
 
@@ -164,8 +173,8 @@ class EnsembleDetector(NoveltyDetector):
         self._check_fitted()
         cosines = 0.0
         for member, x in zip(self.members_, self._per_model(X, "X")):
-            names, embeddings = member._vocabulary(vocabulary)
-            cosines = cosines + member._validate(x) @ embeddings.T
+            names, member_cosines = member.vocabulary_similarity(x, vocabulary)
+            cosines = cosines + member_cosines
         return top_names(cosines / len(self.members_), names, k)
 
     def _member_novelty(self, X, what: str) -> np.ndarray:
@@ -197,11 +206,11 @@ class EnsembleDetector(NoveltyDetector):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
-            super()._check_fitted()  # raises NotFittedError
+            raise NotFittedError("this EnsembleDetector is not fitted yet; call fit(known=..., reference=...) first")
 
 
 def _label(model) -> str:
     """The registry name of a member model."""
     if isinstance(model, str):
         return model
-    return _model_entry(model).name
+    return model_entry(model).name

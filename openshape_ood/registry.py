@@ -30,6 +30,7 @@ __all__ = [
     "UnknownModelError",
     "get_entry",
     "load_registry",
+    "model_entry",
     "packaged_registry_path",
     "registry_paths",
 ]
@@ -162,6 +163,21 @@ def get_entry(name: str, path: str | os.PathLike | None = None) -> ModelEntry:
     if name not in registry:
         raise UnknownModelError(f"unknown model {name!r}; registered models: {', '.join(sorted(registry))}")
     return registry[name]
+
+
+def model_entry(model) -> ModelEntry:
+    """The registry entry of ``model``: a registry name, a :class:`ModelEntry`, or a shape encoder (its ``.entry``)."""
+    if isinstance(model, str):
+        return get_entry(model)
+    if isinstance(model, ModelEntry):
+        return model
+    entry = getattr(model, "entry", None)
+    if not isinstance(entry, ModelEntry):
+        raise ValueError(
+            f"cannot find the registry entry of model {model!r}; pass a registry name such as 'vitl14', "
+            "or text_encoder= explicitly"
+        )
+    return entry
 
 
 def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:

@@ -16,6 +16,7 @@ import math
 import numbers
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -29,7 +30,7 @@ from sklearn.cluster import DBSCAN
 from .atomic import replacing
 from .io import load_points, read_pcd_fields
 from .config import UP_AXES
-from .conformal import check_tpr, conformal_p_values, tpr_threshold
+from .decision import BaseDetector, Decisions, check_rule
 
 __all__ = [
     "BACKGROUND_GREY",
@@ -495,6 +496,8 @@ class SceneObject:
         verdict: ``"novel"`` (novelty above the threshold), ``"known"``, or ``None`` without a threshold.
         p_value: with calibration shapes, the split-conformal p-value of the object's novelty
             (:func:`~openshape_ood.conformal.conformal_p_values`: small = novel); else ``None``.
+        looks_like: with ``describe=k``, its ``k`` nearest vocabulary names and their cosines,
+            ``(("name", cosine), ...)``; else ``None`` (and left out of :meth:`as_dict`).
     """
 
     id: int
@@ -507,10 +510,15 @@ class SceneObject:
     novelty: float
     verdict: str | None
     p_value: float | None = None
+    looks_like: tuple[tuple[str, float], ...] | None = None
 
     def as_dict(self) -> dict:
-        """The fields as plain JSON-ready values."""
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        """The fields as plain JSON-ready values (``looks_like`` as ``[{"name", "cosine"}]``, only when set)."""
+        fields = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        looks_like = fields.pop("looks_like")
+        if looks_like is not None:
+            fields["looks_like"] = [{"name": name, "cosine": cosine} for name, cosine in looks_like]
+        return fields
 
 
 class SceneScores(NamedTuple):
@@ -521,12 +529,15 @@ class SceneScores(NamedTuple):
         labels: ``(N,)`` the object id of each point, -1 for background.
         novelty: ``(N,)`` the novelty of each point's object (higher = more novel), NaN for background.
         threshold: the decision threshold on novelty, or ``None``.
+        decisions: the detector's :class:`~openshape_ood.decision.Decisions` on the objects
+            (its ``to_dict()`` names the rule), or ``None`` when the scene has no objects.
     """
 
     objects: list[SceneObject]
     labels: np.ndarray
     novelty: np.ndarray
     threshold: float | None
+    decisions: Decisions | None = None
 
 
 def score_scene(
@@ -539,7 +550,11 @@ def score_scene(
     up_axis: str = "y",
     threshold: float | None = None,
     calibration: np.ndarray | None = None,
-    tpr: float = 0.95,
+    tpr: float | None = None,
+    alpha: float | None = None,
+    fdr: float | None = None,
+    describe: int | None = None,
+    vocabulary: Sequence[str] | None = None,
     seed: int | None = 0,
     batch_size: int = 16,
     progress: bool | None = None,
@@ -549,13 +564,15 @@ def score_scene(
 
     Each object is cut out of the scan with its colours and embedded by ``model`` exactly
     as a single shape file would be (centred, scaled into the unit ball, resampled with
-    ``seed``, its ``up_axis`` turned onto the model's), then scored by
-    :func:`~openshape_ood.score_novelty`: higher = more novel.
+    ``seed``, its ``up_axis`` turned onto the model's), then scored and decided by a
+    detector fitted with :func:`~openshape_ood.detector.fit_detector`: higher = more novel.
 
     Args:
         points: the scan ``(N, 3)`` or ``(N, 6)`` (xyz in metres, rgb), e.g. from :func:`load_scene`.
         known: the known classes as for :func:`~openshape_ood.score_novelty`: class names,
-            their text embeddings ``(C, D)``, or labelled reference shape embeddings.
+            their text embeddings ``(C, D)``, or labelled reference shape embeddings; or a
+            detector fitted (and calibrated) already, whose decisions are used as they are
+            (then no ``method``, ``threshold``, ``calibration`` or ``options``).
         model: the shape encoder (a :class:`~openshape_ood.ShapeEncoder`, or anything with
             its ``embed``) or its registry name. Class names are embedded with its paired text
             tower unless ``text_encoder=`` is given.
@@ -565,49 +582,55 @@ def score_scene(
             defaults (call it yourself to change them).
         up_axis: the scan's gravity axis, for the segmentation and the encoder.
         threshold: call an object novel when its novelty is above this.
-        calibration: embeddings ``(n, D)`` of shapes of the known classes; the threshold then
-            accepts a ``tpr`` share of them as known (the smallest novelty with at least that
-            share at or below it). Not together with ``threshold``.
+        calibration: embeddings ``(n, D)`` of shapes of the known classes, for
+            :meth:`~openshape_ood.decision.BaseDetector.calibrate`: the threshold accepts a
+            ``tpr`` share of them (default 0.95), or bounds the false-alarm rate at ``alpha``;
+            or ``fdr`` selects the novel objects by Benjamini-Hochberg. Not together with ``threshold``.
+        tpr, alpha, fdr: the rule with ``calibration``, at most one (as ``openshape-ood score``);
+            ``fdr`` also applies to a given detector that was calibrated.
+        describe, vocabulary: each object's ``describe`` nearest names of ``vocabulary``
+            (``None``: LVIS), see :meth:`~openshape_ood.NoveltyDetector.describe`.
         seed, batch_size, progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
         options: further arguments of :func:`~openshape_ood.score_novelty` (``reference=``,
             ``text_encoder=``, ``templates=``, the method's options).
 
     Returns:
-        :class:`SceneScores`: the object table, per-point labels and novelty, the threshold.
+        :class:`SceneScores`: the object table, per-point labels and novelty, the threshold,
+        and the :class:`~openshape_ood.decision.Decisions` (``None`` without objects).
     """
     if threshold is not None and calibration is not None:
         raise ValueError("pass threshold= or calibration=, not both")
-    check_tpr(tpr)  # before any segmentation or encoding
+    check_rule(tpr, alpha, fdr)  # before any segmentation or encoding
+    fitted = isinstance(known, BaseDetector)
+    if fitted and (method != "max_cosine" or threshold is not None or calibration is not None or options):
+        raise ValueError("known= is a fitted detector: set its method, threshold and calibration on it, not here")
+    if (tpr, alpha) != (None, None) and calibration is None or fdr is not None and not (calibration is not None or fitted):
+        raise ValueError("tpr=, alpha= and fdr= decide from calibration= shapes; pass calibration= too")
     xyz = _scene_xyz(points)
     labels = segment_scene(points, up_axis) if labels is None else _given_labels(labels, len(xyz))
     ids = np.unique(labels[labels >= 0])
     novelty = np.full(len(xyz), np.nan)
     if len(ids) == 0:
         return SceneScores([], labels, novelty, threshold)
-    from .detector import score_novelty  # torch and open_clip: only when scoring, not to segment
+    from .detector import fit_detector, score_shapes  # torch and open_clip: only when scoring, not to segment
 
     encoder = _shape_encoder(model)
     options.setdefault("progress", bool(progress))  # embedding class names with the paired text tower
+    detector = known if fitted else fit_detector(known, method, model=encoder, threshold=threshold, **options)
+    if calibration is not None:
+        detector.calibrate(np.asarray(calibration, np.float64), tpr=tpr, alpha=alpha)
     channels = np.asarray(points)[:, :6] if np.asarray(points).shape[1] >= 6 else xyz
     clouds = [channels[labels == i] for i in ids]
     embeddings = np.asarray(
         encoder.embed(clouds, up_axis=up_axis, seed=seed, batch_size=batch_size, progress=progress), dtype=np.float64
     )
-    scored = embeddings if calibration is None else np.concatenate([embeddings, np.asarray(calibration, np.float64)])
-    result = score_novelty(scored, known, method, model=encoder, **options)
-    scores, predicted = result.scores[: len(ids)], result.predicted[: len(ids)]
-    p_values = None
-    if calibration is not None:
-        calibration_scores = result.scores[len(ids) :]
-        threshold = tpr_threshold(calibration_scores, tpr)
-        p_values = conformal_p_values(calibration_scores, scores)
-    similarity = result.similarity[: len(ids)]
+    scored = score_shapes(detector, embeddings, fdr=fdr, describe=describe, vocabulary=vocabulary)
+    decisions = scored.decisions
     objects = []
     for row, object_id in enumerate(ids):
         member = labels == object_id
         cut = xyz[member]
-        novelty[member] = scores[row]
-        verdict = None if threshold is None else ("novel" if scores[row] > threshold else "known")
+        novelty[member] = decisions.novelty[row]
         objects.append(
             SceneObject(
                 id=int(object_id),
@@ -615,14 +638,20 @@ def score_scene(
                 bbox_min=tuple(float(v) for v in cut.min(axis=0)),
                 bbox_max=tuple(float(v) for v in cut.max(axis=0)),
                 centroid=tuple(float(v) for v in cut.mean(axis=0)),
-                nearest_class=_class_name(result.classes[predicted[row]]),
-                similarity=float(similarity[row]),
-                novelty=float(scores[row]),
-                verdict=verdict,
-                p_value=None if p_values is None else float(p_values[row]),
+                nearest_class=scored.classes[row],
+                similarity=float(scored.similarity[row]),
+                novelty=float(decisions.novelty[row]),
+                verdict=decisions.verdicts()[row],
+                p_value=None if decisions.p_values is None else float(decisions.p_values[row]),
+                looks_like=None
+                if scored.descriptions is None
+                else tuple(
+                    (str(name), float(cosine))
+                    for name, cosine in zip(scored.descriptions.names[row], scored.descriptions.cosines[row])
+                ),
             )
         )
-    return SceneScores(objects, labels, novelty, threshold)
+    return SceneScores(objects, labels, novelty, decisions.threshold, decisions)
 
 
 def _shape_encoder(model):
@@ -634,10 +663,6 @@ def _shape_encoder(model):
         kind = type(model).__name__
         raise ValueError(f"model must be a ShapeEncoder or a registry name such as 'vitl14'; got a {kind}")
     return model
-
-
-def _class_name(cls) -> str:
-    return " / ".join(cls) if isinstance(cls, (tuple, list)) else str(cls)
 
 
 # ---------------------------------------------------------------------------------- output

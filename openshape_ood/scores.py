@@ -39,15 +39,36 @@ __all__ = [
 METRICS = ("cosine", "euclidean")
 
 
+def real_array(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array, or a ``ValueError`` naming ``name``: complex values, text, ragged lists
+    and other non-numbers are refused (numpy would drop an imaginary part with only a warning)."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise ValueError(f"{name} must be a numeric array; got a {type(x).__name__} numpy cannot read ({exc})") from None
+    if np.iscomplexobj(array):
+        raise ValueError(f"{name} hold complex numbers; pass real values (embeddings and scores are real)")
+    if array.dtype.kind not in "iuf":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be a numeric array; got {type(x).__name__} of dtype {array.dtype}"
+            ) from None
+        if array.dtype.kind not in "iuf" or np.iscomplexobj(array):
+            raise ValueError(f"{name} must be a numeric array; got {type(x).__name__}")
+    return array.astype(np.float64, copy=False)
+
+
 def as_embeddings(x, name: str, dim: int | None = None) -> np.ndarray:
-    """``x`` as a float64 ``(n, D)`` array of finite, L2-normalised rows; a ``ValueError`` says what to fix.
+    """``x`` as a float64 ``(n, D)`` array of finite, L2-normalised real rows; a ``ValueError`` says what to fix.
 
     ``x`` may be a torch tensor on any device, gradients recorded or not (they are not followed).
     """
     torch = sys.modules.get("torch")  # not imported here: a tensor can exist only if torch is
     if torch is not None and isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
-    array = np.asarray(x, dtype=np.float64)
+    array = real_array(x, name)
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n, D); got shape {array.shape}")
     if array.shape[0] == 0:

@@ -91,7 +91,7 @@ def test_model_list_makes_an_ensemble_and_one_member_equals_its_model(data):
     batch = np.concatenate([known, novel])
     text = FakeTextEncoder(DIM, {"chair": CHAIR, "table": TABLE})
     single = NoveltyDetector("mcm", model="vitb32", text_encoder=text).fit(known=["chair", "table"])
-    ensemble = NoveltyDetector("mcm", model=["vitb32"], text_encoder=[text]).fit(known=["chair", "table"])
+    ensemble = EnsembleDetector("mcm", model=["vitb32"], text_encoder=[text]).fit(known=["chair", "table"])
     assert type(ensemble) is EnsembleDetector and type(clone(ensemble)) is EnsembleDetector
     np.testing.assert_array_equal(ensemble.novelty([batch]), single.novelty(batch))
     np.testing.assert_array_equal(ensemble.classify({"vitb32": batch}), single.classify(batch))
@@ -111,7 +111,7 @@ def test_ensemble_standardises_each_member_and_averages():
     text = {n: FakeTextEncoder(d, {"chair": unit(d, 1, 0), "table": unit(d, 0, 1)}) for n, d in dims.items()}
     samples = {name: _samples(rng, unit(dim, 1, 0.3), 12) for name, dim in dims.items()}
     scale = {name: _samples(rng, unit(dim, 0.3, 1), 9) for name, dim in dims.items()}
-    ensemble = NoveltyDetector("energy", model=list(dims), text_encoder=list(text.values()))
+    ensemble = EnsembleDetector("energy", model=list(dims), text_encoder=list(text.values()))
     ensemble.fit(known=["chair", "table"], standardize=scale)
     members = [NoveltyDetector("energy", text_encoder=text[name]).fit(known=["chair", "table"]) for name in dims]
     expected = np.mean(
@@ -130,11 +130,11 @@ def test_ensemble_classify_votes_and_breaks_ties_by_member_order():
     dims = {"vitb32": 512, "vitl14": 768, "vitg14": 1280}
     # every member's text: class 0 on axis 0, class 1 on axis 1
     text = [FakeTextEncoder(d, {"a": unit(d, 1, 0), "b": unit(d, 0, 1)}) for d in dims.values()]
-    ensemble = NoveltyDetector(model=list(dims), text_encoder=text).fit(known=["a", "b"])
+    ensemble = EnsembleDetector(model=list(dims), text_encoder=text).fit(known=["a", "b"])
     picks = {"vitb32": [0, 1, 1], "vitl14": [1, 0, 1], "vitg14": [1, 0, 0]}  # majority: 1, 0, 1
     x = {name: np.stack([unit(dims[name], 1 - p, p) for p in pick]) for name, pick in picks.items()}
     np.testing.assert_array_equal(ensemble.classify(x), [1, 0, 1])
-    two = NoveltyDetector(model=["vitb32", "vitl14"], text_encoder=text[:2]).fit(known=["a", "b"])
+    two = EnsembleDetector(model=["vitb32", "vitl14"], text_encoder=text[:2]).fit(known=["a", "b"])
     np.testing.assert_array_equal(two.classify({k: x[k] for k in ("vitb32", "vitl14")}), [0, 1, 1])  # ties: vitb32
 
 
@@ -144,7 +144,7 @@ def test_ensemble_describe_averages_member_cosines():
         FakeTextEncoder(512, {"a": unit(512, 1, 0), "cup": unit(512, 1, 0), "pot": unit(512, 0.6, 0.8)}),
         FakeTextEncoder(768, {"a": unit(768, 1, 0), "cup": unit(768, 0, 1), "pot": unit(768, 0.6, 0.8)}),
     ]
-    ensemble = NoveltyDetector(model=list(dims), text_encoder=text).fit(known=["a"])
+    ensemble = EnsembleDetector(model=list(dims), text_encoder=text).fit(known=["a"])
     x = [unit(512, 1, 0)[None], unit(768, 1, 0)[None]]
     # cup: (1 + 0) / 2 = 0.5; pot: (0.6 + 0.6) / 2 = 0.6
     result = ensemble.describe(x, k=2, vocabulary=["cup", "pot"])
@@ -167,7 +167,7 @@ def test_an_ensembles_similarity_is_its_members_mean_cosine_to_the_chosen_class(
     chair, table = unit(768, 0, 1), unit(768, 1, 0)
     texts = [FakeTextEncoder(DIM, {"chair": CHAIR, "table": TABLE}),
              FakeTextEncoder(768, {"chair": chair, "table": table})]  # fmt: skip
-    ensemble = NoveltyDetector(model=["vitb32", "vitl14"], text_encoder=texts).fit(known=["chair", "table"])
+    ensemble = EnsembleDetector(model=["vitb32", "vitl14"], text_encoder=texts).fit(known=["chair", "table"])
     nearest = ensemble.classify([first, second])
     rows = np.arange(len(first))
     cosines = [np.stack([first @ CHAIR, first @ TABLE], axis=1), np.stack([second @ chair, second @ table], axis=1)]
@@ -179,7 +179,7 @@ def test_ensemble_inputs_are_checked(data):
     rng = np.random.default_rng(4)
     labels = np.arange(80) % 2
     bank = {"vitb32": (data[0], labels), "vitl14": (_samples(rng, unit(768, 1, 0), 80), labels)}
-    ensemble = NoveltyDetector(KNN(), model=["vitb32", "vitl14"]).fit(reference=bank)
+    ensemble = EnsembleDetector(KNN(), model=["vitb32", "vitl14"]).fit(reference=bank)
     with pytest.raises(ValueError, match=r"missing \['vitl14'\]"):
         ensemble.novelty({"vitb32": data[1]})
     with pytest.raises(ValueError, match="one entry per member"):
@@ -187,7 +187,31 @@ def test_ensemble_inputs_are_checked(data):
     with pytest.raises(ValueError, match="different numbers of samples"):
         ensemble.novelty([data[1], _samples(rng, unit(768, 1, 0), 3)])
     with pytest.raises(ValueError, match="'threshold' parameter of EnsembleDetector"):
-        NoveltyDetector(KNN(), model=["vitb32", "vitl14"], threshold=float("nan")).fit(reference=bank)
+        EnsembleDetector(KNN(), model=["vitb32", "vitl14"], threshold=float("nan")).fit(reference=bank)
     with pytest.raises(ValueError, match="twice"):
-        NoveltyDetector(KNN(), model=["vitb32", "vitb32"]).fit(reference=[bank["vitb32"]] * 2)
+        EnsembleDetector(KNN(), model=["vitb32", "vitb32"]).fit(reference=[bank["vitb32"]] * 2)
 
+
+
+def test_a_model_list_for_the_single_model_detector_points_to_the_ensemble():
+    with pytest.raises(ValueError, match=r"use EnsembleDetector\(method, model=\[...\]\)"):
+        NoveltyDetector(model=["vitb32", "vitl14"]).fit(known=np.stack([CHAIR, TABLE]))
+    assert not isinstance(EnsembleDetector(), NoveltyDetector) and not isinstance(NoveltyDetector(), EnsembleDetector)
+
+
+def test_decide_gives_the_verdicts_of_each_rule(data):
+    calibration, known, novel = data
+    batch = np.concatenate([known, novel])
+    detector = NoveltyDetector().fit(known=np.stack([CHAIR, TABLE]))
+    assert detector.decide(batch).novel is None and detector.decide(batch).p_values is None
+    detector.calibrate(calibration, alpha=0.1)
+    decisions = detector.decide(batch)
+    np.testing.assert_array_equal(decisions.novel, detector.predict(batch) == -1)
+    np.testing.assert_array_equal(decisions.p_values, detector.p_values(batch))
+    assert decisions.to_dict() == {"threshold": detector.threshold_, "tpr": None, "alpha": 0.1, "fdr": None}
+    selected = detector.decide(batch, fdr=0.2)
+    np.testing.assert_array_equal(selected.novel, detector.select_novel(batch, fdr=0.2))
+    assert selected.rule == "fdr" and selected.verdicts()[-1] in ("novel", "known")
+    fixed = NoveltyDetector(threshold=-0.5).fit(known=np.stack([CHAIR, TABLE])).decide(batch)
+    np.testing.assert_array_equal(fixed.novel, fixed.novelty > -0.5)
+    assert fixed.rule == "threshold" and fixed.p_values is None

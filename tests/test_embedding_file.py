@@ -270,3 +270,22 @@ def test_temporaries_of_a_killed_final_write_are_removed(tmp_path):
     with writer(out) as w:
         assert w.done == set()
     assert not stray.exists() and other.exists()
+
+
+def test_every_setting_is_recorded_and_checked_unknown_keys_included(tmp_path):
+    out = tmp_path / "e.h5"
+    with writer(out, views=3, rotate=[0.0, 90.0]) as w:
+        w.add("a.ply", unit(0))
+        w.finish(order=["a.ply"])
+    attributes = read_embeddings(out)[2]
+    assert attributes["views"] == 3 and list(attributes["rotate"]) == [0.0, 90.0]
+    with writer(out, views=3, rotate=[0.0, 90.0]) as w:  # the same settings resume
+        assert w.done == {"a.ply"}
+    with pytest.raises(ValueError, match=r"views=3 there, 4 now"):
+        writer(out, views=4, rotate=[0.0, 90.0])
+    with pytest.raises(ValueError, match=r"rotate=.* there, \(missing\) now"):
+        writer(out, views=3)  # a setting the file has but this run lacks
+    with pytest.raises(ValueError, match=r"dtype=\(missing\) there, 'float16' now"):
+        writer(out, views=3, rotate=[0.0, 90.0], dtype="float16")  # a key the file predates
+    with writer(out, **attributes) as w:  # a file's own attributes read back are its settings again
+        assert w.done == {"a.ply"}

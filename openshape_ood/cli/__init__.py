@@ -27,7 +27,9 @@ torch and open_clip are imported by the commands that encode (``score``, ``embed
 so ``--help``, ``--version`` and ``models`` answer at once.
 
 One module per command (``score``, ``embed``, ``scene``, ``models``), each holding its
-options beside its handler; :mod:`.common` holds the options, checks and printers they share.
+options beside its handler; :mod:`.common` holds the options, checks and printers they share,
+:mod:`.scoring` what ``score`` and ``scene`` share. Each handler parses, calls the library
+and prints; JSON comes from the library's result objects.
 """
 
 from __future__ import annotations

@@ -1,22 +1,25 @@
-"""What the commands share: exit codes, option groups, argument checks, file expansion and printers."""
+"""What the commands share: exit codes, option groups, argument checks, file expansion and printers.
+
+The scoring commands' own shared part (options, the detector, the results table) is in :mod:`.scoring`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
-from ..classnames import TEMPLATE_SETS, check_class_names
+from ..classnames import check_class_names
 from ..config import UP_AXES
 from ..io import SUPPORTED_SUFFIXES, is_shape_file
-from ..methods import METHODS
 from ..prepare import check_seed
 from ..registry import ModelEntry, UnknownModelError, get_entry
 
@@ -25,8 +28,6 @@ if TYPE_CHECKING:
 
 PROG = "openshape-ood"
 DEFAULT_MODEL = "vitl14"
-#: The --method choices: the methods that need only class names.
-TEXT_METHODS = tuple(name for name, method in METHODS.items() if method.needs == ("known",))
 USAGE_ERROR = 2
 INTERRUPTED = 130
 
@@ -80,59 +81,7 @@ def encoding_options() -> argparse.ArgumentParser:
     return encoding
 
 
-def scoring_options() -> argparse.ArgumentParser:
-    """The known classes, the method and the threshold: the commands that score."""
-    scoring = argparse.ArgumentParser(add_help=False)
-    scoring.add_argument(
-        "--known",
-        required=True,
-        help="known class names, comma-separated (chair,table,sofa), or @FILE with one name per line",
-    )
-    scoring.add_argument(
-        "--method",
-        default="max_cosine",
-        choices=TEXT_METHODS,
-        help="novelty score (default max_cosine: minus the highest cosine to a known class)",
-    )
-    scoring.add_argument(
-        "--templates",
-        default="openshape64",
-        choices=tuple(TEMPLATE_SETS),
-        help="prompts for the class names: the 64 OpenShape templates or the bare name (default openshape64)",
-    )
-    decision = scoring.add_mutually_exclusive_group()
-    decision.add_argument(
-        "--threshold",
-        type=float,
-        metavar="T",
-        help="call a shape novel when its novelty score is above T (max_cosine: -0.2 means cosine below 0.2)",
-    )
-    decision.add_argument(
-        "--calibrate",
-        metavar="DIR",
-        help="shape files of the known classes, not among those scored: sets the threshold (--tpr, --alpha) "
-        "or the selection (--fdr), and adds each shape's conformal p-value (small = novel)",
-    )
-    scoring.add_argument(
-        "--tpr", type=float, default=None, help="with --calibrate: share of known shapes accepted (default 0.95)"
-    )
-    scoring.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
-    return scoring
-
-
 # ------------------------------------------------------------------------------ checks
-
-
-def check_tpr(args: argparse.Namespace) -> float:
-    """``--tpr``, checked: only with ``--calibrate``, in (0, 1], 0.95 by default; ``--threshold`` finite."""
-    if args.threshold is not None and not np.isfinite(args.threshold):
-        raise UsageError(f"--threshold must be a finite number, got {args.threshold}")
-    if args.tpr is not None and args.calibrate is None:
-        raise UsageError("--tpr applies only with --calibrate DIR")
-    tpr = 0.95 if args.tpr is None else args.tpr
-    if not 0.0 < tpr <= 1.0:
-        raise UsageError(f"--tpr must be in (0, 1], got {tpr}")
-    return tpr
 
 
 def class_names(value: str, what: str = "--known class names") -> list[str]:
@@ -142,6 +91,10 @@ def class_names(value: str, what: str = "--known class names") -> list[str]:
             lines = Path(value[1:]).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise UsageError(f"cannot read the class names file {value[1:]}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"the class names file {value[1:]} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            ) from None
         names = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     else:
         names = [name.strip() for name in value.split(",")]
@@ -217,7 +170,20 @@ def load_encoder(args: argparse.Namespace) -> ShapeEncoder:
     from ..device import resolve_device
     from ..encoder import ShapeEncoder
 
-    return ShapeEncoder.from_pretrained(args.model, device=resolve_device(args.device))
+    with device_usage():
+        device = resolve_device(args.device)
+    return ShapeEncoder.from_pretrained(args.model, device=device)
+
+
+@contextlib.contextmanager
+def device_usage() -> Iterator[None]:
+    """A ``--device`` that is no torch device at all is a usage error (exit 2); a missing GPU stays an error (1)."""
+    from ..device import InvalidDeviceError
+
+    try:
+        yield
+    except InvalidDeviceError as exc:
+        raise UsageError(f"--device: {exc}") from None
 
 
 def embed_files(
@@ -243,18 +209,6 @@ def embed_files(
         on_error=lambda name, message: fail(failed, name, message),
     )
     return dict(zip(embedded.files, embedded.embeddings))
-
-
-def calibration_embeddings(encoder: ShapeEncoder, args: argparse.Namespace) -> np.ndarray:
-    """Embeddings ``(n, D)`` of the shape files of ``--calibrate``, all of which must load."""
-    reference, reference_failed = expand([args.calibrate])
-    calibration = embed_files(encoder, reference, args, reference_failed)
-    if reference_failed or not calibration:
-        raise ValueError(
-            f"calibration needs every file of {args.calibrate} to load, and at least one; "
-            f"fix or remove the {len(reference_failed)} file(s) reported above"
-        )
-    return np.stack(list(calibration.values()))
 
 
 # ----------------------------------------------------------------------------- printing

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .common import (
     UsageError,
     check_shape_options,
     common_options,
+    device_usage,
     encoding_options,
     expand,
     fail,
@@ -21,9 +16,6 @@ from .common import (
     note,
     path_options,
 )
-
-if TYPE_CHECKING:
-    import torch
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -66,18 +58,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--num-workers must be a non-negative integer, got {args.num_workers}")
     entry = check_shape_options(args)
     # torch: only for the commands that encode
-    from ..corpus import embed_to_file
-    from ..dataset import split_item
+    from ..corpus import embed_to_file, outside_output, process_group, rank_device
     from ..encoder import ShapeEncoder
     from ..prepare import MESH_SAMPLES
 
-    with _process_group() as (rank, local_rank):
+    with process_group() as (rank, local_rank):
         if rank:  # rank 0 speaks for the run; every rank names the files it fails on
             args.quiet = True
         # Rank 0 expands the paths and hands the list to the others.
         files, failed = expand(args.paths) if rank == 0 else ([], {})
-        files = [name for name in files if not _belongs_to_output(Path(split_item(name)[0]), Path(args.out))]
-        encoder = ShapeEncoder.from_pretrained(entry.name, device=_rank_device(args.device, local_rank))
+        files = outside_output(files, args.out)
+        with device_usage():
+            device = rank_device(args.device, local_rank)
+        encoder = ShapeEncoder.from_pretrained(entry.name, device=device)
         # An error that stops the run (a refused output, say) is raised, and reported, on every rank.
         report = embed_to_file(
             encoder,
@@ -98,41 +91,3 @@ def run(args: argparse.Namespace) -> int:
     failed.update(report.failed)
     # Rank 0 reports failed files and exits 1; the others exit 0 so that torchrun waits for it to say so.
     return finish(failed) if rank == 0 else 0
-
-
-def _belongs_to_output(path: Path, out: Path) -> bool:
-    """Whether ``path`` is the output or one of its chunks (``OUT.partial/``, or one being deleted).
-
-    An output inside an input folder must not become an input: it and its chunks are .h5/.npz.
-    """
-    try:
-        first = path.resolve().relative_to(out.resolve().parent).parts[0]
-    except (ValueError, IndexError):
-        return False
-    return first == out.name or first.lstrip(".").startswith(f"{out.name}.partial")
-
-
-@contextmanager
-def _process_group() -> Iterator[tuple[int, int]]:
-    """Under torchrun, join its process group (gloo: only file lists and counts travel); yield (rank, local rank)."""
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        yield 0, 0
-        return
-    import torch.distributed  # only under torchrun
-    # Ranks wait for each other at the end: give a rank with a slow share of files a day.
-    torch.distributed.init_process_group("gloo", timeout=timedelta(days=1))
-    try:
-        yield torch.distributed.get_rank(), int(os.environ.get("LOCAL_RANK", 0))
-    finally:
-        torch.distributed.destroy_process_group()
-
-
-def _rank_device(requested: str | None, local_rank: int) -> torch.device:
-    """``--device``, with this process's own GPU (``LOCAL_RANK``) for ``cuda`` without an index or by default."""
-    import torch
-
-    from ..device import resolve_device
-
-    if requested is None and torch.cuda.is_available() or requested == "cuda":
-        return resolve_device(f"cuda:{local_rank}")
-    return resolve_device(requested)

@@ -5,17 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
-from huggingface_hub import try_to_load_from_cache
-
-from ..registry import REGISTRY_ENV, HubSource, ModelEntry, load_registry, registry_paths
+from ..checkpoint import model_status
+from ..registry import REGISTRY_ENV, load_registry, registry_paths
 from .common import common_options, note, print_table
-
-# The files open_clip fetches from a pretrained tag's Hub repository, safetensors first.
-_OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser(
@@ -32,27 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = load_registry()
-    rows = []
-    for entry in registry.values():
-        source = entry.source
-        if isinstance(source, HubSource):
-            where = f"hf://{source.repo_id}/{source.filename}"
-            cached = _hub_cached(source.repo_id, (source.filename,), source.revision)
-        else:
-            where, cached = str(source.path), source.path.is_file()
-        rows.append(
-            {
-                "name": entry.name,
-                "embed_dim": entry.embed_dim,
-                "up_axis": entry.model_up_axis,
-                "text_model": entry.text_model,
-                "text_pretrained": entry.text_pretrained,
-                "source": where,
-                "cached": cached,
-                "text_cached": _text_tower_cached(entry),
-            }
-        )
+    rows = [model_status(entry).to_dict() for entry in load_registry().values()]
     files = [str(path) for path in registry_paths()]
     if args.json:
         print(json.dumps({"registry": files, "models": rows}, indent=2))
@@ -73,19 +47,6 @@ def run(args: argparse.Namespace) -> int:
         print_table(["name", "dim", "up", "text tower", "cached", "text cached", "source"], table, numeric={"dim"})
         note(args, f"registry: {os.pathsep.join(files)}")
     return 0
-
-
-def _hub_cached(repo_id: str, filenames: Sequence[str], revision: str | None = None) -> bool:
-    return any(isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in filenames)
-
-
-def _text_tower_cached(entry: ModelEntry) -> bool | None:
-    """Whether the paired text tower's weights are on this machine; ``None``: unknown (no ``hf_repo`` in the registry)."""
-    if entry.text_is_file:
-        return Path(entry.text_pretrained).is_file()
-    if entry.text_hf_repo is None:
-        return None
-    return _hub_cached(entry.text_hf_repo, _OPEN_CLIP_WEIGHTS)
 
 
 def _yes_no(value: bool | None) -> str:

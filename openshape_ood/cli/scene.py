@@ -10,15 +10,20 @@ import numpy as np
 
 from .common import (
     UsageError,
-    calibration_embeddings,
     check_shape_options,
-    check_tpr,
     class_names,
     common_options,
     encoding_options,
     load_encoder,
     note,
-    print_table,
+)
+from .scoring import (
+    calibrate,
+    check_rule,
+    fit_detector,
+    known_classes,
+    method_name,
+    print_results,
     scoring_options,
 )
 
@@ -73,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import replacing
     from ..scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
 
-    known = class_names(args.known)
-    tpr = check_tpr(args)
+    known = known_classes(args)
+    tpr = check_rule(args)
+    vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
     check_shape_options(args)
     view = _view(args)
     if args.html is not None:
@@ -102,25 +108,22 @@ def run(args: argparse.Namespace) -> int:
         objects_from = "segmentation"
     note(args, f"{len(np.unique(labels[labels >= 0]))} objects among {len(points)} points, from {objects_from}")
     encoder = load_encoder(args)
-    calibration = calibration_embeddings(encoder, args) if args.calibrate is not None else None
+    detector = fit_detector(encoder, known, args)
+    if args.calibrate is not None:
+        calibrate(detector, encoder, args, tpr)
     result = score_scene(
         points,
-        known,
+        detector,
         model=encoder,
-        method=args.method,
         labels=labels,
         up_axis=args.up,
-        threshold=args.threshold,
-        calibration=calibration,
-        tpr=tpr,
+        fdr=args.fdr,
+        describe=args.describe,
+        vocabulary=vocabulary,
         seed=args.seed,
         batch_size=args.batch_size,
         progress=False if args.quiet else None,
-        templates=args.templates,
     )
-    if calibration is not None:
-        accepted = f"accepts {tpr:.0%} of the {len(calibration)} shapes in {args.calibrate}"
-        note(args, f"threshold {result.threshold:.4f}: {accepted}")
     write_scene_ply(args.out, points, result)
     if args.png is not None:
         import matplotlib
@@ -133,35 +136,24 @@ def run(args: argparse.Namespace) -> int:
         from ..scene_html import write_scene_html
 
         write_scene_html(args.html, points, result, up_axis=args.up, title=Path(args.scan).name)
+    rule = detector.decision_rule(args.fdr)
     if args.json:
-        document = {
-            "scan": args.scan,
-            "model": args.model,
-            "method": args.method,
-            "known": known,
-            "threshold": result.threshold,
-            "tpr": tpr if args.calibrate is not None else None,
-            "objects_from": objects_from,
-            "out": args.out,
-            "png": args.png,
-            "html": args.html,
-            "objects": [obj.as_dict() for obj in result.objects],
-        }
+        document = {"scan": args.scan, "model": args.model, "method": method_name(args), "known": known, **rule}
+        document.update(objects_from=objects_from, out=args.out, png=args.png, html=args.html)
+        document["objects"] = [obj.as_dict() for obj in result.objects]
         print(json.dumps(document, indent=2))
     else:
-        verdicts = result.threshold is not None
-        calibrated = calibration is not None
-        columns = ["id", "points", "class", "similarity", "novelty"]
-        columns += (["p_value"] if calibrated else []) + (["verdict"] if verdicts else []) + ["centroid", "size"]
-        rows = []
-        for obj in result.objects:
-            size = np.subtract(obj.bbox_max, obj.bbox_min)
-            row = [str(obj.id), str(obj.points), obj.nearest_class, f"{obj.similarity:.4f}", f"{obj.novelty:.4f}"]
-            row += [f"{obj.p_value:.4f}"] if calibrated else []
-            row += [obj.verdict] if verdicts else []
-            row += [" ".join(f"{v:.2f}" for v in obj.centroid), "x".join(f"{v:.2f}" for v in size)]
-            rows.append(row)
-        print_table(columns, rows, numeric={"id", "points", "similarity", "novelty", "p_value"})
+        rows = [
+            {
+                **obj.as_dict(),
+                "class": obj.nearest_class,
+                "centroid": " ".join(f"{v:.2f}" for v in obj.centroid),
+                "size": "x".join(f"{v:.2f}" for v in np.subtract(obj.bbox_max, obj.bbox_min)),
+            }
+            for obj in result.objects
+        ]
+        print_results(["id", "points"], rows, calibrated=args.calibrate is not None, decided=rule["threshold"] is not None,
+                      last=["centroid", "size"])
     return 0
 
 

@@ -1,0 +1,92 @@
+"""Novelty methods scored against labelled reference shapes: class prototypes and k nearest neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import scores
+from ._base import KnownClasses, _check_choice, _check_number, _ShapeMethod
+
+__all__ = ["KNN", "Prototype"]
+
+
+class Prototype(_ShapeMethod):
+    """Distance to the nearest class prototype, the per-class mean of the reference shapes
+    (the "cosine proto" baseline of 3DOS, Alliegro et al., NeurIPS 2022 Datasets and Benchmarks).
+
+    Novelty ``min_c d(x, mean_c)``: higher = more novel. ``"cosine"``: ``1 - cos`` to the
+    prototype's direction; ``"euclidean"``: the distance to the mean itself. Needs reference shapes.
+
+    Args:
+        metric: ``"cosine"`` or ``"euclidean"``.
+    """
+
+    def __init__(self, metric: str = "cosine"):
+        self.metric = metric
+
+    def _check_params(self) -> None:
+        _check_choice(self, "metric", scores.METRICS)
+
+    def _fit(self, known: KnownClasses) -> None:
+        if self.metric == "cosine":
+            # A class whose reference embeddings cancel out has no prototype direction: refuse it, never NaN.
+            means = scores.class_prototypes(known.reference, known.reference_labels)
+            flat = np.flatnonzero(np.linalg.norm(means, axis=1) < 1e-6)
+            if flat.size:
+                raise ValueError(
+                    f"the reference embeddings of class(es) {flat.tolist()} cancel out (their mean is ~0), so "
+                    "Prototype(metric='cosine') has no direction for them; add reference shapes of those classes "
+                    "or use metric='euclidean' or KNN()"
+                )
+        super()._fit(known)
+
+    def _novelty(self, x: np.ndarray) -> np.ndarray:
+        return scores.prototype(x, self.reference_, self.reference_labels_, self.metric)
+
+    def _classify(self, x: np.ndarray) -> np.ndarray:
+        return scores.prototype_distances(x, self.reference_, self.reference_labels_, self.metric).argmin(axis=1)
+
+
+class KNN(_ShapeMethod):
+    """Distance to the k-th nearest reference shape (Sun et al., "Out-of-distribution detection
+    with deep nearest neighbors", ICML 2022; 3DOS's nearest-neighbour baseline with ``k=1``).
+
+    Novelty: the ``metric`` distance to the ``k``-th nearest reference embedding, higher =
+    more novel (3DOS reports the normality ``1 / novelty``). Needs reference shapes.
+
+    Args:
+        k: which neighbour, an integer from 1 to the number of reference shapes.
+        metric: ``"euclidean"`` or ``"cosine"`` (``1 - cos``).
+    """
+
+    def __init__(self, k: int = 1, metric: str = "euclidean"):
+        self.k = k
+        self.metric = metric
+
+    def _check_params(self) -> None:
+        _check_number(self, "k", integer=True, low=1)
+        _check_choice(self, "metric", scores.METRICS)
+
+    def _fit(self, known: KnownClasses) -> None:
+        if self.k > len(known.reference):
+            raise ValueError(
+                f"The 'k' parameter of {type(self).__name__} must be at most the number of reference shapes "
+                f"({len(known.reference)}); got {self.k}."
+            )
+        super()._fit(known)
+
+    def _novelty(self, x: np.ndarray) -> np.ndarray:
+        return scores.knn(x, self.reference_, self.k, self.metric)
+
+    def _classify(self, x: np.ndarray) -> np.ndarray:
+        return self.reference_labels_[scores.nearest_references(x, self.reference_, 1, self.metric)[1][:, 0]]
+
+    def reference_novelty(self) -> np.ndarray:
+        """Novelty ``(R,)`` of each reference shape, leaving itself out (its own nearest neighbour)."""
+        self._check_fitted()
+        if self.k + 1 > len(self.reference_):
+            raise ValueError(
+                f"scoring the reference shapes with k={self.k} leaving each one out needs more than {self.k} of them; "
+                f"got {len(self.reference_)}"
+            )
+        return scores.knn(self.reference_, self.reference_, self.k + 1, self.metric)
