@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     entry = check_shape_options(args)
     # torch: only for the commands that encode
     from ..corpus import embed_to_file
-    from ..dataset import split_item
+    from ..io import split_item
     from ..encoder import ShapeEncoder
     from ..prepare import MESH_SAMPLES
 

@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "min_size", "max_size")
         if getattr(args, name) is not None
     }
-    points, labels = load_scene(args.scan, labels=None if args.labels.lower() == "none" else args.labels)
+    points, labels, origin = load_scene(
+        args.scan, labels=None if args.labels.lower() == "none" else args.labels, return_origin=True
+    )
     if labels is not None:
         if sizes:
             options = ", ".join("--" + name.replace("_", "-") for name in sizes)
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if calibration is not None:
         accepted = f"accepts {tpr:.0%} of the {len(calibration)} shapes in {args.calibrate}"
         note(args, f"threshold {result.threshold:.4f}: {accepted}")
-    write_scene_ply(args.out, points, result)
+    write_scene_ply(args.out, points, result, origin=origin)
     if args.png is not None:
         import matplotlib
 
@@ -127,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
             "objects_from": objects_from,
             "out": args.out,
             "png": args.png,
+            # Object centroids and boxes are relative to it: add it for the scan's own coordinates.
+            "origin": origin.tolist(),
             "objects": [obj.as_dict() for obj in result.objects],
         }
         print(json.dumps(document, indent=2))
