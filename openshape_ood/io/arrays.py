@@ -128,10 +128,11 @@ def _pick_cloud(path: Path, what: str, array, index: int | None) -> np.ndarray:
 
 
 _ARRAY_NOTE = (
-    "an `[N, C]` array (C >= 3: xyz, then rgb), or a stack `[n, N, C]` with `index=` (`file.h5#row` on the command "
-    "line); `.npz`/HDF5: `dataset=` names the array (HDF5 default `data`)"
+    "integer or float `[N, C]` arrays, `C >= 3` (xyz, then rgb); stacks `[n, N, C]` with `index=` (`file.h5#row` on "
+    "the command line); `dataset=` names the npz array or HDF5 dataset (default `data`); only the chosen cloud is read"
 )
 register(Format("NumPy", (".npy", ".npz"), read_array_file, _ARRAY_NOTE,
-                "pickled object arrays; non-numeric dtypes; shapes larger than the file", frozenset({"dataset", "index"})))
+                "pickled, complex, bool, datetime or string arrays; an `.npz` renamed `.npy`; shapes beyond the file",
+                frozenset({"dataset", "index"})))
 register(Format("HDF5", (".h5", ".hdf5"), read_array_file, _ARRAY_NOTE,
-                "datasets declared but never written; non-numeric dtypes", frozenset({"dataset", "index"})))
+                "non-numeric datasets; datasets declared but never written", frozenset({"dataset", "index"})))

@@ -3,11 +3,12 @@
 Why pye57: it binds libE57Format, the reference implementation, which checks every page's
 CRC (the damaged sample ``corrupt_crc.e57`` is refused, as its authors intend) and gives
 the low-level compressed-vector reader, so a scan is read a chunk at a time into buffers
-of any integer width (16-bit colour included). The alternative ``e57`` package (bindings of
-the Rust crate, 0.2.3) was compared on the sample files (tests/data/real_samples_survey):
-both give the same points for the four readable ones, but its ``read_points`` reads a
-whole file into memory at once, with no chunked or per-scan access, so a big scan cannot
-be read with bounded memory.
+of any integer width (16-bit colour included). The alternative, the ``e57`` package
+(bindings of the Rust crate, 0.2.3), was compared on the E57 samples of
+real_samples_survey: both give the same points and colours for the three readable files
+and both refuse ``corrupt_crc.e57``, but its one entry point, ``read_points``, reads a
+whole file into memory at once, with no chunked or per-scan access, so a big scan could
+not be read with bounded memory.
 """
 
 from __future__ import annotations

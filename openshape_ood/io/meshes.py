@@ -238,14 +238,16 @@ def _cloud_colours(cloud) -> np.ndarray | None:
 
 register(Format(
     "OBJ", (".obj",), read_trimesh,
-    "meshes with MTL colours and textures (Windows-style or other-case texture paths found); any text encoding",
-    "vertices with fewer than 3 coordinates; damaged textures",
+    "meshes; MTL material colours and textures (`map_Kd` written Windows-style or in another case is found; palette "
+    "and greyscale images); vertex colours; Latin-1/cp1252 text",
+    "vertices with fewer than 3 coordinates; out-of-range faces; damaged textures",
 ))
 register(Format(
-    "STL", (".stl",), read_trimesh, "binary and ascii", "binary files shorter than their triangle count",
+    "STL", (".stl",), read_trimesh, "binary and ascii meshes", "binary files shorter than their triangle count",
 ))
 register(Format(
     "glTF", (".glb", ".gltf"), read_trimesh,
-    "scenes flattened with node transforms; base colour textures and factors, spec-gloss diffuse",
-    "malformed JSON or GLB chunks; damaged embedded images",
+    "scenes flattened with their transforms; base colour textures and factors, "
+    "`KHR_materials_pbrSpecularGlossiness` read by its diffuse colour; vertex colours",
+    "malformed glTF JSON or GLB chunks; out-of-range faces; damaged textures",
 ))

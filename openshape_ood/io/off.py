@@ -118,7 +118,7 @@ def _face_colours(
 
 register(Format(
     "OFF", (".off",), read_off,
-    "`OFF`/`COFF`/`NOFF`/`STOFF`, vertex or face colours (a face with a bad colour warns, the others keep theirs); "
-    "polygons triangulated and sampled; without faces a cloud",
-    "4D and nD OFF; counts beyond the data lines; faces pointing past the vertices",
+    "`OFF`, `COFF`, `NOFF`, `STOFF` (keyword may touch the counts); vertex and face colours (a face with a missing or "
+    "short colour warns and the others keep theirs); polygons triangulated; without faces a point cloud",
+    "fewer lines than declared; indices out of range; 4D/nD OFF",
 ))

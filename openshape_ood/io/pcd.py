@@ -211,7 +211,9 @@ def _pcd_compressed(
 
 register(Format(
     "PCD", (".pcd",), read_pcd,
-    "`DATA ascii`, `binary`, `binary_compressed`; fields `x y z` (any case) with packed `rgb`/`rgba` or separate "
-    "`red green blue` fields (8- or 16-bit); other fields (labels) kept for `load_scene`; organised clouds flattened",
-    "counts that disagree with the data; fields without x, y, z; truncated or over-declared LZF blocks",
+    "ascii, binary, binary_compressed (LZF), encoding matched by prefix as PCL does (text glued to `DATA ascii` is a "
+    "row only when the rows fall one short); fields `x y z` in any case (PDAL's `X Y Z`) with packed `rgb`/`rgba` or "
+    "separate `red green blue` fields (8 or 16 bits); other fields kept for `load_scene`; organized clouds flattened",
+    "`COUNT` 0 or negative, bad `SIZE`, `WIDTH x HEIGHT != POINTS`, rows or bytes other than declared; comma-separated "
+    "rows",
 ))

@@ -238,7 +238,9 @@ def write_ply(path: str | os.PathLike, vertex: np.ndarray, comments: list[str]) 
 
 register(Format(
     "PLY", (".ply",), read_ply,
-    "ascii and binary, any line ends, lines without a keyword (\"Created by ...\"); vertex-only files are clouds "
-    "(other vertex properties kept for `load_scene`), `face`/`tristrips` are sampled; vertex, face or texture colours",
-    "element counts the body cannot hold; faces pointing past the vertices",
+    "ascii and binary (either endianness), header lines ending in LF, CRLF or CR, lines without a keyword (Blender's "
+    "`Created by ...`) ignored; vertex-only files are point clouds (other vertex properties kept for `load_scene`); "
+    "`face` polygons of any size and `tristrips` triangulated; colours `red/green/blue`, `r/g/b` or `diffuse_*` "
+    "(vertex or face), or a `TextureFile`",
+    "fewer rows or faces than the header declares; face indices out of range",
 ))

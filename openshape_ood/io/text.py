@@ -61,8 +61,8 @@ def _pts_rows(path: Path, rows: list[str]) -> list[str]:
 
 register(Format(
     "text", (".xyz", ".txt"), read_text,
-    "one point a line, separated by spaces or commas; `#`/`//` comments; columns x y z [r g b ...]",
-    "header lines with words; rows of different lengths",
+    "whitespace- or comma-separated `x y z [r g b ...]`, `#`/`//` comments",
+    "ragged rows; header lines such as `X,Y,Z`",
 ))
 register(Format(
     "PTS", (".pts",), read_text,
