@@ -7,6 +7,8 @@ does not need; only xyz, colour, intensity and classification are read, chunk by
 
 from __future__ import annotations
 
+import io
+import os
 from pathlib import Path
 
 import laspy
@@ -20,6 +22,20 @@ from .formats import Format, register
 _HELD_BYTES = 24
 
 
+class _CappedFile(io.FileIO):
+    """A file whose ``read(n)`` never asks for more than is left in it.
+
+    laspy reads VLR and EVLR bodies with ``read(length)`` as the header declares them, and
+    Python allocates ``length`` bytes before reading: a damaged length would allocate
+    gigabytes for a small file.
+    """
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(os.fstat(self.fileno()).st_size - self.tell(), 0))
+        return super().read(size)
+
+
 def read_las(path: Path, request: Request) -> Cloud:
     """Points of a LAS/LAZ file: scaled and offset xyz, rgb by its depth, ``intensity`` and ``classification``.
 
@@ -27,10 +43,15 @@ def read_las(path: Path, request: Request) -> Cloud:
     :func:`~openshape_ood.scene.load_scene` as labels with ``labels="classification"``.
     """
     size = path.stat().st_size
+    stream = _CappedFile(path)
     try:
-        reader = laspy.open(path)
+        reader = laspy.open(stream, closefd=True)
     except laspy.errors.LaspyException as exc:
+        stream.close()
         raise ValueError(f"could not read {path}: not a readable LAS/LAZ file ({exc})") from None
+    except BaseException:
+        stream.close()
+        raise
     with reader:
         header = reader.header
         count = int(header.point_count)
