@@ -58,8 +58,10 @@ class ChunkedCloud:
         self.used = 0  # rows stored so far
         self.seen = np.empty(0, dtype=np.int64)  # sorted voxel keys
         capacity = 0 if self.voxel is not None else (declared if self.budget is None else self.budget)
-        self.xyz = np.empty((capacity, 3), dtype=np.float32)
-        self.rgb = np.empty((capacity, 3), dtype=np.float32) if colour else None
+        # One table, xyz then rgb, so that the loader returns it without concatenating a copy.
+        self.table = np.empty((capacity, 6 if colour else 3), dtype=np.float32)
+        self.xyz = self.table[:, :3]
+        self.rgb = self.table[:, 3:] if colour else None
         self.fields = {name: np.empty(capacity, dtype=dtype) for name, dtype in (fields or {}).items()}
         self.pieces: list[tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]] = []
 
@@ -143,4 +145,4 @@ class ChunkedCloud:
         used = self.used
         rgb = None if self.rgb is None else self.rgb[:used]
         return Cloud(self.xyz[:used], rgb, {name: v[:used] for name, v in self.fields.items()},
-                     np.zeros(3) if self.origin is None else self.origin)
+                     np.zeros(3) if self.origin is None else self.origin, self.table[:used])

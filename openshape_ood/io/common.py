@@ -55,12 +55,15 @@ class Cloud:
             ``instance`` property, ...), each ``(N,)``.
         origin: set by readers that shift coordinates themselves while reading (big
             files): ``xyz`` is then relative to it. ``None``: the loader decides.
+        table: float32 ``(N, 3)`` or ``(N, 6)`` of which ``xyz`` and ``rgb`` are views, when
+            the reader filled one (big files): returned as it is, without a copy.
     """
 
     xyz: np.ndarray
     rgb: np.ndarray | None
     fields: dict[str, np.ndarray] = field(default_factory=dict)
     origin: np.ndarray | None = None
+    table: np.ndarray | None = None
 
 
 # Colour at sampled points: (face indices, barycentric weights [n, 3]) -> rgb [n, 3] in [0, 1].
@@ -110,19 +113,25 @@ def split_columns(table: np.ndarray, rgb_start: int) -> tuple[np.ndarray, np.nda
     return xyz, rgb_to_unit(table[:, rgb_start : rgb_start + 3])  # None for normals, intensities, ...
 
 
-def unit_colours(rgb: np.ndarray, what: str, path: Path) -> np.ndarray:
-    """Integer colours in [0, 1] by the depth the values actually use.
+def colour_scale(rgb: np.ndarray, what: str, path: Path) -> float:
+    """What integer colours are divided by to lie in [0, 1]: the depth the values actually use.
 
-    Many writers store 8-bit values in 16-bit fields (LAS, E57): dividing those by 65535
-    would make every point nearly black. Values that all fit in 8 bits are 8-bit colours.
+    Many writers store 8-bit values in 16-bit fields (LAS, E57, PDAL's PCD): dividing those
+    by 65535 would make every point nearly black. Values that all fit in 8 bits are 8-bit
+    colours.
     """
-    rgb = np.asarray(rgb)
-    top = int(rgb.max()) if rgb.size else 0
+    top = float(rgb.max()) if rgb.size else 0.0
     if top <= 255:
-        return rgb / 255.0
+        return 255.0
     if top <= 65535:
-        return rgb / 65535.0
-    raise ValueError(f"{path}: {what} holds colour values up to {top}, beyond 16 bits")
+        return 65535.0
+    raise ValueError(f"{path}: {what} holds colour values up to {top:.0f}, beyond 16 bits")
+
+
+def unit_colours(rgb: np.ndarray, what: str, path: Path) -> np.ndarray:
+    """Integer colours in [0, 1] by their depth (:func:`colour_scale`)."""
+    rgb = np.asarray(rgb)
+    return rgb / colour_scale(rgb, what, path)
 
 
 def find_companion(path: Path, name: str) -> Path | None:

@@ -15,7 +15,7 @@ import laspy
 import numpy as np
 
 from .chunks import CHUNK_POINTS, ChunkedCloud
-from .common import Cloud, Request, check_declared, unit_colours
+from .common import Cloud, Request, check_declared, colour_scale
 from .formats import Format, register
 
 # Bytes per point held while reading (float32 xyz and rgb): what check_declared weighs.
@@ -83,7 +83,7 @@ def read_las(path: Path, request: Request) -> Cloud:
             chunks.add(xyz, rgb, fields)
     cloud = chunks.cloud()
     if cloud.rgb is not None:
-        cloud.rgb = unit_colours(cloud.rgb, "its red/green/blue fields", path).astype(np.float32)
+        cloud.rgb /= colour_scale(cloud.rgb, "its red/green/blue fields", path)  # in place: no float64 copy
     return cloud
 
 

@@ -204,7 +204,11 @@ def _finish(path: Path, cloud: Cloud, sampled: bool) -> PointCloud:
         xyz = xyz[finite]
         rgb = None if rgb is None else rgb[finite]
         fields = {name: values[finite] for name, values in fields.items()}
-    if rgb is None:
+    if cloud.table is not None and kept == len(cloud.table):
+        points = cloud.table  # xyz and rgb are views of it (big files: no copy)
+        if rgb is not None:
+            np.clip(points[:, 3:], 0.0, 1.0, out=points[:, 3:])
+    elif rgb is None:
         points = np.ascontiguousarray(xyz)
     else:
         # Interpolation can step a rounding error outside [0, 1].
