@@ -125,9 +125,11 @@ class ChunkedCloud:
         rows = np.flatnonzero(finite)
         keys = keys[rows]
         unique, first = np.unique(keys, return_index=True)
-        new = ~np.isin(unique, self.seen, assume_unique=True)
-        self.seen = np.union1d(self.seen, unique[new])
-        return np.sort(rows[first[new]])
+        # Binary search and one sorted insertion: linear in the voxels seen, not a re-sort per chunk.
+        at = np.searchsorted(self.seen, unique)
+        known = self.seen[np.minimum(at, len(self.seen) - 1)] == unique if len(self.seen) else np.zeros(len(unique), bool)
+        self.seen = np.insert(self.seen, at[~known], unique[~known])
+        return np.sort(rows[first[~known]])
 
     def cloud(self) -> Cloud:
         """The points kept, as a :class:`Cloud` relative to the origin."""
