@@ -58,7 +58,7 @@ def read_e57(path: Path, request: Request) -> Cloud:
     finally:
         e57.close()
     if dropped:
-        warnings.warn(f"{path}: dropped {dropped} of {total} points marked invalid by the scanner", stacklevel=5)
+        warnings.warn(f"{path}: dropped {dropped} of {total} points marked invalid by the scanner", stacklevel=4)
     return chunks.cloud()
 
 

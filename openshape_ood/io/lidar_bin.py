@@ -10,6 +10,8 @@ the ``.bin`` (same stem, same folder or ``../labels/``) give the ``instance`` an
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 from pathlib import Path
 
@@ -128,7 +130,13 @@ def _is_lidar_dump(path: Path) -> bool:
     """A ``.bin`` found in a folder is a LiDAR dump unless a glTF beside it owns it (glTF buffers are ``.bin`` too)."""
     size = path.stat().st_size
     row = 20 if path.name.lower().endswith(".pcd.bin") else 16
-    return size > 0 and size % row == 0 and not any(path.parent.glob("*.gltf")) and not any(path.parent.glob("*.GLTF"))
+    return size > 0 and size % row == 0 and not _has_gltf(path.parent, path.parent.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _has_gltf(folder: Path, modified: int) -> bool:
+    """Whether ``folder`` holds a ``.gltf``; cached by its modification time (a KITTI sequence has thousands of .bin)."""
+    return any(entry.name.lower().endswith(".gltf") for entry in os.scandir(folder))
 
 
 register(Format(

@@ -106,7 +106,7 @@ def _face_colours(
     warnings.warn(
         f"{path}: {len(bad)} of {len(rows)} faces have a missing or short colour (first: face {bad[0]}); "
         "they are coloured from their vertices or grey, the other faces keep theirs",
-        stacklevel=4,
+        stacklevel=5,
     )
     result = np.full((len(rows), 3), DEFAULT_RGB)
     result[good] = colours
