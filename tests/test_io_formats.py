@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-import warnings
 from pathlib import Path
 
 import laspy
