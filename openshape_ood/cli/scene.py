@@ -39,6 +39,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     scene.add_argument("--out", required=True, metavar="OUT.ply", help="output PLY point cloud")
     scene.add_argument("--png", metavar="OUT.png", help="also draw the scene with the objects' boxes and labels")
     scene.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="also write an interactive 3D view: one self-contained page, objects coloured by novelty, their "
+        "scores shown on hover (needs plotly: pip install \"openshape-ood[html]\")",
+    )
+    scene.add_argument(
         "--view",
         metavar="H,V",
         help="axes drawn to the right and upwards in --png, each x, y or z, '-' to flip (default: x,UP; "
@@ -71,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
     tpr = check_tpr(args)
     check_shape_options(args)
     view = _view(args)
+    if args.html is not None:
+        from ..scene_html import require_plotly
+
+        try:
+            require_plotly()  # before the segmentation and the encoding, not after
+        except ImportError as exc:
+            raise UsageError(f"--html: {exc}") from exc
     sizes = {
         name: getattr(args, name)
         for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "min_size", "max_size")
@@ -118,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
         figure = plot_scene(points, result, view=view, title=Path(args.scan).name)
         with replacing(args.png) as temporary:
             figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")
+    if args.html is not None:
+        from ..scene_html import write_scene_html
+
+        write_scene_html(args.html, points, result, up_axis=args.up, title=Path(args.scan).name)
     if args.json:
         document = {
             "scan": args.scan,
@@ -129,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
             "objects_from": objects_from,
             "out": args.out,
             "png": args.png,
+            "html": args.html,
             # Object centroids and boxes are relative to it: add it for the scan's own coordinates.
             "origin": origin.tolist(),
             "objects": [obj.as_dict() for obj in result.objects],
