@@ -325,3 +325,14 @@ def test_local_origin_only_for_clouds_far_from_zero(tmp_path):
     stray = np.array([[0.0, 1.0, 2.0], [-1e30, 1.0, 2.0]])  # one damaged record far away shifts nothing
     np.save(tmp_path / "stray.npy", stray)
     assert not read_cloud(tmp_path / "stray.npy").origin.any()
+
+
+@pytest.mark.parametrize("minor", [0, 1])
+def test_las_1_0_and_1_1_headers(tmp_path, minor):
+    # laspy writes 1.1 at the oldest; LAS 1.0 has the same header layout, told apart by the minor version byte.
+    _las(tmp_path / "old.las", 1, "1.1", UTM)
+    raw = bytearray((tmp_path / "old.las").read_bytes())
+    raw[25] = minor
+    (tmp_path / "old.las").write_bytes(bytes(raw))
+    cloud = read_cloud(tmp_path / "old.las")
+    np.testing.assert_allclose(cloud.points[:, :3] + cloud.origin, UTM, atol=1e-5, rtol=0)
