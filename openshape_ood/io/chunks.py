@@ -131,19 +131,37 @@ class ChunkedCloud:
         self.seen = np.insert(self.seen, at[~known], unique[~known])
         return np.sort(rows[first[~known]])
 
+    def _gather_pieces(self) -> None:
+        """Move the voxel-thinned pieces into one table, freeing each once copied.
+
+        ``np.empty`` takes no memory until written, so the copy holds about one output's
+        worth rather than the pieces and their concatenation at once.
+        """
+        self.seen = np.empty(0, dtype=np.int64)
+        total = sum(len(piece[0]) for piece in self.pieces)
+        self.table = np.empty((total, self.table.shape[1]), dtype=np.float32)
+        self.xyz = self.table[:, :3]
+        self.rgb = self.table[:, 3:] if self.rgb is not None else None
+        self.fields = {name: np.empty(total, dtype=values.dtype) for name, values in self.fields.items()}
+        self.pieces.reverse()
+        while self.pieces:
+            xyz, rgb, fields = self.pieces.pop()
+            end = self.used + len(xyz)
+            self.xyz[self.used : end] = xyz
+            if self.rgb is not None:
+                self.rgb[self.used : end] = rgb
+            for name, values in fields.items():
+                self.fields[name][self.used : end] = values
+            self.used = end
+
     def cloud(self) -> Cloud:
         """The points kept, as a :class:`Cloud` relative to the origin."""
-        if self.voxel is not None:
-            if not self.pieces:
-                return Cloud(np.empty((0, 3), np.float32), None, {}, self.origin)
-            xyz = np.concatenate([p[0] for p in self.pieces])
-            rgb = None if self.rgb is None else np.concatenate([p[1] for p in self.pieces])
-            fields = {name: np.concatenate([p[2][name] for p in self.pieces]) for name in self.fields}
-            return Cloud(xyz, rgb, fields, self.origin)
         if self.read < self.declared:
             raise ValueError(
                 f"{self.path} declares {self.declared} points but holds {self.read}; the file is truncated or damaged"
             )
+        if self.voxel is not None:
+            self._gather_pieces()
         used = self.used
         rgb = None if self.rgb is None else self.rgb[:used]
         return Cloud(self.xyz[:used], rgb, {name: v[:used] for name, v in self.fields.items()},
