@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from . import __version__
 from .checkpoint import checkpoint_identity
-from .dataset import ShapeFileDataset, expand_stacks, shape_loader, split_item
+from .dataset import ShapeFileDataset, shape_loader
+from .io import expand_stacks, split_item
 from .device import resolve_device
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder

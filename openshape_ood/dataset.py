@@ -17,8 +17,9 @@ finite point) does not raise: its item carries the error, and the batch lists it
 ``failed``, so one bad file never stops a run over many.
 
 Stacked clouds (``[n, N, C]`` arrays, as in ModelNet/ScanObjectNN HDF5 files) are items
-named ``file.h5#row``: :func:`expand_stacks` turns a stack file into one item per row,
-and :func:`split_item` turns such a name back into the path and row.
+named ``file.h5#row``: :func:`~openshape_ood.io.expand_stacks` turns a stack file into one
+item per row, and :func:`~openshape_ood.io.split_item` turns such a name back into the path
+and row (both live in :mod:`openshape_ood.io`, re-exported here).
 """
 
 from __future__ import annotations
@@ -26,15 +27,13 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NamedTuple
 
-import h5py
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .io import load_points
+from .io import expand_stacks, load_points, split_item, stack_size  # re-exported: stacks are io's
 from .prepare import DEFAULT_NUM_POINTS, MESH_SAMPLES, prepare_cloud, validate_cloud
 
 __all__ = [
@@ -47,13 +46,6 @@ __all__ = [
     "split_item",
     "stack_size",
 ]
-
-_ROW_SEPARATOR = "#"
-# Stacks are expanded from HDF5 files (their default dataset) and .npy files: both
-# give the array's shape without reading it.
-_STACK_SUFFIXES = (".h5", ".hdf5", ".npy")
-_H5_DATASET = "data"
-
 
 class PreparedShape(NamedTuple):
     """One item of a :class:`ShapeFileDataset`.
@@ -86,50 +78,6 @@ class PreparedBatch(NamedTuple):
     points: torch.Tensor
     failed: list[tuple[str, str]]
     warnings: list[str]
-
-
-def split_item(name: str) -> tuple[str, int | None]:
-    """``"scans.h5#12"`` -> ``("scans.h5", 12)``; a name without a row -> ``(name, None)``.
-
-    A row is recognised after a stack suffix (``.h5``, ``.hdf5``, ``.npy``) only, so
-    other names containing ``#`` are left whole.
-    """
-    path, separator, row = name.rpartition(_ROW_SEPARATOR)
-    if separator and row.isascii() and row.isdigit() and Path(path).suffix.lower() in _STACK_SUFFIXES:
-        return path, int(row)
-    return name, None
-
-
-def stack_size(path: str | os.PathLike) -> int | None:
-    """The number of clouds in a stacked ``[n, N, C]`` file, or ``None`` when it is not a stack.
-
-    Looks at HDF5 files (their ``data`` dataset, as :func:`load_points` reads by default)
-    and ``.npy`` files without reading their data. A file that cannot be inspected is
-    reported as no stack: loading it then says what is wrong.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix not in _STACK_SUFFIXES:
-        return None
-    try:
-        if suffix == ".npy":
-            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-        else:
-            with h5py.File(path, "r") as h5:
-                node = h5.get(_H5_DATASET)
-                shape = node.shape if isinstance(node, h5py.Dataset) else ()
-    except Exception:  # noqa: BLE001 - any damage: load_points, reading the file for real, names it
-        return None
-    return shape[0] if len(shape) == 3 else None
-
-
-def expand_stacks(paths: Sequence[str | os.PathLike]) -> list[str]:
-    """Item names for ``paths``: a stack file becomes ``path#0`` ... ``path#(n-1)``, other paths stay as given."""
-    items = []
-    for path in paths:
-        count = stack_size(path)
-        name = os.fspath(path)
-        items.extend([name] if count is None else [f"{name}{_ROW_SEPARATOR}{row}" for row in range(count)])
-    return items
 
 
 class ShapeFileDataset(Dataset):

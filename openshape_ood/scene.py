@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import plyfile
 from scipy import ndimage
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
-from .atomic import replacing
-from .io import load_points, read_pcd_fields
+from .io import PointCloud, read_cloud, write_ply
 from .config import UP_AXES
 from .decision import BaseDetector, Decisions, check_rule
 
@@ -410,71 +408,54 @@ def _filter_objects(
 # ------------------------------------------------------------------------- reading labels
 
 
-def load_scene(path: str | os.PathLike, *, labels: str | None = "auto") -> tuple[np.ndarray, np.ndarray | None]:
-    """A scan from a file (:func:`~openshape_ood.load_points`) and its per-point instance labels, if any.
+def load_scene(
+    path: str | os.PathLike, *, labels: str | None = "auto", return_origin: bool = False
+) -> tuple[np.ndarray, np.ndarray | None] | tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """A scan from a file (:func:`~openshape_ood.io.read_cloud`) and its per-point instance labels, if any.
 
     Args:
-        path: any file :func:`~openshape_ood.load_points` reads. Labels are read from
-            vertex-only ``.ply`` files (any integer or float vertex property) and ``.pcd``
-            files (any field); other files have none.
-        labels: ``"auto"`` reads the first property of :data:`LABEL_PROPERTIES` the file
-            has (``instance``, ``objectId``, ``segment``, ``label``, ...), a property name
+        path: any file :func:`~openshape_ood.load_points` reads, through the same reader.
+            Labels are per-point fields of point-cloud files: ``.ply`` vertex properties,
+            ``.pcd`` fields, LAS/LAZ ``classification`` (ASPRS classes, by name only),
+            SemanticKITTI ``instance`` labels from a ``.label`` file beside a ``.bin``.
+        labels: ``"auto"`` reads the first field of :data:`LABEL_PROPERTIES` the file
+            has (``instance``, ``objectId``, ``segment``, ``label``, ...), a field name
             reads that one (an error when it is missing), ``None`` reads none.
+        return_origin: also return the cloud's local origin ``(3,)`` float64: the file's
+            coordinates are ``points[:, :3] + origin`` (non-zero for survey coordinates;
+            :func:`write_scene_ply` writes it back).
 
     Returns:
-        ``(points, labels)``: the points as :func:`~openshape_ood.load_points` returns them
-        (without the points whose coordinates are not finite) and their labels ``(N,)``
-        int64, negative ones -1 (background); ``labels`` is ``None`` when the file has no
-        label property.
+        ``(points, labels)`` or ``(points, labels, origin)``: the points as
+        :func:`~openshape_ood.load_points` returns them (without the points whose
+        coordinates are not finite) and their labels ``(N,)`` int64, negative ones -1
+        (background); ``labels`` is ``None`` when the file has no label field.
     """
     path = Path(path)
-    points = load_points(path)
-    if labels is None:
-        return points, None
-    found = _read_label_property(path, None if labels == "auto" else labels)
-    if found is None:
-        return points, None
-    values, finite = found
-    values = values[finite]
-    if len(values) != len(points):
-        raise ValueError(
-            f"{path}: {len(values)} labels for {len(points)} points; the label property does not line up with "
-            "the points, pass labels=None to segment the scan instead"
-        )
-    return points, _given_labels(values, len(points))
+    cloud = read_cloud(path)
+    found = None if labels is None else _label_field(path, cloud, None if labels == "auto" else labels)
+    values = None if found is None else _given_labels(found, len(cloud.points))
+    return (cloud.points, values, cloud.origin) if return_origin else (cloud.points, values)
 
 
-def _read_label_property(path: Path, name: str | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """The label column of a point-cloud file and which of its points have finite xyz, or ``None``."""
-    suffix = path.suffix.lower()
-    if suffix == ".ply":
-        try:
-            data = plyfile.PlyData.read(str(path))
-        except Exception as exc:  # plyfile raises PlyParseError, ValueError, struct errors ...
-            raise ValueError(f"could not read the properties of {path}: {exc}") from exc
-        if "face" in data and data["face"].count > 0:
-            if name is not None:
-                raise ValueError(f"{path} is a mesh (it has faces); per-point labels are read from point clouds only")
-            return None
-        vertex = data["vertex"].data
-        columns = {field: vertex[field] for field in vertex.dtype.names}
-    elif suffix == ".pcd":
-        columns = {field: column for field, (column, _) in read_pcd_fields(path).items()}
-    else:
+def _label_field(path: Path, cloud: PointCloud, name: str | None) -> np.ndarray | None:
+    """The label field of a point cloud (``name``, or the first of :data:`LABEL_PROPERTIES`), or ``None``."""
+    if cloud.sampled:
         if name is not None:
-            raise ValueError(f"labels are read from .ply and .pcd files; {path} is {suffix or 'without suffix'}")
+            raise ValueError(f"{path} is a mesh (it has faces); per-point labels are read from point clouds only")
         return None
-    by_lower = {field.lower(): field for field in columns}
+    by_lower = {field.lower(): field for field in cloud.fields}
     if name is None:
         field = next((by_lower[n.lower()] for n in LABEL_PROPERTIES if n.lower() in by_lower), None)
-        if field is None:
-            return None
-    elif name.lower() in by_lower:
-        field = by_lower[name.lower()]
-    else:
-        raise ValueError(f"{path} has no property {name!r}; its properties are {', '.join(columns)}")
-    finite = np.isfinite(np.stack([columns[axis].astype(np.float64) for axis in "xyz"], axis=1)).all(axis=1)
-    return np.asarray(columns[field]), finite
+        return None if field is None else cloud.fields[field]
+    if name.lower() in by_lower:
+        return cloud.fields[by_lower[name.lower()]]
+    if not cloud.fields:
+        raise ValueError(
+            f"{path} has no per-point properties; labels are read from .ply and .pcd properties, LAS/LAZ fields "
+            "and SemanticKITTI .label files beside a .bin"
+        )
+    raise ValueError(f"{path} has no property {name!r}; its properties are {', '.join(cloud.fields)}")
 
 
 # ---------------------------------------------------------------------------------- scoring
@@ -686,38 +667,42 @@ def novelty_colours(novelty: np.ndarray, value_range: tuple[float, float] | None
     return colours
 
 
-def write_scene_ply(path: str | os.PathLike, points: np.ndarray, scores: SceneScores) -> Path:
+def write_scene_ply(
+    path: str | os.PathLike, points: np.ndarray, scores: SceneScores, origin: np.ndarray | None = None
+) -> Path:
     """Write a scored scene as a binary PLY point cloud, for MeshLab, CloudCompare or Open3D.
 
-    Vertex properties: ``x y z`` (float), ``red green blue`` (uchar: background grey, objects
-    coloured by novelty with :func:`novelty_colours`), ``instance`` (int: the object id, -1 for
-    background) and ``novelty`` (float: the object's novelty, higher = more novel; NaN for
-    background). Written atomically.
+    Vertex properties: ``x y z`` (float; double when ``origin`` is given and not zero, holding
+    ``points + origin`` so that the output overlays the source scan in its own coordinates),
+    ``red green blue`` (uchar: background grey, objects coloured by novelty with
+    :func:`novelty_colours`), ``instance`` (int: the object id, -1 for background) and
+    ``novelty`` (float: the object's novelty, higher = more novel; NaN for background).
+    A non-zero origin is also named in a header comment. Written atomically with the
+    package's one PLY writer (:func:`~openshape_ood.io.write_ply`).
     """
     xyz = _scene_xyz(points)
     if scores.labels.shape != (len(xyz),):
         raise ValueError(f"the scores are for {len(scores.labels)} points, the scene has {len(xyz)}")
+    origin = np.zeros(3) if origin is None else np.asarray(origin, dtype=np.float64)
+    if origin.shape != (3,) or not np.isfinite(origin).all():
+        raise ValueError(f"origin must be three finite coordinates, got {origin!r}")
+    coordinate = "<f8" if origin.any() else "<f4"
     vertex = np.empty(
         len(xyz),
-        dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"),
-               ("instance", "<i4"), ("novelty", "<f4")],
+        dtype=[("x", coordinate), ("y", coordinate), ("z", coordinate), ("red", "u1"), ("green", "u1"),
+               ("blue", "u1"), ("instance", "<i4"), ("novelty", "<f4")],
     )
     for k, axis in enumerate("xyz"):
-        vertex[axis] = xyz[:, k]
+        vertex[axis] = xyz[:, k].astype(np.float64) + origin[k]  # float64 before the sum: no precision lost
     rgb = np.round(novelty_colours(scores.novelty) * 255).astype(np.uint8)
     for k, channel in enumerate(("red", "green", "blue")):
         vertex[channel] = rgb[:, k]
     vertex["instance"] = scores.labels
     vertex["novelty"] = scores.novelty
-    document = plyfile.PlyData(
-        [plyfile.PlyElement.describe(vertex, "vertex")],
-        text=False,
-        byte_order="<",
-        comments=["openshape-ood scene: instance = object id (-1 background), novelty = higher is more novel"],
-    )
-    with replacing(path) as temporary, open(temporary, "wb") as stream:
-        document.write(stream)
-    return Path(path)
+    comments = ["openshape-ood scene: instance = object id (-1 background), novelty = higher is more novel"]
+    if origin.any():
+        comments.append("origin {:.17g} {:.17g} {:.17g} (x y z are in the scan's own coordinates)".format(*origin))
+    return write_ply(path, vertex, comments)
 
 
 def plot_scene(

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from openshape_ood import PointBertConfig
-from openshape_ood.io import SUPPORTED_SUFFIXES
+from openshape_ood.io import is_shape_file
 
 from .tiny_models import make_tiny_registry
 
@@ -59,6 +59,6 @@ def sources_and_shape_files(folder: Path) -> tuple[dict[str, str], set[str]]:
     on_disk = {
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        if is_shape_file(p)
     }
     return listed, on_disk

@@ -20,3 +20,15 @@ def test_scene_speed_segments_its_synthetic_scan(capsys):
     scene_speed.main(["--points", "60000", "--repeats", "1"])
     printed = capsys.readouterr().out
     assert re.search(r"run 1: [\d.]+ s wall, [\d.]+ s CPU \(all threads\), 6 objects, worst IoU 0\.9\d\d", printed), printed
+
+
+def test_io_speed_reads_its_generated_laz_in_every_mode(capsys):
+    from benchmarks import io_speed
+
+    io_speed.main(["--points", "30000"])
+    printed = capsys.readouterr().out
+    assert re.search(r"^generated 30,000 points", printed, flags=re.M), printed
+    assert re.search(r"^whole\s+30,000\s", printed, flags=re.M), printed
+    assert re.search(r"^max_points=1000000\s+30,000\s", printed, flags=re.M), printed
+    # 1 m voxels over 1 km x 1 km x 50 m hold at most one of 30,000 random points each, almost always.
+    assert re.search(r"^voxel_size=1\.0\s+29,\d{3}\s", printed, flags=re.M), printed

@@ -15,7 +15,7 @@ import pytest
 import trimesh
 from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
-from openshape_ood.io import SUPPORTED_SUFFIXES, is_shape_file, load_points
+from openshape_ood.io import SUPPORTED_SUFFIXES, is_shape_file, load_points, read_cloud
 
 from .conftest import sources_and_shape_files
 
@@ -214,8 +214,11 @@ def test_pcl_binary_pcd_values_match_raw_bytes():
 
 def test_text_samples_match_loadtxt():
     xyz_file = np.loadtxt(SAMPLES / "mikedh_trimesh/points_cloudcompare.xyz")
-    points = load_points(SAMPLES / "mikedh_trimesh/points_cloudcompare.xyz")
-    np.testing.assert_array_equal(points[:, :3], xyz_file[:, :3].astype(np.float32))
+    # UTM coordinates: read relative to a local origin, shifted in float64 before the float32 cast.
+    cloud = read_cloud(SAMPLES / "mikedh_trimesh/points_cloudcompare.xyz")
+    points = cloud.points
+    np.testing.assert_array_equal(cloud.origin, np.floor(xyz_file[:, :3].min(axis=0)) * [1, 1, 0])
+    np.testing.assert_array_equal(points[:, :3], (xyz_file[:, :3] - cloud.origin).astype(np.float32))
     np.testing.assert_array_equal(points[:, 3:], (xyz_file[:, 3:6] / 255).astype(np.float32))
 
     pts = np.loadtxt(SAMPLES / "isl-org_Open3D/point_cloud_sample1.pts", skiprows=1)
@@ -754,11 +757,11 @@ def test_missing_file(tmp_path):
 
 
 def test_unknown_suffix(tmp_path):
-    (tmp_path / "a.las").write_bytes(b"x")
+    (tmp_path / "a.dxf").write_bytes(b"x")
     with pytest.raises(
-        ValueError, match=r"unknown suffix '.las'; supported suffixes are .npy, .npz"
+        ValueError, match=r"unknown suffix '.dxf'; supported suffixes are .npy, .npz, .*\.las, .laz, .e57, .pcd.bin, .bin"
     ):
-        load_points(tmp_path / "a.las")
+        load_points(tmp_path / "a.dxf")
 
 
 @pytest.mark.parametrize("suffix", SUPPORTED_SUFFIXES)
@@ -827,15 +830,20 @@ def test_supported_suffixes():
         ".stl",
         ".glb",
         ".gltf",
+        ".las",
+        ".laz",
+        ".e57",
+        ".bin",
+        ".pcd.bin",
     }
 
 
 def test_is_shape_file(tmp_path):
     (tmp_path / "A.PLY").write_bytes(b"ply")
-    (tmp_path / "b.las").write_bytes(b"x")
+    (tmp_path / "b.dxf").write_bytes(b"x")
     (tmp_path / "dir.obj").mkdir()
     assert is_shape_file(tmp_path / "A.PLY")
     assert is_shape_file(str(tmp_path / "A.PLY"))
-    assert not is_shape_file(tmp_path / "b.las")
+    assert not is_shape_file(tmp_path / "b.dxf")
     assert not is_shape_file(tmp_path / "dir.obj")
     assert not is_shape_file(tmp_path / "missing.ply")

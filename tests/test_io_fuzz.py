@@ -17,8 +17,10 @@ import warnings
 from pathlib import Path
 
 import h5py
+import laspy
 import lzf
 import numpy as np
+import pye57
 import trimesh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -80,6 +82,33 @@ def _mesh_file(suffix: str) -> bytes:
     return exported.encode() if isinstance(exported, str) else exported
 
 
+def _survey_file(suffix: str) -> bytes:
+    """LAS, LAZ and E57 files written by laspy and pye57; KITTI and nuScenes dumps."""
+    xyz = CLOUD.astype(np.float64) * 100 + [500000.0, 6000000.0, 0.0]  # survey coordinates
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"a{suffix}"
+        if suffix in (".las", ".laz"):
+            las = laspy.LasData(laspy.LasHeader(point_format=3, version="1.2"))
+            las.header.scales = [0.001] * 3
+            las.header.offsets = [500000.0, 6000000.0, 0.0]
+            las.x, las.y, las.z = xyz.T
+            las.red, las.green, las.blue = RGB.T
+            las.write(path)
+        elif suffix == ".e57":
+            with pye57.E57(str(path), mode="w") as e57:
+                e57.write_scan_raw({
+                    "cartesianX": xyz[:, 0], "cartesianY": xyz[:, 1], "cartesianZ": xyz[:, 2],
+                    "colorRed": RGB[:, 0].astype(np.uint8), "colorGreen": RGB[:, 1].astype(np.uint8),
+                    "colorBlue": RGB[:, 2].astype(np.uint8),
+                })
+        else:
+            columns = 5 if suffix == ".pcd.bin" else 4
+            table = np.concatenate([CLOUD, np.zeros((12, columns - 3), np.float32)], axis=1)
+            table[:, 3:] = np.arange(12)[:, None] % 7  # intensity (and ring)
+            return table.astype("<f4").tobytes()
+        return path.read_bytes()
+
+
 def _text(suffix: str) -> bytes:
     rows = [f"{x} {y} {z} {r} {g} {b}" for (x, y, z), (r, g, b) in zip(CLOUD, RGB)]
     if suffix == ".pts":
@@ -106,7 +135,13 @@ SEEDS = {
     "ascii.stl": _mesh_file(".stl_ascii"),
     "a.glb": _mesh_file(".glb"),
     "a.gltf": _mesh_file(".gltf"),
+    "a.las": _survey_file(".las"),
+    "a.laz": _survey_file(".laz"),
+    "a.e57": _survey_file(".e57"),
+    "kitti.bin": _survey_file(".bin"),
+    "sweep.pcd.bin": _survey_file(".pcd.bin"),
 }
+SURVEY_SEEDS = ["a.las", "a.laz", "a.e57", "kitti.bin", "sweep.pcd.bin"]
 
 
 def _edit_number(data: bytes, which: int, value: int) -> bytes:
@@ -143,7 +178,7 @@ def test_seed_files_are_valid():
             path = Path(folder) / name
             path.write_bytes(data)
             points = load_points(path, num_samples=64)
-            assert points.shape[1] == (3 if name.endswith(".stl") else 6), name
+            assert points.shape[1] == (3 if name.endswith((".stl", ".bin")) else 6), name
             assert np.isfinite(points).all(), name
 
 
@@ -156,6 +191,17 @@ def test_seed_files_are_valid():
 )
 @given(name=st.sampled_from(sorted(SEEDS)), mutation=MUTATIONS)
 def test_damaged_files_give_a_valid_array_or_a_clear_error(name, mutation):
+    _check_damaged(name, mutation)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(SURVEY_SEEDS), mutation=MUTATIONS)
+def test_damaged_survey_and_lidar_files_give_a_valid_array_or_a_clear_error(name, mutation):
+    # The binary survey formats get more examples: their headers hold counts, offsets and scales.
+    _check_damaged(name, mutation)
+
+
+def _check_damaged(name: str, mutation) -> None:
     data = _mutate(SEEDS[name], mutation)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name

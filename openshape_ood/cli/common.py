@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,7 +17,7 @@ from tqdm import tqdm
 
 from ..classnames import check_class_names
 from ..config import UP_AXES
-from ..io import SUPPORTED_SUFFIXES, is_shape_file
+from ..io import SUPPORTED_SUFFIXES, find_shape_files
 from ..prepare import check_seed
 from ..registry import ModelEntry, UnknownModelError, get_entry
 
@@ -122,48 +120,10 @@ def check_shape_options(args: argparse.Namespace) -> ModelEntry:
 
 
 def expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Items named by PATH arguments, in order without repeats, and ``{argument: error}`` for the others.
-
-    Files are kept as named (any suffix: reading reports the unsupported ones);
-    directories and glob matches contribute the files with a supported suffix. Stacked
-    files become one ``file#row`` item per cloud; ``file#row`` arguments name one row.
-    """
-    from ..dataset import expand_stacks, split_item  # torch: only for the commands that encode
-
-    files: dict[str, None] = {}
+    """Items named by PATH arguments (:func:`~openshape_ood.io.find_shape_files`) and ``{argument: error}`` for the others."""
     failed: dict[str, str] = {}
-    for pattern in patterns:
-        path = Path(pattern)
-        stack, row = split_item(pattern)
-        if row is not None and not path.exists() and Path(stack).is_file():
-            files[f"{os.path.normpath(stack)}#{row}"] = None
-            continue
-        if path.is_file():
-            files.update(dict.fromkeys(expand_stacks([os.path.normpath(pattern)])))
-            continue
-        if path.is_dir():
-            found = _shape_files(path)
-            what = f"no shape files in directory {pattern}"
-        elif glob.has_magic(pattern):
-            found = [f for match in sorted(glob.glob(pattern, recursive=True)) for f in _matched(Path(match))]
-            what = f"no shape files match {pattern}"
-        else:
-            fail(failed, pattern, f"no such file or directory: {pattern}")
-            continue
-        if not found:
-            fail(failed, pattern, f"{what} (suffixes read: {' '.join(SUPPORTED_SUFFIXES)})")
-        files.update(dict.fromkeys(expand_stacks(found)))
-    return list(files), failed
-
-
-def _shape_files(directory: Path) -> list[str]:
-    return sorted(str(path) for path in directory.rglob("*") if is_shape_file(path))
-
-
-def _matched(path: Path) -> list[str]:
-    if path.is_dir():
-        return _shape_files(path)
-    return [str(path)] if is_shape_file(path) else []
+    files = find_shape_files(patterns, on_error=lambda pattern, message: fail(failed, pattern, message))
+    return files, failed
 
 
 def load_encoder(args: argparse.Namespace) -> ShapeEncoder:

@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "min_size", "max_size")
         if getattr(args, name) is not None
     }
-    points, labels = load_scene(args.scan, labels=None if args.labels.lower() == "none" else args.labels)
+    points, labels, origin = load_scene(
+        args.scan, labels=None if args.labels.lower() == "none" else args.labels, return_origin=True
+    )
     if labels is not None:
         if sizes:
             options = ", ".join("--" + name.replace("_", "-") for name in sizes)
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=False if args.quiet else None,
     )
-    write_scene_ply(args.out, points, result)
+    write_scene_ply(args.out, points, result, origin=origin)
     if args.png is not None:
         import matplotlib
 
@@ -140,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         document = {"scan": args.scan, "model": args.model, "method": method_name(args), "known": known, **rule}
         document.update(objects_from=objects_from, out=args.out, png=args.png, html=args.html)
+        # Object centroids and boxes are relative to it: add it for the scan's own coordinates.
+        document["origin"] = origin.tolist()
         document["objects"] = [obj.as_dict() for obj in result.objects]
         print(json.dumps(document, indent=2))
     else:
