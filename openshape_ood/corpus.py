@@ -29,6 +29,7 @@ from tqdm import tqdm
 from . import __version__
 from .checkpoint import checkpoint_identity
 from .dataset import ShapeFileDataset, expand_stacks, shape_loader
+from .device import dtype_name
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder
 from .prepare import MESH_SAMPLES, preparation_settings
@@ -99,6 +100,7 @@ def embedding_settings(
             up_axis=up_axis, model_up_axis=encoder.model_up_axis, seed=seed, num_points=encoder.num_points
         ),
         "mesh_samples": mesh_samples,
+        "dtype": dtype_name(encoder.dtype),
     }
 
 
