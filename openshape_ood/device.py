@@ -81,7 +81,7 @@ def resolve_dtype(requested: str | torch.dtype | None = "auto", device: str | to
     if device.type == "cpu":
         flags = cpu_has_native_bf16()
         if flags:
-            return DtypeChoice(torch.bfloat16, f"auto: the CPU multiplies bfloat16 natively ({', '.join(flags)})")
+            return DtypeChoice(torch.bfloat16, f"auto: the CPU multiplies bfloat16 natively: {', '.join(flags)}")
         return DtypeChoice(torch.float32, f"auto: the CPU has none of {', '.join(BF16_CPU_FLAGS)}")
     return DtypeChoice(torch.float32, f"auto: float32 on {device.type} devices")
 

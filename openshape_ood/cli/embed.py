@@ -18,6 +18,7 @@ from .common import (
     expand,
     fail,
     finish,
+    load_encoder,
     note,
     path_options,
 )
@@ -64,11 +65,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     if args.num_workers < 0:
         raise UsageError(f"--num-workers must be a non-negative integer, got {args.num_workers}")
-    entry = check_shape_options(args)
+    check_shape_options(args)
     # torch: only for the commands that encode
     from ..corpus import embed_to_file
     from ..dataset import split_item
-    from ..encoder import ShapeEncoder
     from ..prepare import MESH_SAMPLES
 
     with _process_group() as (rank, local_rank):
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         # Rank 0 expands the paths and hands the list to the others.
         files, failed = expand(args.paths) if rank == 0 else ([], {})
         files = [name for name in files if not _belongs_to_output(Path(split_item(name)[0]), Path(args.out))]
-        encoder = ShapeEncoder.from_pretrained(entry.name, device=_rank_device(args.device, local_rank))
+        encoder = load_encoder(args, _rank_device(args.device, local_rank))
         # An error that stops the run (a refused output, say) is raised, and reported, on every rank.
         report = embed_to_file(
             encoder,
