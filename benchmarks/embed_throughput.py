@@ -16,7 +16,8 @@ does not). Two measures per configuration:
   (on a GPU, synchronised): below 100% the encoder waits for the loader.
 
 The encoder has random weights at the chosen model's size (speed does not depend on the
-weights; no checkpoint needed). Process counts above 1 run this module under
+weights; no checkpoint needed) and computes in ``--dtype`` (default ``auto``: bfloat16 where
+the device computes it natively, recorded in the JSON settings). Process counts above 1 run this module under
 ``torchrun --standalone --nproc_per_node=K`` (gloo; each process takes ``cuda:LOCAL_RANK``
 on a GPU machine, shares the CPU otherwise) and report the whole job's shapes/s. Prints a
 table and writes JSON (``--json``) with the machine, its load average and the settings.
