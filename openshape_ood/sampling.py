@@ -83,6 +83,8 @@ def ball_query(
         max_chunk_bytes: centres are processed in chunks so that the float32 distance
             block of a chunk, ``[B', S', N]``, stays within this many bytes (at least one
             centre of one cloud per chunk); ``None``: :func:`default_chunk_bytes`.
+            The indices of a chunk's inside points take 16 bytes each, so with balls that
+            hold a share ``p`` of the points they take ``4 p`` times the budget as well.
             The result does not depend on it.
 
     Returns:
