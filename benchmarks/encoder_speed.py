@@ -110,7 +110,7 @@ def gemm_flops_per_second(
 
 
 def sampling(config: PointBertConfig, prepared: torch.Tensor) -> torch.Tensor:
-    """The encoder's farthest point sampling and ball query on prepared input ``[B, 6, N]`` (float32 for every dtype)."""
+    """The encoder's FPS and ball query on prepared input ``[B, 6, N]`` (float32, whatever the model's dtype)."""
     xyz = prepared[:, :3].transpose(1, 2).contiguous()
     centres = gather_points(xyz, farthest_point_sample(xyz, config.patches))
     return ball_query(xyz, centres, config.radius, config.nsample)
@@ -154,7 +154,8 @@ def measure(
     for dtype, encoder in encoders.items():
         runs[f"forward_{dtype}"] = lambda encoder=encoder: encoder.encode_prepared(prepared)
         if embed:
-            runs[f"embed_{dtype}"] = lambda encoder=encoder: encoder.embed(clouds, batch_size=batch_size, progress=False)
+            runs[f"embed_{dtype}"] = lambda encoder=encoder: encoder.embed(clouds, batch_size=batch_size,
+                                                                           progress=False)  # fmt: skip
     if reference is not None:
         runs["upstream"] = lambda: _no_grad(reference, prepared)
     for key, run in list(runs.items()):  # warm-up

@@ -1,8 +1,8 @@
 """Command-line options shared by every benchmark entry point, so that they all read alike.
 
-``--dtype`` picks what the shape encoder computes in. ``-q/--quiet`` turns progress bars and progress messages off, ``--progress`` turns them on
-even when stderr is not a terminal (a log file, CI); by default they show only on a
-terminal. Errors are printed as ``<program>: error: <message>``, one line.
+``--dtype`` picks what the shape encoder computes in. ``-q/--quiet`` turns progress bars
+and progress messages off, ``--progress`` turns them on even when stderr is not a terminal
+(a log file, CI); by default they show only on a terminal. Errors are printed as ``<program>: error: <message>``, one line.
 """
 
 from __future__ import annotations

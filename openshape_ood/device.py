@@ -1,4 +1,4 @@
-"""Torch device and compute dtype resolution, one rule for the shape encoder, the text encoder, the CLI and the benchmark."""
+"""Torch device and compute dtype resolution: one rule for the encoders, the CLI and the benchmarks."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def resolve_dtype(requested: str | torch.dtype | None = "auto", device: str | to
     """The compute dtype of the shape encoder on ``device``, and why.
 
     ``"auto"`` (or ``None``) takes ``$OPENSHAPE_OOD_DTYPE`` when set, and otherwise picks
-    bfloat16 where ``device`` multiplies it natively (a CUDA GPU with bf16 support; a CPU
+    bfloat16 where ``device`` multiplies it natively (a CUDA GPU of compute capability 8.0 or more; a CPU
     with AVX512-BF16 or AMX, see :func:`cpu_has_native_bf16`) and float32 elsewhere.
     ``"float32"``, ``"bfloat16"`` or a torch dtype are taken as given. Sampling and point
     preparation are float32 whatever this returns.
@@ -75,9 +75,12 @@ def resolve_dtype(requested: str | torch.dtype | None = "auto", device: str | to
         return DtypeChoice(getattr(torch, requested), source)
     device = torch.device(device)
     if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return DtypeChoice(torch.bfloat16, "auto: this CUDA GPU computes bfloat16 natively")
-        return DtypeChoice(torch.float32, "auto: this CUDA GPU has no native bfloat16")
+        # Native bfloat16 tensor cores from Ampere (8.0) on; older GPUs only emulate it, slowly.
+        major, minor = torch.cuda.get_device_capability(device)
+        gpu = f"this CUDA GPU (compute capability {major}.{minor})"
+        if major >= 8:
+            return DtypeChoice(torch.bfloat16, f"auto: {gpu} has bfloat16")
+        return DtypeChoice(torch.float32, f"auto: {gpu} has no native bfloat16")
     if device.type == "cpu":
         flags = cpu_has_native_bf16()
         if flags:

@@ -41,11 +41,17 @@ def test_auto_is_float32_on_a_cpu_without_native_bf16(cpu_flags, flags):
     assert "avx512_bf16" in choice.reason  # says what it looked for
 
 
-@pytest.mark.parametrize("supported, expected", [(True, torch.bfloat16), (False, torch.float32)])
-def test_auto_on_cuda_follows_the_gpu(cpu_flags, monkeypatch, supported, expected):
+@pytest.mark.parametrize(
+    "capability, expected",
+    [((9, 0), torch.bfloat16), ((8, 0), torch.bfloat16), ((7, 5), torch.float32), ((6, 0), torch.float32)],
+)
+def test_auto_on_cuda_follows_the_gpu(cpu_flags, monkeypatch, capability, expected):
     cpu_flags("avx512_bf16")  # the CPU's flags do not matter for a GPU
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: supported)
-    assert resolve_dtype("auto", "cuda:0").dtype == expected
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or capability)
+    choice = resolve_dtype("auto", "cuda:1")
+    assert choice.dtype == expected and f"{capability[0]}.{capability[1]}" in choice.reason
+    assert asked == [torch.device("cuda:1")]  # the GPU asked about is the one the encoder runs on
 
 
 def test_explicit_choices_and_the_environment(cpu_flags, monkeypatch):

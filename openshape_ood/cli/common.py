@@ -227,7 +227,7 @@ def _matched(path: Path) -> list[str]:
 
 
 def load_encoder(args: argparse.Namespace, device: str | torch.device | None = None) -> ShapeEncoder:
-    """The encoder of ``--model`` on ``device`` (default ``--device``) in ``--dtype``; ``--verbose`` says which dtype."""
+    """The encoder of ``--model`` on ``device`` (default ``--device``) in ``--dtype``; ``--verbose`` names the dtype."""
     from ..device import dtype_name, resolve_device
     from ..encoder import ShapeEncoder
 
