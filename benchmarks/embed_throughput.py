@@ -16,7 +16,8 @@ does not). Two measures per configuration:
   (on a GPU, synchronised): below 100% the encoder waits for the loader.
 
 The encoder has random weights at the chosen model's size (speed does not depend on the
-weights; no checkpoint needed). Process counts above 1 run this module under
+weights; no checkpoint needed) and computes in ``--dtype`` (default ``auto``: bfloat16 where
+the device computes it natively, recorded in the JSON settings). Process counts above 1 run this module under
 ``torchrun --standalone --nproc_per_node=K`` (gloo; each process takes ``cuda:LOCAL_RANK``
 on a GPU machine, shares the CPU otherwise) and report the whole job's shapes/s. Prints a
 table and writes JSON (``--json``) with the machine, its load average and the settings.
@@ -42,8 +43,10 @@ import trimesh
 from openshape_ood import ShapeEncoder, get_entry, is_shape_file
 from openshape_ood.corpus import embed_to_file
 from openshape_ood.dataset import ShapeFileDataset, expand_stacks, shape_loader
-from openshape_ood.encoder import resolve_device
+from openshape_ood.device import resolve_device, resolve_dtype
 from openshape_ood.model import build_point_bert
+
+from .options import add_dtype_option
 
 MESH_FORMATS = (".obj", ".ply", ".stl", ".off", ".glb")
 CLOUD_FORMATS = (".npy", ".pcd", ".ply", ".xyz")
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--no-embed", action="store_true", help="measure the loader alone (the 'prepare' rows)")
     parser.add_argument("--json", type=Path, help="write the results here")
+    add_dtype_option(parser)
     args = parser.parse_args(argv)
 
     if "RANK" in os.environ:  # one process of a torchrun job started below
@@ -85,7 +89,10 @@ def main(argv: list[str] | None = None) -> None:
                 "shapes": len(items),
                 "by_suffix": _by_suffix(items),
             },
-            "settings": {"model": args.model, "weights": "random", "batch_size": args.batch_size},
+            "settings": {
+                "model": args.model, "weights": "random", "batch_size": args.batch_size,
+                "dtype": resolve_dtype(args.dtype, resolve_device(args.device)).name,
+            },  # fmt: skip
             "rows": rows,
         }
     print(_table(rows))
@@ -166,7 +173,7 @@ def _encoder(args: argparse.Namespace, device: torch.device) -> ShapeEncoder:
     torch.manual_seed(0)
     entry = get_entry(args.model)
     encoder = ShapeEncoder(build_point_bert(entry.config), entry.config, model_up_axis=entry.model_up_axis, name=entry.name)
-    return encoder.to(device)
+    return encoder.to(device, resolve_dtype(args.dtype, device).dtype)
 
 
 def _prepare_row(items: list[str], workers: int, args: argparse.Namespace) -> dict:
@@ -218,7 +225,7 @@ def _torchrun_rows(corpus: Path, nproc: int, args: argparse.Namespace, scratch: 
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
         "-m", "benchmarks.embed_throughput", "--corpus", str(corpus), "--model", args.model,
         "--batch-size", str(args.batch_size), "--workers", *map(str, args.workers), "--json", str(result_file),
-        *(["--device", args.device] if args.device else []),
+        "--dtype", args.dtype, *(["--device", args.device] if args.device else []),
     ]  # fmt: skip
     subprocess.run(command, check=True)
     return json.loads(result_file.read_text())["rows"]

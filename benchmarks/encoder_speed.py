@@ -1,14 +1,17 @@
-"""Encoder speed against the hardware and against the upstream algorithm.
+"""Encoder speed against the hardware and against the upstream algorithm, in float32 and bfloat16.
 
     python -m benchmarks.encoder_speed                                  # all models, CPU batch 8
     python -m benchmarks.encoder_speed --models vitb32 vitg14 --batch-sizes 8 --repeats 5
+    python -m benchmarks.encoder_speed --models vitb32 vitg14 --repeats 2 --no-embed   # a few minutes on 2 cores
 
 Random weights at the released sizes (no checkpoint needed). Input: random Gaussian
 clouds of ``--points`` points, prepared once (centred, unit ball, 10,000 points) for the
 forward-pass timings; the ``embed`` column times ``ShapeEncoder.embed`` on the raw clouds
-(preparation included). Per model and batch size it reports:
+(preparation included). Per model, batch size and dtype (``--dtypes``, float32 and
+bfloat16 by default, on a CPU as on a GPU) it reports:
 
 - ``ms/cloud`` and ``clouds/s`` of the forward pass (``encode_prepared``);
+- ``default``: whether this is the dtype ``dtype="auto"`` (or ``--dtype``) picks here;
 - ``GFLOP/cloud``, counted from the config as 2 x the multiply-adds of the dense layers
   (S patches, K points per patch, T = S + 1 tokens, h heads of width d, i = h d)::
 
@@ -21,16 +24,21 @@ forward-pass timings; the ``embed`` column times ``ShapeEncoder.embed`` on the r
   The last block is counted as this encoder runs it: keys and values for all tokens,
   everything else for the CLS token alone (the only output); upstream computes it for all
   T tokens. FPS, ball query, norms, softmax and activations are not counted;
-- ``GEMM GFLOP/s``: fp32 square matrix multiply (2048 on a CPU, 8192 on a GPU) timed in the
-  same process, interleaved with the encoder runs, and ``of GEMM``: the encoder's
-  GFLOP/s as a fraction of it;
-- ``upstream ms/cloud``: the upstream algorithm (:mod:`benchmarks.upstream_reference`) on the
-  same weights and input, and the speed-up over it;
-- on CUDA also the peak memory of one forward pass and the bfloat16 forward pass.
+- ``GEMM GFLOP/s``: a square matrix multiply in the row's dtype (2048 on a CPU, 8192 on a
+  GPU) timed in the same process, interleaved with the encoder runs, and ``of GEMM``: the
+  encoder's GFLOP/s as a fraction of it;
+- ``sampling``: the share of the forward pass that farthest point sampling and ball query
+  take (timed alone; they run in float32 whatever the dtype);
+- ``upstream fp32 ms/cloud``: the upstream algorithm (:mod:`benchmarks.upstream_reference`) in
+  float32 on the same weights and input, and the row's speed-up over it;
+- ``min cos to fp32``: the lowest cosine between the row's embeddings and float32's;
+- on CUDA also the peak memory of one forward pass.
 
 Every figure is the median of ``--repeats`` timed runs after one warm-up. The load average
 of the machine is printed and saved: timings from a busy machine are not comparable. The
-table is printed and everything is written to ``--json`` (atomically).
+table and one summary line per model (the default dtype's speed-up over upstream float32,
+its cosine and its sampling share) are printed and written to ``--json`` (atomically) and
+beside it as Markdown (``.md``), under ``results/`` by default.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +57,16 @@ import torch
 
 from openshape_ood import PointBertConfig, ShapeEncoder, __version__, get_entry
 from openshape_ood.atomic import write_bytes
-from openshape_ood.device import resolve_device
+from openshape_ood.config import DTYPES
+from openshape_ood.device import cpu_has_native_bf16, resolve_device, resolve_dtype
 from openshape_ood.model import build_point_bert
-from openshape_ood.prepare import prepare_batch
+from openshape_ood.prepare import DEFAULT_NUM_POINTS, prepare_batch
+from openshape_ood.sampling import ball_query, farthest_point_sample, gather_points
 
+from .options import add_dtype_option
 from .upstream_reference import build_upstream_reference
 
-__all__ = ["flops_per_cloud", "gemm_flops_per_second", "main", "measure"]
+__all__ = ["flops_per_cloud", "gemm_flops_per_second", "main", "measure", "sampling", "summary"]
 
 
 def flops_per_cloud(config: PointBertConfig) -> int:
@@ -84,16 +95,25 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def gemm_flops_per_second(device: torch.device, size: int | None = None) -> Callable[[], float]:
-    """A function that times one fp32 ``size x size`` matrix multiply on ``device`` and returns FLOP/s."""
+def gemm_flops_per_second(
+    device: torch.device, size: int | None = None, dtype: torch.dtype = torch.float32
+) -> Callable[[], float]:
+    """A function that times one ``size x size`` matrix multiply in ``dtype`` on ``device`` and returns FLOP/s."""
     size = size or (2048 if device.type == "cpu" else 8192)
-    a, b = (torch.randn(size, size, device=device) for _ in range(2))
+    a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
     (a @ b).sum().item()  # warm-up
 
     def run() -> float:
         return 2 * size**3 / _timed(lambda: a @ b, device)
 
     return run
+
+
+def sampling(config: PointBertConfig, prepared: torch.Tensor) -> torch.Tensor:
+    """The encoder's FPS and ball query on prepared input ``[B, 6, N]`` (float32, whatever the model's dtype)."""
+    xyz = prepared[:, :3].transpose(1, 2).contiguous()
+    centres = gather_points(xyz, farthest_point_sample(xyz, config.patches))
+    return ball_query(xyz, centres, config.radius, config.nsample)
 
 
 def measure(
@@ -105,33 +125,39 @@ def measure(
     device: torch.device,
     points: int,
     repeats: int,
-    gemm: Callable[[], float],
+    gemm: dict[str, Callable[[], float]],
     upstream: bool,
-) -> dict:
-    """Time one model at one batch size.
+    dtypes: Sequence[str] = ("float32", "bfloat16"),
+    default_dtype: str | None = None,
+    embed: bool = True,
+) -> list[dict]:
+    """Time one model at one batch size, one row per dtype in ``dtypes``.
 
-    Returns a JSON-ready row: medians in ms per cloud, and under ``samples`` every raw
-    timing (seconds per batch; the GEMM's in FLOP/s).
+    ``gemm`` maps each dtype name to its GEMM timer (:func:`gemm_flops_per_second`);
+    ``default_dtype`` is the one ``dtype="auto"`` picks here (its row is flagged). Returns
+    JSON-ready rows: medians in ms per cloud, and under ``samples`` every raw timing the
+    row's figures come from (seconds per batch; the GEMM's in FLOP/s).
     """
     torch.manual_seed(0)
     model = build_point_bert(config)
-    encoder = ShapeEncoder(model, config, model_up_axis=model_up_axis).to(device)
+    encoders = {
+        dtype: ShapeEncoder(copy.deepcopy(model), config, model_up_axis=model_up_axis).to(device, getattr(torch, dtype))
+        for dtype in dtypes
+    }
     reference = build_upstream_reference(config).to(device) if upstream else None
     if reference is not None:
         reference.load_state_dict(model.state_dict())
     clouds = np.random.default_rng(0).normal(size=(batch_size, points, 3)).astype(np.float32)
-    prepared = torch.from_numpy(prepare_batch(list(clouds), 0, num_points=encoder.num_points)).to(device)
+    prepared = torch.from_numpy(prepare_batch(list(clouds), 0, num_points=DEFAULT_NUM_POINTS)).to(device)
 
-    runs: dict[str, Callable[[], object]] = {
-        "forward": lambda: encoder.encode_prepared(prepared),
-        "embed": lambda: encoder.embed(clouds, batch_size=batch_size, progress=False),
-    }
+    runs: dict[str, Callable[[], object]] = {"sampling": lambda: sampling(config, prepared)}
+    for dtype, encoder in encoders.items():
+        runs[f"forward_{dtype}"] = lambda encoder=encoder: encoder.encode_prepared(prepared)
+        if embed:
+            runs[f"embed_{dtype}"] = lambda encoder=encoder: encoder.embed(clouds, batch_size=batch_size,
+                                                                           progress=False)  # fmt: skip
     if reference is not None:
         runs["upstream"] = lambda: _no_grad(reference, prepared)
-    half = None
-    if device.type == "cuda":
-        half = ShapeEncoder(copy.deepcopy(model), config, model_up_axis=model_up_axis).to(device, dtype=torch.bfloat16)
-        runs["forward_bf16"] = lambda: half.encode_prepared(prepared)
     for key, run in list(runs.items()):  # warm-up
         try:
             run()
@@ -141,37 +167,49 @@ def measure(
             print(f"{name}, batch {batch_size}: the upstream algorithm runs out of GPU memory; not timed")
             del runs[key]
             torch.cuda.empty_cache()
-    # Seconds per batch for each run, FLOP/s for the GEMM.
-    samples: dict[str, list[float]] = {key: [] for key in (*runs, "gemm")}
+    # Seconds per batch for each run, FLOP/s for the GEMMs.
+    samples: dict[str, list[float]] = {key: [] for key in (*runs, *(f"gemm_{dtype}" for dtype in dtypes))}
     for _ in range(repeats):  # interleaved, so that load changes hit every figure alike
         for key, run in runs.items():
             samples[key].append(_timed(run, device))
-        samples["gemm"].append(gemm())
+        for dtype in dtypes:
+            samples[f"gemm_{dtype}"].append(gemm[dtype]())
     median = {key: statistics.median(values) for key, values in samples.items()}
+    embeddings = {dtype: encoder.encode_prepared(prepared) for dtype, encoder in encoders.items()}
     flops = flops_per_cloud(config)
-    forward = median["forward"] / batch_size
-    row = {
-        "model": name,
-        "batch_size": batch_size,
-        "ms_per_cloud": 1e3 * forward,
-        "clouds_per_second": 1 / forward,
-        "gflop_per_cloud": flops / 1e9,
-        "gemm_gflop_per_second": median["gemm"] / 1e9,
-        "fraction_of_gemm": flops / forward / median["gemm"],
-        "embed_ms_per_cloud": 1e3 * median["embed"] / batch_size,
-        "upstream_ms_per_cloud": 1e3 * median["upstream"] / batch_size if "upstream" in median else None,
-        "samples": samples,
-    }
-    if row["upstream_ms_per_cloud"] is not None:
-        row["speedup_over_upstream"] = row["upstream_ms_per_cloud"] / row["ms_per_cloud"]
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        runs["forward"]()
-        row["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 1e9
-        bf16 = median["forward_bf16"] / batch_size
-        row["bf16_ms_per_cloud"] = 1e3 * bf16
-        row["bf16_clouds_per_second"] = 1 / bf16
-    return row
+    rows = []
+    for dtype, encoder in encoders.items():
+        forward = median[f"forward_{dtype}"] / batch_size
+        row = {
+            "model": name,
+            "batch_size": batch_size,
+            "dtype": dtype,
+            "default": dtype == default_dtype,
+            "ms_per_cloud": 1e3 * forward,
+            "clouds_per_second": 1 / forward,
+            "gflop_per_cloud": flops / 1e9,
+            "gemm_gflop_per_second": median[f"gemm_{dtype}"] / 1e9,
+            "fraction_of_gemm": flops / forward / median[f"gemm_{dtype}"],
+            "sampling_share": median["sampling"] / median[f"forward_{dtype}"],
+            "embed_ms_per_cloud": 1e3 * median[f"embed_{dtype}"] / batch_size if embed else None,
+            "upstream_ms_per_cloud": 1e3 * median["upstream"] / batch_size if "upstream" in median else None,
+            "samples": {
+                key: samples[key]
+                for key in (f"forward_{dtype}", f"embed_{dtype}", f"gemm_{dtype}", "sampling", "upstream")
+                if key in samples
+            },
+        }
+        if "float32" in embeddings:
+            cosine = torch.nn.functional.cosine_similarity(embeddings[dtype], embeddings["float32"], dim=-1)
+            row["min_cosine_to_float32"] = cosine.min().item()
+        if row["upstream_ms_per_cloud"] is not None:
+            row["speedup_over_upstream"] = row["upstream_ms_per_cloud"] / row["ms_per_cloud"]
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+            runs[f"forward_{dtype}"]()
+            row["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 1e9
+        rows.append(row)
+    return rows
 
 
 def _no_grad(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -182,17 +220,19 @@ def _no_grad(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 COLUMNS = [
     ("model", "model", "{}"),
     ("batch", "batch_size", "{}"),
+    ("dtype", "dtype", "{}"),
+    ("default", "default", "{}"),
     ("ms/cloud", "ms_per_cloud", "{:.1f}"),
     ("clouds/s", "clouds_per_second", "{:.1f}"),
     ("GFLOP/cloud", "gflop_per_cloud", "{:.2f}"),
     ("GEMM GFLOP/s", "gemm_gflop_per_second", "{:.0f}"),
     ("of GEMM", "fraction_of_gemm", "{:.0%}"),
-    ("upstream ms/cloud", "upstream_ms_per_cloud", "{:.1f}"),
+    ("sampling", "sampling_share", "{:.0%}"),
+    ("upstream fp32 ms/cloud", "upstream_ms_per_cloud", "{:.1f}"),
     ("speed-up", "speedup_over_upstream", "{:.2f}x"),
+    ("min cos to fp32", "min_cosine_to_float32", "{:.6f}"),
     ("embed ms/cloud", "embed_ms_per_cloud", "{:.1f}"),
     ("peak GB", "peak_memory_gb", "{:.2f}"),
-    ("bf16 ms/cloud", "bf16_ms_per_cloud", "{:.2f}"),
-    ("bf16 clouds/s", "bf16_clouds_per_second", "{:.0f}"),
 ]
 
 
@@ -206,6 +246,22 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def summary(rows: list[dict]) -> list[str]:
+    """One line per model and batch size: the default dtype's speed-up over upstream float32 and its cosine."""
+    lines = []
+    for row in rows:
+        if not row["default"]:
+            continue
+        parts = [f"{row['model']}, batch {row['batch_size']}: default {row['dtype']}"]
+        if row.get("speedup_over_upstream") is not None:
+            parts.append(f"{row['speedup_over_upstream']:.2f}x the upstream algorithm in float32")
+        if row.get("min_cosine_to_float32") is not None:
+            parts.append(f"lowest cosine to float32 {row['min_cosine_to_float32']:.6f}")
+        parts.append(f"sampling {row['sampling_share']:.0%} of its forward pass")
+        lines.append(", ".join(parts))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["vitb32", "vitl14", "vitg14"], help="registry names")
@@ -214,8 +270,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (the median is reported)")
     parser.add_argument("--device", help="torch device; default CUDA when available, else CPU")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument(
+        "--dtypes", nargs="+", choices=DTYPES[1:], default=list(DTYPES[1:]),
+        help="a row per dtype (default: float32 bfloat16); the --dtype one is added when missing",
+    )  # fmt: skip
+    add_dtype_option(parser)
     parser.add_argument("--no-upstream", dest="upstream", action="store_false", help="skip the upstream algorithm")
-    parser.add_argument("--json", type=Path, default=Path("encoder_speed.json"), help="where to write the results")
+    parser.add_argument("--no-embed", dest="embed", action="store_false", help="skip timing ShapeEncoder.embed")
+    parser.add_argument(
+        "--json", type=Path, default=Path("results/encoder_speed.json"),
+        help="where to write the results (default results/encoder_speed.json; the table goes beside it as .md)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -224,11 +289,17 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error("--threads must be at least 1")
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    default = resolve_dtype(args.dtype, device)
+    dtypes = list(dict.fromkeys([*args.dtypes, default.name]))
     batch_sizes = args.batch_sizes or ([8] if device.type == "cpu" else [256, 512, 1024])
     header = {
         "openshape_ood": __version__,
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "cpu_bf16_flags": list(cpu_has_native_bf16()),
+        "default_dtype": default.name,
+        "default_dtype_reason": default.reason,
+        "dtypes": dtypes,
         "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(),
         "load_average_before": os.getloadavg(),
@@ -236,22 +307,26 @@ def main(argv: list[str] | None = None) -> dict:
         "repeats": args.repeats,
     }
     print(", ".join(f"{k} {v}" for k, v in header.items()), flush=True)
-    gemm = gemm_flops_per_second(device)
+    gemm = {dtype: gemm_flops_per_second(device, dtype=getattr(torch, dtype)) for dtype in dtypes}
     rows = []
     for name in args.models:
         entry = get_entry(name)
         for batch_size in batch_sizes:
-            rows.append(
-                measure(name, entry.config, entry.model_up_axis, batch_size, device=device, points=args.points,
-                        repeats=args.repeats, gemm=gemm, upstream=args.upstream)
-            )
-            print(format_table(rows[-1:]).splitlines()[-1], flush=True)
+            measured = measure(
+                name, entry.config, entry.model_up_axis, batch_size, device=device, points=args.points,
+                repeats=args.repeats, gemm=gemm, upstream=args.upstream, dtypes=dtypes, default_dtype=default.name,
+                embed=args.embed,
+            )  # fmt: skip
+            rows += measured
+            print("\n".join(format_table(measured).splitlines()[2:]), flush=True)
     header["load_average_after"] = os.getloadavg()
-    result = {**header, "rows": rows}
+    result = {**header, "rows": rows, "summary": summary(rows)}
+    table = format_table(rows)
     print(f"\nload average before {header['load_average_before']}, after {header['load_average_after']}")
-    print(format_table(rows))
+    print(table, *result["summary"], sep="\n")
     write_bytes(args.json, (json.dumps(result, indent=2) + "\n").encode())
-    print(f"wrote {args.json}")
+    write_bytes(args.json.with_suffix(".md"), (table + "\n\n" + "\n".join(result["summary"]) + "\n").encode())
+    print(f"wrote {args.json} and {args.json.with_suffix('.md')}")
     return result
 
 

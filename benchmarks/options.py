@@ -1,8 +1,8 @@
 """Command-line options shared by every benchmark entry point, so that they all read alike.
 
-``-q/--quiet`` turns progress bars and progress messages off, ``--progress`` turns them on
-even when stderr is not a terminal (a log file, CI); by default they show only on a
-terminal. Errors are printed as ``<program>: error: <message>``, one line.
+``--dtype`` picks what the shape encoder computes in. ``-q/--quiet`` turns progress bars
+and progress messages off, ``--progress`` turns them on even when stderr is not a terminal
+(a log file, CI); by default they show only on a terminal. Errors are printed as ``<program>: error: <message>``, one line.
 """
 
 from __future__ import annotations
@@ -10,7 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_progress_options", "error", "progress_wanted"]
+from openshape_ood.config import DTYPE_ENV, DTYPES
+
+__all__ = ["add_dtype_option", "add_progress_options", "error", "progress_wanted"]
+
+
+def add_dtype_option(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """Add ``--dtype`` (one of :data:`~openshape_ood.config.DTYPES`): what the shape encoder computes in."""
+    auto = f"bfloat16 where the device computes it natively, else float32; ${DTYPE_ENV} overrides it"
+    parser.add_argument(
+        "--dtype", choices=DTYPES, default=default,
+        help=f"what the shape encoder computes in (default {default}; auto: {auto})",
+    )  # fmt: skip
 
 
 def add_progress_options(parser: argparse.ArgumentParser) -> None:

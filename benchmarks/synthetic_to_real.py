@@ -50,7 +50,7 @@ from openshape_ood import (
 from openshape_ood.atomic import write_bytes
 from openshape_ood.checkpoint import CheckpointError
 from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
-from openshape_ood.device import resolve_device
+from openshape_ood.device import resolve_device, resolve_dtype
 from openshape_ood.methods import METHODS, NegativeLabels, NoveltyMethod, make_method, method_spec, parse_method
 from openshape_ood.prepare import normalize_xyz, preparation_settings
 from openshape_ood.registry import ModelEntry, UnknownModelError
@@ -67,7 +67,7 @@ from .data import (
     release_count_differences,
 )
 from .embedding_cache import cached_embeddings, default_embedding_cache_dir
-from .options import add_progress_options, error, progress_wanted
+from .options import add_dtype_option, add_progress_options, error, progress_wanted
 from .plots import plot_histograms, plot_overview, plot_roc, set_names
 from .provenance import combine_provenance, registry_note, run_provenance, short_provenance
 from .published import rows_for
@@ -93,7 +93,8 @@ REFERENCE_METHODS = tuple(name for name, method in METHODS.items() if "reference
 REFERENCE_POINTS = 1024
 DATA_UP_AXIS = "y"  # both release datasets are stored Y up
 SETS = ("known", "unknown_1", "unknown_2")
-ENCODER_DTYPE = "float32"  # ShapeEncoder.encode_prepared runs the model in float32
+#: float32 unless asked: the arithmetic of the published rows, so that they stay comparable.
+DEFAULT_DTYPE = "float32"
 DEFAULT_OUTPUT = "results"  # listed in .gitignore
 REAL_PROTOCOL = "3DOS: all points, permuted, centred, unit ball"
 REFERENCE_PROTOCOL = "3DOS: random points per shape"
@@ -275,6 +276,7 @@ def run_benchmark(
     batch_size: int = 16,
     seed: int = 0,
     views: int = 1,
+    dtype: str = DEFAULT_DTYPE,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool | None = None,
@@ -299,6 +301,9 @@ def run_benchmark(
         batch_size: clouds per forward pass.
         seed: seeds the point permutations, the reference subsampling and the encoder's resampling.
         views: test-time views per cloud (:meth:`~openshape_ood.ShapeEncoder.embed`); 1 is the plain embedding.
+        dtype: what the shape encoders compute in (``"float32"``, the published arithmetic;
+            ``"bfloat16"``; ``"auto"``, see :func:`~openshape_ood.device.resolve_dtype`):
+            recorded in the provenance and part of every cache key.
         output: folder for ``results.json`` and the figures; ``None`` writes nothing.
         cache_dir: embedding cache folder; ``None``: :func:`~benchmarks.embedding_cache.default_embedding_cache_dir`.
         progress: show progress bars and progress messages (on stderr); ``None``: when stderr
@@ -329,6 +334,7 @@ def run_benchmark(
     methods, notes = _resolve_methods(methods, source, data_root)
     entries = [get_entry(name) for name in model.split("+")]
     device = str(resolve_device(device))
+    dtype = resolve_dtype(dtype, device).name  # a concrete name for keys and provenance, never "auto"
     data = load_synthetic_to_real(source, data_root)
     reference = _load_reference(source, data_root) if any(_uses_reference(m) for m in methods.values()) else None
     sets = (data.known, data.unknown_1, data.unknown_2)
@@ -342,14 +348,15 @@ def run_benchmark(
     for note in notes:
         print(note, file=sys.stderr)
     provenance = combine_provenance([
-        run_provenance(entry, templates=templates, seed=seed, device=device, dtype=ENCODER_DTYPE) for entry in entries
+        run_provenance(entry, templates=templates, seed=seed, device=device, dtype=dtype) for entry in entries
     ])  # fmt: skip
     real_points = _all_real_points(data)
     cache = Path(cache_dir) if cache_dir is not None else default_embedding_cache_dir()
     members, preparations = [], {}
     for entry in entries:
         embedder = _Embedder(
-            entry, cache, device=device, batch_size=batch_size, seed=seed, views=views, progress=progress
+            entry, cache, device=device, dtype=dtype, batch_size=batch_size, seed=seed, views=views,
+            progress=progress,
         )
         real = embedder(
             "scanobjectnn", [data_root / name for name in SCANOBJECTNN_FILES], len(real_points),
@@ -436,14 +443,23 @@ class _Embedder:
     """Embeddings of prepared clouds through the disk cache; the encoder is loaded on the first miss only."""
 
     def __init__(
-        self, entry: ModelEntry, directory: Path, *, device: str, batch_size: int, seed: int, views: int, progress: bool
+        self,
+        entry: ModelEntry,
+        directory: Path,
+        *,
+        device: str,
+        dtype: str,
+        batch_size: int,
+        seed: int,
+        views: int,
+        progress: bool,
     ):
-        self.entry, self.directory = entry, directory
+        self.entry, self.directory, self.dtype = entry, directory, dtype
         self.device, self.batch_size, self.seed, self.views, self.progress = device, batch_size, seed, views, progress
         #: Encoder-side preparation (ShapeEncoder.embed's defaults), part of every cache key.
         self.preparation = {
             **preparation_settings(up_axis=DATA_UP_AXIS, model_up_axis=entry.model_up_axis, seed=seed, views=views),
-            "dtype": ENCODER_DTYPE,
+            "dtype": dtype,
         }
         self._encoder: ShapeEncoder | None = None
 
@@ -458,7 +474,7 @@ class _Embedder:
 
     def _embed(self, label: str, clouds: np.ndarray) -> np.ndarray:
         if self._encoder is None:
-            self._encoder = ShapeEncoder.from_pretrained(self.entry.name, device=self.device)
+            self._encoder = ShapeEncoder.from_pretrained(self.entry.name, device=self.device, dtype=self.dtype)
         # Batch by batch under a bar named after the data; each cloud is seeded on its own,
         # so the embeddings do not depend on how the clouds are split into calls.
         starts = range(0, len(clouds), self.batch_size)
@@ -605,6 +621,7 @@ def build_parser(source: str) -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path,
                         help=f"output folder (default: {DEFAULT_OUTPUT}/{source.lower()}-MODEL, which git ignores)")
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default: $OPENSHAPE_OOD_CACHE/embeddings)")
+    add_dtype_option(parser, default=DEFAULT_DTYPE)
     add_progress_options(parser)
     return parser
 
@@ -625,7 +642,7 @@ def main(source: str, argv: Sequence[str] | None = None) -> int:
         try:
             result = run_benchmark(
                 source, args.model, data_root=args.data_root, methods=methods, templates=args.templates,
-                device=args.device, batch_size=args.batch_size, seed=args.seed, views=args.views, output=output,
+                device=args.device, batch_size=args.batch_size, seed=args.seed, views=args.views, dtype=args.dtype, output=output,
                 cache_dir=args.cache_dir, progress=progress_wanted(args),
             )  # fmt: skip
         except KeyboardInterrupt:

@@ -9,10 +9,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["UP_AXES", "PointBertConfig", "check_up_axis"]
+__all__ = ["DTYPES", "DTYPE_ENV", "UP_AXES", "PointBertConfig", "check_up_axis"]
 
 #: The gravity axes a model or a dataset can have.
 UP_AXES = ("x", "y", "z")
+
+#: The compute dtypes of the shape encoder a user can ask for (``--dtype``): ``auto`` is
+#: bfloat16 where the device computes it natively, else float32 (``device.resolve_dtype``).
+DTYPES = ("auto", "float32", "bfloat16")
+#: Environment variable that replaces ``auto`` with one of :data:`DTYPES`.
+DTYPE_ENV = "OPENSHAPE_OOD_DTYPE"
 
 
 def check_up_axis(axis: str, name: str) -> str:

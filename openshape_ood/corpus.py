@@ -32,8 +32,8 @@ from tqdm import tqdm
 from . import __version__
 from .checkpoint import checkpoint_identity
 from .dataset import ShapeFileDataset, shape_loader
+from .device import dtype_name, resolve_device
 from .io import expand_stacks, split_item
-from .device import resolve_device
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder
 from .prepare import MESH_SAMPLES, preparation_settings
@@ -113,6 +113,7 @@ def embedding_settings(
             up_axis=up_axis, model_up_axis=encoder.model_up_axis, seed=seed, num_points=encoder.num_points
         ),
         "mesh_samples": mesh_samples,
+        "dtype": dtype_name(encoder.dtype),
     }
 
 

@@ -56,9 +56,12 @@ SETTING_KEYS: tuple[str, ...] = (
     "rgb",
     "fps_start",
     "mesh_samples",
+    "dtype",  # what the encoder computed in: float32 and bfloat16 embeddings never share a file
 )
 #: Attributes of the file that are not settings: written by the writer itself.
 _METADATA = ("format", "openshape_ood_version", "world_size")
+#: Settings that files written before they were recorded hold implicitly.
+LEGACY_SETTINGS = {"dtype": "float32"}
 _SETTINGS_FILE = "settings.json"
 _CHUNK_GLOB = "chunk-*.npz"
 _DISCARDED = ".discarded-"
@@ -75,7 +78,8 @@ def read_embeddings(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dic
     Returns:
         ``(embeddings (N, D) float32, files (N,) as written, attributes)``; the attributes
         hold :data:`SETTING_KEYS`, ``format``, ``openshape_ood_version`` and (in files
-        from version 0.1 on) ``world_size``.
+        from version 0.1 on) ``world_size``; a file written before ``dtype`` was recorded
+        reads as ``dtype="float32"``, what the encoder then always computed in.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -232,8 +236,8 @@ class ResumableEmbeddingWriter:
                 raise ValueError(f"{self.partial} holds chunks but no {_SETTINGS_FILE}; delete the folder to start over")
             return
         try:
-            recorded = json.loads(settings_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            recorded = {**LEGACY_SETTINGS, **json.loads(settings_file.read_text(encoding="utf-8"))}
+        except (OSError, ValueError, TypeError) as exc:
             raise ValueError(f"cannot read {settings_file} ({exc}); delete {self.partial} to start over") from None
         self._check_settings(recorded, self.partial, "delete that folder")
 
@@ -361,7 +365,7 @@ def _read(path: Path, *, with_embeddings: bool) -> tuple[np.ndarray | None, list
         raise FileNotFoundError(f"no such embeddings file: {path}")
     try:
         with h5py.File(path, "r") as h5:
-            attributes = {key: _plain(value) for key, value in h5.attrs.items()}
+            attributes = {**LEGACY_SETTINGS, **{key: _plain(value) for key, value in h5.attrs.items()}}
             if attributes.get("format") != FORMAT:
                 raise ValueError(f"{path} is not an openshape-ood embeddings file (no format attribute {FORMAT!r})")
             shape = h5["embeddings"].shape

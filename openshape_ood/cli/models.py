@@ -46,7 +46,20 @@ def run(args: argparse.Namespace) -> int:
         ]
         print_table(["name", "dim", "up", "text tower", "cached", "text cached", "source"], table, numeric={"dim"})
         note(args, f"registry: {os.pathsep.join(files)}")
+    if args.verbose:
+        _say_auto_dtype(args)
     return 0
+
+
+def _say_auto_dtype(args: argparse.Namespace) -> None:
+    """What ``--dtype auto`` picks on this machine's CPU and GPU, and why (imports torch: only on request)."""
+    import torch
+
+    from ..device import resolve_dtype
+
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        choice = resolve_dtype("auto", device)
+        note(args, f"--dtype auto on {device}: {choice.name} ({choice.reason})")
 
 
 def _yes_no(value: bool | None) -> str:
