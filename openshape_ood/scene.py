@@ -12,24 +12,21 @@ Coordinates are in METRES: every size of the automatic segmentation is.
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import plyfile
-from scipy import ndimage
-from scipy.spatial import cKDTree
-from sklearn.cluster import DBSCAN
 
 from .atomic import replacing
 from .io import load_points, read_pcd_fields
 from .config import UP_AXES
 from .conformal import check_tpr, conformal_p_values, tpr_threshold
+from .segmentation import SegmentationSettings, segment_scene
+from .segmentation.geometry import given_labels as _given_labels
+from .segmentation.geometry import scene_xyz as _scene_xyz
 
 __all__ = [
     "BACKGROUND_GREY",
@@ -37,6 +34,7 @@ __all__ = [
     "LABEL_PROPERTIES",
     "SceneObject",
     "SceneScores",
+    "SegmentationSettings",
     "load_scene",
     "novelty_colours",
     "plot_scene",
@@ -49,361 +47,9 @@ __all__ = [
 #: (names compared without case).
 LABEL_PROPERTIES = ("instance", "instance_id", "objectId", "object_id", "segment", "segment_id", "label")
 
-# Neighbours of a voxel that estimate its surface normal.
-_NORMAL_NEIGHBOURS = 10
-# DBSCAN: voxels within cluster_distance (the voxel included) that make a voxel a core voxel;
-# fewer is sensor noise left over from the planes.
-_CORE_VOXELS = 4
-# RANSAC: planes tried per round, and voxels they are scored on.
-_HYPOTHESES = 200
-_SCORED_VOXELS = 5000
-# Objects with this share of their voxels within plane_distance of a removed plane are part of it.
-_FLAT_SHARE = 0.8
 # Colours of the output: background grey, objects on a perceptually uniform colour map.
 BACKGROUND_GREY = 0.6
 COLOUR_MAP = "viridis"
-
-
-# --------------------------------------------------------------------------- segmentation
-
-
-def segment_scene(
-    points: np.ndarray,
-    up_axis: str | None = "y",
-    *,
-    labels: np.ndarray | None = None,
-    voxel_size: float = 0.01,
-    plane_distance: float = 0.02,
-    min_plane_area: float = 0.1,
-    max_planes: int = 10,
-    normal_angle: float = 30.0,
-    cluster_distance: float = 0.03,
-    min_points: int = 50,
-    min_size: float = 0.03,
-    max_size: float = 3.0,
-    seed: int = 0,
-) -> np.ndarray:
-    """Object instance label of every point of a scan: ``0..K-1``, or -1 for background.
-
-    Given ``labels`` (one integer per point, for example from a segmentation model or
-    the file, see :func:`load_scene`), those win: negative labels become -1 (background),
-    the others are kept as the object ids, and nothing is filtered.
-
-    Otherwise the scan is segmented geometrically (coordinates in metres):
-
-    1. The points are grouped into voxels of ``voxel_size``; everything below works on
-       their centroids, and each point gets the label of its voxel at the end.
-    2. Large planes are removed. First horizontal ones, found along the gravity axis
-       ``up_axis`` (the floor, table tops; its sign does not matter; ``None`` skips this
-       step), then planes of any orientation (walls, the tilted table top of a scan in
-       camera coordinates) by RANSAC. A voxel belongs to a plane when its centroid lies
-       within ``plane_distance`` of it and its surface normal is within ``normal_angle``
-       degrees of the plane's, so that the sides of an object standing on a plane stay
-       with the object. Of each plane, the connected patches that cover at least
-       ``min_plane_area`` square metres are removed (coplanar chair seats are no floor);
-       at most ``max_planes`` planes.
-    3. The rest is clustered with DBSCAN (scikit-learn): voxels closer than
-       ``cluster_distance`` join one object, sparse voxels are background.
-    4. Plane voxels that rise above their plane's noise (three robust standard deviations)
-       and touch an object, directly or through other such voxels, go back to it: the
-       bottom of an object standing on the floor, the back of one leaning on a wall.
-    5. Clusters lying in a removed plane (80% of their voxels within ``plane_distance`` of
-       it: ragged plane edges, noise) are background, and so are objects with fewer than
-       ``min_points`` points, or whose largest bounding-box side is shorter than
-       ``min_size`` or longer than ``max_size`` metres.
-
-    Objects are numbered by decreasing point count. Objects closer than
-    ``cluster_distance`` to each other are one object; a flat object larger than
-    ``min_plane_area`` (a cabinet side, a large box) loses that face to the planes.
-
-    Args:
-        points: the scan, ``(N, 3)`` xyz or ``(N, C >= 3)`` with xyz first, in metres.
-        up_axis: the gravity axis of the scan (``"x"``, ``"y"``, ``"z"``), or ``None``.
-        labels: per-point instance labels ``(N,)`` that replace the segmentation.
-        seed: seeds the RANSAC sampling; the same seed gives the same labels.
-
-    Returns:
-        ``(N,)`` int64 labels.
-    """
-    xyz = _scene_xyz(points)
-    if labels is not None:
-        return _given_labels(labels, len(xyz))
-    for name, value in (
-        ("voxel_size", voxel_size),
-        ("plane_distance", plane_distance),
-        ("min_plane_area", min_plane_area),
-        ("cluster_distance", cluster_distance),
-        ("max_size", max_size),
-    ):
-        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
-    if not 0 < normal_angle < 90:
-        raise ValueError(f"normal_angle must be in (0, 90) degrees, got {normal_angle!r}")
-    if not 0 <= min_size < max_size:
-        raise ValueError(f"min_size must be in [0, max_size={max_size}), got {min_size!r}")
-    if int(max_planes) != max_planes or max_planes < 0 or int(min_points) != min_points or min_points < 1:
-        raise ValueError(f"max_planes must be >= 0 and min_points >= 1, got {max_planes!r} and {min_points!r}")
-    if up_axis is not None and up_axis not in UP_AXES:
-        raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
-
-    centroids, counts, voxel_of_point = _voxelize(xyz, voxel_size)
-    normals, spacing = _normals(centroids)
-    if spacing > 2 * voxel_size:
-        warnings.warn(
-            f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={voxel_size}: planes "
-            f"and objects will fall apart; pass voxel_size={spacing:.2g} or more and cluster_distance about "
-            "three times that (are the coordinates in metres?)",
-            stacklevel=2,
-        )
-    planes = _Planes(centroids, normals, plane_distance, math.cos(math.radians(normal_angle)), voxel_size, spacing)
-    rng = np.random.default_rng(seed)
-    if up_axis is not None:
-        up = np.eye(3)[UP_AXES.index(up_axis)]
-        while len(planes.found) < max_planes and planes.add(planes.horizontal(up), min_plane_area):
-            pass
-    while len(planes.found) < max_planes and planes.add(planes.ransac(rng), min_plane_area):
-        pass
-
-    objects = np.full(len(centroids), -1, dtype=np.int64)
-    rest = np.flatnonzero(planes.remaining)
-    if len(rest):
-        objects[rest] = DBSCAN(eps=cluster_distance, min_samples=_CORE_VOXELS).fit(centroids[rest]).labels_
-    planes.give_back(objects)
-    planes.drop_flat(objects)
-    objects = _filter_objects(objects, centroids, counts, min_points, min_size, max_size, voxel_size)
-    return objects[voxel_of_point]
-
-
-def _scene_xyz(points) -> np.ndarray:
-    array = np.asarray(points)
-    if array.ndim != 2 or array.shape[1] < 3 or len(array) == 0:
-        raise ValueError(f"a scene must be an (N, 3) or (N, C >= 3) array, xyz first; got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"scene points have dtype {array.dtype}; expected numbers")
-    xyz = array[:, :3].astype(np.float64)
-    if not np.isfinite(xyz).all():
-        raise ValueError("the scene has NaN or infinite coordinates; drop those points first (load_points does)")
-    return xyz
-
-
-def _given_labels(labels, count: int) -> np.ndarray:
-    array = np.asarray(labels)
-    if array.shape != (count,):
-        raise ValueError(f"labels must have shape ({count},), one per point of the scene; got {array.shape}")
-    if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all() or (array != np.round(array)).any():
-        raise ValueError("labels must be integers (object ids, negative for background)")
-    array = array.astype(np.int64)
-    return np.where(array < 0, -1, array)
-
-
-def _voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centroids ``(M, 3)`` and point counts ``(M,)`` of the occupied voxels, and each point's voxel ``(N,)``."""
-    scaled = np.floor((xyz - xyz.min(axis=0)) / voxel_size)
-    extent = scaled.max(axis=0) + 1
-    if np.prod(extent) >= 2.0**62:
-        raise ValueError(
-            f"the scene spans {extent.tolist()} voxels of {voxel_size} m; are the coordinates in metres? "
-            "Scale them, or raise voxel_size"
-        )
-    cells, extent = scaled.astype(np.int64), extent.astype(np.int64)
-    keys = (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
-    _, voxel_of_point, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    voxel_of_point = voxel_of_point.reshape(-1)
-    sums = np.stack([np.bincount(voxel_of_point, xyz[:, k], len(counts)) for k in range(3)], axis=1)
-    return sums / counts[:, None], counts, voxel_of_point
-
-
-def _normals(centroids: np.ndarray) -> tuple[np.ndarray, float]:
-    """Unit surface normal of each voxel (the least-variance direction of its nearest
-    neighbours) and the median distance between neighbouring voxels."""
-    k = min(_NORMAL_NEIGHBOURS, len(centroids))
-    if k < 3:
-        return np.tile([0.0, 0.0, 1.0], (len(centroids), 1)), 0.0
-    distances, neighbours = cKDTree(centroids).query(centroids, k=k, workers=-1)
-    # Moments summed neighbour by neighbour: never an (M, k, 3) copy of the neighbourhoods.
-    total = np.zeros_like(centroids)
-    outer = np.zeros((len(centroids), 3, 3))
-    for column in neighbours.T:
-        point = centroids[column] - centroids  # relative to the voxel: no loss of precision far from the origin
-        total += point
-        outer += point[:, :, None] * point[:, None, :]
-    mean = total / k
-    normals = np.linalg.eigh(outer / k - mean[:, :, None] * mean[:, None, :])[1][:, :, 0]
-    return normals, float(np.median(distances[:, 1]))
-
-
-class _Plane(NamedTuple):
-    normal: np.ndarray
-    offset: float
-    voxels: np.ndarray  # indices of its inlier voxels
-
-
-class _Planes:
-    """The large planes of a voxelised scan, found one by one and removed from ``remaining``."""
-
-    def __init__(self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float):
-        self.centroids, self.normals = centroids, normals
-        self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
-        # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
-        # patch does not fall apart between the points of a sparse scan.
-        self.cell = max(voxel_size, 2 * spacing)
-        self.remaining = np.ones(len(centroids), dtype=bool)
-        self.found: list[_Plane] = []
-
-    def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """The horizontal plane holding the most remaining voxels whose normal is vertical."""
-        flat = np.flatnonzero(self.remaining & (np.abs(self.normals @ up) >= self.min_cos))
-        if len(flat) < 3:
-            return None
-        heights = self.centroids[flat] @ up
-        # Counts in slabs as thick as the inlier band (two distances), sliding by half a distance.
-        step = self.distance / 2
-        bins = np.floor((heights - heights.min()) / step).astype(np.int64)
-        per_bin = np.bincount(bins)
-        per_slab = np.convolve(per_bin, np.ones(4, dtype=np.int64))[3:]
-        start = int(np.argmax(per_slab))
-        in_slab = flat[(bins >= start) & (bins < start + 4)]
-        return self._fit(in_slab, up)
-
-    def ransac(self, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
-        """The plane through one remaining voxel, along its normal, that holds the most remaining voxels."""
-        candidates = np.flatnonzero(self.remaining)
-        if len(candidates) < 3:
-            return None
-        scored = rng.choice(candidates, min(len(candidates), _SCORED_VOXELS), replace=False)
-        seeds = rng.choice(candidates, min(len(candidates), _HYPOTHESES), replace=False)
-        normals = self.normals[seeds]
-        offsets = np.einsum("hd,hd->h", normals, self.centroids[seeds])
-        near = np.abs(self.centroids[scored] @ normals.T - offsets) <= self.distance
-        aligned = np.abs(self.normals[scored] @ normals.T) >= self.min_cos
-        best = int(np.argmax((near & aligned).sum(axis=0)))
-        inliers = candidates[self._inliers(normals[best], offsets[best], candidates)]
-        return self._fit(inliers, normals[best])
-
-    def add(self, plane: tuple[np.ndarray, float] | None, min_area: float) -> bool:
-        """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
-
-        Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
-        each is small, so none of them is taken for a floor.
-        """
-        if plane is None:
-            return False
-        normal, offset = plane
-        candidates = np.flatnonzero(self.remaining)
-        voxels = candidates[self._inliers(normal, offset, candidates)]
-        if len(voxels) < 3:
-            return False
-        voxels = self._large_patches(voxels, normal, min_area)
-        if len(voxels) == 0:
-            return False
-        self.remaining[voxels] = False
-        self.found.append(_Plane(normal, offset, voxels))
-        return True
-
-    def give_back(self, objects: np.ndarray) -> None:
-        """Give an object the plane voxels it stands on or leans against, by region growing.
-
-        A plane voxel is part of an object, not of the plane, when it lies off the plane by
-        more than the plane's own noise (three robust standard deviations of its voxels'
-        distances) and is reached from the object through such voxels, one voxel at a time.
-        """
-        raised = []
-        for plane in self.found:
-            height = np.abs(self.centroids[plane.voxels] @ plane.normal - plane.offset)
-            noise = 1.4826 * np.median(height)  # the median absolute deviation of the plane's voxels
-            raised.append(plane.voxels[height > max(3 * noise, self.voxel_size / 4)])
-        candidates = np.unique(np.concatenate(raised)) if raised else np.empty(0, dtype=np.int64)
-        reach = 1.5 * self.voxel_size
-        while len(candidates):
-            owners = np.flatnonzero(objects >= 0)
-            if len(owners) == 0:
-                return
-            gap, nearest = cKDTree(self.centroids[owners]).query(
-                self.centroids[candidates], distance_upper_bound=reach
-            )
-            reached = np.isfinite(gap)
-            if not reached.any():
-                return
-            objects[candidates[reached]] = objects[owners[nearest[reached]]]
-            candidates = candidates[~reached]
-
-    def drop_flat(self, objects: np.ndarray) -> None:
-        """Make background the objects lying in a plane: its ragged edges and the noise on it."""
-        in_plane = np.zeros(len(objects), dtype=bool)
-        for plane in self.found:
-            in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= self.distance
-        labelled = objects >= 0
-        ids, members = np.unique(objects[labelled], return_inverse=True)
-        flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
-        objects[np.isin(objects, ids[flat_share >= _FLAT_SHARE])] = -1
-
-    def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:
-        near = np.abs(self.centroids[voxels] @ normal - offset) <= self.distance
-        return near & (np.abs(self.normals[voxels] @ normal) >= self.min_cos)
-
-    def _fit(self, voxels: np.ndarray, guess: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """Least-squares plane through ``voxels``, its normal oriented like ``guess``."""
-        if len(voxels) < 3:
-            return None
-        points = self.centroids[voxels]
-        centre = points.mean(axis=0)
-        normal = np.linalg.eigh(np.cov((points - centre).T))[1][:, 0]
-        normal = normal if normal @ guess >= 0 else -normal
-        return normal, float(normal @ centre)
-
-    def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
-        """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
-
-        Patches are 8-connected cells on a grid in the plane, two voxel spacings wide; a
-        patch's area is its number of cells times a cell's area.
-        """
-        cells = np.floor(self.centroids[voxels] @ _plane_basis(normal).T / self.cell).astype(np.int64)
-        cells -= cells.min(axis=0)
-        shape = cells.max(axis=0) + 1
-        grid = np.zeros(shape, dtype=bool)
-        grid[cells[:, 0], cells[:, 1]] = True
-        patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
-        area = np.bincount(patches.ravel(), minlength=count + 1) * self.cell**2
-        area[0] = 0.0  # empty cells
-        return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
-
-
-def _plane_basis(normal: np.ndarray) -> np.ndarray:
-    """Two orthonormal rows spanning the plane with this unit normal."""
-    helper = np.eye(3)[int(np.argmin(np.abs(normal)))]
-    first = np.cross(normal, helper)
-    first /= np.linalg.norm(first)
-    return np.stack([first, np.cross(normal, first)])
-
-
-def _filter_objects(
-    objects: np.ndarray,
-    centroids: np.ndarray,
-    counts: np.ndarray,
-    min_points: int,
-    min_size: float,
-    max_size: float,
-    voxel_size: float,
-) -> np.ndarray:
-    """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count."""
-    kept = objects >= 0
-    if not kept.any():
-        return objects
-    ids, members = np.unique(objects[kept], return_inverse=True)
-    points = np.bincount(members, counts[kept])
-    low = np.full((len(ids), 3), np.inf)
-    high = np.full((len(ids), 3), -np.inf)
-    np.minimum.at(low, members, centroids[kept])
-    np.maximum.at(high, members, centroids[kept])
-    size = (high - low).max(axis=1) + voxel_size
-    good = (points >= min_points) & (size >= min_size) & (size <= max_size)
-    order = np.argsort(-points, kind="stable")
-    new_id = np.full(len(ids), -1, dtype=np.int64)
-    ranked = order[good[order]]
-    new_id[ranked] = np.arange(len(ranked))
-    relabelled = np.full_like(objects, -1)
-    relabelled[kept] = new_id[members]
-    return relabelled
 
 
 # ------------------------------------------------------------------------- reading labels
