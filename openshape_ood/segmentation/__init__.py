@@ -116,7 +116,7 @@ def segment_scene(
         )
 
     centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
-    voxel_normals, spacing = normals(centroids)
+    voxel_normals, spacing, variation = normals(centroids)
     if spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
             f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
@@ -156,10 +156,15 @@ def segment_scene(
     planes.give_back(objects)
     planes.drop_flat(objects)
     if settings.convexity:
-        objects = split_concave(objects, centroids, voxel_normals, settings.voxel_size)
+        objects = split_concave(objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts))
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
-        settings.voxel_size, heights, settings.max_height,
+        settings.voxel_size, variation, heights, settings.max_height,
     )  # fmt: skip
     labels_out = objects[voxel_of_point]
     return (labels_out, settings) if return_settings else labels_out
+
+
+def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
+    """Voxels that hold ``min_points`` points at the scan's median points per voxel."""
+    return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))

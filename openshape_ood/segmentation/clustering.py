@@ -12,6 +12,13 @@ from scipy.spatial import cKDTree
 _CORE_VOXELS = 4
 # Range bands of a one-viewpoint scan, each clustered with the distance of its far edge.
 _BANDS = 8
+# Median surface variation of the voxels (geometry.normals) above which a cluster is scatter, not
+# a solid surface: solid objects measure a few hundredths at voxel scale, foliage that the beams
+# pass into approaches the 1/3 of a uniform cloud.
+_SCATTER = 0.06
+# Outdoors, a cluster whose thinnest direction has less than this share of the spread of the
+# middle one is a piece of a plane (a facade, a fence, a sign), not a vehicle or a person.
+_FLAT = 0.15
 
 
 def cluster(centroids: np.ndarray, distance: float, growth: float, ranges: np.ndarray | None) -> np.ndarray:
@@ -59,12 +66,14 @@ def filter_objects(
     min_size: float,
     max_size: float,
     voxel_size: float,
+    variation: np.ndarray | None = None,
     heights: np.ndarray | None = None,
     max_height: float | None = None,
 ) -> np.ndarray:
     """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
 
-    With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
+    With ``variation`` (each voxel's surface variation), clusters of scattered voxels
+    (foliage, sensor noise) are not objects. With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning) and be no taller than ``max_height`` (not a building, a tree or a pole).
     """
@@ -85,6 +94,11 @@ def filter_objects(
         np.minimum.at(bottom, members, heights[kept])
         np.maximum.at(top, members, heights[kept])
         good &= (bottom <= max_height / 3) & (top <= max_height)
+        good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
+    if variation is not None:
+        median = np.array([np.median(v) for v in np.split(variation[kept][np.argsort(members)], np.cumsum(
+            np.bincount(members, minlength=len(ids)))[:-1])])
+        good &= median <= _SCATTER
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
     ranked = order[good[order]]
@@ -92,3 +106,16 @@ def filter_objects(
     relabelled = np.full_like(objects, -1)
     relabelled[kept] = new_id[members]
     return relabelled
+
+
+def _spread_ratio(members: np.ndarray, centroids: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """Per cluster: the standard deviation along its thinnest direction over that along its middle one."""
+    total = np.bincount(members, weights, count)
+    mean = np.stack([np.bincount(members, weights * centroids[:, k], count) for k in range(3)], axis=1) / total[:, None]
+    centred = centroids - mean[members]
+    covariance = np.empty((count, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            covariance[:, i, j] = np.bincount(members, weights * centred[:, i] * centred[:, j], count) / total
+    values = np.clip(np.linalg.eigvalsh(covariance), 0, None)
+    return np.sqrt(np.divide(values[:, 0], values[:, 1], out=np.zeros(count), where=values[:, 1] > 0))
