@@ -156,7 +156,8 @@ def segment_scene(
     planes.give_back(objects)
     planes.drop_flat(objects)
     if settings.convexity:
-        objects = split_concave(objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts))
+        objects = split_concave(objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts),
+            _viewpoint(xyz, measured))
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
         settings.voxel_size, variation, heights, settings.max_height,
@@ -168,3 +169,10 @@ def segment_scene(
 def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
     """Voxels that hold ``min_points`` points at the scan's median points per voxel."""
     return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))
+
+
+def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
+    """The sensor's position, the origin, for a scan in its sensor frame: one whose spacing grows with
+    range, or that lies wholly to one side of the origin (a camera frame); else ``None``."""
+    outside = bool((xyz.min(axis=0) > 0).any() or (xyz.max(axis=0) < 0).any())
+    return np.zeros(3) if measured.single_viewpoint or outside else None

@@ -27,10 +27,11 @@ _MIN_PART = 0.1
 
 
 def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
-                  min_voxels: int) -> np.ndarray:  # fmt: skip
+                  min_voxels: int, viewpoint: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Labels with each object split into its convexly connected parts of ``min_voxels`` voxels or more.
 
-    Normals are turned outwards (away from the object's centre); the join of voxels ``i`` and
+    Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
+    sensor sees the outside of surfaces), else away from the object's centre. The join of voxels ``i`` and
     ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0`` and the normals differ by more than
     the smooth angle.
     """
@@ -42,8 +43,9 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     ids, members = np.unique(owner, return_inverse=True)
     sizes = np.bincount(members)
     centre = np.stack([np.bincount(members, points[:, k]) for k in range(3)], axis=1) / sizes[:, None]
-    outward = normals[labelled] * np.where(np.einsum("ij,ij->i", normals[labelled], points - centre[members]) < 0,
-                                           -1.0, 1.0)[:, None]  # fmt: skip
+    inside = centre[members] if viewpoint is None else viewpoint
+    outward = normals[labelled] * np.where(np.einsum("ij,ij->i", normals[labelled], points - inside) * (
+        1 if viewpoint is None else -1) < 0, -1.0, 1.0)[:, None]  # fmt: skip
     pairs = cKDTree(points).query_pairs(_REACH * voxel_size, output_type="ndarray")
     first, second = pairs[:, 0], pairs[:, 1]
     same = members[first] == members[second]

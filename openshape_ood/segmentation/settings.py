@@ -166,7 +166,7 @@ def choose_settings(
         "min_plane_area": 0.1 if not wide else 4.0,
         "max_planes": 10,
         "normal_angle": 30.0,
-        "cluster_distance": 3 * voxel,
+        "cluster_distance": 2 * voxel,
         # Far points of a one-viewpoint scan are sparse: neighbours on one surface are a few spacings apart.
         "cluster_growth": 3 * measured.spacing_growth if measured.single_viewpoint else 0.0,
         "min_points": 50 if not wide else 25,
