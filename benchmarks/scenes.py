@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import time
 from pathlib import Path
 
@@ -28,7 +29,10 @@ import numpy as np
 from openshape_ood.atomic import replacing
 from openshape_ood.scene import segment_scene
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scenes_real"
+# ../shared/data/scenes_real beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
+DEFAULT_DATA = Path(
+    os.environ.get("OPENSHAPE_OOD_SCENES_REAL", Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes_real")
+)
 
 
 def load_ground_truth_reader(folder: Path):
