@@ -19,7 +19,15 @@ from .convexity import split_concave
 from .geometry import given_labels, normals, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .planes import Planes
-from .settings import SegmentationSettings, ScanMeasures, check_given, choose_settings, measure_scan, with_up
+from .settings import (
+    ScanMeasures,
+    SegmentationSettings,
+    check_given,
+    choose_settings,
+    coarser_voxels,
+    measure_scan,
+    with_up,
+)
 
 __all__ = ["ScanMeasures", "SegmentationSettings", "segment_scene"]
 
@@ -116,6 +124,10 @@ def segment_scene(
         )
 
     centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    coarser = coarser_voxels(settings, len(centroids))
+    if coarser is not None:  # more voxels than the time allows: fewer, larger ones
+        settings = coarser
+        centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
     voxel_normals, spacing, variation = normals(centroids)
     if spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
@@ -160,7 +172,7 @@ def segment_scene(
             _viewpoint(xyz, measured))
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
-        settings.voxel_size, variation, heights, settings.max_height,
+        settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights, settings.max_height,
     )  # fmt: skip
     labels_out = objects[voxel_of_point]
     return (labels_out, settings) if return_settings else labels_out
@@ -176,3 +188,9 @@ def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
     range, or that lies wholly to one side of the origin (a camera frame); else ``None``."""
     outside = bool((xyz.min(axis=0) > 0).any() or (xyz.max(axis=0) < 0).any())
     return np.zeros(3) if measured.single_viewpoint or outside else None
+
+
+def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
+    """The surface variation of the scan's flat surfaces (the removed planes or ground): its noise level."""
+    flat = variation[~remaining]
+    return float(np.median(flat if len(flat) else variation))

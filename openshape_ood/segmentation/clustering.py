@@ -67,13 +67,15 @@ def filter_objects(
     max_size: float,
     voxel_size: float,
     variation: np.ndarray | None = None,
+    flat_variation: float = 0.0,
     heights: np.ndarray | None = None,
     max_height: float | None = None,
 ) -> np.ndarray:
     """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
 
-    With ``variation`` (each voxel's surface variation), clusters of scattered voxels
-    (foliage, sensor noise) are not objects. With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
+    With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
+    noise) are not objects: their median variation is above :data:`_SCATTER` and above twice
+    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter). With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning) and be no taller than ``max_height`` (not a building, a tree or a pole).
     """
@@ -98,7 +100,7 @@ def filter_objects(
     if variation is not None:
         median = np.array([np.median(v) for v in np.split(variation[kept][np.argsort(members)], np.cumsum(
             np.bincount(members, minlength=len(ids)))[:-1])])
-        good &= median <= _SCATTER
+        good &= median <= max(_SCATTER, 2 * flat_variation)
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
     ranked = order[good[order]]

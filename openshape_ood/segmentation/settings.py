@@ -155,9 +155,8 @@ def choose_settings(
     """The settings for a scan: those in ``given`` (not ``None``) as they are, the others from ``measured``."""
     given = {name: value for name, value in given.items() if value is not None}
     spacing = measured.spacing if measured.spacing > 0 else 0.01
-    # Voxels of two spacings, coarser when the scan has more points than the time allows.
-    voxel = max(_MIN_VOXEL, 2 * spacing, spacing * math.sqrt(measured.points / _MAX_VOXELS))
-    voxel = float(given.get("voxel_size", _round(voxel)))
+    # Voxels of two spacings (coarser ones when they would be too many: see coarser_voxels).
+    voxel = float(given.get("voxel_size", _round(max(_MIN_VOXEL, 2 * spacing))))
     horizontal = sorted(measured.extent)[1:] if up is None else _horizontal_extent(measured.extent, up)
     wide = max(horizontal) > _WIDE_SCAN
     chosen = {
@@ -214,6 +213,23 @@ def check_given(given: dict) -> None:
     ground = given.get("ground")
     if ground is not None and ground not in GROUND_METHODS:
         raise ValueError(f"ground must be one of {GROUND_METHODS}, got {ground!r}")
+
+
+def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationSettings | None:
+    """Settings with voxels coarse enough that a scan of ``voxels`` voxels has at most
+    :data:`_MAX_VOXELS` (a surface's voxel count falls with the square of their size), the
+    distances that follow from the voxel size scaled alike; ``None`` when ``voxels`` is few enough
+    or the voxel size was given."""
+    if voxels <= _MAX_VOXELS or settings.source["voxel_size"] == "given":
+        return None
+    factor = math.sqrt(voxels / _MAX_VOXELS)
+    voxel = _round(settings.voxel_size * factor * 1.05)
+    factor = voxel / settings.voxel_size
+    scaled = {"voxel_size": voxel}
+    for name in ("plane_distance", "cluster_distance", "min_size"):
+        if settings.source[name] == "chosen":
+            scaled[name] = max(getattr(settings, name), getattr(settings, name) * factor)
+    return replace(settings, **scaled)
 
 
 def with_up(settings: SegmentationSettings, up: np.ndarray) -> SegmentationSettings:
