@@ -162,7 +162,9 @@ def choose_settings(
     chosen = {
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
-        "min_plane_area": 0.1 if not wide else 4.0,
+        # A plane patch covering 1 % of the scan's footprint is structure (a floor, a wall, the table under
+        # the objects); a table top or a seat in a room covers less and stays an object.
+        "min_plane_area": max(0.1, _round(0.01 * horizontal[0] * horizontal[1])) if not wide else 4.0,
         "max_planes": 10,
         "normal_angle": 30.0,
         "cluster_distance": 2 * voxel,
