@@ -71,6 +71,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         ("--min-size", float, "metres: objects whose largest side is shorter are background"),
         ("--max-size", float, "metres: objects whose largest side is longer are background"),
         ("--max-height", float, "metres: outdoors, objects taller than this above the ground are background"),
+        ("--min-height", float, "metres: outdoors, objects lower than this above the ground are background"),
     ):
         settings.add_argument(option, type=kind, metavar="N", help=help_text)
     settings.add_argument("--ground", choices=GROUND_METHODS, help="support removal: planes (rooms, tables) or grid "

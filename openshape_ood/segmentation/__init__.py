@@ -48,6 +48,7 @@ def segment_scene(
     min_size: float | None = None,
     max_size: float | None = None,
     max_height: float | None = None,
+    min_height: float | None = None,
     ground: str | None = None,
     convexity: bool | None = None,
     seed: int = 0,
@@ -87,7 +88,8 @@ def segment_scene(
        cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
-       (outdoors) so are objects taller than that above the ground or not standing on it.
+       (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
+       or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
 
     Objects are numbered by decreasing point count.
 
@@ -108,7 +110,7 @@ def segment_scene(
         "voxel_size": voxel_size, "plane_distance": plane_distance, "min_plane_area": min_plane_area,
         "max_planes": max_planes, "normal_angle": normal_angle, "cluster_distance": cluster_distance,
         "cluster_growth": cluster_growth, "min_points": min_points, "min_size": min_size, "max_size": max_size,
-        "max_height": max_height, "ground": ground, "convexity": convexity,
+        "max_height": max_height, "min_height": min_height, "ground": ground, "convexity": convexity,
     }  # fmt: skip
     check_given(given)
     if up_axis is not None and up_axis not in UP_AXES:
@@ -172,7 +174,8 @@ def segment_scene(
             _viewpoint(xyz, measured))
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
-        settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights, settings.max_height,
+        settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
+        settings.max_height, settings.min_height,
     )  # fmt: skip
     labels_out = objects[voxel_of_point]
     return (labels_out, settings) if return_settings else labels_out

@@ -70,14 +70,17 @@ def filter_objects(
     flat_variation: float = 0.0,
     heights: np.ndarray | None = None,
     max_height: float | None = None,
+    min_height: float = 0.0,
 ) -> np.ndarray:
     """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
 
     With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
     noise) are not objects: their median variation is above :data:`_SCATTER` and above twice
-    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter). With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
+    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter).
+    With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
-    tree crown or an awning) and be no taller than ``max_height`` (not a building, a tree or a pole).
+    tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
+    and rise at least ``min_height`` above the ground (not a kerb, a low hedge or ground clutter).
     """
     kept = objects >= 0
     if not kept.any():
@@ -95,7 +98,7 @@ def filter_objects(
         top = np.full(len(ids), -np.inf)
         np.minimum.at(bottom, members, heights[kept])
         np.maximum.at(top, members, heights[kept])
-        good &= (bottom <= max_height / 3) & (top <= max_height)
+        good &= (bottom <= max_height / 3) & (top <= max_height) & (top >= min_height)
         good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
     if variation is not None:
         median = np.array([np.median(v) for v in np.split(variation[kept][np.argsort(members)], np.cumsum(

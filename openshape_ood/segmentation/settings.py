@@ -81,6 +81,7 @@ class SegmentationSettings:
     min_size: float
     max_size: float
     max_height: float | None
+    min_height: float
     ground_cell: float
     ground_height: float
     convexity: bool
@@ -109,6 +110,7 @@ TUNABLE = (
     "min_size",
     "max_size",
     "max_height",
+    "min_height",
     "ground",
     "convexity",
 )
@@ -176,6 +178,8 @@ def choose_settings(
         "max_size": 3.0 if not wide else 12.0,
         # Outdoors an object stands on the ground and is no taller than a lorry: taller is a building or a tree.
         "max_height": None if not wide else 4.5,
+        # ... and rises at least a metre: vehicles and people do, kerbs, low hedges and litter do not.
+        "min_height": 0.0 if not wide else 1.0,
         "ground": "planes" if not wide else "grid",
         "convexity": not wide,
     }
@@ -198,7 +202,7 @@ def check_given(given: dict) -> None:
         value = given.get(name)
         if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
-    for name in ("cluster_growth", "max_height"):
+    for name in ("cluster_growth", "max_height", "min_height"):
         value = given.get(name)
         if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
