@@ -88,7 +88,7 @@ def test_room_from_shared_data():
     labels, settings = segment_scene(points, "z", return_settings=True)
     assert settings.ground == "planes" and settings.max_size <= 3.0
     result = evaluate(labels, truth, 25)
-    assert result["found_050"] >= 5, result
+    assert result["found_050"] >= 10, result  # of 19: sofas, chairs, tables, a door
     assert result["false"] <= result["found_050"], result
 
 

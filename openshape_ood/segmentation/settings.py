@@ -10,7 +10,8 @@ Everything is in metres. The measurements are of the kind of scan, not of its co
 
 From them: the voxel size (about two point spacings, coarser where the scan has so many points
 that the voxels would not fit the time), the plane and cluster distances (a few voxels, plus
-the spacing growth times the range for one-viewpoint scans), and, for scans wider than a room,
+the spacing growth times the range for one-viewpoint scans), and, for streets (scans wider than a
+room, from a LiDAR in its frame or holding things taller than a storey),
 ground removal on a grid of local ground heights instead of planes and size limits that keep
 vehicles. Every setting given explicitly wins.
 """
@@ -39,6 +40,8 @@ _MAX_VOXELS = 150_000
 _MIN_VOXEL = 0.005
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
+# Height (m) of a storey: a wide scan taller than this is outdoors.
+_STOREY = 4.0
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,10 @@ def choose_settings(
     # Voxels of two spacings (coarser ones when they would be too many: see coarser_voxels).
     voxel = float(given.get("voxel_size", _round(max(_MIN_VOXEL, 2 * spacing))))
     horizontal = sorted(measured.extent)[1:] if up is None else _horizontal_extent(measured.extent, up)
-    wide = max(horizontal) > _WIDE_SCAN
+    vertical = min(measured.extent) if up is None else measured.extent[int(np.argmax(np.abs(up)))]
+    # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
+    # things taller than a storey (buildings, trees); a wide indoor scan is many rooms, not a street.
+    wide = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
     chosen = {
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
