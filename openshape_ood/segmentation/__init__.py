@@ -31,6 +31,10 @@ from .settings import (
 
 __all__ = ["ScanMeasures", "SegmentationSettings", "segment_scene"]
 
+# Angular steps (the spacing growth, in radians) below the top of a sensor's view within which an
+# object is cut off by it.
+_VIEW_EDGE_STEPS = 4
+
 
 def segment_scene(
     points: np.ndarray,
@@ -175,7 +179,7 @@ def segment_scene(
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
         settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
-        settings.max_height, settings.min_height,
+        settings.max_height, settings.min_height, _cut_off(centroids, up, measured, settings),
     )  # fmt: skip
     labels_out = objects[voxel_of_point]
     return (labels_out, settings) if return_settings else labels_out
@@ -197,3 +201,16 @@ def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
     """The surface variation of the scan's flat surfaces (the removed planes or ground): its noise level."""
     flat = variation[~remaining]
     return float(np.median(flat if len(flat) else variation))
+
+
+def _cut_off(
+    centroids: np.ndarray, up: np.ndarray | None, measured: ScanMeasures, settings: SegmentationSettings
+) -> np.ndarray | None:
+    """On a street sweep in its sensor's frame, the voxels at the top edge of the sensor's view: at
+    an elevation angle within four angular steps of the highest (the 99th percentile)."""
+    if up is None or not measured.single_viewpoint or settings.max_height is None:
+        return None
+    height = centroids @ up
+    across = np.linalg.norm(centroids - height[:, None] * up, axis=1)
+    elevation = np.arctan2(height, across)
+    return elevation >= np.quantile(elevation, 0.99) - _VIEW_EDGE_STEPS * measured.spacing_growth

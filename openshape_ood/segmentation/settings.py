@@ -176,8 +176,8 @@ def choose_settings(
         "max_planes": 10,
         "normal_angle": 30.0,
         "cluster_distance": 2 * voxel,
-        # Far points of a one-viewpoint scan are sparse: neighbours on one surface are a few spacings apart.
-        "cluster_growth": 3 * measured.spacing_growth if measured.single_viewpoint else 0.0,
+        # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
+        "cluster_growth": measured.spacing_growth if measured.single_viewpoint else 0.0,
         "min_points": 50 if not wide else 25,
         "min_size": max(0.03, 3 * voxel),
         # Furniture indoors; outdoors vehicles (a van 6 m, a lorry 12 m) but not buildings.
