@@ -172,7 +172,7 @@ def segment_scene(
         ranges = np.linalg.norm(centroids[rest], axis=1) if measured.single_viewpoint else None
         objects[rest] = cluster(centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges)
     planes.give_back(objects)
-    planes.drop_flat(objects)
+    planes.drop_flat(objects, up)
     if settings.convexity:
         objects = split_concave(objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts),
             _viewpoint(xyz, measured))

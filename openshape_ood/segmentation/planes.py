@@ -112,11 +112,17 @@ class Planes:
             objects[candidates[reached]] = objects[owners[nearest[reached]]]
             candidates = candidates[~reached]
 
-    def drop_flat(self, objects: np.ndarray) -> None:
-        """Make background the objects lying in a plane: its ragged edges and the noise on it."""
+    def drop_flat(self, objects: np.ndarray, up: np.ndarray | None = None) -> None:
+        """Make background the objects lying in a plane: its ragged edges and the noise on it.
+
+        With ``up``, the band of a wall (a plane that is not horizontal) is twice as thick: walls
+        of reconstructed rooms bulge, and what lies flat against one is trim, not an object.
+        """
         in_plane = np.zeros(len(objects), dtype=bool)
         for plane in self.found:
-            in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= self.distance
+            upright = up is not None and abs(plane.normal @ up) < self.min_cos
+            band = 2 * self.distance if upright else self.distance
+            in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= band
         labelled = objects >= 0
         ids, members = np.unique(objects[labelled], return_inverse=True)
         flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
