@@ -123,3 +123,15 @@ def test_grid_ground_follows_a_sloped_and_curved_road():
     found = labels[len(road) :]
     assert (found == found[0]).mean() > 0.95 and found[0] >= 0
     assert len(np.unique(labels[labels >= 0])) == 1
+
+
+def test_map_coordinates_far_from_the_origin_give_the_same_objects():
+    """A scan in UTM-like coordinates (hundreds of kilometres from the origin) is segmented as it
+    is at the origin: float64 arithmetic relative to the scan, not to the origin."""
+    from .synthetic_scene import make_synthetic_scene
+
+    points, _ = make_synthetic_scene(spacing=0.015, seed=2)
+    near = segment_scene(points, "y")
+    far = segment_scene(points.astype(np.float64) + [500000.0, 100.0, 5000000.0], "y")
+    assert len(np.unique(near[near >= 0])) >= 5
+    assert (near == far).mean() > 0.999

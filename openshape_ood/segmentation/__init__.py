@@ -119,7 +119,6 @@ def segment_scene(
     check_given(given)
     if up_axis is not None and up_axis not in UP_AXES:
         raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
-    # Relative to the scan's centre for the arithmetic, but ranges are measured from the sensor (the origin).
     up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
     measured = measure_scan(xyz, seed)
     settings = choose_settings(measured, up_axis, up, given)
@@ -174,8 +173,10 @@ def segment_scene(
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     if settings.convexity:
-        objects = split_concave(objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts),
-            _viewpoint(xyz, measured))
+        viewpoint = _viewpoint(xyz, measured)
+        objects = split_concave(
+            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), viewpoint
+        )
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
         settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
@@ -192,9 +193,12 @@ def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
 
 def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
     """The sensor's position, the origin, for a scan in its sensor frame: one whose spacing grows with
-    range, or that lies wholly to one side of the origin (a camera frame); else ``None``."""
-    outside = bool((xyz.min(axis=0) > 0).any() or (xyz.max(axis=0) < 0).any())
-    return np.zeros(3) if measured.single_viewpoint or outside else None
+    range, or that lies wholly to one side of the origin and near it (a camera frame; not map
+    coordinates far from the origin); else ``None``."""
+    low, high = xyz.min(axis=0), xyz.max(axis=0)
+    gap = np.linalg.norm(np.maximum(low, 0) + np.maximum(-high, 0))  # from the origin to the bounding box
+    in_front = bool((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low)
+    return np.zeros(3) if measured.single_viewpoint or in_front else None
 
 
 def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
