@@ -22,7 +22,8 @@ import numpy as np
 
 from .atomic import replacing
 from .config import UP_AXES
-from .scene import BACKGROUND_GREY, SceneObject, SceneScores, _scene_xyz
+from .scene import BACKGROUND_GREY, SceneObject, SceneScores
+from .segmentation.geometry import scene_xyz
 
 __all__ = ["DISPLAY_POINTS", "require_plotly", "scene_figure", "thin_for_display", "write_scene_html"]
 
@@ -92,7 +93,7 @@ def scene_figure(
     require_plotly()
     import plotly.graph_objects as go
 
-    xyz = _scene_xyz(points)
+    xyz = scene_xyz(points)
     labels = np.asarray(scores.labels)
     if labels.shape != (len(xyz),):
         raise ValueError(f"the scores are for {len(labels)} points, the scene has {len(xyz)}")

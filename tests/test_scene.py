@@ -390,3 +390,20 @@ def test_scene_command_usage_errors(tiny_registry, tmp_path, capsys):
     assert "--labels none" in capsys.readouterr().err
     assert main(["scene", *common, "--labels", "segment"]) == 1
     assert "no property 'segment'" in capsys.readouterr().err
+
+
+def test_scene_command_shows_and_takes_the_segmentation_settings(tiny_registry, tmp_path, capsys):
+    points, _ = make_synthetic_scene(spacing=0.015, seed=1)
+    scan = tmp_path / "scan.ply"
+    write_labelled_ply(scan, points, np.zeros(len(points), dtype=np.int32), name="intensity")  # no label property
+    code = main(["scene", str(scan), "--known", "duck", "--model", "vitb32", "--out", str(tmp_path / "o.ply"),
+                 "--json", "--verbose", "--min-points", "30", "--convexity", "off"])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    settings = document["segmentation"]
+    assert settings["min_points"] == 30 and settings["convexity"] is False
+    assert settings["source"]["min_points"] == settings["source"]["convexity"] == "given"
+    assert settings["source"]["voxel_size"] == "chosen" and settings["up_axis"] == "y"  # the floor was found
+    assert len(document["objects"]) == len(OBJECTS)
+    assert "settings: up_axis y" in captured.err and "min_points 30 (given)" in captured.err

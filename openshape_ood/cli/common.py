@@ -45,7 +45,10 @@ def common_options() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     common.add_argument("--debug", action="store_true", help="print the traceback of an error")
     common.add_argument(
-        "-v", "--verbose", action="store_true", help="also say on stderr what was chosen for you (the dtype and why)"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also say on stderr what was chosen for you (the dtype and why; scene: the segmentation settings)",
     )
     return common
 

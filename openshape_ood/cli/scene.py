@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import UP_AXES
+from ..segmentation.settings import GROUND_METHODS, TUNABLE
 from .common import (
     UsageError,
     check_shape_options,
@@ -62,15 +64,29 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="per-point instance labels of the file: auto (its instance, objectId, segment or label property, "
         "when it has one), a property name, or none to segment the scan (default auto)",
     )
-    for option, help_text in (
-        ("--voxel-size", "voxel size of the segmentation (default 0.01)"),
-        ("--plane-distance", "distance of a point to a plane it belongs to (default 0.02)"),
-        ("--min-plane-area", "area in m^2 from which a plane is background (default 0.1)"),
-        ("--cluster-distance", "points closer than this are one object (default 0.03)"),
-        ("--min-size", "objects whose largest side is shorter are background (default 0.03)"),
-        ("--max-size", "objects whose largest side is longer are background (default 3.0)"),
+    # The gravity axis is found in the scan (the normal of its support plane) unless given.
+    up = next(action for action in scene._actions if action.dest == "up")
+    up.choices, up.default = (*UP_AXES, "auto"), "auto"
+    up.help = "gravity axis of the scan: x, y, z, or auto (default): the normal of its support plane (table, floor, ground)"
+    settings = scene.add_argument_group(
+        "segmentation settings", "chosen from the scan (its point spacing and extent) unless given; see --verbose"
+    )
+    for option, kind, help_text in (
+        ("--voxel-size", float, "metres: voxel size"),
+        ("--plane-distance", float, "metres: distance of a point to a plane it belongs to"),
+        ("--min-plane-area", float, "square metres from which a plane is background"),
+        ("--cluster-distance", float, "metres: points closer than this are one object"),
+        ("--cluster-growth", float, "added to the cluster distance per metre of range to the sensor"),
+        ("--min-points", int, "objects with fewer points are background"),
+        ("--min-size", float, "metres: objects whose largest side is shorter are background"),
+        ("--max-size", float, "metres: objects whose largest side is longer are background"),
+        ("--max-height", float, "metres: outdoors, objects taller than this above the ground are background"),
+        ("--min-height", float, "metres: outdoors, objects lower than this above the ground are background"),
     ):
-        scene.add_argument(option, type=float, metavar="M", help=f"metres: {help_text}")
+        settings.add_argument(option, type=kind, metavar="N", help=help_text)
+    settings.add_argument("--ground", choices=GROUND_METHODS, help="support removal: planes (rooms, tables) or grid "
+                          "(local ground height: streets)")  # fmt: skip
+    settings.add_argument("--convexity", choices=("on", "off"), help="split touching objects at concave edges")
     scene.set_defaults(run=run, subparser=scene)
 
 
@@ -82,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     tpr = check_rule(args)
     vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
     check_shape_options(args)
-    view = _view(args)
+    _view(args, "y")  # a bad --view fails before the work
     if args.html is not None:
         from ..scene_html import require_plotly
 
@@ -90,11 +106,10 @@ def run(args: argparse.Namespace) -> int:
             require_plotly()  # before the segmentation and the encoding, not after
         except ImportError as exc:
             raise UsageError(f"--html: {exc}") from exc
-    sizes = {
-        name: getattr(args, name)
-        for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "min_size", "max_size")
-        if getattr(args, name) is not None
-    }
+    sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}
+    if "convexity" in sizes:
+        sizes["convexity"] = sizes["convexity"] == "on"
+    settings = None
     points, labels, origin = load_scene(
         args.scan, labels=None if args.labels.lower() == "none" else args.labels, return_origin=True
     )
@@ -106,9 +121,19 @@ def run(args: argparse.Namespace) -> int:
             )
         objects_from = f"the per-point labels of {args.scan}"
     else:
-        labels = segment_scene(points, args.up, seed=args.seed, **sizes)
+        up = None if args.up == "auto" else args.up
+        labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True, **sizes)
         objects_from = "segmentation"
+        if args.verbose:
+            chosen = settings.to_dict()
+            measured = chosen.pop("measured")
+            source = chosen.pop("source")
+            note(args, "scan: " + ", ".join(f"{key} {_short(value)}" for key, value in measured.items()))
+            note(args, "settings: " + ", ".join(
+                f"{key} {_short(value)}{'' if source.get(key, 'chosen') == 'chosen' else ' (given)'}"
+                for key, value in chosen.items()))  # fmt: skip
     note(args, f"{len(np.unique(labels[labels >= 0]))} objects among {len(points)} points, from {objects_from}")
+    encoder_up = _encoder_up(args.up, settings)
     encoder = load_encoder(args)
     detector = fit_detector(encoder, known, args)
     if args.calibrate is not None:
@@ -118,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         detector,
         model=encoder,
         labels=labels,
-        up_axis=args.up,
+        up_axis=encoder_up,
         fdr=args.fdr,
         describe=args.describe,
         vocabulary=vocabulary,
@@ -131,19 +156,20 @@ def run(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")  # files only: no display needed
-        figure = plot_scene(points, result, view=view, title=Path(args.scan).name)
+        figure = plot_scene(points, result, view=_view(args, encoder_up), title=Path(args.scan).name)
         with replacing(args.png) as temporary:
             figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")
     if args.html is not None:
         from ..scene_html import write_scene_html
 
-        write_scene_html(args.html, points, result, up_axis=args.up, title=Path(args.scan).name)
+        write_scene_html(args.html, points, result, up_axis=encoder_up, title=Path(args.scan).name)
     rule = detector.decision_rule(args.fdr)
     if args.json:
         document = {"scan": args.scan, "model": args.model, "method": method_name(args), "known": known, **rule}
         document.update(objects_from=objects_from, out=args.out, png=args.png, html=args.html)
         # Object centroids and boxes are relative to it: add it for the scan's own coordinates.
         document["origin"] = origin.tolist()
+        document["segmentation"] = None if settings is None else settings.to_dict()
         document["objects"] = [obj.as_dict() for obj in result.objects]
         print(json.dumps(document, indent=2))
     else:
@@ -161,10 +187,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _view(args: argparse.Namespace) -> tuple[str, str]:
-    """``--view H,V``, or the default: the first horizontal axis to the right, up upwards."""
+def _short(value) -> str:
+    """A setting as a person reads it: numbers to four significant digits."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "(" + ", ".join(_short(v) for v in value) + ")"
+    return str(value)
+
+
+def _encoder_up(up: str, settings) -> str:
+    """The axis the encoder turns up: the given one, else the axis nearest the support normal found
+    (y when there is none: the labels came from the file)."""
+    if up != "auto":
+        return up
+    return settings.up_axis if settings is not None and settings.up_axis is not None else "y"
+
+
+def _view(args: argparse.Namespace, up: str) -> tuple[str, str]:
+    """``--view H,V``, or the default: the first horizontal axis to the right, ``up`` upwards."""
     if args.view is None:
-        return (next(axis for axis in "xyz" if axis != args.up), args.up)
+        return (next(axis for axis in "xyz" if axis != up), up)
     parts = tuple(part.strip() for part in args.view.split(","))
     if len(parts) != 2 or any(part.lstrip("-") not in ("x", "y", "z") or part.count("-") > 1 for part in parts):
         raise UsageError(f"--view takes two axes H,V such as x,y or x,-y; got {args.view!r}")

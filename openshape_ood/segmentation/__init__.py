@@ -1,0 +1,220 @@
+"""Segmentation of a scan into objects: :func:`segment_scene` and the settings it chooses.
+
+One module per step: :mod:`.settings` measures the scan and chooses the settings,
+:mod:`.geometry` voxelises it and estimates normals, :mod:`.planes` and :mod:`.ground` remove
+the support (table tops, floors, walls; the ground of a street), :mod:`.clustering` groups the
+rest and keeps what can be an object, :mod:`.convexity` splits touching objects at concave edges.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..config import UP_AXES
+from .clustering import cluster, filter_objects
+from .convexity import split_concave
+from .geometry import given_labels, normals, scene_xyz, voxelize
+from .ground import grid_ground, orient_up
+from .planes import Planes
+from .settings import (
+    ScanMeasures,
+    SegmentationSettings,
+    check_given,
+    choose_settings,
+    coarser_voxels,
+    measure_scan,
+    with_up,
+)
+
+__all__ = ["ScanMeasures", "SegmentationSettings", "segment_scene"]
+
+# Angular steps (the spacing growth, in radians) below the top of a sensor's view within which an
+# object is cut off by it.
+_VIEW_EDGE_STEPS = 4
+
+
+def segment_scene(
+    points: np.ndarray,
+    up_axis: str | None = None,
+    *,
+    labels: np.ndarray | None = None,
+    voxel_size: float | None = None,
+    plane_distance: float | None = None,
+    min_plane_area: float | None = None,
+    max_planes: int | None = None,
+    normal_angle: float | None = None,
+    cluster_distance: float | None = None,
+    cluster_growth: float | None = None,
+    min_points: int | None = None,
+    min_size: float | None = None,
+    max_size: float | None = None,
+    max_height: float | None = None,
+    min_height: float | None = None,
+    ground: str | None = None,
+    convexity: bool | None = None,
+    seed: int = 0,
+    return_settings: bool = False,
+) -> np.ndarray | tuple[np.ndarray, SegmentationSettings]:
+    """Object instance label of every point of a scan: ``0..K-1``, or -1 for background.
+
+    Given ``labels`` (one integer per point, for example from a segmentation model or
+    the file, see :func:`~openshape_ood.scene.load_scene`), those win: negative labels become -1
+    (background), the others are kept as the object ids, and nothing is filtered.
+
+    Otherwise the scan is segmented geometrically (coordinates in metres). Every setting left
+    at ``None`` is chosen from the scan (:mod:`openshape_ood.segmentation.settings`: its point
+    spacing, how that grows with range, its extent); ``return_settings=True`` also returns them.
+
+    1. The points are grouped into voxels of ``voxel_size``; everything below works on
+       their centroids, and each point gets the label of its voxel at the end.
+    2. The support is removed. With ``up_axis`` (``"x"``, ``"y"``, ``"z"``; its sign does not
+       matter) that is the up direction; without, the largest plane of the scan (the table,
+       the floor, the ground) is found by RANSAC and its normal is up.
+       ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
+       along up, then planes of any orientation (walls). A voxel belongs to a plane when its
+       centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
+       degrees of the plane's, so that the sides of an object standing on it stay with the
+       object; of each plane, the connected patches of at least ``min_plane_area`` square
+       metres are removed, at most ``max_planes`` planes.
+       ``ground="grid"`` (streets, scans wider than 20 m): the local ground height is estimated
+       on a grid (:func:`~openshape_ood.segmentation.ground.grid_ground`), so that sloped and
+       curved roads are removed, and voxels less than ``ground_height`` above it are ground.
+    3. The rest is clustered by DBSCAN: voxels closer than ``cluster_distance`` plus
+       ``cluster_growth`` times their range to the sensor (the origin of a one-viewpoint scan,
+       whose far points are sparse) join one object, sparse voxels are background.
+    4. Plane voxels that rise above their plane's noise and touch an object go back to it
+       (the bottom of an object standing on the floor); clusters lying in a removed plane are
+       background.
+    5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
+       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`).
+    6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
+       ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
+       (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
+       or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
+
+    Objects are numbered by decreasing point count.
+
+    Args:
+        points: the scan, ``(N, 3)`` xyz or ``(N, C >= 3)`` with xyz first, in metres.
+        up_axis: the gravity axis of the scan, or ``None`` to find the support plane.
+        labels: per-point instance labels ``(N,)`` that replace the segmentation.
+        seed: seeds the RANSAC sampling; the same seed gives the same labels.
+        return_settings: also return the :class:`SegmentationSettings` used.
+
+    Returns:
+        ``(N,)`` int64 labels, and the settings with ``return_settings``.
+    """
+    xyz = scene_xyz(points)
+    if labels is not None:
+        return given_labels(labels, len(xyz))
+    given = {
+        "voxel_size": voxel_size, "plane_distance": plane_distance, "min_plane_area": min_plane_area,
+        "max_planes": max_planes, "normal_angle": normal_angle, "cluster_distance": cluster_distance,
+        "cluster_growth": cluster_growth, "min_points": min_points, "min_size": min_size, "max_size": max_size,
+        "max_height": max_height, "min_height": min_height, "ground": ground, "convexity": convexity,
+    }  # fmt: skip
+    check_given(given)
+    if up_axis is not None and up_axis not in UP_AXES:
+        raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
+    up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
+    measured = measure_scan(xyz, seed)
+    settings = choose_settings(measured, up_axis, up, given)
+    if settings.min_size >= settings.max_size:
+        raise ValueError(
+            f"min_size must be in [0, max_size={settings.max_size}), got {settings.min_size!r} (the scan's points are "
+            f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
+        )
+
+    centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    coarser = coarser_voxels(settings, len(centroids))
+    if coarser is not None:  # more voxels than the time allows: fewer, larger ones
+        settings = coarser
+        centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    voxel_normals, spacing, variation = normals(centroids)
+    if spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
+        warnings.warn(
+            f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
+            f"planes and objects will fall apart; pass voxel_size={spacing:.2g} or more and cluster_distance about "
+            "three times that (are the coordinates in metres?)",
+            stacklevel=2,
+        )
+    planes = Planes(
+        centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
+        settings.voxel_size, spacing,
+    )  # fmt: skip
+    rng = np.random.default_rng(seed)
+    if up is None:
+        support = planes.ransac(rng)
+        if support is not None:
+            up = orient_up(*support, centroids, measured.single_viewpoint)
+            settings = with_up(settings, up)
+
+    heights = None
+    if settings.ground == "grid" and up is not None:
+        _, heights = grid_ground(centroids, up, settings.ground_cell)
+        planes.remaining &= heights > settings.ground_height
+    elif settings.ground == "planes":
+        if up is not None:
+            while len(planes.found) < settings.max_planes and planes.add(
+                planes.horizontal(up), settings.min_plane_area
+            ):
+                pass
+        while len(planes.found) < settings.max_planes and planes.add(planes.ransac(rng), settings.min_plane_area):
+            pass
+
+    objects = np.full(len(centroids), -1, dtype=np.int64)
+    rest = np.flatnonzero(planes.remaining)
+    if len(rest):
+        ranges = np.linalg.norm(centroids[rest], axis=1) if measured.single_viewpoint else None
+        objects[rest] = cluster(centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges)
+    planes.give_back(objects)
+    planes.drop_flat(objects, up)
+    if settings.convexity:
+        viewpoint = _viewpoint(xyz, measured)
+        objects = split_concave(
+            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), viewpoint
+        )
+    objects = filter_objects(
+        objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
+        settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
+        settings.max_height, settings.min_height, _cut_off(centroids, up, measured, settings),
+    )  # fmt: skip
+    labels_out = objects[voxel_of_point]
+    return (labels_out, settings) if return_settings else labels_out
+
+
+def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
+    """Voxels that hold ``min_points`` points at the scan's median points per voxel."""
+    return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))
+
+
+def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
+    """The sensor's position, the origin, for a scan in its sensor frame: one whose spacing grows with
+    range, or that lies wholly to one side of the origin and near it (a camera frame; not map
+    coordinates far from the origin); else ``None``."""
+    low, high = xyz.min(axis=0), xyz.max(axis=0)
+    gap = np.linalg.norm(np.maximum(low, 0) + np.maximum(-high, 0))  # from the origin to the bounding box
+    in_front = bool((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low)
+    return np.zeros(3) if measured.single_viewpoint or in_front else None
+
+
+def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
+    """The surface variation of the scan's flat surfaces (the removed planes or ground): its noise level."""
+    flat = variation[~remaining]
+    return float(np.median(flat if len(flat) else variation))
+
+
+def _cut_off(
+    centroids: np.ndarray, up: np.ndarray | None, measured: ScanMeasures, settings: SegmentationSettings
+) -> np.ndarray | None:
+    """On a street sweep in its sensor's frame, the voxels at the top edge of the sensor's view: at
+    an elevation angle within four angular steps of the highest (the 99th percentile)."""
+    if up is None or not measured.single_viewpoint or settings.max_height is None:
+        return None
+    height = centroids @ up
+    across = np.linalg.norm(centroids - height[:, None] * up, axis=1)
+    elevation = np.arctan2(height, across)
+    return elevation >= np.quantile(elevation, 0.99) - _VIEW_EDGE_STEPS * measured.spacing_growth

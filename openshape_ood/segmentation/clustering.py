@@ -1,0 +1,131 @@
+"""Clustering the voxels left after the planes and the ground, and keeping those that are objects."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+# DBSCAN: voxels within the cluster distance (the voxel included) that make a voxel a core voxel;
+# fewer is sensor noise left over from the planes.
+_CORE_VOXELS = 4
+# Range bands of a one-viewpoint scan, each clustered with the distance of its far edge.
+_BANDS = 8
+# Median surface variation of the voxels (geometry.normals) above which a cluster is scatter, not
+# a solid surface: solid objects measure a few hundredths at voxel scale, foliage that the beams
+# pass into approaches the 1/3 of a uniform cloud.
+_SCATTER = 0.06
+# Outdoors, a cluster whose thinnest direction has less than this share of the spread of the
+# middle one is a piece of a plane (a facade, a fence, a sign), not a vehicle or a person.
+_FLAT = 0.15
+
+
+def cluster(centroids: np.ndarray, distance: float, growth: float, ranges: np.ndarray | None) -> np.ndarray:
+    """DBSCAN labels of voxels ``(M,)`` (-1 for noise) whose neighbourhood radius is ``distance``,
+    plus ``growth`` times the voxel's range to the sensor when ``ranges`` are given.
+
+    Two voxels are neighbours when they are closer than the larger of their radii, so a sparse
+    far object holds together while near objects a few centimetres apart stay apart.
+    """
+    count = len(centroids)
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    radius = np.full(count, distance) if ranges is None or growth <= 0 else distance + growth * ranges
+    tree = cKDTree(centroids)
+    rows, columns = [], []
+    edges = np.unique(np.quantile(radius, np.linspace(0, 1, _BANDS + 1)))
+    band = np.clip(np.searchsorted(edges, radius, side="left"), 0, len(edges) - 1)
+    for b in np.unique(band):
+        members = np.flatnonzero(band == b)
+        pairs = cKDTree(centroids[members]).sparse_distance_matrix(tree, float(edges[b]), output_type="coo_matrix")
+        first, second = members[pairs.row], pairs.col
+        close = pairs.data <= np.maximum(radius[first], radius[second])
+        rows.append(first[close])
+        columns.append(second[close])
+    rows, columns = np.concatenate(rows), np.concatenate(columns)
+    # The voxel itself counts, as in scikit-learn's DBSCAN (a zero distance is not stored).
+    degree = np.bincount(rows, minlength=count) + 1
+    core = degree >= _CORE_VOXELS
+    both = core[rows] & core[columns]
+    graph = coo_matrix((np.ones(both.sum()), (rows[both], columns[both])), shape=(count, count))
+    _, component = connected_components(graph, directed=False)
+    labels = np.where(core, component, -1)
+    # Border voxels join a core neighbour's cluster.
+    border = ~core[rows] & core[columns]
+    labels[rows[border]] = component[columns[border]]
+    _, labels[labels >= 0] = np.unique(labels[labels >= 0], return_inverse=True)
+    return labels
+
+
+def filter_objects(
+    objects: np.ndarray,
+    centroids: np.ndarray,
+    counts: np.ndarray,
+    min_points: int,
+    min_size: float,
+    max_size: float,
+    voxel_size: float,
+    variation: np.ndarray | None = None,
+    flat_variation: float = 0.0,
+    heights: np.ndarray | None = None,
+    max_height: float | None = None,
+    min_height: float = 0.0,
+    cut_off: np.ndarray | None = None,
+) -> np.ndarray:
+    """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
+
+    With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
+    noise) are not objects: their median variation is above :data:`_SCATTER` and above twice
+    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter).
+    With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
+    also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
+    tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
+    and rise at least ``min_height`` above the ground (not a kerb, a low hedge or ground clutter).
+    Objects with a voxel in ``cut_off`` (the top edge of a sensor's view) are background: they
+    go on above what the sensor saw (a tree, a pole, a building).
+    """
+    kept = objects >= 0
+    if not kept.any():
+        return objects
+    ids, members = np.unique(objects[kept], return_inverse=True)
+    points = np.bincount(members, counts[kept])
+    low = np.full((len(ids), 3), np.inf)
+    high = np.full((len(ids), 3), -np.inf)
+    np.minimum.at(low, members, centroids[kept])
+    np.maximum.at(high, members, centroids[kept])
+    size = (high - low).max(axis=1) + voxel_size
+    good = (points >= min_points) & (size >= min_size) & (size <= max_size)
+    if heights is not None and max_height is not None:
+        bottom = np.full(len(ids), np.inf)
+        top = np.full(len(ids), -np.inf)
+        np.minimum.at(bottom, members, heights[kept])
+        np.maximum.at(top, members, heights[kept])
+        good &= (bottom <= max_height / 3) & (top <= max_height) & (top >= min_height)
+        good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
+    if cut_off is not None:
+        good &= np.bincount(members, cut_off[kept], len(ids)) == 0
+    if variation is not None:
+        median = np.array([np.median(v) for v in np.split(variation[kept][np.argsort(members)], np.cumsum(
+            np.bincount(members, minlength=len(ids)))[:-1])])
+        good &= median <= max(_SCATTER, 2 * flat_variation)
+    order = np.argsort(-points, kind="stable")
+    new_id = np.full(len(ids), -1, dtype=np.int64)
+    ranked = order[good[order]]
+    new_id[ranked] = np.arange(len(ranked))
+    relabelled = np.full_like(objects, -1)
+    relabelled[kept] = new_id[members]
+    return relabelled
+
+
+def _spread_ratio(members: np.ndarray, centroids: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """Per cluster: the standard deviation along its thinnest direction over that along its middle one."""
+    total = np.bincount(members, weights, count)
+    mean = np.stack([np.bincount(members, weights * centroids[:, k], count) for k in range(3)], axis=1) / total[:, None]
+    centred = centroids - mean[members]
+    covariance = np.empty((count, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            covariance[:, i, j] = np.bincount(members, weights * centred[:, i] * centred[:, j], count) / total
+    values = np.clip(np.linalg.eigvalsh(covariance), 0, None)
+    return np.sqrt(np.divide(values[:, 0], values[:, 1], out=np.zeros(count), where=values[:, 1] > 0))

@@ -1,0 +1,160 @@
+"""Large planes of a voxelised scan (floors, walls, table tops): found, removed, and given back to objects."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from .geometry import plane_basis
+
+# RANSAC: planes tried per round, and voxels they are scored on.
+_HYPOTHESES = 200
+_SCORED_VOXELS = 5000
+# Objects with this share of their voxels within plane_distance of a removed plane are part of it.
+_FLAT_SHARE = 0.8
+
+
+class Plane(NamedTuple):
+    normal: np.ndarray
+    offset: float
+    voxels: np.ndarray  # indices of its inlier voxels
+
+
+class Planes:
+    """The large planes of a voxelised scan, found one by one and removed from ``remaining``."""
+
+    def __init__(self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float):
+        self.centroids, self.normals = centroids, normals
+        self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
+        # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
+        # patch does not fall apart between the points of a sparse scan.
+        self.cell = max(voxel_size, 2 * spacing)
+        self.remaining = np.ones(len(centroids), dtype=bool)
+        self.found: list[Plane] = []
+
+    def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """The horizontal plane holding the most remaining voxels whose normal is vertical."""
+        flat = np.flatnonzero(self.remaining & (np.abs(self.normals @ up) >= self.min_cos))
+        if len(flat) < 3:
+            return None
+        heights = self.centroids[flat] @ up
+        # Counts in slabs as thick as the inlier band (two distances), sliding by half a distance.
+        step = self.distance / 2
+        bins = np.floor((heights - heights.min()) / step).astype(np.int64)
+        per_bin = np.bincount(bins)
+        per_slab = np.convolve(per_bin, np.ones(4, dtype=np.int64))[3:]
+        start = int(np.argmax(per_slab))
+        in_slab = flat[(bins >= start) & (bins < start + 4)]
+        return self._fit(in_slab, up)
+
+    def ransac(self, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
+        """The plane through one remaining voxel, along its normal, that holds the most remaining voxels."""
+        candidates = np.flatnonzero(self.remaining)
+        if len(candidates) < 3:
+            return None
+        scored = rng.choice(candidates, min(len(candidates), _SCORED_VOXELS), replace=False)
+        seeds = rng.choice(candidates, min(len(candidates), _HYPOTHESES), replace=False)
+        normals = self.normals[seeds]
+        offsets = np.einsum("hd,hd->h", normals, self.centroids[seeds])
+        near = np.abs(self.centroids[scored] @ normals.T - offsets) <= self.distance
+        aligned = np.abs(self.normals[scored] @ normals.T) >= self.min_cos
+        best = int(np.argmax((near & aligned).sum(axis=0)))
+        inliers = candidates[self._inliers(normals[best], offsets[best], candidates)]
+        return self._fit(inliers, normals[best])
+
+    def add(self, plane: tuple[np.ndarray, float] | None, min_area: float) -> bool:
+        """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
+
+        Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
+        each is small, so none of them is taken for a floor.
+        """
+        if plane is None:
+            return False
+        normal, offset = plane
+        candidates = np.flatnonzero(self.remaining)
+        voxels = candidates[self._inliers(normal, offset, candidates)]
+        if len(voxels) < 3:
+            return False
+        voxels = self._large_patches(voxels, normal, min_area)
+        if len(voxels) == 0:
+            return False
+        self.remaining[voxels] = False
+        self.found.append(Plane(normal, offset, voxels))
+        return True
+
+    def give_back(self, objects: np.ndarray) -> None:
+        """Give an object the plane voxels it stands on or leans against, by region growing.
+
+        A plane voxel is part of an object, not of the plane, when it lies off the plane by
+        more than the plane's own noise (three robust standard deviations of its voxels'
+        distances) and is reached from the object through such voxels, one voxel at a time.
+        """
+        raised = []
+        for plane in self.found:
+            height = np.abs(self.centroids[plane.voxels] @ plane.normal - plane.offset)
+            noise = 1.4826 * np.median(height)  # the median absolute deviation of the plane's voxels
+            raised.append(plane.voxels[height > max(3 * noise, self.voxel_size / 4)])
+        candidates = np.unique(np.concatenate(raised)) if raised else np.empty(0, dtype=np.int64)
+        reach = 1.5 * self.voxel_size
+        while len(candidates):
+            owners = np.flatnonzero(objects >= 0)
+            if len(owners) == 0:
+                return
+            gap, nearest = cKDTree(self.centroids[owners]).query(
+                self.centroids[candidates], distance_upper_bound=reach
+            )
+            reached = np.isfinite(gap)
+            if not reached.any():
+                return
+            objects[candidates[reached]] = objects[owners[nearest[reached]]]
+            candidates = candidates[~reached]
+
+    def drop_flat(self, objects: np.ndarray, up: np.ndarray | None = None) -> None:
+        """Make background the objects lying in a plane: its ragged edges and the noise on it.
+
+        With ``up``, the band of a wall (a plane that is not horizontal) is twice as thick: walls
+        of reconstructed rooms bulge, and what lies flat against one is trim, not an object.
+        """
+        in_plane = np.zeros(len(objects), dtype=bool)
+        for plane in self.found:
+            upright = up is not None and abs(plane.normal @ up) < self.min_cos
+            band = 2 * self.distance if upright else self.distance
+            in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= band
+        labelled = objects >= 0
+        ids, members = np.unique(objects[labelled], return_inverse=True)
+        flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
+        objects[np.isin(objects, ids[flat_share >= _FLAT_SHARE])] = -1
+
+    def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:
+        near = np.abs(self.centroids[voxels] @ normal - offset) <= self.distance
+        return near & (np.abs(self.normals[voxels] @ normal) >= self.min_cos)
+
+    def _fit(self, voxels: np.ndarray, guess: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """Least-squares plane through ``voxels``, its normal oriented like ``guess``."""
+        if len(voxels) < 3:
+            return None
+        points = self.centroids[voxels]
+        centre = points.mean(axis=0)
+        normal = np.linalg.eigh(np.cov((points - centre).T))[1][:, 0]
+        normal = normal if normal @ guess >= 0 else -normal
+        return normal, float(normal @ centre)
+
+    def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
+        """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
+
+        Patches are 8-connected cells on a grid in the plane, two voxel spacings wide; a
+        patch's area is its number of cells times a cell's area.
+        """
+        cells = np.floor(self.centroids[voxels] @ plane_basis(normal).T / self.cell).astype(np.int64)
+        cells -= cells.min(axis=0)
+        shape = cells.max(axis=0) + 1
+        grid = np.zeros(shape, dtype=bool)
+        grid[cells[:, 0], cells[:, 1]] = True
+        patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
+        area = np.bincount(patches.ravel(), minlength=count + 1) * self.cell**2
+        area[0] = 0.0  # empty cells
+        return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
+

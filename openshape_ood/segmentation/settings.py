@@ -1,0 +1,263 @@
+"""Measuring a scan and choosing the segmentation's settings from what was measured.
+
+Everything is in metres. The measurements are of the kind of scan, not of its content:
+
+- the point spacing (median distance to the nearest point), and how it grows with the range
+  to the origin: a scan taken from one viewpoint in its sensor frame (an RGB-D frame, a LiDAR
+  sweep) has points whose spacing is proportional to their range, a reconstructed room or an
+  aerial tile has about the same spacing everywhere;
+- the extent: a table top spans about a metre, a room a few metres, a street tens of metres.
+
+From them: the voxel size (about two point spacings, coarser where the scan has so many points
+that the voxels would not fit the time), the plane and cluster distances (a few voxels, plus
+the spacing growth times the range for one-viewpoint scans), and, for streets (scans wider than a
+room, from a LiDAR in its frame or holding things taller than a storey),
+ground removal on a grid of local ground heights instead of planes and size limits that keep
+vehicles. Every setting given explicitly wins.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..config import UP_AXES
+
+# Points whose nearest-neighbour distances measure the spacing (a random sample: fast on any scan).
+_SPACING_SAMPLE = 20000
+# Ranges differing by this factor at least (10th to 90th percentile) tell whether spacing grows with range.
+_RANGE_SPREAD = 2.0
+# Log-log slope of spacing against range above which the scan is one viewpoint in its sensor frame
+# (the slope is 1 for a scanner at the origin, about 0 for a scan of even density).
+_VIEWPOINT_SLOPE = 0.6
+# Voxels the segmentation may work on; more points than that are merged into coarser voxels (speed).
+_MAX_VOXELS = 150_000
+# The finest voxel: details below 5 mm do not change which object a point belongs to.
+_MIN_VOXEL = 0.005
+# Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
+_WIDE_SCAN = 20.0
+# Height (m) of a storey: a wide scan taller than this is outdoors.
+_STOREY = 4.0
+
+
+@dataclass(frozen=True)
+class ScanMeasures:
+    """What :func:`measure_scan` found.
+
+    Attributes:
+        points: number of points.
+        spacing: median distance between neighbouring points (m).
+        spacing_growth: spacing per metre of range for a one-viewpoint scan (0 otherwise).
+        single_viewpoint: whether the spacing grows with the range to the origin (sensor frame).
+        extent: the bounding box's sides (m).
+    """
+
+    points: int
+    spacing: float
+    spacing_growth: float
+    single_viewpoint: bool
+    extent: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class SegmentationSettings:
+    """Every setting :func:`~openshape_ood.scene.segment_scene` used; see its arguments.
+
+    ``source`` names, for each setting, whether it was ``"given"`` or ``"chosen"`` from the scan.
+    """
+
+    up_axis: str | None
+    up: tuple[float, float, float] | None
+    ground: str
+    voxel_size: float
+    plane_distance: float
+    min_plane_area: float
+    max_planes: int
+    normal_angle: float
+    cluster_distance: float
+    cluster_growth: float
+    min_points: int
+    min_size: float
+    max_size: float
+    max_height: float | None
+    min_height: float
+    ground_cell: float
+    ground_height: float
+    convexity: bool
+    measured: ScanMeasures
+    source: dict
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values, the measurements under ``"measured"``."""
+        document = asdict(self)
+        document["measured"]["extent"] = list(self.measured.extent)
+        if self.up is not None:
+            document["up"] = list(self.up)
+        return document
+
+
+#: Settings a caller may give (the others follow from the scan).
+TUNABLE = (
+    "voxel_size",
+    "plane_distance",
+    "min_plane_area",
+    "max_planes",
+    "normal_angle",
+    "cluster_distance",
+    "cluster_growth",
+    "min_points",
+    "min_size",
+    "max_size",
+    "max_height",
+    "min_height",
+    "ground",
+    "convexity",
+)
+GROUND_METHODS = ("planes", "grid")
+
+
+def measure_scan(xyz: np.ndarray, seed: int = 0) -> ScanMeasures:
+    """Point spacing, its growth with range to the origin, and extent of a scan ``(N, 3)`` in metres."""
+    extent = tuple(float(v) for v in xyz.max(axis=0) - xyz.min(axis=0))
+    if len(xyz) < 3:
+        return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
+    rng = np.random.default_rng(seed)
+    sample = xyz if len(xyz) <= _SPACING_SAMPLE else xyz[rng.choice(len(xyz), _SPACING_SAMPLE, replace=False)]
+    distance = cKDTree(sample).query(sample, k=2, workers=-1)[0][:, 1]
+    # A sample of n of N points on a surface is sqrt(N / n) times sparser.
+    distance = distance * math.sqrt(len(sample) / len(xyz))
+    spacing = float(np.median(distance))
+    ranges = np.linalg.norm(sample, axis=1)
+    low, high = np.quantile(ranges, [0.1, 0.9])
+    growth, single = 0.0, False
+    usable = (distance > 0) & (ranges > 0)
+    if low > 0 and high / low >= _RANGE_SPREAD and usable.sum() > 100:
+        edges = np.geomspace(low, high, 6)
+        centre, median = [], []
+        for a, b in zip(edges[:-1], edges[1:]):
+            band = usable & (ranges >= a) & (ranges < b)
+            if band.sum() >= 20:
+                centre.append(math.sqrt(a * b))
+                median.append(float(np.median(distance[band])))
+        if len(centre) >= 3:
+            slope = float(np.polyfit(np.log(centre), np.log(median), 1)[0])
+            single = slope >= _VIEWPOINT_SLOPE
+            if single:
+                growth = float(np.median(np.array(median) / np.array(centre)))
+    return ScanMeasures(len(xyz), spacing, growth, single, extent)
+
+
+def choose_settings(
+    measured: ScanMeasures,
+    up_axis: str | None,
+    up: np.ndarray | None,
+    given: dict,
+) -> SegmentationSettings:
+    """The settings for a scan: those in ``given`` (not ``None``) as they are, the others from ``measured``."""
+    given = {name: value for name, value in given.items() if value is not None}
+    spacing = measured.spacing if measured.spacing > 0 else 0.01
+    # Voxels of two spacings (coarser ones when they would be too many: see coarser_voxels).
+    voxel = float(given.get("voxel_size", _round(max(_MIN_VOXEL, 2 * spacing))))
+    horizontal = sorted(measured.extent)[1:] if up is None else _horizontal_extent(measured.extent, up)
+    vertical = min(measured.extent) if up is None else measured.extent[int(np.argmax(np.abs(up)))]
+    # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
+    # things taller than a storey (buildings, trees); a wide indoor scan is many rooms, not a street.
+    wide = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
+    chosen = {
+        "voxel_size": voxel,
+        "plane_distance": 2 * voxel,
+        # A plane patch covering 1 % of the scan's footprint is structure (a floor, a wall, the table under
+        # the objects); a table top or a seat in a room covers less and stays an object.
+        "min_plane_area": max(0.1, _round(0.01 * horizontal[0] * horizontal[1])) if not wide else 4.0,
+        "max_planes": 10,
+        "normal_angle": 30.0,
+        "cluster_distance": 2 * voxel,
+        # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
+        "cluster_growth": measured.spacing_growth if measured.single_viewpoint else 0.0,
+        "min_points": 50 if not wide else 25,
+        "min_size": max(0.03, 3 * voxel),
+        # Furniture indoors; outdoors vehicles (a van 6 m, a lorry 12 m) but not buildings.
+        "max_size": 3.0 if not wide else 12.0,
+        # Outdoors an object stands on the ground and is no taller than a lorry: taller is a building or a tree.
+        "max_height": None if not wide else 4.5,
+        # ... and rises at least a metre: vehicles and people do, kerbs, low hedges and litter do not.
+        "min_height": 0.0 if not wide else 1.0,
+        "ground": "planes" if not wide else "grid",
+        "convexity": not wide,
+    }
+    values = {**chosen, **{k: v for k, v in given.items() if k in chosen}}
+    source = {name: ("given" if name in given else "chosen") for name in chosen}
+    return SegmentationSettings(
+        up_axis=up_axis,
+        up=None if up is None else tuple(float(v) for v in up),
+        ground_cell=float(max(1.0, 10 * values["voxel_size"])),
+        ground_height=float(max(0.15, 3 * values["voxel_size"])),
+        measured=measured,
+        source=source,
+        **values,
+    )
+
+
+def check_given(given: dict) -> None:
+    """Raise ``ValueError`` naming the first explicit setting that is out of range."""
+    for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "max_size"):
+        value = given.get(name)
+        if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
+    for name in ("cluster_growth", "max_height", "min_height"):
+        value = given.get(name)
+        if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    angle = given.get("normal_angle")
+    if angle is not None and not 0 < angle < 90:
+        raise ValueError(f"normal_angle must be in (0, 90) degrees, got {angle!r}")
+    min_size, max_size = given.get("min_size"), given.get("max_size")
+    if min_size is not None and not 0 <= min_size < (max_size if max_size is not None else math.inf):
+        raise ValueError(f"min_size must be in [0, max_size={max_size}), got {min_size!r}")
+    for name, low in (("max_planes", 0), ("min_points", 1)):
+        value = given.get(name)
+        if value is not None and (int(value) != value or value < low):
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    ground = given.get("ground")
+    if ground is not None and ground not in GROUND_METHODS:
+        raise ValueError(f"ground must be one of {GROUND_METHODS}, got {ground!r}")
+
+
+def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationSettings | None:
+    """Settings with voxels coarse enough that a scan of ``voxels`` voxels has at most
+    :data:`_MAX_VOXELS` (a surface's voxel count falls with the square of their size), the
+    distances that follow from the voxel size scaled alike; ``None`` when ``voxels`` is few enough
+    or the voxel size was given."""
+    if voxels <= _MAX_VOXELS or settings.source["voxel_size"] == "given":
+        return None
+    factor = math.sqrt(voxels / _MAX_VOXELS)
+    voxel = _round(settings.voxel_size * factor * 1.05)
+    factor = voxel / settings.voxel_size
+    scaled = {"voxel_size": voxel}
+    for name in ("plane_distance", "cluster_distance", "min_size"):
+        if settings.source[name] == "chosen":
+            scaled[name] = max(getattr(settings, name), getattr(settings, name) * factor)
+    return replace(settings, **scaled)
+
+
+def with_up(settings: SegmentationSettings, up: np.ndarray) -> SegmentationSettings:
+    """The settings with the support normal found in the scan as the up direction (and its nearest axis)."""
+    axis = UP_AXES[int(np.argmax(np.abs(up)))]
+    return replace(settings, up=tuple(float(v) for v in up), up_axis=axis)
+
+
+def _horizontal_extent(extent: tuple[float, float, float], up: np.ndarray) -> list[float]:
+    axis = int(np.argmax(np.abs(up)))
+    return [extent[k] for k in range(3) if k != axis]
+
+
+def _round(value: float) -> float:
+    """Two significant digits: settings a person can read and type back."""
+    return float(f"{value:.2g}")
+
+
+SETTING_NAMES = tuple(field.name for field in fields(SegmentationSettings))
