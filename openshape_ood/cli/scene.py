@@ -10,6 +10,7 @@ import numpy as np
 
 from ..config import UP_AXES
 from ..segmentation.settings import GROUND_METHODS, TUNABLE
+from . import COMMANDS
 from .common import (
     UsageError,
     check_shape_options,
@@ -34,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     scene = commands.add_parser(
         "scene",
         parents=[common_options(), encoding_options(), scoring_options()],
-        help="find the objects in a scan and score each one for novelty",
+        help=COMMANDS["scene"],
         description="Find the objects in a scan of a room or a table top (coordinates in metres) and score each "
         "against the known classes, as 'score' scores a file: one table row per object with its point count, "
         "centroid, size, nearest known class, similarity, novelty and, with a threshold, the verdict. Writes a "
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 for key, value in chosen.items()))  # fmt: skip
     note(args, f"{len(np.unique(labels[labels >= 0]))} objects among {len(points)} points, from {objects_from}")
     encoder_up = _encoder_up(args.up, settings)
+    args.up = encoder_up  # the --reference and --calibrate shapes are turned like the scan's objects
     encoder = load_encoder(args)
     detector = fit_detector(encoder, known, args)
     if args.calibrate is not None:
