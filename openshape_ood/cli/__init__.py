@@ -23,8 +23,9 @@ on with the others and exits with 1.
 Exit codes: 0 success, 1 an error (any file that could not be read included), 2 a usage
 error, 130 interrupted. Progress bars and notes go to stderr, results to stdout.
 
-torch and open_clip are imported by the commands that encode (``score``, ``embed``, ``scene``),
-so ``--help``, ``--version`` and ``models`` answer at once.
+Each command's module is imported only when that command runs, and torch and open_clip only
+by the commands that encode (``score``, ``embed``, ``scene``), so ``--help``, ``--version``
+and ``models`` answer at once.
 
 One module per command (``score``, ``embed``, ``scene``, ``models``), each holding its
 options beside its handler; :mod:`.common` holds the options, checks and printers they share,
@@ -38,29 +39,36 @@ import argparse
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
-
-from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+from collections.abc import Iterable, Sequence
+from importlib import import_module
 
 from .. import __version__
-from ..checkpoint import CheckpointError
-from ..registry import UnknownModelError
-from . import embed, models, scene, score
 from .common import INTERRUPTED, PROG, USAGE_ERROR, UsageError, error, show_warning
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-#: One module per command, each with ``add_parser(commands)`` (its options beside its handler).
-COMMANDS = (score, embed, scene, models)
+#: Every command and its one-line help. Each is a module of this package with
+#: ``add_parser(commands)`` (its options beside its handler), imported only when its command
+#: runs, so that ``--help``, ``--version`` and ``models`` answer without numpy, torch or trimesh.
+COMMANDS: dict[str, str] = {
+    "score": "novelty of each shape file against the known classes",
+    "embed": "embed shape files into an HDF5 file (resumable)",
+    "scene": "find the objects in a scan and score each one for novelty",
+    "models": "list the registered shape encoders",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), None)  # options come after it
+    parser = build_parser([command] if command in COMMANDS else [])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
         return int(exit_.code or 0)
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
     hub_bars = not are_progress_bars_disabled()
     if args.quiet:
         disable_progress_bars()
@@ -78,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one line per error for users; the traceback on request
             if args.debug:
                 traceback.print_exc()
+            from ..checkpoint import CheckpointError
+            from ..registry import UnknownModelError
+
             expected = isinstance(exc, (OSError, ValueError, UnknownModelError, CheckpointError))
             error(str(exc) if expected else f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
             return 1
@@ -86,15 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 enable_progress_bars()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``openshape-ood`` parser: one sub-command per module of :data:`COMMANDS`."""
+def build_parser(commands: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
+    """The ``openshape-ood`` parser, with the options of ``commands`` (default: all).
+
+    The other commands get a stand-in that lists them in ``--help`` without importing their
+    modules; :func:`main` builds only the command it runs.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Zero-shot, open-vocabulary novelty detection on 3D shape files with OpenShape encoders.",
         epilog="Exit codes: 0 success, 1 error (including any unreadable file), 2 usage error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(commands)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    built = set(commands)
+    for name, summary in COMMANDS.items():
+        if name in built:
+            import_module(f"{__name__}.{name}").add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser

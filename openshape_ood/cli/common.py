@@ -12,16 +12,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-from tqdm import tqdm
-
 from ..classnames import check_class_names
 from ..config import DTYPE_ENV, DTYPES, UP_AXES
-from ..io import SUPPORTED_SUFFIXES, find_shape_files
-from ..prepare import check_seed
 from ..registry import ModelEntry, UnknownModelError, get_entry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     import torch
 
     from ..encoder import ShapeEncoder
@@ -55,6 +52,8 @@ def common_options() -> argparse.ArgumentParser:
 
 def path_options() -> argparse.ArgumentParser:
     """The PATH arguments of the commands that read shape files."""
+    from ..io import SUPPORTED_SUFFIXES  # the reader table: only when a command reads files
+
     shapes = argparse.ArgumentParser(add_help=False)
     shapes.add_argument(
         "paths",
@@ -120,6 +119,8 @@ def class_names(value: str, what: str = "--known class names") -> list[str]:
 
 def check_shape_options(args: argparse.Namespace) -> ModelEntry:
     """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names)."""
+    from ..prepare import check_seed
+
     try:
         check_seed(args.seed, "--seed")
     except ValueError as exc:
@@ -137,6 +138,8 @@ def check_shape_options(args: argparse.Namespace) -> ModelEntry:
 
 def expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """Items named by PATH arguments (:func:`~openshape_ood.io.find_shape_files`) and ``{argument: error}`` for the others."""
+    from ..io import find_shape_files
+
     failed: dict[str, str] = {}
     files = find_shape_files(patterns, on_error=lambda pattern, message: fail(failed, pattern, message))
     return files, failed
@@ -196,6 +199,8 @@ def embed_files(
 
 def fail(failed: dict[str, str], name: str, message: str) -> None:
     """Record that ``name`` failed and say so on stderr at once (above any progress bar)."""
+    from tqdm import tqdm  # imported by the commands that read files anyway
+
     failed[name] = message
     tqdm.write(f"{PROG}: error: {message}", file=sys.stderr)
 
@@ -236,4 +241,6 @@ def error(message: str) -> None:
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """``warnings.showwarning`` for the command line: one line on stderr, above any progress bar."""
+    from tqdm import tqdm
+
     tqdm.write(f"{PROG}: warning: {message}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from . import COMMANDS
 from .common import (
     UsageError,
     check_shape_options,
@@ -23,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     embed = commands.add_parser(
         "embed",
         parents=[common_options(), path_options(), encoding_options()],
-        help="embed shape files into an HDF5 file (resumable)",
+        help=COMMANDS["embed"],
         description="Write L2-normalised embeddings of shape files to an HDF5 file: datasets 'embeddings' "
         "(N, D) float32 and 'files' (N,), attributes with the model and preparation settings. Files are "
         "stored as named on the command line. Rerunning the command (after an interruption, or with more "

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from ..checkpoint import model_status
 from ..registry import REGISTRY_ENV, load_registry, registry_paths
+from . import COMMANDS
 from .common import common_options, note, print_table
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser(
         "models",
         parents=[common_options()],
-        help="list the registered shape encoders",
+        help=COMMANDS["models"],
         description=f"List the checkpoint registry (the packaged one and the files in ${REGISTRY_ENV}): name, "
         "embedding width, gravity axis, paired CLIP text tower, where the checkpoint comes from, and whether "
         "the checkpoint and the text tower's weights are already on this machine (Hub cache or local file; "

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from . import COMMANDS
 from .common import (
     check_shape_options,
     class_names,
@@ -34,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     score = commands.add_parser(
         "score",
         parents=[common_options(), path_options(), encoding_options(), scoring_options()],
-        help="novelty of each shape file against the known classes",
+        help=COMMANDS["score"],
         description="Score each shape file against the known classes: nearest class, its cosine similarity, "
         "the novelty score (higher = more novel) and, with --threshold or --calibrate, the verdict "
         "known/novel (novel when the novelty score is above the threshold). Without either, scores are "
