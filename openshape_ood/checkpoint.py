@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from .cache import file_identity
+from .hub import OFFLINE_ADVICE, HubUnavailableError, hub_file
 from .registry import HubSource, LocalSource, ModelEntry
 
 if TYPE_CHECKING:
@@ -59,9 +59,11 @@ def fetch_checkpoint(
 ) -> Path:
     """Path of the checkpoint file for ``entry``, downloading it into the Hub cache if needed.
 
-    Hub downloads go through :func:`huggingface_hub.hf_hub_download`, so the usual cache,
-    ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE`` and resumable downloads apply. ``revision``
-    overrides the registry's revision (a branch, tag or commit hash).
+    Hub files go through :func:`openshape_ood.hub.hub_file`: the Hub cache first
+    (``HF_HUB_CACHE``), then one quick check that the Hub answers, so that without network
+    (or with ``HF_HUB_OFFLINE``) this fails at once with a
+    :class:`CheckpointError` naming the file and what to do.
+    ``revision`` overrides the registry's revision (a branch, tag or commit hash).
     """
     source = entry.source
     if isinstance(source, LocalSource):
@@ -72,20 +74,19 @@ def fetch_checkpoint(
             )
         return source.path
     assert isinstance(source, HubSource)
-    revision = revision or source.revision
-    where = f"{source.repo_id}/{source.filename} (revision {revision or 'main'})"
     try:
-        return Path(
-            hf_hub_download(source.repo_id, source.filename, revision=revision, cache_dir=cache_dir)
+        return hub_file(
+            source.repo_id,
+            source.filename,
+            revision=revision or source.revision,
+            cache_dir=cache_dir,
+            what=f"checkpoint for {entry.name!r}",
+            advice=OFFLINE_ADVICE.format(model=entry.name),
         )
-    except LocalEntryNotFoundError:
-        raise CheckpointError(
-            f"checkpoint for {entry.name!r} is not in the local Hub cache and could not be downloaded: "
-            f"{where}. Connect to the network (and unset HF_HUB_OFFLINE) to download it once, or "
-            f"copy it to a machine-local file and register it with a 'path' entry "
-            f"(see OPENSHAPE_OOD_REGISTRY)."
-        ) from None
-    except (EntryNotFoundError, HfHubHTTPError) as exc:
+    except HubUnavailableError as exc:
+        raise CheckpointError(str(exc)) from None
+    except (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError) as exc:
+        where = f"{source.repo_id}/{source.filename} (revision {revision or source.revision or 'main'})"
         raise CheckpointError(f"could not download {where} for {entry.name!r}: {exc}") from exc
 
 

@@ -24,6 +24,7 @@ from safetensors import safe_open
 from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
 from .classnames import check_class_names, resolve_templates, spoken_name
 from .device import resolve_device
+from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable
 from .registry import ModelEntry, get_entry
 
 __all__ = ["TextEncoder"]
@@ -175,9 +176,27 @@ class TextEncoder:
         if self.pretrained is not None:
             path = self.pretrained
             if not Path(path).is_file():
-                path = open_clip.download_pretrained(open_clip.get_pretrained_cfg(self.model_name, self.pretrained))
+                path = _download_tag(self.model_name, self.pretrained)
             _load_text_weights(tower, path)
         return tower.to(self.device).eval().requires_grad_(False)
+
+
+def _download_tag(model_name: str, tag: str) -> str:
+    """The weights file of an open_clip pretrained tag: from the Hub cache, else downloaded by open_clip.
+
+    Without the file in the cache, an unreachable Hub (or ``HF_HUB_OFFLINE``) fails at once
+    with one line, instead of open_clip's retried and repeated download errors.
+    """
+    config = open_clip.get_pretrained_cfg(model_name, tag)
+    what = f"the {model_name} text tower's weights ({tag!r})"
+    repo_id, filename = os.path.split(config.get("hf_hub", ""))
+    if repo_id:
+        if cached_file(repo_id, OPEN_CLIP_WEIGHTS if not filename else [filename]) is None:
+            ensure_reachable(what, f"{repo_id} ({', '.join([filename] if filename else OPEN_CLIP_WEIGHTS)})", TEXT_ADVICE)
+    try:
+        return open_clip.download_pretrained(config)
+    except Exception as exc:  # noqa: BLE001 - open_clip wraps every Hub or URL failure differently
+        raise OSError(f"could not download {what}: {exc}. {TEXT_ADVICE}") from None
 
 
 def _prompt_key(prompts: list[str]) -> str:
@@ -192,6 +211,11 @@ def _load_text_weights(tower: torch.nn.Module, path: str | os.PathLike) -> None:
     level) and the CustomTextCLIP layout (``text.`` prefix).
     """
     path = str(path)
+    try:  # safetensors reports any file it cannot open as missing
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise OSError(f"text tower weights {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
     if path.endswith(".safetensors"):
         with safe_open(path, framework="pt") as handle:
             _copy_text_tensors(tower, list(handle.keys()), handle.get_tensor, path)

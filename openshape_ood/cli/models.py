@@ -8,13 +8,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from huggingface_hub import try_to_load_from_cache
-
+from ..hub import OPEN_CLIP_WEIGHTS, cached_file
 from ..registry import REGISTRY_ENV, HubSource, ModelEntry, load_registry, registry_paths
 from .common import common_options, note, print_table
 
-# The files open_clip fetches from a pretrained tag's Hub repository, safetensors first.
-_OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -76,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _hub_cached(repo_id: str, filenames: Sequence[str], revision: str | None = None) -> bool:
-    return any(isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in filenames)
+    return cached_file(repo_id, filenames, revision=revision) is not None
 
 
 def _text_tower_cached(entry: ModelEntry) -> bool | None:
@@ -85,7 +82,7 @@ def _text_tower_cached(entry: ModelEntry) -> bool | None:
         return Path(entry.text_pretrained).is_file()
     if entry.text_hf_repo is None:
         return None
-    return _hub_cached(entry.text_hf_repo, _OPEN_CLIP_WEIGHTS)
+    return _hub_cached(entry.text_hf_repo, OPEN_CLIP_WEIGHTS)
 
 
 def _yes_no(value: bool | None) -> str:
