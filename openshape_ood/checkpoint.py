@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ __all__ = [
     "load_weights_strict",
     "read_encoder_state_dict",
     "verify_checkpoint",
+    "zip_problem",
 ]
 
 FLAT = "flat"
@@ -100,7 +102,11 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 
 def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> None:
-    """Check size, then SHA-256, of a file before anything unpickles it."""
+    """Check size, then SHA-256, of a file before anything unpickles it.
+
+    Without a SHA-256, a ``torch.save`` zip container is checked against the CRC-32 of each
+    of its members, which the container holds anyway (:func:`zip_problem`).
+    """
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
         raise CheckpointError(
@@ -115,6 +121,25 @@ def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> No
                 f"or a different version. Delete it and download it again, or update the registry "
                 f"entry if you replaced the checkpoint on purpose."
             )
+    elif problem := zip_problem(path):
+        raise CheckpointError(f"{path} {problem}: the file is damaged. Delete it and download or copy it again.")
+
+
+def zip_problem(path: str | os.PathLike) -> str | None:
+    """What is wrong with a zip container (``torch.save``'s format) at ``path``, or ``None``.
+
+    Every member is read and checked against the CRC-32 stored with it, so a flipped bit in
+    the tensor data is caught without a SHA-256 to compare with. Files that are not zip
+    containers (safetensors, legacy pickles) give ``None``: they are checked when read.
+    """
+    if not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        return f"is a damaged zip container ({exc})"
+    return f"fails the CRC-32 check of its member {bad}" if bad is not None else None
 
 
 def read_encoder_state_dict(

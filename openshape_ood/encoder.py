@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
+from .checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
 from .config import UP_AXES, check_up_axis
 from .device import resolve_device
 from .model import PointBertConfig, build_point_bert
@@ -46,6 +46,8 @@ class ShapeEncoder:
         name: registry name, or ``None`` for a checkpoint loaded by path.
         entry: the registry entry (text tower pairing), or ``None``.
         num_points: points per cloud fed to the model.
+        checkpoint: the file the weights were read from, or ``None``; named by the error
+            when the weights turn embeddings into NaN or infinity.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class ShapeEncoder:
         name: str | None = None,
         entry: ModelEntry | None = None,
         num_points: int = DEFAULT_NUM_POINTS,
+        checkpoint: Path | None = None,
     ):
         self.model = model.eval()
         self.config = config
@@ -64,6 +67,7 @@ class ShapeEncoder:
         self.name = name
         self.entry = entry
         self.num_points = num_points
+        self.checkpoint = checkpoint
 
     def __repr__(self) -> str:
         return (
@@ -131,6 +135,7 @@ class ShapeEncoder:
             model_up_axis=entry.model_up_axis,
             name=entry.name,
             entry=entry,
+            checkpoint=path,
         )
 
     @classmethod
@@ -164,7 +169,7 @@ class ShapeEncoder:
         weights = read_encoder_state_dict(path, container=container, prefix=prefix)
         model = build_point_bert(config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(resolve_device(device)), config, model_up_axis=model_up_axis)
+        return cls(model.to(resolve_device(device)), config, model_up_axis=model_up_axis, checkpoint=path)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
         """Raw (unnormalised) float32 embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.
@@ -172,13 +177,27 @@ class ShapeEncoder:
         No centring, resampling or axis change happens here: this is the model's forward
         pass, as upstream runs it. ``fps_start`` gives each cloud's first FPS centre
         (index 0 when ``None``).
+
+        Raises:
+            CheckpointError: an embedding is NaN or infinite. Prepared input is finite, so
+                the weights are to blame: a finite but huge value (a flipped exponent bit)
+                passes every check of the file and overflows here. Raised rather than
+                returned, so that no caller stores or scores such rows.
         """
         if points.ndim != 3 or points.shape[1] != self.config.in_dim:
             raise ValueError(
                 f"expected prepared input [B, {self.config.in_dim}, N], got {tuple(points.shape)}"
             )
         with torch.inference_mode():
-            return self.model(points.to(self.device, torch.float32, non_blocking=True), fps_start).float()
+            embeddings = self.model(points.to(self.device, torch.float32, non_blocking=True), fps_start).float()
+        if not torch.isfinite(embeddings).all():
+            source = f"checkpoint {self.checkpoint}" if self.checkpoint is not None else "the model's weights"
+            raise CheckpointError(
+                f"the encoder turned finite input into NaN or infinite embeddings ({self.dtype}): {source} holds "
+                f"values too large to compute with, so it is damaged. Delete it and download or copy it again"
+                + ("; or compute in float32" if self.dtype == torch.float16 else "")
+            )
+        return embeddings
 
     def embed(
         self,
