@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from .checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
 from .config import UP_AXES, check_up_axis
@@ -24,6 +23,7 @@ from .prepare import (
     split_clouds,
     validate_cloud,
 )
+from .progress import progress_bar
 from .registry import ModelEntry, get_entry
 
 __all__ = ["COMPUTE_DTYPES", "ShapeEncoder"]
@@ -232,7 +232,8 @@ class ShapeEncoder:
                 1-3 % cosine jitter that sampling alone causes.
             rotate: also turn view ``v`` by ``360 * v / views`` degrees about the gravity
                 axis (``up_axis``), for shapes whose heading is arbitrary.
-            progress: show a progress bar; ``None`` shows one when there is more than one batch.
+            progress: show a progress bar on stderr; ``None`` shows one when there is more than one
+                batch and stderr is a terminal (or this runs in Jupyter).
 
         Returns:
             ``(B, D)`` float32 L2-normalised embeddings, numpy for numpy input and torch
@@ -248,9 +249,9 @@ class ShapeEncoder:
         if isinstance(views, bool) or not isinstance(views, numbers.Integral) or views < 1:
             raise ValueError(f"views must be a whole number of at least 1, got {views!r}")
         starts = range(0, len(arrays), batch_size)
-        show = progress if progress is not None else len(starts) > 1
+        show = progress if progress is not None or len(starts) > 1 else False
         outputs = []
-        for start in tqdm(starts, desc="Encoding shapes", unit="batch", disable=not show):
+        for start in progress_bar(starts, desc="Encoding shapes", unit="batch", progress=show):
             chunk = arrays[start : start + batch_size]
             total = self._embed_view(chunk, seed, random_fps_start, up_axis, start)
             for view in range(1, views):

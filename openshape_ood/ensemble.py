@@ -65,7 +65,7 @@ class EnsembleDetector(NoveltyDetector):
         text_encoder: Sequence | None = None,
         templates: str | Sequence[str] = "openshape64",
         threshold: float | None = None,
-        progress: bool = True,
+        progress: bool | None = None,
     ):
         super().__init__(
             method, model=model, text_encoder=text_encoder, templates=templates, threshold=threshold, progress=progress

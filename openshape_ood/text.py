@@ -25,9 +25,13 @@ from .cache import default_cache_dir, embedding_problem, file_identity, keyed_ca
 from .classnames import check_class_names, resolve_templates, spoken_name
 from .device import resolve_device
 from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable
+from .progress import progress_bar
 from .registry import ModelEntry, get_entry
 
 __all__ = ["TextEncoder"]
+
+#: Class names per forward pass (times the number of templates), as open_clip's classifier builder batches them.
+_NAMES_PER_BATCH = 10
 
 
 class TextEncoder:
@@ -41,7 +45,8 @@ class TextEncoder:
         device: where the tower runs; ``None`` picks CUDA when available, else CPU.
         cache_dir: folder of the embedding cache; ``None`` for :func:`default_cache_dir`.
         cache: set ``False`` to neither read nor write the cache.
-        progress: show a progress bar while embedding classes.
+        progress: show a progress bar on stderr while embedding class names; ``None``: when
+            stderr is a terminal (or this runs in Jupyter).
 
     The tower is loaded on first use, not at construction. Tags whose weights were trained
     with QuickGELU (the OpenAI ones) get QuickGELU, as open_clip's pretrained table says; a
@@ -56,7 +61,7 @@ class TextEncoder:
         device: str | torch.device | None = "cpu",
         cache_dir: str | os.PathLike | None = None,
         cache: bool = True,
-        progress: bool = True,
+        progress: bool | None = None,
     ):
         config = open_clip.get_model_config(model_name)
         if config is None:
@@ -148,15 +153,16 @@ class TextEncoder:
         missing = list(dict.fromkeys(key for key in keys if key not in found))
         if missing:
             words_of = dict(zip(keys, spoken))
-            weights = open_clip.build_zero_shot_classifier(
-                self,
-                self.tokenizer,
-                [words_of[key] for key in missing],
-                templates,
-                device=self.device,
-                use_tqdm=self.progress,
-            )
-            found = {**found, **dict(zip(missing, weights.T.float().cpu().numpy()))}
+            self.module  # load the tower before the bar starts
+            label = f"Embedding class names ({self.model_name})"
+            with progress_bar(total=len(missing), desc=label, unit="name", progress=self.progress) as bar:
+                for start in range(0, len(missing), _NAMES_PER_BATCH):
+                    batch = missing[start : start + _NAMES_PER_BATCH]
+                    weights = open_clip.build_zero_shot_classifier(
+                        self, self.tokenizer, [words_of[key] for key in batch], templates, device=self.device, use_tqdm=False
+                    )
+                    found = {**found, **dict(zip(batch, weights.T.float().cpu().numpy()))}
+                    bar.update(len(batch))
             if store is not None:
                 store.write(found)
         return np.stack([found[key] for key in keys]).astype(np.float32)

@@ -19,6 +19,7 @@ from .common import (
     load_encoder,
     note,
     print_table,
+    progress,
     scoring_options,
 )
 
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         tpr=tpr,
         seed=args.seed,
         batch_size=args.batch_size,
-        progress=False if args.quiet else None,
+        progress=progress(args),
         templates=args.templates,
     )
     if calibration is not None:

@@ -23,6 +23,7 @@ from .common import (
     note,
     path_options,
     print_table,
+    progress,
     scoring_options,
 )
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     encoder = load_encoder(args)
     detector = NoveltyDetector(
-        args.method, model=encoder, templates=args.templates, threshold=args.threshold, progress=not args.quiet
+        args.method, model=encoder, templates=args.templates, threshold=args.threshold, progress=progress(args)
     ).fit(known=known)
 
     if args.calibrate is not None:
