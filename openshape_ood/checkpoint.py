@@ -18,6 +18,7 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 
 from .cache import file_identity
 from .hub import OFFLINE_ADVICE, HubUnavailableError, hub_file
+from .progress import bar_class
 from .registry import HubSource, LocalSource, ModelEntry
 
 if TYPE_CHECKING:
@@ -57,7 +58,11 @@ def checkpoint_identity(entry: ModelEntry) -> str:
 
 
 def fetch_checkpoint(
-    entry: ModelEntry, *, cache_dir: str | os.PathLike | None = None, revision: str | None = None
+    entry: ModelEntry,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    revision: str | None = None,
+    progress: bool | None = None,
 ) -> Path:
     """Path of the checkpoint file for ``entry``, downloading it into the Hub cache if needed.
 
@@ -66,6 +71,8 @@ def fetch_checkpoint(
     (or with ``HF_HUB_OFFLINE``) this fails at once with a
     :class:`CheckpointError` naming the file and what to do.
     ``revision`` overrides the registry's revision (a branch, tag or commit hash).
+    ``progress``: the download's bar, labelled with the model, as for
+    :func:`openshape_ood.progress.show_progress`.
     """
     source = entry.source
     if isinstance(source, LocalSource):
@@ -84,6 +91,7 @@ def fetch_checkpoint(
             cache_dir=cache_dir,
             what=f"checkpoint for {entry.name!r}",
             advice=OFFLINE_ADVICE.format(model=entry.name),
+            tqdm_class=bar_class(f"{entry.name} checkpoint", progress),
         )
     except HubUnavailableError as exc:
         raise CheckpointError(str(exc)) from None

@@ -197,8 +197,11 @@ def _download_tag(model_name: str, tag: str) -> str:
     what = f"the {model_name} text tower's weights ({tag!r})"
     repo_id, filename = os.path.split(config.get("hf_hub", ""))
     if repo_id:
-        if cached_file(repo_id, OPEN_CLIP_WEIGHTS if not filename else [filename]) is None:
-            ensure_reachable(what, f"{repo_id} ({', '.join([filename] if filename else OPEN_CLIP_WEIGHTS)})", TEXT_ADVICE)
+        candidates = [filename] if filename else list(OPEN_CLIP_WEIGHTS)
+        found = cached_file(repo_id, candidates)
+        if found is not None:  # open_clip would ask the Hub for a newer revision first, retrying when offline
+            return str(found)
+        ensure_reachable(what, f"{repo_id} ({', '.join(candidates)})", TEXT_ADVICE)
     try:
         return open_clip.download_pretrained(config)
     except Exception as exc:  # noqa: BLE001 - open_clip wraps every Hub or URL failure differently

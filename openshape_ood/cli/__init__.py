@@ -11,7 +11,9 @@ Run ``openshape-ood --help`` (or ``python -m openshape_ood --help``) for the com
 * ``scene SCAN --known chair,table --out objects.ply``: the objects of a scan, each scored
   as ``score`` scores a file;
 * ``models``: the registered shape encoders and whether their checkpoints and paired text
-  towers are cached.
+  towers are cached;
+* ``download MODEL... [--text]``: fetch and verify models' files into the Hub cache, to
+  carry to a machine without network.
 
 PATH arguments are files, directories (searched recursively for files with a suffix
 :func:`load_points` reads) or glob patterns (``**`` recurses). A stacked file (an HDF5
@@ -26,7 +28,7 @@ error, 130 interrupted. Progress bars and notes go to stderr, results to stdout.
 torch and open_clip are imported by the commands that encode (``score``, ``embed``, ``scene``),
 so ``--help``, ``--version`` and ``models`` answer at once.
 
-One module per command (``score``, ``embed``, ``scene``, ``models``), each holding its
+One module per command (``score``, ``embed``, ``scene``, ``models``, ``download``), each holding its
 options beside its handler; :mod:`.common` holds the options, checks and printers they share.
 """
 
@@ -43,13 +45,13 @@ from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_b
 from .. import __version__
 from ..checkpoint import CheckpointError
 from ..registry import UnknownModelError
-from . import embed, models, scene, score
+from . import download, embed, models, scene, score
 from .common import INTERRUPTED, PROG, USAGE_ERROR, UsageError, error, show_warning
 
 __all__ = ["main"]
 
 #: One module per command, each with ``add_parser(commands)`` (its options beside its handler).
-COMMANDS = (score, embed, scene, models)
+COMMANDS = (score, embed, scene, models, download)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
