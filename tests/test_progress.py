@@ -56,3 +56,14 @@ def test_score_on_the_tiny_models_prints_no_bars_or_warnings_into_a_log(tmp_path
     assert done.stderr == ""  # stderr is a pipe: no bars; the tiny models raise no warnings
     shown = subprocess.run([*command, "--progress"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert "Embedding shapes: 100%" in shown.stderr and "Embedding class names" not in shown.stderr  # names cached
+
+
+def test_notebook_bars_in_jupyter_when_widgets_are_installed(monkeypatch):
+    from tqdm import tqdm as text_bar
+    from tqdm.notebook import tqdm as notebook_bar
+
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr(progress.importlib.util, "find_spec", lambda name: object() if name == "ipywidgets" else None)
+    assert issubclass(bar_class("x"), notebook_bar) and show_progress(None)
+    monkeypatch.setattr(progress.importlib.util, "find_spec", lambda name: None)
+    assert not issubclass(bar_class("x"), notebook_bar) and issubclass(bar_class("x"), text_bar)
