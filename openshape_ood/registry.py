@@ -95,6 +95,8 @@ class ModelEntry:
         text_hf_repo: the Hub repository open_clip downloads the ``text_pretrained`` tag
             from, so that ``openshape-ood models`` can tell whether it is cached without
             importing open_clip; ``None`` when not given (or the weights are a local file).
+        text_size: the download size of the text tower's weights in bytes (``size`` in
+            ``[name.text]``), for people deciding what to fetch; ``None`` when unknown.
         description: one line for humans.
         registry_file: the registry file the entry was read from (provenance: a result made
             with an entry from a user registry must say so).
@@ -113,6 +115,7 @@ class ModelEntry:
     text_is_file: bool = False
     text_config: Path | None = None
     text_hf_repo: str | None = None
+    text_size: int | None = None
     description: str = ""
     registry_file: Path | None = None
 
@@ -277,6 +280,7 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         text_is_file="path" in text,
         text_config=text_config,
         text_hf_repo=text.get("hf_repo"),
+        text_size=text.get("size"),
         description=table.get("description", ""),
         registry_file=registry_file,
     )

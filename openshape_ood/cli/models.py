@@ -20,7 +20,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         parents=[common_options()],
         help="list the registered shape encoders",
         description=f"List the checkpoint registry (the packaged one and the files in ${REGISTRY_ENV}): name, "
-        "embedding width, gravity axis, paired CLIP text tower, where the checkpoint comes from, and whether "
+        "embedding width, gravity axis, paired CLIP text tower, the download sizes of the checkpoint and of the "
+        "text tower's weights ('unknown' where the registry does not say), where the checkpoint comes from, and whether "
         "the checkpoint and the text tower's weights are already on this machine (Hub cache or local file; "
         "'?' when the registry does not say where the text tower comes from).",
     )
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
                 "text_model": entry.text_model,
                 "text_pretrained": entry.text_pretrained,
                 "source": where,
+                "size": entry.size,
+                "text_size": _text_size(entry),
                 "cached": cached,
                 "text_cached": _text_tower_cached(entry),
             }
@@ -61,13 +64,16 @@ def run(args: argparse.Namespace) -> int:
                 r["up_axis"],
                 # Local text weights are absolute paths: their file name is enough here.
                 f"{r['text_model']} / {Path(r['text_pretrained']).name}",
+                _megabytes(r["size"]),
+                _megabytes(r["text_size"]),
                 _yes_no(r["cached"]),
                 _yes_no(r["text_cached"]),
                 r["source"],
             ]
             for r in rows
         ]
-        print_table(["name", "dim", "up", "text tower", "cached", "text cached", "source"], table, numeric={"dim"})
+        columns = ["name", "dim", "up", "text tower", "size", "text size", "cached", "text cached", "source"]
+        print_table(columns, table, numeric={"dim", "size", "text size"})
         note(args, f"registry: {os.pathsep.join(files)}")
     return 0
 
@@ -83,6 +89,18 @@ def _text_tower_cached(entry: ModelEntry) -> bool | None:
     if entry.text_hf_repo is None:
         return None
     return _hub_cached(entry.text_hf_repo, OPEN_CLIP_WEIGHTS)
+
+
+def _text_size(entry: ModelEntry) -> int | None:
+    """Bytes of the text tower's weights: the local file's, else the registry's ``size``; ``None``: unknown."""
+    if entry.text_is_file:
+        path = Path(entry.text_pretrained)
+        return path.stat().st_size if path.is_file() else None
+    return entry.text_size
+
+
+def _megabytes(size: int | None) -> str:
+    return "unknown" if size is None else f"{size / 1e6:,.1f} MB"
 
 
 def _yes_no(value: bool | None) -> str:
