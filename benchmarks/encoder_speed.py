@@ -215,7 +215,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", help="torch device; default CUDA when available, else CPU")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--no-upstream", dest="upstream", action="store_false", help="skip the upstream algorithm")
-    parser.add_argument("--json", type=Path, default=Path("encoder_speed.json"), help="where to write the results")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path("results/encoder_speed.json"),
+        help="where to write the results (default results/encoder_speed.json; results/ is git-ignored)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
