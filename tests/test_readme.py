@@ -8,6 +8,7 @@ makes elsewhere are made first: ``shapes.h5`` by the ``embed`` command it shows,
 ``my_model.pt`` (your own checkpoint) with random weights at the snippet's architecture.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -58,3 +59,33 @@ def test_every_python_snippet_runs_as_written(tiny_registry, tmp_path, monkeypat
     assert namespace["names"].shape == namespace["cosines"].shape and namespace["names"].shape[1:] == (3,)
     assert len(namespace["labels"]) == len(namespace["points"])  # the scene's, per point
     assert (tmp_path / "results" / "scene.ply").is_file() and (tmp_path / "results" / "corpus.h5").is_file()
+
+
+def console_example(command: str) -> list[str]:
+    """The lines the README shows after ``$ command`` in a console block, up to the next prompt or the block's end."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"$ {command}\n") + len(command) + 3
+    block = text[start : text.index("```", start)]
+    return block.split("\n$ ")[0].rstrip("\n").splitlines()
+
+
+def test_the_models_example_is_what_models_prints(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("OPENSHAPE_OOD_REGISTRY", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))  # nothing downloaded yet
+    assert main(["models"]) == 0
+    shown = console_example("openshape-ood models")
+    assert capsys.readouterr().out.splitlines() == shown[:-1]
+    assert shown[-1] == "openshape-ood: registry: <install folder>/openshape_ood/checkpoints.toml"
+
+
+def test_the_json_example_is_what_score_prints_on_the_tiny_models(tiny_registry, monkeypatch, capsys):
+    command = "openshape-ood score mikedh_trimesh/teapot.stl --known rabbit,duck,teapot --method mcm --threshold -0.34 --json --quiet"
+    monkeypatch.chdir(ROOT / "tests" / "data" / "real_samples")
+    assert main(command.split()[1:]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    shown = json.loads("\n".join(console_example(command)))
+    assert printed.keys() == shown.keys() and printed["results"][0].keys() == shown["results"][0].keys()
+    # Equal, the numbers to 1e-6 (float rounding may differ between machines).
+    assert {k: v for k, v in printed.items() if k != "results"} == {k: v for k, v in shown.items() if k != "results"}
+    for got, want in zip(printed["results"], shown["results"], strict=True):
+        assert got == {k: pytest.approx(v, abs=1e-6) if isinstance(v, float) else v for k, v in want.items()}
