@@ -178,11 +178,11 @@ class TextEncoder:
         if "hf_model_name" in text_config:
             # Hugging Face text towers would otherwise fetch their base weights before ours overwrite them.
             text_config["hf_model_pretrained"] = self.pretrained is None
+        path = self.pretrained  # found (or found missing) before the tower is built: that takes a while
+        if path is not None and not Path(path).is_file():
+            path = _download_tag(self.model_name, path)
         tower = _build_text_tower(self.embed_dim, text_config, quick_gelu=self.quick_gelu)
-        if self.pretrained is not None:
-            path = self.pretrained
-            if not Path(path).is_file():
-                path = _download_tag(self.model_name, self.pretrained)
+        if path is not None:
             _load_text_weights(tower, path)
         return tower.to(self.device).eval().requires_grad_(False)
 
