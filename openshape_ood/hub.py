@@ -91,7 +91,8 @@ def hub_file(
         cache_dir: the Hub cache; ``None`` for huggingface_hub's (``HF_HUB_CACHE``).
         what: what the file is, for the error (``"checkpoint for 'vitb32'"``).
         advice: what to do when it cannot be had, for the error.
-        tqdm_class: progress bar class for the download (huggingface_hub's own when ``None``).
+        tqdm_class: progress bar class for the download (huggingface_hub's own when ``None``, or
+            when huggingface_hub's bars are disabled).
 
     Raises:
         HubUnavailableError: not cached, and ``HF_HUB_OFFLINE`` is set or the Hub does not answer.
@@ -101,8 +102,10 @@ def hub_file(
         return found
     ensure_reachable(what, f"{repo_id}/{filename} (revision {revision or 'main'})", advice, cache_dir)
     from huggingface_hub import hf_hub_download  # imported here: the cached path needs none of it
+    from huggingface_hub.utils import are_progress_bars_disabled
 
-    extra = {"tqdm_class": tqdm_class} if tqdm_class is not None else {}
+    # Bars turned off for huggingface_hub (HF_HUB_DISABLE_PROGRESS_BARS, the commands' --quiet) stay off.
+    extra = {"tqdm_class": tqdm_class} if tqdm_class is not None and not are_progress_bars_disabled() else {}
     return Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, **extra))
 
 

@@ -79,15 +79,17 @@ def test_files_already_in_the_cache_are_verified_and_shown_offline(hub_setup, sh
 
 def test_missing_files_are_downloaded_with_labelled_bars_then_load_offline(hub_setup, shape_bytes, text_bytes, monkeypatch, capsys):
     served = {(SHAPE_REPO, "model.pt"): shape_bytes, (TEXT_REPO, TEXT_FILE): text_bytes}
-    requests = []
+    requests, bars = [], []
 
     def fake_download(repo_id, filename, *, revision=None, cache_dir=None, tqdm_class=None):
         requests.append((repo_id, filename))
         if (repo_id, filename) not in served:
             raise EntryNotFoundError(f"404: {repo_id}/{filename}")
         payload = served[repo_id, filename]
-        with tqdm_class(total=len(payload), desc=filename, name="huggingface_hub.http_get", unit="B") as bar:
-            bar.update(len(payload))
+        bars.append(tqdm_class)
+        if tqdm_class is not None:
+            with tqdm_class(total=len(payload), desc=filename, name="huggingface_hub.http_get", unit="B") as bar:
+                bar.update(len(payload))
         return str(put_in_hub_cache(cache_dir or constants.HF_HUB_CACHE, repo_id, filename, payload))
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
@@ -125,3 +127,17 @@ def test_a_checkpoint_that_fails_the_registry_hash_is_one_error_line(hub_setup, 
 def test_an_unknown_model_is_a_usage_error(hub_setup, capsys):
     assert main(["download", "vit-huge"]) == 2
     assert "unknown model 'vit-huge'; registered models: tiny, vitb32" in capsys.readouterr().err
+
+
+def test_quiet_leaves_the_download_bars_to_huggingface_hub_which_hides_them(hub_setup, shape_bytes, monkeypatch, capsys):
+    bars = []
+
+    def fake_download(repo_id, filename, *, revision=None, cache_dir=None, tqdm_class=None):
+        bars.append(tqdm_class)
+        return str(put_in_hub_cache(cache_dir or constants.HF_HUB_CACHE, repo_id, filename, shape_bytes))
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: True)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    assert main(["download", "tiny", "-q"]) == 0  # --quiet disables huggingface_hub's bars for the run
+    assert bars == [None] and capsys.readouterr().err == ""
