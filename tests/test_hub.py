@@ -19,6 +19,7 @@ from openshape_ood.text import TextEncoder
 from .test_checkpoint import REPO, populate_hub_cache, write_hub_registry
 
 ROOT = Path(__file__).resolve().parents[1]
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
 def closed_port() -> int:
@@ -33,7 +34,7 @@ def unreachable_hub(monkeypatch):
     """The Hub endpoint is a closed local port, HF_HUB_OFFLINE is off; returns the list of connection attempts."""
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{closed_port()}")
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     hub._reachable.cache_clear()
     attempts = []
@@ -103,7 +104,8 @@ def test_the_probe_goes_to_the_proxy_when_one_is_set(unreachable_hub, monkeypatc
 
 def test_score_on_an_empty_cache_without_network_prints_one_line(tmp_path):
     """The command a newcomer runs first, with the Hub unreachable: one line naming the file and the fix."""
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "OPENSHAPE_OOD_REGISTRY")}
+    dropped = {"HF_HUB_OFFLINE", "OPENSHAPE_OOD_REGISTRY", *PROXY_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env |= {
         "HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
         "HF_HUB_CACHE": str(tmp_path / "hub"),
