@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-embed", dest="embed", action="store_false", help="skip timing ShapeEncoder.embed")
     parser.add_argument(
         "--json", type=Path, default=Path("results/encoder_speed.json"),
-        help="where to write the results (default results/encoder_speed.json; the table goes beside it as .md)",
+        help="where to write the results (default results/encoder_speed.json; the table goes beside it as .md; results/ is git-ignored)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.repeats < 1:

@@ -53,6 +53,7 @@ from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
 from openshape_ood.device import resolve_device, resolve_dtype
 from openshape_ood.methods import METHODS, NegativeLabels, NoveltyMethod, make_method, method_spec, parse_method
 from openshape_ood.prepare import normalize_xyz, preparation_settings
+from openshape_ood.progress import progress_bar, show_progress
 from openshape_ood.registry import ModelEntry, UnknownModelError
 
 from .data import (
@@ -307,7 +308,7 @@ def run_benchmark(
         output: folder for ``results.json`` and the figures; ``None`` writes nothing.
         cache_dir: embedding cache folder; ``None``: :func:`~benchmarks.embedding_cache.default_embedding_cache_dir`.
         progress: show progress bars and progress messages (on stderr); ``None``: when stderr
-            is a terminal. Notes are printed either way.
+            is a terminal or this runs in Jupyter. Notes are printed either way.
 
     Returns:
         A :class:`BenchmarkResult`.
@@ -323,7 +324,7 @@ def run_benchmark(
     note (printed, in the summary and in ``results.json``) says that it is not comparable
     to the published rows.
     """
-    progress = sys.stderr.isatty() if progress is None else progress
+    progress = show_progress(progress)
     data_root = Path(data_root)
     templates = templates if isinstance(templates, str) else list(templates)
     resolve_templates(templates)
@@ -482,7 +483,7 @@ class _Embedder:
         return np.concatenate([
             self._encoder.embed(clouds[start : start + self.batch_size], up_axis=DATA_UP_AXIS,
                                 batch_size=self.batch_size, seed=self.seed, progress=False, **views)
-            for start in tqdm(starts, desc=f"encoding {label}", unit="batch", disable=not self.progress)
+            for start in progress_bar(starts, desc=f"encoding {label}", unit="batch", progress=self.progress)
         ])  # fmt: skip
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataclasses import asdict, dataclass
 
-from huggingface_hub import hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from .cache import file_identity
+from .hub import OFFLINE_ADVICE, OPEN_CLIP_WEIGHTS, HubUnavailableError, cached_file, hub_file
+from .progress import bar_class
 from .registry import HubSource, LocalSource, ModelEntry
 
 if TYPE_CHECKING:
@@ -35,10 +37,9 @@ __all__ = [
     "load_weights_strict",
     "read_encoder_state_dict",
     "verify_checkpoint",
+    "zip_problem",
 ]
 
-# The files open_clip fetches from a pretrained tag's Hub repository, safetensors first.
-_OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 FLAT = "flat"
 AUTO_PREFIXES = ("pc_encoder.", "module.")
 
@@ -61,13 +62,21 @@ def checkpoint_identity(entry: ModelEntry) -> str:
 
 
 def fetch_checkpoint(
-    entry: ModelEntry, *, cache_dir: str | os.PathLike | None = None, revision: str | None = None
+    entry: ModelEntry,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    revision: str | None = None,
+    progress: bool | None = None,
 ) -> Path:
     """Path of the checkpoint file for ``entry``, downloading it into the Hub cache if needed.
 
-    Hub downloads go through :func:`huggingface_hub.hf_hub_download`, so the usual cache,
-    ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE`` and resumable downloads apply. ``revision``
-    overrides the registry's revision (a branch, tag or commit hash).
+    Hub files go through :func:`openshape_ood.hub.hub_file`: the Hub cache first
+    (``HF_HUB_CACHE``), then one quick check that the Hub answers, so that without network
+    (or with ``HF_HUB_OFFLINE``) this fails at once with a
+    :class:`CheckpointError` naming the file and what to do.
+    ``revision`` overrides the registry's revision (a branch, tag or commit hash).
+    ``progress``: the download's bar, labelled with the model, as for
+    :func:`openshape_ood.progress.show_progress`.
     """
     source = entry.source
     if isinstance(source, LocalSource):
@@ -78,20 +87,20 @@ def fetch_checkpoint(
             )
         return source.path
     assert isinstance(source, HubSource)
-    revision = revision or source.revision
-    where = f"{source.repo_id}/{source.filename} (revision {revision or 'main'})"
     try:
-        return Path(
-            hf_hub_download(source.repo_id, source.filename, revision=revision, cache_dir=cache_dir)
+        return hub_file(
+            source.repo_id,
+            source.filename,
+            revision=revision or source.revision,
+            cache_dir=cache_dir,
+            what=f"checkpoint for {entry.name!r}",
+            advice=OFFLINE_ADVICE.format(model=entry.name),
+            tqdm_class=bar_class(f"{entry.name} checkpoint", progress),
         )
-    except LocalEntryNotFoundError:
-        raise CheckpointError(
-            f"checkpoint for {entry.name!r} is not in the local Hub cache and could not be downloaded: "
-            f"{where}. Connect to the network (and unset HF_HUB_OFFLINE) to download it once, or "
-            f"copy it to a machine-local file and register it with a 'path' entry "
-            f"(see OPENSHAPE_OOD_REGISTRY)."
-        ) from None
-    except (EntryNotFoundError, HfHubHTTPError) as exc:
+    except HubUnavailableError as exc:
+        raise CheckpointError(str(exc)) from None
+    except (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError) as exc:
+        where = f"{source.repo_id}/{source.filename} (revision {revision or source.revision or 'main'})"
         raise CheckpointError(f"could not download {where} for {entry.name!r}: {exc}") from exc
 
 
@@ -105,7 +114,11 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 
 def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> None:
-    """Check size, then SHA-256, of a file before anything unpickles it."""
+    """Check size, then SHA-256, of a file before anything unpickles it.
+
+    Without a SHA-256, a ``torch.save`` zip container is checked against the CRC-32 of each
+    of its members, which the container holds anyway (:func:`zip_problem`).
+    """
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
         raise CheckpointError(
@@ -120,6 +133,25 @@ def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> No
                 f"or a different version. Delete it and download it again, or update the registry "
                 f"entry if you replaced the checkpoint on purpose."
             )
+    elif problem := zip_problem(path):
+        raise CheckpointError(f"{path} {problem}: the file is damaged. Delete it and download or copy it again.")
+
+
+def zip_problem(path: str | os.PathLike) -> str | None:
+    """What is wrong with a zip container (``torch.save``'s format) at ``path``, or ``None``.
+
+    Every member is read and checked against the CRC-32 stored with it, so a flipped bit in
+    the tensor data is caught without a SHA-256 to compare with. Files that are not zip
+    containers (safetensors, legacy pickles) give ``None``: they are checked when read.
+    """
+    if not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        return f"is a damaged zip container ({exc})"
+    return f"fails the CRC-32 check of its member {bad}" if bad is not None else None
 
 
 def read_encoder_state_dict(
@@ -206,6 +238,8 @@ class ModelStatus:
         name, embed_dim, up_axis: the registry entry's name, embedding width and gravity axis.
         text_model, text_pretrained: the paired CLIP text tower.
         source: where the checkpoint comes from (``hf://repo/file`` or a local path).
+        size, text_size: bytes to download of the checkpoint and of the text tower's weights
+            (a local text tower: its file's size); ``None`` where the registry does not say.
         cached: whether the checkpoint is in the Hub cache or at its local path.
         text_cached: whether the text tower's weights are; ``None`` when the registry does not
             say where they come from.
@@ -217,6 +251,8 @@ class ModelStatus:
     text_model: str
     text_pretrained: str
     source: str
+    size: int | None
+    text_size: int | None
     cached: bool
     text_cached: bool | None
 
@@ -230,20 +266,19 @@ def model_status(entry: ModelEntry) -> ModelStatus:
     source = entry.source
     if isinstance(source, HubSource):
         where = f"hf://{source.repo_id}/{source.filename}"
-        cached = _hub_cached(source.repo_id, (source.filename,), source.revision)
+        cached = cached_file(source.repo_id, (source.filename,), revision=source.revision) is not None
     else:
         where, cached = str(source.path), source.path.is_file()
+    text_size = entry.text_size
     if entry.text_is_file:
-        text_cached = Path(entry.text_pretrained).is_file()
+        text_file = Path(entry.text_pretrained)
+        text_cached = text_file.is_file()
+        text_size = text_file.stat().st_size if text_cached else None
     elif entry.text_hf_repo is None:
         text_cached = None
     else:
-        text_cached = _hub_cached(entry.text_hf_repo, _OPEN_CLIP_WEIGHTS)
+        text_cached = cached_file(entry.text_hf_repo, OPEN_CLIP_WEIGHTS) is not None
     return ModelStatus(
-        entry.name, entry.embed_dim, entry.model_up_axis, entry.text_model, entry.text_pretrained, where, cached,
-        text_cached,
+        entry.name, entry.embed_dim, entry.model_up_axis, entry.text_model, entry.text_pretrained, where,
+        entry.size, text_size, cached, text_cached,
     )  # fmt: skip
-
-
-def _hub_cached(repo_id: str, filenames: tuple[str, ...], revision: str | None = None) -> bool:
-    return any(isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in filenames)

@@ -16,7 +16,6 @@ its embedding, so a run resumes with any number of processes.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,6 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.distributed as dist
-from tqdm import tqdm
 
 from . import __version__
 from .checkpoint import checkpoint_identity
@@ -37,6 +35,7 @@ from .io import expand_stacks, split_item
 from .embedding_file import ResumableEmbeddingWriter
 from .encoder import ShapeEncoder
 from .prepare import MESH_SAMPLES, preparation_settings
+from .progress import progress_bar
 
 __all__ = [
     "EmbeddedShapes",
@@ -126,7 +125,7 @@ def embed_files(
     mesh_samples: int = MESH_SAMPLES,
     batch_size: int = 16,
     num_workers: int = 0,
-    progress: bool = False,
+    progress: bool | None = False,
     on_error: ErrorHandler | None = None,
 ) -> EmbeddedShapes:
     """Embed shape files in memory.
@@ -141,7 +140,7 @@ def embed_files(
         mesh_samples: points sampled from each mesh surface.
         batch_size: shapes per forward pass.
         num_workers: loader processes that read and prepare files (0: this process).
-        progress: show a progress bar on stderr.
+        progress: show a progress bar on stderr; ``None``: when stderr is a terminal (or in Jupyter).
         on_error: called with ``(name, message)`` for each file that fails, as it fails.
 
     Returns:
@@ -168,7 +167,7 @@ def embed_to_file(
     num_workers: int = 0,
     chunk_size: int = 64,
     checkpoint: str | None = None,
-    progress: bool = False,
+    progress: bool | None = False,
     on_error: ErrorHandler | None = None,
 ) -> EmbedReport:
     """Embed the files not yet in ``out`` and write ``out`` (resumable, one writer at a time).
@@ -191,7 +190,8 @@ def embed_to_file(
         out: the embeddings file.
         chunk_size: files per chunk saved while running: what a kill can lose.
         checkpoint: see :func:`embedding_settings`.
-        progress: show a progress bar on stderr (rank 0 only, over its share).
+        progress: show a progress bar on stderr (rank 0 only, over its share); ``None``: when stderr is a
+            terminal (or in Jupyter).
 
     Returns:
         :class:`EmbedReport`.
@@ -229,9 +229,8 @@ def embed_to_file(
         dataset = _dataset(encoder, share, up_axis=up_axis, seed=seed, mesh_samples=mesh_samples)
         added = 0
         try:
-            stream = _embeddings(
-                encoder, dataset, batch_size, num_workers, progress and rank == 0, _recorder(failed, on_error), len(share)
-            )
+            shown = progress if rank == 0 else False
+            stream = _embeddings(encoder, dataset, batch_size, num_workers, shown, _recorder(failed, on_error), len(share))
             for name, embedding in stream:
                 writer.add(name, embedding)
                 added += 1
@@ -283,14 +282,14 @@ def _embeddings(
     dataset: ShapeFileDataset,
     batch_size: int,
     num_workers: int,
-    progress: bool,
+    progress: bool | None,
     on_error: ErrorHandler,
     total: int,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """``(name, embedding (D,))`` for each item that loads, in dataset order; failures go to ``on_error``."""
     on_gpu = encoder.device.type == "cuda"
     loader = shape_loader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=on_gpu)
-    with tqdm(total=total, desc="Embedding", unit="shape", disable=not progress or not total, file=sys.stderr) as bar:
+    with progress_bar(total=total, desc="Embedding shapes", unit="shape", progress=progress, disable=not total) as bar:
         for batch in loader:
             for message in batch.warnings:
                 warnings.warn(message, stacklevel=2)

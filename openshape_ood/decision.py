@@ -243,9 +243,9 @@ def check_threshold(threshold, owner: str) -> None:
 
 
 def check_progress(progress, owner: str) -> None:
-    """A ``ValueError`` unless ``progress`` (a parameter of ``owner``) is a bool."""
-    if not isinstance(progress, (bool, np.bool_)):
-        raise ValueError(f"The 'progress' parameter of {owner} must be a bool; got {progress!r}.")
+    """A ``ValueError`` unless ``progress`` (a parameter of ``owner``) is a bool or ``None`` (bars on a terminal)."""
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"The 'progress' parameter of {owner} must be a bool or None; got {progress!r}.")
 
 
 def check_rule(tpr: float | None, alpha: float | None, fdr: float | None) -> None:

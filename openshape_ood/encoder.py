@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from .checkpoint import fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
+from .checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
 from .config import UP_AXES, check_up_axis
 from .device import COMPUTE_DTYPES, DtypeChoice, dtype_name, resolve_device, resolve_dtype
 from .model import PointBertConfig, build_point_bert
@@ -24,6 +23,7 @@ from .prepare import (
     split_clouds,
     validate_cloud,
 )
+from .progress import progress_bar
 from .registry import ModelEntry, get_entry
 
 __all__ = ["COMPUTE_DTYPES", "ShapeEncoder"]
@@ -44,6 +44,8 @@ class ShapeEncoder:
         entry: the registry entry (text tower pairing), or ``None``.
         num_points: points per cloud fed to the model.
         dtype_reason: why the model computes in :attr:`dtype` (one line, for display).
+        checkpoint: the file the weights were read from, or ``None``; named by the error
+            when the weights turn embeddings into NaN or infinity.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class ShapeEncoder:
         name: str | None = None,
         entry: ModelEntry | None = None,
         num_points: int = DEFAULT_NUM_POINTS,
+        checkpoint: Path | None = None,
     ):
         self.model = model.eval()
         self.config = config
@@ -63,6 +66,7 @@ class ShapeEncoder:
         self.entry = entry
         self.num_points = num_points
         self.dtype_reason = "the dtype of the model given"
+        self.checkpoint = checkpoint
 
     def __repr__(self) -> str:
         return (
@@ -146,6 +150,7 @@ class ShapeEncoder:
             model_up_axis=entry.model_up_axis,
             name=entry.name,
             entry=entry,
+            checkpoint=path,
         )._computing_in(choice)
 
     @classmethod
@@ -183,7 +188,7 @@ class ShapeEncoder:
         weights = read_encoder_state_dict(path, container=container, prefix=prefix)
         model = build_point_bert(config)
         load_weights_strict(model, weights, path)
-        return cls(model.to(device), config, model_up_axis=model_up_axis)._computing_in(choice)
+        return cls(model.to(device), config, model_up_axis=model_up_axis, checkpoint=path)._computing_in(choice)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
         """Raw (unnormalised) float32 embeddings ``[B, D]`` of already prepared input ``[B, 6, N]``.
@@ -191,13 +196,27 @@ class ShapeEncoder:
         No centring, resampling or axis change happens here: this is the model's forward
         pass, as upstream runs it. ``fps_start`` gives each cloud's first FPS centre
         (index 0 when ``None``).
+
+        Raises:
+            CheckpointError: an embedding is NaN or infinite. Prepared input is finite, so
+                the weights are to blame: a finite but huge value (a flipped exponent bit)
+                passes every check of the file and overflows here. Raised rather than
+                returned, so that no caller stores or scores such rows.
         """
         if points.ndim != 3 or points.shape[1] != self.config.in_dim:
             raise ValueError(
                 f"expected prepared input [B, {self.config.in_dim}, N], got {tuple(points.shape)}"
             )
         with torch.inference_mode():
-            return self.model(points.to(self.device, torch.float32, non_blocking=True), fps_start).float()
+            embeddings = self.model(points.to(self.device, torch.float32, non_blocking=True), fps_start).float()
+        if not torch.isfinite(embeddings).all():
+            source = f"checkpoint {self.checkpoint}" if self.checkpoint is not None else "the model's weights"
+            raise CheckpointError(
+                f"the encoder turned finite input into NaN or infinite embeddings ({self.dtype}): {source} holds "
+                f"values too large to compute with, so it is damaged. Delete it and download or copy it again"
+                + ("; or compute in float32" if self.dtype == torch.float16 else "")
+            )
+        return embeddings
 
     def embed(
         self,
@@ -232,7 +251,8 @@ class ShapeEncoder:
                 1-3 % cosine jitter that sampling alone causes.
             rotate: also turn view ``v`` by ``360 * v / views`` degrees about the gravity
                 axis (``up_axis``), for shapes whose heading is arbitrary.
-            progress: show a progress bar; ``None`` shows one when there is more than one batch.
+            progress: show a progress bar on stderr; ``None`` shows one when there is more than one
+                batch and stderr is a terminal (or this runs in Jupyter).
 
         Returns:
             ``(B, D)`` float32 L2-normalised embeddings, numpy for numpy input and torch
@@ -248,9 +268,9 @@ class ShapeEncoder:
         if isinstance(views, bool) or not isinstance(views, numbers.Integral) or views < 1:
             raise ValueError(f"views must be a whole number of at least 1, got {views!r}")
         starts = range(0, len(arrays), batch_size)
-        show = progress if progress is not None else len(starts) > 1
+        show = progress if progress is not None or len(starts) > 1 else False
         outputs = []
-        for start in tqdm(starts, desc="Encoding shapes", unit="batch", disable=not show):
+        for start in progress_bar(starts, desc="Encoding shapes", unit="batch", progress=show):
             chunk = arrays[start : start + batch_size]
             total = self._embed_view(chunk, seed, random_fps_start, up_axis, start)
             for view in range(1, views):

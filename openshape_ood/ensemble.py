@@ -72,7 +72,7 @@ class EnsembleDetector(BaseDetector):
         text_encoder: Sequence | None = None,
         templates: str | Sequence[str] = "openshape64",
         threshold: float | None = None,
-        progress: bool = True,
+        progress: bool | None = None,
     ):
         self.method = method
         self.model = model

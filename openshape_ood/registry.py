@@ -4,14 +4,20 @@ All registry data sits in ``checkpoints.toml`` (shipped inside the package); thi
 only reads and validates it. ``OPENSHAPE_OOD_REGISTRY`` names your own TOML files
 (several separated by ``os.pathsep``): their entries are added to the packaged ones, and
 an entry with a packaged name replaces it, as ``open_clip.add_model_config`` does. Use it
-to register your own checkpoints or local copies of the released ones.
+to register your own checkpoints or local copies of the released ones. A local copy takes
+two lines: an entry that ``extends`` an earlier one (a packaged model, or one defined before
+it) takes everything from it but its own ``path`` (and ``sha256``, ``size``, ``description``)::
+
+    [vitb32]
+    extends = "vitb32"
+    path = "/data/models/openshape-vitb32.pt"
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +42,8 @@ __all__ = [
 ]
 
 REGISTRY_ENV = "OPENSHAPE_OOD_REGISTRY"
+#: The keys an entry with ``extends`` may set: it is a copy of another entry's weights elsewhere.
+EXTENDS_KEYS = ("extends", "path", "sha256", "size", "description")
 
 
 class UnknownModelError(KeyError):
@@ -88,6 +96,8 @@ class ModelEntry:
         text_hf_repo: the Hub repository open_clip downloads the ``text_pretrained`` tag
             from, so that ``openshape-ood models`` can tell whether it is cached without
             importing open_clip; ``None`` when not given (or the weights are a local file).
+        text_size: the download size of the text tower's weights in bytes (``size`` in
+            ``[name.text]``), for people deciding what to fetch; ``None`` when unknown.
         description: one line for humans.
         registry_file: the registry file the entry was read from (provenance: a result made
             with an entry from a user registry must say so).
@@ -106,6 +116,7 @@ class ModelEntry:
     text_is_file: bool = False
     text_config: Path | None = None
     text_hf_repo: str | None = None
+    text_size: int | None = None
     description: str = ""
     registry_file: Path | None = None
 
@@ -132,18 +143,23 @@ def load_registry(path: str | os.PathLike | None = None) -> dict[str, ModelEntry
     """Read and validate the registry.
 
     Args:
-        path: one registry file to read on its own; ``None`` reads :func:`registry_paths`,
-            each file's entries added to (or replacing) the earlier ones.
+        path: one registry file to read on its own (its ``extends`` may name packaged
+            entries); ``None`` reads :func:`registry_paths`, each file's entries added to
+            (or replacing) the earlier ones.
     """
     if path is not None:
-        return _read_registry(Path(path))
+        path = Path(path)
+        packaged = packaged_registry_path()
+        base = {} if path.resolve() == packaged.resolve() else _read_registry(packaged, {})
+        return _read_registry(path, base)
     registry: dict[str, ModelEntry] = {}
     for registry_file in registry_paths():
-        registry.update(_read_registry(registry_file))
+        registry.update(_read_registry(registry_file, registry))
     return registry
 
 
-def _read_registry(path: Path) -> dict[str, ModelEntry]:
+def _read_registry(path: Path, earlier: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
+    """The entries of one file; an entry's ``extends`` names one of ``earlier`` or one defined before it."""
     try:
         with open(path, "rb") as handle:
             raw = tomllib.load(handle)
@@ -154,7 +170,46 @@ def _read_registry(path: Path) -> dict[str, ModelEntry]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"checkpoint registry {path} is not valid TOML: {exc}") from None
-    return {name: _parse_entry(name, table, path) for name, table in raw.items()}
+    entries: dict[str, ModelEntry] = {}
+    for name, table in raw.items():
+        if "extends" in table:
+            entries[name] = _extend_entry(name, table, path, {**earlier, **entries})
+        else:
+            entries[name] = _parse_entry(name, table, path)
+    return entries
+
+
+def _extend_entry(name: str, table: dict, registry_file: Path, known: dict[str, ModelEntry]) -> ModelEntry:
+    """An entry that ``extends`` another: its weights at ``path``, everything else from the other entry.
+
+    The other entry's ``sha256`` and ``size`` stay (a copy has the same bytes) unless a
+    ``sha256`` is given, which then goes with the given ``size`` or none.
+    """
+    where = f"registry {registry_file}: entry [{name}]"
+    base_name = table["extends"]
+    if base_name not in known:
+        raise ValueError(
+            f"{where} extends {base_name!r}, which no earlier entry defines; registered: {', '.join(sorted(known))}"
+        )
+    others = sorted(set(table) - set(EXTENDS_KEYS))
+    if others:
+        raise ValueError(
+            f"{where} extends {base_name!r} and may set only {', '.join(EXTENDS_KEYS[1:])}, not {', '.join(others)}; "
+            f"for other changes write a whole entry without 'extends'"
+        )
+    if "path" not in table:
+        raise ValueError(f"{where} extends {base_name!r} but lacks required key 'path' (path = \"/your/copy.pt\")")
+    base = known[base_name]
+    own_hash = "sha256" in table
+    return replace(
+        base,
+        name=name,
+        source=LocalSource(_relative_to(registry_file, table["path"])),
+        sha256=str(table["sha256"]).lower() if own_hash else base.sha256,
+        size=table.get("size") if own_hash else table.get("size", base.size),
+        description=table.get("description", base.description),
+        registry_file=registry_file,
+    )
 
 
 def get_entry(name: str, path: str | os.PathLike | None = None) -> ModelEntry:
@@ -183,7 +238,11 @@ def model_entry(model) -> ModelEntry:
 def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
     def need(key: str, where: dict = table, label: str = name):
         if key not in where:
-            raise ValueError(f"registry {registry_file}: entry [{label}] lacks required key {key!r}")
+            raise ValueError(
+                f"registry {registry_file}: entry [{label}] lacks required key {key!r}. A local copy of a "
+                f'packaged model needs only two lines: extends = "vitb32" (or vitl14, vitg14) and '
+                f'path = "/your/copy.pt"'
+            )
         return where[key]
 
     if "path" in table and "hf_repo" in table:
@@ -237,6 +296,7 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         text_is_file="path" in text,
         text_config=text_config,
         text_hf_repo=text.get("hf_repo"),
+        text_size=text.get("size"),
         description=table.get("description", ""),
         registry_file=registry_file,
     )

@@ -66,7 +66,8 @@ class NoveltyDetector(BaseDetector):
         templates: prompt templates for class names (``"openshape64"``, ``"none"`` or a list).
         threshold: decision threshold on the NOVELTY score (novel above it); :meth:`calibrate`
             sets one from known samples instead.
-        progress: show progress bars while embedding class names.
+        progress: show progress bars while embedding class names; ``None``: when stderr is a terminal
+            (or this runs in Jupyter).
 
     Fitted attributes: ``method_`` (a fitted clone of the method), ``classes_`` (a class
     with several names as their tuple), ``embed_dim_``, ``text_embeddings_`` (one row per
@@ -84,7 +85,7 @@ class NoveltyDetector(BaseDetector):
         text_encoder=None,
         templates: str | Sequence[str] = "openshape64",
         threshold: float | None = None,
-        progress: bool = True,
+        progress: bool | None = None,
     ):
         self.method = method
         self.model = model

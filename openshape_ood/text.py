@@ -24,9 +24,14 @@ from safetensors import safe_open
 from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
 from .classnames import check_class_names, resolve_templates, spoken_name
 from .device import resolve_device
+from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable
+from .progress import progress_bar
 from .registry import ModelEntry, get_entry
 
 __all__ = ["TextEncoder"]
+
+#: Class names per forward pass (times the number of templates), as open_clip's classifier builder batches them.
+_NAMES_PER_BATCH = 10
 
 
 class TextEncoder:
@@ -40,7 +45,8 @@ class TextEncoder:
         device: where the tower runs; ``None`` picks CUDA when available, else CPU.
         cache_dir: folder of the embedding cache; ``None`` for :func:`default_cache_dir`.
         cache: set ``False`` to neither read nor write the cache.
-        progress: show a progress bar while embedding classes.
+        progress: show a progress bar on stderr while embedding class names; ``None``: when
+            stderr is a terminal (or this runs in Jupyter).
 
     The tower is loaded on first use, not at construction. Tags whose weights were trained
     with QuickGELU (the OpenAI ones) get QuickGELU, as open_clip's pretrained table says; a
@@ -55,7 +61,7 @@ class TextEncoder:
         device: str | torch.device | None = "cpu",
         cache_dir: str | os.PathLike | None = None,
         cache: bool = True,
-        progress: bool = True,
+        progress: bool | None = None,
     ):
         config = open_clip.get_model_config(model_name)
         if config is None:
@@ -147,15 +153,16 @@ class TextEncoder:
         missing = list(dict.fromkeys(key for key in keys if key not in found))
         if missing:
             words_of = dict(zip(keys, spoken))
-            weights = open_clip.build_zero_shot_classifier(
-                self,
-                self.tokenizer,
-                [words_of[key] for key in missing],
-                templates,
-                device=self.device,
-                use_tqdm=self.progress,
-            )
-            found = {**found, **dict(zip(missing, weights.T.float().cpu().numpy()))}
+            self.module  # load the tower before the bar starts
+            label = f"Embedding class names ({self.model_name})"
+            with progress_bar(total=len(missing), desc=label, unit="name", progress=self.progress) as bar:
+                for start in range(0, len(missing), _NAMES_PER_BATCH):
+                    batch = missing[start : start + _NAMES_PER_BATCH]
+                    weights = open_clip.build_zero_shot_classifier(
+                        self, self.tokenizer, [words_of[key] for key in batch], templates, device=self.device, use_tqdm=False
+                    )
+                    found = {**found, **dict(zip(batch, weights.T.float().cpu().numpy()))}
+                    bar.update(len(batch))
             if store is not None:
                 store.write(found)
         return np.stack([found[key] for key in keys]).astype(np.float32)
@@ -171,13 +178,34 @@ class TextEncoder:
         if "hf_model_name" in text_config:
             # Hugging Face text towers would otherwise fetch their base weights before ours overwrite them.
             text_config["hf_model_pretrained"] = self.pretrained is None
+        path = self.pretrained  # found (or found missing) before the tower is built: that takes a while
+        if path is not None and not Path(path).is_file():
+            path = _download_tag(self.model_name, path)
         tower = _build_text_tower(self.embed_dim, text_config, quick_gelu=self.quick_gelu)
-        if self.pretrained is not None:
-            path = self.pretrained
-            if not Path(path).is_file():
-                path = open_clip.download_pretrained(open_clip.get_pretrained_cfg(self.model_name, self.pretrained))
+        if path is not None:
             _load_text_weights(tower, path)
         return tower.to(self.device).eval().requires_grad_(False)
+
+
+def _download_tag(model_name: str, tag: str) -> str:
+    """The weights file of an open_clip pretrained tag: from the Hub cache, else downloaded by open_clip.
+
+    Without the file in the cache, an unreachable Hub (or ``HF_HUB_OFFLINE``) fails at once
+    with one line, instead of open_clip's retried and repeated download errors.
+    """
+    config = open_clip.get_pretrained_cfg(model_name, tag)
+    what = f"the {model_name} text tower's weights ({tag!r})"
+    repo_id, filename = os.path.split(config.get("hf_hub", ""))
+    if repo_id:
+        candidates = [filename] if filename else list(OPEN_CLIP_WEIGHTS)
+        found = cached_file(repo_id, candidates)
+        if found is not None:  # open_clip would ask the Hub for a newer revision first, retrying when offline
+            return str(found)
+        ensure_reachable(what, f"{repo_id} ({', '.join(candidates)})", TEXT_ADVICE)
+    try:
+        return open_clip.download_pretrained(config)
+    except Exception as exc:  # noqa: BLE001 - open_clip wraps every Hub or URL failure differently
+        raise OSError(f"could not download {what}: {exc}. {TEXT_ADVICE}") from None
 
 
 def _prompt_key(prompts: list[str]) -> str:
@@ -192,6 +220,11 @@ def _load_text_weights(tower: torch.nn.Module, path: str | os.PathLike) -> None:
     level) and the CustomTextCLIP layout (``text.`` prefix).
     """
     path = str(path)
+    try:  # safetensors reports any file it cannot open as missing
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise OSError(f"text tower weights {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
     if path.endswith(".safetensors"):
         with safe_open(path, framework="pt") as handle:
             _copy_text_tensors(tower, list(handle.keys()), handle.get_tensor, path)

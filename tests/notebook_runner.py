@@ -1,4 +1,4 @@
-"""Run a notebook top to bottom in a fresh Jupyter kernel, for the tests of ``notebooks/``.
+"""Run a notebook top to bottom with ``jupyter execute`` from ``notebooks/``, for the tests of the notebooks.
 
 Use it from any notebook test::
 
@@ -11,10 +11,12 @@ Use it from any notebook test::
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -23,23 +25,28 @@ NOTEBOOKS = ROOT / "notebooks"
 def run_notebook(
     path: str | os.PathLike, *, env: dict[str, str] | None = None, timeout: int = 300
 ) -> nbformat.NotebookNode:
-    """Execute every cell of the notebook at ``path`` and return it with its outputs.
+    """Execute every cell of the notebook at ``path`` as a user would, and return it with its outputs.
 
-    The kernel starts in the notebook's folder (as Jupyter does, so relative paths in the
-    notebook work) with this process's environment plus ``env``, and with this checkout
-    first on ``PYTHONPATH`` so that it imports this code rather than an installed copy.
-    The first failing cell raises :class:`nbclient.exceptions.CellExecutionError`, which
-    shows the cell and its traceback; ``timeout`` is per cell, in seconds.
+    Runs ``jupyter execute`` in the notebook's folder (where Jupyter starts its kernels), with
+    this process's environment plus ``env`` and without ``PYTHONPATH``: the notebook must find
+    this checkout's code by itself, as it does for a user. A failing cell fails the run, and
+    the :class:`AssertionError` shows jupyter's report of the cell and its traceback;
+    ``timeout`` is per cell, in seconds.
     """
-    path = Path(path)
-    notebook = nbformat.read(path, as_version=4)
+    path = Path(path).resolve()
     kernel_env = {**os.environ, **(env or {})}
-    kernel_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), kernel_env.get("PYTHONPATH")]))
-    client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
-    client.execute(env=kernel_env)
-    return notebook
+    kernel_env.pop("PYTHONPATH", None)
+    with tempfile.TemporaryDirectory() as folder:
+        executed = Path(folder) / "executed"
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter", "execute", path.name, f"--output={executed}", f"--timeout={timeout}"],
+            cwd=path.parent,
+            env=kernel_env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"jupyter execute {path.name} failed:\n{done.stderr[-6000:]}"
+        return nbformat.read(executed.with_suffix(".ipynb"), as_version=4)
 
 
 def output_text(notebook: nbformat.NotebookNode) -> str:

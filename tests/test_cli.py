@@ -433,7 +433,8 @@ def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, caps
         """
     )
     registry = tmp_path / "registry.toml"
-    here = entry.format(name="here", sha="0" * 64, up="z", dim=96) + 'hf_repo = "someone/text"\n'
+    here = entry.format(name="here", sha="0" * 64, up="z", dim=96) + 'hf_repo = "someone/text"\nsize = 605123456\n'
+    here = here.replace('revision = "main"', 'revision = "main"\nsize = 101260675')
     registry.write_text(here + entry.format(name="away", sha="1" * 64, up="y", dim=32))
     cache = tmp_path / "hub"
     snapshot = cache / "models--someone--here" / "snapshots" / ("c" * 40)
@@ -456,16 +457,20 @@ def test_models_lists_the_registry_and_the_hub_cache(tmp_path, monkeypatch, caps
     packaged = load_registry(packaged_registry_path())
     lines = captured.out.splitlines()
     assert [line.split()[0] for line in lines] == ["name", *packaged, "here", "away"]  # added after the packaged
-    assert lines[0].split() == ["name", "dim", "up", "text", "tower", "cached", "text", "cached", "source"]
+    header = ["name", "dim", "up", "text", "tower", "size", "text", "size", "cached", "text", "cached", "source"]
+    assert lines[0].split() == header
     tower = ["ViT-B-32", "/", "openai"]
-    assert lines[-2].split() == ["here", "96", "z", *tower, "yes", "yes", "hf://someone/here/model.pt"]
-    assert lines[-1].split() == ["away", "32", "y", *tower, "no", "?", "hf://someone/away/model.pt"]
+    sizes = ["101.3", "MB", "605.1", "MB"]
+    assert lines[-2].split() == ["here", "96", "z", *tower, *sizes, "yes", "yes", "hf://someone/here/model.pt"]
+    assert lines[-1].split() == ["away", "32", "y", *tower, "unknown", "unknown", "no", "?", "hf://someone/away/model.pt"]
     assert captured.err == f"openshape-ood: registry: {packaged_registry_path()}{os.pathsep}{registry}\n"
     assert main(["models", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["registry"] == [str(packaged_registry_path()), str(registry)]
     rows = [(m["name"], m["embed_dim"], m["up_axis"], m["cached"], m["text_cached"]) for m in document["models"]]
     assert rows[-2:] == [("here", 96, "z", True, True), ("away", 32, "y", False, None)]
+    sizes = [(m["size"], m["text_size"]) for m in document["models"]]
+    assert sizes[0] == (101260675, None) and sizes[-2:] == [(101260675, 605123456), (None, None)]
 
 
 def test_models_on_local_entries(tiny_registry, capsys):

@@ -143,8 +143,13 @@ def test_invalid_options(encoder):
         encoder.encode_prepared(torch.zeros(2, 3, 100))
 
 
-def test_progress_bar_shows_for_many_batches_and_can_be_turned_off(encoder, capsys):
+def test_progress_bar_shows_for_many_batches_on_a_terminal_and_can_be_turned_off(encoder, capsys, monkeypatch):
     clouds = [cloud(50, s) for s in range(3)]
+    encoder.embed(clouds, batch_size=1)  # stderr is not a terminal here: no bar in logs
+    assert "Encoding shapes" not in capsys.readouterr().err
+    encoder.embed(clouds, batch_size=1, progress=True)
+    assert "Encoding shapes" in capsys.readouterr().err
+    monkeypatch.setattr("openshape_ood.progress._stderr_is_terminal", lambda: True)
     encoder.embed(clouds, batch_size=1)
     assert "Encoding shapes" in capsys.readouterr().err
     encoder.embed(clouds, batch_size=1, progress=False)

@@ -95,7 +95,7 @@ def test_templates_of_the_wrong_type_name_the_argument():
 
 
 def test_progress_must_be_a_bool():
-    with pytest.raises(ValueError, match="'progress' parameter of NoveltyDetector must be a bool; got 'yes'"):
+    with pytest.raises(ValueError, match="'progress' parameter of NoveltyDetector must be a bool or None; got 'yes'"):
         NoveltyDetector(progress="yes").fit(known=TEXT)
     with pytest.raises(ValueError, match="'progress' parameter of EnsembleDetector must be a bool"):
         EnsembleDetector(model=["vitb32"], progress=1).fit(known=[TEXT])

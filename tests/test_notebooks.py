@@ -1,5 +1,6 @@
 """The notebooks in notebooks/: committed without outputs, and 01 runs top to bottom offline."""
 
+import importlib.util
 import re
 
 import nbformat
@@ -32,6 +33,10 @@ def test_quickstart_runs_on_the_tiny_registry(tiny_registry):
     assert [row[3] for row in rows[:3]] == ["known"] * 3
     images = [o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 1
+    # In Jupyter, bars show without a terminal, labelled (as widgets with the [notebooks] extra installed).
+    assert "Embedding class names (oso-tiny-text-" in text
+    if importlib.util.find_spec("ipywidgets") is not None:
+        assert "IProgress not found" not in text
 
 
 def test_scene_notebook_finds_the_mug_and_writes_the_ply(tiny_registry, tmp_path):

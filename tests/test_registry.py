@@ -1,5 +1,6 @@
 """The registry: packaged entries build exactly the released architectures."""
 
+import dataclasses
 import json
 import os
 
@@ -149,3 +150,45 @@ def test_text_tower_table_is_validated(tmp_path, text, message):
     path.write_text(ENTRY.format(up="y", embed_dim=8).split("[mine.text]")[0] + "[mine.text]\n" + text + "\n")
     with pytest.raises(ValueError, match=message):
         load_registry(path)
+
+
+def test_a_local_copy_is_two_lines_extending_a_packaged_entry(tmp_path, monkeypatch):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[vitb32]\nextends = "vitb32"\npath = "copy.pt"\n\n[b32-other]\nextends = "vitb32"\npath = "/x.pt"\nsha256 = "AB"\n')
+    monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", str(mine))
+    packaged = load_registry(packaged_registry_path())["vitb32"]
+    registry = load_registry()
+    copy = registry["vitb32"]
+    assert copy.source == LocalSource(tmp_path / "copy.pt") and copy.registry_file == mine
+    # Everything else, the hash and size of the released file included, comes from the packaged entry.
+    assert dataclasses.replace(copy, source=packaged.source, registry_file=packaged.registry_file) == packaged
+    # An entry may extend one defined before it in the same file; its own sha256 drops the other's size.
+    other = registry["b32-other"]
+    assert other.name == "b32-other" and other.sha256 == "ab" and other.size is None
+    assert other.config == packaged.config and other.text_pretrained == packaged.text_pretrained
+    assert load_registry(mine)["vitb32"] == copy  # read on its own, it extends the packaged file
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('extends = "vitb32"', r"extends 'vitb32' but lacks required key 'path' \(path = "),
+        ('extends = "vit-huge"\npath = "a.pt"', "extends 'vit-huge', which no earlier entry defines; registered: vitb32"),
+        ('extends = "vitb32"\npath = "a.pt"\nup_axis = "z"', "may set only path, sha256, size, description, not up_axis"),
+    ],
+)
+def test_bad_extending_entries_say_what_is_wrong(tmp_path, table, message):
+    path = tmp_path / "registry.toml"
+    path.write_text(f"[mine]\n{table}\n")
+    with pytest.raises(ValueError, match=message):
+        load_registry(path)
+
+
+def test_an_incomplete_entry_names_the_key_and_shows_the_two_line_form(tmp_path):
+    path = tmp_path / "registry.toml"
+    path.write_text('[mine]\npath = "copy.pt"\n')
+    with pytest.raises(ValueError) as failure:
+        load_registry(path)
+    message = str(failure.value)
+    assert "entry [mine] lacks required key 'architecture'" in message
+    assert 'two lines: extends = "vitb32" (or vitl14, vitg14) and path = "/your/copy.pt"' in message

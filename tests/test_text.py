@@ -4,6 +4,7 @@ import json
 import warnings
 from pathlib import Path
 
+import huggingface_hub.constants
 import numpy as np
 import open_clip
 import pytest
@@ -12,6 +13,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
 
+import openshape_ood.hub
 from openshape_ood import text as text_module
 from openshape_ood.registry import get_entry
 from openshape_ood.classnames import (
@@ -118,6 +120,9 @@ def test_pretrained_tag_uses_open_clip_download_and_tag_quick_gelu(tiny_configs,
         open_clip.pretrained._PRETRAINED, "oso-test-clip", {"faketag": {"hf_hub": "org/repo/", "quick_gelu": True}}
     )
     requested = []
+    # The Hub answers (tests run with HF_HUB_OFFLINE=1, under which nothing uncached is fetched).
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(openshape_ood.hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(open_clip, "download_pretrained", lambda cfg, **kw: requested.append(cfg) or str(path))
     encoder = TextEncoder("oso-test-clip", "faketag", cache_dir=tmp_path)
     assert encoder.quick_gelu and not requested  # nothing is fetched before it is needed

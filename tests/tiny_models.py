@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -48,7 +49,11 @@ def write_text_tower(directory: Path, embed_dim: int, seed: int = 0) -> tuple[st
     config.write_text(json.dumps(text_tower_config(embed_dim)))
     open_clip.add_model_config(config)
     torch.manual_seed(seed)
-    model = open_clip.create_model(name)
+    logging.disable(logging.WARNING)  # open_clip's "Model initialized randomly": random is the point here
+    try:
+        model = open_clip.create_model(name)
+    finally:
+        logging.disable(logging.NOTSET)
     text_only = {k: v.contiguous() for k, v in model.state_dict().items() if not k.startswith("visual.")}
     weights = directory / f"{name}.safetensors"
     save_file(text_only, str(weights))

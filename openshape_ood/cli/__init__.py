@@ -11,7 +11,9 @@ Run ``openshape-ood --help`` (or ``python -m openshape_ood --help``) for the com
 * ``scene SCAN --known chair,table --out objects.ply``: the objects of a scan, each scored
   as ``score`` scores a file;
 * ``models``: the registered shape encoders and whether their checkpoints and paired text
-  towers are cached.
+  towers are cached;
+* ``download MODEL... [--text]``: fetch and verify models' files into the Hub cache, to
+  carry to a machine without network.
 
 PATH arguments are files, directories (searched recursively for files with a suffix
 :func:`load_points` reads) or glob patterns (``**`` recurses). A stacked file (an HDF5
@@ -27,8 +29,8 @@ Each command's module is imported only when that command runs, and torch and ope
 by the commands that encode (``score``, ``embed``, ``scene``), so ``--help``, ``--version``
 and ``models`` answer at once.
 
-One module per command (``score``, ``embed``, ``scene``, ``models``), each holding its
-options beside its handler; :mod:`.common` holds the options, checks and printers they share,
+One module per command (``score``, ``embed``, ``scene``, ``models``, ``download``), each
+holding its options beside its handler; :mod:`.common` holds the options, checks and printers they share,
 :mod:`.scoring` what ``score`` and ``scene`` share. Each handler parses, calls the library
 and prints; JSON comes from the library's result objects.
 """
@@ -55,6 +57,7 @@ COMMANDS: dict[str, str] = {
     "embed": "embed shape files into an HDF5 file (resumable)",
     "scene": "find the objects in a scan and score each one for novelty",
     "models": "list the registered shape encoders",
+    "download": "download and verify models' checkpoints (and text towers) into the Hub cache",
 }
 
 

@@ -37,9 +37,12 @@ class UsageError(Exception):
 
 
 def common_options() -> argparse.ArgumentParser:
-    """``--quiet`` and ``--debug``: every command."""
+    """``--quiet``, ``--progress`` and ``--debug``: every command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+    common.add_argument(
+        "--progress", action="store_true", help="progress bars even when stderr is not a terminal (default: only on one)"
+    )
     common.add_argument("--debug", action="store_true", help="print the traceback of an error")
     common.add_argument(
         "-v",
@@ -188,7 +191,7 @@ def embed_files(
         seed=args.seed,
         mesh_samples=MESH_SAMPLES,
         batch_size=args.batch_size,
-        progress=not args.quiet,
+        progress=progress(args),
         on_error=lambda name, message: fail(failed, name, message),
     )
     return dict(zip(embedded.files, embedded.embeddings))
@@ -227,6 +230,11 @@ def print_table(columns: list[str], rows: list[list[str]], numeric: set[str]) ->
     print(line(columns))
     for row in rows:
         print(line(row))
+
+
+def progress(args: argparse.Namespace) -> bool | None:
+    """The ``progress`` argument of the library: off with ``--quiet``, on with ``--progress``, else on a terminal."""
+    return False if args.quiet else (True if args.progress else None)
 
 
 def note(args: argparse.Namespace, message: str) -> None:

@@ -17,6 +17,7 @@ from .common import (
     load_encoder,
     note,
     path_options,
+    progress,
 )
 
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             num_workers=args.num_workers,
             chunk_size=args.chunk_size,
-            progress=not args.quiet,
+            progress=progress(args),
             on_error=lambda name, message: fail(failed, name, message),
         )
     if report.skipped:

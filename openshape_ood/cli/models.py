@@ -12,13 +12,15 @@ from ..registry import REGISTRY_ENV, load_registry, registry_paths
 from . import COMMANDS
 from .common import common_options, note, print_table
 
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     models = commands.add_parser(
         "models",
         parents=[common_options()],
         help=COMMANDS["models"],
         description=f"List the checkpoint registry (the packaged one and the files in ${REGISTRY_ENV}): name, "
-        "embedding width, gravity axis, paired CLIP text tower, where the checkpoint comes from, and whether "
+        "embedding width, gravity axis, paired CLIP text tower, the download sizes of the checkpoint and of the "
+        "text tower's weights ('unknown' where the registry does not say), where the checkpoint comes from, and whether "
         "the checkpoint and the text tower's weights are already on this machine (Hub cache or local file; "
         "'?' when the registry does not say where the text tower comes from).",
     )
@@ -39,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
                 r["up_axis"],
                 # Local text weights are absolute paths: their file name is enough here.
                 f"{r['text_model']} / {Path(r['text_pretrained']).name}",
+                _megabytes(r["size"]),
+                _megabytes(r["text_size"]),
                 _yes_no(r["cached"]),
                 _yes_no(r["text_cached"]),
                 r["source"],
             ]
             for r in rows
         ]
-        print_table(["name", "dim", "up", "text tower", "cached", "text cached", "source"], table, numeric={"dim"})
+        columns = ["name", "dim", "up", "text tower", "size", "text size", "cached", "text cached", "source"]
+        print_table(columns, table, numeric={"dim", "size", "text size"})
         note(args, f"registry: {os.pathsep.join(files)}")
     if args.verbose:
         _say_auto_dtype(args)
@@ -61,6 +66,10 @@ def _say_auto_dtype(args: argparse.Namespace) -> None:
     for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
         choice = resolve_dtype("auto", device)
         note(args, f"--dtype auto on {device}: {choice.name} ({choice.reason})")
+
+
+def _megabytes(size: int | None) -> str:
+    return "unknown" if size is None else f"{size / 1e6:,.1f} MB"
 
 
 def _yes_no(value: bool | None) -> str:

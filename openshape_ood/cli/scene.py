@@ -19,6 +19,7 @@ from .common import (
     encoding_options,
     load_encoder,
     note,
+    progress,
 )
 from .scoring import (
     calibrate,
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         vocabulary=vocabulary,
         seed=args.seed,
         batch_size=args.batch_size,
-        progress=False if args.quiet else None,
+        progress=progress(args),
     )
     write_scene_ply(args.out, points, result, origin=origin)
     if args.png is not None:

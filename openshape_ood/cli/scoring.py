@@ -13,7 +13,7 @@ import numpy as np
 from ..classnames import TEMPLATE_SETS
 from ..conformal import is_share
 from ..methods import METHODS, NoveltyMethod, parse_method
-from .common import UsageError, class_names, embed_files, expand, note, print_table
+from .common import UsageError, class_names, embed_files, expand, note, print_table, progress
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -208,7 +208,7 @@ def fit_detector(encoder: ShapeEncoder, known: list[str] | None, args: argparse.
     from ..detector import fit_detector as fit
 
     reference = reference_embeddings(encoder, args) if args.reference is not None else None
-    options = {"model": encoder, "templates": args.templates, "threshold": args.threshold, "progress": not args.quiet}
+    options = {"model": encoder, "templates": args.templates, "threshold": args.threshold, "progress": progress(args)}
     if known is None:
         return fit(reference, args.method, **options)
     return fit(known, args.method, reference=reference, **options)
