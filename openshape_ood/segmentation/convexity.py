@@ -26,7 +26,7 @@ _REACH = 1.8
 _SMOOTH_ANGLE = 20.0
 # Radius (m) of the tightest smooth rounding of an object (a duck's neck, a handle): over one join a
 # surface this curved turns by the join's length over it, and coarse voxels must not take that for an edge.
-_SMOOTH_RADIUS = 0.03
+_SMOOTH_RADIUS = 0.025
 # Normals stray from a flat surface by a median angle; the join of two of them strays by up to
 # about twice that, and this many times it is no more noise.
 _NOISE_FACTOR = 3.0
