@@ -175,7 +175,8 @@ def segment_scene(
     if settings.convexity:
         viewpoint = _viewpoint(xyz, measured)
         objects = split_concave(
-            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), viewpoint
+            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), viewpoint,
+            planes.normal_noise(),
         )
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,

@@ -1,10 +1,13 @@
 """Splitting touching objects where their surfaces meet at a concave edge.
 
 In the spirit of PCL's locally convex connected patches (LCCP, Stein et al. 2014), at the scale of
-voxels: neighbouring voxels of one object are joined when the surface between them is convex or
-nearly flat, and an object falls into the parts that convex joins connect. A box standing on a box,
-or a cup against a book, meets its neighbour at a concave edge (the normals turn towards each
-other); the faces of one box meet at convex edges, so a convex object stays whole.
+voxels. A box standing on a box, or a cup against a book, meets its neighbour along a concave
+edge: there the normals of neighbouring voxels turn towards each other. The voxels along such
+edges (valley voxels: many of their joins concave) are set aside, the rest of the object falls
+into the parts they separated, and the valley voxels go back to the nearest part. The faces of
+one box meet at convex edges, so a convex object has no valley and stays whole. Cutting at valley
+voxels rather than at single joins matters: one path of convex or flat joins (coplanar tops of two
+boxes side by side) would otherwise link the two objects again.
 """
 
 from __future__ import annotations
@@ -20,59 +23,69 @@ from scipy.spatial import cKDTree
 _REACH = 1.8
 # Normals closer than this angle (degrees) are the same smooth surface, whatever the sign of the bend:
 # sensor noise on a flat face must not cut it.
-_SMOOTH_ANGLE = 25.0
+_SMOOTH_ANGLE = 20.0
+# Radius (m) of the tightest smooth rounding of an object (a duck's neck, a handle): over one join a
+# surface this curved turns by the join's length over it, and coarse voxels must not take that for an edge.
+_SMOOTH_RADIUS = 0.025
+# Normals stray from a flat surface by a median angle; the join of two of them strays by up to
+# about twice that, and this many times it is no more noise.
+_NOISE_FACTOR = 3.0
+# A voxel with more than this share of concave joins lies in a valley between two surfaces.
+_VALLEY_SHARE = 0.2
 # A part is split off only when it holds this share of the object's voxels; smaller concave pieces
 # (a handle, a dent, noise at an edge) stay with the part they touch.
 _MIN_PART = 0.1
 
 
 def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
-                  min_voxels: int, viewpoint: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """Labels with each object split into its convexly connected parts of ``min_voxels`` voxels or more.
+                  min_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0) -> np.ndarray:  # fmt: skip
+    """Labels with each object split into the parts its concave edges separate, when it has two or
+    more parts of ``min_voxels`` voxels and a tenth of the object each.
 
     Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
-    sensor sees the outside of surfaces), else away from the object's centre. The join of voxels ``i`` and
-    ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0`` and the normals differ by more than
-    the smooth angle.
+    sensor sees the outside of surfaces), else away from the object's centre. The join of voxels
+    ``i`` and ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0`` and the normals differ by
+    more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS` turns over the join, and
+    than a few times ``noise`` (the median angle by which normals stray on the scan's flat surfaces).
     """
     labelled = np.flatnonzero(objects >= 0)
     if len(labelled) < 2:
         return objects
-    owner = objects[labelled]
     points = centroids[labelled]
-    ids, members = np.unique(owner, return_inverse=True)
+    ids, members = np.unique(objects[labelled], return_inverse=True)
     sizes = np.bincount(members)
     centre = np.stack([np.bincount(members, points[:, k]) for k in range(3)], axis=1) / sizes[:, None]
     inside = centre[members] if viewpoint is None else viewpoint
-    outward = normals[labelled] * np.where(np.einsum("ij,ij->i", normals[labelled], points - inside) * (
-        1 if viewpoint is None else -1) < 0, -1.0, 1.0)[:, None]  # fmt: skip
+    facing = np.einsum("ij,ij->i", normals[labelled], points - inside) * (1 if viewpoint is None else -1)
+    outward = normals[labelled] * np.where(facing < 0, -1.0, 1.0)[:, None]
     pairs = cKDTree(points).query_pairs(_REACH * voxel_size, output_type="ndarray")
     first, second = pairs[:, 0], pairs[:, 1]
     same = members[first] == members[second]
     first, second = first[same], second[same]
-    step = points[first] - points[second]
-    bend = np.einsum("ij,ij->i", outward[first] - outward[second], step)
+    bend = np.einsum("ij,ij->i", outward[first] - outward[second], points[first] - points[second])
     cosine = np.einsum("ij,ij->i", outward[first], outward[second])
-    joined = (bend >= 0) | (cosine >= math.cos(math.radians(_SMOOTH_ANGLE)))
-    graph = coo_matrix((np.ones(joined.sum()), (first[joined], second[joined])), shape=(len(points),) * 2)
-    _, part = connected_components(graph, directed=False)
-    part_size = np.bincount(part)
-    big = part_size[part] >= np.maximum(min_voxels, _MIN_PART * sizes[members])
-    # A part that is the whole object's only large part, or none, leaves the object as it was.
-    large_parts = np.bincount(members, big & (np.r_[True, np.diff(np.sort(part)) != 0][np.argsort(np.argsort(part))]))
+    smooth = max(math.radians(_SMOOTH_ANGLE), _REACH * voxel_size / _SMOOTH_RADIUS, _NOISE_FACTOR * noise)
+    concave = (bend < 0) & (cosine < math.cos(min(smooth, math.pi / 2)))
+    joins = np.bincount(first, minlength=len(points)) + np.bincount(second, minlength=len(points))
+    concave_joins = np.bincount(first, concave, len(points)) + np.bincount(second, concave, len(points))
+    valley = concave_joins > _VALLEY_SHARE * np.maximum(joins, 1)
+    kept = ~valley[first] & ~valley[second]
+    graph = coo_matrix((np.ones(kept.sum()), (first[kept], second[kept])), shape=(len(points),) * 2)
+    count, part = connected_components(graph, directed=False)
+    part_size = np.bincount(part[~valley], minlength=count)
+    part_owner = np.zeros(count, dtype=np.int64)
+    part_owner[part] = members  # joins stay within an object: each part has one owner
+    part_big = part_size >= np.maximum(min_voxels, _MIN_PART * sizes[part_owner])
+    large_parts = np.bincount(part_owner[part_big], minlength=len(ids))
     result = objects.copy()
-    split = large_parts[members] >= 2
-    if not split.any():
-        return result
-    anchors = np.flatnonzero(split & big)
-    # Small pieces join the nearest large part of their own object.
-    loose = np.flatnonzero(split & ~big)
-    target = part.copy()
-    if len(loose):
-        tree = cKDTree(points[anchors])
-        _, nearest = tree.query(points[loose])
-        target[loose] = part[anchors[nearest]]
-    new = objects.max() + 1 + np.unique(target[split], return_inverse=True)[1]
-    result[labelled[split]] = new
+    next_id = int(objects.max()) + 1
+    for owner in np.flatnonzero(large_parts >= 2):  # an object with one large part stays as it was
+        voxels = np.flatnonzero(members == owner)
+        anchors = voxels[part_big[part[voxels]] & ~valley[voxels]]
+        # Valley voxels and small pieces join the nearest large part.
+        nearest = cKDTree(points[anchors]).query(points[voxels])[1]
+        _, new = np.unique(part[anchors[nearest]], return_inverse=True)
+        result[labelled[voxels]] = next_id + new
+        next_id += int(new.max()) + 1
     _, result[result >= 0] = np.unique(result[result >= 0], return_inverse=True)
     return result

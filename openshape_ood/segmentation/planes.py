@@ -112,6 +112,14 @@ class Planes:
             objects[candidates[reached]] = objects[owners[nearest[reached]]]
             candidates = candidates[~reached]
 
+    def normal_noise(self) -> float:
+        """Median angle (radians) between the normals of the removed planes' voxels and their plane's:
+        how noisy the scan's normals are on surfaces known to be flat (0 without planes)."""
+        if not self.found:
+            return 0.0
+        cosines = np.concatenate([np.abs(self.normals[plane.voxels] @ plane.normal) for plane in self.found])
+        return float(np.median(np.arccos(np.clip(cosines, 0.0, 1.0))))
+
     def drop_flat(self, objects: np.ndarray, up: np.ndarray | None = None) -> None:
         """Make background the objects lying in a plane: its ragged edges and the noise on it.
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -166,28 +166,28 @@ def choose_settings(
     vertical = min(measured.extent) if up is None else measured.extent[int(np.argmax(np.abs(up)))]
     # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
     # things taller than a storey (buildings, trees); a wide indoor scan is many rooms, not a street.
-    wide = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
+    street = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
     chosen = {
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
         # A plane patch covering 1 % of the scan's footprint is structure (a floor, a wall, the table under
         # the objects); a table top or a seat in a room covers less and stays an object.
-        "min_plane_area": max(0.1, _round(0.01 * horizontal[0] * horizontal[1])) if not wide else 4.0,
+        "min_plane_area": max(0.1, _round(0.01 * horizontal[0] * horizontal[1])) if not street else 4.0,
         "max_planes": 10,
         "normal_angle": 30.0,
         "cluster_distance": 2 * voxel,
         # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
         "cluster_growth": measured.spacing_growth if measured.single_viewpoint else 0.0,
-        "min_points": 50 if not wide else 25,
+        "min_points": 50 if not street else 25,
         "min_size": max(0.03, 3 * voxel),
         # Furniture indoors; outdoors vehicles (a van 6 m, a lorry 12 m) but not buildings.
-        "max_size": 3.0 if not wide else 12.0,
+        "max_size": 3.0 if not street else 12.0,
         # Outdoors an object stands on the ground and is no taller than a lorry: taller is a building or a tree.
-        "max_height": None if not wide else 4.5,
+        "max_height": None if not street else 4.5,
         # ... and rises at least a metre: vehicles and people do, kerbs, low hedges and litter do not.
-        "min_height": 0.0 if not wide else 1.0,
-        "ground": "planes" if not wide else "grid",
-        "convexity": not wide,
+        "min_height": 0.0 if not street else 1.0,
+        "ground": "planes" if not street else "grid",
+        "convexity": not street,
     }
     values = {**chosen, **{k: v for k, v in given.items() if k in chosen}}
     source = {name: ("given" if name in given else "chosen") for name in chosen}
@@ -259,5 +259,3 @@ def _round(value: float) -> float:
     """Two significant digits: settings a person can read and type back."""
     return float(f"{value:.2g}")
 
-
-SETTING_NAMES = tuple(field.name for field in fields(SegmentationSettings))
