@@ -14,12 +14,10 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dataclasses import asdict, dataclass
-
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from .cache import file_identity
-from .hub import OFFLINE_ADVICE, OPEN_CLIP_WEIGHTS, HubUnavailableError, cached_file, hub_file
+from .hub import OFFLINE_ADVICE, HubUnavailableError, hub_file
 from .progress import bar_class
 from .registry import HubSource, LocalSource, ModelEntry
 
@@ -29,9 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckpointError",
-    "ModelStatus",
-    "model_status",
-    "checkpoint_identity",
+            "checkpoint_identity",
     "fetch_checkpoint",
     "file_sha256",
     "load_weights_strict",
@@ -230,55 +226,3 @@ def load_weights_strict(model: nn.Module, weights: dict[str, torch.Tensor], path
     model.load_state_dict(weights, strict=True)
 
 
-@dataclass(frozen=True)
-class ModelStatus:
-    """A registered shape encoder and whether its weights are on this machine (what ``openshape-ood models`` lists).
-
-    Attributes:
-        name, embed_dim, up_axis: the registry entry's name, embedding width and gravity axis.
-        text_model, text_pretrained: the paired CLIP text tower.
-        source: where the checkpoint comes from (``hf://repo/file`` or a local path).
-        size, text_size: bytes to download of the checkpoint and of the text tower's weights
-            (a local text tower: its file's size); ``None`` where the registry does not say.
-        cached: whether the checkpoint is in the Hub cache or at its local path.
-        text_cached: whether the text tower's weights are; ``None`` when the registry does not
-            say where they come from.
-    """
-
-    name: str
-    embed_dim: int
-    up_axis: str
-    text_model: str
-    text_pretrained: str
-    source: str
-    size: int | None
-    text_size: int | None
-    cached: bool
-    text_cached: bool | None
-
-    def to_dict(self) -> dict:
-        """The fields as plain JSON-ready values."""
-        return asdict(self)
-
-
-def model_status(entry: ModelEntry) -> ModelStatus:
-    """What of ``entry`` is on this machine; looks at the Hub cache and local files only, never the network."""
-    source = entry.source
-    if isinstance(source, HubSource):
-        where = f"hf://{source.repo_id}/{source.filename}"
-        cached = cached_file(source.repo_id, (source.filename,), revision=source.revision) is not None
-    else:
-        where, cached = str(source.path), source.path.is_file()
-    text_size = entry.text_size
-    if entry.text_is_file:
-        text_file = Path(entry.text_pretrained)
-        text_cached = text_file.is_file()
-        text_size = text_file.stat().st_size if text_cached else None
-    elif entry.text_hf_repo is None:
-        text_cached = None
-    else:
-        text_cached = cached_file(entry.text_hf_repo, OPEN_CLIP_WEIGHTS) is not None
-    return ModelStatus(
-        entry.name, entry.embed_dim, entry.model_up_axis, entry.text_model, entry.text_pretrained, where,
-        entry.size, text_size, cached, text_cached,
-    )  # fmt: skip

@@ -21,11 +21,15 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from huggingface_hub import constants, try_to_load_from_cache
 
+from .registry import HubSource, ModelEntry
+
 __all__ = [
+    "ModelStatus",
     "OFFLINE_ADVICE",
     "OPEN_CLIP_WEIGHTS",
     "PROBE_TIMEOUT",
@@ -35,6 +39,7 @@ __all__ = [
     "ensure_reachable",
     "hub_file",
     "hub_reachable",
+    "model_status",
 ]
 
 #: Seconds the reachability check may take, name resolution included.
@@ -160,3 +165,57 @@ def _within(seconds: float, attempt: Callable[[], None]) -> bool:
     thread.start()
     thread.join(seconds)
     return bool(succeeded and succeeded[0])
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """A registered shape encoder and whether its weights are on this machine (what ``openshape-ood models`` lists).
+
+    Attributes:
+        name, embed_dim, up_axis: the registry entry's name, embedding width and gravity axis.
+        text_model, text_pretrained: the paired CLIP text tower.
+        source: where the checkpoint comes from (``hf://repo/file`` or a local path).
+        size, text_size: bytes to download of the checkpoint and of the text tower's weights
+            (a local text tower: its file's size); ``None`` where the registry does not say.
+        cached: whether the checkpoint is in the Hub cache or at its local path.
+        text_cached: whether the text tower's weights are; ``None`` when the registry does not
+            say where they come from.
+    """
+
+    name: str
+    embed_dim: int
+    up_axis: str
+    text_model: str
+    text_pretrained: str
+    source: str
+    size: int | None
+    text_size: int | None
+    cached: bool
+    text_cached: bool | None
+
+    def to_dict(self) -> dict:
+        """The fields as plain JSON-ready values."""
+        return asdict(self)
+
+
+def model_status(entry: ModelEntry) -> ModelStatus:
+    """What of ``entry`` is on this machine; looks at the Hub cache and local files only, never the network."""
+    source = entry.source
+    if isinstance(source, HubSource):
+        where = f"hf://{source.repo_id}/{source.filename}"
+        cached = cached_file(source.repo_id, (source.filename,), revision=source.revision) is not None
+    else:
+        where, cached = str(source.path), source.path.is_file()
+    text_size = entry.text_size
+    if entry.text_is_file:
+        text_file = Path(entry.text_pretrained)
+        text_cached = text_file.is_file()
+        text_size = text_file.stat().st_size if text_cached else None
+    elif entry.text_hf_repo is None:
+        text_cached = None
+    else:
+        text_cached = cached_file(entry.text_hf_repo, OPEN_CLIP_WEIGHTS) is not None
+    return ModelStatus(
+        entry.name, entry.embed_dim, entry.model_up_axis, entry.text_model, entry.text_pretrained, where,
+        entry.size, text_size, cached, text_cached,
+    )  # fmt: skip

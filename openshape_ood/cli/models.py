@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from ..checkpoint import model_status
+from ..hub import model_status
 from ..registry import REGISTRY_ENV, load_registry, registry_paths
 from . import COMMANDS
 from .common import common_options, note, print_table
