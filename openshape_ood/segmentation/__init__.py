@@ -133,7 +133,7 @@ def segment_scene(
     if coarser is not None:  # more voxels than the time allows: fewer, larger ones
         settings = coarser
         centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
-    voxel_normals, spacing, variation = normals(centroids)
+    voxel_normals, spacing, variation, normal_radius = normals(centroids)
     if spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
             f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
@@ -176,7 +176,7 @@ def segment_scene(
         viewpoint = _viewpoint(xyz, measured)
         objects = split_concave(
             objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), viewpoint,
-            planes.normal_noise(),
+            planes.normal_noise(), normal_radius, up,
         )
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,

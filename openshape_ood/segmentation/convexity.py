@@ -38,15 +38,20 @@ _MIN_PART = 0.1
 
 
 def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
-                  min_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0) -> np.ndarray:  # fmt: skip
+                  min_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0,
+                  normal_radius: float = 0.0, up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Labels with each object split into the parts its concave edges separate, when it has two or
     more parts of ``min_voxels`` voxels and a tenth of the object each.
 
     Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
-    sensor sees the outside of surfaces), else away from the object's centre. The join of voxels
-    ``i`` and ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0`` and the normals differ by
-    more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS` turns over the join, and
-    than a few times ``noise`` (the median angle by which normals stray on the scan's flat surfaces).
+    sensor sees the outside of surfaces). Without one, those of surfaces facing more up than
+    sideways are turned up when ``up`` is given (a room is scanned from above its furniture: the
+    tops of beds, seats and tables are seen, their undersides hardly), the others away from the
+    object's centre. The join of voxels ``i`` and ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0``
+    and the normals differ by more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS`
+    (or of ``normal_radius``, the radius of the neighbourhoods the normals were fitted on, when that
+    is larger) turns over the join, and than a few times ``noise`` (the median angle by which normals
+    stray on the scan's flat surfaces).
     """
     labelled = np.flatnonzero(objects >= 0)
     if len(labelled) < 2:
@@ -58,13 +63,23 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     inside = centre[members] if viewpoint is None else viewpoint
     facing = np.einsum("ij,ij->i", normals[labelled], points - inside) * (1 if viewpoint is None else -1)
     outward = normals[labelled] * np.where(facing < 0, -1.0, 1.0)[:, None]
+    if viewpoint is None and up is not None:
+        # The centre of two objects merged (a pillow on a bed, a lamp on a night stand) can lie above
+        # a top surface and turn its normal down, making the edge between them look convex.
+        along = normals[labelled] @ up
+        top = np.abs(along) > math.sqrt(0.5)  # more up than sideways: within 45 degrees of up
+        outward[top] = normals[labelled][top] * np.sign(along[top])[:, None]
     pairs = cKDTree(points).query_pairs(_REACH * voxel_size, output_type="ndarray")
     first, second = pairs[:, 0], pairs[:, 1]
     same = members[first] == members[second]
     first, second = first[same], second[same]
     bend = np.einsum("ij,ij->i", outward[first] - outward[second], points[first] - points[second])
     cosine = np.einsum("ij,ij->i", outward[first], outward[second])
-    smooth = max(math.radians(_SMOOTH_ANGLE), _REACH * voxel_size / _SMOOTH_RADIUS, _NOISE_FACTOR * noise)
+    # Normals are fitted on neighbourhoods of normal_radius: a rounding tighter than that does not
+    # show as such in them, it is smeared over the neighbourhood, so at coarse voxels (a room at a few
+    # centimetres) the allowance for smooth roundings must not grow so large that no edge is concave.
+    rounding = max(_SMOOTH_RADIUS, normal_radius)
+    smooth = max(math.radians(_SMOOTH_ANGLE), _REACH * voxel_size / rounding, _NOISE_FACTOR * noise)
     concave = (bend < 0) & (cosine < math.cos(min(smooth, math.pi / 2)))
     joins = np.bincount(first, minlength=len(points)) + np.bincount(second, minlength=len(points))
     concave_joins = np.bincount(first, concave, len(points)) + np.bincount(second, concave, len(points))

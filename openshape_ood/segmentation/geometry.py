@@ -48,13 +48,14 @@ def voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray
     return sums / counts[:, None], counts, voxel_of_point
 
 
-def normals(centroids: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+def normals(centroids: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float]:
     """Unit surface normal of each voxel (the least-variance direction of its nearest
-    neighbours), the median distance between neighbouring voxels, and each voxel's surface
-    variation (the least variance over the total, 0 on a plane, 1/3 in a uniform cloud)."""
+    neighbours), the median distance between neighbouring voxels, each voxel's surface
+    variation (the least variance over the total, 0 on a plane, 1/3 in a uniform cloud), and the
+    median radius of the neighbourhoods the normals were fitted on (the finest curvature they show)."""
     k = min(_NORMAL_NEIGHBOURS, len(centroids))
     if k < 3:
-        return np.tile([0.0, 0.0, 1.0], (len(centroids), 1)), 0.0, np.zeros(len(centroids))
+        return np.tile([0.0, 0.0, 1.0], (len(centroids), 1)), 0.0, np.zeros(len(centroids)), 0.0
     distances, neighbours = cKDTree(centroids).query(centroids, k=k, workers=-1)
     # Moments summed neighbour by neighbour: never an (M, k, 3) copy of the neighbourhoods.
     total = np.zeros_like(centroids)
@@ -67,7 +68,7 @@ def normals(centroids: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     values, vectors = np.linalg.eigh(outer / k - mean[:, :, None] * mean[:, None, :])
     total_variance = values.sum(axis=1)
     variation = np.divide(values[:, 0], total_variance, out=np.zeros(len(values)), where=total_variance > 0)
-    return vectors[:, :, 0], float(np.median(distances[:, 1])), variation
+    return vectors[:, :, 0], float(np.median(distances[:, 1])), variation, float(np.median(distances[:, -1]))
 
 
 
