@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -145,7 +146,8 @@ def zip_problem(path: str | os.PathLike) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    # zlib.error: a damaged deflated member (torch.save stores, other zip writers deflate).
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
         return f"is a damaged zip container ({exc})"
     return f"fails the CRC-32 check of its member {bad}" if bad is not None else None
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from openshape_ood import ShapeEncoder
-from openshape_ood.checkpoint import CheckpointError, read_encoder_state_dict
+from openshape_ood.checkpoint import CheckpointError, read_encoder_state_dict, verify_checkpoint
 from openshape_ood.cli import main
 from openshape_ood.text import TextEncoder
 
@@ -95,3 +96,19 @@ def test_a_text_tower_file_that_cannot_be_read_is_reported_as_unreadable(tmp_pat
     encoder = TextEncoder(config.stem, unreadable, cache=False)
     with pytest.raises(OSError, match=r"text tower weights /proc/\d+/mem cannot be read \(Input/output error\)"):
         encoder.embed_classes(["chair"])
+
+
+def test_a_damaged_deflated_member_is_a_checkpoint_error_not_a_zlib_error(tmp_path):
+    """Zip writers other than torch.save deflate their members: damage there must be reported, not raised raw."""
+    path = tmp_path / "deflated.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", os.urandom(2000) * 50)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.infolist()[0]
+    data = bytearray(path.read_bytes())
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)  # the compressed bytes
+    for i in range(start + 5, start + 60):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"deflated\.pt is a damaged zip container"):
+        verify_checkpoint(path, sha256=None, size=None)
