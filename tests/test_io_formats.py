@@ -336,3 +336,18 @@ def test_las_1_0_and_1_1_headers(tmp_path, minor):
     (tmp_path / "old.las").write_bytes(bytes(raw))
     cloud = read_cloud(tmp_path / "old.las")
     np.testing.assert_allclose(cloud.points[:, :3] + cloud.origin, UTM, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("suffix", [".las", ".laz"])
+def test_a_file_over_the_point_limit_reads_with_max_points_whatever_its_compression(tmp_path, monkeypatch, suffix):
+    """The limit is on what is kept: LAZ, like LAS, may declare more when max_points= thins it."""
+    import openshape_ood.io.chunks as chunks_module
+    import openshape_ood.io.common as common_module
+
+    for module in (chunks_module, common_module):
+        monkeypatch.setattr(module, "MAX_POINTS", 500)
+    xyz = np.round(np.random.default_rng(2).random((1000, 3)) * 10, 3)
+    _las(tmp_path / f"a{suffix}", 1, "1.2", xyz)
+    with pytest.raises(ValueError, match="more than the limit of 500; pass max_points= or voxel_size="):
+        load_points(tmp_path / f"a{suffix}")
+    assert load_points(tmp_path / f"a{suffix}", max_points=100).shape == (100, 3)

@@ -8,6 +8,9 @@ import numpy as np
 
 from .common import MAX_POINTS, Cloud, Request, origin_for_bounds
 
+#: Bytes per point held while reading (float32 xyz and rgb): what the readers weigh a header's count by.
+HELD_BYTES = 24
+
 #: Points per chunk the big-file readers (LAS/LAZ, E57, .bin) read at a time.
 CHUNK_POINTS = 1_000_000
 

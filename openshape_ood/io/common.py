@@ -83,11 +83,20 @@ def is_int(value: object) -> bool:
 
 
 def check_declared(path: Path, what: str, declared_bytes: int, points: int) -> None:
-    """Refuse, before allocating, a declaration no honest file of this size makes."""
+    """Refuse, before allocating, more than :data:`MAX_POINTS` points, or a declaration no honest file of this size makes."""
     if points > MAX_POINTS:
         raise ValueError(
             f"{path}: {what} declares {points} points, more than the limit of {MAX_POINTS}"
         )
+    check_declared_bytes(path, what, declared_bytes)
+
+
+def check_declared_bytes(path: Path, what: str, declared_bytes: int) -> None:
+    """Refuse, before allocating, a declaration no honest file of this size makes.
+
+    Chunked readers call this alone: their point limit depends on the thinning asked for,
+    and :class:`~openshape_ood.io.chunks.ChunkedCloud` checks it.
+    """
     allowed = _EXPANSION_FLOOR + _MAX_EXPANSION * os.stat(path).st_size
     if declared_bytes > allowed:
         raise ValueError(

@@ -21,16 +21,13 @@ import pye57
 from pye57 import libe57
 from pye57.utils import convert_spherical_to_cartesian, get_node
 
-from .chunks import CHUNK_POINTS, ChunkedCloud
-from .common import Cloud, Request, check_declared
+from .chunks import CHUNK_POINTS, HELD_BYTES, ChunkedCloud
+from .common import Cloud, Request, check_declared_bytes
 from .formats import Format, register
 
 _CARTESIAN = ("cartesianX", "cartesianY", "cartesianZ")
 _SPHERICAL = ("sphericalRange", "sphericalAzimuth", "sphericalElevation")
 _COLOUR = ("colorRed", "colorGreen", "colorBlue")
-# Bytes per point held while reading (float32 xyz and rgb): what check_declared weighs.
-_HELD_BYTES = 24
-
 
 def read_e57(path: Path, request: Request) -> Cloud:
     """Every scan of an E57 file, its pose applied, invalid points dropped (a warning counts them).
@@ -49,7 +46,7 @@ def read_e57(path: Path, request: Request) -> Cloud:
         total = sum(int(scan.point_count) for scan in scans)
         if total == 0:
             raise ValueError(f"{path} holds no points")
-        check_declared(path, "its scans", total * _HELD_BYTES, total)
+        check_declared_bytes(path, "its scans", total * HELD_BYTES)
         colour = all(set(_COLOUR) <= set(scan.point_fields) for scan in scans)
         intensity = all("intensity" in scan.point_fields for scan in scans)
         fields = {"intensity": np.dtype(np.float32)} if intensity else {}

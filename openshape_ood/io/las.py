@@ -14,12 +14,9 @@ from pathlib import Path
 import laspy
 import numpy as np
 
-from .chunks import CHUNK_POINTS, ChunkedCloud
-from .common import Cloud, Request, check_declared, colour_scale
+from .chunks import CHUNK_POINTS, HELD_BYTES, ChunkedCloud
+from .common import Cloud, Request, check_declared_bytes, colour_scale
 from .formats import Format, register
-
-# Bytes per point held while reading (float32 xyz and rgb): what check_declared weighs.
-_HELD_BYTES = 24
 
 
 class _CappedFile(io.FileIO):
@@ -59,7 +56,7 @@ def read_las(path: Path, request: Request) -> Cloud:
         if count == 0:
             raise ValueError(f"{path} holds no points")
         if header.are_points_compressed:
-            check_declared(path, "the LAZ header", count * _HELD_BYTES, count)
+            check_declared_bytes(path, "the LAZ header", count * HELD_BYTES)
         elif header.offset_to_point_data + count * record > size:
             raise ValueError(
                 f"{path}: the LAS header declares {count} points of {record} bytes from byte "
