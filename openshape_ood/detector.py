@@ -134,7 +134,9 @@ def fit_detector(
     method = make_method(method, **options)
     several = isinstance(detector_options.get("model"), (list, tuple))
     detector = (EnsembleDetector if several else NoveltyDetector)(method, **detector_options)
-    if _is_reference(known):
+    # An ensemble takes one text-embedding array per member (a list, or a dict by model name),
+    # which would read as reference shapes: its own fit sorts out what known holds.
+    if not several and _is_reference(known):
         if "reference" not in method.needs:
             raise ValueError(
                 f"known holds labelled reference shapes, which method {method_label(method)} does not use; "

@@ -161,6 +161,23 @@ def test_score_novelty_takes_a_model_list(data):
     np.testing.assert_allclose(result.similarity, single.similarity)
 
 
+def test_score_novelty_takes_an_ensembles_text_embeddings_per_member():
+    """One text-embedding array per member, as a list or a dict by model name (not reference shapes)."""
+    rng = np.random.default_rng(0)
+    dims = {"vitb32": 512, "vitl14": 768}
+
+    def normalised(shape):
+        x = rng.normal(size=shape)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    known = {name: normalised((3, dim)) for name, dim in dims.items()}
+    shapes = [normalised((4, dim)) for dim in dims.values()]
+    expected = np.mean([score_novelty(x, k).scores for x, k in zip(shapes, known.values())], axis=0)
+    for given in (known, list(known.values())):
+        result = score_novelty(shapes, given, model=list(dims))
+        np.testing.assert_allclose(result.scores, expected, rtol=1e-6)
+
+
 def test_an_ensembles_similarity_is_its_members_mean_cosine_to_the_chosen_class(data):
     _, first, _ = data
     second = _samples(np.random.default_rng(5), unit(768, 1, 0), len(first))
