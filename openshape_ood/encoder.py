@@ -198,8 +198,10 @@ class ShapeEncoder:
         (index 0 when ``None``).
 
         Raises:
-            CheckpointError: an embedding is NaN or infinite. Prepared input is finite, so
-                the weights are to blame: a finite but huge value (a flipped exponent bit)
+            ValueError: the input holds NaN or infinite values (checked only once an
+                embedding came out non-finite, so the common case costs nothing more).
+            CheckpointError: an embedding is NaN or infinite from finite input, so the
+                weights are to blame: a finite but huge value (a flipped exponent bit)
                 passes every check of the file and overflows here. Raised rather than
                 returned, so that no caller stores or scores such rows.
         """
@@ -210,6 +212,8 @@ class ShapeEncoder:
         with torch.inference_mode():
             embeddings = self.model(points.to(self.device, torch.float32, non_blocking=True), fps_start).float()
         if not torch.isfinite(embeddings).all():
+            if not torch.isfinite(points).all():
+                raise ValueError("prepared input holds NaN or infinite values; prepare clouds with prepare_batch")
             source = f"checkpoint {self.checkpoint}" if self.checkpoint is not None else "the model's weights"
             raise CheckpointError(
                 f"the encoder turned finite input into NaN or infinite embeddings ({self.dtype}): {source} holds "

@@ -69,6 +69,14 @@ def test_a_huge_finite_weight_is_caught_at_the_first_batch(tmp_path, parity_mani
         encoder.embed(np.random.default_rng(0).normal(size=(500, 3)))
 
 
+def test_non_finite_prepared_input_is_blamed_not_the_weights(parity_manifest):
+    encoder = ShapeEncoder.from_checkpoint(B32, parity_config(parity_manifest, "b32"))
+    prepared = torch.zeros(1, encoder.config.in_dim, 2048)
+    prepared[0, :, :5] = float("nan")
+    with pytest.raises(ValueError, match="prepared input holds NaN or infinite values"):
+        encoder.encode_prepared(prepared)
+
+
 def test_embed_with_a_huge_weight_writes_no_rows_and_exits_1(tmp_path, tiny_registry, monkeypatch, capsys):
     path = huge_weight_checkpoint(tmp_path / "huge.pt")
     mine = tmp_path / "mine.toml"
