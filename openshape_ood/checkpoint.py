@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckpointError",
-            "checkpoint_identity",
+    "checkpoint_identity",
     "fetch_checkpoint",
     "file_sha256",
     "load_weights_strict",
@@ -226,5 +226,3 @@ def load_weights_strict(model: nn.Module, weights: dict[str, torch.Tensor], path
             f"architecture, container and prefix given for this file are right."
         )
     model.load_state_dict(weights, strict=True)
-
-

@@ -19,7 +19,7 @@ from huggingface_hub.errors import EntryNotFoundError
 from .checkpoint import fetch_checkpoint, file_sha256, verify_checkpoint
 from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, hub_file
 from .progress import bar_class
-from .registry import ModelEntry, get_entry
+from .registry import ModelEntry, model_entry
 
 __all__ = ["FetchedFile", "download_model"]
 
@@ -65,7 +65,7 @@ def download_model(
             without network) or fails its check.
         ValueError: the registry does not say where the text tower comes from.
     """
-    entry = get_entry(model) if isinstance(model, str) else model
+    entry = model_entry(model)
     path = fetch_checkpoint(entry, cache_dir=cache_dir, progress=progress)
     verify_checkpoint(path, sha256=entry.sha256, size=entry.size)
     files = [

@@ -253,6 +253,7 @@ def score_scene(
     )
     scored = score_shapes(detector, embeddings, fdr=fdr, describe=describe, vocabulary=vocabulary)
     decisions = scored.decisions
+    verdicts = decisions.verdicts()
     objects = []
     for row, object_id in enumerate(ids):
         member = labels == object_id
@@ -268,7 +269,7 @@ def score_scene(
                 nearest_class=scored.classes[row],
                 similarity=float(scored.similarity[row]),
                 novelty=float(decisions.novelty[row]),
-                verdict=decisions.verdicts()[row],
+                verdict=verdicts[row],
                 p_value=None if decisions.p_values is None else float(decisions.p_values[row]),
                 looks_like=None
                 if scored.descriptions is None

@@ -161,7 +161,7 @@ class TextEncoder:
                     weights = open_clip.build_zero_shot_classifier(
                         self, self.tokenizer, [words_of[key] for key in batch], templates, device=self.device, use_tqdm=False
                     )
-                    found = {**found, **dict(zip(batch, weights.T.float().cpu().numpy()))}
+                    found.update(zip(batch, weights.T.float().cpu().numpy()))
                     bar.update(len(batch))
             if store is not None:
                 store.write(found)

@@ -134,3 +134,10 @@ def test_fdr_of_the_wrong_type_names_the_argument(fdr):
 def test_p_values_given_as_text_name_the_argument():
     with pytest.raises(ValueError, match="p_values must be a numeric array"):
         benjamini_hochberg(["a"], 0.1)
+
+
+def test_a_method_spec_with_an_unhashable_literal_key_is_a_value_error():
+    from openshape_ood.methods import parse_method
+
+    with pytest.raises(ValueError, match=r"is not a literal value"):
+        parse_method("mcm(temperature={[1]: 2})")

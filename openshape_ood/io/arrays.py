@@ -13,7 +13,8 @@ import numpy as np
 from .common import Cloud, Request, check_declared, split_columns
 from .formats import Format, register
 
-_DEFAULT_H5_DATASET = "data"
+#: The HDF5 dataset read when none is named (also what file.h5#row stacks count).
+DEFAULT_H5_DATASET = "data"
 
 
 def read_array_file(path: Path, request: Request) -> Cloud:
@@ -45,7 +46,7 @@ def _read_array(path: Path, suffix: str, dataset: str | None, index: int | None)
             _check_npz_member(path, archive.zip, name)
             array = archive[name]
         return _pick_cloud(path, f"array {name!r}", array, index)
-    name = _DEFAULT_H5_DATASET if dataset is None else dataset
+    name = DEFAULT_H5_DATASET if dataset is None else dataset
     with h5py.File(path, "r") as h5:
         node = h5.get(name)
         if not isinstance(node, h5py.Dataset):

@@ -10,6 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .arrays import DEFAULT_H5_DATASET
 from .formats import format_for, supported_suffixes
 
 __all__ = ["expand_stacks", "find_shape_files", "is_shape_file", "split_item", "stack_size"]
@@ -18,7 +19,6 @@ _ROW_SEPARATOR = "#"
 # Stacks are expanded from HDF5 files (their default dataset) and .npy files: both
 # give the array's shape without reading it.
 _STACK_SUFFIXES = (".h5", ".hdf5", ".npy")
-_H5_DATASET = "data"
 
 
 def is_shape_file(path: str | os.PathLike) -> bool:
@@ -62,7 +62,7 @@ def stack_size(path: str | os.PathLike) -> int | None:
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
         else:
             with h5py.File(path, "r") as h5:
-                node = h5.get(_H5_DATASET)
+                node = h5.get(DEFAULT_H5_DATASET)
                 shape = node.shape if isinstance(node, h5py.Dataset) else ()
     except Exception:  # noqa: BLE001 - any damage: load_points, reading the file for real, names it
         return None

@@ -31,10 +31,15 @@ _PROBE_ROWS = 4096
 _MAX_RING = 1023
 
 
+def _suffix_layout(path: Path) -> str:
+    """The layout a ``.bin`` file's suffix stands for: nuScenes for ``.pcd.bin``, else KITTI."""
+    return NUSCENES_LAYOUT if path.name.lower().endswith(".pcd.bin") else KITTI_LAYOUT
+
+
 def _layout_of(path: Path, request: Request) -> str:
     layout = request.layout
     if layout is None:
-        return NUSCENES_LAYOUT if path.name.lower().endswith(".pcd.bin") else KITTI_LAYOUT
+        return _suffix_layout(path)
     letters = set(layout) if isinstance(layout, str) else set()
     if (
         not isinstance(layout, str)
@@ -129,7 +134,7 @@ def _semantic_kitti_labels(path: Path, count: int) -> np.ndarray | None:
 def _is_lidar_dump(path: Path) -> bool:
     """A ``.bin`` found in a folder is a LiDAR dump unless a glTF beside it owns it (glTF buffers are ``.bin`` too)."""
     size = path.stat().st_size
-    row = 20 if path.name.lower().endswith(".pcd.bin") else 16
+    row = 4 * len(_suffix_layout(path))  # float32 columns
     return size > 0 and size % row == 0 and not _has_gltf(path.parent, path.parent.stat().st_mtime_ns)
 
 

@@ -185,7 +185,7 @@ def _value_from_node(node: ast.expr, spec: str):
         return _method_from_node(node, spec)
     try:
         return ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: an unhashable key in a literal dict or set
         raise ValueError(f"method {spec!r}: {ast.unparse(node)} is not a literal value") from None
 
 
