@@ -137,7 +137,5 @@ def test_p_values_given_as_text_name_the_argument():
 
 
 def test_a_method_spec_with_an_unhashable_literal_key_is_a_value_error():
-    from openshape_ood.methods import parse_method
-
     with pytest.raises(ValueError, match=r"is not a literal value"):
         parse_method("mcm(temperature={[1]: 2})")
