@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from openshape_ood import sampling
 from openshape_ood.model import PointBertConfig, build_point_bert
 from openshape_ood.sampling import ball_query, farthest_point_sample, gather_points
 
@@ -85,6 +86,27 @@ def test_ball_query_at_the_released_sizes_matches_sorting_reference(patches, rad
     centres = gather_points(xyz, farthest_point_sample(xyz, patches))
     expected = reference_ball_query(xyz, centres, radius, k)
     np.testing.assert_array_equal(ball_query(xyz, centres, radius, k).numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("lowest_inside", [sampling._lowest_inside_listed, sampling._lowest_inside_counted])
+def test_both_ways_of_finding_the_lowest_inside_points_agree_with_a_scan(lowest_inside):
+    """The CPU's way (nonzero) and the GPU's (running count): each row's k lowest True columns, then N."""
+    generator = torch.Generator().manual_seed(1)
+    for share in (0.0, 0.02, 0.5, 1.0):
+        inside = torch.rand(30, 200, generator=generator) < share
+        expected = [(row.nonzero().flatten().tolist() + [200] * 8)[:8] for row in inside]
+        assert lowest_inside(inside, 8).tolist() == expected
+
+
+def test_ball_query_on_a_gpu_path_matches_sorting_reference(monkeypatch):
+    """The GPU's running-count way, run on the CPU, at vitg14's sizes."""
+    monkeypatch.setattr(sampling, "_lowest_inside_listed", sampling._lowest_inside_counted)
+    generator = torch.Generator().manual_seed(384)
+    xyz = torch.randn(2, 10000, 3, generator=generator)
+    xyz /= xyz.norm(dim=-1).amax(dim=1).view(-1, 1, 1)
+    centres = gather_points(xyz, farthest_point_sample(xyz, 384))
+    expected = reference_ball_query(xyz, centres, 0.2, 64)
+    np.testing.assert_array_equal(ball_query(xyz, centres, 0.2, 64).numpy(), expected.numpy())
 
 
 class Int64TensorRecorder(TorchDispatchMode):
