@@ -111,7 +111,7 @@ def test_usage_errors_exit_2_with_one_line_and_no_traceback(tiny_registry, tmp_p
 
 KILL_AFTER = textwrap.dedent(
     """
-    import os, sys
+    import os, signal, sys
     from openshape_ood import ShapeEncoder
     from openshape_ood.cli import main
 
@@ -119,6 +119,8 @@ KILL_AFTER = textwrap.dedent(
 
     def encode_then_die(self, *args, **kwargs):
         if len(calls) == limit:
+            if os.environ.get("EMBED_KILL_WITH") == "SIGTERM":  # kill, a scheduler's time limit, torchrun
+                os.kill(os.getpid(), signal.SIGTERM)
             os._exit(137)  # like SIGKILL: no finally blocks, no flush, no cleanup
         calls.append(1)
         return encode(self, *args, **kwargs)
@@ -264,6 +266,21 @@ def test_runtime_errors_exit_1_with_one_line(tiny_registry, tmp_path, monkeypatc
     assert err[0].startswith("openshape-ood: error: could not read broken.npy")
     assert err[1] == "openshape-ood: error: 1 input(s) failed (see above)"
     assert read_embeddings(tmp_path / "out.h5")[1] == []
+
+
+def test_embed_stopped_by_sigterm_keeps_what_it_embedded(tiny_registry, tmp_path, monkeypatch):
+    """SIGTERM ends the run as Ctrl-C does: the embeddings held in memory are saved for the next run."""
+    names = [f"s{i}.npy" for i in range(4)]
+    for i, name in enumerate(names):
+        np.save(tmp_path / name, blob(i))
+    monkeypatch.setenv("EMBED_CALLS_BEFORE_KILL", "2")
+    monkeypatch.setenv("EMBED_KILL_WITH", "SIGTERM")
+    args = ["embed", *names, "--model", "vitb32", "--out", "out.h5", "--chunk-size", "10", "--batch-size", "1"]
+    stopped = run_cli(*args, cwd=tmp_path, script=KILL_AFTER)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "interrupted; run the same command again to resume" in stopped.stderr
+    chunks = list((tmp_path / "out.h5.partial").glob("chunk-*.npz"))
+    assert sorted(name for chunk in chunks for name in np.load(chunk)["files"].tolist()) == names[:2]
 
 
 def test_embed_refuses_other_settings_and_keeps_the_output(tiny_registry, tmp_path, monkeypatch, capsys):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from . import COMMANDS
 from .common import (
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..corpus import embed_to_file, outside_output, process_group, rank_device
     from ..prepare import MESH_SAMPLES
 
-    with process_group() as (rank, local_rank):
+    with _terminate_as_interrupt(), process_group() as (rank, local_rank):
         if rank:  # rank 0 speaks for the run; every rank names the files it fails on
             args.quiet = True
         # Rank 0 expands the paths and hands the list to the others.
@@ -93,3 +97,21 @@ def run(args: argparse.Namespace) -> int:
     failed.update(report.failed)
     # Rank 0 reports failed files and exits 1; the others exit 0 so that torchrun waits for it to say so.
     return finish(failed) if rank == 0 else 0
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler's time limit, torchrun stopping the other ranks) ends the run as
+    Ctrl-C does, so that the embeddings not yet in a chunk are saved for the next run."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main thread
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
