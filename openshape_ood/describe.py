@@ -15,7 +15,7 @@ import numpy as np
 
 from .classnames import check_class_names, lvis_categories, spoken_name
 
-__all__ = ["Descriptions", "describe", "format_description", "nearest_names", "top_names", "vocabulary_embeddings"]
+__all__ = ["Descriptions", "check_k", "describe", "format_description", "nearest_names", "top_names", "vocabulary_embeddings"]
 
 
 class Descriptions(NamedTuple):
@@ -53,6 +53,15 @@ def nearest_names(
     if len(names) != len(text):
         raise ValueError(f"{len(names)} names for {len(text)} name embeddings; pass one name per row")
     return top_names(x @ text.T, names, k)
+
+
+def check_k(k) -> None:
+    """A ``ValueError`` unless ``k``, a number of names to give, is a whole number of at least 1.
+
+    Called before any vocabulary is embedded; :func:`top_names` checks it against the vocabulary size.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a whole number of names of at least 1; got {k!r}")
 
 
 def top_names(cosines: np.ndarray, names: Sequence[str], k: int = 3) -> Descriptions:

@@ -30,7 +30,7 @@ from sklearn.exceptions import NotFittedError
 
 from .classnames import is_class_names
 from .decision import BaseDetector, check_progress, check_threshold
-from .describe import Descriptions, top_names
+from .describe import Descriptions, check_k, top_names
 from .methods import NoveltyMethod, make_method
 from .registry import model_entry
 from .single import KnownNames, NoveltyDetector
@@ -171,6 +171,7 @@ class EnsembleDetector(BaseDetector):
     def describe(self, X, k: int = 3, vocabulary: Sequence[str] | None = None) -> Descriptions:
         """The ``k`` names with the highest cosine averaged over members, each member in its own text space."""
         self._check_fitted()
+        check_k(k)  # before any member embeds the vocabulary
         cosines = 0.0
         for member, x in zip(self.members_, self._per_model(X, "X")):
             names, member_cosines = member.vocabulary_similarity(x, vocabulary)

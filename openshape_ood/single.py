@@ -23,7 +23,7 @@ from sklearn.exceptions import NotFittedError
 from . import scores
 from .classnames import check_class_names, is_class_names, resolve_templates
 from .decision import BaseDetector, check_progress, check_threshold
-from .describe import Descriptions, nearest_names, vocabulary_embeddings
+from .describe import Descriptions, check_k, nearest_names, vocabulary_embeddings
 from .methods import KnownClasses, NoveltyMethod, make_method, method_label
 from .registry import get_entry, model_entry
 from .text import TextEncoder
@@ -201,8 +201,7 @@ class NoveltyDetector(BaseDetector):
         detector's text encoder with its templates, once per detector (and in the disk cache).
         """
         x = self._validate(X)
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"k must be a whole number of names of at least 1; got {k!r}")
+        check_k(k)
         names, embeddings = self._vocabulary(vocabulary)
         return nearest_names(x, embeddings, names, k)
 

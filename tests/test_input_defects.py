@@ -107,6 +107,13 @@ def test_describe_k_must_be_a_positive_whole_number(k):
         NoveltyDetector().fit(known=TEXT).describe(X, k=k, vocabulary=["cup"])
 
 
+def test_an_ensembles_describe_checks_k_before_embedding_a_vocabulary():
+    """No member's text tower is built (here: none could be) for a k that is wrong anyway."""
+    ensemble = EnsembleDetector(model=["vitb32"]).fit(known=[unit(2, d=512)])
+    with pytest.raises(ValueError, match="k must be a whole number of names of at least 1"):
+        ensemble.describe([unit(5, d=512, seed=1)], k=0, vocabulary=["cup"])
+
+
 def test_describe_vocabulary_must_be_a_list_of_names():
     with pytest.raises(ValueError, match="vocabulary must be a list of strings, not one string"):
         NoveltyDetector().fit(known=TEXT).describe(X, vocabulary="cup")
