@@ -247,7 +247,8 @@ def score_scene(
     if calibration is not None:
         detector.calibrate(np.asarray(calibration, np.float64), tpr=tpr, alpha=alpha)
     channels = np.asarray(points)[:, :6] if np.asarray(points).shape[1] >= 6 else xyz
-    clouds = [channels[labels == i] for i in ids]
+    members = [np.flatnonzero(labels == i) for i in ids]
+    clouds = [channels[member] for member in members]
     embeddings = np.asarray(
         encoder.embed(clouds, up_axis=up_axis, seed=seed, batch_size=batch_size, progress=progress), dtype=np.float64
     )
@@ -255,14 +256,13 @@ def score_scene(
     decisions = scored.decisions
     verdicts = decisions.verdicts()
     objects = []
-    for row, object_id in enumerate(ids):
-        member = labels == object_id
+    for row, (object_id, member) in enumerate(zip(ids, members)):
         cut = xyz[member]
         novelty[member] = decisions.novelty[row]
         objects.append(
             SceneObject(
                 id=int(object_id),
-                points=int(member.sum()),
+                points=len(member),
                 bbox_min=tuple(float(v) for v in cut.min(axis=0)),
                 bbox_max=tuple(float(v) for v in cut.max(axis=0)),
                 centroid=tuple(float(v) for v in cut.mean(axis=0)),

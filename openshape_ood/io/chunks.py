@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import MAX_POINTS, Cloud, Request, origin_for_bounds
+from .common import MAX_POINTS, Cloud, Request, local_origin, origin_for_bounds
 
 #: Bytes per point held while reading (float32 xyz and rgb): what the readers weigh a header's count by.
 HELD_BYTES = 24
@@ -85,10 +85,7 @@ class ChunkedCloud:
         if self.read > self.declared:
             raise ValueError(f"{self.path} holds more points than the {self.declared} its header declares")
         if self.origin is None:
-            usable = np.isfinite(xyz).all(axis=1)
-            self.origin = (
-                origin_for_bounds(xyz[usable].min(axis=0), xyz[usable].max(axis=0)) if usable.any() else np.zeros(3)
-            )
+            self.origin = local_origin(xyz)  # from the first chunk, as read_cloud does from a whole cloud
         if self.budget is not None:
             # Exact share: rows [start, end) of the file get floor(end*k/n) - floor(start*k/n) of the budget.
             quota = self.read * self.budget // self.declared - start * self.budget // self.declared
