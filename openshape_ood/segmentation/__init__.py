@@ -3,7 +3,8 @@
 One module per step: :mod:`.settings` measures the scan and chooses the settings,
 :mod:`.geometry` voxelises it and estimates normals, :mod:`.planes` and :mod:`.ground` remove
 the support (table tops, floors, walls; the ground of a street), :mod:`.clustering` groups the
-rest and keeps what can be an object, :mod:`.convexity` splits touching objects at concave edges.
+rest and keeps what can be an object, :mod:`.convexity` splits touching objects at concave edges,
+:mod:`.visibility` drops what a street sensor did not see whole.
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from .settings import (
     choose_settings,
     coarser_voxels,
     measure_scan,
+    with_row_step,
     with_up,
 )
+from .visibility import row_step, unseen_objects
 
 __all__ = ["ScanMeasures", "SegmentationSettings", "segment_scene"]
-
-# Angular steps (the spacing growth, in radians) below the top of a sensor's view within which an
-# object is cut off by it.
-_VIEW_EDGE_STEPS = 4
 
 
 def segment_scene(
@@ -84,7 +83,8 @@ def segment_scene(
        curved roads are removed, and voxels less than ``ground_height`` above it are ground.
     3. The rest is clustered by DBSCAN: voxels closer than ``cluster_distance`` plus
        ``cluster_growth`` times their range to the sensor (the origin of a one-viewpoint scan,
-       whose far points are sparse) join one object, sparse voxels are background.
+       whose far points are sparse; by default the sensor's coarser angular step, between a
+       LiDAR's rings, so that they join) join one object, sparse voxels are background.
     4. Plane voxels that rise above their plane's noise and touch an object go back to it
        (the bottom of an object standing on the floor); clusters lying in a removed plane are
        background.
@@ -94,6 +94,9 @@ def segment_scene(
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
        or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
+    7. On a street sweep in its sensor's frame, objects whose top the sensor did not see are
+       background (:mod:`openshape_ood.segmentation.visibility`): the base of a facade, a trunk
+       under its crown, anything cut off by the top of the view or hidden under something nearer.
 
     Objects are numbered by decreasing point count.
 
@@ -152,6 +155,9 @@ def segment_scene(
             up = orient_up(*support, centroids, measured.single_viewpoint)
             settings = with_up(settings, up)
 
+    if measured.single_viewpoint and up is not None:
+        settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
+
     heights = None
     if settings.ground == "grid" and up is not None:
         _, heights = grid_ground(centroids, up, settings.ground_cell)
@@ -181,8 +187,14 @@ def segment_scene(
     objects = filter_objects(
         objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
         settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
-        settings.max_height, settings.min_height, _cut_off(centroids, up, measured, settings),
+        settings.max_height, settings.min_height,
     )  # fmt: skip
+    if settings.max_height is not None and measured.single_viewpoint and up is not None:
+        radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
+        unseen = unseen_objects(objects, centroids, up, settings.measured.row_step, radius)
+        objects[np.isin(objects, unseen)] = -1
+        kept = objects >= 0
+        objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
     labels_out = objects[voxel_of_point]
     return (labels_out, settings) if return_settings else labels_out
 
@@ -206,16 +218,3 @@ def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
     """The surface variation of the scan's flat surfaces (the removed planes or ground): its noise level."""
     flat = variation[~remaining]
     return float(np.median(flat if len(flat) else variation))
-
-
-def _cut_off(
-    centroids: np.ndarray, up: np.ndarray | None, measured: ScanMeasures, settings: SegmentationSettings
-) -> np.ndarray | None:
-    """On a street sweep in its sensor's frame, the voxels at the top edge of the sensor's view: at
-    an elevation angle within four angular steps of the highest (the 99th percentile)."""
-    if up is None or not measured.single_viewpoint or settings.max_height is None:
-        return None
-    height = centroids @ up
-    across = np.linalg.norm(centroids - height[:, None] * up, axis=1)
-    elevation = np.arctan2(height, across)
-    return elevation >= np.quantile(elevation, 0.99) - _VIEW_EDGE_STEPS * measured.spacing_growth

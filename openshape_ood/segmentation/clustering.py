@@ -71,7 +71,6 @@ def filter_objects(
     heights: np.ndarray | None = None,
     max_height: float | None = None,
     min_height: float = 0.0,
-    cut_off: np.ndarray | None = None,
 ) -> np.ndarray:
     """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
 
@@ -82,8 +81,6 @@ def filter_objects(
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
     and rise at least ``min_height`` above the ground (not a kerb, a low hedge or ground clutter).
-    Objects with a voxel in ``cut_off`` (the top edge of a sensor's view) are background: they
-    go on above what the sensor saw (a tree, a pole, a building).
     """
     kept = objects >= 0
     if not kept.any():
@@ -103,8 +100,6 @@ def filter_objects(
         np.maximum.at(top, members, heights[kept])
         good &= (bottom <= max_height / 3) & (top <= max_height) & (top >= min_height)
         good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
-    if cut_off is not None:
-        good &= np.bincount(members, cut_off[kept], len(ids)) == 0
     if variation is not None:
         median = np.array([np.median(v) for v in np.split(variation[kept][np.argsort(members)], np.cumsum(
             np.bincount(members, minlength=len(ids)))[:-1])])

@@ -79,3 +79,11 @@ def plane_basis(normal: np.ndarray) -> np.ndarray:
     first /= np.linalg.norm(first)
     return np.stack([first, np.cross(normal, first)])
 
+
+
+def sensor_angles(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Azimuth and elevation ``(N, 2)`` in radians of points seen from a sensor at the origin
+    whose vertical is ``up``: the rows and columns of a LiDAR's or a camera's image."""
+    basis = plane_basis(up)
+    across = xyz @ basis.T
+    return np.stack([np.arctan2(across[:, 1], across[:, 0]), np.arctan2(xyz @ up, np.linalg.norm(across, axis=1))], axis=1)

@@ -54,6 +54,9 @@ class ScanMeasures:
         spacing_growth: spacing per metre of range for a one-viewpoint scan (0 otherwise).
         single_viewpoint: whether the spacing grows with the range to the origin (sensor frame).
         extent: the bounding box's sides (m).
+        row_step: for a one-viewpoint scan with an up direction, the sensor's angular step between
+            its rows or rings (radians, :func:`~openshape_ood.segmentation.visibility.row_step`);
+            0 otherwise.
     """
 
     points: int
@@ -61,6 +64,7 @@ class ScanMeasures:
     spacing_growth: float
     single_viewpoint: bool
     extent: tuple[float, float, float]
+    row_step: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -248,6 +252,15 @@ def with_up(settings: SegmentationSettings, up: np.ndarray) -> SegmentationSetti
     """The settings with the support normal found in the scan as the up direction (and its nearest axis)."""
     axis = UP_AXES[int(np.argmax(np.abs(up)))]
     return replace(settings, up=tuple(float(v) for v in up), up_axis=axis)
+
+
+def with_row_step(settings: SegmentationSettings, step: float) -> SegmentationSettings:
+    """The settings with the sensor's row step measured: a chosen cluster growth bridges it, so that
+    the rings of a LiDAR, farther apart than its points along a ring, join into one object."""
+    measured = replace(settings.measured, row_step=step)
+    if settings.source["cluster_growth"] == "given":
+        return replace(settings, measured=measured)
+    return replace(settings, measured=measured, cluster_growth=max(settings.cluster_growth, step))
 
 
 def _horizontal_extent(extent: tuple[float, float, float], up: np.ndarray) -> list[float]:

@@ -1,0 +1,92 @@
+"""What a sensor at the origin saw of an object: whether its top is seen, for one-viewpoint street scans.
+
+A LiDAR sweep shows the street from one point. A car or a person standing in it is seen whole from
+above: the beams just over its top pass it and return from farther away, or not at all. A piece of
+something larger is not: the base of a facade, a trunk under its crown, a bush behind a fence go on
+upwards into returns at the same range, or are hidden behind something nearer, or reach the top
+edge of the sensor's view. Such pieces are background.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .geometry import sensor_angles
+
+# Rows (the sensor's angular step between its rows or rings) below the top of its view within which
+# an object is cut off by it.
+_VIEW_EDGE_ROWS = 2
+# Rows above an object's top voxel in which the beams that pass over it are looked at.
+_ROWS_ABOVE = 2
+
+
+def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int = 0) -> float:
+    """The sensor's angular step between its rows (radians): between a LiDAR's rings, which are
+    several times farther apart than its points along a ring, or between a camera's pixel rows.
+
+    Measured as the median elevation gap from each point to the nearest point above it in its own
+    column (azimuth within ``spacing_growth``, the finer step), on the points of 20 narrow azimuth
+    wedges so that every point's neighbours are there. ``spacing_growth`` when nothing is found.
+    """
+    if spacing_growth <= 0 or len(xyz) < 3:
+        return spacing_growth
+    angles = sensor_angles(xyz, up)
+    wedges = np.floor((angles[:, 0] / (2 * np.pi) + 0.5) * 200).astype(np.int64)
+    angles = angles[np.isin(wedges, np.random.default_rng(seed).choice(200, 20, replace=False))] / spacing_growth
+    # Rows up to 16 finer steps apart: a 64-ring LiDAR's are 2-4.
+    pairs = cKDTree(angles).query_pairs(16, p=np.inf, output_type="ndarray")
+    if len(pairs) == 0:
+        return spacing_growth
+    offset = angles[pairs[:, 1]] - angles[pairs[:, 0]]
+    lower = np.where(offset[:, 1] < 0, pairs[:, 1], pairs[:, 0])
+    offset = np.abs(offset)
+    # Above by more than half a finer step: the next row, not a neighbour along the same row.
+    column = (offset[:, 0] <= 1) & (offset[:, 1] > 0.5)
+    gap = np.full(len(angles), np.inf)
+    np.minimum.at(gap, lower[column], offset[column, 1])
+    gap = gap[np.isfinite(gap)]
+    return float(max(1.0, np.median(gap)) * spacing_growth) if len(gap) else spacing_growth
+
+
+def unseen_objects(
+    objects: np.ndarray,
+    centroids: np.ndarray,
+    up: np.ndarray,
+    step: float,
+    radius: np.ndarray,
+) -> np.ndarray:
+    """Object ids (of ``objects``, per voxel, -1 for none) whose top the sensor did not see.
+
+    An object voxel is on the object's top when no voxel of the object lies in the
+    :data:`_ROWS_ABOVE` rows above it in its column (``step`` is the row step in radians). Its
+    top is hidden there when a voxel of something else in those rows is nearer to the sensor than
+    the voxel plus its cluster ``radius`` (an occluder, or the object going on upwards). An object
+    is unseen when most of its top is hidden, or when its top reaches the last
+    :data:`_VIEW_EDGE_ROWS` rows of the view (a tree, a pole or a building cut off by it).
+    """
+    ids = np.unique(objects[objects >= 0])
+    if len(ids) == 0 or step <= 0:
+        return ids[:0]
+    angles = sensor_angles(centroids, up) / step
+    ranges = np.linalg.norm(centroids, axis=1)
+    members = np.flatnonzero(objects >= 0)
+    pairs = cKDTree(angles[members]).sparse_distance_matrix(
+        cKDTree(angles), _ROWS_ABOVE, p=np.inf, output_type="ndarray"
+    )
+    voxel, other = members[pairs["i"]], pairs["j"]
+    above = (angles[other, 1] - angles[voxel, 1] > 0.5) & (np.abs(angles[other, 0] - angles[voxel, 0]) <= 1)
+    voxel, other = voxel[above], other[above]
+    own = objects[other] == objects[voxel]
+    top = np.ones(len(centroids), dtype=bool)
+    top[voxel[own]] = False
+    hidden = np.zeros(len(centroids), dtype=bool)
+    hidden[voxel[~own & (ranges[other] < ranges[voxel] + radius[voxel])]] = True
+    top_members = members[top[members]]
+    index = np.searchsorted(ids, objects[top_members])
+    tops = np.bincount(index, minlength=len(ids))
+    hidden_tops = np.bincount(index, hidden[top_members], len(ids))
+    edge = np.quantile(angles[:, 1], 0.99) - _VIEW_EDGE_ROWS
+    top_elevation = np.full(len(ids), -np.inf)
+    np.maximum.at(top_elevation, np.searchsorted(ids, objects[members]), angles[members, 1])
+    return ids[(2 * hidden_tops > tops) | (top_elevation >= edge)]

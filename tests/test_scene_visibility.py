@@ -1,0 +1,91 @@
+"""What a sensor at the origin saw: its row step, and objects whose top it did not see, on
+synthetic LiDAR sweeps ray-cast against boxes (hand-placed, so the answers are known)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.visibility import row_step, unseen_objects
+
+RING_STEP = np.radians(0.5)
+AZIMUTH_STEP = np.radians(0.1)
+SENSOR_HEIGHT = 1.7
+
+
+def sweep(boxes: list[tuple[tuple, tuple]], rings: int = 40, top: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a spinning LiDAR at the origin (rings 0.5 degrees apart up to ``top`` degrees,
+    0.1 degrees along a ring) hitting the ground 1.7 m below it, a wall 40 m ahead (x = 40) and
+    axis-aligned ``boxes`` given as (low corner, high corner); and which box each point hit (-1: none)."""
+    elevation = np.radians(top) - RING_STEP * np.arange(rings)
+    azimuth = np.arange(-np.pi / 4, np.pi / 4, AZIMUTH_STEP)
+    e, a = (grid.ravel() for grid in np.meshgrid(elevation, azimuth))
+    direction = np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ground = np.where(direction[:, 2] < 0, -SENSOR_HEIGHT / direction[:, 2], np.inf)
+        wall = np.where(direction[:, 0] > 0, 40.0 / direction[:, 0], np.inf)
+        distance = np.minimum(ground, wall)
+        hit = np.full(len(direction), -1)
+        for index, (low, high) in enumerate(boxes):
+            near = (np.array(low) - [0, 0, SENSOR_HEIGHT]) / direction
+            far = (np.array(high) - [0, 0, SENSOR_HEIGHT]) / direction
+            enter = np.nanmax(np.minimum(near, far), axis=1)
+            leave = np.nanmin(np.maximum(near, far), axis=1)
+            closer = (enter <= leave) & (enter > 0) & (enter < distance)
+            distance[closer], hit[closer] = enter[closer], index
+    seen = np.isfinite(distance)
+    return direction[seen] * distance[seen, None], hit[seen]
+
+
+def test_row_step_is_the_step_between_rings_not_along_them():
+    points, _ = sweep([])
+    step = row_step(points, np.array([0.0, 0.0, 1.0]), spacing_growth=AZIMUTH_STEP)
+    assert step == pytest.approx(RING_STEP, rel=0.05)
+
+
+def test_row_step_of_an_even_grid_is_its_step():
+    # A camera-like sensor: rows as far apart as columns.
+    elevation, azimuth = np.meshgrid(np.radians(np.arange(-20, 0, 0.1)), np.radians(np.arange(-30, 30, 0.1)))
+    e, a = elevation.ravel(), azimuth.ravel()
+    points = 5.0 * np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
+    step = row_step(points, np.array([0.0, 0.0, 1.0]), spacing_growth=np.radians(0.1))
+    assert step == pytest.approx(np.radians(0.1), rel=0.05)
+
+
+def unseen(points: np.ndarray, objects: np.ndarray) -> set[int]:
+    radius = 0.16 + RING_STEP * np.linalg.norm(points, axis=1)
+    return set(unseen_objects(objects, points, np.array([0.0, 0.0, 1.0]), RING_STEP, radius).tolist())
+
+
+def test_a_car_is_seen_a_trunk_under_its_crown_and_a_pole_cut_by_the_view_are_not():
+    car = ((14.0, -4.0, 0.2), (18.5, -2.2, 1.6))  # below the beams that pass over it to the wall
+    trunk = ((15.0, 2.0, 0.0), (15.4, 2.4, 2.5))
+    crown = ((13.5, 0.7, 2.5), (16.9, 3.7, 5.0))  # right above the trunk, at its range
+    pole = ((20.0, 6.0, 0.0), (20.2, 6.2, 9.0))  # higher than the top ring reaches at 21 m
+    points, hit = sweep([car, trunk, crown, pole])
+    objects = np.select([hit == 0, hit == 1, hit == 3], [0, 1, 2], -1)  # the crown is not an object
+    assert (np.bincount(objects[objects >= 0]) > 20).all()
+    assert unseen(points, objects) == {1, 2}
+
+
+def test_a_base_whose_top_is_behind_a_nearer_crown_is_not_seen_whole():
+    crown = ((18.0, -3.0, 2.0), (21.0, 3.0, 4.0))  # a tree's crown (its trunk aside), nearer than the base
+    base = ((30.0, -2.0, 0.0), (30.5, 2.0, 2.5))  # a facade's base: its top only under the crown
+    car = ((14.0, -9.0, 0.2), (18.5, -7.2, 1.6))  # beside them, open to the sky
+    points, hit = sweep([crown, base, car])
+    objects = np.select([hit == 1, hit == 2], [0, 1], -1)
+    assert (np.bincount(objects[objects >= 0]) > 20).all()
+    assert unseen(points, objects) == {0}
+
+
+def test_segment_scene_keeps_the_car_of_a_sweep_and_drops_the_trunk_under_its_crown():
+    car = ((24.0, -6.0, 0.2), (28.5, -4.2, 1.6))
+    trunk = ((30.0, 2.0, 0.0), (30.4, 2.4, 2.5))
+    crown = ((28.5, 0.7, 3.0), (31.9, 3.7, 5.0))  # half a metre above the trunk: two rings at 30 m
+    points, hit = sweep([car, trunk, crown], rings=64)
+    labels, settings = segment_scene(points, "z", return_settings=True)
+    assert settings.measured.row_step == pytest.approx(RING_STEP, rel=0.1)
+    assert settings.cluster_growth == pytest.approx(settings.measured.row_step)  # rings join into objects
+    found = {int(np.bincount(hit[labels == k] + 1).argmax()) - 1 for k in np.unique(labels[labels >= 0])}
+    assert found == {0}
