@@ -6,9 +6,12 @@ tiled side by side (``--copies 10``: ten rooms, 1 cm between points, ten times a
 voxels), so that both the per-point and the per-voxel work are measured. Prints the
 number of points and voxels, the objects found, their worst IoU, and the wall-clock and CPU
 time of each run (on a busy machine the wall-clock time includes waiting for a core).
+``--street`` times a street instead: cars parked along a road before a facade, as long as the
+points ask; one of more voxels than the segmentation takes at once is segmented in tiles.
 
     python -m benchmarks.scene_speed                     # 1,000,000 points, one dense room
     python -m benchmarks.scene_speed --copies 10         # 1,000,000 points, ten rooms
+    python -m benchmarks.scene_speed --street --points 5000000
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import time
 import numpy as np
 
 from openshape_ood.scene import segment_scene
-from tests.synthetic_scene import FLOOR, OBJECTS, make_synthetic_scene
+from tests.synthetic_scene import FLOOR, OBJECTS, make_street, make_synthetic_scene
 
 # Points of the synthetic scene at 1 cm spacing (measured): scales the spacing to the requested count.
 _POINTS_AT_1CM = 108_000
+# Points of the synthetic street per car (make_street: 8 m of road and facade, and the car).
+_POINTS_PER_CAR = 17_400
 
 
 def build_scan(points: int, copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,21 +60,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000, help="points in the scan (default 1,000,000)")
     parser.add_argument("--copies", type=int, default=1, help="rooms side by side (default 1)")
+    parser.add_argument("--street", action="store_true", help="a street with parked cars instead of rooms")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    scan, truth = build_scan(args.points, args.copies, args.seed)
-    voxels = len(np.unique(np.floor(scan / 0.01).astype(np.int64), axis=0))
-    print(f"scan: {len(scan):,} points, {voxels:,} voxels of 1 cm, {args.copies} room(s), "
-          f"{len(np.unique(truth[truth >= 0]))} objects; {os.cpu_count()} CPU cores")  # fmt: skip
+    if args.street:
+        scan, truth = make_street(max(1, round(args.points / _POINTS_PER_CAR)), args.seed)
+        print(f"scan: a street of {len(scan):,} points, {len(np.unique(truth[truth >= 0]))} cars; "
+              f"{os.cpu_count()} CPU cores")  # fmt: skip
+    else:
+        scan, truth = build_scan(args.points, args.copies, args.seed)
+        voxels = len(np.unique(np.floor(scan / 0.01).astype(np.int64), axis=0))
+        print(f"scan: {len(scan):,} points, {voxels:,} voxels of 1 cm, {args.copies} room(s), "
+              f"{len(np.unique(truth[truth >= 0]))} objects; {os.cpu_count()} CPU cores")  # fmt: skip
     for run in range(args.repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        labels = segment_scene(scan, "y")
+        labels, settings = segment_scene(scan, "z" if args.street else "y", return_settings=True)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         found = len(np.unique(labels[labels >= 0]))
         quality = f"worst IoU {worst_iou(labels, truth):.3f}, background kept {(labels[truth < 0] == -1).mean():.4f}"
-        print(f"run {run + 1}: {elapsed:.2f} s wall, {cpu:.2f} s CPU (all threads), {found} objects, {quality}")
+        print(f"run {run + 1}: {elapsed:.2f} s wall, {cpu:.2f} s CPU (all threads), voxels of {settings.voxel_size} m, "
+              f"{found} objects, {quality}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -19,7 +19,14 @@ def test_embed_throughput_prepares_a_generated_corpus(tiny_registry, tmp_path, c
 def test_scene_speed_segments_its_synthetic_scan(capsys):
     scene_speed.main(["--points", "60000", "--repeats", "1"])
     printed = capsys.readouterr().out
-    assert re.search(r"run 1: [\d.]+ s wall, [\d.]+ s CPU \(all threads\), 6 objects, worst IoU 0\.9\d\d", printed), printed
+    assert re.search(r"run 1: [\d.]+ s wall, [\d.]+ s CPU \(all threads\), voxels of [\d.]+ m, 6 objects, worst IoU 0\.9\d\d", printed), printed
+
+
+def test_scene_speed_times_a_street(capsys):
+    scene_speed.main(["--street", "--points", "70000", "--repeats", "1"])
+    printed = capsys.readouterr().out
+    assert "a street of 98,400 points, 4 cars" in printed, printed  # 48 m of road and facade, 4 x 3,000 car points
+    assert re.search(r"run 1: .* 4 objects, worst IoU 0\.9\d\d", printed), printed
 
 
 def test_io_speed_reads_its_generated_laz_in_every_mode(capsys):

@@ -11,7 +11,7 @@ import numpy as np
 import plyfile
 import pytest
 
-from openshape_ood import ShapeEncoder, load_points
+from openshape_ood import ShapeEncoder, load_points, segmentation
 from openshape_ood.cli import main
 from openshape_ood.scene import (
     BACKGROUND_GREY,
@@ -23,7 +23,7 @@ from openshape_ood.scene import (
     write_scene_ply,
 )
 
-from .synthetic_scene import OBJECTS, make_synthetic_scene
+from .synthetic_scene import OBJECTS, make_street, make_synthetic_scene
 
 SAMPLES = Path(__file__).parent / "data" / "real_samples"
 MUG_SCENE = SAMPLES / "PointCloudLibrary_pcl" / "table_scene_mug_stereo_textured.pcd"
@@ -407,3 +407,27 @@ def test_scene_command_shows_and_takes_the_segmentation_settings(tiny_registry, 
     assert settings["source"]["voxel_size"] == "chosen" and settings["up_axis"] == "y"  # the floor was found
     assert len(document["objects"]) == len(OBJECTS)
     assert "settings: up_axis y" in captured.err and "min_points 30 (given)" in captured.err
+
+
+def test_a_street_too_large_for_one_piece_is_cut_into_tiles_and_no_car_is_cut(monkeypatch):
+    points, owner = make_street(24, seed=0)
+    whole = segment_scene(points, "z")
+    # A cap of fewer voxels than this scan has even at twice their size: it is segmented in tiles.
+    pieces = []
+    segment_voxels = segmentation._segment_voxels
+    monkeypatch.setattr(
+        segmentation, "_segment_voxels", lambda voxels, *args: pieces.append(len(voxels)) or segment_voxels(voxels, *args)
+    )
+    monkeypatch.setattr("openshape_ood.segmentation.settings.MAX_VOXELS", 10_000)
+    tiled, settings = segment_scene(points, "z", return_settings=True)
+    assert settings.ground == "grid" and len(pieces) >= 3, pieces
+    for labels in (whole, tiled):
+        assert len(np.unique(labels[labels >= 0])) == 24
+        for car in range(24):
+            ids, hits = np.unique(labels[owner == car], return_counts=True)
+            assert ids[hits.argmax()] >= 0 and hits.max() >= 0.95 * hits.sum()  # whole (less its lowest 6 cm, ground): none is cut at a border
+            assert (labels == ids[hits.argmax()]).sum() <= 1.01 * hits.sum()
+        assert (labels[owner == -1] == -1).mean() > 0.99
+    # Numbered by decreasing point count over the whole scan, as without tiles.
+    sizes = np.bincount(tiled[tiled >= 0])
+    assert (np.diff(sizes) <= 0).all()

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 from ..config import UP_AXES
+from ..progress import progress_bar
 from .clustering import cluster, filter_objects
 from .convexity import split_concave
-from .geometry import given_labels, normals, scene_xyz, voxelize
+from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .planes import Planes
+from . import settings as scan_settings
 from .settings import (
     ScanMeasures,
     SegmentationSettings,
@@ -27,10 +30,11 @@ from .settings import (
     choose_settings,
     coarser_voxels,
     measure_scan,
+    needs_tiles,
     with_row_step,
     with_up,
 )
-from .visibility import row_step, unseen_objects
+from .visibility import row_step, unseen_objects, view_top
 
 __all__ = ["ScanMeasures", "SegmentationSettings", "segment_scene"]
 
@@ -68,7 +72,12 @@ def segment_scene(
     spacing, how that grows with range, its extent); ``return_settings=True`` also returns them.
 
     1. The points are grouped into voxels of ``voxel_size``; everything below works on
-       their centroids, and each point gets the label of its voxel at the end.
+       their centroids, and each point gets the label of its voxel at the end. A chosen voxel
+       size is made up to three times coarser when the scan would have more than
+       :data:`~openshape_ood.segmentation.settings.MAX_VOXELS` voxels; a scan with more still
+       (a street hundreds of metres long) is segmented in tiles of about that many voxels, each
+       grown by ``max_size`` on every side, and each object is taken whole from the tile that
+       holds its centre, so no object is cut at a tile border.
     2. The support is removed. With ``up_axis`` (``"x"``, ``"y"``, ``"z"``; its sign does not
        matter) that is the up direction; without, the largest plane of the scan (the table,
        the floor, the ground) is found by RANSAC and its normal is up.
@@ -132,32 +141,72 @@ def segment_scene(
         )
 
     centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    tiled = needs_tiles(settings, len(centroids))
     coarser = coarser_voxels(settings, len(centroids))
-    if coarser is not None:  # more voxels than the time allows: fewer, larger ones
+    if coarser is not None:  # more voxels than the time allows: larger ones, up to three times as large
         settings = coarser
         centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
-    voxel_normals, spacing, variation, normal_radius = normals(centroids)
-    if spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
+    rng = np.random.default_rng(seed)
+    if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
-            f"the scan's points are about {spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
-            f"planes and objects will fall apart; pass voxel_size={spacing:.2g} or more and cluster_distance about "
+            f"the scan's points are about {measured.spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
+            f"planes and objects will fall apart; pass voxel_size={measured.spacing:.2g} or more and cluster_distance about "
             "three times that (are the coordinates in metres?)",
             stacklevel=2,
         )
+    geometry = None if tiled else normals(centroids)
+    if up is None:
+        up = _support_normal(centroids, geometry, settings, measured, rng)
+        if up is not None:
+            settings = with_up(settings, up)
+    if measured.single_viewpoint and up is not None:
+        settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
+    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, view_top(centroids, up))
+    if tiled:
+        objects = _segment_tiles(centroids, counts, context)
+    else:
+        objects = _segment_voxels(centroids, counts, context, geometry)
+    labels_out = objects[voxel_of_point]
+    return (labels_out, settings) if return_settings else labels_out
+
+
+class _Context(NamedTuple):
+    """What every piece of a scan is segmented with: the scan's settings, up direction, and sensor."""
+
+    settings: SegmentationSettings
+    up: np.ndarray | None
+    measured: ScanMeasures
+    viewpoint: np.ndarray | None
+    rng: np.random.Generator
+    view_top: float | None
+
+
+def _support_normal(
+    centroids: np.ndarray, geometry: tuple | None, settings: SegmentationSettings, measured: ScanMeasures,
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """The upward normal of the scan's largest plane (RANSAC), or ``None`` when there is none.
+    A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
+    if geometry is None:
+        centroids = centroids[rng.choice(len(centroids), min(len(centroids), scan_settings.MAX_VOXELS), replace=False)]
+        geometry = normals(centroids)
+    planes = Planes(
+        centroids, geometry[0], settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
+        settings.voxel_size, geometry[1],
+    )  # fmt: skip
+    support = planes.ransac(rng)
+    return None if support is None else orient_up(*support, centroids, measured.single_viewpoint)
+
+
+def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None):
+    """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count:
+    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`)."""
+    settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
+    voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
         settings.voxel_size, spacing,
     )  # fmt: skip
-    rng = np.random.default_rng(seed)
-    if up is None:
-        support = planes.ransac(rng)
-        if support is not None:
-            up = orient_up(*support, centroids, measured.single_viewpoint)
-            settings = with_up(settings, up)
-
-    if measured.single_viewpoint and up is not None:
-        settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
-
     heights = None
     if settings.ground == "grid" and up is not None:
         _, heights = grid_ground(centroids, up, settings.ground_cell)
@@ -179,9 +228,8 @@ def segment_scene(
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     if settings.convexity:
-        viewpoint = _viewpoint(xyz, measured)
         objects = split_concave(
-            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), viewpoint,
+            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), context.viewpoint,
             planes.normal_noise(), normal_radius, up,
         )
     objects = filter_objects(
@@ -191,12 +239,53 @@ def segment_scene(
     )  # fmt: skip
     if settings.max_height is not None and measured.single_viewpoint and up is not None:
         radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
-        unseen = unseen_objects(objects, centroids, up, settings.measured.row_step, radius)
+        unseen = unseen_objects(objects, centroids, up, measured.row_step, radius, context.view_top)
         objects[np.isin(objects, unseen)] = -1
         kept = objects >= 0
         objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
-    labels_out = objects[voxel_of_point]
-    return (labels_out, settings) if return_settings else labels_out
+    return objects
+
+
+def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context) -> np.ndarray:
+    """:func:`_segment_voxels` on square tiles across the up direction, each grown by a margin of
+    ``max_size`` on every side: an object (no larger than that) whose centre lies in a tile lies
+    wholly in the grown tile, and is taken from the one tile whose centre square holds it.
+    Objects across tile borders are thus whole, and each is found once. The centre squares hold
+    about :data:`~.settings.MAX_VOXELS` voxels each."""
+    settings = context.settings
+    across = centroids @ plane_basis(context.up if context.up is not None else np.eye(3)[2]).T
+    across -= across.min(axis=0)
+    margin = settings.max_size
+    metres = np.floor(across).astype(np.int64)
+    footprint = len(np.unique(metres[:, 0] * (metres[:, 1].max() + 1) + metres[:, 1]))  # square metres with voxels
+    side = max(2 * margin, math.sqrt(scan_settings.MAX_VOXELS * footprint / len(centroids)))
+    tile = np.floor(across / side).astype(np.int64)
+    if (tile == tile[0]).all():
+        return _segment_voxels(centroids, counts, context)
+    objects = np.full(len(centroids), -1, dtype=np.int64)
+    found = 0
+    for key in progress_bar(np.unique(tile, axis=0), desc="Segmenting tiles", unit="tile"):
+        low = key * side - margin
+        members = np.flatnonzero(((across >= low) & (across < low + side + 2 * margin)).all(axis=1))
+        local = _segment_voxels(centroids[members], counts[members], context)
+        kept = local >= 0
+        if not kept.any():
+            continue
+        weight = counts[members][kept]
+        total = np.bincount(local[kept], weight)
+        centre = np.stack([np.bincount(local[kept], weight * across[members][kept, k]) for k in range(2)], axis=1)
+        own = (np.floor(centre / total[:, None] / side).astype(np.int64) == key).all(axis=1)
+        take = kept & own[np.maximum(local, 0)] & (objects[members] < 0)
+        objects[members[take]] = found + local[take]
+        found += len(own)
+    kept = objects >= 0
+    if kept.any():  # 0..K-1 by decreasing point count over the whole scan
+        ids, members = np.unique(objects[kept], return_inverse=True)
+        order = np.argsort(-np.bincount(members, counts[kept]), kind="stable")
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[order] = np.arange(len(ids))
+        objects[kept] = rank[members]
+    return objects
 
 
 def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:

@@ -35,7 +35,11 @@ _RANGE_SPREAD = 2.0
 # (the slope is 1 for a scanner at the origin, about 0 for a scan of even density).
 _VIEWPOINT_SLOPE = 0.6
 # Voxels the segmentation may work on; more points than that are merged into coarser voxels (speed).
-_MAX_VOXELS = 150_000
+MAX_VOXELS = 150_000
+# Voxels are made at most this many times coarser for speed: beyond, a person or a cup is a few
+# voxels. A scan with more than MAX_VOXELS voxels even then (more than 1.35 million: a scan of
+# millions of points) is segmented in tiles.
+_MAX_COARSENING = 3.0
 # The finest voxel: details below 5 mm do not change which object a point belongs to.
 _MIN_VOXEL = 0.005
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
@@ -233,12 +237,12 @@ def check_given(given: dict) -> None:
 
 def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationSettings | None:
     """Settings with voxels coarse enough that a scan of ``voxels`` voxels has at most
-    :data:`_MAX_VOXELS` (a surface's voxel count falls with the square of their size), the
-    distances that follow from the voxel size scaled alike; ``None`` when ``voxels`` is few enough
-    or the voxel size was given."""
-    if voxels <= _MAX_VOXELS or settings.source["voxel_size"] == "given":
+    :data:`MAX_VOXELS` (a surface's voxel count falls with the square of their size), but at most
+    :data:`_MAX_COARSENING` times coarser, the distances that follow from the voxel size scaled
+    alike; ``None`` when ``voxels`` is few enough or the voxel size was given."""
+    if voxels <= MAX_VOXELS or settings.source["voxel_size"] == "given":
         return None
-    factor = math.sqrt(voxels / _MAX_VOXELS)
+    factor = min(_MAX_COARSENING, math.sqrt(voxels / MAX_VOXELS))
     voxel = _round(settings.voxel_size * factor * 1.05)
     factor = voxel / settings.voxel_size
     scaled = {"voxel_size": voxel}
@@ -246,6 +250,14 @@ def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationS
         if settings.source[name] == "chosen":
             scaled[name] = max(getattr(settings, name), getattr(settings, name) * factor)
     return replace(settings, **scaled)
+
+
+def needs_tiles(settings: SegmentationSettings, voxels: int) -> bool:
+    """Whether a scan of ``voxels`` voxels of ``settings.voxel_size`` is segmented in tiles: it has
+    more than :data:`MAX_VOXELS` voxels even :data:`_MAX_COARSENING` times coarser (or at a given
+    voxel size, which is never coarsened)."""
+    coarsening = 1.0 if settings.source["voxel_size"] == "given" else _MAX_COARSENING
+    return voxels > MAX_VOXELS * coarsening**2
 
 
 def with_up(settings: SegmentationSettings, up: np.ndarray) -> SegmentationSettings:

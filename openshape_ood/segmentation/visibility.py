@@ -49,12 +49,19 @@ def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int =
     return float(max(1.0, np.median(gap)) * spacing_growth) if len(gap) else spacing_growth
 
 
+def view_top(centroids: np.ndarray, up: np.ndarray | None) -> float | None:
+    """The elevation (radians) of the top of a sensor's view at the origin: the 99th percentile of
+    the scan's (an outlier or two above it are reflections); ``None`` without ``up``."""
+    return None if up is None or len(centroids) == 0 else float(np.quantile(sensor_angles(centroids, up)[:, 1], 0.99))
+
+
 def unseen_objects(
     objects: np.ndarray,
     centroids: np.ndarray,
     up: np.ndarray,
     step: float,
     radius: np.ndarray,
+    top: float,
 ) -> np.ndarray:
     """Object ids (of ``objects``, per voxel, -1 for none) whose top the sensor did not see.
 
@@ -63,7 +70,8 @@ def unseen_objects(
     top is hidden there when a voxel of something else in those rows is nearer to the sensor than
     the voxel plus its cluster ``radius`` (an occluder, or the object going on upwards). An object
     is unseen when most of its top is hidden, or when its top reaches the last
-    :data:`_VIEW_EDGE_ROWS` rows of the view (a tree, a pole or a building cut off by it).
+    :data:`_VIEW_EDGE_ROWS` rows below ``top``, the view's top (:func:`view_top`): a tree, a pole
+    or a building cut off by it.
     """
     ids = np.unique(objects[objects >= 0])
     if len(ids) == 0 or step <= 0:
@@ -78,15 +86,14 @@ def unseen_objects(
     above = (angles[other, 1] - angles[voxel, 1] > 0.5) & (np.abs(angles[other, 0] - angles[voxel, 0]) <= 1)
     voxel, other = voxel[above], other[above]
     own = objects[other] == objects[voxel]
-    top = np.ones(len(centroids), dtype=bool)
-    top[voxel[own]] = False
+    on_top = np.ones(len(centroids), dtype=bool)
+    on_top[voxel[own]] = False
     hidden = np.zeros(len(centroids), dtype=bool)
     hidden[voxel[~own & (ranges[other] < ranges[voxel] + radius[voxel])]] = True
-    top_members = members[top[members]]
-    index = np.searchsorted(ids, objects[top_members])
+    top_voxels = members[on_top[members]]
+    index = np.searchsorted(ids, objects[top_voxels])
     tops = np.bincount(index, minlength=len(ids))
-    hidden_tops = np.bincount(index, hidden[top_members], len(ids))
-    edge = np.quantile(angles[:, 1], 0.99) - _VIEW_EDGE_ROWS
-    top_elevation = np.full(len(ids), -np.inf)
-    np.maximum.at(top_elevation, np.searchsorted(ids, objects[members]), angles[members, 1])
-    return ids[(2 * hidden_tops > tops) | (top_elevation >= edge)]
+    hidden_tops = np.bincount(index, hidden[top_voxels], len(ids))
+    highest = np.full(len(ids), -np.inf)
+    np.maximum.at(highest, np.searchsorted(ids, objects[members]), angles[members, 1])
+    return ids[(2 * hidden_tops > tops) | (highest >= top / step - _VIEW_EDGE_ROWS)]
