@@ -8,7 +8,6 @@ the key prefix -> load strictly into the model. Every failure raises
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 import zlib
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from .cache import file_identity
-from .hub import OFFLINE_ADVICE, HubUnavailableError, hub_file
+from .hub import OFFLINE_ADVICE, HubUnavailableError, file_sha256, hub_file
 from .progress import bar_class
 from .registry import HubSource, LocalSource, ModelEntry
 
@@ -99,15 +98,6 @@ def fetch_checkpoint(
     except (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError) as exc:
         where = f"{source.repo_id}/{source.filename} (revision {revision or source.revision or 'main'})"
         raise CheckpointError(f"could not download {where} for {entry.name!r}: {exc}") from exc
-
-
-def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> None:

@@ -10,20 +10,18 @@ machine makes them available there without network.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub.errors import EntryNotFoundError
 
-from .checkpoint import fetch_checkpoint, file_sha256, verify_checkpoint
-from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, hub_file
+from .checkpoint import fetch_checkpoint, verify_checkpoint
+from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, file_sha256, hub_file, verify_hub_blob
 from .progress import bar_class
 from .registry import ModelEntry, model_entry
 
 __all__ = ["FetchedFile", "download_model"]
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -94,17 +92,8 @@ def _text_tower(entry: ModelEntry, cache_dir: str | os.PathLike | None, progress
             f"the registry does not say which Hub repository holds {what}: add its hf_repo to [{entry.name}.text]"
         )
     path = _first_on_hub(entry.text_hf_repo, what, cache_dir, bar_class(what, progress))
-    actual = file_sha256(path)
-    # The Hub cache stores a large (LFS) file under its SHA-256; small git files are named by a SHA-1.
-    expected = Path(os.path.realpath(path)).name
-    if not _SHA256.fullmatch(expected):
-        return FetchedFile(what, path, path.stat().st_size, actual, None)
-    if actual != expected:
-        raise OSError(
-            f"{path} has SHA-256 {actual} but the Hub stores it as {expected}: the file is corrupt. "
-            f"Delete {Path(os.path.realpath(path))} and download it again."
-        )
-    return FetchedFile(what, path, path.stat().st_size, actual, "the Hub")
+    checked = verify_hub_blob(path)
+    return FetchedFile(what, path, path.stat().st_size, checked or file_sha256(path), "the Hub" if checked else None)
 
 
 def _first_on_hub(repo_id: str, what: str, cache_dir: str | os.PathLike | None, tqdm_class: type) -> Path:

@@ -14,7 +14,9 @@ Every download of this package goes through :func:`hub_file` instead, which
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import socket
 import threading
 import urllib.parse
@@ -61,6 +63,10 @@ TEXT_ADVICE = (
 OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
+# The Hub cache names a large (LFS) file's blob by its SHA-256, a small git file's by a SHA-1.
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 class HubUnavailableError(OSError):
     """A file is not in the local Hub cache and the Hub cannot be reached (or ``HF_HUB_OFFLINE`` is set).
 
@@ -77,6 +83,36 @@ def cached_file(
         if isinstance(found, str):
             return Path(found)
     return None
+
+
+def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_hub_blob(path: str | os.PathLike) -> str | None:
+    """The SHA-256 of a file of the Hub cache, checked against the one the Hub stores it under.
+
+    ``None`` when there is none to check against: a small file (named by a git SHA-1) or a
+    file outside the cache.
+
+    Raises:
+        OSError: the file's content differs from its SHA-256: it is corrupt (says what to delete).
+    """
+    blob = Path(os.path.realpath(path))
+    if not _SHA256.fullmatch(blob.name):
+        return None
+    actual = file_sha256(blob)
+    if actual != blob.name:
+        raise OSError(
+            f"{path} has SHA-256 {actual} but the Hub stores it as {blob.name}: the file is corrupt. "
+            f"Delete {blob} and download it again."
+        )
+    return actual
 
 
 def hub_file(

@@ -24,7 +24,7 @@ from safetensors import safe_open
 from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
 from .classnames import check_class_names, resolve_templates, spoken_name
 from .device import resolve_device
-from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable
+from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable, verify_hub_blob
 from .progress import progress_bar
 from .registry import ModelEntry, get_entry
 
@@ -216,7 +216,8 @@ def _load_text_weights(tower: torch.nn.Module, path: str | os.PathLike) -> None:
     """Copy the text-tower tensors of an open_clip checkpoint into ``tower``, strictly.
 
     Reads lazily (safetensors, or a memory-mapped torch zip file) so that the image tower's
-    tensors are never brought into memory. Accepts the flat CLIP layout (text keys at the top
+    tensors are never brought into memory. A torch file from the Hub cache is first checked
+    against the SHA-256 the Hub stores it under (:func:`~openshape_ood.hub.verify_hub_blob`). Accepts the flat CLIP layout (text keys at the top
     level) and the CustomTextCLIP layout (``text.`` prefix).
     """
     path = str(path)
@@ -229,6 +230,7 @@ def _load_text_weights(tower: torch.nn.Module, path: str | os.PathLike) -> None:
         with safe_open(path, framework="pt") as handle:
             _copy_text_tensors(tower, list(handle.keys()), handle.get_tensor, path)
         return
+    verify_hub_blob(path)  # before anything unpickles it: a file from the Hub cache is checked against its SHA-256
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
         checkpoint = checkpoint["state_dict"]

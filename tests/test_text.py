@@ -131,6 +131,23 @@ def test_pretrained_tag_uses_open_clip_download_and_tag_quick_gelu(tiny_configs,
     torch.testing.assert_close(ours, reference_text(model, "oso-test-clip", TEXTS), rtol=0, atol=1e-6)
 
 
+def test_a_torch_file_from_the_hub_cache_is_checked_before_it_is_unpickled(tiny_configs, tmp_path):
+    from .test_download_command import put_in_hub_cache
+
+    model = full_model("oso-test-clip")
+    payload = save_checkpoint(model, tmp_path / "weights.pt").read_bytes()
+    cached = put_in_hub_cache(tmp_path / "hub", "org/tiny-text", "open_clip_pytorch_model.bin", payload)
+    encoder = TextEncoder("oso-test-clip", cached, cache=False)
+    torch.testing.assert_close(
+        encoder.encode_text(encoder.tokenizer(TEXTS), normalize=True), reference_text(model, "oso-test-clip", TEXTS)
+    )
+    damaged = bytearray(payload)
+    damaged[len(damaged) // 2] ^= 1  # in the tensor data: torch would load it without a word
+    cached.resolve().write_bytes(bytes(damaged))
+    with pytest.raises(OSError, match=r"has SHA-256 [0-9a-f]{64} but the Hub stores it as [0-9a-f]{64}: the file is corrupt"):
+        TextEncoder("oso-test-clip", cached, cache=False).module
+
+
 def test_from_pretrained_reads_the_registry_pairing():
     for name, model, tag, quick in [
         ("vitb32", "ViT-B-32", "openai", True),
