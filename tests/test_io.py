@@ -555,6 +555,15 @@ def test_ply_point_cloud_round_trip(tmp_path, fmt, coords, colour):
         np.testing.assert_allclose(points[:, 3:], rgb, atol=1e-7)
 
 
+def test_a_strict_ply_is_memory_mapped_not_read_whole(tmp_path, monkeypatch):
+    # Only the header is read; plyfile maps the vertices (a copy of a big scan would double its memory).
+    xyz = np.random.default_rng(0).normal(size=(50_000, 3)).astype(np.float32)
+    path = tmp_path / "big.ply"
+    path.write_bytes(_ply_bytes("binary_little_endian", [("float", a) for a in "xyz"], [tuple(r) for r in xyz]))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read whole"))
+    np.testing.assert_array_equal(read_cloud(path).points, xyz)
+
+
 def test_ply_without_vertices_is_an_error(tmp_path):
     (tmp_path / "e.ply").write_bytes(
         _ply_bytes("ascii", [("float", "x"), ("float", "y"), ("float", "z")], [])

@@ -34,6 +34,8 @@ _PLY_SIZES = {
     "uint16": 2, "int": 4, "int32": 4, "uint": 4, "uint32": 4, "float": 4, "float32": 4,
     "double": 8, "float64": 8,
 }  # fmt: skip
+# Bytes within which a PLY header must end (real ones take a few hundred).
+_MAX_HEADER = 1 << 20
 _PLY_KEYWORDS = ("format", "comment", "obj_info", "element", "property", "end_header")
 _RGB_NAMES = (("red", "green", "blue"), ("r", "g", "b"), ("diffuse_red", "diffuse_green", "diffuse_blue"))
 _UV_NAMES = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"), ("texture_s", "texture_t"))
@@ -41,11 +43,16 @@ _UV_NAMES = (("s", "t"), ("u", "v"), ("texture_u", "texture_v"), ("texture_s", "
 
 def read_ply(path: Path, request: Request) -> Cloud | list[Surface]:
     """A PLY file, parsed by plyfile after its header is made strict."""
-    raw = path.read_bytes()
-    header, body = _ply_header(path, raw)
-    # A header plyfile accepts as written lets it memory-map the file (fast for big clouds);
-    # another is replaced by its strict form in a copy read row by row.
-    source = str(path) if raw.startswith(header) else io.BytesIO(header + body)
+    raw_header, body_start = _read_header(path)
+    header = _ply_header(path, raw_header, path.stat().st_size - body_start)
+    # A header plyfile accepts as written lets it memory-map the file (fast for big clouds, and
+    # never read whole into memory); another is replaced by its strict form in a copy.
+    if raw_header.startswith(header):
+        source = str(path)
+    else:
+        with open(path, "rb") as handle:
+            handle.seek(body_start)
+            source = io.BytesIO(header + handle.read())
     try:
         ply = plyfile.PlyData.read(source)
     except plyfile.PlyParseError as exc:
@@ -79,17 +86,31 @@ def read_ply(path: Path, request: Request) -> Cloud | list[Surface]:
     return [Surface(xyz, triangles, colour)]
 
 
-def _ply_header(path: Path, raw: bytes) -> tuple[bytes, bytes]:
-    """A strict header for plyfile and the body, the declared sizes checked against it.
-
-    Writers end header lines in LF, CRLF or CR alone and add lines without a keyword
-    (Blender 2.4's "Created by ..."); those become comments.
-    """
-    end = raw.find(b"end_header")
+def _read_header(path: Path) -> tuple[bytes, int]:
+    """The bytes of a PLY file up to and with its ``end_header`` line, and where its body starts."""
+    raw = b""
+    with open(path, "rb") as handle:
+        # Up to the end of the header and the two bytes after it (its line end), read in blocks.
+        while (end := raw.find(b"end_header")) < 0 or len(raw) < end + len(b"end_header") + 2:
+            block = handle.read(1 << 16)
+            if not block or (end < 0 and len(raw) > _MAX_HEADER):
+                break
+            raw += block
     if not raw.startswith(b"ply") or end < 0:
         raise ValueError(f"could not read {path}: not a PLY file (no 'ply' ... 'end_header' header)")
     body_start = end + len(b"end_header")
     body_start += 2 if raw[body_start : body_start + 2] == b"\r\n" else 1
+    return raw[:body_start], body_start
+
+
+def _ply_header(path: Path, raw: bytes, body_size: int) -> bytes:
+    """A strict header for plyfile from the file's own (``raw``, up to its ``end_header`` line), the
+    declared sizes checked against the ``body_size`` bytes after it.
+
+    Writers end header lines in LF, CRLF or CR alone and add lines without a keyword
+    (Blender 2.4's "Created by ..."); those become comments.
+    """
+    end = raw.rfind(b"end_header")
     lines = re.split(r"\r\n|\r|\n", raw[:end].decode("latin-1"))[1:]
     clean = ["ply"]
     elements: list[tuple[str, int, list]] = []
@@ -112,9 +133,8 @@ def _ply_header(path: Path, raw: bytes) -> tuple[bytes, bytes]:
             elements[-1][2].append(words[1:])
         clean.append(line.strip())
     clean.append("end_header")
-    body = raw[body_start:]
-    _check_ply_sizes(path, elements, binary, len(body))
-    return ("\n".join(clean) + "\n").encode("latin-1"), body
+    _check_ply_sizes(path, elements, binary, body_size)
+    return ("\n".join(clean) + "\n").encode("latin-1")
 
 
 def _check_ply_sizes(path: Path, elements: list[tuple[str, int, list]], binary: bool, body_size: int) -> None:
