@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import numpy as np
+from scipy.spatial import cKDTree
 import pytest
 
 from openshape_ood.cli import main
@@ -278,10 +279,12 @@ def test_hovering_an_object_in_a_headless_browser_shows_its_scores(scored_scene,
             page.wait_for_selector("#scene .gl-container canvas", timeout=60000)
             page.wait_for_timeout(1000)  # the first WebGL frame
             legend = page.eval_on_selector_all(".legendtext", "items => items.map(item => item.textContent)")
-            # The least novel object: a pixel of its colour, the one nearest the middle of them.
-            ours = pixels_near(screenshot(page.screenshot()), LOWEST)
+            # The least novel object: of the pixels of its colour, the one farthest from the grey
+            # background's, so that the point picked under the mouse is the object's, not the floor's.
+            image = screenshot(page.screenshot())
+            ours, grey = pixels_near(image, LOWEST), pixels_near(image, GREY)
             assert len(ours) > 200
-            x, y = ours[np.argmin(np.abs(ours - np.median(ours, axis=0)).sum(axis=1))]
+            x, y = ours[np.argmax(cKDTree(grey).query(ours)[0])]
             hover = ""
             for step in range(10):  # the 3D scene picks points on its next frames
                 page.mouse.move(float(x) + step % 2, float(y), steps=3)
