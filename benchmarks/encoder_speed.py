@@ -25,7 +25,7 @@ bfloat16 by default, on a CPU as on a GPU) it reports:
   everything else for the CLS token alone (the only output); upstream computes it for all
   T tokens. FPS, ball query, norms, softmax and activations are not counted;
 - ``GEMM GFLOP/s``: a square matrix multiply in the row's dtype (2048 on a CPU, 8192 on a
-  GPU) timed in the same process, interleaved with the encoder runs, and ``of GEMM``: the
+  GPU, or ``--gemm-size``) timed in the same process, interleaved with the encoder runs, and ``of GEMM``: the
   encoder's GFLOP/s as a fraction of it;
 - ``sampling``: the share of the forward pass that farthest point sampling and ball query
   take (timed alone; they run in float32 whatever the dtype);
@@ -275,6 +275,10 @@ def main(argv: list[str] | None = None) -> dict:
         help="a row per dtype (default: float32 bfloat16); the --dtype one is added when missing",
     )  # fmt: skip
     add_dtype_option(parser)
+    parser.add_argument(
+        "--gemm-size", type=int, help="side of the square matrix multiply timed for the 'of GEMM' column "
+        "(default 2048 on a CPU, 8192 on a GPU)",
+    )  # fmt: skip
     parser.add_argument("--no-upstream", dest="upstream", action="store_false", help="skip the upstream algorithm")
     parser.add_argument("--no-embed", dest="embed", action="store_false", help="skip timing ShapeEncoder.embed")
     parser.add_argument(
@@ -307,7 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
         "repeats": args.repeats,
     }
     print(", ".join(f"{k} {v}" for k, v in header.items()), flush=True)
-    gemm = {dtype: gemm_flops_per_second(device, dtype=getattr(torch, dtype)) for dtype in dtypes}
+    gemm = {dtype: gemm_flops_per_second(device, args.gemm_size, getattr(torch, dtype)) for dtype in dtypes}
     rows = []
     for name in args.models:
         entry = get_entry(name)
