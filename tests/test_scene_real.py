@@ -17,6 +17,8 @@ from benchmarks.scenes import evaluate, iou_matrix
 from openshape_ood import load_points
 from openshape_ood.io import read_pcd_fields
 from openshape_ood.scene import segment_scene
+from openshape_ood.segmentation.settings import measure_scan
+from openshape_ood.segmentation.visibility import row_step
 
 DATA = Path(__file__).parent / "data" / "scenes_real"
 # The shared data beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
@@ -78,6 +80,20 @@ def test_lidar_sweep_keeps_the_cars_and_people_and_drops_the_ground():
     semantic = np.fromfile(DATA / "semantickitti_000000_r45_half.label", dtype="<u4") & 0xFFFF
     ground = np.isin(semantic, [40, 44, 48, 72])  # road, parking, sidewalk, terrain
     assert (labels[ground] == -1).mean() > 0.98
+
+
+def test_the_row_step_of_a_real_sweep_follows_its_rings():
+    # The copy keeps the sensor's order: a ring ends where the azimuth turns over. Keeping every second
+    # or fourth ring is a 32- or 16-ring sensor with the same points along a ring.
+    points, _ = kitti_sweep()
+    azimuth = np.arctan2(points[:, 1], points[:, 0])
+    ring = np.cumsum(np.r_[0, np.abs(np.diff(azimuth)) > np.pi])
+    assert ring.max() + 1 == 65  # 64 rings, the first one split where the sweep starts
+    steps = []
+    for every in (1, 2, 4):
+        kept = points[ring % every == 0].astype(np.float64)
+        steps.append(row_step(kept, np.array([0.0, 0.0, 1.0]), measure_scan(kept).spacing_growth))
+    assert 1.8 < steps[1] / steps[0] < 2.3 and 3.5 < steps[2] / steps[0] < 4.6, np.degrees(steps)
 
 
 def shared_room(name: str) -> tuple[np.ndarray, np.ndarray]:
