@@ -19,6 +19,8 @@ from .geometry import sensor_angles
 _VIEW_EDGE_ROWS = 2
 # Rows above an object's top voxel in which the beams that pass over it are looked at.
 _ROWS_ABOVE = 2
+# Finer steps (along a row) within which the next row up is looked for.
+_ROW_SEARCH = 16
 
 
 def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int = 0) -> float:
@@ -34,15 +36,16 @@ def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int =
     angles = sensor_angles(xyz, up)
     wedges = np.floor((angles[:, 0] / (2 * np.pi) + 0.5) * 200).astype(np.int64)
     angles = angles[np.isin(wedges, np.random.default_rng(seed).choice(200, 20, replace=False))] / spacing_growth
-    # Rows up to 16 finer steps apart: a 64-ring LiDAR's are 2-4.
-    pairs = cKDTree(angles).query_pairs(16, p=np.inf, output_type="ndarray")
+    # Pairs in the same column (azimuth within one finer step) and rows up to 16 finer steps apart
+    # (a 64-ring LiDAR's are 2-4, a 16-ring one's about 10): the azimuth is stretched to make the box.
+    pairs = cKDTree(angles * [_ROW_SEARCH, 1]).query_pairs(_ROW_SEARCH, p=np.inf, output_type="ndarray")
     if len(pairs) == 0:
         return spacing_growth
     offset = angles[pairs[:, 1]] - angles[pairs[:, 0]]
     lower = np.where(offset[:, 1] < 0, pairs[:, 1], pairs[:, 0])
     offset = np.abs(offset)
     # Above by more than half a finer step: the next row, not a neighbour along the same row.
-    column = (offset[:, 0] <= 1) & (offset[:, 1] > 0.5)
+    column = offset[:, 1] > 0.5
     gap = np.full(len(angles), np.inf)
     np.minimum.at(gap, lower[column], offset[column, 1])
     gap = gap[np.isfinite(gap)]
