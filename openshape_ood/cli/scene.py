@@ -37,14 +37,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "scene",
         parents=[common_options(), encoding_options(), scoring_options()],
         help=COMMANDS["scene"],
-        description="Find the objects in a scan of a room or a table top (coordinates in metres) and score each "
+        description="Find the objects in a scan (a table top, a room, a street or a LiDAR sweep; coordinates in "
+        "metres) and score each "
         "against the known classes, as 'score' scores a file: one table row per object with its point count, "
         "centroid, size, nearest known class, similarity, novelty and, with a threshold, the verdict. Writes a "
         "PLY point cloud with the objects coloured by novelty and 'instance' and 'novelty' vertex properties. "
         "The objects come from the file's per-point instance labels when it has them (--labels), else from "
-        "a geometric segmentation: large planes (floor, walls, table tops) removed, the rest clustered.",
+        "a geometric segmentation whose settings are chosen from the scan (-v prints them): the support removed "
+        "(floor, walls and table tops as planes; a street's ground on a grid), the rest clustered.",
     )
-    scene.add_argument("scan", metavar="SCAN", help="the scan: a point cloud file, e.g. .ply or .pcd")
+    scene.add_argument("scan", metavar="SCAN", help="the scan: a point cloud file, e.g. .ply, .pcd, .las/.laz, .e57 or a KITTI .bin")
     scene.add_argument("--out", required=True, metavar="OUT.ply", help="output PLY point cloud")
     scene.add_argument("--png", metavar="OUT.png", help="also draw the scene with the objects' boxes and labels")
     scene.add_argument(
@@ -78,7 +80,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         ("--plane-distance", float, "metres: distance of a point to a plane it belongs to"),
         ("--min-plane-area", float, "square metres from which a plane is background"),
         ("--cluster-distance", float, "metres: points closer than this are one object"),
-        ("--cluster-growth", float, "added to the cluster distance per metre of range to the sensor"),
+        ("--cluster-growth", float, "added to the cluster distance per metre of range to the sensor (chosen: the "
+         "sensor's angular step between its rows, for a scan in its sensor's frame)"),
         ("--min-points", int, "objects with fewer points are background"),
         ("--min-size", float, "metres: objects whose largest side is shorter are background"),
         ("--max-size", float, "metres: objects whose largest side is longer are background"),
