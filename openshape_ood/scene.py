@@ -13,6 +13,7 @@ Coordinates are in METRES: every size of the automatic segmentation is.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -206,7 +207,8 @@ def score_scene(
         method: the novelty score (see :class:`~openshape_ood.NoveltyDetector`).
         labels: per-point object labels ``(N,)`` (negative: background) from the file or a
             segmentation model; ``None`` segments the scan with :func:`segment_scene` and its
-            defaults (call it yourself to change them).
+            defaults (call it yourself to change them). An object of one point, or of points
+            all at one place, has no shape to encode: it becomes background, with a warning.
         up_axis: the scan's gravity axis, for the segmentation and the encoder.
         threshold: call an object novel when its novelty is above this.
         calibration: embeddings ``(n, D)`` of shapes of the known classes, for
@@ -234,7 +236,7 @@ def score_scene(
     if (tpr, alpha) != (None, None) and calibration is None or fdr is not None and not (calibration is not None or fitted):
         raise ValueError("tpr=, alpha= and fdr= decide from calibration= shapes; pass calibration= too")
     xyz = _scene_xyz(points)
-    labels = segment_scene(points, up_axis) if labels is None else _given_labels(labels, len(xyz))
+    labels = segment_scene(points, up_axis) if labels is None else _drop_flat_objects(_given_labels(labels, len(xyz)), xyz)
     ids = np.unique(labels[labels >= 0])
     novelty = np.full(len(xyz), np.nan)
     if len(ids) == 0:
@@ -280,6 +282,27 @@ def score_scene(
             )
         )
     return SceneScores(objects, labels, novelty, decisions.threshold, decisions)
+
+
+def _drop_flat_objects(labels: np.ndarray, xyz: np.ndarray) -> np.ndarray:
+    """``labels`` with the objects that have no extent (one point, or all at one place) made background,
+    with one warning naming them: given labels (SemanticKITTI's) hold such objects, and one of them
+    must not stop the scoring of the others."""
+    kept = labels >= 0
+    ids, members = np.unique(labels[kept], return_inverse=True)
+    low = np.full((len(ids), 3), np.inf)
+    high = np.full((len(ids), 3), -np.inf)
+    np.minimum.at(low, members, xyz[kept])
+    np.maximum.at(high, members, xyz[kept])
+    flat = ids[(high - low).max(axis=1) == 0]
+    if len(flat) == 0:
+        return labels
+    warnings.warn(
+        f"{len(flat)} object(s) have no extent (one point, or all points at one place) and are left out as "
+        f"background: label(s) {', '.join(str(i) for i in flat[:10])}{' ...' if len(flat) > 10 else ''}",
+        stacklevel=3,
+    )
+    return np.where(np.isin(labels, flat), -1, labels)
 
 
 def _shape_encoder(model):

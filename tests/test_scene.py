@@ -412,7 +412,7 @@ def test_scene_command_shows_and_takes_the_segmentation_settings(tiny_registry, 
 def test_a_street_too_large_for_one_piece_is_cut_into_tiles_and_no_car_is_cut(monkeypatch):
     points, owner = make_street(24, seed=0)
     whole = segment_scene(points, "z")
-    # A cap of fewer voxels than this scan has even at twice their size: it is segmented in tiles.
+    # A cap of fewer voxels than this scan has even at three times their size: it is segmented in tiles.
     pieces = []
     segment_voxels = segmentation._segment_voxels
     monkeypatch.setattr(
