@@ -58,7 +58,7 @@ import torch
 from openshape_ood import PointBertConfig, ShapeEncoder, __version__, get_entry
 from openshape_ood.atomic import write_bytes
 from openshape_ood.config import DTYPES
-from openshape_ood.device import cpu_has_native_bf16, resolve_device, resolve_dtype
+from openshape_ood.device import BF16_CPU_FLAGS, cpu_has_native_bf16, resolve_device, resolve_dtype
 from openshape_ood.model import build_point_bert
 from openshape_ood.prepare import DEFAULT_NUM_POINTS, prepare_batch
 from openshape_ood.sampling import ball_query, farthest_point_sample, gather_points
@@ -325,6 +325,11 @@ def main(argv: list[str] | None = None) -> dict:
             print("\n".join(format_table(measured).splitlines()[2:]), flush=True)
     header["load_average_after"] = os.getloadavg()
     result = {**header, "rows": rows, "summary": summary(rows)}
+    if device.type == "cpu" and "bfloat16" in dtypes and not header["cpu_bf16_flags"]:
+        result["summary"].append(
+            f"bfloat16 is emulated on this CPU (none of {', '.join(BF16_CPU_FLAGS)}): its rows time the emulation, "
+            "and its 'of GEMM' compares with an emulated matrix multiply"
+        )
     table = format_table(rows)
     print(f"\nload average before {header['load_average_before']}, after {header['load_average_after']}")
     print(table, *result["summary"], sep="\n")

@@ -28,7 +28,9 @@ def test_flops_per_cloud_matches_counted_upstream_operations():
     assert encoder_speed.flops_per_cloud(config) * batch == expected
 
 
-def test_benchmark_runs_and_writes_json(tiny_registry, tmp_path, capsys):
+@pytest.mark.parametrize("flags", [("avx512_bf16",), ()])
+def test_benchmark_runs_and_writes_json(tiny_registry, tmp_path, capsys, monkeypatch, flags):
+    monkeypatch.setattr(encoder_speed, "cpu_has_native_bf16", lambda: flags)
     out = tmp_path / "speed.json"
     result = encoder_speed.main(["--models", "vitb32", "vitg14", "--batch-sizes", "2", "--repeats", "1",
                                  "--points", "400", "--dtype", "bfloat16", "--json", str(out),
@@ -50,7 +52,9 @@ def test_benchmark_runs_and_writes_json(tiny_registry, tmp_path, capsys):
         assert row["sampling_share"] == pytest.approx(statistics.median(row["samples"]["sampling"]) / 2 / forward)
     assert [r["min_cosine_to_float32"] for r in rows[::2]] == pytest.approx([1.0, 1.0], abs=1e-6)
     assert all(0.999 < r["min_cosine_to_float32"] < 1.0 for r in rows[1::2])
-    assert len(result["summary"]) == 2 and result["summary"][1].startswith("vitg14, batch 2: default bfloat16, ")
+    assert len(result["summary"]) == 2 + (not flags) and result["summary"][1].startswith("vitg14, batch 2: default bfloat16, ")
+    # Without bfloat16 units the bfloat16 rows time an emulation, and the summary says so.
+    assert ("bfloat16 is emulated on this CPU" in result["summary"][-1]) == (not flags)
     assert "| vitg14 | 2 | bfloat16 | True |" in capsys.readouterr().out
     assert out.with_suffix(".md").read_text().startswith("| model | batch | dtype | default |")
 
