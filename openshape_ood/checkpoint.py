@@ -136,7 +136,9 @@ def zip_problem(path: str | os.PathLike) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-    # zlib.error: a damaged deflated member (torch.save stores, other zip writers deflate).
+    # zlib.error: a damaged deflated member (torch.save stores, other zip writers deflate). The file was
+    # just opened by is_zipfile, so an OSError here is a seek past the end of a damaged one, not a permission.
+    # Nothing is unpickled: zipfile only reads the members to compare their CRC-32.
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
         return f"is a damaged zip container ({exc})"
     return f"fails the CRC-32 check of its member {bad}" if bad is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,14 +18,19 @@ from .test_cli import KNOWN, blob
 VOCABULARY = ["bucket", "trash_can", "flowerpot", "stool", "lamp"]
 
 
+def write_shapes(folder: Path) -> None:
+    """q0..q2.npy to score and known/ (calibration shapes) in ``folder``."""
+    (folder / "known").mkdir()
+    for i in range(9):
+        np.save(folder / "known" / f"k{i}.npy", blob(10 + i))
+    for i in range(3):
+        np.save(folder / f"q{i}.npy", blob(90 + i))
+
+
 @pytest.fixture()
 def folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "known").mkdir()
-    for i in range(9):
-        np.save(tmp_path / "known" / f"k{i}.npy", blob(10 + i))
-    for i in range(3):
-        np.save(tmp_path / f"q{i}.npy", blob(90 + i))
+    write_shapes(tmp_path)
     (tmp_path / "names.txt").write_text("\n".join(VOCABULARY) + "\n")
     return tmp_path
 

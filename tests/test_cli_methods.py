@@ -15,7 +15,7 @@ from openshape_ood.scene import score_scene
 
 from .synthetic_scene import make_synthetic_scene
 from .test_cli import KNOWN, blob
-from .test_cli_decisions import VOCABULARY
+from .test_cli_decisions import VOCABULARY, write_shapes
 from .test_scene import write_labelled_ply
 
 
@@ -27,11 +27,7 @@ def _embed(encoder, path):
 def folder(tmp_path, monkeypatch):
     """q0..q2.npy to score, known/ (calibration), reference/<class>/ shapes of two classes."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "known").mkdir()
-    for i in range(9):
-        np.save(tmp_path / "known" / f"k{i}.npy", blob(10 + i))
-    for i in range(3):
-        np.save(tmp_path / f"q{i}.npy", blob(90 + i))
+    write_shapes(tmp_path)
     for cls, seeds in {"chair": (30, 31, 32), "table": (40, 41)}.items():
         (tmp_path / "reference" / cls).mkdir(parents=True)
         for seed in seeds:

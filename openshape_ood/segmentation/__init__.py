@@ -161,7 +161,9 @@ def segment_scene(
             settings = with_up(settings, up)
     if measured.single_viewpoint and up is not None:
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
-    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, view_top(centroids, up))
+    street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
+    top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
+    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top)
     if tiled:
         objects = _segment_tiles(centroids, counts, context)
     else:
@@ -171,7 +173,8 @@ def segment_scene(
 
 
 class _Context(NamedTuple):
-    """What every piece of a scan is segmented with: the scan's settings, up direction, and sensor."""
+    """What every piece of a scan is segmented with: the scan's settings, up direction, and sensor
+    (``view_top``: the top of its view, for a street sweep in its sensor's frame only, else ``None``)."""
 
     settings: SegmentationSettings
     up: np.ndarray | None
@@ -237,7 +240,7 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
         settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
         settings.max_height, settings.min_height,
     )  # fmt: skip
-    if settings.max_height is not None and measured.single_viewpoint and up is not None:
+    if context.view_top is not None:  # a street sweep in its sensor's frame
         radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
         unseen = unseen_objects(objects, centroids, up, measured.row_step, radius, context.view_top)
         objects[np.isin(objects, unseen)] = -1
@@ -271,9 +274,9 @@ def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context)
         kept = local >= 0
         if not kept.any():
             continue
-        weight = counts[members][kept]
+        weight, where = counts[members][kept], across[members][kept]
         total = np.bincount(local[kept], weight)
-        centre = np.stack([np.bincount(local[kept], weight * across[members][kept, k]) for k in range(2)], axis=1)
+        centre = np.stack([np.bincount(local[kept], weight * where[:, k]) for k in range(2)], axis=1)
         own = (np.floor(centre / total[:, None] / side).astype(np.int64) == key).all(axis=1)
         take = kept & own[np.maximum(local, 0)] & (objects[members] < 0)
         objects[members[take]] = found + local[take]
