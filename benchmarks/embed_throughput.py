@@ -6,7 +6,7 @@
 The corpus is a folder of shape files (``--corpus``) or is generated: meshes (``.obj``,
 ``.ply``, ``.stl``, ``.off``, ``.glb``) and point clouds (``.npy``, ``.pcd``, ``.ply``,
 ``.xyz``) in the real formats, ``--mesh-share`` of them meshes. Each configuration runs
-the library's :func:`openshape_ood.corpus.embed_to_file` into a fresh output, timed from
+the library's :func:`openshape_ood.corpus.embed.embed_to_file` into a fresh output, timed from
 the start to the written file (loader workers start inside that time; loading the model
 does not). Two measures per configuration:
 
@@ -41,10 +41,10 @@ import torch.distributed as dist
 import trimesh
 
 from openshape_ood import ShapeEncoder, get_entry, is_shape_file
-from openshape_ood.corpus import embed_to_file
-from openshape_ood.dataset import ShapeFileDataset, expand_stacks, shape_loader
+from openshape_ood.corpus.embed import embed_to_file
+from openshape_ood.corpus.dataset import ShapeFileDataset, expand_stacks, shape_loader
 from openshape_ood.device import resolve_device, resolve_dtype
-from openshape_ood.model import build_point_bert
+from openshape_ood.encoders.pointbert import build_point_bert
 
 from .options import add_dtype_option
 

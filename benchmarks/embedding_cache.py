@@ -31,9 +31,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from openshape_ood.cache import default_cache_dir, embedding_problem, keyed_cache_path, read_cache_file, save_tensors
-from openshape_ood.checkpoint import checkpoint_identity
-from openshape_ood.registry import ModelEntry
+from openshape_ood.encoders._cache import default_cache_dir, embedding_problem, keyed_cache_path, read_cache_file, save_tensors
+from openshape_ood.encoders._checkpoint import checkpoint_identity
+from openshape_ood.encoders._registry import ModelEntry
 
 __all__ = ["cached_embeddings", "content_fingerprint", "default_embedding_cache_dir"]
 

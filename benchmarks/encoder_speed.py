@@ -59,9 +59,9 @@ from openshape_ood import PointBertConfig, ShapeEncoder, __version__, get_entry
 from openshape_ood.atomic import write_bytes
 from openshape_ood.config import DTYPES
 from openshape_ood.device import BF16_CPU_FLAGS, cpu_has_native_bf16, resolve_device, resolve_dtype
-from openshape_ood.model import build_point_bert
+from openshape_ood.encoders.pointbert import build_point_bert
 from openshape_ood.prepare import DEFAULT_NUM_POINTS, prepare_batch
-from openshape_ood.sampling import ball_query, farthest_point_sample, gather_points
+from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
 from .options import add_dtype_option
 from .upstream_reference import build_upstream_reference

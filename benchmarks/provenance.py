@@ -18,8 +18,8 @@ import open_clip
 import torch
 
 import openshape_ood
-from openshape_ood.checkpoint import file_sha256
-from openshape_ood.registry import LocalSource, ModelEntry, packaged_registry_path
+from openshape_ood.encoders._checkpoint import file_sha256
+from openshape_ood.encoders._registry import LocalSource, ModelEntry, packaged_registry_path
 
 __all__ = ["combine_provenance", "registry_note", "run_provenance", "short_provenance"]
 

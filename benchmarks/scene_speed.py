@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from openshape_ood.scene import segment_scene
+from openshape_ood.scenes.scene import segment_scene
 from tests.synthetic_scene import FLOOR, OBJECTS, make_street, make_synthetic_scene
 
 # Points of the synthetic scene at 1 cm spacing (measured): scales the spacing to the requested count.

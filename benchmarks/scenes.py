@@ -1,6 +1,6 @@
 """Scene segmentation on real scans with per-object ground truth, with the defaults.
 
-Runs :func:`~openshape_ood.scene.segment_scene` on every scan of a folder laid out like
+Runs :func:`~openshape_ood.scenes.scene.segment_scene` on every scan of a folder laid out like
 ``../shared/data/scenes_real`` (one sub-folder per scan and a ``load_gt.py`` that reads them:
 ``list_scenes()``, ``load(name)``, ``info(name)``), giving only the gravity axis where the scan has
 one, and prints per scan: the ground-truth objects found at IoU >= 0.5 and >= 0.25, the false
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from openshape_ood.atomic import replacing
-from openshape_ood.scene import segment_scene
+from openshape_ood.scenes.scene import segment_scene
 
 # ../shared/data/scenes_real beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
 DEFAULT_DATA = Path(

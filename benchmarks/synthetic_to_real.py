@@ -48,13 +48,13 @@ from openshape_ood import (
     get_entry,
 )
 from openshape_ood.atomic import write_bytes
-from openshape_ood.checkpoint import CheckpointError
+from openshape_ood.encoders._checkpoint import CheckpointError
 from openshape_ood.classnames import TEMPLATE_SETS, resolve_templates
 from openshape_ood.device import resolve_device, resolve_dtype
 from openshape_ood.methods import METHODS, NegativeLabels, NoveltyMethod, make_method, method_spec, parse_method
 from openshape_ood.prepare import normalize_xyz, preparation_settings
 from openshape_ood.progress import progress_bar, show_progress
-from openshape_ood.registry import ModelEntry, UnknownModelError
+from openshape_ood.encoders._registry import ModelEntry, UnknownModelError
 
 from .data import (
     DEFAULT_DATA_ROOT,
@@ -289,7 +289,7 @@ def run_benchmark(
         model: registry name of the shape encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``), or
             several joined by ``+`` (``"vitb32+vitl14+vitg14"``): every method then runs on each
             model (reported as ``method@model``) and on their ensemble
-            (:class:`~openshape_ood.ensemble.EnsembleDetector`, raw average of the members'
+            (:class:`~openshape_ood.detectors.ensemble.EnsembleDetector`, raw average of the members'
             novelty; reported as ``method@vitb32+vitl14+vitg14``).
         data_root: the 3DOS release root (``python -m benchmarks.download`` fetches it).
         methods: novelty methods, in report order: method objects (``MCM(temperature=0.01)``)

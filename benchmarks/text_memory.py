@@ -23,9 +23,9 @@ PROMPT = "a point cloud model of a chair."
 
 # Each child prints its parameter count; {model} and {prompt} are filled in.
 CASES = {
-    "imports only": "import torch, open_clip, openshape_ood.text\nprint(0)",
+    "imports only": "import torch, open_clip, openshape_ood.encoders.text\nprint(0)",
     "TextEncoder (text tower)": """
-from openshape_ood.text import TextEncoder
+from openshape_ood.encoders.text import TextEncoder
 encoder = TextEncoder({model!r}, None, cache=False)
 encoder.encode_text(encoder.tokenizer([{prompt!r}]))
 print(sum(p.numel() for p in encoder.module.parameters()))

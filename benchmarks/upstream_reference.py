@@ -6,7 +6,7 @@ step as upstream runs it: the PointNet++ torch FPS loop standing in for dgl's ke
 upstream's), ``query_ball_point`` with its ``[B, S, N]`` index tensor and sort over N,
 grouping with ``index_points``, the patch MLP as ``Conv2d`` + ``BatchNorm2d`` + ReLU over a
 ``[B, C, K, S]`` layout, and attention as two matmuls and a softmax. It shares parameter
-names with :mod:`openshape_ood.model`, so ``load_state_dict(model.state_dict())`` gives the
+names with :mod:`openshape_ood.encoders.pointbert`, so ``load_state_dict(model.state_dict())`` gives the
 same weights; ``tests/test_encoder_speed.py`` checks it against the parity fixtures.
 """
 

@@ -4,47 +4,36 @@ The names below are imported on first use (PEP 562), so that ``import openshape_
 and the command line's ``--help``, ``--version`` and ``models`` need no torch.
 """
 
-from importlib import import_module
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-# Public name -> the module that defines it.
-_EXPORTS = {
-    "OPENSHAPE_TEMPLATES": "classnames",
-    "lvis_categories": "classnames",
-    "PointBertConfig": "config",
-    "Decisions": "decision",
-    "NoveltyDetector": "detector",
-    "NoveltyScores": "detector",
-    "score_novelty": "detector",
-    "EnsembleDetector": "ensemble",
-    "ShapeEncoder": "encoder",
-    "PointCloud": "io",
-    "SUPPORTED_SUFFIXES": "io",
-    "find_shape_files": "io",
-    "is_shape_file": "io",
-    "load_points": "io",
-    "read_cloud": "io",
-    "METHODS": "methods",
-    "closed_set_metrics": "metrics",
-    "ood_metrics": "metrics",
-    "ModelEntry": "registry",
-    "UnknownModelError": "registry",
-    "get_entry": "registry",
-    "load_registry": "registry",
-    "TextEncoder": "text",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    # Public name -> the module that defines it.
+    {
+        "OPENSHAPE_TEMPLATES": "classnames",
+        "lvis_categories": "classnames",
+        "PointBertConfig": "config",
+        "Decisions": "detectors.base",
+        "NoveltyDetector": "detectors.single",
+        "NoveltyScores": "detectors.functional",
+        "score_novelty": "detectors.functional",
+        "EnsembleDetector": "detectors.ensemble",
+        "ShapeEncoder": "encoders.shape",
+        "PointCloud": "io",
+        "SUPPORTED_SUFFIXES": "io",
+        "find_shape_files": "io",
+        "is_shape_file": "io",
+        "load_points": "io",
+        "read_cloud": "io",
+        "METHODS": "methods",
+        "closed_set_metrics": "metrics",
+        "ood_metrics": "metrics",
+        "ModelEntry": "encoders._registry",
+        "UnknownModelError": "encoders._registry",
+        "get_entry": "encoders._registry",
+        "load_registry": "encoders._registry",
+        "TextEncoder": "encoders.text",
+    },
+)

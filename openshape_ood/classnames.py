@@ -1,7 +1,7 @@
 """Class names and the prompts they are spoken in: templates, the LVIS vocabulary, name checks.
 
 Plain Python (no torch): the detector, the novelty methods and the command line read
-names through here; :mod:`openshape_ood.text` turns them into CLIP text embeddings.
+names through here; :mod:`openshape_ood.encoders.text` turns them into CLIP text embeddings.
 """
 
 from __future__ import annotations

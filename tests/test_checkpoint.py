@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from openshape_ood import ShapeEncoder, get_entry
-from openshape_ood.checkpoint import CheckpointError, checkpoint_identity
+from openshape_ood.encoders._checkpoint import CheckpointError, checkpoint_identity
 
 from .conftest import PARITY, parity_config
 

@@ -19,8 +19,8 @@ import pytest
 
 from openshape_ood import NoveltyDetector, ShapeEncoder, load_points, score_novelty
 from openshape_ood.cli import main
-from openshape_ood.embedding_file import read_embeddings
-from openshape_ood.registry import load_registry, packaged_registry_path
+from openshape_ood.corpus.embedding_file import read_embeddings
+from openshape_ood.encoders._registry import load_registry, packaged_registry_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "data" / "real_samples"

@@ -10,7 +10,7 @@ import pytest
 
 from openshape_ood import NoveltyDetector, ShapeEncoder
 from openshape_ood.cli import main
-from openshape_ood.conformal import benjamini_hochberg, conformal_threshold
+from openshape_ood.detectors.conformal import benjamini_hochberg, conformal_threshold
 
 from .test_cli import KNOWN, blob
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from openshape_ood import ShapeEncoder
 from openshape_ood.cli import main
-from openshape_ood.embedding_file import read_embeddings
+from openshape_ood.corpus.embedding_file import read_embeddings
 
 from .test_cli import blob
 

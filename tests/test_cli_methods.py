@@ -11,7 +11,7 @@ import pytest
 from openshape_ood import NoveltyDetector, ShapeEncoder
 from openshape_ood.cli import main
 from openshape_ood.methods import KNN, MCM
-from openshape_ood.scene import score_scene
+from openshape_ood.scenes.scene import score_scene
 
 from .synthetic_scene import make_synthetic_scene
 from .test_cli import KNOWN, blob
@@ -134,7 +134,7 @@ def test_scene_decides_like_score(tiny_registry, folder, scan, capsys, rule):
         [n for n, _ in o.looks_like] for o in expected.objects
     ]
     if name == "fdr":  # the verdicts are the Benjamini-Hochberg selection over the scene's objects
-        from openshape_ood.conformal import benjamini_hochberg
+        from openshape_ood.detectors.conformal import benjamini_hochberg
 
         selected = benjamini_hochberg([o.p_value for o in expected.objects], 0.5)
         assert [o.verdict for o in expected.objects] == ["novel" if s else "known" for s in selected]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from openshape_ood.conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
+from openshape_ood.detectors.conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
 
 # Every statistical check below uses a fixed seed (so it is deterministic) and a tolerance of
 # Z standard deviations of the exact sampling distribution, so that a correct implementation

@@ -12,9 +12,9 @@ import torch
 import trimesh
 
 from openshape_ood import ShapeEncoder, load_points
-from openshape_ood.corpus import embed_files, embed_to_file
-from openshape_ood.dataset import ShapeFileDataset, expand_stacks, shape_loader, split_item, stack_size
-from openshape_ood.embedding_file import OutputInUseError, ResumableEmbeddingWriter, read_embeddings
+from openshape_ood.corpus.embed import embed_files, embed_to_file
+from openshape_ood.corpus.dataset import ShapeFileDataset, expand_stacks, shape_loader, split_item, stack_size
+from openshape_ood.corpus.embedding_file import OutputInUseError, ResumableEmbeddingWriter, read_embeddings
 from openshape_ood.prepare import prepare_batch
 
 from .conftest import PARITY, parity_config

@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 
 from openshape_ood import EnsembleDetector, NoveltyDetector, score_novelty
-from openshape_ood.conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
+from openshape_ood.detectors.conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
 from openshape_ood.methods import KNN
 
 from .test_detector import CHAIR, DIM, NOVEL, TABLE, FakeShapeEncoder, FakeTextEncoder, unit

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from openshape_ood.describe import describe, format_description, nearest_names
+from openshape_ood.detectors.describe import describe, format_description, nearest_names
 from openshape_ood.classnames import lvis_categories
 
 VOCABULARY = ["bucket", "trash_can", "chair", "lamp"]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from openshape_ood import detector as detector_module
-from openshape_ood import scores
-from openshape_ood.detector import NoveltyDetector, NoveltyScores, score_novelty
+from openshape_ood.detectors import functional as detector_module
+from openshape_ood.methods import scores
+from openshape_ood.detectors.functional import NoveltyDetector, NoveltyScores, score_novelty
 from openshape_ood.methods import MCM, METHODS
-from openshape_ood.registry import get_entry
+from openshape_ood.encoders._registry import get_entry
 from openshape_ood.classnames import lvis_categories
 
 

@@ -14,9 +14,10 @@ import pytest
 from huggingface_hub import constants
 from huggingface_hub.errors import EntryNotFoundError
 
-from openshape_ood import ShapeEncoder, hub
+from openshape_ood import ShapeEncoder
+from openshape_ood.encoders import _hub as hub
 from openshape_ood.cli import main
-from openshape_ood.download import download_model
+from openshape_ood.encoders._download import download_model
 
 from .conftest import PARITY
 

@@ -6,7 +6,7 @@ import torch
 
 from openshape_ood import ShapeEncoder
 from openshape_ood import device as device_module
-from openshape_ood.corpus import embedding_settings
+from openshape_ood.corpus.embed import embedding_settings
 from openshape_ood.device import resolve_dtype
 
 from .conftest import PARITY, PARITY_MODELS, parity_config

@@ -189,7 +189,7 @@ def test_views_average_unit_view_embeddings_deterministically(encoder):
 
 def test_rotated_view_is_the_turned_cloud_embedded(encoder):
     # views=2 with rotate: view 1 turns the cloud half a revolution about y, so (x, y, z) -> (-x, y, -z)
-    from openshape_ood.encoder import _view_seed
+    from openshape_ood.encoders.shape import _view_seed
 
     raw = cloud(700)
     turned = raw * np.array([-1.0, 1.0, -1.0], dtype=np.float32)

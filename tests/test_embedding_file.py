@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from openshape_ood import embedding_file
-from openshape_ood.embedding_file import (
+from openshape_ood.corpus import embedding_file
+from openshape_ood.corpus.embedding_file import (
     SETTING_KEYS,
     ResumableEmbeddingWriter,
     read_embeddings,

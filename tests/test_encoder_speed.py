@@ -9,7 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks import encoder_speed
 from benchmarks.upstream_reference import build_upstream_reference
-from openshape_ood.model import PointBertConfig
+from openshape_ood.encoders.pointbert import PointBertConfig
 
 
 def test_flops_per_cloud_matches_counted_upstream_operations():

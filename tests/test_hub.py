@@ -1,4 +1,4 @@
-"""openshape_ood.hub: the Hub cache first, one quick reachability check, one clear line when offline."""
+"""openshape_ood.encoders._hub: the Hub cache first, one quick reachability check, one clear line when offline."""
 
 import hashlib
 import os
@@ -12,9 +12,10 @@ import open_clip
 import pytest
 from huggingface_hub import constants
 
-from openshape_ood import ShapeEncoder, hub
-from openshape_ood.checkpoint import CheckpointError
-from openshape_ood.text import TextEncoder
+from openshape_ood import ShapeEncoder
+from openshape_ood.encoders import _hub as hub
+from openshape_ood.encoders._checkpoint import CheckpointError
+from openshape_ood.encoders.text import TextEncoder
 
 from .test_checkpoint import REPO, populate_hub_cache, write_hub_registry
 

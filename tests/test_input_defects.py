@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from openshape_ood import EnsembleDetector, NoveltyDetector, score_novelty
-from openshape_ood.conformal import benjamini_hochberg, conformal_p_values
+from openshape_ood.detectors.conformal import benjamini_hochberg, conformal_p_values
 from openshape_ood.methods import MCM, NegativeLabels, Prototype, make_method, parse_method
 
 

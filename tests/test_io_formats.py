@@ -293,7 +293,7 @@ def test_bin_whose_size_fits_both_layouts_is_refused_when_its_values_are_the_oth
 
 
 def test_semantic_kitti_labels_beside_the_bin_reach_load_scene(tmp_path):
-    from openshape_ood.scene import load_scene
+    from openshape_ood.scenes.scene import load_scene
 
     (tmp_path / "velodyne").mkdir()
     (tmp_path / "labels").mkdir()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from openshape_ood import scores
-from openshape_ood.detector import NoveltyDetector, score_novelty
+from openshape_ood.methods import scores
+from openshape_ood.detectors.functional import NoveltyDetector, score_novelty
 from openshape_ood.methods import (
     KNN,
     MCM,

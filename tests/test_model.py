@@ -10,7 +10,7 @@ import torch
 
 from benchmarks.upstream_reference import build_upstream_reference
 from openshape_ood import ShapeEncoder
-from openshape_ood.model import PointBertConfig, build_point_bert
+from openshape_ood.encoders.pointbert import PointBertConfig, build_point_bert
 
 from .conftest import PARITY, PARITY_MODELS, parity_config
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from openshape_ood import ShapeEncoder
-from openshape_ood.sampling import ball_query, farthest_point_sample, gather_points
+from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
 from .conftest import PARITY, PARITY_MODELS, parity_config
 

@@ -18,7 +18,7 @@ import torch
 
 from openshape_ood import PointBertConfig, get_entry
 from openshape_ood.cli import main
-from openshape_ood.model import build_point_bert
+from openshape_ood.encoders.pointbert import build_point_bert
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPET = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)

@@ -8,8 +8,8 @@ import open_clip
 import pytest
 
 from openshape_ood import PointBertConfig, get_entry, load_registry
-from openshape_ood.model import build_point_bert
-from openshape_ood.registry import (
+from openshape_ood.encoders.pointbert import build_point_bert
+from openshape_ood.encoders._registry import (
     HubSource,
     LocalSource,
     UnknownModelError,

@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from openshape_ood import sampling
-from openshape_ood.model import PointBertConfig, build_point_bert
-from openshape_ood.sampling import ball_query, farthest_point_sample, gather_points
+from openshape_ood.encoders import sampling
+from openshape_ood.encoders.pointbert import PointBertConfig, build_point_bert
+from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
 
 def reference_fps(xyz: np.ndarray, count: int, start: int) -> list[int]:

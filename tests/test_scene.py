@@ -1,4 +1,4 @@
-"""openshape_ood.scene: segmenting scans into objects, scoring them, and the ``scene`` command."""
+"""openshape_ood.scenes.scene: segmenting scans into objects, scoring them, and the ``scene`` command."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from openshape_ood import ShapeEncoder, load_points, segmentation
 from openshape_ood.cli import main
-from openshape_ood.scene import (
+from openshape_ood.scenes.scene import (
     BACKGROUND_GREY,
     load_scene,
     novelty_colours,

@@ -1,4 +1,4 @@
-"""openshape_ood.scene_html: the self-contained HTML page of a scored scene, and ``scene --html``.
+"""openshape_ood.scenes.html: the self-contained HTML page of a scored scene, and ``scene --html``.
 
 The page is checked twice: its content here (the figure and the written file), and in a real
 headless browser (Debian's chromium, by its own screenshot and, with playwright, by hovering
@@ -18,8 +18,8 @@ from scipy.spatial import cKDTree
 import pytest
 
 from openshape_ood.cli import main
-from openshape_ood.scene import SceneObject, SceneScores
-from openshape_ood.scene_html import scene_figure, thin_for_display, write_scene_html
+from openshape_ood.scenes.scene import SceneObject, SceneScores
+from openshape_ood.scenes.html import scene_figure, thin_for_display, write_scene_html
 
 from .synthetic_scene import OBJECTS, make_synthetic_scene
 from .test_scene import write_labelled_ply

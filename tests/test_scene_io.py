@@ -12,7 +12,7 @@ import pytest
 
 from openshape_ood import load_points, read_cloud
 from openshape_ood.cli import main
-from openshape_ood.scene import load_scene
+from openshape_ood.scenes.scene import load_scene
 
 WILD = Path(__file__).parent / "data" / "real_samples_wild"
 SURVEY = Path(__file__).parent / "data" / "real_samples_survey"

@@ -17,7 +17,7 @@ from benchmarks.scenes import evaluate, iou_matrix
 from openshape_ood import load_points
 from openshape_ood.cli import main
 from openshape_ood.io import read_pcd_fields
-from openshape_ood.scene import segment_scene
+from openshape_ood.scenes.scene import segment_scene
 from openshape_ood.segmentation.settings import measure_scan
 from openshape_ood.segmentation.visibility import row_step
 

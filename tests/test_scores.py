@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from openshape_ood import scores
+from openshape_ood.methods import scores
 
 E = math.e
 X = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # one on class 0, one orthogonal to both classes

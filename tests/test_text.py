@@ -13,9 +13,9 @@ from safetensors import safe_open
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
 
-import openshape_ood.hub
-from openshape_ood import text as text_module
-from openshape_ood.registry import get_entry
+import openshape_ood.encoders._hub
+from openshape_ood.encoders import text as text_module
+from openshape_ood.encoders._registry import get_entry
 from openshape_ood.classnames import (
     OPENSHAPE_TEMPLATES,
     check_class_names,
@@ -23,7 +23,7 @@ from openshape_ood.classnames import (
     resolve_templates,
     spoken_name,
 )
-from openshape_ood.text import TextEncoder
+from openshape_ood.encoders.text import TextEncoder
 
 TINY = {
     "embed_dim": 16,
@@ -122,7 +122,7 @@ def test_pretrained_tag_uses_open_clip_download_and_tag_quick_gelu(tiny_configs,
     requested = []
     # The Hub answers (tests run with HF_HUB_OFFLINE=1, under which nothing uncached is fetched).
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(openshape_ood.hub, "hub_reachable", lambda: True)
+    monkeypatch.setattr(openshape_ood.encoders._hub, "hub_reachable", lambda: True)
     monkeypatch.setattr(open_clip, "download_pretrained", lambda cfg, **kw: requested.append(cfg) or str(path))
     encoder = TextEncoder("oso-test-clip", "faketag", cache_dir=tmp_path)
     assert encoder.quick_gelu and not requested  # nothing is fetched before it is needed

@@ -18,7 +18,7 @@ import trimesh
 
 from openshape_ood import ShapeEncoder
 from openshape_ood.cli import main
-from openshape_ood.embedding_file import read_embeddings
+from openshape_ood.corpus.embedding_file import read_embeddings
 
 from .test_cli import blob, checkout_env
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from openshape_ood import ShapeEncoder
-from openshape_ood.checkpoint import CheckpointError, read_encoder_state_dict, verify_checkpoint
+from openshape_ood.encoders._checkpoint import CheckpointError, read_encoder_state_dict, verify_checkpoint
 from openshape_ood.cli import main
-from openshape_ood.text import TextEncoder
+from openshape_ood.encoders.text import TextEncoder
 
 from .conftest import PARITY, parity_config
 

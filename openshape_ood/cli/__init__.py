@@ -89,8 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one line per error for users; the traceback on request
             if args.debug:
                 traceback.print_exc()
-            from ..checkpoint import CheckpointError
-            from ..registry import UnknownModelError
+            from ..encoders._checkpoint import CheckpointError
+            from ..encoders._registry import UnknownModelError
 
             expected = isinstance(exc, (OSError, ValueError, UnknownModelError, CheckpointError))
             error(str(exc) if expected else f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)")

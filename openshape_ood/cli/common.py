@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 from ..classnames import check_class_names
 from ..config import DTYPE_ENV, DTYPES, UP_AXES
-from ..registry import ModelEntry, UnknownModelError, get_entry
+from ..encoders._registry import ModelEntry, UnknownModelError, get_entry
 
 if TYPE_CHECKING:
     import numpy as np
 
     import torch
 
-    from ..encoder import ShapeEncoder
+    from ..encoders.shape import ShapeEncoder
 
 PROG = "openshape-ood"
 DEFAULT_MODEL = "vitl14"
@@ -151,7 +151,7 @@ def expand(patterns: Sequence[str]) -> tuple[list[str], dict[str, str]]:
 def load_encoder(args: argparse.Namespace, device: str | torch.device | None = None) -> ShapeEncoder:
     """The encoder of ``--model`` on ``device`` (default ``--device``) in ``--dtype``; ``--verbose`` names the dtype."""
     from ..device import dtype_name, resolve_device
-    from ..encoder import ShapeEncoder
+    from ..encoders.shape import ShapeEncoder
 
     with device_usage():
         device = resolve_device(args.device if device is None else device)
@@ -181,7 +181,7 @@ def embed_files(
     file's embedding depends only on the file and the settings: not on the other files,
     their order, the batch size, or a resumed run.
     """
-    from ..corpus import embed_files as embed_corpus
+    from ..corpus.embed import embed_files as embed_corpus
     from ..prepare import MESH_SAMPLES
 
     embedded = embed_corpus(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..registry import UnknownModelError, get_entry
+from ..encoders._registry import UnknownModelError, get_entry
 from . import COMMANDS
 from .common import UsageError, common_options, note, progress
 
@@ -28,7 +28,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from huggingface_hub import constants
 
-    from ..download import download_model
+    from ..encoders._download import download_model
 
     try:
         entries = [get_entry(name) for name in dict.fromkeys(args.models)]

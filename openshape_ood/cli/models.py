@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from ..hub import model_status
-from ..registry import REGISTRY_ENV, load_registry, registry_paths
+from ..encoders._hub import model_status
+from ..encoders._registry import REGISTRY_ENV, load_registry, registry_paths
 from . import COMMANDS
 from .common import common_options, note, print_table
 

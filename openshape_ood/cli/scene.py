@@ -97,7 +97,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..atomic import replacing
-    from ..scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
+    from ..scenes.scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
 
     known = known_classes(args)
     tpr = check_rule(args)
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     check_shape_options(args)
     _view(args, "y")  # a bad --view fails before the work
     if args.html is not None:
-        from ..scene_html import require_plotly
+        from ..scenes.html import require_plotly
 
         try:
             require_plotly()  # before the segmentation and the encoding, not after
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         with replacing(args.png) as temporary:
             figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")
     if args.html is not None:
-        from ..scene_html import write_scene_html
+        from ..scenes.html import write_scene_html
 
         write_scene_html(args.html, points, result, up_axis=encoder_up, title=Path(args.scan).name)
     rule = detector.decision_rule(args.fdr)

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     files, failed = expand(args.paths)
     if not files:
         raise ValueError("no shape files to score")
-    from ..detector import score_shapes  # torch and open_clip: only for the commands that encode
+    from ..detectors.functional import score_shapes  # torch and open_clip: only for the commands that encode
 
     encoder = load_encoder(args)
     detector = fit_detector(encoder, known, args)

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..classnames import TEMPLATE_SETS
-from ..conformal import is_share
+from ..detectors.conformal import is_share
 from ..methods import METHODS, NoveltyMethod, parse_method
 from .common import UsageError, class_names, embed_files, expand, note, print_table, progress
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..encoder import ShapeEncoder
+    from ..encoders.shape import ShapeEncoder
 
 
 def scoring_options() -> argparse.ArgumentParser:
@@ -205,7 +205,7 @@ def reference_embeddings(encoder: ShapeEncoder, args: argparse.Namespace) -> dic
 
 def fit_detector(encoder: ShapeEncoder, known: list[str] | None, args: argparse.Namespace):
     """The detector of ``--method`` fitted on ``--known`` and/or ``--reference``, with ``--threshold``."""
-    from ..detector import fit_detector as fit
+    from ..detectors.functional import fit_detector as fit
 
     reference = reference_embeddings(encoder, args) if args.reference is not None else None
     options = {"model": encoder, "templates": args.templates, "threshold": args.threshold, "progress": progress(args)}
@@ -245,7 +245,7 @@ def print_results(
     """The table of scored shapes or objects: the ``first`` columns, then class, similarity, novelty,
     p_value (when ``calibrated``), verdict (when ``decided``), the ``last`` columns and "looks like"
     (when the rows have it). Rows are dicts; the ``first`` and ``last`` columns are shown as they are."""
-    from ..describe import format_description
+    from ..detectors.describe import format_description
 
     cells = {
         "class": lambda r: r["class"],

@@ -37,7 +37,7 @@ def read_las(path: Path, request: Request) -> Cloud:
     """Points of a LAS/LAZ file: scaled and offset xyz, rgb by its depth, ``intensity`` and ``classification``.
 
     The ``classification`` field (ASPRS classes: 2 ground, 6 building, ...) reaches
-    :func:`~openshape_ood.scene.load_scene` as labels with ``labels="classification"``.
+    :func:`~openshape_ood.scenes.scene.load_scene` as labels with ``labels="classification"``.
     """
     size = path.stat().st_size
     stream = _CappedFile(path)

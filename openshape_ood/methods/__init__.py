@@ -1,7 +1,7 @@
 """Novelty methods: one scikit-learn estimator per method, each owning its parameters.
 
 Every method scores L2-normalised shape embeddings ``x (N, D)`` with a NOVELTY score,
-higher = more novel, through the pure functions of :mod:`openshape_ood.scores`. A method
+higher = more novel, through the pure functions of :mod:`openshape_ood.methods.scores`. A method
 says what it is fitted on in :attr:`~NoveltyMethod.needs`: ``"known"`` (the known-class
 text embeddings, from class names), ``"reference"`` (labelled known shape embeddings)
 or both. Parameters are checked in :meth:`~NoveltyMethod.fit`, with a ``ValueError``

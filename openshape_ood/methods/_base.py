@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from .. import scores
+from . import scores
 
 __all__ = ["KnownClasses", "NoveltyMethod"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import scores
+from . import scores
 from ._base import KnownClasses, _check_choice, _check_number, _ShapeMethod
 
 __all__ = ["KNN", "Prototype"]

@@ -8,7 +8,7 @@ import ast
 import numpy as np
 from sklearn.base import clone
 
-from .. import scores
+from . import scores
 from ._base import KnownClasses, NoveltyMethod, _check_number
 from .shape import KNN, Prototype
 from .text import MCM, Energy, MaxCosine, NegativeLabels

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import scores
+from . import scores
 from ..classnames import check_class_names, lvis_categories, spoken_name
 from ._base import KnownClasses, _are_names, _check_number, _short, _TextMethod
 

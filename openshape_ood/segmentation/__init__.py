@@ -64,7 +64,7 @@ def segment_scene(
     """Object instance label of every point of a scan: ``0..K-1``, or -1 for background.
 
     Given ``labels`` (one integer per point, for example from a segmentation model or
-    the file, see :func:`~openshape_ood.scene.load_scene`), those win: negative labels become -1
+    the file, see :func:`~openshape_ood.scenes.scene.load_scene`), those win: negative labels become -1
     (background), the others are kept as the object ids, and nothing is filtered.
 
     Otherwise the scan is segmented geometrically (coordinates in metres). Every setting left

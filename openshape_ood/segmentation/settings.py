@@ -73,7 +73,7 @@ class ScanMeasures:
 
 @dataclass(frozen=True)
 class SegmentationSettings:
-    """Every setting :func:`~openshape_ood.scene.segment_scene` used; see its arguments.
+    """Every setting :func:`~openshape_ood.scenes.scene.segment_scene` used; see its arguments.
 
     ``source`` names, for each setting, whether it was ``"given"`` or ``"chosen"`` from the scan.
     """

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from huggingface_hub import constants, try_to_load_from_cache
 
-from .registry import HubSource, ModelEntry
+from ._registry import HubSource, ModelEntry
 
 __all__ = [
     "ModelStatus",

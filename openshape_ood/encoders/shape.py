@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
-from .config import UP_AXES, check_up_axis
-from .device import COMPUTE_DTYPES, DtypeChoice, dtype_name, resolve_device, resolve_dtype
-from .model import PointBertConfig, build_point_bert
-from .prepare import (
+from ._checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
+from ..config import UP_AXES, check_up_axis
+from ..device import COMPUTE_DTYPES, DtypeChoice, dtype_name, resolve_device, resolve_dtype
+from .pointbert import PointBertConfig, build_point_bert
+from ..prepare import (
     DEFAULT_NUM_POINTS,
     CloudLike,
     check_seed,
@@ -23,8 +23,8 @@ from .prepare import (
     split_clouds,
     validate_cloud,
 )
-from .progress import progress_bar
-from .registry import ModelEntry, get_entry
+from ..progress import progress_bar
+from ._registry import ModelEntry, get_entry
 
 __all__ = ["COMPUTE_DTYPES", "ShapeEncoder"]
 

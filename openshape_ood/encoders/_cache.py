@@ -1,6 +1,6 @@
 """On-disk caches: where they live, how their files are named, what their contents must be.
 
-Shared by the text-embedding cache (:mod:`openshape_ood.text`) and the benchmark's
+Shared by the text-embedding cache (:mod:`openshape_ood.encoders.text`) and the benchmark's
 shape-embedding cache, so that both key files the same way and trust the same things.
 Files are safetensors written atomically by :func:`save_tensors`, with a checksum of their
 tensors in the metadata that readers check with :func:`checksum_problem`: a flipped bit
@@ -21,7 +21,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
 
-from .atomic import write_bytes
+from ..atomic import write_bytes
 
 __all__ = [
     "CACHE_ENV",

@@ -28,11 +28,11 @@ from sklearn.base import clone
 
 from sklearn.exceptions import NotFittedError
 
-from .classnames import is_class_names
-from .decision import BaseDetector, check_progress, check_threshold
+from ..classnames import is_class_names
+from .base import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, check_k, top_names
-from .methods import NoveltyMethod, make_method
-from .registry import model_entry
+from ..methods import NoveltyMethod, make_method
+from ..encoders._registry import model_entry
 from .single import KnownNames, NoveltyDetector
 
 __all__ = ["EnsembleDetector"]
@@ -43,7 +43,7 @@ class EnsembleDetector(BaseDetector):
 
     Its members are :class:`~openshape_ood.NoveltyDetector` objects, one per shape encoder,
     used through their public methods only (as scikit-learn's ``VotingClassifier`` uses its
-    estimators); the decisions come from the shared :class:`~openshape_ood.decision.BaseDetector`.
+    estimators); the decisions come from the shared :class:`~openshape_ood.detectors.base.BaseDetector`.
     Every method of the single-model detector works the same (``novelty``, ``score_samples`` =
     normality, ``decision_function``, ``predict``, ``calibrate``, ``p_values``,
     ``select_novel``, ``describe``), except that every input of shape embeddings is one

@@ -21,12 +21,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .io import PointCloud, read_cloud, write_ply
-from .config import UP_AXES
-from .decision import BaseDetector, Decisions, check_rule
-from .segmentation import SegmentationSettings, segment_scene
-from .segmentation.geometry import given_labels as _given_labels
-from .segmentation.geometry import scene_xyz as _scene_xyz
+from ..io import PointCloud, read_cloud, write_ply
+from ..config import UP_AXES
+from ..detectors.base import BaseDetector, Decisions, check_rule
+from ..segmentation import SegmentationSettings, segment_scene
+from ..segmentation.geometry import given_labels as _given_labels
+from ..segmentation.geometry import scene_xyz as _scene_xyz
 
 __all__ = [
     "BACKGROUND_GREY",
@@ -123,7 +123,7 @@ class SceneObject:
         novelty: its novelty score: higher = more novel.
         verdict: ``"novel"`` (novelty above the threshold), ``"known"``, or ``None`` without a threshold.
         p_value: with calibration shapes, the split-conformal p-value of the object's novelty
-            (:func:`~openshape_ood.conformal.conformal_p_values`: small = novel); else ``None``.
+            (:func:`~openshape_ood.detectors.conformal.conformal_p_values`: small = novel); else ``None``.
         looks_like: with ``describe=k``, its ``k`` nearest vocabulary names and their cosines,
             ``(("name", cosine), ...)``; else ``None`` (and left out of :meth:`as_dict`).
     """
@@ -157,7 +157,7 @@ class SceneScores(NamedTuple):
         labels: ``(N,)`` the object id of each point, -1 for background.
         novelty: ``(N,)`` the novelty of each point's object (higher = more novel), NaN for background.
         threshold: the decision threshold on novelty, or ``None``.
-        decisions: the detector's :class:`~openshape_ood.decision.Decisions` on the objects
+        decisions: the detector's :class:`~openshape_ood.detectors.base.Decisions` on the objects
             (its ``to_dict()`` names the rule), or ``None`` when the scene has no objects.
     """
 
@@ -193,7 +193,7 @@ def score_scene(
     Each object is cut out of the scan with its colours and embedded by ``model`` exactly
     as a single shape file would be (centred, scaled into the unit ball, resampled with
     ``seed``, its ``up_axis`` turned onto the model's), then scored and decided by a
-    detector fitted with :func:`~openshape_ood.detector.fit_detector`: higher = more novel.
+    detector fitted with :func:`~openshape_ood.detectors.functional.fit_detector`: higher = more novel.
 
     Args:
         points: the scan ``(N, 3)`` or ``(N, 6)`` (xyz in metres, rgb), e.g. from :func:`load_scene`.
@@ -212,7 +212,7 @@ def score_scene(
         up_axis: the scan's gravity axis, for the segmentation and the encoder.
         threshold: call an object novel when its novelty is above this.
         calibration: embeddings ``(n, D)`` of shapes of the known classes, for
-            :meth:`~openshape_ood.decision.BaseDetector.calibrate`: the threshold accepts a
+            :meth:`~openshape_ood.detectors.base.BaseDetector.calibrate`: the threshold accepts a
             ``tpr`` share of them (default 0.95), or bounds the false-alarm rate at ``alpha``;
             or ``fdr`` selects the novel objects by Benjamini-Hochberg. Not together with ``threshold``.
         tpr, alpha, fdr: the rule with ``calibration``, at most one (as ``openshape-ood score``);
@@ -225,7 +225,7 @@ def score_scene(
 
     Returns:
         :class:`SceneScores`: the object table, per-point labels and novelty, the threshold,
-        and the :class:`~openshape_ood.decision.Decisions` (``None`` without objects).
+        and the :class:`~openshape_ood.detectors.base.Decisions` (``None`` without objects).
     """
     if threshold is not None and calibration is not None:
         raise ValueError("pass threshold= or calibration=, not both")
@@ -241,7 +241,7 @@ def score_scene(
     novelty = np.full(len(xyz), np.nan)
     if len(ids) == 0:
         return SceneScores([], labels, novelty, threshold)
-    from .detector import fit_detector, score_shapes  # torch and open_clip: only when scoring, not to segment
+    from ..detectors.functional import fit_detector, score_shapes  # torch and open_clip: only when scoring, not to segment
 
     encoder = _shape_encoder(model)
     options.setdefault("progress", bool(progress))  # embedding class names with the paired text tower
@@ -307,7 +307,7 @@ def _drop_flat_objects(labels: np.ndarray, xyz: np.ndarray) -> np.ndarray:
 
 def _shape_encoder(model):
     if isinstance(model, str):
-        from .encoder import ShapeEncoder  # torch model code only when a name asks for it
+        from ..encoders.shape import ShapeEncoder  # torch model code only when a name asks for it
 
         return ShapeEncoder.from_pretrained(model)
     if not callable(getattr(model, "embed", None)):

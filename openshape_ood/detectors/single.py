@@ -1,9 +1,9 @@
-"""One shape encoder's detector: :class:`NoveltyDetector`, a scikit-learn estimator on :class:`~openshape_ood.decision.BaseDetector`.
+"""One shape encoder's detector: :class:`NoveltyDetector`, a scikit-learn estimator on :class:`~openshape_ood.detectors.base.BaseDetector`.
 
-Import it from :mod:`openshape_ood` (or :mod:`openshape_ood.detector`). Its scores are
+Import it from :mod:`openshape_ood` (or :mod:`openshape_ood.detectors.functional`). Its scores are
 NOVELTY scores: higher = more novel (:meth:`NoveltyDetector.novelty`); scikit-learn's
 names keep scikit-learn's meaning (``score_samples`` is the normality ``-novelty``, see
-:mod:`openshape_ood.decision`, which owns thresholds, p-values and verdicts). Inputs are
+:mod:`openshape_ood.detectors.base`, which owns thresholds, p-values and verdicts). Inputs are
 L2-normalised shape embeddings ``(N, D)`` from a shape encoder; the known classes are
 class names (embedded with the paired CLIP text tower; a class may have several names),
 their text embeddings ``(C, D)``, or labelled reference shape embeddings. The scoring
@@ -20,13 +20,13 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from . import scores
-from .classnames import check_class_names, is_class_names, resolve_templates
-from .decision import BaseDetector, check_progress, check_threshold
+from ..methods import scores
+from ..classnames import check_class_names, is_class_names, resolve_templates
+from .base import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, check_k, nearest_names, vocabulary_embeddings
-from .methods import KnownClasses, NoveltyMethod, make_method, method_label
-from .registry import get_entry, model_entry
-from .text import TextEncoder
+from ..methods import KnownClasses, NoveltyMethod, make_method, method_label
+from ..encoders._registry import get_entry, model_entry
+from ..encoders.text import TextEncoder
 
 __all__ = ["KnownNames", "NoveltyDetector", "Reference"]
 
@@ -48,7 +48,7 @@ class NoveltyDetector(BaseDetector):
     * :meth:`predict`: the known class index, or -1 for novel;
     * :meth:`classify`: the nearest known class, never -1;
     * after :meth:`calibrate`: :meth:`p_values` (split-conformal) and :meth:`select_novel`
-      (Benjamini-Hochberg at a false discovery rate), see :mod:`openshape_ood.conformal`;
+      (Benjamini-Hochberg at a false discovery rate), see :mod:`openshape_ood.detectors.conformal`;
     * :meth:`describe`: the nearest names of each shape in an open vocabulary.
 
     Args:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
-from .cache import file_identity
-from .hub import OFFLINE_ADVICE, HubUnavailableError, file_sha256, hub_file
-from .progress import bar_class
-from .registry import HubSource, LocalSource, ModelEntry
+from ._cache import file_identity
+from ._hub import OFFLINE_ADVICE, HubUnavailableError, file_sha256, hub_file
+from ..progress import bar_class
+from ._registry import HubSource, LocalSource, ModelEntry
 
 if TYPE_CHECKING:
     import torch
@@ -66,7 +66,7 @@ def fetch_checkpoint(
 ) -> Path:
     """Path of the checkpoint file for ``entry``, downloading it into the Hub cache if needed.
 
-    Hub files go through :func:`openshape_ood.hub.hub_file`: the Hub cache first
+    Hub files go through :func:`openshape_ood.encoders._hub.hub_file`: the Hub cache first
     (``HF_HUB_CACHE``), then one quick check that the Hub answers, so that without network
     (or with ``HF_HUB_OFFLINE``) this fails at once with a
     :class:`CheckpointError` naming the file and what to do.

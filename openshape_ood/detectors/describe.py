@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .classnames import check_class_names, lvis_categories, spoken_name
+from ..classnames import check_class_names, lvis_categories, spoken_name
 
 __all__ = ["Descriptions", "check_k", "describe", "format_description", "nearest_names", "top_names", "vocabulary_embeddings"]
 
@@ -78,7 +78,7 @@ def vocabulary_embeddings(
     """The vocabulary's names (``None``: the 1,156 LVIS categories) and their ``(V, D)`` text embeddings.
 
     ``text_encoder`` is anything with ``embed_classes(names, templates)``; a
-    :class:`~openshape_ood.text.TextEncoder` keeps the embeddings in its disk cache.
+    :class:`~openshape_ood.encoders.text.TextEncoder` keeps the embeddings in its disk cache.
     """
     names = tuple(lvis_categories() if vocabulary is None else check_class_names(vocabulary, "vocabulary"))
     return names, np.asarray(text_encoder.embed_classes(list(names), templates), dtype=np.float32)
@@ -96,7 +96,7 @@ def describe(
 
     Args:
         embeddings: ``(N, D)`` L2-normalised shape embeddings.
-        text_encoder: the :class:`~openshape_ood.text.TextEncoder` paired with the shape encoder
+        text_encoder: the :class:`~openshape_ood.encoders.text.TextEncoder` paired with the shape encoder
             (anything with ``embed_classes(names, templates)``).
         k: names per shape.
         vocabulary: candidate names; ``None`` for the 1,156 LVIS categories.

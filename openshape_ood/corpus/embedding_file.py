@@ -36,17 +36,17 @@ import filelock
 import h5py
 import numpy as np
 
-from .atomic import replacing, write_bytes
+from ..atomic import replacing, write_bytes
 
 __all__ = ["SETTING_KEYS", "OutputInUseError", "ResumableEmbeddingWriter", "read_embeddings"]
 
 FORMAT = "openshape-ood embeddings v1"
 #: The settings every embeddings file records, so that it always names its model and preparation. The
-#: settings themselves are produced in one place, :func:`openshape_ood.corpus.embedding_settings`; the writer
+#: settings themselves are produced in one place, :func:`openshape_ood.corpus.embed.embedding_settings`; the writer
 #: records and checks every key it is given (a key added there is recorded and compared with no change here).
 SETTING_KEYS: tuple[str, ...] = (
     "model",
-    "checkpoint",  # openshape_ood.checkpoint.checkpoint_identity
+    "checkpoint",  # openshape_ood.encoders._checkpoint.checkpoint_identity
     "embed_dim",
     # openshape_ood.prepare.preparation_settings:
     "up_axis",

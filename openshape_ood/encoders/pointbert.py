@@ -2,7 +2,7 @@
 
 Module names and state-dict keys follow the upstream code exactly, so the released
 checkpoints load with ``strict=True``. This module does no file or network I/O: see
-:mod:`openshape_ood.checkpoint` for loading weights.
+:mod:`openshape_ood.encoders._checkpoint` for loading weights.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import PointBertConfig
+from ..config import PointBertConfig
 from .sampling import ball_query, farthest_point_sample, gather_points
 
 __all__ = [

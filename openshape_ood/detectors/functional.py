@@ -5,9 +5,9 @@ The library's own scores are NOVELTY scores: higher = more novel (:func:`score_n
 :meth:`NoveltyDetector.score_samples` is the NORMALITY ``-novelty`` (higher = more
 normal), which is also what the 3DOS metrics take.
 
-The detectors are siblings on :class:`~openshape_ood.decision.BaseDetector`, which owns
+The detectors are siblings on :class:`~openshape_ood.detectors.base.BaseDetector`, which owns
 thresholds, p-values and verdicts: :class:`NoveltyDetector` (one shape encoder, defined in
-:mod:`openshape_ood.single`) and :class:`EnsembleDetector` (several, :mod:`openshape_ood.ensemble`).
+:mod:`openshape_ood.detectors.single`) and :class:`EnsembleDetector` (several, :mod:`openshape_ood.detectors.ensemble`).
 This module imports both, so that :func:`score_novelty` picks one; neither imports it.
 """
 
@@ -19,12 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .decision import BaseDetector, Decisions
+from .base import BaseDetector, Decisions
 from .describe import Descriptions
 from .ensemble import EnsembleDetector
-from .methods import NoveltyMethod, make_method, method_label
+from ..methods import NoveltyMethod, make_method, method_label
 from .single import KnownNames, NoveltyDetector, Reference
-from .text import TextEncoder as TextEncoder  # the text tower a detector builds from model=, named here too
+from ..encoders.text import TextEncoder as TextEncoder  # the text tower a detector builds from model=, named here too
 
 __all__ = [
     "Decisions",
@@ -67,7 +67,7 @@ class ScoredShapes:
     Attributes:
         classes: ``(N,)`` the nearest known class of each shape, as text (a class of several names joined by " / ").
         similarity: ``(N,)`` cosine to that class (higher = closer).
-        decisions: the :class:`~openshape_ood.decision.Decisions` (novelty higher = more novel, p-values, verdicts).
+        decisions: the :class:`~openshape_ood.detectors.base.Decisions` (novelty higher = more novel, p-values, verdicts).
         descriptions: the nearest vocabulary names, or ``None``.
     """
 
@@ -104,7 +104,7 @@ def score_shapes(
     vocabulary: Sequence[str] | None = None,
 ) -> ScoredShapes:
     """Everything a fitted ``detector`` says about the shapes ``X``: nearest class, similarity, decisions
-    (:meth:`~openshape_ood.decision.BaseDetector.decide` with ``fdr``) and, with ``describe=k``, the ``k``
+    (:meth:`~openshape_ood.detectors.base.BaseDetector.decide` with ``fdr``) and, with ``describe=k``, the ``k``
     nearest names of ``vocabulary`` (``None``: LVIS)."""
     decisions = detector.decide(X, fdr=fdr)
     classes = [class_text(detector.classes_[i]) for i in detector.classify(X)]
@@ -127,8 +127,8 @@ def fit_detector(
     """A detector fitted on the known classes, with :func:`score_novelty`'s arguments (less the embeddings).
 
     ``model=`` a list of shape encoders gives an :class:`EnsembleDetector`, else a
-    :class:`NoveltyDetector`. Decide with it: :meth:`~openshape_ood.decision.BaseDetector.calibrate`,
-    then :meth:`~openshape_ood.decision.BaseDetector.decide`.
+    :class:`NoveltyDetector`. Decide with it: :meth:`~openshape_ood.detectors.base.BaseDetector.calibrate`,
+    then :meth:`~openshape_ood.detectors.base.BaseDetector.decide`.
     """
     detector_options = {name: options.pop(name) for name in _DETECTOR_OPTIONS if name in options}
     method = make_method(method, **options)

@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .config import UP_AXES, PointBertConfig
+from ..config import UP_AXES, PointBertConfig
 
 __all__ = [
     "REGISTRY_ENV",

@@ -3,7 +3,7 @@
 On a machine with network, :func:`download_model` puts a shape encoder's checkpoint (and
 with ``text=True`` its paired CLIP text tower) into the Hugging Face Hub cache, where
 :meth:`ShapeEncoder.from_pretrained <openshape_ood.ShapeEncoder.from_pretrained>` and
-:class:`~openshape_ood.text.TextEncoder` find them; copying that cache folder to another
+:class:`~openshape_ood.encoders.text.TextEncoder` find them; copying that cache folder to another
 machine makes them available there without network.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from huggingface_hub.errors import EntryNotFoundError
 
-from .checkpoint import fetch_checkpoint, verify_checkpoint
-from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, file_sha256, hub_file, verify_hub_blob
-from .progress import bar_class
-from .registry import ModelEntry, model_entry
+from ._checkpoint import fetch_checkpoint, verify_checkpoint
+from ._hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, file_sha256, hub_file, verify_hub_blob
+from ..progress import bar_class
+from ._registry import ModelEntry, model_entry
 
 __all__ = ["FetchedFile", "download_model"]
 
@@ -59,7 +59,7 @@ def download_model(
 
     Raises:
         CheckpointError: the checkpoint cannot be had or fails its checks.
-        OSError: the text tower cannot be had (:class:`~openshape_ood.hub.HubUnavailableError`
+        OSError: the text tower cannot be had (:class:`~openshape_ood.encoders._hub.HubUnavailableError`
             without network) or fails its check.
         ValueError: the registry does not say where the text tower comes from.
     """

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import false_discovery_control
 
-from .scores import real_array
+from ..methods.scores import real_array
 
 __all__ = [
     "benjamini_hochberg",

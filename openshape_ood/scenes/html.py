@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import replacing
-from .config import UP_AXES
+from ..atomic import replacing
+from ..config import UP_AXES
 from .scene import BACKGROUND_GREY, SceneObject, SceneScores
-from .segmentation.geometry import scene_xyz
+from ..segmentation.geometry import scene_xyz
 
 __all__ = ["DISPLAY_POINTS", "require_plotly", "scene_figure", "thin_for_display", "write_scene_html"]
 
@@ -84,7 +84,7 @@ def scene_figure(
 
     Args:
         points: the scan ``(N, 3)`` or ``(N, C >= 3)``, xyz first, in metres.
-        scores: what :func:`~openshape_ood.scene.score_scene` returned for it.
+        scores: what :func:`~openshape_ood.scenes.scene.score_scene` returned for it.
         up_axis: the scan's gravity axis (``"x"``, ``"y"``, ``"z"``), drawn upwards; ``None``: z up.
         max_points: at most this many points are drawn (:func:`thin_for_display`); the title says how many.
         title: the first line of the figure title (e.g. the scan's file name).

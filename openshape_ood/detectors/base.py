@@ -9,7 +9,7 @@ everything that turns novelty into a decision, once for all of them:
   true-positive rate ``tpr`` or a false-alarm rate ``alpha``) and scikit-learn's
   ``score_samples`` (normality, higher = more normal), ``decision_function`` and ``predict``;
 * split-conformal p-values and Benjamini-Hochberg selection at a false discovery rate
-  (the rank arithmetic is in :mod:`openshape_ood.conformal`);
+  (the rank arithmetic is in :mod:`openshape_ood.detectors.conformal`);
 * the verdict of a batch, :meth:`~BaseDetector.decide`, as a :class:`Decisions` object
   whose :meth:`~Decisions.to_dict` is what the command line prints as JSON.
 """
@@ -137,7 +137,7 @@ class BaseDetector(BaseEstimator, abc.ABC):
         Give one of:
 
         * ``alpha``: the false-alarm rate. The threshold is the split-conformal one
-          (:func:`~openshape_ood.conformal.conformal_threshold`): a known sample exchangeable
+          (:func:`~openshape_ood.detectors.conformal.conformal_threshold`): a known sample exchangeable
           with these is called novel with probability at most ``alpha``, for any number of
           samples. It is at most one rank above the ``tpr = 1 - alpha`` threshold.
         * ``tpr`` (default 0.95 when neither is given): the share of *these* samples accepted

@@ -1,7 +1,7 @@
 """Embedding a corpus of shape files, in memory or into a resumable HDF5 file.
 
 :func:`embed_files` returns the embeddings of a list of files; :func:`embed_to_file`
-writes them to an embeddings file (see :mod:`openshape_ood.embedding_file`) that a rerun
+writes them to an embeddings file (see :mod:`openshape_ood.corpus.embedding_file`) that a rerun
 completes, with the same semantics as ``openshape-ood embed``. Both read, sample and
 prepare files in ``num_workers`` loader processes while the encoder runs, and report a
 file that cannot be read or prepared through ``on_error`` instead of stopping.
@@ -27,15 +27,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import __version__
-from .checkpoint import checkpoint_identity
+from .. import __version__
+from ..encoders._checkpoint import checkpoint_identity
 from .dataset import ShapeFileDataset, shape_loader
-from .device import dtype_name, resolve_device
-from .io import expand_stacks, split_item
+from ..device import dtype_name, resolve_device
+from ..io import expand_stacks, split_item
 from .embedding_file import ResumableEmbeddingWriter
-from .encoder import ShapeEncoder
-from .prepare import MESH_SAMPLES, preparation_settings
-from .progress import progress_bar
+from ..encoders.shape import ShapeEncoder
+from ..prepare import MESH_SAMPLES, preparation_settings
+from ..progress import progress_bar
 
 __all__ = [
     "EmbeddedShapes",
@@ -93,7 +93,7 @@ def embedding_settings(
 ) -> dict:
     """The settings recorded in, and checked against, an embeddings file: the one list of them (add a key here).
 
-    ``checkpoint`` defaults to :func:`~openshape_ood.checkpoint.checkpoint_identity` of the
+    ``checkpoint`` defaults to :func:`~openshape_ood.encoders._checkpoint.checkpoint_identity` of the
     encoder's registry entry; pass it (``"sha256:<hex>"`` of the file) for an encoder
     loaded with :meth:`ShapeEncoder.from_checkpoint`.
     """
@@ -101,7 +101,7 @@ def embedding_settings(
         if encoder.entry is None:
             raise ValueError(
                 "the encoder has no registry entry to name its checkpoint; pass checkpoint='sha256:<hex>' "
-                "(openshape_ood.checkpoint.file_sha256(path) of the checkpoint you loaded)"
+                "(openshape_ood.encoders._checkpoint.file_sha256(path) of the checkpoint you loaded)"
             )
         checkpoint = checkpoint_identity(encoder.entry)
     return {

@@ -21,12 +21,12 @@ import torch
 from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
 from safetensors import safe_open
 
-from .cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
-from .classnames import check_class_names, resolve_templates, spoken_name
-from .device import resolve_device
-from .hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable, verify_hub_blob
-from .progress import progress_bar
-from .registry import ModelEntry, get_entry
+from ._cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
+from ..classnames import check_class_names, resolve_templates, spoken_name
+from ..device import resolve_device
+from ._hub import OPEN_CLIP_WEIGHTS, TEXT_ADVICE, cached_file, ensure_reachable, verify_hub_blob
+from ..progress import progress_bar
+from ._registry import ModelEntry, get_entry
 
 __all__ = ["TextEncoder"]
 
@@ -217,7 +217,7 @@ def _load_text_weights(tower: torch.nn.Module, path: str | os.PathLike) -> None:
 
     Reads lazily (safetensors, or a memory-mapped torch zip file) so that the image tower's
     tensors are never brought into memory. A torch file from the Hub cache is first checked
-    against the SHA-256 the Hub stores it under (:func:`~openshape_ood.hub.verify_hub_blob`). Accepts the flat CLIP layout (text keys at the top
+    against the SHA-256 the Hub stores it under (:func:`~openshape_ood.encoders._hub.verify_hub_blob`). Accepts the flat CLIP layout (text keys at the top
     level) and the CustomTextCLIP layout (``text.`` prefix).
     """
     path = str(path)
@@ -273,7 +273,7 @@ class _CacheFile:
     interrupted run leaves the previous file intact; a folder that cannot be written means
     a warning and no cache. A file that cannot be read, belongs to other weights, fails the
     checksum of its tensors or holds anything but finite unit vectors of the right width is
-    ignored with a warning (:func:`~openshape_ood.cache.read_cache_file`) and replaced on the next write. Concurrent writers cannot corrupt the
+    ignored with a warning (:func:`~openshape_ood.encoders._cache.read_cache_file`) and replaced on the next write. Concurrent writers cannot corrupt the
     file, but one may drop the other's new entries, which are then recomputed.
     """
 
