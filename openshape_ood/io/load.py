@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prepare import MESH_SAMPLES, check_seed
+from .contract import MESH_SAMPLES, check_seed
 from .common import LOCAL_ORIGIN_BOUND, MAX_POINTS, Cloud, Request, is_int, local_origin, sample_surfaces
 from .formats import OPTIONS, format_for, supported_suffixes
 
