@@ -9,7 +9,7 @@ from benchmarks import sr1
 from benchmarks.synthetic_to_real import run_benchmark
 from openshape_ood import ShapeEncoder
 
-from .synthetic_3dos import make_synthetic_release
+from ..synthetic_3dos import make_synthetic_release
 
 
 @pytest.fixture(scope="module")

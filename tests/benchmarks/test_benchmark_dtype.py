@@ -6,10 +6,8 @@ from benchmarks.synthetic_to_real import run_benchmark
 from openshape_ood import ShapeEncoder
 from openshape_ood import device as device_module
 
-from .test_benchmark_runner import release  # noqa: F401 (the release fixture)
 
-
-def test_float32_unless_asked_and_the_dtype_keys_the_cache(release, tiny_registry, tmp_path, monkeypatch):  # noqa: F811
+def test_float32_unless_asked_and_the_dtype_keys_the_cache(release, tiny_registry, tmp_path, monkeypatch):
     # A CPU on which "auto" would pick bfloat16: the benchmark must still default to float32.
     monkeypatch.delenv("OPENSHAPE_OOD_DTYPE", raising=False)
     monkeypatch.setattr(device_module, "_cpu_flags", lambda: {"avx512_bf16"})

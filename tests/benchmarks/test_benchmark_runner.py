@@ -38,11 +38,11 @@ from openshape_ood.methods import MCM, METHODS
 
 TEXT_METHODS = [name for name, method in METHODS.items() if method.needs == ("known",)]
 
-from .synthetic_3dos import expected_counts, make_synthetic_release
+from ..helpers.data import FIXTURES, ROOT as REPO
+from ..helpers.release import SPC
+from ..synthetic_3dos import expected_counts, make_synthetic_release
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURE = REPO / "tests" / "fixtures" / "ood_metrics" / "ood_metrics_3dos.json"
-SPC = 2  # samples per class: 20 real samples per set, 10 ModelNet40 shapes per SR training file
+FIXTURE = FIXTURES / "ood_metrics" / "ood_metrics_3dos.json"
 COUNTS = expected_counts(SPC)
 DIM = 64  # embedding width of the tiny vitb32
 KEYS = ("auroc", "fpr95", "aupr_in", "aupr_out")
@@ -57,11 +57,6 @@ BLOCK = re.compile(
     rf"SRC->TAR1\+TAR2: {METRIC_LINE}\n"
     rf"to spreadsheet: ((?:{FLOAT},){{11}}{FLOAT})\n"
 )
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory):
-    return make_synthetic_release(tmp_path_factory.mktemp("release") / "3D_OS_release_data", SPC, seed=2)
 
 
 @pytest.fixture(scope="module")

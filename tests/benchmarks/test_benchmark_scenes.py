@@ -28,7 +28,7 @@ def test_up_axis_is_read_from_the_readers_info():
 
 
 def test_the_benchmark_runs_on_a_folder_with_its_own_reader(tmp_path, capsys):
-    from .synthetic_scene import OBJECTS, make_synthetic_scene
+    from ..synthetic_scene import OBJECTS, make_synthetic_scene
 
     points, truth = make_synthetic_scene(spacing=0.015, seed=3)
     np.save(tmp_path / "points.npy", points)

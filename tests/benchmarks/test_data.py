@@ -16,7 +16,7 @@ from benchmarks.data import (
     modelnet_reference_file,
 )
 
-from .synthetic_3dos import expected_counts, make_synthetic_release
+from ..synthetic_3dos import expected_counts, make_synthetic_release
 
 SPC = 2  # samples per class in the synthetic release
 

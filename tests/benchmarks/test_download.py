@@ -26,7 +26,7 @@ from benchmarks.data import (
 )
 from benchmarks.download import DownloadError, Release, download, extract_members
 
-from .synthetic_3dos import expected_counts, make_synthetic_release
+from ..synthetic_3dos import expected_counts, make_synthetic_release
 
 SCAN_URL_PATH = "/s/abc/ScanObjectNN.tar"
 MODELNET_URL_PATH = "/s/def/modelnet40_normal_resampled.tar"

@@ -1,13 +1,14 @@
 """benchmarks.report: the three 3DOS comparisons and the reference text block."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from benchmarks.report import COMPARISONS, compare_unknown_sets, format_report
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ood_metrics" / "ood_metrics_3dos.json"
+from ..helpers.data import FIXTURES
+
+FIXTURE = FIXTURES / "ood_metrics" / "ood_metrics_3dos.json"
 CASES = json.loads(FIXTURE.read_text())["cases"]
 KEYS = ("auroc", "fpr95", "aupr_in", "aupr_out")
 

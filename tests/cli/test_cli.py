@@ -22,9 +22,8 @@ from openshape_ood.cli import main
 from openshape_ood.corpus.embedding_file import read_embeddings
 from openshape_ood.encoders._registry import load_registry, packaged_registry_path
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "tests" / "data" / "real_samples"
-KNOWN = ["chair", "table", "floor_lamp"]
+from ..helpers.cli import KNOWN, blob, checkout_env, expected_scores, read_table
+from ..helpers.data import ROOT, SAMPLES
 
 
 def run_cli(*args: str, cwd: Path, script: str | None = None) -> subprocess.CompletedProcess:
@@ -33,16 +32,6 @@ def run_cli(*args: str, cwd: Path, script: str | None = None) -> subprocess.Comp
     return subprocess.run(
         [*command, *args], cwd=cwd, env=checkout_env(), capture_output=True, text=True, timeout=300, check=False
     )
-
-
-def checkout_env() -> dict[str, str]:
-    """This environment, with this checkout first on the import path of a subprocess."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-
-
-def blob(seed: int, n: int = 400) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (rng.normal(size=(n, 3)) * rng.uniform(0.5, 2.0, size=3)).astype(np.float32)
 
 
 def make_inputs(root: Path) -> None:
@@ -55,18 +44,6 @@ def make_inputs(root: Path) -> None:
     np.save(root / "extra" / "c.npy", blob(3))
     np.save(root / "extra" / "skip.npy", blob(4))
     (root / "bad.ply").write_bytes(b"this is no ply file\n")
-
-
-def expected_scores(files: list[str], cwd: Path, model: str = "vitb32"):
-    """Oracle: the library run file by file, as the CLI promises to."""
-    encoder = ShapeEncoder.from_pretrained(model)
-    embeddings = np.stack([encoder.embed(load_points(cwd / f, seed=0), seed=0)[0] for f in files])
-    return embeddings, score_novelty(embeddings, KNOWN, model=encoder)
-
-
-def read_table(stdout: str) -> tuple[list[str], list[list[str]]]:
-    header, *rows = stdout.splitlines()
-    return header.split(), [row.split() for row in rows]
 
 
 # ------------------------------------------------------------------------- subprocess runs

@@ -7,7 +7,7 @@ import pytest
 
 from openshape_ood.cli import main
 
-from .test_cli import KNOWN, blob, expected_scores, read_table
+from ..helpers.cli import KNOWN, blob, expected_scores, read_table
 
 
 def _identical(path):

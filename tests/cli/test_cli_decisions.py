@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,19 +11,7 @@ from openshape_ood import NoveltyDetector, ShapeEncoder
 from openshape_ood.cli import main
 from openshape_ood.detectors.conformal import benjamini_hochberg, conformal_threshold
 
-from .test_cli import KNOWN, blob
-
-# A small vocabulary keeps the tiny text tower quick; the LVIS default is tested in test_describe.
-VOCABULARY = ["bucket", "trash_can", "flowerpot", "stool", "lamp"]
-
-
-def write_shapes(folder: Path) -> None:
-    """q0..q2.npy to score and known/ (calibration shapes) in ``folder``."""
-    (folder / "known").mkdir()
-    for i in range(9):
-        np.save(folder / "known" / f"k{i}.npy", blob(10 + i))
-    for i in range(3):
-        np.save(folder / f"q{i}.npy", blob(90 + i))
+from ..helpers.cli import KNOWN, VOCABULARY, write_shapes
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ from openshape_ood import ShapeEncoder
 from openshape_ood.cli import main
 from openshape_ood.corpus.embedding_file import read_embeddings
 
-from .test_cli import blob
+from ..helpers.cli import blob
 
 
 def test_embed_records_the_dtype_and_never_mixes_dtypes(tiny_registry, tmp_path, monkeypatch, capsys):

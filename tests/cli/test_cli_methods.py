@@ -13,10 +13,9 @@ from openshape_ood.cli import main
 from openshape_ood.methods import KNN, MCM
 from openshape_ood.scenes.scene import score_scene
 
-from .synthetic_scene import make_synthetic_scene
-from .test_cli import KNOWN, blob
-from .test_cli_decisions import VOCABULARY, write_shapes
-from .test_scene import write_labelled_ply
+from ..synthetic_scene import make_synthetic_scene
+from ..helpers.cli import KNOWN, VOCABULARY, blob, write_shapes
+from ..helpers.scenes import write_labelled_ply
 
 
 def _embed(encoder, path):

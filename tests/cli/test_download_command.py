@@ -6,8 +6,6 @@ class it is given; a cache laid out by hand stands for an earlier download.
 """
 
 import hashlib
-import os
-from pathlib import Path
 
 import huggingface_hub
 import pytest
@@ -19,26 +17,12 @@ from openshape_ood.encoders import _hub as hub
 from openshape_ood.cli import main
 from openshape_ood.encoders._download import download_model
 
-from .conftest import PARITY
+from ..helpers.hub import put_in_hub_cache
+from ..helpers.parity import PARITY
 
-COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 SHAPE_REPO, TEXT_REPO = "OpenShape/tiny-pointbert-b32", "org/tiny-text"
 TEXT_FILE = "open_clip_pytorch_model.bin"  # the second name open_clip tries: the first is not served
 ARCHITECTURE = "dim = 64\ndepth = 2\nheads = 2\nmlp_dim = 128\nsa_dim = 32\npatches = 16\nradius = 0.4\nnsample = 32\ndim_head = 32\n"
-
-
-def put_in_hub_cache(cache: Path, repo_id: str, filename: str, payload: bytes) -> Path:
-    """Lay ``payload`` out as huggingface_hub caches a large file: blobs/<sha256>, a snapshot link, refs/main."""
-    repo_dir = Path(cache) / ("models--" + repo_id.replace("/", "--"))
-    blob = repo_dir / "blobs" / hashlib.sha256(payload).hexdigest()
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    blob.write_bytes(payload)
-    snapshot = repo_dir / "snapshots" / COMMIT / filename
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
-    (repo_dir / "refs").mkdir(exist_ok=True)
-    (repo_dir / "refs" / "main").write_text(COMMIT)
-    return snapshot
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from openshape_ood.corpus.dataset import ShapeFileDataset, expand_stacks, shape_
 from openshape_ood.corpus.embedding_file import OutputInUseError, ResumableEmbeddingWriter, read_embeddings
 from openshape_ood.prepare import prepare_batch
 
-from .conftest import PARITY, parity_config
+from ..helpers.parity import PARITY, parity_config
 
 NUM_POINTS = 256  # small inputs keep the tiny encoder fast
 

@@ -20,7 +20,7 @@ from openshape_ood import ShapeEncoder
 from openshape_ood.cli import main
 from openshape_ood.corpus.embedding_file import read_embeddings
 
-from .test_cli import blob, checkout_env
+from ..helpers.cli import blob, checkout_env
 
 EMBED = ["embed", "shapes", "--model", "vitb32", "--chunk-size", "1", "--batch-size", "1", "-q"]
 # Attributes a torchrun output shares with a one-process output (world_size differs by design).

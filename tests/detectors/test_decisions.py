@@ -8,7 +8,7 @@ from openshape_ood import EnsembleDetector, NoveltyDetector, score_novelty
 from openshape_ood.detectors.conformal import benjamini_hochberg, conformal_p_values, conformal_threshold
 from openshape_ood.methods import KNN
 
-from .test_detector import CHAIR, DIM, NOVEL, TABLE, FakeShapeEncoder, FakeTextEncoder, unit
+from ..helpers.fake_encoders import CHAIR, DIM, NOVEL, TABLE, FakeShapeEncoder, FakeTextEncoder, unit
 
 
 def _samples(rng, direction, count, spread=0.4):
@@ -207,7 +207,6 @@ def test_ensemble_inputs_are_checked(data):
         EnsembleDetector(KNN(), model=["vitb32", "vitl14"], threshold=float("nan")).fit(reference=bank)
     with pytest.raises(ValueError, match="twice"):
         EnsembleDetector(KNN(), model=["vitb32", "vitb32"]).fit(reference=[bank["vitb32"]] * 2)
-
 
 
 def test_a_model_list_for_the_single_model_detector_points_to_the_ensemble():

@@ -5,7 +5,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,38 +13,9 @@ import torch
 from openshape_ood import ShapeEncoder, get_entry
 from openshape_ood.encoders._checkpoint import CheckpointError, checkpoint_identity
 
-from .conftest import PARITY, parity_config
-
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-REPO = "OpenShape/tiny-pointbert-b32"
-
-
-def write_hub_registry(directory: Path, sha256: str, size: int) -> Path:
-    registry = directory / "registry.toml"
-    architecture = "\n".join(
-        f"{k} = {v}" for k, v in [("dim", 64), ("depth", 2), ("heads", 2), ("mlp_dim", 128), ("sa_dim", 32),
-                                  ("patches", 16), ("radius", 0.4), ("nsample", 32), ("dim_head", 32)]
-    )
-    registry.write_text(
-        f'[tiny]\nhf_repo = "{REPO}"\nfilename = "model.pt"\nrevision = "main"\nsha256 = "{sha256}"\n'
-        f'size = {size}\ncontainer = "flat"\nprefix = "pc_encoder."\nup_axis = "y"\n'
-        f'[tiny.architecture]\n{architecture}\n[tiny.text]\nmodel = "ViT-B-32"\npretrained = "openai"\n'
-    )
-    return registry
-
-
-def populate_hub_cache(cache: Path, payload: bytes) -> Path:
-    """Lay a file out as huggingface_hub caches it: blobs/, snapshots/<commit>/ and refs/main."""
-    repo_dir = cache / ("models--" + REPO.replace("/", "--"))
-    blob = repo_dir / "blobs" / hashlib.sha256(payload).hexdigest()
-    blob.parent.mkdir(parents=True)
-    blob.write_bytes(payload)
-    snapshot = repo_dir / "snapshots" / COMMIT / "model.pt"
-    snapshot.parent.mkdir(parents=True)
-    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
-    (repo_dir / "refs").mkdir()
-    (repo_dir / "refs" / "main").write_text(COMMIT)
-    return snapshot
+from ..helpers.data import ROOT
+from ..helpers.hub import REPO, populate_hub_cache, write_hub_registry
+from ..helpers.parity import PARITY, parity_config
 
 
 @pytest.fixture
@@ -67,7 +37,7 @@ def test_hub_download_path_offline_through_local_cache(tmp_path, b32_bytes, pari
         f"numpy.save({str(tmp_path / 'out.npy')!r}, enc.encode_prepared(x).numpy())\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENSHAPE_OOD_REGISTRY": str(registry)}
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=ROOT)
     out = np.load(tmp_path / "out.npy")
     assert np.abs(out - parity_expected["b32_embedding"]).max() <= 1e-5
 

@@ -9,7 +9,7 @@ from openshape_ood import device as device_module
 from openshape_ood.corpus.embed import embedding_settings
 from openshape_ood.device import resolve_dtype
 
-from .conftest import PARITY, PARITY_MODELS, parity_config
+from ..helpers.parity import PARITY, PARITY_MODELS, parity_config
 
 
 @pytest.fixture

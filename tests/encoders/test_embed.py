@@ -7,7 +7,7 @@ import torch
 from openshape_ood import ShapeEncoder
 from openshape_ood.prepare import convert_up_axis, prepare_cloud, resample_indices
 
-from .conftest import PARITY, parity_config
+from ..helpers.parity import PARITY, parity_config
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import huggingface_hub
 import open_clip
@@ -17,9 +16,9 @@ from openshape_ood.encoders import _hub as hub
 from openshape_ood.encoders._checkpoint import CheckpointError
 from openshape_ood.encoders.text import TextEncoder
 
-from .test_checkpoint import REPO, populate_hub_cache, write_hub_registry
+from ..helpers.data import ROOT
+from ..helpers.hub import REPO, populate_hub_cache, write_hub_registry
 
-ROOT = Path(__file__).resolve().parents[1]
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 

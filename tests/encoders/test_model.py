@@ -1,7 +1,7 @@
 """The fast encoder path against the upstream algorithm (benchmarks.upstream_reference).
 
 The reference runs upstream's operations as written (Conv2d + BatchNorm2d over [B, C, K, S],
-matmul attention, sorting ball query); tests/test_parity.py checks it and us against the
+matmul attention, sorting ball query); tests/encoders/test_parity.py checks it and us against the
 real upstream outputs.
 """
 
@@ -12,7 +12,7 @@ from benchmarks.upstream_reference import build_upstream_reference
 from openshape_ood import ShapeEncoder
 from openshape_ood.encoders.pointbert import PointBertConfig, build_point_bert
 
-from .conftest import PARITY, PARITY_MODELS, parity_config
+from ..helpers.parity import PARITY, PARITY_MODELS, parity_config
 
 CONFIG = PointBertConfig(dim=64, depth=2, heads=2, mlp_dim=96, sa_dim=48, patches=12, radius=0.5, nsample=16,
                          dim_head=32, projection_out=40)

@@ -7,7 +7,7 @@ import torch
 from openshape_ood import ShapeEncoder
 from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
-from .conftest import PARITY, PARITY_MODELS, parity_config
+from ..helpers.parity import PARITY, PARITY_MODELS, parity_config
 
 
 @pytest.mark.parametrize("key", sorted(PARITY_MODELS))

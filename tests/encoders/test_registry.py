@@ -17,7 +17,7 @@ from openshape_ood.encoders._registry import (
     registry_paths,
 )
 
-from .conftest import PARITY
+from ..helpers.parity import PARITY
 
 RELEASED = json.loads((PARITY / "released_checkpoint_keys.json").read_text())
 

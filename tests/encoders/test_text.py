@@ -132,7 +132,7 @@ def test_pretrained_tag_uses_open_clip_download_and_tag_quick_gelu(tiny_configs,
 
 
 def test_a_torch_file_from_the_hub_cache_is_checked_before_it_is_unpickled(tiny_configs, tmp_path):
-    from .test_download_command import put_in_hub_cache
+    from ..helpers.hub import put_in_hub_cache
 
     model = full_model("oso-test-clip")
     payload = save_checkpoint(model, tmp_path / "weights.pt").read_bytes()

@@ -15,10 +15,11 @@ from openshape_ood.encoders._checkpoint import CheckpointError, read_encoder_sta
 from openshape_ood.cli import main
 from openshape_ood.encoders.text import TextEncoder
 
-from .conftest import PARITY, parity_config
+from ..helpers.data import SAMPLES as REAL_SAMPLES
+from ..helpers.parity import PARITY, parity_config
 
 B32 = PARITY / "b32_tiny.pt"
-SAMPLES = Path(__file__).parent / "data" / "real_samples" / "mikedh_trimesh"
+SAMPLES = REAL_SAMPLES / "mikedh_trimesh"
 
 
 def flipped(tmp_path: Path, bit: int) -> Path:

@@ -17,9 +17,8 @@ from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
 from openshape_ood.io import SUPPORTED_SUFFIXES, is_shape_file, load_points, read_cloud
 
-from .conftest import sources_and_shape_files
+from ..helpers.data import SAMPLES, sources_and_shape_files
 
-SAMPLES = Path(__file__).parent / "data" / "real_samples"
 NUM = 1200  # surface samples for real meshes: enough to check, small to stay fast
 
 

@@ -16,7 +16,9 @@ from openshape_ood import load_points, read_cloud
 from openshape_ood.io import FORMATS, LOCAL_ORIGIN_BOUND, MAX_POINTS, find_shape_files, format_table, is_shape_file
 from openshape_ood.io.formats import format_for
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from ..helpers.data import ROOT
+
+README = ROOT / "README.md"
 
 
 def _refused(path: Path, message: str, **kwargs) -> None:

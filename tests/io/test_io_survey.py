@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -21,24 +20,22 @@ import pytest
 
 from openshape_ood.io import read_cloud
 
-from .conftest import sources_and_shape_files
+from ..helpers.data import SAMPLES, SHARED, SURVEY, WILD, sources_and_shape_files
 
-LOCAL = Path(__file__).parent / "data" / "real_samples_survey"
-SHARED = Path(os.environ.get("OPENSHAPE_OOD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 MILLIMETRE = 1e-3
 
 
 def _cases() -> list[tuple[Path, str]]:
-    folders = [LOCAL] + ([SHARED / "real_samples_survey"] if (SHARED / "real_samples_survey").is_dir() else [])
+    folders = [SURVEY] + ([SHARED / "real_samples_survey"] if (SHARED / "real_samples_survey").is_dir() else [])
     return [(folder, name) for folder in folders for name in sorted(json.loads((folder / "expected.json").read_text()))]
 
 
 def test_files_match_sources_md():
-    listed, on_disk = sources_and_shape_files(LOCAL)
-    expected = json.loads((LOCAL / "expected.json").read_text())
+    listed, on_disk = sources_and_shape_files(SURVEY)
+    expected = json.loads((SURVEY / "expected.json").read_text())
     assert set(listed) == set(expected) == on_disk and len(listed) == 11
     for name, digest in listed.items():
-        assert hashlib.sha256((LOCAL / name).read_bytes()).hexdigest() == digest, name
+        assert hashlib.sha256((SURVEY / name).read_bytes()).hexdigest() == digest, name
 
 
 @pytest.mark.parametrize("folder, name", _cases(), ids=lambda v: v if isinstance(v, str) else v.name)
@@ -69,9 +66,7 @@ def test_survey_file(folder, name):
 
 def test_shared_folders_load_as_expected():
     """Every file of the shared real_samples and real_samples_wild folders, when they are there."""
-    from . import test_io, test_io_wild
-
-    for folder, local in (("real_samples_wild", test_io_wild.WILD), ("real_samples", test_io.SAMPLES)):
+    for folder, local in (("real_samples_wild", WILD), ("real_samples", SAMPLES)):
         if not (SHARED / folder).is_dir():
             pytest.skip(f"{SHARED / folder} is not there")
         shared, _ = sources_and_shape_files(SHARED / folder)
@@ -83,7 +78,7 @@ def test_las_matches_laspy_values():
     # Oracle: laspy's own scaled coordinates in float64, and the raw colour bytes.
     import laspy
 
-    path = LOCAL / "PDAL_PDAL/autzen-utm.las"
+    path = SURVEY / "PDAL_PDAL/autzen-utm.las"
     las = laspy.read(path)
     cloud = read_cloud(path)
     xyz = np.stack([las.x, las.y, las.z], axis=1)

@@ -10,16 +10,14 @@ import hashlib
 import json
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openshape_ood.io import load_points
 
-from .conftest import sources_and_shape_files
+from ..helpers.data import WILD, sources_and_shape_files
 
-WILD = Path(__file__).parent / "data" / "real_samples_wild"
 EXPECTED = json.loads((WILD / "expected.json").read_text())
 SAMPLES = 10000  # expected.json's meshes are sampled to 10000 points
 CHROMATIC = 0.1  # max - min over r, g, b above this: a point with a hue, not a grey

@@ -2,8 +2,8 @@
 
 import json
 
-from .notebook_runner import NOTEBOOKS, output_text, run_notebook
-from .synthetic_3dos import make_synthetic_release
+from ..notebook_runner import NOTEBOOKS, output_text, run_notebook
+from ..synthetic_3dos import make_synthetic_release
 
 
 def test_sr1_notebook_runs_on_a_synthetic_release(tiny_registry, tmp_path):

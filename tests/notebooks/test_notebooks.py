@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from .notebook_runner import NOTEBOOKS, output_text, run_notebook
+from ..notebook_runner import NOTEBOOKS, output_text, run_notebook
 
 QUICKSTART_FILES = ("rabbit.obj", "Duck.glb", "teapot.stl", "bunny.ply", "fuze.ply", "angle_block.STL", "octagonal_pocket.ply")
 

@@ -6,11 +6,10 @@ import stat
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from ..helpers.data import ROOT as REPO
 
 
 def test_wheel_holds_only_the_library_with_a_real_registry_file(tmp_path):

@@ -10,7 +10,6 @@ makes elsewhere are made first: ``shapes.h5`` by the ``embed`` command it shows,
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,8 @@ from openshape_ood import PointBertConfig, get_entry
 from openshape_ood.cli import main
 from openshape_ood.encoders.pointbert import build_point_bert
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..helpers.data import ROOT
+
 SNIPPET = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 

@@ -9,7 +9,7 @@ import torch
 from openshape_ood import NoveltyDetector, ShapeEncoder
 from openshape_ood.prepare import normalize_xyz, validate_cloud
 
-from .conftest import PARITY, parity_config
+from ..helpers.parity import PARITY, parity_config
 
 
 @pytest.fixture(scope="module")

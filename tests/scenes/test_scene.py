@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import lzf
 import numpy as np
@@ -23,9 +22,10 @@ from openshape_ood.scenes.scene import (
     write_scene_ply,
 )
 
-from .synthetic_scene import OBJECTS, make_street, make_synthetic_scene
+from ..helpers.data import SAMPLES
+from ..helpers.scenes import write_labelled_ply
+from ..synthetic_scene import OBJECTS, make_street, make_synthetic_scene
 
-SAMPLES = Path(__file__).parent / "data" / "real_samples"
 MUG_SCENE = SAMPLES / "PointCloudLibrary_pcl" / "table_scene_mug_stereo_textured.pcd"
 
 
@@ -131,13 +131,6 @@ def test_given_labels_win_over_the_segmentation():
         segment_scene(points, labels=np.zeros(5))
     with pytest.raises(ValueError, match="integers"):
         segment_scene(points, labels=np.full(6, 0.5))
-
-
-def write_labelled_ply(path: Path, xyz: np.ndarray, labels: np.ndarray, name: str = "instance") -> None:
-    vertex = np.empty(len(xyz), dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), (name, "i4")])
-    vertex["x"], vertex["y"], vertex["z"] = xyz.T
-    vertex[name] = labels
-    plyfile.PlyData([plyfile.PlyElement.describe(vertex, "vertex")]).write(str(path))
 
 
 def pcd_header(fields: str, sizes: str, types: str, count: int, data: str) -> bytes:

@@ -21,8 +21,8 @@ from openshape_ood.cli import main
 from openshape_ood.scenes.scene import SceneObject, SceneScores
 from openshape_ood.scenes.html import scene_figure, thin_for_display, write_scene_html
 
-from .synthetic_scene import OBJECTS, make_synthetic_scene
-from .test_scene import write_labelled_ply
+from ..synthetic_scene import OBJECTS, make_synthetic_scene
+from ..helpers.scenes import write_labelled_ply
 
 plotly = pytest.importorskip("plotly", reason='the HTML view needs plotly: pip install "openshape-ood[html]"')
 

@@ -14,8 +14,8 @@ from openshape_ood import load_points, read_cloud
 from openshape_ood.cli import main
 from openshape_ood.scenes.scene import load_scene
 
-WILD = Path(__file__).parent / "data" / "real_samples_wild"
-SURVEY = Path(__file__).parent / "data" / "real_samples_survey"
+from ..helpers.data import SURVEY, WILD
+
 UTM = np.array([493000.0, 4877000.0, 120.0])
 
 

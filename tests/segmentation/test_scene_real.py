@@ -21,9 +21,11 @@ from openshape_ood.scenes.scene import segment_scene
 from openshape_ood.segmentation.settings import measure_scan
 from openshape_ood.segmentation.visibility import row_step
 
-DATA = Path(__file__).parent / "data" / "scenes_real"
+from ..helpers.data import DATA as TEST_DATA, ROOT
+
+DATA = TEST_DATA / "scenes_real"
 # The shared data beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
-SHARED = Path(os.environ.get("OPENSHAPE_OOD_SCENES_REAL", Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes_real"))
+SHARED = Path(os.environ.get("OPENSHAPE_OOD_SCENES_REAL", ROOT.parent / "shared" / "data" / "scenes_real"))
 
 
 def mosd_frame() -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +190,7 @@ def test_grid_ground_follows_a_sloped_and_curved_road():
 def test_map_coordinates_far_from_the_origin_give_the_same_objects():
     """A scan in UTM-like coordinates (hundreds of kilometres from the origin) is segmented as it
     is at the origin: float64 arithmetic relative to the scan, not to the origin."""
-    from .synthetic_scene import make_synthetic_scene
+    from ..synthetic_scene import make_synthetic_scene
 
     points, _ = make_synthetic_scene(spacing=0.015, seed=2)
     near = segment_scene(points, "y")

@@ -1,14 +1,15 @@
 """openshape_ood.metrics against the 3DOS reference fixture and hand-computed values."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openshape_ood.metrics import closed_set_metrics, ood_metrics
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ood_metrics" / "ood_metrics_3dos.json"
+from ..helpers.data import FIXTURES
+
+FIXTURE = FIXTURES / "ood_metrics" / "ood_metrics_3dos.json"
 CASES = json.loads(FIXTURE.read_text())["cases"]
 KEYS = ("auroc", "fpr95", "aupr_in", "aupr_out")
 

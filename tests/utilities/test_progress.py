@@ -4,14 +4,12 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from openshape_ood import progress
 from openshape_ood.progress import bar_class, progress_bar, show_progress
 
-from .tiny_models import make_tiny_registry
-
-ROOT = Path(__file__).resolve().parents[1]
+from ..tiny_models import make_tiny_registry
+from ..helpers.data import ROOT
 
 
 def test_bars_show_on_a_terminal_or_when_asked(monkeypatch):
