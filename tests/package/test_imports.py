@@ -14,7 +14,7 @@ PACKAGE = Path(openshape_ood.__file__).parent
 #: The pipeline, first stage first: a module may import its own stage, an earlier one and any utility.
 STAGES = ["io", "prepare", "encoders", "methods", "detectors", "corpus", "segmentation", "scenes", "cli"]
 #: Shared by every stage; they import only each other.
-UTILITIES = {"_lazy", "atomic", "classnames", "config", "device", "metrics", "progress"}
+UTILITIES = {"_lazy", "atomic", "classnames", "config", "device", "extras", "metrics", "progress"}
 #: ``python -m openshape_ood``: the command line's door, after every stage.
 ENTRY = "__main__"
 
