@@ -87,6 +87,7 @@ def test_setup_cfg_extras_are_the_modules_extras():
     modules["survey"] -= {"lazrs"}  # installed by laspy[lazrs]
     assert {extra: project[extra] for extra in modules} == modules
     assert extras["all"] == extras["survey"] | extras["plot"] | extras["html"]
+    assert "openshape-ood[all]" in config["options.extras_require"]["test"].split()  # the suite needs every extra
     core = config["options"]["install_requires"]
     assert not any(module in core for module in EXTRAS)
 
