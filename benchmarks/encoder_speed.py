@@ -60,7 +60,8 @@ from openshape_ood.atomic import write_bytes
 from openshape_ood.config import DTYPES
 from openshape_ood.device import BF16_CPU_FLAGS, cpu_has_native_bf16, resolve_device, resolve_dtype
 from openshape_ood.encoders.pointbert import build_point_bert
-from openshape_ood.prepare import DEFAULT_NUM_POINTS, prepare_batch
+from openshape_ood.io.contract import DEFAULT_NUM_POINTS
+from openshape_ood.prepare import prepare_batch
 from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
 from .options import add_dtype_option

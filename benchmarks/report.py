@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from openshape_ood.metrics import ood_metrics
-from openshape_ood.prepare import DEFAULT_RGB
+from openshape_ood.io.contract import DEFAULT_RGB
 
 from .published import PROVENANCE, rows_for
 

@@ -7,7 +7,7 @@ upstream's), ``query_ball_point`` with its ``[B, S, N]`` index tensor and sort o
 grouping with ``index_points``, the patch MLP as ``Conv2d`` + ``BatchNorm2d`` + ReLU over a
 ``[B, C, K, S]`` layout, and attention as two matmuls and a softmax. It shares parameter
 names with :mod:`openshape_ood.encoders.pointbert`, so ``load_state_dict(model.state_dict())`` gives the
-same weights; ``tests/test_encoder_speed.py`` checks it against the parity fixtures.
+same weights; ``tests/benchmarks/test_encoder_speed.py`` checks it against the parity fixtures.
 """
 
 from __future__ import annotations

@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from .config import UP_AXES, check_up_axis
+from .io.contract import DEFAULT_NUM_POINTS, DEFAULT_RGB, rgb_to_unit
 
 __all__ = [
-    "DEFAULT_NUM_POINTS",
-    "DEFAULT_RGB",
-    "MESH_SAMPLES",
     "UP_AXES",
     "CloudLike",
     "convert_up_axis",
@@ -29,16 +27,9 @@ __all__ = [
     "prepare_cloud",
     "preparation_settings",
     "resample_indices",
-    "rgb_to_unit",
     "split_clouds",
     "validate_cloud",
 ]
-
-#: Points per cloud fed to the encoder, as upstream OpenShape.
-DEFAULT_NUM_POINTS = 10000
-#: Points sampled from a mesh surface when a mesh file is read: as many as the encoder takes.
-MESH_SAMPLES = DEFAULT_NUM_POINTS
-DEFAULT_RGB = 0.4
 
 if TYPE_CHECKING:
     import torch
@@ -84,28 +75,6 @@ def _is_tensor(value) -> bool:
     """Whether ``value`` is a torch tensor; without torch imported, nothing can be one."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(value, torch.Tensor)
-
-
-#: Seeds are stored as 64-bit signed integers (HDF5 attributes, caches): ``0 <= seed < 2**63``.
-MAX_SEED = 2**63 - 1
-
-
-def check_seed(seed: object, name: str = "seed") -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``seed`` is ``None`` or an integer in ``[0, MAX_SEED]``."""
-    if seed is None:
-        return
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"{name} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
-
-
-def rgb_to_unit(rgb: np.ndarray) -> np.ndarray | None:
-    """Colours in [0, 1]: kept when already there, divided by 255 when in [0, 255], ``None`` otherwise.
-
-    ``None`` means the values are not colours (negative, above 255 or not finite).
-    """
-    if not (np.isfinite(rgb).all() and rgb.min() >= 0 and rgb.max() <= 255):
-        return None
-    return rgb / 255.0 if rgb.max() > 1 else rgb
 
 
 def validate_cloud(points: np.ndarray, index: int = 0, name: str | None = None) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Shared test set-up: offline Hub, the parity fixtures and the tiny model registry."""
+"""Shared test set-up: offline Hub, the parity fixtures and the tiny model registry.
+
+Builders and constants that tests import live in tests/helpers/: no test module imports another.
+"""
 
 import os
 
@@ -9,21 +12,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["OPENSHAPE_OOD_DTYPE"] = "float32"
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from openshape_ood import PointBertConfig
-from openshape_ood.io import is_shape_file
-
+from .helpers.parity import PARITY
 from .tiny_models import make_tiny_registry
-
-FIXTURES = Path(__file__).parent / "fixtures"
-PARITY = FIXTURES / "openshape_parity"
-# Fixture model keys -> registry names of the released models they imitate.
-PARITY_MODELS = {"b32": "vitb32", "l14": "vitl14", "g14": "vitg14"}
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +30,6 @@ def parity_manifest() -> dict:
 def parity_expected() -> dict[str, np.ndarray]:
     with np.load(PARITY / "expected.npz") as data:
         return dict(data)
-
-
-def parity_config(manifest: dict, key: str) -> PointBertConfig:
-    spec = manifest["models"][key]
-    return PointBertConfig.from_dict({k: spec[k] for k in PointBertConfig.__dataclass_fields__})
 
 
 @pytest.fixture(scope="session")
@@ -54,14 +44,3 @@ def tiny_registry(monkeypatch, tiny_registry_file, tmp_path) -> Path:
     monkeypatch.setenv("OPENSHAPE_OOD_CACHE", str(tmp_path / "cache"))
     return tiny_registry_file
 
-
-def sources_and_shape_files(folder: Path) -> tuple[dict[str, str], set[str]]:
-    """``({file: sha256} listed in folder/SOURCES.md, {shape files on disk})``, paths relative to ``folder``."""
-    sources = (folder / "SOURCES.md").read_text()
-    listed = dict(re.findall(r"^## (\S+)\n.*?sha256 ([0-9a-f]{64})", sources, flags=re.S | re.M))
-    on_disk = {
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if is_shape_file(p)
-    }
-    return listed, on_disk

@@ -122,7 +122,7 @@ def class_names(value: str, what: str = "--known class names") -> list[str]:
 
 def check_shape_options(args: argparse.Namespace) -> ModelEntry:
     """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names)."""
-    from ..prepare import check_seed
+    from ..io.contract import check_seed
 
     try:
         check_seed(args.seed, "--seed")
@@ -182,7 +182,7 @@ def embed_files(
     their order, the batch size, or a resumed run.
     """
     from ..corpus.embed import embed_files as embed_corpus
-    from ..prepare import MESH_SAMPLES
+    from ..io.contract import MESH_SAMPLES
 
     embedded = embed_corpus(
         encoder,

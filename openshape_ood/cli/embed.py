@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--num-workers must be a non-negative integer, got {args.num_workers}")
     check_shape_options(args)
     # torch: only for the commands that encode
-    from ..corpus.embed import embed_to_file, outside_output, process_group, rank_device
-    from ..prepare import MESH_SAMPLES
+    from ..corpus.distributed import process_group, rank_device
+    from ..corpus.embed import embed_to_file, outside_output
+    from ..io.contract import MESH_SAMPLES
 
     with _terminate_as_interrupt(), process_group() as (rank, local_rank):
         if rank:  # rank 0 speaks for the run; every rank names the files it fails on

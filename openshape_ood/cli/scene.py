@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import UP_AXES
+from ..extras import require
 from ..segmentation.settings import GROUND_METHODS, TUNABLE
 from . import COMMANDS
 from .common import (
@@ -48,7 +49,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     scene.add_argument("scan", metavar="SCAN", help="the scan: a point cloud file, e.g. .ply, .pcd, .las/.laz, .e57 or a KITTI .bin")
     scene.add_argument("--out", required=True, metavar="OUT.ply", help="output PLY point cloud")
-    scene.add_argument("--png", metavar="OUT.png", help="also draw the scene with the objects' boxes and labels")
+    scene.add_argument(
+        "--png",
+        metavar="OUT.png",
+        help="also draw the scene with the objects' boxes and labels (needs matplotlib: pip install \"openshape-ood[plot]\")",
+    )
     scene.add_argument(
         "--html",
         metavar="OUT.html",
@@ -104,11 +109,17 @@ def run(args: argparse.Namespace) -> int:
     vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
     check_shape_options(args)
     _view(args, "y")  # a bad --view fails before the work
+    # Missing extras are named before the segmentation and the encoding, not after.
+    if args.png is not None:
+        try:
+            require("matplotlib", "--png")
+        except ImportError as exc:
+            raise UsageError(str(exc)) from exc
     if args.html is not None:
         from ..scenes.html import require_plotly
 
         try:
-            require_plotly()  # before the segmentation and the encoding, not after
+            require_plotly()
         except ImportError as exc:
             raise UsageError(f"--html: {exc}") from exc
     sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}

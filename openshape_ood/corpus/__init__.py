@@ -2,7 +2,7 @@
 
 :func:`embed_files` and :func:`embed_to_file` embed many files (one bad file is reported, not
 fatal); :func:`read_embeddings` reads what ``openshape-ood embed`` wrote; under ``torchrun`` the
-work is split between ranks.
+work is split between ranks (:mod:`.distributed`).
 """
 
 from .._lazy import lazy_exports

@@ -34,7 +34,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..io import expand_stacks, load_points, split_item, stack_size  # re-exported: stacks are io's
-from ..prepare import DEFAULT_NUM_POINTS, MESH_SAMPLES, prepare_cloud, validate_cloud
+from ..io.contract import DEFAULT_NUM_POINTS, MESH_SAMPLES
+from ..prepare import prepare_cloud, validate_cloud
 
 __all__ = [
     "PreparedBatch",

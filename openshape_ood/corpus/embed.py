@@ -18,23 +18,22 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from .. import __version__
 from ..encoders._checkpoint import checkpoint_identity
 from .dataset import ShapeFileDataset, shape_loader
-from ..device import dtype_name, resolve_device
+from ..device import dtype_name
+from .distributed import from_rank0, gather_counts, rank_and_world_size
 from ..io import expand_stacks, split_item
 from .embedding_file import ResumableEmbeddingWriter
 from ..encoders.shape import ShapeEncoder
-from ..prepare import MESH_SAMPLES, preparation_settings
+from ..io.contract import MESH_SAMPLES
+from ..prepare import preparation_settings
 from ..progress import progress_bar
 
 __all__ = [
@@ -44,8 +43,6 @@ __all__ = [
     "embed_to_file",
     "embedding_settings",
     "outside_output",
-    "process_group",
-    "rank_device",
 ]
 
 #: ``on_error(name, message)``: called for each file that cannot be embedded.
@@ -201,7 +198,7 @@ def embed_to_file(
         ValueError: no items, or ``out`` holds embeddings made with other settings, or is
             no embeddings file.
     """
-    rank, world_size = (dist.get_rank(), dist.get_world_size()) if _distributed() else (0, 1)
+    rank, world_size = rank_and_world_size()
     settings = embedding_settings(
         encoder, up_axis=up_axis, seed=seed, mesh_samples=mesh_samples, checkpoint=checkpoint
     )
@@ -217,7 +214,7 @@ def embed_to_file(
                 plan = (names, [name for name in names if name not in writer.done], None)
             except Exception as exc:  # handed to the other ranks, then raised everywhere
                 plan = (None, None, exc)
-        names, todo, error = _from_rank0(plan if rank == 0 else None)
+        names, todo, error = from_rank0(plan if rank == 0 else None)
         if error is not None:
             raise error
         if rank != 0:
@@ -236,7 +233,7 @@ def embed_to_file(
                 added += 1
         finally:  # keep what was embedded before an interruption or error, for the next run
             writer.flush()
-        added, failed = _gather_counts(added, failed)
+        added, failed = gather_counts(added, failed)
         result = None
         if rank == 0:
             try:
@@ -250,7 +247,7 @@ def embed_to_file(
                 result = (rows, None)
             except Exception as exc:
                 result = (None, exc)
-        rows, error = _from_rank0(result)
+        rows, error = from_rank0(result)
         if error is not None:
             raise error
         return EmbedReport(rows, added, len(names) - len(todo), failed)
@@ -309,53 +306,6 @@ def _recorder(failed: dict[str, str], on_error: ErrorHandler | None) -> ErrorHan
             on_error(name, message)
 
     return record
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def _from_rank0(value):
-    """``value`` of rank 0, on every rank (itself when not distributed)."""
-    if not _distributed():
-        return value
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-def _gather_counts(added: int, failed: dict[str, str]) -> tuple[int, dict[str, str]]:
-    """Files added and failed summed over the ranks (after every rank has saved its chunks)."""
-    if not _distributed():
-        return added, failed
-    reports: list = [None] * dist.get_world_size()
-    dist.all_gather_object(reports, (added, failed))
-    return sum(count for count, _ in reports), {name: message for _, part in reports for name, message in part.items()}
-
-
-@contextmanager
-def process_group() -> Iterator[tuple[int, int]]:
-    """Under torchrun, join its process group (gloo: only file lists and counts travel); yield (rank, local rank).
-
-    Outside torchrun (no ``RANK``/``WORLD_SIZE`` in the environment) it yields ``(0, 0)`` and does nothing.
-    """
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        yield 0, 0
-        return
-    # Ranks wait for each other at the end: give a rank with a slow share of files a day.
-    dist.init_process_group("gloo", timeout=timedelta(days=1))
-    try:
-        yield dist.get_rank(), int(os.environ.get("LOCAL_RANK", 0))
-    finally:
-        dist.destroy_process_group()
-
-
-def rank_device(requested: str | None, local_rank: int) -> torch.device:
-    """The device of this process: ``requested``, with its own GPU (``LOCAL_RANK``) for ``cuda`` without an index
-    or by default (see :func:`~openshape_ood.device.resolve_device`)."""
-    if requested is None and torch.cuda.is_available() or requested == "cuda":
-        return resolve_device(f"cuda:{local_rank}")
-    return resolve_device(requested)
 
 
 def outside_output(items: Sequence[str], out: str | os.PathLike) -> list[str]:

@@ -14,10 +14,9 @@ from ._checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict,
 from ..config import UP_AXES, check_up_axis
 from ..device import COMPUTE_DTYPES, DtypeChoice, dtype_name, resolve_device, resolve_dtype
 from .pointbert import PointBertConfig, build_point_bert
+from ..io.contract import DEFAULT_NUM_POINTS, check_seed
 from ..prepare import (
-    DEFAULT_NUM_POINTS,
     CloudLike,
-    check_seed,
     prepare_batch,
     prepare_batch_on_device,
     split_clouds,

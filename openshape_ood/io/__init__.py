@@ -11,7 +11,9 @@ beyond the file's own or beyond :data:`MAX_POINTS`.
 Modules: ``arrays`` (npy, npz, HDF5), ``text`` (xyz, txt, pts), ``pcd``, ``ply`` (the one
 PLY reader and writer), ``off``, ``meshes`` (OBJ, STL, glTF via trimesh), ``las``
 (LAS/LAZ/COPC via laspy), ``e57`` (pye57), ``lidar_bin`` (KITTI, nuScenes); ``discovery``
-finds shape files in folders and globs and expands stacked files (``file.h5#row``).
+finds shape files in folders and globs and expands stacked files (``file.h5#row``);
+``contract`` holds what every reader keeps (colours in [0, 1], mesh samples, seeds).
+laspy and pye57 are the ``[survey]`` extra, imported only when such a file is read.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 import PIL.Image
 from trimesh.visual.color import uv_to_interpolated_color
 
-from ..prepare import rgb_to_unit
+from .contract import rgb_to_unit
 
 #: Most points one cloud (or one ``num_samples``) may have; larger declarations are refused.
 MAX_POINTS = 50_000_000

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pye57
-from pye57 import libe57
-from pye57.utils import convert_spherical_to_cartesian, get_node
 
 from .chunks import CHUNK_POINTS, HELD_BYTES, ChunkedCloud
 from .common import Cloud, Request, check_declared_bytes
 from .formats import Format, register
+
+if TYPE_CHECKING:
+    import pye57
 
 _CARTESIAN = ("cartesianX", "cartesianY", "cartesianZ")
 _SPHERICAL = ("sphericalRange", "sphericalAzimuth", "sphericalElevation")
@@ -37,6 +38,8 @@ def read_e57(path: Path, request: Request) -> Cloud:
     (8- or 16-bit); intensity is kept as the ``intensity`` field. A file whose scans do
     not all have colour has none.
     """
+    import pye57  # the [survey] extra: imported when an E57 file is read
+
     try:
         e57 = pye57.E57(str(path))
     except Exception as exc:  # libE57Format raises E57Exception and RuntimeError
@@ -61,6 +64,9 @@ def read_e57(path: Path, request: Request) -> Cloud:
 
 def _read_scan(e57: pye57.E57, path: Path, scan, chunks: ChunkedCloud, colour: bool, intensity: bool) -> int:
     """Read one scan into ``chunks``; returns how many invalid points it dropped."""
+    from pye57 import libe57
+    from pye57.utils import convert_spherical_to_cartesian
+
     names = set(scan.point_fields)
     if set(_CARTESIAN) <= names:
         coordinates, state = _CARTESIAN, "cartesianInvalidState"
@@ -110,6 +116,9 @@ def _read_scan(e57: pye57.E57, path: Path, scan, chunks: ChunkedCloud, colour: b
 
 def _colour_range(scan) -> tuple[float, float]:
     """The range colour values span: the scan's ``colorLimits`` or else the red field's declared range."""
+    from pye57 import libe57
+    from pye57.utils import get_node
+
     if scan.node.isDefined("colorLimits"):
         limits = scan.node["colorLimits"]
         low, high = limits["colorRedMinimum"].value(), limits["colorRedMaximum"].value()
@@ -128,4 +137,5 @@ register(Format(
     "(`max_points`, `voxel_size`)",
     "files failing libE57Format's checksum or structure checks; scans without coordinates",
     frozenset({"max_points", "voxel_size"}),
+    needs=("pye57",),
 ))

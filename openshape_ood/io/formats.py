@@ -5,6 +5,8 @@ picks the reader by suffix and words its unknown-suffix error from it, file disc
 (:func:`is_shape_file`, :func:`find_shape_files`) asks it which files to take, and the
 README's format table is :func:`format_table` (a test keeps the two equal). A new format
 is one module that calls :func:`register`, imported in ``openshape_ood/io/__init__.py``.
+A format whose library is optional names it in ``needs``: the module imports it when a file is
+read, and :func:`load_points` checks for it first (see :mod:`openshape_ood.extras`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..extras import EXTRAS
 from .common import Cloud, Request, Surface
 
 __all__ = ["FORMATS", "OPTIONS", "Format", "format_for", "format_table", "register", "supported_suffixes"]
@@ -43,6 +46,8 @@ class Format:
         discover: whether a file of this suffix found in a folder is a shape file
             (default: every file); formats whose suffix other tools use too (``.bin``) say no
             to the files that are not theirs.
+        needs: the optional modules (keys of :data:`~openshape_ood.extras.EXTRAS`) the reader
+            imports; none for the formats of the core install.
     """
 
     name: str
@@ -52,6 +57,13 @@ class Format:
     refuses: str
     options: frozenset[str] = field(default_factory=frozenset)
     discover: Callable[[Path], bool] | None = None
+    needs: tuple[str, ...] = ()
+
+    @property
+    def extra(self) -> str | None:
+        """The extra of ``openshape-ood`` that installs what the reader needs (``"survey"``), or ``None``."""
+        extras = sorted({EXTRAS[module] for module in self.needs})
+        return extras[0] if extras else None
 
 
 #: Every registered format, in registration order (the order of the README table).
@@ -67,6 +79,9 @@ def register(fmt: Format) -> Format:
     unknown = set(fmt.options) - set(OPTIONS)
     if unknown:
         raise ValueError(f"{fmt.name} names unknown options {sorted(unknown)}")
+    extras = {EXTRAS.get(module) for module in fmt.needs}
+    if None in extras or len(extras) > 1:
+        raise ValueError(f"{fmt.name} needs {list(fmt.needs)}: modules of one extra of openshape_ood.extras.EXTRAS")
     FORMATS.append(fmt)
     return fmt
 
@@ -88,8 +103,9 @@ def format_for(path: str | Path) -> tuple[Format, str] | None:
 
 def format_table() -> str:
     """The README's format table (Markdown), rendered from :data:`FORMATS`."""
-    rows = ["| format | suffixes | what is read | what is refused |", "|---|---|---|---|"]
+    rows = ["| format | suffixes | extra | what is read | what is refused |", "|---|---|---|---|---|"]
     for fmt in FORMATS:
         suffixes = " ".join(f"`{s}`" for s in fmt.suffixes)
-        rows.append(f"| {fmt.name} | {suffixes} | {fmt.reads} | {fmt.refuses} |")
+        extra = f"`[{fmt.extra}]`" if fmt.extra else "core"
+        rows.append(f"| {fmt.name} | {suffixes} | {extra} | {fmt.reads} | {fmt.refuses} |")
     return "\n".join(rows) + "\n"

@@ -11,7 +11,6 @@ import io
 import os
 from pathlib import Path
 
-import laspy
 import numpy as np
 
 from .chunks import CHUNK_POINTS, HELD_BYTES, ChunkedCloud
@@ -39,6 +38,8 @@ def read_las(path: Path, request: Request) -> Cloud:
     The ``classification`` field (ASPRS classes: 2 ground, 6 building, ...) reaches
     :func:`~openshape_ood.scenes.scene.load_scene` as labels with ``labels="classification"``.
     """
+    import laspy  # the [survey] extra: imported when a LAS file is read
+
     size = path.stat().st_size
     stream = _CappedFile(path)
     try:
@@ -91,4 +92,5 @@ register(Format(
     "`classification` kept; extra bytes, waveforms, EVLRs, CRS skipped; read in chunks (`max_points`, `voxel_size`)",
     "truncated or damaged files; headers declaring more points than the file holds",
     frozenset({"max_points", "voxel_size"}),
+    needs=("laspy", "lazrs"),
 ))

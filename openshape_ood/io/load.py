@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prepare import MESH_SAMPLES, check_seed
+from ..extras import require
+from .contract import MESH_SAMPLES, check_seed
 from .common import LOCAL_ORIGIN_BOUND, MAX_POINTS, Cloud, Request, is_int, local_origin, sample_surfaces
 from .formats import OPTIONS, format_for, supported_suffixes
 
@@ -118,6 +119,9 @@ def read_cloud(
             triangle of non-zero area, or an argument is invalid or does not apply to this
             file. The message names the file and what is wrong; no other exception type
             escapes for a bad file.
+        MissingExtraError: the format needs an optional library that is not installed
+            (LAS/LAZ and E57: ``pip install "openshape-ood[survey]"``); a ``ValueError`` too,
+            so that a run over many files reports it as a bad file and goes on.
     """
     path = Path(path)
     if path.is_dir():
@@ -139,6 +143,8 @@ def read_cloud(
         raise FileNotFoundError(f"no such file: {path}")
     if path.stat().st_size == 0:
         raise ValueError(f"{path} is empty")
+    for module in fmt.needs:
+        require(module, f"reading {path}")  # one line naming the file and the pip install, not a parser's error
     try:
         geometry = fmt.reader(path, request)
         if isinstance(geometry, Cloud):

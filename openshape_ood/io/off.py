@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prepare import DEFAULT_RGB, rgb_to_unit
+from .contract import DEFAULT_RGB, rgb_to_unit
 from .common import (
     Cloud,
     Request,
@@ -92,7 +92,7 @@ def _face_colours(
     """Face colours in [0, 1] when any face has one; a face with a missing or short colour warns.
 
     Such a face takes the mean of its vertices' colours when the file has them, else the
-    neutral grey of faces without colour (:data:`~openshape_ood.prepare.DEFAULT_RGB`).
+    neutral grey of faces without colour (:data:`~openshape_ood.io.contract.DEFAULT_RGB`).
     """
     good = [i for i, row in enumerate(rows) if len(row) in (3, 4)]
     if not good:

@@ -8,7 +8,7 @@ from pathlib import Path
 import lzf  # python-neo-lzf (or python-lzf): liblzf bindings for binary_compressed PCD
 import numpy as np
 
-from ..prepare import rgb_to_unit
+from .contract import rgb_to_unit
 from .common import MAX_POINTS, Cloud, Request, check_declared, unit_colours
 from .formats import Format, register
 

@@ -12,7 +12,7 @@ import numpy as np
 import plyfile
 
 from ..atomic import replacing
-from ..prepare import rgb_to_unit
+from .contract import rgb_to_unit
 from .common import (
     Cloud,
     Colouring,

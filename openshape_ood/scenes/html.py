@@ -22,6 +22,7 @@ import numpy as np
 
 from ..atomic import replacing
 from ..config import UP_AXES
+from ..extras import require
 from .scene import BACKGROUND_GREY, SceneObject, SceneScores
 from ..segmentation.geometry import scene_xyz
 
@@ -34,16 +35,11 @@ DISPLAY_POINTS = 200_000
 _FAR = 1000.0
 # plotly's copy of the perceptual colour map of the PLY and PNG outputs (scene.COLOUR_MAP).
 _COLOUR_SCALE = "Viridis"
-_INSTALL = 'pip install "openshape-ood[html]"'
 
 
 def require_plotly():
-    """The ``plotly`` module, or an ImportError that says how to install it."""
-    try:
-        import plotly
-    except ImportError as exc:
-        raise ImportError(f"the HTML view of a scene needs plotly: {_INSTALL}") from exc
-    return plotly
+    """The ``plotly`` module, or a :class:`~openshape_ood.extras.MissingExtraError` that says how to install it."""
+    return require("plotly", "the HTML view of a scene")
 
 
 def thin_for_display(labels: np.ndarray, max_points: int = DISPLAY_POINTS) -> np.ndarray:

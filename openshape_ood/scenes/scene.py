@@ -12,10 +12,12 @@ Coordinates are in METRES: every size of the automatic segmentation is.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from ..io import PointCloud, read_cloud, write_ply
 from ..config import UP_AXES
+from ..extras import require
 from ..detectors.base import BaseDetector, Decisions, check_rule
 from ..segmentation import SegmentationSettings, segment_scene
 from ..segmentation.geometry import given_labels as _given_labels
@@ -325,16 +328,23 @@ def novelty_colours(novelty: np.ndarray, value_range: tuple[float, float] | None
     ``value_range`` ``(low, high)`` maps to the two ends of the map (default: the range of
     the finite values; higher = more novel = the bright yellow end).
     """
-    import matplotlib
-
     novelty = np.asarray(novelty, dtype=np.float64)
     colours = np.full((len(novelty), 3), BACKGROUND_GREY)
     scored = np.isfinite(novelty)
     if scored.any():
         low, high = value_range if value_range is not None else (novelty[scored].min(), novelty[scored].max())
         unit = np.full(int(scored.sum()), 0.5) if high <= low else np.clip((novelty[scored] - low) / (high - low), 0, 1)
-        colours[scored] = matplotlib.colormaps[COLOUR_MAP](unit)[:, :3]
+        table = _colour_table()
+        # matplotlib's lookup in a 256-row map: row floor(unit * 256), the top end on the last row.
+        colours[scored] = table[np.minimum((unit * len(table)).astype(int), len(table) - 1)]
     return colours
+
+
+@functools.cache
+def _colour_table() -> np.ndarray:
+    """:data:`COLOUR_MAP` as matplotlib holds it, ``(256, 3)``, from the package's copy: the PLY needs no matplotlib."""
+    text = resources.files("openshape_ood").joinpath(f"data/{COLOUR_MAP}.txt").read_text(encoding="utf-8")
+    return np.loadtxt(text.splitlines())
 
 
 def write_scene_ply(
@@ -395,6 +405,7 @@ def plot_scene(
         max_points: at most this many points are drawn (an even subsample).
         title: the figure title.
     """
+    require("matplotlib", "plot_scene (the picture of a scene, --png)")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 

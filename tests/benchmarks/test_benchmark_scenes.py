@@ -1,0 +1,51 @@
+"""benchmarks.scenes: the matching of segments to ground-truth objects, and a run over a folder
+laid out like scenes_real (one scan, its own load_gt.py)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+
+from benchmarks import scenes
+
+
+def test_evaluate_counts_found_and_false_objects_by_hand():
+    truth = np.array([0, 0, 0, 0, 1, 1, 2, -1, -1, -1])
+    labels = np.array([5, 5, 5, -1, 7, 7, 7, 9, 9, -1])
+    # Object 0: IoU 3/4 with segment 5. Object 1: 2/3 with segment 7. Object 2 (1 point): 1/3 with 7.
+    # Segment 9 covers background only: false.
+    result = scenes.evaluate(labels, truth, min_gt_points=2)
+    assert result == {"objects": 2, "found_050": 2, "found_025": 2, "segments": 3, "false": 1}
+    result = scenes.evaluate(labels, truth, min_gt_points=1)
+    assert (result["objects"], result["found_050"], result["found_025"]) == (3, 2, 3)
+
+
+def test_up_axis_is_read_from_the_readers_info():
+    assert scenes.up_axis_of({"up_axis": "+z (sensor frame)"}) == "z"
+    assert scenes.up_axis_of({"up_axis": "none: camera frame (x right, y down, z forward)"}) is None
+
+
+def test_the_benchmark_runs_on_a_folder_with_its_own_reader(tmp_path, capsys):
+    from ..synthetic_scene import OBJECTS, make_synthetic_scene
+
+    points, truth = make_synthetic_scene(spacing=0.015, seed=3)
+    np.save(tmp_path / "points.npy", points)
+    np.save(tmp_path / "truth.npy", truth)
+    (tmp_path / "load_gt.py").write_text(textwrap.dedent(f'''
+        import numpy as np
+        def list_scenes():
+            return ["room"]
+        def info(name):
+            return {{"up_axis": "+y"}}
+        def load(name):
+            return np.load({str(tmp_path / "points.npy")!r}), np.load({str(tmp_path / "truth.npy")!r}), {{}}
+    '''))
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(tmp_path), "--out", str(out)])
+    [row] = json.loads(out.read_text())["scans"]
+    assert row["scan"] == "room" and row["up_axis"] == "y"
+    assert row["found_050"] == row["objects"] == len(OBJECTS) and row["false"] == 0
+    assert row["settings"]["up_axis"] == "y"
+    assert "room" in capsys.readouterr().out

@@ -1,0 +1,16 @@
+"""Scene files built by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plyfile
+
+
+def write_labelled_ply(path: Path, xyz: np.ndarray, labels: np.ndarray, name: str = "instance") -> None:
+    """A binary PLY of float32 points with one int32 per-point label property ``name``."""
+    vertex = np.empty(len(xyz), dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), (name, "i4")])
+    vertex["x"], vertex["y"], vertex["z"] = xyz.T
+    vertex[name] = labels
+    plyfile.PlyData([plyfile.PlyElement.describe(vertex, "vertex")]).write(str(path))
