@@ -87,7 +87,7 @@ def face_page(face: str) -> str:
         else:
             linked.append(f"- [`{name}`][{path}]: {summary(face, name)}".rstrip(": "))
     if linked:
-        lines += ["## Documented with their stage", "", *linked, ""]
+        lines += ["## Documented on their stage's page", "", *linked, ""]
     return "\n".join(lines)
 
 
