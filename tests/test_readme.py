@@ -130,3 +130,31 @@ def test_the_json_example_is_what_score_prints_on_the_tiny_models(tiny_registry,
     assert {k: v for k, v in printed.items() if k != "results"} == {k: v for k, v in shown.items() if k != "results"}
     for got, want in zip(printed["results"], shown["results"], strict=True):
         assert got == {k: pytest.approx(v, abs=1e-6) if isinstance(v, float) else v for k, v in want.items()}
+
+
+SCENE_COMMAND = "openshape-ood scene PointCloudLibrary_pcl/table_scene_mug_stereo_textured.pcd"
+
+
+def test_the_scene_example_is_what_scene_prints_on_the_tiny_models(tiny_registry, tmp_path, monkeypatch, capsys):
+    """The scene example's output, in full on the scenes page and abridged (``...``) in the README, is the command's."""
+    monkeypatch.chdir(tmp_path)  # its outputs (scene.ply, scene.png) land here, beside a link to the samples
+    (tmp_path / "PointCloudLibrary_pcl").symlink_to(ROOT / "tests" / "data" / "real_samples" / "PointCloudLibrary_pcl")
+    shown = {}
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        if f"{SCENE_COMMAND} \\\n" in text:
+            start = text.index(SCENE_COMMAND)
+            block = text[start : text.index("```", start)].splitlines()
+            command, lines = (block[0].rstrip("\\") + block[1]).split(), block[2:]
+            shown[page_name(page)] = (command, lines)
+    assert {"README.md", "docs/scenes.md"} <= shown.keys()
+    command = shown["docs/scenes.md"][0]
+    assert all(c == command for c, _ in shown.values())
+    assert main(command[1:]) == 0
+    out, err = capsys.readouterr()
+    printed = err.splitlines() + out.splitlines()
+    assert shown["docs/scenes.md"][1] == printed
+    assert [line for line in shown["README.md"][1] if line.strip() != "..."] == [
+        line for line in printed if line in shown["README.md"][1]
+    ]
+    assert (tmp_path / "scene.ply").is_file() and (tmp_path / "scene.png").is_file()
