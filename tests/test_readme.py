@@ -2,9 +2,9 @@
 
 The pages are README.md and every ``docs/**/*.md`` (globbed, so a page added later is covered).
 Each page's snippets run in order in one namespace of their own (later ones use earlier names,
-as a reader's session would), in a scratch folder where ``tests/`` is the repository's, so that
-their relative paths (``tests/data/...``) resolve as from the repository root; their outputs go to
-temporary folders (``tempfile``), here inside the scratch folder. The files a snippet reads that
+as a reader's session would), in a scratch folder that links to every entry of the repository
+root, so that their relative paths (``tests/data/...``, ``../shared/...``) resolve as from the
+root; their outputs go to temporary folders (``tempfile``), here inside the test's own folder. The files a snippet reads that
 a page makes elsewhere are made first: ``shapes.h5`` by the ``embed`` command the page shows, and
 ``my_model.pt`` (your own checkpoint) with random weights at the snippet's architecture.
 """
@@ -79,11 +79,25 @@ PROMISES = {
 }
 
 
+def as_repository_root(tmp_path: Path) -> Path:
+    """A scratch folder that reads as the repository root: a link to each of its entries (and to
+    ``../shared`` beside it, where the checkout has one), so that a snippet's relative paths resolve
+    as from the root while the files it writes there land in the scratch folder."""
+    scratch = tmp_path / "root"
+    scratch.mkdir()
+    for entry in ROOT.iterdir():
+        if not entry.name.startswith("."):
+            (scratch / entry.name).symlink_to(entry)
+    if (ROOT.parent / "shared").is_dir():
+        (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    return scratch
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if python_snippets(p)], ids=page_name)
 def test_every_python_snippet_runs_as_written(page, tiny_registry, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+    scratch = as_repository_root(tmp_path)
+    monkeypatch.chdir(scratch)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the snippets' scratch folders
-    (tmp_path / "tests").symlink_to(ROOT / "tests")
     name = page_name(page)
     namespace: dict = {}
     for index, snippet in enumerate(python_snippets(page)):
