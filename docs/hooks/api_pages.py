@@ -16,6 +16,10 @@ import inspect
 import re
 import sys
 from functools import cache
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rst_roles import ROLE, plain  # noqa: E402 - beside this file
 
 #: The public faces, in the order that decides where a name exported by several is documented.
 FACES = (
@@ -73,7 +77,7 @@ def summary(face: str, name: str) -> str:
     if not (inspect.isclass(value) or inspect.isfunction(value)):
         return ""
     doc = inspect.getdoc(value) or ""
-    return doc.split("\n\n")[0].replace("\n", " ")
+    return ROLE.sub(plain, doc.split("\n\n")[0].replace("\n", " "))
 
 
 def face_page(face: str) -> str:
