@@ -62,11 +62,11 @@ def ood_metrics(known_scores: ArrayLike, unknown_scores: ArrayLike) -> dict[str,
 
         - ``auroc``: area under ``sklearn.metrics.roc_curve`` (``auc(fpr, tpr)``).
         - ``fpr95``: ``np.interp(0.95, tpr, fpr)`` on that curve, the share of unknown
-          samples accepted when 95% of known ones are. (The reference returns 0 when no
-          threshold reaches TPR 0.95; that cannot happen here because sklearn's curve always
-          ends at TPR 1 when there is at least one known sample, which is enforced.)
+            samples accepted when 95% of known ones are. (The reference returns 0 when no
+            threshold reaches TPR 0.95; that cannot happen here because sklearn's curve always
+            ends at TPR 1 when there is at least one known sample, which is enforced.)
         - ``aupr_in``: trapezoidal area under ``precision_recall_curve`` with the known
-          samples positive (not average precision).
+            samples positive (not average precision).
         - ``aupr_out``: the same with negated scores and the unknown samples positive.
 
     Raises:

@@ -180,8 +180,13 @@ def embed_to_file(
     reach) is written by rank 0 once all are done, with the attribute ``world_size``.
 
     Args:
-        encoder, up_axis, seed, mesh_samples, batch_size, num_workers, on_error: as for
-            :func:`embed_files`.
+        encoder: as for :func:`embed_files`.
+        up_axis: as for :func:`embed_files`.
+        seed: as for :func:`embed_files`.
+        mesh_samples: as for :func:`embed_files`.
+        batch_size: as for :func:`embed_files`.
+        num_workers: as for :func:`embed_files`.
+        on_error: as for :func:`embed_files`.
         items: file paths (stacked files are expanded into ``file#row`` items); under
             torchrun those of rank 0 count.
         out: the embeddings file.

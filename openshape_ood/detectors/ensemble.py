@@ -56,7 +56,9 @@ class EnsembleDetector(BaseDetector):
             entries or the encoders themselves.
         text_encoder: ``None`` (each member builds the text tower paired with its model) or
             one text encoder per model, in order.
-        templates, threshold, progress: as for :class:`~openshape_ood.NoveltyDetector`.
+        templates: as for :class:`~openshape_ood.NoveltyDetector`.
+        threshold: as for :class:`~openshape_ood.NoveltyDetector`.
+        progress: as for :class:`~openshape_ood.NoveltyDetector`.
 
     Fitted attributes: ``members_`` (one fitted :class:`~openshape_ood.NoveltyDetector` per
     model), ``classes_``, ``location_`` and ``scale_`` (``(M,)`` mean and standard deviation

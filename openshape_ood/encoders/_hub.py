@@ -49,7 +49,7 @@ PROBE_TIMEOUT = 3.0
 #: What to do when a model's file is neither cached nor downloadable (``{model}``: its registry name).
 OFFLINE_ADVICE = (
     "Connect to the network (and unset HF_HUB_OFFLINE) to download it once; or run 'openshape-ood download "
-    "{model}' on a machine with network and copy its Hub cache here (README: 'Offline machines'); or register "
+    "{model}' on a machine with network and copy its Hub cache here (docs/offline.md: 'Offline machines'); or register "
     "a local copy in two lines of a user registry: [{model}] extends = \"{model}\", path = \"/your/copy.pt\"."
 )
 
@@ -57,7 +57,7 @@ OFFLINE_ADVICE = (
 TEXT_ADVICE = (
     "Connect to the network (and unset HF_HUB_OFFLINE) to download it once; or run 'openshape-ood download "
     "MODEL --text' (MODEL: the shape encoder it is paired with, see 'openshape-ood models') on a machine with "
-    "network and copy its Hub cache here (README: 'Offline machines')."
+    "network and copy its Hub cache here (docs/offline.md: 'Offline machines')."
 )
 #: The weight files open_clip fetches from a pretrained tag's Hub repository, safetensors first.
 OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")

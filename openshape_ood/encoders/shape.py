@@ -171,9 +171,10 @@ class ShapeEncoder:
             path: the ``.pt`` file (a dict of tensors; never unpickled beyond that).
             config: its architecture.
             model_up_axis: the gravity axis the model was trained with.
-            container, prefix: where the encoder weights sit in the file; ``None``
+            container: where the encoder weights sit in the file (with ``prefix``); ``None``
                 detects the released layouts (flat with ``pc_encoder.``, or
                 ``state_dict`` with ``module.``).
+            prefix: the prefix of the encoder's weight names in the file; ``None`` detects it.
             sha256: expected SHA-256, checked before loading when given.
             device: where the model runs.
             dtype: what the network computes in; as for :meth:`from_pretrained`.

@@ -218,11 +218,17 @@ def score_scene(
             :meth:`~openshape_ood.detectors.base.BaseDetector.calibrate`: the threshold accepts a
             ``tpr`` share of them (default 0.95), or bounds the false-alarm rate at ``alpha``;
             or ``fdr`` selects the novel objects by Benjamini-Hochberg. Not together with ``threshold``.
-        tpr, alpha, fdr: the rule with ``calibration``, at most one (as ``openshape-ood score``);
-            ``fdr`` also applies to a given detector that was calibrated.
-        describe, vocabulary: each object's ``describe`` nearest names of ``vocabulary``
-            (``None``: LVIS), see :meth:`~openshape_ood.NoveltyDetector.describe`.
-        seed, batch_size, progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+        tpr: the share of ``calibration`` accepted; one rule of ``tpr``, ``alpha``, ``fdr`` at most
+            (as ``openshape-ood score``).
+        alpha: the false-alarm rate bound with ``calibration``.
+        fdr: the false discovery rate of the Benjamini-Hochberg selection; it also applies to a given
+            detector that was calibrated.
+        describe: each object's ``describe`` nearest names of ``vocabulary``,
+            see :meth:`~openshape_ood.NoveltyDetector.describe`.
+        vocabulary: the names for ``describe`` (``None``: LVIS).
+        seed: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+        batch_size: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+        progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
         options: further arguments of :func:`~openshape_ood.score_novelty` (``reference=``,
             ``text_encoder=``, ``templates=``, the method's options).
 
