@@ -24,6 +24,7 @@ from openshape_ood.scenes.scene import (
     write_scene_ply,
 )
 
+from .helpers.scene_scoring import HandMadeEncoder, toy_scene, unit
 from .synthetic_scene import OBJECTS, make_street, make_synthetic_scene
 
 SAMPLES = Path(__file__).parent / "data" / "real_samples"
@@ -197,34 +198,6 @@ def test_load_scene_without_labels(tmp_path):
 # ------------------------------------------------------------------------------- scoring
 
 
-class HandMadeEncoder:
-    """Stands in for a ShapeEncoder: object i (by its mean x) gets embedding ROWS[i]; records its calls."""
-
-    embed_dim = 3
-
-    def __init__(self, rows: dict[int, np.ndarray]):
-        self.rows = rows
-        self.calls = []
-
-    def embed(self, clouds, *, up_axis, seed, batch_size, progress):
-        self.calls.append((clouds, up_axis, seed))
-        return np.stack([self.rows[int(round(cloud[:, 0].mean()))] for cloud in clouds]).astype(np.float32)
-
-
-def unit(*values) -> np.ndarray:
-    vector = np.array(values, dtype=np.float64)
-    return vector / np.linalg.norm(vector)
-
-
-def toy_scene() -> tuple[np.ndarray, np.ndarray]:
-    """Three objects of 10, 20, 30 points centred at x = 0, 1, 2, with colours, and 5 background points."""
-    rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1, 2, -1], [10, 20, 30, 5])
-    xyz = rng.normal(0, 0.05, (len(labels), 3)) + np.where(labels >= 0, labels, 5)[:, None] * [1.0, 0, 0]
-    rgb = rng.uniform(0, 1, (len(labels), 3))
-    return np.concatenate([xyz, rgb], axis=1), labels
-
-
 def test_score_scene_against_hand_made_embeddings():
     points, labels = toy_scene()
     rows = {0: unit(1, 0, 0), 1: unit(0.6, 0.8, 0), 2: unit(0, 0, 1)}
@@ -368,6 +341,9 @@ def test_scene_command_prints_the_table_and_json_and_writes_ply_and_png(tiny_reg
         cells = row.split()
         assert int(cells[1]) == obj.points and cells[2] == obj.class_ and cells[5] == obj.verdict
         assert float(cells[4]) == pytest.approx(obj.novelty, abs=1e-4)
+        np.testing.assert_allclose([float(v) for v in cells[6:9]], obj.centroid, atol=0.005)  # metres, 2 decimals
+        size = np.subtract(obj.bbox_max, obj.bbox_min)
+        np.testing.assert_allclose([float(v) for v in cells[9].split("x")], size, atol=0.005)
 
     vertex = plyfile.PlyData.read(str(out))["vertex"]
     np.testing.assert_array_equal(vertex["instance"], truth)

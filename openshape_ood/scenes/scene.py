@@ -210,7 +210,7 @@ def _drop_flat_objects(labels: np.ndarray, xyz: np.ndarray) -> np.ndarray:
     warnings.warn(
         f"{len(flat)} object(s) have no extent (one point, or all points at one place) and are left out as "
         f"background: label(s) {', '.join(str(i) for i in flat[:10])}{' ...' if len(flat) > 10 else ''}",
-        stacklevel=4,
+        stacklevel=3,
     )
     return np.where(np.isin(labels, flat), -1, labels)
 
