@@ -157,8 +157,8 @@ def find_objects(
               points all at one place, has no shape to encode: it becomes background, with a warning;
             * a :class:`SceneLabels` from an earlier call: returned as it is.
         up_axis: the scan's gravity axis, ``"x"``, ``"y"`` or ``"z"``; ``None``: the axis nearest the
-            normal of the support plane the segmentation finds (table, floor, ground), or ``"y"`` for
-            given labels (nothing is measured then).
+            normal of the support plane the segmentation finds (table, floor, ground), or ``"y"`` (the
+            encoders' default) for given labels, where nothing is measured, and when it finds none.
         seed: seeds the segmentation's RANSAC sampling.
 
     Returns:
