@@ -50,7 +50,7 @@ def test_the_command_and_score_scene_give_the_same_rows_settings_and_labels(tiny
     }  # fmt: skip
 
 
-def test_one_row_per_object_names_its_class_class_everywhere():
+def test_one_row_type_per_object_whose_class_is_named_class_in_every_form():
     points, labels = toy_scene()
     detector = fit_detector(KNOWN_EMBEDDINGS, threshold=-0.5)
     result = score_scene(points, detector=detector, encoder=HandMadeEncoder(ROWS), segmentation=labels)
