@@ -102,7 +102,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..atomic import replacing
-    from ..scenes.scene import load_scene, plot_scene, score_scene, segment_scene, write_scene_ply
+    from ..scenes.scene import find_objects, load_scene, plot_scene, score_scene, write_scene_ply
 
     known = known_classes(args)
     tpr = check_rule(args)
@@ -125,42 +125,40 @@ def run(args: argparse.Namespace) -> int:
     sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}
     if "convexity" in sizes:
         sizes["convexity"] = sizes["convexity"] == "on"
-    settings = None
     points, labels, origin = load_scene(
         args.scan, labels=None if args.labels.lower() == "none" else args.labels, return_origin=True
     )
-    if labels is not None:
-        if sizes:
-            options = ", ".join("--" + name.replace("_", "-") for name in sizes)
-            raise UsageError(
-                f"{args.scan} has per-point labels, which replace the segmentation: drop {options} or pass --labels none"
-            )
-        objects_from = f"the per-point labels of {args.scan}"
-    else:
-        up = None if args.up == "auto" else args.up
-        labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True, **sizes)
-        objects_from = "segmentation"
-        if args.verbose:
-            chosen = settings.to_dict()
-            measured = chosen.pop("measured")
-            source = chosen.pop("source")
-            note(args, "scan: " + ", ".join(f"{key} {_short(value)}" for key, value in measured.items()))
-            note(args, "settings: " + ", ".join(
-                f"{key} {_short(value)}{'' if source.get(key, 'chosen') == 'chosen' else ' (given)'}"
-                for key, value in chosen.items()))  # fmt: skip
-    note(args, f"{len(np.unique(labels[labels >= 0]))} objects among {len(points)} points, from {objects_from}")
-    encoder_up = _encoder_up(args.up, settings)
-    args.up = encoder_up  # the --reference and --calibrate shapes are turned like the scan's objects
+    if labels is not None and sizes:
+        options = ", ".join("--" + name.replace("_", "-") for name in sizes)
+        raise UsageError(
+            f"{args.scan} has per-point labels, which replace the segmentation: drop {options} or pass --labels none"
+        )
+    # The objects are found first, as score_scene finds them, because the --reference and --calibrate
+    # shapes are turned by the up axis the segmentation finds, like the scan's objects.
+    found = find_objects(
+        points, sizes if labels is None else labels, up_axis=None if args.up == "auto" else args.up, seed=args.seed
+    )
+    objects_from = "segmentation" if labels is None else f"the per-point labels of {args.scan}"
+    if found.settings is not None and args.verbose:
+        chosen = found.settings.to_dict()
+        measured = chosen.pop("measured")
+        source = chosen.pop("source")
+        note(args, "scan: " + ", ".join(f"{key} {_short(value)}" for key, value in measured.items()))
+        note(args, "settings: " + ", ".join(
+            f"{key} {_short(value)}{'' if source.get(key, 'chosen') == 'chosen' else ' (given)'}"
+            for key, value in chosen.items()))  # fmt: skip
+    objects = len(np.unique(found.labels[found.labels >= 0]))
+    note(args, f"{objects} objects among {len(points)} points, from {objects_from}")
+    args.up = found.up_axis
     encoder = load_encoder(args)
     detector = fit_detector(encoder, known, args)
     if args.calibrate is not None:
         calibrate(detector, encoder, args, tpr)
     result = score_scene(
         points,
-        detector,
-        model=encoder,
-        labels=labels,
-        up_axis=encoder_up,
+        detector=detector,
+        encoder=encoder,
+        segmentation=found,
         fdr=args.fdr,
         describe=args.describe,
         vocabulary=vocabulary,
@@ -173,35 +171,34 @@ def run(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")  # files only: no display needed
-        figure = plot_scene(points, result, view=_view(args, encoder_up), title=Path(args.scan).name)
+        figure = plot_scene(points, result, view=_view(args, result.up_axis), title=Path(args.scan).name)
         with replacing(args.png) as temporary:
             figure.savefig(temporary, format="png", dpi=150, bbox_inches="tight")
     if args.html is not None:
         from ..scenes.html import write_scene_html
 
-        write_scene_html(args.html, points, result, up_axis=encoder_up, title=Path(args.scan).name)
+        write_scene_html(args.html, points, result, up_axis=result.up_axis, title=Path(args.scan).name)
     rule = detector.decision_rule(args.fdr)
+    rows = [obj.to_dict() for obj in result.objects]
     if args.json:
         document = {"scan": args.scan, "model": args.model, "method": method_name(args), "known": known, **rule}
         document.update(objects_from=objects_from, out=args.out, png=args.png, html=args.html)
         # Object centroids and boxes are relative to it: add it for the scan's own coordinates.
         document["origin"] = origin.tolist()
-        document["segmentation"] = None if settings is None else settings.to_dict()
-        document["objects"] = [obj.as_dict() for obj in result.objects]
+        document["segmentation"] = None if result.settings is None else result.settings.to_dict()
+        document["objects"] = rows
         print(json.dumps(document, indent=2))
     else:
-        rows = [
-            {
-                **obj.as_dict(),
-                "class": obj.nearest_class,
-                "centroid": " ".join(f"{v:.2f}" for v in obj.centroid),
-                "size": "x".join(f"{v:.2f}" for v in np.subtract(obj.bbox_max, obj.bbox_min)),
-            }
-            for obj in result.objects
-        ]
-        print_results(["id", "points"], rows, calibrated=args.calibrate is not None, decided=rule["threshold"] is not None,
-                      last=["centroid", "size"])
+        decided = rule["threshold"] is not None
+        print_results(["id", "points"], rows, calibrated=args.calibrate is not None, decided=decided, last=_PLACE_COLUMNS)
     return 0
+
+
+# The table's last columns: where each object is and how large, in metres, from its row's box.
+_PLACE_COLUMNS = {
+    "centroid": lambda row: " ".join(f"{v:.2f}" for v in row["centroid"]),
+    "size": lambda row: "x".join(f"{high - low:.2f}" for low, high in zip(row["bbox_min"], row["bbox_max"])),
+}
 
 
 def _short(value) -> str:
@@ -211,14 +208,6 @@ def _short(value) -> str:
     if isinstance(value, list):
         return "(" + ", ".join(_short(v) for v in value) + ")"
     return str(value)
-
-
-def _encoder_up(up: str, settings) -> str:
-    """The axis the encoder turns up: the given one, else the axis nearest the support normal found
-    (y when there is none: the labels came from the file)."""
-    if up != "auto":
-        return up
-    return settings.up_axis if settings is not None and settings.up_axis is not None else "y"
 
 
 def _view(args: argparse.Namespace, up: str) -> tuple[str, str]:

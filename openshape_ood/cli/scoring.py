@@ -16,7 +16,7 @@ from ..methods import METHODS, NoveltyMethod, parse_method
 from .common import UsageError, class_names, embed_files, expand, note, print_table, progress
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping
 
     from ..encoders.shape import ShapeEncoder
 
@@ -240,13 +240,20 @@ def calibration_embeddings(encoder: ShapeEncoder, args: argparse.Namespace) -> n
 
 
 def print_results(
-    first: list[str], rows: list[dict], *, calibrated: bool, decided: bool, last: Sequence[str] = ()
+    first: list[str],
+    rows: list[dict],
+    *,
+    calibrated: bool,
+    decided: bool,
+    last: Mapping[str, Callable[[dict], str]] | None = None,
 ) -> None:
     """The table of scored shapes or objects: the ``first`` columns, then class, similarity, novelty,
     p_value (when ``calibrated``), verdict (when ``decided``), the ``last`` columns and "looks like"
-    (when the rows have it). Rows are dicts; the ``first`` and ``last`` columns are shown as they are."""
+    (when the rows have it). Rows are dicts (the JSON rows); the ``first`` columns are shown as they are,
+    each ``last`` column is written by its function of the row."""
     from ..detectors.describe import format_description
 
+    last = dict(last or {})
     cells = {
         "class": lambda r: r["class"],
         "similarity": lambda r: f"{r['similarity']:.4f}",
@@ -260,5 +267,6 @@ def print_results(
     shown = {"p_value": calibrated, "verdict": decided, "looks like": bool(rows) and "looks_like" in rows[0]}
     columns = first + [column for column in cells if shown.get(column, True) and column != "looks like"] + list(last)
     columns += ["looks like"] if shown["looks like"] else []
+    cells.update(last)
     table = [[cells[c](r) if c in cells else str(r[c]) for c in columns] for r in rows]
     print_table(columns, table, numeric={"id", "points", "similarity", "novelty", "p_value"})

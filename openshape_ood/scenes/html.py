@@ -4,9 +4,10 @@
 The page inlines plotly.js, so it opens without network (it is about 5 MB more than the
 points). Background points are grey, each object's points are coloured by its novelty
 (a colour bar gives the scale; higher = more novel), each object's number floats above it,
-and hovering an object's points shows its number, nearest known class, similarity,
-novelty, p-value (with calibration) and verdict (with a threshold). A click on an object
-in the legend hides or shows it.
+and hovering an object's points shows its number and the fields of its row named as the
+table and the JSON name them: class (the nearest known class), similarity, novelty,
+p_value (with calibration) and verdict (with a decision rule). A click on an object in the
+legend hides or shows it.
 
 plotly is an optional dependency: ``pip install "openshape-ood[html]"``.
 """
@@ -23,8 +24,9 @@ import numpy as np
 from ..atomic import replacing
 from ..config import UP_AXES
 from ..extras import require
-from .scene import BACKGROUND_GREY, SceneObject, SceneScores
 from ..segmentation.geometry import scene_xyz
+from .rows import SceneObject, SceneScores
+from .scene import BACKGROUND_GREY
 
 __all__ = ["DISPLAY_POINTS", "require_plotly", "scene_figure", "thin_for_display", "write_scene_html"]
 
@@ -132,7 +134,7 @@ def scene_figure(
                     "showscale": k == 0,
                     "colorbar": {"title": {"text": "novelty<br>(higher = more novel)"}},
                 },
-                name=html.escape(f"{obj.id}: {obj.nearest_class}" + (f" ({obj.verdict})" if obj.verdict else "")),
+                name=html.escape(f"{obj.id}: {obj.class_}" + (f" ({obj.verdict})" if obj.verdict else "")),
                 hovertext=_hover_text(obj),
                 hoverinfo="text",
             )
@@ -176,17 +178,12 @@ def scene_figure(
 
 
 def _hover_text(obj: SceneObject) -> str:
-    """What hovering a point of ``obj`` shows: its number, class, similarity, novelty, p-value, verdict."""
-    lines = [
-        f"object {obj.id} ({obj.points:,} points)",
-        f"nearest known class: {obj.nearest_class}",
-        f"similarity: {obj.similarity:.4f}",
-        f"novelty: {obj.novelty:.4f}",
-    ]
-    if obj.p_value is not None:
-        lines.append(f"p-value: {obj.p_value:.4f}")
-    if obj.verdict is not None:
-        lines.append(f"verdict: {obj.verdict}")
+    """What hovering a point of ``obj`` shows: its number and point count, then each field of
+    :meth:`~openshape_ood.scenes.rows.SceneObject.scored_fields` that is set, by its name."""
+    lines = [f"object {obj.id} ({obj.points:,} points)"]
+    for name, value in obj.scored_fields().items():
+        if value is not None:
+            lines.append(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")
     return "<br>".join(html.escape(line) for line in lines)  # plotly renders hover text as HTML
 
 

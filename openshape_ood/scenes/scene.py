@@ -1,11 +1,12 @@
-"""Scenes: find the objects in a scan of a room or a table top and score each one for novelty.
+"""Scenes: find the objects in a scan of a room, a table top or a street and score each one for novelty.
 
 :func:`segment_scene` gives every point of a scan an object id (-1 for background: floor,
-walls, table tops, clutter too small or too large to be an object). :func:`score_scene`
-cuts each object out, embeds it exactly as a single shape file would be embedded, and
-scores it against the known classes with :func:`~openshape_ood.score_novelty`.
-:func:`load_scene` reads a scan and the per-point instance labels it may carry;
-:func:`write_scene_ply` and :func:`plot_scene` show the result.
+walls, table tops, clutter too small or too large to be an object); :func:`find_objects`
+takes those or labels that were given. :func:`score_scene` cuts each object out, embeds it
+exactly as a single shape file would be embedded, and scores it with a fitted detector, one
+:class:`~openshape_ood.scenes.rows.SceneObject` row per object. :func:`load_scene` reads a
+scan and the per-point instance labels it may carry; :func:`write_scene_ply` and
+:func:`plot_scene` show the result.
 
 Coordinates are in METRES: every size of the automatic segmentation is.
 """
@@ -13,31 +14,36 @@ Coordinates are in METRES: every size of the automatic segmentation is.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import warnings
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..io import PointCloud, read_cloud, write_ply
-from ..config import UP_AXES
+from ..config import UP_AXES, check_up_axis
 from ..extras import require
-from ..detectors.base import BaseDetector, Decisions, check_rule
+from ..detectors.base import BaseDetector, check_rule
+from ..detectors.describe import check_k
 from ..segmentation import SegmentationSettings, segment_scene
 from ..segmentation.geometry import given_labels as _given_labels
 from ..segmentation.geometry import scene_xyz as _scene_xyz
+from .rows import SceneObject, SceneScores
 
 __all__ = [
     "BACKGROUND_GREY",
     "COLOUR_MAP",
     "LABEL_PROPERTIES",
+    "SceneLabels",
     "SceneObject",
     "SceneScores",
     "SegmentationSettings",
+    "find_objects",
     "load_scene",
     "novelty_colours",
     "plot_scene",
@@ -108,189 +114,87 @@ def _label_field(path: Path, cloud: PointCloud, name: str | None) -> np.ndarray 
     raise ValueError(f"{path} has no property {name!r}; its properties are {', '.join(cloud.fields)}")
 
 
-# ---------------------------------------------------------------------------------- scoring
+# ----------------------------------------------------------------------------- finding objects
 
 
-@dataclass(frozen=True)
-class SceneObject:
-    """One object of a scored scene.
-
-    Attributes:
-        id: its label in the scene's per-point labels.
-        points: how many points it has.
-        bbox_min, bbox_max: corners of its axis-aligned bounding box (metres).
-        centroid: mean of its points.
-        nearest_class: the known class it is nearest to.
-        similarity: cosine similarity of its embedding to that class (the text embedding
-            of the class's best name, or its nearest reference shape).
-        novelty: its novelty score: higher = more novel.
-        verdict: ``"novel"`` (novelty above the threshold), ``"known"``, or ``None`` without a threshold.
-        p_value: with calibration shapes, the split-conformal p-value of the object's novelty
-            (:func:`~openshape_ood.detectors.conformal.conformal_p_values`: small = novel); else ``None``.
-        looks_like: with ``describe=k``, its ``k`` nearest vocabulary names and their cosines,
-            ``(("name", cosine), ...)``; else ``None`` (and left out of :meth:`as_dict`).
-    """
-
-    id: int
-    points: int
-    bbox_min: tuple[float, float, float]
-    bbox_max: tuple[float, float, float]
-    centroid: tuple[float, float, float]
-    nearest_class: str
-    similarity: float
-    novelty: float
-    verdict: str | None
-    p_value: float | None = None
-    looks_like: tuple[tuple[str, float], ...] | None = None
-
-    def as_dict(self) -> dict:
-        """The fields as plain JSON-ready values (``looks_like`` as ``[{"name", "cosine"}]``, only when set)."""
-        fields = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
-        looks_like = fields.pop("looks_like")
-        if looks_like is not None:
-            fields["looks_like"] = [{"name": name, "cosine": cosine} for name, cosine in looks_like]
-        return fields
-
-
-class SceneScores(NamedTuple):
-    """What :func:`score_scene` returns.
+class SceneLabels(NamedTuple):
+    """The objects of a scan before they are scored: what :func:`find_objects` returns.
 
     Attributes:
-        objects: one :class:`SceneObject` per object, in label order.
-        labels: ``(N,)`` the object id of each point, -1 for background.
-        novelty: ``(N,)`` the novelty of each point's object (higher = more novel), NaN for background.
-        threshold: the decision threshold on novelty, or ``None``.
-        decisions: the detector's :class:`~openshape_ood.detectors.base.Decisions` on the objects
-            (its ``to_dict()`` names the rule), or ``None`` when the scene has no objects.
+        labels: ``(N,)`` int64 object id of each point, -1 for background.
+        settings: the :class:`SegmentationSettings` the segmentation chose and used, ``None`` for given labels.
+        up_axis: the scan's gravity axis (``"x"``, ``"y"`` or ``"z"``), with which the objects are embedded.
     """
 
-    objects: list[SceneObject]
     labels: np.ndarray
-    novelty: np.ndarray
-    threshold: float | None
-    decisions: Decisions | None = None
+    settings: SegmentationSettings | None
+    up_axis: str
 
 
-def score_scene(
+# Arguments of segment_scene that are not settings: find_objects sets them itself.
+_NOT_SETTINGS = ("up_axis", "labels", "seed", "return_settings")
+
+
+def find_objects(
     points: np.ndarray,
-    known,
+    segmentation: Mapping | np.ndarray | SceneLabels | None = None,
     *,
-    model,
-    method: str = "max_cosine",
-    labels: np.ndarray | None = None,
-    up_axis: str = "y",
-    threshold: float | None = None,
-    calibration: np.ndarray | None = None,
-    tpr: float | None = None,
-    alpha: float | None = None,
-    fdr: float | None = None,
-    describe: int | None = None,
-    vocabulary: Sequence[str] | None = None,
-    seed: int | None = 0,
-    batch_size: int = 16,
-    progress: bool | None = None,
-    **options,
-) -> SceneScores:
-    """Find the objects of a scan and score each one for novelty against the known classes.
+    up_axis: str | None = None,
+    seed: int = 0,
+) -> SceneLabels:
+    """The objects of a scan: per-point labels that were given, or found by :func:`segment_scene`.
 
-    Each object is cut out of the scan with its colours and embedded by ``model`` exactly
-    as a single shape file would be (centred, scaled into the unit ball, resampled with
-    ``seed``, its ``up_axis`` turned onto the model's), then scored and decided by a
-    detector fitted with :func:`~openshape_ood.detectors.functional.fit_detector`: higher = more novel.
+    :func:`score_scene` and ``openshape-ood scene`` find the objects with this function (the command
+    calls it first and passes the result on, because it turns its reference shapes by the
+    ``up_axis`` found).
 
     Args:
-        points: the scan ``(N, 3)`` or ``(N, 6)`` (xyz in metres, rgb), e.g. from :func:`load_scene`.
-        known: the known classes as for :func:`~openshape_ood.score_novelty`: class names,
-            their text embeddings ``(C, D)``, or labelled reference shape embeddings; or a
-            detector fitted (and calibrated) already, whose decisions are used as they are
-            (then no ``method``, ``threshold``, ``calibration`` or ``options``).
-        model: the shape encoder (a :class:`~openshape_ood.ShapeEncoder`, or anything with
-            its ``embed``) or its registry name. Class names are embedded with its paired text
-            tower unless ``text_encoder=`` is given.
-        method: the novelty score (see :class:`~openshape_ood.NoveltyDetector`).
-        labels: per-point object labels ``(N,)`` (negative: background) from the file or a
-            segmentation model; ``None`` segments the scan with :func:`segment_scene` and its
-            defaults (call it yourself to change them). An object of one point, or of points
-            all at one place, has no shape to encode: it becomes background, with a warning.
-        up_axis: the scan's gravity axis, for the segmentation and the encoder.
-        threshold: call an object novel when its novelty is above this.
-        calibration: embeddings ``(n, D)`` of shapes of the known classes, for
-            :meth:`~openshape_ood.detectors.base.BaseDetector.calibrate`: the threshold accepts a
-            ``tpr`` share of them (default 0.95), or bounds the false-alarm rate at ``alpha``;
-            or ``fdr`` selects the novel objects by Benjamini-Hochberg. Not together with ``threshold``.
-        tpr: the share of ``calibration`` accepted; one rule of ``tpr``, ``alpha``, ``fdr`` at most
-            (as ``openshape-ood score``).
-        alpha: the false-alarm rate bound with ``calibration``.
-        fdr: the false discovery rate of the Benjamini-Hochberg selection; it also applies to a given
-            detector that was calibrated.
-        describe: each object's ``describe`` nearest names of ``vocabulary``,
-            see :meth:`~openshape_ood.NoveltyDetector.describe`.
-        vocabulary: the names for ``describe`` (``None``: LVIS).
-        seed: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
-        batch_size: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
-        progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
-        options: further arguments of :func:`~openshape_ood.score_novelty` (``reference=``,
-            ``text_encoder=``, ``templates=``, the method's options).
+        points: the scan ``(N, 3)`` or ``(N, C >= 3)``, xyz first, in metres.
+        segmentation: how the objects are found, one of
+
+            * ``None``: :func:`segment_scene` with the settings it chooses from the scan;
+            * a mapping of :func:`segment_scene` settings (``{"min_points": 30, "convexity": False}``):
+              those are given, the others chosen;
+            * per-point labels ``(N,)`` (from the file, see :func:`load_scene`, or from a segmentation
+              model): used as they are, negative ones as background; an object of one point, or of
+              points all at one place, has no shape to encode: it becomes background, with a warning;
+            * a :class:`SceneLabels` from an earlier call: returned as it is.
+        up_axis: the scan's gravity axis, ``"x"``, ``"y"`` or ``"z"``; ``None``: the axis nearest the
+            normal of the support plane the segmentation finds (table, floor, ground), or ``"y"`` (the
+            encoders' default) for given labels, where nothing is measured, and when it finds none.
+        seed: seeds the segmentation's RANSAC sampling.
 
     Returns:
-        :class:`SceneScores`: the object table, per-point labels and novelty, the threshold,
-        and the :class:`~openshape_ood.detectors.base.Decisions` (``None`` without objects).
+        :class:`SceneLabels`: the labels, the segmentation's settings (``None`` for given labels)
+        and the gravity axis.
     """
-    if threshold is not None and calibration is not None:
-        raise ValueError("pass threshold= or calibration=, not both")
-    check_rule(tpr, alpha, fdr)  # before any segmentation or encoding
-    fitted = isinstance(known, BaseDetector)
-    if fitted and (method != "max_cosine" or threshold is not None or calibration is not None or options):
-        raise ValueError("known= is a fitted detector: set its method, threshold and calibration on it, not here")
-    if (tpr, alpha) != (None, None) and calibration is None or fdr is not None and not (calibration is not None or fitted):
-        raise ValueError("tpr=, alpha= and fdr= decide from calibration= shapes; pass calibration= too")
     xyz = _scene_xyz(points)
-    labels = segment_scene(points, up_axis) if labels is None else _drop_flat_objects(_given_labels(labels, len(xyz)), xyz)
-    ids = np.unique(labels[labels >= 0])
-    novelty = np.full(len(xyz), np.nan)
-    if len(ids) == 0:
-        return SceneScores([], labels, novelty, threshold)
-    from ..detectors.functional import fit_detector, score_shapes  # torch and open_clip: only when scoring, not to segment
-
-    encoder = _shape_encoder(model)
-    options.setdefault("progress", bool(progress))  # embedding class names with the paired text tower
-    detector = known if fitted else fit_detector(known, method, model=encoder, threshold=threshold, **options)
-    if calibration is not None:
-        detector.calibrate(np.asarray(calibration, np.float64), tpr=tpr, alpha=alpha)
-    channels = np.asarray(points)[:, :6] if np.asarray(points).shape[1] >= 6 else xyz
-    members = [np.flatnonzero(labels == i) for i in ids]
-    clouds = [channels[member] for member in members]
-    embeddings = np.asarray(
-        encoder.embed(clouds, up_axis=up_axis, seed=seed, batch_size=batch_size, progress=progress), dtype=np.float64
-    )
-    scored = score_shapes(detector, embeddings, fdr=fdr, describe=describe, vocabulary=vocabulary)
-    decisions = scored.decisions
-    verdicts = decisions.verdicts()
-    objects = []
-    for row, (object_id, member) in enumerate(zip(ids, members)):
-        cut = xyz[member]
-        novelty[member] = decisions.novelty[row]
-        objects.append(
-            SceneObject(
-                id=int(object_id),
-                points=len(member),
-                bbox_min=tuple(float(v) for v in cut.min(axis=0)),
-                bbox_max=tuple(float(v) for v in cut.max(axis=0)),
-                centroid=tuple(float(v) for v in cut.mean(axis=0)),
-                nearest_class=scored.classes[row],
-                similarity=float(scored.similarity[row]),
-                novelty=float(decisions.novelty[row]),
-                verdict=verdicts[row],
-                p_value=None if decisions.p_values is None else float(decisions.p_values[row]),
-                looks_like=None
-                if scored.descriptions is None
-                else tuple(
-                    (str(name), float(cosine))
-                    for name, cosine in zip(scored.descriptions.names[row], scored.descriptions.cosines[row])
-                ),
+    if up_axis is not None:
+        up_axis = check_up_axis(up_axis, "up_axis")
+    if isinstance(segmentation, SceneLabels):
+        if segmentation.labels.shape != (len(xyz),):
+            raise ValueError(
+                f"segmentation= holds labels of {len(segmentation.labels)} points; the scan has {len(xyz)}"
             )
-        )
-    return SceneScores(objects, labels, novelty, decisions.threshold, decisions)
+        if up_axis is not None and up_axis != segmentation.up_axis:
+            raise ValueError(
+                f"segmentation= holds objects found with up axis {segmentation.up_axis!r}, not {up_axis!r}; "
+                "find them again with that up_axis, or leave up_axis out"
+            )
+        return segmentation
+    if segmentation is None or isinstance(segmentation, Mapping):
+        given = dict(segmentation or {})
+        misplaced = [name for name in _NOT_SETTINGS if name in given]
+        if misplaced:
+            raise ValueError(
+                f"segmentation= holds {misplaced}, which are not segmentation settings: pass up_axis= and seed= "
+                "to this function, and given labels as segmentation= itself"
+            )
+        labels, settings = segment_scene(points, up_axis, seed=seed, return_settings=True, **given)
+        found_up = up_axis if up_axis is not None else settings.up_axis
+        return SceneLabels(labels, settings, found_up if found_up is not None else "y")
+    labels = _drop_flat_objects(_given_labels(segmentation, len(xyz)), xyz)
+    return SceneLabels(labels, None, "y" if up_axis is None else up_axis)
 
 
 def _drop_flat_objects(labels: np.ndarray, xyz: np.ndarray) -> np.ndarray:
@@ -314,15 +218,206 @@ def _drop_flat_objects(labels: np.ndarray, xyz: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, flat), -1, labels)
 
 
-def _shape_encoder(model):
-    if isinstance(model, str):
-        from ..encoders.shape import ShapeEncoder  # torch model code only when a name asks for it
+# ---------------------------------------------------------------------------------- scoring
 
-        return ShapeEncoder.from_pretrained(model)
-    if not callable(getattr(model, "embed", None)):
-        kind = type(model).__name__
-        raise ValueError(f"model must be a ShapeEncoder or a registry name such as 'vitl14'; got a {kind}")
-    return model
+
+def score_scene(
+    points: np.ndarray,
+    *old_positional,
+    detector: BaseDetector | None = None,
+    encoder=None,
+    segmentation: Mapping | np.ndarray | SceneLabels | None = None,
+    up_axis: str | None = None,
+    fdr: float | None = None,
+    describe: int | None = None,
+    vocabulary: Sequence[str] | None = None,
+    seed: int = 0,
+    batch_size: int = 16,
+    progress: bool | None = None,
+    **old_keywords,
+) -> SceneScores:
+    """Find the objects of a scan and score each one for novelty with a fitted detector.
+
+    The objects are found by :func:`find_objects`. Each is cut out of the scan with its colours and
+    embedded by ``encoder`` exactly as a single shape file would be (centred, scaled into the unit
+    ball, resampled with ``seed``, its ``up_axis`` turned onto the model's), then scored and decided
+    by ``detector`` as ``openshape-ood score`` decides files
+    (:func:`~openshape_ood.detectors.functional.score_shapes`): higher = more novel.
+    ``openshape-ood scene`` runs this same function.
+
+    The form of earlier releases, ``score_scene(points, known, model=..., method=..., threshold=...,
+    calibration=..., labels=..., **options)``, which fitted its own detector, is refused with a
+    ``TypeError`` that writes the call out in this form (fit the detector with
+    :func:`~openshape_ood.detectors.functional.fit_detector`, calibrate it, pass it here).
+
+    Args:
+        points: the scan ``(N, 3)`` or ``(N, 6)`` (xyz in metres, rgb), e.g. from :func:`load_scene`.
+        detector: a fitted :class:`~openshape_ood.NoveltyDetector` or
+            :class:`~openshape_ood.EnsembleDetector`, with its threshold set or calibrated
+            (:meth:`~openshape_ood.detectors.base.BaseDetector.calibrate`) for verdicts.
+        encoder: the shape encoder whose embeddings ``detector`` scores (a
+            :class:`~openshape_ood.ShapeEncoder`, or anything with its ``embed``); for an ensemble,
+            one per member: a list in the order of its ``model=``, or a dict keyed by registry name.
+        segmentation: how the objects are found (see :func:`find_objects`): ``None`` (segmented
+            with settings chosen from the scan), a mapping of :func:`segment_scene` settings, per-point
+            labels ``(N,)`` (negative: background), or a :class:`SceneLabels`.
+        up_axis: the scan's gravity axis, for the segmentation and the encoder; ``None``: found
+            by the segmentation (``"y"`` for given labels), see :func:`find_objects`.
+        fdr: call novel the objects Benjamini-Hochberg selects at this false discovery rate (needs
+            a calibrated detector); ``None``: the detector's threshold decides.
+        describe, vocabulary: each object's ``describe`` nearest names of ``vocabulary``
+            (``None``: LVIS), see :meth:`~openshape_ood.NoveltyDetector.describe`.
+        seed: seeds the segmentation and the resampling of each object.
+        batch_size, progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+
+    Returns:
+        :class:`SceneScores`: one :class:`SceneObject` row per object, the per-point labels and
+        novelty, the threshold, the :class:`~openshape_ood.detectors.base.Decisions` (``None``
+        without objects), the segmentation's settings and the up axis.
+    """
+    if old_positional or old_keywords or detector is None or encoder is None:
+        given = {"up_axis": up_axis, "fdr": fdr, "describe": describe, "vocabulary": vocabulary, "seed": seed,
+                 "batch_size": batch_size, "progress": progress}  # fmt: skip
+        raise TypeError(_new_form(old_positional, old_keywords, detector, encoder, given))
+    _check_detector(detector, fdr)  # before any segmentation or encoding
+    if describe is not None:
+        check_k(describe)
+    embed = _embedder(detector, encoder)
+    found = find_objects(points, segmentation, up_axis=up_axis, seed=seed)
+    xyz = _scene_xyz(points)
+    ids = np.unique(found.labels[found.labels >= 0])
+    novelty = np.full(len(xyz), np.nan)
+    if len(ids) == 0:
+        return SceneScores([], found.labels, novelty, detector.threshold_, None, found.settings, found.up_axis)
+    from ..detectors.functional import score_shapes  # torch and open_clip: only when scoring, not to segment
+
+    channels = np.asarray(points)[:, :6] if np.asarray(points).shape[1] >= 6 else xyz
+    members = [np.flatnonzero(found.labels == i) for i in ids]
+    embeddings = embed(
+        [channels[member] for member in members],
+        up_axis=found.up_axis,
+        seed=seed,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    scored = score_shapes(detector, embeddings, fdr=fdr, describe=describe, vocabulary=vocabulary)
+    objects = []
+    for object_id, member, row in zip(ids, members, scored.rows()):
+        novelty[member] = row["novelty"]
+        objects.append(_scene_object(int(object_id), xyz[member], row))
+    return SceneScores(
+        objects, found.labels, novelty, scored.decisions.threshold, scored.decisions, found.settings, found.up_axis
+    )
+
+
+def _scene_object(object_id: int, cut: np.ndarray, row: dict) -> SceneObject:
+    """The row of the object ``object_id`` of points ``cut`` ``(n, 3)``, scored as ``row``
+    (:meth:`~openshape_ood.detectors.functional.ScoredShapes.rows`)."""
+    looks_like = row.get("looks_like")
+    return SceneObject(
+        id=object_id,
+        points=len(cut),
+        bbox_min=tuple(float(v) for v in cut.min(axis=0)),
+        bbox_max=tuple(float(v) for v in cut.max(axis=0)),
+        centroid=tuple(float(v) for v in cut.mean(axis=0)),
+        class_=row["class"],
+        similarity=row["similarity"],
+        novelty=row["novelty"],
+        verdict=row["verdict"],
+        p_value=row["p_value"],
+        looks_like=None if looks_like is None else tuple((n["name"], n["cosine"]) for n in looks_like),
+    )
+
+
+def _check_detector(detector, fdr: float | None) -> None:
+    """A fitted detector, calibrated when ``fdr`` asks for p-values."""
+    if not isinstance(detector, BaseDetector):
+        raise TypeError(
+            f"detector= must be a fitted NoveltyDetector or EnsembleDetector; got a {type(detector).__name__} "
+            "(fit one with openshape_ood.detectors.fit_detector(known, method, model=encoder))"
+        )
+    check_is_fitted(detector, msg="detector= is not fitted: call its fit(known=..., reference=...) first")
+    check_rule(None, None, fdr)
+    if fdr is not None and detector.calibration_novelty_ is None:
+        raise ValueError("fdr= selects by p-values, which need a calibrated detector: call detector.calibrate() first")
+
+
+def _embedder(detector: BaseDetector, encoder):
+    """``embed(clouds, **options)``: the embeddings ``detector`` takes of the clouds, by ``encoder``
+    (one array, or for an ensemble one per member in the form ``encoder`` has: list or dict)."""
+    members = getattr(detector, "members_", None)  # an EnsembleDetector's (its class would import torch here)
+    if members is None:
+        _check_encoder(encoder, "encoder=")
+        return lambda clouds, **options: np.asarray(encoder.embed(clouds, **options), dtype=np.float64)
+    if not isinstance(encoder, (list, tuple, Mapping)) or len(encoder) != len(members):
+        raise TypeError(
+            f"detector= is an ensemble of {len(members)} members: pass one encoder per member, a list in the order "
+            "of its model= or a dict keyed by registry name"
+        )
+    keys = list(encoder) if isinstance(encoder, Mapping) else range(len(encoder))
+    for key in keys:
+        _check_encoder(encoder[key], f"encoder[{key!r}]")
+
+    def embed(clouds, **options):
+        arrays = [np.asarray(encoder[key].embed(clouds, **options), dtype=np.float64) for key in keys]
+        return dict(zip(keys, arrays)) if isinstance(encoder, Mapping) else arrays
+
+    return embed
+
+
+def _check_encoder(encoder, what: str) -> None:
+    if not callable(getattr(encoder, "embed", None)):
+        hint = f"ShapeEncoder.from_pretrained({encoder!r})" if isinstance(encoder, str) else "a ShapeEncoder"
+        raise TypeError(
+            f"{what} must be a shape encoder with an embed method, e.g. {hint}; got a {type(encoder).__name__}"
+        )
+
+
+# Arguments of the old form that calibrated the detector it fitted.
+_CALIBRATION = ("calibration", "tpr", "alpha")
+
+
+def _new_form(positional: tuple, keywords: dict, detector, encoder, given: dict) -> str:
+    """The error for a call of the old form, or one without ``detector=`` or ``encoder=``: the call written
+    in the new form. ``given`` holds the new form's other arguments as the call had them."""
+    keywords = dict(keywords)
+    known = positional[0] if positional else keywords.pop("known", None)
+    model = keywords.pop("model", None)
+    labels = keywords.pop("labels", None)
+    calibration = {name: keywords.pop(name) for name in _CALIBRATION if name in keywords}
+    old = bool(positional or keywords or calibration) or any(v is not None for v in (known, model, labels))
+    lines = []
+    if isinstance(model, str):
+        lines += ["from openshape_ood import ShapeEncoder", f"encoder = ShapeEncoder.from_pretrained({model!r})"]
+    detector_name = "known" if isinstance(known, BaseDetector) else "detector"  # a fitted one, passed positionally
+    if detector is None and detector_name == "detector":
+        fit = "".join(f", {name}={_literal(name, value)}" for name, value in keywords.items())
+        lines += ["from openshape_ood.detectors import fit_detector",
+                  f"detector = fit_detector(known{fit}, model=encoder)"]  # fmt: skip
+    if calibration:
+        rule = "".join(
+            f", {name}={_literal(name, value)}" for name, value in calibration.items() if name != "calibration"
+        )
+        lines.append(f"detector.calibrate(calibration{rule})")
+    defaults = {name: parameter.default for name, parameter in inspect.signature(score_scene).parameters.items()}
+    rest = "".join(
+        f", {name}={_literal(name, value)}" for name, value in given.items() if value is not defaults[name]
+    )
+    segmentation = ", segmentation=labels" if labels is not None else ""
+    lines.append(f"result = score_scene(points, detector={detector_name}, encoder=encoder{segmentation}{rest})")
+    head = (
+        "score_scene takes a fitted detector and its shape encoder; it no longer fits one from known classes "
+        "(known, model=, method=, threshold=, calibration=, labels= and the method's options). Write:"
+        if old
+        else "score_scene needs detector= (a fitted NoveltyDetector or EnsembleDetector) and encoder= (the shape "
+        "encoder whose embeddings it scores; for an ensemble one per member), e.g.:"
+    )
+    return head + "\n\n" + "\n".join("    " + line for line in lines)
+
+
+def _literal(name: str, value) -> str:
+    """``value`` as Python source when it is a plain number, string or bool, else the argument's name."""
+    return repr(value) if isinstance(value, (str, int, float, bool, type(None))) else name
 
 
 # ---------------------------------------------------------------------------------- output
@@ -439,7 +534,7 @@ def plot_scene(
         ax.add_patch(Rectangle((u[0], v[0]), u[1] - u[0], v[1] - v[0], fill=False, edgecolor=colour, linewidth=1.5))
         verdict = f" {obj.verdict}" if obj.verdict else ""
         ax.annotate(
-            f"{obj.id}: {obj.nearest_class} {obj.novelty:.3f}{verdict}",
+            f"{obj.id}: {obj.class_} {obj.novelty:.3f}{verdict}",
             (u[0], v[1]),
             xytext=(0, 3),
             textcoords="offset points",

@@ -124,8 +124,10 @@ def test_scene_decides_like_score(tiny_registry, folder, scan, capsys, rule):
     name, value = rule[0][2:], float(rule[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = score_scene(points, ["duck", "rabbit"], model=encoder, labels=truth, calibration=calibration,
-                               progress=False, describe=2, vocabulary=VOCABULARY, **{name: value})  # fmt: skip
+        detector = NoveltyDetector(model=encoder, progress=False).fit(["duck", "rabbit"])
+        detector.calibrate(calibration, **({} if name == "fdr" else {name: value}))
+        expected = score_scene(points, detector=detector, encoder=encoder, segmentation=truth, progress=False,
+                               describe=2, vocabulary=VOCABULARY, fdr=value if name == "fdr" else None)  # fmt: skip
     assert document[name] == value and document["threshold"] == pytest.approx(expected.threshold)
     assert [o["verdict"] for o in document["objects"]] == [o.verdict for o in expected.objects]
     np.testing.assert_allclose([o["p_value"] for o in document["objects"]], [o.p_value for o in expected.objects])

@@ -12,6 +12,7 @@ import pytest
 
 from openshape_ood import ShapeEncoder, load_points, segmentation
 from openshape_ood.cli import main
+from openshape_ood.detectors import fit_detector
 from openshape_ood.scenes.scene import (
     BACKGROUND_GREY,
     load_scene,
@@ -23,6 +24,7 @@ from openshape_ood.scenes.scene import (
 )
 
 from ..helpers.data import SAMPLES
+from ..helpers.scene_scoring import HandMadeEncoder, toy_scene, unit
 from ..helpers.scenes import write_labelled_ply
 from ..synthetic_scene import OBJECTS, make_street, make_synthetic_scene
 
@@ -189,40 +191,13 @@ def test_load_scene_without_labels(tmp_path):
 # ------------------------------------------------------------------------------- scoring
 
 
-class HandMadeEncoder:
-    """Stands in for a ShapeEncoder: object i (by its mean x) gets embedding ROWS[i]; records its calls."""
-
-    embed_dim = 3
-
-    def __init__(self, rows: dict[int, np.ndarray]):
-        self.rows = rows
-        self.calls = []
-
-    def embed(self, clouds, *, up_axis, seed, batch_size, progress):
-        self.calls.append((clouds, up_axis, seed))
-        return np.stack([self.rows[int(round(cloud[:, 0].mean()))] for cloud in clouds]).astype(np.float32)
-
-
-def unit(*values) -> np.ndarray:
-    vector = np.array(values, dtype=np.float64)
-    return vector / np.linalg.norm(vector)
-
-
-def toy_scene() -> tuple[np.ndarray, np.ndarray]:
-    """Three objects of 10, 20, 30 points centred at x = 0, 1, 2, with colours, and 5 background points."""
-    rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1, 2, -1], [10, 20, 30, 5])
-    xyz = rng.normal(0, 0.05, (len(labels), 3)) + np.where(labels >= 0, labels, 5)[:, None] * [1.0, 0, 0]
-    rgb = rng.uniform(0, 1, (len(labels), 3))
-    return np.concatenate([xyz, rgb], axis=1), labels
-
-
 def test_score_scene_against_hand_made_embeddings():
     points, labels = toy_scene()
     rows = {0: unit(1, 0, 0), 1: unit(0.6, 0.8, 0), 2: unit(0, 0, 1)}
     encoder = HandMadeEncoder(rows)
     known = np.array([[1.0, 0, 0], [0, 1.0, 0]])  # text embeddings of two known classes
-    result = score_scene(points, known, model=encoder, labels=labels, up_axis="z", threshold=-0.5, seed=7)
+    detector = fit_detector(known, threshold=-0.5)
+    result = score_scene(points, detector=detector, encoder=encoder, segmentation=labels, up_axis="z", seed=7)
 
     # Each object went to the encoder cut out whole, colours included, with the scan's up axis and seed.
     clouds, up_axis, seed = encoder.calls[0]
@@ -232,7 +207,7 @@ def test_score_scene_against_hand_made_embeddings():
     # max_cosine by hand: object 0 is class 0 (cos 1), object 1 class 1 (cos 0.8), object 2 neither (cos 0).
     assert [o.id for o in result.objects] == [0, 1, 2]
     assert [o.points for o in result.objects] == [10, 20, 30]
-    assert [o.nearest_class for o in result.objects] == ["0", "1", "0"]
+    assert [o.class_ for o in result.objects] == ["0", "1", "0"]
     np.testing.assert_allclose([o.similarity for o in result.objects], [1.0, 0.8, 0.0], atol=1e-6)
     np.testing.assert_allclose([o.novelty for o in result.objects], [-1.0, -0.8, 0.0], atol=1e-6)
     assert [o.verdict for o in result.objects] == ["known", "known", "novel"]
@@ -244,7 +219,9 @@ def test_score_scene_against_hand_made_embeddings():
     np.testing.assert_array_equal(result.labels, labels)
     np.testing.assert_allclose(result.novelty[labels >= 0], np.array([-1.0, -0.8, 0.0])[labels[labels >= 0]], atol=1e-6)
     assert np.isnan(result.novelty[labels < 0]).all()
-    assert json.loads(json.dumps(result.objects[0].as_dict()))["bbox_min"] == list(result.objects[0].bbox_min)
+    row = json.loads(json.dumps(result.objects[1].to_dict()))
+    assert row["bbox_min"] == list(result.objects[1].bbox_min) and row["class"] == "1" and "looks_like" not in row
+    assert result.settings is None and result.up_axis == "z"  # the labels were given
 
 
 def test_score_scene_calibrates_the_threshold_on_known_shapes():
@@ -252,21 +229,22 @@ def test_score_scene_calibrates_the_threshold_on_known_shapes():
     encoder = HandMadeEncoder({0: unit(1, 0, 0), 1: unit(0.6, 0.8, 0), 2: unit(0, 0, 1)})
     known = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     calibration = np.array([unit(1, 0, 0), unit(0.9, 0.1, 0.3), unit(0.5, 0.5, 0.7), unit(0.2, 0, 1)])
-    result = score_scene(points, known, model=encoder, labels=labels, calibration=calibration, tpr=0.75)
+    detector = fit_detector(known).calibrate(calibration, tpr=0.75)
+    result = score_scene(points, detector=detector, encoder=encoder, segmentation=labels)
     # Novelty of the calibration shapes by hand: -max cosine; 3 of 4 accepted -> the third smallest.
     novelty = -np.max(calibration @ known.T, axis=1)
     assert result.threshold == pytest.approx(np.sort(novelty)[2])
     assert [o.verdict for o in result.objects] == ["known", "known", "novel"]
-    with pytest.raises(ValueError, match="not both"):
-        score_scene(points, known, model=encoder, labels=labels, calibration=calibration, threshold=0.0)
+    # p-values by hand: (1 + calibration shapes at least as novel) / 5; novelty -1, -0.8, 0 of the objects.
+    np.testing.assert_allclose([o.p_value for o in result.objects], [5 / 5, 3 / 5, 1 / 5])
 
 
 def test_score_scene_with_reference_shapes_and_class_names():
     points, labels = toy_scene()
     encoder = HandMadeEncoder({0: unit(1, 0, 0), 1: unit(0.6, 0.8, 0), 2: unit(0, 0, 1)})
     reference = {"cup": np.array([unit(1, 0.1, 0), unit(1, 0, 0)]), "box": np.array([unit(0, 1, 0)])}
-    result = score_scene(points, reference, model=encoder, method="knn", labels=labels)
-    assert [o.nearest_class for o in result.objects] == ["cup", "box", "cup"]
+    result = score_scene(points, detector=fit_detector(reference, "knn"), encoder=encoder, segmentation=labels)
+    assert [o.class_ for o in result.objects] == ["cup", "box", "cup"]
     np.testing.assert_allclose([o.similarity for o in result.objects], [1.0, 0.8, 0.0], atol=1e-6)
     np.testing.assert_allclose(result.objects[1].novelty, np.linalg.norm(unit(0.6, 0.8, 0) - unit(0, 1, 0)))
     assert all(o.verdict is None for o in result.objects) and result.threshold is None
@@ -278,8 +256,9 @@ def test_score_scene_with_reference_shapes_and_class_names():
         def embed_classes(self, names, templates):
             return np.stack([self.table[name] for name in names]).astype(np.float32)
 
-    result = score_scene(points, [("mug", "cup"), "crate"], model=encoder, labels=labels, text_encoder=NamedText())
-    assert [o.nearest_class for o in result.objects] == ["mug / cup", "mug / cup", "mug / cup"]
+    detector = fit_detector([("mug", "cup"), "crate"], text_encoder=NamedText())
+    result = score_scene(points, detector=detector, encoder=encoder, segmentation=labels)
+    assert [o.class_ for o in result.objects] == ["mug / cup", "mug / cup", "mug / cup"]
     # Object 1 (0.6, 0.8, 0): cup 0.96 beats mug 0.6 and crate 0.8; the class takes its best name.
     np.testing.assert_allclose([o.similarity for o in result.objects], [1.0, 0.96, 0.0], atol=1e-6)
 
@@ -287,7 +266,8 @@ def test_score_scene_with_reference_shapes_and_class_names():
 def test_score_scene_without_objects_embeds_nothing():
     points, _ = toy_scene()
     encoder = HandMadeEncoder({})
-    result = score_scene(points, np.eye(3), model=encoder, labels=np.full(len(points), -1))
+    background = np.full(len(points), -1)
+    result = score_scene(points, detector=fit_detector(np.eye(3)), encoder=encoder, segmentation=background)
     assert result.objects == [] and np.isnan(result.novelty).all() and encoder.calls == []
 
 
@@ -297,7 +277,7 @@ def test_score_scene_without_objects_embeds_nothing():
 def test_scene_ply_is_read_back_by_load_points_and_plyfile(tmp_path):
     points, labels = toy_scene()
     encoder = HandMadeEncoder({0: unit(1, 0, 0), 1: unit(0.6, 0.8, 0), 2: unit(0, 0, 1)})
-    result = score_scene(points, np.eye(3)[:2], model=encoder, labels=labels)
+    result = score_scene(points, detector=fit_detector(np.eye(3)[:2]), encoder=encoder, segmentation=labels)
     path = write_scene_ply(tmp_path / "out.ply", points, result)
 
     vertex = plyfile.PlyData.read(str(path))["vertex"]
@@ -348,11 +328,15 @@ def test_scene_command_prints_the_table_and_json_and_writes_ply_and_png(tiny_reg
     encoder = ShapeEncoder.from_pretrained("vitb32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = score_scene(points, ["duck", "rabbit"], model=encoder, labels=truth, threshold=-0.1, progress=False)
+        detector = fit_detector(["duck", "rabbit"], model=encoder, threshold=-0.1, progress=False)
+        expected = score_scene(points, detector=detector, encoder=encoder, segmentation=truth, progress=False)
     for row, obj in zip(rows, expected.objects):
         cells = row.split()
-        assert int(cells[1]) == obj.points and cells[2] == obj.nearest_class and cells[5] == obj.verdict
+        assert int(cells[1]) == obj.points and cells[2] == obj.class_ and cells[5] == obj.verdict
         assert float(cells[4]) == pytest.approx(obj.novelty, abs=1e-4)
+        np.testing.assert_allclose([float(v) for v in cells[6:9]], obj.centroid, atol=0.005)  # metres, 2 decimals
+        size = np.subtract(obj.bbox_max, obj.bbox_min)
+        np.testing.assert_allclose([float(v) for v in cells[9].split("x")], size, atol=0.005)
 
     vertex = plyfile.PlyData.read(str(out))["vertex"]
     np.testing.assert_array_equal(vertex["instance"], truth)
@@ -367,7 +351,7 @@ def test_scene_command_prints_the_table_and_json_and_writes_ply_and_png(tiny_reg
     assert document["objects_from"] == "segmentation" and document["threshold"] is None
     assert len(document["objects"]) == len(OBJECTS)
     assert set(document["objects"][0]) == {
-        "id", "points", "bbox_min", "bbox_max", "centroid", "nearest_class",
+        "id", "points", "bbox_min", "bbox_max", "centroid", "class",
         "similarity", "novelty", "verdict", "p_value",
     }  # fmt: skip
     vertex = plyfile.PlyData.read(str(out))["vertex"]

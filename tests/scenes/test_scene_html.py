@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 import pytest
 
 from openshape_ood.cli import main
-from openshape_ood.scenes.scene import SceneObject, SceneScores
+from openshape_ood.scenes.rows import SceneObject, SceneScores
 from openshape_ood.scenes.html import scene_figure, thin_for_display, write_scene_html
 
 from ..synthetic_scene import OBJECTS, make_synthetic_scene
@@ -43,7 +43,7 @@ def hand_scores(xyz, labels, classes, novelty, p_values=None, threshold=None) ->
                 bbox_min=tuple(cut.min(axis=0)),
                 bbox_max=tuple(cut.max(axis=0)),
                 centroid=tuple(cut.mean(axis=0)),
-                nearest_class=name,
+                class_=name,
                 similarity=-value,
                 novelty=value,
                 verdict=None if threshold is None else ("novel" if value > threshold else "known"),
@@ -116,10 +116,10 @@ def test_each_object_is_one_trace_with_its_points_and_its_fields_on_hover(scored
         lines = trace.hovertext.split("<br>")
         assert lines == [
             f"object {obj.id} ({obj.points:,} points)",
-            "nearest known class: " + (escaped if obj.id == 4 else obj.nearest_class),
+            "class: " + (escaped if obj.id == 4 else obj.class_),
             f"similarity: {obj.similarity:.4f}",
             f"novelty: {obj.novelty:.4f}",
-            f"p-value: {obj.p_value:.4f}",
+            f"p_value: {obj.p_value:.4f}",
             f"verdict: {obj.verdict}",
         ]
     background = next(trace for trace in figure.data if trace.name == "background")
@@ -135,7 +135,7 @@ def test_without_calibration_or_threshold_the_hover_has_no_p_value_or_verdict(sc
     plain = scores._replace(objects=[obj.__class__(**{**obj.__dict__, "p_value": None, "verdict": None})
                                      for obj in scores.objects], threshold=None)  # fmt: skip
     for trace in object_traces(scene_figure(points, plain)).values():
-        assert "p-value" not in trace.hovertext and "verdict" not in trace.hovertext
+        assert "p_value" not in trace.hovertext and "verdict" not in trace.hovertext
         assert "novelty: " in trace.hovertext and "(" not in trace.name
 
 
@@ -170,7 +170,7 @@ def test_the_page_is_self_contained_deterministic_and_checked(scored_scene, tmp_
     assert re.findall(r"<script[^>]*\bsrc\s*=", page, flags=re.I) == []  # plotly.js is inlined, not fetched
     assert re.findall(r"<link[^>]*https?:", page, flags=re.I) == []
     assert "plotly.js v" in page and 'id="scene"' in page
-    assert "nearest known class: mug" in page  # the hover texts are in the page's data
+    assert "class: mug" in page  # the hover texts are in the page's data
     assert list(tmp_path.joinpath("deep").iterdir()) == [page_path]  # no temporary file left
     again = write_scene_html(tmp_path / "again.html", points, scores, up_axis="y")
     assert again.read_bytes() == page_path.read_bytes()
@@ -198,7 +198,7 @@ def test_scene_command_writes_the_html_page(tiny_registry, tmp_path, capsys):
     for row in rows:  # every row of the table is an object of the page, with the same numbers
         object_id, _, name, similarity, novelty, verdict = row.split()[:6]
         assert f"object {object_id} (" in text
-        assert f"nearest known class: {name}<br>similarity: {similarity}<br>novelty: {novelty}" in text.replace(
+        assert f"class: {name}<br>similarity: {similarity}<br>novelty: {novelty}" in text.replace(
             "\\u003cbr\\u003e", "<br>"
         )
 
@@ -298,6 +298,6 @@ def test_hovering_an_object_in_a_headless_browser_shows_its_scores(scored_scene,
     assert legend[:3] == ["background", "0: mug (known)", "1: chair (known)"]
     obj = scores.objects[0]
     assert hover == (
-        f"object 0 ({obj.points:,} points)nearest known class: mugsimilarity: {obj.similarity:.4f}"
-        f"novelty: {obj.novelty:.4f}p-value: {obj.p_value:.4f}verdict: known"
+        f"object 0 ({obj.points:,} points)class: mugsimilarity: {obj.similarity:.4f}"
+        f"novelty: {obj.novelty:.4f}p_value: {obj.p_value:.4f}verdict: known"
     )
