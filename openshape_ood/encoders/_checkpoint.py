@@ -212,8 +212,8 @@ def load_weights_strict(model: nn.Module, weights: dict[str, torch.Tensor], path
     if missing or unexpected or wrong_shape:
         parts = []
         for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
-            if items:
-                shown = ", ".join(items[:5]) + (f", ... ({len(items)} in all)" if len(items) > 5 else "")
+            if items:  # enough to see the pattern of a layout that differs, and how many
+                shown = ", ".join(items[:10]) + (f", ... ({len(items)} in all)" if len(items) > 10 else "")
                 parts.append(f"{label} keys: {shown}")
         raise CheckpointError(
             f"{path} does not match the encoder architecture ({'; '.join(parts)}). Check that the "

@@ -1,7 +1,9 @@
 """The checkpoint registry: which shape encoders exist and where their weights live.
 
 All registry data sits in ``checkpoints.toml`` (shipped inside the package); this module
-only reads and validates it. ``OPENSHAPE_OOD_REGISTRY`` names your own TOML files
+only reads and validates it. Each entry names its encoder family (``family``: OpenShape
+PointBERT by default, or ``"uni3d"``), whose architecture table it holds, and may state the
+licences of the model's code and weights (``[name.licence]``). ``OPENSHAPE_OOD_REGISTRY`` names your own TOML files
 (several separated by ``os.pathsep``): their entries are added to the packaged ones, and
 an entry with a packaged name replaces it, as ``open_clip.add_model_config`` does. Use it
 to register your own checkpoints or local copies of the released ones. A local copy takes
