@@ -106,7 +106,6 @@ def embedding_settings(
         checkpoint = checkpoint_identity(encoder.entry)
     return {
         "model": encoder.name or "unregistered",
-        "family": encoder.family,  # embeddings of different encoder families never share a file
         "checkpoint": checkpoint,
         "embed_dim": encoder.embed_dim,
         **preparation_settings(

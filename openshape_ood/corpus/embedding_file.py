@@ -61,7 +61,7 @@ SETTING_KEYS: tuple[str, ...] = (
 #: Attributes of the file that are not settings: written by the writer itself.
 _METADATA = ("format", "openshape_ood_version", "world_size")
 #: Settings that files written before they were recorded hold implicitly.
-LEGACY_SETTINGS = {"dtype": "float32", "family": "openshape-pointbert"}
+LEGACY_SETTINGS = {"dtype": "float32"}
 _SETTINGS_FILE = "settings.json"
 _CHUNK_GLOB = "chunk-*.npz"
 _DISCARDED = ".discarded-"

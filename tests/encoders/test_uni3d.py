@@ -356,5 +356,5 @@ def test_command_line_score_and_embed_with_a_uni3d_model(both_families, tmp_path
     import h5py
 
     with h5py.File(out) as h5:
-        assert (h5.attrs["model"], h5.attrs["family"]) == ("uni3d-b", "uni3d")
+        assert h5.attrs["model"] == "uni3d-b"
         assert h5.attrs["checkpoint"] == f"sha256:{get_entry('uni3d-b').sha256}"
