@@ -16,7 +16,7 @@ from openshape_ood import EnsembleDetector, ShapeEncoder, TextEncoder, Uni3DConf
 from openshape_ood.cli import main
 from openshape_ood.encoders._checkpoint import CheckpointError
 from openshape_ood.encoders._download import download_model
-from openshape_ood.encoders._registry import HubSource, LocalSource, packaged_registry_path
+from openshape_ood.encoders._registry import HubSource
 from openshape_ood.encoders.sampling import farthest_point_sample, knn_query
 from openshape_ood.encoders.uni3d import FPS_SKIP_NORM_SQ, build_uni3d
 
