@@ -23,14 +23,22 @@ bfloat16 by default, on a CPU as on a GPU) it reports:
 
   The last block is counted as this encoder runs it: keys and values for all tokens,
   everything else for the CLS token alone (the only output); upstream computes it for all
-  T tokens. FPS, ball query, norms, softmax and activations are not counted;
+  T tokens. Uni3D models (G groups of K points, width D, T = G + 1 tokens) are counted from
+  the weights of their dense layers: ``2 G K`` x the mini-PointNet's (as upstream computes it;
+  this encoder multiplies the group maximum's half of the third layer once per group, not
+  per point, so its ``of GEMM`` is a lower bound), ``2 G`` x the token and
+  position layers', ``2 T`` x each block's (all tokens, as upstream and this encoder run them),
+  ``4 T^2 D`` per block for attention, ``2 D embed_dim`` for the projection.
+  FPS, ball query, kNN, norms, softmax and activations are not counted;
 - ``GEMM GFLOP/s``: a square matrix multiply in the row's dtype (2048 on a CPU, 8192 on a
   GPU, or ``--gemm-size``) timed in the same process, interleaved with the encoder runs, and ``of GEMM``: the
   encoder's GFLOP/s as a fraction of it;
 - ``sampling``: the share of the forward pass that farthest point sampling and ball query
   take (timed alone; they run in float32 whatever the dtype);
 - ``upstream fp32 ms/cloud``: the upstream algorithm (:mod:`benchmarks.upstream_reference`) in
-  float32 on the same weights and input, and the row's speed-up over it;
+  float32 on the same weights and input, and the row's speed-up over it (OpenShape models only:
+  upstream Uni3D's farthest point sampling is a CUDA kernel, and the rest of its forward pass is
+  the operations this encoder runs, so there is no separate CPU reference to time);
 - ``min cos to fp32``: the lowest cosine between the row's embeddings and float32's;
 - on CUDA also the peak memory of one forward pass.
 
@@ -55,14 +63,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from openshape_ood import PointBertConfig, ShapeEncoder, __version__, get_entry
+from openshape_ood import PointBertConfig, ShapeEncoder, Uni3DConfig, __version__, get_entry
 from openshape_ood.atomic import write_bytes
 from openshape_ood.config import DTYPES
 from openshape_ood.device import BF16_CPU_FLAGS, cpu_has_native_bf16, resolve_device, resolve_dtype
-from openshape_ood.encoders.pointbert import build_point_bert
+from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points, knn_query
+from openshape_ood.encoders.shape import build_encoder
+from openshape_ood.encoders.uni3d import FPS_SKIP_NORM_SQ, build_uni3d
 from openshape_ood.io.contract import DEFAULT_NUM_POINTS
 from openshape_ood.prepare import prepare_batch
-from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
 from .options import add_dtype_option
 from .upstream_reference import build_upstream_reference
@@ -70,8 +79,10 @@ from .upstream_reference import build_upstream_reference
 __all__ = ["flops_per_cloud", "gemm_flops_per_second", "main", "measure", "sampling", "summary"]
 
 
-def flops_per_cloud(config: PointBertConfig) -> int:
+def flops_per_cloud(config: PointBertConfig | Uni3DConfig) -> int:
     """Floating-point operations of one forward pass (2 per multiply-add; formula in the module docstring)."""
+    if isinstance(config, Uni3DConfig):
+        return _uni3d_flops_per_cloud(config)
     c = config
     tokens, inner = c.patches + 1, c.heads * c.dim_head
     patch_mlp = 2 * c.patches * c.nsample * ((c.in_dim + 3) * 64 + 64 * 64 + 64 * c.sa_dim)
@@ -80,6 +91,20 @@ def flops_per_cloud(config: PointBertConfig) -> int:
     last_block = 2 * c.dim * (2 * tokens * inner + inner + inner + 2 * c.mlp_dim) + 4 * tokens * inner
     projection = 2 * c.dim * c.projection_out if c.projection_out is not None else 0
     return patch_mlp + lift + (c.depth - 1) * block + last_block + projection
+
+
+def _uni3d_flops_per_cloud(config: Uni3DConfig) -> int:
+    with torch.device("meta"):  # layer shapes only
+        encoder = build_uni3d(config).point_encoder
+
+    def weights(module: torch.nn.Module) -> int:
+        return sum(m.weight.numel() for m in module.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)))
+
+    c, tokens = config, config.num_group + 1
+    block = 2 * tokens * weights(encoder.visual.blocks[0]) + 4 * tokens**2 * c.width
+    patches = 2 * c.num_group * c.group_size * weights(encoder.encoder)
+    token_layers = 2 * c.num_group * (weights(encoder.encoder2trans) + weights(encoder.pos_embed))
+    return patches + token_layers + c.depth * block + 2 * weights(encoder.trans2embed)
 
 
 def _timed(function: Callable[[], object], device: torch.device) -> float:
@@ -110,16 +135,19 @@ def gemm_flops_per_second(
     return run
 
 
-def sampling(config: PointBertConfig, prepared: torch.Tensor) -> torch.Tensor:
-    """The encoder's FPS and ball query on prepared input ``[B, 6, N]`` (float32, whatever the model's dtype)."""
+def sampling(config: PointBertConfig | Uni3DConfig, prepared: torch.Tensor) -> torch.Tensor:
+    """The encoder's FPS and ball query (Uni3D: kNN) on prepared input ``[B, 6, N]`` (float32, whatever the model's dtype)."""
     xyz = prepared[:, :3].transpose(1, 2).contiguous()
+    if isinstance(config, Uni3DConfig):
+        centres = gather_points(xyz, farthest_point_sample(xyz, config.num_group, skip_norm_sq=FPS_SKIP_NORM_SQ))
+        return knn_query(xyz, centres, config.group_size)
     centres = gather_points(xyz, farthest_point_sample(xyz, config.patches))
     return ball_query(xyz, centres, config.radius, config.nsample)
 
 
 def measure(
     name: str,
-    config: PointBertConfig,
+    config: PointBertConfig | Uni3DConfig,
     model_up_axis: str,
     batch_size: int,
     *,
@@ -140,7 +168,8 @@ def measure(
     row's figures come from (seconds per batch; the GEMM's in FLOP/s).
     """
     torch.manual_seed(0)
-    model = build_point_bert(config)
+    model = build_encoder(config)
+    upstream = upstream and isinstance(config, PointBertConfig)  # see the module docstring
     encoders = {
         dtype: ShapeEncoder(copy.deepcopy(model), config, model_up_axis=model_up_axis).to(device, getattr(torch, dtype))
         for dtype in dtypes
@@ -265,7 +294,10 @@ def summary(rows: list[dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["vitb32", "vitl14", "vitg14"], help="registry names")
+    parser.add_argument(
+        "--models", nargs="+", default=["vitb32", "vitl14", "vitg14", "uni3d-ti", "uni3d-s", "uni3d-b", "uni3d-l", "uni3d-g"],
+        help="registry names (default: the three OpenShape models and the five Uni3D sizes)",
+    )
     parser.add_argument("--batch-sizes", nargs="+", type=int, help="default: 8 on a CPU, 256 512 1024 on a GPU")
     parser.add_argument("--points", type=int, default=10000, help="points per raw input cloud")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (the median is reported)")

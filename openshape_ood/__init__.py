@@ -15,6 +15,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "OPENSHAPE_TEMPLATES": "classnames",
         "lvis_categories": "classnames",
         "PointBertConfig": "config",
+        "Uni3DConfig": "config",
         "Decisions": "detectors.base",
         "NoveltyDetector": "detectors.single",
         "NoveltyScores": "detectors.functional",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["DTYPES", "DTYPE_ENV", "UP_AXES", "PointBertConfig", "check_up_axis"]
+__all__ = ["DTYPES", "DTYPE_ENV", "FAMILIES", "UP_AXES", "PointBertConfig", "Uni3DConfig", "check_up_axis"]
 
 #: The gravity axes a model or a dataset can have.
 UP_AXES = ("x", "y", "z")
@@ -67,11 +67,55 @@ class PointBertConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "PointBertConfig":
         """Build a config from a mapping, rejecting unknown or missing fields."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"unknown PointBertConfig fields {unknown}; expected a subset of {sorted(names)}")
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ValueError(f"incomplete PointBertConfig {dict(values)}: {exc}") from None
+        return _from_dict(cls, values)
+
+
+@dataclass(frozen=True)
+class Uni3DConfig:
+    """Hyperparameters of a Uni3D point encoder (BAAI, ICLR 2024).
+
+    Attributes:
+        timm_model: the timm EVA / EVA-02 architecture whose transformer blocks it uses
+            (``"eva02_tiny_patch14_224"`` for Uni3D-Ti ... ``"eva_giant_patch14_560"`` for Uni3D-g).
+        width: transformer width (timm ``embed_dim``; upstream ``--pc-feat-dim``).
+        depth: number of transformer blocks.
+        heads: attention heads.
+        num_group: patch centres picked by farthest point sampling (512 in every release).
+        group_size: points per patch, its k nearest neighbours (64 in every release).
+        encoder_dim: output width of the per-patch mini-PointNet (upstream ``--pc-encoder-dim``, 512).
+        embed_dim: width of the output embedding (1024: the EVA02-E-14-plus text space).
+        img_size: the timm backbone's image size, which sets only the shape of its (unused)
+            position table in the checkpoint; ``None`` for the architecture's default.
+        in_dim: input channels per point (6: xyz + rgb).
+    """
+
+    timm_model: str
+    width: int
+    depth: int
+    heads: int
+    num_group: int = 512
+    group_size: int = 64
+    encoder_dim: int = 512
+    embed_dim: int = 1024
+    img_size: int | None = None
+    in_dim: int = 6
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Uni3DConfig":
+        """Build a config from a mapping, rejecting unknown or missing fields."""
+        return _from_dict(cls, values)
+
+
+#: The encoder families a registry entry can name (``family = ...``), each with its architecture table.
+FAMILIES = {"openshape-pointbert": PointBertConfig, "uni3d": Uni3DConfig}
+
+
+def _from_dict(cls, values: dict):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {unknown}; expected a subset of {sorted(names)}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ValueError(f"incomplete {cls.__name__} {dict(values)}: {exc}") from None

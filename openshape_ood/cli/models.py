@@ -22,7 +22,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "embedding width, gravity axis, paired CLIP text tower, the download sizes of the checkpoint and of the "
         "text tower's weights ('unknown' where the registry does not say), where the checkpoint comes from, and whether "
         "the checkpoint and the text tower's weights are already on this machine (Hub cache or local file; "
-        "'?' when the registry does not say where the text tower comes from).",
+        "'?' when the registry does not say where the text tower comes from). --verbose adds each model's "
+        "family and the licences of its code and weights, with where each is stated.",
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of the table")
     models.set_defaults(run=run, subparser=models)
@@ -53,8 +54,22 @@ def run(args: argparse.Namespace) -> int:
         print_table(columns, table, numeric={"dim", "size", "text size"})
         note(args, f"registry: {os.pathsep.join(files)}")
     if args.verbose:
+        if not args.json:
+            _print_licences(rows)
         _say_auto_dtype(args)
     return 0
+
+
+def _print_licences(rows: list[dict]) -> None:
+    """Each model's family and the licences of its code and weights, with where each is stated."""
+    print("\nlicences (weights fetched at run time from their source, never shipped with this package):")
+    for r in rows:
+        licences = r["licences"] or {}
+        print(f"{r['name']} ({r['family']}):")
+        for part in ("code", "weights"):
+            licence = licences.get(part) or "not recorded in the registry"
+            source = licences.get(f"{part}_source")
+            print(f"  {part}: {licence}" + (f" ({source})" if source else ""))
 
 
 def _say_auto_dtype(args: argparse.Namespace) -> None:

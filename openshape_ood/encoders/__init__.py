@@ -2,8 +2,9 @@
 
 Public faces: :class:`ShapeEncoder` (point clouds in, embeddings out), :class:`TextEncoder`
 (class names in, embeddings out) and the model registry (:func:`get_entry`,
-:func:`load_registry`). The PointBERT module (:mod:`.pointbert`) and its sampling
-(:mod:`.sampling`) are model code without I/O; the weight plumbing (registry, Hub, checkpoint,
+:func:`load_registry`). The two encoder families' modules, OpenShape PointBERT
+(:mod:`.pointbert`) and Uni3D (:mod:`.uni3d`), and their sampling (:mod:`.sampling`) are
+model code without I/O; the weight plumbing (registry, Hub, checkpoint,
 download, caches) lives in the private ``_``-modules, as in timm and open_clip.
 """
 
@@ -14,6 +15,10 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "COMPUTE_DTYPES": "shape",
         "ShapeEncoder": "shape",
+        "build_encoder": "shape",
+        "Uni3DConfig": "uni3d",
+        "build_uni3d": "uni3d",
+        "Licences": "_registry",
         "TextEncoder": "text",
         "PointBertConfig": "pointbert",
         "build_point_bert": "pointbert",

@@ -38,6 +38,7 @@ __all__ = [
 
 FLAT = "flat"
 AUTO_PREFIXES = ("pc_encoder.", "module.")
+AUTO_CONTAINERS = ("state_dict", "module")
 
 
 class CheckpointError(RuntimeError):
@@ -154,8 +155,9 @@ def read_encoder_state_dict(
     Args:
         path: the checkpoint file.
         container: ``"flat"`` when the weights sit at the top level, or the name of the
-            top-level key that holds them; ``None`` detects it (``"state_dict"`` when the
-            file has such a dict, else flat).
+            top-level key that holds them; ``None`` detects it (``"state_dict"`` or, as in
+            Uni3D's DeepSpeed files, ``"module"`` when the file has such a dict, else flat;
+            the other top-level entries are bookkeeping and ignored).
         prefix: keep only keys starting with it, and strip it; ``None`` detects it
             (``"pc_encoder."`` or ``"module."`` when keys carry one, else none).
     """
@@ -172,7 +174,7 @@ def read_encoder_state_dict(
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a dict of tensors")
     if container is None:
-        container = "state_dict" if isinstance(checkpoint.get("state_dict"), dict) else FLAT
+        container = next((key for key in AUTO_CONTAINERS if isinstance(checkpoint.get(key), dict)), FLAT)
     if container != FLAT:
         if not isinstance(checkpoint.get(container), dict):
             raise CheckpointError(
@@ -210,8 +212,8 @@ def load_weights_strict(model: nn.Module, weights: dict[str, torch.Tensor], path
     if missing or unexpected or wrong_shape:
         parts = []
         for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
-            if items:
-                shown = ", ".join(items[:5]) + (f", ... ({len(items)} in all)" if len(items) > 5 else "")
+            if items:  # enough to see the pattern of a layout that differs, and how many
+                shown = ", ".join(items[:10]) + (f", ... ({len(items)} in all)" if len(items) > 10 else "")
                 parts.append(f"{label} keys: {shown}")
         raise CheckpointError(
             f"{path} does not match the encoder architecture ({'; '.join(parts)}). Check that the "

@@ -216,6 +216,9 @@ class ModelStatus:
         cached: whether the checkpoint is in the Hub cache or at its local path.
         text_cached: whether the text tower's weights are; ``None`` when the registry does not
             say where they come from.
+        family: the encoder family (``"openshape-pointbert"``, ``"uni3d"``).
+        licences: ``{"code", "code_source", "weights", "weights_source"}`` as the registry
+            states them (``None`` where it does not).
     """
 
     name: str
@@ -228,6 +231,8 @@ class ModelStatus:
     text_size: int | None
     cached: bool
     text_cached: bool | None
+    family: str = "openshape-pointbert"
+    licences: dict | None = None
 
     def to_dict(self) -> dict:
         """The fields as plain JSON-ready values."""
@@ -253,5 +258,5 @@ def model_status(entry: ModelEntry) -> ModelStatus:
         text_cached = cached_file(entry.text_hf_repo, OPEN_CLIP_WEIGHTS) is not None
     return ModelStatus(
         entry.name, entry.embed_dim, entry.model_up_axis, entry.text_model, entry.text_pretrained, where,
-        entry.size, text_size, cached, text_cached,
+        entry.size, text_size, cached, text_cached, entry.family, asdict(entry.licences),
     )  # fmt: skip

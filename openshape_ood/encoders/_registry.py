@@ -1,7 +1,9 @@
 """The checkpoint registry: which shape encoders exist and where their weights live.
 
 All registry data sits in ``checkpoints.toml`` (shipped inside the package); this module
-only reads and validates it. ``OPENSHAPE_OOD_REGISTRY`` names your own TOML files
+only reads and validates it. Each entry names its encoder family (``family``: OpenShape
+PointBERT by default, or ``"uni3d"``), whose architecture table it holds, and may state the
+licences of the model's code and weights (``[name.licence]``). ``OPENSHAPE_OOD_REGISTRY`` names your own TOML files
 (several separated by ``os.pathsep``): their entries are added to the packaged ones, and
 an entry with a packaged name replaces it, as ``open_clip.add_model_config`` does. Use it
 to register your own checkpoints or local copies of the released ones. A local copy takes
@@ -26,11 +28,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ..config import UP_AXES, PointBertConfig
+from ..config import FAMILIES, UP_AXES, PointBertConfig, Uni3DConfig
 
 __all__ = [
+    "DEFAULT_FAMILY",
     "REGISTRY_ENV",
     "HubSource",
+    "Licences",
     "LocalSource",
     "ModelEntry",
     "UnknownModelError",
@@ -44,6 +48,10 @@ __all__ = [
 REGISTRY_ENV = "OPENSHAPE_OOD_REGISTRY"
 #: The keys an entry with ``extends`` may set: it is a copy of another entry's weights elsewhere.
 EXTENDS_KEYS = ("extends", "path", "sha256", "size", "description")
+#: The family of an entry that names none: the registry's first family, OpenShape PointBERT.
+DEFAULT_FAMILY = "openshape-pointbert"
+#: The keys of an entry's ``[name.licence]`` table.
+LICENCE_KEYS = ("code", "code_source", "weights", "weights_source")
 
 
 class UnknownModelError(KeyError):
@@ -74,6 +82,22 @@ class LocalSource:
 
 
 @dataclass(frozen=True)
+class Licences:
+    """The licences of a model's code and weights, and where each is stated (``[name.licence]``).
+
+    Attributes:
+        code, weights: the licence (``"MIT"``), or what is known instead
+            (``"none stated"``); ``None`` when the registry does not say.
+        code_source, weights_source: where that is stated (or where it was looked for).
+    """
+
+    code: str | None = None
+    code_source: str | None = None
+    weights: str | None = None
+    weights_source: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """One registered shape encoder.
 
@@ -84,7 +108,10 @@ class ModelEntry:
             or ``None`` to skip the check (local entries only).
         size: expected size in bytes, or ``None``.
         container: ``"flat"``, or the top-level key holding the encoder weights.
-        prefix: key prefix of the encoder weights inside the container (stripped).
+        prefix: key prefix of the encoder weights inside the container (stripped); ``None``
+            strips a leading ``module.`` when the keys carry one, as upstream Uni3D does.
+        family: the encoder family (a key of :data:`~openshape_ood.config.FAMILIES`:
+            ``"openshape-pointbert"`` or ``"uni3d"``); ``config`` is of that family's type.
         config: architecture hyperparameters.
         model_up_axis: gravity axis the model was trained with (``up_axis`` in the TOML
             file); the data's own axis is a separate argument of ``ShapeEncoder.embed``.
@@ -101,6 +128,7 @@ class ModelEntry:
         description: one line for humans.
         registry_file: the registry file the entry was read from (provenance: a result made
             with an entry from a user registry must say so).
+        licences: the code and weight licences (``[name.licence]``); unknown fields ``None``.
     """
 
     name: str
@@ -108,8 +136,8 @@ class ModelEntry:
     sha256: str | None
     size: int | None
     container: str
-    prefix: str
-    config: PointBertConfig
+    prefix: str | None
+    config: PointBertConfig | Uni3DConfig
     model_up_axis: str
     text_model: str
     text_pretrained: str
@@ -119,6 +147,8 @@ class ModelEntry:
     text_size: int | None = None
     description: str = ""
     registry_file: Path | None = None
+    family: str = DEFAULT_FAMILY
+    licences: Licences = Licences()
 
     @property
     def embed_dim(self) -> int:
@@ -254,7 +284,21 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         if "sha256" not in table:
             raise ValueError(f"registry {registry_file}: Hub entry [{name}] needs a sha256 to verify downloads")
 
-    config = PointBertConfig.from_dict(need("architecture"))
+    family = table.get("family", DEFAULT_FAMILY)
+    if family not in FAMILIES:
+        raise ValueError(
+            f"registry {registry_file}: entry [{name}] has family {family!r}; use one of {', '.join(FAMILIES)}"
+        )
+    try:
+        config = FAMILIES[family].from_dict(need("architecture"))
+    except ValueError as exc:
+        raise ValueError(f"registry {registry_file}: [{name}.architecture] ({family}): {exc}") from None
+    licence = table.get("licence", {})
+    unknown = sorted(set(licence) - set(LICENCE_KEYS))
+    if unknown:
+        raise ValueError(
+            f"registry {registry_file}: [{name}.licence] has unknown keys {unknown}; use {', '.join(LICENCE_KEYS)}"
+        )
     embed_dim = table.get("embed_dim", config.embed_dim)
     if embed_dim != config.embed_dim:
         raise ValueError(
@@ -288,7 +332,7 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         sha256=sha256.lower() if sha256 else None,
         size=table.get("size"),
         container=table.get("container", "flat"),
-        prefix=table.get("prefix", ""),
+        prefix=table.get("prefix", "" if family == DEFAULT_FAMILY else None),
         config=config,
         model_up_axis=model_up_axis,
         text_model=text_model,
@@ -299,6 +343,8 @@ def _parse_entry(name: str, table: dict, registry_file: Path) -> ModelEntry:
         text_size=text.get("size"),
         description=table.get("description", ""),
         registry_file=registry_file,
+        family=family,
+        licences=Licences(**{key: str(value) for key, value in licence.items()}),
     )
 
 

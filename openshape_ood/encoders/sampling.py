@@ -1,16 +1,16 @@
-"""Point sampling and grouping for the PointBERT patch embedding.
+"""Point sampling and grouping for the patch embeddings of both encoder families.
 
-Farthest point sampling and ball query, written to reproduce the upstream OpenShape
-results index for index (dgl's CPU FPS kernel, PointNet++'s ``query_ball_point``)
-while staying vectorised over the batch and never sorting or materialising an int64
-``[B, S, N]`` tensor.
+Farthest point sampling, ball query (OpenShape) and k nearest neighbours (Uni3D), written
+to reproduce the upstream results index for index (dgl's CPU FPS kernel, PointNet++'s
+``query_ball_point``, the ``pointnet2_ops`` CUDA FPS kernel's skip of points at the
+centre, Uni3D's ``knn_point``) while staying vectorised over the batch.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["ball_query", "default_chunk_bytes", "farthest_point_sample", "gather_points"]
+__all__ = ["ball_query", "default_chunk_bytes", "farthest_point_sample", "gather_points", "knn_query"]
 
 
 def default_chunk_bytes(device: torch.device) -> int:
@@ -22,7 +22,11 @@ def default_chunk_bytes(device: torch.device) -> int:
 
 
 def farthest_point_sample(
-    xyz: torch.Tensor, num_samples: int, start: torch.Tensor | None = None
+    xyz: torch.Tensor,
+    num_samples: int,
+    start: torch.Tensor | None = None,
+    *,
+    skip_norm_sq: float | None = None,
 ) -> torch.Tensor:
     """Greedy farthest point sampling.
 
@@ -30,6 +34,10 @@ def farthest_point_sample(
         xyz: ``[B, N, 3]`` coordinates (computed in float32 whatever their dtype).
         num_samples: number of centres ``S`` to pick (``S <= N``).
         start: ``[B]`` index of the first centre per cloud; index 0 when ``None``.
+        skip_norm_sq: points whose float32 squared norm ``(x*x + y*y) + z*z`` is at most
+            this (compared in float64) are never picked after the first centre, as the
+            ``pointnet2_ops`` CUDA kernel that Uni3D calls does with ``1e-3``; ``None``
+            skips nothing (dgl, OpenShape). The first centre is ``start`` regardless.
 
     Returns:
         ``[B, S]`` int64 indices. Each next centre is the point whose squared distance
@@ -51,6 +59,10 @@ def farthest_point_sample(
     squares = torch.empty_like(planes)
     dist = torch.empty(batch, num_points, dtype=torch.float32, device=device)
     nearest = torch.full_like(dist, float("inf"))
+    if skip_norm_sq is not None:
+        # -inf stays the minimum, so argmax never lands on a skipped point (unless all are).
+        norm_sq = (planes[:, 0] * planes[:, 0] + planes[:, 1] * planes[:, 1]) + planes[:, 2] * planes[:, 2]
+        nearest.masked_fill_(norm_sq.double() <= skip_norm_sq, float("-inf"))
     chosen = [current]
     for _ in range(num_samples - 1):
         centre = planes.gather(2, current.view(batch, 1, 1).expand(batch, 3, 1))
@@ -148,6 +160,48 @@ def _lowest_inside_counted(inside: torch.Tensor, k: int) -> torch.Tensor:
     rank = torch.cumsum(inside, dim=-1, dtype=torch.int32)
     targets = torch.arange(1, k + 1, dtype=torch.int32, device=inside.device).expand(len(inside), -1).contiguous()
     return torch.searchsorted(rank, targets)
+
+
+def knn_query(
+    xyz: torch.Tensor, centres: torch.Tensor, num_neighbours: int, *, max_chunk_bytes: int | None = None
+) -> torch.Tensor:
+    """For each centre, the ``num_neighbours`` points nearest to it (itself included), as Uni3D groups.
+
+    Squared distances are computed in float32 with upstream's formula and rounding order,
+    ``(-2 c.p + |c|^2) + |p|^2``, so that near-ties at the K-th neighbour resolve as there;
+    the order of indices within a group is unspecified (upstream's ``topk(sorted=False)``).
+
+    Args:
+        xyz: ``[B, N, 3]`` points.
+        centres: ``[B, S, 3]`` query centres.
+        num_neighbours: group size ``K`` (``K <= N``).
+        max_chunk_bytes: clouds are processed in chunks whose float32 ``[B', S, N]`` distance
+            block stays within this many bytes (at least one cloud); ``None``:
+            :func:`default_chunk_bytes`. The result does not depend on it.
+
+    Returns:
+        ``[B, S, K]`` int64 indices.
+    """
+    batch, num_points, _ = xyz.shape
+    if not 0 < num_neighbours <= num_points:
+        raise ValueError(f"cannot take {num_neighbours} neighbours from {num_points} points")
+    xyz = xyz.detach().to(torch.float32)  # indices have no gradient
+    centres = centres.detach().to(torch.float32)
+    xyz_t = xyz.transpose(1, 2)
+    xyz_sq = torch.sum(xyz**2, -1).unsqueeze(1)
+    centre_sq = torch.sum(centres**2, -1).unsqueeze(-1)
+    if max_chunk_bytes is None:
+        max_chunk_bytes = default_chunk_bytes(xyz.device)
+    step = max(1, max_chunk_bytes // (num_points * centres.shape[1] * 4))
+    groups = []
+    for b in range(0, batch, step):
+        bs = slice(b, b + step)
+        # Not baddbmm: upstream adds |c|^2 after the product is rounded, and so must we.
+        sq_dist = torch.bmm(centres[bs], xyz_t[bs]).mul_(-2)
+        sq_dist += centre_sq[bs]
+        sq_dist += xyz_sq[bs]
+        groups.append(torch.topk(sq_dist, num_neighbours, dim=-1, largest=False, sorted=False).indices)
+    return torch.cat(groups)
 
 
 def gather_points(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

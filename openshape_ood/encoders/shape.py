@@ -1,7 +1,9 @@
-"""``ShapeEncoder``: raw point clouds in, L2-normalised OpenShape embeddings out."""
+"""``ShapeEncoder``: raw point clouds in, L2-normalised embeddings out (OpenShape PointBERT or Uni3D)."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import numbers
 import os
 from collections.abc import Sequence
@@ -11,10 +13,11 @@ import numpy as np
 import torch
 
 from ._checkpoint import CheckpointError, fetch_checkpoint, load_weights_strict, read_encoder_state_dict, verify_checkpoint
-from ..config import UP_AXES, check_up_axis
+from ..config import UP_AXES, Uni3DConfig, check_up_axis
 from ..device import COMPUTE_DTYPES, DtypeChoice, dtype_name, resolve_device, resolve_dtype
 from .pointbert import PointBertConfig, build_point_bert
 from ..io.contract import DEFAULT_NUM_POINTS, check_seed
+from .uni3d import build_uni3d
 from ..prepare import (
     CloudLike,
     prepare_batch,
@@ -25,18 +28,35 @@ from ..prepare import (
 from ..progress import progress_bar
 from ._registry import ModelEntry, get_entry
 
-__all__ = ["COMPUTE_DTYPES", "ShapeEncoder"]
+__all__ = ["COMPUTE_DTYPES", "ShapeEncoder", "build_encoder"]
+
+EncoderConfig = PointBertConfig | Uni3DConfig
+#: The gravity axis each family's released models were trained with, when a checkpoint loaded by
+#: path does not say: OpenShape's B/32 and L/14 Y up; Uni3D Z up (inferred from its code and data).
+DEFAULT_MODEL_UP_AXIS = {PointBertConfig: "y", Uni3DConfig: "z"}
+
+
+def build_encoder(config: EncoderConfig) -> torch.nn.Module:
+    """The module of ``config``'s family with random weights: ``[B, 6, N]`` prepared points -> ``[B, embed_dim]``."""
+    if isinstance(config, Uni3DConfig):
+        return build_uni3d(config)
+    if isinstance(config, PointBertConfig):
+        return build_point_bert(config)
+    raise TypeError(f"config must be a PointBertConfig or a Uni3DConfig, not {type(config).__name__}")
 
 
 class ShapeEncoder:
-    """An OpenShape PointBERT encoder with the input preparation it expects.
+    """A shape encoder (OpenShape PointBERT or Uni3D) with the input preparation it expects.
 
-    Build one with :meth:`from_pretrained` (a registered model, e.g. ``"vitl14"``) or
-    :meth:`from_checkpoint` (a local file); then :meth:`embed` point clouds.
+    Build one with :meth:`from_pretrained` (a registered model, e.g. ``"vitl14"`` or
+    ``"uni3d-b"``) or :meth:`from_checkpoint` (a local file); then :meth:`embed` point clouds.
+    Both families take the same prepared input (xyz centred and scaled into the unit ball, rgb
+    in [0, 1] or 0.4 without colour, 10,000 points, the data's up axis turned onto the
+    model's): OpenShape's and Uni3D's zero-shot evaluations prepare clouds alike.
 
     Attributes:
         model: the ``torch.nn.Module`` (eval mode).
-        config: its :class:`PointBertConfig`.
+        config: its :class:`PointBertConfig` or :class:`~openshape_ood.config.Uni3DConfig`.
         model_up_axis: the gravity axis the model was trained with (your data's axis is
             the ``up_axis`` argument of :meth:`embed`).
         name: registry name, or ``None`` for a checkpoint loaded by path.
@@ -50,7 +70,7 @@ class ShapeEncoder:
     def __init__(
         self,
         model: torch.nn.Module,
-        config: PointBertConfig,
+        config: EncoderConfig,
         *,
         model_up_axis: str = "y",
         name: str | None = None,
@@ -76,6 +96,11 @@ class ShapeEncoder:
     @property
     def embed_dim(self) -> int:
         return self.config.embed_dim
+
+    @property
+    def family(self) -> str:
+        """``"uni3d"`` or ``"openshape-pointbert"``, from :attr:`config`."""
+        return "uni3d" if isinstance(self.config, Uni3DConfig) else "openshape-pointbert"
 
     @property
     def device(self) -> torch.device:
@@ -118,7 +143,7 @@ class ShapeEncoder:
         registry: str | os.PathLike | None = None,
         dtype: str | torch.dtype = "auto",
     ) -> "ShapeEncoder":
-        """Load a registered encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``, or your own).
+        """Load a registered encoder (``"vitb32"``, ``"vitl14"``, ``"vitg14"``, ``"uni3d-b"``, ..., or your own).
 
         The checkpoint is downloaded into the Hugging Face Hub cache (``cache_dir``
         overrides it; ``HF_HUB_OFFLINE=1`` uses only the cache), its size and SHA-256
@@ -141,7 +166,7 @@ class ShapeEncoder:
         path = fetch_checkpoint(entry, cache_dir=cache_dir, revision=revision)
         verify_checkpoint(path, sha256=entry.sha256, size=entry.size)
         weights = read_encoder_state_dict(path, container=entry.container, prefix=entry.prefix)
-        model = build_point_bert(entry.config)
+        model = build_encoder(entry.config)
         load_weights_strict(model, weights, path)
         return cls(
             model.to(device),
@@ -156,9 +181,9 @@ class ShapeEncoder:
     def from_checkpoint(
         cls,
         path: str | os.PathLike,
-        config: PointBertConfig,
+        config: EncoderConfig,
         *,
-        model_up_axis: str = "y",
+        model_up_axis: str | None = None,
         container: str | None = None,
         prefix: str | None = None,
         sha256: str | None = None,
@@ -169,11 +194,14 @@ class ShapeEncoder:
 
         Args:
             path: the ``.pt`` file (a dict of tensors; never unpickled beyond that).
-            config: its architecture.
-            model_up_axis: the gravity axis the model was trained with.
+            config: its architecture: a :class:`PointBertConfig`, or a
+                :class:`~openshape_ood.config.Uni3DConfig` (whose ``img_size``, when ``None``,
+                is read off the file's unused ``visual.pos_embed``).
+            model_up_axis: the gravity axis the model was trained with; ``None``: ``"y"``
+                for PointBERT, ``"z"`` for Uni3D.
             container: where the encoder weights sit in the file (with ``prefix``); ``None``
-                detects the released layouts (flat with ``pc_encoder.``, or
-                ``state_dict`` with ``module.``).
+                detects the released layouts (flat with ``pc_encoder.``, ``state_dict`` with
+                ``module.``, Uni3D's ``module`` with or without ``module.``).
             prefix: the prefix of the encoder's weight names in the file; ``None`` detects it.
             sha256: expected SHA-256, checked before loading when given.
             device: where the model runs.
@@ -186,8 +214,12 @@ class ShapeEncoder:
             raise FileNotFoundError(f"checkpoint {path} does not exist")
         verify_checkpoint(path, sha256=sha256, size=None)
         weights = read_encoder_state_dict(path, container=container, prefix=prefix)
-        model = build_point_bert(config)
+        if isinstance(config, Uni3DConfig) and config.img_size is None:
+            config = _with_image_size_of(config, weights)
+        model = build_encoder(config)
         load_weights_strict(model, weights, path)
+        if model_up_axis is None:
+            model_up_axis = DEFAULT_MODEL_UP_AXIS[type(config)]
         return cls(model.to(device), config, model_up_axis=model_up_axis, checkpoint=path)._computing_in(choice)
 
     def encode_prepared(self, points: torch.Tensor, fps_start: torch.Tensor | None = None) -> torch.Tensor:
@@ -303,6 +335,22 @@ class ShapeEncoder:
         fps_start = torch.tensor([_fps_start(seed, self.num_points) for _ in clouds]) if random_fps_start else None
         embedding = self.encode_prepared(batch, fps_start)
         return torch.nn.functional.normalize(embedding.float(), dim=-1).cpu()
+
+
+def _with_image_size_of(config: Uni3DConfig, weights: dict[str, torch.Tensor]) -> Uni3DConfig:
+    """``config`` with the backbone image size that the file's position table ``[1, 1 + P, D]`` was made for.
+
+    The table is never used (points are not image patches), but strict loading needs its
+    shape: a grid of ``sqrt(P)`` patches of the file's patch size per side. Files without
+    one keep the architecture's default, and strict loading says what differs.
+    """
+    table, patch = weights.get("point_encoder.visual.pos_embed"), weights.get("point_encoder.visual.patch_embed.proj.weight")
+    if table is None or patch is None or table.ndim != 3:
+        return config
+    side = math.isqrt(table.shape[1] - 1)
+    if side * side != table.shape[1] - 1:
+        return config
+    return dataclasses.replace(config, img_size=side * patch.shape[-1])
 
 
 def _view_seed(seed: int | None, view: int) -> int | None:

@@ -111,7 +111,7 @@ def test_a_checkpoint_that_fails_the_registry_hash_is_one_error_line(hub_setup, 
 
 def test_an_unknown_model_is_a_usage_error(hub_setup, capsys):
     assert main(["download", "vit-huge"]) == 2
-    assert "unknown model 'vit-huge'; registered models: tiny, vitb32" in capsys.readouterr().err
+    assert "unknown model 'vit-huge'; registered models: tiny, uni3d-b, " in capsys.readouterr().err
 
 
 def test_quiet_leaves_the_download_bars_to_huggingface_hub_which_hides_them(hub_setup, shape_bytes, monkeypatch, capsys):

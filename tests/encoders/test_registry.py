@@ -28,7 +28,7 @@ def packaged_registry(monkeypatch):
 
 
 def test_packaged_registry_lists_the_three_released_models():
-    registry = load_registry()
+    registry = {n: e for n, e in load_registry().items() if e.family == "openshape-pointbert"}
     assert sorted(registry) == ["vitb32", "vitg14", "vitl14"]
     assert {n: e.embed_dim for n, e in registry.items()} == {"vitb32": 512, "vitl14": 768, "vitg14": 1280}
     assert {n: e.model_up_axis for n, e in registry.items()} == {"vitb32": "y", "vitl14": "y", "vitg14": "z"}
@@ -62,10 +62,12 @@ def test_registry_file_can_be_replaced_by_environment(monkeypatch, tiny_registry
 
 
 def test_unknown_model_lists_registered_names():
-    with pytest.raises(UnknownModelError, match="vitb32, vitg14, vitl14") as raised:
+    names = ", ".join(sorted(load_registry()))
+    assert "uni3d-b, " in names and names.endswith("vitb32, vitg14, vitl14")
+    with pytest.raises(UnknownModelError, match=names) as raised:
         get_entry("vit-huge")
     assert isinstance(raised.value, KeyError)
-    assert str(raised.value) == "unknown model 'vit-huge'; registered models: vitb32, vitg14, vitl14"  # no quotes
+    assert str(raised.value) == f"unknown model 'vit-huge'; registered models: {names}"  # no quotes
 
 
 def test_user_registries_add_entries_and_keep_the_packaged_ones(tmp_path, monkeypatch):
@@ -75,7 +77,8 @@ def test_user_registries_add_entries_and_keep_the_packaged_ones(tmp_path, monkey
     other.write_text(ENTRY.format(up="x", embed_dim=8).replace("[mine", "[vitb32"))
     monkeypatch.setenv("OPENSHAPE_OOD_REGISTRY", os.pathsep.join([str(mine), str(other)]))
     registry = load_registry()
-    assert list(registry) == ["vitb32", "vitl14", "vitg14", "mine"]
+    assert list(registry) == [*load_registry(packaged_registry_path()), "mine"]
+    assert list(registry)[:3] == ["vitb32", "vitl14", "vitg14"]
     assert registry["mine"].source == LocalSource(tmp_path / "weights.pt")
     assert registry["vitb32"].model_up_axis == "x" and registry["vitb32"].source == LocalSource(tmp_path / "weights.pt")
     assert registry["vitl14"] == load_registry(packaged_registry_path())["vitl14"]
@@ -173,7 +176,7 @@ def test_a_local_copy_is_two_lines_extending_a_packaged_entry(tmp_path, monkeypa
     "table, message",
     [
         ('extends = "vitb32"', r"extends 'vitb32' but lacks required key 'path' \(path = "),
-        ('extends = "vit-huge"\npath = "a.pt"', "extends 'vit-huge', which no earlier entry defines; registered: vitb32"),
+        ('extends = "vit-huge"\npath = "a.pt"', "extends 'vit-huge', which no earlier entry defines; registered: uni3d-b, "),
         ('extends = "vitb32"\npath = "a.pt"\nup_axis = "z"', "may set only path, sha256, size, description, not up_axis"),
     ],
 )

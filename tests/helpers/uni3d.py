@@ -1,0 +1,112 @@
+"""Tiny random-weight Uni3D models in the released container, for offline end-to-end tests.
+
+``make_tiny_uni3d_registry(directory)`` writes one checkpoint per EVA block family (the
+released layout: a DeepSpeed-style dict whose ``module`` holds the float16 state dict of the
+whole model, bookkeeping entries beside it), a tiny 1024-wide open_clip text tower, and a
+registry whose ``uni3d-ti``, ``uni3d-b`` and ``uni3d-g`` entries point at them (replacing the
+packaged ones when the registry is in ``OPENSHAPE_OOD_REGISTRY``). By hand::
+
+    python -m tests.helpers.uni3d /tmp/tiny_uni3d        # prints the registry path
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from openshape_ood import Uni3DConfig
+from openshape_ood.encoders.uni3d import build_uni3d
+
+from ..tiny_models import write_text_tower
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "uni3d_parity"
+#: registry name -> (timm architecture of the block family, heads)
+TINY = {
+    "uni3d-ti": ("eva02_tiny_patch14_224", 2),
+    "uni3d-b": ("eva02_base_patch14_448", 2),
+    "uni3d-g": ("eva_giant_patch14_560", 2),
+}
+#: What the tiny models share: one block, 32 wide, 32 groups of 16 points, 28-pixel position table.
+TINY_SHAPE = dict(width=32, depth=1, num_group=32, group_size=16, encoder_dim=64, embed_dim=1024, img_size=28)
+BOOKKEEPING = {"epoch": 1, "best_acc1": 0.0, "global_steps": 1, "dp_world_size": 1, "mp_world_size": 1, "ds_version": "0.0"}
+
+
+def tiny_config(name: str) -> Uni3DConfig:
+    timm_model, heads = TINY[name]
+    return Uni3DConfig(timm_model=timm_model, heads=heads, **TINY_SHAPE)
+
+
+def released_container(state: dict[str, torch.Tensor], prefix: str = "") -> dict:
+    """``state`` as the released files hold it: float16 floating tensors under ``module``, keys with ``prefix``."""
+    module = {prefix + k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    return {"module": module, **BOOKKEEPING}
+
+
+def write_tiny_checkpoint(path: Path, config: Uni3DConfig, seed: int = 0, prefix: str = "") -> Path:
+    """A random-weight model of ``config`` saved in the released container at ``path``."""
+    torch.manual_seed(seed)
+    model = build_uni3d(config)
+    with torch.no_grad():  # BatchNorm statistics other than the defaults, so that loading them matters
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    torch.save(released_container(model.state_dict(), prefix), path)
+    return path
+
+
+def make_tiny_uni3d_registry(directory: str | Path) -> Path:
+    """Write the tiny Uni3D checkpoints, text tower and registry into ``directory``; return the registry path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    text_name, text_config, text_weights = write_text_tower(directory, 1024)
+    lines = ["# Tiny Uni3D test models (random weights, released container), tiny random text tower.", ""]
+    for seed, name in enumerate(TINY):
+        config = tiny_config(name)
+        checkpoint = write_tiny_checkpoint(directory / f"{name}-tiny.pt", config, seed, "module." if name == "uni3d-g" else "")
+        payload = checkpoint.read_bytes()
+        lines += [
+            f"[{name}]",
+            f'description = "tiny {name}-layout test model (random weights)"',
+            'family = "uni3d"',
+            f'path = "{checkpoint.name}"',
+            f'sha256 = "{hashlib.sha256(payload).hexdigest()}"',
+            f"size = {len(payload)}",
+            'container = "module"',
+            'up_axis = "z"',
+            f"[{name}.architecture]",
+            *(f"{k} = {v!r}".replace("'", '"') for k, v in vars(config).items()),
+            f"[{name}.text]",
+            f'model = "{text_name}"',
+            f'config = "{text_config.name}"',
+            f'path = "{text_weights.name}"',
+            f"[{name}.licence]",
+            'code = "MIT"',
+            'weights = "none stated"',
+            "",
+        ]
+    registry = directory / "uni3d_registry.toml"
+    registry.write_text("\n".join(lines))
+    return registry
+
+
+if __name__ == "__main__":
+    print(make_tiny_uni3d_registry(sys.argv[1] if len(sys.argv) > 1 else "tiny_uni3d"))
+
+
+def put_in_hub_cache(cache: Path, repo_id: str, filename: str, payload: bytes, commit: str = "0" * 40) -> Path:
+    """Lay ``payload`` out as huggingface_hub caches a large file (blobs/<sha256>, a snapshot link, refs/main)."""
+    repo_dir = Path(cache) / ("models--" + repo_id.replace("/", "--"))
+    blob = repo_dir / "blobs" / hashlib.sha256(payload).hexdigest()
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(payload)
+    snapshot = repo_dir / "snapshots" / commit / filename
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
+    (repo_dir / "refs").mkdir(exist_ok=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    return snapshot
