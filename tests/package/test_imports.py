@@ -25,6 +25,7 @@ PUBLIC_NAMES = [
     "TextEncoder", "UnknownModelError", "closed_set_metrics", "find_shape_files", "get_entry",
     "is_shape_file", "load_points", "load_registry", "lvis_categories", "ood_metrics", "read_cloud",
     "score_novelty",
+    "Uni3DConfig",  # added with the Uni3D family (issue 28); the rest is the list before the stage packages
 ]
 
 
