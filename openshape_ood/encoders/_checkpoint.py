@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from ._cache import file_identity
-from ._hub import OFFLINE_ADVICE, HubUnavailableError, file_sha256, hub_file
+from ._hub import OFFLINE_ADVICE, HubUnavailableError, cached_file, ensure_reachable, file_sha256, hub_file
 from ..progress import bar_class
 from ._registry import HubSource, LocalSource, ModelEntry
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckpointError",
     "checkpoint_identity",
+    "check_checkpoint_obtainable",
     "fetch_checkpoint",
     "file_sha256",
     "load_weights_strict",
@@ -76,12 +77,7 @@ def fetch_checkpoint(
     """
     source = entry.source
     if isinstance(source, LocalSource):
-        if not source.path.is_file():
-            raise CheckpointError(
-                f"checkpoint for {entry.name!r} not found at {source.path}; fix the 'path' of "
-                f"[{entry.name}] in the registry"
-            )
-        return source.path
+        return _local_checkpoint(entry, source)
     assert isinstance(source, HubSource)
     try:
         return hub_file(
@@ -98,6 +94,42 @@ def fetch_checkpoint(
     except (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError) as exc:
         where = f"{source.repo_id}/{source.filename} (revision {revision or source.revision or 'main'})"
         raise CheckpointError(f"could not download {where} for {entry.name!r}: {exc}") from exc
+
+
+def check_checkpoint_obtainable(
+    entry: ModelEntry, *, cache_dir: str | os.PathLike | None = None, revision: str | None = None
+) -> None:
+    """Raise :class:`CheckpointError` now when ``entry``'s checkpoint is neither on this machine nor downloadable.
+
+    The same look-ups as :func:`fetch_checkpoint` (the local path, the Hub cache, then
+    ``HF_HUB_OFFLINE`` and the one reachability probe) without downloading and without
+    torch: a command that will fail for want of the weights says so in a second, before
+    importing torch and open_clip (about 6 s on a 2-core machine).
+    """
+    source = entry.source
+    if isinstance(source, LocalSource):
+        _local_checkpoint(entry, source)
+        return
+    revision = revision or source.revision
+    if cached_file(source.repo_id, [source.filename], revision=revision, cache_dir=cache_dir) is not None:
+        return
+    try:
+        ensure_reachable(
+            f"checkpoint for {entry.name!r}",
+            f"{source.repo_id}/{source.filename} (revision {revision or 'main'})",
+            OFFLINE_ADVICE.format(model=entry.name),
+            cache_dir,
+        )
+    except HubUnavailableError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def _local_checkpoint(entry: ModelEntry, source: LocalSource) -> Path:
+    if not source.path.is_file():
+        raise CheckpointError(
+            f"checkpoint for {entry.name!r} not found at {source.path}; fix the 'path' of [{entry.name}] in the registry"
+        )
+    return source.path
 
 
 def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> None:
