@@ -135,8 +135,9 @@ def _local_checkpoint(entry: ModelEntry, source: LocalSource) -> Path:
 def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> None:
     """Check size, then SHA-256, of a file before anything unpickles it.
 
-    Without a SHA-256, a ``torch.save`` zip container is checked against the CRC-32 of each
-    of its members, which the container holds anyway (:func:`zip_problem`).
+    A ``torch.save`` zip container is then checked against the CRC-32 of each of its members,
+    which the container holds anyway (:func:`zip_problem`): with a SHA-256 too, since one
+    registered from an already damaged file matches it.
     """
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
@@ -152,7 +153,8 @@ def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> No
                 f"or a different version. Delete it and download it again, or update the registry "
                 f"entry if you replaced the checkpoint on purpose."
             )
-    elif problem := zip_problem(path):
+    # Also with a matching SHA-256: a registry entry may have been written from an already damaged file.
+    if problem := zip_problem(path):
         raise CheckpointError(f"{path} {problem}: the file is damaged. Delete it and download or copy it again.")
 
 

@@ -130,3 +130,11 @@ def test_a_lazrs_panic_becomes_a_value_error_naming_the_file(tmp_path):
     with pytest.raises(ValueError, match=re.escape(f"could not read {path}: its LAZ data are damaged")) as info:
         read_cloud(path)
     assert "capacity overflow" in str(info.value)
+
+
+def test_obj_with_vertex_colours_and_texture_coordinates_but_no_material_keeps_its_colours(tmp_path):
+    # trimesh builds a blank grey texture for the vt lines; the colours are the vertices' own.
+    path = tmp_path / "coloured.obj"
+    path.write_text("v 0 0 0 1 0 0\nv 1 0 0 1 0 0\nv 0 1 0 1 0 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/1 2/2 3/3\n")
+    points = read_cloud(path, num_samples=500, seed=0).points
+    np.testing.assert_allclose(points[:, 3:], np.tile([1.0, 0.0, 0.0], (500, 1)))
