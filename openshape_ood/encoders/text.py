@@ -220,7 +220,7 @@ def _tower_facts(model_name: str, pretrained: str | os.PathLike | None, cache_di
     memo_path = cache_dir / "text-towers.json"
     key = json.dumps([_open_clip_version(), model_name, None if resolved is None else str(resolved)])
     memo = _read_memo(memo_path)
-    if "open_clip" not in sys.modules and key in memo:
+    if sys.modules.get("open_clip") is None and key in memo:  # not imported (or its import blocked)
         return memo[key]
     facts = _open_clip_facts(model_name, pretrained, resolved)
     if memo.get(key) != facts:

@@ -39,6 +39,7 @@ from scipy.spatial import cKDTree
 
 __all__ = [
     "FAR_QUANTILE",
+    "FINEST_SPACING",
     "VOLUME_DIMENSION",
     "check_precision",
     "check_real",

@@ -12,6 +12,7 @@ import struct
 import warnings
 from pathlib import Path
 
+import laspy
 import numpy as np
 import pytest
 
@@ -73,8 +74,6 @@ def test_honest_header_reads_without_a_word(tmp_path):
 def test_points_far_outside_the_bounds_are_counted(tmp_path):
     xyz = survey_points()
     path = write_las(tmp_path / "flipped.las", xyz)
-    import laspy
-
     header = laspy.open(str(path)).header
     record = header.point_format.size
     # Record 5's X (the first int32 of the record) becomes 2**31 - 1: x = 512000 + 2147483.647 m.
