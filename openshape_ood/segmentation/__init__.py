@@ -120,7 +120,7 @@ def segment_scene(
     Returns:
         ``(N,)`` int64 labels, and the settings with ``return_settings``.
     """
-    if (screened := screen_scan(points, locals())) is not None:  # hostile scans refused, far outliers set aside
+    if (screened := screen_scan(segment_scene, locals())) is not None:  # hostile scans refused, far outliers set aside
         return screened
     xyz = scene_xyz(points)
     if labels is not None:

@@ -33,6 +33,7 @@ import contextvars
 import math
 import re
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -66,10 +67,11 @@ _DIMENSION_RADIUS = 4.0
 _SCREENED = contextvars.ContextVar("screened", default=False)
 
 
-def screen_scan(points, arguments: dict):
+def screen_scan(segment: Callable, arguments: dict):
     """Check a scan and segment it without its far outliers; ``None`` when ``segment_scene`` should go on itself.
 
-    ``arguments`` are ``segment_scene``'s arguments (its ``locals()`` on entry). With given
+    ``segment`` is ``segment_scene`` itself (passed in: this module cannot import the package
+    that imports it), ``arguments`` its arguments (its ``locals()`` on entry). With given
     ``labels``, or when the scan cannot be read as ``(N, >=3)`` real numbers (left to
     ``segment_scene``'s own errors), only :func:`check_real` runs. Otherwise the checks of
     this module run, and ``segment_scene`` is called again (not screened a second time) on the
@@ -77,6 +79,7 @@ def screen_scan(points, arguments: dict):
     """
     if _SCREENED.get():
         return None
+    points = arguments["points"]
     check_real(points, "points")
     if arguments.get("labels") is not None:
         return None
@@ -105,9 +108,7 @@ def screen_scan(points, arguments: dict):
     rest = {name: value for name, value in arguments.items() if name != "points"}
     token = _SCREENED.set(True)
     try:
-        from . import segment_scene  # the package imports this module
-
-        result = segment_scene(array[~outliers] if outliers.any() else points, **rest)
+        result = segment(array[~outliers] if outliers.any() else points, **rest)
     except ValueError as exc:
         if arguments.get("min_size") is None and str(exc).startswith("min_size must be in"):
             chosen = re.search(r"max_size=([0-9.eE+-]+)", str(exc))
