@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -38,3 +39,19 @@ def test_a_lazrs_panic_in_a_batch_is_one_line_and_the_rest_is_scored(tiny_regist
     errors = [line for line in captured.err.splitlines() if str(bad) in line]
     assert len(errors) == 1 and "its LAZ data are damaged" in errors[0]
     assert "Traceback" not in captured.err and "PanicException" not in captured.err
+
+
+def test_rust_backtraces_only_with_debug(monkeypatch):
+    # lazrs's panic would print a 50-line Rust backtrace where RUST_BACKTRACE=1 is set (as on this machine).
+    from openshape_ood.cli import _rust_backtraces
+
+    monkeypatch.setenv("RUST_BACKTRACE", "1")
+    with _rust_backtraces(False):
+        assert os.environ["RUST_BACKTRACE"] == "0"
+    assert os.environ["RUST_BACKTRACE"] == "1"
+    with _rust_backtraces(True):
+        assert os.environ["RUST_BACKTRACE"] == "1"
+    monkeypatch.delenv("RUST_BACKTRACE")
+    with _rust_backtraces(False):
+        assert os.environ["RUST_BACKTRACE"] == "0"
+    assert "RUST_BACKTRACE" not in os.environ
