@@ -89,10 +89,11 @@ def screen_scan(segment: Callable, arguments: dict):
         return None
     if array.ndim != 2 or array.shape[1] < 3 or array.dtype.kind not in "iuf" or len(array) < 10:
         return None
-    xyz = array[:, :3].astype(np.float64)
+    xyz = array[:, :3] if array.dtype.kind == "f" else array[:, :3].astype(np.float64)  # no copy of a float scan
     finite = np.isfinite(xyz).all(axis=1)
     outliers = far_outliers(xyz)
-    inliers = xyz[finite & ~outliers]
+    usable = finite & ~outliers
+    inliers = xyz if usable.all() else xyz[usable]
     if len(inliers) < 10:
         return None
     spacing, dimension = _measure(inliers)
