@@ -47,7 +47,7 @@ def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarr
     """
     if isinstance(clouds, np.ndarray) or _is_tensor(clouds):
         is_torch = _is_tensor(clouds)
-        array = clouds.detach().cpu().numpy() if is_torch else clouds
+        array = _cloud_values(clouds, "clouds")
         if array.ndim == 2:
             return [array], is_torch
         if array.ndim == 3:
@@ -63,12 +63,32 @@ def split_clouds(clouds: CloudLike | Sequence[CloudLike]) -> tuple[list[np.ndarr
         for i, cloud in enumerate(clouds):
             if not (isinstance(cloud, np.ndarray) or _is_tensor(cloud)):
                 raise ValueError(f"cloud {i} is a {type(cloud).__name__}; pass numpy arrays or torch tensors")
-            array = cloud.detach().cpu().numpy() if _is_tensor(cloud) else cloud
+            array = _cloud_values(cloud, f"cloud {i}")
             if array.ndim != 2:
                 raise ValueError(f"cloud {i} has shape {array.shape}; each cloud must be (N, 3) or (N, 6)")
             arrays.append(array)
         return arrays, is_torch
     raise ValueError(f"cannot read point clouds from a {type(clouds).__name__}; pass arrays or tensors")
+
+
+def _cloud_values(points, name: str) -> np.ndarray:
+    """``points`` as a numpy array: a numpy array as it is, a torch tensor copied to the CPU.
+
+    Raises a ``TypeError`` naming ``name`` for anything else (``None``, lists, strings), and for
+    a tensor on torch's ``meta`` device, which has a shape but no values to copy.
+    """
+    if isinstance(points, np.ndarray):
+        return points
+    if _is_tensor(points):
+        if points.device.type == "meta":
+            raise TypeError(f"{name} is a torch tensor on the 'meta' device, which holds no values; pass real data")
+        values = points.detach().cpu()
+        # numpy has no bfloat16; float32 holds every bfloat16 value exactly.
+        return (values.float() if values.dtype == sys.modules["torch"].bfloat16 else values).numpy()
+    raise TypeError(
+        f"{name} is a {type(points).__name__}; pass a numpy array or torch tensor of shape (N, 3) or (N, 6)"
+        + (" (np.asarray(...) makes one from a list of rows)" if isinstance(points, (list, tuple)) else "")
+    )
 
 
 def _is_tensor(value) -> bool:
@@ -84,9 +104,11 @@ def validate_cloud(points: np.ndarray, index: int = 0, name: str | None = None) 
     become ``DEFAULT_RGB``. Refused with a ``ValueError`` naming the cloud (``name``, or
     ``cloud {index}``): other shapes, dtypes other than integers and floats (complex, bool,
     datetime, object), no points, non-finite values, colours out of range, and degenerate
-    clouds (a single point, or all points identical), which have no shape to encode.
+    clouds (a single point, or all points identical), which have no shape to encode. Anything but a
+    numpy array or a torch tensor with values is a ``TypeError`` naming the cloud.
     """
     name = name or f"cloud {index}"
+    points = _cloud_values(points, name)
     if points.ndim != 2 or points.shape[1] not in (3, 6):
         raise ValueError(
             f"{name} has shape {points.shape}; expected (N, 3) xyz or (N, 6) xyz+rgb "

@@ -38,10 +38,12 @@ and prints; JSON comes from the library's result objects.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import traceback
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import import_module
 
 from .. import __version__
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hub_bars = not are_progress_bars_disabled()
     if args.quiet:
         disable_progress_bars()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _rust_backtraces(args.debug):
         warnings.showwarning = show_warning
         try:
             return args.run(args)
@@ -98,6 +100,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if hub_bars:
                 enable_progress_bars()
+
+
+@contextlib.contextmanager
+def _rust_backtraces(shown: bool) -> Iterator[None]:
+    """Rust extensions print a backtrace of a panic (lazrs on a damaged LAZ file, which the reader reports as one
+    error line) when ``RUST_BACKTRACE`` is set: only with ``--debug``, as for Python tracebacks."""
+    before = os.environ.get("RUST_BACKTRACE")
+    if not shown:
+        os.environ["RUST_BACKTRACE"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("RUST_BACKTRACE", None)
+        else:
+            os.environ["RUST_BACKTRACE"] = before
 
 
 def build_parser(commands: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:

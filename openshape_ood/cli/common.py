@@ -121,7 +121,11 @@ def class_names(value: str, what: str = "--known class names") -> list[str]:
 
 
 def check_shape_options(args: argparse.Namespace) -> ModelEntry:
-    """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names)."""
+    """Check ``--seed`` and ``--batch-size``; return the registry entry of ``--model`` (a usage error lists the names).
+
+    Its checkpoint must be on this machine or downloadable (:class:`CheckpointError` otherwise), checked
+    without importing torch.
+    """
     from ..io.contract import check_seed
 
     try:
@@ -131,9 +135,13 @@ def check_shape_options(args: argparse.Namespace) -> ModelEntry:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     try:
-        return get_entry(args.model)
+        entry = get_entry(args.model)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
+    from ..encoders._checkpoint import check_checkpoint_obtainable
+
+    check_checkpoint_obtainable(entry)  # before torch and open_clip are imported: an offline first run fails at once
+    return entry
 
 
 # ------------------------------------------------------------------------ files, encoding

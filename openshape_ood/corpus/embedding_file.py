@@ -321,13 +321,18 @@ class ResumableEmbeddingWriter:
 
 
 def _check_output_path(path: Path) -> None:
-    """Refuse an output path that is a folder or another non-file (a device such as /dev/full), before any lock."""
+    """Refuse an output path that is a folder or another non-file (a device such as /dev/full), or lies under a
+    file, before any lock."""
     if path.is_dir():
         raise ValueError(f"the output {path} is a folder; name an embeddings file to write, e.g. {path / 'embeddings.h5'}")
     if path.exists() and not path.is_file():
         raise ValueError(
             f"the output {path} is not a regular file (a device or a pipe?); name an embeddings file (.h5) to write"
         )
+    # A file where a folder of the path should be: creating the folders would fail with a bare "[Errno 17] File exists".
+    folder = next((parent for parent in path.parents if parent.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise ValueError(f"the output {path} cannot be written: {folder} is a file, not a folder; choose another output path")
 
 
 def _same(recorded, current) -> bool:

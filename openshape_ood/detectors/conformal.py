@@ -22,7 +22,6 @@ import numbers
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import false_discovery_control
 
 from ..methods.scores import real_array
 
@@ -140,6 +139,8 @@ def benjamini_hochberg(p_values: ArrayLike, fdr: float) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if p.min() < 0 or p.max() > 1:
         raise ValueError(f"p_values must lie in [0, 1]; got values in [{p.min():g}, {p.max():g}]")
+    from scipy.stats import false_discovery_control  # here: scipy.stats takes seconds to import, --help none
+
     return false_discovery_control(p, method="bh") <= fdr
 
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import warnings
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
-import open_clip
 import torch
-from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
 from safetensors import safe_open
 
+from ..atomic import write_bytes
 from ._cache import default_cache_dir, embedding_problem, file_identity, keyed_cache_path, read_cache_file, save_tensors
 from ..classnames import check_class_names, resolve_templates, spoken_name
 from ..device import resolve_device
@@ -63,35 +65,16 @@ class TextEncoder:
         cache: bool = True,
         progress: bool | None = None,
     ):
-        config = open_clip.get_model_config(model_name)
-        if config is None:
-            raise ValueError(f"unknown open_clip model {model_name!r}; see open_clip.list_models() for the names")
         self.model_name = model_name
-        self.embed_dim: int = config["embed_dim"]
         self.device = resolve_device(device)
         self.progress = progress
-        self._config = config
-        quick_gelu = bool(config.get("quick_gelu", False))
-        if pretrained is None:
-            self.pretrained = None
-            self._weights_id = None
-        elif open_clip.is_pretrained_cfg(model_name, str(pretrained)):
-            self.pretrained = str(pretrained)
-            tag_config = open_clip.get_pretrained_cfg(model_name, self.pretrained)
-            quick_gelu = quick_gelu or bool(tag_config.get("quick_gelu", False))
-            source = tag_config.get("hf_hub") or tag_config.get("url", "")
-            self._weights_id = f"tag:{self.pretrained}:{source}"
-        elif Path(pretrained).expanduser().is_file():
-            self.pretrained = str(Path(pretrained).expanduser().resolve())
-            self._weights_id = file_identity(self.pretrained)
-        else:
-            tags = open_clip.list_pretrained_tags_by_model(model_name)
-            raise ValueError(
-                f"pretrained {str(pretrained)!r} is neither an open_clip tag for {model_name} "
-                f"(known tags: {tags}) nor an existing file; pass one of those, or None for random weights"
-            )
-        self.quick_gelu = quick_gelu
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        facts = _tower_facts(model_name, pretrained, self.cache_dir if cache else None)
+        self.embed_dim: int = facts["embed_dim"]
+        self.pretrained = facts["pretrained"]
+        self.quick_gelu = facts["quick_gelu"]
+        is_file = self.pretrained is not None and facts["weights_id"] is None
+        self._weights_id = file_identity(self.pretrained) if is_file else facts["weights_id"]
         self.cache = cache and self._weights_id is not None
         self._tower: torch.nn.Module | None = None
         self._tokenizer = None
@@ -109,6 +92,8 @@ class TextEncoder:
         if entry.text_config is not None:
             if not entry.text_config.is_file():
                 raise FileNotFoundError(f"open_clip config {entry.text_config} of [{entry.name}.text] does not exist")
+            import open_clip
+
             open_clip.add_model_config(entry.text_config)
         return cls(entry.text_model, entry.text_pretrained, **kwargs)
 
@@ -126,6 +111,8 @@ class TextEncoder:
     def tokenizer(self):
         """open_clip's tokenizer for this architecture."""
         if self._tokenizer is None:
+            import open_clip
+
             self._tokenizer = open_clip.get_tokenizer(self.model_name)
         return self._tokenizer
 
@@ -152,6 +139,8 @@ class TextEncoder:
         found = store.read() if store is not None else {}
         missing = list(dict.fromkeys(key for key in keys if key not in found))
         if missing:
+            import open_clip  # only now: a cache hit needs none of it (seconds to import)
+
             words_of = dict(zip(keys, spoken))
             self.module  # load the tower before the bar starts
             label = f"Embedding class names ({self.model_name})"
@@ -174,7 +163,10 @@ class TextEncoder:
         return keyed_cache_path(self.cache_dir / "text", self.model_name, self._cache_identity())
 
     def _load_tower(self) -> torch.nn.Module:
-        text_config = dict(self._config["text_cfg"])
+        import open_clip
+        from open_clip.model import _build_text_tower  # the builder CustomTextCLIP uses for its text tower
+
+        text_config = dict(open_clip.get_model_config(self.model_name)["text_cfg"])
         if "hf_model_name" in text_config:
             # Hugging Face text towers would otherwise fetch their base weights before ours overwrite them.
             text_config["hf_model_pretrained"] = self.pretrained is None
@@ -193,6 +185,8 @@ def _download_tag(model_name: str, tag: str) -> str:
     Without the file in the cache, an unreachable Hub (or ``HF_HUB_OFFLINE``) fails at once
     with one line, instead of open_clip's retried and repeated download errors.
     """
+    import open_clip
+
     config = open_clip.get_pretrained_cfg(model_name, tag)
     what = f"the {model_name} text tower's weights ({tag!r})"
     repo_id, filename = os.path.split(config.get("hf_hub", ""))
@@ -206,6 +200,91 @@ def _download_tag(model_name: str, tag: str) -> str:
         return open_clip.download_pretrained(config)
     except Exception as exc:  # noqa: BLE001 - open_clip wraps every Hub or URL failure differently
         raise OSError(f"could not download {what}: {exc}. {TEXT_ADVICE}") from None
+
+
+def _tower_facts(model_name: str, pretrained: str | os.PathLike | None, cache_dir: Path | None) -> dict:
+    """What a text encoder needs to know of its tower before embedding: width, weights, activation.
+
+    ``{"embed_dim", "pretrained", "quick_gelu", "weights_id"}`` (``pretrained`` a tag or a
+    resolved file path; ``weights_id`` ``None`` for a file, whose identity is taken afresh).
+    The answer comes from open_clip's tables, which take seconds to import (torch, timm), and
+    is remembered beside the embedding cache (``text-towers.json``, keyed by open_clip's
+    version): a later run whose class embeddings are all cached never imports open_clip.
+    Once open_clip is imported (a custom model config registered, say) its tables are asked
+    again, so a remembered answer never outlives a change of config. ``cache_dir`` ``None``:
+    nothing is read or written (the encoder's ``cache=False``), nor for random weights (never cached).
+    """
+    resolved = str(Path(pretrained).expanduser().resolve()) if _is_file(pretrained) else pretrained
+    if cache_dir is None or pretrained is None:
+        return _open_clip_facts(model_name, pretrained, resolved)
+    memo_path = cache_dir / "text-towers.json"
+    key = json.dumps([_open_clip_version(), model_name, None if resolved is None else str(resolved)])
+    memo = _read_memo(memo_path)
+    if sys.modules.get("open_clip") is None and key in memo:  # not imported (or its import blocked)
+        return memo[key]
+    facts = _open_clip_facts(model_name, pretrained, resolved)
+    if memo.get(key) != facts:
+        try:
+            write_bytes(memo_path, json.dumps({**memo, key: facts}, indent=1).encode())
+        except OSError as exc:  # a read-only cache folder: the next run imports open_clip again, that is all
+            warnings.warn(f"could not remember the text tower's settings in {memo_path}: {exc}", stacklevel=4)
+    return facts
+
+
+def _open_clip_facts(model_name: str, pretrained: str | os.PathLike | None, resolved: str | None) -> dict:
+    """:func:`_tower_facts` from open_clip's tables; a ``ValueError`` for an unknown model or tag."""
+    import open_clip
+
+    config = open_clip.get_model_config(model_name)
+    if config is None:
+        raise ValueError(f"unknown open_clip model {model_name!r}; see open_clip.list_models() for the names")
+    facts = {"embed_dim": int(config["embed_dim"]), "pretrained": None, "quick_gelu": bool(config.get("quick_gelu", False)),
+             "weights_id": None}  # fmt: skip
+    if pretrained is None:
+        return facts
+    if open_clip.is_pretrained_cfg(model_name, str(pretrained)):
+        tag_config = open_clip.get_pretrained_cfg(model_name, str(pretrained))
+        source = tag_config.get("hf_hub") or tag_config.get("url", "")
+        return facts | {
+            "pretrained": str(pretrained),
+            "quick_gelu": facts["quick_gelu"] or bool(tag_config.get("quick_gelu", False)),
+            "weights_id": f"tag:{pretrained}:{source}",
+        }
+    if resolved is not None and Path(resolved).is_file():
+        return facts | {"pretrained": resolved}
+    tags = open_clip.list_pretrained_tags_by_model(model_name)
+    raise ValueError(
+        f"pretrained {str(pretrained)!r} is neither an open_clip tag for {model_name} "
+        f"(known tags: {tags}) nor an existing file; pass one of those, or None for random weights"
+    )
+
+
+def _is_file(pretrained: str | os.PathLike | None) -> bool:
+    return pretrained is not None and Path(pretrained).expanduser().is_file()
+
+
+def _open_clip_version() -> str:
+    try:
+        return version("open_clip_torch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _read_memo(path: Path) -> dict[str, dict]:
+    """The remembered tower facts; ``{}`` when missing or not what :func:`_tower_facts` writes."""
+    try:
+        memo = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    def valid(facts) -> bool:
+        return (
+            isinstance(facts, dict)
+            and set(facts) == {"embed_dim", "pretrained", "quick_gelu", "weights_id"}
+            and type(facts["embed_dim"]) is int and facts["embed_dim"] > 0 and isinstance(facts["quick_gelu"], bool)
+            and all(facts[k] is None or isinstance(facts[k], str) for k in ("pretrained", "weights_id"))
+        )  # fmt: skip
+
+    return memo if isinstance(memo, dict) and all(valid(facts) for facts in memo.values()) else {}
 
 
 def _prompt_key(prompts: list[str]) -> str:

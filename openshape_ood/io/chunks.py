@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import MAX_POINTS, Cloud, Request, local_origin, origin_for_bounds
+from .common import MAX_POINTS, Cloud, Request, local_origin
 
 #: Bytes per point held while reading (float32 xyz and rgb): what the readers weigh a header's count by.
 HELD_BYTES = 24
@@ -22,8 +22,9 @@ _KEY_LIMIT = 2 ** (_KEY_BITS - 1)
 class ChunkedCloud:
     """Collects the chunks of one file into float32 arrays, keeping what the request asks for.
 
-    Coordinates arrive in float64 and are shifted to the origin (given, from a header's
-    bounds, or taken from the first chunk) before the float32 cast. Without thinning the
+    Coordinates arrive in float64 and are shifted to the origin taken from the first
+    chunk's points (never from a header's bounds, which real files get wrong) before the
+    float32 cast. Without thinning the
     output is allocated once at the declared size; ``max_points`` keeps an exact,
     seeded uniform share of every chunk; ``voxel_size`` keeps the first point read in each
     voxel. Either way no more than the output and one chunk are held.
@@ -34,7 +35,6 @@ class ChunkedCloud:
         request: ``max_points``, ``voxel_size`` and ``seed`` are used.
         colour: whether chunks bring rgb.
         fields: the per-point fields chunks bring, by name, with their dtypes.
-        bounds: ``(low, high)`` from the header, or ``None`` to take them from the first chunk.
     """
 
     def __init__(
@@ -44,7 +44,6 @@ class ChunkedCloud:
         request: Request,
         colour: bool,
         fields: dict[str, np.dtype] | None = None,
-        bounds: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         if declared > MAX_POINTS and request.max_points is None and request.voxel_size is None:
             raise ValueError(
@@ -56,7 +55,7 @@ class ChunkedCloud:
         self.budget = None if request.max_points is None else min(request.max_points, declared)
         self.voxel = request.voxel_size
         self.rng = np.random.default_rng(request.seed)
-        self.origin = None if bounds is None else origin_for_bounds(*bounds)
+        self.origin: np.ndarray | None = None
         self.read = 0  # rows seen so far
         self.used = 0  # rows stored so far
         self.seen = np.empty(0, dtype=np.int64)  # sorted voxel keys

@@ -295,7 +295,7 @@ def local_origin(xyz: np.ndarray) -> np.ndarray:
 
 
 def origin_for_bounds(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """:func:`local_origin` from the bounds alone (a LAS header's, a first chunk's)."""
+    """:func:`local_origin` from the bounds of the points (never a header's: real headers state them wrong)."""
     low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     origin = np.zeros(3)
     far = np.isfinite(low) & np.isfinite(high) & (np.abs(low) >= LOCAL_ORIGIN_BOUND) & (high - low < np.abs(low))

@@ -7,8 +7,12 @@ does not need; only xyz, colour, intensity and classification are read, chunk by
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import struct
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +42,15 @@ def read_las(path: Path, request: Request) -> Cloud:
     The ``classification`` field (ASPRS classes: 2 ground, 6 building, ...) reaches
     :func:`~openshape_ood.scenes.scene.load_scene` as labels with ``labels="classification"``.
     """
+    size = path.stat().st_size
+    check_record_layout(path, size)
+    with lazrs_panics(path):
+        return _read_las(path, request, size)
+
+
+def _read_las(path: Path, request: Request, size: int) -> Cloud:
     import laspy  # the [survey] extra: imported when a LAS file is read
 
-    size = path.stat().st_size
     stream = _CappedFile(path)
     try:
         reader = laspy.open(stream, closefd=True)
@@ -71,18 +81,151 @@ def read_las(path: Path, request: Request) -> Cloud:
             request,
             colour,
             {"intensity": np.dtype(np.uint16), "classification": np.dtype(np.uint8)},
-            bounds=(np.asarray(header.mins), np.asarray(header.maxs)),
-        )
+        )  # the origin comes from the first chunk's points: a header's bounds may be wrong (see HeaderBounds)
+        stated = HeaderBounds(path, header.mins, header.maxs, header.scales)
         for points in reader.chunk_iterator(CHUNK_POINTS):
             xyz = np.stack([np.asarray(points.x), np.asarray(points.y), np.asarray(points.z)], axis=1)
+            stated.add(xyz)
             # Raw 16-bit values, exact in float32: the depth is known only once all are read.
             rgb = np.stack([points.red, points.green, points.blue], axis=1) if colour else None
             fields = {"intensity": np.asarray(points.intensity), "classification": np.asarray(points.classification)}
             chunks.add(xyz, rgb, fields)
     cloud = chunks.cloud()
+    stated.report()
     if cloud.rgb is not None:
         cloud.rgb /= colour_scale(cloud.rgb, "its red/green/blue fields", path)  # in place: no float64 copy
     return cloud
+
+
+# ------------------------------------------------------------------ hostile headers
+# Offsets and sizes of the LAS 1.0-1.4 public header block and its records (ASPRS LAS 1.4 R15, tables 3, 5, 7).
+_HEADER = struct.Struct("<4s20xBB68xHII")  # signature, version major/minor, header size, offset to points, VLR count
+_EVLR_FIELDS = struct.Struct("<QI")  # start of the first EVLR, EVLR count (LAS 1.4, at byte 235)
+_EVLR_AT = 235
+_VLR_HEADER = 54
+_EVLR_HEADER = 60
+_LAZ_TABLE = struct.Struct("<II")  # laszip chunk table: version, number of chunks
+
+
+def check_record_layout(path: Path, size: int) -> None:
+    """Refuse record counts and offsets that the file's bytes cannot hold, before laspy or lazrs sees them.
+
+    laspy believes a header's VLR and EVLR counts: a 5 KB file declaring 2**32 - 1 of them
+    keeps it reading empty records for hours. lazrs believes the laszip chunk table's
+    count and offset: a damaged one makes it allocate tens of gigabytes, which aborts the
+    whole process (a Rust allocation failure is no Python exception). Every record takes
+    at least its fixed header (54 bytes a VLR, 60 an EVLR) and every LAZ chunk at least
+    one byte, so counts beyond what the file's size allows are refused here with a
+    ``ValueError`` naming the file. Files too short for a header, or not starting with
+    ``LASF``, are left to laspy's own error.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(_EVLR_AT + _EVLR_FIELDS.size)
+        if len(head) < _HEADER.size:
+            return
+        signature, major, minor, header_size, point_offset, vlrs = _HEADER.unpack_from(head)
+        if signature != b"LASF":
+            return
+        if header_size + vlrs * _VLR_HEADER > size or point_offset > size:
+            raise ValueError(
+                f"{path}: the LAS header declares {vlrs} variable-length records and point data from byte "
+                f"{point_offset}, more than a file of {size} bytes can hold; the header is damaged"
+            )
+        if (major, minor) >= (1, 4) and len(head) == _EVLR_AT + _EVLR_FIELDS.size:
+            evlr_start, evlrs = _EVLR_FIELDS.unpack_from(head, _EVLR_AT)
+            if evlrs and evlr_start + evlrs * _EVLR_HEADER > size:
+                raise ValueError(
+                    f"{path}: the LAS header declares {evlrs} extended variable-length records from byte "
+                    f"{evlr_start}, more than a file of {size} bytes can hold; the header is damaged"
+                )
+        if head[104:105] and head[104] & 0x80 and point_offset + 8 <= size:  # bit 7 of the point format: LAZ
+            handle.seek(point_offset)
+            (table_at,) = struct.unpack("<q", handle.read(8))
+            if table_at == -1:
+                return  # no chunk table (a writer that could not seek back): lazrs reads sequentially
+            handle.seek(max(table_at, 0))
+            table = handle.read(_LAZ_TABLE.size)
+            chunks = _LAZ_TABLE.unpack(table)[1] if len(table) == _LAZ_TABLE.size else None
+            if not point_offset + 8 <= table_at <= size - _LAZ_TABLE.size or chunks is None or chunks > size:
+                raise ValueError(
+                    f"{path}: the LAZ chunk table at byte {table_at} declares {chunks} chunks, more than a file of "
+                    f"{size} bytes can hold (or lies outside it); the file is damaged"
+                )
+
+
+@contextlib.contextmanager
+def lazrs_panics(path: Path) -> Iterator[None]:
+    """Turn a panic of lazrs (the Rust LAZ decoder) into a ``ValueError`` naming the file.
+
+    pyo3 raises Rust panics as ``pyo3_runtime.PanicException``, a ``BaseException``: it
+    would pass every ``except Exception`` and stop a whole batch over one damaged laszip
+    record (a real case: ``capacity overflow`` from a damaged chunk table). The class is
+    created by pyo3 at run time, so it is recognised by name. Rust prints its own panic
+    line to stderr before this runs; that cannot be turned off from Python.
+    """
+    try:
+        yield
+    except (Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise ValueError(f"could not read {path}: its LAZ data are damaged (the decoder failed: {exc})") from None
+
+
+class HeaderBounds:
+    """Checks the bounds a LAS header states against the points read, chunk by chunk, in float64.
+
+    The header's bounds are not trusted for anything: real files store them stale, as zero,
+    or (a Leica ALS LAS 1.3 file) as raw unscaled integers. They are compared with the
+    points' own bounds at the end; :meth:`report` warns, naming the file, when they differ
+    by more than one scale step (writers may round bounds to the coordinate grid) and
+    counts the points that lie far outside them (beyond the stated box grown by its own
+    size on every side) when they are a minority: a few such points mean damaged records
+    or a damaged scale, most of them mean wrong bounds.
+    """
+
+    def __init__(self, path: Path, low, high, scale):
+        self.path = path
+        self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.step = np.abs(np.asarray(scale, dtype=np.float64))
+        extent = np.maximum(self.high - self.low, self.step)
+        self.far_low, self.far_high = self.low - extent, self.high + extent
+        self.seen_low = np.full(3, np.inf)
+        self.seen_high = np.full(3, -np.inf)
+        self.far = 0
+        self.count = 0
+
+    def add(self, xyz: np.ndarray) -> None:
+        """One chunk of points, ``(n, 3)`` float64 as scaled from the records."""
+        finite = xyz[np.isfinite(xyz).all(axis=1)]
+        if len(finite):
+            self.seen_low = np.minimum(self.seen_low, finite.min(axis=0))
+            self.seen_high = np.maximum(self.seen_high, finite.max(axis=0))
+        self.far += int(((finite < self.far_low) | (finite > self.far_high)).any(axis=1).sum())
+        self.count += len(xyz)
+
+    def report(self) -> None:
+        """Warn when the stated bounds are off by more than a scale step; say how far and how many points are far out."""
+        if not np.isfinite(self.seen_low).all():
+            return
+        off = np.maximum(np.abs(self.seen_low - self.low), np.abs(self.seen_high - self.high))
+        with np.errstate(invalid="ignore"):
+            wrong = ~(off <= self.step)  # NaN bounds in the header are wrong too
+        if not wrong.any():
+            return
+        axes = ", ".join(f"{axis} by {value:.6g}" for axis, value, bad in zip("xyz", off, wrong) if bad)
+        far = (
+            f"; {self.far} of {self.count} points lie farther outside the stated bounds than their own size "
+            "(a damaged scale factor or damaged point records?)"
+            if 0 < 2 * self.far < self.count  # most points far out: the bounds are wrong, not the points
+            else ""
+        )
+        warnings.warn(
+            f"{self.path}: the bounds in its LAS header differ from its points' ({axes}, in the file's units){far}; "
+            "the points were read from their records and the header's bounds ignored",
+            stacklevel=5,
+        )
 
 
 register(Format(

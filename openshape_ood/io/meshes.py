@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -29,6 +30,7 @@ from .common import (
     texture_colouring,
     vertex_colouring,
 )
+from .contract import rgb_to_unit
 from .formats import Format, register
 
 
@@ -95,6 +97,8 @@ def read_trimesh(path: Path, request: Request) -> Cloud | list[Surface]:
             stacklevel=4,
         )
     meshes = [p for p in parts if isinstance(p, trimesh.Trimesh) and len(p.faces)]
+    # An OBJ that uses no material but has vt lines gets trimesh's blank grey texture over its vertex colours.
+    unmaterialled = suffix == ".obj" and re.search(rb"^[ \t]*usemtl[ \t]", raw, re.MULTILINE) is None
     if meshes:
         surfaces = []
         for mesh in meshes:
@@ -103,7 +107,10 @@ def read_trimesh(path: Path, request: Request) -> Cloud | list[Surface]:
             if vertices.ndim != 2 or vertices.shape[1] != 3:
                 raise ValueError(f"{path}: its vertices do not have 3 coordinates")
             check_indices(path, triangles, len(vertices))
-            surfaces.append(Surface(vertices, triangles, _trimesh_colouring(path, mesh, triangles)))
+            colouring = _trimesh_colouring(path, mesh, triangles)
+            if suffix == ".obj" and unmaterialled:
+                colouring = _obj_vertex_colouring(mesh, triangles) or colouring
+            surfaces.append(Surface(vertices, triangles, colouring))
         return surfaces
     clouds = [p for p in parts if isinstance(p, (trimesh.PointCloud, trimesh.Trimesh)) and len(p.vertices)]
     if not clouds:
@@ -223,6 +230,17 @@ def _trimesh_colouring(path: Path, mesh: trimesh.Trimesh, triangles: np.ndarray)
     if visual.kind == "face":
         return face_colouring(np.asarray(visual.face_colors, dtype=np.float64)[:, :3] / 255.0)
     return None
+
+
+def _obj_vertex_colouring(mesh: trimesh.Trimesh, triangles: np.ndarray) -> Colouring | None:
+    """The per-vertex colours of an OBJ (``v x y z r g b``) that uses no material: with ``vt`` lines trimesh
+    builds a texture visual from a blank grey image and keeps the colours only as the ``color`` vertex
+    attribute. ``None`` without them, or when they are not colours."""
+    colours = mesh.vertex_attributes.get("color")
+    if colours is None or len(colours) != len(mesh.vertices):
+        return None
+    unit = rgb_to_unit(np.asarray(colours, dtype=np.float64)[:, :3])  # OBJ writers use [0, 1] or [0, 255]
+    return None if unit is None else vertex_colouring(triangles, unit)
 
 
 def _cloud_colours(cloud) -> np.ndarray | None:

@@ -22,6 +22,7 @@ from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .planes import Planes
+from .scan_checks import screen_scan
 from . import settings as scan_settings
 from .settings import (
     ScanMeasures,
@@ -119,6 +120,8 @@ def segment_scene(
     Returns:
         ``(N,)`` int64 labels, and the settings with ``return_settings``.
     """
+    if (screened := screen_scan(segment_scene, locals())) is not None:  # hostile scans refused, far outliers set aside
+        return screened
     xyz = scene_xyz(points)
     if labels is not None:
         return given_labels(labels, len(xyz))

@@ -415,7 +415,7 @@ def write_h5(path: Path, **datasets) -> None:
         (None, ["--methods", "mcm(temperature=-1)"], r"'temperature' parameter of MCM must be a float in the range"),
         (None, ["--methods", "mcm(temperature=__import__('os'))"], r"cannot read the method"),
         (None, ["--methods", ","], r"no methods given; choose from max_cosine, mcm"),
-        (None, ["--model", "nope"], r"unknown model 'nope'; registered models: vitb32, vitg14, vitl14"),
+        (None, ["--model", "nope"], r"unknown model 'nope'; registered models: uni3d-\S+, .*vitb32, vitg14, vitl14"),
     ],
 )  # fmt: skip
 def test_cli_errors_are_one_line(fakes, tmp_path, capsys, damage, argv, message):

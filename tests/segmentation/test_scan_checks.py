@@ -1,0 +1,118 @@
+"""Scans that fooled segment_scene: a stray point, wrong units, coarse float32, complex values, noise, sparse scans."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.scan_checks import check_precision, far_outliers
+
+SPACING = 0.02
+
+
+def _grid(a: tuple[float, float], b: tuple[float, float], step: float = SPACING) -> np.ndarray:
+    u, v = np.meshgrid(np.arange(a[0], a[1], step), np.arange(b[0], b[1], step), indexing="ij")
+    return np.stack([u.ravel(), v.ravel()], axis=1)
+
+
+def _ball(x: float, z: float, radius: float) -> np.ndarray:
+    """A ball resting on the floor (y up) at (x, z): Fibonacci points about ``SPACING`` apart, none below the floor."""
+    count = int(4 * np.pi * radius**2 / SPACING**2)
+    i = np.arange(count) + 0.5
+    polar, azimuth = np.arccos(1 - 2 * i / count), np.pi * (1 + 5**0.5) * i
+    unit = np.c_[np.cos(azimuth) * np.sin(polar), np.cos(polar), np.sin(azimuth) * np.sin(polar)]
+    return unit * radius + [x, radius + 0.01, z]
+
+
+@pytest.fixture(scope="module")
+def room() -> tuple[np.ndarray, np.ndarray]:
+    """A 3 x 3 m floor with three balls of 0.2 m radius on it, y up, in metres; and which ball each point is (-1: floor)."""
+    floor = _grid((-1.5, 1.5), (-1.5, 1.5))
+    centres = ((-1.0, -1.0), (0.3, -0.8), (-0.5, 0.6))
+    boxes = [_ball(x, z, 0.2) for x, z in centres]
+    floor = np.c_[floor[:, 0], np.zeros(len(floor)), floor[:, 1]]
+    points = np.concatenate([floor, *boxes])
+    truth = np.concatenate([np.full(len(floor), -1)] + [np.full(len(b), i) for i, b in enumerate(boxes)])
+    noise = np.random.default_rng(0).normal(0, 0.002, points.shape)
+    return points + noise, truth
+
+
+def _segment(points, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = segment_scene(points, "y", **kwargs)
+    return labels, [str(w.message) for w in caught]
+
+
+def test_a_stray_point_1e7_m_away_is_background_and_the_room_is_found(room):
+    points, truth = room
+    labels, messages = _segment(np.concatenate([points, [[1e7, 0.0, 0.0]]]))
+    assert labels[-1] == -1
+    found = labels[:-1]
+    assert found.max() + 1 == 3
+    majority = []
+    for ball in range(3):  # each ball is one object (its points touching the floor may go with the floor)
+        ids, counts = np.unique(found[truth == ball], return_counts=True)
+        assert ids[np.argmax(counts)] >= 0 and counts.max() >= 0.9 * counts.sum()
+        majority.append(ids[np.argmax(counts)])
+    assert sorted(majority) == [0, 1, 2]
+    assert any(m.startswith("1 of ") and "far outside the rest of the scan" in m for m in messages)
+
+
+def test_coordinates_in_kilometres_warn_with_the_measured_spacing(room):
+    _, messages = _segment(room[0] / 1000)
+    assert any("finer than any scanner" in m and "multiply kilometres by 1000" in m for m in messages), messages
+
+
+def test_integer_centimetres_warn(room):
+    _, messages = _segment(np.round(room[0] * 100))
+    assert any("whole numbers" in m and "divide centimetres by 100" in m for m in messages), messages
+
+
+def test_float32_utm_coordinates_are_refused_with_what_to_do(room):
+    utm = (room[0] + [512_345.0, 310.0, 5_403_210.0]).astype(np.float32)  # float32 steps of 0.5 m at 5.4e6
+    with pytest.raises(ValueError, match=r"reach 5\.40321e\+06 on axis z, where float32 steps are 0\.5") as info:
+        segment_scene(utm, "y")
+    assert "Pass float64, or subtract an origin" in str(info.value)
+
+
+def test_float32_near_the_origin_and_float64_utm_pass():
+    xyz = np.random.default_rng(1).random((100, 3))
+    check_precision(np.dtype(np.float32), xyz * 3, SPACING)  # steps of 2.4e-7 m
+    check_precision(np.dtype(np.float64), xyz + 5.4e6, SPACING)
+
+
+def test_complex_points_are_a_value_error_naming_the_argument(room):
+    with pytest.raises(ValueError, match=re.escape("points is complex-valued (complex128)")):
+        segment_scene(room[0].astype(np.complex128), "y")
+    with pytest.raises(ValueError, match="complex-valued"):  # given labels too
+        segment_scene(room[0].astype(np.complex64), labels=room[1])
+
+
+def test_uniform_noise_is_refused_at_once():
+    noise = np.random.default_rng(2).random((20_000, 3))  # correlation dimension about 2.8: a volume
+    with pytest.raises(ValueError, match=r"fill a volume rather than surfaces: their correlation dimension is 2\.[6-9]"):
+        segment_scene(noise)
+
+
+def test_a_sparse_scan_in_metres_is_told_what_was_measured():
+    # An aerial scan with points 5 m apart: objects of the default sizes cannot be outlined.
+    ground = _grid((0, 500), (0, 500), 5.0)
+    points = np.c_[ground, np.random.default_rng(3).normal(0, 0.1, len(ground))]
+    with pytest.raises(ValueError) as info:
+        segment_scene(points, "z")
+    message = str(info.value)
+    assert message.startswith("the scan's points are 5 m apart (measured")
+    assert "pass min_size=30 and max_size=" in message and "min_size must be in" not in message
+
+
+def test_far_outliers_by_hand():
+    line = np.c_[np.arange(1000.0), np.zeros(1000), np.zeros(1000)]
+    points = np.concatenate([line, [[1972.0, 0, 0], [1974.0, 0, 0], [-974.0, 0, 0], [np.nan, 0, 0]]])
+    # Sorted finite x: -974, 0..999, 1972, 1974. Quantiles (linear) at 0.01 * 1002 = 10.02 -> 9.02 and at
+    # 0.99 * 1002 = 991.98 -> 990.98; size 981.96: far below -972.94 or above 1972.94.
+    assert np.flatnonzero(far_outliers(points)).tolist() == [1001, 1002]
