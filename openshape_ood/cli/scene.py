@@ -107,7 +107,6 @@ def run(args: argparse.Namespace) -> int:
     known = known_classes(args)
     tpr = check_rule(args)
     vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
-    check_shape_options(args)
     _view(args, "y")  # a bad --view fails before the work
     # Missing extras are named before the segmentation and the encoding, not after.
     if args.png is not None:
@@ -122,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             require_plotly()
         except ImportError as exc:
             raise UsageError(f"--html: {exc}") from exc
+    check_shape_options(args)  # after the usage errors: it may probe the Hub for the checkpoint
     sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}
     if "convexity" in sizes:
         sizes["convexity"] = sizes["convexity"] == "on"
