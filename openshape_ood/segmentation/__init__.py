@@ -215,19 +215,22 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
         _, heights = grid_ground(centroids, up, settings.ground_cell)
         planes.remaining &= heights > settings.ground_height
     elif settings.ground == "planes":
+        # The first plane along up is the support (the floor, the table): removed whatever lies below it.
+        # The others only where they bound the scan (walls, a ceiling); faces of furniture stay.
         if up is not None:
-            while len(planes.found) < settings.max_planes and planes.add(
-                planes.horizontal(up), settings.min_plane_area
-            ):
-                pass
-        while len(planes.found) < settings.max_planes and planes.add(planes.ransac(rng), settings.min_plane_area):
-            pass
+            planes.add(planes.horizontal(up), settings.min_plane_area)
+            planes.grow_support(up)
+            _add_planes(planes, lambda: planes.horizontal(up), settings)
+        _add_planes(planes, lambda: planes.ransac(rng), settings)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)
     rest = np.flatnonzero(planes.remaining)
     if len(rest):
         ranges = np.linalg.norm(centroids[rest], axis=1) if measured.single_viewpoint else None
-        objects[rest] = cluster(centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges)
+        objects[rest] = cluster(
+            centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
+            settings.voxel_size,
+        )
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     if settings.convexity:
@@ -247,6 +250,17 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
         kept = objects >= 0
         objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
     return objects
+
+
+def _add_planes(planes: Planes, propose, settings: SegmentationSettings) -> None:
+    """Remove the bounding planes ``propose()`` finds, up to ``max_planes`` in all; a face of an object
+    (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
+    passed_over = 0
+    while len(planes.found) < settings.max_planes and passed_over < settings.max_planes:
+        found = len(planes.found)
+        if not planes.add(propose(), settings.min_plane_area, bounding=True):
+            return
+        passed_over += len(planes.found) == found
 
 
 def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context) -> np.ndarray:
