@@ -1,4 +1,5 @@
-"""Segmentation of a scan into objects: :func:`segment_scene` and the settings it chooses.
+"""Segmentation of a scan into objects: :func:`segment_scene` (and :class:`SceneSegmenter`, its
+estimator form) and the settings it chooses.
 
 One module per step: :mod:`.settings` measures the scan and chooses the settings,
 :mod:`.geometry` voxelises it and estimates normals, :mod:`.planes` and :mod:`.ground` remove
@@ -36,7 +37,16 @@ from .settings import (
 )
 from .visibility import row_step, unseen_objects, view_top
 
-__all__ = ["ScanMeasures", "SegmentationSettings", "segment_scene"]
+__all__ = ["SceneSegmenter", "ScanMeasures", "SegmentationSettings", "segment_scene"]
+
+
+def __getattr__(name: str):
+    # SceneSegmenter imports scikit-learn: only when it is asked for.
+    if name == "SceneSegmenter":
+        from .estimator import SceneSegmenter
+
+        return SceneSegmenter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def segment_scene(

@@ -40,3 +40,10 @@ def test_check_given_names_the_setting_and_its_range(given, message):
     with pytest.raises(ValueError, match=message):
         check_given(given)
     check_given({"max_planes": 0, "normal_angle": 45.0, "convexity": False, "ground": "grid"})  # all in range
+
+
+def test_the_docs_table_is_the_settings_table():
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "scenes-segmentation.md"
+    assert settings_table() in page.read_text(encoding="utf-8")  # regenerate it from settings_table()
