@@ -145,17 +145,24 @@ def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int) -> 
             "seconds": round(seconds, 2), "settings": settings.to_dict()}  # fmt: skip
 
 
-def choose_left_out(results: dict, scans: list[str], kinds: dict, candidates: list[dict]) -> dict:
-    """For each scan, the index of the candidate that finds the most objects at IoU >= 0.5 (then the
-    fewest false segments, then the earliest) over all seeds of the other scans of its kind, or of all
-    other scans when none shares its kind."""
+def choose_on(results: list[dict], scans: list[str]) -> int:
+    """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
+    then the fewest false segments, then the earliest (the defaults come first)."""
+
+    def merit(index: int) -> tuple:
+        rows = [row for scan in scans for row in results[index][scan]]
+        return (sum(r["found_050"] for r in rows), -sum(r["false"] for r in rows), -index)
+
+    return max(range(len(results)), key=merit)
+
+
+def choose_left_out(results: list[dict], scans: list[str], kinds: dict, candidates: list[dict]) -> dict:
+    """For each scan, :func:`choose_on` the other scans of its kind, or all other scans when none
+    shares its kind."""
     chosen = {}
     for scan in scans:
         others = [o for o in scans if o != scan and kinds[o] == kinds[scan]] or [o for o in scans if o != scan]
-        def merit(index: int) -> tuple:
-            rows = [row for o in others for row in results[index][o]]
-            return (sum(r["found_050"] for r in rows), -sum(r["false"] for r in rows), -index)
-        chosen[scan] = max(range(len(candidates)), key=merit) if others else 0
+        chosen[scan] = choose_on(results, others) if others else 0
     return chosen
 
 
@@ -241,6 +248,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
     if not args.no_loso:
         print("chosen for each left-out scan:", {scan: candidates[chosen[scan]] for scan in scans})
+        for kind in dict.fromkeys(kinds.values()):
+            members = [scan for scan in scans if kinds[scan] == kind]
+            best = choose_on(results, members)
+            report["kinds"][kind]["chosen_on_all"] = candidates[best]
+            note = "" if best == 0 else "  (not the defaults)"
+            print(f"chosen on all {kind} scans: {candidates[best]}{note}")
     for scan in scans:
         report["scans"].append({"scan": scan, "kind": kinds[scan], "in_sample": results[0][scan],
                                 "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]]})  # fmt: skip
