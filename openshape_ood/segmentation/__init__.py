@@ -225,9 +225,10 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
         _, heights = grid_ground(centroids, up, settings.ground_cell)
         planes.remaining &= heights > settings.ground_height
     elif settings.ground == "planes":
-        # The first plane along up is the support (the floor, the table): removed whatever lies below it.
-        # The others only where they bound the scan (walls, a ceiling); faces of furniture stay.
-        if up is not None:
+        # The first plane along up is the support (the floor, the table): removed whatever lies beyond it,
+        # and grown over the floor joined to it. The others only where they bound the scan (walls, a
+        # ceiling: planes.BOUNDING_SHARE); faces of furniture stay.
+        if up is not None and settings.max_planes > 0:
             planes.add(planes.horizontal(up), settings.min_plane_area)
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings)

@@ -21,7 +21,8 @@ _FLAT_SHARE = 0.8
 #: voxels lie beyond it, more than two plane distances on its far side. What a scanner sees beyond a
 #: wall is what comes through its openings and the reconstruction's stray points; the face of a piece of
 #: furniture has the rest of the room beyond it (a bed's top has the walls above it, a dresser's front
-#: the room before it). Chosen by leave-one-scan-out (benchmarks.scenes --loso).
+#: the room before it). 1.0 takes every large plane for structure. Chosen by leave-one-scan-out
+#: (segmentation.tuning, python -m benchmarks.scenes).
 BOUNDING_SHARE = 1.0
 
 
@@ -109,9 +110,10 @@ class Planes:
         if not self.found:
             return
         support = self.found[0]
+        on_support = np.zeros(len(self.remaining), dtype=bool)
+        on_support[support.voxels] = True
         facing_up = np.abs(self.normals @ up) >= self.min_cos
-        facing_up[support.voxels] = True
-        candidates = np.flatnonzero(facing_up & (self.remaining | np.isin(np.arange(len(self.remaining)), support.voxels)))
+        candidates = np.flatnonzero(on_support | (facing_up & self.remaining))
         points = self.centroids[candidates]
         pairs = cKDTree(points).query_pairs(1.5 * self.cell, output_type="ndarray")
         if len(pairs) == 0:
@@ -120,8 +122,8 @@ class Planes:
         pairs = pairs[step <= self.distance]
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points),) * 2)
         _, component = connected_components(graph, directed=False)
-        on_support = np.isin(candidates, support.voxels)
-        grown = candidates[np.isin(component, np.unique(component[on_support])) & ~on_support]
+        seeded = on_support[candidates]
+        grown = candidates[np.isin(component, np.unique(component[seeded])) & ~seeded]
         if len(grown):
             self.remaining[grown] = False
             self.found[0] = Plane(support.normal, support.offset, np.concatenate([support.voxels, grown]))
