@@ -254,6 +254,9 @@ def main(argv: list[str] | None = None) -> None:
             report["kinds"][kind]["chosen_on_all"] = candidates[best]
             note = "" if best == 0 else "  (not the defaults)"
             print(f"chosen on all {kind} scans: {candidates[best]}{note}")
+        best = choose_on(results, scans)
+        report["chosen_on_all"] = candidates[best]
+        print(f"chosen on all scans (what the defaults should be): {candidates[best]}{'' if best == 0 else '  (not the defaults)'}")
     for scan in scans:
         report["scans"].append({"scan": scan, "kind": kinds[scan], "in_sample": results[0][scan],
                                 "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]]})  # fmt: skip

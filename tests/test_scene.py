@@ -419,9 +419,9 @@ def test_a_street_too_large_for_one_piece_is_cut_into_tiles_and_no_car_is_cut(mo
     whole = segment_scene(points, "z")
     # A cap of fewer voxels than this scan has even at three times their size: it is segmented in tiles.
     pieces = []
-    segment_voxels = segmentation._segment_voxels
+    segment_voxels = segmentation.pipeline._segment_voxels
     monkeypatch.setattr(
-        segmentation, "_segment_voxels", lambda voxels, *args: pieces.append(len(voxels)) or segment_voxels(voxels, *args)
+        segmentation.pipeline, "_segment_voxels", lambda voxels, *args: pieces.append(len(voxels)) or segment_voxels(voxels, *args)
     )
     monkeypatch.setattr("openshape_ood.segmentation.settings.MAX_VOXELS", 10_000)
     tiled, settings = segment_scene(points, "z", return_settings=True)

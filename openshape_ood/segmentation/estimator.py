@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .pipeline import segment_scene
 from .settings import SETTINGS, SegmentationSettings
 
 __all__ = ["SceneSegmenter"]
@@ -44,8 +45,6 @@ class SceneSegmenter(BaseEstimator):
 
     def fit(self, points, y=None) -> "SceneSegmenter":
         """Segment ``points`` ``(N, 3)`` or ``(N, C >= 3)``, xyz first in metres; ``y`` is ignored."""
-        from . import segment_scene
-
         settings = {setting.name: getattr(self, setting.name) for setting in SETTINGS}
         self.labels_, self.settings_ = segment_scene(
             points, self.up_axis, seed=self.seed, return_settings=True, **settings

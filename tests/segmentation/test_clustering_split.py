@@ -48,7 +48,7 @@ def test_an_oversized_cluster_is_split_at_a_thin_link_not_dropped():
 def test_an_oversized_surface_without_a_thin_link_stays_whole():
     # One flat strip of 80 x 10 voxels (4 m) over max_size 2 m: no voxel of it has fewer neighbours than a
     # rim's 9 but its corners' 6, so rising density up to the rim's count never splits it into parts of a
-    # tenth of it each: it stays one cluster (for the size filter to drop), not a scatter of pieces.
+    # MIN_PART of it each: it stays one cluster (for the size filter to drop), not a scatter of pieces.
     i, j = np.meshgrid(np.arange(80), np.arange(10), indexing="ij")
     strip = np.stack([i.ravel() * VOXEL, j.ravel() * VOXEL, np.zeros(800)], axis=1)
     labels = cluster(strip, 2 * VOXEL + 1e-9, 0.0, None, max_size=2.0, voxel_size=VOXEL)
