@@ -13,7 +13,7 @@ from __future__ import annotations
 from .pipeline import segment_scene
 from .settings import ScanMeasures, SegmentationSettings
 
-__all__ = ["SceneSegmenter", "ScanMeasures", "SegmentationSettings", "segment_scene"]
+__all__ = ["ScanMeasures", "SceneSegmenter", "SegmentationSettings", "segment_scene"]
 
 
 def __getattr__(name: str):

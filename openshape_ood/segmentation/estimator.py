@@ -43,7 +43,7 @@ class SceneSegmenter(BaseEstimator):
         for name, default in _PARAMETERS.items():
             setattr(self, name, params.get(name, default))
 
-    def fit(self, points, y=None) -> "SceneSegmenter":
+    def fit(self, points, y=None) -> SceneSegmenter:
         """Segment ``points`` ``(N, 3)`` or ``(N, C >= 3)``, xyz first in metres; ``y`` is ignored."""
         settings = {setting.name: getattr(self, setting.name) for setting in SETTINGS}
         self.labels_, self.settings_ = segment_scene(

@@ -10,12 +10,12 @@ import numpy as np
 
 from ..config import UP_AXES
 from ..progress import progress_bar
+from . import settings as scan_settings
 from .clustering import cluster, filter_objects
 from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .planes import Planes
-from . import settings as scan_settings
 from .settings import (
     ScanMeasures,
     SegmentationSettings,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import itertools
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 
 class Tuned(NamedTuple):

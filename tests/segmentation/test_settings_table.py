@@ -8,7 +8,12 @@ import sys
 
 import pytest
 
-from openshape_ood.segmentation.settings import SETTINGS, TUNABLE, check_given, settings_table
+from openshape_ood.segmentation.settings import (
+    SETTINGS,
+    TUNABLE,
+    check_given,
+    settings_table,
+)
 
 
 def test_every_setting_is_an_option_of_scene_and_a_row_of_the_table():
