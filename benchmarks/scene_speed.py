@@ -5,7 +5,10 @@ sensor noise), either sampled densely (``--copies 1``: one room, ~3 mm between p
 tiled side by side (``--copies 10``: ten rooms, 1 cm between points, ten times as many
 voxels), so that both the per-point and the per-voxel work are measured. Prints the
 number of points and voxels, the objects found, their worst IoU, and the wall-clock and CPU
-time of each run (on a busy machine the wall-clock time includes waiting for a core).
+time of each run (on a busy machine the wall-clock time includes waiting for a core). First it
+prints the CPU (model, AVX2/AVX-512, cores usable, load average) and numpy's float32
+matrix-multiply rate measured in the same run, and each run's time also in units of that rate
+(the GFLOP the machine multiplies in that time), so that figures from other machines compare.
 ``--street`` times a street instead: cars parked along a road before a facade, as long as the
 points ask; one of more voxels than the segmentation takes at once is segmented in tiles.
 
@@ -56,6 +59,36 @@ def worst_iou(labels: np.ndarray, truth: np.ndarray) -> float:
     return float(min(ious))
 
 
+def machine() -> dict:
+    """The CPU's model and vector flags (Linux /proc/cpuinfo), the cores this process may use, and the load."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+    except OSError:  # not Linux: the model stays unknown
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"model": model, "avx2": "avx2" in flags, "avx512f": "avx512f" in flags, "cores": cores, "load": load}
+
+
+def gemm_rate(size: int = 1024, repeats: int = 5) -> float:
+    """numpy's float32 matrix-multiply rate here, FLOP/s (the median of ``repeats`` ``size``-square products)."""
+    a, b = (np.random.default_rng(k).standard_normal((size, size), dtype=np.float32) for k in range(2))
+    a @ b  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / float(np.median(times))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000, help="points in the scan (default 1,000,000)")
@@ -65,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
+    cpu, rate = machine(), gemm_rate()
+    print(f"CPU: {cpu['model']}, AVX2 {'yes' if cpu['avx2'] else 'no'}, AVX-512 {'yes' if cpu['avx512f'] else 'no'}, "
+          f"{cpu['cores']} cores usable, load average {cpu['load'][0]:.2f}; numpy float32 GEMM (1024): "
+          f"{rate / 1e9:.1f} GFLOP/s")  # fmt: skip
     if args.street:
         scan, truth = make_street(max(1, round(args.points / _POINTS_PER_CAR)), args.seed)
         print(f"scan: a street of {len(scan):,} points, {len(np.unique(truth[truth >= 0]))} cars; "
@@ -77,11 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     for run in range(args.repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
         labels, settings = segment_scene(scan, "z" if args.street else "y", return_settings=True)
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        elapsed, used = time.perf_counter() - start, time.process_time() - start_cpu
         found = len(np.unique(labels[labels >= 0]))
         quality = f"worst IoU {worst_iou(labels, truth):.3f}, background kept {(labels[truth < 0] == -1).mean():.4f}"
-        print(f"run {run + 1}: {elapsed:.2f} s wall, {cpu:.2f} s CPU (all threads), voxels of {settings.voxel_size} m, "
-              f"{found} objects, {quality}")  # fmt: skip
+        print(f"run {run + 1}: {elapsed:.2f} s wall ({elapsed * rate / 1e9:.0f} GFLOP at the GEMM rate), {used:.2f} s CPU "
+              f"(all threads), voxels of {settings.voxel_size} m, {found} objects, {quality}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,18 +1,26 @@
-"""Scene segmentation on real scans with per-object ground truth, with the defaults.
+"""Scene segmentation on real scans with per-object ground truth: in-sample and leave-one-scan-out.
 
-Runs :func:`~openshape_ood.scenes.scene.segment_scene` on every scan of a folder laid out like
+Runs :func:`~openshape_ood.segmentation.segment_scene` on every scan of a folder laid out like
 ``../shared/data/scenes_real`` (one sub-folder per scan and a ``load_gt.py`` that reads them:
 ``list_scenes()``, ``load(name)``, ``info(name)``), giving only the gravity axis where the scan has
-one, and prints per scan: the ground-truth objects found at IoU >= 0.5 and >= 0.25, the false
-objects (segments whose IoU with every ground-truth object is below 0.25) and the seconds taken.
-Writes the same as JSON (``--out``, default ``results/scenes.json``).
+one, with seeds 0-4 (``--seeds``). Prints per scan the ground-truth objects found at IoU >= 0.5 and
+>= 0.25, the false segments (IoU below 0.25 with every object) and the seconds taken; then per kind
+of scan (table-top, room, LiDAR, from the reader's ``info(name)["kind"]``) and per class: found, false,
+the quartiles of each object's best IoU, and the class-agnostic AP50 of the segments, each scored by
+its point count (as ScanNet's instance benchmark pools detections over scans).
+
+Leave-one-scan-out: the constants of :data:`openshape_ood.segmentation.tuning.TUNED` are tried in every
+combination; each scan is segmented with the combination that finds the most objects (then the fewest
+false segments) on the other scans of its kind (on all other scans when it is the only one of its kind),
+and that figure is printed beside the in-sample one of the defaults (``--no-loso`` skips it).
+Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
-    python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json
+    python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
-Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall: the
-LiDAR sweep has objects of 1 to 20 points that no geometric method separates; a segment that matches
-one of them is still not a false object.
+Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
+the LiDAR sweep has objects of 1 to 20 points that no geometric method separates; a segment that matches
+one of them is still not a false segment.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from openshape_ood.atomic import replacing
-from openshape_ood.scenes.scene import segment_scene
+from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.tuning import combinations, tuned
 
 # ../shared/data/scenes_real beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
 DEFAULT_DATA = Path(
@@ -82,34 +91,185 @@ def evaluate(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> dict:
     }
 
 
+def segment_matches(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> dict:
+    """Each counted object's best IoU, and each segment's point count with whether it matches a
+    counted object at IoU >= 0.5 (1), matches only an object below ``min_gt_points`` (ignored: -1),
+    or none (0). At IoU above 0.5 a segment matches at most one object and an object one segment."""
+    iou, _, size = iou_matrix(labels, truth)
+    counted = size >= min_gt_points
+    segments, points = np.unique(labels[labels >= 0], return_counts=True)
+    match = np.zeros(len(segments), dtype=np.int64)
+    if iou.size:
+        match[(iou[counted] >= 0.5).any(axis=0)] = 1
+        match[(match == 0) & (iou[~counted] >= 0.5).any(axis=0)] = -1
+    best = iou.max(axis=1) if iou.shape[1] else np.zeros(len(size))
+    return {"object_iou": best[counted].tolist(), "segment_points": points.tolist(), "segment_match": match.tolist()}
+
+
+def average_precision(points: list[int], match: list[int], objects: int) -> float:
+    """AP at IoU 0.5 of segments pooled over scans, ranked by point count (ScanNet's instance
+    benchmark pools over scans alike): the area under the precision-recall curve, precision made
+    non-increasing; segments matching only objects too small to count are left out."""
+    if objects == 0:
+        return float("nan")
+    points, match = np.asarray(points), np.asarray(match)
+    order = np.argsort(-points, kind="stable")
+    hits = match[order][match[order] >= 0]
+    if len(hits) == 0:
+        return 0.0
+    true_positives = np.cumsum(hits)
+    precision = true_positives / np.arange(1, len(hits) + 1)
+    recall = true_positives / objects
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    steps = np.diff(np.concatenate([[0.0], recall]))
+    return float((precision * steps).sum())
+
+
+def kind_of(info: dict) -> str:
+    """``"table-top"``, ``"room"``, ``"LiDAR"`` from the reader's ``kind`` text, else that text (or ``"scan"``)."""
+    text = str(info.get("kind", "scan"))
+    lower = text.lower()
+    for word, kind in (("table", "table-top"), ("room", "room"), ("indoor", "room"), ("lidar", "LiDAR")):
+        if word in lower:
+            return kind
+    return text
+
+
+def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int) -> dict:
+    """One segmentation of one scan with the tuned constants ``values``: its figures and matches."""
+    start = time.perf_counter()
+    with tuned(values):
+        labels, settings = segment_scene(points, up, seed=seed, return_settings=True)
+    seconds = time.perf_counter() - start
+    return {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
+            "seconds": round(seconds, 2), "settings": settings.to_dict()}  # fmt: skip
+
+
+def choose_on(results: list[dict], scans: list[str]) -> int:
+    """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
+    then the fewest false segments, then the earliest (the defaults come first)."""
+
+    def merit(index: int) -> tuple:
+        rows = [row for scan in scans for row in results[index][scan]]
+        return (sum(r["found_050"] for r in rows), -sum(r["false"] for r in rows), -index)
+
+    return max(range(len(results)), key=merit)
+
+
+def choose_left_out(results: list[dict], scans: list[str], kinds: dict, candidates: list[dict]) -> dict:
+    """For each scan, :func:`choose_on` the other scans of its kind, or all other scans when none
+    shares its kind."""
+    chosen = {}
+    for scan in scans:
+        others = [o for o in scans if o != scan and kinds[o] == kinds[scan]] or [o for o in scans if o != scan]
+        chosen[scan] = choose_on(results, others) if others else 0
+    return chosen
+
+
+def summarise(rows_by_scan: dict, scans: list[str], seeds: list[int]) -> dict:
+    """Found, false, objects (means over seeds with their range), quartiles of the objects' best IoU
+    and AP50 (mean over seeds) of the scans ``scans``."""
+    per_seed = []
+    for k in range(len(seeds)):
+        rows = [rows_by_scan[scan][k] for scan in scans]
+        per_seed.append({
+            "found_050": sum(r["found_050"] for r in rows), "false": sum(r["false"] for r in rows),
+            "segments": sum(r["segments"] for r in rows), "objects": sum(r["objects"] for r in rows),
+            "ap50": average_precision([p for r in rows for p in r["segment_points"]],
+                                      [m for r in rows for m in r["segment_match"]],
+                                      sum(r["objects"] for r in rows)),
+        })  # fmt: skip
+    ious = [v for scan in scans for row in rows_by_scan[scan] for v in row["object_iou"]]
+    found = [s["found_050"] for s in per_seed]
+    return {
+        "objects": per_seed[0]["objects"], "found_050": float(np.mean(found)), "found_range": [min(found), max(found)],
+        "false": float(np.mean([s["false"] for s in per_seed])), "segments": float(np.mean([s["segments"] for s in per_seed])),
+        "ap50": float(np.mean([s["ap50"] for s in per_seed])),
+        "iou_quartiles": [round(float(q), 3) for q in np.quantile(ious, [0.25, 0.5, 0.75])] if ious else [],
+    }  # fmt: skip
+
+
+def per_class(rows_by_scan: dict, scans: list[str], classes: dict, seeds: list[int]) -> dict:
+    """Per class name: objects counted and found at IoU >= 0.5 (mean over seeds)."""
+    table: dict = {}
+    for scan in scans:
+        for row in rows_by_scan[scan]:
+            for name, iou in zip(classes[scan], row["object_iou"]):
+                entry = table.setdefault(name, {"objects": 0.0, "found_050": 0.0})
+                entry["objects"] += 1 / len(seeds)
+                entry["found_050"] += (iou >= 0.5) / len(seeds)
+    return {name: {k: round(v, 2) for k, v in entry.items()} for name, entry in sorted(table.items())}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of scans with load_gt.py")
     parser.add_argument("--out", type=Path, default=Path("results/scenes.json"), help="JSON output")
     parser.add_argument("--min-gt-points", type=int, default=25, help="smallest ground-truth object counted")
     parser.add_argument("--only", nargs="*", help="scan names to run (default all)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds (default 0-4)")
+    parser.add_argument("--no-loso", action="store_true", help="only the defaults, no leave-one-scan-out")
     args = parser.parse_args(argv)
 
     reader = load_ground_truth_reader(args.data.resolve())
-    rows = []
-    print(f"{'scan':<36} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}")
-    for name in reader.list_scenes():
-        if args.only and name not in args.only:
-            continue
-        points, truth, _ = reader.load(name)
-        up = up_axis_of(reader.info(name))
-        start = time.perf_counter()
-        labels, settings = segment_scene(points, up, return_settings=True)
-        seconds = time.perf_counter() - start
-        row = {"scan": name, "up_axis": up, "points": len(points), **evaluate(labels, truth, args.min_gt_points),
-               "seconds": round(seconds, 2), "settings": settings.to_dict()}  # fmt: skip
-        rows.append(row)
-        print(f"{name:<36} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
-              f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {seconds:>8.2f}")  # fmt: skip
+    scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
+    candidates = combinations()[:1] if args.no_loso else combinations()
+    kinds, classes, results = {}, {}, [{} for _ in candidates]
+    print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
+          f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
+    for name in scans:
+        points, truth, names = reader.load(name)
+        info = reader.info(name)
+        up, kinds[name] = up_axis_of(info), kind_of(info)
+        objects, size = np.unique(truth[truth >= 0], return_counts=True)
+        classes[name] = [names.get(int(o), "object") for o in objects[size >= args.min_gt_points]]
+        for index, values in enumerate(candidates):
+            results[index][name] = [run_scan(points, truth, up, seed, values, args.min_gt_points) for seed in args.seeds]
+        row = results[0][name][0]
+        print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
+              f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}", flush=True)  # fmt: skip
+    chosen = choose_left_out(results, scans, kinds, candidates)
+    left_out = {scan: results[chosen[scan]][scan] for scan in scans}
+    report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": []}
+    print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
+    for kind in dict.fromkeys(kinds.values()):
+        members = [scan for scan in scans if kinds[scan] == kind]
+        inside, outside = summarise(results[0], members, args.seeds), summarise(left_out, members, args.seeds)
+        report["kinds"][kind] = {"in_sample": inside, "leave_one_scan_out": outside,
+                                 "per_class": per_class(results[0], members, classes, args.seeds)}  # fmt: skip
+        line = f"{kind:<10} in-sample {_figure(inside)}"
+        if not args.no_loso:
+            line += f" | leave-one-scan-out {_figure(outside)}"
+            if abs(inside["found_050"] - outside["found_050"]) > 0.1 * max(1, inside["objects"]):
+                line += "  (differ by more than 10 points)"
+        print(line)
+        print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
+        print("           per class found/objects:", ", ".join(
+            f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
+    if not args.no_loso:
+        print("chosen for each left-out scan:", {scan: candidates[chosen[scan]] for scan in scans})
+        for kind in dict.fromkeys(kinds.values()):
+            members = [scan for scan in scans if kinds[scan] == kind]
+            best = choose_on(results, members)
+            report["kinds"][kind]["chosen_on_all"] = candidates[best]
+            note = "" if best == 0 else "  (not the defaults)"
+            print(f"chosen on all {kind} scans: {candidates[best]}{note}")
+        best = choose_on(results, scans)
+        report["chosen_on_all"] = candidates[best]
+        print(f"chosen on all scans (what the defaults should be): {candidates[best]}{'' if best == 0 else '  (not the defaults)'}")
+    for scan in scans:
+        report["scans"].append({"scan": scan, "kind": kinds[scan], "in_sample": results[0][scan],
+                                "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
-        Path(temporary).write_text(json.dumps({"data": str(args.data), "scans": rows}, indent=2))
+        Path(temporary).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
+
+
+def _figure(summary: dict) -> str:
+    low, high = summary["found_range"]
+    return (f"{summary['found_050']:.1f}/{summary['objects']} ({low}-{high}), false {summary['false']:.1f}, "
+            f"AP50 {summary['ap50']:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

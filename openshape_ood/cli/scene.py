@@ -10,7 +10,7 @@ import numpy as np
 
 from ..config import UP_AXES
 from ..extras import require
-from ..segmentation.settings import GROUND_METHODS, TUNABLE
+from ..segmentation.settings import SETTINGS, TUNABLE
 from . import COMMANDS
 from .common import (
     UsageError,
@@ -80,23 +80,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     settings = scene.add_argument_group(
         "segmentation settings", "chosen from the scan (its point spacing and extent) unless given; see --verbose"
     )
-    for option, kind, help_text in (
-        ("--voxel-size", float, "metres: voxel size"),
-        ("--plane-distance", float, "metres: distance of a point to a plane it belongs to"),
-        ("--min-plane-area", float, "square metres from which a plane is background"),
-        ("--cluster-distance", float, "metres: points closer than this are one object"),
-        ("--cluster-growth", float, "added to the cluster distance per metre of range to the sensor (chosen: the "
-         "sensor's angular step between its rows, for a scan in its sensor's frame)"),
-        ("--min-points", int, "objects with fewer points are background"),
-        ("--min-size", float, "metres: objects whose largest side is shorter are background"),
-        ("--max-size", float, "metres: objects whose largest side is longer are background"),
-        ("--max-height", float, "metres: outdoors, objects taller than this above the ground are background"),
-        ("--min-height", float, "metres: outdoors, objects lower than this above the ground are background"),
-    ):
-        settings.add_argument(option, type=kind, metavar="N", help=help_text)
-    settings.add_argument("--ground", choices=GROUND_METHODS, help="support removal: planes (rooms, tables) or grid "
-                          "(local ground height: streets)")  # fmt: skip
-    settings.add_argument("--convexity", choices=("on", "off"), help="split touching objects at concave edges")
+    for setting in SETTINGS:  # every setting of the segmentation, from its one table
+        option = "--" + setting.name.replace("_", "-")
+        if setting.kind == "choice":
+            settings.add_argument(option, choices=setting.choices, help=setting.help)
+        elif setting.kind == "switch":
+            settings.add_argument(option, choices=("on", "off"), help=setting.help)
+        else:
+            kind = int if setting.kind == "count" else float
+            settings.add_argument(option, type=kind, metavar="N", help=setting.help)
     scene.set_defaults(run=run, subparser=scene)
 
 
@@ -123,8 +115,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--html: {exc}") from exc
     check_shape_options(args)  # after the usage errors: it may probe the Hub for the checkpoint
     sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}
-    if "convexity" in sizes:
-        sizes["convexity"] = sizes["convexity"] == "on"
+    for setting in SETTINGS:
+        if setting.kind == "switch" and setting.name in sizes:
+            sizes[setting.name] = sizes[setting.name] == "on"
+    settings = None
     points, labels, origin = load_scene(
         args.scan, labels=None if args.labels.lower() == "none" else args.labels, return_origin=True
     )

@@ -10,6 +10,16 @@ from scipy.spatial import cKDTree
 # DBSCAN: voxels within the cluster distance (the voxel included) that make a voxel a core voxel;
 # fewer is sensor noise left over from the planes.
 _CORE_VOXELS = 4
+# Voxel centres within two voxel sizes (the cluster distance) of one on the straight rim of a flat
+# surface, itself included (lattice points i, j >= 0 with i^2 + j^2 <= 4: 5 + 3 + 1; one inside the
+# surface has 13): a voxel with fewer neighbours lies on a thinner link than a surface's rim (a contact
+# along a line, a corner, a sparse bridge); the split of oversized clusters raises the core count up to
+# this and no further.
+_RIM_NEIGHBOURS = 9
+# A cluster splits by density only into parts holding this share of its voxels each: a sliver frayed
+# off an object's rim is not an object. Chosen by leave-one-scan-out (segmentation.tuning) among 0.05,
+# 0.1 (the concave split's share, convexity._MIN_PART) and 0.2.
+MIN_PART = 0.05
 # Range bands of a one-viewpoint scan, each clustered with the distance of its far edge.
 _BANDS = 8
 # Median surface variation of the voxels (geometry.normals) above which a cluster is scatter, not
@@ -21,16 +31,34 @@ _SCATTER = 0.06
 _FLAT = 0.15
 
 
-def cluster(centroids: np.ndarray, distance: float, growth: float, ranges: np.ndarray | None) -> np.ndarray:
+def cluster(
+    centroids: np.ndarray, distance: float, growth: float, ranges: np.ndarray | None, max_size: float = np.inf,
+    voxel_size: float = 0.0,
+) -> np.ndarray:
     """DBSCAN labels of voxels ``(M,)`` (-1 for noise) whose neighbourhood radius is ``distance``,
     plus ``growth`` times the voxel's range to the sensor when ``ranges`` are given.
 
     Two voxels are neighbours when they are closer than the larger of their radii, so a sparse
-    far object holds together while near objects a few centimetres apart stay apart.
+    far object holds together while near objects a few centimetres apart stay apart. A cluster
+    whose largest side (plus ``voxel_size``) exceeds ``max_size`` is split, not dropped
+    (:func:`_split_oversized`).
     """
     count = len(centroids)
     if count == 0:
         return np.empty(0, dtype=np.int64)
+    rows, columns = _neighbour_pairs(centroids, distance, growth, ranges)
+    # The voxel itself counts, as in scikit-learn's DBSCAN: scipy's distance matrix holds each voxel's
+    # pair with itself (distance 0), so the pairs count it once.
+    degree = np.bincount(rows, minlength=count)
+    labels = _density_clusters(degree >= _CORE_VOXELS, rows, columns, count)
+    if np.isfinite(max_size):
+        labels = _split_oversized(labels, degree, rows, columns, centroids, max_size, voxel_size)
+    return labels
+
+
+def _neighbour_pairs(centroids, distance, growth, ranges) -> tuple[np.ndarray, np.ndarray]:
+    """Both directions of every pair of voxels closer than the larger of their radii."""
+    count = len(centroids)
     radius = np.full(count, distance) if ranges is None or growth <= 0 else distance + growth * ranges
     tree = cKDTree(centroids)
     rows, columns = [], []
@@ -43,19 +71,71 @@ def cluster(centroids: np.ndarray, distance: float, growth: float, ranges: np.nd
         close = pairs.data <= np.maximum(radius[first], radius[second])
         rows.append(first[close])
         columns.append(second[close])
-    rows, columns = np.concatenate(rows), np.concatenate(columns)
-    # The voxel itself counts, as in scikit-learn's DBSCAN (a zero distance is not stored).
-    degree = np.bincount(rows, minlength=count) + 1
-    core = degree >= _CORE_VOXELS
+    return np.concatenate(rows), np.concatenate(columns)
+
+
+def _density_clusters(core: np.ndarray, rows: np.ndarray, columns: np.ndarray, count: int) -> np.ndarray:
+    """DBSCAN's clusters given its core voxels: components of joined cores, and border voxels with a
+    core neighbour's cluster; labels ``0..K-1``, -1 for noise."""
     both = core[rows] & core[columns]
     graph = coo_matrix((np.ones(both.sum()), (rows[both], columns[both])), shape=(count, count))
     _, component = connected_components(graph, directed=False)
     labels = np.where(core, component, -1)
-    # Border voxels join a core neighbour's cluster.
     border = ~core[rows] & core[columns]
     labels[rows[border]] = component[columns[border]]
     _, labels[labels >= 0] = np.unique(labels[labels >= 0], return_inverse=True)
     return labels
+
+
+def _split_oversized(labels, degree, rows, columns, centroids, max_size: float, voxel_size: float) -> np.ndarray:
+    """Clusters larger than ``max_size`` split by rising density, as in the cluster tree of HDBSCAN
+    (Campello et al. 2013): the core count is raised one neighbour at a time, so that voxels on thin
+    links stop being cores first and objects touching along a line or at a corner (a night stand
+    against a bed, chairs pushed to a table) fall apart while each one's surface holds. A part no
+    larger than ``max_size`` is kept as soon as it appears; a larger one is split further. The count
+    stops at that of a voxel on a surface's rim (:data:`_RIM_NEIGHBOURS`): beyond it, surfaces
+    themselves would fray. Parts hold :data:`MIN_PART` of the cluster each; the voxels no part holds
+    go to the part of their nearest voxel. What is still too large stays whole (a wall, a building)
+    for the size filter."""
+    labels = labels.copy()
+    next_id = int(labels.max()) + 1 if len(labels) else 0
+    for core_count in range(_CORE_VOXELS + 1, _RIM_NEIGHBOURS + 1):
+        oversized = _oversized(labels, centroids, max_size, voxel_size)
+        if len(oversized) == 0:
+            break
+        members = np.isin(labels, oversized)
+        inside = members[rows] & members[columns]
+        parts = _density_clusters(members & (degree >= core_count), rows[inside], columns[inside], len(labels))
+        for cluster_id in oversized:
+            voxels = np.flatnonzero(labels == cluster_id)
+            split = parts[voxels]
+            pieces, size = np.unique(split[split >= 0], return_counts=True)
+            # A part holds a share of the cluster: eroding one object frays its rim into slivers first.
+            large = pieces[size >= MIN_PART * len(voxels)]
+            if len(large) < 2:
+                continue
+            # Voxels no large part holds at this density go to the part of their nearest voxel.
+            held = np.isin(split, large)
+            split[~held] = -1
+            nearest = cKDTree(centroids[voxels[held]]).query(centroids[voxels[~held]])[1]
+            split[~held] = split[held][nearest]
+            labels[voxels] = next_id + np.unique(split, return_inverse=True)[1]
+            next_id = int(labels.max()) + 1
+    _, labels[labels >= 0] = np.unique(labels[labels >= 0], return_inverse=True)
+    return labels
+
+
+def _oversized(labels: np.ndarray, centroids: np.ndarray, max_size: float, voxel_size: float) -> np.ndarray:
+    """Ids of the clusters whose bounding box's largest side plus a voxel exceeds ``max_size``."""
+    kept = labels >= 0
+    if not kept.any():
+        return np.empty(0, dtype=np.int64)
+    ids, members = np.unique(labels[kept], return_inverse=True)
+    low = np.full((len(ids), 3), np.inf)
+    high = np.full((len(ids), 3), -np.inf)
+    np.minimum.at(low, members, centroids[kept])
+    np.maximum.at(high, members, centroids[kept])
+    return ids[(high - low).max(axis=1) + voxel_size > max_size]
 
 
 def filter_objects(

@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .geometry import plane_basis
@@ -15,6 +17,13 @@ _HYPOTHESES = 200
 _SCORED_VOXELS = 5000
 # Objects with this share of their voxels within plane_distance of a removed plane are part of it.
 _FLAT_SHARE = 0.8
+#: A plane bounds the scan (a floor, a wall, a ceiling: structure) when at most this share of the scan's
+#: voxels lie beyond it, more than two plane distances on its far side. What a scanner sees beyond a
+#: wall is what comes through its openings and the reconstruction's stray points; the face of a piece of
+#: furniture has the rest of the room beyond it (a bed's top has the walls above it, a dresser's front
+#: the room before it). 1.0 takes every large plane for structure. Chosen by leave-one-scan-out
+#: (segmentation.tuning, python -m benchmarks.scenes).
+BOUNDING_SHARE = 1.0
 
 
 class Plane(NamedTuple):
@@ -33,11 +42,13 @@ class Planes:
         # patch does not fall apart between the points of a sparse scan.
         self.cell = max(voxel_size, 2 * spacing)
         self.remaining = np.ones(len(centroids), dtype=bool)
+        # Voxels of planes found but kept (faces of furniture): not searched again for planes.
+        self.searchable = np.ones(len(centroids), dtype=bool)
         self.found: list[Plane] = []
 
     def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The horizontal plane holding the most remaining voxels whose normal is vertical."""
-        flat = np.flatnonzero(self.remaining & (np.abs(self.normals @ up) >= self.min_cos))
+        flat = np.flatnonzero(self.remaining & self.searchable & (np.abs(self.normals @ up) >= self.min_cos))
         if len(flat) < 3:
             return None
         heights = self.centroids[flat] @ up
@@ -52,7 +63,7 @@ class Planes:
 
     def ransac(self, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
         """The plane through one remaining voxel, along its normal, that holds the most remaining voxels."""
-        candidates = np.flatnonzero(self.remaining)
+        candidates = np.flatnonzero(self.remaining & self.searchable)
         if len(candidates) < 3:
             return None
         scored = rng.choice(candidates, min(len(candidates), _SCORED_VOXELS), replace=False)
@@ -65,11 +76,13 @@ class Planes:
         inliers = candidates[self._inliers(normals[best], offsets[best], candidates)]
         return self._fit(inliers, normals[best])
 
-    def add(self, plane: tuple[np.ndarray, float] | None, min_area: float) -> bool:
+    def add(self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False) -> bool:
         """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
 
         Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
-        each is small, so none of them is taken for a floor.
+        each is small, so none of them is taken for a floor. With ``bounding``, a plane that does
+        not bound the scan (:data:`BOUNDING_SHARE`) is a face of an object: it stays, and its
+        voxels are not searched again (the result is still ``True``: look for the next plane).
         """
         if plane is None:
             return False
@@ -81,9 +94,46 @@ class Planes:
         voxels = self._large_patches(voxels, normal, min_area)
         if len(voxels) == 0:
             return False
+        if bounding and self.beyond_share(normal, offset) > BOUNDING_SHARE:
+            self.searchable[voxels] = False
+            return True
         self.remaining[voxels] = False
         self.found.append(Plane(normal, offset, voxels))
         return True
+
+    def grow_support(self, up: np.ndarray) -> None:
+        """Extend the first plane found (the support) over the smooth floor joined to it: remaining
+        voxels facing up (within the normal angle), reached from it through such voxels one voxel
+        at a time with height steps within the plane distance (region growing on smoothness, Rabbani
+        et al. 2006). A reconstructed floor that sags or tilts by decimetres across a room is one
+        floor; the top of a bed or a seat is reached only over its upright side, and stays."""
+        if not self.found:
+            return
+        support = self.found[0]
+        on_support = np.zeros(len(self.remaining), dtype=bool)
+        on_support[support.voxels] = True
+        facing_up = np.abs(self.normals @ up) >= self.min_cos
+        candidates = np.flatnonzero(on_support | (facing_up & self.remaining))
+        points = self.centroids[candidates]
+        pairs = cKDTree(points).query_pairs(1.5 * self.cell, output_type="ndarray")
+        if len(pairs) == 0:
+            return
+        step = np.abs((points[pairs[:, 0]] - points[pairs[:, 1]]) @ up)
+        pairs = pairs[step <= self.distance]
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points),) * 2)
+        _, component = connected_components(graph, directed=False)
+        seeded = on_support[candidates]
+        grown = candidates[np.isin(component, np.unique(component[seeded])) & ~seeded]
+        if len(grown):
+            self.remaining[grown] = False
+            self.found[0] = Plane(support.normal, support.offset, np.concatenate([support.voxels, grown]))
+
+    def beyond_share(self, normal: np.ndarray, offset: float) -> float:
+        """Share of the scan's voxels more than two plane distances beyond the plane, on its side
+        that holds fewer of them."""
+        signed = self.centroids @ normal - offset
+        band = 2 * self.distance
+        return float(min((signed > band).sum(), (signed < -band).sum()) / max(1, len(signed)))
 
     def give_back(self, objects: np.ndarray) -> None:
         """Give an object the plane voxels it stands on or leans against, by region growing.
@@ -165,4 +215,5 @@ class Planes:
         area = np.bincount(patches.ravel(), minlength=count + 1) * self.cell**2
         area[0] = 0.0  # empty cells
         return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
+
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -108,24 +109,52 @@ class SegmentationSettings:
         return document
 
 
-#: Settings a caller may give (the others follow from the scan).
-TUNABLE = (
-    "voxel_size",
-    "plane_distance",
-    "min_plane_area",
-    "max_planes",
-    "normal_angle",
-    "cluster_distance",
-    "cluster_growth",
-    "min_points",
-    "min_size",
-    "max_size",
-    "max_height",
-    "min_height",
-    "ground",
-    "convexity",
-)
 GROUND_METHODS = ("planes", "grid")
+
+
+class Setting(NamedTuple):
+    """One setting a caller may give: its type, the values it takes, and what it does.
+
+    ``kind`` is ``"metres"`` (a positive number), ``"non-negative"`` (a number >= 0), ``"degrees"``
+    (in (0, 90)), ``"count"`` (an integer >= ``low``), ``"choice"`` (one of ``choices``) or
+    ``"switch"`` (True/False)."""
+
+    name: str
+    kind: str
+    help: str
+    low: int = 0
+    choices: tuple = ()
+
+
+#: The settings a caller may give, in one table: :func:`check_given`, the ``scene`` command's options
+#: and the documentation's table come from it (the others follow from the scan).
+SETTINGS = (
+    Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, coarser for speed on large scans"),
+    Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
+    Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support; "
+            "chosen: a hundredth of the scan's footprint, at least 0.1 (4 on a street)"),
+    Setting("max_planes", "count", "most planes removed; chosen: 10", low=0),
+    Setting("normal_angle", "degrees", "degrees: a voxel belongs to a plane when its normal is this close to "
+            "the plane's; chosen: 30"),
+    Setting("cluster_distance", "metres", "voxels closer than this (m) are one object; chosen: two voxels"),
+    Setting("cluster_growth", "non-negative", "added to the cluster distance per metre of range to the "
+            "sensor; chosen: the sensor's angular step between its rows, for a scan in its sensor's frame"),
+    Setting("min_points", "count", "objects with fewer points are background; chosen: 50 (25 on a street)", low=1),
+    Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "
+            "chosen: three voxels, at least 3 cm"),
+    Setting("max_size", "metres", "largest object (m): larger clusters are split, what stays larger is "
+            "background; chosen: 3 (12 on a street)"),
+    Setting("max_height", "non-negative", "outdoors, objects taller than this (m) above the ground are "
+            "background; chosen: 4.5 on a street, none elsewhere"),
+    Setting("min_height", "non-negative", "outdoors, objects lower than this (m) above the ground are "
+            "background; chosen: 1 on a street, 0 elsewhere"),
+    Setting("ground", "choice", "support removal: planes (rooms, tables) or grid (local ground height: "
+            "streets); chosen: grid for a street", choices=GROUND_METHODS),
+    Setting("convexity", "switch", "split touching objects at concave edges; chosen: on but on a street"),
+)  # fmt: skip
+
+#: Names of the settings a caller may give.
+TUNABLE = tuple(setting.name for setting in SETTINGS)
 
 
 def measure_scan(xyz: np.ndarray, seed: int = 0) -> ScanMeasures:
@@ -211,28 +240,35 @@ def choose_settings(
 
 
 def check_given(given: dict) -> None:
-    """Raise ``ValueError`` naming the first explicit setting that is out of range."""
-    for name in ("voxel_size", "plane_distance", "min_plane_area", "cluster_distance", "max_size"):
-        value = given.get(name)
-        if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive number of metres, got {value!r}")
-    for name in ("cluster_growth", "max_height", "min_height"):
-        value = given.get(name)
-        if value is not None and not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    angle = given.get("normal_angle")
-    if angle is not None and not 0 < angle < 90:
-        raise ValueError(f"normal_angle must be in (0, 90) degrees, got {angle!r}")
+    """Raise ``ValueError`` naming the first explicit setting that is out of range (:data:`SETTINGS`)."""
+    for setting in SETTINGS:
+        value = given.get(setting.name)
+        if value is None:
+            continue
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if setting.kind == "metres" and not (number and value > 0):
+            raise ValueError(f"{setting.name} must be a positive number of metres, got {value!r}")
+        if setting.kind == "non-negative" and not (number and value >= 0):
+            raise ValueError(f"{setting.name} must be a number >= 0, got {value!r}")
+        if setting.kind == "degrees" and not (number and 0 < value < 90):
+            raise ValueError(f"{setting.name} must be in (0, 90) degrees, got {value!r}")
+        if setting.kind == "count" and not (number and int(value) == value and value >= setting.low):
+            raise ValueError(f"{setting.name} must be an integer >= {setting.low}, got {value!r}")
+        if setting.kind == "choice" and value not in setting.choices:
+            raise ValueError(f"{setting.name} must be one of {setting.choices}, got {value!r}")
+        if setting.kind == "switch" and not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{setting.name} must be True or False, got {value!r}")
     min_size, max_size = given.get("min_size"), given.get("max_size")
-    if min_size is not None and not 0 <= min_size < (max_size if max_size is not None else math.inf):
+    if min_size is not None and not min_size < (max_size if max_size is not None else math.inf):
         raise ValueError(f"min_size must be in [0, max_size={max_size}), got {min_size!r}")
-    for name, low in (("max_planes", 0), ("min_points", 1)):
-        value = given.get(name)
-        if value is not None and (int(value) != value or value < low):
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    ground = given.get("ground")
-    if ground is not None and ground not in GROUND_METHODS:
-        raise ValueError(f"ground must be one of {GROUND_METHODS}, got {ground!r}")
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (name, option of ``scene``, what it does), for the documentation."""
+    rows = ["| setting | option of `scene` | what it does |", "|---|---|---|"]
+    for setting in SETTINGS:
+        rows.append(f"| `{setting.name}` | `--{setting.name.replace('_', '-')}` | {setting.help} |")
+    return "\n".join(rows)
 
 
 def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationSettings | None:

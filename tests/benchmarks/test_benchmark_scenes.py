@@ -43,9 +43,12 @@ def test_the_benchmark_runs_on_a_folder_with_its_own_reader(tmp_path, capsys):
             return np.load({str(tmp_path / "points.npy")!r}), np.load({str(tmp_path / "truth.npy")!r}), {{}}
     '''))
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(tmp_path), "--out", str(out)])
-    [row] = json.loads(out.read_text())["scans"]
-    assert row["scan"] == "room" and row["up_axis"] == "y"
-    assert row["found_050"] == row["objects"] == len(OBJECTS) and row["false"] == 0
-    assert row["settings"]["up_axis"] == "y"
+    scenes.main(["--data", str(tmp_path), "--out", str(out), "--seeds", "0", "--no-loso"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    [result] = row["in_sample"]
+    assert row["scan"] == "room" and row["kind"] == "scan"
+    assert result["found_050"] == result["objects"] == len(OBJECTS) and result["false"] == 0
+    assert result["settings"]["up_axis"] == "y"
+    assert report["kinds"]["scan"]["in_sample"]["ap50"] == 1.0
     assert "room" in capsys.readouterr().out

@@ -19,7 +19,9 @@ def test_embed_throughput_prepares_a_generated_corpus(tiny_registry, tmp_path, c
 def test_scene_speed_segments_its_synthetic_scan(capsys):
     scene_speed.main(["--points", "60000", "--repeats", "1"])
     printed = capsys.readouterr().out
-    assert re.search(r"run 1: [\d.]+ s wall, [\d.]+ s CPU \(all threads\), voxels of [\d.]+ m, 6 objects, worst IoU 0\.9\d\d", printed), printed
+    assert re.search(r"run 1: [\d.]+ s wall \(\d+ GFLOP at the GEMM rate\), [\d.]+ s CPU \(all threads\), voxels of [\d.]+ m, "
+                     r"6 objects, worst IoU 0\.9\d\d", printed), printed  # fmt: skip
+    assert re.search(r"^CPU: .*AVX2 (yes|no), AVX-512 (yes|no), \d+ cores usable.*GEMM \(1024\): [\d.]+ GFLOP/s", printed, re.M)
 
 
 def test_scene_speed_times_a_street(capsys):

@@ -1,0 +1,323 @@
+"""The segmentation pipeline: :func:`segment_scene` and its steps over voxels and tiles."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from ..config import UP_AXES
+from ..progress import progress_bar
+from . import settings as scan_settings
+from .clustering import cluster, filter_objects
+from .convexity import split_concave
+from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
+from .ground import grid_ground, orient_up
+from .planes import Planes
+from .scan_checks import screen_scan
+from .settings import (
+    ScanMeasures,
+    SegmentationSettings,
+    check_given,
+    choose_settings,
+    coarser_voxels,
+    measure_scan,
+    needs_tiles,
+    with_row_step,
+    with_up,
+)
+from .visibility import row_step, unseen_objects, view_top
+
+__all__ = ["segment_scene"]
+
+
+def segment_scene(
+    points: np.ndarray,
+    up_axis: str | None = None,
+    *,
+    labels: np.ndarray | None = None,
+    voxel_size: float | None = None,
+    plane_distance: float | None = None,
+    min_plane_area: float | None = None,
+    max_planes: int | None = None,
+    normal_angle: float | None = None,
+    cluster_distance: float | None = None,
+    cluster_growth: float | None = None,
+    min_points: int | None = None,
+    min_size: float | None = None,
+    max_size: float | None = None,
+    max_height: float | None = None,
+    min_height: float | None = None,
+    ground: str | None = None,
+    convexity: bool | None = None,
+    seed: int = 0,
+    return_settings: bool = False,
+) -> np.ndarray | tuple[np.ndarray, SegmentationSettings]:
+    """Object instance label of every point of a scan: ``0..K-1``, or -1 for background.
+
+    Given ``labels`` (one integer per point, for example from a segmentation model or
+    the file, see :func:`~openshape_ood.scenes.scene.load_scene`), those win: negative labels become -1
+    (background), the others are kept as the object ids, and nothing is filtered.
+
+    Otherwise the scan is segmented geometrically (coordinates in metres). Every setting left
+    at ``None`` is chosen from the scan (:mod:`openshape_ood.segmentation.settings`: its point
+    spacing, how that grows with range, its extent); ``return_settings=True`` also returns them.
+
+    1. The points are grouped into voxels of ``voxel_size``; everything below works on
+       their centroids, and each point gets the label of its voxel at the end. A chosen voxel
+       size is made up to three times coarser when the scan would have more than
+       :data:`~openshape_ood.segmentation.settings.MAX_VOXELS` voxels; a scan with more still
+       (a street hundreds of metres long) is segmented in tiles of about that many voxels, each
+       grown by ``max_size`` on every side, and each object is taken whole from the tile that
+       holds its centre, so no object is cut at a tile border.
+    2. The support is removed. With ``up_axis`` (``"x"``, ``"y"``, ``"z"``; its sign does not
+       matter) that is the up direction; without, the largest plane of the scan (the table,
+       the floor, the ground) is found by RANSAC and its normal is up.
+       ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
+       along up, then planes of any orientation (walls). A voxel belongs to a plane when its
+       centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
+       degrees of the plane's, so that the sides of an object standing on it stay with the
+       object; of each plane, the connected patches of at least ``min_plane_area`` square
+       metres are removed, at most ``max_planes`` planes.
+       ``ground="grid"`` (streets, scans wider than 20 m): the local ground height is estimated
+       on a grid (:func:`~openshape_ood.segmentation.ground.grid_ground`), so that sloped and
+       curved roads are removed, and voxels less than ``ground_height`` above it are ground.
+    3. The rest is clustered by DBSCAN: voxels closer than ``cluster_distance`` plus
+       ``cluster_growth`` times their range to the sensor (the origin of a one-viewpoint scan,
+       whose far points are sparse; by default the sensor's coarser angular step, between a
+       LiDAR's rings, so that they join) join one object, sparse voxels are background.
+    4. Plane voxels that rise above their plane's noise and touch an object go back to it
+       (the bottom of an object standing on the floor); clusters lying in a removed plane are
+       background.
+    5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
+       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`).
+    6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
+       ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
+       (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
+       or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
+    7. On a street sweep in its sensor's frame, objects whose top the sensor did not see are
+       background (:mod:`openshape_ood.segmentation.visibility`): the base of a facade, a trunk
+       under its crown, anything cut off by the top of the view or hidden under something nearer.
+
+    Objects are numbered by decreasing point count.
+
+    Args:
+        points: the scan, ``(N, 3)`` xyz or ``(N, C >= 3)`` with xyz first, in metres.
+        up_axis: the gravity axis of the scan, or ``None`` to find the support plane.
+        labels: per-point instance labels ``(N,)`` that replace the segmentation.
+        seed: seeds the RANSAC sampling; the same seed gives the same labels.
+        return_settings: also return the :class:`SegmentationSettings` used.
+
+    Returns:
+        ``(N,)`` int64 labels, and the settings with ``return_settings``.
+    """
+    if (screened := screen_scan(segment_scene, locals())) is not None:  # hostile scans refused, far outliers set aside
+        return screened
+    xyz = scene_xyz(points)
+    if labels is not None:
+        return given_labels(labels, len(xyz))
+    given = {
+        "voxel_size": voxel_size, "plane_distance": plane_distance, "min_plane_area": min_plane_area,
+        "max_planes": max_planes, "normal_angle": normal_angle, "cluster_distance": cluster_distance,
+        "cluster_growth": cluster_growth, "min_points": min_points, "min_size": min_size, "max_size": max_size,
+        "max_height": max_height, "min_height": min_height, "ground": ground, "convexity": convexity,
+    }  # fmt: skip
+    check_given(given)
+    if up_axis is not None and up_axis not in UP_AXES:
+        raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
+    up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
+    measured = measure_scan(xyz, seed)
+    settings = choose_settings(measured, up_axis, up, given)
+    if settings.min_size >= settings.max_size:
+        raise ValueError(
+            f"min_size must be in [0, max_size={settings.max_size}), got {settings.min_size!r} (the scan's points are "
+            f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
+        )
+
+    centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    tiled = needs_tiles(settings, len(centroids))
+    coarser = coarser_voxels(settings, len(centroids))
+    if coarser is not None:  # more voxels than the time allows: larger ones, up to three times as large
+        settings = coarser
+        centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    rng = np.random.default_rng(seed)
+    if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
+        warnings.warn(
+            f"the scan's points are about {measured.spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
+            f"planes and objects will fall apart; pass voxel_size={measured.spacing:.2g} or more and cluster_distance about "
+            "three times that (are the coordinates in metres?)",
+            stacklevel=2,
+        )
+    geometry = None if tiled else normals(centroids)
+    if up is None:
+        up = _support_normal(centroids, geometry, settings, measured, rng)
+        if up is not None:
+            settings = with_up(settings, up)
+    if measured.single_viewpoint and up is not None:
+        settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
+    street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
+    top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
+    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top)
+    if tiled:
+        objects = _segment_tiles(centroids, counts, context)
+    else:
+        objects = _segment_voxels(centroids, counts, context, geometry)
+    labels_out = objects[voxel_of_point]
+    return (labels_out, settings) if return_settings else labels_out
+
+
+class _Context(NamedTuple):
+    """What every piece of a scan is segmented with: the scan's settings, up direction, and sensor
+    (``view_top``: the top of its view, for a street sweep in its sensor's frame only, else ``None``)."""
+
+    settings: SegmentationSettings
+    up: np.ndarray | None
+    measured: ScanMeasures
+    viewpoint: np.ndarray | None
+    rng: np.random.Generator
+    view_top: float | None
+
+
+def _support_normal(
+    centroids: np.ndarray, geometry: tuple | None, settings: SegmentationSettings, measured: ScanMeasures,
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """The upward normal of the scan's largest plane (RANSAC), or ``None`` when there is none.
+    A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
+    if geometry is None:
+        centroids = centroids[rng.choice(len(centroids), min(len(centroids), scan_settings.MAX_VOXELS), replace=False)]
+        geometry = normals(centroids)
+    planes = Planes(
+        centroids, geometry[0], settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
+        settings.voxel_size, geometry[1],
+    )  # fmt: skip
+    support = planes.ransac(rng)
+    return None if support is None else orient_up(*support, centroids, measured.single_viewpoint)
+
+
+def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None):
+    """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count:
+    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`)."""
+    settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
+    voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
+    planes = Planes(
+        centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
+        settings.voxel_size, spacing,
+    )  # fmt: skip
+    heights = None
+    if settings.ground == "grid" and up is not None:
+        _, heights = grid_ground(centroids, up, settings.ground_cell)
+        planes.remaining &= heights > settings.ground_height
+    elif settings.ground == "planes":
+        # The first plane along up is the support (the floor, the table): removed whatever lies beyond it,
+        # and grown over the floor joined to it. The others only where they bound the scan (walls, a
+        # ceiling: planes.BOUNDING_SHARE); faces of furniture stay.
+        if up is not None and settings.max_planes > 0:
+            planes.add(planes.horizontal(up), settings.min_plane_area)
+            planes.grow_support(up)
+            _add_planes(planes, lambda: planes.horizontal(up), settings)
+        _add_planes(planes, lambda: planes.ransac(rng), settings)
+
+    objects = np.full(len(centroids), -1, dtype=np.int64)
+    rest = np.flatnonzero(planes.remaining)
+    if len(rest):
+        ranges = np.linalg.norm(centroids[rest], axis=1) if measured.single_viewpoint else None
+        objects[rest] = cluster(
+            centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
+            settings.voxel_size,
+        )
+    planes.give_back(objects)
+    planes.drop_flat(objects, up)
+    if settings.convexity:
+        objects = split_concave(
+            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), context.viewpoint,
+            planes.normal_noise(), normal_radius, up,
+        )
+    objects = filter_objects(
+        objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
+        settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
+        settings.max_height, settings.min_height,
+    )  # fmt: skip
+    if context.view_top is not None:  # a street sweep in its sensor's frame
+        radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
+        unseen = unseen_objects(objects, centroids, up, measured.row_step, radius, context.view_top)
+        objects[np.isin(objects, unseen)] = -1
+        kept = objects >= 0
+        objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
+    return objects
+
+
+def _add_planes(planes: Planes, propose, settings: SegmentationSettings) -> None:
+    """Remove the bounding planes ``propose()`` finds, up to ``max_planes`` in all; a face of an object
+    (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
+    passed_over = 0
+    while len(planes.found) < settings.max_planes and passed_over < settings.max_planes:
+        found = len(planes.found)
+        if not planes.add(propose(), settings.min_plane_area, bounding=True):
+            return
+        passed_over += len(planes.found) == found
+
+
+def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context) -> np.ndarray:
+    """:func:`_segment_voxels` on square tiles across the up direction, each grown by a margin of
+    ``max_size`` on every side: an object (no larger than that) whose centre lies in a tile lies
+    wholly in the grown tile, and is taken from the one tile whose centre square holds it.
+    Objects across tile borders are thus whole, and each is found once. The centre squares hold
+    about :data:`~.settings.MAX_VOXELS` voxels each."""
+    settings = context.settings
+    across = centroids @ plane_basis(context.up if context.up is not None else np.eye(3)[2]).T
+    across -= across.min(axis=0)
+    margin = settings.max_size
+    metres = np.floor(across).astype(np.int64)
+    footprint = len(np.unique(metres[:, 0] * (metres[:, 1].max() + 1) + metres[:, 1]))  # square metres with voxels
+    side = max(2 * margin, math.sqrt(scan_settings.MAX_VOXELS * footprint / len(centroids)))
+    tile = np.floor(across / side).astype(np.int64)
+    if (tile == tile[0]).all():
+        return _segment_voxels(centroids, counts, context)
+    objects = np.full(len(centroids), -1, dtype=np.int64)
+    found = 0
+    for key in progress_bar(np.unique(tile, axis=0), desc="Segmenting tiles", unit="tile"):
+        low = key * side - margin
+        members = np.flatnonzero(((across >= low) & (across < low + side + 2 * margin)).all(axis=1))
+        local = _segment_voxels(centroids[members], counts[members], context)
+        kept = local >= 0
+        if not kept.any():
+            continue
+        weight, where = counts[members][kept], across[members][kept]
+        total = np.bincount(local[kept], weight)
+        centre = np.stack([np.bincount(local[kept], weight * where[:, k]) for k in range(2)], axis=1)
+        own = (np.floor(centre / total[:, None] / side).astype(np.int64) == key).all(axis=1)
+        take = kept & own[np.maximum(local, 0)] & (objects[members] < 0)
+        objects[members[take]] = found + local[take]
+        found += len(own)
+    kept = objects >= 0
+    if kept.any():  # 0..K-1 by decreasing point count over the whole scan
+        ids, members = np.unique(objects[kept], return_inverse=True)
+        order = np.argsort(-np.bincount(members, counts[kept]), kind="stable")
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[order] = np.arange(len(ids))
+        objects[kept] = rank[members]
+    return objects
+
+
+def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
+    """Voxels that hold ``min_points`` points at the scan's median points per voxel."""
+    return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))
+
+
+def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
+    """The sensor's position, the origin, for a scan in its sensor frame: one whose spacing grows with
+    range, or that lies wholly to one side of the origin and near it (a camera frame; not map
+    coordinates far from the origin); else ``None``."""
+    low, high = xyz.min(axis=0), xyz.max(axis=0)
+    gap = np.linalg.norm(np.maximum(low, 0) + np.maximum(-high, 0))  # from the origin to the bounding box
+    in_front = bool((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low)
+    return np.zeros(3) if measured.single_viewpoint or in_front else None
+
+
+def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
+    """The surface variation of the scan's flat surfaces (the removed planes or ground): its noise level."""
+    flat = variation[~remaining]
+    return float(np.median(flat if len(flat) else variation))

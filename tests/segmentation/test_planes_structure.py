@@ -1,0 +1,67 @@
+"""Which planes are structure: the support grown over a floor that sags, and the bounding test that
+keeps the faces of furniture. Small synthetic voxel sets with answers worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from openshape_ood.segmentation import planes as planes_module
+from openshape_ood.segmentation.geometry import normals
+from openshape_ood.segmentation.planes import Planes
+
+STEP = 0.05
+UP = np.array([0.0, 0.0, 1.0])
+
+
+def _grid(x: tuple[float, float], y: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.meshgrid(np.arange(x[0], x[1] + 1e-9, STEP), np.arange(y[0], y[1] + 1e-9, STEP), indexing="ij")
+    return a.ravel(), b.ravel()
+
+
+def _planes(centroids: np.ndarray) -> Planes:
+    return Planes(centroids, normals(centroids)[0], 2 * STEP, math.cos(math.radians(30)), STEP, STEP)
+
+
+def test_the_support_grows_over_a_floor_that_sags_but_not_onto_a_bed():
+    # A floor z = 0.05 x^2 over 4 m (0.8 m higher at the far end, at most 22 degrees steep: each
+    # voxel faces up within the 30 degrees of the normal angle) and a box 0.7 m high standing on it.
+    x, y = _grid((0.0, 4.0), (0.0, 2.0))
+    under_box = (x > 0.45) & (x < 1.55) & (y > 0.45) & (y < 1.55)
+    floor = np.stack([x, y, 0.05 * x**2], axis=1)[~under_box]
+    tx, ty = _grid((0.5, 1.5), (0.5, 1.5))
+    top = np.stack([tx, ty, np.full(len(tx), 0.7)], axis=1)
+    sides = []
+    for z in np.arange(0.1, 0.7 - 1e-9, STEP):
+        edge = (tx < 0.5 + 1e-9) | (tx > 1.5 - 1e-9) | (ty < 0.5 + 1e-9) | (ty > 1.5 - 1e-9)
+        sides.append(np.stack([tx[edge], ty[edge], np.full(edge.sum(), z)], axis=1))
+    centroids = np.concatenate([floor, top, *sides])
+    is_floor = np.arange(len(centroids)) < len(floor)
+    is_top = (np.arange(len(centroids)) >= len(floor)) & (np.arange(len(centroids)) < len(floor) + len(top))
+    planes = _planes(centroids)
+    assert planes.add(planes.horizontal(UP), 0.1)
+    assert planes.remaining[is_floor].any()  # one plane does not hold the whole sagging floor
+    planes.grow_support(UP)
+    assert not planes.remaining[is_floor].any()  # the floor is all support now
+    assert planes.remaining[is_top].all()  # the box's top is reached only over its upright sides
+
+
+def test_the_share_beyond_a_plane_by_hand(monkeypatch):
+    # 100 voxels on z = 0, 30 at z = 1 (the room above the plane) and 10 at z = -1 (beyond it):
+    # 10 of 140 lie on the side holding fewer, more than two plane distances (0.2 m) away.
+    x, y = _grid((0.0, 0.45), (0.0, 0.45))
+    plane = np.stack([x, y, np.zeros(100)], axis=1)
+    above = plane[:30] + [0.0, 0.0, 1.0]
+    below = plane[:10] - [0.0, 0.0, 1.0]
+    planes = _planes(np.concatenate([plane, above, below]))
+    assert math.isclose(planes.beyond_share(UP, 0.0), 10 / 140)
+    # With at most 5 % beyond allowed, the plane is a face of an object: kept, and not searched again.
+    monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.05)
+    assert planes.add((UP, 0.0), 0.1, bounding=True)
+    assert planes.remaining.all() and not planes.searchable[:100].any() and planes.found == []
+    # Allowing 10 %, it bounds the scan: removed.
+    monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.1)
+    planes = _planes(np.concatenate([plane, above, below]))
+    assert planes.add((UP, 0.0), 0.1, bounding=True)
+    assert not planes.remaining[:100].any() and planes.remaining[100:].all()
