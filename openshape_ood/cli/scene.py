@@ -118,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
     for setting in SETTINGS:
         if setting.kind == "switch" and setting.name in sizes:
             sizes[setting.name] = sizes[setting.name] == "on"
-    settings = None
     points, labels, origin = load_scene(
         args.scan, labels=None if args.labels.lower() == "none" else args.labels, return_origin=True
     )
