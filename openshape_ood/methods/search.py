@@ -227,10 +227,10 @@ class ApproximateIndex:
             raise ValueError(f"unknown approximate index {kind!r}; use one of {[k for k in INDEXES if k != 'exact']}")
         if metric not in _METRICS:
             raise ValueError(f"unknown metric {metric!r}; use one of {_METRICS}")
+        self._faiss = import_faiss()  # first: without faiss, nothing else matters
         self.kind, self.metric, self.count, self.dim = kind, metric, count, dim
         self.options = resolved_options(kind, options, count, dim)
         self.reference = None
-        self._faiss = import_faiss()
         self._index = None
 
     @property
@@ -346,8 +346,12 @@ def resolved_options(kind: str, options: Mapping | None, count: int, dim: int) -
         if resolved["train_size"] is None:
             # faiss warns below 39 training points per centroid: the lists' and the codes' (2**nbits).
             resolved["train_size"] = min(count, max(64 * resolved["nlist"], 40 * 2 ** resolved["nbits"]))
-        if resolved["nlist"] > count:
-            raise ValueError(f"ivfpq setting nlist={resolved['nlist']} exceeds the {count} references")
+        needed = max(resolved["nlist"], 2 ** resolved["nbits"])
+        if resolved["train_size"] < needed:
+            raise ValueError(
+                f"ivfpq with nlist={resolved['nlist']} and nbits={resolved['nbits']} needs at least {needed} training "
+                f"references, has {resolved['train_size']} (of {count}); lower nlist or nbits, or use index='exact'"
+            )
     return resolved
 
 

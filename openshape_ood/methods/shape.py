@@ -67,6 +67,9 @@ class KNN(_ShapeMethod):
     Fitted attributes: ``search_``, the search (``search(x, k) -> (distances, indices)``).
     """
 
+    #: A reference bank is searched where it lies, not loaded (the detector passes it as it is).
+    searches_bank = True
+
     def __init__(self, k: int = 1, metric: str = "euclidean", index: str = "exact", index_options: dict | None = None):
         self.k = k
         self.metric = metric
