@@ -24,3 +24,23 @@ def write_bank(path: Path, rows: np.ndarray, classes: list[str], model: str = "s
             writer.add(f"{cls}/{i}.npy", row)
         writer.finish([f"{cls}/{i}.npy" for i, cls in enumerate(classes)])
     return path
+
+
+def write_reference_shapes(folder: Path, classes: dict[str, list[int]]) -> list[str]:
+    """Point clouds ``<folder>/<class>/r<seed>.npy`` (random blobs) and queries ``<folder>/../queries/q<i>.npy``
+    (seeds of the first class plus 100). Returns the query files."""
+    for cls, seeds in classes.items():
+        (folder / cls).mkdir(parents=True, exist_ok=True)
+        for seed in seeds:
+            np.save(folder / cls / f"r{seed}.npy", _blob(seed))
+    queries = []
+    (folder.parent / "queries").mkdir(exist_ok=True)
+    for i, seed in enumerate(next(iter(classes.values()))):
+        queries.append(str(folder.parent / "queries" / f"q{i}.npy"))
+        np.save(queries[-1], _blob(seed + 100))
+    return queries
+
+
+def _blob(seed: int, n: int = 400) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, 3)) * rng.uniform(0.5, 2.0, size=3)).astype(np.float32)
