@@ -194,12 +194,12 @@ def reference_files(source: str) -> tuple[list[str], list[str]]:
     return [str(path.parent / row[0].strip()) for row in rows], [row[1].strip() for row in rows]
 
 
+BANK_SUFFIXES = (".h5", ".hdf5")  # --reference as an embeddings file (a reference bank)
+
+
 def is_bank_file(source: str) -> bool:
     """Whether ``--reference`` names an embeddings file (a reference bank) rather than shape files."""
     return Path(source).suffix.lower() in BANK_SUFFIXES and Path(source).is_file()
-
-
-BANK_SUFFIXES = (".h5", ".hdf5")
 
 
 def reference_bank(encoder: ShapeEncoder, source: str):
