@@ -133,12 +133,12 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
     exact_queries = args.queries if count <= args.exact_max else min(args.queries, args.exact_queries)
     # Known and novel queries alike in the subset: every other one from each half.
     subset = np.r_[np.arange(0, half, args.queries // exact_queries), np.arange(half, args.queries, args.queries // exact_queries)][:exact_queries]
-    before = matmul_rate(dim)
+    before = matmul_rate(dim, args.matmul_seconds)
     with PeakMemory() as memory:
         start = time.perf_counter()
         exact_distances, exact_indices = exact_search(queries[subset], bank.embeddings, 1)
         seconds = time.perf_counter() - start
-    after = matmul_rate(dim)
+    after = matmul_rate(dim, args.matmul_seconds)
     rate = (before + after) / 2
     gflops = 2 * len(subset) * count * dim / seconds / 1e9
     row.update(exact_queries=len(subset), exact_seconds=seconds, exact_seconds_all=seconds * args.queries / len(subset),
@@ -153,7 +153,7 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
             _, sk_indices = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(reference).kneighbors(queries[few].astype(np.float64))
             sk_seconds = time.perf_counter() - start
         del reference
-        sk_rate = (matmul_rate(dim) + after) / 2
+        sk_rate = (matmul_rate(dim, args.matmul_seconds) + after) / 2
         sk_gflops = 2 * len(few) * count * dim / sk_seconds / 1e9
         row.update(sklearn_queries=len(few), sklearn_seconds=sk_seconds, sklearn_gflops=sk_gflops,
                    sklearn_share=sk_gflops / sk_rate, sklearn_same=float((sk_indices[:, 0] == exact_indices[: len(few), 0]).mean()))  # fmt: skip
@@ -202,6 +202,7 @@ def main(argv=None) -> None:
     parser.add_argument("--latent", type=int, default=16, help="dimensions of the latent space the clusters lie in")
     parser.add_argument("--spread", type=float, default=0.3, help="spread of a cluster per latent axis (centres ~ N(0, 1))")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--matmul-seconds", type=float, default=5.0, help="how long each matmul-rate measurement runs")
     parser.add_argument("--no-approximate", action="store_true")
     parser.add_argument("--folder", type=Path, default=None, help="where the reference files go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None)
