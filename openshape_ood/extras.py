@@ -22,6 +22,7 @@ EXTRAS = {
     "pye57": "survey",
     "matplotlib": "plot",
     "plotly": "html",
+    "faiss": "scale",
 }
 
 

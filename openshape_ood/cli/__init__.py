@@ -10,6 +10,8 @@ Run ``openshape-ood --help`` (or ``python -m openshape_ood --help``) for the com
   K processes (one GPU each, or CPU), and machines with ``--nnodes``;
 * ``scene SCAN --known chair,table --out objects.ply``: the objects of a scan, each scored
   as ``score`` scores a file;
+* ``index FILE.h5 [--approximate ivfpq]``: check a reference bank (an embeddings file) and build an
+  approximate nearest-neighbour index beside it, for ``score --reference FILE.h5``;
 * ``models``: the registered shape encoders and whether their checkpoints and paired text
   towers are cached;
 * ``download MODEL... [--text]``: fetch and verify models' files into the Hub cache, to
@@ -29,7 +31,7 @@ Each command's module is imported only when that command runs, and torch and ope
 by the commands that encode (``score``, ``embed``, ``scene``), so ``--help``, ``--version``
 and ``models`` answer at once.
 
-One module per command (``score``, ``embed``, ``scene``, ``models``, ``download``), each
+One module per command (``score``, ``embed``, ``index``, ``scene``, ``models``, ``download``), each
 holding its options beside its handler; :mod:`.common` holds the options, checks and printers they share,
 :mod:`.scoring` what ``score`` and ``scene`` share. Each handler parses, calls the library
 and prints; JSON comes from the library's result objects.
@@ -57,6 +59,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: dict[str, str] = {
     "score": "novelty of each shape file against the known classes",
     "embed": "embed shape files into an HDF5 file (resumable)",
+    "index": "check a reference bank (an embed file) and build its approximate index (resumable)",
     "scene": "find the objects in a scan and score each one for novelty",
     "models": "list the registered shape encoders",
     "download": "download and verify models' checkpoints (and text towers) into the Hub cache",

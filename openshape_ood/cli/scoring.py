@@ -31,9 +31,11 @@ def scoring_options() -> argparse.ArgumentParser:
     )
     scoring.add_argument(
         "--reference",
-        metavar="DIR|CSV",
+        metavar="DIR|CSV|H5",
         help="shape files of the known classes, for knn, prototype and fused: a folder with one subfolder per "
-        "class (the subfolder name is the class), or a CSV file of file,class rows",
+        "class (the subfolder name is the class), a CSV file of file,class rows, or an embeddings file written by "
+        "embed (.h5: a reference bank, each row's class the folder its file is in; knn searches it on disk, "
+        "exactly or with --method \"knn(index='ivfpq')\" and the index 'openshape-ood index' built)",
     )
     scoring.add_argument(
         "--method",
@@ -161,6 +163,8 @@ def reference_files(source: str) -> tuple[list[str], list[str]]:
     header; relative paths are relative to the CSV's folder).
     """
     path = Path(source)
+    if is_bank_file(source):
+        raise UsageError(f"--reference {source} is an embeddings file: it holds no shape files to list")
     if path.is_dir():
         files, failed = expand([source])
         classes = [Path(file).relative_to(path).parts[0] for file in files]
@@ -172,7 +176,10 @@ def reference_files(source: str) -> tuple[list[str], list[str]]:
             )
         return files, classes
     if path.suffix.lower() != ".csv" or not path.is_file():
-        raise UsageError(f"--reference takes a folder with one subfolder per class or a CSV of file,class; got {source}")
+        raise UsageError(
+            f"--reference takes a folder with one subfolder per class, a CSV of file,class or an embeddings file "
+            f"(.h5); got {source}"
+        )
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = [row for row in csv.reader(handle) if row and not row[0].lstrip().startswith("#")]
@@ -185,6 +192,29 @@ def reference_files(source: str) -> tuple[list[str], list[str]]:
         where = f"row {bad[0] + 1} is {rows[bad[0]]}" if bad else "it has no rows"
         raise UsageError(f"--reference {source} must hold file,class rows; {where}")
     return [str(path.parent / row[0].strip()) for row in rows], [row[1].strip() for row in rows]
+
+
+BANK_SUFFIXES = (".h5", ".hdf5")  # --reference as an embeddings file (a reference bank)
+
+
+def is_bank_file(source: str) -> bool:
+    """Whether ``--reference`` names an embeddings file (a reference bank) rather than shape files."""
+    return Path(source).suffix.lower() in BANK_SUFFIXES and Path(source).is_file()
+
+
+def reference_bank(encoder: ShapeEncoder, source: str):
+    """``--reference FILE.h5``: the reference bank, checked to come from ``encoder``'s model and width."""
+    from ..corpus.bank import ReferenceBank
+
+    bank = ReferenceBank(source)
+    model, width = bank.settings.get("model"), bank.shape[1]
+    if width != encoder.embed_dim or (encoder.name is not None and model != encoder.name):
+        raise ValueError(
+            f"--reference {source} holds {width}-d embeddings of model {model!r}, but the shapes are embedded by "
+            f"{encoder.name!r} ({encoder.embed_dim}-d); embed the references with --model {encoder.name} or score "
+            f"with --model {model}"
+        )
+    return bank
 
 
 def reference_embeddings(encoder: ShapeEncoder, args: argparse.Namespace) -> dict[str, np.ndarray]:
@@ -207,7 +237,12 @@ def fit_detector(encoder: ShapeEncoder, known: list[str] | None, args: argparse.
     """The detector of ``--method`` fitted on ``--known`` and/or ``--reference``, with ``--threshold``."""
     from ..detectors.functional import fit_detector as fit
 
-    reference = reference_embeddings(encoder, args) if args.reference is not None else None
+    if args.reference is None:
+        reference = None
+    elif is_bank_file(args.reference):
+        reference = reference_bank(encoder, args.reference)
+    else:
+        reference = reference_embeddings(encoder, args)
     options = {"model": encoder, "templates": args.templates, "threshold": args.threshold, "progress": progress(args)}
     if known is None:
         return fit(reference, args.method, **options)

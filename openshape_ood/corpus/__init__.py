@@ -2,7 +2,8 @@
 
 :func:`embed_files` and :func:`embed_to_file` embed many files (one bad file is reported, not
 fatal); :func:`read_embeddings` reads what ``openshape-ood embed`` wrote; under ``torchrun`` the
-work is split between ranks (:mod:`.distributed`).
+work is split between ranks (:mod:`.distributed`); :class:`ReferenceBank` searches the labelled
+reference shapes of such a file where they lie on disk, exactly or with an approximate index saved beside it.
 """
 
 from .._lazy import lazy_exports
@@ -16,6 +17,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
         "EmbedReport": "embed",
         "embed_files": "embed",
         "embed_to_file": "embed",
+        "ReferenceBank": "bank",
         "ResumableEmbeddingWriter": "embedding_file",
         "read_embeddings": "embedding_file",
     },

@@ -23,7 +23,7 @@ from .base import BaseDetector, Decisions
 from .describe import Descriptions
 from .ensemble import EnsembleDetector
 from ..methods import NoveltyMethod, make_method, method_label
-from .single import KnownNames, NoveltyDetector, Reference
+from .single import KnownNames, NoveltyDetector, Reference, _is_bank
 from ..encoders.text import TextEncoder as TextEncoder  # the text tower a detector builds from model=, named here too
 
 __all__ = [
@@ -187,4 +187,4 @@ def score_novelty(
 
 
 def _is_reference(value) -> bool:
-    return isinstance(value, Mapping) or (isinstance(value, tuple) and len(value) == 2 and np.ndim(value[0]) == 2)
+    return _is_bank(value) or isinstance(value, Mapping) or (isinstance(value, tuple) and len(value) == 2 and np.ndim(value[0]) == 2)

@@ -21,6 +21,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from ..methods import scores
+from ..methods.search import rescore
 from ..classnames import check_class_names, is_class_names, resolve_templates
 from .base import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, check_k, nearest_names, vocabulary_embeddings
@@ -103,7 +104,9 @@ class NoveltyDetector(BaseDetector):
                 class (``["bed", ("desk", "table")]``: two classes): every name is embedded
                 and the class's cosine to a sample is its best name's, before any score.
             reference: labelled known shape embeddings, ``(embeddings (R, D), labels (R,))``
-                or ``{class name: embeddings (n, D)}``; needed by ``"prototype"``, ``"knn"``
+                or ``{class name: embeddings (n, D)}``, or a reference bank
+                (:class:`~openshape_ood.corpus.bank.ReferenceBank`, an embeddings file that ``"knn"``
+                searches on disk; the other methods load its rows); needed by ``"prototype"``, ``"knn"``
                 and ``"fused"``.
         """
         method = clone(make_method(self.method))
@@ -138,6 +141,8 @@ class NoveltyDetector(BaseDetector):
             self.text_embeddings_, self.text_labels_, self.classes_, names = self._embed_known(known)
             self.embed_dim_ = self.text_embeddings_.shape[1]
         if uses_reference:
+            if _is_bank(reference) and not getattr(method, "searches_bank", False):
+                reference = (reference.load(), reference.classes[reference.labels])  # this method needs the rows in memory
             self.reference_, self.reference_labels_, reference_classes = _as_reference(reference)
             if uses_text:
                 _check_dim(self.reference_.shape[1], self.embed_dim_, "the reference shape embeddings")
@@ -182,6 +187,10 @@ class NoveltyDetector(BaseDetector):
         Higher = closer; for ``max_cosine`` it is the negated novelty.
         """
         x = self._validate(X)
+        if _is_bank(self.reference_) and self.text_embeddings_ is None:
+            # The nearest reference's class is the class (KNN classifies so): its cosine, without an (N, R) matrix.
+            nearest = self.method_.search_.search(x, 1)[1]
+            return 1.0 - rescore(x, self.reference_.embeddings, nearest, "cosine")[0][:, 0]
         return self._class_cosines(x)[np.arange(len(x)), self.method_.classify(x)]
 
     def class_similarity(self, X: np.ndarray) -> np.ndarray:
@@ -191,6 +200,11 @@ class NoveltyDetector(BaseDetector):
     def _class_cosines(self, x: np.ndarray) -> np.ndarray:
         if self.text_embeddings_ is not None:
             return scores.class_similarity(x, self.text_embeddings_, self.text_labels_)
+        if _is_bank(self.reference_):
+            raise ValueError(
+                f"the cosines to every class of the reference bank {self.reference_.path} are not computed (a corpus "
+                "is too large for them); use similarity() (the nearest class) or load the bank into an array"
+            )
         cosine = scores.cosine_similarity(x, self.reference_)
         return np.stack([cosine[:, self.reference_labels_ == c].max(axis=1) for c in range(len(self.classes_))], axis=1)
 
@@ -274,8 +288,15 @@ def _name_groups(known) -> list[tuple[str, ...]]:
     return groups
 
 
+def _is_bank(reference) -> bool:
+    """A reference bank (:class:`openshape_ood.corpus.bank.ReferenceBank`): searched in place, never loaded whole."""
+    return hasattr(reference, "neighbour_search") and hasattr(reference, "labels")
+
+
 def _as_reference(reference: Reference) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(embeddings (R, D), labels (R,) in 0..C-1, classes (C,))`` from either reference form."""
+    """``(embeddings (R, D), labels (R,) in 0..C-1, classes (C,))`` from any reference form (a bank as it is)."""
+    if _is_bank(reference):
+        return reference, reference.labels, reference.classes
     if isinstance(reference, Mapping):
         names = check_class_names(list(reference), "reference class names")
         parts = [scores.as_embeddings(reference[name], f"reference embeddings of {name!r}") for name in names]

@@ -16,7 +16,8 @@ import sys
 import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp, softmax
-from sklearn.neighbors import NearestNeighbors
+
+from .search import exact_search
 
 __all__ = [
     "METRICS",
@@ -229,19 +230,16 @@ def nearest_references(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distances and indices ``(N, k)`` of the ``k`` nearest reference embeddings, nearest first.
 
-    ``"cosine"`` distance is ``1 - cosine``; ``"euclidean"`` is the Euclidean distance.
-    Brute force in chunks (scikit-learn).
+    ``"cosine"`` distance is ``1 - cosine``; ``"euclidean"`` is the Euclidean distance. Exact: blocked
+    matrix multiplies, the neighbours found scored again in float64
+    (:func:`~openshape_ood.methods.search.exact_search`); equal distances in reference order.
     """
     _check_metric(metric)
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= len(reference):
         raise ValueError(
             f"k must be an integer between 1 and the number of reference samples ({len(reference)}); got {k}"
         )
-    search = NearestNeighbors(n_neighbors=k, metric=metric, algorithm="brute").fit(
-        np.asarray(reference, dtype=np.float64)
-    )
-    distances, indices = search.kneighbors(np.asarray(x, dtype=np.float64))
-    return distances, indices
+    return exact_search(np.asarray(x, dtype=np.float64), np.asarray(reference, dtype=np.float64), k, metric)
 
 
 def knn(x: np.ndarray, reference: np.ndarray, k: int = 1, metric: str = "euclidean") -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import scores
+from . import scores, search
 from ._base import KnownClasses, _check_choice, _check_number, _ShapeMethod
 
 __all__ = ["KNN", "Prototype"]
@@ -52,20 +52,43 @@ class KNN(_ShapeMethod):
     with deep nearest neighbors", ICML 2022; 3DOS's nearest-neighbour baseline with ``k=1``).
 
     Novelty: the ``metric`` distance to the ``k``-th nearest reference embedding, higher =
-    more novel (3DOS reports the normality ``1 / novelty``). Needs reference shapes.
+    more novel (3DOS reports the normality ``1 / novelty``). Needs reference shapes: an array, or a
+    reference bank (:class:`openshape_ood.corpus.bank.ReferenceBank`, an embeddings file searched in blocks).
 
     Args:
         k: which neighbour, an integer from 1 to the number of reference shapes.
         metric: ``"euclidean"`` or ``"cosine"`` (``1 - cos``).
+        index: how the neighbours are found (:data:`~openshape_ood.methods.search.INDEXES`): ``"exact"``
+            (blocked matrix multiplies, the default), or the approximate ``"ivfpq"`` or ``"hnsw"`` (faiss, the
+            extra ``pip install "openshape-ood[scale]"``), whose candidates are scored exactly. A reference
+            bank uses the index saved beside its file (built and saved on first use).
+        index_options: settings of ``index`` (``{"nprobe": 32}``); missing ones at their defaults.
+
+    Fitted attributes: ``search_``, the search (``search(x, k) -> (distances, indices)``).
     """
 
-    def __init__(self, k: int = 1, metric: str = "euclidean"):
+    #: A reference bank is searched where it lies, not loaded (the detector passes it as it is).
+    searches_bank = True
+
+    def __init__(self, k: int = 1, metric: str = "euclidean", index: str = "exact", index_options: dict | None = None):
         self.k = k
         self.metric = metric
+        self.index = index
+        self.index_options = index_options
 
     def _check_params(self) -> None:
         _check_number(self, "k", integer=True, low=1)
         _check_choice(self, "metric", scores.METRICS)
+        _check_choice(self, "index", list(search.INDEXES))
+        if self.index_options is not None and not isinstance(self.index_options, dict):
+            raise ValueError(
+                f"The 'index_options' parameter of {type(self).__name__} must be a dict of index settings or None; "
+                f"got {self.index_options!r}."
+            )
+        try:
+            search.check_index(self.index, self.index_options, type(self).__name__)
+        except ValueError as exc:
+            raise ValueError(f"The 'index_options' parameter of {type(self).__name__} is invalid: {exc}.") from None
 
     def _fit(self, known: KnownClasses) -> None:
         if self.k > len(known.reference):
@@ -74,12 +97,13 @@ class KNN(_ShapeMethod):
                 f"({len(known.reference)}); got {self.k}."
             )
         super()._fit(known)
+        self.search_ = search.neighbour_search(known.reference, self.index, self.metric, self.index_options)
 
     def _novelty(self, x: np.ndarray) -> np.ndarray:
-        return scores.knn(x, self.reference_, self.k, self.metric)
+        return self.search_.search(x, self.k)[0][:, self.k - 1]
 
     def _classify(self, x: np.ndarray) -> np.ndarray:
-        return self.reference_labels_[scores.nearest_references(x, self.reference_, 1, self.metric)[1][:, 0]]
+        return self.reference_labels_[self.search_.search(x, 1)[1][:, 0]]
 
     def reference_novelty(self) -> np.ndarray:
         """Novelty ``(R,)`` of each reference shape, leaving itself out (its own nearest neighbour)."""
@@ -89,4 +113,9 @@ class KNN(_ShapeMethod):
                 f"scoring the reference shapes with k={self.k} leaving each one out needs more than {self.k} of them; "
                 f"got {len(self.reference_)}"
             )
-        return scores.knn(self.reference_, self.reference_, self.k + 1, self.metric)
+        reference = getattr(self.reference_, "embeddings", self.reference_)  # a bank's rows, or the array
+        rows = max(1, search.BLOCK_BYTES // (4 * reference.shape[1]))
+        return np.concatenate([
+            self.search_.search(np.asarray(reference[start : start + rows]), self.k + 1)[0][:, self.k]
+            for start in range(0, len(reference), rows)
+        ])

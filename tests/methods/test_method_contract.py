@@ -34,7 +34,7 @@ CHANGED = {
     "energy": METHODS["energy"](temperature=2.5),
     "negative_labels": NegativeLabels(temperature=0.05, negatives=["cat", "dog"], fraction=0.5, groups=2, seed=3),
     "prototype": Prototype(metric="euclidean"),
-    "knn": KNN(k=3, metric="cosine"),
+    "knn": KNN(k=3, metric="cosine", index="ivfpq", index_options={"nprobe": 8}),
     "fused": Fused(text=MCM(temperature=0.2), shape=Prototype(metric="euclidean"), weight=0.25),
 }
 

@@ -81,7 +81,12 @@ INVALID_VALUES = {
         "seed": [-1, 0.5],
     },
     Prototype: {"metric": ["manhattan", None]},
-    KNN: {"k": [0, 1.5, len(KNOWN) + 1], "metric": ["manhattan"]},
+    KNN: {
+        "k": [0, 1.5, len(KNOWN) + 1],
+        "metric": ["manhattan"],
+        "index": ["annoy", None],
+        "index_options": ["fast", {"nprobe": 4}],  # exact search has no settings
+    },
     Fused: {"text": [KNN(), "nonsense"], "shape": [MCM(), "max_cosine"], "weight": [-0.1, 1.5, "half"]},
 }
 

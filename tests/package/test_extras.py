@@ -80,13 +80,14 @@ def test_the_reader_table_names_the_extra_of_each_format():
 def test_setup_cfg_extras_are_the_modules_extras():
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    extras = {name: set(config["options.extras_require"][name].split()) for name in ("survey", "plot", "html", "all")}
+    extras = {name: set(config["options.extras_require"][name].split()) for name in ("survey", "plot", "html", "scale", "all")}
     # A requirement line's project name, without extras or version: "laspy[lazrs]>=2.5" -> laspy.
     project = {name: {req.split("[")[0].split(">")[0].split("=")[0] for req in reqs} for name, reqs in extras.items()}
-    modules = {extra: {module for module, owner in EXTRAS.items() if owner == extra} for extra in ("survey", "plot", "html")}
+    modules = {extra: {module for module, owner in EXTRAS.items() if owner == extra} for extra in ("survey", "plot", "html", "scale")}
     modules["survey"] -= {"lazrs"}  # installed by laspy[lazrs]
+    modules["scale"] = {"faiss-cpu"}  # the module faiss, from the project faiss-cpu
     assert {extra: project[extra] for extra in modules} == modules
-    assert extras["all"] == extras["survey"] | extras["plot"] | extras["html"]
+    assert extras["all"] == extras["survey"] | extras["plot"] | extras["html"] | extras["scale"]
     assert "openshape-ood[all]" in config["options.extras_require"]["test"].split()  # the suite needs every extra
     core = config["options"]["install_requires"]
     assert not any(module in core for module in EXTRAS)

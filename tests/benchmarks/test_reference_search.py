@@ -1,0 +1,20 @@
+"""The reference-search benchmark runs end to end on a tiny case (its numbers are not checked, its agreements are)."""
+
+import json
+
+import pytest
+
+from benchmarks import reference_search
+
+
+def test_reference_search_runs_on_a_tiny_case(tmp_path, capsys):
+    pytest.importorskip("faiss")
+    out = tmp_path / "result.json"
+    reference_search.main(["--sizes", "3000", "--dims", "32", "--queries", "200", "--clusters", "10",
+                           "--sklearn-queries", "50", "--matmul-seconds", "0.05", "--folder", str(tmp_path),
+                           "--json", str(out)])  # fmt: skip
+    [row] = json.loads(out.read_text())["rows"]
+    assert row["sklearn_same"] == 1.0  # the exact search finds scikit-learn's neighbours
+    assert row["references"] == 3000 and 0.0 <= row["ivfpq_recall_at_1"] <= 1.0
+    assert "| 3,000 | 32 |" in capsys.readouterr().out
+    assert list(tmp_path.glob("*/refs-*")) == []  # the reference files are removed
