@@ -93,8 +93,13 @@ class ReferenceBank:
             one class name per row, or a mapping from the file names stored in the file to class names.
 
     Attributes:
-        path, files (the file of each row), labels (``(R,)`` int in ``0..C-1``), classes (``(C,)`` names),
-        settings (the file's attributes: model, preparation), embeddings (:class:`EmbeddingRows`), shape.
+        path: the embeddings file.
+        files: the file of each row.
+        labels: ``(R,)`` int class of each row, in ``0..C-1``.
+        classes: ``(C,)`` class names.
+        settings: the file's attributes (model, preparation).
+        embeddings: the rows, read where they lie (:class:`EmbeddingRows`).
+        shape: ``(R, D)``.
     """
 
     def __init__(self, path: str | os.PathLike, labels: Sequence[str] | Mapping[str, str] | None = None):

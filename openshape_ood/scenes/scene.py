@@ -265,10 +265,12 @@ def score_scene(
             by the segmentation (``"y"`` for given labels), see :func:`find_objects`.
         fdr: call novel the objects Benjamini-Hochberg selects at this false discovery rate (needs
             a calibrated detector); ``None``: the detector's threshold decides.
-        describe, vocabulary: each object's ``describe`` nearest names of ``vocabulary``
-            (``None``: LVIS), see :meth:`~openshape_ood.NoveltyDetector.describe`.
+        describe: each object's ``describe`` nearest names of ``vocabulary``,
+            see :meth:`~openshape_ood.NoveltyDetector.describe`.
+        vocabulary: the names for ``describe`` (``None``: LVIS).
         seed: seeds the segmentation and the resampling of each object.
-        batch_size, progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+        batch_size: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
+        progress: as for :meth:`~openshape_ood.ShapeEncoder.embed`.
 
     Returns:
         :class:`SceneScores`: one :class:`SceneObject` row per object, the per-point labels and
