@@ -20,6 +20,7 @@ from openshape_ood.encoders._registry import HubSource
 from openshape_ood.encoders.sampling import farthest_point_sample, knn_query
 from openshape_ood.encoders.uni3d import FPS_SKIP_NORM_SQ, build_uni3d
 
+from ..helpers.scenes import write_labelled_ply
 from ..helpers.uni3d import FIXTURES, make_tiny_uni3d_registry, put_in_hub_cache, released_container
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
@@ -358,3 +359,16 @@ def test_command_line_score_and_embed_with_a_uni3d_model(both_families, tmp_path
     with h5py.File(out) as h5:
         assert h5.attrs["model"] == "uni3d-b"
         assert h5.attrs["checkpoint"] == f"sha256:{get_entry('uni3d-b').sha256}"
+
+
+def test_command_line_scene_with_a_uni3d_model(both_families, tmp_path, capsys):
+    xyz = np.concatenate([_cloud(0, 600), _cloud(1, 600) + [5.0, 0.0, 0.0]]).astype(np.float32)
+    scan = tmp_path / "scan.ply"
+    write_labelled_ply(scan, xyz, np.repeat([0, 1], 600))
+    out = tmp_path / "scene.ply"
+    argv = ["scene", str(scan), "--known", "chair,table", "--model", "uni3d-b", "--device", "cpu", "--json", "-q"]
+    assert main([*argv, "--out", str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)["objects"]
+    assert [(row["id"], row["points"]) for row in rows] == [(0, 600), (1, 600)]
+    assert all(row["class"] in ("chair", "table") and np.isfinite(row["novelty"]) for row in rows)
+    assert out.is_file()
