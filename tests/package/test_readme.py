@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from openshape_ood import PointBertConfig, get_entry
+from openshape_ood import PointBertConfig, get_entry, load_registry
 from openshape_ood.cli import main
 from openshape_ood.encoders.pointbert import build_point_bert
 
@@ -173,3 +173,18 @@ def test_the_scene_example_is_what_scene_prints_on_the_tiny_models(tiny_registry
         line for line in printed if line in shown["README.md"][1]
     ]
     assert (tmp_path / "scene.ply").is_file() and (tmp_path / "scene.png").is_file()
+
+
+def test_the_readme_model_table_is_the_registrys(monkeypatch):
+    monkeypatch.delenv("OPENSHAPE_OOD_REGISTRY", raising=False)  # the packaged registry
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("[start:models]") : readme.index("[end:models]")]
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| `")]
+    assert [row[0].strip(" `") for row in rows] == [name for name in load_registry() if "no-lvis" not in name]
+    for name, _, embedding, _, text_tower, download, code, weights in ([cell.strip() for cell in row] for row in rows):
+        entry = get_entry(name.strip("`"))
+        assert int(embedding) == entry.embed_dim
+        assert download == f"{entry.size / 1e6:,.1f} MB"
+        assert text_tower.endswith(entry.text_model)
+        assert code == (entry.licences.code or "not recorded")
+        assert weights.startswith(entry.licences.weights or "none stated")
