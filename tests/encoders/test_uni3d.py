@@ -21,7 +21,8 @@ from openshape_ood.encoders.sampling import farthest_point_sample, knn_query
 from openshape_ood.encoders.uni3d import FPS_SKIP_NORM_SQ, build_uni3d
 
 from ..helpers.scenes import write_labelled_ply
-from ..helpers.uni3d import FIXTURES, make_tiny_uni3d_registry, put_in_hub_cache, released_container
+from ..helpers.hub import put_in_hub_cache
+from ..helpers.uni3d import FIXTURES, make_tiny_uni3d_registry, released_container
 
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 RELEASED = json.loads((FIXTURES / "released_checkpoint_keys_expected.json").read_text())

@@ -12,7 +12,6 @@ packaged ones when the registry is in ``OPENSHAPE_OOD_REGISTRY``). By hand::
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -97,16 +96,3 @@ def make_tiny_uni3d_registry(directory: str | Path) -> Path:
 if __name__ == "__main__":
     print(make_tiny_uni3d_registry(sys.argv[1] if len(sys.argv) > 1 else "tiny_uni3d"))
 
-
-def put_in_hub_cache(cache: Path, repo_id: str, filename: str, payload: bytes, commit: str = "0" * 40) -> Path:
-    """Lay ``payload`` out as huggingface_hub caches a large file (blobs/<sha256>, a snapshot link, refs/main)."""
-    repo_dir = Path(cache) / ("models--" + repo_id.replace("/", "--"))
-    blob = repo_dir / "blobs" / hashlib.sha256(payload).hexdigest()
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    blob.write_bytes(payload)
-    snapshot = repo_dir / "snapshots" / commit / filename
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.symlink_to(os.path.relpath(blob, snapshot.parent))
-    (repo_dir / "refs").mkdir(exist_ok=True)
-    (repo_dir / "refs" / "main").write_text(commit)
-    return snapshot
