@@ -60,6 +60,30 @@ def write_text_tower(directory: Path, embed_dim: int, seed: int = 0) -> tuple[st
     return name, config, weights
 
 
+def checksum_lines(payload: bytes) -> list[str]:
+    """The ``sha256`` and ``size`` lines of a registry entry for a checkpoint of these bytes."""
+    return [f'sha256 = "{hashlib.sha256(payload).hexdigest()}"', f"size = {len(payload)}"]
+
+
+def registry_entry(name: str, entry: list[str], architecture: list[str], text: tuple, extra: list[str] = ()) -> list[str]:
+    """The TOML lines of one tiny model: its table, ``architecture``, the ``text`` tower of
+    :func:`write_text_tower`, then ``extra`` lines (further sub-tables)."""
+    text_name, text_config, text_weights = text
+    return [
+        f"[{name}]",
+        f'description = "tiny {name}-layout test model (random weights)"',
+        *entry,
+        f"[{name}.architecture]",
+        *architecture,
+        f"[{name}.text]",
+        f'model = "{text_name}"',
+        f'config = "{text_config.name}"',
+        f'path = "{text_weights.name}"',
+        *extra,
+        "",
+    ]
+
+
 def make_tiny_registry(directory: str | Path) -> Path:
     """Write the tiny registry and its text towers into ``directory``; return the registry path."""
     directory = Path(directory)
@@ -71,24 +95,11 @@ def make_tiny_registry(directory: str | Path) -> Path:
         checkpoint = (PARITY / spec["checkpoint"]).resolve()
         payload = checkpoint.read_bytes()
         embed_dim = spec["projection_out"] or spec["dim"]
-        text_name, text_config, text_weights = write_text_tower(directory, embed_dim)
-        lines += [
-            f"[{name}]",
-            f'description = "tiny {name}-layout test model (random weights)"',
-            f'path = "{checkpoint}"',
-            f'sha256 = "{hashlib.sha256(payload).hexdigest()}"',
-            f"size = {len(payload)}",
-            f'container = "{container}"',
-            f'prefix = "{prefix}"',
-            f'up_axis = "{up_axis}"',
-            f"[{name}.architecture]",
-            *(f"{k} = {spec[k]}" for k in ARCHITECTURE_KEYS if spec[k] is not None),
-            f"[{name}.text]",
-            f'model = "{text_name}"',
-            f'config = "{text_config.name}"',
-            f'path = "{text_weights.name}"',
-            "",
-        ]
+        text = write_text_tower(directory, embed_dim)
+        entry = [f'path = "{checkpoint}"', *checksum_lines(payload),
+                 f'container = "{container}"', f'prefix = "{prefix}"', f'up_axis = "{up_axis}"']  # fmt: skip
+        architecture = [f"{k} = {spec[k]}" for k in ARCHITECTURE_KEYS if spec[k] is not None]
+        lines += registry_entry(name, entry, architecture, text)
     registry = directory / "registry.toml"
     registry.write_text("\n".join(lines))
     return registry

@@ -11,7 +11,6 @@ packaged ones when the registry is in ``OPENSHAPE_OOD_REGISTRY``). By hand::
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 from openshape_ood import Uni3DConfig
 from openshape_ood.encoders.uni3d import build_uni3d
 
-from ..tiny_models import write_text_tower
+from ..tiny_models import checksum_lines, registry_entry, write_text_tower
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "uni3d_parity"
 #: registry name -> (timm architecture of the block family, heads)
@@ -62,32 +61,16 @@ def make_tiny_uni3d_registry(directory: str | Path) -> Path:
     """Write the tiny Uni3D checkpoints, text tower and registry into ``directory``; return the registry path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    text_name, text_config, text_weights = write_text_tower(directory, 1024)
+    text = write_text_tower(directory, 1024)
     lines = ["# Tiny Uni3D test models (random weights, released container), tiny random text tower.", ""]
     for seed, name in enumerate(TINY):
         config = tiny_config(name)
         checkpoint = write_tiny_checkpoint(directory / f"{name}-tiny.pt", config, seed, "module." if name == "uni3d-g" else "")
-        payload = checkpoint.read_bytes()
-        lines += [
-            f"[{name}]",
-            f'description = "tiny {name}-layout test model (random weights)"',
-            'family = "uni3d"',
-            f'path = "{checkpoint.name}"',
-            f'sha256 = "{hashlib.sha256(payload).hexdigest()}"',
-            f"size = {len(payload)}",
-            'container = "module"',
-            'up_axis = "z"',
-            f"[{name}.architecture]",
-            *(f"{k} = {v!r}".replace("'", '"') for k, v in vars(config).items()),
-            f"[{name}.text]",
-            f'model = "{text_name}"',
-            f'config = "{text_config.name}"',
-            f'path = "{text_weights.name}"',
-            f"[{name}.licence]",
-            'code = "MIT"',
-            'weights = "none stated"',
-            "",
-        ]
+        entry = ['family = "uni3d"', f'path = "{checkpoint.name}"', *checksum_lines(checkpoint.read_bytes()),
+                 'container = "module"', 'up_axis = "z"']  # fmt: skip
+        architecture = [f"{k} = {v!r}".replace("'", '"') for k, v in vars(config).items()]
+        licence = [f"[{name}.licence]", 'code = "MIT"', 'weights = "none stated"']
+        lines += registry_entry(name, entry, architecture, text, licence)
     registry = directory / "uni3d_registry.toml"
     registry.write_text("\n".join(lines))
     return registry
