@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from typing import NamedTuple
@@ -16,8 +17,9 @@ from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .planes import Planes
-from .scan_checks import screen_scan
+from .scan_checks import check_real, screen_scan, too_sparse
 from .settings import (
+    SETTINGS,
     ScanMeasures,
     SegmentationSettings,
     check_given,
@@ -38,22 +40,9 @@ def segment_scene(
     up_axis: str | None = None,
     *,
     labels: np.ndarray | None = None,
-    voxel_size: float | None = None,
-    plane_distance: float | None = None,
-    min_plane_area: float | None = None,
-    max_planes: int | None = None,
-    normal_angle: float | None = None,
-    cluster_distance: float | None = None,
-    cluster_growth: float | None = None,
-    min_points: int | None = None,
-    min_size: float | None = None,
-    max_size: float | None = None,
-    max_height: float | None = None,
-    min_height: float | None = None,
-    ground: str | None = None,
-    convexity: bool | None = None,
     seed: int = 0,
     return_settings: bool = False,
+    **settings,
 ) -> np.ndarray | tuple[np.ndarray, SegmentationSettings]:
     """Object instance label of every point of a scan: ``0..K-1``, or -1 for background.
 
@@ -109,28 +98,45 @@ def segment_scene(
         labels: per-point instance labels ``(N,)`` that replace the segmentation.
         seed: seeds the RANSAC sampling; the same seed gives the same labels.
         return_settings: also return the :class:`SegmentationSettings` used.
+        **settings: any setting of :data:`~openshape_ood.segmentation.settings.SETTINGS` (the table
+            of the scenes guide: ``voxel_size``, ``max_size``, ...), ``None`` for chosen from the scan.
 
     Returns:
         ``(N,)`` int64 labels, and the settings with ``return_settings``.
     """
-    if (screened := screen_scan(segment_scene, locals())) is not None:  # hostile scans refused, far outliers set aside
-        return screened
+    check_real(points, "points")
     xyz = scene_xyz(points)
     if labels is not None:
         return given_labels(labels, len(xyz))
-    given = {
-        "voxel_size": voxel_size, "plane_distance": plane_distance, "min_plane_area": min_plane_area,
-        "max_planes": max_planes, "normal_angle": normal_angle, "cluster_distance": cluster_distance,
-        "cluster_growth": cluster_growth, "min_points": min_points, "min_size": min_size, "max_size": max_size,
-        "max_height": max_height, "min_height": min_height, "ground": ground, "convexity": convexity,
-    }  # fmt: skip
-    check_given(given)
+    check_given(settings)
     if up_axis is not None and up_axis not in UP_AXES:
         raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
+    screened = screen_scan(points, xyz)  # hostile scans refused or warned of, far outliers set aside
+    outliers = screened.outliers
+    objects, chosen = _segment(xyz[~outliers] if outliers.any() else xyz, up_axis, settings, seed, screened.spacing)
+    if outliers.any():
+        objects = _put_back(objects, outliers)
+    return (objects, chosen) if return_settings else objects
+
+
+segment_scene.__signature__ = inspect.signature(segment_scene).replace(  # the settings by name, from SETTINGS
+    parameters=[
+        *list(inspect.signature(segment_scene).parameters.values())[:-1],
+        *(inspect.Parameter(setting.name, inspect.Parameter.KEYWORD_ONLY, default=None) for setting in SETTINGS),
+    ]
+)
+
+
+def _segment(
+    xyz: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float
+) -> tuple[np.ndarray, SegmentationSettings]:
+    """Labels ``(N,)`` of a screened scan and the settings used (``spacing``: measured by the screening)."""
     up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
     measured = measure_scan(xyz, seed)
     settings = choose_settings(measured, up_axis, up, given)
     if settings.min_size >= settings.max_size:
+        if settings.source["min_size"] == "chosen":
+            raise ValueError(too_sparse(spacing or measured.spacing, settings.max_size))
         raise ValueError(
             f"min_size must be in [0, max_size={settings.max_size}), got {settings.min_size!r} (the scan's points are "
             f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
@@ -148,7 +154,7 @@ def segment_scene(
             f"the scan's points are about {measured.spacing:.3g} m apart, more than twice voxel_size={settings.voxel_size}: "
             f"planes and objects will fall apart; pass voxel_size={measured.spacing:.2g} or more and cluster_distance about "
             "three times that (are the coordinates in metres?)",
-            stacklevel=2,
+            stacklevel=3,
         )
     geometry = None if tiled else normals(centroids)
     if up is None:
@@ -164,8 +170,14 @@ def segment_scene(
         objects = _segment_tiles(centroids, counts, context)
     else:
         objects = _segment_voxels(centroids, counts, context, geometry)
-    labels_out = objects[voxel_of_point]
-    return (labels_out, settings) if return_settings else labels_out
+    return objects[voxel_of_point], settings
+
+
+def _put_back(objects: np.ndarray, outliers: np.ndarray) -> np.ndarray:
+    """Labels of the whole scan from those of its points that are not ``outliers`` (background)."""
+    full = np.full(len(outliers), -1, dtype=np.int64)
+    full[~outliers] = objects
+    return full
 
 
 class _Context(NamedTuple):

@@ -24,16 +24,15 @@ statistical, taken on the scan itself:
   ``min_size`` the user never set becomes a message naming the measured spacing and the
   sizes to pass.
 
-:func:`screen_scan` runs them all; ``segment_scene`` calls it first.
+:func:`screen_scan` runs them all; ``segment_scene`` calls it first, and :func:`too_sparse` words its refusal
+of a scan too sparse for the sizes it chose.
 """
 
 from __future__ import annotations
 
-import contextvars
 import math
-import re
 import warnings
-from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -42,12 +41,14 @@ __all__ = [
     "FAR_QUANTILE",
     "FINEST_SPACING",
     "VOLUME_DIMENSION",
+    "Screened",
     "check_precision",
     "check_real",
     "check_surfaces",
     "check_units",
     "far_outliers",
     "screen_scan",
+    "too_sparse",
 ]
 
 #: The robust box of a scan spans these quantiles of each axis (and 1 minus it).
@@ -64,40 +65,27 @@ _QUERIES = 2_000
 # Radii of the dimension measure, in spacings: a few neighbours at the smaller, beyond the noise of a surface.
 _DIMENSION_RADIUS = 4.0
 
-_SCREENED = contextvars.ContextVar("screened", default=False)
+class Screened(NamedTuple):
+    """What :func:`screen_scan` measured: the far outliers ``(N,)`` and the point spacing (m) of the rest."""
+
+    outliers: np.ndarray
+    spacing: float
 
 
-def screen_scan(segment: Callable, arguments: dict):
-    """Check a scan and segment it without its far outliers; ``None`` when ``segment_scene`` should go on itself.
+def screen_scan(points: np.ndarray, xyz: np.ndarray) -> Screened:
+    """Run the checks of this module on a scan: warn or raise ``ValueError`` as each says.
 
-    ``segment`` is ``segment_scene`` itself (passed in: this module cannot import the package
-    that imports it), ``arguments`` its arguments (its ``locals()`` on entry). With given
-    ``labels``, or when the scan cannot be read as ``(N, >=3)`` real numbers (left to
-    ``segment_scene``'s own errors), only :func:`check_real` runs. Otherwise the checks of
-    this module run, and ``segment_scene`` is called again (not screened a second time) on the
-    points that are not far outliers; those become background (-1).
+    ``points`` is the scan as given (its dtype tells whether float32 lost the detail), ``xyz``
+    its coordinates in float64, all finite (:func:`~.geometry.scene_xyz`). Returns the far
+    outliers, which ``segment_scene`` makes background (with a warning saying how many), and the
+    spacing of the other points, for the message of a scan too sparse for its object sizes.
     """
-    if _SCREENED.get():
-        return None
-    points = arguments["points"]
-    check_real(points, "points")
-    if arguments.get("labels") is not None:
-        return None
-    try:
-        array = np.asarray(points)
-    except Exception:  # noqa: BLE001 - segment_scene says what is wrong with it
-        return None
-    if array.ndim != 2 or array.shape[1] < 3 or array.dtype.kind not in "iuf" or len(array) < 10:
-        return None
-    xyz = array[:, :3] if array.dtype.kind == "f" else array[:, :3].astype(np.float64)  # no copy of a float scan
-    finite = np.isfinite(xyz).all(axis=1)
     outliers = far_outliers(xyz)
-    usable = finite & ~outliers
-    inliers = xyz if usable.all() else xyz[usable]
+    inliers = xyz[~outliers] if outliers.any() else xyz
     if len(inliers) < 10:
-        return None
+        return Screened(np.zeros(len(xyz), dtype=bool), 0.0)
     spacing, dimension = _measure(inliers)
-    check_precision(array.dtype, inliers, spacing)
+    check_precision(np.asarray(points).dtype, inliers, spacing)
     check_units(inliers, spacing)
     check_surfaces(dimension, spacing, len(inliers))
     if outliers.any():
@@ -106,23 +94,7 @@ def screen_scan(segment: Callable, arguments: dict):
             "percentile box grown by its own size): they are background",
             stacklevel=3,
         )
-    rest = {name: value for name, value in arguments.items() if name != "points"}
-    token = _SCREENED.set(True)
-    try:
-        result = segment(array[~outliers] if outliers.any() else points, **rest)
-    except ValueError as exc:
-        if arguments.get("min_size") is None and str(exc).startswith("min_size must be in"):
-            chosen = re.search(r"max_size=([0-9.eE+-]+)", str(exc))
-            raise ValueError(_too_sparse(spacing, chosen.group(1) if chosen else None)) from None
-        raise
-    finally:
-        _SCREENED.reset(token)
-    if not outliers.any():
-        return result
-    labels, settings = result if arguments.get("return_settings") else (result, None)
-    full = np.full(len(xyz), -1, dtype=np.int64)
-    full[~outliers] = labels
-    return (full, settings) if arguments.get("return_settings") else full
+    return Screened(outliers, spacing)
 
 
 def check_real(points, name: str) -> None:
@@ -248,10 +220,10 @@ def _measure(xyz: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return nearest * math.sqrt(share), dimension
 
 
-def _too_sparse(spacing: float, max_size: str | None) -> str:
+def too_sparse(spacing: float, max_size: float) -> str:
     """The message for a scan too sparse for the object sizes chosen for it (no ``min_size`` given)."""
     smallest = 6 * spacing  # three voxels of two spacings: the smallest object the segmenter can outline
-    largest = f"the {max_size} m chosen for this scan as max_size" if max_size else "the max_size chosen for this scan"
+    largest = f"the {max_size:g} m chosen for this scan as max_size"
     return (
         f"the scan's points are {spacing:.3g} m apart (measured: median distance to the nearest point), too sparse "
         f"for objects of at most {largest}: the smallest object that can be outlined at that spacing is about "

@@ -240,7 +240,11 @@ def choose_settings(
 
 
 def check_given(given: dict) -> None:
-    """Raise ``ValueError`` naming the first explicit setting that is out of range (:data:`SETTINGS`)."""
+    """Raise ``ValueError`` naming the first explicit setting that is out of range (:data:`SETTINGS`),
+    ``TypeError`` for a name that is not a setting."""
+    unknown = sorted(set(given) - set(TUNABLE))
+    if unknown:
+        raise TypeError(f"unknown segmentation setting(s) {unknown}; the settings are {list(TUNABLE)}")
     for setting in SETTINGS:
         value = given.get(setting.name)
         if value is None:

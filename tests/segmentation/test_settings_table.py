@@ -52,3 +52,15 @@ def test_the_docs_table_is_the_settings_table():
 
     page = Path(__file__).resolve().parents[2] / "docs" / "scenes-segmentation.md"
     assert settings_table() in page.read_text(encoding="utf-8")  # regenerate it from settings_table()
+
+
+def test_segment_scene_takes_exactly_the_settings_of_the_table():
+    import inspect
+
+    from openshape_ood.segmentation import SceneSegmenter, segment_scene
+
+    keywords = [p.name for p in inspect.signature(segment_scene).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert keywords == ["labels", "seed", "return_settings", *TUNABLE]
+    assert list(SceneSegmenter().get_params()) == sorted(["up_axis", "seed", *TUNABLE])
+    with pytest.raises(TypeError, match=r"unknown segmentation setting\(s\) \['max_sise'\]; the settings are"):
+        segment_scene([[0.0, 0.0, 0.0]] * 20, max_sise=2.0)
