@@ -10,6 +10,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # The suite compares against float32 oracles (upstream's arithmetic): pin the encoders'
 # "auto" dtype to float32 whatever this CPU computes natively; tests of "auto" unset it.
 os.environ["OPENSHAPE_OOD_DTYPE"] = "float32"
+# Under pytest-xdist each worker (and what it starts) gets its share of the cores: torch's threads
+# busy-wait, and two workers with a thread per core each would slow each other down.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 import json
 from pathlib import Path
