@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..classnames import TEMPLATE_SETS
-from ..detectors.conformal import is_share
-from ..methods import METHODS, NoveltyMethod, parse_method
+from ..methods import METHOD_CLASSES
 from .common import UsageError, class_names, embed_files, expand, note, print_table, progress
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from ..encoders.shape import ShapeEncoder
+    from ..methods import NoveltyMethod
 
 
 def scoring_options() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def scoring_options() -> argparse.ArgumentParser:
         default="max_cosine",
         type=_method,
         help="novelty score, a name or the benchmark's spec with parameters, e.g. 'mcm(temperature=0.01)'; "
-        f"methods: {', '.join(METHODS)} (default max_cosine: minus the highest cosine to a known class)",
+        f"methods: {', '.join(METHOD_CLASSES)} (default max_cosine: minus the highest cosine to a known class)",
     )
     scoring.add_argument(
         "--templates",
@@ -100,6 +100,8 @@ def scoring_options() -> argparse.ArgumentParser:
 
 def _method(spec: str) -> NoveltyMethod:
     """``--method``: a method name or spec, read by the library's :func:`~openshape_ood.methods.parse_method`."""
+    from ..methods import parse_method  # scikit-learn: only when --method is given, not for --help
+
     try:
         return parse_method(spec)
     except (ValueError, TypeError) as exc:
@@ -111,6 +113,8 @@ def check_rule(args: argparse.Namespace) -> float | None:
 
     The tpr is 0.95 with ``--calibrate`` and neither ``--alpha`` nor ``--fdr``, else ``--tpr`` (``None`` unless given).
     """
+    from ..detectors.conformal import is_share
+
     if args.threshold is not None and not np.isfinite(args.threshold):
         raise UsageError(f"--threshold must be a finite number, got {args.threshold}")
     for option in ("tpr", "alpha", "fdr"):
