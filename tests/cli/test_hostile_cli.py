@@ -29,13 +29,13 @@ def test_embed_out_under_a_file_says_which_is_a_file(tiny_registry, tmp_path, ca
 
 
 def test_a_lazrs_panic_in_a_batch_is_one_line_and_the_rest_is_scored(tiny_registry, tmp_path, capsys):
-    bad = Path(shutil.copy(SURVEY / "laspy_laspy" / "simple.copc.laz", tmp_path / "bad.copc.laz"))
-    patch(bad, 31416, "<B", 0xFF)  # lazrs panics: "capacity overflow"
+    bad = Path(shutil.copy(SURVEY / "laspy_laspy" / "simple.laz", tmp_path / "bad.laz"))
+    patch(bad, 294, "<B", 0x01)  # its laszip VLR's chunk size 50000 -> 336: lazrs panics, "capacity overflow"
     good = _shape(tmp_path / "good.npy", 1)
     code = main(["score", str(bad), str(good), "--model", "vitb32", "--known", "chair,table", "--quiet"])
     captured = capsys.readouterr()
     assert code == 1
-    assert "good.npy" in captured.out and "bad.copc.laz" not in captured.out
+    assert "good.npy" in captured.out and "bad.laz" not in captured.out
     errors = [line for line in captured.err.splitlines() if str(bad) in line]
     assert len(errors) == 1 and "its LAZ data are damaged" in errors[0]
     assert "Traceback" not in captured.err and "PanicException" not in captured.err
