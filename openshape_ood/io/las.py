@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import struct
+import sys
+import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,22 +230,71 @@ def _read_at(handle, at: int, length: int) -> bytes:
 
 @contextlib.contextmanager
 def lazrs_panics(path: Path) -> Iterator[None]:
-    """Turn a panic of lazrs (the Rust LAZ decoder) into a ``ValueError`` naming the file.
+    """Turn a panic of lazrs (the Rust LAZ decoder) into a ``ValueError`` naming the file, and only that.
 
     pyo3 raises Rust panics as ``pyo3_runtime.PanicException``, a ``BaseException``: it
     would pass every ``except Exception`` and stop a whole batch over one damaged laszip
-    record (a real case: ``capacity overflow`` from a damaged chunk table). The class is
-    created by pyo3 at run time, so it is recognised by name. Rust prints its own panic
-    line to stderr before this runs; that cannot be turned off from Python.
+    record (a real case: ``capacity overflow`` from a damaged chunk size). The class is
+    created by pyo3 at run time, so it is recognised by name. Rust's panic hook writes its
+    own report (three lines, more with ``RUST_BACKTRACE``) to file descriptor 2 before this
+    runs, which Python cannot turn off: the block's stderr goes to a temporary file and is
+    written back after it, less the panic's report, which the error repeats (kept where
+    ``RUST_BACKTRACE`` asks for it, as ``--debug`` does).
     """
-    try:
-        yield
-    except (Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:
-        if type(exc).__name__ != "PanicException":
+    with _stderr_held() as held:
+        try:
+            yield
+        except (Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
-        raise ValueError(f"could not read {path}: its LAZ data are damaged (the decoder failed: {exc})") from None
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            held.panicked = os.environ.get("RUST_BACKTRACE", "0") == "0"
+            raise ValueError(f"could not read {path}: its LAZ data are damaged (the decoder failed: {exc})") from None
+
+
+class _Held:
+    panicked = False  # drop the Rust panic report from what is written back
+
+
+_STDERR_LOCK = threading.Lock()  # file descriptor 2 is the process's: one thread holds it at a time
+
+
+@contextlib.contextmanager
+def _stderr_held() -> Iterator[_Held]:
+    """File descriptor 2 sent to a temporary file for the block, then written back (less a Rust panic report).
+
+    Python's own writes (warnings) come back in order; a thread finding it held by another
+    reads without holding it.
+    """
+    held = _Held()
+    if not _STDERR_LOCK.acquire(blocking=False):
+        yield held
+        return
+    try:
+        with tempfile.TemporaryFile() as capture:
+            sys.stderr.flush()
+            try:
+                saved = os.dup(2)
+            except OSError:  # no file descriptor 2: nothing to hold
+                yield held
+                return
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield held
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read()
+                if held.panicked:
+                    report = re.search(rb"\n?thread '[^\n]*' (\(\d+\) )?panicked at", text)
+                    text = text if report is None else text[: report.start()]
+                if text:
+                    os.write(2, text)
+    finally:
+        _STDERR_LOCK.release()
 
 
 class HeaderBounds:
