@@ -97,8 +97,6 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import replacing
     from ..scenes.scene import find_objects, load_scene, plot_scene, score_scene, write_scene_ply
 
-    known = known_classes(args)
-    tpr = check_rule(args)
     vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
     _view(args, "y")  # a bad --view fails before the work
     if args.out is None and args.png is None and args.html is None:
@@ -117,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise UsageError(f"--html: {exc}") from exc
     check_shape_options(args)  # after the usage errors: it may probe the Hub for the checkpoint
+    # Then the rule and --method, which import scipy and scikit-learn: an offline first run fails before them.
+    tpr = check_rule(args)
+    known = known_classes(args)
     sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}
     for setting in SETTINGS:
         if setting.kind == "switch" and setting.name in sizes:
