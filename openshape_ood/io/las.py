@@ -183,13 +183,13 @@ def _laszip_record(handle, header_size: int, vlrs: int) -> bytes | None:
 
 
 def _check_layered_chunks(path: Path, handle, laszip: bytes, point_offset: int, table_at: int) -> None:
-    """Refuse a layered LAZ chunk (point formats 6-10, COPC) whose layer sizes or point count its bytes cannot hold.
+    """Refuse a layered LAZ chunk (point formats 6-10, COPC) whose declared layer sizes its bytes cannot hold.
 
     Such a chunk starts with its first point raw, its point count and the byte size of each
     layer; lazrs allocates and zero-fills each layer's declared size before it reads it, so
     one damaged size (a flipped high byte: 4 GB) costs 5-20 s of a small file's read before
-    the error. Each chunk's header is checked against the chunk table's point and byte
-    counts here: a few bytes read per chunk.
+    the error. Each chunk's layer sizes are checked against the chunk table's byte count
+    here: a few bytes read per chunk.
     """
     if len(laszip) < _LASZIP_FIELDS.size:
         return
@@ -206,19 +206,20 @@ def _check_layered_chunks(path: Path, handle, laszip: bytes, point_offset: int, 
     table = lazrs.read_chunk_table(handle, lazrs.LazVlr(laszip))
     sizes = struct.Struct(f"<I{layers}I")
     start = point_offset + 8
-    for number, (points, chunk_bytes) in enumerate(table):
+    for number, (_, chunk_bytes) in enumerate(table):
         head = _read_at(handle, start + record, sizes.size)
         if len(head) < sizes.size or start + chunk_bytes > table_at:
             raise ValueError(
                 f"{path}: LAZ chunk {number} of {len(table)} (from byte {start}, {chunk_bytes} bytes by the chunk "
                 f"table) ends beyond the chunk table at byte {table_at}; the file is damaged"
             )
-        declared, *layer_bytes = sizes.unpack(head)
-        if declared > points or record + sizes.size + sum(layer_bytes) > chunk_bytes:
+        # The chunk's own point count is not checked: lazrs goes by the chunk table's (a damaged count reads fine).
+        layer_bytes = sum(sizes.unpack(head)[1:])
+        if record + sizes.size + layer_bytes > chunk_bytes:
             raise ValueError(
-                f"{path}: LAZ chunk {number} of {len(table)} declares {declared} points in layers of "
-                f"{sum(layer_bytes)} bytes, but its chunk table entry holds {points} points in {chunk_bytes} bytes; "
-                "the file is damaged"
+                f"{path}: LAZ chunk {number} of {len(table)} declares layers of {layer_bytes} bytes, but its chunk "
+                f"table entry gives it {chunk_bytes} bytes (its first point, point count and layer sizes take "
+                f"{record + sizes.size}); the file is damaged"
             )
         start += chunk_bytes
 
