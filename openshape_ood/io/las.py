@@ -187,8 +187,8 @@ def _check_layered_chunks(path: Path, handle, laszip: bytes, point_offset: int, 
 
     Such a chunk starts with its first point raw, its point count and the byte size of each
     layer; lazrs allocates and zero-fills each layer's declared size before it reads it, so
-    one damaged size (a flipped high byte: 4 GB) costs 5-20 s of a small file's read before
-    the error. Each chunk's layer sizes are checked against the chunk table's byte count
+    one damaged size (a flipped high byte: 4 GB) cost up to 21 s of a 33 KB file's read before
+    the error (``python -m benchmarks.damaged_survey``). Each chunk's layer sizes are checked against the chunk table's byte count
     here: a few bytes read per chunk.
     """
     if len(laszip) < _LASZIP_FIELDS.size:
@@ -254,6 +254,11 @@ def lazrs_panics(path: Path) -> Iterator[None]:
             raise ValueError(f"could not read {path}: its LAZ data are damaged (the decoder failed: {exc})") from None
 
 
+def _flush_stderr() -> None:
+    if sys.stderr is not None:  # None under pythonw
+        sys.stderr.flush()
+
+
 class _Held:
     panicked = False  # drop the Rust panic report from what is written back
 
@@ -274,7 +279,7 @@ def _stderr_held() -> Iterator[_Held]:
         return
     try:
         with tempfile.TemporaryFile() as capture:
-            sys.stderr.flush()
+            _flush_stderr()
             try:
                 saved = os.dup(2)
             except OSError:  # no file descriptor 2: nothing to hold
@@ -284,7 +289,7 @@ def _stderr_held() -> Iterator[_Held]:
             try:
                 yield held
             finally:
-                sys.stderr.flush()
+                _flush_stderr()
                 os.dup2(saved, 2)
                 os.close(saved)
                 capture.seek(0)
@@ -292,8 +297,8 @@ def _stderr_held() -> Iterator[_Held]:
                 if held.panicked:
                     report = re.search(rb"\n?thread '[^\n]*' (\(\d+\) )?panicked at", text)
                     text = text if report is None else text[: report.start()]
-                if text:
-                    os.write(2, text)
+                while text:  # os.write may write part of it
+                    text = text[os.write(2, text) :]
     finally:
         _STDERR_LOCK.release()
 
