@@ -41,23 +41,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Find the objects in a scan (a table top, a room, a street or a LiDAR sweep; coordinates in "
         "metres) and score each "
         "against the known classes, as 'score' scores a file: one table row per object with its point count, "
-        "centroid, size, nearest known class, similarity, novelty and, with a threshold, the verdict. Writes a "
-        "PLY point cloud with the objects coloured by novelty and 'instance' and 'novelty' vertex properties. "
+        "centroid, size, nearest known class, similarity, novelty and, with a threshold, the verdict. Writes "
+        "what is asked of --out (a PLY point cloud with the objects coloured by novelty and 'instance' and "
+        "'novelty' vertex properties), --png and --html, at least one. "
         "The objects come from the file's per-point instance labels when it has them (--labels), else from "
         "a geometric segmentation whose settings are chosen from the scan (-v prints them): the support removed "
         "(floor, walls and table tops as planes; a street's ground on a grid), the rest clustered.",
     )
     scene.add_argument("scan", metavar="SCAN", help="the scan: a point cloud file, e.g. .ply, .pcd, .las/.laz, .e57 or a KITTI .bin")
-    scene.add_argument("--out", required=True, metavar="OUT.ply", help="output PLY point cloud")
+    scene.add_argument("--out", metavar="OUT.ply", help="write the scan as a PLY point cloud, objects coloured by novelty")
     scene.add_argument(
         "--png",
         metavar="OUT.png",
-        help="also draw the scene with the objects' boxes and labels (needs matplotlib: pip install \"openshape-ood[plot]\")",
+        help="draw the scene with the objects' boxes and labels (needs matplotlib: pip install \"openshape-ood[plot]\")",
     )
     scene.add_argument(
         "--html",
         metavar="OUT.html",
-        help="also write an interactive 3D view: one self-contained page, objects coloured by novelty, their "
+        help="write an interactive 3D view: one self-contained page, objects coloured by novelty, their "
         "scores shown on hover (needs plotly: pip install \"openshape-ood[html]\")",
     )
     scene.add_argument(
@@ -96,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import replacing
     from ..scenes.scene import find_objects, load_scene, plot_scene, score_scene, write_scene_ply
 
-    known = known_classes(args)
-    tpr = check_rule(args)
     vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
     _view(args, "y")  # a bad --view fails before the work
+    if args.out is None and args.png is None and args.html is None:
+        raise UsageError("name at least one output: --out OUT.ply, --png OUT.png or --html OUT.html")
     # Missing extras are named before the segmentation and the encoding, not after.
     if args.png is not None:
         try:
@@ -114,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise UsageError(f"--html: {exc}") from exc
     check_shape_options(args)  # after the usage errors: it may probe the Hub for the checkpoint
+    # Then the rule and --method, which import scipy and scikit-learn: an offline first run fails before them.
+    tpr = check_rule(args)
+    known = known_classes(args)
     sizes = {name: getattr(args, name) for name in TUNABLE if getattr(args, name, None) is not None}
     for setting in SETTINGS:
         if setting.kind == "switch" and setting.name in sizes:
@@ -159,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=progress(args),
     )
-    write_scene_ply(args.out, points, result, origin=origin)
+    if args.out is not None:
+        write_scene_ply(args.out, points, result, origin=origin)
     if args.png is not None:
         import matplotlib
 
@@ -170,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html is not None:
         from ..scenes.html import write_scene_html
 
-        write_scene_html(args.html, points, result, up_axis=result.up_axis, title=Path(args.scan).name)
+        write_scene_html(args.html, points, result, up_axis=result.up_axis, title=Path(args.scan).name, origin=origin)
     rule = detector.decision_rule(args.fdr)
     rows = [obj.to_dict() for obj in result.objects]
     if args.json:

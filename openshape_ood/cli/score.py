@@ -45,10 +45,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    known = known_classes(args)
-    tpr = check_rule(args)
     vocabulary = None if args.vocabulary is None else class_names(args.vocabulary, "--vocabulary names")
+    # The checkpoint is looked up first: an offline first run fails before scipy and scikit-learn (the
+    # checks of --method and the rule) and torch are imported.
     check_shape_options(args)
+    tpr = check_rule(args)
+    known = known_classes(args)
     files, failed = expand(args.paths)
     if not files:
         raise ValueError("no shape files to score")

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..classnames import TEMPLATE_SETS
-from ..detectors.conformal import is_share
-from ..methods import METHODS, NoveltyMethod, parse_method
+from ..methods import METHOD_CLASSES
 from .common import UsageError, class_names, embed_files, expand, note, print_table, progress
 
 if TYPE_CHECKING:
@@ -40,9 +39,8 @@ def scoring_options() -> argparse.ArgumentParser:
     scoring.add_argument(
         "--method",
         default="max_cosine",
-        type=_method,
         help="novelty score, a name or the benchmark's spec with parameters, e.g. 'mcm(temperature=0.01)'; "
-        f"methods: {', '.join(METHODS)} (default max_cosine: minus the highest cosine to a known class)",
+        f"methods: {', '.join(METHOD_CLASSES)} (default max_cosine: minus the highest cosine to a known class)",
     )
     scoring.add_argument(
         "--templates",
@@ -98,12 +96,18 @@ def scoring_options() -> argparse.ArgumentParser:
     return scoring
 
 
-def _method(spec: str) -> NoveltyMethod:
-    """``--method``: a method name or spec, read by the library's :func:`~openshape_ood.methods.parse_method`."""
+def parse_method_option(args: argparse.Namespace) -> None:
+    """``--method``: the name or spec read into a method object by the library's
+    :func:`~openshape_ood.methods.parse_method`. Called after the checkpoint is found (scikit-learn
+    takes seconds to import: an offline first run fails before it)."""
+    from ..methods import NoveltyMethod, parse_method
+
+    if isinstance(args.method, NoveltyMethod):
+        return
     try:
-        return parse_method(spec)
+        args.method = parse_method(args.method)
     except (ValueError, TypeError) as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise UsageError(f"argument --method: {exc}") from None
 
 
 def check_rule(args: argparse.Namespace) -> float | None:
@@ -111,6 +115,8 @@ def check_rule(args: argparse.Namespace) -> float | None:
 
     The tpr is 0.95 with ``--calibrate`` and neither ``--alpha`` nor ``--fdr``, else ``--tpr`` (``None`` unless given).
     """
+    from ..detectors.conformal import is_share
+
     if args.threshold is not None and not np.isfinite(args.threshold):
         raise UsageError(f"--threshold must be a finite number, got {args.threshold}")
     for option in ("tpr", "alpha", "fdr"):
@@ -133,6 +139,7 @@ def check_rule(args: argparse.Namespace) -> float | None:
 
 def known_classes(args: argparse.Namespace) -> list[str] | None:
     """``--known`` class names, checked against what ``--method`` needs (and ``--reference``)."""
+    parse_method_option(args)
     needs, name = args.method.needs, method_name(args)
     if "reference" in needs and args.reference is None:
         # argparse's words for a method that cannot run: it needs the shapes of the known classes.

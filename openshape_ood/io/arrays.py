@@ -7,7 +7,6 @@ import struct
 import zipfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from .common import Cloud, Request, check_declared, split_columns
@@ -46,6 +45,8 @@ def _read_array(path: Path, suffix: str, dataset: str | None, index: int | None)
             _check_npz_member(path, archive.zip, name)
             array = archive[name]
         return _pick_cloud(path, f"array {name!r}", array, index)
+    import h5py  # only when an HDF5 file is read: --help needs the reader table, not h5py
+
     name = DEFAULT_H5_DATASET if dataset is None else dataset
     with h5py.File(path, "r") as h5:
         node = h5.get(name)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import PIL.Image
-from trimesh.visual.color import uv_to_interpolated_color
 
 from .contract import rgb_to_unit
 
@@ -183,6 +182,9 @@ def texture_colouring(
     path: Path, corner_uv: np.ndarray, image: PIL.Image.Image, factor: np.ndarray
 ) -> Colouring:
     """Bilinear texture lookup at interpolated UVs (``corner_uv`` is ``[F, 3, 2]``) times ``factor``."""
+    # trimesh (and scipy) only when a texture is read, not when the reader table is
+    from trimesh.visual.color import uv_to_interpolated_color
+
     try:
         rgba = image.convert("RGBA")  # palette, greyscale and 16-bit images alike
     except (OSError, ValueError) as exc:

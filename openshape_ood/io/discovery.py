@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from .arrays import DEFAULT_H5_DATASET
@@ -61,6 +60,8 @@ def stack_size(path: str | os.PathLike) -> int | None:
         if suffix == ".npy":
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
         else:
+            import h5py  # only for an HDF5 file
+
             with h5py.File(path, "r") as h5:
                 node = h5.get(DEFAULT_H5_DATASET)
                 shape = node.shape if isinstance(node, h5py.Dataset) else ()

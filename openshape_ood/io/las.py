@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import struct
+import sys
+import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,8 +47,8 @@ def read_las(path: Path, request: Request) -> Cloud:
     :func:`~openshape_ood.scenes.scene.load_scene` as labels with ``labels="classification"``.
     """
     size = path.stat().st_size
-    check_record_layout(path, size)
     with lazrs_panics(path):
+        check_record_layout(path, size)
         return _read_las(path, request, size)
 
 
@@ -105,6 +109,12 @@ _EVLR_AT = 235
 _VLR_HEADER = 54
 _EVLR_HEADER = 60
 _LAZ_TABLE = struct.Struct("<II")  # laszip chunk table: version, number of chunks
+_LASZIP_VLR = (b"laszip encoded", 22204)  # user id and record id of the laszip VLR
+_LASZIP_FIELDS = struct.Struct("<H30xH")  # compressor; number of items (at byte 32), then the items
+_LASZIP_ITEM = struct.Struct("<HHH")  # type, size, version
+_LAYERED = 3  # the compressor of LAS 1.4 point formats 6-10: each chunk's fields in separate layers
+# Layers of each LAS 1.4 item type (POINT14, RGB14, RGBNIR14, WAVEPACKET14); BYTE14 (14) has one per byte.
+_ITEM_LAYERS = {10: 9, 11: 1, 12: 2, 13: 1}
 
 
 def check_record_layout(path: Path, size: int) -> None:
@@ -146,31 +156,151 @@ def check_record_layout(path: Path, size: int) -> None:
             handle.seek(max(table_at, 0))
             table = handle.read(_LAZ_TABLE.size)
             chunks = _LAZ_TABLE.unpack(table)[1] if len(table) == _LAZ_TABLE.size else None
-            if not point_offset + 8 <= table_at <= size - _LAZ_TABLE.size or chunks is None or chunks > size:
+            inside = point_offset + 8 <= table_at <= size - _LAZ_TABLE.size and chunks is not None
+            if not inside or chunks > size:
+                declared = f"declares {chunks} chunks, more than the file can hold" if inside else "lies outside it"
                 raise ValueError(
-                    f"{path}: the LAZ chunk table at byte {table_at} declares {chunks} chunks, more than a file of "
-                    f"{size} bytes can hold (or lies outside it); the file is damaged"
+                    f"{path}: the LAZ chunk table at byte {table_at} {declared} (a file of {size} bytes, its points "
+                    f"from byte {point_offset}); the file is damaged"
                 )
+            laszip = _laszip_record(handle, header_size, vlrs)
+            if laszip is not None:
+                _check_layered_chunks(path, handle, laszip, point_offset, table_at)
+
+
+def _laszip_record(handle, header_size: int, vlrs: int) -> bytes | None:
+    """The body of the laszip VLR, or ``None`` (laspy then says what is missing)."""
+    at = header_size
+    for _ in range(vlrs):
+        head = _read_at(handle, at, _VLR_HEADER)
+        if len(head) < _VLR_HEADER:
+            return None
+        user, record, length = head[2:18].rstrip(b"\0"), *struct.unpack_from("<HH", head, 18)
+        if (user, record) == _LASZIP_VLR:
+            return _read_at(handle, at + _VLR_HEADER, length)
+        at += _VLR_HEADER + length
+    return None
+
+
+def _check_layered_chunks(path: Path, handle, laszip: bytes, point_offset: int, table_at: int) -> None:
+    """Refuse a layered LAZ chunk (point formats 6-10, COPC) whose declared layer sizes its bytes cannot hold.
+
+    Such a chunk starts with its first point raw, its point count and the byte size of each
+    layer; lazrs allocates and zero-fills each layer's declared size before it reads it, so
+    one damaged size (a flipped high byte: 4 GB) cost up to 21 s of a 33 KB file's read before
+    the error (``python -m benchmarks.damaged_survey``). Each chunk's layer sizes are checked against the chunk table's byte count
+    here: a few bytes read per chunk.
+    """
+    if len(laszip) < _LASZIP_FIELDS.size:
+        return
+    compressor, count = _LASZIP_FIELDS.unpack_from(laszip)
+    items = [_LASZIP_ITEM.unpack_from(laszip, _LASZIP_FIELDS.size + 6 * i) for i in range(count)
+             if _LASZIP_FIELDS.size + 6 * (i + 1) <= len(laszip)]  # fmt: skip
+    if compressor != _LAYERED or len(items) != count or any(kind not in (*_ITEM_LAYERS, 14) for kind, _, _ in items):
+        return  # laspy or lazrs refuses what it cannot read
+    record = sum(item_size for _, item_size, _ in items)
+    layers = sum(_ITEM_LAYERS.get(kind, item_size) for kind, item_size, _ in items)
+    import lazrs  # the [survey] extra, with laspy
+
+    handle.seek(point_offset)
+    table = lazrs.read_chunk_table(handle, lazrs.LazVlr(laszip))
+    sizes = struct.Struct(f"<I{layers}I")
+    start = point_offset + 8
+    for number, (_, chunk_bytes) in enumerate(table):
+        head = _read_at(handle, start + record, sizes.size)
+        if len(head) < sizes.size or start + chunk_bytes > table_at:
+            raise ValueError(
+                f"{path}: LAZ chunk {number} of {len(table)} (from byte {start}, {chunk_bytes} bytes by the chunk "
+                f"table) ends beyond the chunk table at byte {table_at}; the file is damaged"
+            )
+        # The chunk's own point count is not checked: lazrs goes by the chunk table's (a damaged count reads fine).
+        layer_bytes = sum(sizes.unpack(head)[1:])
+        if record + sizes.size + layer_bytes > chunk_bytes:
+            raise ValueError(
+                f"{path}: LAZ chunk {number} of {len(table)} declares layers of {layer_bytes} bytes, but its chunk "
+                f"table entry gives it {chunk_bytes} bytes (its first point, point count and layer sizes take "
+                f"{record + sizes.size}); the file is damaged"
+            )
+        start += chunk_bytes
+
+
+def _read_at(handle, at: int, length: int) -> bytes:
+    handle.seek(at)
+    return handle.read(length)
 
 
 @contextlib.contextmanager
 def lazrs_panics(path: Path) -> Iterator[None]:
-    """Turn a panic of lazrs (the Rust LAZ decoder) into a ``ValueError`` naming the file.
+    """Turn a panic of lazrs (the Rust LAZ decoder) into a ``ValueError`` naming the file, and only that.
 
     pyo3 raises Rust panics as ``pyo3_runtime.PanicException``, a ``BaseException``: it
     would pass every ``except Exception`` and stop a whole batch over one damaged laszip
-    record (a real case: ``capacity overflow`` from a damaged chunk table). The class is
-    created by pyo3 at run time, so it is recognised by name. Rust prints its own panic
-    line to stderr before this runs; that cannot be turned off from Python.
+    record (a real case: ``capacity overflow`` from a damaged chunk size). The class is
+    created by pyo3 at run time, so it is recognised by name. Rust's panic hook writes its
+    own report (three lines, more with ``RUST_BACKTRACE``) to file descriptor 2 before this
+    runs, which Python cannot turn off: the block's stderr goes to a temporary file and is
+    written back after it, less the panic's report, which the error repeats (kept where
+    ``RUST_BACKTRACE`` asks for it, as ``--debug`` does).
     """
-    try:
-        yield
-    except (Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:
-        if type(exc).__name__ != "PanicException":
+    with _stderr_held() as held:
+        try:
+            yield
+        except (Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
-        raise ValueError(f"could not read {path}: its LAZ data are damaged (the decoder failed: {exc})") from None
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            held.panicked = os.environ.get("RUST_BACKTRACE", "0") == "0"
+            raise ValueError(f"could not read {path}: its LAZ data are damaged (the decoder failed: {exc})") from None
+
+
+def _flush_stderr() -> None:
+    if sys.stderr is not None:  # None under pythonw
+        sys.stderr.flush()
+
+
+class _Held:
+    panicked = False  # drop the Rust panic report from what is written back
+
+
+_STDERR_LOCK = threading.Lock()  # file descriptor 2 is the process's: one thread holds it at a time
+
+
+@contextlib.contextmanager
+def _stderr_held() -> Iterator[_Held]:
+    """File descriptor 2 sent to a temporary file for the block, then written back (less a Rust panic report).
+
+    Python's own writes (warnings) come back in order; a thread finding it held by another
+    reads without holding it.
+    """
+    held = _Held()
+    if not _STDERR_LOCK.acquire(blocking=False):
+        yield held
+        return
+    try:
+        with tempfile.TemporaryFile() as capture:
+            _flush_stderr()
+            try:
+                saved = os.dup(2)
+            except OSError:  # no file descriptor 2: nothing to hold
+                yield held
+                return
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield held
+            finally:
+                _flush_stderr()
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read()
+                if held.panicked:
+                    report = re.search(rb"\n?thread '[^\n]*' (\(\d+\) )?panicked at", text)
+                    text = text if report is None else text[: report.start()]
+                while text:  # os.write may write part of it
+                    text = text[os.write(2, text) :]
+    finally:
+        _STDERR_LOCK.release()
 
 
 class HeaderBounds:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import re
 import struct
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import PIL.Image
-import trimesh
-from trimesh.visual.color import to_rgba
-from trimesh.visual.material import PBRMaterial
-from trimesh.visual.texture import TextureVisuals
 
 from .common import (
     Cloud,
@@ -33,42 +31,56 @@ from .common import (
 from .contract import rgb_to_unit
 from .formats import Format, register
 
+if TYPE_CHECKING:
+    import trimesh
 
-class _Resolver(trimesh.resolvers.FilePathResolver):
-    """Finds a mesh's companion files as other tools do, and remembers what it could not find.
+# trimesh (2 s of imports with scipy) is imported when a mesh is read, not when the reader table is.
 
-    Names written Windows-style (``.\\tex.jpg``) or in another case are matched to the
-    files next to the mesh; MTL files are handed to trimesh as UTF-8.
-    """
 
-    def __init__(self, path: Path):
-        super().__init__(str(path))
-        self.mesh_path = path
-        self.missing: list[str] = []
-        self.damaged: list[str] = []
+@functools.cache
+def _resolver_class() -> type:
+    """The resolver class, made on first use (it subclasses trimesh's)."""
+    import trimesh
 
-    def get(self, name: str) -> bytes:
-        found = find_companion(self.mesh_path, name)
-        if found is None:
-            self.missing.append(name)
-            raise FileNotFoundError(name)
-        data = found.read_bytes()
-        if found.suffix.lower() == ".mtl":
-            return decode_text(data).encode("utf-8")
-        if found.suffix.lower() in PIL.Image.registered_extensions():
-            try:
-                PIL.Image.open(io.BytesIO(data)).load()
-            except (OSError, ValueError, PIL.Image.DecompressionBombError):
-                self.damaged.append(name)  # trimesh would drop it silently
-        return data
+    class Resolver(trimesh.resolvers.FilePathResolver):
+        """Finds a mesh's companion files as other tools do, and remembers what it could not find.
 
-    __getitem__ = get
+        Names written Windows-style (``.\\tex.jpg``) or in another case are matched to the
+        files next to the mesh; MTL files are handed to trimesh as UTF-8.
+        """
+
+        def __init__(self, path: Path):
+            super().__init__(str(path))
+            self.mesh_path = path
+            self.missing: list[str] = []
+            self.damaged: list[str] = []
+
+        def get(self, name: str) -> bytes:
+            found = find_companion(self.mesh_path, name)
+            if found is None:
+                self.missing.append(name)
+                raise FileNotFoundError(name)
+            data = found.read_bytes()
+            if found.suffix.lower() == ".mtl":
+                return decode_text(data).encode("utf-8")
+            if found.suffix.lower() in PIL.Image.registered_extensions():
+                try:
+                    PIL.Image.open(io.BytesIO(data)).load()
+                except (OSError, ValueError, PIL.Image.DecompressionBombError):
+                    self.damaged.append(name)  # trimesh would drop it silently
+            return data
+
+        __getitem__ = get
+
+    return Resolver
 
 
 
 def read_trimesh(path: Path, request: Request) -> Cloud | list[Surface]:
     """OBJ, STL and glTF through trimesh, after the checks and repairs trimesh does not make."""
     suffix = path.suffix.lower()
+    import trimesh
+
     raw = path.read_bytes()
     if suffix == ".obj":
         text = decode_text(raw)
@@ -84,7 +96,7 @@ def read_trimesh(path: Path, request: Request) -> Cloud | list[Surface]:
         raw = decode_text(raw).encode("utf-8")
     elif suffix in (".gltf", ".glb"):
         raw = _prepare_gltf(path, raw, suffix)
-    resolver = _Resolver(path)
+    resolver = _resolver_class()(path)
     with np.errstate(all="ignore"):  # inf/NaN vertices are dealt with, by name, below
         loaded = trimesh.load(io.BytesIO(raw), file_type=suffix[1:], resolver=resolver, process=False)
         # dump() bakes each node's transform into a copy of its geometry.
@@ -206,6 +218,10 @@ def _check_gltf_images(path: Path, tree: dict, binary: bytes | None) -> None:
 
 def _trimesh_colouring(path: Path, mesh: trimesh.Trimesh, triangles: np.ndarray) -> Colouring | None:
     """How to colour a trimesh mesh: texture, material colour, vertex or face colours."""
+    from trimesh.visual.color import to_rgba
+    from trimesh.visual.material import PBRMaterial
+    from trimesh.visual.texture import TextureVisuals
+
     visual = mesh.visual
     if isinstance(visual, TextureVisuals):
         material = visual.material
@@ -244,6 +260,8 @@ def _obj_vertex_colouring(mesh: trimesh.Trimesh, triangles: np.ndarray) -> Colou
 
 
 def _cloud_colours(cloud) -> np.ndarray | None:
+    import trimesh
+
     colours = (
         cloud.colors
         if isinstance(cloud, trimesh.PointCloud)

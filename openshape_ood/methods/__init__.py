@@ -9,8 +9,10 @@ that names the parameter, its allowed values and the value given.
 
 :class:`~openshape_ood.NoveltyDetector` turns class names into text embeddings and
 hands a method a :class:`KnownClasses`; use a method on its own when you have the
-embeddings already. :data:`METHODS` is the one table of methods that the detector, the
-command line and the benchmark read: a new method is one class and one row there.
+embeddings already. :data:`METHOD_CLASSES` is the one table of methods (name and class) and
+:data:`METHODS` its classes, which the detector, the command line and the benchmark read: a new
+method is one class and one row there. The package is a lazy face: its modules, and
+scikit-learn, are imported when a name is first used.
 
 The package: :mod:`._base` (the base class, :class:`KnownClasses`, parameter checks),
 :mod:`.text` (methods on class names), :mod:`.shape` (methods on reference shapes),
@@ -25,24 +27,32 @@ Example::
     detector = NoveltyDetector(MCM(temperature=0.01), model="vitl14").fit(known=["chair", "table"])
 """
 
-from ._base import KnownClasses, NoveltyMethod
-from .shape import KNN, Prototype
-from .table import METHODS, Fused, make_method, method_label, method_spec, parse_method
-from .text import MCM, Energy, MaxCosine, NegativeLabels
+from .._lazy import lazy_exports
 
-__all__ = [
-    "METHODS",
-    "KNN",
-    "MCM",
-    "Energy",
-    "Fused",
-    "KnownClasses",
-    "MaxCosine",
-    "NegativeLabels",
-    "NoveltyMethod",
-    "Prototype",
-    "make_method",
-    "method_label",
-    "method_spec",
-    "parse_method",
-]
+#: Every method's name and the class that implements it (module.Class): the one table of methods.
+#: :data:`METHODS` holds the classes; the names are read from here without importing scikit-learn
+#: (the command line's ``--help`` lists them).
+METHOD_CLASSES: dict[str, str] = {
+    "max_cosine": "text.MaxCosine",
+    "mcm": "text.MCM",
+    "energy": "text.Energy",
+    "negative_labels": "text.NegativeLabels",
+    "prototype": "shape.Prototype",
+    "knn": "shape.KNN",
+    "fused": "table.Fused",
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "KnownClasses": "_base",
+        "NoveltyMethod": "_base",
+        "METHODS": "table",
+        "make_method": "table",
+        "method_label": "table",
+        "method_spec": "table",
+        "parse_method": "table",
+        **{where.rpartition(".")[2]: where.rpartition(".")[0] for where in METHOD_CLASSES.values()},
+    },
+)
+__all__.append("METHOD_CLASSES")

@@ -4,14 +4,13 @@ text and shape parts from the table (so it lives beside it)."""
 from __future__ import annotations
 
 import ast
+from importlib import import_module
 
 import numpy as np
 from sklearn.base import clone
 
-from . import scores
+from . import METHOD_CLASSES, scores
 from ._base import KnownClasses, NoveltyMethod, _check_number
-from .shape import KNN, Prototype
-from .text import MCM, Energy, MaxCosine, NegativeLabels
 
 __all__ = ["METHODS", "Fused", "make_method", "method_label", "method_spec", "parse_method"]
 
@@ -74,16 +73,14 @@ class Fused(NoveltyMethod):
         return self.text_.classify(x)
 
 
-#: Every method by name: the one table that the detector, the command line and the benchmark read.
-METHODS: dict[str, type[NoveltyMethod]] = {
-    "max_cosine": MaxCosine,
-    "mcm": MCM,
-    "energy": Energy,
-    "negative_labels": NegativeLabels,
-    "prototype": Prototype,
-    "knn": KNN,
-    "fused": Fused,
-}
+def _method_class(where: str) -> type[NoveltyMethod]:
+    module, _, name = where.rpartition(".")
+    return getattr(import_module(f"{__package__}.{module}"), name)
+
+
+#: Every method by name, its class: the table that the detector, the command line and the benchmark read,
+#: resolved from :data:`~openshape_ood.methods.METHOD_CLASSES`.
+METHODS: dict[str, type[NoveltyMethod]] = {name: _method_class(where) for name, where in METHOD_CLASSES.items()}
 
 
 def make_method(method: NoveltyMethod | str, **params) -> NoveltyMethod:

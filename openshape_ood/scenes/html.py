@@ -77,6 +77,7 @@ def scene_figure(
     max_points: int = DISPLAY_POINTS,
     title: str | None = None,
     point_size: float = 1.5,
+    origin: np.ndarray | None = None,
 ):
     """The plotly figure of :func:`write_scene_html` (a ``plotly.graph_objects.Figure``).
 
@@ -87,6 +88,9 @@ def scene_figure(
         max_points: at most this many points are drawn (:func:`thin_for_display`); the title says how many.
         title: the first line of the figure title (e.g. the scan's file name).
         point_size: marker size in pixels.
+        origin: the point ``(3,)`` the scan's coordinates are relative to, in its own coordinates
+            (:func:`~openshape_ood.scenes.scene.load_scene` with ``return_origin=True``: survey files
+            in map coordinates are read relative to a local origin); the axis titles name it.
     """
     require_plotly()
     import plotly.graph_objects as go
@@ -99,6 +103,9 @@ def scene_figure(
         raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
     vertical = UP_AXES.index(up_axis) if up_axis is not None else 2
     shown = thin_for_display(labels, max_points)
+    origin = np.zeros(3) if origin is None else np.asarray(origin, dtype=np.float64)
+    if origin.shape != (3,) or not np.isfinite(origin).all():
+        raise ValueError(f"origin must be three finite coordinates, got {origin!r}")
     offset = np.zeros(3)
     if np.abs(xyz).max() > _FAR:
         offset = np.round((xyz.min(axis=0) + xyz.max(axis=0)) / 2)
@@ -153,7 +160,11 @@ def scene_figure(
             )
         )
     figure = go.Figure(traces)
-    axis_titles = [f"{axis} (m)" if offset[k] == 0 else f"{axis} - {offset[k]:.0f} (m)" for k, axis in enumerate("xyz")]
+    # Each axis names what its numbers are relative to, in the scan's own coordinates: the file's origin
+    # (map coordinates) plus the centre drawn around.
+    relative_to = origin + offset
+    axis_titles = [f"{axis} (m)" if relative_to[k] == 0 else f"{axis} - {relative_to[k]:.15g} (m)"
+                   for k, axis in enumerate("xyz")]  # fmt: skip
     lines = [title] if title else []
     lines.append(
         f"{len(scores.objects)} objects; {len(shown):,} of {len(xyz):,} points shown"
@@ -195,13 +206,14 @@ def write_scene_html(
     up_axis: str | None = None,
     max_points: int = DISPLAY_POINTS,
     title: str | None = None,
+    origin: np.ndarray | None = None,
 ) -> Path:
     """Write a scored scene as one self-contained HTML page with an interactive 3D view.
 
     plotly.js is inlined: the page opens offline, in any browser. Arguments as for
     :func:`scene_figure`. Written atomically; returns ``path`` as a Path.
     """
-    figure = scene_figure(points, scores, up_axis=up_axis, max_points=max_points, title=title)
+    figure = scene_figure(points, scores, up_axis=up_axis, max_points=max_points, title=title, origin=origin)
     page = figure.to_html(
         include_plotlyjs=True,  # inlined, not a CDN link
         full_html=True,

@@ -8,18 +8,16 @@ rest and keeps what can be an object, :mod:`.convexity` splits touching objects 
 :mod:`.visibility` drops what a street sensor did not see whole.
 """
 
-from __future__ import annotations
+from .._lazy import lazy_exports
 
-from .pipeline import segment_scene
-from .settings import ScanMeasures, SegmentationSettings
-
-__all__ = ["ScanMeasures", "SceneSegmenter", "SegmentationSettings", "segment_scene"]
-
-
-def __getattr__(name: str):
-    # SceneSegmenter imports scikit-learn: only when it is asked for.
-    if name == "SceneSegmenter":
-        from .estimator import SceneSegmenter
-
-        return SceneSegmenter
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# A lazy face: scene --help reads the settings table (.settings) without the pipeline's scipy and,
+# for SceneSegmenter, scikit-learn.
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ScanMeasures": "settings",
+        "SegmentationSettings": "settings",
+        "SceneSegmenter": "estimator",
+        "segment_scene": "pipeline",
+    },
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -165,11 +166,13 @@ def _segment(
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
-    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top)
+    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top, Counter())
     if tiled:
         objects = _segment_tiles(centroids, counts, context)
     else:
         objects = _segment_voxels(centroids, counts, context, geometry)
+    if not (objects >= 0).any() and context.dropped["clusters"]:
+        warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
     return objects[voxel_of_point], settings
 
 
@@ -190,6 +193,7 @@ class _Context(NamedTuple):
     viewpoint: np.ndarray | None
     rng: np.random.Generator
     view_top: float | None
+    dropped: Counter  # when the object filters drop every cluster of a piece: how many each rule dropped
 
 
 def _support_normal(
@@ -247,11 +251,17 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
             objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), context.viewpoint,
             planes.normal_noise(), normal_radius, up,
         )
-    objects = filter_objects(
-        objects, centroids, counts, settings.min_points, settings.min_size, settings.max_size,
-        settings.voxel_size, variation, _flat_variation(variation, planes.remaining), heights,
-        settings.max_height, settings.min_height,
-    )  # fmt: skip
+    clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
+
+    def kept(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
+        return filter_objects(
+            clusters, centroids, counts, settings.min_points, settings.min_size, max_size, settings.voxel_size,
+            variation if scatter else None, flat_variation, heights, max_height, settings.min_height,
+        )  # fmt: skip
+
+    objects = kept(settings.max_size, settings.max_height, True)
+    if not (objects >= 0).any() and (clusters >= 0).any():
+        _count_dropped(context.dropped, len(np.unique(clusters[clusters >= 0])), kept, settings, variation is not None)
     if context.view_top is not None:  # a street sweep in its sensor's frame
         radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
         unseen = unseen_objects(objects, centroids, up, measured.row_step, radius, context.view_top)
@@ -259,6 +269,45 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
         kept = objects >= 0
         objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
     return objects
+
+
+def _count_dropped(dropped: Counter, clusters: int, kept, settings: SegmentationSettings, scatter: bool) -> None:
+    """Count why the object filters left none of a piece's ``clusters``: ``kept(max_size, max_height, scatter)``
+    filters them with those rules; the rest (``min_points``, ``min_size``) always apply."""
+
+    def count(max_size: float, max_height: float | None, scatter: bool) -> int:
+        return int(kept(max_size, max_height, scatter).max()) + 1
+
+    relaxed = count(math.inf, None, False)  # the clusters large enough, and each rule on its own on them
+    dropped["clusters"] += clusters
+    dropped["small"] += clusters - relaxed
+    dropped["max_size"] += relaxed - count(settings.max_size, None, False)
+    if settings.max_height is not None:
+        dropped["max_height"] += relaxed - count(math.inf, settings.max_height, False)
+    if scatter:
+        dropped["scattered"] += relaxed - count(math.inf, None, True)
+
+
+def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
+    """Why no object is left: the clusters found, and how many each rule dropped."""
+    small, large = dropped["small"], dropped["clusters"] - dropped["small"]
+    message = (
+        f"no objects found: the object filters dropped all {dropped['clusters']} clusters of the scan: {small} have "
+        f"fewer than min_points={settings.min_points} points or are shorter than min_size={settings.min_size:.3g} m"
+    )
+    rules = {
+        "max_size": f"longer than max_size={settings.max_size:.3g} m",
+        "max_height": f"taller than max_height={settings.max_height or 0:.3g} m above the ground or not standing on it "
+        "(outdoors, trees, buildings and poles are not objects)",
+        "scattered": "scattered voxels, as foliage is",
+    }
+    reasons = [f"{dropped[rule]} are {text}" for rule, text in rules.items() if dropped[rule]]
+    if large:
+        message += f"; of the other {large}, " + ", ".join(reasons)
+    options = ["min_points", "min_size"] if small else []
+    options += [rule for rule in ("max_size", "max_height") if dropped[rule]]
+    flags = ", ".join("--" + option.replace("_", "-") for option in options)
+    return message + f". Pass other values of {', '.join(options)} (scene: {flags}) to keep such objects"
 
 
 def _add_planes(planes: Planes, propose, settings: SegmentationSettings) -> None:

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..config import UP_AXES
 
@@ -164,6 +163,8 @@ def measure_scan(xyz: np.ndarray, seed: int = 0) -> ScanMeasures:
         return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
     rng = np.random.default_rng(seed)
     sample = xyz if len(xyz) <= _SPACING_SAMPLE else xyz[rng.choice(len(xyz), _SPACING_SAMPLE, replace=False)]
+    from scipy.spatial import cKDTree  # scipy when a scan is measured: the table above is read by --help
+
     distance = cKDTree(sample).query(sample, k=2, workers=-1)[0][:, 1]
     # A sample of n of N points on a surface is sqrt(N / n) times sparser.
     distance = distance * math.sqrt(len(sample) / len(xyz))

@@ -41,3 +41,18 @@ def test_io_speed_reads_its_generated_laz_in_every_mode(capsys):
     assert re.search(r"^max_points=1000000\s+30,000\s", printed, flags=re.M), printed
     # 1 m voxels over 1 km x 1 km x 50 m hold at most one of 30,000 random points each, almost always.
     assert re.search(r"^voxel_size=1\.0\s+29,\d{3}\s", printed, flags=re.M), printed
+
+
+def test_damaged_survey_reads_its_damaged_copies_and_counts_the_outcomes(capsys):
+    from benchmarks import damaged_survey
+
+    damaged_survey.main(["--cases", "12", "--slowest", "2"])
+    printed = capsys.readouterr().out
+    counts = re.search(r"^12 damaged copies of simple\.copc\.laz \(33,684 bytes\): (.*)$", printed, flags=re.M)
+    assert counts is not None, printed
+    outcomes = dict((name, int(count)) for count, name in re.findall(r"(\d+) (array|error)", counts[1]))
+    assert sum(outcomes.values()) == 12 and counts[1].count(",") == len(outcomes) - 1  # nothing but arrays and errors
+    assert len(re.findall(r"^case \d+: [\d.]+ s, (array|error) \(", printed, flags=re.M)) == 2
+    # The same case is the same copy every time, whatever ran before.
+    data = damaged_survey.SAMPLE.read_bytes()
+    assert damaged_survey.mutate(data, 3) == damaged_survey.mutate(data, 3)

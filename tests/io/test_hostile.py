@@ -121,11 +121,30 @@ def test_a_damaged_laz_chunk_table_count_is_refused_not_allocated(tmp_path):
         read_cloud(path)
 
 
-def test_a_lazrs_panic_becomes_a_value_error_naming_the_file(tmp_path):
-    # Byte 31416 of simple.copc.laz lies in its chunk table's compressed entries: lazrs panics with
-    # "capacity overflow" (pyo3_runtime.PanicException, a BaseException that `except Exception` misses).
+def test_a_layered_laz_chunk_declaring_layers_beyond_its_bytes_is_refused_at_once(tmp_path):
+    # simple.copc.laz (point format 7: 36-byte records, 10 layers) has its points from byte 1709; its chunk table
+    # says chunk 0 holds 17 points in 458 bytes: the table's offset (8 bytes), then the chunk: its first point raw
+    # (36 bytes), its count (4) and its 10 layer sizes (40), 378 bytes of layers. A flipped high byte of the
+    # first layer's size declares 0xFF000000 more: lazrs zero-filled 4 GB for 5-20 s before failing.
     path = Path(shutil.copy(SURVEY / "laspy_laspy" / "simple.copc.laz", tmp_path / "bad.copc.laz"))
-    patch(path, 31416, "<B", 0xFF)
+    sizes_at = 1709 + 8 + 36 + 4
+    assert sum(struct.unpack_from("<10I", path.read_bytes(), sizes_at)) == 458 - 36 - 4 - 40
+    patch(path, sizes_at + 3, "<B", 0xFF)
+    declared = 378 + 0xFF000000
+    with pytest.raises(ValueError, match=re.escape(
+        f"{path}: LAZ chunk 0 of 65 declares layers of {declared} bytes, but its chunk table entry gives it 458 bytes "
+        "(its first point, point count and layer sizes take 80)"
+    )):  # fmt: skip
+        read_cloud(path)
+
+
+def test_a_lazrs_panic_becomes_a_value_error_naming_the_file(tmp_path):
+    # Byte 294 of simple.laz is the second byte of its laszip VLR's chunk size (50000 = 0xC350, from byte 293):
+    # 0x0150 = 336 points a chunk for a table of one chunk, and lazrs panics with "capacity overflow"
+    # (pyo3_runtime.PanicException, a BaseException that `except Exception` misses).
+    path = Path(shutil.copy(SURVEY / "laspy_laspy" / "simple.laz", tmp_path / "bad.laz"))
+    assert struct.unpack_from("<I", path.read_bytes(), 293)[0] == 50_000
+    patch(path, 294, "<B", 0x01)
     with pytest.raises(ValueError, match=re.escape(f"could not read {path}: its LAZ data are damaged")) as info:
         read_cloud(path)
     assert "capacity overflow" in str(info.value)

@@ -30,6 +30,7 @@ from openshape_ood.io import load_points
 SECONDS = 5.0  # per load; a healthy load of these files takes milliseconds
 PEAK_BYTES = 256 * 2**20  # numpy and Python allocations during one load
 
+SURVEY = Path(__file__).resolve().parents[1] / "data" / "real_samples_survey"
 RNG = np.random.default_rng(0)
 CLOUD = RNG.random((12, 3)).astype(np.float32)
 RGB = RNG.integers(0, 256, (12, 3))
@@ -137,11 +138,14 @@ SEEDS = {
     "a.gltf": _mesh_file(".gltf"),
     "a.las": _survey_file(".las"),
     "a.laz": _survey_file(".laz"),
+    # A COPC file (LAS 1.4, point format 7, 65 layered chunks) by another writer: its chunk headers declare layer
+    # sizes that lazrs allocated before reading (a flipped high byte: seconds of zero-filling 4 GB).
+    "a.copc.laz": (SURVEY / "laspy_laspy" / "simple.copc.laz").read_bytes(),
     "a.e57": _survey_file(".e57"),
     "kitti.bin": _survey_file(".bin"),
     "sweep.pcd.bin": _survey_file(".pcd.bin"),
 }
-SURVEY_SEEDS = ["a.las", "a.laz", "a.e57", "kitti.bin", "sweep.pcd.bin"]
+SURVEY_SEEDS = ["a.las", "a.laz", "a.copc.laz", "a.e57", "kitti.bin", "sweep.pcd.bin"]
 
 
 def _edit_number(data: bytes, which: int, value: int) -> bytes:

@@ -374,6 +374,26 @@ def test_scene_command_usage_errors(tiny_registry, tmp_path, capsys):
     assert "no property 'segment'" in capsys.readouterr().err
 
 
+def test_scene_command_writes_only_the_html_asked_for_naming_the_scans_map_origin(tiny_registry, tmp_path, capsys):
+    # A scan in map coordinates (float64, 512 km east): read relative to the whole metres below its minimum.
+    points, truth = make_synthetic_scene(spacing=0.015, seed=1)
+    corner = np.array([512000.25, 5403000.5, 0.0])
+    vertex = np.empty(len(points), dtype=[("x", "f8"), ("y", "f8"), ("z", "f8"), ("objectId", "i4")])
+    vertex["x"], vertex["y"], vertex["z"] = (points[:, :3].astype(np.float64) - points[:, :3].min(axis=0) + corner).T
+    vertex["objectId"] = truth
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    scan = folder / "map.ply"
+    plyfile.PlyData([plyfile.PlyElement.describe(vertex, "vertex")]).write(str(scan))
+    common = [str(scan), "--known", "duck", "--model", "vitb32", "-q"]
+    assert main(["scene", *common]) == 2  # no output named
+    assert "name at least one output: --out OUT.ply, --png OUT.png or --html OUT.html" in capsys.readouterr().err
+    assert main(["scene", *common, "--html", str(folder / "map.html")]) == 0
+    page = (folder / "map.html").read_text(encoding="utf-8")
+    assert '"text":"x - 512000 (m)"' in page and '"text":"y - 5403000 (m)"' in page and '"text":"z (m)"' in page
+    assert sorted(path.name for path in folder.iterdir()) == ["map.html", "map.ply"]  # no output PLY written
+
+
 def test_scene_command_shows_and_takes_the_segmentation_settings(tiny_registry, tmp_path, capsys):
     points, _ = make_synthetic_scene(spacing=0.015, seed=1)
     scan = tmp_path / "scan.ply"

@@ -162,6 +162,18 @@ def test_coordinates_far_from_the_origin_are_drawn_relative_to_a_rounded_centre(
     assert near.layout.scene.xaxis.title.text == "x (m)"  # a room in its own frame stays as it is
 
 
+def test_a_scan_read_relative_to_its_files_origin_names_that_origin_on_its_axes(scored_scene):
+    # A LAS file in map coordinates is read relative to a local origin (load_scene's return_origin): the points
+    # are local, and the axes say where they are in the file's coordinates.
+    points, scores = scored_scene
+    figure = scene_figure(points, scores._replace(objects=[]), origin=np.array([512000.0, 5403000.0, 0.0]))
+    titles = [figure.layout.scene[axis].title.text for axis in ("xaxis", "yaxis", "zaxis")]
+    assert titles == ["x - 512000 (m)", "y - 5403000 (m)", "z (m)"]
+    np.testing.assert_allclose(figure.data[0].x, points[scores.labels < 0, 0], atol=1e-6)  # drawn as read
+    with pytest.raises(ValueError, match="origin must be three finite coordinates"):
+        scene_figure(points, scores, origin=[0.0, np.nan, 0.0])
+
+
 def test_the_page_is_self_contained_deterministic_and_checked(scored_scene, tmp_path):
     points, scores = scored_scene
     page_path = write_scene_html(tmp_path / "deep" / "scene.html", points, scores, up_axis="y")

@@ -116,3 +116,21 @@ def test_far_outliers_by_hand():
     # Sorted finite x: -974, 0..999, 1972, 1974. Quantiles (linear) at 0.01 * 1002 = 10.02 -> 9.02 and at
     # 0.99 * 1002 = 991.98 -> 990.98; size 981.96: far below -972.94 or above 1972.94.
     assert np.flatnonzero(far_outliers(points)).tolist() == [1001, 1002]
+
+
+def test_a_street_whose_objects_are_all_too_tall_says_what_was_dropped_and_why():
+    # Megaplot.laz, a forest, gave 0 objects and an empty table without a word: every tree is over a street's
+    # height limit. Here the 1.5 m cars of a synthetic street are stretched to 6 m, over the 4.5 m limit.
+    from ..synthetic_scene import make_street
+
+    points, owner = make_street(3, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the street as it is: its 3 cars, no warning
+        assert segment_scene(points, "z").max() + 1 == 3
+    points[owner >= 0, 2] *= 4
+    with pytest.warns(UserWarning, match="no objects found: the object filters dropped all") as caught:
+        assert segment_scene(points, "z").max() == -1
+    message = str(caught[0].message)
+    taller = re.search(r"of the other (\d+), .*?(\d+) are taller than max_height=4.5 m above the ground", message)
+    assert taller is not None and int(taller[2]) >= 3, message  # at least the three cars
+    assert "--max-height" in message
