@@ -36,19 +36,25 @@ def split_to_size(
     neighbour pairs (both directions). New parts get ids after the largest one."""
     labels = labels.copy()
     next_id = int(labels.max()) + 1
-    queue = [np.flatnonzero(labels == cluster_id) for cluster_id in oversized]
-    local = np.full(len(labels), -1, dtype=np.int64)
+    same = (labels[rows] == labels[columns]) & (rows != columns)
+    rows, columns = rows[same], columns[same]
+    # Each part to cut: its voxels, and its edges numbered within it.
+    queue = []
+    for cluster_id in oversized:
+        voxels = np.flatnonzero(labels == cluster_id)
+        inside = labels[rows] == cluster_id
+        queue.append((voxels, np.searchsorted(voxels, rows[inside]), np.searchsorted(voxels, columns[inside])))
     while queue:
-        voxels = queue.pop()
-        local[voxels] = np.arange(len(voxels))
-        inside = (local[rows] >= 0) & (local[columns] >= 0) & (rows != columns)
-        side = _bisect(local[rows[inside]], local[columns[inside]], centroids[voxels], voxel_size)
-        local[voxels] = -1
-        for part in (voxels[side], voxels[~side]):
+        voxels, first, second = queue.pop()
+        side = _bisect(first, second, centroids[voxels], voxel_size)
+        for keep in (side, ~side):
+            part = voxels[keep]
             labels[part] = next_id
             next_id += 1
             if _size(centroids[part]) + voxel_size > max_size:
-                queue.append(part)
+                renumber = np.cumsum(keep) - 1
+                inside = keep[first] & keep[second]
+                queue.append((part, renumber[first[inside]], renumber[second[inside]]))
     return labels
 
 
