@@ -7,6 +7,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .cuts import split_to_size
+
 # DBSCAN: voxels within the cluster distance (the voxel included) that make a voxel a core voxel;
 # fewer is sensor noise left over from the planes.
 _CORE_VOXELS = 4
@@ -33,7 +35,7 @@ _FLAT = 0.15
 
 def cluster(
     centroids: np.ndarray, distance: float, growth: float, ranges: np.ndarray | None, max_size: float = np.inf,
-    voxel_size: float = 0.0,
+    voxel_size: float = 0.0, cut_oversized: bool = True,
 ) -> np.ndarray:
     """DBSCAN labels of voxels ``(M,)`` (-1 for noise) whose neighbourhood radius is ``distance``,
     plus ``growth`` times the voxel's range to the sensor when ``ranges`` are given.
@@ -41,7 +43,7 @@ def cluster(
     Two voxels are neighbours when they are closer than the larger of their radii, so a sparse
     far object holds together while near objects a few centimetres apart stay apart. A cluster
     whose largest side (plus ``voxel_size``) exceeds ``max_size`` is split, not dropped
-    (:func:`_split_oversized`).
+    (:func:`_split_oversized`): by rising density, then, with ``cut_oversized``, by normalized cuts.
     """
     count = len(centroids)
     if count == 0:
@@ -52,7 +54,7 @@ def cluster(
     degree = np.bincount(rows, minlength=count)
     labels = _density_clusters(degree >= _CORE_VOXELS, rows, columns, count)
     if np.isfinite(max_size):
-        labels = _split_oversized(labels, degree, rows, columns, centroids, max_size, voxel_size)
+        labels = _split_oversized(labels, degree, rows, columns, centroids, max_size, voxel_size, cut_oversized)
     return labels
 
 
@@ -87,7 +89,9 @@ def _density_clusters(core: np.ndarray, rows: np.ndarray, columns: np.ndarray, c
     return labels
 
 
-def _split_oversized(labels, degree, rows, columns, centroids, max_size: float, voxel_size: float) -> np.ndarray:
+def _split_oversized(
+    labels, degree, rows, columns, centroids, max_size: float, voxel_size: float, cut: bool = True
+) -> np.ndarray:
     """Clusters larger than ``max_size`` split by rising density, as in the cluster tree of HDBSCAN
     (Campello et al. 2013): the core count is raised one neighbour at a time, so that voxels on thin
     links stop being cores first and objects touching along a line or at a corner (a night stand
@@ -95,8 +99,9 @@ def _split_oversized(labels, degree, rows, columns, centroids, max_size: float, 
     larger than ``max_size`` is kept as soon as it appears; a larger one is split further. The count
     stops at that of a voxel on a surface's rim (:data:`_RIM_NEIGHBOURS`): beyond it, surfaces
     themselves would fray. Parts hold :data:`MIN_PART` of the cluster each; the voxels no part holds
-    go to the part of their nearest voxel. What is still too large stays whole (a wall, a building)
-    for the size filter."""
+    go to the part of their nearest voxel. What is still too large (furniture standing together over
+    whole faces, a row of seats) is bisected by normalized cuts until every part fits
+    (:func:`~openshape_ood.segmentation.cuts.split_to_size`) with ``cut``: never dropped whole."""
     labels = labels.copy()
     next_id = int(labels.max()) + 1 if len(labels) else 0
     for core_count in range(_CORE_VOXELS + 1, _RIM_NEIGHBOURS + 1):
@@ -121,6 +126,11 @@ def _split_oversized(labels, degree, rows, columns, centroids, max_size: float, 
             split[~held] = split[held][nearest]
             labels[voxels] = next_id + np.unique(split, return_inverse=True)[1]
             next_id = int(labels.max()) + 1
+    oversized = _oversized(labels, centroids, max_size, voxel_size) if cut else []
+    if len(oversized):
+        members = np.isin(labels, oversized)
+        inside = members[rows] & members[columns]
+        labels = split_to_size(labels, rows[inside], columns[inside], centroids, max_size, voxel_size, oversized)
     _, labels[labels >= 0] = np.unique(labels[labels >= 0], return_inverse=True)
     return labels
 

@@ -240,9 +240,11 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
     rest = np.flatnonzero(planes.remaining)
     if len(rest):
         ranges = np.linalg.norm(centroids[rest], axis=1) if measured.single_viewpoint else None
+        # Outdoors what is larger than a lorry is structure (a facade, a hedge, a row of trees) that the
+        # height and flatness filters judge whole: cut, it would only come back in pieces.
         objects[rest] = cluster(
             centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
-            settings.voxel_size,
+            settings.voxel_size, cut_oversized=settings.max_height is None,
         )
     planes.give_back(objects)
     planes.drop_flat(objects, up)

@@ -141,8 +141,8 @@ SETTINGS = (
     Setting("min_points", "count", "objects with fewer points are background; chosen: 50 (25 on a street)", low=1),
     Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "
             "chosen: three voxels, at least 3 cm"),
-    Setting("max_size", "metres", "largest object (m): larger clusters are split, what stays larger is "
-            "background; chosen: 3 (12 on a street)"),
+    Setting("max_size", "metres", "largest object (m): larger clusters are split (indoors until they fit; "
+            "outdoors what stays larger is background); chosen: 3 (12 on a street)"),
     Setting("max_height", "non-negative", "outdoors, objects taller than this (m) above the ground are "
             "background; chosen: 4.5 on a street, none elsewhere"),
     Setting("min_height", "non-negative", "outdoors, objects lower than this (m) above the ground are "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from openshape_ood.segmentation import cuts
 from openshape_ood.segmentation.clustering import cluster
 
 VOXEL = 0.05
@@ -45,11 +46,55 @@ def test_an_oversized_cluster_is_split_at_a_thin_link_not_dropped():
     np.testing.assert_array_equal(on_bridge[untied], np.where(x < 1.2, first[0], second[0])[untied])
 
 
-def test_an_oversized_surface_without_a_thin_link_stays_whole():
-    # One flat strip of 80 x 10 voxels (4 m) over max_size 2 m: no voxel of it has fewer neighbours than a
-    # rim's 9 but its corners' 6, so rising density up to the rim's count never splits it into parts of a
-    # MIN_PART of it each: it stays one cluster (for the size filter to drop), not a scatter of pieces.
+def test_an_oversized_surface_without_a_thin_link_is_cut_in_halves_not_dropped():
+    # One flat strip of 80 x 10 voxels (4 m) over max_size 2.5 m: no voxel of it has fewer neighbours than
+    # a rim's 9 but its corners' 6, so rising density never splits it. The normalized cut of a uniform strip
+    # is where both sides hold as much (Shi and Malik): the middle, x < 2 m and x >= 2 m; each half spans
+    # 1.95 m + a voxel, within the limit, so there are two parts. Before, the strip stayed whole to be dropped.
     i, j = np.meshgrid(np.arange(80), np.arange(10), indexing="ij")
     strip = np.stack([i.ravel() * VOXEL, j.ravel() * VOXEL, np.zeros(800)], axis=1)
-    labels = cluster(strip, 2 * VOXEL + 1e-9, 0.0, None, max_size=2.0, voxel_size=VOXEL)
-    assert (labels == 0).all()
+    labels = cluster(strip, 2 * VOXEL + 1e-9, 0.0, None, max_size=2.5, voxel_size=VOXEL)
+    left = strip[:, 0] < 2.0 - VOXEL / 2
+    assert len(np.unique(labels[left])) == len(np.unique(labels[~left])) == 1
+    assert labels[left][0] != labels[~left][0] and (labels >= 0).all()
+
+
+def _box(x0: float, size: tuple[float, float, float]) -> np.ndarray:
+    """The scanned surface of a box on the floor (its top and four sides, no bottom), voxel centres one
+    voxel apart, from x = x0."""
+    steps = [np.arange(0.0, side + VOXEL / 2, VOXEL) for side in size]
+    faces = []
+    for axis in range(3):
+        others = [k for k in range(3) if k != axis]
+        u, v = np.meshgrid(steps[others[0]], steps[others[1]], indexing="ij")
+        for level in ((steps[axis][-1],) if axis == 2 else (0.0, steps[axis][-1])):
+            face = np.zeros((u.size, 3))
+            face[:, others[0]], face[:, others[1]], face[:, axis] = u.ravel(), v.ravel(), level
+            faces.append(face)
+    return np.unique(np.round(np.concatenate(faces) / VOXEL).astype(int), axis=0) * VOXEL + [x0, 0.0, 0.0]
+
+
+def test_two_beds_standing_end_to_end_are_cut_where_they_meet():
+    # Two boxes of 2.0 x 1.0 x 0.5 m (beds, sofas) standing end to end, the faces where they touch hidden:
+    # what is scanned is one box surface 4.05 m long, dense everywhere, so rising density cannot split it,
+    # over max_size 3 m. By symmetry the normalized cut lies at the middle, x = 2.025 m, where they meet:
+    # each bed is one part (the voxels within one voxel of the middle may go either way).
+    beds = _box(0.0, (4.05, 1.0, 0.5))
+    labels = cluster(beds, 2 * VOXEL + 1e-9, 0.0, None, max_size=3.0, voxel_size=VOXEL)
+    away = np.abs(beds[:, 0] - 2.025) > VOXEL
+    left = beds[:, 0] < 2.025
+    assert (labels >= 0).all()
+    assert len(np.unique(labels[away & left])) == len(np.unique(labels[away & ~left])) == 1
+    assert labels[away & left][0] != labels[away & ~left][0]
+
+
+def test_a_cluster_of_many_voxels_is_cut_on_coarser_cells(monkeypatch):
+    # The same strip with the eigensolver's node limit at 100: cut on cells of ceil(sqrt(800 / 100)) = 3
+    # voxels (27 cells along it), so the cut falls on a cell border within a cell (0.15 m) of the middle.
+    monkeypatch.setattr(cuts, "_MAX_NODES", 100)
+    i, j = np.meshgrid(np.arange(80), np.arange(10), indexing="ij")
+    strip = np.stack([i.ravel() * VOXEL, j.ravel() * VOXEL, np.zeros(800)], axis=1)
+    labels = cluster(strip, 2 * VOXEL + 1e-9, 0.0, None, max_size=2.5, voxel_size=VOXEL)
+    assert len(np.unique(labels)) == 2 and (labels >= 0).all()
+    columns = round(strip[labels == labels[0], 0].max() / VOXEL) + 1  # columns of voxels on the side of x = 0
+    assert abs(columns - 40) <= 3 and columns % 3 == 0  # within a cell of the middle, on a cell border
