@@ -12,6 +12,7 @@ from ..config import UP_AXES
 from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects
+from .colour import objects_in_planes, voxel_colours
 from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
@@ -142,6 +143,7 @@ def segment_scene(
     if coarser is not None:  # more voxels than the time allows: larger ones, up to three times as large
         settings = coarser
         centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    colours = voxel_colours(np.asarray(points), voxel_of_point, len(centroids))
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
@@ -161,9 +163,9 @@ def segment_scene(
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
     context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top)
     if tiled:
-        objects = _segment_tiles(centroids, counts, context)
+        objects = _segment_tiles(centroids, counts, context, colours)
     else:
-        objects = _segment_voxels(centroids, counts, context, geometry)
+        objects = _segment_voxels(centroids, counts, context, geometry, colours)
     labels_out = objects[voxel_of_point]
     return (labels_out, settings) if return_settings else labels_out
 
@@ -197,9 +199,13 @@ def _support_normal(
     return None if support is None else orient_up(*support, centroids, measured.single_viewpoint)
 
 
-def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None):
+def _segment_voxels(
+    centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None,
+    colours: np.ndarray | None = None,
+):
     """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count:
-    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`)."""
+    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`;
+    ``colours``: their mean colours, ``None`` for a scan without colour)."""
     settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
     voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
     planes = Planes(
@@ -219,6 +225,7 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings)
         _add_planes(planes, lambda: planes.ransac(rng), settings)
+    in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)
     rest = np.flatnonzero(planes.remaining)
@@ -228,6 +235,9 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
             centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
             settings.voxel_size,
         )
+    if in_planes is not None and (in_planes >= 0).any():  # lying in a plane, told apart by colour: objects of their own
+        planes.set_apart(in_planes >= 0)
+        objects[in_planes >= 0] = objects.max(initial=-1) + 1 + in_planes[in_planes >= 0]
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     if settings.convexity:
@@ -260,7 +270,9 @@ def _add_planes(planes: Planes, propose, settings: SegmentationSettings) -> None
         passed_over += len(planes.found) == found
 
 
-def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context) -> np.ndarray:
+def _segment_tiles(
+    centroids: np.ndarray, counts: np.ndarray, context: _Context, colours: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`_segment_voxels` on square tiles across the up direction, each grown by a margin of
     ``max_size`` on every side: an object (no larger than that) whose centre lies in a tile lies
     wholly in the grown tile, and is taken from the one tile whose centre square holds it.
@@ -275,13 +287,15 @@ def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context)
     side = max(2 * margin, math.sqrt(scan_settings.MAX_VOXELS * footprint / len(centroids)))
     tile = np.floor(across / side).astype(np.int64)
     if (tile == tile[0]).all():
-        return _segment_voxels(centroids, counts, context)
+        return _segment_voxels(centroids, counts, context, colours=colours)
     objects = np.full(len(centroids), -1, dtype=np.int64)
     found = 0
     for key in progress_bar(np.unique(tile, axis=0), desc="Segmenting tiles", unit="tile"):
         low = key * side - margin
         members = np.flatnonzero(((across >= low) & (across < low + side + 2 * margin)).all(axis=1))
-        local = _segment_voxels(centroids[members], counts[members], context)
+        local = _segment_voxels(
+            centroids[members], counts[members], context, colours=None if colours is None else colours[members]
+        )
         kept = local >= 0
         if not kept.any():
             continue
