@@ -76,6 +76,22 @@ def objects_in_planes(planes, colours: np.ndarray, distance: float) -> np.ndarra
     return objects
 
 
+def add_objects_in_planes(objects: np.ndarray, in_planes: np.ndarray, centroids: np.ndarray, distance: float) -> None:
+    """Give the groups ``in_planes`` (:func:`objects_in_planes`) new ids in ``objects`` (in place), but
+    those within ``distance`` of an object found by the clustering: what touches an object standing on
+    the plane is its base's colour bled into the plane, its shadow or its reflection, not an object."""
+    grouped = np.flatnonzero(in_planes >= 0)
+    owned = np.flatnonzero(objects >= 0)
+    if len(grouped) == 0:
+        return
+    touching = np.zeros(len(grouped), dtype=bool)
+    if len(owned):
+        touching = np.isfinite(cKDTree(centroids[owned]).query(centroids[grouped], distance_upper_bound=distance)[0])
+    alone = np.setdiff1d(in_planes[grouped], in_planes[grouped[touching]])
+    kept = grouped[np.isin(in_planes[grouped], alone)]
+    objects[kept] = objects.max(initial=-1) + 1 + np.unique(in_planes[kept], return_inverse=True)[1]
+
+
 def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float) -> np.ndarray:
     """The ``voxels`` (of one plane) in colour regions whose mean colour differs from that of the largest
     region by more than the plane's noise allows between two voxels of one surface."""

@@ -12,7 +12,7 @@ from ..config import UP_AXES
 from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects
-from .colour import objects_in_planes, voxel_colours
+from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
@@ -235,9 +235,9 @@ def _segment_voxels(
             centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
             settings.voxel_size,
         )
-    if in_planes is not None and (in_planes >= 0).any():  # lying in a plane, told apart by colour: objects of their own
-        planes.set_apart(in_planes >= 0)
-        objects[in_planes >= 0] = objects.max(initial=-1) + 1 + in_planes[in_planes >= 0]
+    if in_planes is not None:  # lying in a plane, told apart by colour
+        add_objects_in_planes(objects, in_planes, centroids, settings.cluster_distance)
+        planes.set_apart((in_planes >= 0) & (objects >= 0))
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     if settings.convexity:
