@@ -287,14 +287,14 @@ def _segment_tiles(
     side = max(2 * margin, math.sqrt(scan_settings.MAX_VOXELS * footprint / len(centroids)))
     tile = np.floor(across / side).astype(np.int64)
     if (tile == tile[0]).all():
-        return _segment_voxels(centroids, counts, context, colours=colours)
+        return _segment_voxels(centroids, counts, context, None, colours)
     objects = np.full(len(centroids), -1, dtype=np.int64)
     found = 0
     for key in progress_bar(np.unique(tile, axis=0), desc="Segmenting tiles", unit="tile"):
         low = key * side - margin
         members = np.flatnonzero(((across >= low) & (across < low + side + 2 * margin)).all(axis=1))
         local = _segment_voxels(
-            centroids[members], counts[members], context, colours=None if colours is None else colours[members]
+            centroids[members], counts[members], context, None, None if colours is None else colours[members]
         )
         kept = local >= 0
         if not kept.any():
