@@ -98,13 +98,14 @@ def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray
     pairs = cKDTree(centroids[voxels]).query_pairs(reach, output_type="ndarray")
     if len(pairs) == 0:
         return voxels[:0]
-    difference = np.linalg.norm(colours[voxels[pairs[:, 0]]] - colours[voxels[pairs[:, 1]]], axis=1)
-    threshold = _SAME_SURFACE * max(float(np.median(difference)) / _MEDIAN_DIFFERENCE, _RESOLUTION)
-    same = pairs[difference <= threshold]
+    local = colours[voxels]
+    squared = ((local[pairs[:, 0]] - local[pairs[:, 1]]) ** 2).sum(axis=1)  # no square roots of millions of pairs
+    threshold = _SAME_SURFACE * max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+    same = pairs[squared <= threshold**2]
     graph = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(len(voxels),) * 2)
     _, region = connected_components(graph, directed=False)
     size = np.bincount(region)
-    mean = np.stack([np.bincount(region, colours[voxels, k]) for k in range(3)], axis=1) / size[:, None]
+    mean = np.stack([np.bincount(region, local[:, k]) for k in range(3)], axis=1) / size[:, None]
     differs = np.linalg.norm(mean - mean[int(np.argmax(size))], axis=1) > threshold
     return voxels[differs[region]]
 
