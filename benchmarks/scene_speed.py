@@ -11,10 +11,13 @@ matrix-multiply rate measured in the same run, and each run's time also in units
 (the GFLOP the machine multiplies in that time), so that figures from other machines compare.
 ``--street`` times a street instead: cars parked along a road before a facade, as long as the
 points ask; one of more voxels than the segmentation takes at once is segmented in tiles.
+``--colour`` gives every point a colour (one per object, a grey for the floor, the wall, the road and
+the facade, with noise of 0.02 per channel), so that the colour step of the segmentation is timed too.
 
     python -m benchmarks.scene_speed                     # 1,000,000 points, one dense room
     python -m benchmarks.scene_speed --copies 10         # 1,000,000 points, ten rooms
     python -m benchmarks.scene_speed --street --points 5000000
+    python -m benchmarks.scene_speed --colour
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ def build_scan(points: int, copies: int, seed: int) -> tuple[np.ndarray, np.ndar
         scans.append(scan + np.array([copy * (width + 0.5), 0.0, 0.0], dtype=np.float32))
         truths.append(np.where(truth >= 0, truth + copy * len(OBJECTS), -1))
     return np.concatenate(scans), np.concatenate(truths)
+
+
+def with_colour(scan: np.ndarray, truth: np.ndarray, seed: int) -> np.ndarray:
+    """The scan ``(N, 6)`` with a colour per point: one per object, a grey for the background, noise of 0.02."""
+    rng = np.random.default_rng(seed)
+    palette = np.vstack([[0.6, 0.6, 0.55], rng.uniform(0.1, 0.9, (int(truth.max()) + 1, 3))])
+    rgb = np.clip(palette[truth + 1] + rng.normal(0.0, 0.02, (len(scan), 3)), 0.0, 1.0)
+    return np.concatenate([scan, rgb.astype(scan.dtype)], axis=1)
 
 
 def worst_iou(labels: np.ndarray, truth: np.ndarray) -> float:
@@ -96,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--street", action="store_true", help="a street with parked cars instead of rooms")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (default 3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--colour", action="store_true", help="points with colours (RGB), timing the colour step")
     args = parser.parse_args(argv)
 
     cpu, rate = machine(), gemm_rate()
@@ -111,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         voxels = len(np.unique(np.floor(scan / 0.01).astype(np.int64), axis=0))
         print(f"scan: {len(scan):,} points, {voxels:,} voxels of 1 cm, {args.copies} room(s), "
               f"{len(np.unique(truth[truth >= 0]))} objects; {os.cpu_count()} CPU cores")  # fmt: skip
+    if args.colour:
+        scan = with_colour(scan, truth, args.seed)
     for run in range(args.repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
         labels, settings = segment_scene(scan, "z" if args.street else "y", return_settings=True)

@@ -14,6 +14,7 @@ from ..config import UP_AXES
 from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects
+from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
@@ -114,7 +115,10 @@ def segment_scene(
         raise ValueError(f"up_axis {up_axis!r} is not one of {UP_AXES} or None")
     screened = screen_scan(points, xyz)  # hostile scans refused or warned of, far outliers set aside
     outliers = screened.outliers
-    objects, chosen = _segment(xyz[~outliers] if outliers.any() else xyz, up_axis, settings, seed, screened.spacing)
+    array = np.asarray(points)
+    if outliers.any():
+        array, xyz = array[~outliers], xyz[~outliers]
+    objects, chosen = _segment(xyz, array, up_axis, settings, seed, screened.spacing)
     if outliers.any():
         objects = _put_back(objects, outliers)
     return (objects, chosen) if return_settings else objects
@@ -129,9 +133,10 @@ segment_scene.__signature__ = inspect.signature(segment_scene).replace(  # the s
 
 
 def _segment(
-    xyz: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float
+    xyz: np.ndarray, points: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float
 ) -> tuple[np.ndarray, SegmentationSettings]:
-    """Labels ``(N,)`` of a screened scan and the settings used (``spacing``: measured by the screening)."""
+    """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
+    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening."""
     up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
     measured = measure_scan(xyz, seed)
     settings = choose_settings(measured, up_axis, up, given)
@@ -149,6 +154,7 @@ def _segment(
     if coarser is not None:  # more voxels than the time allows: larger ones, up to three times as large
         settings = coarser
         centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    colours = voxel_colours(points, voxel_of_point, len(centroids))
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
@@ -168,9 +174,9 @@ def _segment(
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
     context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top, Counter())
     if tiled:
-        objects = _segment_tiles(centroids, counts, context)
+        objects = _segment_tiles(centroids, counts, context, colours)
     else:
-        objects = _segment_voxels(centroids, counts, context, geometry)
+        objects = _segment_voxels(centroids, counts, context, geometry, colours)
     if not (objects >= 0).any() and context.dropped["clusters"]:
         warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
     return objects[voxel_of_point], settings
@@ -213,9 +219,13 @@ def _support_normal(
     return None if support is None else orient_up(*support, centroids, measured.single_viewpoint)
 
 
-def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None):
+def _segment_voxels(
+    centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None,
+    colours: np.ndarray | None = None,
+):
     """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count:
-    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`)."""
+    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`;
+    ``colours``: their mean colours, ``None`` for a scan without colour)."""
     settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
     voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
     planes = Planes(
@@ -235,6 +245,7 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings)
         _add_planes(planes, lambda: planes.ransac(rng), settings)
+    in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)
     rest = np.flatnonzero(planes.remaining)
@@ -246,6 +257,9 @@ def _segment_voxels(centroids: np.ndarray, counts: np.ndarray, context: _Context
             centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
             settings.voxel_size, cut_oversized=settings.max_height is None,
         )
+    if in_planes is not None:  # lying in a plane, told apart by colour
+        add_objects_in_planes(objects, in_planes, centroids, settings.cluster_distance)
+        planes.set_apart((in_planes >= 0) & (objects >= 0))
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     if settings.convexity:
@@ -323,7 +337,9 @@ def _add_planes(planes: Planes, propose, settings: SegmentationSettings) -> None
         passed_over += len(planes.found) == found
 
 
-def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context) -> np.ndarray:
+def _segment_tiles(
+    centroids: np.ndarray, counts: np.ndarray, context: _Context, colours: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`_segment_voxels` on square tiles across the up direction, each grown by a margin of
     ``max_size`` on every side: an object (no larger than that) whose centre lies in a tile lies
     wholly in the grown tile, and is taken from the one tile whose centre square holds it.
@@ -338,13 +354,15 @@ def _segment_tiles(centroids: np.ndarray, counts: np.ndarray, context: _Context)
     side = max(2 * margin, math.sqrt(scan_settings.MAX_VOXELS * footprint / len(centroids)))
     tile = np.floor(across / side).astype(np.int64)
     if (tile == tile[0]).all():
-        return _segment_voxels(centroids, counts, context)
+        return _segment_voxels(centroids, counts, context, None, colours)
     objects = np.full(len(centroids), -1, dtype=np.int64)
     found = 0
     for key in progress_bar(np.unique(tile, axis=0), desc="Segmenting tiles", unit="tile"):
         low = key * side - margin
         members = np.flatnonzero(((across >= low) & (across < low + side + 2 * margin)).all(axis=1))
-        local = _segment_voxels(centroids[members], counts[members], context)
+        local = _segment_voxels(
+            centroids[members], counts[members], context, None, None if colours is None else colours[members]
+        )
         kept = local >= 0
         if not kept.any():
             continue

@@ -44,6 +44,8 @@ class Planes:
         self.remaining = np.ones(len(centroids), dtype=bool)
         # Voxels of planes found but kept (faces of furniture): not searched again for planes.
         self.searchable = np.ones(len(centroids), dtype=bool)
+        # Voxels of planes told apart from them (by colour: segmentation.colour): objects lying in a plane.
+        self.apart = np.zeros(len(centroids), dtype=bool)
         self.found: list[Plane] = []
 
     def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -128,6 +130,12 @@ class Planes:
             self.remaining[grown] = False
             self.found[0] = Plane(support.normal, support.offset, np.concatenate([support.voxels, grown]))
 
+    def set_apart(self, apart: np.ndarray) -> None:
+        """Take the voxels ``apart`` (a mask) out of their planes: something lying in a plane (a picture
+        on a wall), an object of its own that :meth:`drop_flat` never takes for the plane's flat noise."""
+        self.apart |= apart
+        self.found = [Plane(plane.normal, plane.offset, plane.voxels[~apart[plane.voxels]]) for plane in self.found]
+
     def beyond_share(self, normal: np.ndarray, offset: float) -> float:
         """Share of the scan's voxels more than two plane distances beyond the plane, on its side
         that holds fewer of them."""
@@ -181,6 +189,7 @@ class Planes:
             upright = up is not None and abs(plane.normal @ up) < self.min_cos
             band = 2 * self.distance if upright else self.distance
             in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= band
+        in_plane &= ~self.apart
         labelled = objects >= 0
         ids, members = np.unique(objects[labelled], return_inverse=True)
         flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)

@@ -36,6 +36,11 @@ TUNED = {
         "clustering", "MIN_PART", (0.05, 0.1, 0.2),
         "share of an oversized cluster's voxels a part must hold to be split off; 1/20 to 1/5",
     ),
+    "inside": Tuned(
+        "colour", "INSIDE", (0.5, 0.75, 2.0),
+        "share of the cells around a group of another colour in a removed plane that must be plane for it "
+        "to be an object lying in the plane: half, three quarters, or 2.0 (never: colour not used)",
+    ),
 }  # fmt: skip
 
 

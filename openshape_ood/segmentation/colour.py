@@ -1,0 +1,131 @@
+"""Colour where the scan has it: objects lying in a removed plane (a picture on a wall, a mat on the
+floor, a sheet of paper on a table) told from the plane by their colour.
+
+A removed plane is cut into colour regions: each voxel is joined to its neighbours in the plane (within
+the plane's patch cell) whose colour differs by no more than the plane's noise would make it, and the
+connected components are the regions (colour-based region growing, Zhan et al. 2009, PCL's
+``RegionGrowingRGB``). Joining neighbour to neighbour, a wall whose light changes gradually across
+metres stays one region, while a sharp colour edge cuts one out. The largest region is the plane's own
+surface; the voxels of the regions whose mean colour differs from it by more than the noise are
+grouped by DBSCAN like any object's voxels (a picture's frame and its canvas are two regions, one
+object), and a group that lies inside its plane (:data:`INSIDE`: a picture is surrounded by its wall,
+the far end of a wall in another light is not) becomes an object, size-checked like any other.
+
+The noise is measured on each plane: the colour differences between neighbouring voxels of a plane are
+nearly all differences within one surface, so their median sets the noise level robustly (the edges
+across object boundaries are few). With per-channel Gaussian noise of standard deviation ``s``, the
+squared difference of two voxels over ``2 s^2`` follows a chi-square law with 3 degrees of freedom:
+the median difference is ``2.175 s``, and two voxels of one surface differ by more than ``4.76 s`` once
+in a hundred (:data:`_SAME_SURFACE`), the one threshold used here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from ..io.contract import rgb_to_unit
+from .clustering import cluster
+from .geometry import plane_basis
+
+# sqrt(2 * median of chi-square(3)): the median colour difference of two voxels of one surface, in
+# units of the per-channel noise.
+_MEDIAN_DIFFERENCE = math.sqrt(2 * 2.3660)
+# sqrt(2 * 99th percentile of chi-square(3)): two voxels of one surface differ by more once in a hundred.
+_SAME_SURFACE = math.sqrt(2 * 11.345)
+# The step of 8-bit colour: a plane of one flat colour has no less noise.
+_RESOLUTION = 1 / 255
+#: A group of voxels of another colour lies inside its plane (a picture in its wall) when at least this
+#: share of the cells around it (in the plane's patch grid) hold voxels of the plane; above 1, colour is
+#: not used. Chosen by leave-one-scan-out (segmentation.tuning, python -m benchmarks.scenes).
+INSIDE = 0.5
+
+
+def voxel_colours(points: np.ndarray, voxel_of_point: np.ndarray, voxels: int) -> np.ndarray | None:
+    """Mean colour ``(M, 3)`` of each voxel, from columns 3-5 of ``points`` (RGB in [0, 1] or [0, 255]);
+    ``None`` when the scan has no colour (fewer than six columns, or values that are not colours)."""
+    if points.ndim != 2 or points.shape[1] < 6:
+        return None
+    rgb = rgb_to_unit(np.asarray(points[:, 3:6], dtype=np.float64))
+    if rgb is None:
+        return None
+    counts = np.bincount(voxel_of_point, minlength=voxels)
+    return np.stack([np.bincount(voxel_of_point, rgb[:, k], voxels) for k in range(3)], axis=1) / counts[:, None]
+
+
+def objects_in_planes(planes, colours: np.ndarray, distance: float) -> np.ndarray:
+    """Object ids ``(M,)`` of the voxels of the removed planes of ``planes`` (a :class:`~.planes.Planes`)
+    that are something lying in the plane, not its surface; -1 elsewhere. ``distance``: the cluster
+    distance that groups them."""
+    objects = np.full(len(colours), -1, dtype=np.int64)
+    if INSIDE > 1:
+        return objects
+    for plane in planes.found:
+        other = _other_colour(plane.voxels, planes.centroids, colours, 1.5 * planes.cell)
+        if len(other) == 0:
+            continue
+        groups = cluster(planes.centroids[other], distance, 0.0, None)
+        inside = _inside(plane, other, groups, planes.centroids, planes.cell)
+        kept = np.isin(groups, inside)
+        objects[other[kept]] = objects.max(initial=-1) + 1 + np.unique(groups[kept], return_inverse=True)[1]
+    return objects
+
+
+def add_objects_in_planes(objects: np.ndarray, in_planes: np.ndarray, centroids: np.ndarray, distance: float) -> None:
+    """Give the groups ``in_planes`` (:func:`objects_in_planes`) new ids in ``objects`` (in place), but
+    those within ``distance`` of an object found by the clustering: what touches an object standing on
+    the plane is its base's colour bled into the plane, its shadow or its reflection, not an object."""
+    grouped = np.flatnonzero(in_planes >= 0)
+    owned = np.flatnonzero(objects >= 0)
+    if len(grouped) == 0:
+        return
+    touching = np.zeros(len(grouped), dtype=bool)
+    if len(owned):
+        touching = np.isfinite(cKDTree(centroids[owned]).query(centroids[grouped], distance_upper_bound=distance)[0])
+    alone = np.setdiff1d(in_planes[grouped], in_planes[grouped[touching]])
+    kept = grouped[np.isin(in_planes[grouped], alone)]
+    objects[kept] = objects.max(initial=-1) + 1 + np.unique(in_planes[kept], return_inverse=True)[1]
+
+
+def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float) -> np.ndarray:
+    """The ``voxels`` (of one plane) in colour regions whose mean colour differs from that of the largest
+    region by more than the plane's noise allows between two voxels of one surface."""
+    pairs = cKDTree(centroids[voxels]).query_pairs(reach, output_type="ndarray")
+    if len(pairs) == 0:
+        return voxels[:0]
+    local = colours[voxels]
+    squared = ((local[pairs[:, 0]] - local[pairs[:, 1]]) ** 2).sum(axis=1)  # no square roots of millions of pairs
+    threshold = _SAME_SURFACE * max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+    same = pairs[squared <= threshold**2]
+    graph = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(len(voxels),) * 2)
+    _, region = connected_components(graph, directed=False)
+    size = np.bincount(region)
+    mean = np.stack([np.bincount(region, local[:, k]) for k in range(3)], axis=1) / size[:, None]
+    differs = np.linalg.norm(mean - mean[int(np.argmax(size))], axis=1) > threshold
+    return voxels[differs[region]]
+
+
+def _inside(plane, other: np.ndarray, groups: np.ndarray, centroids: np.ndarray, cell: float) -> np.ndarray:
+    """Ids of the ``groups`` (of the voxels ``other`` of ``plane``) at least :data:`INSIDE` of whose
+    surrounding cells (8-connected, on the plane's grid of ``cell`` metres) hold voxels of the plane."""
+    basis = plane_basis(plane.normal)
+    cells = np.floor(centroids[plane.voxels] @ basis.T / cell).astype(np.int64)
+    low = cells.min(axis=0) - 1  # one empty cell of margin on every side
+    occupied = np.zeros(cells.max(axis=0) - low + 2, dtype=bool)
+    occupied[tuple((cells - low).T)] = True
+    group_cells = np.floor(centroids[other] @ basis.T / cell).astype(np.int64) - low
+    inside = []
+    for group in np.unique(groups[groups >= 0]):
+        own = group_cells[groups == group]
+        start, stop = own.min(axis=0) - 1, own.max(axis=0) + 2  # its box with the ring around it
+        mask = np.zeros(stop - start, dtype=bool)
+        mask[tuple((own - start).T)] = True
+        ring = ndimage.binary_dilation(mask, np.ones((3, 3), dtype=bool)) & ~mask
+        if (ring & occupied[start[0]:stop[0], start[1]:stop[1]]).sum() >= INSIDE * ring.sum():
+            inside.append(group)
+    return np.array(inside, dtype=np.int64)

@@ -1,0 +1,80 @@
+"""Colour in removed planes (segmentation.colour): a room corner built by hand, a floor and a wall on a
+2.5 cm grid, whose wall holds a 60 cm square of another colour (a picture flush with the wall)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openshape_ood.segmentation import colour, segment_scene
+
+STEP = 0.025
+WALL_RGB = np.array([0.6, 0.6, 0.55])
+PICTURE_RGB = np.array([0.8, 0.2, 0.2])
+
+
+def _corner(picture_rgb=PICTURE_RGB, wall_rgb=WALL_RGB, light: float = 0.0, seed: int = 0):
+    """Points ``(N, 6)`` of a 2 x 1.5 m floor (z = 0) and a 2 x 2 m wall (y = 0), colours with noise of
+    0.02 per channel, and whether each point is on the square x in [0.7, 1.3], z in [0.8, 1.4] of the wall.
+    ``light``: a lamp's spot on the wall, brighter by this much at x = z = 1 and fading over 30 cm
+    (a Gaussian of that standard deviation)."""
+    rng = np.random.default_rng(seed)
+    a, b = np.meshgrid(np.arange(0, 2, STEP), np.arange(0, 1.5, STEP), indexing="ij")
+    floor = np.stack([a.ravel(), b.ravel() + STEP, np.zeros(a.size)], axis=1)
+    a, b = np.meshgrid(np.arange(0, 2, STEP), np.arange(0, 2, STEP), indexing="ij")
+    wall = np.stack([a.ravel(), np.zeros(a.size), b.ravel() + STEP], axis=1)
+    xyz = np.concatenate([floor, wall]) + rng.normal(0, 0.002, (len(floor) + len(wall), 3))
+    on_wall = np.arange(len(xyz)) >= len(floor)
+    square = on_wall & (xyz[:, 0] >= 0.7) & (xyz[:, 0] < 1.3) & (xyz[:, 2] >= 0.8) & (xyz[:, 2] < 1.4)
+    rgb = np.tile([0.4, 0.35, 0.3], (len(xyz), 1))
+    spot = np.exp(-((xyz[on_wall, 0] - 1) ** 2 + (xyz[on_wall, 2] - 1) ** 2) / (2 * 0.3**2))
+    rgb[on_wall] = wall_rgb + light * spot[:, None]
+    rgb[square] = picture_rgb
+    rgb = np.clip(rgb + rng.normal(0, 0.02, rgb.shape), 0, 1)
+    return np.concatenate([xyz, rgb], axis=1), square
+
+
+@pytest.mark.parametrize("scale", [1, 255])
+def test_a_square_of_another_colour_in_a_wall_is_an_object(scale):
+    points, square = _corner()
+    points[:, 3:] = np.round(points[:, 3:] * scale, 3)  # colours in [0, 1] or [0, 255] alike
+    labels = segment_scene(points, "z")
+    assert labels.max() == 0  # one object
+    # The square is 24 x 24 points; the 5 cm voxels along its edge (the grid starts at the scan's
+    # corner, not at the square's) hold points of the wall too, a rim of one point either side at most:
+    # IoU >= 24^2 / 26^2 = 0.85.
+    found = labels == 0
+    assert (found & square).sum() / (found | square).sum() >= 24**2 / 26**2
+
+
+@pytest.mark.parametrize("light", [0.0, 0.2])
+def test_a_wall_of_one_colour_gives_no_object(light):
+    # The lamp's spot is 0.35 brighter (0.2 per channel) at its centre than the wall, seven times the
+    # threshold between two voxels (4.76 times 0.01, the noise of a voxel's mean of four points), but it
+    # changes by at most 0.035 from one 5 cm voxel to the next: neighbour to neighbour the wall is one
+    # surface, so nothing is cut out (each voxel against the wall's median colour would cut out the spot).
+    points, _ = _corner(picture_rgb=WALL_RGB, light=light)
+    assert (segment_scene(points, "z") == -1).all()
+
+
+def test_without_colour_the_square_goes_with_the_wall_as_before():
+    points, _ = _corner()
+    expected = np.full(len(points), -1)
+    assert (segment_scene(points[:, :3], "z") == expected).all()
+    # Columns 3-5 that are not colours (negative: normals) are no colour either.
+    normals = np.concatenate([points[:, :3], points[:, 3:] - 0.5], axis=1)
+    assert (segment_scene(normals, "z") == expected).all()
+
+
+def test_inside_above_one_turns_colour_off(monkeypatch):
+    points, _ = _corner()
+    monkeypatch.setattr(colour, "INSIDE", 2.0)
+    assert (segment_scene(points, "z") == -1).all()
+
+
+def test_voxel_colours_by_hand():
+    points = np.array([[0, 0, 0, 0, 0, 255], [0, 0, 0, 255, 0, 255], [1, 1, 1, 10, 20, 30]], dtype=float)
+    means = colour.voxel_colours(points, np.array([0, 0, 1]), 2)
+    np.testing.assert_allclose(means, [[0.5, 0.0, 1.0], [10 / 255, 20 / 255, 30 / 255]])
+    assert colour.voxel_colours(points[:, :3], np.array([0, 0, 1]), 2) is None
+    assert colour.voxel_colours(points[:, :5], np.array([0, 0, 1]), 2) is None
