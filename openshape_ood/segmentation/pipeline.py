@@ -78,7 +78,11 @@ def segment_scene(
     3. The rest is clustered by DBSCAN: voxels closer than ``cluster_distance`` plus
        ``cluster_growth`` times their range to the sensor (the origin of a one-viewpoint scan,
        whose far points are sparse; by default the sensor's coarser angular step, between a
-       LiDAR's rings, so that they join) join one object, sparse voxels are background.
+       LiDAR's rings, so that they join) join one object, sparse voxels are background. A
+       cluster larger than ``max_size`` is split where it is thinnest (:mod:`.clustering`) and,
+       indoors, what is still too large is bisected by normalized cuts (:mod:`.cuts`) until it fits.
+       Where the scan has colour (RGB in columns 3-5), regions of another colour inside a removed
+       plane (a picture on a wall) are objects too (:mod:`.colour`).
     4. Plane voxels that rise above their plane's noise and touch an object go back to it
        (the bottom of an object standing on the floor); clusters lying in a removed plane are
        background.
