@@ -97,3 +97,30 @@ def test_an_interrupted_index_build_resumes(tmp_path, rows, monkeypatch):
     index = ReferenceBank(path).build_index("ivfpq", options=IVFPQ)
     assert resumed == [20]  # the two blocks added before the interruption were kept
     assert index.size == 60 and not ReferenceBank(path).index_path("ivfpq", "euclidean", partial=True).exists()
+
+
+class _CountingSearch:
+    """A search that counts its calls (each one a pass over the whole bank)."""
+
+    def __init__(self, search):
+        self.inner, self.calls = search, 0
+
+    def search(self, x, k):
+        self.calls += 1
+        return self.inner.search(x, k)
+
+
+def test_scoring_shapes_against_a_bank_searches_it_once(bank, rows):
+    from openshape_ood.detectors.functional import score_shapes
+
+    detector = NoveltyDetector(KNN(k=2)).fit(reference=bank)
+    counting = detector.method_.search_ = _CountingSearch(detector.method_.search_)
+    queries = unit_rows(5, 8, seed=4)
+    scored = score_shapes(detector, queries)  # novelty, class and similarity of the same shapes
+    assert counting.calls == 1
+    in_memory = NoveltyDetector(KNN(k=2)).fit(reference=(rows, np.array(CLASSES)))
+    np.testing.assert_allclose(scored.decisions.novelty, in_memory.novelty(queries), atol=1e-7)
+    assert scored.classes == [str(in_memory.classes_[c]) for c in in_memory.classify(queries)]
+    np.testing.assert_allclose(scored.similarity, in_memory.similarity(queries), atol=1e-6)
+    detector.novelty(unit_rows(3, 8, seed=5))  # other shapes: a new search
+    assert counting.calls == 2
