@@ -124,3 +124,20 @@ def test_scoring_shapes_against_a_bank_searches_it_once(bank, rows):
     np.testing.assert_allclose(scored.similarity, in_memory.similarity(queries), atol=1e-6)
     detector.novelty(unit_rows(3, 8, seed=5))  # other shapes: a new search
     assert counting.calls == 2
+
+
+def test_an_ensemble_refuses_banks_for_knn_and_loads_them_for_prototype(tmp_path):
+    from openshape_ood import EnsembleDetector
+
+    classes = ["chair"] * 10 + ["table"] * 10
+    banks = [ReferenceBank(write_bank(tmp_path / f"{name}.h5", unit_rows(20, dim, seed=dim), classes))
+             for name, dim in (("b", 512), ("l", 768))]  # fmt: skip
+    with pytest.raises(ValueError, match=r"member\(s\) \['vitb32', 'vitl14'\] is a reference bank.*bank.load\(\)"):
+        EnsembleDetector(KNN(), model=["vitb32", "vitl14"]).fit(reference=banks)
+    loaded = [(bank.load(), bank.classes[bank.labels]) for bank in banks]
+    queries = [unit_rows(3, 512, seed=9), unit_rows(3, 768, seed=10)]
+    in_memory = EnsembleDetector(KNN(), model=["vitb32", "vitl14"]).fit(reference=loaded)
+    assert in_memory.similarity(queries).shape == (3,)  # what the message says to do works
+    from_banks = EnsembleDetector("prototype", model=["vitb32", "vitl14"]).fit(reference=banks)
+    from_arrays = EnsembleDetector("prototype", model=["vitb32", "vitl14"]).fit(reference=loaded)
+    np.testing.assert_allclose(from_banks.similarity(queries), from_arrays.similarity(queries), atol=1e-12)
