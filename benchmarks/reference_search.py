@@ -19,7 +19,15 @@ memory of each step (sampled every 20 ms); scikit-learn's brute force on ``--skl
 ``R <= --sklearn-max``; the IVF-PQ index (build seconds, search seconds for all queries, recall@1 against exact,
 AUROC of known vs novel from exact and approximate k=1 distances, and their difference). Where ``R`` exceeds
 ``--exact-max`` the exact search runs on the first ``--exact-queries`` queries only and its time for all
-queries is that time scaled linearly (the work is linear in the queries): the table says so.
+queries is that time scaled linearly (the work is linear in the queries): the table says so. ``--search
+NPROBE:RERANK ...`` measures more IVF-PQ search settings on the same index (the library's defaults first).
+
+``--build-only``: per size, write the file, then time the row check (SHA-256) and the IVF-PQ build from the
+file at the library's defaults, with the peak resident memory of each: how a corpus-sized bank scales.
+
+On a machine shared with other jobs run it with ``OMP_WAIT_POLICY=PASSIVE``: faiss's OpenMP threads otherwise
+spin while they wait for each other, and its product-quantiser training ran 5x slower here (110 s instead of
+21 s for 20k x 1280 rows on 2 busy cores).
 """
 
 from __future__ import annotations
@@ -49,10 +57,13 @@ WRITE_ROWS = 65536
 
 
 class PeakMemory:
-    """Peak resident memory (bytes) of this process while the block runs, sampled every 20 ms."""
+    """Peak resident memory (bytes) of this process while the block runs, sampled every 20 ms: ``peak`` all of
+    it, ``private`` its anonymous part (what must fit in memory; the rest are mapped pages of files, the
+    embeddings file's among them, which the kernel drops under memory pressure)."""
 
     def __enter__(self):
         self.peak = _rss()
+        self.private = _private()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -61,11 +72,18 @@ class PeakMemory:
     def _watch(self):
         while not self._stop.wait(0.02):
             self.peak = max(self.peak, _rss())
+            self.private = max(self.private, _private())
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, _rss())
+        self.private = max(self.private, _private())
+
+
+def _private() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssAnon:"))
 
 
 def _rss() -> int:
@@ -143,7 +161,8 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
     gflops = 2 * len(subset) * count * dim / seconds / 1e9
     row.update(exact_queries=len(subset), exact_seconds=seconds, exact_seconds_all=seconds * args.queries / len(subset),
                exact_gflops=gflops, matmul_gflops=rate, matmul_before=before, matmul_after=after,
-               exact_share=gflops / rate, exact_peak_gb=memory.peak / 1e9)  # fmt: skip
+               exact_share=gflops / rate, exact_peak_gb=memory.peak / 1e9,
+               exact_private_gb=memory.private / 1e9)  # fmt: skip
 
     if count <= args.sklearn_max:
         few = subset[: args.sklearn_queries]
@@ -159,33 +178,95 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
                    sklearn_share=sk_gflops / sk_rate, sklearn_same=float((sk_indices[:, 0] == exact_indices[: len(few), 0]).mean()))  # fmt: skip
 
     if not args.no_approximate:
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            index = bank.build_index("ivfpq", "euclidean")
-            build = time.perf_counter() - start
-            start = time.perf_counter()
-            approx_distances, approx_indices = index.search(queries, 1)
-            approx_seconds = time.perf_counter() - start
-        recall = float((approx_indices[subset, 0] == exact_indices[:, 0]).mean())
+        index = build_index(bank, row)
         exact_auroc = roc_auc_score(is_novel[subset], exact_distances[:, 0])
-        approx_auroc = roc_auc_score(is_novel[subset], approx_distances[subset, 0])
-        row.update(ivfpq_options=index.options, ivfpq_build_seconds=build, ivfpq_seconds=approx_seconds,
-                   ivfpq_speedup=row["exact_seconds_all"] / approx_seconds, ivfpq_recall_at_1=recall,
-                   exact_auroc=exact_auroc, ivfpq_auroc=approx_auroc, auroc_difference=approx_auroc - exact_auroc,
-                   ivfpq_peak_gb=memory.peak / 1e9,
-                   index_file_mb=bank.index_path("ivfpq", "euclidean").stat().st_size / 1e6)  # fmt: skip
+        defaults = {name: index.options[name] for name in ("nprobe", "rerank")}
+        row.update(exact_auroc=exact_auroc, ivfpq_sweep=[])
+        for nprobe, rerank in [(defaults["nprobe"], defaults["rerank"])] + [s for s in args.search if s != tuple(defaults.values())]:
+            index.options.update(nprobe=nprobe, rerank=rerank)  # search settings: no rebuild
+            with PeakMemory() as memory:
+                start = time.perf_counter()
+                approx_distances, approx_indices = index.search(queries, 1)
+                approx_seconds = time.perf_counter() - start
+            approx_auroc = roc_auc_score(is_novel[subset], approx_distances[subset, 0])
+            row["ivfpq_sweep"].append({
+                "nprobe": nprobe, "rerank": rerank, "seconds": approx_seconds,
+                "speedup": row["exact_seconds_all"] / approx_seconds,
+                "recall_at_1": float((approx_indices[subset, 0] == exact_indices[:, 0]).mean()),
+                "auroc": approx_auroc, "auroc_difference": approx_auroc - exact_auroc, "peak_gb": memory.peak / 1e9,
+                "private_gb": memory.private / 1e9})
+        first = row["ivfpq_sweep"][0]  # the library's defaults
+        row.update(ivfpq_seconds=first["seconds"], ivfpq_speedup=first["speedup"], ivfpq_recall_at_1=first["recall_at_1"],
+                   ivfpq_auroc=first["auroc"], auroc_difference=first["auroc_difference"],
+                   ivfpq_peak_gb=max(row["ivfpq_build_peak_gb"], first["peak_gb"]))  # fmt: skip
     bank.embeddings.close()
+    remove(folder, path)
+    return row
+
+
+def build_index(bank: ReferenceBank, row: dict):
+    """Check the rows (SHA-256) and build the IVF-PQ index from the file at the library's defaults, timed, with
+    the peak resident memory of each step; records them in ``row``."""
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        bank.checksum()
+        checksum = time.perf_counter() - start
+    with PeakMemory() as build_memory:
+        start = time.perf_counter()
+        index = bank.build_index("ivfpq", "euclidean")
+        build = time.perf_counter() - start
+    row.update(checksum_seconds=checksum, checksum_peak_gb=memory.peak / 1e9, ivfpq_options=dict(index.options),
+               ivfpq_build_seconds=build, ivfpq_build_peak_gb=build_memory.peak / 1e9,
+               ivfpq_build_private_gb=build_memory.private / 1e9,
+               index_file_mb=bank.index_path("ivfpq", "euclidean").stat().st_size / 1e6)  # fmt: skip
+    return index
+
+
+def build_case(args, count: int, dim: int, folder: Path) -> dict:
+    """``--build-only``: write the file, then check it and build its IVF-PQ index from disk (time, peak memory)."""
+    rng = np.random.default_rng(args.seed)
+    centres = rng.normal(size=(args.clusters, args.latent))
+    lift = rng.normal(size=(args.latent, dim))
+    path = folder / f"refs-{count}-{dim}.h5"
+    start = time.perf_counter()
+    write_references(path, count, centres, args.spread, lift, args.seed + 1)
+    row = {"references": count, "dim": dim, "write_seconds": time.perf_counter() - start,
+           "file_gb": path.stat().st_size / 1e9, "rss_before_gb": _rss() / 1e9}  # fmt: skip
+    before = matmul_rate(dim, args.matmul_seconds)
+    bank = ReferenceBank(path)
+    build_index(bank, row)
+    row.update(matmul_gflops=(before + matmul_rate(dim, args.matmul_seconds)) / 2)
+    bank.embeddings.close()
+    remove(folder, path)
+    return row
+
+
+def remove(folder: Path, path: Path) -> None:
+    """Delete the reference file and everything written beside it."""
     for leftover in folder.glob(f"{path.name}*"):
         leftover.unlink()
-    return row
 
 
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
     return {"cpu": model, "cores": os.cpu_count(), "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version(),
+            "torch_threads": torch.get_num_threads(), "faiss_threads": _faiss_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch": torch.__version__, "python": platform.python_version(),
             "load_average": os.getloadavg(), "gpu": "not measured (no GPU)"}  # fmt: skip
+
+
+def _search_setting(text: str) -> tuple[int, int]:
+    nprobe, rerank = text.split(":")
+    return int(nprobe), int(rerank)
+
+
+def _faiss_threads():
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss.omp_get_max_threads()
 
 
 def main(argv=None) -> None:
@@ -204,14 +285,18 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--matmul-seconds", type=float, default=5.0, help="how long each matmul-rate measurement runs")
     parser.add_argument("--no-approximate", action="store_true")
+    parser.add_argument("--search", type=_search_setting, nargs="*", default=[], metavar="NPROBE:RERANK",
+                        help="IVF-PQ search settings measured besides the library's defaults (one build)")
+    parser.add_argument("--build-only", action="store_true", help="only write the file and build its index from it")
     parser.add_argument("--folder", type=Path, default=None, help="where the reference files go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     rows = []
+    case = build_case if args.build_only else run_case
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         for count in args.sizes:
             for dim in args.dims if count <= 100_000 else args.big_dims:
-                row = run_case(args, count, dim, Path(folder))
+                row = case(args, count, dim, Path(folder))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     report = {"machine": machine(), "settings": vars(args) | {"folder": str(args.folder), "json": str(args.json)},
@@ -223,12 +308,22 @@ def main(argv=None) -> None:
 
 def table(report: dict) -> str:
     m = report["machine"]
-    lines = [f"CPU {m['cpu']} ({m['cores']} cores, avx2 {m['avx2']}, avx512f {m['avx512f']}), torch {m['torch_threads']} "
-             f"threads, load average {m['load_average']}; GPU not measured. Clustered synthetic unit vectors.",
-             "| references | D | exact s (queries) | exact GFLOP/s | matmul GFLOP/s | share | exact peak GB | sklearn share "
-             "(same nn) | IVF-PQ build s | IVF-PQ s (10k) | speed-up | recall@1 | AUROC exact / IVF-PQ (diff) | IVF-PQ peak GB |",
-             "|" + "---|" * 14]  # fmt: skip
-    for r in report["rows"]:
+    lines = [(f"CPU {m['cpu']} ({m['cores']} cores, avx2 {m['avx2']}, avx512f {m['avx512f']}), torch "
+              f"{m['torch_threads']} threads, faiss {m['faiss_threads']} threads, OMP_WAIT_POLICY "
+              f"{m['omp_wait_policy']}, load average {m['load_average']}; GPU not measured. "
+              "Clustered synthetic unit vectors.")]  # fmt: skip
+    rows = report["rows"]
+    if rows and "exact_seconds" not in rows[0]:  # --build-only
+        lines += [("| references | D | file GB | check s | check peak GB | IVF-PQ build s | build peak GB (private) | index MB | "
+                   "matmul GFLOP/s | settings |"), "|" + "---|" * 10]  # fmt: skip
+        lines += [f"| {r['references']:,} | {r['dim']} | {r['file_gb']:.2f} | {r['checksum_seconds']:.0f} | "
+                  f"{r['checksum_peak_gb']:.2f} | {r['ivfpq_build_seconds']:.0f} | {r['ivfpq_build_peak_gb']:.2f} ({r['ivfpq_build_private_gb']:.2f}) | "
+                  f"{r['index_file_mb']:.0f} | {r['matmul_gflops']:.1f} | {r['ivfpq_options']} |" for r in rows]  # fmt: skip
+        return "\n".join(lines)
+    lines += ["| references | D | exact s (queries) | exact GFLOP/s | matmul GFLOP/s | share | exact peak GB | sklearn share "
+              "(same nn) | IVF-PQ build s | IVF-PQ s (10k) | speed-up | recall@1 | AUROC exact / IVF-PQ (diff) | IVF-PQ peak GB |",
+              "|" + "---|" * 14]  # fmt: skip
+    for r in rows:
         exact = f"{r['exact_seconds']:.1f} ({r['exact_queries']})"
         if r["exact_queries"] != r["queries"]:
             exact += f", {r['exact_seconds_all']:.0f} scaled to {r['queries']}"
@@ -238,6 +333,13 @@ def table(report: dict) -> str:
                   f"{r['ivfpq_peak_gb']:.2f}") if "ivfpq_seconds" in r else "- | - | - | - | - | -"  # fmt: skip
         lines.append(f"| {r['references']:,} | {r['dim']} | {exact} | {r['exact_gflops']:.1f} | {r['matmul_gflops']:.1f} | "
                      f"{r['exact_share']:.0%} | {r['exact_peak_gb']:.2f} | {sk} | {approx} |")  # fmt: skip
+    sweeps = [(r, s) for r in rows for s in r.get("ivfpq_sweep", [])]
+    if sweeps:
+        lines += ["", "IVF-PQ search settings (the first of each size: the library's defaults)",
+                  "| references | D | nprobe | rerank | s (10k) | speed-up | recall@1 | AUROC diff | peak GB (private) |", "|" + "---|" * 9]
+        lines += [f"| {r['references']:,} | {r['dim']} | {s['nprobe']} | {s['rerank']} | {s['seconds']:.2f} | "
+                  f"{s['speedup']:.0f}x | {s['recall_at_1']:.3f} | {s['auroc_difference']:+.4f} | {s['peak_gb']:.2f} ({s['private_gb']:.2f}) |"
+                  for r, s in sweeps]  # fmt: skip
     return "\n".join(lines)
 
 

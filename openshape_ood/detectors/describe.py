@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..classnames import check_class_names, lvis_categories, spoken_name
+from ..methods.search import exact_search
 
 __all__ = ["Descriptions", "check_k", "describe", "format_description", "nearest_names", "top_names", "vocabulary_embeddings"]
 
@@ -23,7 +24,9 @@ class Descriptions(NamedTuple):
 
     Attributes:
         names: ``(N, k)`` vocabulary names (as given in the vocabulary).
-        cosines: ``(N, k)`` float32 cosine of each shape to each of its names (higher = closer).
+        cosines: ``(N, k)`` cosine of each shape to each of its names (higher = closer): float64, computed
+            exactly by :func:`nearest_names`; float32 where :meth:`EnsembleDetector.describe
+            <openshape_ood.detectors.ensemble.EnsembleDetector.describe>` averages the members' cosines.
     """
 
     names: np.ndarray
@@ -33,7 +36,8 @@ class Descriptions(NamedTuple):
 def nearest_names(
     embeddings: np.ndarray, name_embeddings: np.ndarray, names: Sequence[str], k: int = 3
 ) -> Descriptions:
-    """The ``k`` names whose L2-normalised embeddings have the highest cosine to each shape embedding.
+    """The ``k`` names whose L2-normalised embeddings have the highest cosine to each shape embedding, found by
+    :func:`~openshape_ood.methods.search.exact_search` (blocks of names, never a full sort); names whose cosines are equal in float32 may come in any order.
 
     Args:
         embeddings: ``(N, D)`` L2-normalised shape embeddings.
@@ -41,8 +45,7 @@ def nearest_names(
         names: the ``V`` names.
         k: names per shape, at most ``V``.
     """
-    x = np.asarray(embeddings, dtype=np.float32)
-    text = np.asarray(name_embeddings, dtype=np.float32)
+    x, text = np.asarray(embeddings), np.asarray(name_embeddings)
     if x.ndim != 2 or text.ndim != 2:
         raise ValueError(f"expected (N, D) shape and (V, D) name embeddings; got {x.shape} and {text.shape}")
     if x.shape[1] != text.shape[1]:
@@ -52,7 +55,12 @@ def nearest_names(
         )
     if len(names) != len(text):
         raise ValueError(f"{len(names)} names for {len(text)} name embeddings; pass one name per row")
-    return top_names(x @ text.T, names, k)
+    _check_vocabulary_k(k, len(names))
+    # The blocked top-k of the reference search: no (N, V) matrix for a large vocabulary, no full sort, and the
+    # k cosines found scored again in float64. Names within float32 rounding of each other (exact ties among
+    # them) may come in any order, as in exact_search.
+    distances, indices = exact_search(x, text, k, "cosine")
+    return Descriptions(np.asarray(names, dtype=object)[indices], 1.0 - distances)
 
 
 def check_k(k) -> None:
@@ -66,10 +74,14 @@ def check_k(k) -> None:
 
 def top_names(cosines: np.ndarray, names: Sequence[str], k: int = 3) -> Descriptions:
     """The ``k`` names with the highest cosine in each row of ``cosines (N, V)``; ties keep vocabulary order."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(names):
-        raise ValueError(f"k must be a whole number from 1 to the vocabulary size {len(names)}, got {k!r}")
+    _check_vocabulary_k(k, len(names))
     order = np.argsort(-cosines, axis=1, kind="stable")[:, :k]
     return Descriptions(np.asarray(names, dtype=object)[order], np.take_along_axis(cosines, order, axis=1))
+
+
+def _check_vocabulary_k(k, size: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= size:
+        raise ValueError(f"k must be a whole number from 1 to the vocabulary size {size}, got {k!r}")
 
 
 def vocabulary_embeddings(

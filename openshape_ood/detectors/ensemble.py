@@ -31,9 +31,9 @@ from sklearn.exceptions import NotFittedError
 from ..classnames import is_class_names
 from .base import BaseDetector, check_progress, check_threshold
 from .describe import Descriptions, check_k, top_names
-from ..methods import NoveltyMethod, make_method
+from ..methods import NoveltyMethod, make_method, method_label
 from ..encoders._registry import model_entry
-from .single import KnownNames, NoveltyDetector
+from .single import KnownNames, NoveltyDetector, _is_bank
 
 __all__ = ["EnsembleDetector"]
 
@@ -96,7 +96,9 @@ class EnsembleDetector(BaseDetector):
             known: class names, shared by all members; or the known classes' text embeddings,
                 one array per member (each in its own text space).
             reference: labelled reference shapes, one per member (each embedded by that
-                member's encoder; any form :meth:`NoveltyDetector.fit` takes).
+                member's encoder; any form :meth:`NoveltyDetector.fit` takes). A reference bank is loaded by
+                the methods that load one (``prototype``, ``fused``) and refused for ``knn``, which would
+                search it on disk: the ensemble's similarity needs cosines to every class.
             standardize: known-class shape embeddings, one array per member (the same shapes),
                 whose novelty mean and spread put the members on a common scale; ``None``
                 averages the raw scores. Keep them apart from the :meth:`calibrate` samples.
@@ -113,6 +115,14 @@ class EnsembleDetector(BaseDetector):
         knowns = [known] * len(models) if known is None or is_class_names(known) else self._per_model(known, "known")
         references = [None] * len(models) if reference is None else self._per_model(reference, "reference")
         method = make_method(self.method)
+        banks = [label for label, member in zip(self._labels, references) if _is_bank(member)]
+        if banks and getattr(method, "searches_bank", False):
+            raise ValueError(
+                f"the reference of member(s) {banks} is a reference bank, which {method_label(method)} searches on "
+                "disk for the nearest reference only; an ensemble's similarity needs each member's cosine to every "
+                "class, which a bank does not give. Load the banks into memory (reference=[(bank.load(), "
+                "bank.classes[bank.labels]), ...]) if they fit, or score each model with its own NoveltyDetector"
+            )
         self.members_ = [
             NoveltyDetector(
                 clone(method), model=model, text_encoder=encoder, templates=self.templates, progress=self.progress

@@ -189,7 +189,7 @@ class NoveltyDetector(BaseDetector):
         x = self._validate(X)
         if _is_bank(self.reference_) and self.text_embeddings_ is None:
             # The nearest reference's class is the class (KNN classifies so): its cosine, without an (N, R) matrix.
-            nearest = self.method_.search_.search(x, 1)[1]
+            nearest = self.method_.neighbours(x)[1][:, :1]  # the search novelty and classify made
             return 1.0 - rescore(x, self.reference_.embeddings, nearest, "cosine")[0][:, 0]
         return self._class_cosines(x)[np.arange(len(x)), self.method_.classify(x)]
 

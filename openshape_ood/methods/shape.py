@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from . import scores, search
@@ -64,7 +66,8 @@ class KNN(_ShapeMethod):
             bank uses the index saved beside its file (built and saved on first use).
         index_options: settings of ``index`` (``{"nprobe": 32}``); missing ones at their defaults.
 
-    Fitted attributes: ``search_``, the search (``search(x, k) -> (distances, indices)``).
+    Fitted attributes: ``search_``, the search (``search(x, k) -> (distances, indices)``); :meth:`neighbours`
+    calls it once per set of queries.
     """
 
     #: A reference bank is searched where it lies, not loaded (the detector passes it as it is).
@@ -98,12 +101,27 @@ class KNN(_ShapeMethod):
             )
         super()._fit(known)
         self.search_ = search.neighbour_search(known.reference, self.index, self.metric, self.index_options)
+        self._last_search = None
+
+    def neighbours(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices ``(N, k)`` of the ``k`` nearest reference shapes to ``x``, nearest first.
+
+        The last search is kept, keyed by a digest of ``x``: novelty, class and similarity of the same shapes
+        (what ``score_novelty`` and ``openshape-ood score`` ask for) share one search, which takes minutes
+        against a corpus-sized reference bank.
+        """
+        self._check_fitted()
+        x = np.ascontiguousarray(x)
+        key = (x.shape, x.dtype.str, hashlib.blake2b(x.data, digest_size=16).digest())
+        if self._last_search is None or self._last_search[0] != key:
+            self._last_search = (key, self.search_.search(x, self.k))
+        return self._last_search[1]
 
     def _novelty(self, x: np.ndarray) -> np.ndarray:
-        return self.search_.search(x, self.k)[0][:, self.k - 1]
+        return self.neighbours(x)[0][:, self.k - 1]
 
     def _classify(self, x: np.ndarray) -> np.ndarray:
-        return self.reference_labels_[self.search_.search(x, 1)[1][:, 0]]
+        return self.reference_labels_[self.neighbours(x)[1][:, 0]]
 
     def reference_novelty(self) -> np.ndarray:
         """Novelty ``(R,)`` of each reference shape, leaving itself out (its own nearest neighbour)."""

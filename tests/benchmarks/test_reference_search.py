@@ -18,3 +18,15 @@ def test_reference_search_runs_on_a_tiny_case(tmp_path, capsys):
     assert row["references"] == 3000 and 0.0 <= row["ivfpq_recall_at_1"] <= 1.0
     assert "| 3,000 | 32 |" in capsys.readouterr().out
     assert list(tmp_path.glob("*/refs-*")) == []  # the reference files are removed
+
+
+def test_build_only_times_the_index_build_from_the_file(tmp_path, capsys):
+    pytest.importorskip("faiss")
+    out = tmp_path / "result.json"
+    reference_search.main(["--sizes", "3000", "--dims", "32", "--clusters", "10", "--build-only",
+                           "--matmul-seconds", "0.05", "--folder", str(tmp_path), "--json", str(out)])  # fmt: skip
+    [row] = json.loads(out.read_text())["rows"]
+    assert row["ivfpq_options"]["nlist"] == 55 and row["file_gb"] > 3000 * 32 * 4 / 1e9
+    assert 0 < row["ivfpq_build_private_gb"] <= row["ivfpq_build_peak_gb"]
+    assert "build peak GB (private)" in capsys.readouterr().out
+    assert list(tmp_path.glob("*/refs-*")) == []

@@ -97,3 +97,47 @@ def test_an_interrupted_index_build_resumes(tmp_path, rows, monkeypatch):
     index = ReferenceBank(path).build_index("ivfpq", options=IVFPQ)
     assert resumed == [20]  # the two blocks added before the interruption were kept
     assert index.size == 60 and not ReferenceBank(path).index_path("ivfpq", "euclidean", partial=True).exists()
+
+
+class _CountingSearch:
+    """A search that counts its calls (each one a pass over the whole bank)."""
+
+    def __init__(self, search):
+        self.inner, self.calls = search, 0
+
+    def search(self, x, k):
+        self.calls += 1
+        return self.inner.search(x, k)
+
+
+def test_scoring_shapes_against_a_bank_searches_it_once(bank, rows):
+    from openshape_ood.detectors.functional import score_shapes
+
+    detector = NoveltyDetector(KNN(k=2)).fit(reference=bank)
+    counting = detector.method_.search_ = _CountingSearch(detector.method_.search_)
+    queries = unit_rows(5, 8, seed=4)
+    scored = score_shapes(detector, queries)  # novelty, class and similarity of the same shapes
+    assert counting.calls == 1
+    in_memory = NoveltyDetector(KNN(k=2)).fit(reference=(rows, np.array(CLASSES)))
+    np.testing.assert_allclose(scored.decisions.novelty, in_memory.novelty(queries), atol=1e-7)
+    assert scored.classes == [str(in_memory.classes_[c]) for c in in_memory.classify(queries)]
+    np.testing.assert_allclose(scored.similarity, in_memory.similarity(queries), atol=1e-6)
+    detector.novelty(unit_rows(3, 8, seed=5))  # other shapes: a new search
+    assert counting.calls == 2
+
+
+def test_an_ensemble_refuses_banks_for_knn_and_loads_them_for_prototype(tmp_path):
+    from openshape_ood import EnsembleDetector
+
+    classes = ["chair"] * 10 + ["table"] * 10
+    banks = [ReferenceBank(write_bank(tmp_path / f"{name}.h5", unit_rows(20, dim, seed=dim), classes))
+             for name, dim in (("b", 512), ("l", 768))]  # fmt: skip
+    with pytest.raises(ValueError, match=r"member\(s\) \['vitb32', 'vitl14'\] is a reference bank.*bank.load\(\)"):
+        EnsembleDetector(KNN(), model=["vitb32", "vitl14"]).fit(reference=banks)
+    loaded = [(bank.load(), bank.classes[bank.labels]) for bank in banks]
+    queries = [unit_rows(3, 512, seed=9), unit_rows(3, 768, seed=10)]
+    in_memory = EnsembleDetector(KNN(), model=["vitb32", "vitl14"]).fit(reference=loaded)
+    assert in_memory.similarity(queries).shape == (3,)  # what the message says to do works
+    from_banks = EnsembleDetector("prototype", model=["vitb32", "vitl14"]).fit(reference=banks)
+    from_arrays = EnsembleDetector("prototype", model=["vitb32", "vitl14"]).fit(reference=loaded)
+    np.testing.assert_allclose(from_banks.similarity(queries), from_arrays.similarity(queries), atol=1e-12)

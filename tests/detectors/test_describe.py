@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from openshape_ood.detectors.describe import describe, format_description, nearest_names
 from openshape_ood.classnames import lvis_categories
+from openshape_ood.detectors.describe import describe, format_description, nearest_names
 
 VOCABULARY = ["bucket", "trash_can", "chair", "lamp"]
 # Name embeddings on the first four axes of 5-d space.
@@ -27,12 +27,13 @@ def test_nearest_names_ranks_by_cosine():
     shapes = np.array(
         [
             [0.8, 0.6, 0.0, 0.0, 0.0],  # bucket 0.8, trash can 0.6
-            [0.0, 0.0, 0.0, 0.6, 0.8],  # lamp 0.6, then ties at 0 in vocabulary order
+            [0.0, 0.0, 0.0, 0.6, 0.8],  # lamp 0.6, then three names at 0
         ],
         dtype=np.float32,
     )
     result = nearest_names(shapes, NAME_EMBEDDINGS, VOCABULARY, k=2)
-    assert result.names.tolist() == [["bucket", "trash_can"], ["lamp", "bucket"]]
+    assert result.names[0].tolist() == ["bucket", "trash_can"] and result.names[1, 0] == "lamp"
+    assert result.names[1, 1] in {"bucket", "trash_can", "chair"}  # three names at cosine 0: equal, any of them
     np.testing.assert_allclose(result.cosines, [[0.8, 0.6], [0.6, 0.0]], atol=1e-7)
     assert format_description(result.names[0], result.cosines[0]) == "bucket 0.80, trash can 0.60"
 
@@ -71,3 +72,18 @@ def test_bad_arguments_are_named(kwargs, message):
     arguments.update({"names": VOCABULARY, "k": 1, **kwargs})
     with pytest.raises(ValueError, match=message):
         nearest_names(**arguments)
+
+
+def test_nearest_names_are_the_top_k_with_cosines_exact_in_float64():
+    rng = np.random.default_rng(3)
+    names = [f"name{i}" for i in range(3000)]
+    vectors = rng.normal(size=(3000, 16))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    shapes = rng.normal(size=(5, 16))
+    shapes /= np.linalg.norm(shapes, axis=1, keepdims=True)
+    result = nearest_names(shapes, vectors, names, k=4)
+    cosines = shapes @ vectors.T  # float64, the oracle
+    order = np.argsort(-cosines, axis=1, kind="stable")[:, :4]
+    assert result.names.tolist() == np.asarray(names, dtype=object)[order].tolist()
+    # scored again in float64 (a float32 product is off by ~1e-8)
+    np.testing.assert_allclose(result.cosines, np.take_along_axis(cosines, order, axis=1), rtol=0, atol=1e-12)
