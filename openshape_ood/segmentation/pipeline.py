@@ -273,15 +273,16 @@ def _segment_voxels(
         )
     clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
 
-    def kept(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
+    def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
         return filter_objects(
             clusters, centroids, counts, settings.min_points, settings.min_size, max_size, settings.voxel_size,
             variation if scatter else None, flat_variation, heights, max_height, settings.min_height,
         )  # fmt: skip
 
-    objects = kept(settings.max_size, settings.max_height, True)
+    objects = filtered(settings.max_size, settings.max_height, True)
     if not (objects >= 0).any() and (clusters >= 0).any():
-        _count_dropped(context.dropped, len(np.unique(clusters[clusters >= 0])), kept, settings, variation is not None)
+        found = len(np.unique(clusters[clusters >= 0]))
+        _count_dropped(context.dropped, found, filtered, settings, variation is not None)
     if context.view_top is not None:  # a street sweep in its sensor's frame
         radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
         unseen = unseen_objects(objects, centroids, up, measured.row_step, radius, context.view_top)
@@ -291,12 +292,12 @@ def _segment_voxels(
     return objects
 
 
-def _count_dropped(dropped: Counter, clusters: int, kept, settings: SegmentationSettings, scatter: bool) -> None:
-    """Count why the object filters left none of a piece's ``clusters``: ``kept(max_size, max_height, scatter)``
+def _count_dropped(dropped: Counter, clusters: int, filtered, settings: SegmentationSettings, scatter: bool) -> None:
+    """Count why the object filters left none of a piece's ``clusters``: ``filtered(max_size, max_height, scatter)``
     filters them with those rules; the rest (``min_points``, ``min_size``) always apply."""
 
     def count(max_size: float, max_height: float | None, scatter: bool) -> int:
-        return int(kept(max_size, max_height, scatter).max()) + 1
+        return int(filtered(max_size, max_height, scatter).max()) + 1
 
     relaxed = count(math.inf, None, False)  # the clusters large enough, and each rule on its own on them
     dropped["clusters"] += clusters
