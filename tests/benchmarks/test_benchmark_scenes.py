@@ -7,6 +7,7 @@ import json
 import textwrap
 
 import numpy as np
+import pytest
 
 from benchmarks import scenes
 
@@ -27,23 +28,32 @@ def test_up_axis_is_read_from_the_readers_info():
     assert scenes.up_axis_of({"up_axis": "none: camera frame (x right, y down, z forward)"}) is None
 
 
-def test_the_benchmark_runs_on_a_folder_with_its_own_reader(tmp_path, capsys):
-    from ..synthetic_scene import OBJECTS, make_synthetic_scene
+@pytest.fixture(scope="module")
+def scan_folder(tmp_path_factory):
+    """A folder laid out like scenes_real: one synthetic room (Y up) and its own load_gt.py."""
+    from ..synthetic_scene import make_synthetic_scene
 
+    folder = tmp_path_factory.mktemp("scans")
     points, truth = make_synthetic_scene(spacing=0.015, seed=3)
-    np.save(tmp_path / "points.npy", points)
-    np.save(tmp_path / "truth.npy", truth)
-    (tmp_path / "load_gt.py").write_text(textwrap.dedent(f'''
+    np.save(folder / "points.npy", points)
+    np.save(folder / "truth.npy", truth)
+    (folder / "load_gt.py").write_text(textwrap.dedent(f'''
         import numpy as np
         def list_scenes():
             return ["room"]
         def info(name):
             return {{"up_axis": "+y"}}
         def load(name):
-            return np.load({str(tmp_path / "points.npy")!r}), np.load({str(tmp_path / "truth.npy")!r}), {{}}
+            return np.load({str(folder / "points.npy")!r}), np.load({str(folder / "truth.npy")!r}), {{}}
     '''))
+    return folder
+
+
+def test_the_benchmark_runs_on_a_folder_with_its_own_reader(scan_folder, tmp_path, capsys):
+    from ..synthetic_scene import OBJECTS
+
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(tmp_path), "--out", str(out), "--seeds", "0", "--no-loso"])
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso"])
     report = json.loads(out.read_text())
     [row] = report["scans"]
     [result] = row["in_sample"]
@@ -51,4 +61,25 @@ def test_the_benchmark_runs_on_a_folder_with_its_own_reader(tmp_path, capsys):
     assert result["found_050"] == result["objects"] == len(OBJECTS) and result["false"] == 0
     assert result["settings"]["up_axis"] == "y"
     assert report["kinds"]["scan"]["in_sample"]["ap50"] == 1.0
+    # Without --perturb no copy is made.
+    assert row["perturbed"] == [] and "perturbed" not in report["kinds"]["scan"]
     assert "room" in capsys.readouterr().out
+
+
+def test_the_benchmark_segments_perturbed_copies_beside_the_scan(scan_folder, tmp_path, capsys):
+    from ..synthetic_scene import OBJECTS
+
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso", "--perturb", "1"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    [copy] = row["perturbed"]
+    # The copy holds about 90 % of the points (each kept with probability 0.9), all objects still counted.
+    points = len(np.load(scan_folder / "points.npy"))
+    assert copy["objects"] == len(OBJECTS)
+    assert 0.88 * points < copy["settings"]["measured"]["points"] < 0.92 * points
+    summary = report["kinds"]["scan"]["perturbed"]
+    assert summary["found_050"] == copy["found_050"] and summary["false"] == copy["false"]
+    assert report["perturbation"]["copies"] == 1
+    printed = capsys.readouterr().out
+    assert "perturbed, mean over 1 copies" in printed and f"perturbed found {copy['found_050']}" in printed

@@ -1,0 +1,84 @@
+"""benchmarks.scenes: the perturbed copies of a scan (points kept with their ground truth, noise of a
+tenth of the spacing, a turn about the sensor only where the scan has no up axis), on small grids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks import scenes
+
+
+def grid_scan(step: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """A 10 x 10 x 10 grid of ``step`` (float32, x y z r g b) offset from the origin; the colour
+    column r is the row number / 1000, which names each row in a copy, and the truth is row // 100."""
+    axis = np.arange(10) * step
+    xyz = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3) + [1.0, 0.5, 2.0]
+    rows = np.arange(len(xyz))
+    colour = np.stack([rows / 1000, np.full(len(xyz), 0.25), np.full(len(xyz), 0.75)], axis=1)
+    return np.concatenate([xyz, colour], axis=1).astype(np.float32), rows // 100
+
+
+def source_rows(copy: np.ndarray) -> np.ndarray:
+    return np.rint(copy[:, 3] * 1000).astype(int)
+
+
+def test_median_spacing_of_a_grid_is_its_step():
+    points, _ = grid_scan(step=0.02)
+    assert np.isclose(scenes.median_spacing(points[:, :3]), 0.02, rtol=1e-5)
+
+
+def test_a_copy_keeps_points_with_their_ground_truth_rows_by_hand():
+    points = np.array([[0, 0, 0, 0.1, 0.2, 0.3], [1, 0, 0, 0.4, 0.5, 0.6], [2, 0, 0, 0.7, 0.8, 0.9],
+                       [3, 0, 0, 0.0, 0.0, 0.0], [4, 0, 0, 1.0, 1.0, 1.0]], dtype=np.float32)  # fmt: skip
+    truth = np.array([-1, 0, 0, 1, -1])
+    for k in range(20):
+        # No noise (spacing 0), no turn: a copy is the kept rows of the scan, in order, with their truth.
+        copy, copy_truth = scenes.perturbed_copy(points, truth, k, spacing=0.0, rotate=False)
+        rows = copy[:, 0].astype(int)
+        np.testing.assert_array_equal(copy, points[rows])
+        np.testing.assert_array_equal(copy_truth, truth[rows])
+        assert np.all(np.diff(rows) > 0) and copy.dtype == np.float32 and copy_truth.dtype == truth.dtype
+
+
+def test_a_copy_drops_a_tenth_and_moves_points_by_a_tenth_of_the_spacing():
+    points, truth = grid_scan(step=0.02)
+    copy, copy_truth = scenes.perturbed_copy(points, truth, 0, spacing=0.02, rotate=False)
+    rows = source_rows(copy)
+    assert 850 < len(copy) < 950  # 1000 points kept with probability 0.9: 900 +- 9.5
+    np.testing.assert_array_equal(copy_truth, truth[rows])
+    np.testing.assert_array_equal(copy[:, 3:], points[rows, 3:])  # colour untouched
+    noise = copy[:, :3] - points[rows, :3]
+    assert 0.0018 < noise.std() < 0.0022 and abs(noise.mean()) < 2e-4  # sigma = 0.1 * 0.02
+
+
+def test_copies_are_reproducible_for_the_same_k_and_differ_between_k():
+    points, truth = grid_scan()
+    first = scenes.perturbed_copy(points, truth, 3, spacing=0.02, rotate=True)
+    again = scenes.perturbed_copy(points, truth, 3, spacing=0.02, rotate=True)
+    other = scenes.perturbed_copy(points, truth, 4, spacing=0.02, rotate=True)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert len(first[0]) != len(other[0]) or not np.array_equal(first[0], other[0])
+
+
+def test_a_turned_copy_keeps_every_distance_to_the_sensor_at_the_origin():
+    points, truth = grid_scan()
+    copy, _ = scenes.perturbed_copy(points, truth, 1, spacing=0.0, rotate=True)
+    rows = source_rows(copy)
+    before, after = points[rows, :3].astype(float), copy[:, :3].astype(float)
+    np.testing.assert_allclose(np.linalg.norm(after, axis=1), np.linalg.norm(before, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(after @ after.T, before @ before.T, atol=1e-5)  # a rotation: all angles kept
+    assert np.abs(after - before).max() > 0.1  # and it did turn the scan
+
+
+def test_only_a_scan_without_an_up_axis_is_turned(monkeypatch):
+    points, truth = grid_scan()
+    segmented = []
+    monkeypatch.setattr(scenes, "run_scan", lambda copy, copy_truth, up, seed, *rest: segmented.append((copy, up, seed)))
+    for up in ("z", None):
+        scenes.run_perturbed(points, truth, up, 2, {}, 25)
+    assert [(up, seed) for _, up, seed in segmented] == [("z", 0), ("z", 1), (None, 0), (None, 1)]
+    for copy, up, _ in segmented:
+        shift = np.abs(copy[:, :3] - points[source_rows(copy), :3]).max()
+        # Noise of sigma 0.002 moves a point less than 0.02 (10 sigma); a turn moves the grid by metres.
+        assert (shift < 0.02) if up == "z" else (shift > 0.1)
