@@ -42,6 +42,14 @@ MAX_VOXELS = 150_000
 _MAX_COARSENING = 3.0
 # The finest voxel: details below 5 mm do not change which object a point belongs to.
 _MIN_VOXEL = 0.005
+# Indoors the voxel is also at least the scan's diagonal (at most a room's: _WIDE_SCAN) over this many:
+# a denser scan of a room is not cut finer than the segmentation was shown to work at. A copy of a room
+# with 2 or 4 times the points (interpolated on its surface) otherwise gets voxels of half the size and
+# falls into hundreds of fragments (rooms 24 -> 14 and 1 of 57 found, 241 and 1106 false segments).
+# Tried 300, 400, 500, 600: 300 and 400 bind on real scans (ScanNet's scene0001 at 300, PCL's stereo
+# mug at 400, which then splits), 500 binds on none (two spacings give 263-468 voxels across on them)
+# and of the two left finds more on the denser copies, also with either room left out.
+_VOXELS_ACROSS = 500
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
 # Height (m) of a storey: a wide scan taller than this is outdoors.
@@ -128,7 +136,8 @@ class Setting(NamedTuple):
 #: The settings a caller may give, in one table: :func:`check_given`, the ``scene`` command's options
 #: and the documentation's table come from it (the others follow from the scan).
 SETTINGS = (
-    Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, coarser for speed on large scans"),
+    Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, indoors at least 1/500 of the "
+            "scan's diagonal, coarser for speed on large scans"),
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
     Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support; "
             "chosen: a hundredth of the scan's footprint, at least 0.1 (4 on a street)"),
@@ -205,6 +214,8 @@ def choose_settings(
     # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
     # things taller than a storey (buildings, trees); a wide indoor scan is many rooms, not a street.
     street = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
+    if "voxel_size" not in given and not street:  # a sweep's spacing is its sensor's: no floor from its extent
+        voxel = max(voxel, _round(min(float(np.linalg.norm(measured.extent)), _WIDE_SCAN) / _VOXELS_ACROSS))
     chosen = {
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
