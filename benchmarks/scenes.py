@@ -21,10 +21,14 @@ scan's median nearest-neighbour spacing, and turns a scan without an up axis (a 
 sensor at the origin. A second scan of the same scene differs from the first in just these ways, so the
 mean over the copies estimates what the defaults do on scans of the kind better than the in-sample
 figure of one scan; it is printed beside the in-sample and leave-one-scan-out figures.
+
+Denser copies (``--denser 2 4``): each scan is also segmented with the defaults (seed 0) in a copy with
+2 (4, ...) times its points, added on the segments between neighbouring points with the ground truth of
+the point they start from: a finer scan of the same scene must find the same objects.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
-    python -m benchmarks.scenes --no-loso --perturb 4
+    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -57,6 +61,9 @@ PERTURB_KEEP = 0.9
 # off its lattice (voxels, neighbours and ties change, as in a re-scan) without changing the surfaces,
 # since it stays below the sensors' own noise (millimetres for a Kinect at 1 m, centimetres for a LiDAR).
 PERTURB_NOISE_SHARE = 0.1
+# A denser copy adds points on the segments from each point to one of this many nearest neighbours: on
+# the surface for a smooth one (neighbours on a 2D lattice: 4 at one step, 4 at the diagonal).
+DENSER_NEIGHBOURS = 8
 
 # ../shared/data/scenes_real beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
 DEFAULT_DATA = Path(
@@ -202,6 +209,23 @@ def run_perturbed(points, truth, up, copies: int, values: dict, min_gt_points: i
     return rows
 
 
+def denser_copy(points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of a scan with ``factor`` times its points, as a finer scan of the same surfaces: the scan,
+    then ``factor - 1`` rounds of one new point per point, uniformly on the segment to one of its
+    :data:`DENSER_NEIGHBOURS` nearest neighbours, with the colour and ground truth of the point it starts
+    from. Spacings fall as a finer scan's do, and the new points keep to the surfaces."""
+    rng = np.random.default_rng(seed)
+    neighbours = cKDTree(points[:, :3]).query(points[:, :3], k=DENSER_NEIGHBOURS + 1)[1][:, 1:]
+    copies, truths = [points], [truth]
+    for _ in range(factor - 1):
+        other = neighbours[np.arange(len(points)), rng.integers(0, DENSER_NEIGHBOURS, len(points))]
+        extra = points.copy()
+        extra[:, :3] += rng.random((len(points), 1)).astype(points.dtype) * (points[other, :3] - points[:, :3])
+        copies.append(extra)
+        truths.append(truth)
+    return np.concatenate(copies), np.concatenate(truths)
+
+
 def choose_on(results: list[dict], scans: list[str]) -> int:
     """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
     then the fewest false segments, then the earliest (the defaults come first)."""
@@ -268,14 +292,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-loso", action="store_true", help="only the defaults, no leave-one-scan-out")
     parser.add_argument("--perturb", type=int, default=0, metavar="N",
                         help="also segment N perturbed copies of each scan with the defaults (default 0: none)")
+    parser.add_argument("--denser", type=int, nargs="*", default=[], metavar="F",
+                        help="also segment a copy of each scan with F times its points (e.g. 2 4), with the defaults")
     args = parser.parse_args(argv)
     if args.perturb < 0:
         parser.error(f"--perturb must be 0 or more copies, not {args.perturb}")
+    if any(factor < 2 for factor in args.denser):
+        parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
 
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
     candidates = combinations()[:1] if args.no_loso else combinations()
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
+    denser = {factor: {} for factor in args.denser}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     for name in scans:
@@ -287,15 +316,19 @@ def main(argv: list[str] | None = None) -> None:
         for index, values in enumerate(candidates):
             results[index][name] = [run_scan(points, truth, up, seed, values, args.min_gt_points) for seed in args.seeds]
         perturbed[name] = run_perturbed(points, truth, up, args.perturb, candidates[0], args.min_gt_points)
+        for factor in args.denser:
+            denser[factor][name] = [run_scan(*denser_copy(points, truth, factor), up, 0, candidates[0], args.min_gt_points)]
         row = results[0][name][0]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
-              + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else ""),
+              + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
+              + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser),
               flush=True)  # fmt: skip
     chosen = choose_left_out(results, scans, kinds, candidates)
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
-              "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE}}
+              "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
+              "denser": args.denser}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
@@ -312,6 +345,10 @@ def main(argv: list[str] | None = None) -> None:
             shaken = summarise(perturbed, members, list(range(args.perturb)))
             report["kinds"][kind]["perturbed"] = shaken
             print(f"{'':<10} perturbed, mean over {args.perturb} copies: {_figure(shaken)}")
+        for factor in args.denser:
+            finer = summarise(denser[factor], members, [0])
+            report["kinds"][kind][f"denser_x{factor}"] = finer
+            print(f"{'':<10} {factor} times the points (seed 0): {_figure(finer)}")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
@@ -329,7 +366,8 @@ def main(argv: list[str] | None = None) -> None:
     for scan in scans:
         report["scans"].append({"scan": scan, "kind": kinds[scan], "in_sample": results[0][scan],
                                 "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]],
-                                "perturbed": perturbed[scan]})  # fmt: skip
+                                "perturbed": perturbed[scan],
+                                "denser": {str(factor): denser[factor][scan] for factor in args.denser}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

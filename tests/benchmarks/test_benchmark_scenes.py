@@ -83,3 +83,16 @@ def test_the_benchmark_segments_perturbed_copies_beside_the_scan(scan_folder, tm
     assert report["perturbation"]["copies"] == 1
     printed = capsys.readouterr().out
     assert "perturbed, mean over 1 copies" in printed and f"perturbed found {copy['found_050']}" in printed
+
+
+def test_the_benchmark_segments_denser_copies_beside_the_scan(scan_folder, tmp_path, capsys):
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso", "--denser", "2"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    [finer] = row["denser"]["2"]
+    assert report["denser"] == [2] and finer["objects"] == row["in_sample"][0]["objects"]
+    assert report["kinds"]["scan"]["denser_x2"]["found_050"] == finer["found_050"]
+    assert f"x2 found {finer['found_050']}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(scan_folder), "--out", str(out), "--denser", "1"])

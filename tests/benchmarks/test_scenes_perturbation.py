@@ -82,3 +82,19 @@ def test_only_a_scan_without_an_up_axis_is_turned(monkeypatch):
         shift = np.abs(copy[:, :3] - points[source_rows(copy), :3]).max()
         # Noise of sigma 0.002 moves a point less than 0.02 (10 sigma); a turn moves the grid by metres.
         assert (shift < 0.02) if up == "z" else (shift > 0.1)
+
+
+def test_a_denser_copy_adds_points_between_neighbours_with_their_ground_truth():
+    points, truth = grid_scan(step=0.02)
+    copy, copy_truth = scenes.denser_copy(points, truth, factor=3, seed=1)
+    assert copy.shape == (3 * len(points), 6) and copy.dtype == np.float32 and len(copy_truth) == len(copy)
+    np.testing.assert_array_equal(copy[: len(points)], points)  # the scan first, as it was
+    origin = np.tile(np.arange(len(points)), 3)
+    # Each new point keeps the colour (which names its row) and the truth of the point it starts from...
+    np.testing.assert_array_equal(source_rows(copy), origin)
+    np.testing.assert_array_equal(copy_truth, truth[origin])
+    # ... and lies within reach of it: the 8 nearest neighbours on this grid are at most one diagonal away.
+    step = np.linalg.norm(copy[:, :3] - points[origin, :3], axis=1)
+    assert step.max() <= 0.02 * np.sqrt(2) + 1e-6 and (step[len(points):] > 0).mean() > 0.99
+    again, _ = scenes.denser_copy(points, truth, factor=3, seed=1)
+    np.testing.assert_array_equal(copy, again)
