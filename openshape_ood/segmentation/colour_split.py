@@ -94,10 +94,11 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     large = np.flatnonzero(region_size >= np.maximum(min_voxels, _MIN_PART * joins.sizes[owner]))
     if len(np.unique(owner[large])) == len(large):  # no object has two large regions
         return objects
-    # Every voxel goes to its nearest large region of its object (the blurred colour along an edge, a
-    # label), so that the large regions meet, and the joins where they meet are counted.
+    # Every voxel of an object with two or more large regions goes to its nearest large region (the
+    # blurred colour along an edge, a label), so that they meet, and the joins where they meet are counted.
     index = np.full(count, -1, dtype=np.int64)
-    index[large] = np.arange(len(large))
+    several = np.bincount(owner[large], minlength=len(joins.sizes))[owner[large]] >= 2
+    index[large[several]] = np.flatnonzero(several)
     nearest = _nearest_anchor(centroids[joins.labelled], members, index[region])
     folded = _folded(joins, nearest, len(large))
     mean = np.stack([np.bincount(region, local[:, k], count)[large] for k in range(3)], axis=1) / region_size[large, None]
@@ -127,7 +128,7 @@ def _folded(joins: Joins, part: np.ndarray, parts: int) -> np.ndarray:
 
 def _nearest_anchor(points: np.ndarray, members: np.ndarray, anchor: np.ndarray) -> np.ndarray:
     """For each voxel, the ``anchor`` id (>= 0; -1 for none) of the nearest anchored voxel of its object
-    (``members``); -1 in objects without anchors."""
+    (``members``); -1 in objects without anchors (one kd-tree per object that has some)."""
     nearest = np.full(len(points), -1, dtype=np.int64)
     for owner in np.unique(members[anchor >= 0]):
         voxels = np.flatnonzero(members == owner)

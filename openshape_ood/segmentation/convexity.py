@@ -65,7 +65,7 @@ def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray
     if len(labelled) < 2:
         return None
     points = centroids[labelled]
-    ids, members = np.unique(objects[labelled], return_inverse=True)
+    _, members = np.unique(objects[labelled], return_inverse=True)
     sizes = np.bincount(members)
     centre = np.stack([np.bincount(members, points[:, k]) for k in range(3)], axis=1) / sizes[:, None]
     inside = centre[members] if viewpoint is None else viewpoint
