@@ -15,7 +15,10 @@ often than it separated touching ones (measured in the scenes guide, "Colour reg
    and darker, stay one region, while two boxes of different hues touching at a corner do not join.
    The noise is measured on the removed planes (the table, the floor, the walls), whose neighbouring
    voxels differ by noise alone but for the few pairs across an edge: the median difference of a plane
-   voxel to its nearest plane neighbour is 2.175 noise levels (:func:`colour_noise`).
+   voxel to its nearest plane neighbour is 2.175 noise levels (:func:`colour_noise`). An object whose own
+   neighbouring voxels differ more (print, fabric) is judged by its own noise, measured alike on its
+   joins (their median: the joins across a boundary between two objects are few): against the table's
+   noise, a printed box falls into regions of its print.
 2. **Large regions.** A region counts when it holds :data:`.convexity._MIN_PART` of its object's voxels
    and ``min_voxels``; every other voxel (printed text, a label, a specular highlight, the blurred
    colour along an edge) goes to the nearest large region of its object.
@@ -69,22 +72,25 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
                   min_voxels: int, noise: float | None) -> np.ndarray:  # fmt: skip
     """Labels with each object of ``objects`` split into its parts of different colour (module
     docstring); ``joins``: the objects' :func:`.convexity.object_joins`; ``colours``: the voxels' mean
-    colours ``(M, 3)`` in [0, 1]; ``noise``: the per-channel colour noise (:func:`colour_noise`), ``None``
-    for none measured (nothing is split). Objects with one part are as they were."""
+    colours ``(M, 3)`` in [0, 1]; ``noise``: the per-channel colour noise of the removed planes
+    (:func:`colour_noise`), ``None`` for none measured (nothing is split); an object whose own joins show
+    more is judged by its own. Objects with one part are as they were."""
     if joins is None or noise is None:
         return objects
     local = colours[joins.labelled]
     first, second, members = joins.first, joins.second, joins.members
-    threshold = _SAME_SURFACE * noise
     difference = local[first] - local[second]
-    joined = (difference**2).sum(axis=1) <= threshold**2
+    squared = (difference**2).sum(axis=1)
+    noise = np.maximum(noise, _median_by(squared, members[first], len(joins.sizes)) ** 0.5 / _MEDIAN_DIFFERENCE)
+    threshold = _SAME_SURFACE * noise[members[first]]
+    joined = squared <= threshold**2
     # Across a fold of the surface the light changes: a face of one object may be brighter or darker than
     # the next, but of the same hue, so there only the difference across the colours' direction counts.
     direction = local[first] + local[second]
     direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
     across_light = difference - np.einsum("ij,ij->i", difference, direction)[:, None] * direction
     fold = _fold(joins)
-    joined |= fold & ((across_light**2).sum(axis=1) <= (_SAME_HUE * noise) ** 2)
+    joined |= fold & ((across_light**2).sum(axis=1) <= (_SAME_HUE * noise[members[first]]) ** 2)
     count_voxels = len(joins.labelled)
     graph = coo_matrix((np.ones(joined.sum()), (first[joined], second[joined])), shape=(count_voxels,) * 2)
     count, region = connected_components(graph, directed=False)
@@ -105,7 +111,7 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     # Large regions are one part where they meet at a convex edge (faces of one object: a lid, a shaded
     # side) or where their mean colours are alike (the halves of a box cut by a printed band).
     alike = (owner[large][:, None] == owner[large][None, :]) & (
-        ((mean[:, None, :] - mean[None, :, :]) ** 2).sum(axis=2) <= threshold**2
+        ((mean[:, None, :] - mean[None, :, :]) ** 2).sum(axis=2) <= (_SAME_SURFACE * noise[owner[large]][:, None]) ** 2
     )
     _, group = connected_components(alike | folded, directed=False)
     part = np.where(nearest >= 0, group[nearest], -1)
@@ -140,3 +146,14 @@ def _nearest_anchor(points: np.ndarray, members: np.ndarray, anchor: np.ndarray)
 def _fold(joins: Joins) -> np.ndarray:
     """Whether each join bends outwards by more than the normals' noise."""
     return (joins.bend > 0) & (joins.cosine < math.cos(joins.noise_angle))
+
+
+def _median_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """The median (the upper one of an even count) of ``values`` in each of ``groups`` groups, 0 for an
+    empty group: one sort for all groups."""
+    counts = np.bincount(group, minlength=groups)
+    if len(values) == 0:
+        return np.zeros(groups)
+    ordered = values[np.lexsort((values, group))]
+    middle = np.cumsum(counts) - counts + counts // 2
+    return np.where(counts > 0, ordered[np.minimum(middle, len(values) - 1)], 0.0)
