@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation import colour_split, segment_scene
+from openshape_ood.segmentation.convexity import object_joins
 
 STEP = 0.01
 TABLE_RGB = (0.55, 0.55, 0.5)
@@ -35,13 +36,13 @@ def _block(width: float = 0.4, depth: float = 0.2, height: float = 0.15) -> np.n
     return np.concatenate(faces)
 
 
-def _scene(paint, spread: float = 0.02, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Points ``(N, 6)`` of a 1.2 x 1 m table (z = 0) with the block of :func:`_block` in its middle,
-    coloured ``paint(xyz)`` (an ``(n, 3)`` array), and whether each point is on the block."""
+def _scene(paint, spread: float = 0.02, seed: int = 0, height: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Points ``(N, 6)`` of a 1.2 x 1 m table (z = 0) with the block of :func:`_block` (``height`` tall) in
+    its middle, coloured ``paint(xyz)`` (an ``(n, 3)`` array), and whether each point is on the block."""
     rng = np.random.default_rng(seed)
     u, v = _grid(1.2, 1.0)
     table = np.stack([u - 0.4, v - 0.4, np.zeros(u.shape)], axis=1)
-    block = _block()
+    block = _block(height=height)
     xyz = np.concatenate([table, block])
     rgb = np.concatenate([np.tile(TABLE_RGB, (len(table), 1)), paint(block)])
     xyz = xyz + rng.normal(0, 0.001, xyz.shape)
@@ -100,6 +101,27 @@ def test_colour_noise_and_a_gradual_shading_never_split(spread):
     labels = segment_scene(points, "z", colour_split=True)
     assert labels.max() == 0
     assert _ious(labels, np.where(on_block, 0, -1))[0] >= 0.9  # 0.95: the sides' lowest centimetre goes with the table
+
+
+def test_an_object_mostly_printed_is_judged_by_its_own_noise(monkeypatch):
+    # A flat object of 40 x 20 voxels: a red strip at one end and an orange one at the other (8 columns,
+    # a fifth of it, each), between them a print of random colours. Red and orange differ by 0.3, far
+    # beyond the planes' noise of 0.005 (threshold 0.024), and the strips are large regions of it; the
+    # print breaks into specks. Most joins are in the print: judged by the noise they show, strips and
+    # print are one region, and the object stays whole.
+    i, j = np.meshgrid(np.arange(40), np.arange(20), indexing="ij")
+    centroids = np.stack([i.ravel(), j.ravel(), np.zeros(i.size)], axis=1) * 0.01
+    colours = np.random.default_rng(0).uniform(0, 1, (i.size, 3))
+    colours[i.ravel() < 8] = RED
+    colours[i.ravel() >= 32] = (0.8, 0.5, 0.2)
+    objects = np.zeros(i.size, dtype=np.int64)
+    joins = object_joins(objects, centroids, np.tile([0.0, 0.0, 1.0], (i.size, 1)), 0.01, up=np.array([0.0, 0.0, 1.0]))
+    assert (colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005) == 0).all()
+    # Judged by the planes' noise alone, it is cut between its strips.
+    monkeypatch.setattr(colour_split, "_median_by", lambda values, group, groups: np.zeros(groups))
+    labels = colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005)
+    assert labels.max() == 1
+    assert np.unique(labels[i.ravel() < 8]).tolist() == [1 - np.unique(labels[i.ravel() >= 32]).item()]
 
 
 def test_the_noise_is_measured_on_the_removed_planes():
