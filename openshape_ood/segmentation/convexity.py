@@ -13,6 +13,7 @@ boxes side by side) would otherwise link the two objects again.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -41,27 +42,30 @@ _VALLEY_SHARE = 0.2
 _MIN_PART = 0.1
 
 
-def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
-                  min_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0,
-                  normal_radius: float = 0.0, up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """Labels with each object split into the parts its concave edges separate, when it has two or
-    more parts of ``min_voxels`` voxels and a tenth of the object each.
+class Joins(NamedTuple):
+    """The joins of neighbouring voxels within the objects of a scan, and how their surfaces bend there."""
 
-    Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
-    sensor sees the outside of surfaces). Without one, those of surfaces facing more up than
-    sideways are turned up when ``up`` is given (a room is scanned from above its furniture: the
-    tops of beds, seats and tables are seen, their undersides hardly), the others away from the
-    object's centre. The join of voxels ``i`` and ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0``
-    and the normals differ by more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS`
-    (or of ``normal_radius``, the radius of the neighbourhoods the normals were fitted on, when that
-    is larger) turns over the join, and than a few times ``noise`` (the median angle by which normals
-    stray on the scan's flat surfaces).
-    """
+    labelled: np.ndarray  # the voxels of objects
+    members: np.ndarray  # each labelled voxel's object, numbered 0..K-1
+    sizes: np.ndarray  # voxels of each object
+    first: np.ndarray  # the two ends of each join (indices into labelled)
+    second: np.ndarray
+    concave: np.ndarray  # the surface bends inwards at the join beyond noise and smooth rounding
+    bend: np.ndarray  # (n_i - n_j) . (x_i - x_j) of the outward normals: > 0 outwards (convex), < 0 inwards
+    cosine: np.ndarray  # of the angle between the two outward normals
+    noise_angle: float  # normals differing by more (radians) are not one flat surface with noise
+
+
+def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
+                 viewpoint: np.ndarray | None = None, noise: float = 0.0, normal_radius: float = 0.0,
+                 up: np.ndarray | None = None) -> Joins | None:  # fmt: skip
+    """The :class:`Joins` of the objects of ``objects`` (see :func:`split_concave` for the arguments and
+    how a join is found concave), ``None`` with fewer than two labelled voxels."""
     labelled = np.flatnonzero(objects >= 0)
     if len(labelled) < 2:
-        return objects
+        return None
     points = centroids[labelled]
-    ids, members = np.unique(objects[labelled], return_inverse=True)
+    _, members = np.unique(objects[labelled], return_inverse=True)
     sizes = np.bincount(members)
     centre = np.stack([np.bincount(members, points[:, k]) for k in range(3)], axis=1) / sizes[:, None]
     inside = centre[members] if viewpoint is None else viewpoint
@@ -84,27 +88,61 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     # centimetres) the allowance for smooth roundings must not grow so large that no edge is concave.
     rounding = max(_SMOOTH_RADIUS, normal_radius)
     smooth = max(math.radians(_SMOOTH_ANGLE), _REACH * voxel_size / rounding, _NOISE_FACTOR * noise)
-    concave = (bend < 0) & (cosine < math.cos(min(smooth, math.pi / 2)))
-    joins = np.bincount(first, minlength=len(points)) + np.bincount(second, minlength=len(points))
-    concave_joins = np.bincount(first, concave, len(points)) + np.bincount(second, concave, len(points))
-    valley = concave_joins > _VALLEY_SHARE * np.maximum(joins, 1)
+    folded = cosine < math.cos(min(smooth, math.pi / 2))
+    noise_angle = max(math.radians(_SMOOTH_ANGLE), _NOISE_FACTOR * noise)
+    return Joins(labelled, members, sizes, first, second, (bend < 0) & folded, bend, cosine, noise_angle)
+
+
+def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
+                  min_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0,
+                  normal_radius: float = 0.0, up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Labels with each object split into the parts its concave edges separate, when it has two or
+    more parts of ``min_voxels`` voxels and a tenth of the object each.
+
+    Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
+    sensor sees the outside of surfaces). Without one, those of surfaces facing more up than
+    sideways are turned up when ``up`` is given (a room is scanned from above its furniture: the
+    tops of beds, seats and tables are seen, their undersides hardly), the others away from the
+    object's centre. The join of voxels ``i`` and ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0``
+    and the normals differ by more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS`
+    (or of ``normal_radius``, the radius of the neighbourhoods the normals were fitted on, when that
+    is larger) turns over the join, and than a few times ``noise`` (the median angle by which normals
+    stray on the scan's flat surfaces).
+    """
+    joins = object_joins(objects, centroids, normals, voxel_size, viewpoint, noise, normal_radius, up)
+    if joins is None:
+        return objects
+    first, second, members = joins.first, joins.second, joins.members
+    count_voxels = len(joins.labelled)
+    edges = np.bincount(first, minlength=count_voxels) + np.bincount(second, minlength=count_voxels)
+    concave_joins = np.bincount(first, joins.concave, count_voxels) + np.bincount(second, joins.concave, count_voxels)
+    valley = concave_joins > _VALLEY_SHARE * np.maximum(edges, 1)
     kept = ~valley[first] & ~valley[second]
-    graph = coo_matrix((np.ones(kept.sum()), (first[kept], second[kept])), shape=(len(points),) * 2)
+    graph = coo_matrix((np.ones(kept.sum()), (first[kept], second[kept])), shape=(count_voxels,) * 2)
     count, part = connected_components(graph, directed=False)
     part_size = np.bincount(part[~valley], minlength=count)
     part_owner = np.zeros(count, dtype=np.int64)
     part_owner[part] = members  # joins stay within an object: each part has one owner
-    part_big = part_size >= np.maximum(min_voxels, _MIN_PART * sizes[part_owner])
-    large_parts = np.bincount(part_owner[part_big], minlength=len(ids))
+    part_big = part_size >= np.maximum(min_voxels, _MIN_PART * joins.sizes[part_owner])
+    # Valley voxels and small pieces join the nearest large part.
+    return split_into_parts(objects, joins, centroids, part, part_big[part] & ~valley)
+
+
+def split_into_parts(objects: np.ndarray, joins: Joins, centroids: np.ndarray, part: np.ndarray,
+                     anchor: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Labels with each object whose ``anchor`` voxels (a mask over ``joins.labelled``) lie in two or
+    more ``part`` ids split into those parts, every other voxel of it going to the part of its nearest
+    anchor; the other objects as they were. Ids are renumbered 0..K-1 in their order."""
+    owners = np.unique(np.stack([joins.members[anchor], part[anchor]], axis=1), axis=0)[:, 0]
     result = objects.copy()
     next_id = int(objects.max()) + 1
-    for owner in np.flatnonzero(large_parts >= 2):  # an object with one large part stays as it was
-        voxels = np.flatnonzero(members == owner)
-        anchors = voxels[part_big[part[voxels]] & ~valley[voxels]]
-        # Valley voxels and small pieces join the nearest large part.
+    points = centroids[joins.labelled]
+    for owner in np.flatnonzero(np.bincount(owners, minlength=len(joins.sizes)) >= 2):  # one part: as it was
+        voxels = np.flatnonzero(joins.members == owner)
+        anchors = voxels[anchor[voxels]]
         nearest = cKDTree(points[anchors]).query(points[voxels])[1]
         _, new = np.unique(part[anchors[nearest]], return_inverse=True)
-        result[labelled[voxels]] = next_id + new
+        result[joins.labelled[voxels]] = next_id + new
         next_id += int(new.max()) + 1
     _, result[result >= 0] = np.unique(result[result >= 0], return_inverse=True)
     return result

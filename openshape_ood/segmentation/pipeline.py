@@ -15,7 +15,8 @@ from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
-from .convexity import split_concave
+from .colour_split import colour_noise, split_colours
+from .convexity import _REACH, object_joins, split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .planes import Planes
@@ -87,7 +88,9 @@ def segment_scene(
        (the bottom of an object standing on the floor); clusters lying in a removed plane are
        background.
     5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
-       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`).
+       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). With
+       ``colour_split`` (off unless given) and colour, an object is split into its large regions of
+       different colour (:mod:`openshape_ood.segmentation.colour_split`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
@@ -271,6 +274,13 @@ def _segment_voxels(
             objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), context.viewpoint,
             planes.normal_noise(), normal_radius, up,
         )
+    if settings.colour_split and colours is not None:
+        joins = object_joins(
+            objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, planes.normal_noise(),
+            normal_radius, up,
+        )
+        noise = colour_noise(planes, colours, _REACH * settings.voxel_size, rng)
+        objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
     clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:

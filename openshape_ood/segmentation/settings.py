@@ -104,6 +104,7 @@ class SegmentationSettings:
     ground_cell: float
     ground_height: float
     convexity: bool
+    colour_split: bool
     measured: ScanMeasures
     source: dict
 
@@ -159,6 +160,9 @@ SETTINGS = (
     Setting("ground", "choice", "support removal: planes (rooms, tables) or grid (local ground height: "
             "streets); chosen: grid for a street", choices=GROUND_METHODS),
     Setting("convexity", "switch", "split touching objects at concave edges; chosen: on but on a street"),
+    Setting("colour_split", "switch", "split an object into large regions of different colour (beyond the colour "
+            "noise of the removed planes; faces meeting at convex edges stay together); needs colour; chosen: off "
+            "(printed and shaded objects split)"),
 )  # fmt: skip
 
 #: Names of the settings a caller may give.
@@ -237,6 +241,9 @@ def choose_settings(
         "min_height": 0.0 if not street else 1.0,
         "ground": "planes" if not street else "grid",
         "convexity": not street,
+        # Off: on the real scans we have it split printed and shaded objects more often than it
+        # separated touching ones (docs/scenes-segmentation.md, colour regions inside objects).
+        "colour_split": False,
     }
     values = {**chosen, **{k: v for k, v in given.items() if k in chosen}}
     source = {name: ("given" if name in given else "chosen") for name in chosen}
