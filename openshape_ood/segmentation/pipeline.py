@@ -18,6 +18,7 @@ from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .convexity import split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
+from .occlusion import join_occluded
 from .planes import Planes
 from .scan_checks import check_real, screen_scan, too_sparse
 from .settings import (
@@ -270,6 +271,11 @@ def _segment_voxels(
         objects = split_concave(
             objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), context.viewpoint,
             planes.normal_noise(), normal_radius, up,
+        )
+    if settings.occlusion:  # parts of one object that a nearer one hides in the middle
+        objects = join_occluded(
+            objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
+            _min_voxels(settings, counts), settings.max_size, colours,
         )
     clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
 

@@ -96,6 +96,7 @@ class SegmentationSettings:
     ground_cell: float
     ground_height: float
     convexity: bool
+    occlusion: bool
     measured: ScanMeasures
     source: dict
 
@@ -150,6 +151,8 @@ SETTINGS = (
     Setting("ground", "choice", "support removal: planes (rooms, tables) or grid (local ground height: "
             "streets); chosen: grid for a street", choices=GROUND_METHODS),
     Setting("convexity", "switch", "split touching objects at concave edges; chosen: on but on a street"),
+    Setting("occlusion", "switch", "join the visible parts of an object hidden in the middle by a nearer one, "
+            "in a camera frame with colour; chosen: on"),
 )  # fmt: skip
 
 #: Names of the settings a caller may give.
@@ -226,6 +229,8 @@ def choose_settings(
         "min_height": 0.0 if not street else 1.0,
         "ground": "planes" if not street else "grid",
         "convexity": not street,
+        # Only camera frames with colour are joined (segmentation.occlusion); elsewhere the step does nothing.
+        "occlusion": True,
     }
     values = {**chosen, **{k: v for k, v in given.items() if k in chosen}}
     source = {name: ("given" if name in given else "chosen") for name in chosen}
