@@ -127,8 +127,9 @@ def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, no
 
 def _hidden_by_nearer(objects, ranges, image, scene, end_a, end_b, voxel_size, plane_distance) -> bool:
     """Whether every ray between the image points of voxels ``end_a`` and ``end_b`` meets nothing or a
-    surface nearer than the parts there, and most of them meet a nearer object (not ``end_a``'s or
-    ``end_b``'s segment)."""
+    surface nearer than the parts there, and most of them (more than half: the gap lies mostly behind
+    the occluder, the rest returned no depth) meet a nearer object (not ``end_a``'s or ``end_b``'s
+    segment)."""
     start, stop = image[end_a], image[end_b]
     length = float(np.linalg.norm(stop - start))
     step = voxel_size / max(ranges[end_a], ranges[end_b])  # a voxel's width in the image at the parts' range
@@ -152,7 +153,9 @@ def _hidden_by_nearer(objects, ranges, image, scene, end_a, end_b, voxel_size, p
 
 
 def _one_surface(centroids, part_a, part_b, end_a, end_b, voxel_size, plane_distance, cos_angle, colours) -> bool:
-    """Whether the two parts' voxels near their ends continue one plane (and colour, when given)."""
+    """Whether the two parts' voxels near their ends continue one plane of one colour."""
+    # A patch as wide as the gap its plane must predict over; at least three voxels, the fewest that fix
+    # a plane's tilt beyond one voxel's quantisation.
     reach = max(float(np.linalg.norm(centroids[end_a] - centroids[end_b])), 3 * voxel_size)
     near_a = part_a[np.linalg.norm(centroids[part_a] - centroids[end_a], axis=1) <= reach]
     near_b = part_b[np.linalg.norm(centroids[part_b] - centroids[end_b], axis=1) <= reach]
@@ -167,8 +170,6 @@ def _one_surface(centroids, part_a, part_b, end_a, end_b, voxel_size, plane_dist
         return False
     if min(width_a, width_b) > plane_distance and abs(normal_a @ normal_b) < cos_angle:
         return False
-    if colours is None:
-        return True
     ends = np.concatenate([near_a, near_b])
     pairs = cKDTree(centroids[ends]).query_pairs(_COLOUR_REACH * voxel_size, output_type="ndarray")
     if len(pairs) == 0:

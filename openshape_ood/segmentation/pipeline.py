@@ -88,7 +88,9 @@ def segment_scene(
        (the bottom of an object standing on the floor); clusters lying in a removed plane are
        background.
     5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
-       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`).
+       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). With ``occlusion``,
+       in a camera frame with colour, the parts of an object that a nearer one hides in the middle are
+       joined (:mod:`openshape_ood.segmentation.occlusion`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
