@@ -8,11 +8,13 @@ and when they continue one surface of one colour. The same tests are used here, 
 bound the scan itself sets, not learned weights:
 
 - **Occlusion.** Seen from the sensor (a central projection), the two segments come closest at two
-  voxels; the rays from the sensor between those two must each meet either nothing (no depth
-  returned, as beside depth edges) or a nearer object, nearer than the parts by more than the
-  plane distance (the band within which a surface's voxels scatter), and most must meet a nearer
-  object. One ray that meets something at the parts' depth or behind them (the table seen through
-  the gap) shows that the space between them is empty: two objects.
+  voxels. Of the rays from the sensor between those two, none may meet a surface behind the parts
+  by more than the plane distance (the band within which a surface's voxels scatter): one such ray
+  (the table or the wall seen through the gap) shows that the space between them is empty, two
+  objects. Of the rays that meet something nearer than the parts by more than that, most must meet
+  an object (the occluder), not background. Rays that meet nothing (no depth returned, as beside
+  depth edges) or a surface at the parts' depth (the support they stand on, which meets them at
+  their base) prove neither.
 - **One surface.** A plane is fitted to each part's voxels within the gap's length of its end
   (a patch as wide as the distance it must predict over). The plane of the larger patch predicts
   the other patch: its median distance to the plane is within the plane distance, and the normals
@@ -126,10 +128,9 @@ def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, no
 
 
 def _hidden_by_nearer(objects, ranges, image, scene, end_a, end_b, voxel_size, plane_distance) -> bool:
-    """Whether every ray between the image points of voxels ``end_a`` and ``end_b`` meets nothing or a
-    surface nearer than the parts there, and most of them (more than half: the gap lies mostly behind
-    the occluder, the rest returned no depth) meet a nearer object (not ``end_a``'s or ``end_b``'s
-    segment)."""
+    """Whether no ray between the image points of voxels ``end_a`` and ``end_b`` meets a surface behind
+    the parts there (farther by more than ``plane_distance``), and most of the rays that meet something
+    nearer than them meet an object (not ``end_a``'s or ``end_b``'s segment, not background)."""
     start, stop = image[end_a], image[end_b]
     length = float(np.linalg.norm(stop - start))
     step = voxel_size / max(ranges[end_a], ranges[end_b])  # a voxel's width in the image at the parts' range
@@ -138,18 +139,24 @@ def _hidden_by_nearer(objects, ranges, image, scene, end_a, end_b, voxel_size, p
         return False  # touching in the image: nothing stands between them
     samples = start + along[:, None] * (stop - start)
     expected = ranges[end_a] + along * (ranges[end_b] - ranges[end_a])  # the hidden surface's range, roughly
-    found, near = scene.query(samples, k=_NEIGHBOURS, distance_upper_bound=step)
-    hit = np.isfinite(found)
-    near_range = np.where(hit, ranges[np.minimum(near, len(ranges) - 1)], np.inf)
+    # A ray meets a voxel when it passes within half the diagonal of the voxel's square in the image
+    # (its size over its range): voxels of one surface leave no ray between them unmet.
+    footprint = math.sqrt(0.5) * voxel_size / ranges
+    found, near = scene.query(samples, k=_NEIGHBOURS, distance_upper_bound=float(footprint.max()))
+    near = np.minimum(near, len(ranges) - 1)
+    hit = np.isfinite(found) & (found <= footprint[near])
+    near_range = np.where(hit, ranges[near], np.inf)
     front = np.argmin(near_range, axis=1)
     front_voxel = near[np.arange(len(samples)), front]
     front_range = near_range[np.arange(len(samples)), front]
     seen = np.isfinite(front_range)
-    if (seen & (front_range >= expected - plane_distance)).any():
+    if (seen & (front_range > expected + plane_distance)).any():
         return False  # the gap is open there: what is behind it is seen
-    owner = np.where(seen, objects[np.minimum(front_voxel, len(objects) - 1)], -1)
-    occluder = seen & (owner >= 0) & (owner != objects[end_a]) & (owner != objects[end_b])
-    return 2 * int(occluder.sum()) > len(samples)
+    # A surface at the parts' depth proves nothing: the support they stand on meets them there.
+    owner = np.where(seen, objects[front_voxel], -1)
+    nearer = seen & (front_range < expected - plane_distance)
+    occluder = nearer & (owner >= 0) & (owner != objects[end_a]) & (owner != objects[end_b])
+    return 2 * int(occluder.sum()) > int(nearer.sum())
 
 
 def _one_surface(centroids, part_a, part_b, end_a, end_b, voxel_size, plane_distance, cos_angle, colours) -> bool:
