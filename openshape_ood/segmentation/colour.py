@@ -92,6 +92,13 @@ def add_objects_in_planes(objects: np.ndarray, in_planes: np.ndarray, centroids:
     objects[kept] = objects.max(initial=-1) + 1 + np.unique(in_planes[kept], return_inverse=True)[1]
 
 
+def same_surface_difference(squared: np.ndarray) -> float:
+    """The largest colour difference of two voxels of one surface (once in a hundred it is more), from the
+    squared colour differences ``squared`` of neighbouring voxels, nearly all of one surface: their median
+    sets the per-channel noise, no less than the step of 8-bit colour."""
+    return _SAME_SURFACE * max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+
+
 def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float) -> np.ndarray:
     """The ``voxels`` (of one plane) in colour regions whose mean colour differs from that of the largest
     region by more than the plane's noise allows between two voxels of one surface."""
@@ -100,7 +107,7 @@ def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray
         return voxels[:0]
     local = colours[voxels]
     squared = ((local[pairs[:, 0]] - local[pairs[:, 1]]) ** 2).sum(axis=1)  # no square roots of millions of pairs
-    threshold = _SAME_SURFACE * max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+    threshold = same_surface_difference(squared)
     same = pairs[squared <= threshold**2]
     graph = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(len(voxels),) * 2)
     _, region = connected_components(graph, directed=False)

@@ -19,6 +19,7 @@ from .colour_split import colour_noise, split_colours
 from .convexity import _REACH, object_joins, split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
+from .occlusion import join_occluded
 from .planes import Planes
 from .scan_checks import check_real, screen_scan, too_sparse
 from .settings import (
@@ -91,6 +92,8 @@ def segment_scene(
        cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
+       With ``occlusion``, in a camera frame with colour, the parts of an object that a nearer one
+       hides in the middle are joined (:mod:`openshape_ood.segmentation.occlusion`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
@@ -281,6 +284,11 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, _REACH * settings.voxel_size, rng)
         objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
+    if settings.occlusion:  # parts of one object that a nearer one hides in the middle
+        objects = join_occluded(
+            objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
+            _min_voxels(settings, counts), settings.max_size, colours,
+        )
     clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:

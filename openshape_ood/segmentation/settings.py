@@ -105,6 +105,7 @@ class SegmentationSettings:
     ground_height: float
     convexity: bool
     colour_split: bool
+    occlusion: bool
     measured: ScanMeasures
     source: dict
 
@@ -163,6 +164,8 @@ SETTINGS = (
     Setting("colour_split", "switch", "split an object into large regions of different colour (beyond the colour "
             "noise of the removed planes; faces meeting at convex edges stay together); needs colour; chosen: off "
             "(printed and shaded objects split)"),
+    Setting("occlusion", "switch", "join the visible parts of an object hidden in the middle by a nearer one, "
+            "in a camera frame with colour; chosen: on"),
 )  # fmt: skip
 
 #: Names of the settings a caller may give.
@@ -244,6 +247,8 @@ def choose_settings(
         # Off: on the real scans we have it split printed and shaded objects more often than it
         # separated touching ones (docs/scenes-segmentation.md, colour regions inside objects).
         "colour_split": False,
+        # Only camera frames with colour are joined (segmentation.occlusion); elsewhere the step does nothing.
+        "occlusion": True,
     }
     values = {**chosen, **{k: v for k, v in given.items() if k in chosen}}
     source = {name: ("given" if name in given else "chosen") for name in chosen}
