@@ -161,7 +161,7 @@ def _segment(
     centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
     tiled = needs_tiles(settings, len(centroids))
     coarser = coarser_voxels(settings, len(centroids))
-    if coarser is not None:  # more voxels than the time allows: larger ones, up to three times as large
+    if coarser is not None:  # more voxels than the time allows, or finer than the floor indoors: larger ones
         settings = coarser
         centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
     colours = voxel_colours(points, voxel_of_point, len(centroids))

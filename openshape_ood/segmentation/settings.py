@@ -42,14 +42,16 @@ MAX_VOXELS = 150_000
 _MAX_COARSENING = 3.0
 # The finest voxel: details below 5 mm do not change which object a point belongs to.
 _MIN_VOXEL = 0.005
-# Indoors the voxel is also at least the scan's diagonal (at most a room's: _WIDE_SCAN) over this many:
-# a denser scan of a room is not cut finer than the segmentation was shown to work at. A copy of a room
-# with 2 or 4 times the points (interpolated on its surface) otherwise gets voxels of half the size and
-# falls into hundreds of fragments (rooms 24 -> 14 and 1 of 57 found, 241 and 1106 false segments).
-# Tried 300, 400, 500, 600: 300 and 400 bind on real scans (ScanNet's scene0001 at 300, PCL's stereo
-# mug at 400, which then splits), 500 binds on none (two spacings give 263-468 voxels across on them)
-# and of the two left finds more on the denser copies, also with either room left out.
+# Indoors the voxel is also at least the scan's diagonal over this many, the diagonal counted up to
+# _ROOM (a large room's; a scan of several rooms holds objects of a room's size): a denser scan of a
+# room is not cut finer than the segmentation was shown to work at. A copy of a room with 2 or 4 times
+# the points (interpolated on its surface) otherwise gets voxels of half the size and falls into hundreds
+# of fragments (rooms 24 -> 14 and 1 of 57 found, 241 and 1106 false segments). Tried 300, 400, 500 and
+# 600: 300 and 400 bind on real scans (ScanNet's scene0001 at 300, PCL's stereo mug at 400, which then
+# splits), 500 binds on none (two spacings give 263-468 voxels across on them) and of the two left finds
+# more on the denser copies, also with either room left out.
 _VOXELS_ACROSS = 500
+_ROOM = 10.0
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
 # Height (m) of a storey: a wide scan taller than this is outdoors.
@@ -139,7 +141,7 @@ class Setting(NamedTuple):
 #: and the documentation's table come from it (the others follow from the scan).
 SETTINGS = (
     Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, indoors at least 1/500 of the "
-            "scan's diagonal, coarser for speed on large scans"),
+            "scan's diagonal (of at most 10 m), coarser for speed on large scans"),
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
     Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support; "
             "chosen: a hundredth of the scan's footprint, at least 0.1 (4 on a street)"),
@@ -221,8 +223,6 @@ def choose_settings(
     # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
     # things taller than a storey (buildings, trees); a wide indoor scan is many rooms, not a street.
     street = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
-    if "voxel_size" not in given and not street:  # a sweep's spacing is its sensor's: no floor from its extent
-        voxel = max(voxel, _round(min(float(np.linalg.norm(measured.extent)), _WIDE_SCAN) / _VOXELS_ACROSS))
     chosen = {
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
@@ -302,18 +302,32 @@ def settings_table() -> str:
 def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationSettings | None:
     """Settings with voxels coarse enough that a scan of ``voxels`` voxels has at most
     :data:`MAX_VOXELS` (a surface's voxel count falls with the square of their size), but at most
-    :data:`_MAX_COARSENING` times coarser, the distances that follow from the voxel size scaled
-    alike; ``None`` when ``voxels`` is few enough or the voxel size was given."""
-    if voxels <= MAX_VOXELS or settings.source["voxel_size"] == "given":
+    :data:`_MAX_COARSENING` times coarser, and indoors no finer than :func:`voxel_floor`; the distances
+    that follow from the voxel size scaled alike. ``None`` when the chosen voxels are fine as they are
+    or the voxel size was given."""
+    if settings.source["voxel_size"] == "given":
         return None
-    factor = min(_MAX_COARSENING, math.sqrt(voxels / MAX_VOXELS))
-    voxel = _round(settings.voxel_size * factor * 1.05)
+    voxel = settings.voxel_size
+    if voxels > MAX_VOXELS:
+        voxel = _round(voxel * min(_MAX_COARSENING, math.sqrt(voxels / MAX_VOXELS)) * 1.05)
+    # The floor is a least size, not a start for the coarsening: a scan coarsened for speed past it keeps that.
+    voxel = max(voxel, voxel_floor(settings))
+    if voxel <= settings.voxel_size:
+        return None
     factor = voxel / settings.voxel_size
     scaled = {"voxel_size": voxel}
     for name in ("plane_distance", "cluster_distance", "min_size"):
         if settings.source[name] == "chosen":
             scaled[name] = max(getattr(settings, name), getattr(settings, name) * factor)
     return replace(settings, **scaled)
+
+
+def voxel_floor(settings: SegmentationSettings) -> float:
+    """The finest voxel a scan is segmented at: indoors (support removed as planes) its diagonal, up to
+    :data:`_ROOM`, over :data:`_VOXELS_ACROSS`; 0 for a street, whose spacing is its sensor's."""
+    if settings.ground != "planes":
+        return 0.0
+    return _round(min(float(np.linalg.norm(settings.measured.extent)), _ROOM) / _VOXELS_ACROSS)
 
 
 def needs_tiles(settings: SegmentationSettings, voxels: int) -> bool:
