@@ -1,7 +1,8 @@
 """Joining the visible parts of an object that a nearer object hides in the middle.
 
 In a frame taken from one viewpoint (an RGB-D camera), an object partly behind a nearer one (a box
-behind a mug) is seen as two disjoint pieces, and each becomes a segment. Richtsfeld et al. (IROS
+behind a mug) is seen as two disjoint pieces, and each becomes a segment. The pipeline joins the
+objects its filters kept: a piece too small to be an object on its own is no evidence of one. Richtsfeld et al. (IROS
 2012, "Segmentation of unknown objects in indoor environments", the mOSD data set) group such
 patches across occlusions when what lies between them, seen from the sensor, is in front of them,
 and when they continue one surface of one colour. The same tests are used here, each against a

@@ -92,12 +92,12 @@ def segment_scene(
        cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
-       With ``occlusion``, in a camera frame with colour, the parts of an object that a nearer one
-       hides in the middle are joined (:mod:`openshape_ood.segmentation.occlusion`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
        or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
+       With ``occlusion``, in a camera frame with colour, the objects kept that are parts of one
+       object hidden in the middle by a nearer one are joined (:mod:`openshape_ood.segmentation.occlusion`).
     7. On a street sweep in its sensor's frame, objects whose top the sensor did not see are
        background (:mod:`openshape_ood.segmentation.visibility`): the base of a facade, a trunk
        under its crown, anything cut off by the top of the view or hidden under something nearer.
@@ -284,11 +284,6 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, _REACH * settings.voxel_size, rng)
         objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
-    if settings.occlusion:  # parts of one object that a nearer one hides in the middle
-        objects = join_occluded(
-            objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
-            _min_voxels(settings, counts), settings.max_size, colours,
-        )
     clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
@@ -298,6 +293,14 @@ def _segment_voxels(
         )  # fmt: skip
 
     objects = filtered(settings.max_size, settings.max_height, True)
+    if settings.occlusion:
+        # Parts of one object that a nearer one hides in the middle, among the objects kept: a piece too
+        # small or too flat to be an object on its own is no evidence of one, and would come back joined.
+        joined = join_occluded(
+            objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
+            _min_voxels(settings, counts), settings.max_size, colours,
+        )
+        objects = _by_point_count(joined, counts)
     if not (objects >= 0).any() and (clusters >= 0).any():
         found = len(np.unique(clusters[clusters >= 0]))
         _count_dropped(context.dropped, found, filtered, settings, variation is not None)
@@ -396,12 +399,18 @@ def _segment_tiles(
         take = kept & own[np.maximum(local, 0)] & (objects[members] < 0)
         objects[members[take]] = found + local[take]
         found += len(own)
+    return _by_point_count(objects, counts)
+
+
+def _by_point_count(objects: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Voxel labels renumbered 0..K-1 by decreasing point count (``counts``: points per voxel)."""
     kept = objects >= 0
-    if kept.any():  # 0..K-1 by decreasing point count over the whole scan
+    if kept.any():
         ids, members = np.unique(objects[kept], return_inverse=True)
         order = np.argsort(-np.bincount(members, counts[kept]), kind="stable")
         rank = np.empty(len(ids), dtype=np.int64)
         rank[order] = np.arange(len(ids))
+        objects = objects.copy()
         objects[kept] = rank[members]
     return objects
 
