@@ -92,11 +92,17 @@ def add_objects_in_planes(objects: np.ndarray, in_planes: np.ndarray, centroids:
     objects[kept] = objects.max(initial=-1) + 1 + np.unique(in_planes[kept], return_inverse=True)[1]
 
 
+def colour_noise_level(squared: np.ndarray) -> float:
+    """The per-channel colour noise of a voxel, from the squared colour differences ``squared`` of
+    neighbouring voxels, nearly all of one surface: their median over 2.175, no less than the step of
+    8-bit colour."""
+    return max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+
+
 def same_surface_difference(squared: np.ndarray) -> float:
     """The largest colour difference of two voxels of one surface (once in a hundred it is more), from the
-    squared colour differences ``squared`` of neighbouring voxels, nearly all of one surface: their median
-    sets the per-channel noise, no less than the step of 8-bit colour."""
-    return _SAME_SURFACE * max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+    squared colour differences ``squared`` of neighbouring voxels (:func:`colour_noise_level`)."""
+    return _SAME_SURFACE * colour_noise_level(squared)
 
 
 def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float) -> np.ndarray:

@@ -38,7 +38,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .colour import _MEDIAN_DIFFERENCE, _RESOLUTION, _SAME_SURFACE
+from .colour import _MEDIAN_DIFFERENCE, _SAME_SURFACE, colour_noise_level
 from .convexity import _MIN_PART, Joins, split_into_parts
 
 # sqrt(2 * 99th percentile of chi-square(2)): the colour difference of two voxels of one surface across
@@ -65,7 +65,7 @@ def colour_noise(planes, colours: np.ndarray, reach: float, rng: np.random.Gener
     if near.sum() < 10:
         return None
     squared = ((colours[probes[near]] - colours[voxels[nearest[near, 1]]]) ** 2).sum(axis=1)
-    return max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+    return colour_noise_level(squared)
 
 
 def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarray, colours: np.ndarray,

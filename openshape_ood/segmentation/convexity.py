@@ -56,6 +56,11 @@ class Joins(NamedTuple):
     noise_angle: float  # normals differing by more (radians) are not one flat surface with noise
 
 
+def join_radius(voxel_size: float) -> float:
+    """How far apart (m) two voxels of ``voxel_size`` may be to be joined: neighbours in a surface."""
+    return _REACH * voxel_size
+
+
 def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
                  viewpoint: np.ndarray | None = None, noise: float = 0.0, normal_radius: float = 0.0,
                  up: np.ndarray | None = None) -> Joins | None:  # fmt: skip
@@ -77,7 +82,7 @@ def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray
         along = normals[labelled] @ up
         top = np.abs(along) > math.sqrt(0.5)  # more up than sideways: within 45 degrees of up
         outward[top] = normals[labelled][top] * np.sign(along[top])[:, None]
-    pairs = cKDTree(points).query_pairs(_REACH * voxel_size, output_type="ndarray")
+    pairs = cKDTree(points).query_pairs(join_radius(voxel_size), output_type="ndarray")
     first, second = pairs[:, 0], pairs[:, 1]
     same = members[first] == members[second]
     first, second = first[same], second[same]
@@ -87,7 +92,7 @@ def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray
     # show as such in them, it is smeared over the neighbourhood, so at coarse voxels (a room at a few
     # centimetres) the allowance for smooth roundings must not grow so large that no edge is concave.
     rounding = max(_SMOOTH_RADIUS, normal_radius)
-    smooth = max(math.radians(_SMOOTH_ANGLE), _REACH * voxel_size / rounding, _NOISE_FACTOR * noise)
+    smooth = max(math.radians(_SMOOTH_ANGLE), join_radius(voxel_size) / rounding, _NOISE_FACTOR * noise)
     folded = cosine < math.cos(min(smooth, math.pi / 2))
     noise_angle = max(math.radians(_SMOOTH_ANGLE), _NOISE_FACTOR * noise)
     return Joins(labelled, members, sizes, first, second, (bend < 0) & folded, bend, cosine, noise_angle)

@@ -16,7 +16,7 @@ from . import settings as scan_settings
 from .clustering import cluster, filter_objects
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
-from .convexity import _REACH, object_joins, split_concave
+from .convexity import join_radius, object_joins, split_concave
 from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .occlusion import join_occluded
@@ -282,7 +282,7 @@ def _segment_voxels(
             objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, planes.normal_noise(),
             normal_radius, up,
         )
-        noise = colour_noise(planes, colours, _REACH * settings.voxel_size, rng)
+        noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
         objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
     clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
 
