@@ -28,6 +28,9 @@ _BANDS = 8
 # a solid surface: solid objects measure a few hundredths at voxel scale, foliage that the beams
 # pass into approaches the 1/3 of a uniform cloud.
 _SCATTER = 0.06
+# Flat voxels per range band over which the noise level of a one-viewpoint scan's flat surfaces is
+# measured: the median of 200 is within about 9 % of the band's (its standard error, 1.25 / sqrt(200)).
+_LEVEL_VOXELS = 200
 # Outdoors, a cluster whose thinnest direction has less than this share of the spread of the
 # middle one is a piece of a plane (a facade, a fence, a sign), not a vehicle or a person.
 _FLAT = 0.15
@@ -157,7 +160,7 @@ def filter_objects(
     max_size: float,
     voxel_size: float,
     variation: np.ndarray | None = None,
-    flat_variation: float = 0.0,
+    flat_variation: float | np.ndarray = 0.0,
     heights: np.ndarray | None = None,
     max_height: float | None = None,
     min_height: float = 0.0,
@@ -166,7 +169,9 @@ def filter_objects(
 
     With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
     noise) are not objects: their median variation is above :data:`_SCATTER` and above twice
-    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter).
+    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter): one
+    level, or one per voxel (:func:`flat_variation`, at the voxel's range), of which a cluster's
+    median counts.
     With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
@@ -191,9 +196,8 @@ def filter_objects(
         good &= (bottom <= max_height / 3) & (top <= max_height) & (top >= min_height)
         good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
     if variation is not None:
-        median = np.array([np.median(v) for v in np.split(variation[kept][np.argsort(members)], np.cumsum(
-            np.bincount(members, minlength=len(ids)))[:-1])])
-        good &= median <= max(_SCATTER, 2 * flat_variation)
+        level = _medians(flat_variation[kept], members) if np.ndim(flat_variation) else float(flat_variation)
+        good &= _medians(variation[kept], members) <= np.maximum(_SCATTER, 2 * level)
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
     ranked = order[good[order]]
@@ -201,6 +205,38 @@ def filter_objects(
     relabelled = np.full_like(objects, -1)
     relabelled[kept] = new_id[members]
     return relabelled
+
+
+def flat_variation(variation: np.ndarray, flat: np.ndarray, ranges: np.ndarray | None = None) -> float | np.ndarray:
+    """The surface variation of the scan's flat surfaces (the ``flat`` voxels: removed planes or ground),
+    its noise level: one median, or with ``ranges`` (each voxel's distance to the sensor of a
+    one-viewpoint scan) one level per voxel: that of the flat voxels at its range, never below the one
+    median.
+
+    A depth sensor's noise grows with range (quadratically for a structured-light or stereo camera,
+    Khoshelham & Elberink 2012) while the voxels keep their size: at 4 m the wall of an RGB-D frame
+    is as rough as leaves are at 1 m, and a desk there is dropped as scatter against the one median
+    of a frame whose flat surfaces are mostly near. The flat voxels are taken in range bands of
+    :data:`_LEVEL_VOXELS`, each band's median is its level, held from band to band as the largest so
+    far (noise does not fall with range), and interpolated to every voxel's range. The one median
+    stays the least level: a floor seen at a grazing angle, whose noise lies in its plane, is
+    smoother than a surface facing the sensor at the same range, and must not make that one scatter.
+    With fewer than two bands of flat voxels, the one median.
+    """
+    everywhere = float(np.median(variation[flat] if flat.any() else variation))
+    seen = np.flatnonzero(flat)
+    if ranges is None or len(seen) < 2 * _LEVEL_VOXELS:
+        return everywhere
+    bands = np.array_split(seen[np.argsort(ranges[seen])], len(seen) // _LEVEL_VOXELS)
+    centre = np.array([np.median(ranges[band]) for band in bands])
+    level = np.maximum.accumulate([np.median(variation[band]) for band in bands])
+    return np.maximum(everywhere, np.interp(ranges, centre, level))
+
+
+def _medians(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Median of ``values`` per cluster (``members``: each value's cluster, 0..K-1, every one present)."""
+    order = np.argsort(members, kind="stable")
+    return np.array([np.median(part) for part in np.split(values[order], np.cumsum(np.bincount(members))[:-1])])
 
 
 def _spread_ratio(members: np.ndarray, centroids: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:

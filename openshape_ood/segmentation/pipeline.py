@@ -13,7 +13,7 @@ import numpy as np
 from ..config import UP_AXES
 from ..progress import progress_bar
 from . import settings as scan_settings
-from .clustering import cluster, filter_objects
+from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
@@ -259,14 +259,15 @@ def _segment_voxels(
 
     objects = np.full(len(centroids), -1, dtype=np.int64)
     rest = np.flatnonzero(planes.remaining)
+    ranges = np.linalg.norm(centroids, axis=1) if measured.single_viewpoint else None  # to the sensor, at the origin
     if len(rest):
-        ranges = np.linalg.norm(centroids[rest], axis=1) if measured.single_viewpoint else None
         # Outdoors what is larger than a lorry is structure (a facade, a hedge, a row of trees) that the
         # height and flatness filters judge whole: cut, it would only come back in pieces.
         objects[rest] = cluster(
-            centroids[rest], settings.cluster_distance, settings.cluster_growth, ranges, settings.max_size,
-            settings.voxel_size, cut_oversized=settings.max_height is None,
-        )
+            centroids[rest], settings.cluster_distance, settings.cluster_growth,
+            None if ranges is None else ranges[rest], settings.max_size, settings.voxel_size,
+            cut_oversized=settings.max_height is None,
+        )  # fmt: skip
     if in_planes is not None:  # lying in a plane, told apart by colour
         add_objects_in_planes(objects, in_planes, centroids, settings.cluster_distance)
         planes.set_apart((in_planes >= 0) & (objects >= 0))
@@ -284,12 +285,13 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
         objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
-    clusters, flat_variation = objects, _flat_variation(variation, planes.remaining)
+    # In a frame from one viewpoint far surfaces are noisier: each is judged against flat ones at its range.
+    clusters, flat_level = objects, flat_variation(variation, ~planes.remaining, ranges)
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
         return filter_objects(
             clusters, centroids, counts, settings.min_points, settings.min_size, max_size, settings.voxel_size,
-            variation if scatter else None, flat_variation, heights, max_height, settings.min_height,
+            variation if scatter else None, flat_level, heights, max_height, settings.min_height,
         )  # fmt: skip
 
     objects = filtered(settings.max_size, settings.max_height, True)
@@ -429,8 +431,3 @@ def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
     in_front = bool((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low)
     return np.zeros(3) if measured.single_viewpoint or in_front else None
 
-
-def _flat_variation(variation: np.ndarray, remaining: np.ndarray) -> float:
-    """The surface variation of the scan's flat surfaces (the removed planes or ground): its noise level."""
-    flat = variation[~remaining]
-    return float(np.median(flat if len(flat) else variation))
