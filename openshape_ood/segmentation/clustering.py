@@ -160,7 +160,7 @@ def filter_objects(
     max_size: float,
     voxel_size: float,
     variation: np.ndarray | None = None,
-    flat_variation: float | np.ndarray = 0.0,
+    flat_level: float | np.ndarray = 0.0,
     heights: np.ndarray | None = None,
     max_height: float | None = None,
     min_height: float = 0.0,
@@ -169,7 +169,7 @@ def filter_objects(
 
     With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
     noise) are not objects: their median variation is above :data:`_SCATTER` and above twice
-    ``flat_variation``, that of the scan's flat surfaces (a noisy scan is not all scatter): one
+    ``flat_level``, that of the scan's flat surfaces (a noisy scan is not all scatter): one
     level, or one per voxel (:func:`flat_variation`, at the voxel's range), of which a cluster's
     median counts.
     With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
@@ -196,7 +196,7 @@ def filter_objects(
         good &= (bottom <= max_height / 3) & (top <= max_height) & (top >= min_height)
         good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
     if variation is not None:
-        level = _medians(flat_variation[kept], members) if np.ndim(flat_variation) else float(flat_variation)
+        level = _medians(flat_level[kept], members) if np.ndim(flat_level) else float(flat_level)
         good &= _medians(variation[kept], members) <= np.maximum(_SCATTER, 2 * level)
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
