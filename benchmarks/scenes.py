@@ -25,10 +25,15 @@ figure of one scan; it is printed beside the in-sample and leave-one-scan-out fi
 Denser copies (``--denser 2 4``): each scan is also segmented with the defaults (seed 0) in a copy with
 2 (4, ...) times its points, added on the segments between neighbouring points with the ground truth of
 the point they start from: a finer scan of the same scene must find the same objects.
+
+Sparser copies (``--sparser 0.7 0.5``): each scan is also segmented with the defaults in copies that
+keep each point with probability 0.7 (0.5, ...), one per seed (copy s drawn from a generator seeded s
+and segmented with seed s): a room of the same points spread over a larger floor, or a coarser scanner.
+Objects that fall below ``--min-gt-points`` in a copy leave its count.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
-    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4
+    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -226,6 +231,13 @@ def denser_copy(points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 
     return np.concatenate(copies), np.concatenate(truths)
 
 
+def sparser_copy(points: np.ndarray, truth: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of a scan keeping each point with probability ``share`` (with its ``truth`` row, in order),
+    drawn from a generator seeded ``seed``."""
+    kept = np.random.default_rng(seed).random(len(points)) < share
+    return points[kept], truth[kept]
+
+
 def choose_on(results: list[dict], scans: list[str]) -> int:
     """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
     then the fewest false segments, then the earliest (the defaults come first)."""
@@ -294,17 +306,23 @@ def main(argv: list[str] | None = None) -> None:
                         help="also segment N perturbed copies of each scan with the defaults (default 0: none)")
     parser.add_argument("--denser", type=int, nargs="*", default=[], metavar="F",
                         help="also segment a copy of each scan with F times its points (e.g. 2 4), with the defaults")
+    parser.add_argument("--sparser", type=float, nargs="*", default=[], metavar="S",
+                        help="also segment copies of each scan keeping each point with probability S (e.g. 0.7 0.5), "
+                             "one per seed, with the defaults")
     args = parser.parse_args(argv)
     if args.perturb < 0:
         parser.error(f"--perturb must be 0 or more copies, not {args.perturb}")
     if any(factor < 2 for factor in args.denser):
         parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
+    if any(not 0 < share < 1 for share in args.sparser):
+        parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
 
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
     candidates = combinations()[:1] if args.no_loso else combinations()
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
+    sparser = {share: {} for share in args.sparser}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     for name in scans:
@@ -318,17 +336,23 @@ def main(argv: list[str] | None = None) -> None:
         perturbed[name] = run_perturbed(points, truth, up, args.perturb, candidates[0], args.min_gt_points)
         for factor in args.denser:
             denser[factor][name] = [run_scan(*denser_copy(points, truth, factor), up, 0, candidates[0], args.min_gt_points)]
+        for share in args.sparser:
+            sparser[share][name] = [
+                run_scan(*sparser_copy(points, truth, share, seed), up, seed, candidates[0], args.min_gt_points)
+                for seed in args.seeds
+            ]
         row = results[0][name][0]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
-              + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser),
+              + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser)
+              + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser),
               flush=True)  # fmt: skip
     chosen = choose_left_out(results, scans, kinds, candidates)
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser}
+              "denser": args.denser, "sparser": args.sparser}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
@@ -349,6 +373,10 @@ def main(argv: list[str] | None = None) -> None:
             finer = summarise(denser[factor], members, [0])
             report["kinds"][kind][f"denser_x{factor}"] = finer
             print(f"{'':<10} {factor} times the points (seed 0): {_figure(finer)}")
+        for share in args.sparser:
+            thinned = summarise(sparser[share], members, args.seeds)
+            report["kinds"][kind][f"sparser_{share:g}"] = thinned
+            print(f"{'':<10} {share:g} of the points (a copy per seed): {_figure(thinned)}")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
@@ -367,7 +395,8 @@ def main(argv: list[str] | None = None) -> None:
         report["scans"].append({"scan": scan, "kind": kinds[scan], "in_sample": results[0][scan],
                                 "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]],
                                 "perturbed": perturbed[scan],
-                                "denser": {str(factor): denser[factor][scan] for factor in args.denser}})  # fmt: skip
+                                "denser": {str(factor): denser[factor][scan] for factor in args.denser},
+                                "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

@@ -96,3 +96,22 @@ def test_the_benchmark_segments_denser_copies_beside_the_scan(scan_folder, tmp_p
     assert f"x2 found {finer['found_050']}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         scenes.main(["--data", str(scan_folder), "--out", str(out), "--denser", "1"])
+
+
+def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_path, capsys):
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--sparser", "0.8"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    copies = row["sparser"]["0.8"]
+    points = len(np.load(scan_folder / "points.npy"))
+    assert len(copies) == 2 and report["sparser"] == [0.8]
+    assert all(0.77 * points < copy["settings"]["measured"]["points"] < 0.83 * points for copy in copies)
+    assert copies[0]["settings"]["measured"]["points"] != copies[1]["settings"]["measured"]["points"]
+    summary = report["kinds"]["scan"]["sparser_0.8"]
+    assert summary["found_050"] == (copies[0]["found_050"] + copies[1]["found_050"]) / 2
+    printed = capsys.readouterr().out
+    assert "0.8 of the points (a copy per seed)" in printed and f"x0.8 found {copies[0]['found_050']}" in printed
+    for share in ("1", "0"):
+        with pytest.raises(SystemExit):
+            scenes.main(["--data", str(scan_folder), "--out", str(out), "--sparser", share])

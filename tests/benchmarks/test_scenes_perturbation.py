@@ -98,3 +98,17 @@ def test_a_denser_copy_adds_points_between_neighbours_with_their_ground_truth():
     assert step.max() <= 0.02 * np.sqrt(2) + 1e-6 and (step[len(points):] > 0).mean() > 0.99
     again, _ = scenes.denser_copy(points, truth, factor=3, seed=1)
     np.testing.assert_array_equal(copy, again)
+
+
+def test_a_sparser_copy_keeps_a_share_of_the_points_with_their_ground_truth():
+    points, truth = grid_scan(step=0.02)
+    copy, copy_truth = scenes.sparser_copy(points, truth, 0.5, seed=2)
+    rows = source_rows(copy)
+    assert 450 < len(copy) < 550  # 1000 points kept with probability 0.5: 500 +- 16
+    np.testing.assert_array_equal(copy, points[rows])  # kept as they were, in order
+    np.testing.assert_array_equal(copy_truth, truth[rows])
+    assert np.all(np.diff(rows) > 0)
+    again, _ = scenes.sparser_copy(points, truth, 0.5, seed=2)
+    other, _ = scenes.sparser_copy(points, truth, 0.5, seed=3)
+    np.testing.assert_array_equal(copy, again)
+    assert not np.array_equal(source_rows(other), rows)
