@@ -285,8 +285,10 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
         objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
-    # In a frame from one viewpoint far surfaces are noisier: each is judged against flat ones at its range.
-    clusters, flat_level = objects, flat_variation(variation, ~planes.remaining, ranges)
+    # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range
+    # (a LiDAR's range noise hardly grows, and its far ground must not let far foliage through).
+    camera_frame = ranges is not None and settings.ground == "planes"
+    clusters, flat_level = objects, flat_variation(variation, ~planes.remaining, ranges if camera_frame else None)
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
         return filter_objects(
@@ -430,4 +432,3 @@ def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
     gap = np.linalg.norm(np.maximum(low, 0) + np.maximum(-high, 0))  # from the origin to the bounding box
     in_front = bool((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low)
     return np.zeros(3) if measured.single_viewpoint or in_front else None
-

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from openshape_ood.segmentation import pipeline, segment_scene
 from openshape_ood.segmentation.clustering import filter_objects, flat_variation
 
 
@@ -55,3 +56,32 @@ def test_a_rough_far_cluster_is_kept_against_the_flat_surfaces_at_its_range():
     per_voxel = np.repeat([0.02, 0.05], 20)  # the flat surfaces at 4 m are as rough as 0.05
     assert kept(per_voxel) == [1]  # 0.09 <= 2 x 0.05: the far one is a solid surface at its range
     assert kept(0.05) == [0, 1]
+
+
+def depth_frame(width: int = 512, height: int = 424, focal: float = 365.0) -> np.ndarray:
+    """A depth camera's frame (x right, y down, z forward, the camera at the origin): a floor 1.2 m below
+    it, a wall 5 m ahead and a 0.4 m box on the floor 1.6-2 m ahead; depth noise 1.5 mm x z^2."""
+    u, v = np.meshgrid(np.arange(width) - width / 2 + 0.5, np.arange(height) - height / 2 + 0.5)
+    rays = np.stack([u.ravel() / focal, v.ravel() / focal, np.ones(u.size)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = np.minimum(np.where(rays[:, 1] > 0, 1.2 / rays[:, 1], np.inf), 5.0)  # the floor, the wall
+        low, high = np.array([-0.6, 0.8, 1.6]) / rays, np.array([-0.2, 1.2, 2.0]) / rays  # the box's slabs
+        near, far = np.nanmax(np.minimum(low, high), axis=1), np.nanmin(np.maximum(low, high), axis=1)
+    depth = np.where((near <= far) & (near > 0) & (near < depth), near, depth)
+    depth += np.random.default_rng(0).normal(0, 1, len(depth)) * 0.0015 * depth**2
+    return rays * depth[:, None]
+
+
+def test_a_depth_frame_is_judged_at_range_and_finds_its_box(monkeypatch):
+    by_range, measure = [], pipeline.flat_variation
+
+    def recorded(variation, flat, ranges=None):
+        by_range.append(ranges is not None)
+        return measure(variation, flat, ranges)
+
+    monkeypatch.setattr(pipeline, "flat_variation", recorded)
+    frame = depth_frame()
+    labels, settings = segment_scene(frame, return_settings=True)
+    assert settings.measured.single_viewpoint and settings.ground == "planes" and by_range == [True]
+    box = (frame[:, 0] > -0.6) & (frame[:, 0] < -0.2) & (frame[:, 2] > 1.59) & (frame[:, 2] < 2.01) & (frame[:, 1] < 1.19)
+    assert labels.max() == 0 and ((labels == 0) & box).sum() / ((labels == 0) | box).sum() > 0.9

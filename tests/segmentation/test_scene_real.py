@@ -197,3 +197,18 @@ def test_map_coordinates_far_from_the_origin_give_the_same_objects():
     far = segment_scene(points.astype(np.float64) + [500000.0, 100.0, 5000000.0], "y")
     assert len(np.unique(near[near >= 0])) >= 5
     assert (near == far).mean() > 0.999
+
+
+
+def test_a_street_sweep_is_judged_for_scatter_by_one_level(monkeypatch):
+    from openshape_ood.segmentation import pipeline
+
+    by_range, measure = [], pipeline.flat_variation
+
+    def recorded(variation, flat, ranges=None):
+        by_range.append(ranges is not None)
+        return measure(variation, flat, ranges)
+
+    monkeypatch.setattr(pipeline, "flat_variation", recorded)
+    segment_scene(kitti_sweep()[0], "z")
+    assert by_range and not any(by_range)  # a LiDAR's range noise hardly grows: no level by range
