@@ -14,3 +14,18 @@ def write_labelled_ply(path: Path, xyz: np.ndarray, labels: np.ndarray, name: st
     vertex["x"], vertex["y"], vertex["z"] = xyz.T
     vertex[name] = labels
     plyfile.PlyData([plyfile.PlyElement.describe(vertex, "vertex")]).write(str(path))
+
+
+def record_scatter_levels(monkeypatch) -> list[bool]:
+    """Whether each call of the segmentation's scatter level (``pipeline.flat_variation``) is by range;
+    the calls still compute it."""
+    from openshape_ood.segmentation import pipeline
+
+    by_range, measure = [], pipeline.flat_variation
+
+    def recorded(variation, flat, ranges=None):
+        by_range.append(ranges is not None)
+        return measure(variation, flat, ranges)
+
+    monkeypatch.setattr(pipeline, "flat_variation", recorded)
+    return by_range

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from openshape_ood.segmentation import pipeline, segment_scene
+from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.clustering import filter_objects, flat_variation
+
+from ..helpers.scenes import record_scatter_levels
 
 
 def _two_bands(near: float, far: float, probes=(2.0,)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,13 +75,7 @@ def depth_frame(width: int = 512, height: int = 424, focal: float = 365.0) -> np
 
 
 def test_a_depth_frame_is_judged_at_range_and_finds_its_box(monkeypatch):
-    by_range, measure = [], pipeline.flat_variation
-
-    def recorded(variation, flat, ranges=None):
-        by_range.append(ranges is not None)
-        return measure(variation, flat, ranges)
-
-    monkeypatch.setattr(pipeline, "flat_variation", recorded)
+    by_range = record_scatter_levels(monkeypatch)
     frame = depth_frame()
     labels, settings = segment_scene(frame, return_settings=True)
     assert settings.measured.single_viewpoint and settings.ground == "planes" and by_range == [True]

@@ -22,6 +22,7 @@ from openshape_ood.segmentation.settings import measure_scan
 from openshape_ood.segmentation.visibility import row_step
 
 from ..helpers.data import DATA as TEST_DATA, ROOT
+from ..helpers.scenes import record_scatter_levels
 
 DATA = TEST_DATA / "scenes_real"
 # The shared data beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
@@ -201,14 +202,6 @@ def test_map_coordinates_far_from_the_origin_give_the_same_objects():
 
 
 def test_a_street_sweep_is_judged_for_scatter_by_one_level(monkeypatch):
-    from openshape_ood.segmentation import pipeline
-
-    by_range, measure = [], pipeline.flat_variation
-
-    def recorded(variation, flat, ranges=None):
-        by_range.append(ranges is not None)
-        return measure(variation, flat, ranges)
-
-    monkeypatch.setattr(pipeline, "flat_variation", recorded)
+    by_range = record_scatter_levels(monkeypatch)
     segment_scene(kitti_sweep()[0], "z")
     assert by_range and not any(by_range)  # a LiDAR's range noise hardly grows: no level by range
