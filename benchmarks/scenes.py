@@ -30,10 +30,16 @@ Sparser copies (``--sparser 0.7 0.5``): each scan is also segmented with the def
 keep each point with probability 0.7 (0.5, ...), one per seed (copy s drawn from a generator seeded s
 and segmented with seed s): a room of the same points spread over a larger floor, or a coarser scanner.
 Objects that fall below ``--min-gt-points`` in a copy leave its count.
+
+Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by N virtual depth cameras
+(:mod:`benchmarks.virtual_frames`: 512 x 424, from the corners at eye height), and each frame, in its
+camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
+fewer than 200 pixels are left out of a frame's count. A proxy of single-view frames of rooms, which the
+scans we have lack; its figure is printed beside the room's.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
-    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5
+    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -58,6 +64,8 @@ from openshape_ood.atomic import replacing
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
+from .virtual_frames import camera_views, render_frame
+
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
 # other points (occlusion, dropouts); a tenth lost is small beside the changes of a real re-scan.
 PERTURB_KEEP = 0.9
@@ -69,6 +77,9 @@ PERTURB_NOISE_SHARE = 0.1
 # A denser copy adds points on the segments from each point to one of this many nearest neighbours: on
 # the surface for a smooth one (neighbours on a 2D lattice: 4 at one step, 4 at the diagonal).
 DENSER_NEIGHBOURS = 8
+# A virtual frame counts objects of at least this many pixels (a 14 x 14 patch): one at the frame's edge
+# or behind a nearer one shows a sliver that no segmentation is asked to find.
+FRAME_MIN_GT_POINTS = 200
 
 # ../shared/data/scenes_real beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
 DEFAULT_DATA = Path(
@@ -238,6 +249,17 @@ def sparser_copy(points: np.ndarray, truth: np.ndarray, share: float, seed: int)
     return points[kept], truth[kept]
 
 
+def run_frames(points, truth, up, views: int, values: dict) -> list[dict]:
+    """:func:`run_scan` on ``views`` virtual frames of a room (view k rendered and segmented with seed k),
+    each in its camera's coordinates without an up axis; none for a scan without ``up``."""
+    if views == 0 or up is None:
+        return []
+    return [
+        run_scan(*render_frame(points, truth, eye, target, up, seed=k), None, k, values, FRAME_MIN_GT_POINTS)
+        for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views))
+    ]
+
+
 def choose_on(results: list[dict], scans: list[str]) -> int:
     """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
     then the fewest false segments, then the earliest (the defaults come first)."""
@@ -309,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sparser", type=float, nargs="*", default=[], metavar="S",
                         help="also segment copies of each scan keeping each point with probability S (e.g. 0.7 0.5), "
                              "one per seed, with the defaults")
+    parser.add_argument("--frames", type=int, default=0, metavar="N",
+                        help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     args = parser.parse_args(argv)
     if args.perturb < 0:
         parser.error(f"--perturb must be 0 or more copies, not {args.perturb}")
@@ -316,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
     if any(not 0 < share < 1 for share in args.sparser):
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
+    if not 0 <= args.frames <= 4:
+        parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
 
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
@@ -323,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
+    frames = {}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     for name in scans:
@@ -341,18 +368,20 @@ def main(argv: list[str] | None = None) -> None:
                 run_scan(*sparser_copy(points, truth, share, seed), up, seed, candidates[0], args.min_gt_points)
                 for seed in args.seeds
             ]
+        frames[name] = run_frames(points, truth, up, args.frames if kinds[name] == "room" else 0, candidates[0])
         row = results[0][name][0]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
               + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser)
-              + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser),
+              + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
+              + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else ""),
               flush=True)  # fmt: skip
     chosen = choose_left_out(results, scans, kinds, candidates)
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser, "sparser": args.sparser}
+              "denser": args.denser, "sparser": args.sparser, "frames": args.frames}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
@@ -377,6 +406,11 @@ def main(argv: list[str] | None = None) -> None:
             thinned = summarise(sparser[share], members, args.seeds)
             report["kinds"][kind][f"sparser_{share:g}"] = thinned
             print(f"{'':<10} {share:g} of the points (a copy per seed): {_figure(thinned)}")
+        views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(frames[scan])}
+        if views:  # every frame of every room, counted together
+            seen = summarise(views, list(views), [0])
+            report["kinds"][kind]["frames"] = seen
+            print(f"{'':<10} virtual frames, {args.frames} views of each, all together: {_figure(seen)}")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
@@ -396,7 +430,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]],
                                 "perturbed": perturbed[scan],
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
-                                "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser}})  # fmt: skip
+                                "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
+                                "frames": frames[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

@@ -28,12 +28,11 @@ def test_up_axis_is_read_from_the_readers_info():
     assert scenes.up_axis_of({"up_axis": "none: camera frame (x right, y down, z forward)"}) is None
 
 
-@pytest.fixture(scope="module")
-def scan_folder(tmp_path_factory):
-    """A folder laid out like scenes_real: one synthetic room (Y up) and its own load_gt.py."""
+def write_scan_folder(folder, info: dict):
+    """A folder laid out like scenes_real: one synthetic room (Y up) and its own load_gt.py, whose
+    ``info`` is ``info``."""
     from ..synthetic_scene import make_synthetic_scene
 
-    folder = tmp_path_factory.mktemp("scans")
     points, truth = make_synthetic_scene(spacing=0.015, seed=3)
     np.save(folder / "points.npy", points)
     np.save(folder / "truth.npy", truth)
@@ -42,11 +41,17 @@ def scan_folder(tmp_path_factory):
         def list_scenes():
             return ["room"]
         def info(name):
-            return {{"up_axis": "+y"}}
+            return {info!r}
         def load(name):
             return np.load({str(folder / "points.npy")!r}), np.load({str(folder / "truth.npy")!r}), {{}}
     '''))
     return folder
+
+
+@pytest.fixture(scope="module")
+def scan_folder(tmp_path_factory):
+    """One synthetic room (Y up) of no named kind."""
+    return write_scan_folder(tmp_path_factory.mktemp("scans"), {"up_axis": "+y"})
 
 
 def test_the_benchmark_runs_on_a_folder_with_its_own_reader(scan_folder, tmp_path, capsys):
@@ -115,3 +120,19 @@ def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_pat
     for share in ("1", "0"):
         with pytest.raises(SystemExit):
             scenes.main(["--data", str(scan_folder), "--out", str(out), "--sparser", share])
+
+
+def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--frames", "2"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert row["kind"] == "room" and len(row["frames"]) == 2 and report["frames"] == 2
+    assert all(frame["settings"]["measured"]["points"] > 10_000 for frame in row["frames"])
+    summary = report["kinds"]["room"]["frames"]
+    assert summary["objects"] == sum(frame["objects"] for frame in row["frames"])
+    assert summary["found_050"] == sum(frame["found_050"] for frame in row["frames"])
+    assert "virtual frames, 2 views of each, all together" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])

@@ -1,0 +1,122 @@
+"""Virtual depth-camera frames of a reconstructed room: single views with per-pixel ground truth.
+
+The scans we have hold no single-view frames of rooms, while users (and the scans kept out of sight)
+have them: a Kinect-class camera in a bedroom sees part of the room from one place, with far surfaces
+sparser and noisier than near ones and objects hidden behind nearer ones. :func:`render_frame` renders
+such a frame from a room's points (a sample of a reconstruction, with colour and an instance label per
+point): each point is a small disc in its surface's plane (a splat; Zwicker et al. 2001), the surfaces
+nearest the camera are kept per pixel and blended where they agree in depth, and depth noise is added
+along the rays. The frame is in the camera's coordinates (x right, y down, z forward), as an RGB-D
+frame's point cloud is, and every pixel carries the label of the point that covers it most.
+
+This is a proxy, not data: where the sample is sparse the discs leave seams and creases that a real
+frame does not have. It measures what a single view does to the segmentation (occlusion, range, the
+wrong support); no constant is chosen on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from openshape_ood.config import UP_AXES
+from openshape_ood.segmentation.geometry import normals
+
+# A Kinect v2 depth camera: 512 x 424 pixels, focal length 365 pixels (70.6 x 60 degrees), 0.5-4.5 m.
+WIDTH, HEIGHT, FOCAL = 512, 424, 365.0
+NEAREST, FARTHEST = 0.5, 4.5
+# Depth noise along the rays, per metre of range: a time-of-flight camera's millimetres at a few metres.
+NOISE_PER_METRE = 0.001
+# A splat is a disc of this radius (m) in its point's tangent plane, at most this many pixels wide:
+# about two point spacings of a 50,000-point room sample, so that neighbouring discs overlap.
+SPLAT_RADIUS, MAX_SPLAT_PIXELS = 0.04, 12
+# Surfaces within this share of the nearest depth at a pixel are one surface, blended; farther ones hidden.
+BLEND_DEPTH = 0.05
+# A camera held at eye height in a corner of the room, looking at a point above the floor in its middle.
+EYE_HEIGHT, TARGET_HEIGHT, CORNER_INSET = 1.6, 0.4, 0.15
+
+
+def camera_views(xyz: np.ndarray, up_axis: str, count: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``count`` (at most 4) (eye, target) pairs: from each corner of the room (the 3rd-97th percentile
+    box across ``up_axis``, moved :data:`CORNER_INSET` of the way to the middle) at :data:`EYE_HEIGHT`
+    above the floor (the 2nd percentile of height), towards the middle at :data:`TARGET_HEIGHT`."""
+    if not 1 <= count <= 4:
+        raise ValueError(f"count must be 1 to 4 views (one per corner), got {count}")
+    up = UP_AXES.index(up_axis) % 3
+    across = [axis for axis in range(3) if axis != up]
+    floor = np.percentile(xyz[:, up], 2)
+    low, high = np.percentile(xyz[:, across], [3, 97], axis=0)
+    middle = (low + high) / 2
+    views = []
+    for corner in ([low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]])[:count]:
+        eye, target = np.zeros(3), np.zeros(3)
+        eye[across] = np.asarray(corner) + CORNER_INSET * (middle - corner)
+        target[across] = middle
+        eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
+        views.append((eye, target))
+    return views
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The rotation whose rows are the camera's x (right), y (down) and z (forward) axes in the scan's frame."""
+    forward = (target - eye) / np.linalg.norm(target - eye)
+    right = np.cross(forward, up)
+    right /= np.linalg.norm(right)
+    return np.stack([right, np.cross(forward, right), forward])
+
+
+def render_frame(
+    points: np.ndarray, truth: np.ndarray, eye: np.ndarray, target: np.ndarray, up_axis: str, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frame ``(M, 3 + C)`` float32 (xyz in the camera's frame, then ``points``' other columns, such as
+    colour, blended) that a camera at ``eye`` looking at ``target`` sees of ``points``, and the ``truth``
+    label of each of its pixels; depth noise of :data:`NOISE_PER_METRE` times the range, drawn with
+    ``seed``."""
+    rotation = look_at(eye, target, np.eye(3)[UP_AXES.index(up_axis) % 3])
+    xyz = (points[:, :3] - eye) @ rotation.T
+    tangent_normal = normals(points[:, :3].astype(np.float64))[0] @ rotation.T
+    seen = (xyz[:, 2] > NEAREST) & (xyz[:, 2] < FARTHEST)
+    xyz, extra, labels, tangent_normal = xyz[seen], points[seen, 3:], truth[seen], tangent_normal[seen]
+    plane_offset = np.einsum("ij,ij->i", tangent_normal, xyz)
+    column = FOCAL * xyz[:, 0] / xyz[:, 2] + WIDTH / 2
+    row = FOCAL * xyz[:, 1] / xyz[:, 2] + HEIGHT / 2
+    radius = np.minimum(SPLAT_RADIUS * FOCAL / xyz[:, 2], MAX_SPLAT_PIXELS)
+
+    def splats():
+        """Per pixel offset within the splats: (pixel index, depth, point, weight) of each disc covering it."""
+        reach = int(np.ceil(MAX_SPLAT_PIXELS))
+        for dx in range(-reach, reach + 1):
+            for dy in range(-reach, reach + 1):
+                distance = np.hypot(dx, dy)
+                which = np.flatnonzero(radius >= distance)
+                u = np.round(column[which]).astype(np.int64) + dx
+                v = np.round(row[which]).astype(np.int64) + dy
+                inside = (u >= 0) & (u < WIDTH) & (v >= 0) & (v < HEIGHT)
+                which, u, v = which[inside], u[inside], v[inside]
+                ray = np.stack([(u - WIDTH / 2) / FOCAL, (v - HEIGHT / 2) / FOCAL, np.ones(len(u))], axis=1)
+                facing = np.einsum("ij,ij->i", ray, tangent_normal[which])
+                # The disc's depth at this pixel: where the ray meets its plane (its own depth when seen edge-on).
+                along = np.abs(facing) > 0.2
+                depth = np.where(along, plane_offset[which] / np.where(along, facing, 1.0), xyz[which, 2])
+                depth = np.clip(depth, xyz[which, 2] - SPLAT_RADIUS, xyz[which, 2] + SPLAT_RADIUS)
+                weight = np.exp(-0.5 * (distance / np.maximum(radius[which] / 2, 0.5)) ** 2)
+                yield v * WIDTH + u, depth, which, weight
+
+    nearest = np.full(WIDTH * HEIGHT, np.inf)
+    for pixel, depth, _, _ in splats():
+        np.minimum.at(nearest, pixel, depth)
+    depth_sum, weight_sum, extra_sum = np.zeros(WIDTH * HEIGHT), np.zeros(WIDTH * HEIGHT), np.zeros((WIDTH * HEIGHT, extra.shape[1]))
+    heaviest, owner = np.zeros(WIDTH * HEIGHT), np.full(WIDTH * HEIGHT, -1)
+    for pixel, depth, which, weight in splats():
+        front = depth <= nearest[pixel] * (1 + BLEND_DEPTH)
+        pixel, depth, which, weight = pixel[front], depth[front], which[front], weight[front]
+        np.add.at(depth_sum, pixel, weight * depth)
+        np.add.at(weight_sum, pixel, weight)
+        np.add.at(extra_sum, pixel, weight[:, None] * extra[which])
+        np.maximum.at(heaviest, pixel, weight)
+        owner[pixel[weight >= heaviest[pixel]]] = which[weight >= heaviest[pixel]]
+    covered = np.flatnonzero(weight_sum > 0)
+    depth = depth_sum[covered] / weight_sum[covered]
+    depth *= 1 + np.random.default_rng(seed).normal(0, NOISE_PER_METRE, len(covered))
+    u, v = covered % WIDTH, covered // WIDTH
+    frame = np.stack([(u - WIDTH / 2) * depth / FOCAL, (v - HEIGHT / 2) * depth / FOCAL, depth], axis=1)
+    return np.hstack([frame, extra_sum[covered] / weight_sum[covered, None]]).astype(np.float32), labels[owner[covered]]

@@ -1,0 +1,59 @@
+"""benchmarks.virtual_frames: a depth camera's view of a scan, checked on a wall and a panel in front of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import virtual_frames as frames
+
+
+def plane_points(xs, zs, y: float, label: int, colour, step: float = 0.015):
+    """Points on a grid of ``step`` over x in ``xs`` and z in ``zs`` at depth y (z up), with a label and a colour."""
+    x, z = np.meshgrid(np.arange(*xs, step), np.arange(*zs, step), indexing="ij")
+    xyz = np.stack([x.ravel(), np.full(x.size, y), z.ravel()], axis=1)
+    return np.hstack([xyz, np.tile(colour, (len(xyz), 1))]), np.full(len(xyz), label)
+
+
+def wall_and_panel():
+    """A red wall 3 m ahead of a camera at (0, 0, 1.2) looking along +y, and a green panel 2 m ahead."""
+    wall, wall_label = plane_points((-1.5, 1.5), (0.0, 2.4), 3.0, 0, [1.0, 0.0, 0.0])
+    panel, panel_label = plane_points((-0.3, 0.3), (0.9, 1.5), 2.0, 1, [0.0, 1.0, 0.0])
+    return np.concatenate([wall, panel]), np.concatenate([wall_label, panel_label])
+
+
+def test_look_at_gives_right_down_forward_rows():
+    rotation = frames.look_at(np.zeros(3), np.array([0.0, 3.0, 0.0]), np.array([0.0, 0.0, 1.0]))
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(rotation, [[1, 0, 0], [0, 0, -1], [0, 1, 0]], atol=1e-12)  # x right, y down, z ahead
+
+
+def test_views_stand_at_eye_height_in_the_corners_looking_at_the_middle():
+    xyz = np.random.default_rng(0).uniform([0, 0, 0], [4, 6, 2.5], (20000, 3))
+    views = frames.camera_views(xyz, "z", 4)
+    assert len(views) == 4
+    for eye, target in views:
+        assert eye[2] == pytest.approx(np.percentile(xyz[:, 2], 2) + 1.6)
+        assert target[2] == pytest.approx(np.percentile(xyz[:, 2], 2) + 0.4)
+        np.testing.assert_allclose(target[:2], (np.percentile(xyz[:, :2], 3, axis=0) + np.percentile(xyz[:, :2], 97, axis=0)) / 2)
+    with pytest.raises(ValueError, match="1 to 4"):
+        frames.camera_views(xyz, "z", 5)
+
+
+def test_a_frame_sees_the_panel_and_hides_the_wall_behind_it():
+    points, truth = wall_and_panel()
+    frame, labels = frames.render_frame(points, truth, np.array([0.0, 0.0, 1.2]), np.array([0.0, 3.0, 1.2]), "z")
+    assert frame.shape[1] == 6 and frame.dtype == np.float32 and len(labels) == len(frame)
+    x, y, depth = frame[:, 0] / frame[:, 2], frame[:, 1] / frame[:, 2], frame[:, 2]
+    # Rays well inside the panel's outline (its splats reach 4 cm past its edges) meet the panel at 2 m...
+    on_panel = (np.abs(x) < 0.25 / 2) & (np.abs(y) < 0.25 / 2)
+    # ... and rays well outside it the wall at 3 m (up to the top of the view and the wall's sides).
+    on_wall = (np.abs(x) > 0.4 / 2) & (np.abs(x) < 1.4 / 3) & (np.abs(y) < 1.1 / 3)
+    assert on_panel.sum() > 2000 and on_wall.sum() > 20000
+    assert (labels[on_panel] == 1).all() and (labels[on_wall] == 0).all()
+    # Depth along the rays with noise of 1 mm per metre: 2 mm at 2 m, 3 mm at 3 m.
+    assert abs(depth[on_panel].mean() - 2.0) < 5e-4 and np.abs(depth[on_panel] - 2.0).max() < 0.012
+    assert abs(depth[on_wall].mean() - 3.0) < 5e-4 and np.abs(depth[on_wall] - 3.0).max() < 0.018
+    assert 0.002 < np.std(depth[on_wall] - 3.0) < 0.004
+    np.testing.assert_allclose(frame[on_panel, 3:], [[0.0, 1.0, 0.0]] * on_panel.sum(), atol=1e-6)
+    np.testing.assert_allclose(frame[on_wall, 3:], [[1.0, 0.0, 0.0]] * on_wall.sum(), atol=1e-6)
