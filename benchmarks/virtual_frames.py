@@ -104,8 +104,9 @@ def render_frame(
     nearest = np.full(WIDTH * HEIGHT, np.inf)
     for pixel, depth, _, _ in splats():
         np.minimum.at(nearest, pixel, depth)
-    depth_sum, weight_sum, extra_sum = np.zeros(WIDTH * HEIGHT), np.zeros(WIDTH * HEIGHT), np.zeros((WIDTH * HEIGHT, extra.shape[1]))
-    heaviest, owner = np.zeros(WIDTH * HEIGHT), np.full(WIDTH * HEIGHT, -1)
+    pixels = WIDTH * HEIGHT
+    depth_sum, weight_sum, extra_sum = np.zeros(pixels), np.zeros(pixels), np.zeros((pixels, extra.shape[1]))
+    heaviest, owner = np.zeros(pixels), np.full(pixels, -1)
     for pixel, depth, which, weight in splats():
         front = depth <= nearest[pixel] * (1 + BLEND_DEPTH)
         pixel, depth, which, weight = pixel[front], depth[front], which[front], weight[front]
