@@ -273,18 +273,19 @@ def _segment_voxels(
         planes.set_apart((in_planes >= 0) & (objects >= 0))
     planes.give_back(objects)
     planes.drop_flat(objects, up)
+    # The planes are final from here: their normals' noise, and the smallest part an object may have, once.
+    normal_noise, min_voxels = planes.normal_noise(), _min_voxels(settings, counts)
     if settings.convexity:
         objects = split_concave(
-            objects, centroids, voxel_normals, settings.voxel_size, _min_voxels(settings, counts), context.viewpoint,
-            planes.normal_noise(), normal_radius, up,
+            objects, centroids, voxel_normals, settings.voxel_size, min_voxels, context.viewpoint, normal_noise,
+            normal_radius, up,
         )
     if settings.colour_split and colours is not None:
         joins = object_joins(
-            objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, planes.normal_noise(),
-            normal_radius, up,
+            objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, normal_noise, normal_radius, up
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
-        objects = split_colours(objects, joins, centroids, colours, _min_voxels(settings, counts), noise)
+        objects = split_colours(objects, joins, centroids, colours, min_voxels, noise)
     # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range
     # (a LiDAR's range noise hardly grows, and its far ground must not let far foliage through).
     camera_frame = ranges is not None and settings.ground == "planes"
@@ -302,7 +303,7 @@ def _segment_voxels(
         # small or too flat to be an object on its own is no evidence of one, and would come back joined.
         joined = join_occluded(
             objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
-            _min_voxels(settings, counts), settings.max_size, colours,
+            min_voxels, settings.max_size, colours,
         )
         objects = _by_point_count(joined, counts)
     if not (objects >= 0).any() and (clusters >= 0).any():
