@@ -212,17 +212,22 @@ class Planes:
     def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
         """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
 
-        Patches are 8-connected cells on a grid in the plane, two voxel spacings wide; a
-        patch's area is its number of cells times a cell's area.
+        Patches are 8-connected cells on a grid in the plane, two voxel spacings wide, so that a sparse
+        scan's patch does not fall apart between its points. A patch's area is measured on the finer
+        grid of the voxels: the voxel-sized squares of the plane its voxels fall in. Counted in cells, a
+        cell on the rim would count whole, and a sparser scan of the same plane (wider cells) would
+        measure a larger patch: at half the points, a coffee table's top came out as large as a wall.
         """
-        cells = np.floor(self.centroids[voxels] @ plane_basis(normal).T / self.cell).astype(np.int64)
+        flat = self.centroids[voxels] @ plane_basis(normal).T
+        cells = np.floor(flat / self.cell).astype(np.int64)
         cells -= cells.min(axis=0)
-        shape = cells.max(axis=0) + 1
-        grid = np.zeros(shape, dtype=bool)
+        grid = np.zeros(cells.max(axis=0) + 1, dtype=bool)
         grid[cells[:, 0], cells[:, 1]] = True
         patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
-        area = np.bincount(patches.ravel(), minlength=count + 1) * self.cell**2
-        area[0] = 0.0  # empty cells
-        return voxels[area[patches[cells[:, 0], cells[:, 1]]] >= min_area]
-
-
+        patch = patches[cells[:, 0], cells[:, 1]]
+        squares = np.floor(flat / self.voxel_size).astype(np.int64)
+        squares -= squares.min(axis=0)
+        rows, columns = squares.max(axis=0) + 1
+        covered = np.unique((patch * rows + squares[:, 0]) * columns + squares[:, 1]) // (rows * columns)
+        area = np.bincount(covered, minlength=count + 1) * self.voxel_size**2
+        return voxels[area[patch] >= min_area]

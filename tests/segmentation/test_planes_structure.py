@@ -47,6 +47,18 @@ def test_the_support_grows_over_a_floor_that_sags_but_not_onto_a_bed():
     assert planes.remaining[is_top].all()  # the box's top is reached only over its upright sides
 
 
+def test_a_patch_measures_the_voxel_squares_it_covers_not_its_wider_cells():
+    # 11 x 11 voxels 5 cm apart, centred in their squares: 121 squares, 0.3025 m^2. The cells that
+    # connect a patch are two spacings (10 cm) wide: counted in them it would measure 6 x 6 cells,
+    # 0.36 m^2 (a cell on the rim counts whole), and a sparser scan of the same square (wider cells) more.
+    x, y = _grid((0.025, 0.525), (0.025, 0.525))
+    planes = _planes(np.stack([x, y, np.zeros(len(x))], axis=1))
+    assert not planes.add((UP, 0.0), 0.31)
+    assert planes.remaining.all()
+    assert planes.add((UP, 0.0), 0.30)
+    assert not planes.remaining.any()
+
+
 def test_the_share_beyond_a_plane_by_hand(monkeypatch):
     # 100 voxels on z = 0, 30 at z = 1 (the room above the plane) and 10 at z = -1 (beyond it):
     # 10 of 140 lie on the side holding fewer, more than two plane distances (0.2 m) away.
