@@ -20,7 +20,7 @@ _CORE_VOXELS = 4
 _RIM_NEIGHBOURS = 9
 # A cluster splits by density only into parts holding this share of its voxels each: a sliver frayed
 # off an object's rim is not an object. Chosen by leave-one-scan-out (segmentation.tuning) among 0.05,
-# 0.1 (the concave split's share, convexity._MIN_PART) and 0.2.
+# 0.1 (the concave split's share, convexity.PART_SHARE) and 0.2.
 MIN_PART = 0.05
 # Range bands of a one-viewpoint scan, each clustered with the distance of its far edge.
 _BANDS = 8

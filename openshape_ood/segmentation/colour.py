@@ -16,7 +16,7 @@ nearly all differences within one surface, so their median sets the noise level 
 across object boundaries are few). With per-channel Gaussian noise of standard deviation ``s``, the
 squared difference of two voxels over ``2 s^2`` follows a chi-square law with 3 degrees of freedom:
 the median difference is ``2.175 s``, and two voxels of one surface differ by more than ``4.76 s`` once
-in a hundred (:data:`_SAME_SURFACE`), the one threshold used here.
+in a hundred (:data:`SAME_SURFACE`), the one threshold used here.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from ..io.contract import rgb_to_unit
 from .clustering import cluster
 from .geometry import plane_basis
 
-# sqrt(2 * median of chi-square(3)): the median colour difference of two voxels of one surface, in
+#: sqrt(2 * median of chi-square(3)): the median colour difference of two voxels of one surface, in
 # units of the per-channel noise.
-_MEDIAN_DIFFERENCE = math.sqrt(2 * 2.3660)
-# sqrt(2 * 99th percentile of chi-square(3)): two voxels of one surface differ by more once in a hundred.
-_SAME_SURFACE = math.sqrt(2 * 11.345)
+MEDIAN_DIFFERENCE = math.sqrt(2 * 2.3660)
+#: sqrt(2 * 99th percentile of chi-square(3)): two voxels of one surface differ by more once in a hundred.
+SAME_SURFACE = math.sqrt(2 * 11.345)
 # The step of 8-bit colour: a plane of one flat colour has no less noise.
 _RESOLUTION = 1 / 255
 #: A group of voxels of another colour lies inside its plane (a picture in its wall) when at least this
@@ -96,13 +96,13 @@ def colour_noise_level(squared: np.ndarray) -> float:
     """The per-channel colour noise of a voxel, from the squared colour differences ``squared`` of
     neighbouring voxels, nearly all of one surface: their median over 2.175, no less than the step of
     8-bit colour."""
-    return max(math.sqrt(float(np.median(squared))) / _MEDIAN_DIFFERENCE, _RESOLUTION)
+    return max(math.sqrt(float(np.median(squared))) / MEDIAN_DIFFERENCE, _RESOLUTION)
 
 
 def same_surface_difference(squared: np.ndarray) -> float:
     """The largest colour difference of two voxels of one surface (once in a hundred it is more), from the
     squared colour differences ``squared`` of neighbouring voxels (:func:`colour_noise_level`)."""
-    return _SAME_SURFACE * colour_noise_level(squared)
+    return SAME_SURFACE * colour_noise_level(squared)
 
 
 def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float) -> np.ndarray:

@@ -8,7 +8,7 @@ often than it separated touching ones (measured in the scenes guide, "Colour reg
 1. **Colour regions.** Each object is cut into colour regions by region growing on its voxel neighbour
    graph, as :mod:`.colour` cuts a removed plane (Zhan et al. 2009, PCL's ``RegionGrowingRGB``): two
    neighbouring voxels join when their colours differ by no more than two voxels of one surface do
-   (``_SAME_SURFACE`` times the colour noise: the 99th percentile of the chi-square law with 3 degrees
+   (``SAME_SURFACE`` times the colour noise: the 99th percentile of the chi-square law with 3 degrees
    of freedom). Where the surface folds outwards between them (a convex join, bending by more than the
    normals' noise), the light changes with the face: there only the difference across the direction
    of their colour counts (:data:`_SAME_HUE`, 2 degrees of freedom), so that a box's faces, brighter
@@ -19,7 +19,7 @@ often than it separated touching ones (measured in the scenes guide, "Colour reg
    neighbouring voxels differ more (print, fabric) is judged by its own noise, measured alike on its
    joins (their median: the joins across a boundary between two objects are few): against the table's
    noise, a printed box falls into regions of its print.
-2. **Large regions.** A region counts when it holds :data:`.convexity._MIN_PART` of its object's voxels
+2. **Large regions.** A region counts when it holds :data:`.convexity.PART_SHARE` of its object's voxels
    and ``min_voxels``; every other voxel (printed text, a label, a specular highlight, the blurred
    colour along an edge) goes to the nearest large region of its object.
 3. **Parts.** Large regions are one part when their mean colours are within the same threshold (the
@@ -38,8 +38,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .colour import _MEDIAN_DIFFERENCE, _SAME_SURFACE, colour_noise_level
-from .convexity import _MIN_PART, Joins, split_into_parts
+from .colour import MEDIAN_DIFFERENCE, SAME_SURFACE, colour_noise_level
+from .convexity import PART_SHARE, Joins, split_into_parts
 
 # sqrt(2 * 99th percentile of chi-square(2)): the colour difference of two voxels of one surface across
 # the direction of their colour (the noise in the two directions a change of brightness does not move).
@@ -52,7 +52,7 @@ _NOISE_SAMPLE = 20_000
 def colour_noise(planes, colours: np.ndarray, reach: float, rng: np.random.Generator) -> float | None:
     """Per-channel colour noise of a voxel (at least one step of 8-bit colour) measured on the removed
     planes of ``planes`` (a :class:`~.planes.Planes`): the median colour difference between a plane voxel
-    and its nearest voxel of the planes within ``reach``, over 2.175 (:data:`.colour._MEDIAN_DIFFERENCE`).
+    and its nearest voxel of the planes within ``reach``, over 2.175 (:data:`.colour.MEDIAN_DIFFERENCE`).
     ``None`` when no plane was removed or fewer than 10 of its voxels have a neighbour."""
     if not planes.found:
         return None
@@ -81,8 +81,8 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     first, second, members = joins.first, joins.second, joins.members
     difference = local[first] - local[second]
     squared = (difference**2).sum(axis=1)
-    noise = np.maximum(noise, _median_by(squared, members[first], len(joins.sizes)) ** 0.5 / _MEDIAN_DIFFERENCE)
-    threshold = _SAME_SURFACE * noise[members[first]]
+    noise = np.maximum(noise, _median_by(squared, members[first], len(joins.sizes)) ** 0.5 / MEDIAN_DIFFERENCE)
+    threshold = SAME_SURFACE * noise[members[first]]
     joined = squared <= threshold**2
     # Across a fold of the surface the light changes: a face of one object may be brighter or darker than
     # the next, but of the same hue, so there only the difference across the colours' direction counts.
@@ -97,7 +97,7 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     region_size = np.bincount(region, minlength=count)
     owner = np.zeros(count, dtype=np.int64)
     owner[region] = members  # joins stay within an object: each region has one owner
-    large = np.flatnonzero(region_size >= np.maximum(min_voxels, _MIN_PART * joins.sizes[owner]))
+    large = np.flatnonzero(region_size >= np.maximum(min_voxels, PART_SHARE * joins.sizes[owner]))
     if len(np.unique(owner[large])) == len(large):  # no object has two large regions
         return objects
     # Every voxel of an object with two or more large regions goes to its nearest large region (the
@@ -111,7 +111,7 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     # Large regions are one part where they meet at a convex edge (faces of one object: a lid, a shaded
     # side) or where their mean colours are alike (the halves of a box cut by a printed band).
     alike = (owner[large][:, None] == owner[large][None, :]) & (
-        ((mean[:, None, :] - mean[None, :, :]) ** 2).sum(axis=2) <= (_SAME_SURFACE * noise[owner[large]][:, None]) ** 2
+        ((mean[:, None, :] - mean[None, :, :]) ** 2).sum(axis=2) <= (SAME_SURFACE * noise[owner[large]][:, None]) ** 2
     )
     _, group = connected_components(alike | folded, directed=False)
     part = np.where(nearest >= 0, group[nearest], -1)

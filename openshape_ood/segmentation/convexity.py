@@ -37,9 +37,9 @@ _SMOOTH_RADIUS = 0.025
 _NOISE_FACTOR = 2.5
 # A voxel with more than this share of concave joins lies in a valley between two surfaces.
 _VALLEY_SHARE = 0.2
-# A part is split off only when it holds this share of the object's voxels; smaller concave pieces
+#: A part is split off only when it holds this share of the object's voxels; smaller concave pieces
 # (a handle, a dent, noise at an edge) stay with the part they touch.
-_MIN_PART = 0.1
+PART_SHARE = 0.1
 
 
 class Joins(NamedTuple):
@@ -128,7 +128,7 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     part_size = np.bincount(part[~valley], minlength=count)
     part_owner = np.zeros(count, dtype=np.int64)
     part_owner[part] = members  # joins stay within an object: each part has one owner
-    part_big = part_size >= np.maximum(min_voxels, _MIN_PART * joins.sizes[part_owner])
+    part_big = part_size >= np.maximum(min_voxels, PART_SHARE * joins.sizes[part_owner])
     # Valley voxels and small pieces join the nearest large part.
     return split_into_parts(objects, joins, centroids, part, part_big[part] & ~valley)
 
