@@ -34,7 +34,7 @@ from .clustering import cluster
 from .geometry import plane_basis
 
 #: sqrt(2 * median of chi-square(3)): the median colour difference of two voxels of one surface, in
-# units of the per-channel noise.
+#: units of the per-channel noise.
 MEDIAN_DIFFERENCE = math.sqrt(2 * 2.3660)
 #: sqrt(2 * 99th percentile of chi-square(3)): two voxels of one surface differ by more once in a hundred.
 SAME_SURFACE = math.sqrt(2 * 11.345)

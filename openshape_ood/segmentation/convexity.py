@@ -38,7 +38,7 @@ _NOISE_FACTOR = 2.5
 # A voxel with more than this share of concave joins lies in a valley between two surfaces.
 _VALLEY_SHARE = 0.2
 #: A part is split off only when it holds this share of the object's voxels; smaller concave pieces
-# (a handle, a dent, noise at an edge) stay with the part they touch.
+#: (a handle, a dent, noise at an edge) stay with the part they touch.
 PART_SHARE = 0.1
 
 
