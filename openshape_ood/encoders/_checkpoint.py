@@ -156,11 +156,14 @@ def verify_checkpoint(path: Path, *, sha256: str | None, size: int | None) -> No
             )
     # Also with a matching SHA-256: a registry entry may have been written from an already damaged file.
     if problem := zip_problem(path):
-        raise CheckpointError(f"{path} {problem}: the file is damaged. Delete it and download or copy it again.")
+        raise CheckpointError(f"{path} {problem}")
+
+
+_DAMAGED = ": the file is damaged. Delete it and download or copy it again."
 
 
 def zip_problem(path: str | os.PathLike) -> str | None:
-    """What is wrong with a zip container (``torch.save``'s format) at ``path``, or ``None``.
+    """What is wrong with a zip container (``torch.save``'s format) at ``path`` and what to do, or ``None``.
 
     Every member is read and checked against the CRC-32 stored with it, so a flipped bit in
     the tensor data is caught without a SHA-256 to compare with. Files that are not zip
@@ -174,9 +177,11 @@ def zip_problem(path: str | os.PathLike) -> str | None:
     # zlib.error: a damaged deflated member (torch.save stores, other zip writers deflate). The file was
     # just opened by is_zipfile, so an OSError here is a seek past the end of a damaged one, not a permission.
     # Nothing is unpickled: zipfile only reads the members to compare their CRC-32.
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        return f"is a damaged zip container ({exc})"
-    return f"fails the CRC-32 check of its member {bad}" if bad is not None else None
+    except NotImplementedError as exc:  # a compression method this Python's zipfile lacks (deflate64, ...)
+        return f"has zip members this Python cannot read ({exc}): save the weights again with torch.save"
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        return f"is a damaged zip container ({exc}){_DAMAGED}"
+    return f"fails the CRC-32 check of its member {bad}{_DAMAGED}" if bad is not None else None
 
 
 def read_encoder_state_dict(

@@ -121,3 +121,20 @@ def test_a_damaged_deflated_member_is_a_checkpoint_error_not_a_zlib_error(tmp_pa
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match=r"deflated\.pt is a damaged zip container"):
         verify_checkpoint(path, sha256=None, size=None)
+
+
+def test_a_zip_member_compressed_in_a_method_python_cannot_read_is_not_called_damaged(tmp_path):
+    """zipfile raises NotImplementedError for methods such as deflate64 (9): the file may be whole."""
+    path = tmp_path / "deflate64.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"x" * 100)
+    data = bytearray(path.read_bytes())
+    data[8:10] = (9).to_bytes(2, "little")  # the method in the local header
+    central = data.find(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (9).to_bytes(2, "little")  # and in the central directory
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as error:
+        verify_checkpoint(path, sha256=None, size=None)
+    assert "deflate64.pt has zip members this Python cannot read" in str(error.value)
+    assert "save the weights again with torch.save" in str(error.value)
+    assert "damaged" not in str(error.value)
