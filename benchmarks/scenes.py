@@ -394,23 +394,19 @@ def main(argv: list[str] | None = None) -> None:
             if abs(inside["found_050"] - outside["found_050"]) > 0.1 * max(1, inside["objects"]):
                 line += "  (differ by more than 10 points)"
         print(line)
-        if args.perturb:
-            shaken = summarise(perturbed, members, list(range(args.perturb)))
-            report["kinds"][kind]["perturbed"] = shaken
-            print(f"{'':<10} perturbed, mean over {args.perturb} copies: {_figure(shaken)}")
-        for factor in args.denser:
-            finer = summarise(denser[factor], members, [0])
-            report["kinds"][kind][f"denser_x{factor}"] = finer
-            print(f"{'':<10} {factor} times the points (seed 0): {_figure(finer)}")
-        for share in args.sparser:
-            thinned = summarise(sparser[share], members, args.seeds)
-            report["kinds"][kind][f"sparser_{share:g}"] = thinned
-            print(f"{'':<10} {share:g} of the points (a copy per seed): {_figure(thinned)}")
+        # Each kind of copy: its key in the JSON, its rows by scan, the scans and seeds summed, its line.
+        copies = [("perturbed", perturbed, members, list(range(args.perturb)),
+                   f"perturbed, mean over {args.perturb} copies")] if args.perturb else []
+        copies += [(f"denser_x{factor}", denser[factor], members, [0], f"{factor} times the points (seed 0)")
+                   for factor in args.denser]
+        copies += [(f"sparser_{share:g}", sparser[share], members, args.seeds, f"{share:g} of the points (a copy per seed)")
+                   for share in args.sparser]
         views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(frames[scan])}
         if views:  # every frame of every room, counted together
-            seen = summarise(views, list(views), [0])
-            report["kinds"][kind]["frames"] = seen
-            print(f"{'':<10} virtual frames, {args.frames} views of each, all together: {_figure(seen)}")
+            copies.append(("frames", views, list(views), [0], f"virtual frames, {args.frames} views of each, all together"))
+        for key, rows, summed, seeds, label in copies:
+            report["kinds"][kind][key] = summarise(rows, summed, seeds)
+            print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
