@@ -64,7 +64,12 @@ class Planes:
         return self._fit(in_slab, up)
 
     def ransac(self, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
-        """The plane through one remaining voxel, along its normal, that holds the most remaining voxels."""
+        """The plane through one remaining voxel, along its normal, that holds the most remaining voxels,
+        refitted to its inliers while that gains inliers (locally optimised RANSAC, Chum et al. 2003).
+
+        A hypothesis is one voxel's normal, which noise tilts: on a noisy wall its band of inliers cuts
+        across the wall, and one fit to them is still tilted. Refitted, the band turns into the wall, and
+        the wall is one plane, not slices of it with the rest of it beyond each."""
         candidates = np.flatnonzero(self.remaining & self.searchable)
         if len(candidates) < 3:
             return None
@@ -75,8 +80,18 @@ class Planes:
         near = np.abs(self.centroids[scored] @ normals.T - offsets) <= self.distance
         aligned = np.abs(self.normals[scored] @ normals.T) >= self.min_cos
         best = int(np.argmax((near & aligned).sum(axis=0)))
-        inliers = candidates[self._inliers(normals[best], offsets[best], candidates)]
-        return self._fit(inliers, normals[best])
+        plane = self._fit(candidates[self._inliers(normals[best], offsets[best], candidates)], normals[best])
+        if plane is None:
+            return None
+        held = self._inliers(*plane, candidates)
+        while True:  # each round holds more inliers than the last, so it ends
+            refitted = self._fit(candidates[held], plane[0])
+            if refitted is None:
+                return plane
+            held_refitted = self._inliers(*refitted, candidates)
+            if held_refitted.sum() <= held.sum():
+                return plane
+            plane, held = refitted, held_refitted
 
     def add(self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False) -> bool:
         """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
