@@ -248,8 +248,9 @@ def _segment_voxels(
         planes.remaining &= heights > settings.ground_height
     elif settings.ground == "planes":
         # The first plane along up is the support (the floor, the table): removed whatever lies beyond it,
-        # and grown over the floor joined to it. The others only where they bound the scan (walls, a
-        # ceiling: planes.BOUNDING_SHARE); faces of furniture stay.
+        # and grown over the floor joined to it. The others along it (a ceiling, a floor at another level,
+        # large tops) are removed; those across it only where they bound the scan (walls:
+        # planes.BOUNDING_SHARE), so that the fronts of furniture stay.
         if up is not None and settings.max_planes > 0:
             planes.add(planes.horizontal(up), settings.min_plane_area)
             planes.grow_support(up)

@@ -11,19 +11,25 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .geometry import plane_basis
+from .scan_checks import FAR_QUANTILE
 
 # RANSAC: planes tried per round, and voxels they are scored on.
 _HYPOTHESES = 200
 _SCORED_VOXELS = 5000
 # Objects with this share of their voxels within plane_distance of a removed plane are part of it.
 _FLAT_SHARE = 0.8
-#: A plane bounds the scan (a floor, a wall, a ceiling: structure) when at most this share of the scan's
-#: voxels lie beyond it, more than two plane distances on its far side. What a scanner sees beyond a
-#: wall is what comes through its openings and the reconstruction's stray points; the face of a piece of
-#: furniture has the rest of the room beyond it (a bed's top has the walls above it, a dresser's front
-#: the room before it). 1.0 takes every large plane for structure. Chosen by leave-one-scan-out
-#: (segmentation.tuning, python -m benchmarks.scenes).
-BOUNDING_SHARE = 1.0
+#: An upright plane (a wall's, a furniture front's: across the support) bounds the scan when at most
+#: this share of the scan's voxels within its span lie beyond it, more than two plane distances on its
+#: far side. What a scanner sees behind a wall is what comes through its openings and the
+#: reconstruction's stray points; a dresser's front has the wall it stands against behind it. The span
+#: is the robust extent of the plane's patches across up (their FAR_QUANTILE to 1 - FAR_QUANTILE
+#: quantiles, as for a scan's robust box: the few voxels with which a patch rounds a corner do not
+#: stretch it into the next wall): a wall that ends (an L-shaped room, an alcove beside a jutting wall)
+#: has the rest of the room beyond its infinite extension, not behind it. Horizontal planes are not
+#: tested: a floor at another level has the room above it and the floor below, as a bed's top has, so
+#: the test cannot tell them apart. 1.0 takes every large plane for structure. Chosen by
+#: leave-one-scan-out (segmentation.tuning, python -m benchmarks.scenes).
+BOUNDING_SHARE = 0.05
 
 
 class Plane(NamedTuple):
@@ -98,7 +104,7 @@ class Planes:
 
         Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
         each is small, so none of them is taken for a floor. With ``bounding``, a plane that does
-        not bound the scan (:data:`BOUNDING_SHARE`) is a face of an object: it stays, and its
+        not bound the scan (:meth:`bounds_scan`) is a face of an object: it stays, and its
         voxels are not searched again (the result is still ``True``: look for the next plane).
         """
         if plane is None:
@@ -111,7 +117,7 @@ class Planes:
         voxels = self._large_patches(voxels, normal, min_area)
         if len(voxels) == 0:
             return False
-        if bounding and self.beyond_share(normal, offset) > BOUNDING_SHARE:
+        if bounding and not self.bounds_scan(normal, offset, voxels):
             self.searchable[voxels] = False
             return True
         self.remaining[voxels] = False
@@ -151,12 +157,28 @@ class Planes:
         self.apart |= apart
         self.found = [Plane(plane.normal, plane.offset, plane.voxels[~apart[plane.voxels]]) for plane in self.found]
 
-    def beyond_share(self, normal: np.ndarray, offset: float) -> float:
-        """Share of the scan's voxels more than two plane distances beyond the plane, on its side
-        that holds fewer of them."""
-        signed = self.centroids @ normal - offset
+    def bounds_scan(self, normal: np.ndarray, offset: float, patches: np.ndarray) -> bool:
+        """Whether the plane of the large ``patches`` (voxel indices) is structure (:data:`BOUNDING_SHARE`):
+        always with the test off, before a support is found or for a plane along the support (horizontal);
+        an upright plane when at most that share of the voxels within its span lie beyond it."""
+        if BOUNDING_SHARE >= 1 or not self.found:
+            return True
+        up = self.found[0].normal
+        if abs(normal @ up) >= self.min_cos:
+            return True
+        return self.beyond_share(normal, offset, patches, up) <= BOUNDING_SHARE
+
+    def beyond_share(self, normal: np.ndarray, offset: float, patches: np.ndarray, up: np.ndarray) -> float:
+        """Share of the scan's voxels within the span of ``patches`` (their robust extent along the plane,
+        across ``up``: :data:`BOUNDING_SHARE`) that lie more than two plane distances beyond the plane, on
+        its side holding fewer of them."""
+        across = np.cross(up, normal)
+        position = self.centroids @ (across / np.linalg.norm(across))
+        low, high = np.quantile(position[patches], [FAR_QUANTILE, 1 - FAR_QUANTILE])
+        within = (position >= low) & (position <= high)
+        signed = self.centroids[within] @ normal - offset
         band = 2 * self.distance
-        return float(min((signed > band).sum(), (signed < -band).sum()) / max(1, len(signed)))
+        return float(min((signed > band).sum(), (signed < -band).sum()) / max(1, within.sum()))
 
     def give_back(self, objects: np.ndarray) -> None:
         """Give an object the plane voxels it stands on or leans against, by region growing.

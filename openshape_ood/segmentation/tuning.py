@@ -29,8 +29,8 @@ class Tuned(NamedTuple):
 TUNED = {
     "bounding_share": Tuned(
         "planes", "BOUNDING_SHARE", (1.0, 0.05),
-        "share of a scan beyond a plane up to which the plane is structure; 1.0 removes every large "
-        "plane (no test), 0.05 only those with at most stray points beyond them",
+        "share of a scan behind an upright plane, within its span, up to which the plane is structure; 1.0 "
+        "removes every large plane (no test), 0.05 only those with at most stray points behind them",
     ),
     "min_part": Tuned(
         "clustering", "MIN_PART", (0.05, 0.1, 0.2),

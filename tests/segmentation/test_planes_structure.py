@@ -59,24 +59,61 @@ def test_a_patch_measures_the_voxel_squares_it_covers_not_its_wider_cells():
     assert not planes.remaining.any()
 
 
-def test_the_share_beyond_a_plane_by_hand(monkeypatch):
-    # 100 voxels on z = 0, 30 at z = 1 (the room above the plane) and 10 at z = -1 (beyond it):
-    # 10 of 140 lie on the side holding fewer, more than two plane distances (0.2 m) away.
-    x, y = _grid((0.0, 0.45), (0.0, 0.45))
-    plane = np.stack([x, y, np.zeros(100)], axis=1)
-    above = plane[:30] + [0.0, 0.0, 1.0]
-    below = plane[:10] - [0.0, 0.0, 1.0]
-    planes = _planes(np.concatenate([plane, above, below]))
-    assert math.isclose(planes.beyond_share(UP, 0.0), 10 / 140)
-    # With at most 5 % beyond allowed, the plane is a face of an object: kept, and not searched again.
+def _wall_beside_an_alcove() -> tuple[np.ndarray, int]:
+    """Voxels of a room with a floor (the support), a wall x = 0 of 10 x 10 voxels at y 0..0.45 and z
+    0.5..0.95, 30 voxels before it and 10 behind it within its span (y 0..0.45), and an alcove of 50
+    voxels beyond its plane but beside it (y 1.0..1.45): the count of the floor's voxels."""
+    fx, fy = _grid((0.0, 0.45), (2.0, 2.45))  # the floor lies outside the wall's span
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    y, z = _grid((0.0, 0.45), (0.5, 0.95))
+    wall = np.stack([np.zeros(100), y, z], axis=1)
+    before = wall[:30] + [1.0, 0.0, 0.0]
+    behind = wall[:10] - [1.0, 0.0, 0.0]
+    alcove = wall[:50] + [-1.0, 1.0, 0.0]
+    return np.concatenate([floor, wall, before, behind, alcove]), len(floor)
+
+
+def test_the_share_behind_an_upright_plane_within_its_span_by_hand(monkeypatch):
+    # Within the wall's span (y 0..0.45): its 100 voxels, 30 before it, 10 behind it: 10 of 140 on the
+    # side holding fewer, more than two plane distances (0.2 m) away. The alcove (beyond the infinite
+    # plane, beside the wall) is outside the span; counted, the share would be 60 of 240.
+    centroids, floor = _wall_beside_an_alcove()
+    wall = slice(floor, floor + 100)
+    x_axis = np.array([1.0, 0.0, 0.0])
+    planes = _planes(centroids)
+    assert planes.add((UP, 0.0), 0.1)  # the support: across it, the wall is upright
+    patches = np.arange(len(centroids))[wall]
+    assert math.isclose(planes.beyond_share(x_axis, 0.0, patches, UP), 10 / 140)
+    # With at most 5 % behind allowed, the plane is a face of an object: kept, and not searched again.
     monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.05)
-    assert planes.add((UP, 0.0), 0.1, bounding=True)
-    assert planes.remaining.all() and not planes.searchable[:100].any() and planes.found == []
-    # Allowing 10 %, it bounds the scan: removed.
+    assert planes.add((x_axis, 0.0), 0.1, bounding=True)
+    assert planes.remaining[wall].all() and not planes.searchable[wall].any() and len(planes.found) == 1
+    # Allowing 10 %, it bounds the scan, the alcove beside it notwithstanding: removed.
     monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.1)
-    planes = _planes(np.concatenate([plane, above, below]))
+    planes = _planes(centroids)
+    assert planes.add((UP, 0.0), 0.1)
+    assert planes.add((x_axis, 0.0), 0.1, bounding=True)
+    assert not planes.remaining[wall].any() and planes.remaining[floor + 100:].all()
+
+
+def test_the_support_and_planes_along_it_are_never_tested(monkeypatch):
+    # A floor at another level has the room above it and the floor below, as a bed's top has: the test
+    # cannot tell them apart, so a large horizontal plane is structure whatever lies beyond it. With
+    # nothing allowed beyond, the support (stray voxels below it), a top at 0.7 m (the floor below, the
+    # wall's top rows above) are removed all the same; the wall (10 voxels behind it) is kept.
+    room, floor = _wall_beside_an_alcove()
+    top = np.stack([*_grid((3.0, 3.45), (3.0, 3.45)), np.full(100, 0.7)], axis=1)
+    stray = room[:5] - [0.0, 0.0, 0.5]
+    centroids = np.concatenate([room, top, stray])
+    on_top = np.arange(len(room), len(room) + 100)
+    monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.0)
+    planes = _planes(centroids)
     assert planes.add((UP, 0.0), 0.1, bounding=True)
-    assert not planes.remaining[:100].any() and planes.remaining[100:].all()
+    assert not planes.remaining[:floor].any()
+    assert planes.add((UP, 0.7), 0.1, bounding=True)
+    assert not planes.remaining[on_top].any()
+    assert planes.add((np.array([1.0, 0.0, 0.0]), 0.0), 0.1, bounding=True)
+    assert planes.remaining[floor:floor + 100].all() and len(planes.found) == 2
 
 
 def test_ransac_refits_a_noisy_wall_until_it_turns_into_it():
