@@ -219,9 +219,10 @@ class Planes:
         """Make background the objects lying in a plane: its ragged edges and the noise on it.
 
         With ``up``, the band of a wall (a plane that is not horizontal) is twice as thick: walls
-        of reconstructed rooms bulge, and what lies flat against one is trim, not an object.
+        of reconstructed rooms bulge, and what lies flat against one is trim, not an object. What lies
+        at the support's level, facing along it (:meth:`_on_support_level`), counts as lying in it.
         """
-        in_plane = np.zeros(len(objects), dtype=bool)
+        in_plane = self._on_support_level()
         for plane in self.found:
             upright = up is not None and abs(plane.normal @ up) < self.min_cos
             band = 2 * self.distance if upright else self.distance
@@ -231,6 +232,19 @@ class Planes:
         ids, members = np.unique(objects[labelled], return_inverse=True)
         flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
         objects[np.isin(objects, ids[flat_share >= _FLAT_SHARE])] = -1
+
+    def _on_support_level(self) -> np.ndarray:
+        """Voxels facing along the support (within the normal angle) whose height over its plane lies in
+        the robust range of the support's own voxels' heights (FAR_QUANTILE to 1 - FAR_QUANTILE); none
+        without planes. The support grown over a floor that sags spans heights its plane's band does
+        not; a stretch of that floor the growth did not reach (cut off by furniture standing on it, seen
+        beyond it in a camera's frame) is floor all the same."""
+        if not self.found:
+            return np.zeros(len(self.centroids), dtype=bool)
+        support = self.found[0]
+        height = self.centroids @ support.normal - support.offset
+        low, high = np.quantile(height[support.voxels], [FAR_QUANTILE, 1 - FAR_QUANTILE])
+        return (height >= low) & (height <= high) & (np.abs(self.normals @ support.normal) >= self.min_cos)
 
     def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:
         near = np.abs(self.centroids[voxels] @ normal - offset) <= self.distance

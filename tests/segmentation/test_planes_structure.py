@@ -128,3 +128,32 @@ def test_ransac_refits_a_noisy_wall_until_it_turns_into_it():
     normal, offset = planes.ransac(np.random.default_rng(0))
     assert math.degrees(math.acos(abs(normal[2]))) < 5
     assert (np.abs(wall @ normal - offset) <= STEP).mean() > 0.45
+
+
+def test_what_lies_at_the_supports_level_facing_along_it_is_support():
+    # The support: the plane z = 0 and a floor grown over a sag up to 25 cm (z = 0.25 (y - 1)^2), beyond
+    # the 10 cm band of its plane. Beyond a box standing across the room (x 2.0-2.5, 0.5 m high) lies a
+    # stretch of floor at 20 cm that the growth did not reach: it faces up at heights the support spans,
+    # so it is floor, made background, though none of it lies in the plane's band. The box (its top above
+    # that range, its sides facing sideways) stays.
+    x, y = _grid((0.0, 1.95), (0.0, 2.0))
+    floor = np.stack([x, y, 0.25 * (y - 1) ** 2], axis=1)
+    fx, fy = _grid((2.55, 3.2), (0.0, 2.0))
+    stretch = np.stack([fx, fy, np.full(len(fx), 0.2)], axis=1)
+    bx, by = _grid((2.0, 2.5), (0.0, 2.0))
+    top = np.stack([bx, by, np.full(len(bx), 0.5)], axis=1)
+    edge = by[bx == 2.0]
+    sides = [np.stack([np.full(len(edge), side), edge, np.full(len(edge), z)], axis=1)
+             for side in (2.0, 2.5) for z in np.arange(0.05, 0.5 - 1e-9, STEP)]  # fmt: skip
+    centroids = np.concatenate([floor, stretch, top, *sides])
+    far = np.arange(len(floor), len(floor) + len(stretch))
+    box = np.arange(len(floor) + len(stretch), len(centroids))
+    planes = _planes(centroids)
+    planes.remaining[: len(floor)] = False
+    planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
+    assert not (np.abs(centroids[far, 2]) <= planes.distance).any()
+    objects = np.full(len(centroids), -1)
+    objects[far] = 0
+    objects[box] = 1
+    planes.drop_flat(objects, UP)
+    assert (objects[far] == -1).all() and (objects[box] == 1).all()
