@@ -16,7 +16,8 @@ from .scan_checks import FAR_QUANTILE
 # RANSAC: planes tried per round, and voxels they are scored on.
 _HYPOTHESES = 200
 _SCORED_VOXELS = 5000
-# Objects with this share of their voxels within plane_distance of a removed plane are part of it.
+# Objects with this share of their voxels within plane_distance of a removed plane (or at the support's
+# level: Planes.drop_flat) are part of it.
 _FLAT_SHARE = 0.8
 #: An upright plane (a wall's, a furniture front's: across the support) bounds the scan when at most
 #: this share of the scan's voxels within its span lie beyond it, more than two plane distances on its
@@ -239,7 +240,7 @@ class Planes:
         without planes. The support grown over a floor that sags spans heights its plane's band does
         not; a stretch of that floor the growth did not reach (cut off by furniture standing on it, seen
         beyond it in a camera's frame) is floor all the same."""
-        if not self.found:
+        if not self.found or len(self.found[0].voxels) == 0:
             return np.zeros(len(self.centroids), dtype=bool)
         support = self.found[0]
         height = self.centroids @ support.normal - support.offset
