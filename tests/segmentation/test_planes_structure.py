@@ -1,5 +1,6 @@
-"""Which planes are structure: the support grown over a floor that sags, and the bounding test that
-keeps the faces of furniture. Small synthetic voxel sets with answers worked out by hand."""
+"""Which planes are structure: the support grown over a floor that sags and what lies at its level,
+the bounding test that keeps the fronts of furniture, patch areas, and RANSAC's refitted planes. Small
+synthetic voxel sets with answers worked out by hand."""
 
 from __future__ import annotations
 
