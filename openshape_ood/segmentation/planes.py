@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .geometry import plane_basis
-from .scan_checks import FAR_QUANTILE
+from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
 _HYPOTHESES = 200
@@ -23,12 +23,12 @@ _FLAT_SHARE = 0.8
 #: this share of the scan's voxels within its span lie beyond it, more than two plane distances on its
 #: far side. What a scanner sees behind a wall is what comes through its openings and the
 #: reconstruction's stray points; a dresser's front has the wall it stands against behind it. The span
-#: is the robust extent of the plane's patches across up (their FAR_QUANTILE to 1 - FAR_QUANTILE
-#: quantiles, as for a scan's robust box: the few voxels with which a patch rounds a corner do not
-#: stretch it into the next wall): a wall that ends (an L-shaped room, an alcove beside a jutting wall)
-#: has the rest of the room beyond its infinite extension, not behind it. Horizontal planes are not
-#: tested: a floor at another level has the room above it and the floor below, as a bed's top has, so
-#: the test cannot tell them apart. 1.0 takes every large plane for structure. Chosen by
+#: is the robust extent of the plane's patches across up (scan_checks.robust_range, as for a scan's
+#: robust box: the few voxels with which a patch rounds a corner do not stretch it into the next
+#: wall): a wall that ends (an L-shaped room, an alcove beside a jutting wall) has the rest of the room
+#: beyond its infinite extension, not behind it. Horizontal planes are not tested: a floor at another
+#: level has the room above it and the floor below, as a bed's top has, so the test cannot tell them
+#: apart. 1.0 takes every large plane for structure. Chosen by
 #: leave-one-scan-out (segmentation.tuning, python -m benchmarks.scenes).
 BOUNDING_SHARE = 0.05
 
@@ -175,7 +175,7 @@ class Planes:
         its side holding fewer of them."""
         across = np.cross(up, normal)
         position = self.centroids @ (across / np.linalg.norm(across))
-        low, high = np.quantile(position[patches], [FAR_QUANTILE, 1 - FAR_QUANTILE])
+        low, high = robust_range(position[patches])
         within = (position >= low) & (position <= high)
         signed = self.centroids[within] @ normal - offset
         band = 2 * self.distance
@@ -236,7 +236,7 @@ class Planes:
 
     def _on_support_level(self) -> np.ndarray:
         """Voxels facing along the support (within the normal angle) whose height over its plane lies in
-        the robust range of the support's own voxels' heights (FAR_QUANTILE to 1 - FAR_QUANTILE); none
+        the robust range of the support's own voxels' heights (:func:`.scan_checks.robust_range`); none
         without planes. The support grown over a floor that sags spans heights its plane's band does
         not; a stretch of that floor the growth did not reach (cut off by furniture standing on it, seen
         beyond it in a camera's frame) is floor all the same."""
@@ -244,7 +244,7 @@ class Planes:
             return np.zeros(len(self.centroids), dtype=bool)
         support = self.found[0]
         height = self.centroids @ support.normal - support.offset
-        low, high = np.quantile(height[support.voxels], [FAR_QUANTILE, 1 - FAR_QUANTILE])
+        low, high = robust_range(height[support.voxels])
         return (height >= low) & (height <= high) & (np.abs(self.normals @ support.normal) >= self.min_cos)
 
     def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:

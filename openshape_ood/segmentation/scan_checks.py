@@ -47,6 +47,7 @@ __all__ = [
     "check_surfaces",
     "check_units",
     "far_outliers",
+    "robust_range",
     "screen_scan",
     "too_sparse",
 ]
@@ -112,6 +113,12 @@ def check_real(points, name: str) -> None:
         )
 
 
+def robust_range(values: np.ndarray) -> np.ndarray:
+    """The robust extent of ``values`` along their first axis: their :data:`FAR_QUANTILE` and
+    ``1 - FAR_QUANTILE`` quantiles (low, high), which a few strays cannot stretch."""
+    return np.quantile(values, [FAR_QUANTILE, 1 - FAR_QUANTILE], axis=0)
+
+
 def far_outliers(xyz: np.ndarray) -> np.ndarray:
     """Rows ``(N,)`` far outside the scan: beyond its robust box grown by the box's own size on every side.
 
@@ -125,7 +132,7 @@ def far_outliers(xyz: np.ndarray) -> np.ndarray:
     finite = np.isfinite(xyz).all(axis=1)
     if finite.sum() < 10:
         return np.zeros(len(xyz), dtype=bool)
-    low, high = np.quantile(xyz[finite], [FAR_QUANTILE, 1 - FAR_QUANTILE], axis=0)
+    low, high = robust_range(xyz[finite])
     size = np.max(high - low)
     with np.errstate(invalid="ignore"):
         return finite & ((xyz < low - size) | (xyz > high + size)).any(axis=1)
