@@ -15,7 +15,7 @@ from openshape_ood.encoders._checkpoint import CheckpointError, checkpoint_ident
 
 from ..helpers.data import ROOT
 from ..helpers.hub import REPO, populate_hub_cache, write_hub_registry
-from ..helpers.parity import PARITY, parity_config
+from ..helpers.parity import PARITY, assert_upstream_close, parity_config
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_hub_download_path_offline_through_local_cache(tmp_path, b32_bytes, pari
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENSHAPE_OOD_REGISTRY": str(registry)}
     subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=ROOT)
     out = np.load(tmp_path / "out.npy")
-    assert np.abs(out - parity_expected["b32_embedding"]).max() <= 1e-5
+    assert_upstream_close(out, parity_expected["b32_embedding"])
 
 
 def test_empty_cache_without_network_names_the_file_and_the_fix(tmp_path, monkeypatch, b32_bytes):

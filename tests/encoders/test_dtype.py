@@ -1,6 +1,5 @@
 """The encoder's compute dtype: "auto" picks bfloat16 only where the device computes it natively."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -9,7 +8,7 @@ from openshape_ood import device as device_module
 from openshape_ood.corpus.embed import embedding_settings
 from openshape_ood.device import resolve_dtype
 
-from ..helpers.parity import PARITY, PARITY_MODELS, parity_config
+from ..helpers.parity import PARITY, PARITY_MODELS, assert_upstream_close, parity_config
 
 
 @pytest.fixture
@@ -106,7 +105,7 @@ def test_float32_stays_exact_to_upstream_on_a_bf16_cpu(key, cpu_flags, parity_ma
     encoder = _tiny(key, parity_manifest, dtype="float32")
     assert encoder.dtype == torch.float32
     out = encoder.encode_prepared(torch.from_numpy(parity_expected["input"])).numpy()
-    assert np.abs(out - parity_expected[f"{key}_embedding"]).max() <= 1e-5
+    assert_upstream_close(out, parity_expected[f"{key}_embedding"])
 
 
 def test_from_pretrained_takes_the_dtype_and_refuses_an_unknown_one(tiny_registry, cpu_flags):

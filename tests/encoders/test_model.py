@@ -12,7 +12,7 @@ from benchmarks.upstream_reference import build_upstream_reference
 from openshape_ood import ShapeEncoder
 from openshape_ood.encoders.pointbert import PointBertConfig, build_point_bert
 
-from ..helpers.parity import PARITY, PARITY_MODELS, parity_config
+from ..helpers.parity import PARITY, PARITY_MODELS, assert_upstream_close, parity_config
 
 CONFIG = PointBertConfig(dim=64, depth=2, heads=2, mlp_dim=96, sa_dim=48, patches=12, radius=0.5, nsample=16,
                          dim_head=32, projection_out=40)
@@ -41,15 +41,11 @@ def clouds(batch: int = 3, points: int = 700, seed: int = 0) -> torch.Tensor:
     x = torch.rand(batch, 6, points, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     return x / x[:, :3].norm(dim=1).amax(dim=1)[:, None, None].clamp(min=1)
 
-def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
-    scale = expected.abs().max().item()
-    assert (actual - expected).abs().max().item() <= 1e-5 * max(scale, 1.0)
-
 def test_eval_forward_matches_upstream_algorithm():
     model, reference = model_pair()
     x = clouds()
     with torch.inference_mode():
-        assert_close(model(x), reference(x))
+        assert_upstream_close(model(x), reference(x))
 
 def test_folded_layers_follow_new_and_changed_weights():
     model, _ = model_pair(0)
@@ -59,13 +55,13 @@ def test_folded_layers_follow_new_and_changed_weights():
         model(x)  # folds the first weights
     model.load_state_dict(other.state_dict(), strict=True)
     with torch.inference_mode():
-        assert_close(model(x), other_reference(x))
+        assert_upstream_close(model(x), other_reference(x))
     with torch.no_grad():  # an in-place change, as an optimiser step makes
         for m in (model, other_reference):
             bn = (m.ppat.sa.mlp_bns if hasattr(m, "ppat") else m.sa.mlp_bns)[1]
             bn.running_var.mul_(4)
     with torch.inference_mode():
-        assert_close(model(x), other_reference(x))
+        assert_upstream_close(model(x), other_reference(x))
 
 def test_training_mode_matches_upstream_algorithm_and_trains():
     model, reference = model_pair()
@@ -73,7 +69,7 @@ def test_training_mode_matches_upstream_algorithm_and_trains():
     reference.train()
     x = clouds()
     out, expected = model(x), reference(x)
-    assert_close(out.detach(), expected.detach())
+    assert_upstream_close(out.detach(), expected.detach())
     for ours, theirs in zip(model.ppat.sa.mlp_bns, reference.ppat.sa.mlp_bns):  # same batch statistics
         torch.testing.assert_close(ours.running_mean, theirs.running_mean)
         torch.testing.assert_close(ours.running_var, theirs.running_var)
@@ -105,7 +101,7 @@ def test_eval_mode_with_autograd_matches_and_gives_gradients():
         model(x)  # caches a fold made under inference mode
     x.requires_grad_(True)
     out = model(x)
-    assert_close(out.detach(), reference(x).detach())
+    assert_upstream_close(out.detach(), reference(x).detach())
     out.sum().backward()
     assert x.grad.abs().sum() > 0
     assert model.ppat.sa.mlp_convs[0].weight.grad.abs().sum() > 0

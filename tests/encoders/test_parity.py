@@ -7,7 +7,7 @@ import torch
 from openshape_ood import ShapeEncoder
 from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points
 
-from ..helpers.parity import PARITY, PARITY_MODELS, parity_config
+from ..helpers.parity import PARITY, PARITY_MODELS, assert_upstream_close, parity_config
 
 
 @pytest.mark.parametrize("key", sorted(PARITY_MODELS))
@@ -25,15 +25,13 @@ def test_from_checkpoint_embeddings_equal_upstream(key, parity_manifest, parity_
     spec = parity_manifest["models"][key]
     encoder = ShapeEncoder.from_checkpoint(PARITY / spec["checkpoint"], parity_config(parity_manifest, key))
     out = encoder.encode_prepared(torch.from_numpy(parity_expected["input"])).numpy()
-    expected = parity_expected[f"{key}_embedding"]
-    assert out.shape == expected.shape
-    assert np.abs(out - expected).max() <= 1e-5
+    assert_upstream_close(out, parity_expected[f"{key}_embedding"])
 
 
 @pytest.mark.parametrize("key", sorted(PARITY_MODELS))
 def test_from_pretrained_registry_path_equals_upstream(key, tiny_registry, parity_expected):
     encoder = ShapeEncoder.from_pretrained(PARITY_MODELS[key])
     out = encoder.encode_prepared(torch.from_numpy(parity_expected["input"])).numpy()
-    assert np.abs(out - parity_expected[f"{key}_embedding"]).max() <= 1e-5
+    assert_upstream_close(out, parity_expected[f"{key}_embedding"])
     assert encoder.name == PARITY_MODELS[key]
     assert encoder.model_up_axis == ("z" if key == "g14" else "y")
