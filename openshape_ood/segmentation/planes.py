@@ -76,7 +76,10 @@ class Planes:
 
         A hypothesis is one voxel's normal, which noise tilts: on a noisy wall its band of inliers cuts
         across the wall, and one fit to them is still tilted. Refitted, the band turns into the wall, and
-        the wall is one plane, not slices of it with the rest of it beyond each."""
+        the wall is one plane, not slices of it with the rest of it beyond each. As in Chum et al., every
+        hypothesis that was the best so far (in the order drawn) is refitted, and the refitted plane that
+        holds the most wins: a tilted band across a table and the top of a flat box on it can score best
+        on the sample and refit to itself, while an earlier record refits to the whole table."""
         candidates = np.flatnonzero(self.remaining & self.searchable)
         if len(candidates) < 3:
             return None
@@ -86,18 +89,31 @@ class Planes:
         offsets = np.einsum("hd,hd->h", normals, self.centroids[seeds])
         near = np.abs(self.centroids[scored] @ normals.T - offsets) <= self.distance
         aligned = np.abs(self.normals[scored] @ normals.T) >= self.min_cos
-        best = int(np.argmax((near & aligned).sum(axis=0)))
-        plane = self._fit(candidates[self._inliers(normals[best], offsets[best], candidates)], normals[best])
+        best_so_far = np.maximum.accumulate((near & aligned).sum(axis=0))
+        records = np.flatnonzero(np.diff(best_so_far, prepend=-1) > 0)  # each beats every hypothesis before it
+        best, best_held = None, -1
+        for record in records:
+            refitted = self._refitted(normals[record], offsets[record], candidates)
+            if refitted is not None and refitted[1] > best_held:
+                best, best_held = refitted
+        return best
+
+    def _refitted(
+        self, normal: np.ndarray, offset: float, candidates: np.ndarray
+    ) -> tuple[tuple[np.ndarray, float], int] | None:
+        """The plane ``normal . x = offset`` refitted to its inliers among ``candidates`` while that gains
+        inliers, and how many it holds; ``None`` when it holds fewer than three."""
+        plane = self._fit(candidates[self._inliers(normal, offset, candidates)], normal)
         if plane is None:
             return None
         held = self._inliers(*plane, candidates)
         while True:  # each round holds more inliers than the last, so it ends
             refitted = self._fit(candidates[held], plane[0])
             if refitted is None:
-                return plane
+                return plane, int(held.sum())
             held_refitted = self._inliers(*refitted, candidates)
             if held_refitted.sum() <= held.sum():
-                return plane
+                return plane, int(held.sum())
             plane, held = refitted, held_refitted
 
     def add(self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False) -> bool:

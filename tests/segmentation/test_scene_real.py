@@ -121,11 +121,14 @@ def test_scene_command_on_a_lidar_sweep_with_and_without_its_label_file(tiny_reg
     assert "1 object(s) have no extent" in captured.err
 
 
-def shared_room(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A ScanNet room's points and objects from the shared data (skips the test where it is not here)."""
+def shared_scan(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A scan's points and objects from the shared data (skips the test where it is not here)."""
     reader = SHARED / "load_gt.py"
     if not reader.is_file():
-        pytest.skip(f"the ScanNet rooms stay out of the repository (their terms); {reader} is not here")
+        pytest.skip(
+            f"the shared scans (ScanNet's rooms stay out of the repository by their terms) are read from {SHARED}; "
+            f"{reader} is not here"
+        )
     sys.path.insert(0, str(SHARED))
     try:
         import load_gt
@@ -136,7 +139,7 @@ def shared_room(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_room_from_shared_data():
-    points, truth = shared_room("scannet_scene0001_00")
+    points, truth = shared_scan("scannet_scene0001_00")
     labels, settings = segment_scene(points, "z", return_settings=True)
     assert settings.ground == "planes" and settings.max_size <= 3.0
     result = evaluate(labels, truth, 25)
@@ -144,10 +147,21 @@ def test_room_from_shared_data():
     assert result["false"] <= result["found_050"], result
 
 
+def test_a_flat_box_on_a_cluttered_table_is_not_taken_with_the_table():
+    # mOSD test60 (15 objects, not in tests/data). With seed 1 the best hypothesis on RANSAC's sample was a
+    # band tilted 5.5 degrees across the table through the top of a flat box 3.6 cm high; refitted, it
+    # stayed there, and the box went with the table. Every best-so-far hypothesis is refitted now, and
+    # an earlier one turns into the whole table.
+    points, truth = shared_scan("mosd_test60")
+    for seed in (0, 1):
+        result = evaluate(segment_scene(points, seed=seed), truth, 25)
+        assert result["found_050"] == 15, (seed, result)
+
+
 def test_touching_chairs_of_a_room_are_split_at_their_concave_edge():
     # At the 3 cm voxels of a room the concave test must still cut: two chairs pushed together
     # (objects 9 and 10 of scene0001_00) are two objects, not one.
-    points, truth = shared_room("scannet_scene0001_00")
+    points, truth = shared_scan("scannet_scene0001_00")
     labels = segment_scene(points, "z")
     iou, _, _ = iou_matrix(labels, truth)
     segments = np.unique(labels[labels >= 0])
