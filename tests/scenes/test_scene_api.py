@@ -40,7 +40,9 @@ def test_the_command_and_score_scene_give_the_same_rows_settings_and_labels(tiny
     encoder = ShapeEncoder.from_pretrained("vitb32")
     detector = fit_detector(["duck", "rabbit"], model=encoder, threshold=-0.1, progress=False)
     result = score_scene(points, detector=detector, encoder=encoder, segmentation={"min_points": 30}, progress=False)
-    assert len(result.objects) >= 2 and result.up_axis == "y"  # the floor was found: y is up
+    # No up axis: the support is the largest plane, and the floor and the wall are about as large (5,376 and
+    # 5,333 points): either may be taken, and both paths must take the same.
+    assert len(result.objects) >= 2 and document["segmentation"]["up_axis"] == result.up_axis
     assert document["objects"] == [obj.to_dict() for obj in result.objects]  # the same rows, every field
     assert document["segmentation"] == result.settings.to_dict() and result.settings.source["min_points"] == "given"
     assert document["threshold"] == result.threshold == -0.1
