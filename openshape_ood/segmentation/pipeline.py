@@ -255,7 +255,7 @@ def _segment_voxels(
             planes.add(planes.horizontal(up), settings.min_plane_area)
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings)
-        _add_planes(planes, lambda: planes.ransac(rng), settings)
+        _add_planes(planes, lambda: planes.ransac(rng, up), settings)  # the planes across up: walls, fronts
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)

@@ -70,9 +70,12 @@ class Planes:
         in_slab = flat[(bins >= start) & (bins < start + 4)]
         return self._fit(in_slab, up)
 
-    def ransac(self, rng: np.random.Generator) -> tuple[np.ndarray, float] | None:
+    def ransac(self, rng: np.random.Generator, across: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
         """The plane through one remaining voxel, along its normal, that holds the most remaining voxels,
         refitted to its inliers while that gains inliers (locally optimised RANSAC, Chum et al. 2003).
+        With ``across`` (a unit vector: up, once :meth:`horizontal` has searched the planes along it),
+        only the voxels whose normals lie across it, beyond the normal angle, are searched: the seats of
+        a row of chairs hold more voxels than a wall, and proposed again they would end the search.
 
         A hypothesis is one voxel's normal, which noise tilts: on a noisy wall its band of inliers cuts
         across the wall, and one fit to them is still tilted. Refitted, the band turns into the wall, and
@@ -80,7 +83,10 @@ class Planes:
         hypothesis that was the best so far (in the order drawn) is refitted, and the refitted plane that
         holds the most wins: a tilted band across a table and the top of a flat box on it can score best
         on the sample and refit to itself, while an earlier record refits to the whole table."""
-        candidates = np.flatnonzero(self.remaining & self.searchable)
+        searched = self.remaining & self.searchable
+        if across is not None:
+            searched &= np.abs(self.normals @ across) < self.min_cos
+        candidates = np.flatnonzero(searched)
         if len(candidates) < 3:
             return None
         scored = rng.choice(candidates, min(len(candidates), _SCORED_VOXELS), replace=False)

@@ -152,6 +152,32 @@ def test_ransac_refits_every_best_so_far_hypothesis_not_only_the_last():
         assert (np.abs(centroids @ normal - offset) <= STEP).sum() == len(table)
 
 
+def test_once_the_planes_along_up_are_searched_ransac_looks_across_it():
+    # A floor 6 m square, twelve chair seats 0.4 m square at 0.45 m (81 voxels each, 972 in all: their
+    # plane has no patch of 0.5 m^2) and a wall 3 x 0.5 m (671 voxels, one patch of 1.5 m^2). After the
+    # floor, the slab search proposes the seats and finds no large patch there. Searched over every
+    # voxel, RANSAC proposes the seats again (the most voxels), and the search for walls would end
+    # there; searched across up, it proposes the wall.
+    x, y = _grid((0.0, 6.0), (0.0, 6.0))
+    floor = np.stack([x, y, np.zeros_like(x)], axis=1)
+    sx, sy = _grid((0.0, 0.4), (0.0, 0.4))
+    seats = np.concatenate([np.stack([sx + 0.3 + 1.4 * i, sy + 0.3 + 2.0 * j, np.full_like(sx, 0.45)], axis=1)
+                            for i in range(4) for j in range(3)])  # fmt: skip
+    wy, wz = _grid((0.0, 3.0), (0.5, 1.0))
+    wall = np.stack([np.full_like(wy, 6.5), wy, wz], axis=1)
+    centroids = np.concatenate([floor, seats, wall])
+    voxel_normals = np.tile(UP, (len(centroids), 1))
+    voxel_normals[len(floor) + len(seats) :] = [1.0, 0.0, 0.0]
+    assert (len(seats), len(wall)) == (972, 671)
+    planes = Planes(centroids, voxel_normals, STEP, math.cos(math.radians(30)), STEP, STEP)
+    assert planes.add(planes.horizontal(UP), 0.5) and len(planes.found) == 1  # the floor
+    assert not planes.add(planes.horizontal(UP), 0.5)  # the seats: no large patch
+    assert abs(planes.ransac(np.random.default_rng(0))[0] @ UP) > 0.99  # the seats again
+    normal, offset = planes.ransac(np.random.default_rng(0), UP)
+    assert abs(normal[0]) > 0.999 and abs(abs(offset) - 6.5) < 1e-9
+    assert planes.add((normal, offset), 0.5) and len(planes.found) == 2
+
+
 def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     # The support: the plane z = 0 and a floor grown over a sag up to 25 cm (z = 0.25 (y - 1)^2), beyond
     # the 10 cm band of its plane. Beyond a box standing across the room (x 2.0-2.5, 0.5 m high) lies a
