@@ -3,7 +3,10 @@
 Each is a module constant read when a scan is segmented; ``python -m benchmarks.scenes`` tries every
 combination of the values below, chooses for each scan the combination that finds the most objects on
 the other scans of its kind, and prints that figure beside the one of the defaults. The defaults
-(the constants as written in their modules) are the combination chosen on all the scans.
+(the constants as written in their modules) are the combination chosen on all the scans, except where
+that choice is only the tie-break (the same objects found on every scan, fewer false segments) and the
+copies and virtual frames of ``benchmarks.scenes`` find fewer with it: then the scenes guide says so
+(``BOUNDING_SHARE``, docs/scenes-segmentation.md).
 """
 
 from __future__ import annotations
