@@ -7,7 +7,10 @@ one, with seeds 0-4 (``--seeds``). Prints per scan the ground-truth objects foun
 >= 0.25, the false segments (IoU below 0.25 with every object) and the seconds taken; then per kind
 of scan (table-top, room, LiDAR, from the reader's ``info(name)["kind"]``) and per class: found, false,
 the quartiles of each object's best IoU, and the class-agnostic AP50 of the segments, each scored by
-its point count (as ScanNet's instance benchmark pools detections over scans).
+its point count (as ScanNet's instance benchmark pools detections over scans). Where the reader also has
+``load_semantic(name)`` (points, a class id per point, class names), it prints what the false segments
+lie on, per kind and copy: ``object`` (pieces of objects) or the background class of most of their
+points (wall, floor, road, ...).
 
 Leave-one-scan-out: the constants of :data:`openshape_ood.segmentation.tuning.TUNED` are tried in every
 combination; each scan is segmented with the combination that finds the most objects (then the fewest
@@ -149,6 +152,38 @@ def segment_matches(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -
     return {"object_iou": best[counted].tolist(), "segment_points": points.tolist(), "segment_match": match.tolist()}
 
 
+def coded_truth(truth: np.ndarray, semantic: np.ndarray, classes: dict) -> tuple[np.ndarray, dict[int, str]]:
+    """``truth`` with each background point's class written into it: objects keep their ids (>= 0), a
+    background point of class ``c`` (``semantic``, with names ``classes``) gets ``-2 - rank of c``, so that
+    every copy and frame carries it in its ground-truth rows; and the names of those codes. Anything
+    below 0 is background to the evaluation as before."""
+    ids = sorted(classes)
+    rank = np.searchsorted(ids, semantic)
+    if len(semantic) != len(truth) or not np.isin(semantic, ids).all():
+        raise ValueError("the semantic labels do not match the scan's points or name a class the reader does not list")
+    return np.where(truth >= 0, truth, -2 - rank), {-2 - k: str(classes[c]) for k, c in enumerate(ids)}
+
+
+def false_segments_on(labels: np.ndarray, truth: np.ndarray, background: dict[int, str]) -> dict[str, int]:
+    """What each false segment (IoU below 0.25 with every object, as :func:`evaluate` counts them) lies on,
+    counted by name: ``"object"`` when most of its points belong to objects (a piece of one, or of several),
+    else the background class (``background``: the codes of :func:`coded_truth`) most of its points have,
+    ``"background"`` where the reader gives no class."""
+    iou, _, _ = iou_matrix(labels, truth)
+    segments = np.unique(labels[labels >= 0])
+    best = iou.max(axis=0) if iou.shape[0] else np.zeros(len(segments))
+    counts: dict[str, int] = {}
+    for segment in segments[best < 0.25]:
+        held = truth[labels == segment]
+        if (held >= 0).sum() * 2 > len(held):
+            name = "object"
+        else:
+            codes, sizes = np.unique(held[held < 0], return_counts=True)
+            name = background.get(int(codes[np.argmax(sizes)]), "background")
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def average_precision(points: list[int], match: list[int], objects: int) -> float:
     """AP at IoU 0.5 of segments pooled over scans, ranked by point count (ScanNet's instance
     benchmark pools over scans alike): the area under the precision-recall curve, precision made
@@ -178,13 +213,15 @@ def kind_of(info: dict) -> str:
     return text
 
 
-def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int) -> dict:
-    """One segmentation of one scan with the tuned constants ``values``: its figures and matches."""
+def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int, background: dict | None = None) -> dict:
+    """One segmentation of one scan with the tuned constants ``values``: its figures and matches, and what
+    its false segments lie on (``background``: the names of :func:`coded_truth`'s codes in ``truth``)."""
     start = time.perf_counter()
     with tuned(values):
         labels, settings = segment_scene(points, up, seed=seed, return_settings=True)
     seconds = time.perf_counter() - start
     return {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
+            "false_on": false_segments_on(labels, truth, background or {}),
             "seconds": round(seconds, 2), "settings": settings.to_dict()}  # fmt: skip
 
 
@@ -212,7 +249,9 @@ def perturbed_copy(points: np.ndarray, truth: np.ndarray, k: int, spacing: float
     return copy, copy_truth
 
 
-def run_perturbed(points, truth, up, copies: int, values: dict, min_gt_points: int) -> list[dict]:
+def run_perturbed(
+    points, truth, up, copies: int, values: dict, min_gt_points: int, background: dict | None = None
+) -> list[dict]:
     """:func:`run_scan` on each of ``copies`` :func:`perturbed_copy` of a scan (copy k with seed k),
     turned about the origin where the scan has no up axis."""
     if copies == 0:
@@ -221,7 +260,7 @@ def run_perturbed(points, truth, up, copies: int, values: dict, min_gt_points: i
     rows = []
     for k in range(copies):
         copy, copy_truth = perturbed_copy(points, truth, k, spacing, rotate=up is None)
-        rows.append(run_scan(copy, copy_truth, up, k, values, min_gt_points))
+        rows.append(run_scan(copy, copy_truth, up, k, values, min_gt_points, background))
     return rows
 
 
@@ -249,13 +288,14 @@ def sparser_copy(points: np.ndarray, truth: np.ndarray, share: float, seed: int)
     return points[kept], truth[kept]
 
 
-def run_frames(points, truth, up, views: int, values: dict) -> list[dict]:
+def run_frames(points, truth, up, views: int, values: dict, background: dict | None = None) -> list[dict]:
     """:func:`run_scan` on ``views`` virtual frames of a room (view k rendered and segmented with seed k),
     each in its camera's coordinates without an up axis; none for a scan without ``up``."""
     if views == 0 or up is None:
         return []
     return [
-        run_scan(*render_frame(points, truth, eye, target, up, seed=k), None, k, values, FRAME_MIN_GT_POINTS)
+        run_scan(*render_frame(points, truth, eye, target, up, seed=k), None, k, values, FRAME_MIN_GT_POINTS,
+                 background)
         for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views))
     ]
 
@@ -282,8 +322,8 @@ def choose_left_out(results: list[dict], scans: list[str], kinds: dict, candidat
 
 
 def summarise(rows_by_scan: dict, scans: list[str], seeds: list[int]) -> dict:
-    """Found, false, objects (means over seeds with their range), quartiles of the objects' best IoU
-    and AP50 (mean over seeds) of the scans ``scans``."""
+    """Found, false, objects (means over seeds with their range), what the false segments lie on, quartiles
+    of the objects' best IoU and AP50 (mean over seeds) of the scans ``scans``."""
     per_seed = []
     for k in range(len(seeds)):
         rows = [rows_by_scan[scan][k] for scan in scans]
@@ -296,10 +336,16 @@ def summarise(rows_by_scan: dict, scans: list[str], seeds: list[int]) -> dict:
         })  # fmt: skip
     ious = [v for scan in scans for row in rows_by_scan[scan] for v in row["object_iou"]]
     found = [s["found_050"] for s in per_seed]
+    false_on: dict[str, float] = {}
+    for scan in scans:
+        for row in rows_by_scan[scan][: len(seeds)]:
+            for name, count in row.get("false_on", {}).items():
+                false_on[name] = false_on.get(name, 0.0) + count / len(seeds)
     return {
         "objects": per_seed[0]["objects"], "found_050": float(np.mean(found)), "found_range": [min(found), max(found)],
         "false": float(np.mean([s["false"] for s in per_seed])), "segments": float(np.mean([s["segments"] for s in per_seed])),
         "ap50": float(np.mean([s["ap50"] for s in per_seed])),
+        "false_on": dict(sorted(false_on.items(), key=lambda item: -item[1])),
         "iou_quartiles": [round(float(q), 3) for q in np.quantile(ious, [0.25, 0.5, 0.75])] if ious else [],
     }  # fmt: skip
 
@@ -358,17 +404,27 @@ def main(argv: list[str] | None = None) -> None:
         up, kinds[name] = up_axis_of(info), kind_of(info)
         objects, size = np.unique(truth[truth >= 0], return_counts=True)
         classes[name] = [names.get(int(o), "object") for o in objects[size >= args.min_gt_points]]
+        background = {}
+        if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
+            _, semantic, semantic_classes = reader.load_semantic(name)
+            truth, background = coded_truth(truth, np.asarray(semantic), semantic_classes)
         for index, values in enumerate(candidates):
-            results[index][name] = [run_scan(points, truth, up, seed, values, args.min_gt_points) for seed in args.seeds]
-        perturbed[name] = run_perturbed(points, truth, up, args.perturb, candidates[0], args.min_gt_points)
+            results[index][name] = [
+                run_scan(points, truth, up, seed, values, args.min_gt_points, background) for seed in args.seeds
+            ]
+        perturbed[name] = run_perturbed(points, truth, up, args.perturb, candidates[0], args.min_gt_points, background)
         for factor in args.denser:
-            denser[factor][name] = [run_scan(*denser_copy(points, truth, factor), up, 0, candidates[0], args.min_gt_points)]
+            denser[factor][name] = [
+                run_scan(*denser_copy(points, truth, factor), up, 0, candidates[0], args.min_gt_points, background)
+            ]
         for share in args.sparser:
             sparser[share][name] = [
-                run_scan(*sparser_copy(points, truth, share, seed), up, seed, candidates[0], args.min_gt_points)
+                run_scan(*sparser_copy(points, truth, share, seed), up, seed, candidates[0], args.min_gt_points,
+                         background)
                 for seed in args.seeds
             ]
-        frames[name] = run_frames(points, truth, up, args.frames if kinds[name] == "room" else 0, candidates[0])
+        views = args.frames if kinds[name] == "room" else 0
+        frames[name] = run_frames(points, truth, up, views, candidates[0], background)
         row = results[0][name][0]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
@@ -408,6 +464,11 @@ def main(argv: list[str] | None = None) -> None:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
+        summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
+        for label, summary in summaries:
+            if summary["false_on"]:
+                print(f"           false segments, {label}, lie on:", ", ".join(
+                    f"{name} {count:.1f}" for name, count in summary["false_on"].items()))
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
     if not args.no_loso:

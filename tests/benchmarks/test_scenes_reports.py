@@ -1,11 +1,12 @@
-"""benchmarks.scenes: AP50 of segments ranked by point count, the kind of a scan, and the
-leave-one-scan-out choice, on figures worked out by hand."""
+"""benchmarks.scenes: AP50 of segments ranked by point count, the kind of a scan, what false segments
+lie on, and the leave-one-scan-out choice, on figures worked out by hand."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pytest
 
 from benchmarks import scenes
 
@@ -52,3 +53,41 @@ def test_leave_one_scan_out_chooses_on_the_other_scans_of_the_kind():
     # Ties go to fewer false segments, then to the earlier candidate (the defaults).
     results = [{"a": rows(2, 3), "b": rows(2, 3)}, {"a": rows(2, 1), "b": rows(2, 1)}, {"a": rows(2, 1), "b": rows(2, 1)}]
     assert scenes.choose_left_out(results, ["a", "b"], {"a": "room", "b": "room"}, [{}, {}, {}]) == {"a": 1, "b": 1}
+
+
+def test_coded_truth_writes_each_background_points_class_into_the_truth():
+    truth = np.array([0, -1, -1, 1, -1])
+    semantic = np.array([5, 1, 2, 5, 1])
+    coded, names = scenes.coded_truth(truth, semantic, {5: "chair", 1: "wall", 2: "floor"})
+    # Classes by id 1, 2, 5 -> codes -2, -3, -4; objects keep their ids.
+    np.testing.assert_array_equal(coded, [0, -2, -3, 1, -2])
+    assert names == {-2: "wall", -3: "floor", -4: "chair"}
+    with pytest.raises(ValueError, match="do not match"):
+        scenes.coded_truth(truth, semantic[:4], {5: "chair", 1: "wall", 2: "floor"})
+    with pytest.raises(ValueError, match="do not match"):
+        scenes.coded_truth(truth, np.array([5, 1, 3, 5, 1]), {5: "chair", 1: "wall", 2: "floor"})
+
+
+def test_false_segments_are_counted_by_what_most_of_their_points_lie_on():
+    # Object 0 has 10 points, object 1 has 10; wall is code -2, floor -3, -5 has no name.
+    truth = np.array([0] * 10 + [1] * 10 + [-2] * 4 + [-3] * 3 + [-5] * 2)
+    labels = np.full(len(truth), -1)
+    labels[:8] = 1  # 8 of object 0: IoU 0.8, not false
+    labels[10:12] = 2  # 2 of object 1: IoU 0.2, false, on an object
+    labels[20:24] = 3  # the wall's 4 points
+    labels[24:27] = 4  # 3 floor points and ...
+    labels[12] = 4  # ... one of object 1: IoU 1/13, mostly floor
+    labels[27:29] = 5  # a class without a name
+    counts = scenes.false_segments_on(labels, truth, {-2: "wall", -3: "floor"})
+    assert counts == {"object": 1, "wall": 1, "floor": 1, "background": 1}
+    assert sum(counts.values()) == scenes.evaluate(labels, truth, 1)["false"]
+
+
+def test_a_kind_reports_what_its_false_segments_lie_on_as_a_mean_over_seeds():
+    def row(false_on):
+        return {"found_050": 1, "false": sum(false_on.values()), "segments": 2, "objects": 2, "object_iou": [0.9, 0.1],
+                "segment_points": [5, 3], "segment_match": [1, 0], "false_on": false_on}  # fmt: skip
+
+    rows = {"a": [row({"wall": 2}), row({"wall": 1, "object": 1})], "b": [row({"object": 3}), row({})]}
+    summary = scenes.summarise(rows, ["a", "b"], [0, 1])
+    assert summary["false_on"] == {"object": 2.0, "wall": 1.5}
