@@ -158,9 +158,9 @@ def coded_truth(truth: np.ndarray, semantic: np.ndarray, classes: dict) -> tuple
     every copy and frame carries it in its ground-truth rows; and the names of those codes. Anything
     below 0 is background to the evaluation as before."""
     ids = sorted(classes)
-    rank = np.searchsorted(ids, semantic)
     if len(semantic) != len(truth) or not np.isin(semantic, ids).all():
         raise ValueError("the semantic labels do not match the scan's points or name a class the reader does not list")
+    rank = np.searchsorted(ids, semantic)
     return np.where(truth >= 0, truth, -2 - rank), {-2 - k: str(classes[c]) for k, c in enumerate(ids)}
 
 
@@ -170,18 +170,20 @@ def false_segments_on(labels: np.ndarray, truth: np.ndarray, background: dict[in
     else the background class (``background``: the codes of :func:`coded_truth`) most of its points have,
     ``"background"`` where the reader gives no class."""
     iou, _, _ = iou_matrix(labels, truth)
-    segments = np.unique(labels[labels >= 0])
+    labelled = labels >= 0
+    segments, member = np.unique(labels[labelled], return_inverse=True)  # the columns of iou
     best = iou.max(axis=0) if iou.shape[0] else np.zeros(len(segments))
-    counts: dict[str, int] = {}
-    for segment in segments[best < 0.25]:
-        held = truth[labels == segment]
-        if (held >= 0).sum() * 2 > len(held):
-            name = "object"
-        else:
-            codes, sizes = np.unique(held[held < 0], return_counts=True)
-            name = background.get(int(codes[np.argmax(sizes)]), "background")
-        counts[name] = counts.get(name, 0) + 1
-    return counts
+    held = truth[labelled]
+    on_objects = np.bincount(member, held >= 0, len(segments)) * 2 > np.bincount(member, minlength=len(segments))
+    # The background code most of each segment's background points have (the lowest code of a tie): its
+    # (segment, code) pairs counted and ordered so that this pair comes last, the last pair of each kept.
+    pairs, counts = np.unique(np.stack([member[held < 0], held[held < 0]], axis=1), axis=0, return_counts=True)
+    pairs = pairs[np.lexsort((-pairs[:, 1], counts))]
+    main_code = dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist()))
+    names = [
+        "object" if on_objects[k] else background.get(main_code.get(k), "background") for k in np.flatnonzero(best < 0.25)
+    ]
+    return {name: names.count(name) for name in dict.fromkeys(names)}
 
 
 def average_precision(points: list[int], match: list[int], objects: int) -> float:
