@@ -56,6 +56,7 @@ import argparse
 import importlib.util
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -409,7 +410,10 @@ def main(argv: list[str] | None = None) -> None:
         background = {}
         if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
             _, semantic, semantic_classes = reader.load_semantic(name)
-            truth, background = coded_truth(truth, np.asarray(semantic), semantic_classes)
+            try:
+                truth, background = coded_truth(truth, np.asarray(semantic), semantic_classes)
+            except ValueError as exc:  # one scan's classes are not worth the run: its false segments go unnamed
+                print(f"{name}: {exc}; its false segments are reported as 'background'", file=sys.stderr)
         for index, values in enumerate(candidates):
             results[index][name] = [
                 run_scan(points, truth, up, seed, values, args.min_gt_points, background) for seed in args.seeds

@@ -136,3 +136,14 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
     assert "virtual frames, 2 views of each, all together" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
+
+
+def test_a_scan_whose_semantic_labels_do_not_match_is_still_measured(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y"})
+    with open(folder / "load_gt.py", "a") as reader:  # one label short of the scan's points
+        reader.write("def load_semantic(name):\n    return None, np.zeros(len(load(name)[1]) - 1, dtype=int), {0: 'wall'}\n")
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso"])
+    [row] = json.loads(out.read_text())["scans"]
+    assert row["in_sample"][0]["found_050"] == row["in_sample"][0]["objects"]
+    assert "room: the semantic labels do not match" in capsys.readouterr().err
