@@ -148,7 +148,7 @@ def _segment(
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
     ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening."""
     up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
-    measured = measure_scan(xyz, seed)
+    measured = measure_scan(xyz, seed, up_axis)
     settings = choose_settings(measured, up_axis, up, given)
     if settings.min_size >= settings.max_size:
         if settings.source["min_size"] == "chosen":

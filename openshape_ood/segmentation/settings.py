@@ -6,7 +6,9 @@ Everything is in metres. The measurements are of the kind of scan, not of its co
   to the origin: a scan taken from one viewpoint in its sensor frame (an RGB-D frame, a LiDAR
   sweep) has points whose spacing is proportional to their range, a reconstructed room or an
   aerial tile has about the same spacing everywhere;
-- the extent: a table top spans about a metre, a room a few metres, a street tens of metres.
+- the extent: a table top spans about a metre, a room a few metres, a street tens of metres. It is
+  measured on the scan's own axes (:func:`oriented_extent`), so a scan turned about its up axis gets
+  the same settings.
 
 From them: the voxel size (about two point spacings, coarser where the scan has so many points
 that the voxels would not fit the time), the plane and cluster distances (a few voxels, plus
@@ -67,7 +69,9 @@ class ScanMeasures:
         spacing: median distance between neighbouring points (m).
         spacing_growth: spacing per metre of range for a one-viewpoint scan (0 otherwise).
         single_viewpoint: whether the spacing grows with the range to the origin (sensor frame).
-        extent: the bounding box's sides (m).
+        extent: the sides (m) of the scan's box on its own axes (:func:`oriented_extent`): with an up
+            axis, its height in that axis's place and the smallest rectangle around it across up in the
+            other two; without, along its principal axes.
         row_step: for a one-viewpoint scan with an up direction, the sensor's angular step between
             its rows or rings (radians, :func:`~openshape_ood.segmentation.visibility.row_step`);
             0 otherwise.
@@ -174,9 +178,10 @@ SETTINGS = (
 TUNABLE = tuple(setting.name for setting in SETTINGS)
 
 
-def measure_scan(xyz: np.ndarray, seed: int = 0) -> ScanMeasures:
-    """Point spacing, its growth with range to the origin, and extent of a scan ``(N, 3)`` in metres."""
-    extent = tuple(float(v) for v in xyz.max(axis=0) - xyz.min(axis=0))
+def measure_scan(xyz: np.ndarray, seed: int = 0, up_axis: str | None = None) -> ScanMeasures:
+    """Point spacing, its growth with range to the origin, and extent (:func:`oriented_extent`) of a
+    scan ``(N, 3)`` in metres."""
+    extent = oriented_extent(xyz, up_axis)
     if len(xyz) < 3:
         return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
     rng = np.random.default_rng(seed)
@@ -205,6 +210,54 @@ def measure_scan(xyz: np.ndarray, seed: int = 0) -> ScanMeasures:
             if single:
                 growth = float(np.median(np.array(median) / np.array(centre)))
     return ScanMeasures(len(xyz), spacing, growth, single, extent)
+
+
+def oriented_extent(xyz: np.ndarray, up_axis: str | None = None) -> tuple[float, float, float]:
+    """The sides (m) of a scan's box on the scan's own axes, which do not change when it is turned.
+
+    With ``up_axis``, the height along it (in its place of the three) and the sides of the smallest
+    rectangle holding the scan across it, the longer first (in the other two places); without, the
+    sides along the scan's principal axes, from the least spread to the most. The box along the
+    coordinate axes grows when a scan is turned, and every setting chosen from it with it: turned 30
+    degrees about up, ScanNet's scene0001 had a box footprint of 48 m^2 instead of 38, so plane patches
+    had to be larger to count as structure, and its raised floor, removed in the aligned room, was kept.
+    Raw ScanNet meshes (before their axis alignment) and camera frames are turned scans.
+    """
+    box = tuple(float(v) for v in xyz.max(axis=0) - xyz.min(axis=0))
+    if len(xyz) < 3:
+        return box
+    if up_axis is None:
+        centred = xyz - xyz.mean(axis=0)
+        along = centred @ np.linalg.eigh(centred.T @ centred)[1]
+        return tuple(float(v) for v in along.max(axis=0) - along.min(axis=0))
+    axis = UP_AXES.index(up_axis) % 3
+    across = [k for k in range(3) if k != axis]
+    sides = _smallest_rectangle(xyz[:, across])
+    if sides is None:
+        return box
+    extent = list(box)
+    extent[across[0]], extent[across[1]] = sides
+    return tuple(extent)
+
+
+def _smallest_rectangle(points: np.ndarray) -> tuple[float, float] | None:
+    """Sides of the smallest-area rectangle holding 2-D ``points``, the longer first; ``None`` when they
+    lie on a line.
+    One of its sides lies along an edge of their convex hull (Freeman and Shapira 1975), so each
+    edge's direction is tried: a few dozen on a scan."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = points[ConvexHull(points).vertices]
+    except QhullError:  # fewer than three points off one line
+        return None
+    edges = np.diff(np.vstack([hull, hull[:1]]), axis=0)
+    direction = edges / np.maximum(np.linalg.norm(edges, axis=1, keepdims=True), np.finfo(float).tiny)
+    along = hull @ direction.T
+    across = hull @ np.stack([-direction[:, 1], direction[:, 0]], axis=1).T
+    length, width = np.ptp(along, axis=0), np.ptp(across, axis=0)
+    best = int(np.argmin(length * width))
+    return float(max(length[best], width[best])), float(min(length[best], width[best]))
 
 
 def choose_settings(
