@@ -20,10 +20,12 @@ and that figure is printed beside the in-sample one of the defaults (``--no-loso
 Perturbed copies (``--perturb N``, default 0: off): each scan is also segmented with the defaults in N
 perturbed copies (copy k: its own generator seeded k, and segmentation seed k). A copy keeps each point
 with probability 0.9 (with its ground-truth row), moves every point by Gaussian noise of a tenth of the
-scan's median nearest-neighbour spacing, and turns a scan without an up axis (a camera frame) about the
-sensor at the origin. A second scan of the same scene differs from the first in just these ways, so the
-mean over the copies estimates what the defaults do on scans of the kind better than the in-sample
-figure of one scan; it is printed beside the in-sample and leave-one-scan-out figures.
+scan's median nearest-neighbour spacing, and turns the scan about the origin (a sensor's place): by a
+random angle about its up axis (a room at another heading, a sweep from a car heading another way), or
+by a random rotation without one (a camera frame). A second scan of the same scene differs from the
+first in just these ways, so the mean over the copies estimates what the defaults do on scans of the
+kind better than the in-sample figure of one scan; it is printed beside the in-sample and
+leave-one-scan-out figures.
 
 Denser copies (``--denser 2 4``): each scan is also segmented with the defaults (seed 0) in a copy with
 2 (4, ...) times its points, added on the segments between neighbouring points with the ground truth of
@@ -65,6 +67,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from openshape_ood.atomic import replacing
+from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
@@ -236,18 +239,23 @@ def median_spacing(xyz: np.ndarray, sample: int = 2000) -> float:
     return float(np.median(distances[:, 1]))
 
 
-def perturbed_copy(points: np.ndarray, truth: np.ndarray, k: int, spacing: float, rotate: bool) -> tuple[np.ndarray, np.ndarray]:
+def perturbed_copy(
+    points: np.ndarray, truth: np.ndarray, k: int, spacing: float, up_axis: str | None = None, turn: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Copy ``k`` of a scan and its ground truth, drawn from a generator seeded ``k``: each point kept
     with probability :data:`PERTURB_KEEP` (with its ``truth`` row), xyz moved by isotropic Gaussian noise
-    of ``PERTURB_NOISE_SHARE * spacing``, and with ``rotate`` (a scan without an up axis) turned by a
-    uniformly random rotation about the origin, where the sensor is. Columns after xyz (colour) are
-    kept as they are; the dtype is ``points``'s."""
+    of ``PERTURB_NOISE_SHARE * spacing``, and with ``turn`` turned about the origin (where a sensor is):
+    by a uniformly random angle about ``up_axis`` (a room scanned again lies at another heading, a
+    sweep is taken from a car heading another way), or by a uniformly random rotation without one (a
+    camera frame). Columns after xyz (colour) are kept as they are; the dtype is ``points``'s."""
     rng = np.random.default_rng(k)
     kept = rng.random(len(points)) < PERTURB_KEEP
     copy, copy_truth = points[kept].copy(), truth[kept].copy()
     xyz = copy[:, :3] + rng.normal(scale=PERTURB_NOISE_SHARE * spacing, size=(len(copy), 3))
-    if rotate:
+    if turn and up_axis is None:
         xyz = Rotation.random(None, rng).apply(xyz)  # positional: scipy < 1.15 names it random_state
+    elif turn:
+        xyz = Rotation.from_rotvec(np.eye(3)[UP_AXES.index(up_axis)] * rng.uniform(0, 2 * np.pi)).apply(xyz)
     copy[:, :3] = xyz
     return copy, copy_truth
 
@@ -256,13 +264,13 @@ def run_perturbed(
     points, truth, up, copies: int, values: dict, min_gt_points: int, background: dict | None = None
 ) -> list[dict]:
     """:func:`run_scan` on each of ``copies`` :func:`perturbed_copy` of a scan (copy k with seed k),
-    turned about the origin where the scan has no up axis."""
+    turned about the origin."""
     if copies == 0:
         return []  # no spacing to measure
     spacing = median_spacing(points[:, :3])
     rows = []
     for k in range(copies):
-        copy, copy_truth = perturbed_copy(points, truth, k, spacing, rotate=up is None)
+        copy, copy_truth = perturbed_copy(points, truth, k, spacing, up)
         rows.append(run_scan(copy, copy_truth, up, k, values, min_gt_points, background))
     return rows
 

@@ -1,5 +1,5 @@
 """benchmarks.scenes: the perturbed copies of a scan (points kept with their ground truth, noise of a
-tenth of the spacing, a turn about the sensor only where the scan has no up axis), on small grids."""
+tenth of the spacing, a turn about the sensor: about the up axis where the scan has one), on small grids."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_a_copy_keeps_points_with_their_ground_truth_rows_by_hand():
     truth = np.array([-1, 0, 0, 1, -1])
     for k in range(20):
         # No noise (spacing 0), no turn: a copy is the kept rows of the scan, in order, with their truth.
-        copy, copy_truth = scenes.perturbed_copy(points, truth, k, spacing=0.0, rotate=False)
+        copy, copy_truth = scenes.perturbed_copy(points, truth, k, spacing=0.0, turn=False)
         rows = copy[:, 0].astype(int)
         np.testing.assert_array_equal(copy, points[rows])
         np.testing.assert_array_equal(copy_truth, truth[rows])
@@ -42,7 +42,7 @@ def test_a_copy_keeps_points_with_their_ground_truth_rows_by_hand():
 
 def test_a_copy_drops_a_tenth_and_moves_points_by_a_tenth_of_the_spacing():
     points, truth = grid_scan(step=0.02)
-    copy, copy_truth = scenes.perturbed_copy(points, truth, 0, spacing=0.02, rotate=False)
+    copy, copy_truth = scenes.perturbed_copy(points, truth, 0, spacing=0.02, turn=False)
     rows = source_rows(copy)
     assert 850 < len(copy) < 950  # 1000 points kept with probability 0.9: 900 +- 9.5
     np.testing.assert_array_equal(copy_truth, truth[rows])
@@ -53,9 +53,9 @@ def test_a_copy_drops_a_tenth_and_moves_points_by_a_tenth_of_the_spacing():
 
 def test_copies_are_reproducible_for_the_same_k_and_differ_between_k():
     points, truth = grid_scan()
-    first = scenes.perturbed_copy(points, truth, 3, spacing=0.02, rotate=True)
-    again = scenes.perturbed_copy(points, truth, 3, spacing=0.02, rotate=True)
-    other = scenes.perturbed_copy(points, truth, 4, spacing=0.02, rotate=True)
+    first = scenes.perturbed_copy(points, truth, 3, spacing=0.02)
+    again = scenes.perturbed_copy(points, truth, 3, spacing=0.02)
+    other = scenes.perturbed_copy(points, truth, 4, spacing=0.02)
     np.testing.assert_array_equal(first[0], again[0])
     np.testing.assert_array_equal(first[1], again[1])
     assert len(first[0]) != len(other[0]) or not np.array_equal(first[0], other[0])
@@ -63,7 +63,7 @@ def test_copies_are_reproducible_for_the_same_k_and_differ_between_k():
 
 def test_a_turned_copy_keeps_every_distance_to_the_sensor_at_the_origin():
     points, truth = grid_scan()
-    copy, _ = scenes.perturbed_copy(points, truth, 1, spacing=0.0, rotate=True)
+    copy, _ = scenes.perturbed_copy(points, truth, 1, spacing=0.0)
     rows = source_rows(copy)
     before, after = points[rows, :3].astype(float), copy[:, :3].astype(float)
     np.testing.assert_allclose(np.linalg.norm(after, axis=1), np.linalg.norm(before, axis=1), rtol=1e-6)
@@ -71,17 +71,28 @@ def test_a_turned_copy_keeps_every_distance_to_the_sensor_at_the_origin():
     assert np.abs(after - before).max() > 0.1  # and it did turn the scan
 
 
-def test_only_a_scan_without_an_up_axis_is_turned(monkeypatch):
+def test_a_scan_with_an_up_axis_is_turned_about_it_and_one_without_any_way(monkeypatch):
     points, truth = grid_scan()
     segmented = []
     monkeypatch.setattr(scenes, "run_scan", lambda copy, copy_truth, up, seed, *rest: segmented.append((copy, up, seed)))
-    for up in ("z", None):
+    for up in ("z", "x", None):
         scenes.run_perturbed(points, truth, up, 2, {}, 25)
-    assert [(up, seed) for _, up, seed in segmented] == [("z", 0), ("z", 1), (None, 0), (None, 1)]
+    assert [(up, seed) for _, up, seed in segmented] == [("z", 0), ("z", 1), ("x", 0), ("x", 1), (None, 0), (None, 1)]
     for copy, up, _ in segmented:
-        shift = np.abs(copy[:, :3] - points[source_rows(copy), :3]).max()
-        # Noise of sigma 0.002 moves a point less than 0.02 (10 sigma); a turn moves the grid by metres.
-        assert (shift < 0.02) if up == "z" else (shift > 0.1)
+        before, after = points[source_rows(copy), :3].astype(float), copy[:, :3].astype(float)
+        assert np.abs(after - before).max() > 0.1  # turned: the grid moves by decimetres, noise by millimetres
+        if up is None:
+            continue
+        axis = "xyz".index(up)
+        # Noise of sigma 0.002 moves a point less than 0.02 (10 sigma) along up, and off the axis.
+        assert np.abs(after[:, axis] - before[:, axis]).max() < 0.02
+        off_axis = [k for k in range(3) if k != axis]
+        np.testing.assert_allclose(np.linalg.norm(after[:, off_axis], axis=1), np.linalg.norm(before[:, off_axis], axis=1),
+                                   atol=0.02)  # fmt: skip
+    # The two copies of a scan with an up axis are turned by different angles.
+    first, second = (np.arctan2(copy[:, 1], copy[:, 0]) - np.arctan2(points[source_rows(copy), 1], points[source_rows(copy), 0])
+                     for copy, _, _ in segmented[:2])  # fmt: skip
+    assert abs(np.median(np.mod(first, 2 * np.pi)) - np.median(np.mod(second, 2 * np.pi))) > 0.05
 
 
 def test_a_denser_copy_adds_points_between_neighbours_with_their_ground_truth():
