@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation import segment_scene
-from openshape_ood.segmentation.scan_checks import check_precision, far_outliers
+from openshape_ood.segmentation.scan_checks import check_precision, far_outliers, origin_points
 
 SPACING = 0.02
 
@@ -108,6 +108,14 @@ def test_a_sparse_scan_in_metres_is_told_what_was_measured():
     message = str(info.value)
     assert message.startswith("the scan's points are 5 m apart (measured")
     assert "pass min_size=30 and max_size=" in message and "min_size must be in" not in message
+
+
+def test_points_at_the_origin_by_hand():
+    near = np.array([[0.0, 0.0, 1e-9], [1.0, 2.0, 3.0], [0.0, -0.0, 0.0], [0.0, 0.0, 0.0]])
+    # Two rows at exactly the origin (-0.0 is 0.0): both; a row 1 nm from it is a point.
+    assert np.flatnonzero(origin_points(near)).tolist() == [2, 3]
+    assert not origin_points(near[:3]).any()  # one point at the origin may be a real one
+    assert not origin_points(np.empty((0, 3))).any()
 
 
 def test_far_outliers_by_hand():

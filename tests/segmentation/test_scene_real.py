@@ -41,6 +41,19 @@ def mosd_frame() -> tuple[np.ndarray, np.ndarray]:
     return points, np.where(label >= 10, label // 10 - 2, -1)
 
 
+def test_invalid_depth_written_as_zeros_is_background_and_changes_nothing_else():
+    # Converters write a depth camera's pixels without depth as (0, 0, 0). Before they were set aside, 5 %
+    # of them in this frame (its NaN pixels) put the sensor's place inside the scan: 4 of its 5 objects
+    # were found instead of 5, with 3 false segments instead of 1.
+    points, _ = mosd_frame()
+    alone = segment_scene(points)
+    zeros = np.zeros((len(points) // 20, points.shape[1]), points.dtype)
+    with pytest.warns(UserWarning, match=rf"^{len(zeros)} of {len(points) + len(zeros)} points lie at exactly \(0, 0, 0\)"):
+        labels = segment_scene(np.concatenate([points, zeros]))
+    np.testing.assert_array_equal(labels[: len(points)], alone)
+    assert (labels[len(points):] == -1).all()
+
+
 def kitti_sweep() -> tuple[np.ndarray, np.ndarray]:
     """The sweep's xyz and objects: one per (semantic class, instance id > 0), -1 for the rest."""
     stem = DATA / "semantickitti_000000_r45_half"
