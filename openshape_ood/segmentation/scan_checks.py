@@ -10,6 +10,10 @@ statistical, taken on the scan itself:
   pixel or beam without a return as (0, 0, 0), the sensor's own place, where nothing can be
   measured. As few as 5 % of such points in a table-top frame took it for a scan without a
   viewpoint and lost 7 of its 15 objects. Two or more points at exactly the origin are background.
+* **points repeated at one place** (:func:`distinct_sample`): a merged scan or a mesh exported a
+  vertex per face holds copies; counted as points, they made the measured spacing finer and the
+  voxels smaller (a room written twice found 6 of 19 objects instead of 16). The spacing is that of
+  the distinct places, their number estimated from the repeats in the sample.
 * **far outliers** (:func:`far_outliers`): a stray point 1e7 m away made the scan's extent
   that large, and every setting chosen from the extent wrong. Points far outside the robust
   box of the scan (its 1st to 99th percentiles per axis, grown by its own size on every
@@ -50,6 +54,7 @@ __all__ = [
     "check_real",
     "check_surfaces",
     "check_units",
+    "distinct_sample",
     "far_outliers",
     "origin_points",
     "robust_range",
@@ -228,17 +233,38 @@ def check_surfaces(dimension: float, spacing: float, count: int) -> None:
         )
 
 
+def distinct_sample(xyz: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A random sample of at most ``size`` of a scan's rows, each place once, and the factor that scales
+    distances between its points to those between the scan's distinct points (``sqrt(n / U)`` for n
+    sampled places of U in the scan: a surface sampled n of U times is that much sparser).
+
+    Points repeated at one place (a merged scan, a mesh exported a vertex per face, a coarse float grid)
+    add no surface: a room whose every point was written twice measured a spacing 1.4 times too fine,
+    got voxels of 1.9 cm instead of 2.7, and found 6 of its 19 objects with 89 false segments instead
+    of 16 with 6. U is estimated from the repeats the sample itself holds, as in the birthday problem:
+    drawing n of N rows, the pairs of rows at one place are expected sum_p c_p (c_p - 1) / 2 times
+    n (n - 1) / (N (N - 1)) (c_p copies of place p), so that sum follows from the pairs counted, and
+    U = N / (1 + sum / N), exact when every place has as many copies, and N without repeats."""
+    count = len(xyz)
+    sample = xyz if count <= size else xyz[rng.choice(count, size, replace=False)]
+    places, copies = np.unique(sample, axis=0, return_counts=True)
+    drawn = len(sample)
+    if drawn < 2 or len(places) == drawn:
+        return places, math.sqrt(drawn / count) if count else 1.0
+    pairs = float((copies * (copies - 1)).sum() / 2)
+    repeats = 2 * pairs * count * (count - 1) / (drawn * (drawn - 1))  # sum_p c_p (c_p - 1) over the scan
+    distinct = min(count, max(len(places), count / (1 + repeats / count)))
+    return places, math.sqrt(len(places) / distinct)
+
+
 def _measure(xyz: np.ndarray, seed: int = 0) -> tuple[float, float]:
     """``(spacing, correlation dimension)`` of a scan, from a sample of :data:`_SAMPLE` distinct points.
 
-    The spacing is the median distance to the nearest distinct point, scaled from the sample
-    of n to the whole scan of N points as on a surface (times ``sqrt(n / N)``), as the
-    segmenter measures it; points repeated (on a coarse float grid, say) count once.
+    The spacing is the median distance to the nearest distinct point, scaled from the sample to the
+    whole scan's distinct points (:func:`distinct_sample`), as the segmenter measures it.
     """
     rng = np.random.default_rng(seed)
-    sample = xyz if len(xyz) <= _SAMPLE else xyz[rng.choice(len(xyz), _SAMPLE, replace=False)]
-    share = len(sample) / len(xyz)  # of the scan's points; repeated points do not make it sparser
-    sample = np.unique(sample, axis=0)
+    sample, scale = distinct_sample(xyz, _SAMPLE, rng)
     if len(sample) < 3:
         return 0.0, 0.0
     tree = cKDTree(sample)
@@ -248,7 +274,7 @@ def _measure(xyz: np.ndarray, seed: int = 0) -> tuple[float, float]:
     inner = tree.query_ball_point(queries, radius, return_length=True).sum()
     outer = tree.query_ball_point(queries, 2 * radius, return_length=True).sum()
     dimension = math.log2(outer / inner) if inner > 0 else 0.0
-    return nearest * math.sqrt(share), dimension
+    return nearest * scale, dimension
 
 
 def too_sparse(spacing: float, max_size: float) -> str:

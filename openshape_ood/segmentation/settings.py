@@ -184,13 +184,15 @@ def measure_scan(xyz: np.ndarray, seed: int = 0, up_axis: str | None = None) -> 
     extent = oriented_extent(xyz, up_axis)
     if len(xyz) < 3:
         return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
-    rng = np.random.default_rng(seed)
-    sample = xyz if len(xyz) <= _SPACING_SAMPLE else xyz[rng.choice(len(xyz), _SPACING_SAMPLE, replace=False)]
-    from scipy.spatial import cKDTree  # scipy when a scan is measured: the table above is read by --help
+    # scipy when a scan is measured: the table above is read by --help
+    from scipy.spatial import cKDTree
 
-    distance = cKDTree(sample).query(sample, k=2, workers=-1)[0][:, 1]
-    # A sample of n of N points on a surface is sqrt(N / n) times sparser.
-    distance = distance * math.sqrt(len(sample) / len(xyz))
+    from .scan_checks import distinct_sample
+
+    sample, scale = distinct_sample(xyz, _SPACING_SAMPLE, np.random.default_rng(seed))
+    if len(sample) < 2:
+        return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
+    distance = cKDTree(sample).query(sample, k=2, workers=-1)[0][:, 1] * scale
     spacing = float(np.median(distance))
     ranges = np.linalg.norm(sample, axis=1)
     low, high = np.quantile(ranges, [0.1, 0.9])

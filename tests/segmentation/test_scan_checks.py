@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation import segment_scene
-from openshape_ood.segmentation.scan_checks import check_precision, far_outliers, origin_points
+from openshape_ood.segmentation.scan_checks import check_precision, distinct_sample, far_outliers, origin_points
 
 SPACING = 0.02
 
@@ -142,3 +142,34 @@ def test_a_street_whose_objects_are_all_too_tall_says_what_was_dropped_and_why()
     taller = re.search(r"of the other (\d+), .*?(\d+) are taller than max_height=4.5 m above the ground", message)
     assert taller is not None and int(taller[2]) >= 3, message  # at least the three cars
     assert "--max-height" in message
+
+
+def test_the_distinct_places_of_a_sample_and_their_scale_by_hand():
+    grid = np.c_[_grid((0.0, 0.2), (0.0, 0.2)), np.zeros(100)]  # 100 places 2 cm apart
+    # Every place three times, all of it sampled: the 100 places, at the scan's own density (scale 1).
+    places, scale = distinct_sample(np.repeat(grid, 3, axis=0), 300, np.random.default_rng(0))
+    assert len(places) == 100 and scale == pytest.approx(1.0)
+    # No repeats: a sample of n of N rows is sqrt(N / n) times sparser, as before.
+    places, scale = distinct_sample(grid, 25, np.random.default_rng(0))
+    assert len(places) == 25 and scale == pytest.approx(np.sqrt(25 / 100))
+
+
+def test_repeats_are_counted_from_the_pairs_a_sample_holds():
+    places = np.random.default_rng(1).random((20000, 3))
+    scan = np.repeat(places, 4, axis=0)  # N = 80,000 rows at U = 20,000 places
+    sample, scale = distinct_sample(scan, 8000, np.random.default_rng(2))
+    # Expected pairs: 8000 * 7999 / (80000 * 79999) * 20000 * 4 * 3 / 2 = 1,200; U = N / (1 + 3) = 20,000.
+    assert scale == pytest.approx(np.sqrt(len(sample) / 20000), rel=0.05)
+
+
+def test_a_scan_written_twice_measures_the_spacing_of_its_points():
+    # A floor of 4 x 4 m sampled at random (no lattice, so a random part of it is as irregular as the
+    # whole) with a ball on it, y up.
+    rng = np.random.default_rng(3)
+    floor = rng.random((40000, 2)) * 4 - 2
+    points = np.concatenate([np.c_[floor[:, 0], np.zeros(len(floor)), floor[:, 1]], _ball(0.0, 0.0, 0.2)])
+    once = segment_scene(points, "y", return_settings=True)[1]
+    twice = segment_scene(np.concatenate([points, points]), "y", return_settings=True)[1]
+    # Measured on all 2N rows as if they were N places, the spacing was sqrt(2) times too fine.
+    assert twice.measured.spacing == pytest.approx(once.measured.spacing, rel=0.03)
+    assert twice.voxel_size == once.voxel_size
