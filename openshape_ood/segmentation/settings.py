@@ -244,9 +244,8 @@ def oriented_extent(xyz: np.ndarray, up_axis: str | None = None) -> tuple[float,
 
 def _smallest_rectangle(points: np.ndarray) -> tuple[float, float] | None:
     """Sides of the smallest-area rectangle holding 2-D ``points``, the longer first; ``None`` when they
-    lie on a line.
-    One of its sides lies along an edge of their convex hull (Freeman and Shapira 1975), so each
-    edge's direction is tried: a few dozen on a scan."""
+    lie on a line. One of its sides lies along an edge of their convex hull (Freeman and Shapira 1975),
+    so each edge's direction is tried: a few dozen on a scan."""
     from scipy.spatial import ConvexHull, QhullError
 
     try:
