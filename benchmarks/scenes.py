@@ -417,11 +417,14 @@ def main(argv: list[str] | None = None) -> None:
         classes[name] = [names.get(int(o), "object") for o in objects[size >= args.min_gt_points]]
         background = {}
         if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
-            _, semantic, semantic_classes = reader.load_semantic(name)
+            # One scan's classes are not worth the run: whatever the reader raises (a format its
+            # load_semantic does not know, labels that do not match), its false segments go unnamed.
             try:
+                _, semantic, semantic_classes = reader.load_semantic(name)
                 truth, background = coded_truth(truth, np.asarray(semantic), semantic_classes)
-            except ValueError as exc:  # one scan's classes are not worth the run: its false segments go unnamed
-                print(f"{name}: {exc}; its false segments are reported as 'background'", file=sys.stderr)
+            except Exception as exc:  # noqa: BLE001 - the reader is the data's, not ours
+                print(f"{name}: {exc or type(exc).__name__}; its false segments are reported as 'background'",
+                      file=sys.stderr)
         for index, values in enumerate(candidates):
             results[index][name] = [
                 run_scan(points, truth, up, seed, values, args.min_gt_points, background) for seed in args.seeds

@@ -147,3 +147,14 @@ def test_a_scan_whose_semantic_labels_do_not_match_is_still_measured(tmp_path, c
     [row] = json.loads(out.read_text())["scans"]
     assert row["in_sample"][0]["found_050"] == row["in_sample"][0]["objects"]
     assert "room: the semantic labels do not match" in capsys.readouterr().err
+
+
+def test_a_scan_whose_reader_cannot_give_its_semantic_labels_is_still_measured(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y"})
+    with open(folder / "load_gt.py", "a") as reader:  # a format the reader's load_semantic does not know
+        reader.write("def load_semantic(name):\n    raise FileNotFoundError(f'{name}: no semantic labels')\n")
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso"])
+    [row] = json.loads(out.read_text())["scans"]
+    assert row["in_sample"][0]["found_050"] == row["in_sample"][0]["objects"]
+    assert "room: room: no semantic labels; its false segments are reported as 'background'" in capsys.readouterr().err
