@@ -210,10 +210,14 @@ def average_precision(points: list[int], match: list[int], objects: int) -> floa
 
 
 def kind_of(info: dict) -> str:
-    """``"table-top"``, ``"room"``, ``"LiDAR"`` from the reader's ``kind`` text, else that text (or ``"scan"``)."""
+    """``"table-top"``, ``"room"``, ``"LiDAR"`` from the reader's ``kind`` text, else that text (or ``"scan"``).
+    A sweep is a LiDAR's whatever the text calls the sensor ("KITTI sweep", "Velodyne sweep"), and a
+    bedroom, like any room, is a room."""
     text = str(info.get("kind", "scan"))
     lower = text.lower()
-    for word, kind in (("table", "table-top"), ("room", "room"), ("indoor", "room"), ("lidar", "LiDAR")):
+    words = (("table", "table-top"), ("room", "room"), ("indoor", "room"), ("lidar", "LiDAR"), ("sweep", "LiDAR"),
+             ("velodyne", "LiDAR"))
+    for word, kind in words:
         if word in lower:
             return kind
     return text

@@ -33,6 +33,10 @@ def test_kind_of_reads_the_readers_kind_text():
     assert scenes.kind_of({"kind": "table-top RGB-D frame"}) == "table-top"
     assert scenes.kind_of({"kind": "indoor room (reconstructed mesh vertices)"}) == "room"
     assert scenes.kind_of({"kind": "outdoor LiDAR sweep"}) == "LiDAR"
+    assert scenes.kind_of({"kind": "SemanticKITTI sweep"}) == "LiDAR"
+    assert scenes.kind_of({"kind": "Velodyne HDL-64E scan"}) == "LiDAR"
+    assert scenes.kind_of({"kind": "Kinect v2 bedroom frame"}) == "room"
+    assert scenes.kind_of({"kind": "aerial photogrammetry tile"}) == "aerial photogrammetry tile"
     assert scenes.kind_of({}) == "scan"
 
 
