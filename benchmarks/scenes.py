@@ -211,7 +211,7 @@ def average_precision(points: list[int], match: list[int], objects: int) -> floa
 
 def kind_of(info: dict) -> str:
     """``"table-top"``, ``"room"``, ``"LiDAR"`` from the reader's ``kind`` text, else that text (or ``"scan"``).
-    A sweep is a LiDAR's whatever the text calls the sensor ("KITTI sweep", "Velodyne sweep"), and a
+    A sweep is a LiDAR's, whatever the text calls the sensor ("KITTI sweep", "Velodyne sweep"); a
     bedroom, like any room, is a room."""
     text = str(info.get("kind", "scan"))
     lower = text.lower()
