@@ -138,23 +138,26 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
         scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
 
 
-def test_a_scan_whose_semantic_labels_do_not_match_is_still_measured(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("load_semantic", "message"),
+    [
+        (  # one label short of the scan's points
+            "    return None, np.zeros(len(load(name)[1]) - 1, dtype=int), {0: 'wall'}\n",
+            "room: the semantic labels do not match",
+        ),
+        (  # a format the reader's load_semantic does not know
+            "    raise FileNotFoundError(f'{name}: no semantic labels')\n",
+            "room: room: no semantic labels; its false segments are reported as 'background'",
+        ),
+    ],
+    ids=["labels-do-not-match", "reader-raises"],
+)
+def test_a_scan_whose_semantic_labels_cannot_be_used_is_still_measured(tmp_path, capsys, load_semantic, message):
     folder = write_scan_folder(tmp_path, {"up_axis": "+y"})
-    with open(folder / "load_gt.py", "a") as reader:  # one label short of the scan's points
-        reader.write("def load_semantic(name):\n    return None, np.zeros(len(load(name)[1]) - 1, dtype=int), {0: 'wall'}\n")
+    with open(folder / "load_gt.py", "a") as reader:
+        reader.write("def load_semantic(name):\n" + load_semantic)
     out = tmp_path / "scenes.json"
     scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso"])
     [row] = json.loads(out.read_text())["scans"]
     assert row["in_sample"][0]["found_050"] == row["in_sample"][0]["objects"]
-    assert "room: the semantic labels do not match" in capsys.readouterr().err
-
-
-def test_a_scan_whose_reader_cannot_give_its_semantic_labels_is_still_measured(tmp_path, capsys):
-    folder = write_scan_folder(tmp_path, {"up_axis": "+y"})
-    with open(folder / "load_gt.py", "a") as reader:  # a format the reader's load_semantic does not know
-        reader.write("def load_semantic(name):\n    raise FileNotFoundError(f'{name}: no semantic labels')\n")
-    out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso"])
-    [row] = json.loads(out.read_text())["scans"]
-    assert row["in_sample"][0]["found_050"] == row["in_sample"][0]["objects"]
-    assert "room: room: no semantic labels; its false segments are reported as 'background'" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
