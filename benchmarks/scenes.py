@@ -41,6 +41,10 @@ Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by 
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
 fewer than 200 pixels are left out of a frame's count. A proxy of single-view frames of rooms, which the
 scans we have lack; its figure is printed beside the room's.
+Scans are read in metres: a reader whose ``info`` gives ``units`` "mm" or "cm" has its xyz divided. A scan the
+reader cannot give (or in units not listed) is left out and named on stderr and in the JSON
+(``left_out_unread``); a run whose segmentation raises finds nothing, its objects still count, and its row
+holds the ``error``. One such scan never ends the run over the others.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
@@ -60,6 +64,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +114,28 @@ def up_axis_of(info: dict) -> str | None:
     text = str(info.get("up_axis", "")).strip().lower()
     axis = text.lstrip("+-")[:1]
     return axis if axis in ("x", "y", "z") and not text.startswith("none") else None
+
+
+# The reader's ``units`` text (its first word, in lower case) -> units in a metre (divided by: exact for
+# whole millimetres, where multiplying by 0.001 rounds in float32).
+UNITS_PER_METRE = {"m": 1, "metre": 1, "metres": 1, "meter": 1, "meters": 1, "cm": 100, "mm": 1000}
+
+
+def in_metres(points: np.ndarray, info: dict) -> np.ndarray:
+    """``points`` with xyz in metres, from the reader's ``units`` text (``"m"``, ``"mm"``, ...): the
+    segmentation measures spacings and sizes in metres, and a frame in millimetres is not a larger room.
+    Raises ``ValueError`` naming the text when it is not a unit of :data:`UNITS_PER_METRE`."""
+    text = str(info.get("units", "m")).strip().lower()
+    word = text.split()[0] if text else "m"
+    if word not in UNITS_PER_METRE:
+        raise ValueError(
+            f"units {info.get('units')!r} is not one of {sorted(UNITS_PER_METRE)}; give the reader's info one of them"
+        )
+    if UNITS_PER_METRE[word] == 1:
+        return points
+    scaled = np.array(points, dtype=np.result_type(points.dtype, np.float32), copy=True)
+    scaled[:, :3] /= UNITS_PER_METRE[word]
+    return scaled
 
 
 def iou_matrix(labels: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,14 +252,22 @@ def kind_of(info: dict) -> str:
 
 def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int, background: dict | None = None) -> dict:
     """One segmentation of one scan with the tuned constants ``values``: its figures and matches, and what
-    its false segments lie on (``background``: the names of :func:`coded_truth`'s codes in ``truth``)."""
+    its false segments lie on (``background``: the names of :func:`coded_truth`'s codes in ``truth``).
+    A segmentation that raises finds nothing (its objects still count) and its row holds the ``error``:
+    one scan the segmentation refuses must not end a run over many, nor leave the figures."""
     start = time.perf_counter()
-    with tuned(values):
-        labels, settings = segment_scene(points, up, seed=seed, return_settings=True)
+    settings, error = None, None
+    try:
+        with tuned(values):
+            labels, chosen = segment_scene(points, up, seed=seed, return_settings=True)
+        settings = chosen.to_dict()
+    except Exception as exc:  # noqa: BLE001 - reported in the row and on stderr by main
+        labels, error = np.full(len(truth), -1, dtype=np.int64), f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
-    return {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
-            "false_on": false_segments_on(labels, truth, background or {}),
-            "seconds": round(seconds, 2), "settings": settings.to_dict()}  # fmt: skip
+    row = {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
+           "false_on": false_segments_on(labels, truth, background or {}),
+           "seconds": round(seconds, 2), "settings": settings}  # fmt: skip
+    return row if error is None else {**row, "error": error}
 
 
 def median_spacing(xyz: np.ndarray, sample: int = 2000) -> float:
@@ -413,9 +448,16 @@ def main(argv: list[str] | None = None) -> None:
     frames = {}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
+    skipped = {}
     for name in scans:
-        points, truth, names = reader.load(name)
-        info = reader.info(name)
+        try:  # a scan the reader cannot give is left out, named, and the run goes on
+            points, truth, names = reader.load(name)
+            info = reader.info(name)
+            points = in_metres(np.asarray(points), info)
+        except Exception as exc:  # noqa: BLE001 - the reader is the data's, not ours
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+            print(f"{name}: left out, {skipped[name]}", file=sys.stderr)
+            continue
         up, kinds[name] = up_axis_of(info), kind_of(info)
         objects, size = np.unique(truth[truth >= 0], return_counts=True)
         classes[name] = [names.get(int(o), "object") for o in objects[size >= args.min_gt_points]]
@@ -454,11 +496,19 @@ def main(argv: list[str] | None = None) -> None:
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else ""),
               flush=True)  # fmt: skip
+        runs = [row for by_scan in (*results, perturbed, frames, *denser.values(), *sparser.values())
+                for row in by_scan[name]]  # fmt: skip
+        for error, count in Counter(row["error"] for row in runs if "error" in row).items():
+            print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
+                  file=sys.stderr)
+    scans = [name for name in scans if name not in skipped]
+    if not scans:
+        raise SystemExit(f"no scan of {args.data} could be read: {skipped}")
     chosen = choose_left_out(results, scans, kinds, candidates)
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser, "sparser": args.sparser, "frames": args.frames}
+              "denser": args.denser, "sparser": args.sparser, "frames": args.frames, "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]

@@ -161,3 +161,56 @@ def test_a_scan_whose_semantic_labels_cannot_be_used_is_still_measured(tmp_path,
     [row] = json.loads(out.read_text())["scans"]
     assert row["in_sample"][0]["found_050"] == row["in_sample"][0]["objects"]
     assert message in capsys.readouterr().err
+
+
+def test_a_scan_in_millimetres_is_measured_in_metres(scan_folder, tmp_path):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "units": "mm"})
+    np.save(folder / "points.npy", np.load(folder / "points.npy") * 1000)
+    results = []
+    for data in (scan_folder, folder):
+        out = tmp_path / f"{data.name}.json"
+        scenes.main(["--data", str(data), "--out", str(out), "--seeds", "0", "--no-loso"])
+        results += json.loads(out.read_text())["scans"][0]["in_sample"]
+    in_metres, in_millimetres = results
+    assert in_millimetres["found_050"] == in_millimetres["objects"] and in_millimetres["false"] == 0
+    assert in_millimetres["settings"]["voxel_size"] == in_metres["settings"]["voxel_size"] < 0.05
+
+
+def test_in_metres_scales_xyz_only_and_refuses_an_unknown_unit():
+    points = np.array([[1000.0, 2000.0, 3000.0, 0.5, 0.5, 0.5]], dtype=np.float32)
+    assert np.array_equal(scenes.in_metres(points, {"units": "mm"}), [[1.0, 2.0, 3.0, 0.5, 0.5, 0.5]])
+    assert scenes.in_metres(points, {"units": "cm (scanner)"})[0, 0] == 10.0
+    assert scenes.in_metres(points, {}) is points  # no units text: metres
+    with pytest.raises(ValueError, match="units 'furlongs' is not one of"):
+        scenes.in_metres(points, {"units": "furlongs"})
+
+
+def test_a_scan_the_reader_cannot_give_is_left_out_and_named(scan_folder, tmp_path, capsys):
+    reader = (scan_folder / "load_gt.py").read_text()
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "load_gt.py").write_text(
+        reader.replace('return ["room"]', 'return ["room", "broken"]')
+        + "\n_load = load\ndef load(name):\n    if name == 'broken':\n        raise OSError('broken.ply: truncated')\n"
+        "    return _load(name)\n"
+    )
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso"])
+    report = json.loads(out.read_text())
+    assert [row["scan"] for row in report["scans"]] == ["room"]
+    assert report["left_out_unread"] == {"broken": "OSError: broken.ply: truncated"}
+    assert "broken: left out, OSError: broken.ply: truncated" in capsys.readouterr().err
+
+
+def test_a_segmentation_that_raises_finds_nothing_and_the_run_goes_on(scan_folder, tmp_path, capsys, monkeypatch):
+    def refuse(points, up, **options):
+        raise ValueError("the scan's points are 2 m apart")
+
+    monkeypatch.setattr(scenes, "segment_scene", refuse)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso"])
+    [row] = json.loads(out.read_text())["scans"]
+    for result in row["in_sample"]:
+        assert result["found_050"] == result["segments"] == 0 and result["objects"] > 0
+        assert result["error"] == "ValueError: the scan's points are 2 m apart" and result["settings"] is None
+    assert "room: the segmentation raised in 2 of 2 runs, which find nothing" in capsys.readouterr().err
