@@ -185,21 +185,29 @@ def test_in_metres_scales_xyz_only_and_refuses_an_unknown_unit():
         scenes.in_metres(points, {"units": "furlongs"})
 
 
-def test_a_scan_the_reader_cannot_give_is_left_out_and_named(scan_folder, tmp_path, capsys):
-    reader = (scan_folder / "load_gt.py").read_text()
-    folder = tmp_path / "scans"
+def reader_with_a_broken_scan(scan_folder, folder, names: str):
+    """``folder`` with a copy of ``scan_folder``'s reader listing ``names`` (a Python list literal), whose
+    ``load`` raises for the scan "broken"."""
     folder.mkdir()
     (folder / "load_gt.py").write_text(
-        reader.replace('return ["room"]', 'return ["room", "broken"]')
+        (scan_folder / "load_gt.py").read_text().replace('return ["room"]', f"return {names}")
         + "\n_load = load\ndef load(name):\n    if name == 'broken':\n        raise OSError('broken.ply: truncated')\n"
         "    return _load(name)\n"
     )
+    return folder
+
+
+def test_a_scan_the_reader_cannot_give_is_left_out_and_named(scan_folder, tmp_path, capsys):
+    folder = reader_with_a_broken_scan(scan_folder, tmp_path / "scans", '["room", "broken"]')
     out = tmp_path / "scenes.json"
     scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso"])
     report = json.loads(out.read_text())
     assert [row["scan"] for row in report["scans"]] == ["room"]
     assert report["left_out_unread"] == {"broken": "OSError: broken.ply: truncated"}
     assert "broken: left out, OSError: broken.ply: truncated" in capsys.readouterr().err
+    folder = reader_with_a_broken_scan(scan_folder, tmp_path / "only_broken", '["broken"]')
+    with pytest.raises(SystemExit, match="no scan of .* could be read: {'broken': 'OSError: broken.ply: truncated'}"):
+        scenes.main(["--data", str(folder), "--out", str(tmp_path / "none.json"), "--seeds", "0", "--no-loso"])
 
 
 def test_a_segmentation_that_raises_finds_nothing_and_the_run_goes_on(scan_folder, tmp_path, capsys, monkeypatch):
