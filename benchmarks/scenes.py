@@ -262,7 +262,7 @@ def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int, bac
             labels, chosen = segment_scene(points, up, seed=seed, return_settings=True)
         settings = chosen.to_dict()
     except Exception as exc:  # noqa: BLE001 - reported in the row and on stderr by main
-        labels, error = np.full(len(truth), -1, dtype=np.int64), f"{type(exc).__name__}: {exc}"
+        labels, error = np.full(len(truth), -1, dtype=np.int64), _error_text(exc)
     seconds = time.perf_counter() - start
     row = {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
            "false_on": false_segments_on(labels, truth, background or {}),
@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> None:
             info = reader.info(name)
             points = in_metres(np.asarray(points), info)
         except Exception as exc:  # noqa: BLE001 - the reader is the data's, not ours
-            skipped[name] = f"{type(exc).__name__}: {exc}"
+            skipped[name] = _error_text(exc)
             print(f"{name}: left out, {skipped[name]}", file=sys.stderr)
             continue
         up, kinds[name] = up_axis_of(info), kind_of(info)
@@ -564,6 +564,11 @@ def main(argv: list[str] | None = None) -> None:
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
+
+
+def _error_text(exc: Exception) -> str:
+    """How a scan's failure is reported, in the JSON and on stderr: the exception's type and message."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _figure(summary: dict) -> str:
