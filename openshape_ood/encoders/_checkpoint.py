@@ -174,11 +174,11 @@ def zip_problem(path: str | os.PathLike) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-    # zlib.error: a damaged deflated member (torch.save stores, other zip writers deflate). The file was
-    # just opened by is_zipfile, so an OSError here is a seek past the end of a damaged one, not a permission.
     # Nothing is unpickled: zipfile only reads the members to compare their CRC-32.
     except NotImplementedError as exc:  # a compression method this Python's zipfile lacks (deflate64, ...)
         return f"has zip members this Python cannot read ({exc}): save the weights again with torch.save"
+    # zlib.error: a damaged deflated member (torch.save stores, other zip writers deflate). The file was
+    # just opened by is_zipfile, so an OSError here is a seek past the end of a damaged one, not a permission.
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
         return f"is a damaged zip container ({exc}){_DAMAGED}"
     return f"fails the CRC-32 check of its member {bad}{_DAMAGED}" if bad is not None else None

@@ -232,7 +232,7 @@ def oriented_extent(xyz: np.ndarray, up_axis: str | None = None) -> tuple[float,
         centred = xyz - xyz.mean(axis=0)
         along = centred @ np.linalg.eigh(centred.T @ centred)[1]
         return tuple(float(v) for v in along.max(axis=0) - along.min(axis=0))
-    axis = UP_AXES.index(up_axis) % 3
+    axis = UP_AXES.index(up_axis)
     across = [k for k in range(3) if k != axis]
     sides = _smallest_rectangle(xyz[:, across])
     if sides is None:
