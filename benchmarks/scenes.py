@@ -41,6 +41,13 @@ Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by 
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
 fewer than 200 pixels are left out of a frame's count. A proxy of single-view frames of rooms, which the
 scans we have lack; its figure is printed beside the room's.
+
+Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
+each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
+segmented with the defaults (part k with seed k). An object counts in a part when at least
+``--min-gt-points`` of its points lie in it (the part of it the partial scan holds is its truth). A scan
+of part of a room, or of a small room, must find what the whole room's scan finds: settings chosen from
+the scan's extent change with the part.
 Scans are read in metres: a reader whose ``info`` gives ``units`` "mm" or "cm" has its xyz divided. A scan the
 reader cannot give (or in units not listed) is left out and named on stderr and in the JSON
 (``left_out_unread``); a run whose segmentation raises finds nothing, its objects still count, and its row
@@ -48,7 +55,7 @@ holds the ``error``. One such scan never ends the run over the others.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
-    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4
+    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -350,6 +357,32 @@ def run_frames(points, truth, up, views: int, values: dict, background: dict | N
     ]
 
 
+#: The parts of a room ``--crops`` segments: halves below and above the middle of each horizontal
+#: axis of its box, and the four quarters, as signs of (first, second) horizontal axis (0: not cut).
+CROPS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
+
+
+def crop_masks(xyz: np.ndarray, up_axis: str) -> list[np.ndarray]:
+    """The points of each part of :data:`CROPS` of a room (``xyz`` in its frame, ``up_axis`` its gravity axis)."""
+    across = xyz[:, [k for k in range(3) if k != UP_AXES.index(up_axis)]]
+    side = across >= (across.min(axis=0) + across.max(axis=0)) / 2
+    return [
+        np.logical_and.reduce([side[:, axis] == (sign > 0) for axis, sign in enumerate(signs) if sign])
+        for signs in CROPS
+    ]
+
+
+def run_crops(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on each of :func:`crop_masks`'s parts of a room (part k with seed k); none for a
+    scan without ``up``."""
+    if up is None:
+        return []
+    return [
+        run_scan(points[part], truth[part], up, k, values, min_gt_points, background)
+        for k, part in enumerate(crop_masks(points[:, :3], up))
+    ]
+
+
 def choose_on(results: list[dict], scans: list[str]) -> int:
     """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
     then the fewest false segments, then the earliest (the defaults come first)."""
@@ -429,6 +462,8 @@ def main(argv: list[str] | None = None) -> None:
                              "one per seed, with the defaults")
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
+    parser.add_argument("--crops", action="store_true",
+                        help="also segment the halves and quarters of each room with the defaults")
     args = parser.parse_args(argv)
     if args.perturb < 0:
         parser.error(f"--perturb must be 0 or more copies, not {args.perturb}")
@@ -445,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
-    frames = {}
+    frames, crops = {}, {}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     skipped = {}
@@ -488,15 +523,18 @@ def main(argv: list[str] | None = None) -> None:
             ]
         views = args.frames if kinds[name] == "room" else 0
         frames[name] = run_frames(points, truth, up, views, candidates[0], background)
+        cropped = args.crops and kinds[name] == "room"
+        crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         row = results[0][name][0]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
               + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser)
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
-              + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else ""),
+              + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
+              + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else ""),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, *denser.values(), *sparser.values())
+        runs = [row for by_scan in (*results, perturbed, frames, crops, *denser.values(), *sparser.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
@@ -508,7 +546,8 @@ def main(argv: list[str] | None = None) -> None:
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser, "sparser": args.sparser, "frames": args.frames, "left_out_unread": skipped}
+              "denser": args.denser, "sparser": args.sparser, "frames": args.frames, "crops": args.crops,
+              "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
@@ -531,6 +570,9 @@ def main(argv: list[str] | None = None) -> None:
         views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(frames[scan])}
         if views:  # every frame of every room, counted together
             copies.append(("frames", views, list(views), [0], f"virtual frames, {args.frames} views of each, all together"))
+        parts = {f"{scan} part {k}": [row] for scan in members for k, row in enumerate(crops[scan])}
+        if parts:
+            copies.append(("crops", parts, list(parts), [0], f"halves and quarters, {len(CROPS)} of each, all together"))
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
@@ -559,7 +601,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "perturbed": perturbed[scan],
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
-                                "frames": frames[scan]})  # fmt: skip
+                                "frames": frames[scan], "crops": crops[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

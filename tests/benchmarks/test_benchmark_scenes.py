@@ -138,6 +138,34 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
         scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
 
 
+def test_crop_masks_are_the_halves_and_quarters_across_the_up_axis_by_hand():
+    # Four points at the corners of a 2 x 4 box across up (y up: x and z are across), one in each quarter.
+    xyz = np.array([[0.0, 5.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 4.0], [2.0, 9.0, 4.0]])
+    masks = scenes.crop_masks(xyz, "y")
+    expected = {  # CROPS: (sign across x, sign across z)
+        (-1, 0): [1, 0, 1, 0], (1, 0): [0, 1, 0, 1], (0, -1): [1, 1, 0, 0], (0, 1): [0, 0, 1, 1],
+        (-1, -1): [1, 0, 0, 0], (-1, 1): [0, 0, 1, 0], (1, -1): [0, 1, 0, 0], (1, 1): [0, 0, 0, 1],
+    }  # fmt: skip
+    assert [mask.astype(int).tolist() for mask in masks] == [expected[signs] for signs in scenes.CROPS]
+
+
+def test_the_benchmark_segments_the_halves_and_quarters_of_rooms_only(scan_folder, tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--crops"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    points = len(np.load(folder / "points.npy"))
+    assert row["kind"] == "room" and len(row["crops"]) == 8 and report["crops"] is True
+    halves = [crop["settings"]["measured"]["points"] for crop in row["crops"]]
+    assert halves[0] + halves[1] == halves[2] + halves[3] == sum(halves[4:]) == points
+    summary = report["kinds"]["room"]["crops"]
+    assert summary["found_050"] == sum(crop["found_050"] for crop in row["crops"])
+    assert "halves and quarters, 8 of each, all together" in capsys.readouterr().out
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso", "--crops"])
+    assert json.loads(out.read_text())["scans"][0]["crops"] == []  # a scan of no named kind is not a room
+
+
 @pytest.mark.parametrize(
     ("load_semantic", "message"),
     [
