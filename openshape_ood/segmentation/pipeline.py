@@ -31,6 +31,7 @@ from .settings import (
     coarser_voxels,
     measure_scan,
     needs_tiles,
+    top_area,
     with_row_step,
     with_up,
 )
@@ -73,7 +74,8 @@ def segment_scene(
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
        degrees of the plane's, so that the sides of an object standing on it stay with the
        object; of each plane, the connected patches of at least ``min_plane_area`` square
-       metres are removed, at most ``max_planes`` planes.
+       metres are removed (of a horizontal plane other than the support, at least the top of a
+       seat's: :func:`.settings.top_area`), at most ``max_planes`` planes.
        ``ground="grid"`` (streets, scans wider than 20 m): the local ground height is estimated
        on a grid (:func:`~openshape_ood.segmentation.ground.grid_ground`), so that sloped and
        curved roads are removed, and voxels less than ``ground_height`` above it are ground.
@@ -254,7 +256,7 @@ def _segment_voxels(
         if up is not None and settings.max_planes > 0:
             planes.add(planes.horizontal(up), settings.min_plane_area)
             planes.grow_support(up)
-            _add_planes(planes, lambda: planes.horizontal(up), settings)
+            _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
         _add_planes(planes, lambda: planes.ransac(rng, up), settings)  # the planes across up: walls, fronts
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
@@ -358,13 +360,13 @@ def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     return message + f". Pass other values of {', '.join(options)} (scene: {flags}) to keep such objects"
 
 
-def _add_planes(planes: Planes, propose, settings: SegmentationSettings) -> None:
+def _add_planes(planes: Planes, propose, settings: SegmentationSettings, min_area: float | None = None) -> None:
     """Remove the bounding planes ``propose()`` finds, up to ``max_planes`` in all; a face of an object
     (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
     passed_over = 0
     while len(planes.found) < settings.max_planes and passed_over < settings.max_planes:
         found = len(planes.found)
-        if not planes.add(propose(), settings.min_plane_area, bounding=True):
+        if not planes.add(propose(), settings.min_plane_area if min_area is None else min_area, bounding=True):
             return
         passed_over += len(planes.found) == found
 

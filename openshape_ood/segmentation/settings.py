@@ -54,6 +54,15 @@ _MIN_VOXEL = 0.005
 # more on the denser copies, also with either room left out.
 _VOXELS_ACROSS = 500
 _ROOM = 10.0
+# A horizontal plane other than the support (a floor at another level, a ceiling, a large top) is
+# structure only in patches of at least this (m^2): the top of a seat, a stool or a night stand (about half
+# a metre square) stays an object's face whatever the scan's footprint. Upright planes have the bounding
+# test (planes.BOUNDING_SHARE); horizontal ones have only their area. A hundredth of the footprint of a
+# partial scan of a room (0.1-0.2 m^2) took seats: in scene0001's halves and quarters and virtual frames
+# (python -m benchmarks.scenes --crops --frames 4) 0.3 finds 36 and 28 objects against 33 and 23 without
+# it, the whole rooms the same. Tried 0.2, 0.25, 0.3, 0.4, 0.5: scene0006 finds the same up to 0.3 and
+# fewer above, so 0.3 (chosen on scene0006, it ties; on scene0001 it is 0.4: scenes guide).
+_OBJECT_TOP = 0.3
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
 # Height (m) of a storey: a wide scan taller than this is outdoors.
@@ -147,8 +156,9 @@ SETTINGS = (
     Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, indoors at least 1/500 of the "
             "scan's diagonal (of at most 10 m), coarser for speed on large scans"),
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
-    Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support; "
-            "chosen: a hundredth of the scan's footprint, at least 0.1 (4 on a street)"),
+    Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support or "
+            "structure (horizontal planes but the support: at least 0.3, the top of a seat); chosen: a hundredth "
+            "of the scan's footprint, at least 0.1 (4 on a street)"),
     Setting("max_planes", "count", "most planes removed; chosen: 10", low=0),
     Setting("normal_angle", "degrees", "degrees: a voxel belongs to a plane when its normal is this close to "
             "the plane's; chosen: 30"),
@@ -281,7 +291,7 @@ def choose_settings(
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
         # A plane patch covering 1 % of the scan's footprint is structure (a floor, a wall, the table under
-        # the objects); a table top or a seat in a room covers less and stays an object.
+        # the objects); a table top or a seat in a room covers less and stays an object (and see top_area).
         "min_plane_area": max(0.1, _round(0.01 * horizontal[0] * horizontal[1])) if not street else 4.0,
         "max_planes": 10,
         "normal_angle": 30.0,
@@ -382,6 +392,12 @@ def voxel_floor(settings: SegmentationSettings) -> float:
     if settings.ground != "planes":
         return 0.0
     return _round(min(float(np.linalg.norm(settings.measured.extent)), _ROOM) / _VOXELS_ACROSS)
+
+
+def top_area(settings: SegmentationSettings) -> float:
+    """The least area (m^2) of a patch of a horizontal plane other than the support (a floor at another level,
+    a ceiling): :data:`_OBJECT_TOP`, or ``min_plane_area`` where that is larger."""
+    return max(settings.min_plane_area, _OBJECT_TOP)
 
 
 def needs_tiles(settings: SegmentationSettings, voxels: int) -> bool:

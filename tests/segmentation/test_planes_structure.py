@@ -5,12 +5,16 @@ synthetic voxel sets with answers worked out by hand."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from openshape_ood.segmentation import planes as planes_module
+from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import normals
 from openshape_ood.segmentation.planes import Planes
+from openshape_ood.segmentation.settings import top_area
 
 STEP = 0.05
 UP = np.array([0.0, 0.0, 1.0])
@@ -205,3 +209,46 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     objects[box] = 1
     planes.drop_flat(objects, UP)
     assert (objects[far] == -1).all() and (objects[box] == 1).all()
+
+
+def _box_surface(rng: np.random.Generator, low, high, spacing: float, bottom: bool = False) -> np.ndarray:
+    """Points about ``spacing`` apart on the faces of the box from ``low`` to ``high`` (without its bottom)."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    faces = []
+    for axis in range(3):
+        for side, at in ((0, low[axis]), (1, high[axis])):
+            if axis == 2 and side == 0 and not bottom:
+                continue
+            a, b = [k for k in range(3) if k != axis]
+            count = int((high[a] - low[a]) * (high[b] - low[b]) / spacing**2)
+            face = np.empty((count, 3))
+            face[:, a] = rng.uniform(low[a], high[a], count)
+            face[:, b] = rng.uniform(low[b], high[b], count)
+            face[:, axis] = at
+            faces.append(face)
+    return np.concatenate(faces)
+
+
+def test_the_top_of_a_stool_stays_the_stools_in_a_scan_of_a_small_floor():
+    # 2.5 x 2.5 m of floor (footprint 6.25 m^2: min_plane_area is chosen at its floor, 0.1) and a stool
+    # 0.45 m high with a 0.5 x 0.5 m top (0.25 m^2). Horizontal planes but the support are structure only
+    # from 0.3 m^2 (settings.top_area): the top stays the stool's. Counted at 0.1, it was taken for a floor
+    # at another level and only the stool's sides were left.
+    rng = np.random.default_rng(0)
+    spacing = 0.015
+    count = int(2.5 * 2.5 / spacing**2)
+    floor = np.stack([rng.uniform(0, 2.5, count), rng.uniform(0, 2.5, count), np.zeros(count)], axis=1)
+    stool = _box_surface(rng, (1.0, 1.0, 0.0), (1.5, 1.5, 0.45), spacing)
+    floor = floor[~((floor[:, 0] > 1.0) & (floor[:, 0] < 1.5) & (floor[:, 1] > 1.0) & (floor[:, 1] < 1.5))]
+    points = np.concatenate([floor, stool]) + rng.normal(scale=0.002, size=(len(floor) + len(stool), 3))
+    labels, settings = segment_scene(points, "z", return_settings=True)
+    assert settings.min_plane_area == pytest.approx(0.1)
+    assert top_area(settings) == pytest.approx(0.3)
+    assert top_area(replace(settings, min_plane_area=0.5)) == 0.5  # a larger min_plane_area holds for every plane
+    on_stool = labels[len(floor):]
+    top = stool[:, 2] == 0.45
+    stool_label = np.bincount(on_stool[on_stool >= 0]).argmax()
+    assert (on_stool[top] == stool_label).mean() > 0.9
+    assert (on_stool[~top] == stool_label).mean() > 0.9
+    assert (labels[: len(floor)] == -1).mean() > 0.99
+
