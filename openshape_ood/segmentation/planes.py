@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +33,15 @@ _FLAT_SHARE = 0.8
 #: python -m benchmarks.scenes): both values find the same objects on every scan we have, 1.0 with three
 #: false segments fewer on one seed; 0.05 finds more on every copy and on the virtual frames, and stays.
 BOUNDING_SHARE = 0.05
+
+
+#: An upright object whose voxels lie within this many voxels (one standard deviation) of their own plane,
+#: and that bounds the scan, is a piece of wall (Planes.drop_flat). Half a voxel: a sheet one voxel deep,
+#: flatter than the doors of the rooms' virtual frames (python -m benchmarks.scenes --frames 4). Tried
+#: 0.5, 0.7 and 1.0 on those frames (views with seeds 0-2, each room's summed; found and false segments):
+#: scene0001 86 (204), 85 (191), 80 (176), scene0006 50 (288), 50 (255), 47 (222), against 86 (221) and
+#: 50 (327) without. Chosen on scene0001 0.5, on scene0006 0.7 (scene0001 then finds one fewer).
+_SHEET = 0.5
 
 
 class Plane(NamedTuple):
@@ -245,6 +255,8 @@ class Planes:
         With ``up``, the band of a wall (a plane that is not horizontal) is twice as thick: walls
         of reconstructed rooms bulge, and what lies flat against one is trim, not an object. What lies
         at the support's level, facing along it (:meth:`_on_support_level`), counts as lying in it.
+        With a support, an upright object that is a flat sheet and bounds the scan as a wall does
+        (:meth:`_wall_pieces`) is a piece of wall that no removed plane reached.
         """
         in_plane = self._on_support_level()
         for plane in self.found:
@@ -255,7 +267,36 @@ class Planes:
         labelled = objects >= 0
         ids, members = np.unique(objects[labelled], return_inverse=True)
         flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
-        objects[np.isin(objects, ids[flat_share >= _FLAT_SHARE])] = -1
+        dropped = ids[flat_share >= _FLAT_SHARE]
+        if self.found:
+            dropped = np.concatenate([dropped, self._wall_pieces(objects, ids[flat_share < _FLAT_SHARE])])
+        objects[np.isin(objects, dropped)] = -1
+
+    def _wall_pieces(self, objects: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The ``candidates`` (object ids) that are pieces of wall: upright (across the support, whose
+        normal is up), a sheet no thicker than :data:`_SHEET` voxels (the standard deviation of their
+        voxels across their own plane), and bounding the scan (:meth:`bounds_scan`: nothing behind them
+        within their span, as behind a wall). A wall seen in patches smaller than ``min_plane_area``
+        between furniture, or beside a nearer one in a camera's frame, is such; a furniture front has
+        the wall it stands against behind it, and an object's visible surface bends."""
+        up = self.found[0].normal
+        order = np.argsort(objects, kind="stable")
+        starts = np.searchsorted(objects[order], candidates)
+        ends = np.searchsorted(objects[order], candidates, side="right")
+        pieces = []
+        for object_id, start, end in zip(candidates, starts, ends):
+            voxels = order[start:end]
+            if len(voxels) < 3 or self.apart[voxels].any():
+                continue
+            points = self.centroids[voxels]
+            centre = points.mean(axis=0)
+            variance, axes = np.linalg.eigh(np.cov((points - centre).T))
+            normal = axes[:, 0]
+            if abs(normal @ up) >= self.min_cos or math.sqrt(max(variance[0], 0.0)) > _SHEET * self.voxel_size:
+                continue
+            if self.beyond_share(normal, float(normal @ centre), voxels, up) <= BOUNDING_SHARE:
+                pieces.append(object_id)
+        return np.array(pieces, dtype=candidates.dtype)
 
     def _on_support_level(self) -> np.ndarray:
         """Voxels facing along the support (within the normal angle) whose height over its plane lies in

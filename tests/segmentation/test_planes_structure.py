@@ -252,3 +252,40 @@ def test_the_top_of_a_stool_stays_the_stools_in_a_scan_of_a_small_floor():
     assert (on_stool[~top] == stool_label).mean() > 0.9
     assert (labels[: len(floor)] == -1).mean() > 0.99
 
+
+
+def _floor_and_sheets(*sheets_x) -> tuple[Planes, np.ndarray]:
+    """A floor (the support, found) 3.5 m along x and 1 m along y, and on it a sheet across x for each
+    function of y in ``sheets_x`` (its x), spanning y 0-1 and z 0.05-0.8 m: the planes and object ids
+    (-1 on the floor, then 0, 1, ... for the sheets)."""
+    x, y = _grid((0.0, 3.5), (0.0, 1.0))
+    parts = [np.stack([x, y, np.zeros(len(x))], axis=1)]
+    sy, sz = _grid((0.0, 1.0), (0.05, 0.8))
+    parts += [np.stack([sheet_x(sy), sy, sz], axis=1) for sheet_x in sheets_x]
+    planes = _planes(np.concatenate(parts))
+    planes.remaining[: len(parts[0])] = False
+    planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(parts[0]))))
+    return planes, np.repeat(np.arange(len(parts)) - 1, [len(part) for part in parts])
+
+
+def test_a_flat_upright_sheet_with_nothing_behind_it_is_a_piece_of_wall():
+    # At the floor's far end (x = 3.5) nothing lies behind a sheet: a piece of wall. A sheet at x = 1.0
+    # has that one behind it within its span (two plane distances, 0.2 m, and more): a furniture front.
+    planes, objects = _floor_and_sheets(lambda y: np.full(len(y), 3.5), lambda y: np.full(len(y), 1.0))
+    assert planes._wall_pieces(objects, np.array([0, 1])).tolist() == [0]
+    planes.drop_flat(objects, UP)
+    assert set(np.unique(objects)) == {-1, 1} and (objects == 1).sum() == 21 * 16
+    # Told apart by colour (a picture lying in the wall's place), the same sheet stays an object.
+    planes, objects = _floor_and_sheets(lambda y: np.full(len(y), 3.5))
+    planes.apart[objects == 0] = True
+    assert planes._wall_pieces(objects, np.array([0])).tolist() == []
+
+
+def test_a_sheet_thicker_than_half_a_voxel_is_not_a_piece_of_wall():
+    # The far sheet folded 0.2 m deep at its middle (a V across y, nothing behind it): across its best
+    # plane its voxels spread as |y - 0.5| does, 0.2 / (2 sqrt 3) = 0.058 m (one standard deviation),
+    # above half a voxel (0.025 m): the surface of an object. Folded 0.04 m deep, 0.012 m: a sheet.
+    planes, objects = _floor_and_sheets(lambda y: 3.3 + 0.4 * np.abs(y - 0.5))
+    assert planes._wall_pieces(objects, np.array([0])).tolist() == []
+    planes, objects = _floor_and_sheets(lambda y: 3.46 + 0.08 * np.abs(y - 0.5))
+    assert planes._wall_pieces(objects, np.array([0])).tolist() == [0]
