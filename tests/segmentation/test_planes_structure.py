@@ -272,13 +272,13 @@ def test_a_flat_upright_sheet_with_nothing_behind_it_is_a_piece_of_wall():
     # At the floor's far end (x = 3.5) nothing lies behind a sheet: a piece of wall. A sheet at x = 1.0
     # has that one behind it within its span (two plane distances, 0.2 m, and more): a furniture front.
     planes, objects = _floor_and_sheets(lambda y: np.full(len(y), 3.5), lambda y: np.full(len(y), 1.0))
-    assert planes._wall_pieces(objects, np.array([0, 1])).tolist() == [0]
+    assert planes._structure_pieces(objects, np.array([0, 1])).tolist() == [0]
     planes.drop_flat(objects, UP)
     assert set(np.unique(objects)) == {-1, 1} and (objects == 1).sum() == 21 * 16
     # Told apart by colour (a picture lying in the wall's place), the same sheet stays an object.
     planes, objects = _floor_and_sheets(lambda y: np.full(len(y), 3.5))
     planes.apart[objects == 0] = True
-    assert planes._wall_pieces(objects, np.array([0])).tolist() == []
+    assert planes._structure_pieces(objects, np.array([0])).tolist() == []
 
 
 def test_a_sheet_thicker_than_half_a_voxel_is_not_a_piece_of_wall():
@@ -286,6 +286,22 @@ def test_a_sheet_thicker_than_half_a_voxel_is_not_a_piece_of_wall():
     # plane its voxels spread as |y - 0.5| does, 0.2 / (2 sqrt 3) = 0.058 m (one standard deviation),
     # above half a voxel (0.025 m): the surface of an object. Folded 0.04 m deep, 0.012 m: a sheet.
     planes, objects = _floor_and_sheets(lambda y: 3.3 + 0.4 * np.abs(y - 0.5))
-    assert planes._wall_pieces(objects, np.array([0])).tolist() == []
+    assert planes._structure_pieces(objects, np.array([0])).tolist() == []
     planes, objects = _floor_and_sheets(lambda y: 3.46 + 0.08 * np.abs(y - 0.5))
-    assert planes._wall_pieces(objects, np.array([0])).tolist() == [0]
+    assert planes._structure_pieces(objects, np.array([0])).tolist() == [0]
+
+
+def test_a_flat_horizontal_sheet_with_nothing_below_it_is_a_piece_of_floor():
+    # A floor (the support) 3.5 x 1 m, and a sheet 1 x 1 m lying 0.3 m above it at x 0-1 with nothing
+    # below it (the floor stops at x 1.5: a piece of a raised floor) is structure; the same sheet above
+    # the floor at x 2-3 (a table's top, the floor under it) is not.
+    x, y = _grid((1.5, 3.5), (0.0, 1.0))
+    floor = np.stack([x, y, np.zeros(len(x))], axis=1)
+    tx, ty = _grid((0.0, 1.0), (0.0, 1.0))
+    raised = np.stack([tx, ty, np.full(len(tx), 0.3)], axis=1)
+    top = np.stack([tx + 2.0, ty, np.full(len(tx), 0.3)], axis=1)
+    planes = _planes(np.concatenate([floor, raised, top]))
+    planes.remaining[: len(floor)] = False
+    planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
+    objects = np.repeat([-1, 0, 1], [len(floor), len(raised), len(top)])
+    assert planes._structure_pieces(objects, np.array([0, 1])).tolist() == [0]
