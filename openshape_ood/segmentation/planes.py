@@ -277,7 +277,7 @@ class Planes:
         With ``up``, the band of a wall (a plane that is not horizontal) is twice as thick: walls
         of reconstructed rooms bulge, and what lies flat against one is trim, not an object. What lies
         at the support's level, facing along it (:meth:`_on_support_level`), counts as lying in it.
-        With a support, an object that is a flat sheet and bounds the scan as a wall or a floor does
+        With ``up`` and a support, an object that is a flat sheet and bounds the scan as a wall or a floor does
         (:meth:`_structure_pieces`) is a piece of structure that no removed plane reached.
         """
         in_plane = self._on_support_level()
@@ -290,7 +290,7 @@ class Planes:
         ids, members = np.unique(objects[labelled], return_inverse=True)
         flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
         dropped = ids[flat_share >= _FLAT_SHARE]
-        if self.found:
+        if self.found and up is not None:  # found[0] is the support only where there is an up direction
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[flat_share < _FLAT_SHARE])])
         objects[np.isin(objects, dropped)] = -1
 
