@@ -257,7 +257,7 @@ def _segment_voxels(
             planes.add(planes.horizontal(up), settings.min_plane_area)
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
-        _add_planes(planes, lambda: planes.ransac(rng, up), settings)  # the planes across up: walls, fronts
+        _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)
@@ -360,13 +360,13 @@ def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     return message + f". Pass other values of {', '.join(options)} (scene: {flags}) to keep such objects"
 
 
-def _add_planes(planes: Planes, propose, settings: SegmentationSettings, min_area: float | None = None) -> None:
-    """Remove the bounding planes ``propose()`` finds, up to ``max_planes`` in all; a face of an object
-    (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
+def _add_planes(planes: Planes, propose, settings: SegmentationSettings, min_area: float) -> None:
+    """Remove the bounding planes ``propose()`` finds (their patches of at least ``min_area`` m^2), up to
+    ``max_planes`` in all; a face of an object (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
     passed_over = 0
     while len(planes.found) < settings.max_planes and passed_over < settings.max_planes:
         found = len(planes.found)
-        if not planes.add(propose(), settings.min_plane_area if min_area is None else min_area, bounding=True):
+        if not planes.add(propose(), min_area, bounding=True):
             return
         passed_over += len(planes.found) == found
 
