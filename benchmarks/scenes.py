@@ -42,6 +42,13 @@ camera's coordinates without an up axis, is segmented with the defaults (view k 
 fewer than 200 pixels are left out of a frame's count. A proxy of single-view frames of rooms, which the
 scans we have lack; its figure is printed beside the room's.
 
+Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
+also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the
+frame's median point about the up direction the segmentation finds, by each turn of :data:`ORBITS`, and
+rendered as a Kinect frame (:func:`benchmarks.virtual_frames.table_top_camera`); view k is rendered and
+segmented with seed k. Another frame of the same table from another place shows the objects in other
+contacts and occlusions and the table at another slant: a proxy of the table-top frames kept out of sight.
+
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
 each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
 segmented with the defaults (part k with seed k). An object counts in a part when at least
@@ -55,7 +62,7 @@ holds the ``error``. One such scan never ends the run over the others.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
-    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops
+    python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -83,7 +90,7 @@ from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
-from .virtual_frames import camera_views, render_frame
+from .virtual_frames import camera_views, orbit_views, render_frame, table_top_camera
 
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
 # other points (occlusion, dropouts); a tenth lost is small beside the changes of a real re-scan.
@@ -357,6 +364,31 @@ def run_frames(points, truth, up, views: int, values: dict, background: dict | N
     ]
 
 
+#: The turns (azimuth, elevation in degrees) by which ``--orbit`` moves a table-top frame's camera: up to a
+#: twelfth of a turn round the objects and a twenty-fourth up or down, so that little of what the frame's own
+#: camera never saw (the objects' backs, the table behind them) would face the new one.
+ORBITS = tuple((azimuth, elevation) for azimuth in (-30, -15, 0, 15, 30) for elevation in (-15, 0, 15))
+
+
+def run_orbits(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on a frame seen from each turn of :data:`ORBITS` (view k rendered and segmented with
+    seed k), in the new camera's coordinates without an up axis; none for a scan with an ``up`` axis
+    (not a camera's frame) or in which the segmentation finds no support to turn about."""
+    if up is not None:
+        return []
+    support = segment_scene(points, None, return_settings=True)[1].up
+    if support is None:
+        return []
+    xyz = points[:, :3].astype(np.float64)
+    camera = table_top_camera(median_spacing(xyz))
+    views = orbit_views(np.asarray(support), np.median(xyz, axis=0), ORBITS)
+    return [
+        run_scan(*render_frame(points, truth, eye, target, np.asarray(support), k, camera), None, k, values,
+                 min_gt_points, background)
+        for k, (eye, target) in enumerate(views)
+    ]
+
+
 #: The parts of a room ``--crops`` segments: halves below and above the middle of each horizontal
 #: axis of its box, and the four quarters, as signs of (first, second) horizontal axis (0: not cut).
 CROPS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
@@ -464,6 +496,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
+    parser.add_argument("--orbit", action="store_true",
+                        help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)
     if args.perturb < 0:
         parser.error(f"--perturb must be 0 or more copies, not {args.perturb}")
@@ -480,7 +514,7 @@ def main(argv: list[str] | None = None) -> None:
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
-    frames, crops = {}, {}
+    frames, crops, orbits = {}, {}, {}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     skipped = {}
@@ -525,6 +559,8 @@ def main(argv: list[str] | None = None) -> None:
         frames[name] = run_frames(points, truth, up, views, candidates[0], background)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
+        orbited = args.orbit and kinds[name] == "table-top"
+        orbits[name] = run_orbits(points, truth, up, candidates[0], args.min_gt_points, background) if orbited else []
         row = results[0][name][0]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
@@ -532,9 +568,10 @@ def main(argv: list[str] | None = None) -> None:
               + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser)
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
-              + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else ""),
+              + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
+              + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else ""),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, crops, *denser.values(), *sparser.values())
+        runs = [row for by_scan in (*results, perturbed, frames, crops, orbits, *denser.values(), *sparser.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
@@ -547,7 +584,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "sparser": args.sparser, "frames": args.frames, "crops": args.crops,
-              "left_out_unread": skipped}
+              "orbit": list(ORBITS) if args.orbit else [], "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
@@ -573,6 +610,9 @@ def main(argv: list[str] | None = None) -> None:
         parts = {f"{scan} part {k}": [row] for scan in members for k, row in enumerate(crops[scan])}
         if parts:
             copies.append(("crops", parts, list(parts), [0], f"halves and quarters, {len(CROPS)} of each, all together"))
+        turned = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(orbits[scan])}
+        if turned:
+            copies.append(("orbit", turned, list(turned), [0], f"seen from {len(ORBITS)} places round each, all together"))
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
@@ -601,7 +641,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "perturbed": perturbed[scan],
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
-                                "frames": frames[scan], "crops": crops[scan]})  # fmt: skip
+                                "frames": frames[scan], "crops": crops[scan], "orbit": orbits[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

@@ -1,4 +1,4 @@
-"""Virtual depth-camera frames of a reconstructed room: single views with per-pixel ground truth.
+"""Virtual depth-camera frames of a scan: single views with per-pixel ground truth.
 
 The scans we have hold no single-view frames of rooms, while users (and the scans kept out of sight)
 have them: a Kinect-class camera in a bedroom sees part of the room from one place, with far surfaces
@@ -9,6 +9,10 @@ nearest the camera are kept per pixel and blended where they agree in depth, and
 along the rays. The frame is in the camera's coordinates (x right, y down, z forward), as an RGB-D
 frame's point cloud is, and every pixel carries the label of the point that covers it most.
 
+The same renderer shows a table-top frame from other places (:func:`orbit_views`): the camera moved
+round the objects and up or down, as another frame of the same table would be taken. What the first
+camera did not see stays unseen (the backs of the objects), so the views are kept within a quarter turn.
+
 This is a proxy, not data: where the sample is sparse the discs leave seams and creases that a real
 frame does not have. It measures what a single view does to the segmentation (occlusion, range, the
 wrong support); no constant is chosen on it.
@@ -16,21 +20,43 @@ wrong support); no constant is chosen on it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation.geometry import normals
 
-# A Kinect v2 depth camera: 512 x 424 pixels, focal length 365 pixels (70.6 x 60 degrees), 0.5-4.5 m.
-WIDTH, HEIGHT, FOCAL = 512, 424, 365.0
-NEAREST, FARTHEST = 0.5, 4.5
-# Depth noise along the rays, per metre of range: a time-of-flight camera's millimetres at a few metres.
-NOISE_PER_METRE = 0.001
-# A splat is a disc of this radius (m) in its point's tangent plane, at most this many pixels wide:
-# about two point spacings of a 50,000-point room sample, so that neighbouring discs overlap.
-SPLAT_RADIUS, MAX_SPLAT_PIXELS = 0.04, 12
-# Surfaces within this share of the nearest depth at a pixel are one surface, blended; farther ones hidden.
-BLEND_DEPTH = 0.05
+
+class Camera(NamedTuple):
+    """A depth camera and how a scan's points are rendered in it."""
+
+    width: int  # pixels
+    height: int
+    focal: float  # pixels
+    nearest: float  # the range it measures, metres
+    farthest: float
+    noise_per_metre: float  # depth noise along the rays, per metre of range
+    splat_radius: float  # a splat is a disc of this radius (m) in its point's tangent plane...
+    max_splat_pixels: int  # ... at most this many pixels wide
+    blend_depth: float  # surfaces within this share of the nearest depth at a pixel are one, blended
+
+
+#: A Kinect v2 in a room: 512 x 424 pixels, focal length 365 pixels (70.6 x 60 degrees), 0.5-4.5 m, depth
+#: noise of a time-of-flight camera's millimetres at a few metres; splats of about two point spacings of a
+#: 50,000-point room sample, so that neighbouring discs overlap.
+ROOM_CAMERA = Camera(512, 424, 365.0, 0.5, 4.5, 0.001, 0.04, 12, 0.05)
+
+
+def table_top_camera(spacing: float) -> Camera:
+    """A Kinect (v1) over a table: 640 x 480 pixels, focal length 525 pixels, 0.4-4 m, 1.5 mm of depth noise
+    per metre (a structured-light camera's at a metre); splats of two point spacings (``spacing``: the
+    frame's median nearest-neighbour distance), as :data:`ROOM_CAMERA`'s are, blended within half a percent
+    of the depth (5 mm at a metre)."""
+    return Camera(640, 480, 525.0, 0.4, 4.0, 0.0015, 2 * spacing, 12, 0.005)
+
+
 # A camera held at eye height in a corner of the room, looking at a point above the floor in its middle.
 EYE_HEIGHT, TARGET_HEIGHT, CORNER_INSET = 1.6, 0.4, 0.15
 
@@ -64,51 +90,71 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.stack([right, np.cross(forward, right), forward])
 
 
+def orbit_views(
+    up: np.ndarray, target: np.ndarray, turns: tuple[tuple[float, float], ...]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(eye, target) pairs: a camera at the origin looking at ``target`` (the frame's own camera, in its
+    coordinates), moved on the sphere round ``target``: by each (azimuth, elevation) of ``turns``, in
+    degrees, about ``up`` (a unit vector) and then about the horizontal axis across the line of sight
+    (positive elevation: higher, looking down more steeply). Its distance to the target is kept."""
+    views = []
+    for azimuth, elevation in turns:
+        offset = Rotation.from_rotvec(np.radians(azimuth) * up).apply(-target)
+        across = np.cross(offset, up)
+        if np.linalg.norm(across) > 0:  # looking straight down there is no axis to tilt about
+            offset = Rotation.from_rotvec(np.radians(elevation) * across / np.linalg.norm(across)).apply(offset)
+        views.append((target + offset, target.copy()))
+    return views
+
+
 def render_frame(
-    points: np.ndarray, truth: np.ndarray, eye: np.ndarray, target: np.ndarray, up_axis: str, seed: int = 0
+    points: np.ndarray, truth: np.ndarray, eye: np.ndarray, target: np.ndarray, up: str | np.ndarray, seed: int = 0,
+    camera: Camera = ROOM_CAMERA,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The frame ``(M, 3 + C)`` float32 (xyz in the camera's frame, then ``points``' other columns, such as
-    colour, blended) that a camera at ``eye`` looking at ``target`` sees of ``points``, and the ``truth``
-    label of each of its pixels; depth noise of :data:`NOISE_PER_METRE` times the range, drawn with
-    ``seed``."""
-    rotation = look_at(eye, target, np.eye(3)[UP_AXES.index(up_axis) % 3])
+    colour, blended) that ``camera`` at ``eye`` looking at ``target`` (its image upright about ``up``, a
+    gravity axis name or a unit vector) sees of ``points``, and the ``truth`` label of each of its pixels;
+    depth noise of the camera's ``noise_per_metre`` times the range, drawn with ``seed``."""
+    up_vector = np.eye(3)[UP_AXES.index(up) % 3] if isinstance(up, str) else np.asarray(up, dtype=np.float64)
+    rotation = look_at(eye, target, up_vector)
     xyz = (points[:, :3] - eye) @ rotation.T
     tangent_normal = normals(points[:, :3].astype(np.float64))[0] @ rotation.T
-    seen = (xyz[:, 2] > NEAREST) & (xyz[:, 2] < FARTHEST)
+    seen = (xyz[:, 2] > camera.nearest) & (xyz[:, 2] < camera.farthest)
     xyz, extra, labels, tangent_normal = xyz[seen], points[seen, 3:], truth[seen], tangent_normal[seen]
     plane_offset = np.einsum("ij,ij->i", tangent_normal, xyz)
-    column = FOCAL * xyz[:, 0] / xyz[:, 2] + WIDTH / 2
-    row = FOCAL * xyz[:, 1] / xyz[:, 2] + HEIGHT / 2
-    radius = np.minimum(SPLAT_RADIUS * FOCAL / xyz[:, 2], MAX_SPLAT_PIXELS)
+    width, height, focal = camera.width, camera.height, camera.focal
+    column = focal * xyz[:, 0] / xyz[:, 2] + width / 2
+    row = focal * xyz[:, 1] / xyz[:, 2] + height / 2
+    radius = np.minimum(camera.splat_radius * focal / xyz[:, 2], camera.max_splat_pixels)
 
     def splats():
         """Per pixel offset within the splats: (pixel index, depth, point, weight) of each disc covering it."""
-        reach = int(np.ceil(MAX_SPLAT_PIXELS))
+        reach = int(np.ceil(camera.max_splat_pixels))
         for dx in range(-reach, reach + 1):
             for dy in range(-reach, reach + 1):
                 distance = np.hypot(dx, dy)
                 which = np.flatnonzero(radius >= distance)
                 u = np.round(column[which]).astype(np.int64) + dx
                 v = np.round(row[which]).astype(np.int64) + dy
-                inside = (u >= 0) & (u < WIDTH) & (v >= 0) & (v < HEIGHT)
+                inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
                 which, u, v = which[inside], u[inside], v[inside]
-                ray = np.stack([(u - WIDTH / 2) / FOCAL, (v - HEIGHT / 2) / FOCAL, np.ones(len(u))], axis=1)
+                ray = np.stack([(u - width / 2) / focal, (v - height / 2) / focal, np.ones(len(u))], axis=1)
                 facing = np.einsum("ij,ij->i", ray, tangent_normal[which])
                 # The disc's depth at this pixel: where the ray meets its plane (its own depth when seen edge-on).
                 along = np.abs(facing) > 0.2
                 depth = np.where(along, plane_offset[which] / np.where(along, facing, 1.0), xyz[which, 2])
-                depth = np.clip(depth, xyz[which, 2] - SPLAT_RADIUS, xyz[which, 2] + SPLAT_RADIUS)
+                depth = np.clip(depth, xyz[which, 2] - camera.splat_radius, xyz[which, 2] + camera.splat_radius)
                 weight = np.exp(-0.5 * (distance / np.maximum(radius[which] / 2, 0.5)) ** 2)
-                yield v * WIDTH + u, depth, which, weight
+                yield v * width + u, depth, which, weight
 
-    nearest = np.full(WIDTH * HEIGHT, np.inf)
+    nearest = np.full(width * height, np.inf)
     for pixel, depth, _, _ in splats():
         np.minimum.at(nearest, pixel, depth)
-    pixels = WIDTH * HEIGHT
+    pixels = width * height
     depth_sum, weight_sum, extra_sum = np.zeros(pixels), np.zeros(pixels), np.zeros((pixels, extra.shape[1]))
     heaviest, owner = np.zeros(pixels), np.full(pixels, -1)
     for pixel, depth, which, weight in splats():
-        front = depth <= nearest[pixel] * (1 + BLEND_DEPTH)
+        front = depth <= nearest[pixel] * (1 + camera.blend_depth)
         pixel, depth, which, weight = pixel[front], depth[front], which[front], weight[front]
         np.add.at(depth_sum, pixel, weight * depth)
         np.add.at(weight_sum, pixel, weight)
@@ -117,7 +163,7 @@ def render_frame(
         owner[pixel[weight >= heaviest[pixel]]] = which[weight >= heaviest[pixel]]
     covered = np.flatnonzero(weight_sum > 0)
     depth = depth_sum[covered] / weight_sum[covered]
-    depth *= 1 + np.random.default_rng(seed).normal(0, NOISE_PER_METRE, len(covered))
-    u, v = covered % WIDTH, covered // WIDTH
-    frame = np.stack([(u - WIDTH / 2) * depth / FOCAL, (v - HEIGHT / 2) * depth / FOCAL, depth], axis=1)
+    depth *= 1 + np.random.default_rng(seed).normal(0, camera.noise_per_metre, len(covered))
+    u, v = covered % width, covered // width
+    frame = np.stack([(u - width / 2) * depth / focal, (v - height / 2) * depth / focal, depth], axis=1)
     return np.hstack([frame, extra_sum[covered] / weight_sum[covered, None]]).astype(np.float32), labels[owner[covered]]

@@ -138,6 +138,29 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
         scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
 
 
+def test_the_benchmark_turns_table_top_frames_only(tmp_path, capsys, monkeypatch):
+    # The synthetic room as a camera's frame without an up axis: the camera 0.8 m above the floor and 1.8 m
+    # in front of the wall, looking at it (the scan moved so that the camera is at the origin).
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    np.save(folder / "points.npy", np.load(folder / "points.npy") - [0.0, 0.8, 1.8])
+    monkeypatch.setattr(scenes, "ORBITS", ((0, 0), (15, -10)))
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--orbit"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert row["kind"] == "table-top" and len(row["orbit"]) == 2 and report["orbit"] == [[0, 0], [15, -10]]
+    assert all(view["settings"]["measured"]["points"] > 10_000 for view in row["orbit"])
+    assert row["orbit"][0]["settings"]["measured"]["points"] != row["orbit"][1]["settings"]["measured"]["points"]
+    summary = report["kinds"]["table-top"]["orbit"]
+    assert summary["found_050"] == sum(view["found_050"] for view in row["orbit"])
+    assert "seen from 2 places round each, all together" in capsys.readouterr().out
+    room = tmp_path / "room"
+    room.mkdir()
+    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
+    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", "--orbit"])
+    assert json.loads(out.read_text())["scans"][0]["orbit"] == []  # a room has its up axis: not a camera's frame
+
+
 def test_crop_masks_are_the_halves_and_quarters_across_the_up_axis_by_hand():
     # Four points at the corners of a 2 x 4 box across up (y up: x and z are across), one in each quarter.
     xyz = np.array([[0.0, 5.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 4.0], [2.0, 9.0, 4.0]])

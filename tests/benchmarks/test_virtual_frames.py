@@ -57,3 +57,34 @@ def test_a_frame_sees_the_panel_and_hides_the_wall_behind_it():
     assert 0.002 < np.std(depth[on_wall] - 3.0) < 0.004
     np.testing.assert_allclose(frame[on_panel, 3:], [[0.0, 1.0, 0.0]] * on_panel.sum(), atol=1e-6)
     np.testing.assert_allclose(frame[on_wall, 3:], [[1.0, 0.0, 0.0]] * on_wall.sum(), atol=1e-6)
+
+
+def test_a_frame_can_be_upright_about_any_unit_vector():
+    points, truth = wall_and_panel()
+    eye, target = np.array([0.0, 0.0, 1.2]), np.array([0.0, 3.0, 1.2])
+    named = frames.render_frame(points, truth, eye, target, "z", seed=1)
+    given = frames.render_frame(points, truth, eye, target, np.array([0.0, 0.0, 1.0]), seed=1)
+    np.testing.assert_array_equal(named[0], given[0])
+    np.testing.assert_array_equal(named[1], given[1])
+
+
+def test_orbit_views_turn_round_the_target_at_its_distance_by_hand():
+    # The frame's camera at the origin looks at a target 2 m ahead and 1 m below it (z up).
+    up, target = np.array([0.0, 0.0, 1.0]), np.array([0.0, 2.0, -1.0])
+    views = frames.orbit_views(up, target, ((0, 0), (90, 0), (0, 15), (0, -15)))
+    for eye, looked_at in views:
+        np.testing.assert_allclose(looked_at, target)
+        assert np.linalg.norm(eye - target) == pytest.approx(np.sqrt(5))
+    np.testing.assert_allclose(views[0][0], [0.0, 0.0, 0.0], atol=1e-12)  # no turn: the frame's own camera
+    np.testing.assert_allclose(views[1][0], [2.0, 2.0, 0.0], atol=1e-12)  # a quarter turn about up, same height
+    # The line of sight is 63.43 degrees from up (cos = 1 / sqrt 5); 15 degrees higher it is 48.43 degrees.
+    for (eye, _), expected in ((views[2], 63.435 - 15), (views[3], 63.435 + 15)):
+        angle = np.degrees(np.arccos((eye - target) @ up / np.sqrt(5)))
+        assert angle == pytest.approx(expected, abs=1e-3)
+        assert eye[0] == pytest.approx(0.0)  # tilted in the plane of the line of sight and up
+
+
+def test_a_table_top_camera_splats_two_point_spacings():
+    camera = frames.table_top_camera(0.0014)
+    assert camera.splat_radius == pytest.approx(0.0028)
+    assert (camera.width, camera.height, camera.focal) == (640, 480, 525.0)
