@@ -74,8 +74,9 @@ def segment_scene(
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
        degrees of the plane's, so that the sides of an object standing on it stay with the
        object; of each plane, the connected patches of at least ``min_plane_area`` square
-       metres are removed (of a horizontal plane other than the support, at least the top of a
-       seat's: :func:`.settings.top_area`), at most ``max_planes`` planes.
+       metres are removed (of the support, all its patches where none is that large but together
+       they are: a table seen at a slant between the objects on it; of a horizontal plane other than
+       the support, at least the top of a seat's: :func:`.settings.top_area`), at most ``max_planes`` planes.
        ``ground="grid"`` (streets, scans wider than 20 m): the local ground height is estimated
        on a grid (:func:`~openshape_ood.segmentation.ground.grid_ground`), so that sloped and
        curved roads are removed, and voxels less than ``ground_height`` above it are ground.
@@ -254,7 +255,7 @@ def _segment_voxels(
         # large tops) are removed; those across it only where they bound the scan (walls:
         # planes.BOUNDING_SHARE), so that the fronts of furniture stay.
         if up is not None and settings.max_planes > 0:
-            planes.add(planes.horizontal(up), settings.min_plane_area)
+            planes.add(planes.horizontal(up), settings.min_plane_area, support=True)
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts

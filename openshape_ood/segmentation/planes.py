@@ -141,13 +141,19 @@ class Planes:
                 return plane, int(held.sum())
             plane, held = refitted, held_refitted
 
-    def add(self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False) -> bool:
+    def add(
+        self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False, support: bool = False
+    ) -> bool:
         """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
 
         Patches, not the whole infinite plane: the seats of a row of chairs are coplanar but
         each is small, so none of them is taken for a floor. With ``bounding``, a plane that does
         not bound the scan (:meth:`bounds_scan`) is a face of an object: it stays, and its
         voxels are not searched again (the result is still ``True``: look for the next plane).
+        With ``support`` (the first plane along up, the fullest slab: the floor, the table), when no
+        patch covers ``min_area`` but all of them together do, all are removed: seen from one camera
+        at a slant, the objects standing on a table and the shadows they cast cut it into pieces, none
+        of which need be large.
         """
         if plane is None:
             return False
@@ -156,7 +162,7 @@ class Planes:
         voxels = candidates[self._inliers(normal, offset, candidates)]
         if len(voxels) < 3:
             return False
-        voxels = self._large_patches(voxels, normal, min_area)
+        voxels = self._large_patches(voxels, normal, min_area, together=support)
         if len(voxels) == 0:
             return False
         if bounding and not self.bounds_scan(normal, offset, voxels):
@@ -349,8 +355,11 @@ class Planes:
         normal = normal if normal @ guess >= 0 else -normal
         return normal, float(normal @ centre)
 
-    def _large_patches(self, voxels: np.ndarray, normal: np.ndarray, min_area: float) -> np.ndarray:
-        """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal.
+    def _large_patches(
+        self, voxels: np.ndarray, normal: np.ndarray, min_area: float, together: bool = False
+    ) -> np.ndarray:
+        """The ``voxels`` in connected patches of at least ``min_area`` square metres, seen along the normal;
+        with ``together``, all of them where no patch covers that much but all of them together do.
 
         Patches are 8-connected cells on a grid in the plane, two voxel spacings wide, so that a sparse
         scan's patch does not fall apart between its points. A patch's area is measured on the finer
@@ -370,4 +379,7 @@ class Planes:
         rows, columns = squares.max(axis=0) + 1
         covered = np.unique((patch * rows + squares[:, 0]) * columns + squares[:, 1]) // (rows * columns)
         area = np.bincount(covered, minlength=count + 1) * self.voxel_size**2
-        return voxels[area[patch] >= min_area]
+        large = area[patch] >= min_area
+        if together and not large.any() and area.sum() >= min_area:
+            return voxels
+        return voxels[large]

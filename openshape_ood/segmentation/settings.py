@@ -157,8 +157,9 @@ SETTINGS = (
             "scan's diagonal (of at most 10 m), coarser for speed on large scans"),
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
     Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support or "
-            "structure (horizontal planes but the support: at least 0.3, the top of a seat); chosen: a hundredth "
-            "of the scan's footprint, at least 0.1 (4 on a street)"),
+            "structure (the support's patches together where none is that large; horizontal planes but the "
+            "support: at least 0.3, the top of a seat); chosen: a hundredth of the scan's footprint, at least "
+            "0.1 (4 on a street)"),
     Setting("max_planes", "count", "most planes removed; chosen: 10", low=0),
     Setting("normal_angle", "degrees", "degrees: a voxel belongs to a plane when its normal is this close to "
             "the plane's; chosen: 30"),

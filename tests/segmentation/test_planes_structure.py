@@ -211,6 +211,37 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     assert (objects[far] == -1).all() and (objects[box] == 1).all()
 
 
+def _squares(*corners: tuple[float, float], side: int) -> np.ndarray:
+    """Voxels at z = 0 centred in squares of STEP: a ``side`` x ``side`` patch from each corner (x, y)."""
+    patches = []
+    for x0, y0 in corners:
+        x, y = _grid((x0 + STEP / 2, x0 + (side - 0.5) * STEP), (y0 + STEP / 2, y0 + (side - 0.5) * STEP))
+        patches.append(np.stack([x, y, np.zeros(len(x))], axis=1))
+    return np.concatenate(patches)
+
+
+def test_a_support_seen_only_in_pieces_counts_them_together():
+    # A table seen between the objects on it and their shadows: three patches of 6 x 6 squares
+    # (0.09 m^2 each), 0.3 m apart (three cells of 0.1 m: not connected). None covers 0.1 m^2; together
+    # they cover 0.27 m^2, so as the support they go whole, and under 0.3 m^2 still not.
+    pieces = _squares((0.0, 0.0), (0.6, 0.0), (0.0, 0.6), side=6)
+    planes = _planes(pieces)
+    assert not planes.add((UP, 0.0), 0.1)  # a further plane: each patch on its own
+    assert planes.remaining.all()
+    assert not planes.add((UP, 0.0), 0.3, support=True)
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    assert not planes.remaining.any()
+
+
+def test_a_support_with_a_large_patch_leaves_its_small_pieces():
+    # A 7 x 7 patch (0.1225 m^2) and a 6 x 6 one (0.09 m^2): the large one is the support, the small one
+    # (a top level with it elsewhere) stays, as for any plane.
+    both = np.concatenate([_squares((0.0, 0.0), side=7), _squares((0.7, 0.7), side=6)])
+    planes = _planes(both)
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    assert not planes.remaining[:49].any() and planes.remaining[49:].all()
+
+
 def _box_surface(rng: np.random.Generator, low, high, spacing: float, bottom: bool = False) -> np.ndarray:
     """Points about ``spacing`` apart on the faces of the box from ``low`` to ``high`` (without its bottom)."""
     low, high = np.asarray(low, float), np.asarray(high, float)
