@@ -73,6 +73,8 @@ class Planes:
         # Voxels of planes told apart from them (by colour: segmentation.colour): objects lying in a plane.
         self.apart = np.zeros(len(centroids), dtype=bool)
         self.found: list[Plane] = []
+        # Whether found[0] is the support (added with support=True): without one, it is a wall's plane.
+        self.has_support = False
 
     def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The horizontal plane holding the most remaining voxels whose normal is vertical."""
@@ -170,6 +172,7 @@ class Planes:
             return True
         self.remaining[voxels] = False
         self.found.append(Plane(normal, offset, voxels))
+        self.has_support |= support and len(self.found) == 1
         return True
 
     def grow_support(self, up: np.ndarray) -> None:
@@ -178,7 +181,7 @@ class Planes:
         at a time with height steps within the plane distance (region growing on smoothness, Rabbani
         et al. 2006). A reconstructed floor that sags or tilts by decimetres across a room is one
         floor; the top of a bed or a seat is reached only over its upright side, and stays."""
-        if not self.found:
+        if not self.has_support:
             return
         support = self.found[0]
         on_support = np.zeros(len(self.remaining), dtype=bool)
@@ -209,7 +212,7 @@ class Planes:
         """Whether the plane of the large ``patches`` (voxel indices) is structure (:data:`BOUNDING_SHARE`):
         always with the test off, before a support is found or for a plane along the support (horizontal);
         an upright plane when at most that share of the voxels within its span lie beyond it."""
-        if BOUNDING_SHARE >= 1 or not self.found:
+        if BOUNDING_SHARE >= 1 or not self.has_support:
             return True
         up = self.found[0].normal
         if abs(normal @ up) >= self.min_cos:
@@ -296,7 +299,7 @@ class Planes:
         ids, members = np.unique(objects[labelled], return_inverse=True)
         flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
         dropped = ids[flat_share >= _FLAT_SHARE]
-        if self.found and up is not None:  # found[0] is the support only where there is an up direction
+        if self.has_support and up is not None:
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[flat_share < _FLAT_SHARE])])
         objects[np.isin(objects, dropped)] = -1
 
@@ -334,7 +337,7 @@ class Planes:
         without planes. The support grown over a floor that sags spans heights its plane's band does
         not; a stretch of that floor the growth did not reach (cut off by furniture standing on it, seen
         beyond it in a camera's frame) is floor all the same."""
-        if not self.found or len(self.found[0].voxels) == 0:
+        if not self.has_support or len(self.found[0].voxels) == 0:
             return np.zeros(len(self.centroids), dtype=bool)
         support = self.found[0]
         height = self.centroids @ support.normal - support.offset

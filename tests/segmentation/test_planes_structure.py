@@ -45,11 +45,27 @@ def test_the_support_grows_over_a_floor_that_sags_but_not_onto_a_bed():
     is_floor = np.arange(len(centroids)) < len(floor)
     is_top = (np.arange(len(centroids)) >= len(floor)) & (np.arange(len(centroids)) < len(floor) + len(top))
     planes = _planes(centroids)
-    assert planes.add(planes.horizontal(UP), 0.1)
+    assert planes.add(planes.horizontal(UP), 0.1, support=True)
     assert planes.remaining[is_floor].any()  # one plane does not hold the whole sagging floor
     planes.grow_support(UP)
     assert not planes.remaining[is_floor].any()  # the floor is all support now
     assert planes.remaining[is_top].all()  # the box's top is reached only over its upright sides
+
+
+def test_a_first_plane_that_is_no_support_is_not_grown_as_one():
+    # A wall (x = 0, 2 x 2 m) found first, where the floor (a strip 0.25 m deep along its foot) had no
+    # patch large enough to be the support. The wall is no support: the floor beside it is not grown into
+    # it, and nothing lies "at the support's level".
+    wy, wz = _grid((0.0, 2.0), (0.0, 2.0))
+    wall = np.stack([np.zeros(len(wy)), wy, wz], axis=1)
+    fx, fy = _grid((0.05, 0.3), (0.0, 2.0))
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    planes = _planes(np.concatenate([wall, floor]))
+    assert planes.add((np.array([1.0, 0.0, 0.0]), 0.0), 0.1)
+    assert not planes.has_support
+    planes.grow_support(UP)
+    assert planes.remaining[len(wall):].all()
+    assert not planes._on_support_level().any()
 
 
 def test_a_patch_measures_the_voxel_squares_it_covers_not_its_wider_cells():
@@ -86,7 +102,7 @@ def test_the_share_behind_an_upright_plane_within_its_span_by_hand(monkeypatch):
     wall = slice(floor, floor + 100)
     x_axis = np.array([1.0, 0.0, 0.0])
     planes = _planes(centroids)
-    assert planes.add((UP, 0.0), 0.1)  # the support: across it, the wall is upright
+    assert planes.add((UP, 0.0), 0.1, support=True)  # across it, the wall is upright
     patches = np.arange(len(centroids))[wall]
     assert math.isclose(planes.beyond_share(x_axis, 0.0, patches, UP), 10 / 140)
     # With at most 5 % behind allowed, the plane is a face of an object: kept, and not searched again.
@@ -96,7 +112,7 @@ def test_the_share_behind_an_upright_plane_within_its_span_by_hand(monkeypatch):
     # Allowing 10 %, it bounds the scan, the alcove beside it notwithstanding: removed.
     monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.1)
     planes = _planes(centroids)
-    assert planes.add((UP, 0.0), 0.1)
+    assert planes.add((UP, 0.0), 0.1, support=True)
     assert planes.add((x_axis, 0.0), 0.1, bounding=True)
     assert not planes.remaining[wall].any() and planes.remaining[floor + 100:].all()
 
@@ -113,7 +129,7 @@ def test_the_support_and_planes_along_it_are_never_tested(monkeypatch):
     on_top = np.arange(len(room), len(room) + 100)
     monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.0)
     planes = _planes(centroids)
-    assert planes.add((UP, 0.0), 0.1, bounding=True)
+    assert planes.add((UP, 0.0), 0.1, support=True)
     assert not planes.remaining[:floor].any()
     assert planes.add((UP, 0.7), 0.1, bounding=True)
     assert not planes.remaining[on_top].any()
@@ -174,7 +190,7 @@ def test_once_the_planes_along_up_are_searched_ransac_looks_across_it():
     voxel_normals[len(floor) + len(seats) :] = [1.0, 0.0, 0.0]
     assert (len(seats), len(wall)) == (972, 671)
     planes = Planes(centroids, voxel_normals, STEP, math.cos(math.radians(30)), STEP, STEP)
-    assert planes.add(planes.horizontal(UP), 0.5) and len(planes.found) == 1  # the floor
+    assert planes.add(planes.horizontal(UP), 0.5, support=True) and len(planes.found) == 1  # the floor
     assert not planes.add(planes.horizontal(UP), 0.5)  # the seats: no large patch
     assert abs(planes.ransac(np.random.default_rng(0))[0] @ UP) > 0.99  # the seats again
     normal, offset = planes.ransac(np.random.default_rng(0), UP)
@@ -203,6 +219,7 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     planes = _planes(centroids)
     planes.remaining[: len(floor)] = False
     planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
+    planes.has_support = True
     assert not (np.abs(centroids[far, 2]) <= planes.distance).any()
     objects = np.full(len(centroids), -1)
     objects[far] = 0
@@ -296,6 +313,7 @@ def _floor_and_sheets(*sheets_x) -> tuple[Planes, np.ndarray]:
     planes = _planes(np.concatenate(parts))
     planes.remaining[: len(parts[0])] = False
     planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(parts[0]))))
+    planes.has_support = True
     return planes, np.repeat(np.arange(len(parts)) - 1, [len(part) for part in parts])
 
 
@@ -334,5 +352,6 @@ def test_a_flat_horizontal_sheet_with_nothing_below_it_is_a_piece_of_floor():
     planes = _planes(np.concatenate([floor, raised, top]))
     planes.remaining[: len(floor)] = False
     planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
+    planes.has_support = True
     objects = np.repeat([-1, 0, 1], [len(floor), len(raised), len(top)])
     assert planes._structure_pieces(objects, np.array([0, 1])).tolist() == [0]
