@@ -11,6 +11,14 @@ grouped by DBSCAN like any object's voxels (a picture's frame and its canvas are
 object), and a group that lies inside its plane (:data:`INSIDE`: a picture is surrounded by its wall,
 the far end of a wall in another light is not) becomes an object, size-checked like any other.
 
+On the support (the table, the floor) a region of the support's own colour at another brightness is
+the support in other light, not an object: every object standing on it casts a shadow there, lit from
+above and the side away from its base, and lamps leave brighter patches. Such a region's mean colour lies
+within the noise of the support's scaled by one factor (shading keeps the colour's hue; Finlayson et al.,
+ECCV 2002, remove shadows by that invariance), while a sheet of paper or a mat lying on the support
+differs in hue. On other planes every region counts: a picture in a dark frame on a pale wall is a
+picture.
+
 The noise is measured on each plane: the colour differences between neighbouring voxels of a plane are
 nearly all differences within one surface, so their median sets the noise level robustly (the edges
 across object boundaries are few). With per-channel Gaussian noise of standard deviation ``s``, the
@@ -65,8 +73,9 @@ def objects_in_planes(planes, colours: np.ndarray, distance: float) -> np.ndarra
     objects = np.full(len(colours), -1, dtype=np.int64)
     if INSIDE > 1:
         return objects
-    for plane in planes.found:
-        other = _other_colour(plane.voxels, planes.centroids, colours, 1.5 * planes.cell)
+    for index, plane in enumerate(planes.found):
+        shading = index == 0 and planes.has_support
+        other = _other_colour(plane.voxels, planes.centroids, colours, 1.5 * planes.cell, shading)
         if len(other) == 0:
             continue
         groups = cluster(planes.centroids[other], distance, 0.0, None)
@@ -105,9 +114,12 @@ def same_surface_difference(squared: np.ndarray) -> float:
     return SAME_SURFACE * colour_noise_level(squared)
 
 
-def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float) -> np.ndarray:
+def _other_colour(
+    voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float, shading: bool = False
+) -> np.ndarray:
     """The ``voxels`` (of one plane) in colour regions whose mean colour differs from that of the largest
-    region by more than the plane's noise allows between two voxels of one surface."""
+    region by more than the plane's noise allows between two voxels of one surface; with ``shading``,
+    also from that colour scaled to the region's brightness (the least-squares factor)."""
     pairs = cKDTree(centroids[voxels]).query_pairs(reach, output_type="ndarray")
     if len(pairs) == 0:
         return voxels[:0]
@@ -119,7 +131,11 @@ def _other_colour(voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray
     _, region = connected_components(graph, directed=False)
     size = np.bincount(region)
     mean = np.stack([np.bincount(region, local[:, k]) for k in range(3)], axis=1) / size[:, None]
-    differs = np.linalg.norm(mean - mean[int(np.argmax(size))], axis=1) > threshold
+    surface = mean[int(np.argmax(size))]
+    differs = np.linalg.norm(mean - surface, axis=1) > threshold
+    if shading:
+        brightness = mean @ surface / max(float(surface @ surface), _RESOLUTION**2)
+        differs &= np.linalg.norm(mean - brightness[:, None] * surface, axis=1) > threshold
     return voxels[differs[region]]
 
 

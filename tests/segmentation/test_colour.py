@@ -13,11 +13,15 @@ WALL_RGB = np.array([0.6, 0.6, 0.55])
 PICTURE_RGB = np.array([0.8, 0.2, 0.2])
 
 
-def _corner(picture_rgb=PICTURE_RGB, wall_rgb=WALL_RGB, light: float = 0.0, seed: int = 0):
+FLOOR_RGB = np.array([0.4, 0.35, 0.3])
+
+
+def _corner(picture_rgb=PICTURE_RGB, wall_rgb=WALL_RGB, light: float = 0.0, seed: int = 0, floor_square_rgb=None):
     """Points ``(N, 6)`` of a 2 x 1.5 m floor (z = 0) and a 2 x 2 m wall (y = 0), colours with noise of
     0.02 per channel, and whether each point is on the square x in [0.7, 1.3], z in [0.8, 1.4] of the wall.
     ``light``: a lamp's spot on the wall, brighter by this much at x = z = 1 and fading over 30 cm
-    (a Gaussian of that standard deviation)."""
+    (a Gaussian of that standard deviation). ``floor_square_rgb``: the colour of the square x in
+    [0.7, 1.3], y in [0.5, 1.1] of the floor (then that square is the one returned)."""
     rng = np.random.default_rng(seed)
     a, b = np.meshgrid(np.arange(0, 2, STEP), np.arange(0, 1.5, STEP), indexing="ij")
     floor = np.stack([a.ravel(), b.ravel() + STEP, np.zeros(a.size)], axis=1)
@@ -26,10 +30,13 @@ def _corner(picture_rgb=PICTURE_RGB, wall_rgb=WALL_RGB, light: float = 0.0, seed
     xyz = np.concatenate([floor, wall]) + rng.normal(0, 0.002, (len(floor) + len(wall), 3))
     on_wall = np.arange(len(xyz)) >= len(floor)
     square = on_wall & (xyz[:, 0] >= 0.7) & (xyz[:, 0] < 1.3) & (xyz[:, 2] >= 0.8) & (xyz[:, 2] < 1.4)
-    rgb = np.tile([0.4, 0.35, 0.3], (len(xyz), 1))
+    rgb = np.tile(FLOOR_RGB, (len(xyz), 1))
     spot = np.exp(-((xyz[on_wall, 0] - 1) ** 2 + (xyz[on_wall, 2] - 1) ** 2) / (2 * 0.3**2))
     rgb[on_wall] = wall_rgb + light * spot[:, None]
     rgb[square] = picture_rgb
+    if floor_square_rgb is not None:
+        square = ~on_wall & (xyz[:, 0] >= 0.7) & (xyz[:, 0] < 1.3) & (xyz[:, 1] >= 0.5) & (xyz[:, 1] < 1.1)
+        rgb[square] = floor_square_rgb
     rgb = np.clip(rgb + rng.normal(0, 0.02, rgb.shape), 0, 1)
     return np.concatenate([xyz, rgb], axis=1), square
 
@@ -55,6 +62,29 @@ def test_a_wall_of_one_colour_gives_no_object(light):
     # surface, so nothing is cut out (each voxel against the wall's median colour would cut out the spot).
     points, _ = _corner(picture_rgb=WALL_RGB, light=light)
     assert (segment_scene(points, "z") == -1).all()
+
+
+def test_the_floors_colour_darker_on_the_floor_is_a_shadow_not_an_object():
+    # A square of the floor's colour at 0.6 of its brightness (0.27 from it, five times the threshold
+    # between two voxels), and no picture on the wall: the floor in shade, nothing to find.
+    points, _ = _corner(picture_rgb=WALL_RGB, floor_square_rgb=0.6 * FLOOR_RGB)
+    assert (segment_scene(points, "z") == -1).all()
+
+
+def test_another_hue_on_the_floor_is_an_object():
+    points, mat = _corner(picture_rgb=WALL_RGB, floor_square_rgb=[0.2, 0.3, 0.6])  # a blue mat on the floor
+    labels = segment_scene(points, "z")
+    assert labels.max() == 0
+    assert ((labels == 0) & mat).sum() / ((labels == 0) | mat).sum() >= 24**2 / 26**2
+
+
+def test_the_walls_colour_darker_on_the_wall_is_a_picture():
+    # Shading is told from objects on the support only: on a wall, a picture of the wall's hue at half its
+    # brightness is a picture.
+    points, picture = _corner(picture_rgb=0.5 * WALL_RGB)
+    labels = segment_scene(points, "z")
+    assert labels.max() == 0
+    assert ((labels == 0) & picture).sum() / ((labels == 0) | picture).sum() >= 24**2 / 26**2
 
 
 def test_without_colour_the_square_goes_with_the_wall_as_before():
