@@ -376,7 +376,10 @@ def run_orbits(points, truth, up, values: dict, min_gt_points: int, background: 
     (not a camera's frame) or in which the segmentation finds no support to turn about."""
     if up is not None:
         return []
-    support = segment_scene(points, None, return_settings=True)[1].up
+    try:
+        support = segment_scene(points, None, return_settings=True)[1].up
+    except Exception:  # noqa: BLE001 - the frame's own runs report it (run_scan); nothing to turn about
+        return []
     if support is None:
         return []
     xyz = points[:, :3].astype(np.float64)

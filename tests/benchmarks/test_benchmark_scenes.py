@@ -273,3 +273,13 @@ def test_a_segmentation_that_raises_finds_nothing_and_the_run_goes_on(scan_folde
         assert result["found_050"] == result["segments"] == 0 and result["objects"] > 0
         assert result["error"] == "ValueError: the scan's points are 2 m apart" and result["settings"] is None
     assert "room: the segmentation raised in 2 of 2 runs, which find nothing" in capsys.readouterr().err
+
+
+def test_a_table_top_frame_whose_segmentation_raises_has_no_views_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    monkeypatch.setattr(scenes, "segment_scene", lambda points, up, **options: 1 / 0)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--orbit"])
+    [row] = json.loads(out.read_text())["scans"]
+    assert row["orbit"] == [] and row["in_sample"][0]["error"] == "ZeroDivisionError: division by zero"
+    assert "room: the segmentation raised in 1 of 1 runs" in capsys.readouterr().err
