@@ -3,14 +3,11 @@
 In the spirit of PCL's locally convex connected patches (LCCP, Stein et al. 2014), at the scale of
 voxels. A box standing on a box, or a cup against a book, meets its neighbour along a concave
 edge: there the normals of neighbouring voxels turn towards each other. The voxels along such
-edges (valley voxels: many of their joins concave) are set aside, and so are the concave joins
-themselves; the rest of the object falls into the parts they separated, and the valley voxels go
-back to the nearest part. The faces of one box meet at convex edges, so a convex object has no
-valley and stays whole. Cutting at valley voxels rather than only at single joins matters: one path
-of convex or flat joins (coplanar tops of two boxes side by side) would otherwise link the two objects
-again. Cutting the concave joins as well matters where the valley is one voxel short: two voxels
-just under the valley share, one on each object, joined across the edge at a right angle, linked a
-book to the one it lay on.
+edges (valley voxels: many of their joins concave) are set aside, the rest of the object falls
+into the parts they separated, and the valley voxels go back to the nearest part. The faces of
+one box meet at convex edges, so a convex object has no valley and stays whole. Cutting at valley
+voxels rather than at single joins matters: one path of convex or flat joins (coplanar tops of two
+boxes side by side) would otherwise link the two objects again.
 """
 
 from __future__ import annotations
@@ -125,7 +122,7 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     edges = np.bincount(first, minlength=count_voxels) + np.bincount(second, minlength=count_voxels)
     concave_joins = np.bincount(first, joins.concave, count_voxels) + np.bincount(second, joins.concave, count_voxels)
     valley = concave_joins > _VALLEY_SHARE * np.maximum(edges, 1)
-    kept = ~valley[first] & ~valley[second] & ~joins.concave
+    kept = ~valley[first] & ~valley[second]
     graph = coo_matrix((np.ones(kept.sum()), (first[kept], second[kept])), shape=(count_voxels,) * 2)
     count, part = connected_components(graph, directed=False)
     part_size = np.bincount(part[~valley], minlength=count)
