@@ -7,7 +7,10 @@ edges (valley voxels: many of their joins concave) are set aside, the rest of th
 into the parts they separated, and the valley voxels go back to the nearest part. The faces of
 one box meet at convex edges, so a convex object has no valley and stays whole. Cutting at valley
 voxels rather than at single joins matters: one path of convex or flat joins (coplanar tops of two
-boxes side by side) would otherwise link the two objects again.
+boxes side by side) would otherwise link the two objects again. A concave join that is a crease (it
+turns faster than the finest rounding the normals show: :func:`crease_angle`) is cut as well, even
+between voxels short of a valley: one such join linked a book to the book it lay on. A smooth concave
+rounding (a duck's neck) turns more slowly, and only the valley share cuts it.
 """
 
 from __future__ import annotations
@@ -61,6 +64,13 @@ def join_radius(voxel_size: float) -> float:
     return _REACH * voxel_size
 
 
+def crease_angle(voxel_size: float, normal_radius: float) -> float:
+    """The turn (radians) beyond which one join is a crease, not a rounding: a join's length over the
+    radius of the neighbourhoods the normals were fitted on, the tightest rounding they show (pi, no
+    crease, without normals)."""
+    return join_radius(voxel_size) / normal_radius if normal_radius > 0 else math.pi
+
+
 def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
                  viewpoint: np.ndarray | None = None, noise: float = 0.0, normal_radius: float = 0.0,
                  up: np.ndarray | None = None) -> Joins | None:  # fmt: skip
@@ -112,7 +122,8 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     and the normals differ by more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS`
     (or of ``normal_radius``, the radius of the neighbourhoods the normals were fitted on, when that
     is larger) turns over the join, and than a few times ``noise`` (the median angle by which normals
-    stray on the scan's flat surfaces).
+    stray on the scan's flat surfaces). Voxels with more than :data:`_VALLEY_SHARE` of their joins
+    concave, and concave joins that turn by more than :func:`crease_angle`, separate the parts.
     """
     joins = object_joins(objects, centroids, normals, voxel_size, viewpoint, noise, normal_radius, up)
     if joins is None:
@@ -122,7 +133,8 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     edges = np.bincount(first, minlength=count_voxels) + np.bincount(second, minlength=count_voxels)
     concave_joins = np.bincount(first, joins.concave, count_voxels) + np.bincount(second, joins.concave, count_voxels)
     valley = concave_joins > _VALLEY_SHARE * np.maximum(edges, 1)
-    kept = ~valley[first] & ~valley[second]
+    creased = joins.concave & (joins.cosine <= math.cos(min(crease_angle(voxel_size, normal_radius), math.pi)))
+    kept = ~valley[first] & ~valley[second] & ~creased
     graph = coo_matrix((np.ones(kept.sum()), (first[kept], second[kept])), shape=(count_voxels,) * 2)
     count, part = connected_components(graph, directed=False)
     part_size = np.bincount(part[~valley], minlength=count)

@@ -49,6 +49,41 @@ def test_a_concave_edge_beyond_the_normal_noise_splits(noise, split):
         assert (result == 0).all()
 
 
+@pytest.mark.parametrize(
+    "normal_radius, split",
+    [
+        # Normals fitted within 1.5 voxels: a join of up to 1.8 voxels turning by more than 1.2 rad (69 deg)
+        # turns faster than any rounding they show, a crease: the right-angled join is cut.
+        (1.5, True),
+        # Within 1 voxel they show roundings that turn 1.8 rad (103 deg) over a join: 90 deg may be one.
+        (1.0, False),
+    ],
+)
+def test_one_creased_join_short_of_a_valley_does_not_link_two_objects(normal_radius, split):
+    # A floor plate (x from -10 to 0 voxels, normal +z) and a wall plate 3 voxels beyond it (normal -x,
+    # facing the floor), apart but for one voxel of the wall reaching down to the floor's edge: their join,
+    # at a right angle, is concave, but it is one of the wall voxel's seven joins and of the floor voxel's
+    # six (shares under the valley share of 0.2), so neither is a valley voxel. Only cutting the join
+    # itself splits the floor's 220 voxels from the wall's 401.
+    span = np.arange(20) + 0.5
+    x, y = (grid.ravel() for grid in np.meshgrid(np.arange(-9.5, 1.0), span, indexing="ij"))
+    floor = np.stack([x, y, np.zeros_like(x)], axis=1)
+    y, z = (grid.ravel() for grid in np.meshgrid(span, span, indexing="ij"))
+    wall = np.stack([np.full_like(y, 3.0), y, z], axis=1)
+    reach = np.array([[1.9, 10.5, 0.7]])  # the wall's voxel nearest the floor's edge voxel (0.5, 10.5, 0)
+    centroids = np.concatenate([floor, wall, reach]) * VOXEL
+    normals = np.concatenate([np.tile([0.0, 0.0, 1.0], (len(floor), 1)), np.tile([-1.0, 0.0, 0.0], (len(wall) + 1, 1))])
+    objects = np.zeros(len(centroids), dtype=np.int64)
+    viewpoint = np.array([-20.0, 10.0, 20.0]) * VOXEL  # above the floor, before the wall
+    result = split_concave(objects, centroids, normals, VOXEL, 10, viewpoint, normal_radius=normal_radius * VOXEL)
+    on_floor = np.arange(len(centroids)) < len(floor)
+    if split:
+        assert len(np.unique(result)) == 2
+        assert len(np.unique(result[on_floor])) == len(np.unique(result[~on_floor])) == 1
+    else:
+        assert (result == 0).all()
+
+
 def test_a_convex_edge_never_splits():
     centroids, normals, _ = _valley(40.0)
     centroids[:, 2] *= -1  # the rising plate falls away: a ridge seen from above
