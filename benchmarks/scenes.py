@@ -370,25 +370,20 @@ def run_frames(points, truth, up, views: int, values: dict, background: dict | N
 ORBITS = tuple((azimuth, elevation) for azimuth in (-30, -15, 0, 15, 30) for elevation in (-15, 0, 15))
 
 
-def run_orbits(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
-    """:func:`run_scan` on a frame seen from each turn of :data:`ORBITS` (view k rendered and segmented with
-    seed k), in the new camera's coordinates without an up axis; none for a scan with an ``up`` axis
-    (not a camera's frame) or in which the segmentation finds no support to turn about."""
-    if up is not None:
-        return []
-    try:
-        support = segment_scene(points, None, return_settings=True)[1].up
-    except Exception:  # noqa: BLE001 - the frame's own runs report it (run_scan); nothing to turn about
-        return []
+def run_orbits(points, truth, support, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on a frame seen from each turn of :data:`ORBITS` about ``support`` (the up direction
+    the frame's own segmentation found, :func:`run_scan`'s ``settings["up"]``; view k rendered and segmented
+    with seed k), in the new camera's coordinates without an up axis; none without a support to turn about
+    (the segmentation found none, or raised)."""
     if support is None:
         return []
+    up = np.asarray(support, dtype=np.float64)
     xyz = points[:, :3].astype(np.float64)
     camera = table_top_camera(median_spacing(xyz))
-    views = orbit_views(np.asarray(support), np.median(xyz, axis=0), ORBITS)
     return [
-        run_scan(*render_frame(points, truth, eye, target, np.asarray(support), k, camera), None, k, values,
-                 min_gt_points, background)
-        for k, (eye, target) in enumerate(views)
+        run_scan(*render_frame(points, truth, eye, target, up, k, camera), None, k, values, min_gt_points,
+                 background)
+        for k, (eye, target) in enumerate(orbit_views(up, np.median(xyz, axis=0), ORBITS))
     ]
 
 
@@ -562,9 +557,12 @@ def main(argv: list[str] | None = None) -> None:
         frames[name] = run_frames(points, truth, up, views, candidates[0], background)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
-        orbited = args.orbit and kinds[name] == "table-top"
-        orbits[name] = run_orbits(points, truth, up, candidates[0], args.min_gt_points, background) if orbited else []
         row = results[0][name][0]
+        if args.orbit and kinds[name] == "table-top" and up is None:  # a camera's frame: turned about its support
+            support = (row["settings"] or {}).get("up")  # no settings where the segmentation raised
+            orbits[name] = run_orbits(points, truth, support, candidates[0], args.min_gt_points, background)
+        else:
+            orbits[name] = []
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")

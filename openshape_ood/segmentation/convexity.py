@@ -66,9 +66,9 @@ def join_radius(voxel_size: float) -> float:
 
 def crease_angle(voxel_size: float, normal_radius: float) -> float:
     """The turn (radians) beyond which one join is a crease, not a rounding: a join's length over the
-    radius of the neighbourhoods the normals were fitted on, the tightest rounding they show (pi, no
-    crease, without normals)."""
-    return join_radius(voxel_size) / normal_radius if normal_radius > 0 else math.pi
+    radius of the neighbourhoods the normals were fitted on, the tightest rounding they show; at most pi
+    (no crease), as without normals."""
+    return min(join_radius(voxel_size) / normal_radius, math.pi) if normal_radius > 0 else math.pi
 
 
 def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
@@ -133,7 +133,7 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     edges = np.bincount(first, minlength=count_voxels) + np.bincount(second, minlength=count_voxels)
     concave_joins = np.bincount(first, joins.concave, count_voxels) + np.bincount(second, joins.concave, count_voxels)
     valley = concave_joins > _VALLEY_SHARE * np.maximum(edges, 1)
-    creased = joins.concave & (joins.cosine <= math.cos(min(crease_angle(voxel_size, normal_radius), math.pi)))
+    creased = joins.concave & (joins.cosine <= math.cos(crease_angle(voxel_size, normal_radius)))
     kept = ~valley[first] & ~valley[second] & ~creased
     graph = coo_matrix((np.ones(kept.sum()), (first[kept], second[kept])), shape=(count_voxels,) * 2)
     count, part = connected_components(graph, directed=False)
