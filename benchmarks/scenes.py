@@ -36,6 +36,12 @@ keep each point with probability 0.7 (0.5, ...), one per seed (copy s drawn from
 and segmented with seed s): a room of the same points spread over a larger floor, or a coarser scanner.
 Objects that fall below ``--min-gt-points`` in a copy leave its count.
 
+Other voxel sizes (``--voxel-scales 0.9 1.1``): each scan is also segmented with the voxel size its own
+in-sample run chose (per seed) times 0.9 (1.1, ...), the other settings chosen as ever (those that follow
+the voxel with it). The voxel is chosen from the scan's measured point spacing, which a scan of the same
+kind measures a little otherwise (its points' count and layout, a crop); a figure that holds only at the
+voxel chosen on the scans we have is not one to expect on others.
+
 Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by N virtual depth cameras
 (:mod:`benchmarks.virtual_frames`: 512 x 424, from the corners at eye height), and each frame, in its
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
@@ -63,6 +69,7 @@ Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
+    python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -264,23 +271,26 @@ def kind_of(info: dict) -> str:
     return text
 
 
-def run_scan(points, truth, up, seed: int, values: dict, min_gt_points: int, background: dict | None = None) -> dict:
-    """One segmentation of one scan with the tuned constants ``values``: its figures and matches, and what
-    its false segments lie on (``background``: the names of :func:`coded_truth`'s codes in ``truth``).
+def run_scan(
+    points, truth, up, seed: int, values: dict, min_gt_points: int, background: dict | None = None, **settings
+) -> dict:
+    """One segmentation of one scan with the tuned constants ``values`` (and ``settings`` of ``segment_scene``
+    given, the others chosen): its figures and matches, and what its false segments lie on (``background``:
+    the names of :func:`coded_truth`'s codes in ``truth``).
     A segmentation that raises finds nothing (its objects still count) and its row holds the ``error``:
     one scan the segmentation refuses must not end a run over many, nor leave the figures."""
     start = time.perf_counter()
-    settings, error = None, None
+    used, error = None, None
     try:
         with tuned(values):
-            labels, chosen = segment_scene(points, up, seed=seed, return_settings=True)
-        settings = chosen.to_dict()
+            labels, chosen = segment_scene(points, up, seed=seed, return_settings=True, **settings)
+        used = chosen.to_dict()
     except Exception as exc:  # noqa: BLE001 - reported in the row and on stderr by main
         labels, error = np.full(len(truth), -1, dtype=np.int64), _error_text(exc)
     seconds = time.perf_counter() - start
     row = {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
            "false_on": false_segments_on(labels, truth, background or {}),
-           "seconds": round(seconds, 2), "settings": settings}  # fmt: skip
+           "seconds": round(seconds, 2), "settings": used}  # fmt: skip
     return row if error is None else {**row, "error": error}
 
 
@@ -350,6 +360,12 @@ def sparser_copy(points: np.ndarray, truth: np.ndarray, share: float, seed: int)
     drawn from a generator seeded ``seed``."""
     kept = np.random.default_rng(seed).random(len(points)) < share
     return points[kept], truth[kept]
+
+
+def scaled_voxel(row: dict, scale: float) -> float | None:
+    """``scale`` times the voxel size of a :func:`run_scan` row's settings; ``None`` (chosen) where that run
+    raised and has none, so that the scaled run raises as it did."""
+    return None if row["settings"] is None else scale * row["settings"]["voxel_size"]
 
 
 def run_frames(points, truth, up, views: int, values: dict, background: dict | None = None) -> list[dict]:
@@ -490,6 +506,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sparser", type=float, nargs="*", default=[], metavar="S",
                         help="also segment copies of each scan keeping each point with probability S (e.g. 0.7 0.5), "
                              "one per seed, with the defaults")
+    parser.add_argument("--voxel-scales", type=float, nargs="*", default=[], metavar="F",
+                        help="also segment each scan with F times the voxel size its in-sample run chose (e.g. 0.9 1.1), "
+                             "a run per seed, the other settings chosen")
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     parser.add_argument("--crops", action="store_true",
@@ -503,6 +522,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
     if any(not 0 < share < 1 for share in args.sparser):
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
+    if any(not scale > 0 for scale in args.voxel_scales):
+        parser.error(f"--voxel-scales takes factors above 0, not {args.voxel_scales}")
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
 
@@ -512,6 +533,7 @@ def main(argv: list[str] | None = None) -> None:
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
+    scaled = {scale: {} for scale in args.voxel_scales}
     frames, crops, orbits = {}, {}, {}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -553,6 +575,12 @@ def main(argv: list[str] | None = None) -> None:
                          background)
                 for seed in args.seeds
             ]
+        for scale in args.voxel_scales:
+            scaled[scale][name] = [
+                run_scan(points, truth, up, seed, candidates[0], args.min_gt_points, background,
+                         voxel_size=scaled_voxel(row, scale))
+                for seed, row in zip(args.seeds, results[0][name])
+            ]
         views = args.frames if kinds[name] == "room" else 0
         frames[name] = run_frames(points, truth, up, views, candidates[0], background)
         cropped = args.crops and kinds[name] == "room"
@@ -568,12 +596,13 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
               + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser)
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
+              + "".join(f"   voxel x{scale} found {scaled[scale][name][0]['found_050']}" for scale in args.voxel_scales)
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else ""),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, crops, orbits, *denser.values(), *sparser.values())
-                for row in by_scan[name]]  # fmt: skip
+        runs = [row for by_scan in (*results, perturbed, frames, crops, orbits, *denser.values(), *sparser.values(),
+                                    *scaled.values()) for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
                   file=sys.stderr)
@@ -584,7 +613,7 @@ def main(argv: list[str] | None = None) -> None:
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser, "sparser": args.sparser, "frames": args.frames, "crops": args.crops,
+              "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
@@ -605,6 +634,8 @@ def main(argv: list[str] | None = None) -> None:
                    for factor in args.denser]
         copies += [(f"sparser_{share:g}", sparser[share], members, args.seeds, f"{share:g} of the points (a copy per seed)")
                    for share in args.sparser]
+        copies += [(f"voxels_x{scale:g}", scaled[scale], members, args.seeds,
+                    f"{scale:g} times the chosen voxel (a run per seed)") for scale in args.voxel_scales]
         views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(frames[scan])}
         if views:  # every frame of every room, counted together
             copies.append(("frames", views, list(views), [0], f"virtual frames, {args.frames} views of each, all together"))
@@ -642,6 +673,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "perturbed": perturbed[scan],
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
+                                "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "frames": frames[scan], "crops": crops[scan], "orbit": orbits[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:

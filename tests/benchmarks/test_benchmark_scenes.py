@@ -122,6 +122,34 @@ def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_pat
             scenes.main(["--data", str(scan_folder), "--out", str(out), "--sparser", share])
 
 
+def test_the_benchmark_segments_each_scan_at_other_voxel_sizes_one_run_per_seed(scan_folder, tmp_path, capsys):
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso",
+                 "--voxel-scales", "0.9", "1.25"])  # fmt: skip
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["voxel_scales"] == [0.9, 1.25] and set(row["voxel_scales"]) == {"0.9", "1.25"}
+    for scale, runs in row["voxel_scales"].items():
+        assert len(runs) == 2
+        for run, own in zip(runs, row["in_sample"]):
+            # The voxel given, the settings that follow it chosen from it as ever.
+            assert run["settings"]["voxel_size"] == pytest.approx(float(scale) * own["settings"]["voxel_size"])
+            assert run["settings"]["source"]["voxel_size"] == "given"
+            assert run["settings"]["cluster_distance"] == pytest.approx(2 * run["settings"]["voxel_size"])
+        summary = report["kinds"]["scan"][f"voxels_x{scale}"]
+        assert summary["found_050"] == (runs[0]["found_050"] + runs[1]["found_050"]) / 2
+    printed = capsys.readouterr().out
+    assert "1.25 times the chosen voxel (a run per seed)" in printed
+    assert f"voxel x0.9 found {row['voxel_scales']['0.9'][0]['found_050']}" in printed
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(scan_folder), "--out", str(out), "--voxel-scales", "0"])
+
+
+def test_scaled_voxel_leaves_a_run_that_raised_to_raise_again():
+    assert scenes.scaled_voxel({"settings": {"voxel_size": 0.02}}, 1.5) == pytest.approx(0.03)
+    assert scenes.scaled_voxel({"settings": None, "error": "ValueError: ..."}, 1.5) is None
+
+
 def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
     folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
     out = tmp_path / "scenes.json"
