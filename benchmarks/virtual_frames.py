@@ -129,7 +129,7 @@ def render_frame(
 
     def splats():
         """Per pixel offset within the splats: (pixel index, depth, point, weight) of each disc covering it."""
-        reach = int(np.ceil(camera.max_splat_pixels))
+        reach = camera.max_splat_pixels
         for dx in range(-reach, reach + 1):
             for dy in range(-reach, reach + 1):
                 distance = np.hypot(dx, dy)
