@@ -92,7 +92,9 @@ def segment_scene(
        (the bottom of an object standing on the floor); clusters lying in a removed plane are
        background.
     5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
-       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). With
+       cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). A patch of a
+       removed horizontal plane that is not the ceiling (a bed's top, a desk's) then joins the objects
+       that hold it up, those standing wholly below it (:meth:`.planes.Planes.give_tops`). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
@@ -255,7 +257,10 @@ def _segment_voxels(
         # large tops) are removed; those across it only where they bound the scan (walls:
         # planes.BOUNDING_SHARE), so that the fronts of furniture stay.
         if up is not None and settings.max_planes > 0:
-            planes.add(planes.horizontal(up), settings.min_plane_area, support=True)
+            support = planes.horizontal(up)  # its normal along up
+            if support is not None and orient_up(*support, centroids, measured.single_viewpoint) @ up < 0:
+                up, support = -up, (-support[0], -support[1])  # a given up axis has no sign: up is off the support
+            planes.add(support, settings.min_plane_area, support=True)
             planes.grow_support(up)
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
@@ -284,6 +289,8 @@ def _segment_voxels(
             objects, centroids, voxel_normals, settings.voxel_size, min_voxels, context.viewpoint, normal_noise,
             normal_radius, up,
         )
+    if up is not None:
+        planes.give_tops(objects, up, settings.cluster_distance, settings.max_size)
     if settings.colour_split and colours is not None:
         joins = object_joins(
             objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, normal_noise, normal_radius, up

@@ -272,6 +272,49 @@ class Planes:
             objects[candidates[reached]] = objects[owners[nearest[reached]]]
             candidates = candidates[~reached]
 
+    def give_tops(self, objects: np.ndarray, up: np.ndarray, reach: float, max_size: float) -> None:
+        """Give each patch of a removed horizontal plane that is not the scan's ceiling (a bed's top, a
+        desk's) to the objects that hold it up, joined into one with it.
+
+        Removing such a top separates what lies on it (pillows on a bed, a lamp on a desk) and what stands
+        by it; what is left of the furniture are its sides and legs, in pieces. An object holds a patch up
+        when it has a voxel within ``reach`` (the cluster distance) of the patch and its robust top
+        (:func:`.scan_checks.robust_range` of its heights) lies within the plane's distance above the
+        patch's level: a bed's sides, a desk's legs, not the pillow on it or the chair whose back rises
+        beside it. A plane with at most :data:`BOUNDING_SHARE` of the scan's voxels above it bounds the scan
+        from above, as a ceiling does, and stays removed; so does a patch that nothing holds up, or whose
+        joined object would be larger than ``max_size`` (m): no one piece of furniture. ``up`` points
+        from the support to the scan standing on it.
+        """
+        owners = np.flatnonzero(objects >= 0)
+        if not self.has_support or len(owners) == 0:
+            return
+        heights = self.centroids @ up
+        tree = cKDTree(self.centroids[owners])  # once: a top held up by another top alone (rare) stays apart
+        for plane in self.found[1:]:
+            if abs(plane.normal @ up) < self.min_cos or len(plane.voxels) == 0:
+                continue
+            level = float(np.median(heights[plane.voxels]))
+            if (heights > level + 2 * self.distance).mean() <= BOUNDING_SHARE:  # a ceiling
+                continue
+            patch, count = self._patches(plane.voxels, plane.normal)
+            for number in range(1, count + 1):
+                free = plane.voxels[(patch == number) & (objects[plane.voxels] < 0)]
+                if len(free) == 0:
+                    continue
+                near = tree.query_ball_point(self.centroids[free], reach)
+                touching = np.unique(objects[owners[np.concatenate(near).astype(np.int64)]])
+                holding = [
+                    object_id for object_id in touching
+                    if robust_range(heights[objects == object_id])[1] <= level + self.distance
+                ]  # fmt: skip
+                if not holding:
+                    continue
+                joined = np.concatenate([free, np.flatnonzero(np.isin(objects, holding))])
+                if np.ptp(self.centroids[joined], axis=0).max() + self.voxel_size > max_size:
+                    continue
+                objects[joined] = holding[0]
+
     def normal_noise(self) -> float:
         """Median angle (radians) between the normals of the removed planes' voxels and their plane's:
         how noisy the scan's normals are on surfaces known to be flat (0 without planes)."""
@@ -358,6 +401,16 @@ class Planes:
         normal = normal if normal @ guess >= 0 else -normal
         return normal, float(normal @ centre)
 
+    def _patches(self, voxels: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, int]:
+        """The connected patch (1..count) of each of ``voxels`` in the plane of ``normal``, and how many:
+        8-connected cells on a grid in the plane, two voxel spacings wide (:meth:`_large_patches`)."""
+        cells = np.floor(self.centroids[voxels] @ plane_basis(normal).T / self.cell).astype(np.int64)
+        cells -= cells.min(axis=0)
+        grid = np.zeros(cells.max(axis=0) + 1, dtype=bool)
+        grid[cells[:, 0], cells[:, 1]] = True
+        patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
+        return patches[cells[:, 0], cells[:, 1]], count
+
     def _large_patches(
         self, voxels: np.ndarray, normal: np.ndarray, min_area: float, together: bool = False
     ) -> np.ndarray:
@@ -370,13 +423,8 @@ class Planes:
         cell on the rim would count whole, and a sparser scan of the same plane (wider cells) would
         measure a larger patch: at half the points, a coffee table's top came out as large as a wall.
         """
+        patch, count = self._patches(voxels, normal)
         flat = self.centroids[voxels] @ plane_basis(normal).T
-        cells = np.floor(flat / self.cell).astype(np.int64)
-        cells -= cells.min(axis=0)
-        grid = np.zeros(cells.max(axis=0) + 1, dtype=bool)
-        grid[cells[:, 0], cells[:, 1]] = True
-        patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
-        patch = patches[cells[:, 0], cells[:, 1]]
         squares = np.floor(flat / self.voxel_size).astype(np.int64)
         squares -= squares.min(axis=0)
         rows, columns = squares.max(axis=0) + 1
