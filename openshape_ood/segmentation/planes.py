@@ -297,7 +297,7 @@ class Planes:
             level = float(np.median(heights[plane.voxels]))
             if (heights > level + 2 * self.distance).mean() <= BOUNDING_SHARE:  # a ceiling
                 continue
-            patch, count = self._patches(plane.voxels, plane.normal)
+            patch, count = self._patches(self._in_plane(plane.voxels, plane.normal))
             for number in range(1, count + 1):
                 free = plane.voxels[(patch == number) & (objects[plane.voxels] < 0)]
                 if len(free) == 0:
@@ -401,10 +401,14 @@ class Planes:
         normal = normal if normal @ guess >= 0 else -normal
         return normal, float(normal @ centre)
 
-    def _patches(self, voxels: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, int]:
-        """The connected patch (1..count) of each of ``voxels`` in the plane of ``normal``, and how many:
+    def _in_plane(self, voxels: np.ndarray, normal: np.ndarray) -> np.ndarray:
+        """The 2-D coordinates ``(n, 2)`` of ``voxels`` in the plane of ``normal``."""
+        return self.centroids[voxels] @ plane_basis(normal).T
+
+    def _patches(self, flat: np.ndarray) -> tuple[np.ndarray, int]:
+        """The connected patch (1..count) of each voxel at ``flat`` (:meth:`_in_plane`), and how many:
         8-connected cells on a grid in the plane, two voxel spacings wide (:meth:`_large_patches`)."""
-        cells = np.floor(self.centroids[voxels] @ plane_basis(normal).T / self.cell).astype(np.int64)
+        cells = np.floor(flat / self.cell).astype(np.int64)
         cells -= cells.min(axis=0)
         grid = np.zeros(cells.max(axis=0) + 1, dtype=bool)
         grid[cells[:, 0], cells[:, 1]] = True
@@ -423,8 +427,8 @@ class Planes:
         cell on the rim would count whole, and a sparser scan of the same plane (wider cells) would
         measure a larger patch: at half the points, a coffee table's top came out as large as a wall.
         """
-        patch, count = self._patches(voxels, normal)
-        flat = self.centroids[voxels] @ plane_basis(normal).T
+        flat = self._in_plane(voxels, normal)
+        patch, count = self._patches(flat)
         squares = np.floor(flat / self.voxel_size).astype(np.int64)
         squares -= squares.min(axis=0)
         rows, columns = squares.max(axis=0) + 1

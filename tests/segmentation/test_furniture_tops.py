@@ -22,7 +22,8 @@ def _box(
 ) -> np.ndarray:
     """The faces of a box whose underside is hidden, and those named in ``hidden`` ("top", "x0", "x1", "y0", "y1")."""
     top = bottom + height
-    faces = [] if "top" in hidden else [np.c_[_grid(x, y), np.full(len(_grid(x, y)), top)]]
+    lid = _grid(x, y)
+    faces = [] if "top" in hidden else [np.c_[lid, np.full(len(lid), top)]]
     for name, fixed, span, axis in (("x0", x[0], y, 0), ("x1", x[1], y, 0), ("y0", y[0], x, 1), ("y1", y[1], x, 1)):
         if name in hidden:
             continue
