@@ -34,6 +34,10 @@ _FLAT_SHARE = 0.8
 #: python -m benchmarks.scenes): both values find the same objects on every scan we have, 1.0 with three
 #: false segments fewer on one seed; 0.05 finds more on every copy and on the virtual frames, and stays.
 BOUNDING_SHARE = 0.05
+#: The 99th percentile of a Rayleigh distribution over its median, sqrt(ln 100 / ln 2): the angles between
+#: the noisy normals of a flat surface's voxels and its plane's normal have that law (two independent
+#: Gaussian tilts), so this many times their median is what 99 % of them stay within.
+_RAYLEIGH_99 = math.sqrt(math.log(100) / math.log(2))
 
 
 #: An object whose voxels lie within this many voxels (one standard deviation) of their own plane, and
@@ -211,13 +215,41 @@ class Planes:
     def bounds_scan(self, normal: np.ndarray, offset: float, patches: np.ndarray) -> bool:
         """Whether the plane of the large ``patches`` (voxel indices) is structure (:data:`BOUNDING_SHARE`):
         always with the test off, before a support is found or for a plane along the support (horizontal);
-        an upright plane when at most that share of the voxels within its span lie beyond it."""
+        a plane across it when it stands upright (:meth:`leans`) and at most that share of the voxels
+        within its span lie beyond it."""
         if BOUNDING_SHARE >= 1 or not self.has_support:
             return True
         up = self.found[0].normal
         if abs(normal @ up) >= self.min_cos:
             return True
+        if self.leans(normal, patches):
+            return False
         return self.beyond_share(normal, offset, patches, up) <= BOUNDING_SHARE
+
+    def leans(self, normal: np.ndarray, patches: np.ndarray) -> bool:
+        """Whether the plane of ``patches`` (voxel indices), across the support, leans off the support's
+        perpendicular by more than can be told from noise, and less than 45 degrees.
+
+        Walls are built plumb, and a reconstruction's drift tilts its floor with them: a wall stands
+        perpendicular to the support within the noise. A plane leaning further is no wall. Where a scan ends
+        in the middle of furniture (a partial scan, a frame's edge), RANSAC finds such planes through the
+        cut-off beds and sofas, with nothing beyond them. Within the noise means within either of two limits:
+
+        - the scatter of the support's own voxel normals about its plane (:data:`_RAYLEIGH_99` times their
+          median angle);
+        - the lean by which the plane stays within its band (two plane distances) over the patches' robust
+          height (:func:`.scan_checks.robust_range`).
+
+        A plane nearer level than upright (a sloped ceiling) is judged as walls are: it is not tested.
+        """
+        support = self.found[0]
+        tilt = math.asin(min(1.0, abs(float(normal @ support.normal))))
+        if tilt >= math.pi / 4:
+            return False
+        scatter = np.arccos(np.clip(np.abs(self.normals[support.voxels] @ support.normal), 0.0, 1.0))
+        low, high = robust_range(self.centroids[patches] @ support.normal)
+        resolved = math.atan2(2 * self.distance, max(high - low, 0.0))
+        return tilt > max(_RAYLEIGH_99 * float(np.median(scatter)), resolved)
 
     def beyond_share(
         self, normal: np.ndarray, offset: float, patches: np.ndarray, up: np.ndarray, widen: float = 0.0
