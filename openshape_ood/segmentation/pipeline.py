@@ -187,7 +187,7 @@ def _segment(
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
-    context = _Context(settings, up, settings.measured, _viewpoint(xyz, measured), rng, top, Counter())
+    context = _Context(settings, up, settings.measured, measured.viewpoint, rng, top, Counter())
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
     else:
@@ -434,13 +434,3 @@ def _by_point_count(objects: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
     """Voxels that hold ``min_points`` points at the scan's median points per voxel."""
     return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))
-
-
-def _viewpoint(xyz: np.ndarray, measured: ScanMeasures) -> np.ndarray | None:
-    """The sensor's position, the origin, for a scan in its sensor frame: one whose spacing grows with
-    range, or that lies wholly to one side of the origin and near it (a camera frame; not map
-    coordinates far from the origin); else ``None``."""
-    low, high = xyz.min(axis=0), xyz.max(axis=0)
-    gap = np.linalg.norm(np.maximum(low, 0) + np.maximum(-high, 0))  # from the origin to the bounding box
-    in_front = bool((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low)
-    return np.zeros(3) if measured.single_viewpoint or in_front else None

@@ -1,4 +1,7 @@
-"""What a sensor at the origin saw of an object: whether its top is seen, for one-viewpoint street scans.
+"""What a sensor at the origin saw: whether a scan is one view from there, and whether an object's top is seen.
+
+A camera sees one surface along each ray (:func:`seen_through_share`); a reconstructed room holds
+surfaces behind others, which no sensor at its origin saw at once.
 
 A LiDAR sweep shows the street from one point. A car or a person standing in it is seen whole from
 above: the beams just over its top pass it and return from farther away, or not at all. A piece of
@@ -21,6 +24,13 @@ _VIEW_EDGE_ROWS = 2
 _ROWS_ABOVE = 2
 # Finer steps (along a row) within which the next row up is looked for.
 _ROW_SEARCH = 16
+# Directions within this many of a sample's angular steps lie on one ray: the neighbouring ones, diagonals too.
+_RAY_STEPS = 1.5
+# A point behind another on its ray lies farther by more than this share of its range: beyond a depth
+# camera's noise, and beyond a surface's own rise across one step unless seen within 2 degrees of grazing.
+_BEHIND = 0.1
+# Neighbouring directions looked at per point: the eight around it on an image grid.
+_RAY_NEIGHBOURS = 8
 
 
 def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int = 0) -> float:
@@ -50,6 +60,31 @@ def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int =
     np.minimum.at(gap, lower[column], offset[column, 1])
     gap = gap[np.isfinite(gap)]
     return float(max(1.0, np.median(gap)) * spacing_growth) if len(gap) else spacing_growth
+
+
+def seen_through_share(sample: np.ndarray) -> float:
+    """Share of ``sample`` (points of a scan, ``(n, 3)``) that lie behind a nearer point of it on about
+    the same ray from the origin: farther by more than :data:`_BEHIND` of their range than one of their
+    :data:`_RAY_NEIGHBOURS` nearest directions, within :data:`_RAY_STEPS` of the sample's median angular
+    step. A camera's frame in its own coordinates shows one surface per ray, so only mixed pixels at
+    depth edges count: on random samples of 20,000 points, at most 0.2 % of the mOSD frames and PCL's
+    stereo scan, 0.4 % of the table-top frames rendered round them and 1.3 % of the rooms' rendered
+    frames (``python -m benchmarks.scenes --frames 4 --orbit``); the KITTI sweep 6.9 % (a LiDAR's rings lie
+    farther apart than its points along them). A reconstructed room holds the floor under its furniture
+    and the walls behind it: 16-17 % seen from its centre, 20-24 % from a corner of its box.
+    """
+    ranges = np.linalg.norm(sample, axis=1)
+    sample, ranges = sample[ranges > 0], ranges[ranges > 0]
+    if len(sample) <= _RAY_NEIGHBOURS:
+        return 0.0
+    directions = sample / ranges[:, None]
+    angle, neighbour = cKDTree(directions).query(directions, k=_RAY_NEIGHBOURS + 1, workers=-1)
+    other = neighbour != np.arange(len(sample))[:, None]  # not by column: on one ray a point ties with itself
+    # The angular step is between distinct directions: two surfaces sampled on the same rays have none.
+    step = np.median(np.where(other & (angle > 0), angle, np.inf).min(axis=1))
+    on_ray = other & (angle <= _RAY_STEPS * step)
+    behind = on_ray & (ranges[neighbour] < (1 - _BEHIND) * ranges[:, None])
+    return float(behind.any(axis=1).mean())
 
 
 def view_top(centroids: np.ndarray, up: np.ndarray | None) -> float | None:

@@ -1,0 +1,46 @@
+"""Whether a scan is a camera's frame in the camera's coordinates (settings.camera_frame): it shows one
+surface along each ray from the origin (visibility.seen_through_share), as no reconstruction does."""
+
+import numpy as np
+import pytest
+
+from openshape_ood.segmentation.settings import ScanMeasures, measure_scan
+from openshape_ood.segmentation.visibility import seen_through_share
+
+STEP = 0.005  # radians between the rays of the synthetic camera
+
+
+def _wall(depth: float, u_low: float, u_high: float) -> np.ndarray:
+    """A wall facing the camera at ``depth`` (z), met by the rays of a grid of ``STEP`` in u = x/z from
+    ``u_low`` to ``u_high`` and v = y/z from -0.25 to 0.25: one point per ray."""
+    u, v = np.meshgrid(np.arange(u_low, u_high, STEP), np.arange(-0.25, 0.25, STEP))
+    return np.stack([u.ravel() * depth, v.ravel() * depth, np.full(u.size, depth)], axis=1)
+
+
+def test_a_depth_image_shows_one_surface_per_ray_and_a_reconstruction_more():
+    near, far_left, far_right = _wall(1.0, -0.5, 0.0), _wall(2.0, -0.5, 0.0), _wall(2.0, 0.0, 0.5)
+    edge = (far_right[:, 0] == 0).sum()  # the far wall's column beside the step in depth: 100 mixed pixels
+    frame = np.concatenate([near, far_right])  # what a camera sees
+    assert seen_through_share(frame) == edge / len(frame) == 0.005
+    # The far wall behind the near one as well (a reconstruction holds both): its left half lies behind
+    # a nearer point on each of its rays.
+    both = np.concatenate([near, far_left, far_right])
+    assert seen_through_share(both) == (len(far_left) + edge) / len(both)
+
+
+def test_a_frame_in_its_own_coordinates_is_a_camera_frame_and_a_room_from_its_corner_is_not():
+    rng = np.random.default_rng(0)
+    frame = np.concatenate([_wall(1.0, -0.5, 0.0), _wall(2.0, 0.0, 0.5)]) + rng.normal(0, 0.001, (20000, 3))
+    assert measure_scan(frame).camera_frame
+    assert measure_scan(frame).viewpoint.tolist() == [0.0, 0.0, 0.0]
+    # The same two walls with what lies behind the near one: to one side of the origin, near it, but seen
+    # through. So is the frame far from the origin (map coordinates): no ray from the origin meets it first.
+    room = np.concatenate([frame, _wall(2.0, -0.5, 0.0)])
+    assert not measure_scan(room).camera_frame and measure_scan(room).viewpoint is None
+    assert not measure_scan(frame + [0.0, 0.0, 100.0]).camera_frame
+
+
+@pytest.mark.parametrize("single, camera, viewpoint", [(True, False, True), (False, True, True), (False, False, False)])
+def test_the_sensor_is_at_the_origin_for_a_sweep_or_a_camera_frame(single, camera, viewpoint):
+    measured = ScanMeasures(1000, 0.01, 0.002 * single, single, (1.0, 1.0, 1.0), camera_frame=camera)
+    assert (measured.viewpoint is not None) == viewpoint
