@@ -1,8 +1,5 @@
 """Joining the parts of an object hidden in the middle by a nearer one (segmentation.occlusion), on
-small synthetic camera frames rendered by ray casting: a camera at the origin looks along +z (y down,
-as in an RGB-D frame) at a table top before a wall, boxes standing on it and a nearer pole."""
-
-import math
+small synthetic camera frames (tests.helpers.camera_frames): boxes on a table top seen past a nearer pole."""
 
 import numpy as np
 import pytest
@@ -10,63 +7,10 @@ import pytest
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.occlusion import join_occluded
 
-TABLE_Y = 0.25  # the table's height below the camera (y points down)
-STEP = 0.004  # radians between pixels: a coarse Kinect
-WALL_Z = 1.5  # a wall behind the table, so that every ray meets something
-GREY, RED, BLUE, GREEN = (0.5, 0.5, 0.5), (0.8, 0.2, 0.2), (0.2, 0.3, 0.8), (0.2, 0.7, 0.3)
-
-
-def _box(centre_x, centre_z, half_x, half_z, height, colour, yaw=0.0):
-    """A box standing on the table, turned by ``yaw`` degrees about the vertical."""
-    return ("box", np.array([centre_x, TABLE_Y - height / 2, centre_z]), np.array([half_x, height / 2, half_z]),
-            math.radians(yaw), colour)  # fmt: skip
-
-
-def _pole(centre_x, centre_z, radius, height, colour):
-    return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
-
-
-def _render(things, seed=0):
-    """Points ``(N, 6)`` (xyz, rgb) seen from the origin, and the index of the thing each point lies on
-    (-1: the table or the wall)."""
-    u, v = np.meshgrid(np.arange(-0.45, 0.45, STEP), np.arange(-0.12, 0.2, STEP))  # the boxes cut off above the table
-    rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
-    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    hit = np.where(rays[:, 1] > 0, TABLE_Y / np.maximum(rays[:, 1], 1e-9), np.inf)
-    table_hit = rays * hit[:, None]
-    hit[(np.abs(table_hit[:, 0]) > 0.6) | (table_hit[:, 2] > WALL_Z)] = np.inf  # the table's edges
-    hit = np.minimum(hit, WALL_Z / rays[:, 2])  # the wall behind it
-    owner = np.full(len(rays), -1)
-    for index, thing in enumerate(things):
-        if thing[0] == "box":
-            _, centre, half, yaw, _ = thing
-            turn = np.array([[math.cos(yaw), 0, -math.sin(yaw)], [0, 1, 0], [math.sin(yaw), 0, math.cos(yaw)]])
-            origin, direction = -centre @ turn.T, rays @ turn.T  # into the box's frame
-            with np.errstate(divide="ignore", invalid="ignore"):
-                near = np.nanmax(np.minimum((-half - origin) / direction, (half - origin) / direction), axis=1)
-                far = np.nanmin(np.maximum((-half - origin) / direction, (half - origin) / direction), axis=1)
-            distance = np.where((near <= far) & (near > 0), near, np.inf)
-        else:
-            _, (cx, cz), radius, height, _ = thing
-            a = rays[:, 0] ** 2 + rays[:, 2] ** 2
-            b = -2 * (rays[:, 0] * cx + rays[:, 2] * cz)
-            c = cx**2 + cz**2 - radius**2
-            root = np.sqrt(np.maximum(b * b - 4 * a * c, 0))
-            distance = np.where(b * b - 4 * a * c >= 0, (-b - root) / (2 * a), np.inf)
-            y = rays[:, 1] * distance
-            distance[(y < TABLE_Y - height) | (y > TABLE_Y)] = np.inf
-        closer = distance < hit
-        hit[closer], owner[closer] = distance[closer], index
-    seen = np.isfinite(hit)
-    rng = np.random.default_rng(seed)
-    xyz = rays[seen] * hit[seen, None] + rng.normal(0, 0.0005, (seen.sum(), 3))
-    colours = np.array([GREY] + [thing[-1] for thing in things])[owner[seen] + 1]
-    colours = np.clip(colours + rng.normal(0, 0.01, colours.shape), 0, 1)
-    return np.concatenate([xyz, colours], axis=1), owner[seen]
-
+from ..helpers.camera_frames import BLUE, GREEN, RED, render_table_frame, standing_box, standing_pole
 
 # A pole 6 cm wide, 0.7 m from the camera, taller than the boxes behind it.
-POLE = _pole(0.0, 0.7, 0.03, 0.4, GREEN)
+POLE = standing_pole(0.0, 0.7, 0.03, 0.4, GREEN)
 
 
 def _best_iou(labels, truth):
@@ -75,7 +19,7 @@ def _best_iou(labels, truth):
 
 @pytest.fixture(scope="module")
 def hidden_box():
-    return _render([_box(0.0, 1.0, 0.2, 0.05, 0.3, RED), POLE])
+    return render_table_frame([standing_box(0.0, 1.0, 0.2, 0.05, 0.3, RED), POLE])
 
 
 def test_a_box_hidden_in_the_middle_by_a_nearer_pole_is_one_object(hidden_box):
@@ -106,16 +50,16 @@ def test_no_viewpoint_or_no_colour_joins_nothing(hidden_box):
         ((1.0, 0.0, RED), (1.0, 35.0, RED), [POLE]),  # the same colour and depth, turned by 35 degrees
         ((1.0, 0.0, RED), (1.0, 0.0, BLUE), [POLE]),  # the same surface, another colour
         # one surface, one colour, 10 cm apart behind a pole 4.4 cm wide: the wall is seen beside the pole
-        ((1.0, 0.0, RED), (1.0, 0.0, RED), [_pole(0.0, 0.7, 0.022, 0.4, GREEN)]),
+        ((1.0, 0.0, RED), (1.0, 0.0, RED), [standing_pole(0.0, 0.7, 0.022, 0.4, GREEN)]),
     ],
 )
 def test_two_boxes_behind_one_pole_stay_apart(left, right, occluders):
     """The gap of 4 cm between the boxes lies behind the pole 6 cm wide (the last: 10 cm, not all behind)."""
     (z_left, yaw_left, colour_left), (z_right, yaw_right, colour_right) = left, right
     centre = 0.11 if occluders[0] is POLE else 0.14
-    points, owner = _render([
-        _box(-centre, z_left, 0.09, 0.05, 0.3, colour_left, yaw_left),
-        _box(centre, z_right, 0.09, 0.05, 0.3, colour_right, yaw_right),
+    points, owner = render_table_frame([
+        standing_box(-centre, z_left, 0.09, 0.05, 0.3, colour_left, yaw_left),
+        standing_box(centre, z_right, 0.09, 0.05, 0.3, colour_right, yaw_right),
         *occluders,
     ])  # fmt: skip
     labels = segment_scene(points, None)

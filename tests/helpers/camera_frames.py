@@ -1,0 +1,62 @@
+"""Small synthetic camera frames rendered by ray casting: a camera at the origin looks along +z (y down,
+as in an RGB-D frame) at a table top before a wall, with boxes standing on it and poles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+TABLE_Y = 0.25  # the table's height below the camera (y points down)
+STEP = 0.004  # radians between pixels: a coarse Kinect
+WALL_Z = 1.5  # a wall behind the table, so that every ray meets something
+GREY, RED, BLUE, GREEN = (0.5, 0.5, 0.5), (0.8, 0.2, 0.2), (0.2, 0.3, 0.8), (0.2, 0.7, 0.3)
+
+
+def standing_box(centre_x, centre_z, half_x, half_z, height, colour, yaw=0.0):
+    """A box standing on the table, turned by ``yaw`` degrees about the vertical."""
+    return ("box", np.array([centre_x, TABLE_Y - height / 2, centre_z]), np.array([half_x, height / 2, half_z]),
+            math.radians(yaw), colour)  # fmt: skip
+
+
+def standing_pole(centre_x, centre_z, radius, height, colour):
+    return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
+
+
+def render_table_frame(things, seed=0):
+    """Points ``(N, 6)`` (xyz, rgb) seen from the origin, and the index of the thing each point lies on
+    (-1: the table or the wall)."""
+    u, v = np.meshgrid(np.arange(-0.45, 0.45, STEP), np.arange(-0.12, 0.2, STEP))  # the boxes cut off above the table
+    rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    hit = np.where(rays[:, 1] > 0, TABLE_Y / np.maximum(rays[:, 1], 1e-9), np.inf)
+    table_hit = rays * hit[:, None]
+    hit[(np.abs(table_hit[:, 0]) > 0.6) | (table_hit[:, 2] > WALL_Z)] = np.inf  # the table's edges
+    hit = np.minimum(hit, WALL_Z / rays[:, 2])  # the wall behind it
+    owner = np.full(len(rays), -1)
+    for index, thing in enumerate(things):
+        if thing[0] == "box":
+            _, centre, half, yaw, _ = thing
+            turn = np.array([[math.cos(yaw), 0, -math.sin(yaw)], [0, 1, 0], [math.sin(yaw), 0, math.cos(yaw)]])
+            origin, direction = -centre @ turn.T, rays @ turn.T  # into the box's frame
+            with np.errstate(divide="ignore", invalid="ignore"):
+                near = np.nanmax(np.minimum((-half - origin) / direction, (half - origin) / direction), axis=1)
+                far = np.nanmin(np.maximum((-half - origin) / direction, (half - origin) / direction), axis=1)
+            distance = np.where((near <= far) & (near > 0), near, np.inf)
+        else:
+            _, (cx, cz), radius, height, _ = thing
+            a = rays[:, 0] ** 2 + rays[:, 2] ** 2
+            b = -2 * (rays[:, 0] * cx + rays[:, 2] * cz)
+            c = cx**2 + cz**2 - radius**2
+            root = np.sqrt(np.maximum(b * b - 4 * a * c, 0))
+            distance = np.where(b * b - 4 * a * c >= 0, (-b - root) / (2 * a), np.inf)
+            y = rays[:, 1] * distance
+            distance[(y < TABLE_Y - height) | (y > TABLE_Y)] = np.inf
+        closer = distance < hit
+        hit[closer], owner[closer] = distance[closer], index
+    seen = np.isfinite(hit)
+    rng = np.random.default_rng(seed)
+    xyz = rays[seen] * hit[seen, None] + rng.normal(0, 0.0005, (seen.sum(), 3))
+    colours = np.array([GREY] + [thing[-1] for thing in things])[owner[seen] + 1]
+    colours = np.clip(colours + rng.normal(0, 0.01, colours.shape), 0, 1)
+    return np.concatenate([xyz, colours], axis=1), owner[seen]
