@@ -67,6 +67,13 @@ _ROOM = 10.0
 # it, the whole rooms the same. Tried 0.2, 0.25, 0.3, 0.4, 0.5: scene0006 finds the same up to 0.3 and
 # fewer above, so 0.3 (chosen on scene0006, it ties; on scene0001 it is 0.4: scenes guide).
 _OBJECT_TOP = 0.3
+# Points an object needs in a camera's frame (settings.camera_frame), where each point is a pixel: about
+# 23 x 23 of them. Fewer are slivers at depth edges and pieces of walls between furniture more often than
+# objects: on the rooms' rendered frames and the table-top frames rendered round the mOSD frames (python -m
+# benchmarks.scenes --frames 4 --orbit) 50, 200, 300, 512 and 800 find 46, 45, 44, 44, 40 of 94 objects with
+# 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450 with 47, 13, 8, 6, 5; the scans
+# we have find the same with each (scenes guide, "Objects of a camera's frame").
+_FRAME_MIN_POINTS = 512
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
 # Height (m) of a storey: a wide scan taller than this is outdoors.
@@ -180,7 +187,8 @@ SETTINGS = (
     Setting("cluster_distance", "metres", "voxels closer than this (m) are one object; chosen: two voxels"),
     Setting("cluster_growth", "non-negative", "added to the cluster distance per metre of range to the "
             "sensor; chosen: the sensor's angular step between its rows, for a scan in its sensor's frame"),
-    Setting("min_points", "count", "objects with fewer points are background; chosen: 50 (25 on a street)", low=1),
+    Setting("min_points", "count", "objects with fewer points are background; chosen: 50, 512 in a camera's frame, "
+            "25 on a street", low=1),
     Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "
             "chosen: three voxels, at least 3 cm"),
     Setting("max_size", "metres", "largest object (m): larger clusters are split (indoors until they fit; "
@@ -330,7 +338,7 @@ def choose_settings(
         "cluster_distance": 2 * voxel,
         # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
         "cluster_growth": measured.spacing_growth if measured.single_viewpoint else 0.0,
-        "min_points": 50 if not street else 25,
+        "min_points": 25 if street else _FRAME_MIN_POINTS if measured.camera_frame else 50,
         "min_size": max(0.03, 3 * voxel),
         # Furniture indoors; outdoors vehicles (a van 6 m, a lorry 12 m) but not buildings.
         "max_size": 3.0 if not street else 12.0,

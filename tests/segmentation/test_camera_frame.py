@@ -1,11 +1,15 @@
 """Whether a scan is a camera's frame in the camera's coordinates (settings.camera_frame): it shows one
-surface along each ray from the origin (visibility.seen_through_share), as no reconstruction does."""
+surface along each ray from the origin (visibility.seen_through_share), as no reconstruction does; and
+the fewest pixels an object of such a frame holds."""
 
 import numpy as np
 import pytest
 
+from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.settings import ScanMeasures, measure_scan
 from openshape_ood.segmentation.visibility import seen_through_share
+
+from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
 
 STEP = 0.005  # radians between the rays of the synthetic camera
 
@@ -44,3 +48,18 @@ def test_a_frame_in_its_own_coordinates_is_a_camera_frame_and_a_room_from_its_co
 def test_the_sensor_is_at_the_origin_for_a_sweep_or_a_camera_frame(single, camera, viewpoint):
     measured = ScanMeasures(1000, 0.01, 0.002 * single, single, (1.0, 1.0, 1.0), camera_frame=camera)
     assert (measured.viewpoint is not None) == viewpoint
+
+
+def test_an_object_of_a_camera_frame_needs_512_pixels_and_one_of_a_room_50():
+    # A box of 3,085 pixels and one 8 cm wide, 1.2 m from the camera, seen in 359 (a coarse Kinect's pixels).
+    points, owner = render_table_frame([standing_box(-0.15, 1.0, 0.09, 0.05, 0.3, RED),
+                                        standing_box(0.15, 1.2, 0.04, 0.04, 0.1, BLUE)])  # fmt: skip
+    assert np.bincount(owner[owner >= 0]).tolist() == [3085, 359]
+    labels, settings = segment_scene(points, None, return_settings=True)
+    assert settings.measured.camera_frame and settings.min_points == 512 and settings.source["min_points"] == "chosen"
+    assert (labels[owner == 0] == 0).mean() > 0.95 and (labels[owner == 1] == -1).all()
+    given = segment_scene(points, None, min_points=50)
+    assert (given[owner == 1] == 1).mean() > 0.9  # kept when asked for
+    # Not a camera's frame (the wall behind the boxes as well, as a reconstruction holds it): 50 points.
+    seen_through = np.concatenate([points[:, :3], _wall(1.5, -0.45, 0.45)])
+    assert segment_scene(seen_through, None, return_settings=True)[1].min_points == 50
