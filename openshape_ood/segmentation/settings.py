@@ -254,7 +254,7 @@ def camera_frame(xyz: np.ndarray, sample: np.ndarray) -> bool:
     (:func:`~openshape_ood.segmentation.visibility.seen_through_share`). A reconstructed room stored
     with a corner of its box at the origin (ScanNet's raw meshes, many exports) lies to one side too:
     taken for a camera's view from there, its objects were split and joined along rays from the
-    corner (the rooms found 10 and 6 of their objects instead of 16 and 13-15)."""
+    corner (scene0001 found 10 of its objects instead of 16, scene0006 6 instead of 7-15)."""
     from .visibility import seen_through_share
 
     if seen_through_share(sample) > _SEEN_THROUGH:
