@@ -70,9 +70,9 @@ _OBJECT_TOP = 0.3
 # Points an object needs in a camera's frame (settings.camera_frame), where each point is a pixel: about
 # 23 x 23 of them. Fewer are slivers at depth edges and pieces of walls between furniture more often than
 # objects: on the rooms' rendered frames and the table-top frames rendered round the mOSD frames (python -m
-# benchmarks.scenes --frames 4 --orbit) 50, 200, 300, 512 and 800 find 46, 45, 44, 44, 40 of 94 objects with
-# 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450 with 47, 13, 8, 6, 5; the scans
-# we have find the same with each (scenes guide, "Objects of a camera's frame").
+# benchmarks.scenes --frames 4 --orbit, this constant set to each value) 50, 200, 300, 512 and 800 find 46,
+# 45, 44, 44, 40 of 94 objects with 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450
+# with 47, 13, 8, 6, 5; the scans we have find the same with each (scenes guide, "Objects of a camera's frame").
 _FRAME_MIN_POINTS = 512
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0

@@ -70,9 +70,10 @@ def seen_through_share(sample: np.ndarray) -> float:
     step. A camera's frame in its own coordinates shows one surface per ray, so only mixed pixels at
     depth edges count: on random samples of 20,000 points, at most 0.2 % of the mOSD frames and PCL's
     stereo scan, 0.4 % of the table-top frames rendered round them and 1.3 % of the rooms' rendered
-    frames (``python -m benchmarks.scenes --frames 4 --orbit``); the KITTI sweep 6.9 % (a LiDAR's rings lie
-    farther apart than its points along them). A reconstructed room holds the floor under its furniture
-    and the walls behind it: 16-17 % seen from its centre, 20-24 % from a corner of its box.
+    frames (those of ``python -m benchmarks.scenes --frames 4 --orbit``, measured by an ad-hoc script);
+    the KITTI sweep 6.9 % (a LiDAR's rings lie farther apart than its points along them). A reconstructed
+    room holds the floor under its furniture and the walls behind it: 16-17 % seen from its centre, 20-24 %
+    from a corner of its box.
     """
     ranges = np.linalg.norm(sample, axis=1)
     sample, ranges = sample[ranges > 0], ranges[ranges > 0]
