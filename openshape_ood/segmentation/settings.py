@@ -225,7 +225,8 @@ TUNABLE = tuple(setting.name for setting in SETTINGS)
 def measure_scan(xyz: np.ndarray, seed: int = 0, up_axis: str | None = None) -> ScanMeasures:
     """Point spacing, its growth with range to the origin, and extent (:func:`oriented_extent`) of a
     scan ``(N, 3)`` in metres."""
-    extent = oriented_extent(xyz, up_axis)
+    bounds = (xyz.min(axis=0), xyz.max(axis=0))  # once: both below need them, and a million points take 50 ms
+    extent = oriented_extent(xyz, up_axis, bounds)
     if len(xyz) < 3:
         return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
     # scipy when a scan is measured: the table above is read by --help
@@ -255,13 +256,13 @@ def measure_scan(xyz: np.ndarray, seed: int = 0, up_axis: str | None = None) -> 
             single = slope >= _VIEWPOINT_SLOPE
             if single:
                 growth = float(np.median(np.array(median) / np.array(centre)))
-    return ScanMeasures(len(xyz), spacing, growth, single, extent, camera_frame=camera_frame(xyz, sample))
+    return ScanMeasures(len(xyz), spacing, growth, single, extent, camera_frame=camera_frame(bounds, sample))
 
 
-def camera_frame(xyz: np.ndarray, sample: np.ndarray) -> bool:
-    """Whether a scan ``xyz`` is a camera's frame in the camera's coordinates: it lies wholly to one side
-    of the origin and near it (not in map coordinates far from it), and of its points ``sample`` (a
-    random sample) at most :data:`_SEEN_THROUGH` lie behind a nearer point on their ray from the origin
+def camera_frame(bounds: tuple[np.ndarray, np.ndarray], sample: np.ndarray) -> bool:
+    """Whether a scan (``bounds``: the lowest and highest of its coordinates) is a camera's frame in the
+    camera's coordinates: it lies wholly to one side of the origin and near it (not in map coordinates far
+    from it), and of its points ``sample`` (a random sample) at most :data:`_SEEN_THROUGH` lie behind a nearer point on their ray from the origin
     (:func:`~openshape_ood.segmentation.visibility.seen_through_share`). A reconstructed room stored
     with a corner of its box at the origin (ScanNet's raw meshes, many exports) lies to one side too:
     taken for a camera's view from there, its objects were split and joined along rays from the
@@ -269,13 +270,15 @@ def camera_frame(xyz: np.ndarray, sample: np.ndarray) -> bool:
     from .visibility import seen_through_share
 
     if seen_through_share(sample) > _SEEN_THROUGH:
-        return False  # tested first: the bounds of millions of points take a quarter of a second
-    low, high = xyz.min(axis=0), xyz.max(axis=0)
+        return False
+    low, high = bounds
     gap = np.linalg.norm(np.maximum(low, 0) + np.maximum(-high, 0))  # from the origin to the bounding box
     return bool(((low > 0).any() or (high < 0).any()) and gap <= np.linalg.norm(high - low))
 
 
-def oriented_extent(xyz: np.ndarray, up_axis: str | None = None) -> tuple[float, float, float]:
+def oriented_extent(
+    xyz: np.ndarray, up_axis: str | None = None, bounds: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[float, float, float]:
     """The sides (m) of a scan's box on the scan's own axes, which do not change when it is turned.
 
     With ``up_axis``, the height along it (in its place of the three) and the sides of the smallest
@@ -284,9 +287,11 @@ def oriented_extent(xyz: np.ndarray, up_axis: str | None = None) -> tuple[float,
     coordinate axes grows when a scan is turned, and every setting chosen from it with it: turned 30
     degrees about up, ScanNet's scene0001 had a box footprint of 48 m^2 instead of 38, so plane patches
     had to be larger to count as structure, and its raised floor, removed in the aligned room, was kept.
-    Raw ScanNet meshes (before their axis alignment) and camera frames are turned scans.
+    Raw ScanNet meshes (before their axis alignment) and camera frames are turned scans. ``bounds``: the
+    lowest and highest of ``xyz``'s coordinates where the caller has them.
     """
-    box = tuple(float(v) for v in xyz.max(axis=0) - xyz.min(axis=0))
+    low, high = (xyz.min(axis=0), xyz.max(axis=0)) if bounds is None else bounds
+    box = tuple(float(v) for v in high - low)
     if len(xyz) < 3:
         return box
     if up_axis is None:
