@@ -17,7 +17,7 @@ from .scan_checks import robust_range
 # RANSAC: planes tried per round, and voxels they are scored on.
 _HYPOTHESES = 200
 _SCORED_VOXELS = 5000
-# Objects with this share of their voxels within plane_distance of a removed plane (or at the support's
+# Objects with this share of their voxels within plane_distance of one removed plane (or at the support's
 # level: Planes.drop_flat) are part of it.
 _FLAT_SHARE = 0.8
 #: An upright plane (a wall's, a furniture front's: across the support) bounds the scan when at most
@@ -358,21 +358,27 @@ class Planes:
     def drop_flat(self, objects: np.ndarray, up: np.ndarray | None = None) -> None:
         """Make background the objects lying in a plane: its ragged edges and the noise on it.
 
-        With ``up``, the band of a wall (a plane that is not horizontal) is twice as thick: walls
-        of reconstructed rooms bulge, and what lies flat against one is trim, not an object. What lies
-        at the support's level, facing along it (:meth:`_on_support_level`), counts as lying in it.
-        With ``up`` and a support, an object that is a flat sheet and bounds the scan as a wall or a floor does
-        (:meth:`_structure_pieces`) is a piece of structure that no removed plane reached.
+        An object lies in a plane when :data:`_FLAT_SHARE` of its voxels lie in that one plane's band; bands
+        of several planes are not pooled, since together they cover a room's corners and the space above
+        its furniture tops, where objects stand (a lamp on a night stand against a wall). With ``up``, the
+        band of a wall (a plane that is not horizontal) is twice as thick: walls of reconstructed rooms
+        bulge, and what lies flat against one is trim, not an object. What lies at the support's level,
+        facing along it (:meth:`_on_support_level`), counts as lying in each plane: it is floor, also
+        where it meets a wall. With ``up`` and a support, an object that is a flat sheet and bounds the scan
+        as a wall or a floor does (:meth:`_structure_pieces`) is a piece of structure that no removed plane
+        reached.
         """
-        in_plane = self._on_support_level()
+        labelled = np.flatnonzero(objects >= 0)
+        ids, members = np.unique(objects[labelled], return_inverse=True)
+        voxels = np.bincount(members, minlength=len(ids))
+        level = self._on_support_level()[labelled] & ~self.apart[labelled]
+        flat_share = np.bincount(members, level, len(ids)) / voxels
         for plane in self.found:
             upright = up is not None and abs(plane.normal @ up) < self.min_cos
             band = 2 * self.distance if upright else self.distance
-            in_plane |= np.abs(self.centroids @ plane.normal - plane.offset) <= band
-        in_plane &= ~self.apart
-        labelled = objects >= 0
-        ids, members = np.unique(objects[labelled], return_inverse=True)
-        flat_share = np.bincount(members, in_plane[labelled]) / np.bincount(members)
+            in_band = np.abs(self.centroids[labelled] @ plane.normal - plane.offset) <= band
+            in_plane = level | (in_band & ~self.apart[labelled])
+            flat_share = np.maximum(flat_share, np.bincount(members, in_plane, len(ids)) / voxels)
         dropped = ids[flat_share >= _FLAT_SHARE]
         if self.has_support and up is not None:
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[flat_share < _FLAT_SHARE])])

@@ -271,6 +271,39 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     assert (objects[far] == -1).all() and (objects[box] == 1).all()
 
 
+def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
+    # A floor (the support), a wall at x = 0 and a furniture top at z = 0.7 m, all removed (plane
+    # distance 0.1 m: the wall's band 0.2 m, the top's 0.1 m). A block of 6 x 7 x 6 voxels against the wall
+    # (x 0.03-0.28, z 0.63-0.88: a lamp on a night stand beside a bed) has 4 of its 6 columns across x in
+    # the wall's band and 4 of its 6 layers in the top's: 2/3 in each plane, under _FLAT_SHARE (0.8), so it
+    # stays, though 1 - (1/3)^2 = 8/9 of it lies in one band or the other. A strip of the wall's
+    # surface (x 0.03-0.08) lies wholly in the wall's band and goes.
+    fx, fy = _grid((0.0, 2.0), (0.0, 2.0))
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    bx, by, bz = np.meshgrid(0.03 + STEP * np.arange(6), 0.5 + STEP * np.arange(7), 0.63 + STEP * np.arange(6),
+                             indexing="ij")  # fmt: skip
+    block = np.stack([bx.ravel(), by.ravel(), bz.ravel()], axis=1)
+    sy, sz = _grid((1.2, 1.6), (0.3, 1.5))
+    strip = np.concatenate([np.stack([np.full(len(sy), x), sy, sz], axis=1) for x in (0.03, 0.08)])
+    centroids = np.concatenate([floor, block, strip])
+    planes = _planes(centroids)
+    planes.remaining[: len(floor)] = False
+    planes.found += [
+        planes_module.Plane(UP, 0.0, np.arange(len(floor))),
+        planes_module.Plane(np.array([1.0, 0.0, 0.0]), 0.0, np.empty(0, dtype=np.int64)),
+        planes_module.Plane(UP, 0.7, np.empty(0, dtype=np.int64)),
+    ]
+    planes.has_support = True
+    objects = np.repeat([-1, 0, 1], [len(floor), len(block), len(strip)])
+    in_wall = np.abs(block[:, 0]) <= 2 * planes.distance
+    in_top = np.abs(block[:, 2] - 0.7) <= planes.distance
+    assert in_wall.mean() == pytest.approx(2 / 3) and in_top.mean() == pytest.approx(2 / 3)
+    assert (in_wall | in_top).mean() == pytest.approx(8 / 9)
+    planes.drop_flat(objects, UP)
+    assert (objects[len(floor) : len(floor) + len(block)] == 0).all()
+    assert (objects[len(floor) + len(block) :] == -1).all()
+
+
 def _squares(*corners: tuple[float, float], side: int) -> np.ndarray:
     """Voxels at z = 0 centred in squares of STEP: a ``side`` x ``side`` patch from each corner (x, y)."""
     patches = []
