@@ -304,6 +304,35 @@ def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
     assert (objects[len(floor) + len(block) :] == -1).all()
 
 
+def test_a_remnant_at_a_walls_foot_goes_with_the_wall_and_the_floor_together():
+    # The support: the plane z = 0, grown over a floor that sags up to 25 cm (z = 0.25 (y - 1)^2), and a
+    # wall at x = 3.0, both removed. A remnant left at the wall's foot: a stretch of floor at 0.2 m (facing
+    # up at a height the support spans, beyond its plane's 0.1 m band: at the support's level) 0.25-0.7 m
+    # from the wall, and a strip of the wall above it, as many voxels each. Neither the floor's share nor
+    # the wall's reaches _FLAT_SHARE alone; the support's level counts with the wall's band, so it goes.
+    x, y = _grid((0.0, 2.0), (0.0, 2.0))
+    floor = np.stack([x, y, 0.25 * (y - 1) ** 2], axis=1)
+    fx, fy = _grid((2.3, 2.75), (0.5, 1.0))
+    stretch = np.stack([fx, fy, np.full(len(fx), 0.2)], axis=1)
+    wy, wz = _grid((0.5, 1.0), (0.3, 0.75))
+    strip = np.stack([np.full(len(wy), 2.95), wy, wz], axis=1)
+    centroids = np.concatenate([floor, stretch, strip])
+    planes = _planes(centroids)
+    planes.remaining[: len(floor)] = False
+    planes.found += [
+        planes_module.Plane(UP, 0.0, np.arange(len(floor))),
+        planes_module.Plane(np.array([1.0, 0.0, 0.0]), 3.0, np.empty(0, dtype=np.int64)),
+    ]
+    planes.has_support = True
+    remnant = np.arange(len(floor), len(centroids))
+    assert len(stretch) == len(strip)
+    assert planes._on_support_level()[remnant].tolist() == [True] * len(stretch) + [False] * len(strip)
+    objects = np.full(len(centroids), -1)
+    objects[remnant] = 0
+    planes.drop_flat(objects, UP)
+    assert (objects == -1).all()
+
+
 def _squares(*corners: tuple[float, float], side: int) -> np.ndarray:
     """Voxels at z = 0 centred in squares of STEP: a ``side`` x ``side`` patch from each corner (x, y)."""
     patches = []
