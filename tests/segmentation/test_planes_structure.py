@@ -241,14 +241,32 @@ def test_once_the_planes_along_up_are_searched_ransac_looks_across_it():
     assert planes.add((normal, offset), 0.5) and len(planes.found) == 2
 
 
+def _sagging_floor(x: tuple[float, float]) -> np.ndarray:
+    """Floor voxels over ``x`` and y 0-2 m that sag up to 25 cm (z = 0.25 (y - 1)^2): beyond the 10 cm band
+    of the plane z = 0, within the range a support grown over it spans."""
+    fx, fy = _grid(x, (0.0, 2.0))
+    return np.stack([fx, fy, 0.25 * (fy - 1) ** 2], axis=1)
+
+
+def _removed_with_support(floor: np.ndarray, *others: np.ndarray, planes=()) -> Planes:
+    """Planes of the voxels ``floor`` and ``others`` after it: the floor removed as the support (the plane
+    z = 0), and the ``planes`` ((normal, offset) pairs) found as well."""
+    removed = _planes(np.concatenate([floor, *others]))
+    removed.remaining[: len(floor)] = False
+    removed.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
+    removed.found += [planes_module.Plane(np.asarray(normal, float), offset, np.empty(0, dtype=np.int64))
+                      for normal, offset in planes]  # fmt: skip
+    removed.has_support = True
+    return removed
+
+
 def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     # The support: the plane z = 0 and a floor grown over a sag up to 25 cm (z = 0.25 (y - 1)^2), beyond
     # the 10 cm band of its plane. Beyond a box standing across the room (x 2.0-2.5, 0.5 m high) lies a
     # stretch of floor at 20 cm that the growth did not reach: it faces up at heights the support spans,
     # so it is floor, made background, though none of it lies in the plane's band. The box (its top above
     # that range, its sides facing sideways) stays.
-    x, y = _grid((0.0, 1.95), (0.0, 2.0))
-    floor = np.stack([x, y, 0.25 * (y - 1) ** 2], axis=1)
+    floor = _sagging_floor((0.0, 1.95))
     fx, fy = _grid((2.55, 3.2), (0.0, 2.0))
     stretch = np.stack([fx, fy, np.full(len(fx), 0.2)], axis=1)
     bx, by = _grid((2.0, 2.5), (0.0, 2.0))
@@ -256,13 +274,10 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     edge = by[bx == 2.0]
     sides = [np.stack([np.full(len(edge), side), edge, np.full(len(edge), z)], axis=1)
              for side in (2.0, 2.5) for z in np.arange(0.05, 0.5 - 1e-9, STEP)]  # fmt: skip
-    centroids = np.concatenate([floor, stretch, top, *sides])
+    planes = _removed_with_support(floor, stretch, top, *sides)
+    centroids = planes.centroids
     far = np.arange(len(floor), len(floor) + len(stretch))
     box = np.arange(len(floor) + len(stretch), len(centroids))
-    planes = _planes(centroids)
-    planes.remaining[: len(floor)] = False
-    planes.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
-    planes.has_support = True
     assert not (np.abs(centroids[far, 2]) <= planes.distance).any()
     objects = np.full(len(centroids), -1)
     objects[far] = 0
@@ -285,15 +300,7 @@ def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
     block = np.stack([bx.ravel(), by.ravel(), bz.ravel()], axis=1)
     sy, sz = _grid((1.2, 1.6), (0.3, 1.5))
     strip = np.concatenate([np.stack([np.full(len(sy), x), sy, sz], axis=1) for x in (0.03, 0.08)])
-    centroids = np.concatenate([floor, block, strip])
-    planes = _planes(centroids)
-    planes.remaining[: len(floor)] = False
-    planes.found += [
-        planes_module.Plane(UP, 0.0, np.arange(len(floor))),
-        planes_module.Plane(np.array([1.0, 0.0, 0.0]), 0.0, np.empty(0, dtype=np.int64)),
-        planes_module.Plane(UP, 0.7, np.empty(0, dtype=np.int64)),
-    ]
-    planes.has_support = True
+    planes = _removed_with_support(floor, block, strip, planes=[((1.0, 0.0, 0.0), 0.0), (UP, 0.7)])
     objects = np.repeat([-1, 0, 1], [len(floor), len(block), len(strip)])
     in_wall = np.abs(block[:, 0]) <= 2 * planes.distance
     in_top = np.abs(block[:, 2] - 0.7) <= planes.distance
@@ -310,24 +317,16 @@ def test_a_remnant_at_a_walls_foot_goes_with_the_wall_and_the_floor_together():
     # up at a height the support spans, beyond its plane's 0.1 m band: at the support's level) 0.25-0.7 m
     # from the wall, and a strip of the wall above it, as many voxels each. Neither the floor's share nor
     # the wall's reaches _FLAT_SHARE alone; the support's level counts with the wall's band, so it goes.
-    x, y = _grid((0.0, 2.0), (0.0, 2.0))
-    floor = np.stack([x, y, 0.25 * (y - 1) ** 2], axis=1)
+    floor = _sagging_floor((0.0, 2.0))
     fx, fy = _grid((2.3, 2.75), (0.5, 1.0))
     stretch = np.stack([fx, fy, np.full(len(fx), 0.2)], axis=1)
     wy, wz = _grid((0.5, 1.0), (0.3, 0.75))
     strip = np.stack([np.full(len(wy), 2.95), wy, wz], axis=1)
-    centroids = np.concatenate([floor, stretch, strip])
-    planes = _planes(centroids)
-    planes.remaining[: len(floor)] = False
-    planes.found += [
-        planes_module.Plane(UP, 0.0, np.arange(len(floor))),
-        planes_module.Plane(np.array([1.0, 0.0, 0.0]), 3.0, np.empty(0, dtype=np.int64)),
-    ]
-    planes.has_support = True
-    remnant = np.arange(len(floor), len(centroids))
+    planes = _removed_with_support(floor, stretch, strip, planes=[((1.0, 0.0, 0.0), 3.0)])
+    remnant = np.arange(len(floor), len(planes.centroids))
     assert len(stretch) == len(strip)
     assert planes._on_support_level()[remnant].tolist() == [True] * len(stretch) + [False] * len(strip)
-    objects = np.full(len(centroids), -1)
+    objects = np.full(len(planes.centroids), -1)
     objects[remnant] = 0
     planes.drop_flat(objects, UP)
     assert (objects == -1).all()
