@@ -371,13 +371,13 @@ class Planes:
         labelled = np.flatnonzero(objects >= 0)
         ids, members = np.unique(objects[labelled], return_inverse=True)
         voxels = np.bincount(members, minlength=len(ids))
-        level = self._on_support_level()[labelled] & ~self.apart[labelled]
+        free, centroids = ~self.apart[labelled], self.centroids[labelled]
+        level = self._on_support_level()[labelled] & free
         flat_share = np.bincount(members, level, len(ids)) / voxels
         for plane in self.found:
             upright = up is not None and abs(plane.normal @ up) < self.min_cos
             band = 2 * self.distance if upright else self.distance
-            in_band = np.abs(self.centroids[labelled] @ plane.normal - plane.offset) <= band
-            in_plane = level | (in_band & ~self.apart[labelled])
+            in_plane = level | ((np.abs(centroids @ plane.normal - plane.offset) <= band) & free)
             flat_share = np.maximum(flat_share, np.bincount(members, in_plane, len(ids)) / voxels)
         dropped = ids[flat_share >= _FLAT_SHARE]
         if self.has_support and up is not None:
