@@ -107,7 +107,8 @@ class Planes:
         the wall is one plane, not slices of it with the rest of it beyond each. As in Chum et al., every
         hypothesis that was the best so far (in the order drawn) is refitted, and the refitted plane that
         holds the most wins: a tilted band across a table and the top of a flat box on it can score best
-        on the sample and refit to itself, while an earlier record refits to the whole table."""
+        on the sample and refit to itself, while an earlier record refits to the whole table. A voxel counts
+        by how well its normal agrees with the plane's (:meth:`_agreement`), not as one."""
         searched = self.remaining & self.searchable
         if across is not None:
             searched &= np.abs(self.normals @ across) < self.min_cos
@@ -119,10 +120,9 @@ class Planes:
         normals = self.normals[seeds]
         offsets = np.einsum("hd,hd->h", normals, self.centroids[seeds])
         near = np.abs(self.centroids[scored] @ normals.T - offsets) <= self.distance
-        aligned = np.abs(self.normals[scored] @ normals.T) >= self.min_cos
-        best_so_far = np.maximum.accumulate((near & aligned).sum(axis=0))
+        best_so_far = np.maximum.accumulate((near * self._agreement(self.normals[scored] @ normals.T)).sum(axis=0))
         records = np.flatnonzero(np.diff(best_so_far, prepend=-1) > 0)  # each beats every hypothesis before it
-        best, best_held = None, -1
+        best, best_held = None, -1.0
         for record in records:
             refitted = self._refitted(normals[record], offsets[record], candidates)
             if refitted is not None and refitted[1] > best_held:
@@ -138,14 +138,24 @@ class Planes:
         if plane is None:
             return None
         held = self._inliers(*plane, candidates)
-        while True:  # each round holds more inliers than the last, so it ends
+        score = float(self._agreement(self.normals[candidates[held]] @ plane[0]).sum())
+        while True:  # each round scores more than the last, so it ends
             refitted = self._fit(candidates[held], plane[0])
             if refitted is None:
-                return plane, int(held.sum())
+                return plane, score
             held_refitted = self._inliers(*refitted, candidates)
-            if held_refitted.sum() <= held.sum():
-                return plane, int(held.sum())
-            plane, held = refitted, held_refitted
+            score_refitted = float(self._agreement(self.normals[candidates[held_refitted]] @ refitted[0]).sum())
+            if score_refitted <= score:
+                return plane, score
+            plane, held, score = refitted, held_refitted, score_refitted
+
+    def _agreement(self, cosines: np.ndarray) -> np.ndarray:
+        """How far inside the normal angle each voxel's normal lies (``cosines``: with a plane's normal): 1
+        along it, 0 at the angle and beyond. Counted so, a plane whose voxels' normals agree with it (a floor
+        seen at a slant) outweighs a larger one whose normals stray to the angle (a far wall of a depth
+        frame, its noise across the surface): the count of a truncated cost, as MSAC's of distances
+        (Torr and Zisserman 2000)."""
+        return np.clip((np.abs(cosines) - self.min_cos) / (1 - self.min_cos), 0.0, 1.0)
 
     def add(
         self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False, support: bool = False
@@ -364,7 +374,9 @@ class Planes:
         band of a wall (a plane that is not horizontal) is twice as thick: walls of reconstructed rooms
         bulge, and what lies flat against one is trim, not an object. What lies at the support's level,
         facing along it (:meth:`_on_support_level`), counts as lying in each plane: it is floor, also
-        where it meets a wall. With ``up`` and a support, an object that is a flat sheet and bounds the scan
+        where it meets a wall. An object set apart by its colour (:meth:`set_apart`) that lies in the bands of
+        two planes is where they meet, its voxels' colour a mix of theirs (a wall's foot on a floor of
+        another colour). With ``up`` and a support, an object that is a flat sheet and bounds the scan
         as a wall or a floor does (:meth:`_structure_pieces`) is a piece of structure that no removed plane
         reached.
         """
@@ -374,12 +386,16 @@ class Planes:
         free, centroids = ~self.apart[labelled], self.centroids[labelled]
         level = self._on_support_level()[labelled] & free
         flat_share = np.bincount(members, level, len(ids)) / voxels
+        bands_holding = np.zeros(len(labelled), dtype=np.int64)
         for plane in self.found:
             upright = up is not None and abs(plane.normal @ up) < self.min_cos
             band = 2 * self.distance if upright else self.distance
-            in_plane = level | ((np.abs(centroids @ plane.normal - plane.offset) <= band) & free)
-            flat_share = np.maximum(flat_share, np.bincount(members, in_plane, len(ids)) / voxels)
-        dropped = ids[flat_share >= _FLAT_SHARE]
+            in_band = np.abs(centroids @ plane.normal - plane.offset) <= band
+            bands_holding += in_band
+            flat_share = np.maximum(flat_share, np.bincount(members, level | (in_band & free), len(ids)) / voxels)
+        # Voxels set apart by colour where two planes meet hold points of both: their colour is the mix.
+        seam_share = np.bincount(members, ~free & (bands_holding >= 2), len(ids)) / voxels
+        dropped = ids[(flat_share >= _FLAT_SHARE) | (seam_share >= _FLAT_SHARE)]
         if self.has_support and up is not None:
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[flat_share < _FLAT_SHARE])])
         objects[np.isin(objects, dropped)] = -1

@@ -215,6 +215,29 @@ def test_ransac_refits_every_best_so_far_hypothesis_not_only_the_last():
         assert (np.abs(centroids @ normal - offset) <= STEP).sum() == len(table)
 
 
+def test_ransac_prefers_the_plane_whose_voxel_normals_agree_with_it():
+    # A floor 2 m square at z = 0 with true normals (1681 voxels) and a wall 2 x 3 m at x = 3 (2501 voxels)
+    # whose normals all stray 40 degrees in random directions, as a far wall's do in a depth camera's
+    # frame: within the normal angle of 45 degrees, so by count the wall holds the most. Each voxel counts
+    # by how far inside the angle its normal lies, (cos 40 - cos 45) / (1 - cos 45) = 0.2 for the wall's:
+    # 500 against the floor's 1681, and the floor is the plane found.
+    x, y = _grid((0.0, 2.0), (0.0, 2.0))
+    floor = np.stack([x, y, np.zeros_like(x)], axis=1)
+    wy, wz = _grid((0.0, 2.0), (0.5, 3.5))
+    wall = np.stack([np.full_like(wy, 3.0), wy, wz], axis=1)
+    turn = np.random.default_rng(0).uniform(0, 2 * math.pi, len(wall))
+    stray = math.radians(40)
+    wall_normals = np.stack([np.full_like(turn, math.cos(stray)), math.sin(stray) * np.cos(turn),
+                             math.sin(stray) * np.sin(turn)], axis=1)  # fmt: skip
+    centroids = np.concatenate([floor, wall])
+    voxel_normals = np.concatenate([np.tile(UP, (len(floor), 1)), wall_normals])
+    assert (len(floor), len(wall)) == (1681, 2501)
+    for seed in range(3):
+        planes = Planes(centroids, voxel_normals, STEP, math.cos(math.radians(45)), STEP, STEP)
+        normal, offset = planes.ransac(np.random.default_rng(seed))
+        assert abs(normal[2]) > 0.999 and abs(offset) < 0.01, seed
+
+
 def test_once_the_planes_along_up_are_searched_ransac_looks_across_it():
     # A floor 6 m square, twelve chair seats 0.4 m square at 0.45 m (81 voxels each, 972 in all: their
     # plane has no patch of 0.5 m^2) and a wall 3 x 0.5 m (671 voxels, one patch of 1.5 m^2). After the
