@@ -137,17 +137,20 @@ class Planes:
         plane = self._fit(candidates[self._inliers(normal, offset, candidates)], normal)
         if plane is None:
             return None
-        held = self._inliers(*plane, candidates)
-        score = float(self._agreement(self.normals[candidates[held]] @ plane[0]).sum())
+        held, score = self._held(plane, candidates)
         while True:  # each round scores more than the last, so it ends
             refitted = self._fit(candidates[held], plane[0])
             if refitted is None:
                 return plane, score
-            held_refitted = self._inliers(*refitted, candidates)
-            score_refitted = float(self._agreement(self.normals[candidates[held_refitted]] @ refitted[0]).sum())
+            held_refitted, score_refitted = self._held(refitted, candidates)
             if score_refitted <= score:
                 return plane, score
             plane, held, score = refitted, held_refitted, score_refitted
+
+    def _held(self, plane: tuple[np.ndarray, float], candidates: np.ndarray) -> tuple[np.ndarray, float]:
+        """The inliers of ``plane`` among ``candidates`` (a mask over them) and their summed :meth:`_agreement`."""
+        held = self._inliers(*plane, candidates)
+        return held, float(self._agreement(self.normals[candidates[held]] @ plane[0]).sum())
 
     def _agreement(self, cosines: np.ndarray) -> np.ndarray:
         """How far inside the normal angle each voxel's normal lies (``cosines``: with a plane's normal): 1
@@ -395,9 +398,10 @@ class Planes:
             flat_share = np.maximum(flat_share, np.bincount(members, level | (in_band & free), len(ids)) / voxels)
         # Voxels set apart by colour where two planes meet hold points of both: their colour is the mix.
         seam_share = np.bincount(members, ~free & (bands_holding >= 2), len(ids)) / voxels
-        dropped = ids[(flat_share >= _FLAT_SHARE) | (seam_share >= _FLAT_SHARE)]
+        flat = (flat_share >= _FLAT_SHARE) | (seam_share >= _FLAT_SHARE)
+        dropped = ids[flat]
         if self.has_support and up is not None:
-            dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[flat_share < _FLAT_SHARE])])
+            dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[~flat])])
         objects[np.isin(objects, dropped)] = -1
 
     def _structure_pieces(self, objects: np.ndarray, candidates: np.ndarray) -> np.ndarray:
