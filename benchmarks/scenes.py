@@ -139,7 +139,11 @@ def up_axis_of(info: dict) -> str | None:
 
 # The reader's ``units`` text (its first word, in lower case) -> units in a metre (divided by: exact for
 # whole millimetres, where multiplying by 0.001 rounds in float32).
-UNITS_PER_METRE = {"m": 1, "metre": 1, "metres": 1, "meter": 1, "meters": 1, "cm": 100, "mm": 1000}
+UNITS_PER_METRE = {
+    **dict.fromkeys(("m", "metre", "metres", "meter", "meters"), 1),
+    **dict.fromkeys(("cm", "centimetre", "centimetres", "centimeter", "centimeters"), 100),
+    **dict.fromkeys(("mm", "millimetre", "millimetres", "millimeter", "millimeters"), 1000),
+}
 
 
 def in_metres(points: np.ndarray, info: dict) -> np.ndarray:

@@ -259,6 +259,8 @@ def test_in_metres_scales_xyz_only_and_refuses_an_unknown_unit():
     points = np.array([[1000.0, 2000.0, 3000.0, 0.5, 0.5, 0.5]], dtype=np.float32)
     assert np.array_equal(scenes.in_metres(points, {"units": "mm"}), [[1.0, 2.0, 3.0, 0.5, 0.5, 0.5]])
     assert scenes.in_metres(points, {"units": "cm (scanner)"})[0, 0] == 10.0
+    assert np.array_equal(scenes.in_metres(points, {"units": "Millimetres"}), scenes.in_metres(points, {"units": "mm"}))
+    assert scenes.in_metres(points, {"units": "centimeters"})[0, 0] == 10.0
     assert scenes.in_metres(points, {}) is points  # no units text: metres
     with pytest.raises(ValueError, match="units 'furlongs' is not one of"):
         scenes.in_metres(points, {"units": "furlongs"})
