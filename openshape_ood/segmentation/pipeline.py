@@ -67,8 +67,10 @@ def segment_scene(
        grown by ``max_size`` on every side, and each object is taken whole from the tile that
        holds its centre, so no object is cut at a tile border.
     2. The support is removed. With ``up_axis`` (``"x"``, ``"y"``, ``"z"``; its sign does not
-       matter) that is the up direction; without, the largest plane of the scan (the table,
-       the floor, the ground) is found by RANSAC and its normal is up.
+       matter) that is the up direction, except in a camera's frame (:attr:`.settings.ScanMeasures.camera_frame`),
+       whose axes the camera's pitch tilts off gravity: there the largest plane among the voxels facing
+       within ``normal_angle`` of the axis is the support and its normal is up; without, the largest
+       plane of the scan (the table, the floor, the ground) is found by RANSAC and its normal is up.
        ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
        along up, then planes of any orientation (walls). A voxel belongs to a plane when its
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
@@ -111,7 +113,8 @@ def segment_scene(
 
     Args:
         points: the scan, ``(N, 3)`` xyz or ``(N, C >= 3)`` with xyz first, in metres.
-        up_axis: the gravity axis of the scan, or ``None`` to find the support plane.
+        up_axis: the gravity axis of the scan (in a camera's frame: the axis nearest it), or ``None``
+            to find the support plane.
         labels: per-point instance labels ``(N,)`` that replace the segmentation.
         seed: seeds the RANSAC sampling; the same seed gives the same labels.
         return_settings: also return the :class:`SegmentationSettings` used.
@@ -183,6 +186,14 @@ def _segment(
         up = _support_normal(centroids, geometry, settings, measured, rng)
         if up is not None:
             settings = with_up(settings, up)
+    elif measured.camera_frame and settings.ground == "planes":
+        # A camera's axis is not gravity: the camera's pitch tilts the floor or the table off it (20 degrees
+        # for a camera at eye height looking into a room), and planes searched along the axis cut the floor
+        # into slabs. The axis says which plane is the support; that plane's normal is up.
+        measured_up = _support_normal(centroids, geometry, settings, measured, rng, along=up)
+        if measured_up is not None:
+            up = measured_up
+            settings = with_up(settings, up)
     if measured.single_viewpoint and up is not None:
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
@@ -219,10 +230,11 @@ class _Context(NamedTuple):
 
 def _support_normal(
     centroids: np.ndarray, geometry: tuple | None, settings: SegmentationSettings, measured: ScanMeasures,
-    rng: np.random.Generator,
+    rng: np.random.Generator, along: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The upward normal of the scan's largest plane (RANSAC), or ``None`` when there is none.
-    A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
+    """The upward normal of the scan's largest plane (RANSAC), or ``None`` when there is none; with
+    ``along`` (a unit vector), of the largest plane among the voxels whose normals lie within the normal
+    angle of it. A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
     if geometry is None:
         centroids = centroids[rng.choice(len(centroids), min(len(centroids), scan_settings.MAX_VOXELS), replace=False)]
         geometry = normals(centroids)
@@ -230,6 +242,8 @@ def _support_normal(
         centroids, geometry[0], settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
         settings.voxel_size, geometry[1],
     )  # fmt: skip
+    if along is not None:
+        planes.searchable &= np.abs(geometry[0] @ along) >= planes.min_cos
     support = planes.ransac(rng)
     return None if support is None else orient_up(*support, centroids, measured.single_viewpoint)
 

@@ -4,6 +4,7 @@ the fewest pixels an object of such a frame holds."""
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.settings import ScanMeasures, measure_scan
@@ -64,3 +65,21 @@ def test_an_object_of_a_camera_frame_needs_512_pixels_and_one_of_a_room_a_surfac
     # cover an object's least surface at the scan's spacing (test_voxel_floor).
     seen_through = segment_scene(np.concatenate([points[:, :3], _wall(1.5, -0.45, 0.45)]), None, return_settings=True)
     assert seen_through[1].min_points == round(0.0075 / seen_through[1].measured.spacing**2) != 512
+
+
+def test_a_camera_frames_given_axis_names_its_support_whose_normal_is_up():
+    # The camera pitched 20 degrees down (a camera at eye height): the table tilts off the frame's -y axis.
+    # Given "y", the table's own normal is up, not the axis, in a camera's frame; a reconstruction (the wall
+    # behind seen through as well) keeps the axis it was given.
+    points, owner = render_table_frame([standing_box(-0.15, 1.0, 0.09, 0.05, 0.3, RED),
+                                        standing_box(0.15, 1.1, 0.06, 0.06, 0.2, BLUE)])  # fmt: skip
+    pitch = Rotation.from_euler("x", 20, degrees=True)
+    pitched, table_up = pitch.apply(points[:, :3]), pitch.apply([0.0, -1.0, 0.0])
+    labels, settings = segment_scene(pitched, "y", return_settings=True)
+    assert settings.measured.camera_frame and settings.up_axis == "y"
+    assert np.degrees(np.arccos(min(1.0, float(np.dot(settings.up, table_up))))) < 0.5  # and it points up
+    for box in (0, 1):
+        assert (labels[owner == box] == box).mean() > 0.9 and (owner[labels == box] == box).mean() > 0.9
+    seen_through = np.concatenate([pitched, pitch.apply(_wall(1.4, -0.45, 0.45))])
+    reconstruction = segment_scene(seen_through, "y", return_settings=True)[1]
+    assert not reconstruction.measured.camera_frame and reconstruction.up == (0.0, 1.0, 0.0)
