@@ -346,7 +346,9 @@ def denser_copy(points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 
     """A copy of a scan with ``factor`` times its points, as a finer scan of the same surfaces: the scan,
     then ``factor - 1`` rounds of one new point per point, uniformly on the segment to one of its
     :data:`DENSER_NEIGHBOURS` nearest neighbours, with the colour and ground truth of the point it starts
-    from. Spacings fall as a finer scan's do, and the new points keep to the surfaces."""
+    from. The new points keep to the surfaces but lie near the points they start from: the median spacing
+    falls faster than a finer scan's (to 0.39 of the scan's at twice the points on ScanNet's rooms, not
+    0.71), so the copy tests the voxel's floor more than a finer scan (docs: "Denser scans")."""
     rng = np.random.default_rng(seed)
     neighbours = cKDTree(points[:, :3]).query(points[:, :3], k=DENSER_NEIGHBOURS + 1)[1][:, 1:]
     copies, truths = [points], [truth]
