@@ -31,8 +31,8 @@ def given_labels(labels, count: int) -> np.ndarray:
     return np.where(array < 0, -1, array)
 
 
-def voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Centroids ``(M, 3)`` and point counts ``(M,)`` of the occupied voxels, and each point's voxel ``(N,)``."""
+def voxel_keys(xyz: np.ndarray, voxel_size: float) -> np.ndarray:
+    """One integer ``(N,)`` per point naming its voxel, ordered as the voxels' cells (x, then y, then z)."""
     scaled = np.floor((xyz - xyz.min(axis=0)) / voxel_size)
     extent = scaled.max(axis=0) + 1
     if np.prod(extent) >= 2.0**62:
@@ -41,8 +41,21 @@ def voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray
             "Scale them, or raise voxel_size"
         )
     cells, extent = scaled.astype(np.int64), extent.astype(np.int64)
-    keys = (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
-    _, voxel_of_point, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
+
+
+def count_voxels(xyz: np.ndarray, voxel_size: float) -> int:
+    """How many voxels :func:`voxelize` makes of ``xyz`` (at least one point), without its inverse,
+    counts and centroids: where only the count is needed, to choose coarser voxels. Counted on the sorted
+    keys: numpy's ``unique`` without an inverse hashes them, slower than a sort (numpy 2.4 on an AMD EPYC
+    with AVX2: 0.7 s against 0.02 s on a million keys)."""
+    keys = np.sort(voxel_keys(xyz, voxel_size))
+    return int(np.count_nonzero(keys[1:] != keys[:-1])) + 1
+
+
+def voxelize(xyz: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centroids ``(M, 3)`` and point counts ``(M,)`` of the occupied voxels, and each point's voxel ``(N,)``."""
+    _, voxel_of_point, counts = np.unique(voxel_keys(xyz, voxel_size), return_inverse=True, return_counts=True)
     voxel_of_point = voxel_of_point.reshape(-1)
     sums = np.stack([np.bincount(voxel_of_point, xyz[:, k], len(counts)) for k in range(3)], axis=1)
     return sums / counts[:, None], counts, voxel_of_point

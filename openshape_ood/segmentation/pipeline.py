@@ -17,7 +17,7 @@ from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
-from .geometry import given_labels, normals, plane_basis, scene_xyz, voxelize
+from .geometry import count_voxels, given_labels, normals, plane_basis, scene_xyz, voxelize
 from .ground import grid_ground, orient_up
 from .occlusion import join_occluded
 from .planes import Planes
@@ -166,12 +166,12 @@ def _segment(
             f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
         )
 
+    # The count of voxels at the chosen size decides tiles and coarser voxels (more than the time allows, or
+    # finer than the floor indoors); counted alone, so that the scan is voxelised once, at the size it sets.
+    voxels = count_voxels(xyz, settings.voxel_size)
+    tiled = needs_tiles(settings, voxels)
+    settings = coarser_voxels(settings, voxels) or settings
     centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
-    tiled = needs_tiles(settings, len(centroids))
-    coarser = coarser_voxels(settings, len(centroids))
-    if coarser is not None:  # more voxels than the time allows, or finer than the floor indoors: larger ones
-        settings = coarser
-        centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
     colours = voxel_colours(points, voxel_of_point, len(centroids))
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":

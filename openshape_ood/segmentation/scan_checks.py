@@ -161,10 +161,13 @@ def far_outliers(xyz: np.ndarray) -> np.ndarray:
     finite = np.isfinite(xyz).all(axis=1)
     if finite.sum() < 10:
         return np.zeros(len(xyz), dtype=bool)
-    low, high = robust_range(xyz[finite])
+    low, high = robust_range(xyz if finite.all() else xyz[finite])
     size = np.max(high - low)
+    far = np.zeros(len(xyz), dtype=bool)
     with np.errstate(invalid="ignore"):
-        return finite & ((xyz < low - size) | (xyz > high + size)).any(axis=1)
+        for axis in range(xyz.shape[1]):  # a column at a time: no (N, 3) masks on a scan of millions of points
+            far |= (xyz[:, axis] < low[axis] - size) | (xyz[:, axis] > high[axis] + size)
+    return finite & far
 
 
 def check_units(xyz: np.ndarray, spacing: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.geometry import count_voxels, voxelize
 from openshape_ood.segmentation.settings import MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels
 
 
@@ -112,3 +113,15 @@ def test_a_finer_scan_of_a_room_keeps_and_drops_the_same_objects():
         assert not settings.measured.camera_frame and settings.min_points == round(0.0075 / spacing**2)
         assert (labels[owner == 1] == -1).all() and (labels[owner == 0] >= 0).all()
     assert (owner == 1).sum() == 1057 and (segment_scene(points, "z", min_points=50)[owner == 1] >= 0).mean() > 0.99
+
+
+def test_voxels_are_counted_as_voxelize_makes_them():
+    # Cells of 1 m from the lowest corner (0, 0, 0): the first two points share cell (0, 0, 0), the third is in
+    # (1, 0, 0), the fourth in (0, 0, 2) and the fifth in (1, 0, 0) again: three voxels, in the order of their
+    # cells (x, then y, then z), of 2, 1 and 2 points.
+    points = np.array([[0.1, 0.2, 0.3], [0.9, 0.9, 0.9], [1.5, 0.0, 0.0], [0.0, 0.5, 2.0], [1.99, 0.99, 0.99]])
+    centroids, counts, voxel_of_point = voxelize(points, 1.0)
+    assert count_voxels(points, 1.0) == len(centroids) == 3
+    assert counts.tolist() == [2, 1, 2] and voxel_of_point.tolist() == [0, 0, 2, 1, 2]
+    assert np.allclose(centroids[2], [1.745, 0.495, 0.495])
+    assert count_voxels(points, 10.0) == 1 and count_voxels(points[:1], 1.0) == 1
