@@ -17,7 +17,7 @@ from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
-from .geometry import count_voxels, given_labels, normals, plane_basis, scene_xyz, voxelize
+from .geometry import count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize
 from .ground import grid_ground, orient_up
 from .occlusion import join_occluded
 from .planes import Planes
@@ -168,10 +168,13 @@ def _segment(
 
     # The count of voxels at the chosen size decides tiles and coarser voxels (more than the time allows, or
     # finer than the floor indoors); counted alone, so that the scan is voxelised once, at the size it sets.
-    voxels = count_voxels(xyz, settings.voxel_size)
+    keys = voxel_keys(xyz, settings.voxel_size)
+    voxels = count_voxels(keys)
     tiled = needs_tiles(settings, voxels)
-    settings = coarser_voxels(settings, voxels) or settings
-    centroids, counts, voxel_of_point = voxelize(xyz, settings.voxel_size)
+    coarser = coarser_voxels(settings, voxels)
+    if coarser is not None:
+        settings, keys = coarser, voxel_keys(xyz, coarser.voxel_size)
+    centroids, counts, voxel_of_point = voxelize(xyz, keys)
     colours = voxel_colours(points, voxel_of_point, len(centroids))
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from openshape_ood.segmentation import segment_scene
-from openshape_ood.segmentation.geometry import count_voxels, voxelize
+from openshape_ood.segmentation.geometry import count_voxels, voxel_keys, voxelize
 from openshape_ood.segmentation.settings import MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels
 
 
@@ -120,8 +120,8 @@ def test_voxels_are_counted_as_voxelize_makes_them():
     # (1, 0, 0), the fourth in (0, 0, 2) and the fifth in (1, 0, 0) again: three voxels, in the order of their
     # cells (x, then y, then z), of 2, 1 and 2 points.
     points = np.array([[0.1, 0.2, 0.3], [0.9, 0.9, 0.9], [1.5, 0.0, 0.0], [0.0, 0.5, 2.0], [1.99, 0.99, 0.99]])
-    centroids, counts, voxel_of_point = voxelize(points, 1.0)
-    assert count_voxels(points, 1.0) == len(centroids) == 3
+    centroids, counts, voxel_of_point = voxelize(points, voxel_keys(points, 1.0))
+    assert count_voxels(voxel_keys(points, 1.0)) == len(centroids) == 3
     assert counts.tolist() == [2, 1, 2] and voxel_of_point.tolist() == [0, 0, 2, 1, 2]
     assert np.allclose(centroids[2], [1.745, 0.495, 0.495])
-    assert count_voxels(points, 10.0) == 1 and count_voxels(points[:1], 1.0) == 1
+    assert count_voxels(voxel_keys(points, 10.0)) == 1 and count_voxels(voxel_keys(points[:1], 1.0)) == 1
