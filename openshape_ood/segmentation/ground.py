@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .geometry import plane_basis
+from .geometry import column_bounds, plane_basis
 
 # Width of the opening window in cells: objects narrower than this many cells are not ground.
 _OPENING_CELLS = 7
@@ -29,8 +29,9 @@ def grid_ground(centroids: np.ndarray, up: np.ndarray, cell: float) -> tuple[np.
     basis = plane_basis(up)
     across = centroids @ basis.T
     height = centroids @ up
-    cells = np.floor((across - across.min(axis=0)) / cell).astype(np.int64)
-    shape = tuple(cells.max(axis=0) + 1)
+    low, high = column_bounds(across)
+    cells = np.floor((across - low) / cell).astype(np.int64)
+    shape = tuple(np.floor((high - low) / cell).astype(np.int64) + 1)  # the highest cell: floor keeps the order
     lowest = np.full(shape, np.inf)
     np.minimum.at(lowest, (cells[:, 0], cells[:, 1]), height)
     empty = ~np.isfinite(lowest)

@@ -17,7 +17,7 @@ from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
-from .geometry import count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize
+from .geometry import column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize
 from .ground import grid_ground, orient_up
 from .occlusion import join_occluded
 from .planes import Planes
@@ -406,7 +406,7 @@ def _segment_tiles(
     about :data:`~.settings.MAX_VOXELS` voxels each."""
     settings = context.settings
     across = centroids @ plane_basis(context.up if context.up is not None else np.eye(3)[2]).T
-    across -= across.min(axis=0)
+    across -= column_bounds(across)[0]
     margin = settings.max_size
     metres = np.floor(across).astype(np.int64)
     footprint = len(np.unique(metres[:, 0] * (metres[:, 1].max() + 1) + metres[:, 1]))  # square metres with voxels

@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import plane_basis
+from .geometry import column_bounds, plane_basis
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -467,8 +467,9 @@ class Planes:
         """The connected patch (1..count) of each voxel at ``flat`` (:meth:`_in_plane`), and how many:
         8-connected cells on a grid in the plane, two voxel spacings wide (:meth:`_large_patches`)."""
         cells = np.floor(flat / self.cell).astype(np.int64)
-        cells -= cells.min(axis=0)
-        grid = np.zeros(cells.max(axis=0) + 1, dtype=bool)
+        low, high = column_bounds(cells)
+        cells -= low
+        grid = np.zeros(high - low + 1, dtype=bool)
         grid[cells[:, 0], cells[:, 1]] = True
         patches, count = ndimage.label(grid, structure=np.ones((3, 3)))
         return patches[cells[:, 0], cells[:, 1]], count
@@ -488,8 +489,9 @@ class Planes:
         flat = self._in_plane(voxels, normal)
         patch, count = self._patches(flat)
         squares = np.floor(flat / self.voxel_size).astype(np.int64)
-        squares -= squares.min(axis=0)
-        rows, columns = squares.max(axis=0) + 1
+        low, high = column_bounds(squares)
+        squares -= low
+        rows, columns = high - low + 1
         covered = np.unique((patch * rows + squares[:, 0]) * columns + squares[:, 1]) // (rows * columns)
         area = np.bincount(covered, minlength=count + 1) * self.voxel_size**2
         large = area[patch] >= min_area

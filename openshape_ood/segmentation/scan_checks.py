@@ -45,6 +45,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .geometry import column_bounds
+
 __all__ = [
     "FAR_QUANTILE",
     "FINEST_SPACING",
@@ -180,7 +182,8 @@ def check_units(xyz: np.ndarray, spacing: float) -> None:
       millimetres, whose objects look 100 or 1000 times too large.
     """
     if 0 < spacing < FINEST_SPACING:
-        extent = float(np.max(xyz.max(axis=0) - xyz.min(axis=0)))
+        low, high = column_bounds(xyz)
+        extent = float(np.max(high - low))
         warnings.warn(
             f"the scan's points are {spacing:.3g} apart (measured: median distance to the nearest point) over an "
             f"extent of {extent:.3g}: finer than any scanner resolves if these are metres. segment_scene takes "
@@ -208,7 +211,8 @@ def check_precision(dtype: np.dtype, xyz: np.ndarray, spacing: float) -> None:
     """
     if np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize > 4:
         return
-    top = np.abs(xyz).max(axis=0).astype(dtype)
+    low, high = column_bounds(xyz)
+    top = np.maximum(-low, high).astype(dtype)  # the largest magnitude on each axis
     step = np.spacing(top).astype(np.float64)
     if spacing > 0 and step.max() < spacing / 2:
         return

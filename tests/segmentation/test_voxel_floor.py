@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from openshape_ood.segmentation import segment_scene
-from openshape_ood.segmentation.geometry import count_voxels, voxel_keys, voxelize
+from openshape_ood.segmentation.geometry import column_bounds, count_voxels, voxel_keys, voxelize
 from openshape_ood.segmentation.settings import MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels
 
 
@@ -125,3 +125,12 @@ def test_voxels_are_counted_as_voxelize_makes_them():
     assert counts.tolist() == [2, 1, 2] and voxel_of_point.tolist() == [0, 0, 2, 1, 2]
     assert np.allclose(centroids[2], [1.745, 0.495, 0.495])
     assert count_voxels(voxel_keys(points, 10.0)) == 1 and count_voxels(voxel_keys(points[:1], 1.0)) == 1
+
+
+def test_voxel_keys_count_cells_up_to_the_highest_point():
+    # Cells of 1 m from the lowest corner (0, 0, 0): (0, 0, 0) and (2, 0, 1), in a grid of 3 x 1 x 2 cells whose
+    # last cell is the highest point's own (x = 2.0 falls in cell 2), so the keys are 0 and (2 * 1 + 0) * 2 + 1.
+    points = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 1.0]])
+    assert voxel_keys(points, 1.0).tolist() == [0, 5]
+    low, high = column_bounds(np.array([[3, -1], [-2, 4], [0, 0], [5, -7]]))
+    assert low.tolist() == [-2, -7] and high.tolist() == [5, 4]
