@@ -8,6 +8,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .cuts import split_to_size
+from .geometry import SHEET
 
 # DBSCAN: voxels within the cluster distance (the voxel included) that make a voxel a core voxel;
 # fewer is sensor noise left over from the planes.
@@ -32,7 +33,8 @@ _SCATTER = 0.06
 # measured: the median of 200 is within about 9 % of the band's (its standard error, 1.25 / sqrt(200)).
 _LEVEL_VOXELS = 200
 # Outdoors, a cluster whose thinnest direction has less than this share of the spread of the
-# middle one is a piece of a plane (a facade, a fence, a sign), not a vehicle or a person.
+# middle one is a piece of a plane (a facade, a fence, a sign), not a vehicle or a person; so is one
+# whose thinnest spread is within geometry.SHEET voxels, however small it is.
 _FLAT = 0.15
 
 
@@ -175,7 +177,8 @@ def filter_objects(
     With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
-    and rise at least ``min_height`` above the ground (not a kerb, a low hedge or ground clutter).
+    and rise at least ``min_height`` above the ground (not a kerb, a low hedge or ground clutter), and
+    have a depth of its own: a sheet (:data:`_FLAT`) is a fence, a sign or a piece of a facade.
     """
     kept = objects >= 0
     if not kept.any():
@@ -194,7 +197,8 @@ def filter_objects(
         np.minimum.at(bottom, members, heights[kept])
         np.maximum.at(top, members, heights[kept])
         good &= (bottom <= max_height / 3) & (top <= max_height) & (top >= min_height)
-        good &= _spread_ratio(members, centroids[kept], counts[kept], len(ids)) >= _FLAT
+        thinnest, middle = _spreads(members, centroids[kept], counts[kept], len(ids))
+        good &= (thinnest >= _FLAT * middle) & (thinnest > SHEET * voxel_size)
     if variation is not None:
         level = _medians(flat_level[kept], members) if np.ndim(flat_level) else float(flat_level)
         good &= _medians(variation[kept], members) <= np.maximum(_SCATTER, 2 * level)
@@ -239,8 +243,10 @@ def _medians(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     return np.array([np.median(part) for part in np.split(values[order], np.cumsum(np.bincount(members))[:-1])])
 
 
-def _spread_ratio(members: np.ndarray, centroids: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
-    """Per cluster: the standard deviation along its thinnest direction over that along its middle one."""
+def _spreads(
+    members: np.ndarray, centroids: np.ndarray, weights: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: the standard deviations along its thinnest and its middle direction."""
     total = np.bincount(members, weights, count)
     mean = np.stack([np.bincount(members, weights * centroids[:, k], count) for k in range(3)], axis=1) / total[:, None]
     centred = centroids - mean[members]
@@ -248,5 +254,5 @@ def _spread_ratio(members: np.ndarray, centroids: np.ndarray, weights: np.ndarra
     for i in range(3):
         for j in range(3):
             covariance[:, i, j] = np.bincount(members, weights * centred[:, i] * centred[:, j], count) / total
-    values = np.clip(np.linalg.eigvalsh(covariance), 0, None)
-    return np.sqrt(np.divide(values[:, 0], values[:, 1], out=np.zeros(count), where=values[:, 1] > 0))
+    spread = np.sqrt(np.clip(np.linalg.eigvalsh(covariance), 0, None))
+    return spread[:, 0], spread[:, 1]

@@ -9,6 +9,16 @@ from scipy.spatial import cKDTree
 _NORMAL_NEIGHBOURS = 10
 # The distinct entries (row, column) of a symmetric 3 x 3 matrix.
 _MOMENTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+#: A cluster whose voxels lie within this many voxels (one standard deviation) of their own plane is a sheet
+#: one voxel deep: a piece of structure, not an object with a depth of its own. Indoors such a sheet that
+#: bounds the scan is a piece of a wall or a floor (planes.Planes.drop_flat); outdoors any sheet is a fence, a
+#: sign or a piece of a facade, never a vehicle or a person, whose visible surface bends round them
+#: (clustering.filter_objects). Half a voxel, flatter than the doors of the rooms' virtual frames (python -m
+#: benchmarks.scenes --frames 4). Tried 0.5, 0.7 and 1.0 on those frames (views with seeds 0-2, each room's
+#: summed; found and false segments): scene0001 86 (180), 85 (162), 80 (135), scene0006 50 (276), 50 (243),
+#: 47 (199), against 86 (221) and 50 (327) without. Chosen on scene0001 0.5, on scene0006 0.7 (scene0001 then
+#: finds one fewer).
+SHEET = 0.5
 
 
 def scene_xyz(points) -> np.ndarray:

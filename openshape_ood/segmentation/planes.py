@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import column_bounds, plane_basis
+from .geometry import SHEET, column_bounds, plane_basis
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -40,13 +40,6 @@ BOUNDING_SHARE = 0.05
 _RAYLEIGH_99 = math.sqrt(math.log(100) / math.log(2))
 
 
-#: An object whose voxels lie within this many voxels (one standard deviation) of their own plane, and
-#: that bounds the scan, is a piece of structure, a wall's or a floor's (Planes.drop_flat). Half a voxel: a
-#: sheet one voxel deep, flatter than the doors of the rooms' virtual frames (python -m benchmarks.scenes
-#: --frames 4). Tried 0.5, 0.7 and 1.0 on those frames (views with seeds 0-2, each room's summed; found and
-#: false segments): scene0001 86 (180), 85 (162), 80 (135), scene0006 50 (276), 50 (243), 47 (199), against
-#: 86 (221) and 50 (327) without. Chosen on scene0001 0.5, on scene0006 0.7 (scene0001 then finds one fewer).
-_SHEET = 0.5
 #: A sheet's span (Planes._structure_pieces) is widened by this share of it on each side: in a camera's
 #: frame nothing is seen behind any object, which hides it, and the front of a box reaching above the view
 #: is told from a wall by the wall seen beside it. Tried 0.25, 0.5 and 1.0 (virtual frames, seeds 0-2:
@@ -406,7 +399,7 @@ class Planes:
 
     def _structure_pieces(self, objects: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """The ``candidates`` (object ids) that are pieces of structure: a sheet no thicker than
-        :data:`_SHEET` voxels (the standard deviation of their voxels across their own plane) that bounds
+        :data:`~.geometry.SHEET` voxels (the standard deviation of their voxels across their own plane) that bounds
         the scan within its span widened by :data:`_BESIDE` (:meth:`beyond_share` at most
         :data:`BOUNDING_SHARE`, with the support's normal as up): nothing behind it, as behind a wall, or
         below it, as below a floor. A wall or a floor seen in patches smaller than ``min_plane_area``
@@ -425,7 +418,7 @@ class Planes:
             points = self.centroids[voxels]
             centre = points.mean(axis=0)
             variance, axes = np.linalg.eigh(np.cov((points - centre).T))
-            if math.sqrt(max(variance[0], 0.0)) > _SHEET * self.voxel_size:
+            if math.sqrt(max(variance[0], 0.0)) > SHEET * self.voxel_size:
                 continue
             normal = axes[:, 0]
             if self.beyond_share(normal, float(normal @ centre), voxels, up, _BESIDE) <= BOUNDING_SHARE:
