@@ -8,7 +8,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .cuts import split_to_size
-from .geometry import SHEET
+from .geometry import SHEET, rough_above
 
 # DBSCAN: voxels within the cluster distance (the voxel included) that make a voxel a core voxel;
 # fewer is sensor noise left over from the planes.
@@ -25,10 +25,6 @@ _RIM_NEIGHBOURS = 9
 MIN_PART = 0.05
 # Range bands of a one-viewpoint scan, each clustered with the distance of its far edge.
 _BANDS = 8
-# Median surface variation of the voxels (geometry.normals) above which a cluster is scatter, not
-# a solid surface: solid objects measure a few hundredths at voxel scale, foliage that the beams
-# pass into approaches the 1/3 of a uniform cloud.
-_SCATTER = 0.06
 # Flat voxels per range band over which the noise level of a one-viewpoint scan's flat surfaces is
 # measured: the median of 200 is within about 9 % of the band's (its standard error, 1.25 / sqrt(200)).
 _LEVEL_VOXELS = 200
@@ -170,10 +166,9 @@ def filter_objects(
     """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
 
     With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
-    noise) are not objects: their median variation is above :data:`_SCATTER` and above twice
-    ``flat_level``, that of the scan's flat surfaces (a noisy scan is not all scatter): one
-    level, or one per voxel (:func:`flat_variation`, at the voxel's range), of which a cluster's
-    median counts.
+    noise) are not objects: their median variation is rough (:func:`.geometry.rough_above`) against
+    ``flat_level``, that of the scan's flat surfaces: one level, or one per voxel
+    (:func:`flat_variation`, at the voxel's range), of which a cluster's median counts.
     With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
@@ -201,7 +196,7 @@ def filter_objects(
         good &= (thinnest >= _FLAT * middle) & (thinnest > SHEET * voxel_size)
     if variation is not None:
         level = _medians(flat_level[kept], members) if np.ndim(flat_level) else float(flat_level)
-        good &= _medians(variation[kept], members) <= np.maximum(_SCATTER, 2 * level)
+        good &= _medians(variation[kept], members) <= rough_above(level)
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
     ranked = order[good[order]]

@@ -19,6 +19,17 @@ _MOMENTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 #: 47 (199), against 86 (221) and 50 (327) without. Chosen on scene0001 0.5, on scene0006 0.7 (scene0001 then
 #: finds one fewer).
 SHEET = 0.5
+# Surface variation (normals) above which a voxel is rough, not on a solid surface: solid objects measure a few
+# hundredths at voxel scale, foliage that the beams pass into approaches the 1/3 of a uniform cloud.
+_SCATTER = 0.06
+
+
+def rough_above(flat_level: float | np.ndarray) -> float | np.ndarray:
+    """The surface variation above which a voxel, or a cluster by its median, is rough: scatter (foliage,
+    noise) rather than a solid surface. Above :data:`_SCATTER` and above twice ``flat_level``, the variation
+    of the scan's flat surfaces (:func:`.clustering.flat_variation`, or a plane's own), so that a noisy scan
+    is not all scatter."""
+    return np.maximum(_SCATTER, 2 * flat_level)
 
 
 def scene_xyz(points) -> np.ndarray:

@@ -278,7 +278,10 @@ def _segment_voxels(
             if support is not None and orient_up(*support, centroids, measured.single_viewpoint) @ up < 0:
                 up, support = -up, (-support[0], -support[1])  # a given up axis has no sign: up is off the support
             planes.add(support, settings.min_plane_area, support=True)
-            planes.grow_support(up)
+            # A depth camera's noise grows with range across the surfaces facing it: a far wall's voxels face
+            # every way, some up, and led the growth up the wall. There only voxels that are not rough carry it
+            # on; a reconstruction's noise does not grow so, and its floor grows on smoothness alone.
+            planes.grow_support(up, variation if measured.single_viewpoint else None)
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)

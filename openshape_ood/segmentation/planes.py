@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import SHEET, column_bounds, plane_basis
+from .geometry import SHEET, column_bounds, plane_basis, rough_above
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -185,12 +185,18 @@ class Planes:
         self.has_support |= support and len(self.found) == 1
         return True
 
-    def grow_support(self, up: np.ndarray) -> None:
+    def grow_support(self, up: np.ndarray, variation: np.ndarray | None = None) -> None:
         """Extend the first plane found (the support) over the smooth floor joined to it: remaining
         voxels facing up (within the normal angle), reached from it through such voxels one voxel
         at a time with height steps within the plane distance (region growing on smoothness, Rabbani
         et al. 2006). A reconstructed floor that sags or tilts by decimetres across a room is one
-        floor; the top of a bed or a seat is reached only over its upright side, and stays."""
+        floor; the top of a bed or a seat is reached only over its upright side, and stays.
+
+        With ``variation`` (each voxel's surface variation, :func:`.geometry.normals`), only voxels that are
+        not rough (:func:`.geometry.rough_above` the median of the support's own voxels) carry the growth
+        on, as Rabbani's seed points do: a rough voxel facing up is taken in but reaches no further. A far
+        wall facing a depth camera is noisy across its plane, and some of its voxels face up whichever way
+        their neighbours lie: through them the growth climbed it."""
         if not self.has_support:
             return
         support = self.found[0]
@@ -204,10 +210,18 @@ class Planes:
             return
         step = np.abs((points[pairs[:, 0]] - points[pairs[:, 1]]) @ up)
         pairs = pairs[step <= self.distance]
-        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points),) * 2)
-        _, component = connected_components(graph, directed=False)
         seeded = on_support[candidates]
-        grown = candidates[np.isin(component, np.unique(component[seeded])) & ~seeded]
+        carries = np.ones(len(candidates), dtype=bool)
+        if variation is not None:
+            carries = seeded | (variation[candidates] <= rough_above(np.median(variation[support.voxels])))
+        carrying = pairs[carries[pairs[:, 0]] & carries[pairs[:, 1]]]
+        graph = coo_matrix((np.ones(len(carrying)), (carrying[:, 0], carrying[:, 1])), shape=(len(points),) * 2)
+        _, component = connected_components(graph, directed=False)
+        reached = carries & np.isin(component, np.unique(component[seeded]))
+        # A rough voxel is reached from a carrying one beside it, and goes no further.
+        leaves = np.concatenate([pairs[reached[pairs[:, 0]], 1], pairs[reached[pairs[:, 1]], 0]])
+        reached[leaves] = True
+        grown = candidates[reached & ~seeded]
         if len(grown):
             self.remaining[grown] = False
             self.found[0] = Plane(support.normal, support.offset, np.concatenate([support.voxels, grown]))
@@ -370,9 +384,11 @@ class Planes:
         band of a wall (a plane that is not horizontal) is twice as thick: walls of reconstructed rooms
         bulge, and what lies flat against one is trim, not an object. What lies at the support's level,
         facing along it (:meth:`_on_support_level`), counts as lying in each plane: it is floor, also
-        where it meets a wall. An object set apart by its colour (:meth:`set_apart`) that lies in the bands of
-        two planes is where they meet, its voxels' colour a mix of theirs (a wall's foot on a floor of
-        another colour). With ``up`` and a support, an object that is a flat sheet and bounds the scan
+        where it meets a wall; an object with most of its voxels there is floor as well, whatever else
+        it holds (a stretch of floor the support's growth did not reach, with a wall's or a chair's foot in
+        it), since no object it might hold can be most of it. An object set apart by its colour
+        (:meth:`set_apart`) that lies in the bands of two planes is where they meet, its voxels' colour a
+        mix of theirs (a wall's foot on a floor of another colour). With ``up`` and a support, an object that is a flat sheet and bounds the scan
         as a wall or a floor does (:meth:`_structure_pieces`) is a piece of structure that no removed plane
         reached.
         """
@@ -381,7 +397,8 @@ class Planes:
         voxels = np.bincount(members, minlength=len(ids))
         free, centroids = ~self.apart[labelled], self.centroids[labelled]
         level = self._on_support_level()[labelled] & free
-        flat_share = np.bincount(members, level, len(ids)) / voxels
+        level_voxels = np.bincount(members, level, len(ids))
+        flat_share = level_voxels / voxels
         bands_holding = np.zeros(len(labelled), dtype=np.int64)
         for plane in self.found:
             upright = up is not None and abs(plane.normal @ up) < self.min_cos
@@ -391,7 +408,8 @@ class Planes:
             flat_share = np.maximum(flat_share, np.bincount(members, level | (in_band & free), len(ids)) / voxels)
         # Voxels set apart by colour where two planes meet hold points of both: their colour is the mix.
         seam_share = np.bincount(members, ~free & (bands_holding >= 2), len(ids)) / voxels
-        flat = (flat_share >= _FLAT_SHARE) | (seam_share >= _FLAT_SHARE)
+        # Mostly floor, with the foot of something standing in it: no object is most of it.
+        flat = (flat_share >= _FLAT_SHARE) | (seam_share >= _FLAT_SHARE) | (2 * level_voxels > voxels)
         dropped = ids[flat]
         if self.has_support and up is not None:
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[~flat])])

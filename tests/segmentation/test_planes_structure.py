@@ -52,6 +52,32 @@ def test_the_support_grows_over_a_floor_that_sags_but_not_onto_a_bed():
     assert planes.remaining[is_top].all()  # the box's top is reached only over its upright sides
 
 
+def test_the_support_does_not_climb_a_rough_wall_whose_voxels_face_up():
+    # A floor (2 x 2 m, surface variation 0.01) and a wall 0.1 m beyond its edge (x = 2.1, z 0.1-1.5 m)
+    # whose voxels all face up, as a few of a noisy far wall's do whichever way it stands, with the
+    # variation of a cloud (0.3). The wall's lowest row lies in the floor's band (10 cm) and goes with its
+    # plane. Each step up the wall (5 cm) is within the plane distance: grown on smoothness alone, the
+    # support climbs it to the top. Only voxels that are not rough (variation at most max(0.06, twice the
+    # support's median 0.01)) carry the growth on: the next row, within reach of the plane's voxels, is
+    # taken in, and nothing above it.
+    fx, fy = _grid((0.0, 2.0), (0.0, 2.0))
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    wy, wz = _grid((0.0, 2.0), (0.1, 1.5))
+    wall = np.stack([np.full(len(wy), 2.1), wy, wz], axis=1)
+    centroids = np.concatenate([floor, wall])
+    variation = np.r_[np.full(len(floor), 0.01), np.full(len(wall), 0.3)]
+
+    def grown_heights(variation):
+        planes = Planes(centroids, np.tile(UP, (len(centroids), 1)), 2 * STEP, math.cos(math.radians(30)), STEP, STEP)
+        assert planes.add((UP, 0.0), 0.1, support=True)
+        assert len(planes.found[0].voxels) == len(floor) + len(np.unique(wy))
+        planes.grow_support(UP, variation)
+        return np.unique(np.round(centroids[planes.found[0].voxels, 2], 2))
+
+    assert grown_heights(None)[-1] == 1.5
+    assert grown_heights(variation).tolist() == [0.0, 0.1, 0.15]
+
+
 def test_a_first_plane_that_is_no_support_is_not_grown_as_one():
     # A wall (x = 0, 2 x 2 m) found first, where the floor (a strip 0.25 m deep along its foot) had no
     # patch large enough to be the support. The wall is no support: the floor beside it is not grown into
@@ -307,6 +333,29 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     objects[box] = 1
     planes.drop_flat(objects, UP)
     assert (objects[far] == -1).all() and (objects[box] == 1).all()
+
+
+@pytest.mark.parametrize("top, dropped", [(0.5, True), (1.5, False)])
+def test_an_object_mostly_at_the_supports_level_is_floor(top, dropped):
+    # Beyond the support (a floor sagging up to 25 cm) a stretch of floor at 0.2 m that the growth did not
+    # reach (14 x 41 = 574 voxels, at the support's level) with an upright face rising from its far edge
+    # (x = 3.25, z 0.25 up to ``top``) in one cluster: no plane's band holds the face. Up to 0.5 m the face
+    # has 6 x 41 = 246 voxels: 574 of 820 (0.70, under _FLAT_SHARE) lie at the level, most of the object,
+    # so it is floor. Up to 1.5 m it has 26 x 41 = 1,066: 0.35 at the level, and it stays.
+    floor = _sagging_floor((0.0, 1.95))
+    fx, fy = _grid((2.55, 3.2), (0.0, 2.0))
+    stretch = np.stack([fx, fy, np.full(len(fx), 0.2)], axis=1)
+    wy, wz = _grid((0.0, 2.0), (0.25, top))
+    face = np.stack([np.full(len(wy), 3.25), wy, wz], axis=1)
+    planes = _removed_with_support(floor, stretch, face)
+    cluster = np.arange(len(floor), len(planes.centroids))
+    level = planes._on_support_level()[cluster]
+    assert (len(stretch), len(face)) == ((574, 246) if dropped else (574, 1066))
+    assert level.sum() == len(stretch) and level.mean() < planes_module._FLAT_SHARE
+    objects = np.full(len(planes.centroids), -1)
+    objects[cluster] = 0
+    planes.drop_flat(objects, UP)
+    assert (objects[cluster] == (-1 if dropped else 0)).all()
 
 
 def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
