@@ -260,6 +260,9 @@ def _segment_voxels(
     ``colours``: their mean colours, ``None`` for a scan without colour)."""
     settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
     voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
+    # A depth camera's noise grows with range across the surfaces facing it (a LiDAR's range noise hardly
+    # grows, and its far ground must not let far foliage through); a reconstruction's does not.
+    noise_grows_with_range = measured.single_viewpoint and settings.ground == "planes"
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
         settings.voxel_size, spacing,
@@ -278,10 +281,9 @@ def _segment_voxels(
             if support is not None and orient_up(*support, centroids, measured.single_viewpoint) @ up < 0:
                 up, support = -up, (-support[0], -support[1])  # a given up axis has no sign: up is off the support
             planes.add(support, settings.min_plane_area, support=True)
-            # A depth camera's noise grows with range across the surfaces facing it: a far wall's voxels face
-            # every way, some up, and led the growth up the wall. There only voxels that are not rough carry it
-            # on; a reconstruction's noise does not grow so, and its floor grows on smoothness alone.
-            planes.grow_support(up, variation if measured.single_viewpoint else None)
+            # A far wall's noisy voxels face every way, some up, and led the growth up the wall: in a camera's
+            # frame only voxels that are not rough carry it on; a reconstruction's floor grows on smoothness alone.
+            planes.grow_support(up, variation if noise_grows_with_range else None)
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
@@ -317,10 +319,9 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
         objects = split_colours(objects, joins, centroids, colours, min_voxels, noise)
-    # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range
-    # (a LiDAR's range noise hardly grows, and its far ground must not let far foliage through).
-    camera_frame = ranges is not None and settings.ground == "planes"
-    clusters, flat_level = objects, flat_variation(variation, ~planes.remaining, ranges if camera_frame else None)
+    # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range.
+    flat_level = flat_variation(variation, ~planes.remaining, ranges if noise_grows_with_range else None)
+    clusters = objects
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
         return filter_objects(

@@ -211,9 +211,9 @@ class Planes:
         step = np.abs((points[pairs[:, 0]] - points[pairs[:, 1]]) @ up)
         pairs = pairs[step <= self.distance]
         seeded = on_support[candidates]
-        carries = np.ones(len(candidates), dtype=bool)
-        if variation is not None:
-            carries = seeded | (variation[candidates] <= rough_above(np.median(variation[support.voxels])))
+        carries = np.ones(len(candidates), dtype=bool) if variation is None else (
+            seeded | (variation[candidates] <= rough_above(np.median(variation[support.voxels])))
+        )
         carrying = pairs[carries[pairs[:, 0]] & carries[pairs[:, 1]]]
         graph = coo_matrix((np.ones(len(carrying)), (carrying[:, 0], carrying[:, 1])), shape=(len(points),) * 2)
         _, component = connected_components(graph, directed=False)
@@ -388,9 +388,9 @@ class Planes:
         it holds (a stretch of floor the support's growth did not reach, with a wall's or a chair's foot in
         it), since no object it might hold can be most of it. An object set apart by its colour
         (:meth:`set_apart`) that lies in the bands of two planes is where they meet, its voxels' colour a
-        mix of theirs (a wall's foot on a floor of another colour). With ``up`` and a support, an object that is a flat sheet and bounds the scan
-        as a wall or a floor does (:meth:`_structure_pieces`) is a piece of structure that no removed plane
-        reached.
+        mix of theirs (a wall's foot on a floor of another colour). With ``up`` and a support, an object
+        that is a flat sheet and bounds the scan as a wall or a floor does (:meth:`_structure_pieces`) is a
+        piece of structure that no removed plane reached.
         """
         labelled = np.flatnonzero(objects >= 0)
         ids, members = np.unique(objects[labelled], return_inverse=True)
