@@ -116,14 +116,44 @@ def normals(centroids: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float
         sums += point
         for moment, (i, j) in enumerate(_MOMENTS):
             products[moment] += point[i] * point[j]
-    outer = np.empty((len(centroids), 3, 3))
-    for moment, (i, j) in enumerate(_MOMENTS):
-        outer[:, i, j] = outer[:, j, i] = products[moment]
-    mean = sums.T / k
-    values, vectors = np.linalg.eigh(outer / k - mean[:, :, None] * mean[:, None, :])
-    total_variance = values.sum(axis=1)
-    variation = np.divide(values[:, 0], total_variance, out=np.zeros(len(values)), where=total_variance > 0)
-    return vectors[:, :, 0], float(np.median(distances[:, 1])), variation, float(np.median(distances[:, -1]))
+    mean = sums / k
+    covariance = [products[moment] / k - mean[i] * mean[j] for moment, (i, j) in enumerate(_MOMENTS)]
+    least, normal = _least_eigenpair(*covariance)
+    total_variance = covariance[0] + covariance[3] + covariance[5]  # the trace: the eigenvalues' sum
+    variation = np.divide(least, total_variance, out=np.zeros(len(least)), where=total_variance > 0)
+    return normal, float(np.median(distances[:, 1])), variation, float(np.median(distances[:, -1]))
+
+
+def _least_eigenpair(xx, xy, xz, yy, yz, zz) -> tuple[np.ndarray, np.ndarray]:
+    """The least eigenvalue ``(M,)`` and a unit eigenvector ``(M, 3)`` of each symmetric 3 x 3 matrix given by
+    its six distinct entries (arrays of ``M``), in closed form (Smith 1961, "Eigenvalues of a symmetric 3 x 3
+    matrix", Commun. ACM 4(4)): numpy's ``eigh`` solves each matrix by LAPACK, a call per matrix, about ten
+    times slower on the 200,000 voxels of a million-point room (0.3 s of the 3 s it may take). The values
+    agree with ``eigh`` within about 1e-11 of the trace and the vectors within 1e-7 radians where the two least
+    eigenvalues are apart; where they are not (a line, an isotropic blob) any vector of their plane is a
+    least one, as with ``eigh``. The sign is arbitrary, as with ``eigh``; a zero matrix gets (0, 0, 1)."""
+    mean = (xx + yy + zz) / 3
+    dx, dy, dz = xx - mean, yy - mean, zz - mean
+    scale = np.sqrt((dx * dx + dy * dy + dz * dz + 2 * (xy * xy + xz * xz + yz * yz)) / 6)
+    safe = np.where(scale > 0, scale, 1.0)
+    half_det = (dx * (dy * dz - yz * yz) - xy * (xy * dz - yz * xz) + xz * (xy * yz - dy * xz)) / (2 * safe**3)
+    least = mean + 2 * scale * np.cos(np.arccos(np.clip(half_det, -1.0, 1.0)) / 3 + 2 * np.pi / 3)
+    ax, ay, az = xx - least, yy - least, zz - least
+    # The eigenvector is orthogonal to every row of the matrix less the eigenvalue: the cross product of two
+    # rows, of the three pairs the longest (the rows least parallel).
+    crosses = np.array(
+        [
+            [xy * yz - xz * ay, xz * xy - ax * yz, ax * ay - xy * xy],
+            [xy * az - xz * yz, xz * xz - ax * az, ax * yz - xy * xz],
+            [ay * az - yz * yz, yz * xz - xy * az, xy * yz - ay * xz],
+        ]
+    )
+    lengths = np.einsum("kdm,kdm->km", crosses, crosses)
+    longest = lengths.argmax(axis=0)
+    vector = np.take_along_axis(crosses, longest[None, None, :].repeat(3, axis=1), axis=0)[0]
+    length = np.sqrt(np.take_along_axis(lengths, longest[None], axis=0)[0])
+    vector = np.where(length > 0, vector / np.where(length > 0, length, 1.0), np.array([[0.0], [0.0], [1.0]]))
+    return least, np.ascontiguousarray(vector.T)
 
 
 
