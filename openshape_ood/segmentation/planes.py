@@ -465,7 +465,9 @@ class Planes:
     def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:
         return self._within(normal, offset, self.centroids[voxels], self.normals[voxels])
 
-    def _within(self, normal: np.ndarray, offset: float, centroids: np.ndarray, voxel_normals: np.ndarray) -> np.ndarray:
+    def _within(
+        self, normal: np.ndarray, offset: float, centroids: np.ndarray, voxel_normals: np.ndarray
+    ) -> np.ndarray:
         """Which voxels (their ``centroids`` and ``voxel_normals``) lie in the plane's band, facing along it."""
         near = np.abs(centroids @ normal - offset) <= self.distance
         return near & (np.abs(voxel_normals @ normal) >= self.min_cos)
