@@ -517,7 +517,11 @@ def _fitted(points: np.ndarray, guess: np.ndarray) -> tuple[np.ndarray, float] |
     """Least-squares plane through ``points``, its normal oriented like ``guess``; ``None`` for fewer than three."""
     if len(points) < 3:
         return None
-    centre = points.mean(axis=0)
-    normal = np.linalg.eigh(np.cov((points - centre).T))[1][:, 0]
+    # Coordinates as contiguous rows: numpy reduces an (n, 3) array along its first axis several times slower,
+    # and RANSAC fits planes of 100,000 voxels some 60 times on a million-point room.
+    rows = np.ascontiguousarray(points.T)
+    centre = rows.mean(axis=1)
+    centred = rows - centre[:, None]
+    normal = np.linalg.eigh(centred @ centred.T)[1][:, 0]
     normal = normal if normal @ guess >= 0 else -normal
     return normal, float(normal @ centre)
