@@ -96,7 +96,8 @@ def segment_scene(
     5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
        cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). A patch of a
        removed horizontal plane that is not the ceiling (a bed's top, a desk's) then joins the objects
-       that hold it up, those standing wholly below it (:meth:`.planes.Planes.give_tops`). With
+       that hold it up, those standing wholly below it (:meth:`.planes.Planes.give_tops`); so does the
+       support itself when it does not bound the scan from below (the beds' top filling a camera's view). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
     6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
