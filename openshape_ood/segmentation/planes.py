@@ -347,8 +347,8 @@ class Planes:
         The support is such a top when it does not bound the scan from below: when more of the voxels within
         its span lie under it than :data:`BOUNDING_SHARE` allows behind a wall. A camera beside a bed sees the
         bed's top as the largest plane facing up and the floor round it too little to be one (a virtual
-        frame of ScanNet's scene0006: 16,462 voxels of the beds' tops, 807 of floor, 17 % of the frame's
-        voxels under the tops); the top still gives the up direction.
+        frame of ScanNet's scene0006: 16,462 voxels of the beds' tops, 807 of floor, 17 % of the voxels within
+        their span under them); the top still gives the up direction.
         """
         owners = np.flatnonzero(objects >= 0)
         if not self.has_support or len(owners) == 0:
