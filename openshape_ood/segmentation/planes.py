@@ -355,10 +355,9 @@ class Planes:
             return
         heights = self.centroids @ up
         tree = cKDTree(self.centroids[owners])  # once: a top held up by another top alone (rare) stays apart
-        support = self.found[0]
-        side = 1.0 if support.normal @ up >= 0 else -1.0
-        below = self.beyond_share(side * support.normal, side * support.offset, support.voxels, up)
-        for plane in self.found if below > BOUNDING_SHARE else self.found[1:]:
+        support = self.found[0]  # beyond_share counts below it along up, whichever way its normal points
+        top = len(support.voxels) > 0 and self.beyond_share(*support, up) > BOUNDING_SHARE
+        for plane in self.found if top else self.found[1:]:
             if abs(plane.normal @ up) < self.min_cos or len(plane.voxels) == 0:
                 continue
             level = float(np.median(heights[plane.voxels]))
