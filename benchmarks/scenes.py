@@ -46,7 +46,9 @@ Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by 
 (:mod:`benchmarks.virtual_frames`: 512 x 424, from the corners at eye height), and each frame, in its
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
 fewer than 200 pixels are left out of a frame's count. A proxy of single-view frames of rooms, which the
-scans we have lack; its figure is printed beside the room's.
+scans we have lack; its figure is printed beside the room's. With ``--frame-points N`` each frame is also
+segmented sampled down at random to N of its points, as VoteNet's SUN RGB-D clouds are (50,000 of a
+Kinect v2 frame's), objects of fewer than that share of 200 points left out.
 
 Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
 also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the
@@ -374,16 +376,25 @@ def scaled_voxel(row: dict, scale: float) -> float | None:
     return None if row["settings"] is None else scale * row["settings"]["voxel_size"]
 
 
-def run_frames(points, truth, up, views: int, values: dict, background: dict | None = None) -> list[dict]:
+def run_frames(
+    points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None
+) -> list[dict]:
     """:func:`run_scan` on ``views`` virtual frames of a room (view k rendered and segmented with seed k),
-    each in its camera's coordinates without an up axis; none for a scan without ``up``."""
+    each in its camera's coordinates without an up axis; none for a scan without ``up``. With ``sample``,
+    each frame sampled down at random to that many points (with seed k), objects of fewer than
+    :data:`FRAME_MIN_GT_POINTS` times the share kept left out of its count."""
     if views == 0 or up is None:
         return []
-    return [
-        run_scan(*render_frame(points, truth, eye, target, up, seed=k), None, k, values, FRAME_MIN_GT_POINTS,
-                 background)
-        for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views))
-    ]
+    rows = []
+    for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views)):
+        frame, frame_truth = render_frame(points, truth, eye, target, up, seed=k)
+        min_gt_points = FRAME_MIN_GT_POINTS
+        if sample is not None and sample < len(frame):
+            kept = np.sort(np.random.default_rng(k).choice(len(frame), sample, replace=False))
+            min_gt_points = max(1, round(FRAME_MIN_GT_POINTS * sample / len(frame)))
+            frame, frame_truth = frame[kept], frame_truth[kept]
+        rows.append(run_scan(frame, frame_truth, None, k, values, min_gt_points, background))
+    return rows
 
 
 #: The turns (azimuth, elevation in degrees) by which ``--orbit`` moves a table-top frame's camera: up to a
@@ -517,6 +528,9 @@ def main(argv: list[str] | None = None) -> None:
                              "a run per seed, the other settings chosen")
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
+    parser.add_argument("--frame-points", type=int, default=None, metavar="N",
+                        help="with --frames, also segment each frame sampled down at random to N points "
+                             "(e.g. 50000, as VoteNet's SUN RGB-D clouds)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
     parser.add_argument("--orbit", action="store_true",
@@ -532,6 +546,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--voxel-scales takes factors above 0, not {args.voxel_scales}")
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
+    if args.frame_points is not None and (args.frame_points < 1 or not args.frames):
+        parser.error(f"--frame-points takes a number of points of 1 or more, with --frames; got {args.frame_points}")
 
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
@@ -540,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
-    frames, crops, orbits = {}, {}, {}
+    frames, sampled_frames, crops, orbits = {}, {}, {}, {}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     skipped = {}
@@ -589,6 +605,8 @@ def main(argv: list[str] | None = None) -> None:
             ]
         views = args.frames if kinds[name] == "room" else 0
         frames[name] = run_frames(points, truth, up, views, candidates[0], background)
+        sampled = views if args.frame_points is not None else 0
+        sampled_frames[name] = run_frames(points, truth, up, sampled, candidates[0], background, args.frame_points)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         row = results[0][name][0]
@@ -604,11 +622,13 @@ def main(argv: list[str] | None = None) -> None:
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
               + "".join(f"   voxel x{scale} found {scaled[scale][name][0]['found_050']}" for scale in args.voxel_scales)
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
+              + (f"   sampled frames found {' '.join(str(r['found_050']) for r in sampled_frames[name])}"
+                 if sampled_frames[name] else "")
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else ""),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, crops, orbits, *denser.values(), *sparser.values(),
-                                    *scaled.values()) for row in by_scan[name]]  # fmt: skip
+        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, *denser.values(),
+                                    *sparser.values(), *scaled.values()) for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
                   file=sys.stderr)
@@ -619,8 +639,9 @@ def main(argv: list[str] | None = None) -> None:
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames, "crops": args.crops,
-              "orbit": list(ORBITS) if args.orbit else [], "left_out_unread": skipped}
+              "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames,
+              "frame_points": args.frame_points, "crops": args.crops, "orbit": list(ORBITS) if args.orbit else [],
+              "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
@@ -645,6 +666,10 @@ def main(argv: list[str] | None = None) -> None:
         views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(frames[scan])}
         if views:  # every frame of every room, counted together
             copies.append(("frames", views, list(views), [0], f"virtual frames, {args.frames} views of each, all together"))
+        views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(sampled_frames[scan])}
+        if views:
+            copies.append((f"frames_{args.frame_points}", views, list(views), [0],
+                           f"the virtual frames sampled down to {args.frame_points} points"))
         parts = {f"{scan} part {k}": [row] for scan in members for k, row in enumerate(crops[scan])}
         if parts:
             copies.append(("crops", parts, list(parts), [0], f"halves and quarters, {len(CROPS)} of each, all together"))
@@ -680,7 +705,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
-                                "frames": frames[scan], "crops": crops[scan], "orbit": orbits[scan]})  # fmt: skip
+                                "frames": frames[scan], "sampled_frames": sampled_frames[scan], "crops": crops[scan],
+                                "orbit": orbits[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

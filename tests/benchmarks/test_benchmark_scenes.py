@@ -166,6 +166,24 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
         scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
 
 
+def test_the_benchmark_samples_its_virtual_frames_down(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "scenes.json"
+    argv = ["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--frames", "1"]
+    scenes.main([*argv, "--frame-points", "20000"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    [whole], [sampled] = row["frames"], row["sampled_frames"]
+    assert report["frame_points"] == 20000 and sampled["settings"]["measured"]["points"] == 20000
+    assert whole["settings"]["measured"]["points"] > 20000
+    # Objects of 200 pixels are counted in the whole frame; a sample holds fewer of their points.
+    assert 0 < sampled["objects"] <= whole["objects"]
+    assert report["kinds"]["room"]["frames_20000"]["found_050"] == sampled["found_050"]
+    assert "the virtual frames sampled down to 20000 points" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        scenes.main([*argv[:-2], "--frame-points", "20000"])  # without --frames
+
+
 def test_the_benchmark_turns_table_top_frames_only(tmp_path, capsys, monkeypatch):
     # The synthetic room as a camera's frame without an up axis: the camera 0.8 m above the floor and 1.8 m
     # in front of the wall, looking at it (the scan moved so that the camera is at the origin).
