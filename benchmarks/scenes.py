@@ -663,19 +663,16 @@ def main(argv: list[str] | None = None) -> None:
                    for share in args.sparser]
         copies += [(f"voxels_x{scale:g}", scaled[scale], members, args.seeds,
                     f"{scale:g} times the chosen voxel (a run per seed)") for scale in args.voxel_scales]
-        views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(frames[scan])}
-        if views:  # every frame of every room, counted together
-            copies.append(("frames", views, list(views), [0], f"virtual frames, {args.frames} views of each, all together"))
-        views = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(sampled_frames[scan])}
-        if views:
-            copies.append((f"frames_{args.frame_points}", views, list(views), [0],
-                           f"the virtual frames sampled down to {args.frame_points} points"))
-        parts = {f"{scan} part {k}": [row] for scan in members for k, row in enumerate(crops[scan])}
-        if parts:
-            copies.append(("crops", parts, list(parts), [0], f"halves and quarters, {len(CROPS)} of each, all together"))
-        turned = {f"{scan} view {k}": [row] for scan in members for k, row in enumerate(orbits[scan])}
-        if turned:
-            copies.append(("orbit", turned, list(turned), [0], f"seen from {len(ORBITS)} places round each, all together"))
+        # Every frame, part or view of every scan of the kind, counted together.
+        pieces = [("frames", frames, "view", f"virtual frames, {args.frames} views of each, all together"),
+                  (f"frames_{args.frame_points}", sampled_frames, "view",
+                   f"the virtual frames sampled down to {args.frame_points} points"),
+                  ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
+                  ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together")]
+        for key, by_scan, piece, label in pieces:
+            rows = {f"{scan} {piece} {k}": [row] for scan in members for k, row in enumerate(by_scan[scan])}
+            if rows:
+                copies.append((key, rows, list(rows), [0], label))
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")

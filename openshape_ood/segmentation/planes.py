@@ -177,7 +177,7 @@ class Planes:
             return False
         normal, offset = plane
         candidates = np.flatnonzero(self.remaining)
-        voxels = candidates[self._inliers(normal, offset, candidates)]
+        voxels = candidates[self._within(normal, offset, self.centroids[candidates], self.normals[candidates])]
         if len(voxels) < 3:
             return False
         voxels = self._large_patches(voxels, normal, min_area, together=support)
@@ -469,9 +469,6 @@ class Planes:
         height = self.centroids @ support.normal - support.offset
         low, high = robust_range(height[support.voxels])
         return (height >= low) & (height <= high) & (np.abs(self.normals @ support.normal) >= self.min_cos)
-
-    def _inliers(self, normal: np.ndarray, offset: float, voxels: np.ndarray) -> np.ndarray:
-        return self._within(normal, offset, self.centroids[voxels], self.normals[voxels])
 
     def _within(
         self, normal: np.ndarray, offset: float, centroids: np.ndarray, voxel_normals: np.ndarray
