@@ -24,8 +24,11 @@ bound the scan itself sets, not learned weights:
 - **Colour,** where the scan has it: the median colours of the two ends differ by no more than two
   voxels of one surface do (:func:`.colour.same_surface_difference`).
 
-Parts that touch in the image (a bowl's rim hiding its inside, a step in depth) are not joined: the
-space between them holds no occluder, and an object standing in front of another touches it so too.
+Parts that touch in the image (a bowl's rim hiding its inside, a step in depth) are not joined by
+that test: the space between them holds no occluder, and an object standing in front of another touches
+it so too. An object also hides parts of itself, and a piece of it seen past its own nearer edge (a
+sofa's seat behind its arm) lies within its outline, behind it, no farther than the object is deep:
+:func:`join_seen_past_edge` joins such pieces, on geometry alone.
 Scans that are not camera frames (no viewpoint, or a LiDAR sweep all around its sensor) are left as
 they are, and so are scans without colour: on the mOSD frames the geometric tests alone joined two
 pairs of different objects standing behind one occluder (test60: a bowl and a box, two boxes) for
@@ -39,7 +42,7 @@ import math
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from .colour import same_surface_difference
 from .geometry import plane_basis
@@ -57,6 +60,8 @@ _CLOSEST_SAMPLE = 512
 # Colour differences between neighbours within this many voxel sizes measure a surface's colour noise
 # (the reach over which colour.py measures it on planes).
 _COLOUR_REACH = 1.5
+# Voxels within this many voxel widths of each other in the image are neighbours there.
+_RAY_REACH = 1.5
 
 
 def join_occluded(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndarray | None, voxel_size: float,
@@ -87,18 +92,10 @@ def join_occluded(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndar
 def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, normal_angle, min_voxels, max_size,
                    colours) -> list[tuple[int, int]]:  # fmt: skip
     """The pairs of segment ids that :func:`join_occluded` joins (same arguments)."""
-    if viewpoint is None or colours is None:
+    projection = None if colours is None else _central_projection(centroids, viewpoint)
+    if projection is None:
         return []
-    rays = centroids - viewpoint
-    ranges = np.linalg.norm(rays, axis=1)
-    axis = rays.sum(axis=0)
-    if not np.linalg.norm(axis) or (ranges == 0).any():
-        return []
-    axis /= np.linalg.norm(axis)
-    depth = rays @ axis
-    if (depth <= math.cos(math.radians(_FIELD_OF_VIEW)) * ranges).any():
-        return []
-    image = rays @ plane_basis(axis).T / depth[:, None]  # central projection onto the plane at unit depth
+    image, ranges = projection
     ids, sizes = np.unique(objects[objects >= 0], return_counts=True)
     ids = ids[sizes >= min_voxels]
     if len(ids) < 2:
@@ -126,6 +123,91 @@ def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, no
                             colours):  # fmt: skip
                 joins.append((int(ids[a]), int(ids[b])))
     return joins
+
+
+def _central_projection(centroids: np.ndarray, viewpoint: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """The voxels' points in the image (their central projection from ``viewpoint`` onto the plane at unit
+    depth along the mean ray) and their ranges; ``None`` without a viewpoint, or when a voxel lies at it or
+    beyond :data:`_FIELD_OF_VIEW` of the mean ray (not a camera's frame)."""
+    if viewpoint is None:
+        return None
+    rays = centroids - viewpoint
+    ranges = np.linalg.norm(rays, axis=1)
+    axis = rays.sum(axis=0)
+    if not np.linalg.norm(axis) or (ranges == 0).any():
+        return None
+    axis /= np.linalg.norm(axis)
+    depth = rays @ axis
+    if (depth <= math.cos(math.radians(_FIELD_OF_VIEW)) * ranges).any():
+        return None
+    return rays @ plane_basis(axis).T / depth[:, None], ranges
+
+
+def join_seen_past_edge(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndarray | None,
+                        voxel_size: float, plane_distance: float) -> np.ndarray:  # fmt: skip
+    """Labels with each segment that is a part of a nearer segment, seen past that one's own edge, joined to it.
+
+    Seen from one viewpoint an object hides parts of itself: the seat of a sofa behind its arm, the inside of
+    a chair behind its back. A piece seen past such an edge lies within the object's outline in the image,
+    behind it: most of the piece's own outline meets the object, the object is the nearer side of every depth
+    edge between them (a step in range of more than ``plane_distance``; at least one), and the piece lies
+    within the convex hull of the object's image (widened by ``plane_distance`` at the piece's range) and no
+    farther behind the object's farthest voxel than the object's own span of ranges. An object standing in
+    front of another owns the edges between them; one lying on it or in it owns some of them; what is seen
+    past an object's side lies outside its outline, and a wall seen through a gap in a chair lies farther
+    behind it than the chair is deep. Segments join the one whose part they are (which may itself join
+    another). ``objects``: voxel labels (-1 background, whose voxels count in the outline); ``viewpoint``: the
+    sensor (``None``, or a view wider than a camera's: unchanged). Ids are renumbered 0..K-1.
+    """
+    projection = _central_projection(centroids, viewpoint)
+    if projection is None or objects.max() < 1:
+        return objects
+    image, ranges = projection
+    members = np.flatnonzero(objects >= 0)
+    # Image neighbours: of the nearest voxels in the image, those within one and a half voxel widths at the
+    # voxel's range (a surface's voxels lie one width apart in the image where it faces the camera, closer
+    # where it is seen at a slant).
+    distance, nearest = cKDTree(image).query(image[members], k=_NEIGHBOURS + 1, workers=-1)
+    nearest = np.minimum(nearest, len(image) - 1)  # past the last neighbour found: masked by its distance
+    first = np.broadcast_to(members[:, None], nearest.shape)
+    across = (distance <= _RAY_REACH * voxel_size / ranges[first]) & (objects[nearest] != objects[first])
+    first, second = first[across], nearest[across]
+    # Per (piece, neighbouring segment): outline voxels of the piece that meet it, and depth edges between them.
+    count = int(objects.max()) + 1
+    key = objects[first] * (count + 1) + objects[second] + 1  # the background as neighbour 0
+    outline = np.bincount(objects[np.unique(first)], minlength=count)
+    pairs, meeting = np.unique(np.unique(np.stack([key, first], axis=1), axis=0)[:, 0], return_counts=True)
+    step = ranges[second] - ranges[first]
+    nearer_other = np.bincount(np.searchsorted(pairs, key), step < -plane_distance, len(pairs))
+    nearer_piece = np.bincount(np.searchsorted(pairs, key), step > plane_distance, len(pairs))
+    piece, other = pairs // (count + 1), pairs % (count + 1) - 1
+    behind = (other >= 0) & (2 * meeting > outline[piece]) & (nearer_other > 0) & (nearer_piece == 0)
+    joins = [(int(a), int(b)) for a, b in zip(piece[behind], other[behind])
+             if _within_outline(objects == a, objects == b, image, ranges, plane_distance)]
+    if not joins:
+        return objects
+    first_id, second_id = np.array(joins).T
+    graph = coo_matrix((np.ones(len(joins)), (first_id, second_id)), shape=(count, count))
+    _, joined = connected_components(graph, directed=False)
+    result = objects.copy()
+    kept = objects >= 0
+    result[kept] = np.unique(joined[objects[kept]], return_inverse=True)[1]
+    return result
+
+
+def _within_outline(piece: np.ndarray, segment: np.ndarray, image: np.ndarray, ranges: np.ndarray,
+                    tolerance: float) -> bool:  # fmt: skip
+    """Whether the voxels of ``piece`` (a mask) lie within the convex hull of ``segment``'s in the image, up to
+    ``tolerance`` metres at their range, and no farther behind its farthest voxel than its span of ranges."""
+    span = ranges[segment]
+    if ranges[piece].max() > span.max() + (span.max() - span.min()):
+        return False
+    try:
+        hull = ConvexHull(image[segment])
+    except QhullError:  # a line of voxels in the image: no outline to lie within
+        return False
+    outside = (image[piece] @ hull.equations[:, :2].T + hull.equations[:, 2]).max(axis=1)
+    return bool((outside * ranges[piece] <= tolerance).all())
 
 
 def _hidden_by_nearer(objects, ranges, image, scene, end_a, end_b, voxel_size, plane_distance) -> bool:

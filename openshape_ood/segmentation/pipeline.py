@@ -19,7 +19,7 @@ from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
 from .geometry import column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize
 from .ground import grid_ground, orient_up
-from .occlusion import join_occluded
+from .occlusion import join_occluded, join_seen_past_edge
 from .planes import Planes
 from .scan_checks import check_real, screen_scan, too_sparse
 from .settings import (
@@ -105,7 +105,8 @@ def segment_scene(
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
        or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
        With ``occlusion``, in a camera frame with colour, the objects kept that are parts of one
-       object hidden in the middle by a nearer one are joined (:mod:`openshape_ood.segmentation.occlusion`).
+       object hidden in the middle by a nearer one are joined, and in any camera frame so is a piece of
+       an object seen past that object's own nearer edge (:mod:`openshape_ood.segmentation.occlusion`).
     7. On a street sweep in its sensor's frame, objects whose top the sensor did not see are
        background (:mod:`openshape_ood.segmentation.visibility`): the base of a facade, a trunk
        under its crown, anything cut off by the top of the view or hidden under something nearer.
@@ -338,6 +339,8 @@ def _segment_voxels(
             objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
             min_voxels, settings.max_size, colours,
         )
+        # ... and parts of one object that its own nearer part hides (the seat of a sofa behind its arm).
+        joined = join_seen_past_edge(joined, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance)
         objects = _by_point_count(joined, counts)
     if not (objects >= 0).any() and (clusters >= 0).any():
         found = len(np.unique(clusters[clusters >= 0]))

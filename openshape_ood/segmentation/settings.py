@@ -214,8 +214,9 @@ SETTINGS = (
     Setting("colour_split", "switch", "split an object into large regions of different colour (beyond the colour "
             "noise of the removed planes; faces meeting at convex edges stay together); needs colour; chosen: off "
             "(printed and shaded objects split)"),
-    Setting("occlusion", "switch", "join the visible parts of an object hidden in the middle by a nearer one, "
-            "in a camera frame with colour; chosen: on"),
+    Setting("occlusion", "switch", "join the visible parts of an object hidden in the middle by a nearer one (in "
+            "a camera frame with colour) and the pieces of an object seen past its own nearer edge (in any camera "
+            "frame); chosen: on"),
 )  # fmt: skip
 
 #: Names of the settings a caller may give.

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation import segment_scene
-from openshape_ood.segmentation.occlusion import join_occluded
+from openshape_ood.segmentation.occlusion import join_occluded, join_seen_past_edge
 
 from ..helpers.camera_frames import BLUE, GREEN, RED, render_table_frame, standing_box, standing_pole
 
@@ -95,3 +95,67 @@ def test_only_a_gap_hidden_behind_a_nearer_object_joins(between, joined):
     colours = np.tile(RED, (len(xyz), 1))
     result = join_occluded(objects, xyz, np.zeros(3), 0.005, 0.01, 30.0, 10, 3.0, colours)
     assert (result[: len(parts[0])][0] == result[len(parts[0]) : len(parts[0]) + len(parts[1])][0]) == joined
+
+
+def _image_patch(u_low, u_high, v_low, v_high, depth, step=0.005):
+    """A flat patch facing the camera at ``depth`` that covers ``u_low..u_high`` x ``v_low..v_high`` of the image
+    (the plane at depth 1), sampled every ``step`` radians."""
+    u, v = np.meshgrid(np.arange(u_low, u_high, step), np.arange(v_low, v_high, step))
+    return np.stack([u.ravel() * depth, v.ravel() * depth, np.full(u.size, depth)], axis=1)
+
+
+def _frame_and_piece(piece, background=()):
+    """A segment facing the camera (a square frame at 1 m round a hole 0.12 wide in the image, and a strip
+    beside it at 1.3 m: ranges 1.0-1.38 m), ``piece`` and ``background`` (patches), labelled 0, 1 and -1; the
+    frame's voxels that the piece hides are left out."""
+    frame = np.concatenate([
+        _image_patch(-0.2, 0.2, -0.2, -0.06, 1.0), _image_patch(-0.2, 0.2, 0.06, 0.2, 1.0),
+        _image_patch(-0.2, -0.06, -0.06, 0.06, 1.0), _image_patch(0.06, 0.2, -0.06, 0.06, 1.0),
+        _image_patch(0.2, 0.3, -0.2, 0.2, 1.3),
+    ])  # fmt: skip
+    in_front = [patch for patch in piece if patch[0, 2] < 1.0]
+    for patch in in_front:  # what the piece hides of the frame
+        image = frame[:, :2] / frame[:, 2:]
+        low, high = (patch[:, :2] / patch[:, 2:]).min(axis=0), (patch[:, :2] / patch[:, 2:]).max(axis=0)
+        frame = frame[~((image >= low).all(axis=1) & (image <= high).all(axis=1))]
+    piece, rest = np.concatenate(piece), np.concatenate([np.empty((0, 3)), *background])
+    return np.concatenate([frame, piece, rest]), np.repeat([0, 1, -1], [len(frame), len(piece), len(rest)])
+
+
+@pytest.mark.parametrize(
+    "piece, background, joined",
+    [
+        # the seat of a sofa behind its arm: seen through the frame's hole, 0.2 m behind it
+        ([_image_patch(-0.06, 0.06, -0.06, 0.06, 1.2)], [], True),
+        # a picture in the frame: no depth edge between them, nothing hides it
+        ([_image_patch(-0.06, 0.06, -0.06, 0.06, 1.0)], [], False),
+        # behind the hole, the frame beside it on one side only: most of its outline meets the wall round it
+        ([_image_patch(-0.06, 0.0, -0.03, 0.03, 1.2)],
+         [_image_patch(0.0, 0.06, -0.06, 0.06, 1.2), _image_patch(-0.06, 0.0, -0.06, -0.03, 1.2),
+          _image_patch(-0.06, 0.0, 0.03, 0.06, 1.2)], False),
+        # a wall seen through a gap: farther behind the frame's farthest voxel (1.38 m) than its span (0.38 m)
+        ([_image_patch(-0.06, 0.06, -0.06, 0.06, 2.5)], [], False),
+        # a thing standing in front: it is the nearer side of the edges
+        ([_image_patch(-0.06, 0.06, -0.06, 0.06, 0.8)], [], False),
+        # behind the hole, but lying on the frame as well (owning the edges there)
+        ([_image_patch(-0.06, 0.06, -0.06, 0.06, 1.2), _image_patch(-0.17, -0.1, -0.17, -0.1, 0.95)], [], False),
+        # behind the hole and rising above the frame: not within its outline in the image
+        ([_image_patch(-0.06, 0.06, -0.06, 0.06, 1.2), _image_patch(-0.06, 0.06, 0.2, 0.35, 1.2)], [], False),
+    ],
+)
+def test_a_piece_seen_past_a_segments_own_edge_joins_it(piece, background, joined):
+    xyz, objects = _frame_and_piece(piece, background)
+    result = join_seen_past_edge(objects, xyz, np.zeros(3), 0.005, 0.01)
+    assert (len(np.unique(result[result >= 0])) == 1) == joined
+    if not joined:
+        np.testing.assert_array_equal(result, objects)
+
+
+def test_a_piece_is_joined_only_in_a_camera_frame():
+    xyz, objects = _frame_and_piece([_image_patch(-0.06, 0.06, -0.06, 0.06, 1.2)])
+    np.testing.assert_array_equal(join_seen_past_edge(objects, xyz, None, 0.005, 0.01), objects)
+    # the same scene with a point behind the sensor: a view round it (a LiDAR sweep), no image plane
+    behind = np.concatenate([xyz, [[0.0, 0.0, -1.0]]])
+    np.testing.assert_array_equal(
+        join_seen_past_edge(np.append(objects, 1), behind, np.zeros(3), 0.005, 0.01), np.append(objects, 1)
+    )
