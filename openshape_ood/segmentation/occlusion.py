@@ -77,6 +77,12 @@ def join_occluded(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndar
     """
     joins = occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, normal_angle, min_voxels,
                            max_size, colours)  # fmt: skip
+    return _joined(objects, joins)
+
+
+def _joined(objects: np.ndarray, joins: list[tuple[int, int]]) -> np.ndarray:
+    """Voxel labels with the segments of each pair in ``joins`` (and those linked through them) given one id,
+    renumbered 0..K-1; ``objects`` itself when there is nothing to join."""
     if not joins:
         return objects
     kept = objects >= 0
@@ -184,15 +190,7 @@ def join_seen_past_edge(objects: np.ndarray, centroids: np.ndarray, viewpoint: n
     behind = (other >= 0) & (2 * meeting > outline[piece]) & (nearer_other > 0) & (nearer_piece == 0)
     joins = [(int(a), int(b)) for a, b in zip(piece[behind], other[behind])
              if _within_outline(objects == a, objects == b, image, ranges, plane_distance)]
-    if not joins:
-        return objects
-    first_id, second_id = np.array(joins).T
-    graph = coo_matrix((np.ones(len(joins)), (first_id, second_id)), shape=(count, count))
-    _, joined = connected_components(graph, directed=False)
-    result = objects.copy()
-    kept = objects >= 0
-    result[kept] = np.unique(joined[objects[kept]], return_inverse=True)[1]
-    return result
+    return _joined(objects, joins)
 
 
 def _within_outline(piece: np.ndarray, segment: np.ndarray, image: np.ndarray, ranges: np.ndarray,
