@@ -48,7 +48,10 @@ camera's coordinates without an up axis, is segmented with the defaults (view k 
 fewer than 200 pixels are left out of a frame's count. A proxy of single-view frames of rooms, which the
 scans we have lack; its figure is printed beside the room's. With ``--frame-points N`` each frame is also
 segmented sampled down at random to N of its points, as VoteNet's SUN RGB-D clouds are (50,000 of a
-Kinect v2 frame's), objects of fewer than that share of 200 points left out.
+Kinect v2 frame's), objects of fewer than that share of 200 points left out. With ``--frame-scales F``
+the frames are also rendered by a camera of F times the pixels across with the same field of view, objects
+of fewer than 200 F^2 pixels left out: 1.45 gives about the grid of SUN RGB-D's Kinect v2 frames, whose
+depth is registered to their colour images (730 x 530 pixels, focal length 529).
 
 Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
 also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the
@@ -99,7 +102,7 @@ from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
-from .virtual_frames import camera_views, orbit_views, render_frame, table_top_camera
+from .virtual_frames import camera_views, orbit_views, render_frame, room_camera, table_top_camera
 
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
 # other points (occlusion, dropouts); a tenth lost is small beside the changes of a real re-scan.
@@ -377,21 +380,24 @@ def scaled_voxel(row: dict, scale: float) -> float | None:
 
 
 def run_frames(
-    points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None
+    points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None,
+    scale: float = 1.0,
 ) -> list[dict]:
     """:func:`run_scan` on ``views`` virtual frames of a room (view k rendered and segmented with seed k),
-    each in its camera's coordinates without an up axis; none for a scan without ``up``. With ``sample``,
-    each frame sampled down at random to that many points (with seed k), objects of fewer than
-    :data:`FRAME_MIN_GT_POINTS` times the share kept left out of its count."""
+    each in its camera's coordinates without an up axis; none for a scan without ``up``. The camera has
+    ``scale`` times the pixels across (:func:`benchmarks.virtual_frames.room_camera`), and objects of fewer
+    than :data:`FRAME_MIN_GT_POINTS` times its square are left out of the count. With ``sample``, each
+    frame sampled down at random to that many points (with seed k), that floor times the share kept."""
     if views == 0 or up is None:
         return []
     rows = []
+    camera = room_camera(scale)
     for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views)):
-        frame, frame_truth = render_frame(points, truth, eye, target, up, seed=k)
-        min_gt_points = FRAME_MIN_GT_POINTS
+        frame, frame_truth = render_frame(points, truth, eye, target, up, seed=k, camera=camera)
+        min_gt_points = round(FRAME_MIN_GT_POINTS * scale**2)
         if sample is not None and sample < len(frame):
             kept = np.sort(np.random.default_rng(k).choice(len(frame), sample, replace=False))
-            min_gt_points = max(1, round(FRAME_MIN_GT_POINTS * sample / len(frame)))
+            min_gt_points = max(1, round(min_gt_points * sample / len(frame)))
             frame, frame_truth = frame[kept], frame_truth[kept]
         rows.append(run_scan(frame, frame_truth, None, k, values, min_gt_points, background))
     return rows
@@ -531,6 +537,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frame-points", type=int, default=None, metavar="N",
                         help="with --frames, also segment each frame sampled down at random to N points "
                              "(e.g. 50000, as VoteNet's SUN RGB-D clouds)")
+    parser.add_argument("--frame-scales", type=float, nargs="*", default=[], metavar="F",
+                        help="with --frames, also segment the frames of a camera with F times the pixels across and "
+                             "the same field of view (e.g. 1.45, as SUN RGB-D's Kinect v2 frames registered to colour)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
     parser.add_argument("--orbit", action="store_true",
@@ -548,6 +557,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
     if args.frame_points is not None and (args.frame_points < 1 or not args.frames):
         parser.error(f"--frame-points takes a number of points of 1 or more, with --frames; got {args.frame_points}")
+    if args.frame_scales and (not args.frames or any(not scale > 0 for scale in args.frame_scales)):
+        parser.error(f"--frame-scales takes factors above 0, with --frames; got {args.frame_scales}")
 
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
@@ -557,6 +568,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits = {}, {}, {}, {}
+    scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
     skipped = {}
@@ -607,6 +619,8 @@ def main(argv: list[str] | None = None) -> None:
         frames[name] = run_frames(points, truth, up, views, candidates[0], background)
         sampled = views if args.frame_points is not None else 0
         sampled_frames[name] = run_frames(points, truth, up, sampled, candidates[0], background, args.frame_points)
+        for scale in args.frame_scales:
+            scaled_frames[scale][name] = run_frames(points, truth, up, views, candidates[0], background, scale=scale)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         row = results[0][name][0]
@@ -624,11 +638,14 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
               + (f"   sampled frames found {' '.join(str(r['found_050']) for r in sampled_frames[name])}"
                  if sampled_frames[name] else "")
+              + "".join(f"   frames x{scale:g} found {' '.join(str(r['found_050']) for r in by_scan[name])}"
+                        for scale, by_scan in scaled_frames.items() if by_scan[name])
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else ""),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, *denser.values(),
-                                    *sparser.values(), *scaled.values()) for row in by_scan[name]]  # fmt: skip
+                                    *sparser.values(), *scaled.values(), *scaled_frames.values())
+                for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
                   file=sys.stderr)
@@ -640,7 +657,8 @@ def main(argv: list[str] | None = None) -> None:
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames,
-              "frame_points": args.frame_points, "crops": args.crops, "orbit": list(ORBITS) if args.orbit else [],
+              "frame_points": args.frame_points, "frame_scales": args.frame_scales, "crops": args.crops,
+              "orbit": list(ORBITS) if args.orbit else [],
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
@@ -667,6 +685,8 @@ def main(argv: list[str] | None = None) -> None:
         pieces = [("frames", frames, "view", f"virtual frames, {args.frames} views of each, all together"),
                   (f"frames_{args.frame_points}", sampled_frames, "view",
                    f"the virtual frames sampled down to {args.frame_points} points"),
+                  *((f"frames_x{scale:g}", scaled_frames[scale], "view",
+                     f"the virtual frames at {scale:g} times the pixels across") for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together")]
         for key, by_scan, piece, label in pieces:
@@ -702,8 +722,9 @@ def main(argv: list[str] | None = None) -> None:
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
-                                "frames": frames[scan], "sampled_frames": sampled_frames[scan], "crops": crops[scan],
-                                "orbit": orbits[scan]})  # fmt: skip
+                                "frames": frames[scan], "sampled_frames": sampled_frames[scan],
+                                "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
+                                "crops": crops[scan], "orbit": orbits[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

@@ -184,6 +184,27 @@ def test_the_benchmark_samples_its_virtual_frames_down(tmp_path, capsys):
         scenes.main([*argv[:-2], "--frame-points", "20000"])  # without --frames
 
 
+def test_the_benchmark_renders_its_virtual_frames_at_other_resolutions(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "scenes.json"
+    argv = ["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--frames", "1"]
+    scenes.main([*argv, "--frame-scales", "1.5"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    [whole], [scaled] = row["frames"], row["frame_scales"]["1.5"]
+    assert report["frame_scales"] == [1.5]
+    # The same view with 1.5 times the pixels across holds 2.25 times the points (pixels round at its edges).
+    ratio = scaled["settings"]["measured"]["points"] / whole["settings"]["measured"]["points"]
+    assert 2.2 < ratio < 2.3
+    assert report["kinds"]["room"]["frames_x1.5"]["found_050"] == scaled["found_050"]
+    assert "the virtual frames at 1.5 times the pixels across" in capsys.readouterr().out
+    for bad in (["--frame-scales", "0"], ["--frame-scales", "-1"]):
+        with pytest.raises(SystemExit):
+            scenes.main([*argv, *bad])
+    with pytest.raises(SystemExit):
+        scenes.main([*argv[:-2], "--frame-scales", "1.5"])  # without --frames
+
+
 def test_the_benchmark_turns_table_top_frames_only(tmp_path, capsys, monkeypatch):
     # The synthetic room as a camera's frame without an up axis: the camera 0.8 m above the floor and 1.8 m
     # in front of the wall, looking at it (the scan moved so that the camera is at the origin).

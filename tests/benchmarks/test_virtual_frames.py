@@ -88,3 +88,19 @@ def test_a_table_top_camera_splats_two_point_spacings():
     camera = frames.table_top_camera(0.0014)
     assert camera.splat_radius == pytest.approx(0.0028)
     assert (camera.width, camera.height, camera.focal) == (640, 480, 525.0)
+
+
+def test_a_room_camera_of_another_resolution_keeps_its_field_of_view():
+    camera = frames.room_camera(1.45)
+    assert (camera.width, camera.height) == (742, 615) and camera.focal == pytest.approx(529.25)
+    assert camera.width / camera.focal == pytest.approx(frames.ROOM_CAMERA.width / frames.ROOM_CAMERA.focal, rel=1e-3)
+    assert camera.max_splat_pixels == 18 and camera.splat_radius == frames.ROOM_CAMERA.splat_radius
+    assert frames.room_camera() == frames.ROOM_CAMERA
+    with pytest.raises(ValueError, match="above 0"):
+        frames.room_camera(0)
+    # Its frame of the panel in front of the wall: the same view in 1.45^2 times the pixels.
+    points, truth = wall_and_panel()
+    eye, target = np.array([0.0, 0.0, 1.2]), np.array([0.0, 3.0, 1.2])
+    base = frames.render_frame(points, truth, eye, target, "z")[1]
+    finer = frames.render_frame(points, truth, eye, target, "z", camera=camera)[1]
+    assert (finer == 1).sum() / (base == 1).sum() == pytest.approx(1.45**2, rel=0.03)
