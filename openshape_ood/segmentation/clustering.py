@@ -162,8 +162,10 @@ def filter_objects(
     heights: np.ndarray | None = None,
     max_height: float | None = None,
     min_height: float = 0.0,
+    min_voxels: int = 1,
 ) -> np.ndarray:
-    """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count.
+    """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count: at least
+    ``min_points`` points (``counts``: each voxel's) over at least ``min_voxels`` voxels.
 
     With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
     noise) are not objects: their median variation is rough (:func:`.geometry.rough_above`) against
@@ -185,7 +187,7 @@ def filter_objects(
     np.minimum.at(low, members, centroids[kept])
     np.maximum.at(high, members, centroids[kept])
     size = (high - low).max(axis=1) + voxel_size
-    good = (points >= min_points) & (size >= min_size) & (size <= max_size)
+    good = (points >= min_points) & (np.bincount(members) >= min_voxels) & (size >= min_size) & (size <= max_size)
     if heights is not None and max_height is not None:
         bottom = np.full(len(ids), np.inf)
         top = np.full(len(ids), -np.inf)

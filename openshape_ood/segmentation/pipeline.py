@@ -100,7 +100,7 @@ def segment_scene(
        support itself when it does not bound the scan from below (the beds' top filling a camera's view). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
-    6. Objects with fewer than ``min_points`` points, or whose largest side is shorter than
+    6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels, or whose largest side is shorter than
        ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
        or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
@@ -329,6 +329,7 @@ def _segment_voxels(
         return filter_objects(
             clusters, centroids, counts, settings.min_points, settings.min_size, max_size, settings.voxel_size,
             variation if scatter else None, flat_level, heights, max_height, settings.min_height,
+            settings.min_voxels,
         )  # fmt: skip
 
     objects = filtered(settings.max_size, settings.max_height, True)
@@ -356,7 +357,7 @@ def _segment_voxels(
 
 def _count_dropped(dropped: Counter, clusters: int, filtered, settings: SegmentationSettings, scatter: bool) -> None:
     """Count why the object filters left none of a piece's ``clusters``: ``filtered(max_size, max_height, scatter)``
-    filters them with those rules; the rest (``min_points``, ``min_size``) always apply."""
+    filters them with those rules; the rest (``min_points``, ``min_voxels``, ``min_size``) always apply."""
 
     def count(max_size: float, max_height: float | None, scatter: bool) -> int:
         return int(filtered(max_size, max_height, scatter).max()) + 1
@@ -376,7 +377,9 @@ def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     small, large = dropped["small"], dropped["clusters"] - dropped["small"]
     message = (
         f"no objects found: the object filters dropped all {dropped['clusters']} clusters of the scan: {small} have "
-        f"fewer than min_points={settings.min_points} points or are shorter than min_size={settings.min_size:.3g} m"
+        f"fewer than min_points={settings.min_points} points"
+        + (f" or min_voxels={settings.min_voxels} voxels" if settings.min_voxels > 1 else "")
+        + f" or are shorter than min_size={settings.min_size:.3g} m"
     )
     rules = {
         "max_size": f"longer than max_size={settings.max_size:.3g} m",
@@ -387,7 +390,8 @@ def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     reasons = [f"{dropped[rule]} are {text}" for rule, text in rules.items() if dropped[rule]]
     if large:
         message += f"; of the other {large}, " + ", ".join(reasons)
-    options = ["min_points", "min_size"] if small else []
+    floors = ["min_points", "min_voxels", "min_size"] if settings.min_voxels > 1 else ["min_points", "min_size"]
+    options = floors if small else []
     options += [rule for rule in ("max_size", "max_height") if dropped[rule]]
     flags = ", ".join("--" + option.replace("_", "-") for option in options)
     return message + f". Pass other values of {', '.join(options)} (scene: {flags}) to keep such objects"

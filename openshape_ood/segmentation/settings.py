@@ -85,6 +85,20 @@ _OBJECT_SURFACE = 0.0075
 # 45, 44, 44, 40 of 94 objects with 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450
 # with 47, 13, 8, 6, 5; the scans we have find the same with each (scenes guide, "Objects of a camera's frame").
 _FRAME_MIN_POINTS = 512
+# Voxels an object covers in a camera's frame, besides its pixels: the surface it shows on the grid the
+# segmentation works on, however many pixels sample it. A camera with more pixels per surface than the
+# Kinect frames the pixel floor was chosen on (depth registered to a finer colour image, as SUN RGB-D's
+# Kinect v2 frames are) lets smaller pieces through it: the rooms' virtual frames at 1.45 times the pixels
+# across showed 57 false segments for 47 objects found against 41 for 48 at 512 x 424, while their voxels,
+# a share of the scene's diagonal there, stayed the same. Tried 192, 256, 320 (and none) on the rooms'
+# frames at 1 and 1.45 times the pixels and sampled down to 50,000 points, and the mOSD frames seen from 15
+# places (python -m benchmarks.scenes --frames 4 --frame-scales 1.45 --frame-points 50000 --orbit, ad-hoc
+# script): scene0001's frames find 80, 79, 77 (none: 80) with 47, 45, 43 (50) false segments, scene0006's
+# 53, 53, 52 (53) with 66, 61, 61 (74), the mOSD views 422, 421, 418 (424) with 5, 4, 4 (10). 256 is the
+# most found among the values at which every kind of room frame (summed over both rooms) shows no more
+# false segments than objects found (at 192 the finer frames show 49 for 47); left out, scene0001 takes
+# 256 and scene0006 192 (scenes guide, "Voxels as well as pixels").
+_FRAME_MIN_VOXELS = 256
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
 # Height (m) of a storey: a wide scan taller than this is outdoors.
@@ -144,6 +158,7 @@ class SegmentationSettings:
     cluster_distance: float
     cluster_growth: float
     min_points: int
+    min_voxels: int
     min_size: float
     max_size: float
     max_height: float | None
@@ -200,6 +215,8 @@ SETTINGS = (
             "sensor; chosen: the sensor's angular step between its rows, for a scan in its sensor's frame"),
     Setting("min_points", "count", "objects with fewer points are background; chosen: the points of 0.0075 m^2 at "
             "one per square of the point spacing (40 at 1.37 cm), 512 in a camera's frame, 25 on a street", low=1),
+    Setting("min_voxels", "count", "objects covering fewer voxels are background; chosen: 256 in a camera's frame "
+            "(the surface on the segmentation's grid, however many pixels sample it), 1 elsewhere", low=1),
     Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "
             "chosen: three voxels, at least 3 cm"),
     Setting("max_size", "metres", "largest object (m): larger clusters are split (indoors until they fit; "
@@ -366,6 +383,7 @@ def choose_settings(
         # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
         "cluster_growth": measured.spacing_growth if measured.single_viewpoint else 0.0,
         "min_points": 25 if street else _FRAME_MIN_POINTS if measured.camera_frame else _surface_points(spacing),
+        "min_voxels": _FRAME_MIN_VOXELS if measured.camera_frame and not street else 1,
         "min_size": max(0.03, 3 * voxel),
         # Furniture indoors; outdoors vehicles (a van 6 m, a lorry 12 m) but not buildings.
         "max_size": 3.0 if not street else 12.0,

@@ -23,10 +23,10 @@ def standing_pole(centre_x, centre_z, radius, height, colour):
     return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
 
 
-def render_table_frame(things, seed=0):
-    """Points ``(N, 6)`` (xyz, rgb) seen from the origin, and the index of the thing each point lies on
-    (-1: the table or the wall)."""
-    u, v = np.meshgrid(np.arange(-0.45, 0.45, STEP), np.arange(-0.12, 0.2, STEP))  # the boxes cut off above the table
+def render_table_frame(things, seed=0, step=STEP):
+    """Points ``(N, 6)`` (xyz, rgb) seen from the origin, one per ray ``step`` radians apart, and the index of
+    the thing each point lies on (-1: the table or the wall)."""
+    u, v = np.meshgrid(np.arange(-0.45, 0.45, step), np.arange(-0.12, 0.2, step))  # the boxes cut off above the table
     rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     hit = np.where(rays[:, 1] > 0, TABLE_Y / np.maximum(rays[:, 1], 1e-9), np.inf)

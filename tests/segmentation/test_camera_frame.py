@@ -11,6 +11,7 @@ from openshape_ood.segmentation.settings import ScanMeasures, measure_scan
 from openshape_ood.segmentation.visibility import seen_through_share
 
 from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
+from ..helpers.camera_frames import STEP as PIXEL_STEP
 
 STEP = 0.005  # radians between the rays of the synthetic camera
 
@@ -59,12 +60,29 @@ def test_an_object_of_a_camera_frame_needs_512_pixels_and_one_of_a_room_a_surfac
     labels, settings = segment_scene(points, None, return_settings=True)
     assert settings.measured.camera_frame and settings.min_points == 512 and settings.source["min_points"] == "chosen"
     assert (labels[owner == 0] == 0).mean() > 0.95 and (labels[owner == 1] == -1).all()
-    given = segment_scene(points, None, min_points=50)
+    given = segment_scene(points, None, min_points=50, min_voxels=1)
     assert (given[owner == 1] == 1).mean() > 0.9  # kept when asked for
     # Not a camera's frame (the wall behind the boxes as well, as a reconstruction holds it): the points that
     # cover an object's least surface at the scan's spacing (test_voxel_floor).
     seen_through = segment_scene(np.concatenate([points[:, :3], _wall(1.5, -0.45, 0.45)]), None, return_settings=True)
     assert seen_through[1].min_points == round(0.0075 / seen_through[1].measured.spacing**2) != 512
+    assert seen_through[1].min_voxels == 1  # and no floor on voxels (below)
+
+
+def test_an_object_of_a_camera_frame_also_needs_256_voxels_however_many_pixels_sample_it():
+    # The same two boxes seen by a camera of twice the pixels across (as a depth image registered to a finer
+    # colour image): the small one shows 1,434 pixels, more than 512, on the 1 cm voxels of the frame's grid.
+    things = [standing_box(-0.15, 1.0, 0.09, 0.05, 0.3, RED), standing_box(0.15, 1.2, 0.04, 0.04, 0.1, BLUE)]
+    points, owner = render_table_frame(things, step=PIXEL_STEP / 2)
+    assert np.bincount(owner[owner >= 0]).tolist() == [12343, 1434]
+    every = segment_scene(points, None, voxel_size=0.01, min_voxels=1)
+    low = points[:, :3].min(axis=0)
+    voxels = [len(np.unique(np.floor((points[every == k, :3] - low) / 0.01), axis=0)) for k in (0, 1)]
+    assert voxels == [520, 136] and (every[owner == 1] == 1).mean() > 0.95  # both kept when asked for
+    # By default the small box, over 136 voxels, is background; the large one, over 520, stays.
+    labels, settings = segment_scene(points, None, voxel_size=0.01, return_settings=True)
+    assert settings.min_voxels == 256 and settings.source["min_voxels"] == "chosen"
+    assert (labels[owner == 0] == 0).mean() > 0.95 and (labels[owner == 1] == -1).all()
 
 
 def test_a_camera_frames_given_axis_names_its_support_whose_normal_is_up():
