@@ -100,8 +100,8 @@ def segment_scene(
        support itself when it does not bound the scan from below (the beds' top filling a camera's view). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
-    6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels, or whose largest side is shorter than
-       ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
+    6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels, or whose largest side
+       is shorter than ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
        or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
        With ``occlusion``, in a camera frame with colour, the objects kept that are parts of one

@@ -83,6 +83,11 @@ def test_an_object_of_a_camera_frame_also_needs_256_voxels_however_many_pixels_s
     labels, settings = segment_scene(points, None, voxel_size=0.01, return_settings=True)
     assert settings.min_voxels == 256 and settings.source["min_voxels"] == "chosen"
     assert (labels[owner == 0] == 0).mean() > 0.95 and (labels[owner == 1] == -1).all()
+    # Alone on the table the small box leaves no object, and the warning names both floors.
+    small, _ = render_table_frame(things[1:], step=PIXEL_STEP / 2)
+    with pytest.warns(UserWarning, match="fewer than min_points=512 points or min_voxels=256 voxels") as caught:
+        assert segment_scene(small, None, voxel_size=0.01).max() == -1
+    assert "(scene: --min-points, --min-voxels, --min-size)" in str(caught[0].message)
 
 
 def test_a_camera_frames_given_axis_names_its_support_whose_normal_is_up():
