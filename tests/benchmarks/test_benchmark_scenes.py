@@ -166,13 +166,20 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
         scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
 
 
-def test_the_benchmark_samples_its_virtual_frames_down(tmp_path, capsys):
+def run_one_frame(tmp_path, *options):
+    """The benchmark on the synthetic room with one virtual frame and ``options``: its arguments without
+    ``options``, its report and the room's row."""
     folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
     out = tmp_path / "scenes.json"
     argv = ["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--frames", "1"]
-    scenes.main([*argv, "--frame-points", "20000"])
+    scenes.main([*argv, *options])
     report = json.loads(out.read_text())
     [row] = report["scans"]
+    return argv, report, row
+
+
+def test_the_benchmark_samples_its_virtual_frames_down(tmp_path, capsys):
+    argv, report, row = run_one_frame(tmp_path, "--frame-points", "20000")
     [whole], [sampled] = row["frames"], row["sampled_frames"]
     assert report["frame_points"] == 20000 and sampled["settings"]["measured"]["points"] == 20000
     assert whole["settings"]["measured"]["points"] > 20000
@@ -185,12 +192,7 @@ def test_the_benchmark_samples_its_virtual_frames_down(tmp_path, capsys):
 
 
 def test_the_benchmark_renders_its_virtual_frames_at_other_resolutions(tmp_path, capsys):
-    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
-    out = tmp_path / "scenes.json"
-    argv = ["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--frames", "1"]
-    scenes.main([*argv, "--frame-scales", "1.5"])
-    report = json.loads(out.read_text())
-    [row] = report["scans"]
+    argv, report, row = run_one_frame(tmp_path, "--frame-scales", "1.5")
     [whole], [scaled] = row["frames"], row["frame_scales"]["1.5"]
     assert report["frame_scales"] == [1.5]
     # The same view with 1.5 times the pixels across holds 2.25 times the points (pixels round at its edges).
