@@ -307,10 +307,10 @@ def _segment_voxels(
     planes.give_back(objects)
     planes.drop_flat(objects, up)
     # The planes are final from here: their normals' noise, and the smallest part an object may have, once.
-    normal_noise, min_voxels = planes.normal_noise(), _min_voxels(settings, counts)
+    normal_noise, part_voxels = planes.normal_noise(), _part_voxels(settings, counts)
     if settings.convexity:
         objects = split_concave(
-            objects, centroids, voxel_normals, settings.voxel_size, min_voxels, context.viewpoint, normal_noise,
+            objects, centroids, voxel_normals, settings.voxel_size, part_voxels, context.viewpoint, normal_noise,
             normal_radius, up,
         )
     if up is not None:
@@ -320,7 +320,7 @@ def _segment_voxels(
             objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, normal_noise, normal_radius, up
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
-        objects = split_colours(objects, joins, centroids, colours, min_voxels, noise)
+        objects = split_colours(objects, joins, centroids, colours, part_voxels, noise)
     # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range.
     flat_level = flat_variation(variation, ~planes.remaining, ranges if noise_grows_with_range else None)
     clusters = objects
@@ -338,7 +338,7 @@ def _segment_voxels(
         # small or too flat to be an object on its own is no evidence of one, and would come back joined.
         joined = join_occluded(
             objects, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance, settings.normal_angle,
-            min_voxels, settings.max_size, colours,
+            part_voxels, settings.max_size, colours,
         )
         # ... and parts of one object that its own nearer part hides (the seat of a sofa behind its arm).
         joined = join_seen_past_edge(joined, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance)
@@ -375,10 +375,11 @@ def _count_dropped(dropped: Counter, clusters: int, filtered, settings: Segmenta
 def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     """Why no object is left: the clusters found, and how many each rule dropped."""
     small, large = dropped["small"], dropped["clusters"] - dropped["small"]
+    voxel_floor = settings.min_voxels > 1  # named only where it is one
     message = (
         f"no objects found: the object filters dropped all {dropped['clusters']} clusters of the scan: {small} have "
         f"fewer than min_points={settings.min_points} points"
-        + (f" or min_voxels={settings.min_voxels} voxels" if settings.min_voxels > 1 else "")
+        + (f" or min_voxels={settings.min_voxels} voxels" if voxel_floor else "")
         + f" or are shorter than min_size={settings.min_size:.3g} m"
     )
     rules = {
@@ -390,8 +391,7 @@ def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     reasons = [f"{dropped[rule]} are {text}" for rule, text in rules.items() if dropped[rule]]
     if large:
         message += f"; of the other {large}, " + ", ".join(reasons)
-    floors = ["min_points", "min_voxels", "min_size"] if settings.min_voxels > 1 else ["min_points", "min_size"]
-    options = floors if small else []
+    options = ["min_points", *(["min_voxels"] if voxel_floor else []), "min_size"] if small else []
     options += [rule for rule in ("max_size", "max_height") if dropped[rule]]
     flags = ", ".join("--" + option.replace("_", "-") for option in options)
     return message + f". Pass other values of {', '.join(options)} (scene: {flags}) to keep such objects"
@@ -465,6 +465,7 @@ def _by_point_count(objects: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return objects
 
 
-def _min_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
-    """Voxels that hold ``min_points`` points at the scan's median points per voxel."""
+def _part_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
+    """The fewest voxels a part of an object holds (the concave and colour splits, the occlusion join): those
+    that hold ``min_points`` points at the scan's median points per voxel."""
     return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))
