@@ -3,7 +3,7 @@ edge separates (two boxes side by side with coplanar tops, a can against a box s
 
 Off by default (setting ``colour_split``): on the real table-top frames and rooms we have, the printed
 faces of packaging and books and the shading of bowls and furniture made it split whole objects more
-often than it separated touching ones (measured in the scenes guide, "Colour regions inside objects").
+often than it separated touching ones (measured in the segmentation experiments, "Colour regions inside objects").
 
 1. **Colour regions.** Each object is cut into colour regions by region growing on its voxel neighbour
    graph, as :mod:`.colour` cuts a removed plane (Zhan et al. 2009, PCL's ``RegionGrowingRGB``): two

@@ -65,7 +65,7 @@ _ROOM = 10.0
 # partial scan of a room (0.1-0.2 m^2) took seats: in scene0001's halves and quarters and virtual frames
 # (python -m benchmarks.scenes --crops --frames 4) 0.3 finds 36 and 28 objects against 33 and 23 without
 # it, the whole rooms the same. Tried 0.2, 0.25, 0.3, 0.4, 0.5: scene0006 finds the same up to 0.3 and
-# fewer above, so 0.3 (chosen on scene0006, it ties; on scene0001 it is 0.4: scenes guide).
+# fewer above, so 0.3 (chosen on scene0006, it ties; on scene0001 it is 0.4: segmentation experiments).
 _OBJECT_TOP = 0.3
 # Surface (m^2) an object shows elsewhere indoors (a reconstructed room), counted in squares of the
 # point spacing: min_points = _OBJECT_SURFACE / spacing^2, 40-41 points at scene0001's spacing and 26-27 at
@@ -76,14 +76,15 @@ _OBJECT_TOP = 0.3
 # finds more than 50 points (94.2 of the summed means) with fewer false segments (305.4): 97.8, 100.0, 99.2,
 # 98.0, 96.0, 94.4 found and 266.8, 202.2, 163.6, 137.0, 115.0, 97.6 false. Chosen on both rooms by the
 # benchmark's rule (most found, then fewest false): 0.0075; on scene0006 alone 0.0075, on scene0001 alone
-# 0.02 (scenes guide, "Objects of a room: a surface, not a count").
+# 0.02 (segmentation experiments, "Objects of a room: a surface, not a count").
 _OBJECT_SURFACE = 0.0075
 # Points an object needs in a camera's frame (settings.camera_frame), where each point is a pixel: about
 # 23 x 23 of them. Fewer are slivers at depth edges and pieces of walls between furniture more often than
 # objects: on the rooms' rendered frames and the table-top frames rendered round the mOSD frames (python -m
 # benchmarks.scenes --frames 4 --orbit, this constant set to each value) 50, 200, 300, 512 and 800 find 46,
 # 45, 44, 44, 40 of 94 objects with 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450
-# with 47, 13, 8, 6, 5; the scans we have find the same with each (scenes guide, "Objects of a camera's frame").
+# with 47, 13, 8, 6, 5; the scans we have find the same with each (segmentation experiments, "Objects of a
+# camera's frame").
 _FRAME_MIN_POINTS = 512
 # Voxels an object covers in a camera's frame, besides its pixels: the surface it shows on the grid the
 # segmentation works on, however many pixels sample it. A camera with more pixels per surface than the
@@ -97,7 +98,7 @@ _FRAME_MIN_POINTS = 512
 # 53, 53, 52 (53) with 66, 61, 61 (74), the mOSD views 422, 421, 418 (424) with 5, 4, 4 (10). 256 is the
 # most found among the values at which every kind of room frame (summed over both rooms) shows no more
 # false segments than objects found (at 192 the finer frames show 49 for 47); left out, scene0001 takes
-# 256 and scene0006 192 (scenes guide, "Voxels as well as pixels").
+# 256 and scene0006 192 (segmentation experiments, "Voxels as well as pixels").
 _FRAME_MIN_VOXELS = 256
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
@@ -377,7 +378,7 @@ def choose_settings(
         # Halfway between perpendicular directions: a voxel at a plane's rim, its normal fitted across the edge
         # to a perpendicular surface (a wall's foot, a table's rim), is tilted up to 45 degrees and still lies
         # nearer this plane's direction than the other's. At 30 degrees such rims of reconstructed walls and
-        # floors stayed behind and linked objects; scenes guide, "The normal angle".
+        # floors stayed behind and linked objects; segmentation experiments, "The normal angle".
         "normal_angle": 45.0,
         "cluster_distance": 2 * voxel,
         # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
@@ -394,7 +395,7 @@ def choose_settings(
         "ground": "planes" if not street else "grid",
         "convexity": not street,
         # Off: on the real scans we have it split printed and shaded objects more often than it
-        # separated touching ones (docs/scenes-segmentation.md, colour regions inside objects).
+        # separated touching ones (docs/scenes-segmentation-log.md, colour regions inside objects).
         "colour_split": False,
         # Only camera frames with colour are joined (segmentation.occlusion); elsewhere the step does nothing.
         "occlusion": True,
