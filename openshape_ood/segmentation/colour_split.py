@@ -3,7 +3,8 @@ edge separates (two boxes side by side with coplanar tops, a can against a box s
 
 Off by default (setting ``colour_split``): on the real table-top frames and rooms we have, the printed
 faces of packaging and books and the shading of bowls and furniture made it split whole objects more
-often than it separated touching ones (measured in the segmentation experiments, "Colour regions inside objects").
+often than it separated touching ones (measured in the segmentation experiments, "Colour regions inside
+objects").
 
 1. **Colour regions.** Each object is cut into colour regions by region growing on its voxel neighbour
    graph, as :mod:`.colour` cuts a removed plane (Zhan et al. 2009, PCL's ``RegionGrowingRGB``): two
@@ -20,7 +21,7 @@ often than it separated touching ones (measured in the segmentation experiments,
    joins (their median: the joins across a boundary between two objects are few): against the table's
    noise, a printed box falls into regions of its print.
 2. **Large regions.** A region counts when it holds :data:`.convexity.PART_SHARE` of its object's voxels
-   and ``min_voxels``; every other voxel (printed text, a label, a specular highlight, the blurred
+   and ``part_voxels``; every other voxel (printed text, a label, a specular highlight, the blurred
    colour along an edge) goes to the nearest large region of its object.
 3. **Parts.** Large regions are one part when their mean colours are within the same threshold (the
    two halves of a box cut by a printed band) or when they meet at a convex edge: most of the joins
@@ -69,7 +70,7 @@ def colour_noise(planes, colours: np.ndarray, reach: float, rng: np.random.Gener
 
 
 def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarray, colours: np.ndarray,
-                  min_voxels: int, noise: float | None) -> np.ndarray:  # fmt: skip
+                  part_voxels: int, noise: float | None) -> np.ndarray:  # fmt: skip
     """Labels with each object of ``objects`` split into its parts of different colour (module
     docstring); ``joins``: the objects' :func:`.convexity.object_joins`; ``colours``: the voxels' mean
     colours ``(M, 3)`` in [0, 1]; ``noise``: the per-channel colour noise of the removed planes
@@ -97,7 +98,7 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     region_size = np.bincount(region, minlength=count)
     owner = np.zeros(count, dtype=np.int64)
     owner[region] = members  # joins stay within an object: each region has one owner
-    large = np.flatnonzero(region_size >= np.maximum(min_voxels, PART_SHARE * joins.sizes[owner]))
+    large = np.flatnonzero(region_size >= np.maximum(part_voxels, PART_SHARE * joins.sizes[owner]))
     if len(np.unique(owner[large])) == len(large):  # no object has two large regions
         return objects
     # Every voxel of an object with two or more large regions goes to its nearest large region (the

@@ -109,10 +109,10 @@ def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray
 
 
 def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
-                  min_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0,
+                  part_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0,
                   normal_radius: float = 0.0, up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Labels with each object split into the parts its concave edges separate, when it has two or
-    more parts of ``min_voxels`` voxels and a tenth of the object each.
+    more parts of ``part_voxels`` voxels and a tenth of the object each.
 
     Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
     sensor sees the outside of surfaces). Without one, those of surfaces facing more up than
@@ -140,7 +140,7 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     part_size = np.bincount(part[~valley], minlength=count)
     part_owner = np.zeros(count, dtype=np.int64)
     part_owner[part] = members  # joins stay within an object: each part has one owner
-    part_big = part_size >= np.maximum(min_voxels, PART_SHARE * joins.sizes[part_owner])
+    part_big = part_size >= np.maximum(part_voxels, PART_SHARE * joins.sizes[part_owner])
     # Valley voxels and small pieces join the nearest large part.
     return split_into_parts(objects, joins, centroids, part, part_big[part] & ~valley)
 

@@ -65,17 +65,17 @@ _RAY_REACH = 1.5
 
 
 def join_occluded(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndarray | None, voxel_size: float,
-                  plane_distance: float, normal_angle: float, min_voxels: int, max_size: float,
+                  plane_distance: float, normal_angle: float, part_voxels: int, max_size: float,
                   colours: np.ndarray | None) -> np.ndarray:  # fmt: skip
     """Labels with the segments that are visible parts of one occluded object given one id.
 
     ``objects``: voxel labels (-1 background), ``centroids`` the voxels, ``viewpoint`` the sensor's
     position (``None``: nothing is joined), ``plane_distance`` and ``normal_angle`` (degrees) the
-    scan's plane tests, ``min_voxels`` the fewest voxels a part needs to fit its surface, ``max_size``
+    scan's plane tests, ``part_voxels`` the fewest voxels a part needs to fit its surface, ``max_size``
     the largest object (parts farther apart are not joined), ``colours`` the voxels' mean colours
     (``None``: nothing is joined; see the module's note). Ids are renumbered 0..K-1.
     """
-    joins = occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, normal_angle, min_voxels,
+    joins = occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, normal_angle, part_voxels,
                            max_size, colours)  # fmt: skip
     return _joined(objects, joins)
 
@@ -95,7 +95,7 @@ def _joined(objects: np.ndarray, joins: list[tuple[int, int]]) -> np.ndarray:
     return result
 
 
-def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, normal_angle, min_voxels, max_size,
+def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, normal_angle, part_voxels, max_size,
                    colours) -> list[tuple[int, int]]:  # fmt: skip
     """The pairs of segment ids that :func:`join_occluded` joins (same arguments)."""
     projection = None if colours is None else _central_projection(centroids, viewpoint)
@@ -103,7 +103,7 @@ def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, no
         return []
     image, ranges = projection
     ids, sizes = np.unique(objects[objects >= 0], return_counts=True)
-    ids = ids[sizes >= min_voxels]
+    ids = ids[sizes >= part_voxels]
     if len(ids) < 2:
         return []
     members = [np.flatnonzero(objects == segment) for segment in ids]

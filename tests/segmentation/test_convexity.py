@@ -41,7 +41,7 @@ def test_a_concave_edge_beyond_the_normal_noise_splits(noise, split):
     centroids, normals, plate = _valley(40.0)
     objects = np.zeros(len(centroids), dtype=np.int64)
     viewpoint = np.array([0.0, 0.05, 1.0])  # above the valley: the normals face it already
-    result = split_concave(objects, centroids, normals, VOXEL, min_voxels=10, viewpoint=viewpoint, noise=noise)
+    result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=noise)
     if split:
         assert len(np.unique(result)) == 2
         assert len(np.unique(result[plate == 0])) == len(np.unique(result[plate == 1])) == 1

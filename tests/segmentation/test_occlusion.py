@@ -36,7 +36,7 @@ def test_no_viewpoint_or_no_colour_joins_nothing(hidden_box):
     points, owner = hidden_box
     apart = segment_scene(points, None, occlusion=False)
     xyz, colours = points[:, :3], points[:, 3:]
-    arguments = {"voxel_size": 0.005, "plane_distance": 0.01, "normal_angle": 30.0, "min_voxels": 10, "max_size": 3.0}
+    arguments = {"voxel_size": 0.005, "plane_distance": 0.01, "normal_angle": 30.0, "part_voxels": 10, "max_size": 3.0}
     joined = join_occluded(apart, xyz, np.zeros(3), colours=colours, **arguments)
     assert len(np.unique(joined[owner == 0])) == 1  # the sensor at the origin: joined
     for viewpoint, given in ((None, colours), (np.zeros(3), None)):
