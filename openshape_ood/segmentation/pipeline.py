@@ -267,7 +267,7 @@ def _segment_voxels(
     noise_grows_with_range = measured.single_viewpoint and settings.ground == "planes"
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
-        settings.voxel_size, spacing,
+        settings.voxel_size, spacing, context.viewpoint,
     )  # fmt: skip
     heights = None
     if settings.ground == "grid" and up is not None:

@@ -58,9 +58,15 @@ class Plane(NamedTuple):
 class Planes:
     """The large planes of a voxelised scan, found one by one and removed from ``remaining``."""
 
-    def __init__(self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float):
+    def __init__(
+        self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float,
+        viewpoint: np.ndarray | None = None,
+    ):
         self.centroids, self.normals = centroids, normals
         self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
+        # The sensor's place in a scan seen from one (a camera's frame, a sweep): what lies behind an upright
+        # plane is what lies on its side away from it. None for a reconstruction.
+        self.viewpoint = viewpoint
         # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
         # patch does not fall apart between the points of a sparse scan.
         self.cell = max(voxel_size, 2 * spacing)
@@ -282,8 +288,13 @@ class Planes:
     ) -> float:
         """Share of the scan's voxels within the span of ``patches`` (their robust extent across ``up``:
         :data:`BOUNDING_SHARE`, widened by ``widen`` times itself on each side) that lie more than two plane
-        distances beyond the plane: for an upright plane, the span along it and its side holding fewer of
-        them (behind a wall); for a horizontal one, the span in both directions and below it (under a floor)."""
+        distances beyond the plane: for an upright plane, the span along it and its side away from the sensor
+        where the scan has one (``viewpoint``), else its side holding fewer of them (behind a wall); for a
+        horizontal one, the span in both directions and below it (under a floor).
+
+        Seen from a sensor, a wall has nothing beyond its far side, and the front of a piece of furniture has
+        the room behind it. Its near side can be as empty: a camera's frame ends below the nearest furniture,
+        with nothing in front of it in view, and the side holding fewer would take its front for a wall."""
         horizontal = abs(normal @ up) >= self.min_cos
         if horizontal:
             across = self.centroids @ plane_basis(up).T
@@ -299,6 +310,9 @@ class Planes:
         band = 2 * self.distance
         if horizontal:
             beyond = (np.sign(normal @ up) * signed < -band).sum()
+        elif self.viewpoint is not None:
+            near_side = 1.0 if float(self.viewpoint @ normal) >= offset else -1.0
+            beyond = (near_side * signed < -band).sum()
         else:
             beyond = min((signed > band).sum(), (signed < -band).sum())
         return float(beyond / max(1, within.sum()))

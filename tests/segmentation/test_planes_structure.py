@@ -143,6 +143,20 @@ def test_the_share_behind_an_upright_plane_within_its_span_by_hand(monkeypatch):
     assert not planes.remaining[wall].any() and planes.remaining[floor + 100:].all()
 
 
+@pytest.mark.parametrize("sensor_x, behind", [(3.0, 10), (-3.0, 30), (None, 10)])
+def test_seen_from_a_sensor_what_lies_behind_a_plane_is_on_its_far_side_by_hand(sensor_x, behind):
+    # The wall of the test above, 140 voxels within its span: 30 on its +x side, 10 on its -x side. Seen
+    # from a sensor at x = 3, behind it is the -x side (10 of 140); from x = -3, the +x side (30 of 140);
+    # without a sensor (a reconstruction), the side holding fewer (10).
+    centroids, floor = _wall_beside_an_alcove()
+    viewpoint = None if sensor_x is None else np.array([sensor_x, 0.2, 0.7])
+    planes = Planes(centroids, normals(centroids)[0], 2 * STEP, math.cos(math.radians(30)), STEP, STEP, viewpoint)
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    patches = np.arange(floor, floor + 100)
+    for normal, offset in (([1.0, 0.0, 0.0], 0.0), ([-1.0, 0.0, 0.0], -0.0)):  # whichever way its normal points
+        assert math.isclose(planes.beyond_share(np.array(normal), offset, patches, UP), behind / 140)
+
+
 def test_the_support_and_planes_along_it_are_never_tested(monkeypatch):
     # A floor at another level has the room above it and the floor below, as a bed's top has: the test
     # cannot tell them apart, so a large horizontal plane is structure whatever lies beyond it. With
