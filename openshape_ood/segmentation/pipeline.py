@@ -203,7 +203,11 @@ def _segment(
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
-    context = _Context(settings, up, settings.measured, measured.viewpoint, rng, top, Counter())
+    # Given an up axis, the planes across it stand upright. Without one the support is the largest plane, in a
+    # camera's frame sometimes a wall facing it, and across that plane lie the table tops, below whose planes
+    # the rest of the view lies: seen from the sensor it would count as behind them (PCL's mug scene).
+    upright_viewpoint = measured.viewpoint if up_axis is not None else None
+    context = _Context(settings, up, settings.measured, measured.viewpoint, rng, top, Counter(), upright_viewpoint)
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
     else:
@@ -231,6 +235,7 @@ class _Context(NamedTuple):
     rng: np.random.Generator
     view_top: float | None
     dropped: Counter  # when the object filters drop every cluster of a piece: how many each rule dropped
+    upright_viewpoint: np.ndarray | None  # the sensor, where an up axis was given: Planes' viewpoint
 
 
 def _support_normal(
@@ -267,7 +272,7 @@ def _segment_voxels(
     noise_grows_with_range = measured.single_viewpoint and settings.ground == "planes"
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
-        settings.voxel_size, spacing, context.viewpoint,
+        settings.voxel_size, spacing, context.upright_viewpoint,
     )  # fmt: skip
     heights = None
     if settings.ground == "grid" and up is not None:

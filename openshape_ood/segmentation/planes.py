@@ -65,7 +65,7 @@ class Planes:
         self.centroids, self.normals = centroids, normals
         self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
         # The sensor's place in a scan seen from one (a camera's frame, a sweep): what lies behind an upright
-        # plane is what lies on its side away from it. None for a reconstruction.
+        # plane is what lies on its side away from it. None (a reconstruction): the side holding fewer.
         self.viewpoint = viewpoint
         # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
         # patch does not fall apart between the points of a sparse scan.
