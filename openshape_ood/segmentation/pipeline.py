@@ -203,11 +203,7 @@ def _segment(
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
-    # Given an up axis, the planes across it stand upright. Without one the support is the largest plane, in a
-    # camera's frame sometimes a wall facing it, and across that plane lie the table tops, below whose planes
-    # the rest of the view lies: seen from the sensor it would count as behind them (PCL's mug scene).
-    upright_viewpoint = measured.viewpoint if up_axis is not None else None
-    context = _Context(settings, up, settings.measured, measured.viewpoint, rng, top, Counter(), upright_viewpoint)
+    context = _Context(settings, up, settings.measured, measured.viewpoint, rng, top, Counter(), up_axis is not None)
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
     else:
@@ -235,7 +231,7 @@ class _Context(NamedTuple):
     rng: np.random.Generator
     view_top: float | None
     dropped: Counter  # when the object filters drop every cluster of a piece: how many each rule dropped
-    upright_viewpoint: np.ndarray | None  # the sensor, where an up axis was given: Planes' viewpoint
+    up_given: bool  # whether the scan's up axis was given
 
 
 def _support_normal(
@@ -270,9 +266,14 @@ def _segment_voxels(
     # A depth camera's noise grows with range across the surfaces facing it (a LiDAR's range noise hardly
     # grows, and its far ground must not let far foliage through); a reconstruction's does not.
     noise_grows_with_range = measured.single_viewpoint and settings.ground == "planes"
+    # Given an up axis, the planes across it stand upright, the support found or not. Without one the support
+    # is the largest plane, in a camera's frame sometimes a wall facing it, and across that plane lie the table
+    # tops, below whose planes the rest of the view lies: seen from the sensor it would count as behind them
+    # (PCL's mug scene), so there the side holding fewer voxels is behind.
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
-        settings.voxel_size, spacing, context.upright_viewpoint,
+        settings.voxel_size, spacing, context.viewpoint if context.up_given else None,
+        up if context.up_given else None,
     )  # fmt: skip
     heights = None
     if settings.ground == "grid" and up is not None:

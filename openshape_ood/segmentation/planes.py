@@ -60,13 +60,16 @@ class Planes:
 
     def __init__(
         self, centroids, normals, distance: float, min_cos: float, voxel_size: float, spacing: float,
-        viewpoint: np.ndarray | None = None,
+        viewpoint: np.ndarray | None = None, up: np.ndarray | None = None,
     ):
         self.centroids, self.normals = centroids, normals
         self.distance, self.min_cos, self.voxel_size = distance, min_cos, voxel_size
         # The sensor's place in a scan seen from one (a camera's frame, a sweep): what lies behind an upright
         # plane is what lies on its side away from it. None (a reconstruction): the side holding fewer.
         self.viewpoint = viewpoint
+        # The up direction of a scan given its axis: where no support is found (too little of it in view),
+        # the planes across it are still tested as walls or fronts. None: only the support's normal says.
+        self.up = up
         # Cells of the grid on which plane patches are connected: two voxel spacings, so that a
         # patch does not fall apart between the points of a sparse scan.
         self.cell = max(voxel_size, 2 * spacing)
@@ -246,15 +249,15 @@ class Planes:
 
     def bounds_scan(self, normal: np.ndarray, offset: float, patches: np.ndarray) -> bool:
         """Whether the plane of the large ``patches`` (voxel indices) is structure (:data:`BOUNDING_SHARE`):
-        always with the test off, before a support is found or for a plane along the support (horizontal);
-        a plane across it when it stands upright (:meth:`leans`) and at most that share of the voxels
-        within its span lie beyond it."""
-        if BOUNDING_SHARE >= 1 or not self.has_support:
+        always with the test off, before a support is found (unless ``up`` was given) or for a plane along
+        the support (horizontal); a plane across it when it stands upright (:meth:`leans`, with a support)
+        and at most that share of the voxels within its span lie beyond it."""
+        if BOUNDING_SHARE >= 1 or not (self.has_support or self.up is not None):
             return True
-        up = self.found[0].normal
+        up = self.found[0].normal if self.has_support else self.up
         if abs(normal @ up) >= self.min_cos:
             return True
-        if self.leans(normal, patches):
+        if self.has_support and self.leans(normal, patches):
             return False
         return self.beyond_share(normal, offset, patches, up) <= BOUNDING_SHARE
 
