@@ -16,6 +16,15 @@ def write_labelled_ply(path: Path, xyz: np.ndarray, labels: np.ndarray, name: st
     plyfile.PlyData([plyfile.PlyElement.describe(vertex, "vertex")]).write(str(path))
 
 
+def best_iou(labels: np.ndarray, thing: np.ndarray) -> float:
+    """The IoU of ``thing`` (a mask of points) with the segment of ``labels`` holding most of it; 0 when none does."""
+    held = labels[thing & (labels >= 0)]
+    if len(held) == 0:
+        return 0.0
+    segment = labels == np.bincount(held).argmax()
+    return float((thing & segment).sum() / (thing | segment).sum())
+
+
 def record_scatter_levels(monkeypatch) -> list[bool]:
     """Whether each call of the segmentation's scatter level (``pipeline.flat_variation``) is by range;
     the calls still compute it."""

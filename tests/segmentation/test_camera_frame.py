@@ -12,6 +12,7 @@ from openshape_ood.segmentation.visibility import seen_through_share
 
 from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
 from ..helpers.camera_frames import STEP as PIXEL_STEP
+from ..helpers.scenes import best_iou
 
 STEP = 0.005  # radians between the rays of the synthetic camera
 
@@ -108,15 +109,6 @@ def test_a_camera_frames_given_axis_names_its_support_whose_normal_is_up():
     assert not reconstruction.measured.camera_frame and reconstruction.up == (0.0, 1.0, 0.0)
 
 
-def _best_iou(labels: np.ndarray, thing: np.ndarray) -> float:
-    """The IoU of ``thing`` (a mask of points) with the segment holding most of it; 0 when none does."""
-    held = labels[thing & (labels >= 0)]
-    if len(held) == 0:
-        return 0.0
-    segment = labels == np.bincount(held).argmax()
-    return float((thing & segment).sum() / (thing | segment).sum())
-
-
 def _room_frame(pitch: float) -> tuple[np.ndarray, np.ndarray]:
     """A camera frame stored upright (x right, y forward, z up; the camera at the origin, 1.5 m above the
     floor, pitched ``pitch`` degrees down, 62 x 53 degrees of view, a coarse Kinect's pixels): the floor, a
@@ -149,7 +141,7 @@ def test_a_furniture_front_at_the_bottom_of_a_frame_given_its_axis_is_no_wall():
     points, owner = _room_frame(10.0)
     labels, settings = segment_scene(points, "z", return_settings=True)
     assert settings.measured.camera_frame and np.dot(settings.up, [0.0, 0.0, 1.0]) > 0.99
-    assert _best_iou(labels, owner == 0) > 0.8 and _best_iou(labels, owner == 1) > 0.8
+    assert best_iou(labels, owner == 0) > 0.8 and best_iou(labels, owner == 1) > 0.8
 
 
 def test_planes_across_a_given_axis_are_tested_with_no_support_in_view():
@@ -160,4 +152,4 @@ def test_planes_across_a_given_axis_are_tested_with_no_support_in_view():
     points, owner = render_table_frame([standing_box(-0.1, 1.3, 0.2, 0.1, 0.3, RED),
                                         standing_box(0.3, 1.3, 0.06, 0.06, 0.2, BLUE)])  # fmt: skip
     labels = segment_scene(points, "y")
-    assert _best_iou(labels, owner == 0) > 0.8 and _best_iou(labels, owner == 1) > 0.8
+    assert best_iou(labels, owner == 0) > 0.8 and best_iou(labels, owner == 1) > 0.8

@@ -7,6 +7,8 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 
+from ..helpers.scenes import best_iou
+
 SPACING = 0.02  # m between the points of every surface
 BED = ((1.5, 3.5), (1.0, 2.5), 0.5)  # x and y ranges and height (m): a top of 3 m^2, over the 0.3 of a seat
 PILLOW = ((1.8, 2.3), (1.2, 1.5), 0.15)  # lying on the bed
@@ -71,14 +73,6 @@ def _bedroom(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return _noisy(points, seed), labels.astype(np.int64)
 
 
-def _best_iou(labels: np.ndarray, member: np.ndarray) -> float:
-    found = labels[member][labels[member] >= 0]
-    if len(found) == 0:
-        return 0.0
-    label = np.bincount(found).argmax()
-    return float(((labels == label) & member).sum() / ((labels == label) | member).sum())
-
-
 @pytest.mark.parametrize("upside_down", [False, True])
 def test_a_beds_top_goes_back_to_its_sides_and_the_pillow_on_it_stays_apart(upside_down):
     # The bed's top (3 m^2, horizontal) is removed as a plane, which leaves the pillow apart; before, the top
@@ -89,8 +83,8 @@ def test_a_beds_top_goes_back_to_its_sides_and_the_pillow_on_it_stays_apart(upsi
     if upside_down:
         points = points * [1.0, -1.0, -1.0]
     labels = segment_scene(points, "z")
-    assert _best_iou(labels, truth == 0) >= 0.95
-    assert _best_iou(labels, truth == 1) >= 0.9
+    assert best_iou(labels, truth == 0) >= 0.95
+    assert best_iou(labels, truth == 1) >= 0.9
     assert len(np.unique(labels[labels >= 0])) == 2  # the bed and the pillow; floor and walls are background
 
 
@@ -110,7 +104,7 @@ def test_a_ceiling_stays_background_when_a_cupboard_reaches_it():
     points = np.concatenate([room, ceiling, cupboard])
     truth = np.r_[np.full(len(points) - len(cupboard), -1), np.zeros(len(cupboard), dtype=np.int64)]
     labels = segment_scene(_noisy(points, 0), "z")
-    assert _best_iou(labels, truth == 0) >= 0.95
+    assert best_iou(labels, truth == 0) >= 0.95
     assert (labels[truth < 0] == -1).mean() >= 0.99
 
 
@@ -141,7 +135,7 @@ def test_the_tops_of_two_beds_taken_for_the_support_go_back_to_their_sides():
 
     labels = segment_scene(_noisy(points, 0), "z")
 
-    assert _best_iou(labels, truth == 0) >= 0.95
-    assert _best_iou(labels, truth == 1) >= 0.95
-    assert _best_iou(labels, truth == 2) >= 0.9
+    assert best_iou(labels, truth == 0) >= 0.95
+    assert best_iou(labels, truth == 1) >= 0.95
+    assert best_iou(labels, truth == 2) >= 0.9
     assert (labels[truth < 0] == -1).mean() >= 0.95
