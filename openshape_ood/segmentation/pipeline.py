@@ -270,10 +270,10 @@ def _segment_voxels(
     # is the largest plane, in a camera's frame sometimes a wall facing it, and across that plane lie the table
     # tops, below whose planes the rest of the view lies: seen from the sensor it would count as behind them
     # (PCL's mug scene), so there the side holding fewer voxels is behind.
+    sensor, given_up = (context.viewpoint, up) if context.up_given else (None, None)
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
-        settings.voxel_size, spacing, context.viewpoint if context.up_given else None,
-        up if context.up_given else None,
+        settings.voxel_size, spacing, sensor, given_up,
     )  # fmt: skip
     heights = None
     if settings.ground == "grid" and up is not None:
