@@ -78,9 +78,9 @@ _OBJECT_TOP = 0.3
 # benchmark's rule (most found, then fewest false): 0.0075; on scene0006 alone 0.0075, on scene0001 alone
 # 0.02 (segmentation experiments, "Objects of a room: a surface, not a count").
 _OBJECT_SURFACE = 0.0075
-# Points an object needs in a camera's frame (settings.camera_frame), where each point is a pixel: about
-# 23 x 23 of them. Fewer are slivers at depth edges and pieces of walls between furniture more often than
-# objects: on the rooms' rendered frames and the table-top frames rendered round the mOSD frames (python -m
+# Pixels an object needs in a camera's frame (settings.camera_frame): about 23 x 23 of them; in a frame
+# holding a sample of its pixels (ScanMeasures.pixel_share), the points of that many. Fewer are slivers at
+# depth edges and pieces of walls between furniture more often than objects: on the rooms' rendered frames and the table-top frames rendered round the mOSD frames (python -m
 # benchmarks.scenes --frames 4 --orbit, this constant set to each value) 50, 200, 300, 512 and 800 find 46,
 # 45, 44, 44, 40 of 94 objects with 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450
 # with 47, 13, 8, 6, 5; the scans we have find the same with each (segmentation experiments, "Objects of a
@@ -124,6 +124,9 @@ class ScanMeasures:
         camera_frame: whether the scan lies to one side of the origin, near it, and shows one surface
             along each ray from it (:func:`camera_frame`): a camera's frame in its own coordinates,
             whether or not its spacing grows measurably with range.
+        pixel_share: in a camera's frame, the share of the camera's pixels it holds
+            (:func:`~openshape_ood.segmentation.visibility.pixel_share`): below 1 where the frame was
+            sampled down; 1 elsewhere.
     """
 
     points: int
@@ -133,6 +136,7 @@ class ScanMeasures:
     extent: tuple[float, float, float]
     row_step: float = 0.0
     camera_frame: bool = False
+    pixel_share: float = 1.0
 
     @property
     def viewpoint(self) -> np.ndarray | None:
@@ -215,7 +219,8 @@ SETTINGS = (
     Setting("cluster_growth", "non-negative", "added to the cluster distance per metre of range to the "
             "sensor; chosen: the sensor's angular step between its rows, for a scan in its sensor's frame"),
     Setting("min_points", "count", "objects with fewer points are background; chosen: the points of 0.0075 m^2 at "
-            "one per square of the point spacing (40 at 1.37 cm), 512 in a camera's frame, 25 on a street", low=1),
+            "one per square of the point spacing (40 at 1.37 cm), 512 pixels in a camera's frame (fewer points where "
+            "it holds a sample of its pixels), 25 on a street", low=1),
     Setting("min_voxels", "count", "objects covering fewer voxels are background; chosen: 256 in a camera's frame "
             "(the surface on the segmentation's grid, however many pixels sample it), 1 elsewhere", low=1),
     Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "
@@ -253,8 +258,10 @@ def measure_scan(xyz: np.ndarray, seed: int = 0, up_axis: str | None = None) -> 
     from scipy.spatial import cKDTree
 
     from .scan_checks import distinct_sample
+    from .visibility import pixel_share
 
-    sample, scale = distinct_sample(xyz, _SPACING_SAMPLE, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    sample, scale = distinct_sample(xyz, _SPACING_SAMPLE, rng)
     if len(sample) < 2:
         return ScanMeasures(len(xyz), 0.0, 0.0, False, extent)
     distance = cKDTree(sample).query(sample, k=2, workers=-1)[0][:, 1] * scale
@@ -276,7 +283,9 @@ def measure_scan(xyz: np.ndarray, seed: int = 0, up_axis: str | None = None) -> 
             single = slope >= _VIEWPOINT_SLOPE
             if single:
                 growth = float(np.median(np.array(median) / np.array(centre)))
-    return ScanMeasures(len(xyz), spacing, growth, single, extent, camera_frame=camera_frame(bounds, sample))
+    frame = camera_frame(bounds, sample)
+    share = pixel_share(xyz, rng) if frame else 1.0
+    return ScanMeasures(len(xyz), spacing, growth, single, extent, camera_frame=frame, pixel_share=share)
 
 
 def camera_frame(bounds: tuple[np.ndarray, np.ndarray], sample: np.ndarray) -> bool:
@@ -383,7 +392,7 @@ def choose_settings(
         "cluster_distance": 2 * voxel,
         # Far points of a one-viewpoint scan are sparse: the radius grows by their spacing.
         "cluster_growth": measured.spacing_growth if measured.single_viewpoint else 0.0,
-        "min_points": 25 if street else _FRAME_MIN_POINTS if measured.camera_frame else _surface_points(spacing),
+        "min_points": 25 if street else _frame_points(measured) if measured.camera_frame else _surface_points(spacing),
         "min_voxels": _FRAME_MIN_VOXELS if measured.camera_frame and not street else 1,
         "min_size": max(0.03, 3 * voxel),
         # Furniture indoors; outdoors vehicles (a van 6 m, a lorry 12 m) but not buildings.
@@ -517,6 +526,12 @@ def _horizontal_extent(extent: tuple[float, float, float], up: np.ndarray) -> li
 def _surface_points(spacing: float) -> int:
     """The points that cover :data:`_OBJECT_SURFACE` at one point per square of ``spacing`` (m), at least one."""
     return max(1, round(_OBJECT_SURFACE / spacing**2))
+
+
+def _frame_points(measured: ScanMeasures) -> int:
+    """The points of :data:`_FRAME_MIN_POINTS` pixels in a camera's frame that holds ``measured.pixel_share``
+    of its pixels, at least one."""
+    return max(1, round(_FRAME_MIN_POINTS * measured.pixel_share))
 
 
 def _round(value: float) -> float:

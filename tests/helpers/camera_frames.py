@@ -23,9 +23,10 @@ def standing_pole(centre_x, centre_z, radius, height, colour):
     return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
 
 
-def render_table_frame(things, seed=0, step=STEP):
+def render_table_frame(things, seed=0, step=STEP, along_rays=False):
     """Points ``(N, 6)`` (xyz, rgb) seen from the origin, one per ray ``step`` radians apart, and the index of
-    the thing each point lies on (-1: the table or the wall)."""
+    the thing each point lies on (-1: the table or the wall). The depth noise moves each point off its ray, or
+    with ``along_rays`` only along it, as a depth camera's does: its points stay on its pixels' rays."""
     u, v = np.meshgrid(np.arange(-0.45, 0.45, step), np.arange(-0.12, 0.2, step))  # the boxes cut off above the table
     rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
@@ -56,7 +57,10 @@ def render_table_frame(things, seed=0, step=STEP):
         hit[closer], owner[closer] = distance[closer], index
     seen = np.isfinite(hit)
     rng = np.random.default_rng(seed)
-    xyz = rays[seen] * hit[seen, None] + rng.normal(0, 0.0005, (seen.sum(), 3))
+    if along_rays:
+        xyz = rays[seen] * (hit[seen] + rng.normal(0, 0.0005, seen.sum()))[:, None]
+    else:
+        xyz = rays[seen] * hit[seen, None] + rng.normal(0, 0.0005, (seen.sum(), 3))
     colours = np.array([GREY] + [thing[-1] for thing in things])[owner[seen] + 1]
     colours = np.clip(colours + rng.normal(0, 0.01, colours.shape), 0, 1)
     return np.concatenate([xyz, colours], axis=1), owner[seen]

@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.settings import ScanMeasures, measure_scan
-from openshape_ood.segmentation.visibility import seen_through_share
+from openshape_ood.segmentation.visibility import pixel_share, seen_through_share
 
 from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
 from ..helpers.camera_frames import STEP as PIXEL_STEP
@@ -89,6 +89,42 @@ def test_an_object_of_a_camera_frame_also_needs_256_voxels_however_many_pixels_s
     with pytest.warns(UserWarning, match="fewer than min_points=512 points or min_voxels=256 voxels") as caught:
         assert segment_scene(small, None, voxel_size=0.01).max() == -1
     assert "(scene: --min-points, --min-voxels, --min-size)" in str(caught[0].message)
+
+
+def test_the_share_of_its_pixels_a_sampled_frame_holds_is_measured_on_their_rays():
+    # 18,000 pixels, a point on each ray (depth noise along the rays only, as a depth camera's), kept at random
+    # with each share (VoteNet keeps 50,000 points of a SUN RGB-D frame). 2,000 sites looked at: a standard
+    # error of 0.011 at most, and the tolerance is three of them.
+    points, _ = render_table_frame([standing_box(-0.15, 1.0, 0.09, 0.05, 0.3, RED)], along_rays=True)
+    assert len(points) == 18000
+    for share in (1.0, 0.5, 0.3, 0.1):
+        kept = points[np.random.default_rng(1).random(len(points)) < share, :3]
+        measured = pixel_share(kept, np.random.default_rng(0))
+        assert abs(measured - len(kept) / len(points)) < 0.033, (share, measured)  # the frame's edges miss a few
+    # Points off the rays (noise across them, as the helper's frames have by default) or at random directions
+    # lie on no grid: such a frame counts as whole.
+    across, _ = render_table_frame([standing_box(-0.15, 1.0, 0.09, 0.05, 0.3, RED)])
+    assert pixel_share(across[np.random.default_rng(1).random(len(across)) < 0.3, :3], np.random.default_rng(0)) == 1.0
+    scattered = np.random.default_rng(2).normal(size=(20000, 3)) + [0.0, 0.0, 5.0]
+    assert pixel_share(scattered, np.random.default_rng(0)) == 1.0
+
+
+def test_an_object_of_a_sampled_frame_needs_the_points_of_512_pixels():
+    # A box of 3,024 pixels in a frame of which 15 % are kept: 471 points over some 300 voxels of 1 cm (the
+    # voxels of a room's frame follow the room, not the sample). 512 pixels of that frame are 78 points (81 at
+    # the share measured, 0.158 of 0.153).
+    points, owner = render_table_frame([standing_box(-0.05, 1.0, 0.09, 0.05, 0.3, RED)], along_rays=True)
+    assert (owner == 0).sum() == 3024
+    kept = np.random.default_rng(1).random(len(points)) < 0.15
+    points, owner = points[kept], owner[kept]
+    assert (owner == 0).sum() == 471
+    labels, settings = segment_scene(points, None, voxel_size=0.01, return_settings=True)
+    assert settings.min_points == round(512 * settings.measured.pixel_share) == 81
+    assert settings.source["min_points"] == "chosen"
+    assert best_iou(labels, owner == 0) > 0.95
+    # Counted as pixels, the sample's points would leave it no object.
+    with pytest.warns(UserWarning, match="fewer than min_points=512 points"):
+        assert (segment_scene(points, None, voxel_size=0.01, min_points=512) == -1).all()
 
 
 def test_a_camera_frames_given_axis_names_its_support_whose_normal_is_up():
