@@ -80,11 +80,11 @@ _OBJECT_TOP = 0.3
 _OBJECT_SURFACE = 0.0075
 # Pixels an object needs in a camera's frame (settings.camera_frame): about 23 x 23 of them; in a frame
 # holding a sample of its pixels (ScanMeasures.pixel_share), the points of that many. Fewer are slivers at
-# depth edges and pieces of walls between furniture more often than objects: on the rooms' rendered frames and the table-top frames rendered round the mOSD frames (python -m
-# benchmarks.scenes --frames 4 --orbit, this constant set to each value) 50, 200, 300, 512 and 800 find 46,
-# 45, 44, 44, 40 of 94 objects with 142, 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450
-# with 47, 13, 8, 6, 5; the scans we have find the same with each (segmentation experiments, "Objects of a
-# camera's frame").
+# depth edges and pieces of walls between furniture more often than objects: on the rooms' rendered frames
+# and the table-top frames rendered round the mOSD frames (python -m benchmarks.scenes --frames 4 --orbit,
+# this constant set to each value) 50, 200, 300, 512 and 800 find 46, 45, 44, 44, 40 of 94 objects with 142,
+# 88, 76, 53, 38 false segments, and 422, 420, 419, 418, 413 of 450 with 47, 13, 8, 6, 5; the scans we have
+# find the same with each (segmentation experiments, "Objects of a camera's frame").
 _FRAME_MIN_POINTS = 512
 # Voxels an object covers in a camera's frame, besides its pixels: the surface it shows on the grid the
 # segmentation works on, however many pixels sample it. A camera with more pixels per surface than the

@@ -104,7 +104,7 @@ def seen_through_share(sample: np.ndarray) -> float:
 def pixel_share(xyz: np.ndarray, rng: np.random.Generator) -> float:
     """The share of a camera's pixels a frame ``(N, 3)`` in the camera's coordinates holds: 1 for a whole
     frame (its holes aside), less for a frame sampled down (VoteNet's export of SUN RGB-D keeps 50,000 of
-    each frame's points, a seventh to a third of them).
+    each frame's points, about an eighth to a fifth of its pixels).
 
     A frame's points lie on its pixels' rays, whose directions form a grid; a sample of them holds a share
     of its sites. Around each of :data:`_SHARE_QUERIES` random points, the shortest difference between two
