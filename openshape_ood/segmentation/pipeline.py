@@ -35,6 +35,7 @@ from .settings import (
     with_row_step,
     with_up,
 )
+from .standing import split_standing
 from .visibility import row_step, unseen_objects, view_top
 
 __all__ = ["segment_scene"]
@@ -97,7 +98,9 @@ def segment_scene(
        cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). A patch of a
        removed horizontal plane that is not the ceiling (a bed's top, a desk's) then joins the objects
        that hold it up, those standing wholly below it (:meth:`.planes.Planes.give_tops`); so does the
-       support itself when it does not bound the scan from below (the beds' top filling a camera's view). With
+       support itself when it does not bound the scan from below (the beds' top filling a camera's view).
+       Indoors, a part of an object standing on the object's flat top, held up by the top alone (a lamp on
+       a night stand), is split off (:mod:`openshape_ood.segmentation.standing`). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
     6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels, or whose largest side
@@ -321,6 +324,11 @@ def _segment_voxels(
         )
     if up is not None:
         planes.give_tops(objects, up, settings.cluster_distance, settings.max_size)
+        if settings.ground == "planes":  # indoors: a lamp on a night stand, a television on a desk
+            split_standing(
+                objects, centroids, voxel_normals, up, settings.plane_distance, settings.cluster_distance,
+                math.cos(math.radians(settings.normal_angle)), part_voxels, normal_noise,
+            )  # fmt: skip
     if settings.colour_split and colours is not None:
         joins = object_joins(
             objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, normal_noise, normal_radius, up

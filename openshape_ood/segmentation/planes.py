@@ -37,7 +37,7 @@ BOUNDING_SHARE = 0.05
 #: The 99th percentile of a Rayleigh distribution over its median, sqrt(ln 100 / ln 2): the angles between
 #: the noisy normals of a flat surface's voxels and its plane's normal have that law (two independent
 #: Gaussian tilts), so this many times their median is what 99 % of them stay within.
-_RAYLEIGH_99 = math.sqrt(math.log(100) / math.log(2))
+RAYLEIGH_99 = math.sqrt(math.log(100) / math.log(2))
 
 
 #: A sheet's span (Planes._structure_pieces) is widened by this share of it on each side: in a camera's
@@ -270,7 +270,7 @@ class Planes:
         in the middle of furniture (a partial scan, a frame's edge), RANSAC finds such planes through the
         cut-off beds and sofas, with nothing beyond them. Within the noise means within either of two limits:
 
-        - the scatter of the support's own voxel normals about its plane (:data:`_RAYLEIGH_99` times their
+        - the scatter of the support's own voxel normals about its plane (:data:`RAYLEIGH_99` times their
           median angle);
         - the lean by which the plane stays within its band (two plane distances) over the patches' robust
           height (:func:`.scan_checks.robust_range`).
@@ -284,7 +284,7 @@ class Planes:
         scatter = np.arccos(np.clip(np.abs(self.normals[support.voxels] @ support.normal), 0.0, 1.0))
         low, high = robust_range(self.centroids[patches] @ support.normal)
         resolved = math.atan2(2 * self.distance, max(high - low, 0.0))
-        return tilt > max(_RAYLEIGH_99 * float(np.median(scatter)), resolved)
+        return tilt > max(RAYLEIGH_99 * float(np.median(scatter)), resolved)
 
     def beyond_share(
         self, normal: np.ndarray, offset: float, patches: np.ndarray, up: np.ndarray, widen: float = 0.0

@@ -1,0 +1,118 @@
+"""What stands on the top of a piece of furniture is an object of its own.
+
+A lamp on a night stand, a pillow or a bag on a bed, a television on a desk touch what holds them up over
+their base, and where no concave edge shows between them (a lamp's narrow foot, a soft pillow) the
+clustering and the concave split leave them one object. Support relations decide it instead (Silberman et
+al., "Indoor segmentation and support inference from RGBD images", ECCV 2012: each object rests on the
+surface below it). An object's top is the fullest horizontal slab of its voxels facing up; what rises above
+that slab is in parts (connected at the cluster distance). A top is flat: its voxels' median tilt from up
+is within what 99 % of the normals of the scan's planes stray by (:data:`.planes.RAYLEIGH_99` times their
+median), so the rounded back of a duck or the cap of a dome, whose fullest slab facing up is a ring round
+what rises above it, is no top. A part stands on a top when the top alone holds it up:
+
+- its base lies within the top's interior: a part rising at the top's rim is the object's own (a chair's
+  back, a sofa's arm, a bed's headboard rise at the rim of the seat or the mattress);
+- without the top, it is joined to nothing of the object below the top: a body going on above its back (a
+  duck's neck, rising out of its chest in front of the back) is one surface with what lies below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+
+from .clustering import cluster
+from .geometry import plane_basis
+from .planes import RAYLEIGH_99
+
+__all__ = ["split_standing"]
+
+
+def split_standing(
+    objects: np.ndarray,
+    centroids: np.ndarray,
+    normals: np.ndarray,
+    up: np.ndarray,
+    band: float,
+    reach: float,
+    min_cos: float,
+    part_voxels: int,
+    normal_noise: float,
+) -> None:
+    """Give each part of an object that stands on the object's top an id of its own, in ``objects`` (per
+    voxel, -1 for background; in place).
+
+    ``up`` points from the support to what stands on it; ``band``: the plane distance (a top is a slab two
+    of them thick, a part lies above it beyond one, a part's base is its lowest band, and below the top
+    means beyond one band under it); ``reach``: the cluster distance (the joins, and the rim's width);
+    ``min_cos``: the cosine of the normal angle (voxels facing up); ``part_voxels``: the fewest voxels a
+    part, and what it leaves, hold; ``normal_noise``: the median angle (radians) by which the normals of the
+    scan's planes stray from their plane's (:meth:`.planes.Planes.normal_noise`).
+    """
+    heights = centroids @ up
+    flat_angle = RAYLEIGH_99 * normal_noise
+    basis = plane_basis(up)
+    next_id = int(objects.max(initial=-1)) + 1
+    for object_id in np.unique(objects[objects >= 0]):
+        voxels = np.flatnonzero(objects == object_id)
+        if len(voxels) < 2 * part_voxels:
+            continue
+        facing_up = voxels[np.abs(normals[voxels] @ up) >= min_cos]
+        if len(facing_up) < 3:
+            continue
+        top = _top(facing_up, heights, band)
+        if np.median(np.arccos(np.clip(np.abs(normals[top] @ up), 0.0, 1.0))) > flat_angle:
+            continue
+        level = float(np.median(heights[top]))
+        above = voxels[heights[voxels] > level + band]
+        if len(above) < part_voxels:
+            continue
+        interior = _inside_shrunk(centroids[top] @ basis.T, centroids[above] @ basis.T, reach)
+        if interior is None:
+            continue
+        held_below = _held_below(voxels, top, centroids, heights, level - band, reach)
+        parts = cluster(centroids[above], reach, 0.0, None)
+        for number in np.unique(parts[parts >= 0]):
+            member = parts == number
+            part = above[member]
+            if len(part) < part_voxels or len(voxels) - len(part) < part_voxels:
+                continue
+            # Its base: its voxels within a band of its lowest, where it meets the top.
+            base = member & (heights[above] <= heights[part].min() + band)
+            if interior[base].mean() >= 0.5 and not held_below[part].any():
+                objects[part] = next_id
+                next_id += 1
+
+
+def _top(facing_up: np.ndarray, heights: np.ndarray, band: float) -> np.ndarray:
+    """The voxels (of ``facing_up``) in the fullest slab two ``band`` thick along up, sliding by half a band
+    (as :meth:`.planes.Planes.horizontal` finds a plane's slab)."""
+    height = heights[facing_up]
+    bins = np.floor((height - height.min()) / (band / 2)).astype(np.int64)
+    per_slab = np.convolve(np.bincount(bins), np.ones(4, dtype=np.int64))[3:]
+    start = int(np.argmax(per_slab))
+    return facing_up[(bins >= start) & (bins < start + 4)]
+
+
+def _held_below(
+    voxels: np.ndarray, top: np.ndarray, centroids: np.ndarray, heights: np.ndarray, below: float, reach: float
+) -> np.ndarray:
+    """Per voxel of the scan, whether it is one of ``voxels`` joined, without the ``top``, to one of them
+    lower than ``below`` (connected at ``reach``)."""
+    rest = np.setdiff1d(voxels, top)
+    pieces = cluster(centroids[rest], reach, 0.0, None)
+    low = np.unique(pieces[(heights[rest] < below) & (pieces >= 0)])
+    held = np.zeros(len(centroids), dtype=bool)
+    held[rest] = np.isin(pieces, low)
+    return held
+
+
+def _inside_shrunk(outline: np.ndarray, points: np.ndarray, margin: float) -> np.ndarray | None:
+    """Whether each of ``points`` (2-D) lies within the convex hull of ``outline`` shrunk by ``margin``;
+    ``None`` where the outline has no area."""
+    try:
+        hull = ConvexHull(outline)
+    except QhullError:  # fewer than three points off one line
+        return None
+    # Each facet's equation is outward normal . x + offset <= 0 inside; shrunk, <= -margin.
+    return (points @ hull.equations[:, :2].T + hull.equations[:, 2] <= -margin).all(axis=1)

@@ -1,0 +1,113 @@
+"""What stands on an object's flat top is split off (segmentation.standing), by hand: voxels of one object, a
+night stand with a lamp on it, a chair whose back rises from its seat's rim, a neck going on below a back,
+a dome."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from openshape_ood.segmentation.standing import split_standing
+
+STEP = 0.02  # m between voxels
+BAND = REACH = 2 * STEP  # the plane distance and the cluster distance: two voxels
+MIN_COS = math.cos(math.radians(45.0))
+NOISE = math.radians(5.0)  # the median stray of the planes' normals: a top's may be 1.8 times that
+UP = np.array([0.0, 0.0, 1.0])
+
+
+def _plate(x: tuple[float, float], y: tuple[float, float], z: tuple[float, float], normal) -> tuple[np.ndarray, ...]:
+    """Voxels ``STEP`` apart filling a box that is one voxel thin along ``normal``'s axis, and their normals."""
+    axes = [np.arange(low, high + STEP / 2, STEP) for low, high in (x, y, z)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    return grid, np.tile(np.asarray(normal, dtype=float), (len(grid), 1))
+
+
+def _cylinder(radius: float, z: tuple[float, float], centre=(0.0, 0.0)) -> tuple[np.ndarray, ...]:
+    """Voxels on the side of an upright cylinder, and their outward normals."""
+    turns = np.arange(0.0, 2 * math.pi, STEP / radius)
+    heights = np.arange(z[0], z[1] + STEP / 2, STEP)
+    angle, height = np.meshgrid(turns, heights, indexing="ij")
+    normal = np.stack([np.cos(angle.ravel()), np.sin(angle.ravel()), np.zeros(angle.size)], axis=1)
+    points = np.c_[centre[0] + radius * normal[:, 0], centre[1] + radius * normal[:, 1], height.ravel()]
+    return points, normal
+
+
+def _split(*pieces: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """All ``pieces`` as one object (id 0), split: the voxels' centroids and their ids after."""
+    centroids = np.concatenate([piece[0] for piece in pieces])
+    normals = np.concatenate([piece[1] for piece in pieces])
+    objects = np.zeros(len(centroids), dtype=np.int64)
+    split_standing(objects, centroids, normals, UP, BAND, REACH, MIN_COS, part_voxels=10, normal_noise=NOISE)
+    return centroids, objects
+
+
+def test_a_lamp_standing_on_a_night_stands_top_is_an_object_of_its_own():
+    # A night stand 0.5 m square and 0.6 m high (its top and two sides), and a lamp in the middle of its top:
+    # a foot of 4 cm radius up to 0.88 m, and a shade of 15 cm radius from 0.9 to 1.1 m over a disc that
+    # holds it, wider than the foot.
+    top = _plate((-0.25, 0.25), (-0.25, 0.25), (0.6, 0.6), UP)
+    sides = [_plate((-0.25, -0.25), (-0.25, 0.25), (0.0, 0.58), (-1, 0, 0)),
+             _plate((-0.25, 0.25), (-0.25, -0.25), (0.0, 0.58), (0, -1, 0))]  # fmt: skip
+    square, square_normals = _plate((-0.15, 0.15), (-0.15, 0.15), (0.9, 0.9), UP)
+    round_ = np.linalg.norm(square[:, :2], axis=1) <= 0.15
+    disc = (square[round_], square_normals[round_])
+    foot, shade = _cylinder(0.04, (0.62, 0.88)), _cylinder(0.15, (0.92, 1.1))
+    centroids, objects = _split(top, *sides, foot, disc, shade)
+    heights = centroids[:, 2]
+    lamp = np.arange(len(centroids)) >= len(top[0]) + sum(len(side[0]) for side in sides)
+    # The lamp above the top's slab (beyond one band of 0.6 m) is one new object; the night stand, and the
+    # lamp's foot within that band, keep theirs.
+    assert np.unique(objects[lamp & (heights > 0.6 + BAND)]).tolist() == [1]
+    assert (objects[~lamp] == 0).all() and (objects[lamp & (heights <= 0.6 + BAND)] == 0).all()
+
+
+def test_a_chairs_back_rising_from_its_seats_rim_stays_with_the_chair():
+    # A seat 0.45 m square at 0.45 m, its front, and a back rising from its rim to 0.9 m a voxel in from the
+    # seat's rear edge: the back's base lies on the rim, outside the seat's interior (the seat shrunk by the
+    # cluster distance, 4 cm), though inside the seat.
+    seat = _plate((-0.225, 0.225), (-0.225, 0.225), (0.45, 0.45), UP)
+    front = _plate((-0.225, 0.225), (-0.225, -0.225), (0.0, 0.43), (0, -1, 0))
+    back = _plate((-0.225, 0.225), (0.205, 0.205), (0.47, 0.9), (0, -1, 0))
+    _, objects = _split(seat, front, back)
+    assert (objects == 0).all()
+    # Moved to the middle of the seat, the same plate stands on it: a board standing there, split off.
+    board = (back[0] - [0.0, 0.205, 0.0], back[1])
+    centroids, objects = _split(seat, front, board)
+    assert np.unique(objects[centroids[:, 2] > 0.45 + BAND]).tolist() == [1]
+
+
+def test_a_neck_going_on_below_the_top_stays_with_its_body():
+    # A duck's neck rises from the middle of its back but goes on below it as its chest: the back (a top
+    # 0.5 m square at 0.6 m with a notch in front, where the neck comes up), its side, and the neck's front,
+    # a plate from the floor to 0.9 m at the notch's back. Without the top it is joined to the chest below
+    # the top's slab, so nothing stands on the top.
+    back, back_normals = _plate((-0.25, 0.25), (-0.25, 0.25), (0.6, 0.6), UP)
+    kept = ~((np.abs(back[:, 0]) <= 0.07) & (back[:, 1] < -0.05))
+    side = _plate((-0.25, 0.25), (0.25, 0.25), (0.0, 0.58), (0, 1, 0))
+    neck = _plate((-0.05, 0.05), (-0.07, -0.07), (0.0, 0.9), (0, -1, 0))
+    centroids, objects = _split((back[kept], back_normals[kept]), side, neck)
+    assert (objects == 0).all()
+    # Cut off below the top's slab, the same neck stands on the top (a plate standing in its notch).
+    stub = (neck[0][neck[0][:, 2] >= 0.58], neck[1][neck[0][:, 2] >= 0.58])
+    centroids, objects = _split((back[kept], back_normals[kept]), side, stub)
+    assert np.unique(objects[centroids[:, 2] > 0.6 + BAND]).tolist() == [1]
+
+
+def test_the_cap_of_a_dome_is_no_part_standing_on_its_top():
+    # A dome (a hemisphere of 0.4 m radius, a voxel per STEP squared): its voxels facing up within 45 degrees
+    # fill every slab of their heights about as much (a sphere's area is even along its axis), so its fullest
+    # slab is a ring with the cap rising within it, held by the ring alone. The ring's median tilt from up,
+    # about 36 degrees, is no flat top's: nothing is split off.
+    count = int(2 * math.pi * 0.4**2 / STEP**2)
+    k = np.arange(count) + 0.5
+    height, turn = k / count, math.pi * (1 + math.sqrt(5)) * k  # a Fibonacci lattice on the upper half
+    radius = np.sqrt(1 - height**2)
+    normals = np.stack([radius * np.cos(turn), radius * np.sin(turn), height], axis=1)
+    centroids, objects = 0.4 * normals, np.zeros(count, dtype=np.int64)
+    split_standing(objects, centroids, normals, UP, BAND, REACH, MIN_COS, part_voxels=10, normal_noise=NOISE)
+    assert (objects == 0).all()
+    # Taken for flat whatever its tilt, the dome loses its cap.
+    split_standing(objects, centroids, normals, UP, BAND, REACH, MIN_COS, part_voxels=10, normal_noise=math.pi)
+    assert objects.max() == 1
