@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 # Neighbours of a voxel that estimate its surface normal.
 _NORMAL_NEIGHBOURS = 10
@@ -164,6 +164,27 @@ def plane_basis(normal: np.ndarray) -> np.ndarray:
     first /= np.linalg.norm(first)
     return np.stack([first, np.cross(normal, first)])
 
+
+
+def fullest_slab(heights: np.ndarray, distance: float) -> np.ndarray:
+    """A mask of the ``heights`` in the slab two ``distance`` thick that holds the most of them, the slab
+    sliding by half a distance (a plane's band of inliers, found along up)."""
+    bins = np.floor((heights - heights.min()) / (distance / 2)).astype(np.int64)
+    per_slab = np.convolve(np.bincount(bins), np.ones(4, dtype=np.int64))[3:]
+    start = int(np.argmax(per_slab))
+    return (bins >= start) & (bins < start + 4)
+
+
+def outside_hull(outline: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """How far each of ``points`` (2-D) lies outside the convex hull of ``outline``: the largest of its signed
+    distances to the hull's edges, negative inside (minus the distance to the nearest edge); ``None`` where
+    the outline has no area (fewer than three points off one line)."""
+    try:
+        hull = ConvexHull(outline)
+    except QhullError:
+        return None
+    # Each facet's equation is unit outward normal . x + offset, <= 0 inside.
+    return (points @ hull.equations[:, :2].T + hull.equations[:, 2]).max(axis=1)
 
 
 def sensor_angles(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:

@@ -42,10 +42,10 @@ import math
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import ConvexHull, QhullError, cKDTree
+from scipy.spatial import cKDTree
 
 from .colour import same_surface_difference
-from .geometry import plane_basis
+from .geometry import outside_hull, plane_basis
 
 # A camera frame: every voxel within this angle (degrees) of the frame's mean ray. Wider fields of
 # view (a LiDAR sweep around its sensor) do not project onto one image plane.
@@ -200,11 +200,9 @@ def _within_outline(piece: np.ndarray, segment: np.ndarray, image: np.ndarray, r
     span = ranges[segment]
     if ranges[piece].max() > span.max() + (span.max() - span.min()):
         return False
-    try:
-        hull = ConvexHull(image[segment])
-    except QhullError:  # a line of voxels in the image: no outline to lie within
+    outside = outside_hull(image[segment], image[piece])
+    if outside is None:  # a line of voxels in the image: no outline to lie within
         return False
-    outside = (image[piece] @ hull.equations[:, :2].T + hull.equations[:, 2]).max(axis=1)
     return bool((outside * ranges[piece] <= tolerance).all())
 
 

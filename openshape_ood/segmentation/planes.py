@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import SHEET, column_bounds, plane_basis, rough_above
+from .geometry import SHEET, column_bounds, fullest_slab, plane_basis, rough_above
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -87,14 +87,7 @@ class Planes:
         flat = np.flatnonzero(self.remaining & self.searchable & (np.abs(self.normals @ up) >= self.min_cos))
         if len(flat) < 3:
             return None
-        heights = self.centroids[flat] @ up
-        # Counts in slabs as thick as the inlier band (two distances), sliding by half a distance.
-        step = self.distance / 2
-        bins = np.floor((heights - heights.min()) / step).astype(np.int64)
-        per_bin = np.bincount(bins)
-        per_slab = np.convolve(per_bin, np.ones(4, dtype=np.int64))[3:]
-        start = int(np.argmax(per_slab))
-        in_slab = flat[(bins >= start) & (bins < start + 4)]
+        in_slab = flat[fullest_slab(self.centroids[flat] @ up, self.distance)]
         return _fitted(self.centroids[in_slab], up)
 
     def ransac(self, rng: np.random.Generator, across: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:

@@ -19,10 +19,9 @@ what rises above it, is no top. A part stands on a top when the top alone holds 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 from .clustering import cluster
-from .geometry import plane_basis
+from .geometry import fullest_slab, outside_hull, plane_basis
 from .planes import RAYLEIGH_99
 
 __all__ = ["split_standing"]
@@ -60,16 +59,18 @@ def split_standing(
         facing_up = voxels[np.abs(normals[voxels] @ up) >= min_cos]
         if len(facing_up) < 3:
             continue
-        top = _top(facing_up, heights, band)
+        top = facing_up[fullest_slab(heights[facing_up], band)]
         if np.median(np.arccos(np.clip(np.abs(normals[top] @ up), 0.0, 1.0))) > flat_angle:
             continue
         level = float(np.median(heights[top]))
         above = voxels[heights[voxels] > level + band]
         if len(above) < part_voxels:
             continue
-        interior = _inside_shrunk(centroids[top] @ basis.T, centroids[above] @ basis.T, reach)
-        if interior is None:
+        # Within the top's outline shrunk by the reach: a part rising at its rim stays.
+        outside = outside_hull(centroids[top] @ basis.T, centroids[above] @ basis.T)
+        if outside is None:
             continue
+        interior = outside <= -reach
         held_below = _held_below(voxels, top, centroids, heights, level - band, reach)
         parts = cluster(centroids[above], reach, 0.0, None)
         for number in np.unique(parts[parts >= 0]):
@@ -79,40 +80,18 @@ def split_standing(
                 continue
             # Its base: its voxels within a band of its lowest, where it meets the top.
             base = member & (heights[above] <= heights[part].min() + band)
-            if interior[base].mean() >= 0.5 and not held_below[part].any():
+            if interior[base].mean() >= 0.5 and not np.isin(part, held_below).any():
                 objects[part] = next_id
                 next_id += 1
-
-
-def _top(facing_up: np.ndarray, heights: np.ndarray, band: float) -> np.ndarray:
-    """The voxels (of ``facing_up``) in the fullest slab two ``band`` thick along up, sliding by half a band
-    (as :meth:`.planes.Planes.horizontal` finds a plane's slab)."""
-    height = heights[facing_up]
-    bins = np.floor((height - height.min()) / (band / 2)).astype(np.int64)
-    per_slab = np.convolve(np.bincount(bins), np.ones(4, dtype=np.int64))[3:]
-    start = int(np.argmax(per_slab))
-    return facing_up[(bins >= start) & (bins < start + 4)]
 
 
 def _held_below(
     voxels: np.ndarray, top: np.ndarray, centroids: np.ndarray, heights: np.ndarray, below: float, reach: float
 ) -> np.ndarray:
-    """Per voxel of the scan, whether it is one of ``voxels`` joined, without the ``top``, to one of them
-    lower than ``below`` (connected at ``reach``)."""
+    """The ``voxels`` joined, without the ``top``, to one of them lower than ``below`` (connected at
+    ``reach``)."""
     rest = np.setdiff1d(voxels, top)
     pieces = cluster(centroids[rest], reach, 0.0, None)
     low = np.unique(pieces[(heights[rest] < below) & (pieces >= 0)])
-    held = np.zeros(len(centroids), dtype=bool)
-    held[rest] = np.isin(pieces, low)
-    return held
+    return rest[np.isin(pieces, low)]
 
-
-def _inside_shrunk(outline: np.ndarray, points: np.ndarray, margin: float) -> np.ndarray | None:
-    """Whether each of ``points`` (2-D) lies within the convex hull of ``outline`` shrunk by ``margin``;
-    ``None`` where the outline has no area."""
-    try:
-        hull = ConvexHull(outline)
-    except QhullError:  # fewer than three points off one line
-        return None
-    # Each facet's equation is outward normal . x + offset <= 0 inside; shrunk, <= -margin.
-    return (points @ hull.equations[:, :2].T + hull.equations[:, 2] <= -margin).all(axis=1)
