@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from .helpers.parity import PARITY
+from .helpers.uni3d import FIXTURES as UNI3D_FIXTURES
 from .tiny_models import make_tiny_registry
 
 
@@ -34,6 +35,13 @@ def parity_manifest() -> dict:
 @pytest.fixture(scope="session")
 def parity_expected() -> dict[str, np.ndarray]:
     with np.load(PARITY / "expected.npz") as data:
+        return dict(data)
+
+
+@pytest.fixture(scope="session")
+def uni3d_expected() -> dict[str, np.ndarray]:
+    """Upstream Uni3D's outputs on the parity fixtures' clouds (tests/fixtures/uni3d_parity)."""
+    with np.load(UNI3D_FIXTURES / "expected.npz") as data:
         return dict(data)
 
 

@@ -22,32 +22,15 @@ from openshape_ood.encoders.uni3d import FPS_SKIP_NORM_SQ, build_uni3d
 
 from ..helpers.scenes import write_labelled_ply
 from ..helpers.hub import put_in_hub_cache
-from ..helpers.uni3d import FIXTURES, make_tiny_uni3d_registry, released_container
+from ..helpers.uni3d import (
+    CLOUDS, CONFIGS, FIXTURES, MANIFEST, fixture_config, make_tiny_uni3d_registry, prepared, released_container,
+)
 
-MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 RELEASED = json.loads((FIXTURES / "released_checkpoint_keys_expected.json").read_text())
-CONFIGS, CLOUDS = sorted(MANIFEST["configs"]), sorted(MANIFEST["inputs"])
 # The manifest's recommended tolerances, tightened to the issue's 1e-5 (float32).
 TOLERANCE = {"patch_features": 1e-5, "tokens_in": 1e-5, "cls_after_fc_norm": 1e-5, "embedding": 1e-5,
              "embedding_normalized": 1e-6}  # fmt: skip
 RELEASED_NAMES = [f"uni3d-{size}{suffix}" for size in ("ti", "s", "b", "l", "g") for suffix in ("", "-no-lvis")]
-
-
-@pytest.fixture(scope="module")
-def expected() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "expected.npz") as data:
-        return dict(data)
-
-
-def fixture_config(key: str) -> Uni3DConfig:
-    """The contract's fields only: the backbone's image size is read off the file."""
-    spec = MANIFEST["configs"][key]
-    overrides = spec["timm_overrides"]
-    return Uni3DConfig(
-        timm_model=spec["timm_model"], width=spec["pc_feat_dim"], depth=overrides["depth"],
-        heads=overrides["num_heads"], num_group=spec["num_group"], group_size=spec["group_size"],
-        encoder_dim=spec["pc_encoder_dim"], embed_dim=spec["embed_dim"],
-    )  # fmt: skip
 
 
 _ENCODERS: dict[str, ShapeEncoder] = {}
@@ -60,52 +43,47 @@ def fixture_encoder(key: str) -> ShapeEncoder:
     return _ENCODERS[key]
 
 
-def prepared(expected, cloud: str) -> torch.Tensor:
-    """The fixture's encoder input ``[N, 6]`` as the contract takes it: ``[1, 6, N]``."""
-    return torch.from_numpy(np.ascontiguousarray(expected[f"input/{cloud}/prepared"].T))[None]
-
-
 # ------------------------------------------------------------------------------ parity
 
 
 @pytest.mark.parametrize("key", CONFIGS)
-def test_encode_prepared_equals_upstream_on_every_cloud(key, expected):
+def test_encode_prepared_equals_upstream_on_every_cloud(key, uni3d_expected):
     encoder = fixture_encoder(key)
     assert encoder.family == "uni3d" and encoder.model_up_axis == "z" and encoder.embed_dim == 1024
     for cloud in CLOUDS:
-        out = encoder.encode_prepared(prepared(expected, cloud))
+        out = encoder.encode_prepared(prepared(uni3d_expected, cloud))
         assert out.shape == (1, 1024) and out.dtype == torch.float32
-        truth = expected[f"{key}/{cloud}/embedding"]
+        truth = uni3d_expected[f"{key}/{cloud}/embedding"]
         assert np.abs(out[0].numpy() - truth).max() <= TOLERANCE["embedding"], cloud
         unit = torch.nn.functional.normalize(out, dim=-1)[0].numpy()
-        assert np.abs(unit - expected[f"{key}/{cloud}/embedding_normalized"]).max() <= TOLERANCE["embedding_normalized"]
+        assert np.abs(unit - uni3d_expected[f"{key}/{cloud}/embedding_normalized"]).max() <= TOLERANCE["embedding_normalized"]
 
 
 @pytest.mark.parametrize("key", CONFIGS)
-def test_every_intermediate_equals_upstream(key, expected):
+def test_every_intermediate_equals_upstream(key, uni3d_expected):
     encoder = fixture_encoder(key).model.point_encoder
     for cloud in CLOUDS:
-        points = prepared(expected, cloud).transpose(1, 2)
+        points = prepared(uni3d_expected, cloud).transpose(1, 2)
         with torch.inference_mode():
             centre_index, centres, neighbours = encoder.group(points[..., :3])
             features = encoder.patch_features(points, centres, neighbours)
             tokens = encoder.tokens(features, centres)
             cls = encoder.cls_feature(tokens)
-        truth = {name: expected[f"{key}/{cloud}/{name}"] for name in TOLERANCE}
-        np.testing.assert_array_equal(centre_index[0].numpy(), expected[f"{key}/{cloud}/fps_idx"])
-        np.testing.assert_array_equal(centres[0].numpy(), expected[f"{key}/{cloud}/centers"])
+        truth = {name: uni3d_expected[f"{key}/{cloud}/{name}"] for name in TOLERANCE}
+        np.testing.assert_array_equal(centre_index[0].numpy(), uni3d_expected[f"{key}/{cloud}/fps_idx"])
+        np.testing.assert_array_equal(centres[0].numpy(), uni3d_expected[f"{key}/{cloud}/centers"])
         # Group order is unspecified upstream (topk sorted=False): compare the sets.
-        np.testing.assert_array_equal(np.sort(neighbours[0].numpy(), axis=1), expected[f"{key}/{cloud}/knn_idx_sorted"])
+        np.testing.assert_array_equal(np.sort(neighbours[0].numpy(), axis=1), uni3d_expected[f"{key}/{cloud}/knn_idx_sorted"])
         for name, value in (("patch_features", features), ("tokens_in", tokens), ("cls_after_fc_norm", cls)):
             assert np.abs(value[0].numpy() - truth[name]).max() <= TOLERANCE[name], (cloud, name)
 
 
-def test_fps_skips_points_at_the_centre_as_the_cuda_kernel(expected):
-    xyz = torch.from_numpy(expected["input/c3_fps_skip_603/prepared"][None, :, :3].copy())
+def test_fps_skips_points_at_the_centre_as_the_cuda_kernel(uni3d_expected):
+    xyz = torch.from_numpy(uni3d_expected["input/c3_fps_skip_603/prepared"][None, :, :3].copy())
     for key in CONFIGS:
         groups = MANIFEST["configs"][key]["num_group"]
         with_skip = farthest_point_sample(xyz, groups, skip_norm_sq=FPS_SKIP_NORM_SQ)[0].numpy()
-        np.testing.assert_array_equal(with_skip, expected[f"{key}/c3_fps_skip_603/fps_idx"])
+        np.testing.assert_array_equal(with_skip, uni3d_expected[f"{key}/c3_fps_skip_603/fps_idx"])
         # The manifest: without the rule the indices differ for every config on this cloud.
         assert not np.array_equal(farthest_point_sample(xyz, groups)[0].numpy(), with_skip)
     # By hand: point 2 (norm^2 1e-4) is never picked after the first centre; point 0 is picked first
@@ -146,7 +124,7 @@ VARIANTS = [("ti_like", "add module."), ("b_like", "float32"), ("g_like", "drop 
 
 
 @pytest.mark.parametrize("key, variant", VARIANTS)
-def test_with_or_without_module_prefix_and_in_float32_the_same_embeddings(key, variant, expected, tmp_path):
+def test_with_or_without_module_prefix_and_in_float32_the_same_embeddings(key, variant, uni3d_expected, tmp_path):
     spec = MANIFEST["configs"][key]
     module = torch.load(FIXTURES / spec["checkpoint"], weights_only=True)["module"]
     assert all(k.startswith(spec["key_prefix"]) for k in module) and spec["key_prefix"] == ("module." if key == "g_like" else "")
@@ -157,7 +135,7 @@ def test_with_or_without_module_prefix_and_in_float32_the_same_embeddings(key, v
         "drop module.": released_container(bare, ""),
         "float32": {"module": {k: v.float() if v.is_floating_point() else v for k, v in module.items()}},
     }[variant]
-    x = prepared(expected, "c0_plain_1024")
+    x = prepared(uni3d_expected, "c0_plain_1024")
     encoder = ShapeEncoder.from_checkpoint(_save(tmp_path / "variant.pt", payload), fixture_config(key), dtype="float32")
     assert torch.equal(encoder.encode_prepared(x), fixture_encoder(key).encode_prepared(x))
 

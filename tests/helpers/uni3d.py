@@ -11,9 +11,11 @@ packaged ones when the registry is in ``OPENSHAPE_OOD_REGISTRY``). By hand::
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from openshape_ood import Uni3DConfig
@@ -22,6 +24,9 @@ from openshape_ood.encoders.uni3d import build_uni3d
 from ..tiny_models import checksum_lines, registry_entry, write_text_tower
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "uni3d_parity"
+#: The parity fixtures' manifest: upstream's configs (model keys) and input clouds.
+MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
+CONFIGS, CLOUDS = sorted(MANIFEST["configs"]), sorted(MANIFEST["inputs"])
 #: registry name -> (timm architecture of the block family, heads)
 TINY = {
     "uni3d-ti": ("eva02_tiny_patch14_224", 2),
@@ -55,6 +60,23 @@ def write_tiny_checkpoint(path: Path, config: Uni3DConfig, seed: int = 0, prefix
                 module.running_var.uniform_(0.5, 1.5)
     torch.save(released_container(model.state_dict(), prefix), path)
     return path
+
+
+def fixture_config(key: str) -> Uni3DConfig:
+    """The architecture of parity fixture model ``key``, the contract's fields only: the backbone's image size is
+    read off the file."""
+    spec = MANIFEST["configs"][key]
+    overrides = spec["timm_overrides"]
+    return Uni3DConfig(
+        timm_model=spec["timm_model"], width=spec["pc_feat_dim"], depth=overrides["depth"],
+        heads=overrides["num_heads"], num_group=spec["num_group"], group_size=spec["group_size"],
+        encoder_dim=spec["pc_encoder_dim"], embed_dim=spec["embed_dim"],
+    )  # fmt: skip
+
+
+def prepared(expected: dict[str, np.ndarray], cloud: str) -> torch.Tensor:
+    """The parity fixture's encoder input ``[N, 6]`` as the contract takes it: ``[1, 6, N]``."""
+    return torch.from_numpy(np.ascontiguousarray(expected[f"input/{cloud}/prepared"].T))[None]
 
 
 def make_tiny_uni3d_registry(directory: str | Path) -> Path:
