@@ -26,7 +26,7 @@ bfloat16 by default, on a CPU as on a GPU) it reports:
   T tokens. Uni3D models (G groups of K points, width D, T = G + 1 tokens) are counted from
   the weights of their dense layers: ``2 G K`` x the mini-PointNet's (as upstream computes it;
   this encoder multiplies the group maximum's half of the third layer once per group, not
-  per point, so its ``of GEMM`` is a lower bound), ``2 G`` x the token and
+  per point, so it does less than counted and its ``of GEMM`` overstates the share), ``2 G`` x the token and
   position layers', ``2 T`` x each block's (all tokens, as upstream and this encoder run them),
   ``4 T^2 D`` per block for attention, ``2 D embed_dim`` for the projection.
   FPS, ball query, kNN, norms, softmax and activations are not counted;
