@@ -60,6 +60,11 @@ rendered as a Kinect frame (:func:`benchmarks.virtual_frames.table_top_camera`);
 segmented with seed k. Another frame of the same table from another place shows the objects in other
 contacts and occlusions and the table at another slant: a proxy of the table-top frames kept out of sight.
 
+Surroundings (``--surroundings``): each table-top frame is also segmented with what its camera saw round the
+table and the mOSD frames' authors set to no depth put back (:func:`benchmarks.virtual_frames.with_surroundings`:
+the table's far end, the floor below it and a wall beyond it, with a Kinect's depth noise), one copy per seed
+(noise drawn and segmented with seed s): a table-top frame as the camera gives it, the room in view.
+
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
 each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
 segmented with the defaults (part k with seed k). An object counts in a part when at least
@@ -102,7 +107,7 @@ from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
-from .virtual_frames import camera_views, orbit_views, render_frame, room_camera, table_top_camera
+from .virtual_frames import camera_views, orbit_views, render_frame, room_camera, table_top_camera, with_surroundings
 
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
 # other points (occlusion, dropouts); a tenth lost is small beside the changes of a real re-scan.
@@ -542,6 +547,9 @@ def main(argv: list[str] | None = None) -> None:
                              "the same field of view (e.g. 1.45, as SUN RGB-D's Kinect v2 frames registered to colour)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
+    parser.add_argument("--surroundings", action="store_true",
+                        help="also segment each table-top frame with the floor, a wall and the table's far end put "
+                             "into its empty pixels, a copy per seed")
     parser.add_argument("--orbit", action="store_true",
                         help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)
@@ -567,7 +575,7 @@ def main(argv: list[str] | None = None) -> None:
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
-    frames, sampled_frames, crops, orbits = {}, {}, {}, {}
+    frames, sampled_frames, crops, orbits, surroundings = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -629,6 +637,14 @@ def main(argv: list[str] | None = None) -> None:
             orbits[name] = run_orbits(points, truth, support, candidates[0], args.min_gt_points, background)
         else:
             orbits[name] = []
+        surroundings[name] = []
+        if args.surroundings and kinds[name] == "table-top" and up is None and (row["settings"] or {}).get("up"):
+            support = np.asarray(row["settings"]["up"])
+            surroundings[name] = [
+                run_scan(*with_surroundings(points, truth, support, seed), None, seed, candidates[0], args.min_gt_points,
+                         background)
+                for seed in args.seeds
+            ]
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
@@ -641,9 +657,10 @@ def main(argv: list[str] | None = None) -> None:
               + "".join(f"   frames x{scale:g} found {' '.join(str(r['found_050']) for r in by_scan[name])}"
                         for scale, by_scan in scaled_frames.items() if by_scan[name])
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
-              + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else ""),
+              + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
+              + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else ""),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, *denser.values(),
+        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, *denser.values(),
                                     *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
@@ -658,7 +675,7 @@ def main(argv: list[str] | None = None) -> None:
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames,
               "frame_points": args.frame_points, "frame_scales": args.frame_scales, "crops": args.crops,
-              "orbit": list(ORBITS) if args.orbit else [],
+              "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
@@ -681,6 +698,10 @@ def main(argv: list[str] | None = None) -> None:
                    for share in args.sparser]
         copies += [(f"voxels_x{scale:g}", scaled[scale], members, args.seeds,
                     f"{scale:g} times the chosen voxel (a run per seed)") for scale in args.voxel_scales]
+        surrounded = [scan for scan in members if surroundings[scan]]
+        if surrounded:
+            copies.append(("surroundings", surroundings, surrounded, args.seeds,
+                           "with the floor, a wall and the table's far end in view (a copy per seed)"))
         # Every frame, part or view of every scan of the kind, counted together.
         pieces = [("frames", frames, "view", f"virtual frames, {args.frames} views of each, all together"),
                   (f"frames_{args.frame_points}", sampled_frames, "view",
@@ -724,7 +745,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
-                                "crops": crops[scan], "orbit": orbits[scan]})  # fmt: skip
+                                "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

@@ -16,6 +16,10 @@ camera did not see stays unseen (the backs of the objects), so the views are kep
 This is a proxy, not data: where the sample is sparse the discs leave seams and creases that a real
 frame does not have. It measures what a single view does to the segmentation (occlusion, range, the
 wrong support); no constant is chosen on it.
+
+:func:`with_surroundings` gives a table-top frame back what its camera also saw round the table, and the
+mOSD frames' authors set to no depth: the floor, a wall and the table's far end, ray-cast into its empty
+pixels with a Kinect's depth noise.
 """
 
 from __future__ import annotations
@@ -180,3 +184,80 @@ def render_frame(
     u, v = covered % width, covered // width
     frame = np.stack([(u - width / 2) * depth / focal, (v - height / 2) * depth / focal, depth], axis=1)
     return np.hstack([frame, extra_sum[covered] / weight_sum[covered, None]]).astype(np.float32), labels[owner[covered]]
+
+
+#: A Kinect (v1) frame's pixels: 640 x 480 with a focal length of 525 pixels; the mOSD frames' points fall on
+#: the pixel (floor(f x / z + 320), floor(f y / z + 240)), one per pixel.
+KINECT = Camera(640, 480, 525.0, 0.4, 4.0, 0.0, 0.0, 0, 0.0)
+#: Round a table in a room (metres): the top stands TABLE_HEIGHT above the floor (dining and desk tables,
+#: 0.72-0.76 m), goes on FAR_END beyond its farthest point in view, and a wall stands WALL_GAP beyond its end.
+TABLE_HEIGHT, FAR_END, WALL_GAP = 0.75, 0.3, 0.4
+#: Colours (RGB in [0, 1]) of the floor and the wall; the table's far end takes the table's median colour.
+FLOOR_RGB, WALL_RGB = (0.42, 0.38, 0.33), (0.82, 0.81, 0.78)
+#: A Kinect's depth noise (one standard deviation) at range z: this times z^2 metres (Khoshelham and
+#: Elberink, Sensors 2012).
+KINECT_NOISE = 1.425e-3
+
+
+def with_surroundings(
+    points: np.ndarray, truth: np.ndarray, up: np.ndarray, seed: int = 0, camera: Camera = KINECT
+) -> tuple[np.ndarray, np.ndarray]:
+    """A table-top frame (``points`` in its camera's coordinates, the sensor at the origin looking along +z,
+    one point per pixel of ``camera``; ``truth`` -1 or below on the table) with the surfaces round the table
+    ray-cast into the pixels it leaves empty, as a Kinect frame shows them: the table's far end (beyond its
+    farthest point in view), the floor :data:`TABLE_HEIGHT` below its top and a wall :data:`WALL_GAP` beyond
+    its end, facing the camera. ``up`` is the table's normal, towards the objects. Empty pixels whose ray meets
+    the table within its part in view stay empty (shadows, missing depth). The new points are background
+    (-1), with :data:`KINECT_NOISE` along their rays (drawn with ``seed``) and, where the frame has colour
+    columns, the surface's colour."""
+    xyz = points[:, :3].astype(np.float64)
+    up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
+    table = truth < 0
+    centre = np.median(xyz[table], axis=0)
+    ahead = np.array([0.0, 0.0, 1.0]) - up[2] * up  # the line of sight along the table
+    ahead /= np.linalg.norm(ahead)
+    side = np.cross(up, ahead)
+    across, along = (xyz[table] - centre) @ side, (xyz[table] - centre) @ ahead
+    seen_end, table_end = along.max(), along.max() + FAR_END
+    width, height, focal = camera.width, camera.height, camera.focal
+    u = np.floor(focal * xyz[:, 0] / xyz[:, 2] + width / 2).astype(np.int64)
+    v = np.floor(focal * xyz[:, 1] / xyz[:, 2] + height / 2).astype(np.int64)
+    inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    empty = np.ones(width * height, dtype=bool)
+    empty[v[inside] * width + u[inside]] = False
+    pixel = np.flatnonzero(empty)
+    rays = np.stack([(pixel % width + 0.5 - width / 2) / focal, (pixel // width + 0.5 - height / 2) / focal,
+                     np.ones(len(pixel))], axis=1)  # fmt: skip
+
+    def hits(normal: np.ndarray, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Range along each ray to the plane through ``point`` (inf behind the camera or parallel), and where."""
+        facing = rays @ normal
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(np.abs(facing) > 1e-9, (point @ normal) / facing, np.inf)
+        scale = np.where(scale > 0, scale, np.inf)
+        return scale, rays * np.where(np.isfinite(scale), scale, 0.0)[:, None]
+
+    top, on_top = hits(up, centre)
+    offset = on_top - centre
+    far_end = (offset @ ahead > seen_end) & (offset @ ahead < table_end)
+    far_end &= (offset @ side > across.min()) & (offset @ side < across.max())
+    floor, on_floor = hits(up, centre - TABLE_HEIGHT * up)
+    wall, _ = hits(ahead, centre + (table_end + WALL_GAP) * ahead)
+    floor[(on_floor - centre) @ ahead > table_end + WALL_GAP] = np.inf  # beyond the wall
+    candidates = np.stack([np.where(far_end, top, np.inf), floor, wall], axis=1)
+    surface, scale = candidates.argmin(axis=1), candidates.min(axis=1)
+    # The table's part in view: what it leaves empty there is a shadow or missing depth, not the room.
+    in_view = (offset @ ahead >= along.min()) & (offset @ ahead <= seen_end) & (top < scale)
+    in_view &= (offset @ side >= across.min()) & (offset @ side <= across.max())
+    distance = scale * np.linalg.norm(rays, axis=1)
+    kept = np.isfinite(scale) & ~in_view & (distance > camera.nearest) & (distance < camera.farthest)
+    rng = np.random.default_rng(seed)
+    new = rays[kept] * scale[kept, None]
+    new *= (1 + rng.normal(0, 1, len(new)) * KINECT_NOISE * distance[kept])[:, None]  # z^2 along the ray
+    columns = [new]
+    if points.shape[1] >= 6:
+        colours = np.array([np.median(points[table, 3:6], axis=0), FLOOR_RGB, WALL_RGB])
+        columns.append(np.clip(colours[surface[kept]] + rng.normal(0, 0.02, (len(new), 3)), 0, 1))
+        columns.append(np.zeros((len(new), points.shape[1] - 6)))
+    added = np.hstack(columns).astype(points.dtype)
+    return np.concatenate([points, added]), np.concatenate([truth, np.full(len(added), -1, dtype=truth.dtype)])

@@ -230,6 +230,27 @@ def test_the_benchmark_turns_table_top_frames_only(tmp_path, capsys, monkeypatch
     assert json.loads(out.read_text())["scans"][0]["orbit"] == []  # a room has its up axis: not a camera's frame
 
 
+def test_the_benchmark_puts_the_room_round_table_top_frames_only(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    np.save(folder / "points.npy", np.load(folder / "points.npy") - [0.0, 0.8, 1.8])
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--surroundings"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["surroundings"] is True and len(row["surroundings"]) == 2  # a copy per seed
+    frame_points = row["in_sample"][0]["settings"]["measured"]["points"]
+    assert all(copy["settings"]["measured"]["points"] > frame_points for copy in row["surroundings"])
+    summary = report["kinds"]["table-top"]["surroundings"]
+    assert summary["found_050"] == np.mean([copy["found_050"] for copy in row["surroundings"]])
+    assert "with the floor, a wall and the table's far end in view (a copy per seed)" in capsys.readouterr().out
+    room = tmp_path / "room"
+    room.mkdir()
+    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
+    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", "--surroundings"])
+    report = json.loads(out.read_text())
+    assert report["scans"][0]["surroundings"] == [] and "surroundings" not in report["kinds"]["room"]
+
+
 def test_crop_masks_are_the_halves_and_quarters_across_the_up_axis_by_hand():
     # Four points at the corners of a 2 x 4 box across up (y up: x and z are across), one in each quarter.
     xyz = np.array([[0.0, 5.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 4.0], [2.0, 9.0, 4.0]])

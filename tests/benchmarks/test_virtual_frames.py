@@ -104,3 +104,36 @@ def test_a_room_camera_of_another_resolution_keeps_its_field_of_view():
     base = frames.render_frame(points, truth, eye, target, "z")[1]
     finer = frames.render_frame(points, truth, eye, target, "z", camera=camera)[1]
     assert (finer == 1).sum() / (base == 1).sum() == pytest.approx(1.45**2, rel=0.03)
+
+
+def test_surroundings_fill_the_empty_pixels_with_the_table_end_the_floor_and_a_wall():
+    # A Kinect pitched 40 degrees down over a bare table top 0.5 m below it: in level coordinates (y down, z
+    # ahead) the table is seen from z = 0.6 to 1.0 m with x within 0.3 m, one point per pixel whose ray meets
+    # it. The table goes on to z = 1.3 (FAR_END), the floor lies at y = 0.5 + 0.75, the wall at z = 1.7
+    # (WALL_GAP beyond the table's end).
+    camera = frames.KINECT
+    pitch = np.radians(40)
+    to_level = np.array([[1, 0, 0], [0, np.cos(pitch), np.sin(pitch)], [0, -np.sin(pitch), np.cos(pitch)]])
+    row, column = np.divmod(np.arange(camera.width * camera.height), camera.width)
+    rays = np.stack([(column + 0.5 - camera.width / 2) / camera.focal, (row + 0.5 - camera.height / 2) / camera.focal,
+                     np.ones(len(row))], axis=1)  # fmt: skip
+    level = rays @ to_level.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = level * (0.5 / level[:, 1])[:, None]
+    seen = (level[:, 1] > 0) & (table[:, 2] >= 0.6) & (table[:, 2] <= 1.0) & (np.abs(table[:, 0]) <= 0.3)
+    points = np.c_[rays[seen] * (0.5 / level[seen, 1])[:, None], np.full((seen.sum(), 3), 0.6)].astype(np.float32)
+    truth = np.full(len(points), -1)
+    up = to_level.T @ [0.0, -1.0, 0.0]  # the table's normal, in the camera's coordinates
+    filled, filled_truth = frames.with_surroundings(points, truth, up, seed=0)
+    assert np.array_equal(filled[: len(points)], points) and (filled_truth == -1).all()
+    new = filled[len(points):].astype(np.float64)
+    pixel = (np.floor(camera.focal * new[:, 1] / new[:, 2] + camera.height / 2) * camera.width
+             + np.floor(camera.focal * new[:, 0] / new[:, 2] + camera.width / 2)).astype(np.int64)  # fmt: skip
+    assert not np.isin(pixel, np.flatnonzero(seen)).any() and len(np.unique(pixel)) == len(pixel)  # empty pixels only
+    place = new[:, :3] @ to_level.T
+    near = 5 * frames.KINECT_NOISE * np.linalg.norm(new[:, :3], axis=1) ** 2 * 3  # five noise levels, at a slant
+    far_end = (np.abs(place[:, 1] - 0.5) < near) & (place[:, 2] > 1.0 - near) & (place[:, 2] < 1.3 + near)
+    floor, wall = np.abs(place[:, 1] - 1.25) < near, np.abs(place[:, 2] - 1.7) < near
+    assert (far_end | floor | wall).all() and min(far_end.sum(), floor.sum(), wall.sum()) > 1000
+    assert np.allclose(np.median(new[wall & ~floor, 3:], axis=0), frames.WALL_RGB, atol=0.01)
+    assert np.allclose(np.median(new[floor & ~wall, 3:], axis=0), frames.FLOOR_RGB, atol=0.01)
