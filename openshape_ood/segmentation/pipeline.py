@@ -190,8 +190,18 @@ def _segment(
             stacklevel=3,
         )
     geometry = None if tiled else normals(centroids)
+    upright = up_axis is not None  # whether the planes across up stand upright: an axis given, or found below
     if up is None:
         up = _support_normal(centroids, geometry, settings, measured, rng)
+        image_up = _image_up(centroids) if measured.camera_frame and settings.ground == "planes" else None
+        facing = math.cos(math.radians(settings.normal_angle))
+        if up is not None and image_up is not None and up @ image_up < facing:
+            # The largest plane of a camera's frame can be a wall facing it (the room beyond a table): the
+            # support faces up in the image. Among the voxels that do, the largest plane, when its patches
+            # are large enough for a support.
+            facing_up = _support_normal(centroids, geometry, settings, measured, rng, along=image_up, checked=True)
+            up = up if facing_up is None else facing_up
+        upright = up is not None and image_up is not None and up @ image_up >= facing
         if up is not None:
             settings = with_up(settings, up)
     elif measured.camera_frame and settings.ground == "planes":
@@ -206,7 +216,9 @@ def _segment(
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
-    context = _Context(settings, up, settings.measured, measured.viewpoint, rng, top, Counter(), up_axis is not None)
+    context = _Context(
+        settings, up, settings.measured, measured.viewpoint, rng, top, Counter(), up_axis is not None, upright
+    )
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
     else:
@@ -235,15 +247,24 @@ class _Context(NamedTuple):
     view_top: float | None
     dropped: Counter  # when the object filters drop every cluster of a piece: how many each rule dropped
     up_given: bool  # whether the scan's up axis was given
+    upright: bool  # whether the planes across up stand upright: the axis given, or a camera frame's support
+    # facing up in its image
+
+
+def _image_up(centroids: np.ndarray) -> np.ndarray | None:
+    """Up in the image of a camera's frame stored in its camera's coordinates (x right, y down, z forward:
+    every point ahead of the camera), -y; ``None`` for a frame stored otherwise (turned upright)."""
+    return np.array([0.0, -1.0, 0.0]) if (centroids[:, 2] > 0).mean() > 0.99 else None
 
 
 def _support_normal(
     centroids: np.ndarray, geometry: tuple | None, settings: SegmentationSettings, measured: ScanMeasures,
-    rng: np.random.Generator, along: np.ndarray | None = None,
+    rng: np.random.Generator, along: np.ndarray | None = None, checked: bool = False,
 ) -> np.ndarray | None:
     """The upward normal of the scan's largest plane (RANSAC), or ``None`` when there is none; with
     ``along`` (a unit vector), of the largest plane among the voxels whose normals lie within the normal
-    angle of it. A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
+    angle of it; with ``checked``, only when its patches cover ``min_plane_area`` (as a support's must, to be
+    removed). A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
     if geometry is None:
         centroids = centroids[rng.choice(len(centroids), min(len(centroids), scan_settings.MAX_VOXELS), replace=False)]
         geometry = normals(centroids)
@@ -254,7 +275,9 @@ def _support_normal(
     if along is not None:
         planes.searchable &= np.abs(geometry[0] @ along) >= planes.min_cos
     support = planes.ransac(rng)
-    return None if support is None else orient_up(*support, centroids, measured.single_viewpoint)
+    if support is None or (checked and not planes.add(support, settings.min_plane_area, support=True)):
+        return None
+    return orient_up(*support, centroids, measured.single_viewpoint)
 
 
 def _segment_voxels(
@@ -269,11 +292,13 @@ def _segment_voxels(
     # A depth camera's noise grows with range across the surfaces facing it (a LiDAR's range noise hardly
     # grows, and its far ground must not let far foliage through); a reconstruction's does not.
     noise_grows_with_range = measured.single_viewpoint and settings.ground == "planes"
-    # Given an up axis, the planes across it stand upright, the support found or not. Without one the support
-    # is the largest plane, in a camera's frame sometimes a wall facing it, and across that plane lie the table
-    # tops, below whose planes the rest of the view lies: seen from the sensor it would count as behind them
-    # (PCL's mug scene), so there the side holding fewer voxels is behind.
-    sensor, given_up = (context.viewpoint, up) if context.up_given else (None, None)
+    # Given an up axis, the planes across it stand upright, the support found or not; so they do across a camera
+    # frame's support facing up in its image. Otherwise the support is the largest plane, perhaps a wall facing
+    # the camera, and across that plane lie the table tops, below whose planes the rest of the view lies: seen
+    # from the sensor it would count as behind them (PCL's mug scene), so there the side holding fewer voxels is
+    # behind.
+    sensor = context.viewpoint if context.upright else None
+    given_up = up if context.up_given else None
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
         settings.voxel_size, spacing, sensor, given_up,

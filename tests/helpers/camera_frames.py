@@ -23,11 +23,12 @@ def standing_pole(centre_x, centre_z, radius, height, colour):
     return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
 
 
-def render_table_frame(things, seed=0, step=STEP, along_rays=False):
+def render_table_frame(things, seed=0, step=STEP, along_rays=False, rows=(-0.12, 0.2)):
     """Points ``(N, 6)`` (xyz, rgb) seen from the origin, one per ray ``step`` radians apart, and the index of
     the thing each point lies on (-1: the table or the wall). The depth noise moves each point off its ray, or
-    with ``along_rays`` only along it, as a depth camera's does: its points stay on its pixels' rays."""
-    u, v = np.meshgrid(np.arange(-0.45, 0.45, step), np.arange(-0.12, 0.2, step))  # the boxes cut off above the table
+    with ``along_rays`` only along it, as a depth camera's does: its points stay on its pixels' rays. ``rows``:
+    y / z of the highest and the lowest rays (by default the boxes are cut off above the table)."""
+    u, v = np.meshgrid(np.arange(-0.45, 0.45, step), np.arange(*rows, step))
     rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     hit = np.where(rays[:, 1] > 0, TABLE_Y / np.maximum(rays[:, 1], 1e-9), np.inf)
