@@ -215,6 +215,8 @@ def with_surroundings(
     table = truth < 0
     centre = np.median(xyz[table], axis=0)
     ahead = np.array([0.0, 0.0, 1.0]) - up[2] * up  # the line of sight along the table
+    if np.linalg.norm(ahead) < 1e-3:
+        raise ValueError("the camera looks straight down on the table: no direction leads to a wall beyond it")
     ahead /= np.linalg.norm(ahead)
     side = np.cross(up, ahead)
     across, along = (xyz[table] - centre) @ side, (xyz[table] - centre) @ ahead

@@ -137,3 +137,6 @@ def test_surroundings_fill_the_empty_pixels_with_the_table_end_the_floor_and_a_w
     assert (far_end | floor | wall).all() and min(far_end.sum(), floor.sum(), wall.sum()) > 1000
     assert np.allclose(np.median(new[wall & ~floor, 3:], axis=0), frames.WALL_RGB, atol=0.01)
     assert np.allclose(np.median(new[floor & ~wall, 3:], axis=0), frames.FLOOR_RGB, atol=0.01)
+    # Looking straight down on the table there is no wall beyond it to put in.
+    with pytest.raises(ValueError, match="straight down"):
+        frames.with_surroundings(points, truth, np.array([0.0, 0.0, -1.0]))
