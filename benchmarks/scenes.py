@@ -632,19 +632,17 @@ def main(argv: list[str] | None = None) -> None:
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         row = results[0][name][0]
-        if args.orbit and kinds[name] == "table-top" and up is None:  # a camera's frame: turned about its support
-            support = (row["settings"] or {}).get("up")  # no settings where the segmentation raised
-            orbits[name] = run_orbits(points, truth, support, candidates[0], args.min_gt_points, background)
-        else:
-            orbits[name] = []
-        surroundings[name] = []
-        if args.surroundings and kinds[name] == "table-top" and up is None and (row["settings"] or {}).get("up"):
-            support = np.asarray(row["settings"]["up"])
-            surroundings[name] = [
-                run_scan(*with_surroundings(points, truth, support, seed), None, seed, candidates[0], args.min_gt_points,
-                         background)
-                for seed in args.seeds
-            ]
+        # A table-top camera's frame is turned about, and surrounded round, the support its segmentation found
+        # (none where the segmentation raised, or found no support).
+        camera_frame = kinds[name] == "table-top" and up is None
+        support = (row["settings"] or {}).get("up") if camera_frame else None
+        orbits[name] = (run_orbits(points, truth, support, candidates[0], args.min_gt_points, background)
+                        if args.orbit else [])
+        surroundings[name] = [
+            run_scan(*with_surroundings(points, truth, np.asarray(support), seed), None, seed, candidates[0],
+                     args.min_gt_points, background)
+            for seed in args.seeds
+        ] if args.surroundings and support is not None else []  # fmt: skip
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")

@@ -71,7 +71,7 @@ def split_standing(
         if outside is None:
             continue
         interior = outside <= -reach
-        held_below = _held_below(voxels, top, centroids, heights, level - band, reach)
+        held_below = None  # clustered once, for the first part whose base lies within the top
         parts = cluster(centroids[above], reach, 0.0, None)
         for number in np.unique(parts[parts >= 0]):
             member = parts == number
@@ -80,7 +80,11 @@ def split_standing(
                 continue
             # Its base: its voxels within a band of its lowest, where it meets the top.
             base = member & (heights[above] <= heights[part].min() + band)
-            if interior[base].mean() >= 0.5 and not np.isin(part, held_below).any():
+            if interior[base].mean() < 0.5:
+                continue
+            if held_below is None:
+                held_below = _held_below(voxels, top, centroids, heights, level - band, reach)
+            if not np.isin(part, held_below).any():
                 objects[part] = next_id
                 next_id += 1
 
