@@ -4,12 +4,13 @@ laid out like scenes_real (one scan, its own load_gt.py)."""
 from __future__ import annotations
 
 import json
-import textwrap
 
 import numpy as np
 import pytest
 
 from benchmarks import scenes
+
+from ..helpers.scenes import write_scan_folder
 
 
 def test_evaluate_counts_found_and_false_objects_by_hand():
@@ -26,26 +27,6 @@ def test_evaluate_counts_found_and_false_objects_by_hand():
 def test_up_axis_is_read_from_the_readers_info():
     assert scenes.up_axis_of({"up_axis": "+z (sensor frame)"}) == "z"
     assert scenes.up_axis_of({"up_axis": "none: camera frame (x right, y down, z forward)"}) is None
-
-
-def write_scan_folder(folder, info: dict):
-    """A folder laid out like scenes_real: one synthetic room (Y up) and its own load_gt.py, whose
-    ``info`` is ``info``."""
-    from ..synthetic_scene import make_synthetic_scene
-
-    points, truth = make_synthetic_scene(spacing=0.015, seed=3)
-    np.save(folder / "points.npy", points)
-    np.save(folder / "truth.npy", truth)
-    (folder / "load_gt.py").write_text(textwrap.dedent(f'''
-        import numpy as np
-        def list_scenes():
-            return ["room"]
-        def info(name):
-            return {info!r}
-        def load(name):
-            return np.load({str(folder / "points.npy")!r}), np.load({str(folder / "truth.npy")!r}), {{}}
-    '''))
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import scenes, scenes_of
 
-from .test_benchmark_scenes import write_scan_folder
+from ..helpers.scenes import write_scan_folder
 
 CHECKOUT = Path(scenes_of.__file__).resolve().parents[1]
 

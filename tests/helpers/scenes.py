@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import textwrap
+
 import numpy as np
 import plyfile
 
@@ -38,3 +40,23 @@ def record_scatter_levels(monkeypatch) -> list[bool]:
 
     monkeypatch.setattr(pipeline, "flat_variation", recorded)
     return by_range
+
+
+def write_scan_folder(folder, info: dict):
+    """A folder laid out like scenes_real: one synthetic room (Y up) and its own load_gt.py, whose
+    ``info`` is ``info``."""
+    from ..synthetic_scene import make_synthetic_scene
+
+    points, truth = make_synthetic_scene(spacing=0.015, seed=3)
+    np.save(folder / "points.npy", points)
+    np.save(folder / "truth.npy", truth)
+    (folder / "load_gt.py").write_text(textwrap.dedent(f'''
+        import numpy as np
+        def list_scenes():
+            return ["room"]
+        def info(name):
+            return {info!r}
+        def load(name):
+            return np.load({str(folder / "points.npy")!r}), np.load({str(folder / "truth.npy")!r}), {{}}
+    '''))
+    return folder
