@@ -18,6 +18,7 @@ other commit does not read, so it is not run (``--no-loso`` is implied).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -88,11 +89,11 @@ class CheckoutSegmenter:
     def __call__(self, points, up_axis=None, *, seed: int = 0, return_settings: bool = False, **settings):
         path = os.path.join(self.folder.name, f"scan{self.calls}.npz")
         self.calls += 1
-        np.savez(path, points=np.asarray(points), up=up_axis or "", seed=seed, settings=json.dumps(settings))
-        self.worker.stdin.write(path + "\n")
-        self.worker.stdin.flush()
-        answer = self.worker.stdout.readline().strip()
         try:
+            np.savez(path, points=np.asarray(points), up=up_axis or "", seed=seed, settings=json.dumps(settings))
+            self.worker.stdin.write(path + "\n")
+            self.worker.stdin.flush()
+            answer = self.worker.stdout.readline().strip()
             if answer != "ok":
                 # Raised as the segmentation raised: the benchmark records it in the scan's row and goes on.
                 raise RuntimeError(json.loads(answer[len("error "):]) if answer.startswith("error ") else
@@ -105,7 +106,7 @@ class CheckoutSegmenter:
         return (labels, chosen) if return_settings else labels
 
     def close(self) -> None:
-        if self.worker.stdin and not self.worker.stdin.closed:
+        with contextlib.suppress(BrokenPipeError):  # a worker that ended takes no more input
             self.worker.stdin.close()
         self.worker.wait()
         self.folder.cleanup()

@@ -40,6 +40,16 @@ def test_a_segmentation_that_raises_in_the_worker_is_a_row_with_its_error(tmp_pa
     assert labels.shape == (200,) and chosen.to_dict()["up_axis"] == "z"
 
 
+def test_a_worker_that_ended_fails_each_call_and_closes(tmp_path):
+    with scenes_of.CheckoutSegmenter(CHECKOUT) as segmenter:
+        segmenter.worker.kill()
+        segmenter.worker.wait()
+        for _ in range(2):
+            with pytest.raises((RuntimeError, BrokenPipeError)):
+                segmenter(np.zeros((10, 3)), None)
+    assert not Path(segmenter.folder.name).exists()
+
+
 def test_a_folder_without_a_package_that_imports_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="holds no openshape_ood package"):
         scenes_of.CheckoutSegmenter(tmp_path)
