@@ -65,6 +65,14 @@ table and the mOSD frames' authors set to no depth put back (:func:`benchmarks.v
 the table's far end, the floor below it and a wall beyond it, with a Kinect's depth noise), one copy per seed
 (noise drawn and segmented with seed s): a table-top frame as the camera gives it, the room in view.
 
+Turned objects (``--turned``): each object of a LiDAR sweep with at least
+:data:`benchmarks.turned_objects.TURNED_MIN_POINTS` points is also turned about the up axis through the sensor
+to each of :data:`benchmarks.turned_objects.TURNS` where it can stand (:func:`benchmarks.turned_objects.turned_copies`:
+on the ground at about its own level, in no other object, what the sensor would then see kept), and the sweep is
+segmented with the defaults (copy k with seed k). The same car against another hedge, wall or tree of the street:
+a proxy of the sweeps kept out of sight, which hold other streets. Its line counts every object of the copies;
+the next counts the turned objects themselves.
+
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
 each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
 segmented with the defaults (part k with seed k). An object counts in a part when at least
@@ -79,6 +87,7 @@ Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
+    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
@@ -107,6 +116,7 @@ from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
+from .turned_objects import TURNED_MIN_POINTS, TURNS, turned_copies
 from .virtual_frames import camera_views, orbit_views, render_frame, room_camera, table_top_camera, with_surroundings
 
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
@@ -457,6 +467,22 @@ def run_crops(points, truth, up, values: dict, min_gt_points: int, background: d
     ]
 
 
+def run_turned(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on each of :func:`~benchmarks.turned_objects.turned_copies` of a sweep (copy k with seed k),
+    each row with ``turned``: the object's id, the turn in degrees and the object's best IoU (``None`` where the
+    sensor sees fewer than ``min_gt_points`` of its points there, so it is not counted); none without ``up``."""
+    if up is None:
+        return []
+    rows = []
+    for k, copy in enumerate(turned_copies(points, truth, up, TURNS)):
+        row = run_scan(copy.points, copy.truth, up, k, values, min_gt_points, background)
+        objects, sizes = np.unique(copy.truth[copy.truth >= 0], return_counts=True)
+        counted = objects[sizes >= min_gt_points]
+        iou = row["object_iou"][int(np.searchsorted(counted, copy.object_id))] if copy.object_id in counted else None
+        rows.append({**row, "turned": {"object": copy.object_id, "turn": copy.turn, "iou": iou}})
+    return rows
+
+
 def choose_on(results: list[dict], scans: list[str]) -> int:
     """The index of the candidate that finds the most objects at IoU >= 0.5 over all seeds of ``scans``,
     then the fewest false segments, then the earliest (the defaults come first)."""
@@ -550,6 +576,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--surroundings", action="store_true",
                         help="also segment each table-top frame with the floor, a wall and the table's far end put "
                              "into its empty pixels, a copy per seed")
+    parser.add_argument("--turned", action="store_true",
+                        help=f"also segment each LiDAR sweep with each object of {TURNED_MIN_POINTS} points or more "
+                             f"turned about the sensor to {len(TURNS)} other azimuths where it can stand")
     parser.add_argument("--orbit", action="store_true",
                         help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)
@@ -575,7 +604,7 @@ def main(argv: list[str] | None = None) -> None:
     denser = {factor: {} for factor in args.denser}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
-    frames, sampled_frames, crops, orbits, surroundings = {}, {}, {}, {}, {}
+    frames, sampled_frames, crops, orbits, surroundings, turned = {}, {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -643,6 +672,8 @@ def main(argv: list[str] | None = None) -> None:
                      args.min_gt_points, background)
             for seed in args.seeds
         ] if args.surroundings and support is not None else []  # fmt: skip
+        swept = args.turned and kinds[name] == "LiDAR"
+        turned[name] = run_turned(points, truth, up, candidates[0], args.min_gt_points, background) if swept else []
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
@@ -656,9 +687,11 @@ def main(argv: list[str] | None = None) -> None:
                         for scale, by_scan in scaled_frames.items() if by_scan[name])
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
-              + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else ""),
+              + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
+              + (f"   turned objects found {_turned_found(turned[name])}" if turned[name] else ""),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, *denser.values(),
+        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, turned,
+                                    *denser.values(),
                                     *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
@@ -674,6 +707,7 @@ def main(argv: list[str] | None = None) -> None:
               "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames,
               "frame_points": args.frame_points, "frame_scales": args.frame_scales, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
+              "turned": list(TURNS) if args.turned else [],
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
@@ -707,7 +741,8 @@ def main(argv: list[str] | None = None) -> None:
                   *((f"frames_x{scale:g}", scaled_frames[scale], "view",
                      f"the virtual frames at {scale:g} times the pixels across") for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
-                  ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together")]
+                  ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
+                  ("turned", turned, "copy", "objects turned about the sensor, every object of every copy")]
         for key, by_scan, piece, label in pieces:
             rows = {f"{scan} {piece} {k}": [row] for scan in members for k, row in enumerate(by_scan[scan])}
             if rows:
@@ -715,6 +750,12 @@ def main(argv: list[str] | None = None) -> None:
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
+        turned_rows = [row for scan in members for row in turned[scan]]
+        if turned_rows:
+            ious = [row["turned"]["iou"] for row in turned_rows if row["turned"]["iou"] is not None]
+            found = sum(iou >= 0.5 for iou in ious)
+            report["kinds"][kind]["turned_objects"] = {"objects": len(ious), "found_050": found}
+            print(f"{'':<10} the turned objects themselves: found {_turned_found(turned_rows)} at IoU >= 0.5")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
         for label, summary in summaries:
@@ -743,11 +784,18 @@ def main(argv: list[str] | None = None) -> None:
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
-                                "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan]})  # fmt: skip
+                                "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan],
+                                "turned": turned[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
+
+
+def _turned_found(rows: list[dict]) -> str:
+    """"found of counted" for the turned objects of :func:`run_turned`'s rows."""
+    ious = [row["turned"]["iou"] for row in rows if row["turned"]["iou"] is not None]
+    return f"{sum(iou >= 0.5 for iou in ious)} of {len(ious)}"
 
 
 def _error_text(exc: Exception) -> str:

@@ -232,6 +232,30 @@ def test_the_benchmark_puts_the_room_round_table_top_frames_only(tmp_path, capsy
     assert report["scans"][0]["surroundings"] == [] and "surroundings" not in report["kinds"]["room"]
 
 
+def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, monkeypatch):
+    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
+    monkeypatch.setattr(scenes, "TURNS", (90, 180))
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--turned"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["turned"] == [90, 180] and row["kind"] == "LiDAR"
+    copies = [(copy["turned"]["object"], copy["turned"]["turn"]) for copy in row["turned"]]
+    assert copies and all(turn in (90, 180) for _, turn in copies) and len(set(copies)) == len(copies)
+    ious = [copy["turned"]["iou"] for copy in row["turned"] if copy["turned"]["iou"] is not None]
+    found = sum(iou >= 0.5 for iou in ious)
+    assert report["kinds"]["LiDAR"]["turned_objects"] == {"objects": len(ious), "found_050": found}
+    assert report["kinds"]["LiDAR"]["turned"]["found_050"] == sum(copy["found_050"] for copy in row["turned"])
+    output = capsys.readouterr().out
+    assert f"the turned objects themselves: found {found} of {len(ious)}" in output
+    room = tmp_path / "room"
+    room.mkdir()
+    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
+    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", "--turned"])
+    report = json.loads(out.read_text())
+    assert report["scans"][0]["turned"] == [] and "turned_objects" not in report["kinds"]["room"]
+
+
 def test_crop_masks_are_the_halves_and_quarters_across_the_up_axis_by_hand():
     # Four points at the corners of a 2 x 4 box across up (y up: x and z are across), one in each quarter.
     xyz = np.array([[0.0, 5.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 4.0], [2.0, 9.0, 4.0]])

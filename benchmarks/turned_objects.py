@@ -1,0 +1,130 @@
+"""Objects of a LiDAR sweep turned about its sensor: each seen in other places of the same street.
+
+A spinning LiDAR samples every azimuth alike. Turned about the up axis through the sensor, an object keeps
+its range, the rows that meet it and the side it shows; only what stands round it changes: a hedge beside
+it, a tree in front of it, a wall behind it. One sweep of a street holds a handful of vehicles and people;
+turned to other azimuths, each is seen against the sweep's other surroundings, as a car parked elsewhere
+in that street would be. ``python -m benchmarks.scenes --turned`` segments these copies of every sweep.
+
+The copy stands where the ground lies near its own ground's level, lifted or lowered onto it, and holds no
+other object's points. Then what the sensor would see
+is kept: points behind the copy on its rays are gone (its shadow), and points of the copy behind nearer
+ones are gone. The object's old place is left empty, as if it had driven away.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
+
+from openshape_ood.config import UP_AXES
+from openshape_ood.segmentation.geometry import sensor_angles
+from openshape_ood.segmentation.visibility import row_step
+
+#: The turns (degrees about the up axis through the sensor) to which ``--turned`` moves each object.
+TURNS = tuple(range(10, 360, 10))
+#: Objects of at least this many points are turned: a car or a person within about 30 m of a 64-ring
+#: sweep, whose side and shape the sensor resolves.
+TURNED_MIN_POINTS = 100
+#: The copy stands only where the ground lies within this (metres) of its own ground's level, and is lifted or
+#: lowered onto it: at 20 m that moves it by under two of a 64-ring sensor's rows (0.4 degrees apart), so the
+#: rows meeting it are nearly those of the sweep there.
+GROUND_STEP = 0.3
+#: The ground round an object is the lower envelope (this percentile of the height) of the background
+#: points within GROUND_RADIUS metres of its centre across up, given at least GROUND_POINTS of them.
+GROUND_PERCENTILE = 5
+GROUND_RADIUS = 2.0
+GROUND_POINTS = 20
+#: In one cell of the sensor's image a point is hidden by another nearer by more than this (metres): beyond a
+#: LiDAR's range noise (about 2 cm) and a car's own depth across a cell.
+HIDDEN_MARGIN = 0.1
+
+
+class TurnedCopy(NamedTuple):
+    """A sweep with one object turned: its points, their ground truth (the object keeps its id), which object
+    and by how many degrees."""
+
+    points: np.ndarray
+    truth: np.ndarray
+    object_id: int
+    turn: int
+
+
+def turned_copies(
+    points: np.ndarray, truth: np.ndarray, up_axis: str, turns=TURNS, min_points: int = TURNED_MIN_POINTS
+) -> Iterator[TurnedCopy]:
+    """Each object of ``truth`` (ids >= 0) with at least ``min_points`` points of a sweep in its sensor's frame
+    (``points`` ``(N, C >= 3)``, xyz first, in metres, the sensor at the origin; ``up_axis`` its gravity axis),
+    turned by each of ``turns`` about the up axis, where the copy can stand (see the module's text)."""
+    xyz = np.asarray(points)[:, :3].astype(np.float64)
+    up = np.eye(3)[UP_AXES.index(up_axis)]
+    across = [k for k in range(3) if k != UP_AXES.index(up_axis)]
+    height = xyz @ up
+    background = truth < 0
+    flat = cKDTree(xyz[:, across])
+    steps = _image_steps(xyz, up)
+    objects, sizes = np.unique(truth[truth >= 0], return_counts=True)
+    for object_id in objects[sizes >= min_points]:
+        own = truth == object_id
+        ground = _ground(xyz[own].mean(axis=0)[across], flat, height, background)
+        if ground is None:
+            continue
+        for turn in turns:
+            copy = Rotation.from_rotvec(up * np.radians(turn)).apply(xyz[own])
+            there = _ground(copy.mean(axis=0)[across], flat, height, background & ~own)
+            if there is None or abs(there - ground) > GROUND_STEP:
+                continue
+            copy += (there - ground) * up
+            low, high = copy.min(axis=0) - HIDDEN_MARGIN, copy.max(axis=0) + HIDDEN_MARGIN
+            inside = np.all((xyz > low) & (xyz < high), axis=1) & (height > there + HIDDEN_MARGIN)
+            if (inside & ~own & ~background).any():
+                continue  # it would stand in another object
+            rest = ~own & ~inside
+            shadowed, hidden = _occlusion(xyz[rest], copy, up, steps)
+            kept = np.flatnonzero(rest)[~shadowed]
+            moved = np.asarray(points)[own][~hidden].copy()
+            moved[:, :3] = copy[~hidden]
+            yield TurnedCopy(
+                np.concatenate([np.asarray(points)[kept], moved.astype(np.asarray(points).dtype)]),
+                np.concatenate([truth[kept], truth[own][~hidden]]),
+                int(object_id),
+                int(turn),
+            )
+
+
+def _ground(centre: np.ndarray, flat: cKDTree, height: np.ndarray, background: np.ndarray) -> float | None:
+    """The ground's height round ``centre`` (across up): the lower envelope of the background points there."""
+    near = np.asarray(flat.query_ball_point(centre, GROUND_RADIUS), dtype=np.int64)
+    near = near[background[near]]
+    return None if len(near) < GROUND_POINTS else float(np.percentile(height[near], GROUND_PERCENTILE))
+
+
+def _image_steps(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The sensor's steps (radians) along its rows and between them: the median angle from a direction to its
+    nearest other (along a LiDAR's rows), measured on 2,000 points at an even stride, and the row step that the
+    segmentation measures (:func:`openshape_ood.segmentation.visibility.row_step`)."""
+    directions = xyz / np.linalg.norm(xyz, axis=1, keepdims=True)
+    probes = directions[:: max(1, len(directions) // 2000)]
+    along = float(np.median(cKDTree(directions).query(probes, k=2)[0][:, 1]))
+    return np.array([along, row_step(xyz, up, along)])
+
+
+def _occlusion(scene: np.ndarray, copy: np.ndarray, up: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``scene`` points lie behind the ``copy`` and which copy points behind scene points: a depth buffer
+    on the sensor's image, in cells of its ``steps`` (along a row, between rows); behind is farther than the
+    nearest point of the other in the cell by more than :data:`HIDDEN_MARGIN`."""
+    scene_cells = np.floor(sensor_angles(scene, up) / steps).astype(np.int64)
+    copy_cells = np.floor(sensor_angles(copy, up) / steps).astype(np.int64)
+    cells, index = np.unique(np.concatenate([scene_cells, copy_cells]), axis=0, return_inverse=True)
+    index = index.ravel()
+    scene_index, copy_index = index[: len(scene)], index[len(scene) :]
+    scene_range, copy_range = np.linalg.norm(scene, axis=1), np.linalg.norm(copy, axis=1)
+    nearest_scene, nearest_copy = np.full(len(cells), np.inf), np.full(len(cells), np.inf)
+    np.minimum.at(nearest_scene, scene_index, scene_range)
+    np.minimum.at(nearest_copy, copy_index, copy_range)
+    shadowed = scene_range > nearest_copy[scene_index] + HIDDEN_MARGIN
+    hidden = copy_range > nearest_scene[copy_index] + HIDDEN_MARGIN
+    return shadowed, hidden

@@ -1,0 +1,107 @@
+"""benchmarks.turned_objects: an object of a sweep turned about the sensor, checked on a ground of rays and boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import turned_objects as turned
+
+SENSOR_HEIGHT = 1.7  # metres above the ground, z up, the sensor at the origin
+
+
+def ground_of_rays(height_at=lambda x, y: -SENSOR_HEIGHT, rows: int = 40, columns: int = 720):
+    """Where a sensor's rays (elevations of -4 to -30 degrees, azimuths every half degree) meet a ground whose
+    height (z, the sensor at the origin) is ``height_at(x, y)``; found for each ray by a few fixed-point steps."""
+    azimuth, elevation = np.meshgrid(
+        np.radians(np.arange(columns) * 360 / columns), np.radians(np.linspace(-30, -4, rows))
+    )
+    azimuth, elevation = azimuth.ravel(), elevation.ravel()
+    along = np.full(len(azimuth), SENSOR_HEIGHT / np.tan(-elevation))
+    for _ in range(20):
+        x, y = along * np.cos(azimuth), along * np.sin(azimuth)
+        along = -height_at(x, y) / np.tan(-elevation)
+    return np.stack([along * np.cos(azimuth), along * np.sin(azimuth), along * np.tan(elevation)], axis=1)
+
+
+def box(centre, sides, step: float = 0.05) -> np.ndarray:
+    """Points on a grid of ``step`` over the faces of a box of ``sides`` standing on z = -SENSOR_HEIGHT at
+    ``centre`` (x, y)."""
+    axes = [np.linspace(-side / 2, side / 2, max(2, round(side / step) + 1)) for side in sides]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    on_face = np.isclose(np.abs(grid), np.array(sides) / 2).any(axis=1)
+    return grid[on_face] + [centre[0], centre[1], -SENSOR_HEIGHT + sides[2] / 2]
+
+
+def sweep(*objects, height_at=lambda x, y: -SENSOR_HEIGHT):
+    """A ground of rays and boxes on it (object ids 0, 1, ...): the points and their truth (-1 the ground)."""
+    ground = ground_of_rays(height_at)
+    parts = [ground, *objects]
+    truth = np.concatenate([np.full(len(part), k - 1) for k, part in enumerate(parts)])
+    return np.concatenate(parts), truth
+
+
+def test_a_copy_turned_keeps_its_ranges_stands_on_the_ground_and_leaves_its_place_empty():
+    car = box((10.0, 0.0), (4.0, 1.8, 1.5))
+    points, truth = sweep(car)
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    assert (copy.object_id, copy.turn) == (0, 180)
+    moved = copy.points[copy.truth == 0]
+    assert len(moved) == len(car)  # nothing nearer hides any of it
+    np.testing.assert_allclose(np.sort(np.linalg.norm(moved, axis=1)), np.sort(np.linalg.norm(car, axis=1)))
+    np.testing.assert_allclose(moved.mean(axis=0), [-10.0, 0.0, car[:, 2].mean()], atol=1e-9)
+    old_place = (np.abs(copy.points[:, 0] - 10.0) < 2.1) & (np.abs(copy.points[:, 1]) < 1.0)
+    assert (copy.points[old_place, 2] < -SENSOR_HEIGHT + 0.01).all()  # ground only: it drove away
+
+
+def test_the_ground_behind_a_copy_on_its_rays_is_its_shadow():
+    points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    ground = copy.points[copy.truth < 0]
+    behind = (ground[:, 0] < -12.0) & (np.abs(ground[:, 1]) < 0.5)  # straight behind the copy, seen over nothing
+    ahead = (ground[:, 0] > 12.0) & (np.abs(ground[:, 1]) < 0.5)  # behind the object's old place: seen again
+    assert behind.sum() == 0 and ahead.sum() > 0
+    kept_before = (points[:, 0] < -12.0) & (np.abs(points[:, 1]) < 0.5) & (truth < 0)
+    assert kept_before.sum() > 0  # the sweep had ground there
+
+
+def test_what_is_nearer_on_its_rays_hides_part_of_the_copy():
+    car = box((10.0, 0.0), (4.0, 1.8, 1.5))
+    post = box((-5.0, 0.0), (0.2, 0.2, 3.0), step=0.02)  # nearer than the copy, straight in front of it
+    points, truth = sweep(car, post)
+    truth[truth == 1] = -1  # a sign's post: background
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    moved = copy.points[copy.truth == 0]
+    assert 0 < len(moved) < len(car)
+    assert not (np.abs(np.arctan2(moved[:, 1], -moved[:, 0])) < np.radians(0.5)).any()  # none behind the post
+
+
+def test_a_copy_stands_only_where_the_ground_is_near_its_own_level_and_is_set_on_it():
+    car = box((10.0, 0.0), (4.0, 1.8, 1.5))
+    step_up = 0.2
+
+    def height_at(x, y):
+        return np.where(x < -5.0, -SENSOR_HEIGHT + step_up, -SENSOR_HEIGHT)
+
+    points, truth = sweep(car, height_at=height_at)
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    moved = copy.points[copy.truth == 0]
+    assert moved[:, 2].min() == pytest.approx(car[:, 2].min() + step_up, abs=0.02)
+    cliff = 2 * turned.GROUND_STEP
+
+    def cliff_at(x, y):
+        return np.where(x < -5.0, -SENSOR_HEIGHT + cliff, -SENSOR_HEIGHT)
+
+    points, truth = sweep(car, height_at=cliff_at)
+    assert list(turned.turned_copies(points, truth, "z", turns=(180,))) == []
+
+
+def test_a_copy_never_stands_in_another_object_and_small_objects_are_not_turned():
+    car = box((10.0, 0.0), (4.0, 1.8, 1.5))
+    other = box((0.0, 10.0), (4.0, 1.8, 1.5))
+    cone = box((0.0, -10.0), (0.1, 0.1, 0.3))  # under TURNED_MIN_POINTS
+    points, truth = sweep(car, other, cone)
+    assert (truth == 2).sum() < turned.TURNED_MIN_POINTS
+    copies = list(turned.turned_copies(points, truth, "z", turns=(90, 180)))
+    # Turned by 90 degrees the car would stand in the other one, and by 180 the other in the cone.
+    assert [(copy.object_id, copy.turn) for copy in copies] == [(0, 180), (1, 90)]
