@@ -9,7 +9,9 @@ in that street would be. ``python -m benchmarks.scenes --turned`` segments these
 The copy stands where the ground lies near its own ground's level, lifted or lowered onto it, and holds no
 other object's points. Then what the sensor would see
 is kept: points behind the copy on its rays are gone (its shadow), and points of the copy behind nearer
-ones are gone. The object's old place is left empty, as if it had driven away.
+ones are gone. What hid part of the object in the sweep (a person or a post in front of a car) goes with
+it, or the copy would show the occluder's shadow as an open gap. The object's old place is left empty, as
+if it had driven away.
 """
 
 from __future__ import annotations
@@ -72,27 +74,47 @@ def turned_copies(
         ground = _ground(xyz[own].mean(axis=0)[across], flat, height, background)
         if ground is None:
             continue
+        # What hides part of it goes with it: its shadow on the object would otherwise be a hole with nothing
+        # in front, an open gap. Carried, it is background there (a person in front of a car is no object
+        # where only the part of it before the car comes along).
+        occluders = _occluders(xyz, own, up, height > ground + GROUND_STEP, steps)
+        carried = np.concatenate([np.flatnonzero(own), np.flatnonzero(occluders)])
+        carried_truth = np.concatenate([truth[own], np.minimum(truth[occluders], -1)])
         for turn in turns:
-            copy = Rotation.from_rotvec(up * np.radians(turn)).apply(xyz[own])
+            moved_xyz = Rotation.from_rotvec(up * np.radians(turn)).apply(xyz[carried])
+            copy = moved_xyz[: own.sum()]
             there = _ground(copy.mean(axis=0)[across], flat, height, background & ~own)
             if there is None or abs(there - ground) > GROUND_STEP:
                 continue
-            copy += (there - ground) * up
+            moved_xyz += (there - ground) * up
             low, high = copy.min(axis=0) - HIDDEN_MARGIN, copy.max(axis=0) + HIDDEN_MARGIN
             inside = np.all((xyz > low) & (xyz < high), axis=1) & (height > there + HIDDEN_MARGIN)
             if (inside & ~own & ~background).any():
                 continue  # it would stand in another object
             rest = ~own & ~inside
-            shadowed, hidden = _occlusion(xyz[rest], copy, up, steps)
+            shadowed, hidden = _occlusion(xyz[rest], moved_xyz, up, steps)
             kept = np.flatnonzero(rest)[~shadowed]
-            moved = np.asarray(points)[own][~hidden].copy()
-            moved[:, :3] = copy[~hidden]
+            moved = np.asarray(points)[carried][~hidden].copy()
+            moved[:, :3] = moved_xyz[~hidden]
             yield TurnedCopy(
                 np.concatenate([np.asarray(points)[kept], moved.astype(np.asarray(points).dtype)]),
-                np.concatenate([truth[kept], truth[own][~hidden]]),
+                np.concatenate([truth[kept], carried_truth[~hidden]]),
                 int(object_id),
                 int(turn),
             )
+
+
+def _occluders(xyz: np.ndarray, own: np.ndarray, up: np.ndarray, raised: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The points in front of the object ``own`` (a mask) that hide part of it: within its box in the sensor's image
+    (grown by a cell), nearer than its nearest point by more than :data:`HIDDEN_MARGIN`, and ``raised`` (above the
+    ground round it, which lies in front of every object's foot)."""
+    angles = sensor_angles(xyz, up)
+    middle = np.arctan2(np.sin(angles[own, 0]).mean(), np.cos(angles[own, 0]).mean())
+    angles[:, 0] = np.angle(np.exp(1j * (angles[:, 0] - middle)))  # about the object's azimuth: no seam across it
+    low, high = angles[own].min(axis=0) - steps, angles[own].max(axis=0) + steps
+    ranges = np.linalg.norm(xyz, axis=1)
+    in_box = np.all((angles >= low) & (angles <= high), axis=1)
+    return in_box & ~own & raised & (ranges < ranges[own].min() - HIDDEN_MARGIN)
 
 
 def _ground(centre: np.ndarray, flat: cKDTree, height: np.ndarray, background: np.ndarray) -> float | None:

@@ -105,3 +105,18 @@ def test_a_copy_never_stands_in_another_object_and_small_objects_are_not_turned(
     copies = list(turned.turned_copies(points, truth, "z", turns=(90, 180)))
     # Turned by 90 degrees the car would stand in the other one, and by 180 the other in the cone.
     assert [(copy.object_id, copy.turn) for copy in copies] == [(0, 180), (1, 90)]
+
+
+def test_what_hid_part_of_the_object_goes_with_it_as_background():
+    car = box((10.0, 0.0), (4.0, 1.8, 1.5))
+    post = box((6.0, 0.0), (0.2, 0.2, 2.0), step=0.02)  # before the car's middle: a hole in the car behind it
+    points, truth = sweep(car, post)
+    truth[truth == 1] = -1  # a sign's post: background
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+
+    def at(xyz, x):  # points of a post at (x, 0), above the ground
+        return (xyz[:, 2] > -SENSOR_HEIGHT + 0.5) & (np.abs(xyz[:, 0] - x) < 0.2) & (np.abs(xyz[:, 1]) < 0.2)
+
+    at_new_post = at(copy.points, -6.0)
+    assert at(copy.points, 6.0).sum() == at(points, 6.0).sum()  # it stays
+    assert at_new_post.sum() > 0 and (copy.truth[at_new_post] == -1).all()  # and a copy of it stands before the car
