@@ -188,6 +188,16 @@ def test_the_benchmark_renders_its_virtual_frames_at_other_resolutions(tmp_path,
         scenes.main([*argv[:-2], "--frame-scales", "1.5"])  # without --frames
 
 
+def _report_on_a_room(tmp_path, option: str) -> dict:
+    """The benchmark's report on the synthetic room as an indoor room (y up), run with ``option``."""
+    room = tmp_path / "room"
+    room.mkdir()
+    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "room.json"
+    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", option])
+    return json.loads(out.read_text())
+
+
 def test_the_benchmark_turns_table_top_frames_only(tmp_path, capsys, monkeypatch):
     # The synthetic room as a camera's frame without an up axis: the camera 0.8 m above the floor and 1.8 m
     # in front of the wall, looking at it (the scan moved so that the camera is at the origin).
@@ -204,11 +214,7 @@ def test_the_benchmark_turns_table_top_frames_only(tmp_path, capsys, monkeypatch
     summary = report["kinds"]["table-top"]["orbit"]
     assert summary["found_050"] == sum(view["found_050"] for view in row["orbit"])
     assert "seen from 2 places round each, all together" in capsys.readouterr().out
-    room = tmp_path / "room"
-    room.mkdir()
-    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
-    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", "--orbit"])
-    assert json.loads(out.read_text())["scans"][0]["orbit"] == []  # a room has its up axis: not a camera's frame
+    assert _report_on_a_room(tmp_path, "--orbit")["scans"][0]["orbit"] == []  # a room has its up axis: no camera frame
 
 
 def test_the_benchmark_puts_the_room_round_table_top_frames_only(tmp_path, capsys):
@@ -224,11 +230,7 @@ def test_the_benchmark_puts_the_room_round_table_top_frames_only(tmp_path, capsy
     summary = report["kinds"]["table-top"]["surroundings"]
     assert summary["found_050"] == np.mean([copy["found_050"] for copy in row["surroundings"]])
     assert "with the floor, a wall and the table's far end in view (a copy per seed)" in capsys.readouterr().out
-    room = tmp_path / "room"
-    room.mkdir()
-    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
-    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", "--surroundings"])
-    report = json.loads(out.read_text())
+    report = _report_on_a_room(tmp_path, "--surroundings")
     assert report["scans"][0]["surroundings"] == [] and "surroundings" not in report["kinds"]["room"]
 
 
@@ -248,11 +250,7 @@ def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, 
     assert report["kinds"]["LiDAR"]["turned"]["found_050"] == sum(copy["found_050"] for copy in row["turned"])
     output = capsys.readouterr().out
     assert f"the turned objects themselves: found {found} of {len(ious)}" in output
-    room = tmp_path / "room"
-    room.mkdir()
-    write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
-    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", "--turned"])
-    report = json.loads(out.read_text())
+    report = _report_on_a_room(tmp_path, "--turned")
     assert report["scans"][0]["turned"] == [] and "turned_objects" not in report["kinds"]["room"]
 
 
