@@ -7,16 +7,15 @@ turned to other azimuths, each is seen against the sweep's other surroundings, a
 in that street would be. ``python -m benchmarks.scenes --turned`` segments these copies of every sweep.
 
 The copy stands where the ground lies near its own ground's level, lifted or lowered onto it, and holds no
-other object's points. Then what the sensor would see
-is kept: points behind the copy on its rays are gone (its shadow), and points of the copy behind nearer
-ones are gone. What hid part of the object in the sweep (a person or a post in front of a car) goes with
-it, or the copy would show the occluder's shadow as an open gap. The object's old place is left empty, as
-if it had driven away.
+other object's points. Then what the sensor would see is kept: points behind the copy on its rays are gone
+(its shadow), and points of the copy behind nearer ones are gone. What hid part of the object in the sweep (a
+person or a post in front of a car) goes with it, or the copy would show the occluder's shadow as an open gap.
+The object's old place is left empty, as if it had driven away.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -56,7 +55,8 @@ class TurnedCopy(NamedTuple):
 
 
 def turned_copies(
-    points: np.ndarray, truth: np.ndarray, up_axis: str, turns=TURNS, min_points: int = TURNED_MIN_POINTS
+    points: np.ndarray, truth: np.ndarray, up_axis: str, turns: Iterable[int] = TURNS,
+    min_points: int = TURNED_MIN_POINTS,
 ) -> Iterator[TurnedCopy]:
     """Each object of ``truth`` (ids >= 0) with at least ``min_points`` points of a sweep in its sensor's frame
     (``points`` ``(N, C >= 3)``, xyz first, in metres, the sensor at the origin; ``up_axis`` its gravity axis),
