@@ -467,19 +467,28 @@ def run_crops(points, truth, up, values: dict, min_gt_points: int, background: d
     ]
 
 
-def run_turned(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+def run_turned(
+    points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan"
+) -> list[dict]:
     """:func:`run_scan` on each of :func:`~benchmarks.turned_objects.turned_copies` of a sweep (copy k with seed k),
     each row with ``turned``: the object's id, the turn in degrees and the object's best IoU (``None`` where the
-    sensor sees fewer than ``min_gt_points`` of its points there, so it is not counted); none without ``up``."""
+    sensor sees fewer than ``min_gt_points`` of its points there, so it is not counted); none without ``up``.
+    Copies that cannot be made (a scan the construction cannot take) end the list, and ``name`` (the scan's) is
+    given on stderr with the error: the run goes on."""
     if up is None:
         return []
     rows = []
-    for k, copy in enumerate(turned_copies(points, truth, up, TURNS)):
-        row = run_scan(copy.points, copy.truth, up, k, values, min_gt_points, background)
-        objects, sizes = np.unique(copy.truth[copy.truth >= 0], return_counts=True)
-        counted = objects[sizes >= min_gt_points]
-        iou = row["object_iou"][int(np.searchsorted(counted, copy.object_id))] if copy.object_id in counted else None
-        rows.append({**row, "turned": {"object": copy.object_id, "turn": copy.turn, "iou": iou}})
+    try:
+        for k, copy in enumerate(turned_copies(points, truth, up, TURNS)):
+            row = run_scan(copy.points, copy.truth, up, k, values, min_gt_points, background)
+            objects, sizes = np.unique(copy.truth[copy.truth >= 0], return_counts=True)
+            counted = objects[sizes >= min_gt_points]
+            held = copy.object_id in counted
+            iou = row["object_iou"][int(np.searchsorted(counted, copy.object_id))] if held else None
+            rows.append({**row, "turned": {"object": copy.object_id, "turn": copy.turn, "iou": iou}})
+    except Exception as exc:  # noqa: BLE001 - named on stderr; the other scans and copies still count
+        print(f"{name}: turned copies after the first {len(rows)} could not be made: {_error_text(exc)}",
+              file=sys.stderr)
     return rows
 
 
@@ -673,7 +682,8 @@ def main(argv: list[str] | None = None) -> None:
             for seed in args.seeds
         ] if args.surroundings and support is not None else []  # fmt: skip
         swept = args.turned and kinds[name] == "LiDAR"
-        turned[name] = run_turned(points, truth, up, candidates[0], args.min_gt_points, background) if swept else []
+        turned[name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background, name)
+                        if swept else [])
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
@@ -752,9 +762,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
         turned_rows = [row for scan in members for row in turned[scan]]
         if turned_rows:
-            ious = [row["turned"]["iou"] for row in turned_rows if row["turned"]["iou"] is not None]
-            found = sum(iou >= 0.5 for iou in ious)
-            report["kinds"][kind]["turned_objects"] = {"objects": len(ious), "found_050": found}
+            report["kinds"][kind]["turned_objects"] = _turned_objects(turned_rows)
             print(f"{'':<10} the turned objects themselves: found {_turned_found(turned_rows)} at IoU >= 0.5")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
@@ -792,10 +800,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.out}")
 
 
+def _turned_objects(rows: list[dict]) -> dict:
+    """The turned objects of :func:`run_turned`'s rows that count, and those found at IoU >= 0.5."""
+    ious = [row["turned"]["iou"] for row in rows if row["turned"]["iou"] is not None]
+    return {"objects": len(ious), "found_050": sum(iou >= 0.5 for iou in ious)}
+
+
 def _turned_found(rows: list[dict]) -> str:
     """"found of counted" for the turned objects of :func:`run_turned`'s rows."""
-    ious = [row["turned"]["iou"] for row in rows if row["turned"]["iou"] is not None]
-    return f"{sum(iou >= 0.5 for iou in ious)} of {len(ious)}"
+    counts = _turned_objects(rows)
+    return f"{counts['found_050']} of {counts['objects']}"
 
 
 def _error_text(exc: Exception) -> str:

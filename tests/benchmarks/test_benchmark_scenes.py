@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import scenes
+from benchmarks import scenes, turned_objects
 
 from ..helpers.scenes import write_scan_folder
 
@@ -252,6 +252,22 @@ def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, 
     assert f"the turned objects themselves: found {found} of {len(ious)}" in output
     report = _report_on_a_room(tmp_path, "--turned")
     assert report["scans"][0]["turned"] == [] and "turned_objects" not in report["kinds"]["room"]
+
+
+def test_turned_copies_that_cannot_be_made_are_named_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
+    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
+
+    def one_then_fails(points, truth, up, turns):
+        yield turned_objects.TurnedCopy(points, truth, 0, 90)
+        raise ValueError("no sensor at the origin")
+
+    monkeypatch.setattr(scenes, "turned_copies", one_then_fails)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--turned"])
+    [row] = json.loads(out.read_text())["scans"]
+    assert [copy["turned"]["turn"] for copy in row["turned"]] == [90] and row["in_sample"][0]["found_050"] > 0
+    message = "room: turned copies after the first 1 could not be made: ValueError: no sensor at the origin"
+    assert message in capsys.readouterr().err
 
 
 def test_crop_masks_are_the_halves_and_quarters_across_the_up_axis_by_hand():
