@@ -194,7 +194,7 @@ def _segment(
     if up is None:
         up = _support_normal(centroids, geometry, settings, measured, rng)
         image_up = _image_up(centroids) if measured.camera_frame and settings.ground == "planes" else None
-        facing = math.cos(math.radians(settings.normal_angle))
+        facing = settings.normal_cos
         if up is not None and image_up is not None and up @ image_up < facing:
             # The largest plane of a camera's frame can be a wall facing it (the room beyond a table): the
             # support faces up in the image. Among the voxels that do, the largest plane, when its patches
@@ -269,7 +269,7 @@ def _support_normal(
         centroids = centroids[rng.choice(len(centroids), min(len(centroids), scan_settings.MAX_VOXELS), replace=False)]
         geometry = normals(centroids)
     planes = Planes(
-        centroids, geometry[0], settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
+        centroids, geometry[0], settings.plane_distance, settings.normal_cos,
         settings.voxel_size, geometry[1],
     )  # fmt: skip
     if along is not None:
@@ -300,7 +300,7 @@ def _segment_voxels(
     sensor = context.viewpoint if context.upright else None
     given_up = up if context.up_given else None
     planes = Planes(
-        centroids, voxel_normals, settings.plane_distance, math.cos(math.radians(settings.normal_angle)),
+        centroids, voxel_normals, settings.plane_distance, settings.normal_cos,
         settings.voxel_size, spacing, sensor, given_up,
     )  # fmt: skip
     heights = None
@@ -352,7 +352,7 @@ def _segment_voxels(
         if settings.ground == "planes":  # indoors: a lamp on a night stand, a television on a desk
             split_standing(
                 objects, centroids, voxel_normals, up, settings.plane_distance, settings.cluster_distance,
-                math.cos(math.radians(settings.normal_angle)), part_voxels, normal_noise,
+                settings.normal_cos, part_voxels, normal_noise,
             )  # fmt: skip
     if settings.colour_split and colours is not None:
         joins = object_joins(

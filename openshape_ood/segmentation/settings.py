@@ -176,6 +176,11 @@ class SegmentationSettings:
     measured: ScanMeasures
     source: dict
 
+    @property
+    def normal_cos(self) -> float:
+        """The cosine of ``normal_angle``: normals whose dot product is at least this lie within it."""
+        return math.cos(math.radians(self.normal_angle))
+
     def to_dict(self) -> dict:
         """Plain JSON-ready values, the measurements under ``"measured"``."""
         document = asdict(self)
