@@ -68,6 +68,9 @@ def turned_copies(
     background = truth < 0
     flat = cKDTree(xyz[:, across])
     steps = _image_steps(xyz, up)
+    # The sweep's image, once: where each point lies in it and how far.
+    angles, ranges = sensor_angles(xyz, up), np.linalg.norm(xyz, axis=1)
+    cells = np.floor(angles / steps).astype(np.int64)
     objects, sizes = np.unique(truth[truth >= 0], return_counts=True)
     for object_id in objects[sizes >= min_points]:
         own = truth == object_id
@@ -77,7 +80,7 @@ def turned_copies(
         # What hides part of it goes with it: its shadow on the object would otherwise be a hole with nothing
         # in front, an open gap. Carried, it is background there (a person in front of a car is no object
         # where only the part of it before the car comes along).
-        occluders = _occluders(xyz, own, up, height > ground + GROUND_STEP, steps)
+        occluders = _occluders(angles, ranges, own, height > ground + GROUND_STEP, steps)
         carried = np.concatenate([np.flatnonzero(own), np.flatnonzero(occluders)])
         carried_truth = np.concatenate([truth[own], np.minimum(truth[occluders], -1)])
         for turn in turns:
@@ -92,7 +95,7 @@ def turned_copies(
             if (inside & ~own & ~background).any():
                 continue  # it would stand in another object
             rest = ~own & ~inside
-            shadowed, hidden = _occlusion(xyz[rest], moved_xyz, up, steps)
+            shadowed, hidden = _occlusion(cells[rest], ranges[rest], moved_xyz, up, steps)
             kept = np.flatnonzero(rest)[~shadowed]
             moved = np.asarray(points)[carried][~hidden].copy()
             moved[:, :3] = moved_xyz[~hidden]
@@ -104,15 +107,16 @@ def turned_copies(
             )
 
 
-def _occluders(xyz: np.ndarray, own: np.ndarray, up: np.ndarray, raised: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """The points in front of the object ``own`` (a mask) that hide part of it: within its box in the sensor's image
-    (grown by a cell), nearer than its nearest point by more than :data:`HIDDEN_MARGIN`, and ``raised`` (above the
-    ground round it, which lies in front of every object's foot)."""
-    angles = sensor_angles(xyz, up)
+def _occluders(
+    angles: np.ndarray, ranges: np.ndarray, own: np.ndarray, raised: np.ndarray, steps: np.ndarray
+) -> np.ndarray:
+    """The points (``angles`` in the sensor's image, ``ranges`` from it) in front of the object ``own`` (a mask)
+    that hide part of it: within its box in the image (grown by a cell), nearer than its nearest point by more
+    than :data:`HIDDEN_MARGIN`, and ``raised`` (above the ground round it, which lies in front of every object's
+    foot)."""
     middle = np.arctan2(np.sin(angles[own, 0]).mean(), np.cos(angles[own, 0]).mean())
-    angles[:, 0] = np.angle(np.exp(1j * (angles[:, 0] - middle)))  # about the object's azimuth: no seam across it
+    angles = np.stack([np.angle(np.exp(1j * (angles[:, 0] - middle))), angles[:, 1]], axis=1)  # no seam across it
     low, high = angles[own].min(axis=0) - steps, angles[own].max(axis=0) + steps
-    ranges = np.linalg.norm(xyz, axis=1)
     in_box = np.all((angles >= low) & (angles <= high), axis=1)
     return in_box & ~own & raised & (ranges < ranges[own].min() - HIDDEN_MARGIN)
 
@@ -134,16 +138,18 @@ def _image_steps(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.array([along, row_step(xyz, up, along)])
 
 
-def _occlusion(scene: np.ndarray, copy: np.ndarray, up: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which ``scene`` points lie behind the ``copy`` and which copy points behind scene points: a depth buffer
-    on the sensor's image, in cells of its ``steps`` (along a row, between rows); behind is farther than the
-    nearest point of the other in the cell by more than :data:`HIDDEN_MARGIN`."""
-    scene_cells = np.floor(sensor_angles(scene, up) / steps).astype(np.int64)
+def _occlusion(
+    scene_cells: np.ndarray, scene_range: np.ndarray, copy: np.ndarray, up: np.ndarray, steps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which scene points (their ``scene_cells`` in the sensor's image and ``scene_range``) lie behind the ``copy``
+    and which copy points behind scene points: a depth buffer on the image, in cells of its ``steps`` (along a
+    row, between rows); behind is farther than the nearest point of the other in the cell by more than
+    :data:`HIDDEN_MARGIN`."""
     copy_cells = np.floor(sensor_angles(copy, up) / steps).astype(np.int64)
     cells, index = np.unique(np.concatenate([scene_cells, copy_cells]), axis=0, return_inverse=True)
     index = index.ravel()
-    scene_index, copy_index = index[: len(scene)], index[len(scene) :]
-    scene_range, copy_range = np.linalg.norm(scene, axis=1), np.linalg.norm(copy, axis=1)
+    scene_index, copy_index = index[: len(scene_cells)], index[len(scene_cells) :]
+    copy_range = np.linalg.norm(copy, axis=1)
     nearest_scene, nearest_copy = np.full(len(cells), np.inf), np.full(len(cells), np.inf)
     np.minimum.at(nearest_scene, scene_index, scene_range)
     np.minimum.at(nearest_copy, copy_index, copy_range)
