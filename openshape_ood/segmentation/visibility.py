@@ -165,13 +165,20 @@ def unseen_objects(
     if len(ids) == 0 or step <= 0:
         return ids[:0]
     angles = sensor_angles(centroids, up) / step
+    # The azimuth goes round: the columns on either side of the direction where it jumps from +pi to -pi
+    # are neighbours, so the trees are periodic along it (and not along the elevation: box size 0).
+    turn = 2 * np.pi / step
+    angles[:, 0] = np.mod(angles[:, 0], turn)
+    angles[angles[:, 0] >= turn, 0] = 0.0  # mod rounds a tiny negative azimuth up to a whole turn
     ranges = np.linalg.norm(centroids, axis=1)
     members = np.flatnonzero(objects >= 0)
-    pairs = cKDTree(angles[members]).sparse_distance_matrix(
-        cKDTree(angles), _ROWS_ABOVE, p=np.inf, output_type="ndarray"
+    pairs = cKDTree(angles[members], boxsize=[turn, 0]).sparse_distance_matrix(
+        cKDTree(angles, boxsize=[turn, 0]), _ROWS_ABOVE, p=np.inf, output_type="ndarray"
     )
     voxel, other = members[pairs["i"]], pairs["j"]
-    above = (angles[other, 1] - angles[voxel, 1] > 0.5) & (np.abs(angles[other, 0] - angles[voxel, 0]) <= 1)
+    across = angles[other, 0] - angles[voxel, 0]
+    across -= turn * np.round(across / turn)
+    above = (angles[other, 1] - angles[voxel, 1] > 0.5) & (np.abs(across) <= 1)
     voxel, other = voxel[above], other[above]
     own = objects[other] == objects[voxel]
     on_top = np.ones(len(centroids), dtype=bool)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.geometry import plane_basis
 from openshape_ood.segmentation.visibility import row_step, unseen_objects, view_top
 
 RING_STEP = np.radians(0.5)
@@ -78,6 +79,27 @@ def test_a_base_whose_top_is_behind_a_nearer_crown_is_not_seen_whole():
     objects = np.select([hit == 1, hit == 2], [0, 1], -1)
     assert (np.bincount(objects[objects >= 0]) > 20).all()
     assert unseen(points, objects) == {0}
+
+
+def directions(azimuth: np.ndarray, elevation: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Unit rays at these sensor angles (radians), in the azimuth's own basis (``sensor_angles``)."""
+    across = np.cos(azimuth)[:, None] * plane_basis(up)[0] + np.sin(azimuth)[:, None] * plane_basis(up)[1]
+    return np.cos(elevation)[:, None] * across + np.sin(elevation)[:, None] * up
+
+
+@pytest.mark.parametrize("centre", [0.5, 2.0, np.pi, -np.pi + 0.2 * RING_STEP])
+@pytest.mark.parametrize("occluder_range, hidden", [(15.0, True), (25.0, False)])
+def test_a_top_below_a_nearer_voxel_is_hidden_also_where_the_azimuth_goes_round(centre, occluder_range, hidden):
+    # One column of an object at 20 m and, a row above its top and 0.8 steps aside, a voxel of something
+    # else. Centred at pi, the column lies at +pi - 0.4 steps and the voxel at -pi + 0.4 steps: neighbours.
+    up = np.array([0.0, 0.0, 1.0])
+    azimuth = centre + RING_STEP * np.array([-0.4, -0.4, -0.4, 0.4])
+    elevation = RING_STEP * np.array([-2.0, -1.0, 0.0, 1.0])
+    points = directions(azimuth, elevation, up) * np.array([20.0, 20.0, 20.0, occluder_range])[:, None]
+    objects = np.array([0, 0, 0, -1])
+    radius = np.full(4, 0.5)
+    unseen = unseen_objects(objects, points, up, RING_STEP, radius, top=1.0)
+    assert unseen.tolist() == ([0] if hidden else [])
 
 
 def test_segment_scene_keeps_the_car_of_a_sweep_and_drops_the_trunk_under_its_crown():
