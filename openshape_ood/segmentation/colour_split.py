@@ -41,6 +41,7 @@ from scipy.spatial import cKDTree
 
 from .colour import MEDIAN_DIFFERENCE, SAME_SURFACE, colour_noise_level
 from .convexity import PART_SHARE, Joins, split_into_parts
+from .geometry import median_by
 
 # sqrt(2 * 99th percentile of chi-square(2)): the colour difference of two voxels of one surface across
 # the direction of their colour (the noise in the two directions a change of brightness does not move).
@@ -82,7 +83,7 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     first, second, members = joins.first, joins.second, joins.members
     difference = local[first] - local[second]
     squared = (difference**2).sum(axis=1)
-    noise = np.maximum(noise, _median_by(squared, members[first], len(joins.sizes)) ** 0.5 / MEDIAN_DIFFERENCE)
+    noise = np.maximum(noise, median_by(squared, members[first], len(joins.sizes)) ** 0.5 / MEDIAN_DIFFERENCE)
     threshold = SAME_SURFACE * noise[members[first]]
     joined = squared <= threshold**2
     # Across a fold of the surface the light changes: a face of one object may be brighter or darker than
@@ -147,14 +148,3 @@ def _nearest_anchor(points: np.ndarray, members: np.ndarray, anchor: np.ndarray)
 def _fold(joins: Joins) -> np.ndarray:
     """Whether each join bends outwards by more than the normals' noise."""
     return (joins.bend > 0) & (joins.cosine < math.cos(joins.noise_angle))
-
-
-def _median_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """The median (the upper one of an even count) of ``values`` in each of ``groups`` groups, 0 for an
-    empty group: one sort for all groups."""
-    counts = np.bincount(group, minlength=groups)
-    if len(values) == 0:
-        return np.zeros(groups)
-    ordered = values[np.lexsort((values, group))]
-    middle = np.cumsum(counts) - counts + counts // 2
-    return np.where(counts > 0, ordered[np.minimum(middle, len(values) - 1)], 0.0)

@@ -193,3 +193,14 @@ def sensor_angles(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:
     basis = plane_basis(up)
     across = xyz @ basis.T
     return np.stack([np.arctan2(across[:, 1], across[:, 0]), np.arctan2(xyz @ up, np.linalg.norm(across, axis=1))], axis=1)
+
+
+def median_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """The median (the upper one of an even count) of ``values`` in each of ``groups`` groups, 0 for an
+    empty group: one sort for all groups."""
+    counts = np.bincount(group, minlength=groups)
+    if len(values) == 0:
+        return np.zeros(groups)
+    ordered = values[np.lexsort((values, group))]
+    middle = np.cumsum(counts) - counts + counts // 2
+    return np.where(counts > 0, ordered[np.minimum(middle, len(values) - 1)], 0.0)

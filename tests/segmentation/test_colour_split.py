@@ -118,7 +118,7 @@ def test_an_object_mostly_printed_is_judged_by_its_own_noise(monkeypatch):
     joins = object_joins(objects, centroids, np.tile([0.0, 0.0, 1.0], (i.size, 1)), 0.01, up=np.array([0.0, 0.0, 1.0]))
     assert (colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005) == 0).all()
     # Judged by the planes' noise alone, it is cut between its strips.
-    monkeypatch.setattr(colour_split, "_median_by", lambda values, group, groups: np.zeros(groups))
+    monkeypatch.setattr(colour_split, "median_by", lambda values, group, groups: np.zeros(groups))
     labels = colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005)
     assert labels.max() == 1
     assert np.unique(labels[i.ravel() < 8]).tolist() == [1 - np.unique(labels[i.ravel() >= 32]).item()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from openshape_ood.segmentation.geometry import _MOMENTS, _least_eigenpair, normals
+from openshape_ood.segmentation.geometry import _MOMENTS, _least_eigenpair, median_by, normals
 
 
 def _entries(matrices: np.ndarray) -> list[np.ndarray]:
@@ -66,3 +66,11 @@ def test_voxels_of_a_tilted_plane_face_along_its_normal_and_do_not_vary():
     np.testing.assert_allclose(variation, 0.0, atol=1e-9)
     assert spacing == pytest.approx(0.01)
     assert 0.01 < radius < 0.03
+
+
+def test_median_by_takes_each_groups_upper_median_and_zero_for_an_empty_group():
+    values = np.array([5.0, 1.0, 3.0, 2.0, 9.0, 4.0])
+    group = np.array([0, 0, 0, 2, 2, 2])
+    np.testing.assert_array_equal(median_by(values, group, 3), [3.0, 0.0, 4.0])
+    np.testing.assert_array_equal(median_by(values[:2], group[:2], 2), [5.0, 0.0])  # of 1 and 5, the upper
+    np.testing.assert_array_equal(median_by(values[:0], group[:0], 2), [0.0, 0.0])
