@@ -23,6 +23,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .geometry import median_by
+from .planes import RAYLEIGH_99
+
 # Neighbouring voxels: closer than this many voxel sizes.
 _REACH = 1.8
 # Normals closer than this angle (degrees) are the same smooth surface, whatever the sign of the bend:
@@ -102,10 +105,26 @@ def object_joins(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray
     # show as such in them, it is smeared over the neighbourhood, so at coarse voxels (a room at a few
     # centimetres) the allowance for smooth roundings must not grow so large that no edge is concave.
     rounding = max(_SMOOTH_RADIUS, normal_radius)
-    smooth = max(math.radians(_SMOOTH_ANGLE), join_radius(voxel_size) / rounding, _NOISE_FACTOR * noise)
-    folded = cosine < math.cos(min(smooth, math.pi / 2))
+    smooth = max(math.radians(_SMOOTH_ANGLE), join_radius(voxel_size) / rounding)
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    allowed = np.maximum(smooth, _noise_turn(members[first], angle, bend, len(sizes), noise))
+    folded = angle > np.minimum(allowed, math.pi / 2)
     noise_angle = max(math.radians(_SMOOTH_ANGLE), _NOISE_FACTOR * noise)
     return Joins(labelled, members, sizes, first, second, (bend < 0) & folded, bend, cosine, noise_angle)
+
+
+def _noise_turn(owner: np.ndarray, angle: np.ndarray, bend: np.ndarray, objects: int, noise: float) -> np.ndarray:
+    """The turn (radians) each join's object allows its joins for noise: the smaller of two bounds, each of which
+    can only come out too large. The planes' (:data:`_NOISE_FACTOR` times ``noise``, their normals' median
+    stray) counts every flat surface of the scan, far ones too: a wall three metres behind a table top strays
+    far more than the table at a metre. The object's own (:data:`~.planes.RAYLEIGH_99` times the median angle
+    of its joins that bend outwards: on one noisy surface half the joins bend each way alike, so that median is
+    the surface's, and a concave crease between two touching objects is not among them) counts its convex
+    edges and roundings as well. An object without such joins has only the planes'."""
+    outwards = bend > 0
+    joins = np.bincount(owner[outwards], minlength=objects)
+    own = np.where(joins > 0, RAYLEIGH_99 * median_by(angle[outwards], owner[outwards], objects), np.inf)
+    return np.minimum(_NOISE_FACTOR * noise, own)[owner]
 
 
 def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarray, voxel_size: float,
@@ -121,8 +140,9 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     object's centre. The join of voxels ``i`` and ``j`` is concave when ``(n_i - n_j) . (x_i - x_j) < 0``
     and the normals differ by more than the smooth angle, than a rounding of :data:`_SMOOTH_RADIUS`
     (or of ``normal_radius``, the radius of the neighbourhoods the normals were fitted on, when that
-    is larger) turns over the join, and than a few times ``noise`` (the median angle by which normals
-    stray on the scan's flat surfaces). Voxels with more than :data:`_VALLEY_SHARE` of their joins
+    is larger) turns over the join, and than the object's noise: a few times ``noise`` (the median angle
+    by which normals stray on the scan's flat surfaces), or less where the object's own joins that bend
+    outwards show less (:func:`_noise_turn`). Voxels with more than :data:`_VALLEY_SHARE` of their joins
     concave, and concave joins that turn by more than :func:`crease_angle`, separate the parts.
     """
     joins = object_joins(objects, centroids, normals, voxel_size, viewpoint, noise, normal_radius, up)

@@ -91,3 +91,41 @@ def test_a_convex_edge_never_splits():
     objects = np.zeros(len(centroids), dtype=np.int64)
     result = split_concave(objects, centroids, normals, VOXEL, 10, np.array([0.0, 0.05, 1.0]), noise=0.0)
     assert (result == 0).all()
+
+
+def _tilted(normals: np.ndarray, degrees: float) -> np.ndarray:
+    """The normals of :func:`_valley` turned about the x axis by +``degrees`` and -``degrees`` in a checkerboard of
+    each plate's 20 x 20 voxels: the joins of neighbours along y differ by twice that, half of them bending
+    outwards; the diagonal ones not at all."""
+    index = np.arange(len(normals)) % 400
+    sign = np.where((index // 20 + index % 20) % 2 == 0, 1.0, -1.0)
+    turn = np.radians(degrees) * sign
+    y = normals[:, 1] * np.cos(turn) - normals[:, 2] * np.sin(turn)
+    z = normals[:, 1] * np.sin(turn) + normals[:, 2] * np.cos(turn)
+    return np.stack([normals[:, 0], y, z], axis=1)
+
+
+@pytest.mark.parametrize(
+    "tilt, noise, split",
+    [
+        # The planes stray by 0.4 rad (a far wall's): they allow 2.5 x 0.4 rad = 57.3 deg, above the 40 deg bend.
+        # The plates' own joins that bend outwards turn by 2 deg: RAYLEIGH_99 x 2 = 5.2 deg, so the smooth angle
+        # (20.6 deg) decides, and the valley is cut. Judged by the planes alone, it was not.
+        (1.0, 0.4, True),
+        # Plates whose own joins turn by 20 deg allow 51.6 deg: the 40-45 deg joins of the valley are noise.
+        (10.0, 0.4, False),
+        # ... but never more than the planes allow: 2.5 x 0.25 rad = 35.8 deg, and the valley is cut.
+        (10.0, 0.25, True),
+    ],
+)
+def test_an_object_is_judged_by_the_smaller_of_its_own_noise_and_the_planes(tilt, noise, split):
+    centroids, normals, plate = _valley(40.0)
+    normals = _tilted(normals, tilt)
+    objects = np.zeros(len(centroids), dtype=np.int64)
+    viewpoint = np.array([0.0, 0.05, 1.0])
+    result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=noise)
+    if split:
+        assert len(np.unique(result)) == 2
+        assert len(np.unique(result[plate == 0])) == len(np.unique(result[plate == 1])) == 1
+    else:
+        assert (result == 0).all()
