@@ -27,6 +27,15 @@ def _valley(bend_degrees: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate([flat, rising]), normals, plate
 
 
+def _assert_split(result: np.ndarray, side: np.ndarray, split: bool) -> None:
+    """Split: two objects, ``side`` (a mask) one of them and the rest the other; else one object, as given."""
+    if split:
+        assert len(np.unique(result)) == 2
+        assert len(np.unique(result[side])) == len(np.unique(result[~side])) == 1
+    else:
+        assert (result == 0).all()
+
+
 @pytest.mark.parametrize(
     "noise, split",
     [
@@ -42,11 +51,7 @@ def test_a_concave_edge_beyond_the_normal_noise_splits(noise, split):
     objects = np.zeros(len(centroids), dtype=np.int64)
     viewpoint = np.array([0.0, 0.05, 1.0])  # above the valley: the normals face it already
     result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=noise)
-    if split:
-        assert len(np.unique(result)) == 2
-        assert len(np.unique(result[plate == 0])) == len(np.unique(result[plate == 1])) == 1
-    else:
-        assert (result == 0).all()
+    _assert_split(result, plate == 0, split)
 
 
 @pytest.mark.parametrize(
@@ -77,11 +82,7 @@ def test_one_creased_join_short_of_a_valley_does_not_link_two_objects(normal_rad
     viewpoint = np.array([-20.0, 10.0, 20.0]) * VOXEL  # above the floor, before the wall
     result = split_concave(objects, centroids, normals, VOXEL, 10, viewpoint, normal_radius=normal_radius * VOXEL)
     on_floor = np.arange(len(centroids)) < len(floor)
-    if split:
-        assert len(np.unique(result)) == 2
-        assert len(np.unique(result[on_floor])) == len(np.unique(result[~on_floor])) == 1
-    else:
-        assert (result == 0).all()
+    _assert_split(result, on_floor, split)
 
 
 def test_a_convex_edge_never_splits():
@@ -124,8 +125,4 @@ def test_an_object_is_judged_by_the_smaller_of_its_own_noise_and_the_planes(tilt
     objects = np.zeros(len(centroids), dtype=np.int64)
     viewpoint = np.array([0.0, 0.05, 1.0])
     result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=noise)
-    if split:
-        assert len(np.unique(result)) == 2
-        assert len(np.unique(result[plate == 0])) == len(np.unique(result[plate == 1])) == 1
-    else:
-        assert (result == 0).all()
+    _assert_split(result, plate == 0, split)
