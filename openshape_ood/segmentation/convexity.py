@@ -122,8 +122,8 @@ def _noise_turn(owner: np.ndarray, angle: np.ndarray, bend: np.ndarray, objects:
     the surface's, and a concave crease between two touching objects is not among them) counts its convex
     edges and roundings as well. An object without such joins has only the planes'."""
     outwards = bend > 0
-    joins = np.bincount(owner[outwards], minlength=objects)
-    own = np.where(joins > 0, RAYLEIGH_99 * median_by(angle[outwards], owner[outwards], objects), np.inf)
+    outward_joins = np.bincount(owner[outwards], minlength=objects)
+    own = np.where(outward_joins > 0, RAYLEIGH_99 * median_by(angle[outwards], owner[outwards], objects), np.inf)
     return np.minimum(_NOISE_FACTOR * noise, own)[owner]
 
 
