@@ -61,7 +61,8 @@ def turned_copies(
     """Each object of ``truth`` (ids >= 0) with at least ``min_points`` points of a sweep in its sensor's frame
     (``points`` ``(N, C >= 3)``, xyz first, in metres, the sensor at the origin; ``up_axis`` its gravity axis),
     turned by each of ``turns`` about the up axis, where the copy can stand (see the module's text)."""
-    xyz = np.asarray(points)[:, :3].astype(np.float64)
+    cloud = np.asarray(points)
+    xyz = cloud[:, :3].astype(np.float64)
     up = np.eye(3)[UP_AXES.index(up_axis)]
     across = [k for k in range(3) if k != UP_AXES.index(up_axis)]
     height = xyz @ up
@@ -83,9 +84,10 @@ def turned_copies(
         occluders = _occluders(angles, ranges, own, height > ground + GROUND_STEP, steps)
         carried = np.concatenate([np.flatnonzero(own), np.flatnonzero(occluders)])
         carried_truth = np.concatenate([truth[own], np.minimum(truth[occluders], -1)])
+        carried_points, own_count = cloud[carried], int(own.sum())
         for turn in turns:
             moved_xyz = Rotation.from_rotvec(up * np.radians(turn)).apply(xyz[carried])
-            copy = moved_xyz[: own.sum()]
+            copy = moved_xyz[:own_count]
             there = _ground(copy.mean(axis=0)[across], flat, height, background & ~own)
             if there is None or abs(there - ground) > GROUND_STEP:
                 continue
@@ -97,10 +99,10 @@ def turned_copies(
             rest = ~own & ~inside
             shadowed, hidden = _occlusion(cells[rest], ranges[rest], moved_xyz, up, steps)
             kept = np.flatnonzero(rest)[~shadowed]
-            moved = np.asarray(points)[carried][~hidden].copy()
+            moved = carried_points[~hidden].copy()
             moved[:, :3] = moved_xyz[~hidden]
             yield TurnedCopy(
-                np.concatenate([np.asarray(points)[kept], moved.astype(np.asarray(points).dtype)]),
+                np.concatenate([cloud[kept], moved]),
                 np.concatenate([truth[kept], carried_truth[~hidden]]),
                 int(object_id),
                 int(turn),
