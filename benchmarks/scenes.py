@@ -51,7 +51,10 @@ segmented sampled down at random to N of its points, as VoteNet's SUN RGB-D clou
 Kinect v2 frame's), objects of fewer than that share of 200 points left out. With ``--frame-scales F``
 the frames are also rendered by a camera of F times the pixels across with the same field of view, objects
 of fewer than 200 F^2 pixels left out: 1.45 gives about the grid of SUN RGB-D's Kinect v2 frames, whose
-depth is registered to their colour images (730 x 530 pixels, focal length 529).
+depth is registered to their colour images (730 x 530 pixels, focal length 529). With ``--frames-upright``
+every frame is segmented turned upright about its camera and given the room's up axis
+(:func:`benchmarks.virtual_frames.upright_frame`), as SUN RGB-D and VoteNet's export of it store the Kinect v2
+frames, instead of in the camera's coordinates without an axis.
 
 Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
 also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the
@@ -117,7 +120,9 @@ from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
 from .turned_objects import TURNED_MIN_POINTS, TURNS, turned_copies
-from .virtual_frames import camera_views, orbit_views, render_frame, room_camera, table_top_camera, with_surroundings
+from .virtual_frames import (
+    camera_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame, with_surroundings,
+)
 
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
 # other points (occlusion, dropouts); a tenth lost is small beside the changes of a real re-scan.
@@ -396,13 +401,15 @@ def scaled_voxel(row: dict, scale: float) -> float | None:
 
 def run_frames(
     points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None,
-    scale: float = 1.0,
+    scale: float = 1.0, upright: bool = False,
 ) -> list[dict]:
     """:func:`run_scan` on ``views`` virtual frames of a room (view k rendered and segmented with seed k),
-    each in its camera's coordinates without an up axis; none for a scan without ``up``. The camera has
-    ``scale`` times the pixels across (:func:`benchmarks.virtual_frames.room_camera`), and objects of fewer
-    than :data:`FRAME_MIN_GT_POINTS` times its square are left out of the count. With ``sample``, each
-    frame sampled down at random to that many points (with seed k), that floor times the share kept."""
+    each in its camera's coordinates without an up axis, or with ``upright`` turned onto the room's axes about
+    the camera (:func:`benchmarks.virtual_frames.upright_frame`) and given ``up``; none for a scan without ``up``.
+    The camera has ``scale`` times the pixels across (:func:`benchmarks.virtual_frames.room_camera`), and
+    objects of fewer than :data:`FRAME_MIN_GT_POINTS` times its square are left out of the count. With
+    ``sample``, each frame sampled down at random to that many points (with seed k), that floor times the
+    share kept."""
     if views == 0 or up is None:
         return []
     rows = []
@@ -414,7 +421,9 @@ def run_frames(
             kept = np.sort(np.random.default_rng(k).choice(len(frame), sample, replace=False))
             min_gt_points = max(1, round(min_gt_points * sample / len(frame)))
             frame, frame_truth = frame[kept], frame_truth[kept]
-        rows.append(run_scan(frame, frame_truth, None, k, values, min_gt_points, background))
+        if upright:
+            frame = upright_frame(frame, eye, target, up)
+        rows.append(run_scan(frame, frame_truth, up if upright else None, k, values, min_gt_points, background))
     return rows
 
 
@@ -580,6 +589,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frame-scales", type=float, nargs="*", default=[], metavar="F",
                         help="with --frames, also segment the frames of a camera with F times the pixels across and "
                              "the same field of view (e.g. 1.45, as SUN RGB-D's Kinect v2 frames registered to colour)")
+    parser.add_argument("--frames-upright", action="store_true",
+                        help="with --frames, segment every virtual frame turned upright about its camera and given "
+                             "the room's up axis, as SUN RGB-D and VoteNet store Kinect v2 frames (default: in the "
+                             "camera's coordinates, without an axis)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
     parser.add_argument("--surroundings", action="store_true",
@@ -605,6 +618,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--frame-points takes a number of points of 1 or more, with --frames; got {args.frame_points}")
     if args.frame_scales and (not args.frames or any(not scale > 0 for scale in args.frame_scales)):
         parser.error(f"--frame-scales takes factors above 0, with --frames; got {args.frame_scales}")
+    if args.frames_upright and not args.frames:
+        parser.error("--frames-upright turns the virtual frames of --frames upright: give --frames as well")
 
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
@@ -662,11 +677,14 @@ def main(argv: list[str] | None = None) -> None:
                 for seed, row in zip(args.seeds, results[0][name])
             ]
         views = args.frames if kinds[name] == "room" else 0
-        frames[name] = run_frames(points, truth, up, views, candidates[0], background)
+        upright = args.frames_upright
+        frames[name] = run_frames(points, truth, up, views, candidates[0], background, upright=upright)
         sampled = views if args.frame_points is not None else 0
-        sampled_frames[name] = run_frames(points, truth, up, sampled, candidates[0], background, args.frame_points)
+        sampled_frames[name] = run_frames(points, truth, up, sampled, candidates[0], background, args.frame_points,
+                                          upright=upright)
         for scale in args.frame_scales:
-            scaled_frames[scale][name] = run_frames(points, truth, up, views, candidates[0], background, scale=scale)
+            scaled_frames[scale][name] = run_frames(points, truth, up, views, candidates[0], background, scale=scale,
+                                                    upright=upright)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         row = results[0][name][0]
@@ -715,7 +733,8 @@ def main(argv: list[str] | None = None) -> None:
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames,
-              "frame_points": args.frame_points, "frame_scales": args.frame_scales, "crops": args.crops,
+              "frame_points": args.frame_points, "frame_scales": args.frame_scales,
+              "frames_upright": args.frames_upright, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
               "turned": list(TURNS) if args.turned else [],
               "left_out_unread": skipped}
@@ -745,11 +764,13 @@ def main(argv: list[str] | None = None) -> None:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
                            "with the floor, a wall and the table's far end in view (a copy per seed)"))
         # Every frame, part or view of every scan of the kind, counted together.
-        pieces = [("frames", frames, "view", f"virtual frames, {args.frames} views of each, all together"),
+        orientation = " (upright, given the up axis)" if args.frames_upright else ""
+        pieces = [("frames", frames, "view", f"virtual frames{orientation}, {args.frames} views of each, all together"),
                   (f"frames_{args.frame_points}", sampled_frames, "view",
-                   f"the virtual frames sampled down to {args.frame_points} points"),
+                   f"the virtual frames{orientation} sampled down to {args.frame_points} points"),
                   *((f"frames_x{scale:g}", scaled_frames[scale], "view",
-                     f"the virtual frames at {scale:g} times the pixels across") for scale in args.frame_scales),
+                     f"the virtual frames{orientation} at {scale:g} times the pixels across")
+                    for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy")]

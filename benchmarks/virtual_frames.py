@@ -132,8 +132,7 @@ def render_frame(
     colour, blended) that ``camera`` at ``eye`` looking at ``target`` (its image upright about ``up``, a
     gravity axis name or a unit vector) sees of ``points``, and the ``truth`` label of each of its pixels;
     depth noise of the camera's ``noise_per_metre`` times the range, drawn with ``seed``."""
-    up_vector = np.eye(3)[UP_AXES.index(up) % 3] if isinstance(up, str) else np.asarray(up, dtype=np.float64)
-    rotation = look_at(eye, target, up_vector)
+    rotation = look_at(eye, target, _up_vector(up))
     xyz = (points[:, :3] - eye) @ rotation.T
     tangent_normal = normals(points[:, :3].astype(np.float64))[0] @ rotation.T
     seen = (xyz[:, 2] > camera.nearest) & (xyz[:, 2] < camera.farthest)
@@ -184,6 +183,31 @@ def render_frame(
     u, v = covered % width, covered // width
     frame = np.stack([(u - width / 2) * depth / focal, (v - height / 2) * depth / focal, depth], axis=1)
     return np.hstack([frame, extra_sum[covered] / weight_sum[covered, None]]).astype(np.float32), labels[owner[covered]]
+
+
+def upright_frame(frame: np.ndarray, eye: np.ndarray, target: np.ndarray, up: str | np.ndarray) -> np.ndarray:
+    """``frame`` (:func:`render_frame`'s, of the camera at ``eye`` looking at ``target`` upright about ``up``)
+    turned upright about its camera, as SUN RGB-D and VoteNet's export of it store a Kinect v2 frame (turned
+    by the camera's tilt): the camera at the origin, ``up`` along the same axis, and the camera's heading
+    along the axis after it (x right, y ahead, z up for ``"z"``), so the room's walls lie at whatever angle
+    the camera saw them. A copy; its other columns (colour) as they were."""
+    up_vector = _up_vector(up)
+    ahead = (target - eye) - ((target - eye) @ up_vector) * up_vector
+    if np.linalg.norm(ahead) < 1e-9:
+        raise ValueError("the camera looks straight along up: it has no heading to turn its frame upright by")
+    ahead /= np.linalg.norm(ahead)
+    axes = np.zeros((3, 3))
+    axis = int(np.argmax(np.abs(up_vector)))
+    axes[axis], axes[(axis + 1) % 3], axes[(axis + 2) % 3] = up_vector, np.cross(ahead, up_vector), ahead
+    turned = frame.copy()
+    # The camera's coordinates back to the scan's (the rows of look_at are the camera's axes), then onto the new axes.
+    turned[:, :3] = frame[:, :3] @ (look_at(eye, target, up_vector) @ axes.T).astype(frame.dtype)
+    return turned
+
+
+def _up_vector(up: str | np.ndarray) -> np.ndarray:
+    """The unit vector of a gravity axis name (``"z"``), or ``up`` itself as floats."""
+    return np.eye(3)[UP_AXES.index(up) % 3] if isinstance(up, str) else np.asarray(up, dtype=np.float64)
 
 
 #: A Kinect (v1) frame's pixels: 640 x 480 with a focal length of 525 pixels; the mOSD frames' points fall on

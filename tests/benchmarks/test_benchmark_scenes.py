@@ -188,6 +188,22 @@ def test_the_benchmark_renders_its_virtual_frames_at_other_resolutions(tmp_path,
         scenes.main([*argv[:-2], "--frame-scales", "1.5"])  # without --frames
 
 
+def test_the_benchmark_turns_its_virtual_frames_upright_and_gives_them_the_up_axis(tmp_path, capsys):
+    argv, report, row = run_one_frame(tmp_path, "--frames-upright")
+    [frame] = row["frames"]
+    assert report["frames_upright"] is True
+    # The synthetic room stands along +y: its frame, turned upright, is segmented given y, and up (the fitted
+    # floor's normal) is +-y; in the camera's coordinates the camera's pitch tilts it off y.
+    assert frame["settings"]["up_axis"] == "y"
+    np.testing.assert_allclose(np.abs(frame["settings"]["up"]), [0.0, 1.0, 0.0], atol=0.01)
+    assert "virtual frames (upright, given the up axis), 1 views of each" in capsys.readouterr().out
+    (tmp_path / "plain").mkdir()
+    _, plain, plain_row = run_one_frame(tmp_path / "plain")
+    assert plain["frames_upright"] is False and abs(plain_row["frames"][0]["settings"]["up"][1]) < 0.99
+    with pytest.raises(SystemExit):
+        scenes.main([*argv[:-2], "--frames-upright"])  # without --frames
+
+
 def _report_on_a_room(tmp_path, option: str) -> dict:
     """The benchmark's report on the synthetic room as an indoor room (y up), run with ``option``."""
     room = tmp_path / "room"
