@@ -207,7 +207,7 @@ def upright_frame(frame: np.ndarray, eye: np.ndarray, target: np.ndarray, up: st
 
 def _up_vector(up: str | np.ndarray) -> np.ndarray:
     """The unit vector of a gravity axis name (``"z"``), or ``up`` itself as floats."""
-    return np.eye(3)[UP_AXES.index(up) % 3] if isinstance(up, str) else np.asarray(up, dtype=np.float64)
+    return np.eye(3)[UP_AXES.index(up)] if isinstance(up, str) else np.asarray(up, dtype=np.float64)
 
 
 #: A Kinect (v1) frame's pixels: 640 x 480 with a focal length of 525 pixels; the mOSD frames' points fall on
