@@ -108,6 +108,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -399,20 +400,18 @@ def scaled_voxel(row: dict, scale: float) -> float | None:
     return None if row["settings"] is None else scale * row["settings"]["voxel_size"]
 
 
-def run_frames(
-    points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None,
-    scale: float = 1.0, upright: bool = False,
-) -> list[dict]:
-    """:func:`run_scan` on ``views`` virtual frames of a room (view k rendered and segmented with seed k),
-    each in its camera's coordinates without an up axis, or with ``upright`` turned onto the room's axes about
-    the camera (:func:`benchmarks.virtual_frames.upright_frame`) and given ``up``; none for a scan without ``up``.
-    The camera has ``scale`` times the pixels across (:func:`benchmarks.virtual_frames.room_camera`), and
-    objects of fewer than :data:`FRAME_MIN_GT_POINTS` times its square are left out of the count. With
-    ``sample``, each frame sampled down at random to that many points (with seed k), that floor times the
-    share kept."""
+def room_frames(
+    points, truth, up, views: int, sample: int | None = None, scale: float = 1.0, upright: bool = False,
+) -> Iterator[tuple[np.ndarray, np.ndarray, str | None, int]]:
+    """``views`` virtual frames of a room (view k rendered with seed k): each ``(frame, its truth, the up axis
+    to give, objects' fewest points)``, in its camera's coordinates without an up axis, or with ``upright``
+    turned onto the room's axes about the camera (:func:`benchmarks.virtual_frames.upright_frame`) and given
+    ``up``; none for a scan without ``up``. The camera has ``scale`` times the pixels across
+    (:func:`benchmarks.virtual_frames.room_camera`), and objects of fewer than :data:`FRAME_MIN_GT_POINTS` times
+    its square are left out of the count. With ``sample``, each frame sampled down at random to that many
+    points (with seed k), that floor times the share kept."""
     if views == 0 or up is None:
-        return []
-    rows = []
+        return
     camera = room_camera(scale)
     for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views)):
         frame, frame_truth = render_frame(points, truth, eye, target, up, seed=k, camera=camera)
@@ -423,8 +422,20 @@ def run_frames(
             frame, frame_truth = frame[kept], frame_truth[kept]
         if upright:
             frame = upright_frame(frame, eye, target, up)
-        rows.append(run_scan(frame, frame_truth, up if upright else None, k, values, min_gt_points, background))
-    return rows
+        yield frame, frame_truth, up if upright else None, min_gt_points
+
+
+def run_frames(
+    points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None,
+    scale: float = 1.0, upright: bool = False,
+) -> list[dict]:
+    """:func:`run_scan` on each of :func:`room_frames` (view k segmented with seed k)."""
+    return [
+        run_scan(frame, frame_truth, frame_up, k, values, min_gt_points, background)
+        for k, (frame, frame_truth, frame_up, min_gt_points) in enumerate(
+            room_frames(points, truth, up, views, sample, scale, upright)
+        )
+    ]
 
 
 #: The turns (azimuth, elevation in degrees) by which ``--orbit`` moves a table-top frame's camera: up to a
@@ -433,20 +444,24 @@ def run_frames(
 ORBITS = tuple((azimuth, elevation) for azimuth in (-30, -15, 0, 15, 30) for elevation in (-15, 0, 15))
 
 
-def run_orbits(points, truth, support, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
-    """:func:`run_scan` on a frame seen from each turn of :data:`ORBITS` about ``support`` (the up direction
-    the frame's own segmentation found, :func:`run_scan`'s ``settings["up"]``; view k rendered and segmented
-    with seed k), in the new camera's coordinates without an up axis; none without a support to turn about
-    (the segmentation found none, or raised)."""
+def orbit_frames(points, truth, support) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A table-top frame seen from each turn of :data:`ORBITS` about ``support`` (the up direction the frame's
+    own segmentation found, ``settings.up``; view k rendered with seed k): each ``(frame, its truth)``, in the
+    new camera's coordinates; none without a support to turn about (the segmentation found none, or raised)."""
     if support is None:
-        return []
+        return
     up = np.asarray(support, dtype=np.float64)
     xyz = points[:, :3].astype(np.float64)
     camera = table_top_camera(median_spacing(xyz))
+    for k, (eye, target) in enumerate(orbit_views(up, np.median(xyz, axis=0), ORBITS)):
+        yield render_frame(points, truth, eye, target, up, k, camera)
+
+
+def run_orbits(points, truth, support, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on each of :func:`orbit_frames` (view k segmented with seed k), without an up axis."""
     return [
-        run_scan(*render_frame(points, truth, eye, target, up, k, camera), None, k, values, min_gt_points,
-                 background)
-        for k, (eye, target) in enumerate(orbit_views(up, np.median(xyz, axis=0), ORBITS))
+        run_scan(frame, frame_truth, None, k, values, min_gt_points, background)
+        for k, (frame, frame_truth) in enumerate(orbit_frames(points, truth, support))
     ]
 
 
