@@ -7,7 +7,15 @@ matches an object (``ok``: IoU >= 0.5), covers part of one (``part``: best IoU i
 false (below 0.25), and the shares of its points on each object. An object split over several
 segments, merged with its neighbours into one, or left in the background (a removed plane) shows as such.
 
+The views of ``benchmarks.scenes`` are reported the same way, each on its own: a room's virtual frames
+(``--frames N``, with ``--frames-upright``, ``--frame-points`` and ``--frame-scale`` as there) and a table-top
+frame seen from other places (``--orbit``), view k segmented with seed k; ``--views`` keeps some of them. In
+a view only the objects that its figures count are listed (:data:`benchmarks.scenes.FRAME_MIN_GT_POINTS` pixels
+in a room's frame, ``--min-gt-points`` points in an orbit's).
+
     python -m benchmarks.scene_objects --only scannet_scene0006_00
+    python -m benchmarks.scene_objects --only scannet_scene0006_00 --frames 4 --frames-upright --views 2
+    python -m benchmarks.scene_objects --only mosd_test60 --orbit --views 6 9
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.scenes import DEFAULT_DATA, iou_matrix, load_ground_truth_reader, up_axis_of
+from benchmarks.scenes import (
+    DEFAULT_DATA, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames, room_frames, up_axis_of,
+)
 from openshape_ood.segmentation import segment_scene
 
 # Segments (or objects) named per row, the largest shares first.
@@ -31,13 +41,15 @@ def shares(values: np.ndarray, name) -> str:
     return ", ".join(f"{'bg' if ids[k] < 0 else name(ids[k])}:{counts[k] / len(values):.2f}" for k in order)
 
 
-def report(points: np.ndarray, truth: np.ndarray, names: dict, labels: np.ndarray) -> list[str]:
-    """The lines printed for one scan."""
+def report(points: np.ndarray, truth: np.ndarray, names: dict, labels: np.ndarray, min_points: int = 0) -> list[str]:
+    """The lines printed for one scan: its objects of at least ``min_points`` points, then its segments."""
     iou, objects, _ = iou_matrix(labels, truth)
     segments = np.unique(labels[labels >= 0])
     lines = []
     for row, object_id in enumerate(objects):
         member = truth == object_id
+        if member.sum() < min_points:
+            continue
         extent = np.ptp(points[member, :3], axis=0)
         best = iou[row].max() if iou.shape[1] else 0.0
         lines.append(f"  object {object_id:3d} {names.get(int(object_id), 'object'):<14} {member.sum():6d} points "
@@ -53,20 +65,63 @@ def report(points: np.ndarray, truth: np.ndarray, names: dict, labels: np.ndarra
     return lines
 
 
+#: A view to report on: its title, points, truth, the up axis to give and the fewest points of an object counted.
+View = tuple[str, np.ndarray, np.ndarray, str | None, int]
+
+
+def views(points, truth, up, kind: str, scan_settings, args) -> list[View]:
+    """The views of one scan that ``args`` asks for: ``(title, frame, truth, up axis to give, objects' fewest
+    points)``, view k to be segmented with seed k."""
+    if args.frames and kind == "room":
+        made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
+        return [(f"virtual frame {k}", *view) for k, view in enumerate(made)]
+    if args.orbit and kind == "table-top" and up is None:
+        made = orbit_frames(points, truth, scan_settings.up)
+        return [(f"seen from place {k}", frame, frame_truth, None, args.min_gt_points)
+                for k, (frame, frame_truth) in enumerate(made)]  # fmt: skip
+    return []
+
+
+def print_report(title: str, points, truth, names: dict, labels, min_points: int) -> None:
+    print(f"{title}: {(labels < 0).mean():.0%} of the points background (truth {(truth < 0).mean():.0%})")
+    print("\n".join(report(points, truth, names, labels, min_points)))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of scans with load_gt.py")
     parser.add_argument("--only", nargs="*", help="scan names (default all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the segmentation")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the segmentation of the scans themselves")
+    parser.add_argument("--frames", type=int, default=0, help="report on this many virtual frames of each room (1-4)")
+    parser.add_argument("--frames-upright", action="store_true", help="the frames turned upright, given the up axis")
+    parser.add_argument("--frame-points", type=int, help="each frame sampled down at random to this many points")
+    parser.add_argument("--frame-scale", type=float, default=1.0, help="frames of this many times the pixels across")
+    parser.add_argument("--orbit", action="store_true", help="report on each table-top frame seen from other places")
+    parser.add_argument("--views", type=int, nargs="*", help="only these views (default all)")
+    parser.add_argument("--min-gt-points", type=int, default=25, help="fewest points of an object an orbit counts")
     args = parser.parse_args(argv)
+    if not 0 <= args.frames <= 4:
+        parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
+    if (args.frame_points is not None or args.frame_scale != 1.0 or args.frames_upright) and not args.frames:
+        parser.error("--frame-points, --frame-scale and --frames-upright change the frames of --frames: give it too")
+    if (args.frame_points is not None and args.frame_points < 1) or not args.frame_scale > 0:
+        parser.error(f"--frame-points takes 1 or more, --frame-scale a factor above 0; got {args.frame_points}, "
+                     f"{args.frame_scale}")
     reader = load_ground_truth_reader(args.data.resolve())
     for name in reader.list_scenes():
         if args.only and name not in args.only:
             continue
         points, truth, names = reader.load(name)
-        labels = segment_scene(points, up_axis_of(reader.info(name)), seed=args.seed)
-        print(f"{name}: {(labels < 0).mean():.0%} of the points background (truth {(truth < 0).mean():.0%})")
-        print("\n".join(report(points, truth, names, labels)))
+        info = reader.info(name)
+        points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
+        labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True)
+        shown = views(points, truth, up, kind_of(info), settings, args)
+        if not (args.frames or args.orbit):
+            print_report(name, points, truth, names, labels, 0)
+        for k, (title, frame, frame_truth, frame_up, min_points) in enumerate(shown):
+            if args.views is None or k in args.views:
+                frame_labels = segment_scene(frame, frame_up, seed=k)
+                print_report(f"{name}, {title}", frame, frame_truth, names, frame_labels, min_points)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from benchmarks.scene_objects import report
+from benchmarks import scenes
+from benchmarks.scene_objects import main, report
+from benchmarks.scenes import FRAME_MIN_GT_POINTS
+
+from ..helpers.scenes import write_scan_folder
 
 
 def test_an_object_split_in_two_and_a_false_segment_are_named():
@@ -17,3 +22,39 @@ def test_an_object_split_in_two_and_a_false_segment_are_named():
     assert "segment s0   ok" in lines[1] and "| bed0:1.00" in lines[1]
     assert "segment s1   part" in lines[2] and "best IoU 0.33" in lines[2]  # 2 of the bed's 6 points
     assert "segment s2   FALSE" in lines[3] and "| bg:1.00" in lines[3]
+
+
+def test_objects_below_the_views_count_are_left_out_of_the_report():
+    truth = np.array([0, 0, 0, 0, 1, 1, -1, -1])
+    labels = np.array([0, 0, 0, 0, 0, 0, -1, -1])
+    points = np.arange(24, dtype=float).reshape(8, 3)
+    lines = report(points, truth, {}, labels, min_points=3)
+    assert [line.split()[:2] for line in lines] == [["object", "0"], ["segment", "s0"]]  # object 1 (2 points) left out
+    assert "object1:0.33" in lines[1]  # the segment still names what it covers
+
+
+def test_a_rooms_virtual_frames_are_reported_each_on_its_own(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    main(["--data", str(folder), "--frames", "2", "--frames-upright"])
+    out = capsys.readouterr().out
+    titles = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
+    assert titles == ["room, virtual frame 0", "room, virtual frame 1"]  # not the scan itself
+    counts = [int(line.split()[3]) for line in out.splitlines() if line.startswith("  object")]
+    assert counts and min(counts) >= FRAME_MIN_GT_POINTS
+    main(["--data", str(folder), "--frames", "2", "--views", "1"])
+    assert [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")][0].startswith(
+        "room, virtual frame 1:"
+    )
+    for wrong in (["--frames", "5"], ["--frames-upright"], ["--frames", "1", "--frame-scale", "0"]):
+        with pytest.raises(SystemExit):
+            main(["--data", str(folder), *wrong])
+
+
+def test_a_table_top_frame_is_reported_seen_from_each_place(tmp_path, capsys, monkeypatch):
+    # The synthetic room as a camera's frame without an up axis, the camera at the origin (as in test_benchmark_scenes).
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    np.save(folder / "points.npy", np.load(folder / "points.npy") - [0.0, 0.8, 1.8])
+    monkeypatch.setattr(scenes, "ORBITS", ((0, 0), (15, -10)))
+    main(["--data", str(folder), "--orbit"])
+    titles = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert titles == ["room, seen from place 0", "room, seen from place 1"]
