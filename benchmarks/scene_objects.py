@@ -21,6 +21,7 @@ in a room's frame, ``--min-gt-points`` points in an orbit's).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,7 @@ def views(points, truth, up, kind: str, scan_settings, args) -> list[View]:
 
 
 def print_report(title: str, points, truth, names: dict, labels, min_points: int) -> None:
+    """Print a scan's or a view's title, its background share and :func:`report`'s lines."""
     print(f"{title}: {(labels < 0).mean():.0%} of the points background (truth {(truth < 0).mean():.0%})")
     print("\n".join(report(points, truth, names, labels, min_points)))
 
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
         labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True)
         shown = views(points, truth, up, kind_of(info), settings, args)
+        if args.orbit and not shown and kind_of(info) == "table-top" and settings.up is None:
+            print(f"{name}: its segmentation found no support to turn about, so it has no views", file=sys.stderr)
         if not (args.frames or args.orbit):
             print_report(name, points, truth, names, labels, 0)
         for k, (title, frame, frame_truth, frame_up, min_points) in enumerate(shown):
