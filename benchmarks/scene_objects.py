@@ -70,14 +70,15 @@ def report(points: np.ndarray, truth: np.ndarray, names: dict, labels: np.ndarra
 View = tuple[str, np.ndarray, np.ndarray, str | None, int]
 
 
-def views(points, truth, up, kind: str, scan_settings, args) -> list[View]:
+def views(points, truth, up, kind: str, support, args) -> list[View]:
     """The views of one scan that ``args`` asks for: ``(title, frame, truth, up axis to give, objects' fewest
-    points)``, view k to be segmented with seed k."""
+    points)``, view k to be segmented with seed k. ``support``: the up direction the scan's own segmentation
+    found, which a table-top frame is turned about."""
     if args.frames and kind == "room":
         made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
         return [(f"virtual frame {k}", *view) for k, view in enumerate(made)]
     if args.orbit and kind == "table-top" and up is None:
-        made = orbit_frames(points, truth, scan_settings.up)
+        made = orbit_frames(points, truth, support)
         return [(f"seen from place {k}", frame, frame_truth, None, args.min_gt_points)
                 for k, (frame, frame_truth) in enumerate(made)]  # fmt: skip
     return []
@@ -116,12 +117,18 @@ def main(argv: list[str] | None = None) -> None:
         points, truth, names = reader.load(name)
         info = reader.info(name)
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
-        labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True)
-        shown = views(points, truth, up, kind_of(info), settings, args)
-        if args.orbit and not shown and kind_of(info) == "table-top" and settings.up is None:
-            print(f"{name}: its segmentation found no support to turn about, so it has no views", file=sys.stderr)
-        if not (args.frames or args.orbit):
-            print_report(name, points, truth, names, labels, 0)
+        kind, own_report = kind_of(info), not (args.frames or args.orbit)
+        orbiting = args.orbit and kind == "table-top" and up is None
+        support = None
+        # The scan itself is segmented only for its own report, or for the support its views turn about.
+        if own_report or orbiting:
+            labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True)
+            support = settings.up
+            if own_report:
+                print_report(name, points, truth, names, labels, 0)
+            elif support is None:
+                print(f"{name}: its segmentation found no support to turn about, so it has no views", file=sys.stderr)
+        shown = views(points, truth, up, kind, support, args)
         for k, (title, frame, frame_truth, frame_up, min_points) in enumerate(shown):
             if args.views is None or k in args.views:
                 frame_labels = segment_scene(frame, frame_up, seed=k)
