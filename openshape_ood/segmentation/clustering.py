@@ -8,7 +8,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .cuts import split_to_size
-from .geometry import SHEET, rough_above
+from .geometry import SHEET, median_by, rough_above
 
 # DBSCAN: voxels within the cluster distance (the voxel included) that make a voxel a core voxel;
 # fewer is sensor noise left over from the planes.
@@ -197,8 +197,8 @@ def filter_objects(
         thinnest, middle = _spreads(members, centroids[kept], counts[kept], len(ids))
         good &= (thinnest >= _FLAT * middle) & (thinnest > SHEET * voxel_size)
     if variation is not None:
-        level = _medians(flat_level[kept], members) if np.ndim(flat_level) else float(flat_level)
-        good &= _medians(variation[kept], members) <= rough_above(level)
+        level = median_by(flat_level[kept], members, len(ids)) if np.ndim(flat_level) else float(flat_level)
+        good &= median_by(variation[kept], members, len(ids)) <= rough_above(level)
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
     ranked = order[good[order]]
@@ -232,12 +232,6 @@ def flat_variation(variation: np.ndarray, flat: np.ndarray, ranges: np.ndarray |
     centre = np.array([np.median(ranges[band]) for band in bands])
     level = np.maximum.accumulate([np.median(variation[band]) for band in bands])
     return np.maximum(everywhere, np.interp(ranges, centre, level))
-
-
-def _medians(values: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """Median of ``values`` per cluster (``members``: each value's cluster, 0..K-1, every one present)."""
-    order = np.argsort(members, kind="stable")
-    return np.array([np.median(part) for part in np.split(values[order], np.cumsum(np.bincount(members))[:-1])])
 
 
 def _spreads(

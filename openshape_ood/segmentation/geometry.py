@@ -196,11 +196,13 @@ def sensor_angles(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 
 def median_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """The median (the upper one of an even count) of ``values`` in each of ``groups`` groups, 0 for an
-    empty group: one sort for all groups."""
+    """The median of ``values`` in each of ``groups`` groups (of an even count, the mean of the middle two, as
+    :func:`numpy.median`), 0 for an empty group: one sort for all groups."""
     counts = np.bincount(group, minlength=groups)
     if len(values) == 0:
         return np.zeros(groups)
     ordered = values[np.lexsort((values, group))]
-    middle = np.cumsum(counts) - counts + counts // 2
-    return np.where(counts > 0, ordered[np.minimum(middle, len(values) - 1)], 0.0)
+    start = np.cumsum(counts) - counts
+    upper = np.minimum(start + counts // 2, len(values) - 1)
+    lower = np.minimum(start + (counts - 1) // 2, len(values) - 1)
+    return np.where(counts > 0, (ordered[lower] + ordered[upper]) / 2, 0.0)

@@ -68,9 +68,10 @@ def test_voxels_of_a_tilted_plane_face_along_its_normal_and_do_not_vary():
     assert 0.01 < radius < 0.03
 
 
-def test_median_by_takes_each_groups_upper_median_and_zero_for_an_empty_group():
+def test_median_by_takes_each_groups_median_and_zero_for_an_empty_group():
     values = np.array([5.0, 1.0, 3.0, 2.0, 9.0, 4.0])
     group = np.array([0, 0, 0, 2, 2, 2])
     np.testing.assert_array_equal(median_by(values, group, 3), [3.0, 0.0, 4.0])
-    np.testing.assert_array_equal(median_by(values[:2], group[:2], 2), [5.0, 0.0])  # of 1 and 5, the upper
+    np.testing.assert_array_equal(median_by(values[:2], group[:2], 2), [3.0, 0.0])  # of 1 and 5, their mean
+    np.testing.assert_array_equal(median_by(values[:4], np.array([1, 1, 1, 1]), 2), [0.0, 2.5])  # 1 2 3 5
     np.testing.assert_array_equal(median_by(values[:0], group[:0], 2), [0.0, 0.0])
