@@ -31,6 +31,13 @@ Denser copies (``--denser 2 4``): each scan is also segmented with the defaults 
 2 (4, ...) times its points, added on the segments between neighbouring points with the ground truth of
 the point they start from: a finer scan of the same scene must find the same objects.
 
+Finer copies (``--finer 1 2 3``): each room is also segmented with the defaults in copies with about 1 (2,
+3, ...) times its points spread evenly over its surfaces (:func:`finer_copy`), one per seed (copy s drawn and
+segmented with seed s): a finer scan of the same room, or a small room sampled to as many points as a large
+one (VoteNet's exports hold 50,000 points of every room). At 1 the copy differs from the scan only in where its
+points lie. A finer camera or LiDAR has more rays, which points spread evenly in space do not mimic (a sweep
+so resampled loses its rings), so frames and sweeps have none.
+
 Sparser copies (``--sparser 0.7 0.5``): each scan is also segmented with the defaults in copies that
 keep each point with probability 0.7 (0.5, ...), one per seed (copy s drawn from a generator seeded s
 and segmented with seed s): a room of the same points spread over a larger floor, or a coarser scanner.
@@ -105,6 +112,7 @@ import argparse
 import importlib.util
 import json
 import os
+import math
 import sys
 import time
 from collections import Counter
@@ -136,6 +144,9 @@ PERTURB_NOISE_SHARE = 0.1
 # A denser copy adds points on the segments from each point to one of this many nearest neighbours: on
 # the surface for a smooth one (neighbours on a 2D lattice: 4 at one step, 4 at the diagonal).
 DENSER_NEIGHBOURS = 8
+# A finer copy is drawn from the denser copy with this many times its own points, then thinned evenly on a grid:
+# so many candidates per cell that the one nearest the centre lies about as near at every factor.
+FINER_SOURCE = 8
 # A virtual frame counts objects of at least this many pixels (a 14 x 14 patch): one at the frame's edge
 # or behind a nearer one shows a sliver that no segmentation is asked to find.
 FRAME_MIN_GT_POINTS = 200
@@ -387,6 +398,36 @@ def denser_copy(points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 
     return np.concatenate(copies), np.concatenate(truths)
 
 
+def finer_copy(points: np.ndarray, truth: np.ndarray, factor: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of a scan with about ``factor`` times its points spread evenly over its surfaces, nearer a finer
+    scan than :func:`denser_copy`: that copy (drawn with ``seed``) with :data:`FINER_SOURCE` times the copy's
+    points, thinned to the point nearest the centre of each cell of a grid whose side is set, by bisection, so that
+    ``factor`` times the scan's points remain (within 1 %). Its spacing falls as the square root of the count,
+    as a finer scan's of the same surfaces does; at ``factor`` 1 it holds the scan's surfaces sampled on a grid
+    rather than at the scan's own points (a mesh's vertices, a sensor's pixels)."""
+    dense, dense_truth = denser_copy(points, truth, math.ceil(FINER_SOURCE * max(1.0, factor)), seed)
+    xyz = dense[:, :3].astype(np.float64) - dense[:, :3].min(axis=0)
+    wanted = factor * len(points)
+
+    def thinned(side: float) -> np.ndarray:
+        cells = np.floor(xyz / side)
+        off_centre = np.linalg.norm(xyz - (cells + 0.5) * side, axis=1)
+        order = np.lexsort((off_centre, *cells.T.astype(np.int64)))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = np.any(np.diff(cells[order], axis=0) != 0, axis=1)
+        return np.sort(order[first])
+
+    low, high = 1e-6 * float(xyz.max()), float(xyz.max())
+    kept = thinned(high)
+    for _ in range(60):  # the count falls as the cells grow: bisect on their side, geometrically
+        side = math.sqrt(low * high)
+        kept = thinned(side)
+        if abs(len(kept) - wanted) <= 0.01 * wanted:
+            break
+        low, high = (side, high) if len(kept) > wanted else (low, side)
+    return dense[kept], dense_truth[kept]
+
+
 def sparser_copy(points: np.ndarray, truth: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A copy of a scan keeping each point with probability ``share`` (with its ``truth`` row, in order),
     drawn from a generator seeded ``seed``."""
@@ -590,6 +631,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also segment N perturbed copies of each scan with the defaults (default 0: none)")
     parser.add_argument("--denser", type=int, nargs="*", default=[], metavar="F",
                         help="also segment a copy of each scan with F times its points (e.g. 2 4), with the defaults")
+    parser.add_argument("--finer", type=float, nargs="*", default=[], metavar="F",
+                        help="also segment copies of each room with about F times its points spread evenly over its "
+                             "surfaces (e.g. 1 2 3), one per seed, with the defaults")
     parser.add_argument("--sparser", type=float, nargs="*", default=[], metavar="S",
                         help="also segment copies of each scan keeping each point with probability S (e.g. 0.7 0.5), "
                              "one per seed, with the defaults")
@@ -623,6 +667,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--perturb must be 0 or more copies, not {args.perturb}")
     if any(factor < 2 for factor in args.denser):
         parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
+    if any(not factor > 0 for factor in args.finer):
+        parser.error(f"--finer takes factors of the points above 0, not {args.finer}")
     if any(not 0 < share < 1 for share in args.sparser):
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
     if any(not scale > 0 for scale in args.voxel_scales):
@@ -641,6 +687,7 @@ def main(argv: list[str] | None = None) -> None:
     candidates = combinations()[:1] if args.no_loso else combinations()
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
+    finer = {factor: {} for factor in args.finer}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, turned = {}, {}, {}, {}, {}, {}
@@ -679,6 +726,12 @@ def main(argv: list[str] | None = None) -> None:
             denser[factor][name] = [
                 run_scan(*denser_copy(points, truth, factor), up, 0, candidates[0], args.min_gt_points, background)
             ]
+        for factor in args.finer:
+            finer[factor][name] = [
+                run_scan(*finer_copy(points, truth, factor, seed), up, seed, candidates[0], args.min_gt_points,
+                         background)
+                for seed in args.seeds
+            ] if kinds[name] == "room" else []  # fmt: skip
         for share in args.sparser:
             sparser[share][name] = [
                 run_scan(*sparser_copy(points, truth, share, seed), up, seed, candidates[0], args.min_gt_points,
@@ -721,6 +774,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
               + "".join(f"   x{factor} found {denser[factor][name][0]['found_050']}" for factor in args.denser)
+              + "".join(f"   finer x{factor:g} found {finer[factor][name][0]['found_050']}"
+                        for factor in args.finer if finer[factor][name])
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
               + "".join(f"   voxel x{scale} found {scaled[scale][name][0]['found_050']}" for scale in args.voxel_scales)
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
@@ -735,7 +790,7 @@ def main(argv: list[str] | None = None) -> None:
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, turned,
                                     *denser.values(),
-                                    *sparser.values(), *scaled.values(), *scaled_frames.values())
+                                    *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
@@ -747,7 +802,8 @@ def main(argv: list[str] | None = None) -> None:
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
-              "denser": args.denser, "sparser": args.sparser, "voxel_scales": args.voxel_scales, "frames": args.frames,
+              "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
+              "frames": args.frames,
               "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
@@ -770,6 +826,9 @@ def main(argv: list[str] | None = None) -> None:
                    f"perturbed, mean over {args.perturb} copies")] if args.perturb else []
         copies += [(f"denser_x{factor}", denser[factor], members, [0], f"{factor} times the points (seed 0)")
                    for factor in args.denser]
+        copies += [(f"finer_x{factor:g}", finer[factor], members, args.seeds,
+                    f"about {factor:g} times the points spread evenly (a copy per seed)")
+                   for factor in args.finer if all(finer[factor][scan] for scan in members)]
         copies += [(f"sparser_{share:g}", sparser[share], members, args.seeds, f"{share:g} of the points (a copy per seed)")
                    for share in args.sparser]
         copies += [(f"voxels_x{scale:g}", scaled[scale], members, args.seeds,
@@ -824,6 +883,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "leave_one_scan_out": left_out[scan], "chosen": candidates[chosen[scan]],
                                 "perturbed": perturbed[scan],
                                 "denser": {str(factor): denser[factor][scan] for factor in args.denser},
+                                "finer": {f"{factor:g}": finer[factor][scan] for factor in args.finer},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],

@@ -84,6 +84,29 @@ def test_the_benchmark_segments_denser_copies_beside_the_scan(scan_folder, tmp_p
         scenes.main(["--data", str(scan_folder), "--out", str(out), "--denser", "1"])
 
 
+def test_the_benchmark_segments_finer_copies_of_rooms_only_one_per_seed(scan_folder, tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--finer", "1.5"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    copies = row["finer"]["1.5"]
+    points = len(np.load(folder / "points.npy"))
+    assert row["kind"] == "room" and len(copies) == 2 and report["finer"] == [1.5]
+    assert all(abs(copy["settings"]["measured"]["points"] - 1.5 * points) <= 0.015 * points for copy in copies)
+    summary = report["kinds"]["room"]["finer_x1.5"]
+    assert summary["found_050"] == (copies[0]["found_050"] + copies[1]["found_050"]) / 2
+    printed = capsys.readouterr().out
+    assert "about 1.5 times the points spread evenly (a copy per seed)" in printed
+    assert f"finer x1.5 found {copies[0]['found_050']}" in printed
+    # A scan of another kind (a sensor's view: a finer sensor has more rays) has none.
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso", "--finer", "1.5"])
+    report = json.loads(out.read_text())
+    assert report["scans"][0]["finer"] == {"1.5": []} and "finer_x1.5" not in report["kinds"]["scan"]
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(scan_folder), "--out", str(out), "--finer", "0"])
+
+
 def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_path, capsys):
     out = tmp_path / "scenes.json"
     scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--sparser", "0.8"])

@@ -111,6 +111,40 @@ def test_a_denser_copy_adds_points_between_neighbours_with_their_ground_truth():
     np.testing.assert_array_equal(copy, again)
 
 
+def plane_scan(points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Points at random on a 0.8 m square of the plane z = 1, as a mesh's vertices lie (float32, x y z r g b):
+    object 0 where x < 0.4, object 1 beyond."""
+    xy = np.random.default_rng(0).random((points, 2)) * 0.8
+    xyz = np.concatenate([xy, np.ones((points, 1))], axis=1)
+    return np.concatenate([xyz, np.full((points, 3), 0.5)], axis=1).astype(np.float32), (xy[:, 0] >= 0.4).astype(int)
+
+
+def test_a_finer_copy_spreads_factor_times_the_points_evenly_over_the_surface():
+    points, truth = plane_scan()
+    spacing = {}
+    for factor in (1.0, 2.0, 3.0):
+        copy, copy_truth = scenes.finer_copy(points, truth, factor, seed=1)
+        assert abs(len(copy) - factor * len(points)) <= 0.01 * factor * len(points) and len(copy_truth) == len(copy)
+        assert np.allclose(copy[:, 2], 1.0)  # on the surface
+        # Each point keeps the truth of a scan point near it.
+        far_from_the_seam = np.abs(copy[:, 0] - 0.4) > 0.05
+        np.testing.assert_array_equal(copy_truth[far_from_the_seam], copy[far_from_the_seam, 0] >= 0.4)
+        spacing[factor] = scenes.median_spacing(copy[:, :3])
+        # Spread evenly: nearer each other than on a square lattice of as many points (the 0.8 m square's side over
+        # the square root of their count), but not as near as points drawn at random (0.47 of it).
+        assert 0.58 < spacing[factor] / (0.8 / np.sqrt(len(copy))) < 1.0, (factor, spacing[factor])
+    # Spread evenly, the spacing falls as the square root of the count, as a finer scan's does; a denser copy's
+    # new points bunch round the points they start from, and its spacing falls twice as fast.
+    for factor in (2.0, 3.0):
+        assert abs(spacing[factor] / spacing[1.0] * np.sqrt(factor) - 1) < 0.1, spacing
+    denser, _ = scenes.denser_copy(points, truth, 3, seed=1)
+    assert scenes.median_spacing(denser[:, :3]) / scenes.median_spacing(points[:, :3]) * np.sqrt(3) < 0.7
+    again, _ = scenes.finer_copy(points, truth, 2.0, seed=1)
+    other, _ = scenes.finer_copy(points, truth, 2.0, seed=2)
+    np.testing.assert_array_equal(scenes.finer_copy(points, truth, 2.0, seed=1)[0], again)
+    assert not np.array_equal(again, other)
+
+
 def test_a_sparser_copy_keeps_a_share_of_the_points_with_their_ground_truth():
     points, truth = grid_scan(step=0.02)
     copy, copy_truth = scenes.sparser_copy(points, truth, 0.5, seed=2)
