@@ -379,18 +379,31 @@ def run_perturbed(
     return rows
 
 
-def denser_copy(points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def denser_copy(
+    points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 0, same_object: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """A copy of a scan with ``factor`` times its points, as a finer scan of the same surfaces: the scan,
     then ``factor - 1`` rounds of one new point per point, uniformly on the segment to one of its
     :data:`DENSER_NEIGHBOURS` nearest neighbours, with the colour and ground truth of the point it starts
     from. The new points keep to the surfaces but lie near the points they start from: the median spacing
     falls faster than a finer scan's (to 0.39 of the scan's at twice the points on ScanNet's rooms, not
-    0.71), so the copy tests the voxel's floor more than a finer scan (docs: "Denser scans")."""
+    0.71), so the copy tests the voxel's floor more than a finer scan (docs: "Denser scans").
+
+    With ``same_object``, only the neighbours of the point's own ground truth are taken (the point itself
+    where it has none): a finer scan puts no point in the gap between two objects that nearly touch, where a
+    segment from the rim of one to the rim of the other would."""
     rng = np.random.default_rng(seed)
     neighbours = cKDTree(points[:, :3]).query(points[:, :3], k=DENSER_NEIGHBOURS + 1)[1][:, 1:]
+    if same_object:
+        alike = truth[neighbours] == truth[:, None]
     copies, truths = [points], [truth]
     for _ in range(factor - 1):
-        other = neighbours[np.arange(len(points)), rng.integers(0, DENSER_NEIGHBOURS, len(points))]
+        if same_object:  # a neighbour of the same object at random: the smallest draw among them
+            pick = np.argmin(rng.random(neighbours.shape) + ~alike, axis=1)
+            other = np.where(alike[np.arange(len(points)), pick], neighbours[np.arange(len(points)), pick],
+                             np.arange(len(points)))  # fmt: skip
+        else:
+            other = neighbours[np.arange(len(points)), rng.integers(0, DENSER_NEIGHBOURS, len(points))]
         extra = points.copy()
         extra[:, :3] += rng.random((len(points), 1)).astype(points.dtype) * (points[other, :3] - points[:, :3])
         copies.append(extra)
@@ -400,12 +413,14 @@ def denser_copy(points: np.ndarray, truth: np.ndarray, factor: int, seed: int = 
 
 def finer_copy(points: np.ndarray, truth: np.ndarray, factor: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A copy of a scan with about ``factor`` times its points spread evenly over its surfaces, nearer a finer
-    scan than :func:`denser_copy`: that copy (drawn with ``seed``) with :data:`FINER_SOURCE` times the copy's
-    points, thinned to the point nearest the centre of each cell of a grid whose side is set, by bisection, so that
-    ``factor`` times the scan's points remain (within 1 %). Its spacing falls as the square root of the count,
-    as a finer scan's of the same surfaces does; at ``factor`` 1 it holds the scan's surfaces sampled on a grid
-    rather than at the scan's own points (a mesh's vertices, a sensor's pixels)."""
-    dense, dense_truth = denser_copy(points, truth, math.ceil(FINER_SOURCE * max(1.0, factor)), seed)
+    scan than :func:`denser_copy`: that copy (drawn with ``seed``, each new point between two points of one
+    object) with :data:`FINER_SOURCE` times the copy's points, thinned to the point nearest the centre of each
+    cell of a grid whose side is set, by bisection, so that ``factor`` times the scan's points remain (within
+    1 %). Its spacing falls as the square root of the count, as a finer scan's of the same surfaces does; at
+    ``factor`` 1 it holds the scan's surfaces sampled on a grid rather than at the scan's own points (a mesh's
+    vertices, a sensor's pixels)."""
+    source = math.ceil(FINER_SOURCE * max(1.0, factor))
+    dense, dense_truth = denser_copy(points, truth, source, seed, same_object=True)
     xyz = dense[:, :3].astype(np.float64) - dense[:, :3].min(axis=0)
     wanted = factor * len(points)
 

@@ -111,6 +111,27 @@ def test_a_denser_copy_adds_points_between_neighbours_with_their_ground_truth():
     np.testing.assert_array_equal(copy, again)
 
 
+def test_a_denser_copy_of_one_object_puts_no_point_in_the_gap_to_the_next():
+    # Two 10 x 10 grids of 1 cm on one plane, objects 0 and 1, 1.5 cm apart along x: the rim of each has
+    # neighbours across the gap among its 8 nearest.
+    axis = np.arange(10) * 0.01
+    square = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    xy = np.concatenate([square, square + [0.105, 0.0]])
+    points = np.concatenate([xy, np.zeros((200, 1)), np.full((200, 3), 0.5)], axis=1).astype(np.float32)
+    truth = np.repeat([0, 1], 100)
+
+    def in_gap(copy: np.ndarray) -> int:
+        return int(((copy[:, 0] > 0.091) & (copy[:, 0] < 0.104)).sum())
+
+    bridged, _ = scenes.denser_copy(points, truth, 8, seed=0)
+    assert in_gap(bridged) > 20
+    copy, copy_truth = scenes.denser_copy(points, truth, 8, seed=0, same_object=True)
+    assert in_gap(copy) == 0 and len(copy) == 8 * len(points)
+    # Each new point lies between points of its own object: within that object's square.
+    inside = np.where(copy_truth == 0, copy[:, 0] <= 0.09 + 1e-6, copy[:, 0] >= 0.105 - 1e-6)
+    assert inside.all()
+
+
 def plane_scan(points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """Points at random on a 0.8 m square of the plane z = 1, as a mesh's vertices lie (float32, x y z r g b):
     object 0 where x < 0.4, object 1 beyond."""
