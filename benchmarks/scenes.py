@@ -111,8 +111,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -433,7 +433,6 @@ def finer_copy(points: np.ndarray, truth: np.ndarray, factor: float, seed: int =
         return np.sort(order[first])
 
     low, high = 1e-6 * float(xyz.max()), float(xyz.max())
-    kept = thinned(high)
     for _ in range(60):  # the count falls as the cells grow: bisect on their side, geometrically
         side = math.sqrt(low * high)
         kept = thinned(side)

@@ -84,15 +84,20 @@ def test_the_benchmark_segments_denser_copies_beside_the_scan(scan_folder, tmp_p
         scenes.main(["--data", str(scan_folder), "--out", str(out), "--denser", "1"])
 
 
+def _copies_per_seed(folder, out, option: str, value: str) -> tuple[dict, list[dict], int]:
+    """The benchmark on ``folder`` with seeds 0 and 1 and ``option value``: its report, the scan's copies of that
+    option and the scan's number of points."""
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", option, value])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    return report, row[option.lstrip("-")][value], len(np.load(folder / "points.npy"))
+
+
 def test_the_benchmark_segments_finer_copies_of_rooms_only_one_per_seed(scan_folder, tmp_path, capsys):
     folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--finer", "1.5"])
-    report = json.loads(out.read_text())
-    [row] = report["scans"]
-    copies = row["finer"]["1.5"]
-    points = len(np.load(folder / "points.npy"))
-    assert row["kind"] == "room" and len(copies) == 2 and report["finer"] == [1.5]
+    report, copies, points = _copies_per_seed(folder, out, "--finer", "1.5")
+    assert report["scans"][0]["kind"] == "room" and len(copies) == 2 and report["finer"] == [1.5]
     assert all(abs(copy["settings"]["measured"]["points"] - 1.5 * points) <= 0.015 * points for copy in copies)
     summary = report["kinds"]["room"]["finer_x1.5"]
     assert summary["found_050"] == (copies[0]["found_050"] + copies[1]["found_050"]) / 2
@@ -109,11 +114,7 @@ def test_the_benchmark_segments_finer_copies_of_rooms_only_one_per_seed(scan_fol
 
 def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_path, capsys):
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--sparser", "0.8"])
-    report = json.loads(out.read_text())
-    [row] = report["scans"]
-    copies = row["sparser"]["0.8"]
-    points = len(np.load(scan_folder / "points.npy"))
+    report, copies, points = _copies_per_seed(scan_folder, out, "--sparser", "0.8")
     assert len(copies) == 2 and report["sparser"] == [0.8]
     assert all(0.77 * points < copy["settings"]["measured"]["points"] < 0.83 * points for copy in copies)
     assert copies[0]["settings"]["measured"]["points"] != copies[1]["settings"]["measured"]["points"]
