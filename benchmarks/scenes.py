@@ -394,16 +394,15 @@ def denser_copy(
     segment from the rim of one to the rim of the other would."""
     rng = np.random.default_rng(seed)
     neighbours = cKDTree(points[:, :3]).query(points[:, :3], k=DENSER_NEIGHBOURS + 1)[1][:, 1:]
-    if same_object:
-        alike = truth[neighbours] == truth[:, None]
+    rows = np.arange(len(points))
+    alike = truth[neighbours] == truth[:, None] if same_object else None
     copies, truths = [points], [truth]
     for _ in range(factor - 1):
-        if same_object:  # a neighbour of the same object at random: the smallest draw among them
+        if alike is not None:  # a neighbour of the same object at random: the smallest draw among them
             pick = np.argmin(rng.random(neighbours.shape) + ~alike, axis=1)
-            other = np.where(alike[np.arange(len(points)), pick], neighbours[np.arange(len(points)), pick],
-                             np.arange(len(points)))  # fmt: skip
+            other = np.where(alike[rows, pick], neighbours[rows, pick], rows)
         else:
-            other = neighbours[np.arange(len(points)), rng.integers(0, DENSER_NEIGHBOURS, len(points))]
+            other = neighbours[rows, rng.integers(0, DENSER_NEIGHBOURS, len(points))]
         extra = points.copy()
         extra[:, :3] += rng.random((len(points), 1)).astype(points.dtype) * (points[other, :3] - points[:, :3])
         copies.append(extra)
@@ -416,7 +415,7 @@ def finer_copy(points: np.ndarray, truth: np.ndarray, factor: float, seed: int =
     scan than :func:`denser_copy`: that copy (drawn with ``seed``, each new point between two points of one
     object) with :data:`FINER_SOURCE` times the copy's points, thinned to the point nearest the centre of each
     cell of a grid whose side is set, by bisection, so that ``factor`` times the scan's points remain (within
-    1 %). Its spacing falls as the square root of the count, as a finer scan's of the same surfaces does; at
+    1 %, or as near as 60 halvings come; the count run_scan records is the copy's). Its spacing falls as the square root of the count, as a finer scan's of the same surfaces does; at
     ``factor`` 1 it holds the scan's surfaces sampled on a grid rather than at the scan's own points (a mesh's
     vertices, a sensor's pixels)."""
     source = math.ceil(FINER_SOURCE * max(1.0, factor))
