@@ -22,6 +22,10 @@ AUROC of known vs novel from exact and approximate k=1 distances, and their diff
 queries is that time scaled linearly (the work is linear in the queries): the table says so. ``--search
 NPROBE:RERANK ...`` measures more IVF-PQ search settings on the same index (the library's defaults first).
 
+``--device cuda``: the exact search's multiplies and the matrix-multiply rate run on that GPU (float32,
+the queue drained before each clock is read); the file is still read from disk, and the peak memory is the
+host's. scikit-learn and IVF-PQ stay on the CPU.
+
 ``--build-only``: per size, write the file, then time the row check (SHA-256) and the IVF-PQ build from the
 file at the library's defaults, with the peak resident memory of each: how a corpus-sized bank scales.
 
@@ -51,6 +55,7 @@ from sklearn.neighbors import NearestNeighbors
 from openshape_ood import __version__
 from openshape_ood.corpus.bank import ReferenceBank
 from openshape_ood.corpus.embedding_file import FORMAT, SETTING_KEYS
+from openshape_ood.device import resolve_device
 from openshape_ood.methods.search import exact_search
 
 WRITE_ROWS = 65536
@@ -91,16 +96,26 @@ def _rss() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def matmul_rate(dim: int, seconds: float = 5.0) -> float:
-    """Sustained GFLOP/s of torch's float32 product of a 4096 x dim and a dim x 4096 matrix, repeated for at
-    least ``seconds`` (on a shared machine a best-of-few burst overstates what a minutes-long search can get)."""
-    a, b = torch.randn(4096, dim), torch.randn(dim, 4096)
+def matmul_rate(dim: int, seconds: float = 5.0, device: str = "cpu") -> float:
+    """Sustained GFLOP/s of torch's float32 product of a 4096 x dim and a dim x 4096 matrix on ``device``,
+    repeated for at least ``seconds`` (on a shared machine a best-of-few burst overstates what a minutes-long
+    search can get)."""
+    a, b = torch.randn(4096, dim, device=device), torch.randn(dim, 4096, device=device)
     torch.mm(a, b)  # warm-up
+    _synchronize(device)
     products, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         torch.mm(a, b)
         products += 1
+        if products % 16 == 0:  # a GPU queues products faster than it computes them
+            _synchronize(device)
+    _synchronize(device)
     return 2 * 4096 * 4096 * dim * products / (time.perf_counter() - start) / 1e9
+
+
+def _synchronize(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def clustered(rng, centres: np.ndarray, count: int, spread: float, lift: np.ndarray) -> np.ndarray:
@@ -151,12 +166,12 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
     exact_queries = args.queries if count <= args.exact_max else min(args.queries, args.exact_queries)
     # Known and novel queries alike in the subset: every other one from each half.
     subset = np.r_[np.arange(0, half, args.queries // exact_queries), np.arange(half, args.queries, args.queries // exact_queries)][:exact_queries]
-    before = matmul_rate(dim, args.matmul_seconds)
+    before = matmul_rate(dim, args.matmul_seconds, args.device)
     with PeakMemory() as memory:
         start = time.perf_counter()
-        exact_distances, exact_indices = exact_search(queries[subset], bank.embeddings, 1)
+        exact_distances, exact_indices = exact_search(queries[subset], bank.embeddings, 1, device=args.device)
         seconds = time.perf_counter() - start
-    after = matmul_rate(dim, args.matmul_seconds)
+    after = matmul_rate(dim, args.matmul_seconds, args.device)
     rate = (before + after) / 2
     gflops = 2 * len(subset) * count * dim / seconds / 1e9
     row.update(exact_queries=len(subset), exact_seconds=seconds, exact_seconds_all=seconds * args.queries / len(subset),
@@ -172,7 +187,8 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
             _, sk_indices = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(reference).kneighbors(queries[few].astype(np.float64))
             sk_seconds = time.perf_counter() - start
         del reference
-        sk_rate = (matmul_rate(dim, args.matmul_seconds) + after) / 2
+        cpu_after = after if args.device == "cpu" else matmul_rate(dim, args.matmul_seconds)  # scikit-learn runs on the CPU
+        sk_rate = (matmul_rate(dim, args.matmul_seconds) + cpu_after) / 2
         sk_gflops = 2 * len(few) * count * dim / sk_seconds / 1e9
         row.update(sklearn_queries=len(few), sklearn_seconds=sk_seconds, sklearn_gflops=sk_gflops,
                    sklearn_share=sk_gflops / sk_rate, sklearn_same=float((sk_indices[:, 0] == exact_indices[: len(few), 0]).mean()))  # fmt: skip
@@ -247,13 +263,14 @@ def remove(folder: Path, path: Path) -> None:
         leftover.unlink()
 
 
-def machine() -> dict:
+def machine(device: str = "cpu") -> dict:
+    gpu = torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else "not measured (no GPU)"
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
     return {"cpu": model, "cores": os.cpu_count(), "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
             "torch_threads": torch.get_num_threads(), "faiss_threads": _faiss_threads(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "torch": torch.__version__, "python": platform.python_version(),
-            "load_average": os.getloadavg(), "gpu": "not measured (no GPU)"}  # fmt: skip
+            "load_average": os.getloadavg(), "gpu": gpu}  # fmt: skip
 
 
 def _search_setting(text: str) -> tuple[int, int]:
@@ -283,6 +300,7 @@ def main(argv=None) -> None:
     parser.add_argument("--latent", type=int, default=16, help="dimensions of the latent space the clusters lie in")
     parser.add_argument("--spread", type=float, default=0.3, help="spread of a cluster per latent axis (centres ~ N(0, 1))")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device of the exact search and its matmul rate (cuda)")
     parser.add_argument("--matmul-seconds", type=float, default=5.0, help="how long each matmul-rate measurement runs")
     parser.add_argument("--no-approximate", action="store_true")
     parser.add_argument("--search", type=_search_setting, nargs="*", default=[], metavar="NPROBE:RERANK",
@@ -291,6 +309,10 @@ def main(argv=None) -> None:
     parser.add_argument("--folder", type=Path, default=None, help="where the reference files go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    try:
+        args.device = str(resolve_device(args.device))
+    except ValueError as exc:
+        parser.error(f"--device: {exc}")
     rows = []
     case = build_case if args.build_only else run_case
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
@@ -299,7 +321,7 @@ def main(argv=None) -> None:
                 row = case(args, count, dim, Path(folder))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    report = {"machine": machine(), "settings": vars(args) | {"folder": str(args.folder), "json": str(args.json)},
+    report = {"machine": machine(args.device), "settings": vars(args) | {"folder": str(args.folder), "json": str(args.json)},
               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, "rows": rows}  # fmt: skip
     print(table(report))
     if args.json:
@@ -310,7 +332,7 @@ def table(report: dict) -> str:
     m = report["machine"]
     lines = [(f"CPU {m['cpu']} ({m['cores']} cores, avx2 {m['avx2']}, avx512f {m['avx512f']}), torch "
               f"{m['torch_threads']} threads, faiss {m['faiss_threads']} threads, OMP_WAIT_POLICY "
-              f"{m['omp_wait_policy']}, load average {m['load_average']}; GPU not measured. "
+              f"{m['omp_wait_policy']}, load average {m['load_average']}; GPU: {m['gpu']}. "
               "Clustered synthetic unit vectors.")]  # fmt: skip
     rows = report["rows"]
     if rows and "exact_seconds" not in rows[0]:  # --build-only

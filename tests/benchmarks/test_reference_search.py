@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from benchmarks import reference_search
 
@@ -30,3 +31,10 @@ def test_build_only_times_the_index_build_from_the_file(tmp_path, capsys):
     assert 0 < row["ivfpq_build_private_gb"] <= row["ivfpq_build_peak_gb"]
     assert "build peak GB (private)" in capsys.readouterr().out
     assert list(tmp_path.glob("*/refs-*")) == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is of a GPU that is not there")
+def test_a_gpu_that_is_not_there_is_refused_naming_the_option(capsys):
+    with pytest.raises(SystemExit):
+        reference_search.main(["--device", "cuda", "--sizes", "3000"])
+    assert "--device: device 'cuda' was asked for, but torch sees no CUDA GPU here" in capsys.readouterr().err
