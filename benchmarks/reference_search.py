@@ -300,7 +300,7 @@ def main(argv=None) -> None:
     parser.add_argument("--latent", type=int, default=16, help="dimensions of the latent space the clusters lie in")
     parser.add_argument("--spread", type=float, default=0.3, help="spread of a cluster per latent axis (centres ~ N(0, 1))")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="torch device of the exact search and its matmul rate (cuda)")
+    parser.add_argument("--device", default="cpu", help="torch device of the exact search and its matmul rate, e.g. cuda (default: cpu)")
     parser.add_argument("--matmul-seconds", type=float, default=5.0, help="how long each matmul-rate measurement runs")
     parser.add_argument("--no-approximate", action="store_true")
     parser.add_argument("--search", type=_search_setting, nargs="*", default=[], metavar="NPROBE:RERANK",
