@@ -187,7 +187,8 @@ def run_case(args, count: int, dim: int, folder: Path) -> dict:
             _, sk_indices = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(reference).kneighbors(queries[few].astype(np.float64))
             sk_seconds = time.perf_counter() - start
         del reference
-        cpu_after = after if args.device == "cpu" else matmul_rate(dim, args.matmul_seconds)  # scikit-learn runs on the CPU
+        # scikit-learn runs on the CPU: its share is of the CPU's rate, measured again where the search ran elsewhere.
+        cpu_after = after if args.device == "cpu" else matmul_rate(dim, args.matmul_seconds)
         sk_rate = (matmul_rate(dim, args.matmul_seconds) + cpu_after) / 2
         sk_gflops = 2 * len(few) * count * dim / sk_seconds / 1e9
         row.update(sklearn_queries=len(few), sklearn_seconds=sk_seconds, sklearn_gflops=sk_gflops,
@@ -300,7 +301,8 @@ def main(argv=None) -> None:
     parser.add_argument("--latent", type=int, default=16, help="dimensions of the latent space the clusters lie in")
     parser.add_argument("--spread", type=float, default=0.3, help="spread of a cluster per latent axis (centres ~ N(0, 1))")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="torch device of the exact search and its matmul rate, e.g. cuda (default: cpu)")
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of the exact search and its matmul rate, e.g. cuda (default: cpu)")
     parser.add_argument("--matmul-seconds", type=float, default=5.0, help="how long each matmul-rate measurement runs")
     parser.add_argument("--no-approximate", action="store_true")
     parser.add_argument("--search", type=_search_setting, nargs="*", default=[], metavar="NPROBE:RERANK",
@@ -321,7 +323,8 @@ def main(argv=None) -> None:
                 row = case(args, count, dim, Path(folder))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    report = {"machine": machine(args.device), "settings": vars(args) | {"folder": str(args.folder), "json": str(args.json)},
+    report = {"machine": machine(args.device),
+              "settings": vars(args) | {"folder": str(args.folder), "json": str(args.json)},
               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, "rows": rows}  # fmt: skip
     print(table(report))
     if args.json:

@@ -415,9 +415,9 @@ def finer_copy(points: np.ndarray, truth: np.ndarray, factor: float, seed: int =
     scan than :func:`denser_copy`: that copy (drawn with ``seed``, each new point between two points of one
     object) with :data:`FINER_SOURCE` times the copy's points, thinned to the point nearest the centre of each
     cell of a grid whose side is set, by bisection, so that ``factor`` times the scan's points remain (within
-    1 %, or as near as 60 halvings come; the count run_scan records is the copy's). Its spacing falls as the square root of the count, as a finer scan's of the same surfaces does; at
-    ``factor`` 1 it holds the scan's surfaces sampled on a grid rather than at the scan's own points (a mesh's
-    vertices, a sensor's pixels)."""
+    1 %, or as near as 60 halvings come; the count run_scan records is the copy's). Its spacing falls as the
+    square root of the count, as a finer scan's of the same surfaces does; at ``factor`` 1 it holds the scan's
+    surfaces sampled on a grid rather than at the scan's own points (a mesh's vertices, a sensor's pixels)."""
     source = math.ceil(FINER_SOURCE * max(1.0, factor))
     dense, dense_truth = denser_copy(points, truth, source, seed, same_object=True)
     xyz = dense[:, :3].astype(np.float64) - dense[:, :3].min(axis=0)
@@ -816,8 +816,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
-              "frames": args.frames,
-              "frame_points": args.frame_points, "frame_scales": args.frame_scales,
+              "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
               "turned": list(TURNS) if args.turned else [],
