@@ -315,6 +315,8 @@ def main(argv=None) -> None:
         args.device = str(resolve_device(args.device))
     except ValueError as exc:
         parser.error(f"--device: {exc}")
+    if args.build_only and args.device != "cpu":
+        parser.error("--build-only times the IVF-PQ build, which runs on the CPU: leave out --device")
     rows = []
     case = build_case if args.build_only else run_case
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:

@@ -38,3 +38,9 @@ def test_a_gpu_that_is_not_there_is_refused_naming_the_option(capsys):
     with pytest.raises(SystemExit):
         reference_search.main(["--device", "cuda", "--sizes", "3000"])
     assert "--device: device 'cuda' was asked for, but torch sees no CUDA GPU here" in capsys.readouterr().err
+
+
+def test_a_device_with_build_only_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        reference_search.main(["--build-only", "--device", "meta", "--sizes", "3000"])
+    assert "--build-only times the IVF-PQ build, which runs on the CPU: leave out --device" in capsys.readouterr().err
