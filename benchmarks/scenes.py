@@ -81,7 +81,10 @@ to each of :data:`benchmarks.turned_objects.TURNS` where it can stand (:func:`be
 on the ground at about its own level, in no other object, what the sensor would then see kept), and the sweep is
 segmented with the defaults (copy k with seed k). The same car against another hedge, wall or tree of the street:
 a proxy of the sweeps kept out of sight, which hold other streets. Its line counts every object of the copies;
-the next counts the turned objects themselves.
+the next counts the turned objects themselves. Moved farther (``--farther K``), each such object is first pushed
+out along its bearing to K times its range and sampled as the sensor would sample it there (every K-th of its
+rows and of its points along them, a copy for each of the K^2 such choices), then turned about the sensor to
+each tenth degree where it can stand: the far cars of other sweeps, where ours holds its cars at 21-26 m.
 
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
 each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
@@ -97,7 +100,7 @@ Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
-    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned
+    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
@@ -546,24 +549,29 @@ def run_crops(points, truth, up, values: dict, min_gt_points: int, background: d
 
 
 def run_turned(
-    points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan"
+    points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
+    farther: int = 1,
 ) -> list[dict]:
     """:func:`run_scan` on each of :func:`~benchmarks.turned_objects.turned_copies` of a sweep (copy k with seed k),
     each row with ``turned``: the object's id, the turn in degrees and the object's best IoU (``None`` where the
     sensor sees fewer than ``min_gt_points`` of its points there, so it is not counted); none without ``up``.
+    With ``farther`` K > 1 each object is moved out to K times its range first, with a copy for each of the K^2
+    choices of its rows and columns there (``sampling``), and its own bearing (turn 0) is tried as well.
     Copies that cannot be made (a scan the construction cannot take) end the list, and ``name`` (the scan's) is
     given on stderr with the error: the run goes on."""
     if up is None:
         return []
     rows = []
     try:
-        for k, copy in enumerate(turned_copies(points, truth, up, TURNS)):
+        turns = TURNS if farther == 1 else (0, *TURNS)
+        for k, copy in enumerate(turned_copies(points, truth, up, turns, farther=farther)):
             row = run_scan(copy.points, copy.truth, up, k, values, min_gt_points, background)
             objects, sizes = np.unique(copy.truth[copy.truth >= 0], return_counts=True)
             counted = objects[sizes >= min_gt_points]
             held = copy.object_id in counted
             iou = row["object_iou"][int(np.searchsorted(counted, copy.object_id))] if held else None
-            rows.append({**row, "turned": {"object": copy.object_id, "turn": copy.turn, "iou": iou}})
+            rows.append({**row, "turned": {"object": copy.object_id, "turn": copy.turn, "sampling": copy.sampling,
+                                           "iou": iou}})
     except Exception as exc:  # noqa: BLE001 - named on stderr; the other scans and copies still count
         print(f"{name}: turned copies after the first {len(rows)} could not be made: {_error_text(exc)}",
               file=sys.stderr)
@@ -673,6 +681,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--turned", action="store_true",
                         help=f"also segment each LiDAR sweep with each object of {TURNED_MIN_POINTS} points or more "
                              f"turned about the sensor to {len(TURNS)} other azimuths where it can stand")
+    parser.add_argument("--farther", nargs="*", type=int, default=[], metavar="K",
+                        help=f"also segment each LiDAR sweep with each object of {TURNED_MIN_POINTS} points or more "
+                             "moved out along its bearing to K times its range (every K-th of its rows and of its "
+                             "points along them kept) and turned about the sensor to every tenth degree where it can "
+                             "stand (e.g. 2 3)")
     parser.add_argument("--orbit", action="store_true",
                         help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)
@@ -682,6 +695,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
     if any(not factor > 0 for factor in args.finer):
         parser.error(f"--finer takes factors of the points above 0, not {args.finer}")
+    if any(factor < 2 for factor in args.farther):
+        parser.error(f"--farther takes whole factors of the range of 2 or more, not {args.farther}")
     if any(not 0 < share < 1 for share in args.sparser):
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
     if any(not scale > 0 for scale in args.voxel_scales):
@@ -701,6 +716,7 @@ def main(argv: list[str] | None = None) -> None:
     kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     finer = {factor: {} for factor in args.finer}
+    farther = {factor: {} for factor in args.farther}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, turned = {}, {}, {}, {}, {}, {}
@@ -783,6 +799,9 @@ def main(argv: list[str] | None = None) -> None:
         swept = args.turned and kinds[name] == "LiDAR"
         turned[name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background, name)
                         if swept else [])
+        for factor in args.farther:
+            farther[factor][name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background,
+                                                name, factor) if kinds[name] == "LiDAR" else [])
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
@@ -799,10 +818,12 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
-              + (f"   turned objects found {_turned_found(turned[name])}" if turned[name] else ""),
+              + (f"   turned objects found {_turned_found(turned[name])}" if turned[name] else "")
+              + "".join(f"   x{factor} farther found {_turned_found(farther[factor][name])}"
+                        for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, turned,
-                                    *denser.values(),
+                                    *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
@@ -819,7 +840,7 @@ def main(argv: list[str] | None = None) -> None:
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
-              "turned": list(TURNS) if args.turned else [],
+              "turned": list(TURNS) if args.turned else [], "farther": args.farther,
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
@@ -859,7 +880,10 @@ def main(argv: list[str] | None = None) -> None:
                     for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
-                  ("turned", turned, "copy", "objects turned about the sensor, every object of every copy")]
+                  ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
+                  *((f"farther_x{factor}", farther[factor], "copy",
+                     f"objects moved out to {factor} times their range, every object of every copy")
+                    for factor in args.farther)]
         for key, by_scan, piece, label in pieces:
             rows = {f"{scan} {piece} {k}": [row] for scan in members for k, row in enumerate(by_scan[scan])}
             if rows:
@@ -867,10 +891,14 @@ def main(argv: list[str] | None = None) -> None:
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
-        turned_rows = [row for scan in members for row in turned[scan]]
-        if turned_rows:
-            report["kinds"][kind]["turned_objects"] = _turned_objects(turned_rows)
-            print(f"{'':<10} the turned objects themselves: found {_turned_found(turned_rows)} at IoU >= 0.5")
+        for key, by_scan, label in [("turned_objects", turned, "the turned objects themselves"),
+                                    *((f"farther_x{factor}_objects", farther[factor],
+                                       f"the objects moved out to {factor} times their range themselves")
+                                      for factor in args.farther)]:
+            turned_rows = [row for scan in members for row in by_scan[scan]]
+            if turned_rows:
+                report["kinds"][kind][key] = _turned_objects(turned_rows)
+                print(f"{'':<10} {label}: found {_turned_found(turned_rows)} at IoU >= 0.5")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
         for label, summary in summaries:
@@ -901,7 +929,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan],
-                                "turned": turned[scan]})  # fmt: skip
+                                "turned": turned[scan],
+                                "farther": {str(k): farther[k][scan] for k in args.farther}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

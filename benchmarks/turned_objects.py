@@ -11,10 +11,18 @@ other object's points. Then what the sensor would see is kept: points behind the
 (its shadow), and points of the copy behind nearer ones are gone. What hid part of the object in the sweep (a
 person or a post in front of a car) goes with it, or the copy would show the occluder's shadow as an open gap.
 The object's old place is left empty, as if it had driven away.
+
+Moved farther (``farther=k``), the object is first pushed out along its bearing to k times its range across up,
+with what hides part of it, and sampled as the sensor samples it there: its angular size shrinks k times while
+the sensor's steps stay, so every k-th of its rows and every k-th of its points along them are kept, and the
+spacing between its points grows k times. One sweep of a street holds its objects at the ranges where they stood
+(our sweep's cars at 21-26 m); moved farther, they stand for the far cars other sweeps hold. The ground under the
+copy is the sweep's own there, seen at its own density.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
@@ -52,15 +60,20 @@ class TurnedCopy(NamedTuple):
     truth: np.ndarray
     object_id: int
     turn: int
+    sampling: int = 0  # moved farther by k: which of the k^2 choices of every k-th row and column, 0..k^2-1
 
 
 def turned_copies(
     points: np.ndarray, truth: np.ndarray, up_axis: str, turns: Iterable[int] = TURNS,
-    min_points: int = TURNED_MIN_POINTS,
+    min_points: int = TURNED_MIN_POINTS, farther: int = 1,
 ) -> Iterator[TurnedCopy]:
     """Each object of ``truth`` (ids >= 0) with at least ``min_points`` points of a sweep in its sensor's frame
     (``points`` ``(N, C >= 3)``, xyz first, in metres, the sensor at the origin; ``up_axis`` its gravity axis),
-    turned by each of ``turns`` about the up axis, where the copy can stand (see the module's text)."""
+    turned by each of ``turns`` about the up axis, where the copy can stand (see the module's text). With
+    ``farther`` k > 1 (an integer) it is first moved out to k times its range and thinned to every k-th row and
+    column; each of the k^2 ways of choosing them gives a copy."""
+    if isinstance(farther, bool) or not isinstance(farther, (int, np.integer)) or farther < 1:
+        raise ValueError(f"farther must be a whole number of times the range, 1 or more, not {farther!r}")
     cloud = np.asarray(points)
     xyz = cloud[:, :3].astype(np.float64)
     up = np.eye(3)[UP_AXES.index(up_axis)]
@@ -84,9 +97,15 @@ def turned_copies(
         occluders = _occluders(angles, ranges, own, height > ground + GROUND_STEP, steps)
         carried = np.concatenate([np.flatnonzero(own), np.flatnonzero(occluders)])
         carried_truth = np.concatenate([truth[own], np.minimum(truth[occluders], -1)])
-        carried_points, own_count = cloud[carried], int(own.sum())
-        for turn in turns:
-            moved_xyz = Rotation.from_rotvec(up * np.radians(turn)).apply(xyz[carried])
+        carried_xyz = xyz[carried] + (farther - 1) * (xyz[own].mean(axis=0) - height[own].mean() * up)
+        rows_and_columns = _rows_and_columns(angles[carried], steps)
+        for turn, sampling in itertools.product(turns, range(farther**2)):
+            sampled = np.all(rows_and_columns % farther == divmod(sampling, farther), axis=1)
+            carried_points, carried_truth_here = cloud[carried[sampled]], carried_truth[sampled]
+            own_count = int((carried_truth_here == object_id).sum())
+            if own_count == 0:
+                continue
+            moved_xyz = Rotation.from_rotvec(up * np.radians(turn)).apply(carried_xyz[sampled])
             copy = moved_xyz[:own_count]
             there = _ground(copy.mean(axis=0)[across], flat, height, background & ~own)
             if there is None or abs(there - ground) > GROUND_STEP:
@@ -103,9 +122,10 @@ def turned_copies(
             moved[:, :3] = moved_xyz[~hidden]
             yield TurnedCopy(
                 np.concatenate([cloud[kept], moved]),
-                np.concatenate([truth[kept], carried_truth[~hidden]]),
+                np.concatenate([truth[kept], carried_truth_here[~hidden]]),
                 int(object_id),
                 int(turn),
+                sampling,
             )
 
 
@@ -116,11 +136,26 @@ def _occluders(
     that hide part of it: within its box in the image (grown by a cell), nearer than its nearest point by more
     than :data:`HIDDEN_MARGIN`, and ``raised`` (above the ground round it, which lies in front of every object's
     foot)."""
-    middle = np.arctan2(np.sin(angles[own, 0]).mean(), np.cos(angles[own, 0]).mean())
-    angles = np.stack([np.angle(np.exp(1j * (angles[:, 0] - middle))), angles[:, 1]], axis=1)  # no seam across it
+    angles = _centred(angles, angles[own])
     low, high = angles[own].min(axis=0) - steps, angles[own].max(axis=0) + steps
     in_box = np.all((angles >= low) & (angles <= high), axis=1)
     return in_box & ~own & raised & (ranges < ranges[own].min() - HIDDEN_MARGIN)
+
+
+def _rows_and_columns(angles: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Each point's row and column (``angles``: azimuth and elevation in the sensor's image) counted from the
+    lowest row and from the middle azimuth of the points, in the sensor's ``steps``: an object's rings and its
+    points along them."""
+    offsets = _centred(angles, angles)
+    offsets[:, 1] -= offsets[:, 1].min()
+    return np.round(offsets / steps).astype(np.int64)
+
+
+def _centred(angles: np.ndarray, around: np.ndarray) -> np.ndarray:
+    """``angles`` (azimuth and elevation) with the azimuth measured from the mean direction of ``around``'s, in
+    (-pi, pi]: no seam across the points round it."""
+    middle = np.arctan2(np.sin(around[:, 0]).mean(), np.cos(around[:, 0]).mean())
+    return np.stack([np.angle(np.exp(1j * (angles[:, 0] - middle))), angles[:, 1]], axis=1)
 
 
 def _ground(centre: np.ndarray, flat: cKDTree, height: np.ndarray, background: np.ndarray) -> float | None:

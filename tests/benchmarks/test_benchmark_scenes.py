@@ -228,13 +228,13 @@ def test_the_benchmark_turns_its_virtual_frames_upright_and_gives_them_the_up_ax
         scenes.main([*argv[:-2], "--frames-upright"])  # without --frames
 
 
-def _report_on_a_room(tmp_path, option: str) -> dict:
-    """The benchmark's report on the synthetic room as an indoor room (y up), run with ``option``."""
+def _report_on_a_room(tmp_path, *options: str) -> dict:
+    """The benchmark's report on the synthetic room as an indoor room (y up), run with ``options``."""
     room = tmp_path / "room"
     room.mkdir()
     write_scan_folder(room, {"up_axis": "+y", "kind": "indoor room"})
     out = tmp_path / "room.json"
-    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", option])
+    scenes.main(["--data", str(room), "--out", str(out), "--seeds", "0", "--no-loso", *options])
     return json.loads(out.read_text())
 
 
@@ -294,10 +294,38 @@ def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, 
     assert report["scans"][0]["turned"] == [] and "turned_objects" not in report["kinds"]["room"]
 
 
+def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_factors_below_two(tmp_path, capsys,
+                                                                                                monkeypatch):
+    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
+    made = []
+
+    def copies(points, truth, up, turns, farther=1):
+        made.append((turns, farther))
+        yield turned_objects.TurnedCopy(points, truth, 0, turns[0])
+
+    monkeypatch.setattr(scenes, "turned_copies", copies)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--farther", "2", "3"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    # Moved farther, an object is also tried at its own bearing (turn 0); the turned copies are not asked for.
+    assert made == [((0, *scenes.TURNS), 2), ((0, *scenes.TURNS), 3)] and row["turned"] == []
+    assert report["farther"] == [2, 3] and sorted(row["farther"]) == ["2", "3"]
+    iou = row["farther"]["2"][0]["turned"]["iou"]
+    assert report["kinds"]["LiDAR"]["farther_x2_objects"] == {"objects": 1, "found_050": int(iou >= 0.5)}
+    output = capsys.readouterr().out
+    assert "the objects moved out to 3 times their range themselves: found" in output
+    report = _report_on_a_room(tmp_path, "--farther", "2")
+    assert report["scans"][0]["farther"] == {"2": []} and "farther_x2_objects" not in report["kinds"]["room"]
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(folder), "--out", str(out), "--farther", "1"])
+    assert "--farther takes whole factors of the range of 2 or more" in capsys.readouterr().err
+
+
 def test_turned_copies_that_cannot_be_made_are_named_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
 
-    def one_then_fails(points, truth, up, turns):
+    def one_then_fails(points, truth, up, turns, farther=1):
         yield turned_objects.TurnedCopy(points, truth, 0, 90)
         raise ValueError("no sensor at the origin")
 

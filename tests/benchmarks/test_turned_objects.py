@@ -120,3 +120,46 @@ def test_what_hid_part_of_the_object_goes_with_it_as_background():
     at_new_post = at(copy.points, -6.0)
     assert at(copy.points, 6.0).sum() == at(points, 6.0).sum()  # it stays
     assert at_new_post.sum() > 0 and (copy.truth[at_new_post] == -1).all()  # and a copy of it stands before the car
+
+
+def box_on_rays(centre, sides, elevations, azimuths) -> np.ndarray:
+    """Where the rays of ``elevations`` x ``azimuths`` (degrees) first meet the upright faces and the top of a box
+    of ``sides`` standing on the ground at ``centre`` (x, y): what the sensor sees of it, one point a ray."""
+    azimuth, elevation = (np.radians(a).ravel() for a in np.meshgrid(azimuths, elevations))
+    direction = np.stack(
+        [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)], axis=1
+    )
+    low = np.array([centre[0] - sides[0] / 2, centre[1] - sides[1] / 2, -SENSOR_HEIGHT])
+    high = low + sides
+    with np.errstate(divide="ignore"):
+        near, far = (low / direction, high / direction)
+    entry = np.minimum(near, far).max(axis=1)
+    leave = np.maximum(near, far).min(axis=1)
+    hit = (entry <= leave) & (entry > 0)
+    return direction[hit] * entry[hit, None]
+
+
+def test_a_copy_moved_farther_stands_at_that_many_times_its_range_on_every_kth_row_and_column():
+    # The ground's rays, their rows carried on up to the car's top.
+    rows, columns = -30 + np.arange(44) * 26 / 39, np.arange(-40, 40, 0.5)
+    car = box_on_rays((10.0, 0.0), (4.0, 1.8, 1.5), rows, columns)
+    points, truth = sweep(car)
+    copies = list(turned.turned_copies(points, truth, "z", turns=(0,), farther=2))
+    assert [copy.sampling for copy in copies] == [0, 1, 2, 3]
+    moved = copies[0].points[copies[0].truth == 0]
+    assert 0.2 * len(car) < len(moved) < 0.3 * len(car)  # a quarter: every other row and column
+    np.testing.assert_allclose(moved[:, :2].mean(axis=0), [2 * car[:, 0].mean(), 0.0], atol=0.15)
+    assert moved[:, 2].min() == pytest.approx(car[:, 2].min(), abs=0.02)  # on the ground there
+    # Its points lie twice as far apart: its rows and columns are the sensor's steps at twice the range.
+    spacing = lambda xyz: np.median(np.sort(np.linalg.norm(xyz[:, None] - xyz[None], axis=2), axis=1)[:, 1])
+    assert spacing(moved) == pytest.approx(2 * spacing(car), rel=0.15)
+    # Each of the k^2 choices of rows and columns is a copy: together they hold every point once.
+    together = np.concatenate([copy.points[copy.truth == 0] for copy in copies])
+    assert len(np.unique(together.round(6), axis=0)) == len(together) == len(car)
+
+
+@pytest.mark.parametrize("farther", [0, 1.5, True, "2"])
+def test_a_copy_moved_farther_needs_a_whole_number_of_times_its_range(farther):
+    points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
+    with pytest.raises(ValueError, match="farther must be a whole number"):
+        list(turned.turned_copies(points, truth, "z", turns=(0,), farther=farther))
