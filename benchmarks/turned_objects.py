@@ -16,8 +16,8 @@ Moved farther (``farther=k``), the object is first pushed out along its bearing 
 with what hides part of it, and sampled as the sensor samples it there: its angular size shrinks k times while
 the sensor's steps stay, so every k-th of its rows and every k-th of its points along them are kept, and the
 spacing between its points grows k times. One sweep of a street holds its objects at the ranges where they stood
-(our sweep's cars at 21-26 m); moved farther, they stand for the far cars other sweeps hold. The ground under the
-copy is the sweep's own there, seen at its own density.
+(our sweep's cars at 21-26 m); moved farther, they stand for the far cars other sweeps may hold. The ground under
+the copy is the sweep's own there, seen at its own density.
 """
 
 from __future__ import annotations
