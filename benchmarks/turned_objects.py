@@ -99,15 +99,19 @@ def turned_copies(
         carried_truth = np.concatenate([truth[own], np.minimum(truth[occluders], -1)])
         carried_xyz = xyz[carried] + (farther - 1) * (xyz[own].mean(axis=0) - height[own].mean() * up)
         rows_and_columns = _rows_and_columns(angles[carried], steps)
+        # Each choice of every k-th row and column, once: the carried points it keeps (its own first).
+        samplings = [np.all(rows_and_columns % farther == divmod(sampling, farther), axis=1)
+                     for sampling in range(farther**2)]
+        samplings = [(cloud[carried[kept]], carried_truth[kept], carried_xyz[kept]) for kept in samplings]
+        elsewhere = background & ~own
         for turn, sampling in itertools.product(turns, range(farther**2)):
-            sampled = np.all(rows_and_columns % farther == divmod(sampling, farther), axis=1)
-            carried_points, carried_truth_here = cloud[carried[sampled]], carried_truth[sampled]
+            carried_points, carried_truth_here, sampled_xyz = samplings[sampling]
             own_count = int((carried_truth_here == object_id).sum())
             if own_count == 0:
                 continue
-            moved_xyz = Rotation.from_rotvec(up * np.radians(turn)).apply(carried_xyz[sampled])
+            moved_xyz = Rotation.from_rotvec(up * np.radians(turn)).apply(sampled_xyz)
             copy = moved_xyz[:own_count]
-            there = _ground(copy.mean(axis=0)[across], flat, height, background & ~own)
+            there = _ground(copy.mean(axis=0)[across], flat, height, elsewhere)
             if there is None or abs(there - ground) > GROUND_STEP:
                 continue
             moved_xyz += (there - ground) * up
