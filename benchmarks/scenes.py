@@ -75,6 +75,15 @@ table and the mOSD frames' authors set to no depth put back (:func:`benchmarks.v
 the table's far end, the floor below it and a wall beyond it, with a Kinect's depth noise), one copy per seed
 (noise drawn and segmented with seed s): a table-top frame as the camera gives it, the room in view.
 
+Pushed objects (``--pushed``): each object of a table-top frame with at least
+:data:`benchmarks.pushed_objects.PUSHED_MIN_POINTS` points that lies neither on nor under another and touches
+none is also pushed across the table, in each of :data:`benchmarks.pushed_objects.PUSH_DIRECTIONS`, until it
+touches another object (:func:`benchmarks.pushed_objects.pushed_copies`: at most
+:data:`benchmarks.pushed_objects.PUSH_REACH`, over the table, what the camera would then see kept), and the frame
+is segmented with the defaults (copy k with seed k). The same objects in contacts the frame does not hold: a
+proxy of the cluttered frames kept out of sight. Its line counts every object of the copies; the next counts the
+pushed objects themselves.
+
 Turned objects (``--turned``): each object of a LiDAR sweep with at least
 :data:`benchmarks.turned_objects.TURNED_MIN_POINTS` points is also turned about the up axis through the sensor
 to each of :data:`benchmarks.turned_objects.TURNS` where it can stand (:func:`benchmarks.turned_objects.turned_copies`:
@@ -131,6 +140,7 @@ from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.tuning import combinations, tuned
 
+from .pushed_objects import pushed_copies
 from .turned_objects import TURNED_MIN_POINTS, TURNS, turned_copies
 from .virtual_frames import (
     camera_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame, with_surroundings,
@@ -561,19 +571,42 @@ def run_turned(
     given on stderr with the error: the run goes on."""
     if up is None:
         return []
+    turns = TURNS if farther == 1 else (0, *TURNS)
+    copies = turned_copies(points, truth, up, turns, farther=farther)
+    return _run_moved(copies, "turned", ("turn", "sampling"), up, values, min_gt_points, background, name)
+
+
+def run_pushed(
+    points, truth, support, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
+) -> list[dict]:
+    """:func:`run_scan` on each of :func:`~benchmarks.pushed_objects.pushed_copies` of a table-top frame (copy k
+    with seed k; ``support``: the table's normal the segmentation found), each row with ``pushed``: the object's
+    id, the object it touches (``towards``), how far it was pushed (m) and its best IoU, as :func:`run_turned`'s;
+    none without a support."""
+    if support is None:
+        return []
+    copies = pushed_copies(points, truth, np.asarray(support))
+    return _run_moved(copies, "pushed", ("towards", "distance"), None, values, min_gt_points, background, name)
+
+
+def _run_moved(copies, key: str, fields: tuple[str, ...], up, values: dict, min_gt_points: int,
+               background: dict | None, name: str) -> list[dict]:  # fmt: skip
+    """:func:`run_scan` on each copy (with ``up``) of an object moved in a scan, copy k with seed k; each row with
+    ``key``: the moved object's id, the copy's ``fields`` and the object's best IoU (``None`` where fewer than
+    ``min_gt_points`` of its points are seen, so it is not counted). Copies that cannot be made end the list, and
+    ``name`` (the scan's) is given on stderr with the error."""
     rows = []
     try:
-        turns = TURNS if farther == 1 else (0, *TURNS)
-        for k, copy in enumerate(turned_copies(points, truth, up, turns, farther=farther)):
+        for k, copy in enumerate(copies):
             row = run_scan(copy.points, copy.truth, up, k, values, min_gt_points, background)
             objects, sizes = np.unique(copy.truth[copy.truth >= 0], return_counts=True)
             counted = objects[sizes >= min_gt_points]
             held = copy.object_id in counted
             iou = row["object_iou"][int(np.searchsorted(counted, copy.object_id))] if held else None
-            rows.append({**row, "turned": {"object": copy.object_id, "turn": copy.turn, "sampling": copy.sampling,
-                                           "iou": iou}})
+            moved = {"object": copy.object_id, **{field: getattr(copy, field) for field in fields}, "iou": iou}
+            rows.append({**row, key: moved})
     except Exception as exc:  # noqa: BLE001 - named on stderr; the other scans and copies still count
-        print(f"{name}: turned copies after the first {len(rows)} could not be made: {_error_text(exc)}",
+        print(f"{name}: {key} copies after the first {len(rows)} could not be made: {_error_text(exc)}",
               file=sys.stderr)
     return rows
 
@@ -678,6 +711,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--surroundings", action="store_true",
                         help="also segment each table-top frame with the floor, a wall and the table's far end put "
                              "into its empty pixels, a copy per seed")
+    parser.add_argument("--pushed", action="store_true",
+                        help="also segment each table-top frame with each of its free-standing objects pushed across "
+                             "the table until it touches another")
     parser.add_argument("--turned", action="store_true",
                         help=f"also segment each LiDAR sweep with each object of {TURNED_MIN_POINTS} points or more "
                              f"turned about the sensor to {len(TURNS)} other azimuths where it can stand")
@@ -719,7 +755,7 @@ def main(argv: list[str] | None = None) -> None:
     farther = {factor: {} for factor in args.farther}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
-    frames, sampled_frames, crops, orbits, surroundings, turned = {}, {}, {}, {}, {}, {}
+    frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -796,6 +832,8 @@ def main(argv: list[str] | None = None) -> None:
                      args.min_gt_points, background)
             for seed in args.seeds
         ] if args.surroundings and support is not None else []  # fmt: skip
+        pushed[name] = (run_pushed(points, truth, support, candidates[0], args.min_gt_points, background, name)
+                        if args.pushed else [])
         swept = args.turned and kinds[name] == "LiDAR"
         turned[name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background, name)
                         if swept else [])
@@ -818,11 +856,13 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
-              + (f"   turned objects found {_turned_found(turned[name])}" if turned[name] else "")
-              + "".join(f"   x{factor} farther found {_turned_found(farther[factor][name])}"
+              + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
+              + (f"   turned objects found {_moved_found(turned[name], 'turned')}" if turned[name] else "")
+              + "".join(f"   x{factor} farther found {_moved_found(farther[factor][name], 'turned')}"
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
-        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, turned,
+        runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
+                                    turned,
                                     *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
@@ -839,7 +879,7 @@ def main(argv: list[str] | None = None) -> None:
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
-              "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
+              "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "farther": args.farther,
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
@@ -880,6 +920,7 @@ def main(argv: list[str] | None = None) -> None:
                     for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
+                  ("pushed", pushed, "copy", "objects pushed against another, every object of every copy"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
                   *((f"farther_x{factor}", farther[factor], "copy",
                      f"objects moved out to {factor} times their range, every object of every copy")
@@ -891,14 +932,16 @@ def main(argv: list[str] | None = None) -> None:
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
-        for key, by_scan, label in [("turned_objects", turned, "the turned objects themselves"),
-                                    *((f"farther_x{factor}_objects", farther[factor],
-                                       f"the objects moved out to {factor} times their range themselves")
-                                      for factor in args.farther)]:
-            turned_rows = [row for scan in members for row in by_scan[scan]]
-            if turned_rows:
-                report["kinds"][kind][key] = _turned_objects(turned_rows)
-                print(f"{'':<10} {label}: found {_turned_found(turned_rows)} at IoU >= 0.5")
+        for key, by_scan, moved, label in [
+            ("pushed_objects", pushed, "pushed", "the pushed objects themselves"),
+            ("turned_objects", turned, "turned", "the turned objects themselves"),
+            *((f"farther_x{factor}_objects", farther[factor], "turned",
+               f"the objects moved out to {factor} times their range themselves") for factor in args.farther),
+        ]:
+            moved_rows = [row for scan in members for row in by_scan[scan]]
+            if moved_rows:
+                report["kinds"][kind][key] = _moved_objects(moved_rows, moved)
+                print(f"{'':<10} {label}: found {_moved_found(moved_rows, moved)} at IoU >= 0.5")
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
         for label, summary in summaries:
@@ -929,7 +972,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan],
-                                "turned": turned[scan],
+                                "pushed": pushed[scan], "turned": turned[scan],
                                 "farther": {str(k): farther[k][scan] for k in args.farther}})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
@@ -937,15 +980,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.out}")
 
 
-def _turned_objects(rows: list[dict]) -> dict:
-    """The turned objects of :func:`run_turned`'s rows that count, and those found at IoU >= 0.5."""
-    ious = [row["turned"]["iou"] for row in rows if row["turned"]["iou"] is not None]
+def _moved_objects(rows: list[dict], key: str) -> dict:
+    """The moved objects of :func:`_run_moved`'s rows (under ``key``) that count, and those found at IoU >= 0.5."""
+    ious = [row[key]["iou"] for row in rows if row[key]["iou"] is not None]
     return {"objects": len(ious), "found_050": sum(iou >= 0.5 for iou in ious)}
 
 
-def _turned_found(rows: list[dict]) -> str:
-    """"found of counted" for the turned objects of :func:`run_turned`'s rows."""
-    counts = _turned_objects(rows)
+def _moved_found(rows: list[dict], key: str) -> str:
+    """"found of counted" for the moved objects of :func:`_run_moved`'s rows (under ``key``)."""
+    counts = _moved_objects(rows, key)
     return f"{counts['found_050']} of {counts['objects']}"
 
 

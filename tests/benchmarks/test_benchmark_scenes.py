@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import scenes, turned_objects
+from benchmarks import pushed_objects, scenes, turned_objects
 
 from ..helpers.scenes import write_scan_folder
 
@@ -272,6 +272,36 @@ def test_the_benchmark_puts_the_room_round_table_top_frames_only(tmp_path, capsy
     assert "with the floor, a wall and the table's far end in view (a copy per seed)" in capsys.readouterr().out
     report = _report_on_a_room(tmp_path, "--surroundings")
     assert report["scans"][0]["surroundings"] == [] and "surroundings" not in report["kinds"]["room"]
+
+
+def test_the_benchmark_pushes_the_objects_of_table_top_frames_only(tmp_path, capsys, monkeypatch):
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    np.save(folder / "points.npy", np.load(folder / "points.npy") - [0.0, 0.8, 1.8])
+    asked = []
+
+    def copies(points, truth, up):
+        asked.append(up)
+        for object_id in (0, 1):  # the frame itself, as if each of two objects had been pushed against the other
+            yield pushed_objects.PushedCopy(points, truth, object_id, 1 - object_id, 0.05)
+
+    monkeypatch.setattr(scenes, "pushed_copies", copies)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--pushed"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    # The frame is pushed on the support its segmentation found, once, and each copy is segmented.
+    assert len(asked) == 1 and np.allclose(asked[0], row["in_sample"][0]["settings"]["up"])
+    assert report["pushed"] is True and [copy["pushed"]["object"] for copy in row["pushed"]] == [0, 1]
+    assert all(copy["pushed"]["towards"] == 1 - copy["pushed"]["object"] for copy in row["pushed"])
+    assert all(copy["pushed"]["distance"] == 0.05 for copy in row["pushed"])
+    ious = [copy["pushed"]["iou"] for copy in row["pushed"]]
+    assert ious == [copy["object_iou"][copy["pushed"]["object"]] for copy in row["pushed"]]  # the moved object's
+    found = sum(iou >= 0.5 for iou in ious)
+    assert report["kinds"]["table-top"]["pushed_objects"] == {"objects": 2, "found_050": found}
+    assert report["kinds"]["table-top"]["pushed"]["found_050"] == sum(copy["found_050"] for copy in row["pushed"])
+    assert f"the pushed objects themselves: found {found} of 2" in capsys.readouterr().out
+    report = _report_on_a_room(tmp_path, "--pushed")  # a room has its up axis: no camera frame to push in
+    assert report["scans"][0]["pushed"] == [] and "pushed_objects" not in report["kinds"]["room"]
 
 
 def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, monkeypatch):
