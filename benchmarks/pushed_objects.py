@@ -144,26 +144,19 @@ def _rendered(
     level: float, on_table, basis: np.ndarray, camera: Camera,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The frame with the object ``own`` at ``moved``, as the camera sees it (see the module's text)."""
-    width = camera.width
+    width, size = camera.width, camera.width * camera.height
+    source, depth = _splatted(moved, camera)
     scene = np.flatnonzero(~own)
     scene_index = pixel[scene, 1] * width + pixel[scene, 0]
-    new_pixel = _pixels(moved, camera)
-    new_index = new_pixel[:, 1] * width + new_pixel[:, 0]
-    object_depth = np.full(width * camera.height, np.inf)
-    np.minimum.at(object_depth, new_index, moved[:, 2])
-    scene_kept = cloud[scene, 2] < object_depth[scene_index]  # each pixel shows the nearer surface
-    scene_depth = np.full(width * camera.height, np.inf)
-    np.minimum.at(scene_depth, scene_index[scene_kept], cloud[scene[scene_kept], 2])
-    # One point of the object on each pixel it meets, the nearest, unless the scene's is nearer still.
-    order = np.lexsort((moved[:, 2], new_index))
-    nearest = order[np.r_[True, new_index[order][1:] != new_index[order][:-1]]]
-    shown = nearest[moved[nearest, 2] <= scene_depth[new_index[nearest]]]
-    placed = cloud[own][shown].copy()
-    column, row = new_pixel[shown, 0], new_pixel[shown, 1]
-    placed[:, :3] = _on_rays(column, row, camera) * moved[shown, 2:3]  # on its pixel's ray, at its depth
-    # Its old place: pixels it held that nothing holds now show the table, where their rays meet its part in view.
+    scene_kept = cloud[scene, 2] < depth[scene_index]  # each pixel shows the nearer surface
+    scene_depth = np.full(size, np.inf)
+    scene_depth[scene_index[scene_kept]] = cloud[scene[scene_kept], 2]
+    shown = np.flatnonzero((source >= 0) & (depth <= scene_depth))  # the object's pixels the scene does not hide
+    placed = cloud[own][source[shown]].copy()
+    placed[:, :3] = _on_rays(shown % width, shown // width, camera) * depth[shown, None]  # on the pixel's ray
+    # Its old place: pixels it held that nothing holds now show the table, where their rays meet it.
     taken = np.isfinite(scene_depth)
-    taken[new_index[shown]] = True
+    taken[shown] = True
     left = np.unique(pixel[own, 1] * width + pixel[own, 0])
     left = left[~taken[left]]
     rays = _on_rays(left % width, left // width, camera)
@@ -176,8 +169,36 @@ def _rendered(
     if cloud.shape[1] >= 6:
         filled[:, 3:6] = np.median(cloud[truth < 0, 3:6], axis=0)
     points = np.concatenate([cloud[scene[scene_kept]], placed, filled])
-    labels = np.concatenate([truth[scene[scene_kept]], truth[own][shown], np.full(len(filled), -1, dtype=truth.dtype)])
+    labels = np.concatenate([truth[scene[scene_kept]], truth[own][source[shown]], np.full(len(filled), -1, truth.dtype)])
     return points, labels
+
+
+def _splatted(moved: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """The moved object in the camera's image: on each pixel, which of its points (-1: none) at what depth (inf).
+
+    Each point goes to the pixel its ray meets, the nearest where several meet one. Moved, the object covers a few
+    more or fewer pixels than it has points, and forward mapping leaves cracks one pixel wide inside it; a pixel
+    between two of its pixels (left and right, or above and below) takes their mean depth and the first one's
+    point, as a surface seen there would."""
+    width, height = camera.width, camera.height
+    pixel = _pixels(moved, camera)
+    index = pixel[:, 1] * width + pixel[:, 0]
+    order = np.lexsort((moved[:, 2], index))
+    nearest = order[np.r_[True, index[order][1:] != index[order][:-1]]]
+    source = np.full((height, width), -1, dtype=np.int64)
+    depth = np.full((height, width), np.inf)
+    source.flat[index[nearest]] = nearest
+    depth.flat[index[nearest]] = moved[nearest, 2]
+    held = source >= 0
+    for axis in (1, 0):
+        before, after = np.roll(held, 1, axis=axis), np.roll(held, -1, axis=axis)
+        crack = ~held & before & after
+        crack[(0, -1), :] &= axis == 1  # no neighbour across the image's border
+        crack[:, (0, -1)] &= axis == 0
+        depth[crack] = (np.roll(depth, 1, axis=axis)[crack] + np.roll(depth, -1, axis=axis)[crack]) / 2
+        source[crack] = np.roll(source, 1, axis=axis)[crack]
+        held = source >= 0
+    return source.ravel(), depth.ravel()
 
 
 def _on_rays(column: np.ndarray, row: np.ndarray, camera: Camera) -> np.ndarray:

@@ -92,6 +92,12 @@ def test_a_copy_is_a_frame_with_one_point_per_pixel_and_the_table_in_the_old_pla
         # The table behind its new place is hidden: it held those pixels before the push.
         new = pixel_of(copy.points[copy.truth == copy.object_id])
         assert np.isin(new, pixel_of(points[truth == -1])).sum() > 100
+        # It shows as a solid patch: no pixel between two of its own is left to the table behind it or empty.
+        image = np.zeros(KINECT.width * KINECT.height, dtype=bool)
+        image[new] = True
+        image = image.reshape(KINECT.height, KINECT.width)
+        between = (image[1:-1, :-2] & image[1:-1, 2:]) | (image[:-2, 1:-1] & image[2:, 1:-1])
+        assert not (between & ~image[1:-1, 1:-1]).any()
 
 
 def test_objects_touching_stacked_or_small_are_not_pushed():
