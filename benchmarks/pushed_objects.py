@@ -169,7 +169,9 @@ def _rendered(
     if cloud.shape[1] >= 6:
         filled[:, 3:6] = np.median(cloud[truth < 0, 3:6], axis=0)
     points = np.concatenate([cloud[scene[scene_kept]], placed, filled])
-    labels = np.concatenate([truth[scene[scene_kept]], truth[own][source[shown]], np.full(len(filled), -1, truth.dtype)])
+    labels = np.concatenate(
+        [truth[scene[scene_kept]], truth[own][source[shown]], np.full(len(filled), -1, dtype=truth.dtype)]
+    )
     return points, labels
 
 
