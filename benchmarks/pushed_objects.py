@@ -103,7 +103,7 @@ def pushed_copies(
                             cloud, truth, own, moved, pixel, up, level, on_table, basis, camera
                         )
                         touched = int(truth[others][nearest[np.argmin(gap)]])
-                        yield PushedCopy(copy, copy_truth, pushed, touched, count * PUSH_STEP)
+                        yield PushedCopy(copy, copy_truth, pushed, touched, round(count * PUSH_STEP, 6))
                     break
 
 
