@@ -76,7 +76,7 @@ from openshape_ood.prepare import prepare_batch
 from .options import add_dtype_option
 from .upstream_reference import build_upstream_reference
 
-__all__ = ["flops_per_cloud", "gemm_flops_per_second", "main", "measure", "sampling", "summary"]
+__all__ = ["flops_per_cloud", "gemm_flops_per_second", "main", "measure", "sampling", "summary", "synchronize"]
 
 
 def flops_per_cloud(config: PointBertConfig | Uni3DConfig) -> int:
@@ -109,15 +109,16 @@ def _uni3d_flops_per_cloud(config: Uni3DConfig) -> int:
 
 def _timed(function: Callable[[], object], device: torch.device) -> float:
     """Seconds one call takes, the device's queue drained before and after."""
-    _synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     function()
-    _synchronize(device)
+    synchronize(device)
     return time.perf_counter() - start
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
+def synchronize(device: str | torch.device) -> None:
+    """Wait until ``device``'s queue is drained (a GPU computes after the call that queued the work returns)."""
+    if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
 
 

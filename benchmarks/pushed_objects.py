@@ -26,7 +26,7 @@ from scipy.spatial import ConvexHull, Delaunay, cKDTree
 
 from openshape_ood.segmentation.geometry import plane_basis
 
-from .virtual_frames import KINECT, Camera
+from .virtual_frames import KINECT, Camera, pixel_rays, pixels_of
 
 #: Objects of at least this many points (pixels) are pushed: the frames' smallest objects at a metre hold a
 #: few hundred, and the segmentation's floor in a camera frame is 512.
@@ -79,7 +79,7 @@ def pushed_copies(
     basis = plane_basis(up)
     across = xyz @ basis.T
     on_table = _table_extent(across, table)
-    pixel = _pixels(xyz, camera)
+    pixel = pixels_of(xyz, camera)
     objects, sizes = np.unique(truth[truth >= 0], return_counts=True)
     large = [int(o) for o in objects[sizes >= min_points]]
     free = _free(across, truth, objects)
@@ -125,17 +125,11 @@ def _table_extent(across: np.ndarray, table: np.ndarray):
     return lambda flat: inside.find_simplex(flat) >= 0
 
 
-def _pixels(xyz: np.ndarray, camera: Camera) -> np.ndarray:
-    """Each point's pixel (column, row) in ``camera``."""
-    return np.stack([np.floor(camera.focal * xyz[:, 0] / xyz[:, 2] + camera.width / 2),
-                     np.floor(camera.focal * xyz[:, 1] / xyz[:, 2] + camera.height / 2)], axis=1).astype(np.int64)
-
-
 def _in_image(xyz: np.ndarray, camera: Camera) -> bool:
     """Whether every point lies ahead of ``camera`` and within its image."""
     if (xyz[:, 2] <= 0).any():
         return False
-    pixel = _pixels(xyz, camera)
+    pixel = pixels_of(xyz, camera)
     return bool(np.all((pixel >= 0) & (pixel < (camera.width, camera.height))))
 
 
@@ -153,13 +147,13 @@ def _rendered(
     scene_depth[scene_index[scene_kept]] = cloud[scene[scene_kept], 2]
     shown = np.flatnonzero((source >= 0) & (depth <= scene_depth))  # the object's pixels the scene does not hide
     placed = cloud[own][source[shown]].copy()
-    placed[:, :3] = _on_rays(shown % width, shown // width, camera) * depth[shown, None]  # on the pixel's ray
+    placed[:, :3] = pixel_rays(shown % width, shown // width, camera) * depth[shown, None]  # on the pixel's ray
     # Its old place: pixels it held that nothing holds now show the table, where their rays meet it.
     taken = np.isfinite(scene_depth)
     taken[shown] = True
     left = np.unique(pixel[own, 1] * width + pixel[own, 0])
     left = left[~taken[left]]
-    rays = _on_rays(left % width, left // width, camera)
+    rays = pixel_rays(left % width, left // width, camera)
     with np.errstate(divide="ignore"):
         reach = level / (rays @ up)
     hit = rays * np.where(reach > 0, reach, 0.0)[:, None]
@@ -183,7 +177,7 @@ def _splatted(moved: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray
     between two of its pixels (left and right, or above and below) takes their mean depth and the first one's
     point, as a surface seen there would."""
     width, height = camera.width, camera.height
-    pixel = _pixels(moved, camera)
+    pixel = pixels_of(moved, camera)
     index = pixel[:, 1] * width + pixel[:, 0]
     order = np.lexsort((moved[:, 2], index))
     nearest = order[np.r_[True, index[order][1:] != index[order][:-1]]]
@@ -201,9 +195,3 @@ def _splatted(moved: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray
         source[crack] = np.roll(source, 1, axis=axis)[crack]
         held = source >= 0
     return source.ravel(), depth.ravel()
-
-
-def _on_rays(column: np.ndarray, row: np.ndarray, camera: Camera) -> np.ndarray:
-    """The rays (z = 1) through the centres of pixels (``column``, ``row``)."""
-    return np.stack([(column + 0.5 - camera.width / 2) / camera.focal, (row + 0.5 - camera.height / 2) / camera.focal,
-                     np.ones(len(column))], axis=1)

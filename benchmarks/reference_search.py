@@ -58,6 +58,8 @@ from openshape_ood.corpus.embedding_file import FORMAT, SETTING_KEYS
 from openshape_ood.device import resolve_device
 from openshape_ood.methods.search import exact_search
 
+from .encoder_speed import synchronize
+
 WRITE_ROWS = 65536
 
 
@@ -102,20 +104,15 @@ def matmul_rate(dim: int, seconds: float = 5.0, device: str = "cpu") -> float:
     search can get)."""
     a, b = torch.randn(4096, dim, device=device), torch.randn(dim, 4096, device=device)
     torch.mm(a, b)  # warm-up
-    _synchronize(device)
+    synchronize(device)
     products, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         torch.mm(a, b)
         products += 1
         if products % 16 == 0:  # a GPU queues products faster than it computes them
-            _synchronize(device)
-    _synchronize(device)
+            synchronize(device)
+    synchronize(device)
     return 2 * 4096 * 4096 * dim * products / (time.perf_counter() - start) / 1e9
-
-
-def _synchronize(device: str) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def clustered(rng, centres: np.ndarray, count: int, spread: float, lift: np.ndarray) -> np.ndarray:

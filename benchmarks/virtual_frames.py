@@ -245,15 +245,13 @@ def with_surroundings(
     side = np.cross(up, ahead)
     across, along = (xyz[table] - centre) @ side, (xyz[table] - centre) @ ahead
     seen_end, table_end = along.max(), along.max() + FAR_END
-    width, height, focal = camera.width, camera.height, camera.focal
-    u = np.floor(focal * xyz[:, 0] / xyz[:, 2] + width / 2).astype(np.int64)
-    v = np.floor(focal * xyz[:, 1] / xyz[:, 2] + height / 2).astype(np.int64)
+    width, height = camera.width, camera.height
+    u, v = pixels_of(xyz, camera).T
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
     empty = np.ones(width * height, dtype=bool)
     empty[v[inside] * width + u[inside]] = False
     pixel = np.flatnonzero(empty)
-    rays = np.stack([(pixel % width + 0.5 - width / 2) / focal, (pixel // width + 0.5 - height / 2) / focal,
-                     np.ones(len(pixel))], axis=1)  # fmt: skip
+    rays = pixel_rays(pixel % width, pixel // width, camera)
 
     def hits(normal: np.ndarray, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Range along each ray to the plane through ``point`` (inf behind the camera or parallel), and where."""
@@ -287,3 +285,15 @@ def with_surroundings(
         columns.append(np.zeros((len(new), points.shape[1] - 6)))
     added = np.hstack(columns).astype(points.dtype)
     return np.concatenate([points, added]), np.concatenate([truth, np.full(len(added), -1, dtype=truth.dtype)])
+
+
+def pixels_of(xyz: np.ndarray, camera: Camera) -> np.ndarray:
+    """Each point's pixel ``(column, row)`` in ``camera`` (points in its coordinates, ahead of it), ``(N, 2)``."""
+    return np.stack([np.floor(camera.focal * xyz[:, 0] / xyz[:, 2] + camera.width / 2),
+                     np.floor(camera.focal * xyz[:, 1] / xyz[:, 2] + camera.height / 2)], axis=1).astype(np.int64)
+
+
+def pixel_rays(column: np.ndarray, row: np.ndarray, camera: Camera) -> np.ndarray:
+    """The rays (z = 1) through the centres of the pixels (``column``, ``row``) of ``camera``, ``(N, 3)``."""
+    return np.stack([(column + 0.5 - camera.width / 2) / camera.focal, (row + 0.5 - camera.height / 2) / camera.focal,
+                     np.ones(len(column))], axis=1)

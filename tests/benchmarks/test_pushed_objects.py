@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from benchmarks import pushed_objects as pushed
-from benchmarks.virtual_frames import KINECT
+from benchmarks.virtual_frames import KINECT, pixels_of
 
 # A Kinect pitched 40 degrees down, the table top 0.5 m below it. In level coordinates (x right, y down, z ahead)
 # the table is seen from z = 0.6 to 1.0 m with x within 0.3 m.
@@ -55,7 +55,7 @@ def gap_across(first: np.ndarray, second: np.ndarray) -> float:
 
 def pixel_of(points: np.ndarray) -> np.ndarray:
     """Each point's pixel as one index (row * width + column)."""
-    return pushed._pixels(points[:, :3].astype(np.float64), KINECT) @ [1, KINECT.width]
+    return pixels_of(points[:, :3].astype(np.float64), KINECT) @ [1, KINECT.width]
 
 
 def test_each_object_is_pushed_across_the_table_until_it_touches_the_other():
