@@ -101,6 +101,13 @@ segmented with the defaults (part k with seed k). An object counts in a part whe
 ``--min-gt-points`` of its points lie in it (the part of it the partial scan holds is its truth). A scan
 of part of a room, or of a small room, must find what the whole room's scan finds: settings chosen from
 the scan's extent change with the part.
+
+Camera views (``--camera-views``): each LiDAR sweep is also cut to what KITTI's colour camera sees
+(:func:`camera_view_masks`: :data:`CAMERA_HALF_WIDTH` degrees either side of its heading, down to
+:data:`CAMERA_LOWEST` degrees), turned to each of :data:`CAMERA_HEADINGS` about up, and each view is segmented
+with the defaults (view k with seed k). KITTI gives its boxes only within the image, and its sweeps are often
+kept only there (as the two of ``real_samples_survey`` are): objects cut by the sides of the view, and a ground
+seen only up to them. An object counts in a view when at least ``--min-gt-points`` of its points lie in it.
 Scans are read in metres: a reader whose ``info`` gives ``units`` "mm" or "cm" has its xyz divided. A scan the
 reader cannot give (or in units not listed) is left out and named on stderr and in the JSON
 (``left_out_unread``); a run whose segmentation raises finds nothing, its objects still count, and its row
@@ -110,6 +117,7 @@ Writes everything as JSON (``--out``, default ``results/scenes.json``).
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3
+    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
@@ -558,6 +566,41 @@ def run_crops(points, truth, up, values: dict, min_gt_points: int, background: d
     ]
 
 
+#: KITTI's colour camera (1242 x 375 pixels, focal length 721.5 pixels, principal point 609.6, 172.9 in its
+#: calibration of 2011-09-26): half the width of its view in degrees (40.2 to the left, 41.2 to the right) and
+#: the lowest elevation it sees (15.7 degrees down; its top, 13.5 up, lies above a HDL-64E's highest ring).
+#: The camera sits 0.27 m ahead of the LiDAR; its view is taken from the LiDAR's place.
+CAMERA_HALF_WIDTH, CAMERA_LOWEST = 40.7, -15.7
+#: Headings (degrees about up, 0 along the first horizontal axis) at which ``--camera-views`` cuts a sweep.
+CAMERA_HEADINGS = tuple(range(0, 360, 15))
+
+
+def camera_view_masks(xyz: np.ndarray, up_axis: str) -> list[np.ndarray]:
+    """The points of a sweep (``xyz`` in its sensor's frame, ``up_axis`` its gravity axis) that KITTI's colour
+    camera sees (:data:`CAMERA_HALF_WIDTH`, :data:`CAMERA_LOWEST`) turned to each of :data:`CAMERA_HEADINGS`:
+    the heading measured from the first horizontal axis (x for z up, as KITTI's forward) towards the second."""
+    vertical = UP_AXES.index(up_axis)
+    first, second = (vertical + 1) % 3, (vertical + 2) % 3
+    azimuth = np.degrees(np.arctan2(xyz[:, second], xyz[:, first]))
+    elevation = np.degrees(np.arctan2(xyz[:, vertical], np.hypot(xyz[:, first], xyz[:, second])))
+    low_enough = elevation >= CAMERA_LOWEST
+    return [
+        (np.abs((azimuth - heading + 180) % 360 - 180) <= CAMERA_HALF_WIDTH) & low_enough
+        for heading in CAMERA_HEADINGS
+    ]
+
+
+def run_camera_views(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on each of :func:`camera_view_masks`'s views of a sweep (view k with seed k); none for a
+    scan without ``up``."""
+    if up is None:
+        return []
+    return [
+        run_scan(points[view], truth[view], up, k, values, min_gt_points, background)
+        for k, view in enumerate(camera_view_masks(points[:, :3], up))
+    ]
+
+
 def run_turned(
     points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
     farther: int = 1,
@@ -722,6 +765,9 @@ def main(argv: list[str] | None = None) -> None:
                              "moved out along its bearing to K times its range (every K-th of its rows and of its "
                              "points along them kept) and turned about the sensor to every tenth degree where it can "
                              "stand (e.g. 2 3)")
+    parser.add_argument("--camera-views", action="store_true",
+                        help=f"also segment each LiDAR sweep cut to what KITTI's colour camera sees, at "
+                             f"{len(CAMERA_HEADINGS)} headings")
     parser.add_argument("--orbit", action="store_true",
                         help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)
@@ -756,6 +802,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
+    camera_views = {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -837,6 +884,9 @@ def main(argv: list[str] | None = None) -> None:
         swept = args.turned and kinds[name] == "LiDAR"
         turned[name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background, name)
                         if swept else [])
+        viewed = args.camera_views and kinds[name] == "LiDAR"
+        camera_views[name] = (run_camera_views(points, truth, up, candidates[0], args.min_gt_points, background)
+                              if viewed else [])
         for factor in args.farther:
             farther[factor][name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background,
                                                 name, factor) if kinds[name] == "LiDAR" else [])
@@ -858,11 +908,13 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
               + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
               + (f"   turned objects found {_moved_found(turned[name], 'turned')}" if turned[name] else "")
+              + (f"   camera views found {sum(r['found_050'] for r in camera_views[name])} of "
+                 f"{sum(r['objects'] for r in camera_views[name])}" if camera_views[name] else "")
               + "".join(f"   x{factor} farther found {_moved_found(farther[factor][name], 'turned')}"
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned,
+                                    turned, camera_views,
                                     *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
@@ -881,6 +933,7 @@ def main(argv: list[str] | None = None) -> None:
               "frames_upright": args.frames_upright, "crops": args.crops,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "farther": args.farther,
+              "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
     for kind in dict.fromkeys(kinds.values()):
@@ -924,7 +977,9 @@ def main(argv: list[str] | None = None) -> None:
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
                   *((f"farther_x{factor}", farther[factor], "copy",
                      f"objects moved out to {factor} times their range, every object of every copy")
-                    for factor in args.farther)]
+                    for factor in args.farther),
+                  ("camera_views", camera_views, "view",
+                   f"cut to KITTI's camera's view at {len(CAMERA_HEADINGS)} headings, all together")]
         for key, by_scan, piece, label in pieces:
             rows = {f"{scan} {piece} {k}": [row] for scan in members for k, row in enumerate(by_scan[scan])}
             if rows:
@@ -973,7 +1028,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan],
                                 "pushed": pushed[scan], "turned": turned[scan],
-                                "farther": {str(k): farther[k][scan] for k in args.farther}})  # fmt: skip
+                                "farther": {str(k): farther[k][scan] for k in args.farther},
+                                "camera_views": camera_views[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:
         Path(temporary).write_text(json.dumps(report, indent=2))

@@ -396,6 +396,37 @@ def test_the_benchmark_segments_the_halves_and_quarters_of_rooms_only(scan_folde
     assert json.loads(out.read_text())["scans"][0]["crops"] == []  # a scan of no named kind is not a room
 
 
+def test_camera_view_masks_keep_what_kittis_camera_sees_at_each_heading_by_hand(monkeypatch):
+    monkeypatch.setattr(scenes, "CAMERA_HEADINGS", (0, 90))
+    # z up: azimuth from x towards y. Ahead, at the view's left edge and past it, to the left, below the view.
+    directions = [(0.0, -5.0), (40.0, -5.0), (41.5, -5.0), (90.0, -5.0), (0.0, -16.5), (130.0, 0.0)]
+    xyz = np.array([[np.cos(np.radians(a)) * np.cos(np.radians(e)), np.sin(np.radians(a)) * np.cos(np.radians(e)),
+                     np.sin(np.radians(e))] for a, e in directions]) * 20.0  # fmt: skip
+    ahead, left = scenes.camera_view_masks(xyz, "z")
+    assert ahead.tolist() == [True, True, False, False, False, False]
+    assert left.tolist() == [False, False, False, True, False, True]  # 49.3 to 130.7 degrees
+    # y up: the first horizontal axis is z, the second x.
+    assert scenes.camera_view_masks(xyz[:, [1, 2, 0]], "y")[0].tolist() == ahead.tolist()
+
+
+def test_the_benchmark_cuts_lidar_sweeps_only_to_camera_views(tmp_path, capsys, monkeypatch):
+    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
+    monkeypatch.setattr(scenes, "CAMERA_HEADINGS", (0, 180))
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--camera-views"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["camera_views"] == [0, 180] and len(row["camera_views"]) == 2
+    points = np.load(folder / "points.npy")
+    views = scenes.camera_view_masks(points[:, :3], "y")
+    assert [view["settings"]["measured"]["points"] for view in row["camera_views"]] == [int(v.sum()) for v in views]
+    summary = report["kinds"]["LiDAR"]["camera_views"]
+    assert summary["found_050"] == sum(view["found_050"] for view in row["camera_views"])
+    assert "cut to KITTI's camera's view at 2 headings, all together" in capsys.readouterr().out
+    report = _report_on_a_room(tmp_path, "--camera-views")
+    assert report["scans"][0]["camera_views"] == [] and "camera_views" not in report["kinds"]["room"]
+
+
 @pytest.mark.parametrize(
     ("load_semantic", "message"),
     [
