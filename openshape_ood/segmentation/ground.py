@@ -4,7 +4,8 @@ A street is not one plane: roads slope, curve and have kerbs. :func:`grid_ground
 ground height on a grid of cells across the up direction, from each cell's lowest point, and
 removes whatever stands up from the cells (a morphological opening, as the progressive
 morphological filter of Zhang et al. 2003 does with one window): a car or a person is narrower
-than the window and is cut off, a slope or a bend passes through unchanged.
+than the window and is cut off, a slope or a bend passes through unchanged. Cells the sensor saw
+nothing in are filled first, from what it saw beside them.
 """
 
 from __future__ import annotations
@@ -21,10 +22,19 @@ _OPENING_CELLS = 7
 _PIT_DEPTH = 1.0
 
 
-def grid_ground(centroids: np.ndarray, up: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+def grid_ground(
+    centroids: np.ndarray, up: np.ndarray, cell: float, seen_azimuths: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Ground height under each voxel and its height above it ``(M,)``, both along ``up``.
 
-    Cells without points take the ground of the nearest cell that has some.
+    Cells without points take the ground of the nearest cell that has some: behind a car, in its
+    shadow, the road it hides. With ``seen_azimuths`` (the sorted azimuths about ``up``,
+    :func:`~.geometry.sensor_angles`, of a scan seen from a sensor at the origin), the cells in whose
+    directions the sensor saw nothing (beyond the side edges of a view that does not go all round,
+    as KITTI's sweeps cut to the camera's image are) take their mirror image's across the nearest
+    edge instead (:func:`_mirrored_at_view_edges`). Filled from the nearest cell, the region beyond
+    an edge took the height of the underside of a car cut by it, whose road lies hidden under it:
+    wider than the window, that height became the ground, and the car sank below ``min_height``.
     """
     basis = plane_basis(up)
     across = centroids @ basis.T
@@ -40,11 +50,60 @@ def grid_ground(centroids: np.ndarray, up: np.ndarray, cell: float) -> tuple[np.
     # Empty cells take their nearest filled cell's height, so that the filters below see no holes.
     nearest = ndimage.distance_transform_edt(empty, return_distances=False, return_indices=True)
     filled = lowest[tuple(nearest)]
+    if seen_azimuths is not None:
+        filled = _mirrored_at_view_edges(filled, seen_azimuths, low, cell)
     # Pits (reflections below the road) would spread through the opening: lift them to their neighbours.
     filled = np.maximum(filled, ndimage.median_filter(filled, size=3) - _PIT_DEPTH)
     ground = ndimage.grey_opening(filled, size=(_OPENING_CELLS, _OPENING_CELLS))
     under = ground[cells[:, 0], cells[:, 1]]
     return under, height - under
+
+
+def _mirrored_at_view_edges(filled: np.ndarray, azimuths: np.ndarray, low: np.ndarray, cell: float) -> np.ndarray:
+    """``filled`` with each cell that lies in no direction the sensor looked in (the sorted ``azimuths``) taking
+    the value of its mirror image across the nearest edge of the view, at the same distance from the origin,
+    where that lies in the view and on the grid: at the border of what was seen the ground is reflected, as an
+    image filter reflects at the border of its image (:mod:`scipy.ndimage`'s ``mode="reflect"``), so that an
+    object cut by the edge is no wider there than twice what was seen of it."""
+    outside = ~_in_view(azimuths, low, cell, filled.shape)
+    if not outside.any():
+        return filled
+    rows, columns = np.nonzero(outside)
+    x, y = low[0] + (rows + 0.5) * cell, low[1] + (columns + 0.5) * cell
+    direction = np.arctan2(y, x)
+    circle = _unrolled(azimuths)
+    # The nearest direction looked in is the edge of the view on this side.
+    after = np.minimum(np.searchsorted(circle, direction), len(circle) - 1)
+    before = np.maximum(after - 1, 0)
+    edge = np.where(circle[after] - direction < direction - circle[before], circle[after], circle[before])
+    mirror, distance = 2 * edge - direction, np.hypot(x, y)
+    mirror_rows = np.floor((distance * np.cos(mirror) - low[0]) / cell).astype(np.int64)
+    mirror_columns = np.floor((distance * np.sin(mirror) - low[1]) / cell).astype(np.int64)
+    on_grid = (mirror_rows >= 0) & (mirror_rows < filled.shape[0])
+    on_grid &= (mirror_columns >= 0) & (mirror_columns < filled.shape[1])
+    on_grid[on_grid] = ~outside[mirror_rows[on_grid], mirror_columns[on_grid]]
+    reflected = filled.copy()
+    reflected[rows[on_grid], columns[on_grid]] = filled[mirror_rows[on_grid], mirror_columns[on_grid]]
+    return reflected
+
+
+def _in_view(azimuths: np.ndarray, low: np.ndarray, cell: float, shape: tuple[int, int]) -> np.ndarray:
+    """Whether any of the sorted ``azimuths`` lies among the directions from the origin that each cell of
+    the grid (corner ``low``, side ``cell``) spans: those within half its diagonal of its centre, all of them
+    for a cell that holds the origin."""
+    rows, columns = np.indices(shape)
+    x, y = low[0] + (rows + 0.5) * cell, low[1] + (columns + 0.5) * cell
+    distance, reach = np.hypot(x, y), cell / np.sqrt(2)
+    half = np.where(distance > reach, np.arcsin(reach / np.maximum(distance, reach)), np.pi)
+    centre = np.arctan2(y, x)
+    circle = _unrolled(azimuths)
+    return np.searchsorted(circle, centre + half, side="right") > np.searchsorted(circle, centre - half)
+
+
+def _unrolled(azimuths: np.ndarray) -> np.ndarray:
+    """Sorted azimuths (radians, -pi to pi) repeated a turn below and above: the azimuth goes round, and a
+    direction's neighbours across the turn are found by one sorted search."""
+    return np.concatenate([azimuths - 2 * np.pi, azimuths, azimuths + 2 * np.pi])
 
 
 def orient_up(normal: np.ndarray, offset: float, centroids: np.ndarray, single_viewpoint: bool) -> np.ndarray:

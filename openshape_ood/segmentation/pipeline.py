@@ -17,7 +17,9 @@ from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
-from .geometry import column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize
+from .geometry import (
+    column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, sensor_angles, voxel_keys, voxelize,
+)
 from .ground import grid_ground, orient_up
 from .occlusion import join_occluded, join_seen_past_edge
 from .planes import Planes
@@ -215,9 +217,12 @@ def _segment(
     if measured.single_viewpoint and up is not None:
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
-    top = view_top(centroids, up) if street_sweep else None  # only the visibility test of a street sweep needs it
+    # Only a street sweep's visibility test and ground grid need its view: the whole scan's, tiled or not.
+    top = view_top(centroids, up) if street_sweep else None
+    azimuths = np.sort(sensor_angles(centroids, up)[:, 0]) if street_sweep else None
     context = _Context(
-        settings, up, settings.measured, measured.viewpoint, rng, top, Counter(), up_axis is not None, upright
+        settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, Counter(), up_axis is not None,
+        upright,
     )
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
@@ -237,7 +242,8 @@ def _put_back(objects: np.ndarray, outliers: np.ndarray) -> np.ndarray:
 
 class _Context(NamedTuple):
     """What every piece of a scan is segmented with: the scan's settings, up direction, and sensor
-    (``view_top``: the top of its view, for a street sweep in its sensor's frame only, else ``None``)."""
+    (for a street sweep in its sensor's frame only, else ``None``: ``view_top``, the top of its view, and
+    ``view_azimuths``, the sorted azimuths of its voxels, the directions it looked in)."""
 
     settings: SegmentationSettings
     up: np.ndarray | None
@@ -245,6 +251,7 @@ class _Context(NamedTuple):
     viewpoint: np.ndarray | None
     rng: np.random.Generator
     view_top: float | None
+    view_azimuths: np.ndarray | None
     dropped: Counter  # when the object filters drop every cluster of a piece: how many each rule dropped
     up_given: bool  # whether the scan's up axis was given
     upright: bool  # whether the planes across up stand upright: the axis given, or a camera frame's support
@@ -305,7 +312,7 @@ def _segment_voxels(
     )  # fmt: skip
     heights = None
     if settings.ground == "grid" and up is not None:
-        _, heights = grid_ground(centroids, up, settings.ground_cell)
+        _, heights = grid_ground(centroids, up, settings.ground_cell, context.view_azimuths)
         planes.remaining &= heights > settings.ground_height
     elif settings.ground == "planes":
         # The first plane along up is the support (the floor, the table): removed whatever lies beyond it,
