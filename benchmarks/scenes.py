@@ -558,12 +558,8 @@ def crop_masks(xyz: np.ndarray, up_axis: str) -> list[np.ndarray]:
 def run_crops(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
     """:func:`run_scan` on each of :func:`crop_masks`'s parts of a room (part k with seed k); none for a
     scan without ``up``."""
-    if up is None:
-        return []
-    return [
-        run_scan(points[part], truth[part], up, k, values, min_gt_points, background)
-        for k, part in enumerate(crop_masks(points[:, :3], up))
-    ]
+    return [] if up is None else _run_parts(points, truth, up, crop_masks(points[:, :3], up), values, min_gt_points,
+                                            background)
 
 
 #: KITTI's colour camera (1242 x 375 pixels, focal length 721.5 pixels, principal point 609.6, 172.9 in its
@@ -593,11 +589,16 @@ def camera_view_masks(xyz: np.ndarray, up_axis: str) -> list[np.ndarray]:
 def run_camera_views(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
     """:func:`run_scan` on each of :func:`camera_view_masks`'s views of a sweep (view k with seed k); none for a
     scan without ``up``."""
-    if up is None:
-        return []
+    return [] if up is None else _run_parts(points, truth, up, camera_view_masks(points[:, :3], up), values,
+                                            min_gt_points, background)
+
+
+def _run_parts(points, truth, up, parts: list[np.ndarray], values: dict, min_gt_points: int,
+               background: dict | None) -> list[dict]:  # fmt: skip
+    """:func:`run_scan` on the points of each of ``parts`` (masks), part k with seed k: an object counts in a
+    part where ``min_gt_points`` of its points lie in it."""
     return [
-        run_scan(points[view], truth[view], up, k, values, min_gt_points, background)
-        for k, view in enumerate(camera_view_masks(points[:, :3], up))
+        run_scan(points[part], truth[part], up, k, values, min_gt_points, background) for k, part in enumerate(parts)
     ]
 
 
