@@ -228,6 +228,14 @@ def test_the_benchmark_turns_its_virtual_frames_upright_and_gives_them_the_up_ax
         scenes.main([*argv[:-2], "--frames-upright"])  # without --frames
 
 
+def _report_on_a_sweep(tmp_path, *options: str) -> tuple[dict, np.ndarray]:
+    """The benchmark's report on the synthetic room as a LiDAR sweep (y up), run with ``options``, and its points."""
+    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", *options])
+    return json.loads(out.read_text()), np.load(folder / "points.npy")
+
+
 def _report_on_a_room(tmp_path, *options: str) -> dict:
     """The benchmark's report on the synthetic room as an indoor room (y up), run with ``options``."""
     room = tmp_path / "room"
@@ -305,11 +313,8 @@ def test_the_benchmark_pushes_the_objects_of_table_top_frames_only(tmp_path, cap
 
 
 def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, monkeypatch):
-    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
     monkeypatch.setattr(scenes, "TURNS", (90, 180))
-    out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--turned"])
-    report = json.loads(out.read_text())
+    report, _ = _report_on_a_sweep(tmp_path, "--turned")
     [row] = report["scans"]
     assert report["turned"] == [90, 180] and row["kind"] == "LiDAR"
     copies = [(copy["turned"]["object"], copy["turned"]["turn"]) for copy in row["turned"]]
@@ -410,14 +415,10 @@ def test_camera_view_masks_keep_what_kittis_camera_sees_at_each_heading_by_hand(
 
 
 def test_the_benchmark_cuts_lidar_sweeps_only_to_camera_views(tmp_path, capsys, monkeypatch):
-    folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
     monkeypatch.setattr(scenes, "CAMERA_HEADINGS", (0, 180))
-    out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--camera-views"])
-    report = json.loads(out.read_text())
+    report, points = _report_on_a_sweep(tmp_path, "--camera-views")
     [row] = report["scans"]
     assert report["camera_views"] == [0, 180] and len(row["camera_views"]) == 2
-    points = np.load(folder / "points.npy")
     views = scenes.camera_view_masks(points[:, :3], "y")
     assert [view["settings"]["measured"]["points"] for view in row["camera_views"]] == [int(v.sum()) for v in views]
     summary = report["kinds"]["LiDAR"]["camera_views"]
