@@ -20,7 +20,7 @@ from .convexity import join_radius, object_joins, split_concave
 from .geometry import (
     column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, sensor_angles, voxel_keys, voxelize,
 )
-from .ground import grid_ground, orient_up
+from .ground import grid_ground, orient_up, sensor_up
 from .occlusion import join_occluded, join_seen_past_edge
 from .planes import Planes
 from .scan_checks import check_real, screen_scan, too_sparse
@@ -74,6 +74,9 @@ def segment_scene(
        whose axes the camera's pitch tilts off gravity: there the largest plane among the voxels facing
        within ``normal_angle`` of the axis is the support and its normal is up; without, the largest
        plane of the scan (the table, the floor, the ground) is found by RANSAC and its normal is up.
+       A street sweep from a sensor at the origin takes the coordinate axis nearest that direction
+       as up, the sensor above the ground (:func:`~openshape_ood.segmentation.ground.sensor_up`): the
+       axis its rings turn about, which a road's slope tilts the ground's normal off.
        ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
        along up, then planes of any orientation (walls). A voxel belongs to a plane when its
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
@@ -214,9 +217,12 @@ def _segment(
         if measured_up is not None:
             up = measured_up
             settings = with_up(settings, up)
+    street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
+    if street_sweep:
+        up = sensor_up(centroids, up, settings.ground_cell)
+        settings = with_up(settings, up)
     if measured.single_viewpoint and up is not None:
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
-    street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     # Only a street sweep's visibility test and ground grid need its view: the whole scan's, tiled or not.
     top = view_top(centroids, up) if street_sweep else None
     azimuths = np.sort(sensor_angles(centroids, up)[:, 0]) if street_sweep else None

@@ -99,6 +99,18 @@ def test_lidar_sweep_keeps_the_cars_and_people_and_drops_the_ground():
     assert (labels[ground] == -1).mean() > 0.98
 
 
+@pytest.mark.parametrize("up_axis", ["y", None])
+def test_a_lidar_sweep_in_a_cameras_axes_finds_what_it_finds_in_the_sensors(up_axis):
+    # x right, y down, z ahead, as KITTI's boxes are given: "y" names the vertical without its sign, and
+    # without an axis the road's normal, tilted by its slope, is taken to the axis the rings turn about.
+    points, truth = kitti_sweep()
+    expected = evaluate(segment_scene(points, "z"), truth, 13)
+    in_camera_axes = np.c_[-points[:, 1], -points[:, 2], points[:, 0]]
+    labels, settings = segment_scene(in_camera_axes, up_axis, return_settings=True)
+    assert settings.up == (0.0, -1.0, 0.0)
+    assert evaluate(labels, truth, 13) == expected
+
+
 def test_the_row_step_of_a_real_sweep_follows_its_rings():
     # The copy keeps the sensor's order: a ring ends where the azimuth turns over. Keeping every second
     # or fourth ring is a 32- or 16-ring sensor with the same points along a ring.

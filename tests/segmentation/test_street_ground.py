@@ -4,9 +4,10 @@ ends at its sides, as KITTI's sweeps cut to the camera's image do: hand-made vie
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from openshape_ood.segmentation.geometry import sensor_angles
-from openshape_ood.segmentation.ground import _in_view, grid_ground
+from openshape_ood.segmentation.ground import _in_view, grid_ground, sensor_up
 
 UP = np.array([0.0, 0.0, 1.0])
 
@@ -81,3 +82,17 @@ def test_cells_beyond_the_side_of_the_view_are_out_of_it():
     # A cell spans the directions within half its diagonal of its centre: 45 +- 2.9 degrees holds 44, and
     # 48.0 +- 3.0 holds none.
     assert at[(10, 10)] and not at[(9, 10)]
+
+
+@pytest.mark.parametrize(
+    ("flip", "given", "expected"),
+    [
+        ((1, 1, 1), (0.0, 0.0, 1.0), (0.0, 0.0, 1.0)),  # as the sensor gives it
+        ((1, 1, 1), (0.04, -0.03, 0.998), (0.0, 0.0, 1.0)),  # the ground's normal, tilted by a 5 % slope
+        ((1, 1, -1), (0.0, 0.0, 1.0), (0.0, 0.0, -1.0)),  # stored upside down: the axis given has no sign
+    ],
+)
+def test_a_sweeps_vertical_is_its_axis_signed_with_the_sensor_above_the_ground(flip, given, expected):
+    points, _ = cut_car_view()
+    points = (points - [0.0, 0.0, 1.7]) * flip  # the sensor 1.7 m above the road
+    assert sensor_up(points, np.array(given), 1.0).tolist() == list(expected)
