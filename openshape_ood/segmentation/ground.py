@@ -59,24 +59,24 @@ def grid_ground(
     return under, height - under
 
 
-def sensor_up(centroids: np.ndarray, up: np.ndarray, cell: float) -> np.ndarray:
-    """The vertical of a street sweep's sensor at the origin: the coordinate axis nearest ``up``, signed so
-    that the sensor lies above the ground, where the lowest points of most cells of a grid of ``cell`` lie
-    below it.
+def sensor_up(centroids: np.ndarray, up: np.ndarray, cell: float, band: float) -> np.ndarray:
+    """The vertical of a street sweep's sensor at the origin: the coordinate axis nearest ``up``, its sign
+    turned where the lowest points of most cells of a grid of ``cell`` lie more than ``band`` (the ground's
+    own thickness, ``ground_height``) above the sensor: no sensor looks at the ground from below.
 
     A sweep in its sensor's frame turns its rings about one of its axes; a given axis says which, without
     its sign (a sweep stored in a camera's axes has y down), and a measured one is the ground's normal,
     which the road's slope tilts off that axis: the rows over an object's top and the top of the view are
-    the sensor's own."""
+    the sensor's own. A sweep whose origin lies on the ground (a vehicle's frame) keeps the sign it has."""
     index = int(np.argmax(np.abs(up)))
-    axis = np.eye(3)[index]
+    axis = np.eye(3)[index] * (1.0 if up[index] >= 0 else -1.0)
     across = centroids @ plane_basis(axis).T
     cells = np.floor((across - column_bounds(across)[0]) / cell).astype(np.int64)
     keys = cells[:, 0] * (int(cells[:, 1].max()) + 1) + cells[:, 1]
     _, cell_of = np.unique(keys, return_inverse=True)
     lowest = np.full(int(cell_of.max()) + 1, np.inf)
-    np.minimum.at(lowest, cell_of, centroids[:, index])
-    return axis if np.median(lowest) <= 0 else -axis
+    np.minimum.at(lowest, cell_of, centroids @ axis)
+    return -axis if np.median(lowest) > band else axis
 
 
 def _mirrored_at_view_edges(filled: np.ndarray, azimuths: np.ndarray, low: np.ndarray, cell: float) -> np.ndarray:

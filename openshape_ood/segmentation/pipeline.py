@@ -75,8 +75,9 @@ def segment_scene(
        within ``normal_angle`` of the axis is the support and its normal is up; without, the largest
        plane of the scan (the table, the floor, the ground) is found by RANSAC and its normal is up.
        A street sweep from a sensor at the origin takes the coordinate axis nearest that direction
-       as up, the sensor above the ground (:func:`~openshape_ood.segmentation.ground.sensor_up`): the
-       axis its rings turn about, which a road's slope tilts the ground's normal off.
+       as up, turned where the ground lies above the sensor
+       (:func:`~openshape_ood.segmentation.ground.sensor_up`): the axis its rings turn about, which
+       a road's slope tilts the ground's normal off.
        ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
        along up, then planes of any orientation (walls). A voxel belongs to a plane when its
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
@@ -219,7 +220,7 @@ def _segment(
             settings = with_up(settings, up)
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     if street_sweep:
-        up = sensor_up(centroids, up, settings.ground_cell)
+        up = sensor_up(centroids, up, settings.ground_cell, settings.ground_height)
         settings = with_up(settings, up)
     if measured.single_viewpoint and up is not None:
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))

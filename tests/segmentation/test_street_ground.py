@@ -85,14 +85,17 @@ def test_cells_beyond_the_side_of_the_view_are_out_of_it():
 
 
 @pytest.mark.parametrize(
-    ("flip", "given", "expected"),
+    ("flip", "lift", "given", "expected"),
     [
-        ((1, 1, 1), (0.0, 0.0, 1.0), (0.0, 0.0, 1.0)),  # as the sensor gives it
-        ((1, 1, 1), (0.04, -0.03, 0.998), (0.0, 0.0, 1.0)),  # the ground's normal, tilted by a 5 % slope
-        ((1, 1, -1), (0.0, 0.0, 1.0), (0.0, 0.0, -1.0)),  # stored upside down: the axis given has no sign
+        ((1, 1, 1), 1.7, (0.0, 0.0, 1.0), (0.0, 0.0, 1.0)),  # as the sensor gives it, 1.7 m above the road
+        ((1, 1, 1), 1.7, (0.04, -0.03, 0.998), (0.0, 0.0, 1.0)),  # the ground's normal, tilted by a 5 % slope
+        ((1, 1, -1), 1.7, (0.0, 0.0, 1.0), (0.0, 0.0, -1.0)),  # stored upside down: the axis given has no sign
+        ((1, 1, -1), 1.7, (0.0, 0.0, -1.0), (0.0, 0.0, -1.0)),
+        ((1, 1, 1), 0.0, (0.0, 0.0, 1.0), (0.0, 0.0, 1.0)),  # the origin on the road: the sign given stands
+        ((1, 1, -1), 0.0, (0.0, 0.0, -1.0), (0.0, 0.0, -1.0)),
     ],
 )
-def test_a_sweeps_vertical_is_its_axis_signed_with_the_sensor_above_the_ground(flip, given, expected):
+def test_a_sweeps_vertical_is_its_axis_signed_with_the_sensor_above_the_ground(flip, lift, given, expected):
     points, _ = cut_car_view()
-    points = (points - [0.0, 0.0, 1.7]) * flip  # the sensor 1.7 m above the road
-    assert sensor_up(points, np.array(given), 1.0).tolist() == list(expected)
+    points = (points - [0.0, 0.0, lift]) * flip
+    assert sensor_up(points, np.array(given), 1.0, 0.25).tolist() == list(expected)
