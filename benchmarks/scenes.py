@@ -146,6 +146,7 @@ from scipy.spatial.transform import Rotation
 from openshape_ood.atomic import replacing
 from openshape_ood.config import UP_AXES
 from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.geometry import sensor_angles
 from openshape_ood.segmentation.tuning import combinations, tuned
 
 from .pushed_objects import pushed_copies
@@ -578,8 +579,7 @@ def camera_view_masks(xyz: np.ndarray, up_axis: str) -> list[np.ndarray]:
     vertical = UP_AXES.index(up_axis)
     first, second = (vertical + 1) % 3, (vertical + 2) % 3
     azimuth = np.degrees(np.arctan2(xyz[:, second], xyz[:, first]))
-    elevation = np.degrees(np.arctan2(xyz[:, vertical], np.hypot(xyz[:, first], xyz[:, second])))
-    low_enough = elevation >= CAMERA_LOWEST
+    low_enough = np.degrees(sensor_angles(xyz, np.eye(3)[vertical])[:, 1]) >= CAMERA_LOWEST
     return [
         (np.abs((azimuth - heading + 180) % 360 - 180) <= CAMERA_HALF_WIDTH) & low_enough
         for heading in CAMERA_HEADINGS

@@ -36,14 +36,8 @@ def grid_ground(
     an edge took the height of the underside of a car cut by it, whose road lies hidden under it:
     wider than the window, that height became the ground, and the car sank below ``min_height``.
     """
-    basis = plane_basis(up)
-    across = centroids @ basis.T
     height = centroids @ up
-    low, high = column_bounds(across)
-    cells = np.floor((across - low) / cell).astype(np.int64)
-    shape = tuple(np.floor((high - low) / cell).astype(np.int64) + 1)  # the highest cell: floor keeps the order
-    lowest = np.full(shape, np.inf)
-    np.minimum.at(lowest, (cells[:, 0], cells[:, 1]), height)
+    cells, lowest, low = _lowest_in_cells(centroids, up, cell)
     empty = ~np.isfinite(lowest)
     if empty.all():
         return height, np.zeros_like(height)
@@ -70,13 +64,20 @@ def sensor_up(centroids: np.ndarray, up: np.ndarray, cell: float, band: float) -
     the sensor's own. A sweep whose origin lies on the ground (a vehicle's frame) keeps the sign it has."""
     index = int(np.argmax(np.abs(up)))
     axis = np.eye(3)[index] * (1.0 if up[index] >= 0 else -1.0)
-    across = centroids @ plane_basis(axis).T
-    cells = np.floor((across - column_bounds(across)[0]) / cell).astype(np.int64)
-    keys = cells[:, 0] * (int(cells[:, 1].max()) + 1) + cells[:, 1]
-    _, cell_of = np.unique(keys, return_inverse=True)
-    lowest = np.full(int(cell_of.max()) + 1, np.inf)
-    np.minimum.at(lowest, cell_of, centroids @ axis)
-    return -axis if np.median(lowest) > band else axis
+    lowest = _lowest_in_cells(centroids, axis, cell)[1]
+    return -axis if np.median(lowest[np.isfinite(lowest)]) > band else axis
+
+
+def _lowest_in_cells(centroids: np.ndarray, up: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grid of ``cell`` across ``up`` over the voxels: each voxel's cell ``(M, 2)``, the lowest height along
+    ``up`` in each cell (inf where none lies) and the grid's corner across up."""
+    across = centroids @ plane_basis(up).T
+    low, high = column_bounds(across)
+    cells = np.floor((across - low) / cell).astype(np.int64)
+    shape = tuple(np.floor((high - low) / cell).astype(np.int64) + 1)  # the highest cell: floor keeps the order
+    lowest = np.full(shape, np.inf)
+    np.minimum.at(lowest, (cells[:, 0], cells[:, 1]), centroids @ up)
+    return cells, lowest, low
 
 
 def _mirrored_at_view_edges(filled: np.ndarray, azimuths: np.ndarray, low: np.ndarray, cell: float) -> np.ndarray:
@@ -85,11 +86,12 @@ def _mirrored_at_view_edges(filled: np.ndarray, azimuths: np.ndarray, low: np.nd
     where that lies in the view and on the grid: at the border of what was seen the ground is reflected, as an
     image filter reflects at the border of its image (:mod:`scipy.ndimage`'s ``mode="reflect"``), so that an
     object cut by the edge is no wider there than twice what was seen of it."""
-    outside = ~_in_view(azimuths, low, cell, filled.shape)
+    x, y = _cell_centres(low, cell, filled.shape)
+    outside = ~_in_view(azimuths, x, y, cell)
     if not outside.any():
         return filled
     rows, columns = np.nonzero(outside)
-    x, y = low[0] + (rows + 0.5) * cell, low[1] + (columns + 0.5) * cell
+    x, y = x[outside], y[outside]
     direction = np.arctan2(y, x)
     circle = _unrolled(azimuths)
     # The nearest direction looked in is the edge of the view on this side.
@@ -107,12 +109,16 @@ def _mirrored_at_view_edges(filled: np.ndarray, azimuths: np.ndarray, low: np.nd
     return reflected
 
 
-def _in_view(azimuths: np.ndarray, low: np.ndarray, cell: float, shape: tuple[int, int]) -> np.ndarray:
-    """Whether any of the sorted ``azimuths`` lies among the directions from the origin that each cell of
-    the grid (corner ``low``, side ``cell``) spans: those within half its diagonal of its centre, all of them
-    for a cell that holds the origin."""
+def _cell_centres(low: np.ndarray, cell: float, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates across up of the centres of a grid's cells (corner ``low``, side ``cell``), each ``shape``."""
     rows, columns = np.indices(shape)
-    x, y = low[0] + (rows + 0.5) * cell, low[1] + (columns + 0.5) * cell
+    return low[0] + (rows + 0.5) * cell, low[1] + (columns + 0.5) * cell
+
+
+def _in_view(azimuths: np.ndarray, x: np.ndarray, y: np.ndarray, cell: float) -> np.ndarray:
+    """Whether any of the sorted ``azimuths`` lies among the directions from the origin that each cell of side
+    ``cell`` centred at (``x``, ``y``) spans: those within half its diagonal of its centre, all of them for a cell
+    that holds the origin."""
     distance, reach = np.hypot(x, y), cell / np.sqrt(2)
     half = np.where(distance > reach, np.arcsin(reach / np.maximum(distance, reach)), np.pi)
     centre = np.arctan2(y, x)

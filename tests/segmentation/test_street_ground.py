@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation.geometry import sensor_angles
-from openshape_ood.segmentation.ground import _in_view, grid_ground, sensor_up
+from openshape_ood.segmentation.ground import _cell_centres, _in_view, grid_ground, sensor_up
 
 UP = np.array([0.0, 0.0, 1.0])
 
@@ -74,7 +74,7 @@ def test_a_view_all_round_has_no_cell_beyond_its_edge():
 def test_cells_beyond_the_side_of_the_view_are_out_of_it():
     azimuths = np.radians(np.arange(-45.0, 45.0, 1.0))  # -45 to 44 degrees
     low = np.array([-10.5, -10.5])
-    inside = _in_view(azimuths, low, 1.0, (21, 21))  # cells centred on whole metres from -10 to 10
+    inside = _in_view(azimuths, *_cell_centres(low, 1.0, (21, 21)), 1.0)  # cells centred on whole metres, -10 to 10
     at = {(x, y): inside[x + 10, y + 10] for x in range(-10, 11) for y in range(-10, 11)}
     assert at[(0, 0)]  # the sensor's own cell spans every direction
     assert at[(10, 0)] and at[(10, 9)] and at[(10, -9)]  # ahead, within 45 degrees
