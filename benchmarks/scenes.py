@@ -102,6 +102,13 @@ segmented with the defaults (part k with seed k). An object counts in a part whe
 of part of a room, or of a small room, must find what the whole room's scan finds: settings chosen from
 the scan's extent change with the part.
 
+Side by side (``--side-by-side``): each room with an up axis is also laid out in copies of itself side by side
+(:func:`side_by_side`: :data:`SIDE_BY_SIDE` columns and rows of copies along its horizontal axes,
+:data:`SIDE_BY_SIDE_GAP` between their boxes), one scan of several rooms (an apartment, a room with the next
+one seen through its door), and segmented with the defaults (layout k with seed k). Each copy's objects count
+apart. Every setting and rule was shown on scans of one room: a room beside another must still find its own
+objects, and the wall between them has a whole room behind it.
+
 Camera views (``--camera-views``): each LiDAR sweep is also cut to what KITTI's colour camera sees
 (:func:`camera_view_masks`: :data:`CAMERA_HALF_WIDTH` degrees either side of its heading, down to
 :data:`CAMERA_LOWEST` degrees), turned to each of :data:`CAMERA_HEADINGS` about up, and each view is segmented
@@ -563,6 +570,41 @@ def run_crops(points, truth, up, values: dict, min_gt_points: int, background: d
                                             background)
 
 
+#: How ``--side-by-side`` lays out copies of a room: (columns, rows) of copies, and the gap (m) between their
+#: boxes, as wide as an interior wall.
+SIDE_BY_SIDE, SIDE_BY_SIDE_GAP = ((2, 1), (2, 2)), 0.3
+
+
+def side_by_side(
+    points: np.ndarray, truth: np.ndarray, up_axis: str, columns: int, rows: int, gap: float = SIDE_BY_SIDE_GAP
+) -> tuple[np.ndarray, np.ndarray]:
+    """``columns`` x ``rows`` copies of a room (``points`` in its frame, ``up_axis`` its gravity axis) moved side by
+    side along its two horizontal axes with ``gap`` between their boxes, and their truth: copy k (numbered with
+    the column, along the first horizontal axis, slowest) gives its objects their ids plus k times one more than
+    the room's largest; background codes (below 0) stay."""
+    horizontal = [axis for axis in range(3) if axis != UP_AXES.index(up_axis)]
+    size = np.ptp(points[:, horizontal].astype(np.float64), axis=0) + gap
+    stride = int(truth.max(initial=-1)) + 1
+    copies, truths = [], []
+    for k, place in enumerate(np.ndindex(columns, rows)):
+        copy = points.copy()
+        copy[:, horizontal] += (np.array(place) * size).astype(points.dtype)
+        copies.append(copy)
+        truths.append(np.where(truth >= 0, truth + k * stride, truth))
+    return np.concatenate(copies), np.concatenate(truths)
+
+
+def run_side_by_side(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+    """:func:`run_scan` on each layout of :data:`SIDE_BY_SIDE` of a room (layout k with seed k); none for a scan
+    without ``up``."""
+    if up is None:
+        return []
+    return [
+        run_scan(*side_by_side(points, truth, up, columns, rows), up, k, values, min_gt_points, background)
+        for k, (columns, rows) in enumerate(SIDE_BY_SIDE)
+    ]
+
+
 #: KITTI's colour camera (1242 x 375 pixels, focal length 721.5 pixels, principal point 609.6, 172.9 in its
 #: calibration of 2011-09-26): half the width of its view in degrees (40.2 to the left, 41.2 to the right) and
 #: the lowest elevation it sees (15.7 degrees down; its top, 13.5 up, lies above a HDL-64E's highest ring).
@@ -752,6 +794,9 @@ def main(argv: list[str] | None = None) -> None:
                              "camera's coordinates, without an axis)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="also segment two and four copies of each room side by side, as one scan, with the "
+                             "defaults")
     parser.add_argument("--surroundings", action="store_true",
                         help="also segment each table-top frame with the floor, a wall and the table's far end put "
                              "into its empty pixels, a copy per seed")
@@ -803,7 +848,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
-    camera_views = {}
+    camera_views, side_by_sides = {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -868,6 +913,9 @@ def main(argv: list[str] | None = None) -> None:
                                                     upright=upright)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
+        beside = args.side_by_side and kinds[name] == "room"
+        side_by_sides[name] = (run_side_by_side(points, truth, up, candidates[0], args.min_gt_points, background)
+                               if beside else [])
         row = results[0][name][0]
         # A table-top camera's frame is turned about, and surrounded round, the support its segmentation found
         # (none where the segmentation raised, or found no support).
@@ -905,6 +953,8 @@ def main(argv: list[str] | None = None) -> None:
               + "".join(f"   frames x{scale:g} found {' '.join(str(r['found_050']) for r in by_scan[name])}"
                         for scale, by_scan in scaled_frames.items() if by_scan[name])
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
+              + (f"   side by side found {' '.join(str(r['found_050']) for r in side_by_sides[name])}"
+                 if side_by_sides[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
               + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
@@ -915,7 +965,7 @@ def main(argv: list[str] | None = None) -> None:
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, camera_views,
+                                    turned, camera_views, side_by_sides,
                                     *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
@@ -932,6 +982,7 @@ def main(argv: list[str] | None = None) -> None:
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
+              "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "farther": args.farther,
               "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
@@ -973,6 +1024,9 @@ def main(argv: list[str] | None = None) -> None:
                      f"the virtual frames{orientation} at {scale:g} times the pixels across")
                     for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
+                  ("side_by_side", side_by_sides, "layout",
+                   " and ".join(f"{columns} x {rows}" for columns, rows in SIDE_BY_SIDE)
+                   + " copies of each side by side, all together"),
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
                   ("pushed", pushed, "copy", "objects pushed against another, every object of every copy"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
@@ -1027,7 +1081,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
-                                "crops": crops[scan], "orbit": orbits[scan], "surroundings": surroundings[scan],
+                                "crops": crops[scan], "side_by_side": side_by_sides[scan], "orbit": orbits[scan],
+                                "surroundings": surroundings[scan],
                                 "pushed": pushed[scan], "turned": turned[scan],
                                 "farther": {str(k): farther[k][scan] for k in args.farther},
                                 "camera_views": camera_views[scan]})  # fmt: skip

@@ -401,6 +401,35 @@ def test_the_benchmark_segments_the_halves_and_quarters_of_rooms_only(scan_folde
     assert json.loads(out.read_text())["scans"][0]["crops"] == []  # a scan of no named kind is not a room
 
 
+def test_side_by_side_moves_copies_along_the_horizontal_axes_and_keeps_their_objects_apart_by_hand():
+    # y up: x and z are across. The room's box is 2 m along x and 4 m along z; with a 0.5 m gap the copies
+    # lie 2.5 m apart along x and 4.5 m along z, copy k (numbered with the column along x slowest) giving
+    # its objects ids plus 3 k (the largest id is 2); background codes stay.
+    points = np.array([[0.0, 5.0, 0.0, 0.1], [2.0, 0.0, 0.0, 0.2], [0.0, 1.0, 4.0, 0.3]], dtype=np.float32)
+    truth = np.array([2, -1, -3])
+    layout, layout_truth = scenes.side_by_side(points, truth, "y", 2, 2, gap=0.5)
+    offsets = [(0.0, 0.0), (0.0, 4.5), (2.5, 0.0), (2.5, 4.5)]
+    expected = np.concatenate([points + np.array([dx, 0.0, dz, 0.0], dtype=np.float32) for dx, dz in offsets])
+    np.testing.assert_array_equal(layout, expected)
+    assert layout.dtype == np.float32
+    assert layout_truth.tolist() == [2, -1, -3, 5, -1, -3, 8, -1, -3, 11, -1, -3]
+
+
+def test_the_benchmark_lays_rooms_only_side_by_side(tmp_path, capsys):
+    report = _report_on_a_room(tmp_path, "--side-by-side")
+    [row] = report["scans"]
+    assert report["side_by_side"] == [[2, 1], [2, 2]] and len(row["side_by_side"]) == 2
+    points = row["in_sample"][0]["settings"]["measured"]["points"]
+    assert [layout["settings"]["measured"]["points"] for layout in row["side_by_side"]] == [2 * points, 4 * points]
+    alone = row["in_sample"][0]["objects"]
+    assert [layout["objects"] for layout in row["side_by_side"]] == [2 * alone, 4 * alone]
+    summary = report["kinds"]["room"]["side_by_side"]
+    assert summary["found_050"] == sum(layout["found_050"] for layout in row["side_by_side"])
+    assert "2 x 1 and 2 x 2 copies of each side by side, all together" in capsys.readouterr().out
+    report, _ = _report_on_a_sweep(tmp_path, "--side-by-side")
+    assert report["scans"][0]["side_by_side"] == [] and "side_by_side" not in report["kinds"]["LiDAR"]
+
+
 def test_camera_view_masks_keep_what_kittis_camera_sees_at_each_heading_by_hand(monkeypatch):
     monkeypatch.setattr(scenes, "CAMERA_HEADINGS", (0, 90))
     # z up: azimuth from x towards y. Ahead, at the view's left edge and past it, to the left, below the view.
