@@ -315,7 +315,7 @@ def _segment_voxels(
     given_up = up if context.up_given else None
     planes = Planes(
         centroids, voxel_normals, settings.plane_distance, settings.normal_cos,
-        settings.voxel_size, spacing, sensor, given_up,
+        settings.voxel_size, spacing, sensor, given_up, settings.max_size,
     )  # fmt: skip
     heights = None
     if settings.ground == "grid" and up is not None:

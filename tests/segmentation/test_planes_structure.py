@@ -143,6 +143,48 @@ def test_the_share_behind_an_upright_plane_within_its_span_by_hand(monkeypatch):
     assert not planes.remaining[wall].any() and planes.remaining[floor + 100:].all()
 
 
+def _wall_between_two_rooms(pieces: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Voxels of a floor (the support, outside the wall's span), a wall x = 0 in ``pieces`` along y (each
+    from y0 to y1, z 0.5..0.95) and a room on either side of it: as many voxels 1 m before it as 1 m behind
+    it, so that a third of the voxels within its span lie behind it. The voxels and the wall's indices."""
+    fx, fy = _grid((0.0, 0.45), (10.0, 10.45))
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    wall = []
+    for low, high in pieces:
+        y, z = _grid((low, high), (0.5, 0.95))
+        wall.append(np.stack([np.zeros(len(y)), y, z], axis=1))
+    wall = np.concatenate(wall)
+    rooms = [wall + [1.0, 0.0, 0.0], wall - [1.0, 0.0, 0.0]]
+    return np.concatenate([floor, wall, *rooms]), np.arange(len(floor), len(floor) + len(wall))
+
+
+@pytest.mark.parametrize(
+    "pieces, max_size, structure",
+    [
+        ([(0.0, 3.5)], 3.0, True),  # 3.43 m between its 1st and 99th percentiles: wider than any object
+        ([(0.0, 2.5)], 3.0, False),  # as wide as a wardrobe: the face of one, with the room behind it
+        ([(0.0, 1.75), (2.25, 4.0)], 3.0, False),  # 4 m in all, but in two patches 0.5 m apart
+        ([(0.0, 3.5)], math.inf, False),  # no largest object given: the share behind it decides
+    ],
+)
+def test_an_upright_patch_wider_than_any_object_is_structure_with_a_room_behind_it(
+    monkeypatch, pieces, max_size, structure
+):
+    # A third of the voxels within the wall's span lie behind it (the next room), far above the 5 % a wall
+    # may have behind it: only its width tells the wall between two rooms from the front of furniture.
+    monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.05)
+    centroids, wall = _wall_between_two_rooms(pieces)
+    planes = Planes(
+        centroids, normals(centroids)[0], 2 * STEP, math.cos(math.radians(30)), STEP, STEP, max_size=max_size
+    )
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    assert math.isclose(planes.beyond_share(np.array([1.0, 0.0, 0.0]), 0.0, wall, UP), 1 / 3)
+    assert planes.add((np.array([1.0, 0.0, 0.0]), 0.0), 0.1, bounding=True)
+    assert (not planes.remaining[wall].any()) == structure
+    assert planes.remaining[wall].all() != structure
+    assert planes.remaining[wall[-1] + 1:].all()  # the rooms on either side stay
+
+
 @pytest.mark.parametrize("sensor_x, behind", [(3.0, 10), (-3.0, 30), (None, 10)])
 def test_seen_from_a_sensor_what_lies_behind_a_plane_is_on_its_far_side_by_hand(sensor_x, behind):
     # The wall of the test above, 140 voxels within its span: 30 on its +x side, 10 on its -x side. Seen
