@@ -63,6 +63,14 @@ every frame is segmented turned upright about its camera and given the room's up
 (:func:`benchmarks.virtual_frames.upright_frame`), as SUN RGB-D and VoteNet's export of it store the Kinect v2
 frames, instead of in the camera's coordinates without an axis.
 
+Frames of furniture (``--object-frames``): each room with an up axis is also seen in frames taken of each of
+its pieces of furniture (:func:`benchmarks.virtual_frames.object_views`: objects at least
+:data:`benchmarks.virtual_frames.OBJECT_VIEW_MIN_EXTENT` wide, from
+:data:`benchmarks.virtual_frames.OBJECT_VIEW_DISTANCES` at eye height, at
+:data:`benchmarks.virtual_frames.OBJECT_VIEW_TURNS` headings round it), rendered by the rooms' camera, turned
+upright and given the up axis, and segmented with the defaults (view k with seed k). A Kinect v2 frame of a
+bedroom is often taken of its bed, which then fills the view, with little of the floor under it.
+
 Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
 also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the
 frame's median point about the up direction the segmentation finds, by each turn of :data:`ORBITS`, and
@@ -159,7 +167,8 @@ from openshape_ood.segmentation.tuning import combinations, tuned
 from .pushed_objects import pushed_copies
 from .turned_objects import TURNED_MIN_POINTS, TURNS, turned_copies
 from .virtual_frames import (
-    camera_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame, with_surroundings,
+    camera_views, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
+    with_surroundings,
 )
 
 # A perturbed copy keeps each point with this probability: a second scan of the scene misses and adds
@@ -484,19 +493,21 @@ def scaled_voxel(row: dict, scale: float) -> float | None:
 
 
 def room_frames(
-    points, truth, up, views: int, sample: int | None = None, scale: float = 1.0, upright: bool = False,
+    points, truth, up, views: int | list, sample: int | None = None, scale: float = 1.0, upright: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, str | None, int]]:
-    """``views`` virtual frames of a room (view k rendered with seed k): each ``(frame, its truth, the up axis
-    to give, objects' fewest points)``, in its camera's coordinates without an up axis, or with ``upright``
-    turned onto the room's axes about the camera (:func:`benchmarks.virtual_frames.upright_frame`) and given
-    ``up``; none for a scan without ``up``. The camera has ``scale`` times the pixels across
-    (:func:`benchmarks.virtual_frames.room_camera`), and objects of fewer than :data:`FRAME_MIN_GT_POINTS` times
-    its square are left out of the count. With ``sample``, each frame sampled down at random to that many
-    points (with seed k), that floor times the share kept."""
-    if views == 0 or up is None:
+    """Virtual frames of a room (view k rendered with seed k), ``views`` of them from its corners
+    (:func:`benchmarks.virtual_frames.camera_views`) or from each ``(eye, target)`` of a list: each ``(frame,
+    its truth, the up axis to give, objects' fewest points)``, in its camera's coordinates without an up axis,
+    or with ``upright`` turned onto the room's axes about the camera
+    (:func:`benchmarks.virtual_frames.upright_frame`) and given ``up``; none for a scan without ``up``. The
+    camera has ``scale`` times the pixels across (:func:`benchmarks.virtual_frames.room_camera`), and objects of
+    fewer than :data:`FRAME_MIN_GT_POINTS` times its square are left out of the count. With ``sample``, each
+    frame sampled down at random to that many points (with seed k), that floor times the share kept."""
+    if not views or up is None:
         return
     camera = room_camera(scale)
-    for k, (eye, target) in enumerate(camera_views(points[:, :3], up, views)):
+    places = camera_views(points[:, :3], up, views) if isinstance(views, int) else views
+    for k, (eye, target) in enumerate(places):
         frame, frame_truth = render_frame(points, truth, eye, target, up, seed=k, camera=camera)
         min_gt_points = round(FRAME_MIN_GT_POINTS * scale**2)
         if sample is not None and sample < len(frame):
@@ -509,7 +520,7 @@ def room_frames(
 
 
 def run_frames(
-    points, truth, up, views: int, values: dict, background: dict | None = None, sample: int | None = None,
+    points, truth, up, views: int | list, values: dict, background: dict | None = None, sample: int | None = None,
     scale: float = 1.0, upright: bool = False,
 ) -> list[dict]:
     """:func:`run_scan` on each of :func:`room_frames` (view k segmented with seed k)."""
@@ -519,6 +530,14 @@ def run_frames(
             room_frames(points, truth, up, views, sample, scale, upright)
         )
     ]
+
+
+def run_object_frames(points, truth, up, values: dict, background: dict | None = None) -> list[dict]:
+    """:func:`run_frames` on frames taken of each piece of furniture of a room
+    (:func:`benchmarks.virtual_frames.object_views`), turned upright and given ``up``; none without ``up``."""
+    if up is None:
+        return []
+    return run_frames(points, truth, up, object_views(points[:, :3], truth, up), values, background, upright=True)
 
 
 #: The turns (azimuth, elevation in degrees) by which ``--orbit`` moves a table-top frame's camera: up to a
@@ -794,6 +813,9 @@ def main(argv: list[str] | None = None) -> None:
                              "camera's coordinates, without an axis)")
     parser.add_argument("--crops", action="store_true",
                         help="also segment the halves and quarters of each room with the defaults")
+    parser.add_argument("--object-frames", action="store_true",
+                        help="also segment frames taken of each room's furniture (beds, sofas, tables), upright and "
+                             "given the up axis, with the defaults")
     parser.add_argument("--side-by-side", action="store_true",
                         help="also segment two and four copies of each room side by side, as one scan, with the "
                              "defaults")
@@ -848,7 +870,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
-    camera_views, side_by_sides = {}, {}
+    camera_views, side_by_sides, object_frames = {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -913,6 +935,8 @@ def main(argv: list[str] | None = None) -> None:
                                                     upright=upright)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
+        of_furniture = args.object_frames and kinds[name] == "room"
+        object_frames[name] = run_object_frames(points, truth, up, candidates[0], background) if of_furniture else []
         beside = args.side_by_side and kinds[name] == "room"
         side_by_sides[name] = (run_side_by_side(points, truth, up, candidates[0], args.min_gt_points, background)
                                if beside else [])
@@ -955,6 +979,8 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   side by side found {' '.join(str(r['found_050']) for r in side_by_sides[name])}"
                  if side_by_sides[name] else "")
+              + (f"   frames of furniture found {sum(r['found_050'] for r in object_frames[name])} of "
+                 f"{sum(r['objects'] for r in object_frames[name])}" if object_frames[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
               + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
@@ -965,7 +991,7 @@ def main(argv: list[str] | None = None) -> None:
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, camera_views, side_by_sides,
+                                    turned, camera_views, side_by_sides, object_frames,
                                     *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
@@ -983,6 +1009,7 @@ def main(argv: list[str] | None = None) -> None:
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
+              "object_frames": args.object_frames,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "farther": args.farther,
               "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
@@ -1024,6 +1051,8 @@ def main(argv: list[str] | None = None) -> None:
                      f"the virtual frames{orientation} at {scale:g} times the pixels across")
                     for scale in args.frame_scales),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
+                  ("object_frames", object_frames, "view",
+                   "frames taken of each piece of furniture (upright, given the up axis), all together"),
                   ("side_by_side", side_by_sides, "layout",
                    " and ".join(f"{columns} x {rows}" for columns, rows in SIDE_BY_SIDE)
                    + " copies of each side by side, all together"),
@@ -1081,7 +1110,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
-                                "crops": crops[scan], "side_by_side": side_by_sides[scan], "orbit": orbits[scan],
+                                "crops": crops[scan], "side_by_side": side_by_sides[scan],
+                                "object_frames": object_frames[scan], "orbit": orbits[scan],
                                 "surroundings": surroundings[scan],
                                 "pushed": pushed[scan], "turned": turned[scan],
                                 "farther": {str(k): farther[k][scan] for k in args.farther},

@@ -99,6 +99,41 @@ def camera_views(xyz: np.ndarray, up_axis: str, count: int = 4) -> list[tuple[np
     return views
 
 
+#: A frame taken of a piece of furniture (a bed, a sofa, a table): of each object at least this wide (m, its
+#: robust extent along either horizontal axis), from these distances (m) to its centre at eye height, at
+#: OBJECT_VIEW_TURNS headings round it; a person steps back until it is in the picture.
+OBJECT_VIEW_MIN_EXTENT, OBJECT_VIEW_DISTANCES, OBJECT_VIEW_TURNS = 1.0, (1.6, 2.2), 8
+
+
+def object_views(xyz: np.ndarray, truth: np.ndarray, up_axis: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(eye, target) pairs of frames taken of each object of ``truth`` (ids >= 0) at least
+    :data:`OBJECT_VIEW_MIN_EXTENT` wide: the camera at :data:`EYE_HEIGHT` above the floor (the 2nd percentile of
+    height), :data:`OBJECT_VIEW_DISTANCES` from the object's centre across ``up_axis`` at each of
+    :data:`OBJECT_VIEW_TURNS` headings, looking at that centre at :data:`TARGET_HEIGHT`; only eyes within the
+    room's box (its 3rd-97th percentile across up_axis), as :func:`camera_views` takes it. Objects by id."""
+    up = UP_AXES.index(up_axis)
+    across = [axis for axis in range(3) if axis != up]
+    floor = np.percentile(xyz[:, up], 2)
+    low, high = np.percentile(xyz[:, across], [3, 97], axis=0)
+    headings = 2 * np.pi * np.arange(OBJECT_VIEW_TURNS) / OBJECT_VIEW_TURNS
+    directions = np.stack([np.cos(headings), np.sin(headings)], axis=1)
+    views = []
+    for object_id in np.unique(truth[truth >= 0]):
+        spread = np.percentile(xyz[truth == object_id][:, across], [2, 98], axis=0)
+        if (spread[1] - spread[0]).max() < OBJECT_VIEW_MIN_EXTENT:
+            continue
+        centre = spread.mean(axis=0)
+        for distance in OBJECT_VIEW_DISTANCES:
+            for place in centre + distance * directions:
+                if not ((place >= low) & (place <= high)).all():
+                    continue
+                eye, target = np.zeros(3), np.zeros(3)
+                eye[across], target[across] = place, centre
+                eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
+                views.append((eye, target))
+    return views
+
+
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
     """The rotation whose rows are the camera's x (right), y (down) and z (forward) axes in the scan's frame."""
     forward = (target - eye) / np.linalg.norm(target - eye)

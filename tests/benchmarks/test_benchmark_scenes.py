@@ -430,6 +430,21 @@ def test_the_benchmark_lays_rooms_only_side_by_side(tmp_path, capsys):
     assert report["scans"][0]["side_by_side"] == [] and "side_by_side" not in report["kinds"]["LiDAR"]
 
 
+def test_the_benchmark_takes_frames_of_the_furniture_of_rooms_only(tmp_path, capsys, monkeypatch):
+    view = (np.array([0.0, 1.6, 1.8]), np.array([0.0, 0.4, 0.0]))  # the synthetic room's camera, y up
+    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up: [view, view])
+    report = _report_on_a_room(tmp_path, "--object-frames")
+    [row] = report["scans"]
+    assert report["object_frames"] is True and len(row["object_frames"]) == 2
+    assert all(view["settings"]["up_axis"] == "y" for view in row["object_frames"])  # upright, given up
+    summary = report["kinds"]["room"]["object_frames"]
+    assert summary["found_050"] == sum(view["found_050"] for view in row["object_frames"])
+    label = "frames taken of each piece of furniture (upright, given the up axis), all together"
+    assert label in capsys.readouterr().out
+    report, _ = _report_on_a_sweep(tmp_path, "--object-frames")
+    assert report["scans"][0]["object_frames"] == [] and "object_frames" not in report["kinds"]["LiDAR"]
+
+
 def test_camera_view_masks_keep_what_kittis_camera_sees_at_each_heading_by_hand(monkeypatch):
     monkeypatch.setattr(scenes, "CAMERA_HEADINGS", (0, 90))
     # z up: azimuth from x towards y. Ahead, at the view's left edge and past it, to the left, below the view.

@@ -40,6 +40,28 @@ def test_views_stand_at_eye_height_in_the_corners_looking_at_the_middle():
         frames.camera_views(xyz, "z", 5)
 
 
+def test_object_views_circle_each_wide_object_from_inside_the_room_by_hand():
+    # A floor 6 x 6 m (z 0), a bed-sized block 0.5 x 2 m at x 0.95-1.45 (by a wall), y 2-4, and a box 0.3 m
+    # wide: only the block is 1 m wide. Round its centre (1.2, 3.0) at 1.6 and 2.2 m, the eight headings put
+    # the eye at x = 1.2 + d cos: 1.2 - 1.6 * 0.707 = 0.07 and lower lie outside the room's box (x from
+    # about 0.18), so 5 eyes stand at each distance.
+    x, y = np.meshgrid(np.arange(0.0, 6.001, 0.05), np.arange(0.0, 6.001, 0.05), indexing="ij")
+    floor = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
+    bx, by, bz = np.meshgrid(np.arange(0.95, 1.451, 0.05), np.arange(2.0, 4.001, 0.05), [0.25, 0.5], indexing="ij")
+    block = np.stack([bx.ravel(), by.ravel(), bz.ravel()], axis=1)
+    box = block[:20] * [0.0, 0.0, 1.0] + [4.0, 4.0, 0.0] + np.arange(20)[:, None] * [0.015, 0.0, 0.0]
+    xyz = np.concatenate([floor, block, box])
+    truth = np.concatenate([np.full(len(floor), -1), np.zeros(len(block), dtype=int), np.ones(len(box), dtype=int)])
+    views = frames.object_views(xyz, truth, "z")
+    assert len(views) == 10
+    for eye, target in views:
+        np.testing.assert_allclose(target, [1.2, 3.0, 0.4], atol=1e-9)
+        assert eye[2] == pytest.approx(1.6)
+        assert round(float(np.linalg.norm(eye[:2] - target[:2])), 9) in (1.6, 2.2)
+        assert eye[0] > 0.18
+    assert frames.object_views(xyz, np.where(truth == 0, -1, truth), "z") == []  # the box alone is too narrow
+
+
 def test_a_frame_sees_the_panel_and_hides_the_wall_behind_it():
     points, truth = wall_and_panel()
     frame, labels = frames.render_frame(points, truth, np.array([0.0, 0.0, 1.2]), np.array([0.0, 3.0, 1.2]), "z")
