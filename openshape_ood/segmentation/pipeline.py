@@ -18,7 +18,7 @@ from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
 from .geometry import (
-    column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, sensor_angles, voxel_keys, voxelize,
+    column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize,
 )
 from .ground import grid_ground, orient_up, sensor_up
 from .occlusion import join_occluded, join_seen_past_edge
@@ -38,7 +38,7 @@ from .settings import (
     with_up,
 )
 from .standing import split_standing
-from .visibility import row_step, unseen_objects, view_top
+from .visibility import row_step, sensor_view, unseen_objects
 
 __all__ = ["segment_scene"]
 
@@ -225,8 +225,7 @@ def _segment(
     if measured.single_viewpoint and up is not None:
         settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
     # Only a street sweep's visibility test and ground grid need its view: the whole scan's, tiled or not.
-    top = view_top(centroids, up) if street_sweep else None
-    azimuths = np.sort(sensor_angles(centroids, up)[:, 0]) if street_sweep else None
+    top, azimuths = sensor_view(centroids, up) if street_sweep else (None, None)
     context = _Context(
         settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, Counter(), up_axis is not None,
         upright,

@@ -268,10 +268,7 @@ class Planes:
         """Whether one connected patch of ``patches`` (voxel indices; :meth:`_patches`) of an upright plane
         spans more than ``max_size`` along the plane across ``up`` (its robust extent: a few voxels with
         which it rounds a corner do not stretch it)."""
-        if not math.isfinite(self.max_size):
-            return False
-        direction = np.cross(up, normal)
-        along = self.centroids[patches] @ (direction / np.linalg.norm(direction))
+        along = self.centroids[patches] @ _along_upright(normal, up)
         patch, count = self._patches(self._in_plane(patches, normal))
         return any(np.ptp(robust_range(along[patch == k])) > self.max_size for k in range(1, count + 1))
 
@@ -316,8 +313,7 @@ class Planes:
         if horizontal:
             across = self.centroids @ plane_basis(up).T
         else:
-            direction = np.cross(up, normal)
-            across = (self.centroids @ (direction / np.linalg.norm(direction)))[:, None]
+            across = (self.centroids @ _along_upright(normal, up))[:, None]
         within = np.ones(len(self.centroids), dtype=bool)
         for column in across.T:
             low, high = robust_range(column[patches])
@@ -547,6 +543,12 @@ class Planes:
         if together and not large.any() and area.sum() >= min_area:
             return voxels
         return voxels[large]
+
+
+def _along_upright(normal: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The unit direction along an upright plane of ``normal`` and across ``up``: its span's axis."""
+    direction = np.cross(up, normal)
+    return direction / np.linalg.norm(direction)
 
 
 def _fitted(points: np.ndarray, guess: np.ndarray) -> tuple[np.ndarray, float] | None:

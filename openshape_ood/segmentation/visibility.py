@@ -137,10 +137,12 @@ def pixel_share(xyz: np.ndarray, rng: np.random.Generator) -> float:
     return float(taken.mean())
 
 
-def view_top(centroids: np.ndarray, up: np.ndarray | None) -> float | None:
-    """The elevation (radians) of the top of a sensor's view at the origin: the 99th percentile of
-    the scan's (an outlier or two above it are reflections); ``None`` without ``up``."""
-    return None if up is None or len(centroids) == 0 else float(np.quantile(sensor_angles(centroids, up)[:, 1], 0.99))
+def sensor_view(centroids: np.ndarray, up: np.ndarray) -> tuple[float, np.ndarray]:
+    """What a sensor at the origin looked at, from one reckoning of the voxels' sensor angles: the
+    elevation (radians) of the top of its view, the 99th percentile of the scan's (an outlier or two
+    above it are reflections), and the sorted azimuths about ``up``, the directions it looked in."""
+    angles = sensor_angles(centroids, up)
+    return float(np.quantile(angles[:, 1], 0.99)), np.sort(angles[:, 0])
 
 
 def unseen_objects(
@@ -158,7 +160,7 @@ def unseen_objects(
     top is hidden there when a voxel of something else in those rows is nearer to the sensor than
     the voxel plus its cluster ``radius`` (an occluder, or the object going on upwards). An object
     is unseen when most of its top is hidden, or when its top reaches the last
-    :data:`_VIEW_EDGE_ROWS` rows below ``top``, the view's top (:func:`view_top`): a tree, a pole
+    :data:`_VIEW_EDGE_ROWS` rows below ``top``, the view's top (:func:`sensor_view`): a tree, a pole
     or a building cut off by it.
     """
     ids = np.unique(objects[objects >= 0])

@@ -8,7 +8,7 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import plane_basis
-from openshape_ood.segmentation.visibility import row_step, unseen_objects, view_top
+from openshape_ood.segmentation.visibility import row_step, sensor_view, unseen_objects
 
 RING_STEP = np.radians(0.5)
 AZIMUTH_STEP = np.radians(0.1)
@@ -57,7 +57,7 @@ def test_row_step_of_an_even_grid_is_its_step():
 def unseen(points: np.ndarray, objects: np.ndarray) -> set[int]:
     up = np.array([0.0, 0.0, 1.0])
     radius = 0.16 + RING_STEP * np.linalg.norm(points, axis=1)
-    return set(unseen_objects(objects, points, up, RING_STEP, radius, view_top(points, up)).tolist())
+    return set(unseen_objects(objects, points, up, RING_STEP, radius, sensor_view(points, up)[0]).tolist())
 
 
 def test_a_car_is_seen_a_trunk_under_its_crown_and_a_pole_cut_by_the_view_are_not():
