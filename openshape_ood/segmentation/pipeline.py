@@ -102,7 +102,7 @@ def segment_scene(
        background.
     5. With ``convexity``, an object whose surface has a concave edge (two boxes stacked, a
        cup on a book) is split there (:mod:`openshape_ood.segmentation.convexity`). A patch of a
-       removed horizontal plane that is not the ceiling (a bed's top, a desk's) then joins the objects
+       removed horizontal plane that is neither the ceiling nor a floor (a bed's top, a desk's) then joins the objects
        that hold it up, those standing wholly below it (:meth:`.planes.Planes.give_tops`); so does the
        support itself when it does not bound the scan from below (the beds' top filling a camera's view).
        Indoors, a part of an object standing on the object's flat top, held up by the top alone (a lamp on

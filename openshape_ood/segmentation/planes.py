@@ -367,7 +367,9 @@ class Planes:
         (:func:`.scan_checks.robust_range` of its heights) lies within the plane's distance above the
         patch's level: a bed's sides, a desk's legs, not the pillow on it or the chair whose back rises
         beside it. A plane with at most :data:`BOUNDING_SHARE` of the scan's voxels above it bounds the scan
-        from above, as a ceiling does, and stays removed; so does a patch that nothing holds up, or whose
+        from above, as a ceiling does, and stays removed; so does one with as few below it, a floor (where a
+        bed's top is the support, the floor round the bed: its own ragged pieces lying in it hold it up by the
+        test above, and with them it came out as an object); so does a patch that nothing holds up, or whose
         joined object would be larger than ``max_size`` (m): no one piece of furniture. ``up`` points
         from the support to the scan standing on it.
 
@@ -388,7 +390,8 @@ class Planes:
             if abs(plane.normal @ up) < self.min_cos or len(plane.voxels) == 0:
                 continue
             level = float(np.median(heights[plane.voxels]))
-            if (heights > level + 2 * self.distance).mean() <= BOUNDING_SHARE:  # a ceiling
+            above, below = heights > level + 2 * self.distance, heights < level - 2 * self.distance
+            if min(above.mean(), below.mean()) <= BOUNDING_SHARE:  # a ceiling, or a floor below the support
                 continue
             patch, count = self._patches(self._in_plane(plane.voxels, plane.normal))
             for number in range(1, count + 1):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.geometry import normals
+from openshape_ood.segmentation.planes import BOUNDING_SHARE, Plane, Planes
 
 from ..helpers.scenes import best_iou
 
@@ -139,3 +143,44 @@ def test_the_tops_of_two_beds_taken_for_the_support_go_back_to_their_sides():
     assert best_iou(labels, truth == 1) >= 0.95
     assert best_iou(labels, truth == 2) >= 0.9
     assert (labels[truth < 0] == -1).mean() >= 0.95
+
+
+def test_the_floor_round_a_bed_whose_top_is_the_support_is_no_top():
+    # Voxels 5 cm apart (plane distance 0.1 m): a bed's top at z = 0.5 (x, y 0-2 m, 41 x 41 = 1,681 voxels),
+    # found first and so the support, on a frame whose sides stand inset at x = 0.2 and 1.8 (z 0.05-0.45,
+    # 2 x 41 x 9 = 738 voxels, one object); the floor beside it found as a second horizontal plane (x 2.3-3.3,
+    # z = 0, 21 x 41 = 861 voxels), and a ragged piece of that floor left out of its plane 10 cm beyond its
+    # edge (3 x 3 voxels, another object). Within the top's span, 410 of 2,419 voxels lie more than two plane
+    # distances under it (the sides' lower five rows): it is a bed's top, given to the sides that hold it up.
+    # Nothing lies under the floor: it bounds the scan from below, as a ceiling does from above, and stays
+    # removed. Before, the floor piece, whose top is the floor's level, held the floor up, and the floor came
+    # out as an object with it. A wall 0.3 m behind the bed (y = -0.3, 2 m high, left as background) rises
+    # above both: neither is a ceiling.
+    step = 0.05
+    axis = np.arange(0.0, 2.0 + 1e-9, step)
+    tx, ty = np.meshgrid(axis, axis, indexing="ij")
+    top = np.stack([tx.ravel(), ty.ravel(), np.full(tx.size, 0.5)], axis=1)
+    sx, sy, sz = np.meshgrid([0.2, 1.8], axis, np.arange(0.05, 0.45 + 1e-9, step), indexing="ij")
+    sides = np.stack([sx.ravel(), sy.ravel(), sz.ravel()], axis=1)
+    fx, fy = np.meshgrid(np.arange(2.3, 3.3 + 1e-9, step), axis, indexing="ij")
+    floor = np.stack([fx.ravel(), fy.ravel(), np.zeros(fx.size)], axis=1)
+    px, py = np.meshgrid(np.arange(3.4, 3.5 + 1e-9, step), np.arange(0.0, 0.1 + 1e-9, step), indexing="ij")
+    piece = np.stack([px.ravel(), py.ravel(), np.zeros(px.size)], axis=1)
+    wx, wz = np.meshgrid(np.arange(0.0, 3.5 + 1e-9, step), np.arange(0.0, 2.0 + 1e-9, step), indexing="ij")
+    wall = np.stack([wx.ravel(), np.full(wx.size, -0.3), wz.ravel()], axis=1)
+    centroids = np.concatenate([top, sides, floor, piece, wall])
+    assert [len(top), len(sides), len(floor), len(piece)] == [1681, 738, 861, 9]
+    parts = np.repeat(np.arange(5), [len(top), len(sides), len(floor), len(piece), len(wall)])
+    up = np.array([0.0, 0.0, 1.0])
+    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step)
+    planes.found = [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))]
+    planes.has_support = True
+    planes.remaining[(parts == 0) | (parts == 2)] = False
+    assert planes.beyond_share(*planes.found[0], up) == pytest.approx(410 / 2419)
+    assert planes.beyond_share(*planes.found[0], up) > BOUNDING_SHARE
+    objects = np.array([-1, 0, -1, 1, -1])[parts]
+
+    planes.give_tops(objects, up, reach=0.12, max_size=3.0)
+
+    assert (objects[parts <= 1] == 0).all()  # the bed: its top and its sides
+    assert (objects[parts == 2] == -1).all() and (objects[parts == 3] == 1).all() and (objects[parts == 4] == -1).all()
