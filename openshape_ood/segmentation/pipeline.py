@@ -335,6 +335,7 @@ def _segment_voxels(
             planes.grow_support(up, variation if noise_grows_with_range else None)
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
+        planes.fronts_before_walls()
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)
