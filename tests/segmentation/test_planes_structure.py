@@ -587,3 +587,38 @@ def test_a_flat_horizontal_sheet_with_nothing_below_it_is_a_piece_of_floor():
     planes.has_support = True
     objects = np.repeat([-1, 0, 1], [len(floor), len(raised), len(top)])
     assert planes._structure_pieces(objects, np.array([0, 1])).tolist() == [0]
+
+
+def _front_before_a_wall() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A floor from x = 0.5 to 4 (y 0-3; hidden behind the front, as a desk under a television hides it), a
+    wall at x = 0 seen only beside the front (y under 0.9 and over 2.1, z 0.1-2) and the front at x = 0.5 (y
+    1-2, z 0.7-1.5), hiding the wall behind it: voxel centres, and the indices of the wall's and the
+    front's voxels."""
+    floor = np.stack([*_grid((0.5, 4.0), (0.0, 3.0)), np.zeros(71 * 61)], axis=1)
+    y, z = _grid((0.0, 3.0), (0.1, 2.0))
+    beside = (y < 0.9) | (y > 2.1)
+    wall = np.stack([np.zeros(beside.sum()), y[beside], z[beside]], axis=1)
+    y, z = _grid((1.0, 2.0), (0.7, 1.5))
+    front = np.stack([np.full(len(y), 0.5), y, z], axis=1)
+    centroids = np.concatenate([floor, front, wall])
+    return centroids, np.arange(len(floor) + len(front), len(centroids)), np.arange(len(floor), len(floor) + len(front))
+
+
+@pytest.mark.parametrize("sensor, max_size, given_back", [(True, 3.0, True), (True, 0.4, False), (False, 3.0, False)])
+def test_a_front_hiding_the_wall_behind_it_is_given_back_once_the_wall_is_found(sensor, max_size, given_back):
+    # Seen from x = 3.8, nothing lies behind the front within its span (y 1-2): it bounds the scan and is
+    # removed, found before the wall. The wall, found next, stands parallel 0.5 m behind it: the front is
+    # given back once every plane is found. Deeper than any object (max_size 0.4) the wall says nothing, and
+    # the front stays removed; so it does in a reconstruction (no sensor), which holds the wall behind a
+    # front within the front's span where there is one.
+    centroids, wall, front = _front_before_a_wall()
+    viewpoint = np.array([3.8, 1.5, 1.2]) if sensor else None
+    planes = Planes(centroids, normals(centroids)[0], 2 * STEP, math.cos(math.radians(30)), STEP, STEP, viewpoint,
+                    max_size=max_size)  # fmt: skip
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    assert planes.add((np.array([1.0, 0.0, 0.0]), 0.5), 0.1, bounding=True)
+    assert not planes.remaining[front].any()
+    assert planes.add((np.array([1.0, 0.0, 0.0]), 0.0), 0.1, bounding=True)
+    planes.fronts_before_walls()
+    assert planes.remaining[front].all() if given_back else not planes.remaining[front].any()
+    assert not planes.remaining[wall].any() and len(planes.found) == (2 if given_back else 3)
