@@ -254,10 +254,8 @@ class Planes:
         rooms (an apartment, a room seen through its door into the next) the wall between two rooms has a
         whole room beyond it (two copies of a bedroom side by side: 19 of their 76 objects found with this,
         15 without, 14 of 38 alone; docs/scenes-segmentation-log.md, stop 76)."""
-        if BOUNDING_SHARE >= 1 or not (self.has_support or self.up is not None):
-            return True
-        up = self.found[0].normal if self.has_support else self.up
-        if abs(normal @ up) >= self.min_cos:
+        up = self._tested_up()
+        if up is None or abs(normal @ up) >= self.min_cos:
             return True
         if self.has_support and self.leans(normal, patches):
             return False
@@ -273,12 +271,12 @@ class Planes:
         the scan goes on behind the face (frames of ScanNet's scene0006: a television's best IoU 0.06, 0.96
         with this). Judged once all are found, since planes are found largest first and a television can
         show more of itself than the wall does beside it. A patch wider than any object stays structure."""
-        if self.viewpoint is None or BOUNDING_SHARE >= 1 or not (self.has_support or self.up is not None):
+        up = self._tested_up()
+        if self.viewpoint is None or up is None:
             return
-        up = self.found[0].normal if self.has_support else self.up
         walls = []
-        for index, plane in enumerate(self.found):
-            upright = abs(plane.normal @ up) < self.min_cos and not (index == 0 and self.has_support)
+        for plane in self.found:  # the support lies along up: never upright
+            upright = abs(plane.normal @ up) < self.min_cos
             if upright and not self.wider_than_objects(plane.normal, plane.voxels, up) and self.wall_behind(plane, up):
                 self.remaining[plane.voxels] = True
                 self.searchable[plane.voxels] = False
@@ -296,12 +294,19 @@ class Planes:
         away = -1.0 if float(self.viewpoint @ normal) >= offset else 1.0
         for plane in self.found:
             upright = abs(plane.normal @ up) < self.min_cos
-            if plane is front or len(plane.voxels) == 0 or not upright or abs(plane.normal @ normal) < self.min_cos:
+            if plane is front or not upright or abs(plane.normal @ normal) < self.min_cos:
                 continue
             depth = away * (float(np.median(self.centroids[plane.voxels] @ normal)) - offset)
             if 2 * self.distance < depth <= self.max_size:
                 return True
         return False
+
+    def _tested_up(self) -> np.ndarray | None:
+        """The up across which planes are tested as walls (:meth:`bounds_scan`): the support's normal, else
+        the given axis; ``None`` with the test off (:data:`BOUNDING_SHARE` 1) or neither known."""
+        if BOUNDING_SHARE >= 1 or not (self.has_support or self.up is not None):
+            return None
+        return self.found[0].normal if self.has_support else self.up
 
     def wider_than_objects(self, normal: np.ndarray, patches: np.ndarray, up: np.ndarray) -> bool:
         """Whether one connected patch of ``patches`` (voxel indices; :meth:`_patches`) of an upright plane
