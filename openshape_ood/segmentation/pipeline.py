@@ -366,7 +366,7 @@ def _segment_voxels(
         if settings.ground == "planes":  # indoors: a lamp on a night stand, a television on a desk
             split_standing(
                 objects, centroids, voxel_normals, up, settings.plane_distance, settings.cluster_distance,
-                settings.normal_cos, part_voxels, normal_noise,
+                settings.normal_cos, part_voxels, normal_noise, normal_radius,
             )  # fmt: skip
     if settings.colour_split and colours is not None:
         joins = object_joins(

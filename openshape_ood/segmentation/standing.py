@@ -8,7 +8,10 @@ surface below it). An object's top is the fullest horizontal slab of its voxels 
 that slab is in parts (connected at the cluster distance). A top is flat: its voxels' median tilt from up
 is within what 99 % of the normals of the scan's planes stray by (:data:`.planes.RAYLEIGH_99` times their
 median), so the rounded back of a duck or the cap of a dome, whose fullest slab facing up is a ring round
-what rises above it, is no top. A part stands on a top when the top alone holds it up:
+what rises above it, is no top. The tilt is judged away from the top's rim, on the voxels whose normals were
+fitted over the top alone: nearer the rim the neighbourhood takes in the faces below and the normal leans
+out, and on a night stand's top more than half the voxels lie that near it. A part stands on a top when the
+top alone holds it up:
 
 - its base lies within the top's interior: a part rising at the top's rim is the object's own (a chair's
   back, a sofa's arm, a bed's headboard rise at the rim of the seat or the mattress);
@@ -37,6 +40,7 @@ def split_standing(
     min_cos: float,
     part_voxels: int,
     normal_noise: float,
+    normal_radius: float,
 ) -> None:
     """Give each part of an object that stands on the object's top an id of its own, in ``objects`` (per
     voxel, -1 for background; in place).
@@ -46,7 +50,10 @@ def split_standing(
     means beyond one band under it); ``reach``: the cluster distance (the joins, and the rim's width);
     ``min_cos``: the cosine of the normal angle (voxels facing up); ``part_voxels``: the fewest voxels a
     part, and what it leaves, hold; ``normal_noise``: the median angle (radians) by which the normals of the
-    scan's planes stray from their plane's (:meth:`.planes.Planes.normal_noise`).
+    scan's planes stray from their plane's (:meth:`.planes.Planes.normal_noise`); ``normal_radius``: the
+    median radius of the neighbourhoods the normals were fitted on (:func:`.geometry.normals`): a top's
+    voxels farther than it within the top's outline are those its flatness is judged on, all of them where
+    none is.
     """
     heights = centroids @ up
     flat_angle = RAYLEIGH_99 * normal_noise
@@ -60,14 +67,17 @@ def split_standing(
         if len(facing_up) < 3:
             continue
         top = facing_up[fullest_slab(heights[facing_up], band)]
-        if np.median(np.arccos(np.clip(np.abs(normals[top] @ up), 0.0, 1.0))) > flat_angle:
+        outline = centroids[top] @ basis.T
+        within = outside_hull(outline, outline)
+        judged = top if within is None or not (within <= -normal_radius).any() else top[within <= -normal_radius]
+        if np.median(np.arccos(np.clip(np.abs(normals[judged] @ up), 0.0, 1.0))) > flat_angle:
             continue
         level = float(np.median(heights[top]))
         above = voxels[heights[voxels] > level + band]
         if len(above) < part_voxels:
             continue
         # Within the top's outline shrunk by the reach: a part rising at its rim stays.
-        outside = outside_hull(centroids[top] @ basis.T, centroids[above] @ basis.T)
+        outside = outside_hull(outline, centroids[above] @ basis.T)
         if outside is None:
             continue
         interior = outside <= -reach
