@@ -83,8 +83,9 @@ def test_a_lamp_standing_on_a_night_stands_top_is_an_object_of_its_own():
 def test_a_top_is_judged_flat_away_from_its_rim_where_its_normals_bend():
     # A normal fitted over a neighbourhood of 0.1 m that crosses the top's edge leans outwards: by 45 degrees
     # at the edge, less further in, none from 0.1 m in. On the night stand's top, 0.5 m square, that rim holds
-    # 62 % of the voxels, and their median tilt is 18 degrees, over the 12.9 a top's normals may stray by
-    # (NOISE times RAYLEIGH_99). Judged on the voxels beyond the normal radius within it, the top is flat.
+    # 62 % of the voxels, and the whole top's median tilt is 18 degrees, over the 12.9 a top's normals may
+    # stray by (NOISE times RAYLEIGH_99). Judged on the voxels beyond the normal radius within it, the top is
+    # flat.
     radius = 0.1
 
     def bent_at_rim(points: np.ndarray) -> np.ndarray:
