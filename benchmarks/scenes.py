@@ -69,7 +69,8 @@ its pieces of furniture (:func:`benchmarks.virtual_frames.object_views`: objects
 :data:`benchmarks.virtual_frames.OBJECT_VIEW_DISTANCES` at eye height, at
 :data:`benchmarks.virtual_frames.OBJECT_VIEW_TURNS` headings round it), rendered by the rooms' camera, turned
 upright and given the up axis, and segmented with the defaults (view k with seed k). A Kinect v2 frame of a
-bedroom is often taken of its bed, which then fills the view, with little of the floor under it.
+bedroom is often taken of its bed, which then fills the view, with little of the floor under it. With
+``--frame-points N`` these frames are also segmented sampled down to N points, as the virtual frames are.
 
 Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
 also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the
@@ -532,12 +533,16 @@ def run_frames(
     ]
 
 
-def run_object_frames(points, truth, up, values: dict, background: dict | None = None) -> list[dict]:
+def run_object_frames(
+    points, truth, up, values: dict, background: dict | None = None, sample: int | None = None
+) -> list[dict]:
     """:func:`run_frames` on frames taken of each piece of furniture of a room
-    (:func:`benchmarks.virtual_frames.object_views`), turned upright and given ``up``; none without ``up``."""
+    (:func:`benchmarks.virtual_frames.object_views`), turned upright and given ``up`` (with ``sample``, each
+    sampled down to that many points); none without ``up``."""
     if up is None:
         return []
-    return run_frames(points, truth, up, object_views(points[:, :3], truth, up), values, background, upright=True)
+    views = object_views(points[:, :3], truth, up)
+    return run_frames(points, truth, up, views, values, background, sample, upright=True)
 
 
 #: The turns (azimuth, elevation in degrees) by which ``--orbit`` moves a table-top frame's camera: up to a
@@ -802,8 +807,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     parser.add_argument("--frame-points", type=int, default=None, metavar="N",
-                        help="with --frames, also segment each frame sampled down at random to N points "
-                             "(e.g. 50000, as VoteNet's SUN RGB-D clouds)")
+                        help="with --frames or --object-frames, also segment each of those frames sampled down at "
+                             "random to N points (e.g. 50000, as VoteNet's SUN RGB-D clouds)")
     parser.add_argument("--frame-scales", type=float, nargs="*", default=[], metavar="F",
                         help="with --frames, also segment the frames of a camera with F times the pixels across and "
                              "the same field of view (e.g. 1.45, as SUN RGB-D's Kinect v2 frames registered to colour)")
@@ -853,8 +858,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--voxel-scales takes factors above 0, not {args.voxel_scales}")
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
-    if args.frame_points is not None and (args.frame_points < 1 or not args.frames):
-        parser.error(f"--frame-points takes a number of points of 1 or more, with --frames; got {args.frame_points}")
+    if args.frame_points is not None and (args.frame_points < 1 or not (args.frames or args.object_frames)):
+        parser.error(
+            f"--frame-points takes a number of points of 1 or more, with --frames or --object-frames; got "
+            f"{args.frame_points}"
+        )
     if args.frame_scales and (not args.frames or any(not scale > 0 for scale in args.frame_scales)):
         parser.error(f"--frame-scales takes factors above 0, with --frames; got {args.frame_scales}")
     if args.frames_upright and not args.frames:
@@ -870,7 +878,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
-    camera_views, side_by_sides, object_frames = {}, {}, {}
+    camera_views, side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -937,6 +945,10 @@ def main(argv: list[str] | None = None) -> None:
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         of_furniture = args.object_frames and kinds[name] == "room"
         object_frames[name] = run_object_frames(points, truth, up, candidates[0], background) if of_furniture else []
+        sampled_object_frames[name] = (
+            run_object_frames(points, truth, up, candidates[0], background, args.frame_points)
+            if of_furniture and args.frame_points is not None else []
+        )  # fmt: skip
         beside = args.side_by_side and kinds[name] == "room"
         side_by_sides[name] = (run_side_by_side(points, truth, up, candidates[0], args.min_gt_points, background)
                                if beside else [])
@@ -981,6 +993,8 @@ def main(argv: list[str] | None = None) -> None:
                  if side_by_sides[name] else "")
               + (f"   frames of furniture found {sum(r['found_050'] for r in object_frames[name])} of "
                  f"{sum(r['objects'] for r in object_frames[name])}" if object_frames[name] else "")
+              + (f"   sampled frames of furniture found {sum(r['found_050'] for r in sampled_object_frames[name])} of "
+                 f"{sum(r['objects'] for r in sampled_object_frames[name])}" if sampled_object_frames[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
               + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
@@ -991,7 +1005,7 @@ def main(argv: list[str] | None = None) -> None:
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, camera_views, side_by_sides, object_frames,
+                                    turned, camera_views, side_by_sides, object_frames, sampled_object_frames,
                                     *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
@@ -1053,6 +1067,8 @@ def main(argv: list[str] | None = None) -> None:
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
                   ("object_frames", object_frames, "view",
                    "frames taken of each piece of furniture (upright, given the up axis), all together"),
+                  (f"object_frames_{args.frame_points}", sampled_object_frames, "view",
+                   f"the frames of furniture sampled down to {args.frame_points} points"),
                   ("side_by_side", side_by_sides, "layout",
                    " and ".join(f"{columns} x {rows}" for columns, rows in SIDE_BY_SIDE)
                    + " copies of each side by side, all together"),
@@ -1111,7 +1127,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "side_by_side": side_by_sides[scan],
-                                "object_frames": object_frames[scan], "orbit": orbits[scan],
+                                "object_frames": object_frames[scan],
+                                "sampled_object_frames": sampled_object_frames[scan], "orbit": orbits[scan],
                                 "surroundings": surroundings[scan],
                                 "pushed": pushed[scan], "turned": turned[scan],
                                 "farther": {str(k): farther[k][scan] for k in args.farther},

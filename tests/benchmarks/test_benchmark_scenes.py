@@ -568,3 +568,15 @@ def test_a_table_top_frame_whose_segmentation_raises_has_no_views_and_the_run_go
     [row] = json.loads(out.read_text())["scans"]
     assert row["orbit"] == [] and row["in_sample"][0]["error"] == "ZeroDivisionError: division by zero"
     assert "room: the segmentation raised in 1 of 1 runs" in capsys.readouterr().err
+
+
+def test_the_benchmark_samples_its_frames_of_furniture_down(tmp_path, capsys, monkeypatch):
+    view = (np.array([0.0, 1.6, 1.8]), np.array([0.0, 0.4, 0.0]))  # the synthetic room's camera, y up
+    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up: [view])
+    report = _report_on_a_room(tmp_path, "--object-frames", "--frame-points", "20000")
+    [row] = report["scans"]
+    [whole], [sampled] = row["object_frames"], row["sampled_object_frames"]
+    assert sampled["settings"]["measured"]["points"] == 20000 < whole["settings"]["measured"]["points"]
+    assert sampled["settings"]["up_axis"] == "y" and row["sampled_frames"] == []  # no corner frames asked for
+    assert report["kinds"]["room"]["object_frames_20000"]["found_050"] == sampled["found_050"]
+    assert "the frames of furniture sampled down to 20000 points" in capsys.readouterr().out
