@@ -67,20 +67,21 @@ def split_standing(
         if len(facing_up) < 3:
             continue
         top = facing_up[fullest_slab(heights[facing_up], band)]
-        outline = centroids[top] @ basis.T
-        within = outside_hull(outline, outline)
-        judged = top if within is None or not (within <= -normal_radius).any() else top[within <= -normal_radius]
-        if np.median(np.arccos(np.clip(np.abs(normals[judged] @ up), 0.0, 1.0))) > flat_angle:
-            continue
         level = float(np.median(heights[top]))
         above = voxels[heights[voxels] > level + band]
         if len(above) < part_voxels:
             continue
-        # Within the top's outline shrunk by the reach: a part rising at its rim stays.
-        outside = outside_hull(outline, centroids[above] @ basis.T)
-        if outside is None:
+        # One hull of the top's outline measures both the top's own voxels and what rises above it.
+        outline = centroids[top] @ basis.T
+        distances = outside_hull(outline, np.concatenate([outline, centroids[above] @ basis.T]))
+        if distances is None:
             continue
-        interior = outside <= -reach
+        inner = top[distances[: len(top)] <= -normal_radius]
+        judged = inner if len(inner) else top
+        if np.median(np.arccos(np.clip(np.abs(normals[judged] @ up), 0.0, 1.0))) > flat_angle:
+            continue
+        # Within the top's outline shrunk by the reach: a part rising at its rim stays.
+        interior = distances[len(top) :] <= -reach
         held_below = None  # clustered once, for the first part whose base lies within the top
         parts = cluster(centroids[above], reach, 0.0, None)
         for number in np.unique(parts[parts >= 0]):
