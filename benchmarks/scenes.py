@@ -10,7 +10,8 @@ the quartiles of each object's best IoU, and the class-agnostic AP50 of the segm
 its point count (as ScanNet's instance benchmark pools detections over scans). Where the reader also has
 ``load_semantic(name)`` (points, a class id per point, class names), it prints what the false segments
 lie on, per kind and copy: ``object`` (pieces of objects) or the background class of most of their
-points (wall, floor, road, ...).
+points (wall, floor, road, ...). It prints how the objects missed were lost, per kind and copy: merged
+into a segment with other things, split over several segments, or made background.
 
 Leave-one-scan-out: the constants of :data:`openshape_ood.segmentation.tuning.TUNED` are tried in every
 combination; each scan is segmented with the combination that finds the most objects (then the fewest
@@ -318,6 +319,23 @@ def false_segments_on(labels: np.ndarray, truth: np.ndarray, background: dict[in
     return {name: names.count(name) for name in dict.fromkeys(names)}
 
 
+def missed_objects(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> dict[str, int]:
+    """How each counted object (``min_gt_points`` points or more) that no segment matches at IoU 0.5 was
+    lost: ``"background"`` when more than half its points are background, ``"merged"`` when the segment
+    holding most of its points holds half of them or more (it holds other things too), else ``"split"``
+    (its points lie in several segments, none holding half)."""
+    iou, objects, size = iou_matrix(labels, truth)
+    missed = {"merged": 0, "split": 0, "background": 0}
+    for row in np.flatnonzero((size >= min_gt_points) & ((iou.max(axis=1) if iou.shape[1] else 0) < 0.5)):
+        held = labels[truth == objects[row]]
+        if 2 * (held < 0).sum() > len(held):
+            missed["background"] += 1
+            continue
+        most = np.bincount(held[held >= 0]).max()
+        missed["merged" if 2 * most >= len(held) else "split"] += 1
+    return missed
+
+
 def average_precision(points: list[int], match: list[int], objects: int) -> float:
     """AP at IoU 0.5 of segments pooled over scans, ranked by point count (ScanNet's instance
     benchmark pools over scans alike): the area under the precision-recall curve, precision made
@@ -370,6 +388,7 @@ def run_scan(
     seconds = time.perf_counter() - start
     row = {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
            "false_on": false_segments_on(labels, truth, background or {}),
+           "missed": missed_objects(labels, truth, min_gt_points),
            "seconds": round(seconds, 2), "settings": used}  # fmt: skip
     return row if error is None else {**row, "error": error}
 
@@ -758,15 +777,19 @@ def summarise(rows_by_scan: dict, scans: list[str], seeds: list[int]) -> dict:
     ious = [v for scan in scans for row in rows_by_scan[scan] for v in row["object_iou"]]
     found = [s["found_050"] for s in per_seed]
     false_on: dict[str, float] = {}
+    missed: dict[str, float] = {}
     for scan in scans:
         for row in rows_by_scan[scan][: len(seeds)]:
             for name, count in row.get("false_on", {}).items():
                 false_on[name] = false_on.get(name, 0.0) + count / len(seeds)
+            for how, count in row.get("missed", {}).items():
+                missed[how] = missed.get(how, 0.0) + count / len(seeds)
     return {
         "objects": per_seed[0]["objects"], "found_050": float(np.mean(found)), "found_range": [min(found), max(found)],
         "false": float(np.mean([s["false"] for s in per_seed])), "segments": float(np.mean([s["segments"] for s in per_seed])),
         "ap50": float(np.mean([s["ap50"] for s in per_seed])),
         "false_on": dict(sorted(false_on.items(), key=lambda item: -item[1])),
+        "missed": missed,
         "iou_quartiles": [round(float(q), 3) for q in np.quantile(ious, [0.25, 0.5, 0.75])] if ious else [],
     }  # fmt: skip
 
@@ -1103,6 +1126,10 @@ def main(argv: list[str] | None = None) -> None:
             if summary["false_on"]:
                 print(f"           false segments, {label}, lie on:", ", ".join(
                     f"{name} {count:.1f}" for name, count in summary["false_on"].items()))
+        for label, summary in summaries:
+            if summary["missed"]:
+                print(f"           objects missed, {label}:", ", ".join(
+                    f"{how} {count:.1f}" for how, count in summary["missed"].items()))
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
     if not args.no_loso:

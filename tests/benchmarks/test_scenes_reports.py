@@ -87,11 +87,36 @@ def test_false_segments_are_counted_by_what_most_of_their_points_lie_on():
     assert sum(counts.values()) == scenes.evaluate(labels, truth, 1)["false"]
 
 
-def test_a_kind_reports_what_its_false_segments_lie_on_as_a_mean_over_seeds():
-    def row(false_on):
+def test_a_kind_reports_what_its_false_segments_lie_on_and_how_it_missed_objects_as_means_over_seeds():
+    def row(false_on, missed):
         return {"found_050": 1, "false": sum(false_on.values()), "segments": 2, "objects": 2, "object_iou": [0.9, 0.1],
-                "segment_points": [5, 3], "segment_match": [1, 0], "false_on": false_on}  # fmt: skip
+                "segment_points": [5, 3], "segment_match": [1, 0], "false_on": false_on, "missed": missed}  # fmt: skip
 
-    rows = {"a": [row({"wall": 2}), row({"wall": 1, "object": 1})], "b": [row({"object": 3}), row({})]}
+    rows = {
+        "a": [row({"wall": 2}, {"merged": 1, "split": 0, "background": 0}),
+              row({"wall": 1, "object": 1}, {"merged": 0, "split": 1, "background": 0})],
+        "b": [row({"object": 3}, {"merged": 1, "split": 0, "background": 0}),
+              row({}, {"merged": 0, "split": 0, "background": 1})],
+    }  # fmt: skip
     summary = scenes.summarise(rows, ["a", "b"], [0, 1])
     assert summary["false_on"] == {"object": 2.0, "wall": 1.5}
+    assert summary["missed"] == {"merged": 1.0, "split": 0.5, "background": 0.5}
+
+
+def test_missed_objects_are_counted_by_how_they_were_lost():
+    # Objects 0-4 have 10 points each, object 5 only 2; -2 is background.
+    truth = np.repeat([0, 1, 2, 3, 4, 5, -2], [10, 10, 10, 10, 10, 2, 20])
+    labels = np.full(len(truth), -1)
+    labels[:10] = 1  # object 0 whole: IoU 1, found
+    labels[10:20] = 2  # object 1 whole, with 15 background points: IoU 10/25, merged
+    labels[52:67] = 2
+    labels[20:24], labels[24:28], labels[28:30] = 3, 4, 5  # object 2 in three pieces, none half of it: split
+    labels[30:36], labels[36:40] = 6, 7  # object 3: 6 points with 4 of background (IoU 6/14), 4 apart: merged
+    labels[67:71] = 6
+    labels[40:46] = -1  # object 4: 6 of 10 points background, 4 in a segment of their own (IoU 0.4)
+    labels[46:50] = 8
+    labels[50:52] = 9  # object 5 is under min_gt_points: not counted
+    missed = scenes.missed_objects(labels, truth, min_gt_points=3)
+    assert missed == {"merged": 2, "split": 1, "background": 1}
+    figures = scenes.evaluate(labels, truth, 3)
+    assert sum(missed.values()) == figures["objects"] - figures["found_050"] == 4
