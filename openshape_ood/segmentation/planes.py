@@ -255,7 +255,7 @@ class Planes:
         whole room beyond it (two copies of a bedroom side by side: 19 of their 76 objects found with this,
         15 without, 14 of 38 alone; docs/scenes-segmentation-log.md, stop 76)."""
         up = self._tested_up()
-        if up is None or abs(normal @ up) >= self.min_cos:
+        if up is None or self._horizontal(normal, up):
             return True
         if self.has_support and self.leans(normal, patches):
             return False
@@ -276,7 +276,7 @@ class Planes:
             return
         walls = []
         for plane in self.found:  # the support lies along up: never upright
-            upright = abs(plane.normal @ up) < self.min_cos
+            upright = not self._horizontal(plane.normal, up)
             if upright and not self.wider_than_objects(plane.normal, plane.voxels, up) and self.wall_behind(plane, up):
                 self.remaining[plane.voxels] = True
                 self.searchable[plane.voxels] = False
@@ -293,13 +293,17 @@ class Planes:
         normal, offset = front.normal, front.offset
         away = -1.0 if float(self.viewpoint @ normal) >= offset else 1.0
         for plane in self.found:
-            upright = abs(plane.normal @ up) < self.min_cos
-            if plane is front or not upright or abs(plane.normal @ normal) < self.min_cos:
+            if plane is front or self._horizontal(plane.normal, up) or abs(plane.normal @ normal) < self.min_cos:
                 continue
             depth = away * (float(np.median(self.centroids[plane.voxels] @ normal)) - offset)
             if 2 * self.distance < depth <= self.max_size:
                 return True
         return False
+
+    def _horizontal(self, normal: np.ndarray, up: np.ndarray) -> bool:
+        """Whether a plane of ``normal`` lies along the support (its normal within the normal angle of
+        ``up``: a floor, a ceiling, a top); otherwise it stands across it (a wall, a front)."""
+        return abs(float(normal @ up)) >= self.min_cos
 
     def _tested_up(self) -> np.ndarray | None:
         """The up across which planes are tested as walls (:meth:`bounds_scan`): the support's normal, else
@@ -353,7 +357,7 @@ class Planes:
         Seen from a sensor, a wall has nothing beyond its far side, and the front of a piece of furniture has
         the room behind it. Its near side can be as empty: a camera's frame ends below the nearest furniture,
         with nothing in front of it in view, and the side holding fewer would take its front for a wall."""
-        horizontal = abs(normal @ up) >= self.min_cos
+        horizontal = self._horizontal(normal, up)
         if horizontal:
             across = self.centroids @ plane_basis(up).T
         else:
@@ -431,7 +435,7 @@ class Planes:
         support = self.found[0]  # beyond_share counts below it along up, whichever way its normal points
         top = len(support.voxels) > 0 and self.beyond_share(*support, up) > BOUNDING_SHARE
         for plane in self.found if top else self.found[1:]:
-            if abs(plane.normal @ up) < self.min_cos or len(plane.voxels) == 0:
+            if not self._horizontal(plane.normal, up) or len(plane.voxels) == 0:
                 continue
             level = float(np.median(heights[plane.voxels]))
             above, below = heights > level + 2 * self.distance, heights < level - 2 * self.distance
@@ -489,7 +493,7 @@ class Planes:
         flat_share = level_voxels / voxels
         bands_holding = np.zeros(len(labelled), dtype=np.int64)
         for plane in self.found:
-            upright = up is not None and abs(plane.normal @ up) < self.min_cos
+            upright = up is not None and not self._horizontal(plane.normal, up)
             band = 2 * self.distance if upright else self.distance
             in_band = np.abs(centroids @ plane.normal - plane.offset) <= band
             bands_holding += in_band
