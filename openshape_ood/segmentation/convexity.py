@@ -23,7 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import median_by
+from .geometry import PATCH_VOXELS, median_by
 from .planes import RAYLEIGH_99
 
 # Neighbouring voxels: closer than this many voxel sizes.
@@ -131,7 +131,8 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
                   part_voxels: int, viewpoint: np.ndarray | None = None, noise: float = 0.0,
                   normal_radius: float = 0.0, up: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Labels with each object split into the parts its concave edges separate, when it has two or
-    more parts of ``part_voxels`` voxels and a tenth of the object each.
+    more parts of ``part_voxels`` voxels (and at least :data:`~.geometry.PATCH_VOXELS`, enough for normals of
+    their own) and a tenth of the object each.
 
     Normals are turned outwards: towards the ``viewpoint`` of a scan taken from one place (a
     sensor sees the outside of surfaces). Without one, those of surfaces facing more up than
@@ -160,7 +161,10 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     part_size = np.bincount(part[~valley], minlength=count)
     part_owner = np.zeros(count, dtype=np.int64)
     part_owner[part] = members  # joins stay within an object: each part has one owner
-    part_big = part_size >= np.maximum(part_voxels, PART_SHARE * joins.sizes[part_owner])
+    # A part is told from the rest of its object by its normals: one too small to have normals of its own is
+    # the normals' noise round a valley, and coarse voxels (a room sampled sparsely) make many.
+    smallest = max(part_voxels, PATCH_VOXELS)
+    part_big = part_size >= np.maximum(smallest, PART_SHARE * joins.sizes[part_owner])
     # Valley voxels and small pieces join the nearest large part.
     return split_into_parts(objects, joins, centroids, part, part_big[part] & ~valley)
 

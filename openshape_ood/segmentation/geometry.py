@@ -7,6 +7,12 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 # Neighbours of a voxel that estimate its surface normal.
 _NORMAL_NEIGHBOURS = 10
+#: The fewest voxels of a surface patch that has normals of its own, fitted on the patch alone, enough of them to
+#: fill one neighbourhood. Each normal is fitted on its voxel's _NORMAL_NEIGHBOURS nearest voxels, a disc of about
+#: that many on a surface (radius r). Only voxels more than r inside the patch's rim have normals fitted on the
+#: patch alone, and for those to fill one such disc the patch must reach r beyond them: a disc of radius 2r, four
+#: neighbourhoods of voxels. A smaller patch's normals all mix in what lies round it.
+PATCH_VOXELS = 4 * _NORMAL_NEIGHBOURS
 # The distinct entries (row, column) of a symmetric 3 x 3 matrix.
 _MOMENTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 #: A cluster whose voxels lie within this many voxels (one standard deviation) of their own plane is a sheet

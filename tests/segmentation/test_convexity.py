@@ -12,18 +12,22 @@ from openshape_ood.segmentation.convexity import split_concave
 VOXEL = 0.005
 
 
-def _valley(bend_degrees: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two 20 x 20 voxel plates meeting along the y axis in a valley seen from above: plate A flat
-    (x < 0, normal +z), plate B rising from x = 0 at ``bend_degrees`` (its normal turned by that much).
-    Returns centroids, normals and which plate each voxel is on."""
-    steps = (np.arange(20) + 0.5) * VOXEL
-    s, y = (grid.ravel() for grid in np.meshgrid(steps, steps, indexing="ij"))
+def _valley(
+    bend_degrees: float, flat_columns: int = 20, rising_columns: int = 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two plates of voxels, 20 rows along the y axis, meeting along it in a valley seen from above: plate A
+    flat (``flat_columns`` columns at x < 0, normal +z), plate B rising from x = 0 at ``bend_degrees`` (its
+    ``rising_columns`` columns; its normal turned by that much). Returns centroids, normals and which plate
+    each voxel is on."""
+    rows = (np.arange(20) + 0.5) * VOXEL
+    s, y = (grid.ravel() for grid in np.meshgrid((np.arange(flat_columns) + 0.5) * VOXEL, rows, indexing="ij"))
+    t, v = (grid.ravel() for grid in np.meshgrid((np.arange(rising_columns) + 0.5) * VOXEL, rows, indexing="ij"))
     bend = math.radians(bend_degrees)
     flat = np.stack([-s, y, np.zeros_like(s)], axis=1)
-    rising = np.stack([s * math.cos(bend), y, s * math.sin(bend)], axis=1)
+    rising = np.stack([t * math.cos(bend), v, t * math.sin(bend)], axis=1)
     normals = np.concatenate([np.tile([0.0, 0.0, 1.0], (len(s), 1)),
-                              np.tile([-math.sin(bend), 0.0, math.cos(bend)], (len(s), 1))])  # fmt: skip
-    plate = np.repeat([0, 1], len(s))
+                              np.tile([-math.sin(bend), 0.0, math.cos(bend)], (len(t), 1))])  # fmt: skip
+    plate = np.repeat([0, 1], [len(s), len(t)])
     return np.concatenate([flat, rising]), normals, plate
 
 
@@ -51,6 +55,25 @@ def test_a_concave_edge_beyond_the_normal_noise_splits(noise, split):
     objects = np.zeros(len(centroids), dtype=np.int64)
     viewpoint = np.array([0.0, 0.05, 1.0])  # above the valley: the normals face it already
     result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=noise)
+    _assert_split(result, plate == 0, split)
+
+
+@pytest.mark.parametrize(
+    "rising_columns, split",
+    [
+        # The valley voxels are the column on each side of the edge, so the rising plate's part is all of it but
+        # its first column. Two columns leave 20 voxels: more than the 10 given and than a tenth of the 160, but
+        # half of geometry.PATCH_VOXELS (40), too few for normals of their own. It stays.
+        (2, False),
+        # Four columns leave 60 voxels: a part.
+        (4, True),
+    ],
+)
+def test_a_part_too_small_for_normals_of_its_own_is_not_split_off(rising_columns, split):
+    centroids, normals, plate = _valley(40.0, flat_columns=6, rising_columns=rising_columns)
+    objects = np.zeros(len(centroids), dtype=np.int64)
+    viewpoint = np.array([0.0, 0.05, 1.0])
+    result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=0.25)
     _assert_split(result, plate == 0, split)
 
 
