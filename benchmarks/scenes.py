@@ -117,7 +117,9 @@ Side by side (``--side-by-side``): each room with an up axis is also laid out in
 :data:`SIDE_BY_SIDE_GAP` between their boxes), one scan of several rooms (an apartment, a room with the next
 one seen through its door), and segmented with the defaults (layout k with seed k). Each copy's objects count
 apart. Every setting and rule was shown on scans of one room: a room beside another must still find its own
-objects, and the wall between them has a whole room behind it.
+objects, and the wall between them has a whole room behind it. Each layout of n copies is also sampled back to
+the room's own point count (each point kept with probability 1/n, seed k): a larger room in as many points,
+as VoteNet's export keeps 50,000 points of a ScanNet room of any size.
 
 Camera views (``--camera-views``): each LiDAR sweep is also cut to what KITTI's colour camera sees
 (:func:`camera_view_masks`: :data:`CAMERA_HALF_WIDTH` degrees either side of its heading, down to
@@ -637,15 +639,22 @@ def side_by_side(
     return np.concatenate(copies), np.concatenate(truths)
 
 
-def run_side_by_side(points, truth, up, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
+def run_side_by_side(
+    points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, sampled: bool = False
+) -> list[dict]:
     """:func:`run_scan` on each layout of :data:`SIDE_BY_SIDE` of a room (layout k with seed k); none for a scan
-    without ``up``."""
+    without ``up``. With ``sampled``, each layout of n copies first keeps each point with probability 1/n
+    (:func:`sparser_copy` with seed k): the room's own point count over a larger floor, as VoteNet's export
+    keeps 50,000 points of a room of any size."""
     if up is None:
         return []
-    return [
-        run_scan(*side_by_side(points, truth, up, columns, rows), up, k, values, min_gt_points, background)
-        for k, (columns, rows) in enumerate(SIDE_BY_SIDE)
-    ]
+    runs = []
+    for k, (columns, rows) in enumerate(SIDE_BY_SIDE):
+        layout, layout_truth = side_by_side(points, truth, up, columns, rows)
+        if sampled:
+            layout, layout_truth = sparser_copy(layout, layout_truth, 1 / (columns * rows), k)
+        runs.append(run_scan(layout, layout_truth, up, k, values, min_gt_points, background))
+    return runs
 
 
 #: KITTI's colour camera (1242 x 375 pixels, focal length 721.5 pixels, principal point 609.6, 172.9 in its
@@ -846,7 +855,7 @@ def main(argv: list[str] | None = None) -> None:
                              "given the up axis, with the defaults")
     parser.add_argument("--side-by-side", action="store_true",
                         help="also segment two and four copies of each room side by side, as one scan, with the "
-                             "defaults")
+                             "defaults, and each layout sampled back to the room's own point count")
     parser.add_argument("--surroundings", action="store_true",
                         help="also segment each table-top frame with the floor, a wall and the table's far end put "
                              "into its empty pixels, a copy per seed")
@@ -901,7 +910,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
-    camera_views, side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}
+    camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
@@ -973,8 +982,10 @@ def main(argv: list[str] | None = None) -> None:
             if of_furniture and args.frame_points is not None else []
         )  # fmt: skip
         beside = args.side_by_side and kinds[name] == "room"
-        side_by_sides[name] = (run_side_by_side(points, truth, up, candidates[0], args.min_gt_points, background)
-                               if beside else [])
+        side_by_sides[name], sampled_side_by_sides[name] = (
+            [run_side_by_side(points, truth, up, candidates[0], args.min_gt_points, background, sampled)
+             for sampled in (False, True)] if beside else ([], [])
+        )  # fmt: skip
         row = results[0][name][0]
         # A table-top camera's frame is turned about, and surrounded round, the support its segmentation found
         # (none where the segmentation raised, or found no support).
@@ -1014,6 +1025,8 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   crops found {' '.join(str(r['found_050']) for r in crops[name])}" if crops[name] else "")
               + (f"   side by side found {' '.join(str(r['found_050']) for r in side_by_sides[name])}"
                  if side_by_sides[name] else "")
+              + (f"   sampled side by side found {' '.join(str(r['found_050']) for r in sampled_side_by_sides[name])}"
+                 if sampled_side_by_sides[name] else "")
               + (f"   frames of furniture found {sum(r['found_050'] for r in object_frames[name])} of "
                  f"{sum(r['objects'] for r in object_frames[name])}" if object_frames[name] else "")
               + (f"   sampled frames of furniture found {sum(r['found_050'] for r in sampled_object_frames[name])} of "
@@ -1028,8 +1041,8 @@ def main(argv: list[str] | None = None) -> None:
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, camera_views, side_by_sides, object_frames, sampled_object_frames,
-                                    *denser.values(), *farther.values(),
+                                    turned, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
+                                    sampled_object_frames, *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
@@ -1095,6 +1108,8 @@ def main(argv: list[str] | None = None) -> None:
                   ("side_by_side", side_by_sides, "layout",
                    " and ".join(f"{columns} x {rows}" for columns, rows in SIDE_BY_SIDE)
                    + " copies of each side by side, all together"),
+                  ("side_by_side_sampled", sampled_side_by_sides, "layout",
+                   "the same sampled to each room's own point count (a larger room in as many points)"),
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
                   ("pushed", pushed, "copy", "objects pushed against another, every object of every copy"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
@@ -1154,6 +1169,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "side_by_side": side_by_sides[scan],
+                                "side_by_side_sampled": sampled_side_by_sides[scan],
                                 "object_frames": object_frames[scan],
                                 "sampled_object_frames": sampled_object_frames[scan], "orbit": orbits[scan],
                                 "surroundings": surroundings[scan],
