@@ -58,6 +58,10 @@ _MIN_VOXEL = 0.005
 # more on the denser copies, also with either room left out.
 _VOXELS_ACROSS = 500
 _ROOM = 10.0
+# The footprint (m^2) of a square room of that diagonal: the most of a scan's footprint that plane patches are
+# measured against (min_plane_area). Four bedrooms side by side (scene0006 in 2 x 2 copies, 1.3 m^2 otherwise)
+# kept pieces of wall between their furniture that one bedroom removes, and these joined the furniture.
+_ROOM_FOOTPRINT = _ROOM**2 / 2
 # A horizontal plane other than the support (a floor at another level, a ceiling, a large top) is
 # structure only in patches of at least this (m^2): the top of a seat, a stool or a night stand (about half
 # a metre square) stays an object's face whatever the scan's footprint. Upright planes have the bounding
@@ -215,8 +219,8 @@ SETTINGS = (
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
     Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support or "
             "structure (the support's patches together where none is that large; horizontal planes but the "
-            "support: at least 0.3, the top of a seat); chosen: a hundredth of the scan's footprint, at least "
-            "0.1 (4 on a street)"),
+            "support: at least 0.3, the top of a seat); chosen: a hundredth of the scan's footprint (of at most "
+            f"{_ROOM_FOOTPRINT:g} m^2, a room's), at least 0.1 (4 on a street)"),
     Setting("max_planes", "count", "most planes removed; chosen: 10", low=0),
     Setting("normal_angle", "degrees", "degrees: a voxel belongs to a plane when its normal is this close to "
             "the plane's; chosen: 45, halfway between perpendicular directions"),
@@ -382,12 +386,14 @@ def choose_settings(
     # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
     # things taller than a storey (buildings, trees); a wide indoor scan is many rooms, not a street.
     street = max(horizontal) > _WIDE_SCAN and (measured.single_viewpoint or vertical > _STOREY)
+    # Counted up to a room's: a scan of several rooms holds pieces of wall of a room's size.
+    footprint = min(horizontal[0] * horizontal[1], _ROOM_FOOTPRINT)
     chosen = {
         "voxel_size": voxel,
         "plane_distance": 2 * voxel,
         # A plane patch covering 1 % of the scan's footprint is structure (a floor, a wall, the table under
         # the objects); a table top or a seat in a room covers less and stays an object (and see top_area).
-        "min_plane_area": max(0.1, _round(0.01 * horizontal[0] * horizontal[1])) if not street else 4.0,
+        "min_plane_area": max(0.1, _round(0.01 * footprint)) if not street else 4.0,
         "max_planes": 10,
         # Halfway between perpendicular directions: a voxel at a plane's rim, its normal fitted across the edge
         # to a perpendicular surface (a wall's foot, a table's rim), is tilted up to 45 degrees and still lies

@@ -1,9 +1,11 @@
 """Denser scans of a room: the indoor voxel floor (not cut finer than 1/500 of its diagonal), and the
-least surface of an object (min_points follows the point spacing, not a fixed count)."""
+least surface of an object (min_points follows the point spacing, not a fixed count); larger scans: the
+footprint plane patches are measured against stops at a room's."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import column_bounds, count_voxels, voxel_keys, voxelize
@@ -34,6 +36,14 @@ def test_the_floor_stops_at_a_rooms_size_and_never_binds_a_sparse_scan_a_street_
     street = _settings(0.005, (100.0, 100.0, 10.0), single=True)
     assert street.ground == "grid" and coarser_voxels(street, voxels=1000) is None
     assert coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0), voxel_size=0.003), voxels=1000) is None
+
+
+def test_plane_patches_are_measured_against_a_footprint_of_a_room_at_most():
+    # 6 x 8 m: a hundredth of 48 m^2. Four such rooms side by side (12.3 x 16.3 m) count as a square room of
+    # diagonal 10 m, 50 m^2, not 200; a street keeps its own area.
+    assert _settings(0.01, (6.0, 8.0, 2.5)).min_plane_area == pytest.approx(0.48)
+    assert _settings(0.01, (12.3, 16.3, 2.5)).min_plane_area == pytest.approx(0.5)
+    assert _settings(0.005, (100.0, 100.0, 10.0), single=True).min_plane_area == 4.0
 
 
 def test_the_floor_is_a_least_size_not_a_start_for_the_coarsening():
