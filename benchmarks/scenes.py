@@ -244,15 +244,14 @@ def in_metres(points: np.ndarray, info: dict) -> np.ndarray:
 
 def iou_matrix(labels: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IoU of every ground-truth object (rows) with every segment (columns), and both id lists."""
-    objects = np.unique(truth[truth >= 0])
-    segments = np.unique(labels[labels >= 0])
+    objects, size_t = np.unique(truth[truth >= 0], return_counts=True)
+    segments, size_s = np.unique(labels[labels >= 0], return_counts=True)
     both = (truth >= 0) & (labels >= 0)
     row = np.searchsorted(objects, truth[both])
     column = np.searchsorted(segments, labels[both])
-    inter = np.zeros((len(objects), len(segments)))
-    np.add.at(inter, (row, column), 1)
-    size_t = np.array([(truth == o).sum() for o in objects], dtype=float)
-    size_s = np.array([(labels == s).sum() for s in segments], dtype=float)
+    inter = np.bincount(row * len(segments) + column, minlength=len(objects) * len(segments)).astype(float)
+    inter = inter.reshape(len(objects), len(segments))
+    size_t = size_t.astype(float)
     union = size_t[:, None] + size_s[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0), objects, size_t
 
