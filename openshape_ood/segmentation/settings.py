@@ -72,16 +72,18 @@ _ROOM_FOOTPRINT = _ROOM**2 / 2
 # fewer above, so 0.3 (chosen on scene0006, it ties; on scene0001 it is 0.4: segmentation experiments).
 _OBJECT_TOP = 0.3
 # Surface (m^2) an object shows elsewhere indoors (a reconstructed room), counted in squares of the
-# point spacing: min_points = _OBJECT_SURFACE / spacing^2, 40-41 points at scene0001's spacing and 26-27 at
-# scene0006's. A fixed count let a room scanned at twice the points keep pieces of half the size: the
-# rooms' copies with 2 and 4 times the points showed 148 and 124 false segments (14 found) at 50 points,
-# 92 and 61 (16 and 14 found) at this surface. Tried 0.005, 0.0075, 0.01, 0.0125, 0.015 and 0.02 on the two
-# rooms with their copies at 0.7, 0.5, 2 and 4 times the points (seeds 0-4, ad-hoc script): every one
-# finds more than 50 points (94.2 of the summed means) with fewer false segments (305.4): 97.8, 100.0, 99.2,
-# 98.0, 96.0, 94.4 found and 266.8, 202.2, 163.6, 137.0, 115.0, 97.6 false. Chosen on both rooms by the
-# benchmark's rule (most found, then fewest false): 0.0075; on scene0006 alone 0.0075, on scene0001 alone
-# 0.02 (segmentation experiments, "Objects of a room: a surface, not a count").
-_OBJECT_SURFACE = 0.0075
+# point spacing: min_points = _OBJECT_SURFACE / spacing^2, 67-68 points at scene0001's spacing and 43-45 at
+# scene0006's; it also sets the smallest part the concave split cuts off (pipeline._part_voxels). A fixed
+# count let a room scanned at twice the points keep pieces of half the size (segmentation experiments,
+# "Objects of a room: a surface, not a count"). Chosen by the benchmark's rule (most found, then fewest
+# false) on both rooms with their copies and views (python -m benchmarks.scenes --no-loso --sparser 0.7 0.5
+# 0.35 0.25 --finer 1.5 2 --voxel-scales 0.9 0.95 1.05 1.1 --crops --side-by-side, seeds 0-4; objects
+# found and false segments summed over seeds and views): 0.0075, 0.01, 0.0125, 0.015, 0.02 and 0.025 find
+# 1562, 1559, 1563, 1553, 1527 and 1505 with 1226, 1123, 1021, 945, 821 and 696 false. Left out, scene0001
+# (chosen on scene0006: 0.0125) finds 822 with 442 false and scene0006 (chosen on scene0001: 0.025) 679 with
+# 373, against 822 with 525 and 740 with 701 at 0.0075, the value chosen before on fewer views of an earlier
+# pipeline (segmentation experiments, "An object's least surface, chosen again").
+_OBJECT_SURFACE = 0.0125
 # Pixels an object needs in a camera's frame (settings.camera_frame): about 23 x 23 of them; in a frame
 # holding a sample of its pixels (ScanMeasures.pixel_share), the points of that many. Fewer are slivers at
 # depth edges and pieces of walls between furniture more often than objects: on the rooms' rendered frames
@@ -227,9 +229,10 @@ SETTINGS = (
     Setting("cluster_distance", "metres", "voxels closer than this (m) are one object; chosen: two voxels"),
     Setting("cluster_growth", "non-negative", "added to the cluster distance per metre of range to the "
             "sensor; chosen: the sensor's angular step between its rows, for a scan in its sensor's frame"),
-    Setting("min_points", "count", "objects with fewer points are background; chosen: the points of 0.0075 m^2 at "
-            "one per square of the point spacing (40 at 1.37 cm), 512 pixels in a camera's frame (fewer points where "
-            "it holds a sample of its pixels), 25 on a street", low=1),
+    Setting("min_points", "count", "objects with fewer points are background; chosen: the points of "
+            f"{_OBJECT_SURFACE} m^2 at one per square of the point spacing ({_OBJECT_SURFACE / 0.0137**2:.0f} at "
+            "1.37 cm), 512 pixels in a camera's frame (fewer points where it holds a sample of its pixels), 25 on a "
+            "street", low=1),
     Setting("min_voxels", "count", "objects covering fewer voxels are background; chosen: 256 in a camera's frame "
             "(the surface on the segmentation's grid, however many pixels sample it), 1 elsewhere", low=1),
     Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "

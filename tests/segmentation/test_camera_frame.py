@@ -66,7 +66,7 @@ def test_an_object_of_a_camera_frame_needs_512_pixels_and_one_of_a_room_a_surfac
     # Not a camera's frame (the wall behind the boxes as well, as a reconstruction holds it): the points that
     # cover an object's least surface at the scan's spacing (test_voxel_floor).
     seen_through = segment_scene(np.concatenate([points[:, :3], _wall(1.5, -0.45, 0.45)]), None, return_settings=True)
-    assert seen_through[1].min_points == round(0.0075 / seen_through[1].measured.spacing**2) != 512
+    assert seen_through[1].min_points == round(0.0125 / seen_through[1].measured.spacing**2) != 512
     assert seen_through[1].min_voxels == 1  # and no floor on voxels (below)
 
 

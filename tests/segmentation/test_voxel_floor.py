@@ -83,11 +83,11 @@ def test_a_four_times_denser_copy_of_a_scene_gives_the_same_objects():
 
 
 def test_an_object_needs_as_many_points_as_cover_its_least_surface_at_the_scans_spacing():
-    # 0.0075 m^2 at one point per square of the spacing: 75 points 1 cm apart, four times as many 5 mm apart,
-    # 3 at 5 cm; a street's count and a given one stay.
-    assert _settings(0.01, (6.0, 8.0, 3.0)).min_points == 75
-    assert _settings(0.005, (6.0, 8.0, 3.0)).min_points == 300
-    assert _settings(0.05, (6.0, 8.0, 3.0)).min_points == 3
+    # 0.0125 m^2 at one point per square of the spacing: 125 points 1 cm apart, four times as many 5 mm apart,
+    # 5 at 5 cm; a street's count and a given one stay.
+    assert _settings(0.01, (6.0, 8.0, 3.0)).min_points == 125
+    assert _settings(0.005, (6.0, 8.0, 3.0)).min_points == 500
+    assert _settings(0.05, (6.0, 8.0, 3.0)).min_points == 5
     assert _settings(0.03, (100.0, 100.0, 10.0), single=True).min_points == 25
     assert _settings(0.005, (6.0, 8.0, 3.0), min_points=50).min_points == 50
 
@@ -108,10 +108,10 @@ def _grid_box(low: tuple[float, float, float], size: tuple[float, float, float],
 
 def test_a_finer_scan_of_a_room_keeps_and_drops_the_same_objects():
     # A floor 2 x 2 m with a box 30 cm a side and a block 4 x 4 x 3 cm (0.0064 m^2 of top and sides, under
-    # the least surface of 0.0075 m^2), on grids of 5 and 2.5 mm: the block holds 273 and 1,057 points and is
+    # the least surface of 0.0125 m^2), on grids of 5 and 2.5 mm: the block holds 273 and 1,057 points and is
     # background at both spacings, the box an object at both. At a fixed 50 points the finer scan keeps
     # the block. (The spacing is measured on a random sample and scaled as for a random scan: on a grid
-    # it comes out under the step, and the count over 0.0075 m^2 / step^2.)
+    # it comes out under the step, and the count over 0.0125 m^2 / step^2.)
     for step in (0.005, 0.0025):
         floor = np.stack(np.meshgrid(np.arange(0, 2, step), np.arange(0, 2, step)), axis=-1).reshape(-1, 2)
         parts = [np.column_stack([floor, np.zeros(len(floor))]), _grid_box((0.4, 0.4, 0), (0.3, 0.3, 0.3), step),
@@ -120,7 +120,7 @@ def test_a_finer_scan_of_a_room_keeps_and_drops_the_same_objects():
         points = np.concatenate(parts) + [100.0, 100.0, 0.0]  # far from the origin: no camera's frame
         labels, settings = segment_scene(points, "z", return_settings=True)
         spacing = settings.measured.spacing
-        assert not settings.measured.camera_frame and settings.min_points == round(0.0075 / spacing**2)
+        assert not settings.measured.camera_frame and settings.min_points == round(0.0125 / spacing**2)
         assert (labels[owner == 1] == -1).all() and (labels[owner == 0] >= 0).all()
     assert (owner == 1).sum() == 1057 and (segment_scene(points, "z", min_points=50)[owner == 1] >= 0).mean() > 0.99
 
