@@ -133,11 +133,16 @@ reader cannot give (or in units not listed) is left out and named on stderr and 
 holds the ``error``. One such scan never ends the run over the others.
 Writes everything as JSON (``--out``, default ``results/scenes.json``).
 
+A constant of the segmentation is measured at other values with ``--set module.NAME=value`` (for example
+``--set convexity._VALLEY_SHARE=0.1``; :func:`set_constants`), one run per value; the JSON records what was set
+(``constants``).
+
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
+    python -m benchmarks.scenes --no-loso --only mosd_test60 --seeds 0 --set convexity._VALLEY_SHARE=0.1
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
 Objects with fewer than ``--min-gt-points`` points (default 25) are left out of the recall and of AP:
@@ -148,7 +153,11 @@ one of them is still not a false segment.
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib
 import importlib.util
+import inspect
+import pkgutil
 import json
 import math
 import os
@@ -207,6 +216,52 @@ def load_ground_truth_reader(folder: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def set_constants(assignments: list[str]) -> dict[str, int | float]:
+    """Set numeric constants of the segmentation for this run, each given as ``module.NAME=value``
+    (``convexity._VALLEY_SHARE=0.1``, the module within :mod:`openshape_ood.segmentation`): in the module that
+    defines it and in each module of the package that imports it by name (``from .geometry import SHEET``), so
+    that a constant is measured at another value without an edited copy of the code. Returns what was set,
+    by ``module.NAME``. Raises ``ValueError`` naming the assignment when it is not of that form, names no
+    numeric constant, or gives a value of another type (a whole number for an integer constant)."""
+    package = "openshape_ood.segmentation"
+    done: dict[str, int | float] = {}
+    for assignment in assignments:
+        target, _, text = assignment.partition("=")
+        module_name, _, name = target.strip().rpartition(".")
+        example = "give module.NAME=value, e.g. convexity._VALLEY_SHARE=0.1"
+        if not module_name or not name or not text.strip():
+            raise ValueError(f"--set {assignment!r}: {example}")
+        try:
+            module = importlib.import_module(f"{package}.{module_name}")
+        except ModuleNotFoundError:
+            raise ValueError(f"--set {assignment!r}: {package} has no module {module_name!r}; {example}") from None
+        old = getattr(module, name, None)
+        if isinstance(old, bool) or not isinstance(old, (int, float)):
+            raise ValueError(f"--set {assignment!r}: {module.__name__} has no numeric constant {name}; {example}")
+        try:
+            value = type(old)(text.strip())
+        except ValueError:
+            kind = "a whole number" if isinstance(old, int) else "a number"
+            raise ValueError(f"--set {assignment!r}: {module_name}.{name} is {old!r}; give {kind}") from None
+        for holder in [module, *_importers(package, module_name, name)]:
+            setattr(holder, name, value)
+        done[f"{module_name}.{name}"] = value
+    return done
+
+
+def _importers(package: str, module_name: str, name: str) -> list:
+    """The modules of ``package`` that bind ``name`` by ``from .module_name import name``: read from their
+    source, since a value's identity cannot tell an imported constant from an equal one of their own."""
+    found = []
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        module = importlib.import_module(f"{package}.{info.name}")
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == module_name:
+                if any(alias.name == name and alias.asname in (None, name) for alias in node.names):
+                    found.append(module)
+    return found
 
 
 def up_axis_of(info: dict) -> str | None:
@@ -872,6 +927,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--camera-views", action="store_true",
                         help=f"also segment each LiDAR sweep cut to what KITTI's colour camera sees, at "
                              f"{len(CAMERA_HEADINGS)} headings")
+    parser.add_argument("--set", nargs="*", default=[], metavar="MODULE.NAME=VALUE",
+                        help="run with constants of openshape_ood.segmentation set to other values, e.g. "
+                             "convexity._VALLEY_SHARE=0.1 (recorded in the JSON under 'constants')")
     parser.add_argument("--orbit", action="store_true",
                         help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)
@@ -899,6 +957,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.frames_upright and not args.frames:
         parser.error("--frames-upright turns the virtual frames of --frames upright: give --frames as well")
 
+    try:
+        constants = set_constants(args.set)
+    except ValueError as exc:
+        parser.error(str(exc))
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
     candidates = combinations()[:1] if args.no_loso else combinations()
@@ -912,7 +974,8 @@ def main(argv: list[str] | None = None) -> None:
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
-          f"   (defaults {candidates[0]}, seed {args.seeds[0]})")  # fmt: skip
+          f"   (defaults {candidates[0]}, seed {args.seeds[0]}"
+          f"{f', set {constants}' if constants else ''})")  # fmt: skip
     skipped = {}
     for name in scans:
         try:  # a scan the reader cannot give is left out, named, and the run goes on
@@ -1052,7 +1115,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no scan of {args.data} could be read: {skipped}")
     chosen = choose_left_out(results, scans, kinds, candidates)
     left_out = {scan: results[chosen[scan]][scan] for scan in scans}
-    report = {"data": str(args.data), "seeds": args.seeds, "candidates": candidates, "kinds": {}, "scans": [],
+    report = {"data": str(args.data), "seeds": args.seeds, "constants": constants, "candidates": candidates,
+              "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,

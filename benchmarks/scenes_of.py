@@ -10,7 +10,7 @@ that tracked the unseen figure then is the one to watch now. The views that foll
 (``--orbit``, ``--surroundings``) turn about the support that commit's segmentation finds.
 
 Leave-one-scan-out sets this checkout's constants (:mod:`openshape_ood.segmentation.tuning`), which the
-other commit does not read, so it is not run (``--no-loso`` is implied).
+other commit does not read, so it is not run (``--no-loso`` is implied); ``--set`` is refused for that reason.
 
     git worktree add /tmp/old 24a1052
     python -m benchmarks.scenes_of /tmp/old --seeds 0 --perturb 2 --sparser 0.7 0.5 --frames 4 --crops --orbit
@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-"):
         raise SystemExit(f"usage: python -m benchmarks.scenes_of CHECKOUT [options of benchmarks.scenes]\n\n{__doc__}")
+    if any(arg == "--set" or arg.startswith("--set=") for arg in argv):
+        raise SystemExit("--set sets this checkout's constants, which the other checkout's segmentation does not read; "
+                         "run benchmarks.scenes in that checkout with --set instead")
     with CheckoutSegmenter(Path(argv[0])) as segmenter:
         original = scenes.segment_scene
         scenes.segment_scene = segmenter  # the seam the benchmark's own tests use

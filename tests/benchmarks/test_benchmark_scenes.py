@@ -590,3 +590,59 @@ def test_the_benchmark_samples_its_frames_of_furniture_down(tmp_path, capsys, mo
     assert sampled["settings"]["up_axis"] == "y" and row["sampled_frames"] == []  # no corner frames asked for
     assert report["kinds"]["room"]["object_frames_20000"]["found_050"] == sampled["found_050"]
     assert "the frames of furniture sampled down to 20000 points" in capsys.readouterr().out
+
+
+@pytest.fixture
+def constants_put_back(monkeypatch):
+    """The constants the tests of --set change, put back after each test."""
+    from openshape_ood.segmentation import clustering, convexity, geometry, planes, settings
+
+    for module, name in ((geometry, "SHEET"), (clustering, "SHEET"), (planes, "SHEET"),
+                         (convexity, "_VALLEY_SHARE"), (settings, "_VOXELS_ACROSS")):  # fmt: skip
+        monkeypatch.setattr(module, name, getattr(module, name))
+
+
+def test_set_constants_sets_a_constant_where_it_is_defined_and_where_it_is_imported_by_name(constants_put_back):
+    from openshape_ood.segmentation import clustering, convexity, geometry, planes, settings
+
+    done = scenes.set_constants(["geometry.SHEET=0.7", "settings._VOXELS_ACROSS=450", "convexity._VALLEY_SHARE=0.1"])
+    assert done == {"geometry.SHEET": 0.7, "settings._VOXELS_ACROSS": 450, "convexity._VALLEY_SHARE": 0.1}
+    assert geometry.SHEET == clustering.SHEET == planes.SHEET == 0.7  # planes and clustering import it by name
+    assert type(settings._VOXELS_ACROSS) is int and convexity._VALLEY_SHARE == 0.1
+
+
+@pytest.mark.parametrize(("assignment", "message"), [
+    ("SHEET=0.7", "give module.NAME=value"),
+    ("geometry.SHEET=", "give module.NAME=value"),
+    ("nowhere.SHEET=0.7", "has no module 'nowhere'"),
+    ("geometry.NOT_THERE=1", "has no numeric constant NOT_THERE"),
+    ("geometry.scene_xyz=1", "has no numeric constant scene_xyz"),
+    ("geometry.SHEET=half", r"geometry.SHEET is 0.5; give a number"),
+    ("settings._VOXELS_ACROSS=450.5", r"settings._VOXELS_ACROSS is 500; give a whole number"),
+])  # fmt: skip
+def test_set_constants_refuses_what_is_no_numeric_constant_and_sets_nothing(assignment, message, constants_put_back):
+    from openshape_ood.segmentation import geometry
+
+    with pytest.raises(ValueError, match=message):
+        scenes.set_constants([assignment])
+    assert geometry.SHEET == 0.5
+
+
+def test_the_benchmark_runs_with_constants_set_and_records_them(scan_folder, tmp_path, capsys, constants_put_back):
+    out = tmp_path / "scenes.json"
+    options = ["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso"]
+    scenes.main(options)
+    default = json.loads(out.read_text())
+    scenes.main([*options, "--set", "settings._VOXELS_ACROSS=50"])
+    report = json.loads(out.read_text())
+    assert default["constants"] == {} and report["constants"] == {"settings._VOXELS_ACROSS": 50}
+    [[before]], [[after]] = ([row["in_sample"] for row in r["scans"]] for r in (default, report))
+    # The voxel floor indoors is the room's diagonal (of at most 10 m) over 50 instead of 500, far above the two
+    # point spacings that set it before.
+    diagonal = min(np.linalg.norm(after["settings"]["measured"]["extent"]), 10.0)
+    assert after["settings"]["voxel_size"] == pytest.approx(diagonal / 50, rel=0.05)
+    assert after["settings"]["voxel_size"] > 3 * before["settings"]["voxel_size"]
+    assert "set {'settings._VOXELS_ACROSS': 50}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        scenes.main([*options, "--set", "geometry.SHEET=flat"])
+    assert "give a number" in capsys.readouterr().err
