@@ -157,10 +157,10 @@ import ast
 import importlib
 import importlib.util
 import inspect
-import pkgutil
 import json
 import math
 import os
+import pkgutil
 import sys
 import time
 from collections import Counter
@@ -223,14 +223,14 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
     (``convexity._VALLEY_SHARE=0.1``, the module within :mod:`openshape_ood.segmentation`): in the module that
     defines it and in each module of the package that imports it by name (``from .geometry import SHEET``), so
     that a constant is measured at another value without an edited copy of the code. Returns what was set,
-    by ``module.NAME``. Raises ``ValueError`` naming the assignment when it is not of that form, names no
-    numeric constant, or gives a value of another type (a whole number for an integer constant)."""
+    by ``module.NAME``. Raises ``ValueError`` naming the assignment, before anything is set, when one is not of
+    that form, names no numeric constant, or gives a value of another type (a whole number for an integer)."""
     package = "openshape_ood.segmentation"
-    done: dict[str, int | float] = {}
+    example = "give module.NAME=value, e.g. convexity._VALLEY_SHARE=0.1"
+    checked = []
     for assignment in assignments:
         target, _, text = assignment.partition("=")
         module_name, _, name = target.strip().rpartition(".")
-        example = "give module.NAME=value, e.g. convexity._VALLEY_SHARE=0.1"
         if not module_name or not name or not text.strip():
             raise ValueError(f"--set {assignment!r}: {example}")
         try:
@@ -241,14 +241,14 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
         if isinstance(old, bool) or not isinstance(old, (int, float)):
             raise ValueError(f"--set {assignment!r}: {module.__name__} has no numeric constant {name}; {example}")
         try:
-            value = type(old)(text.strip())
+            checked.append((module, module_name, name, type(old)(text.strip())))
         except ValueError:
             kind = "a whole number" if isinstance(old, int) else "a number"
             raise ValueError(f"--set {assignment!r}: {module_name}.{name} is {old!r}; give {kind}") from None
+    for module, module_name, name, value in checked:
         for holder in [module, *_importers(package, module_name, name)]:
             setattr(holder, name, value)
-        done[f"{module_name}.{name}"] = value
-    return done
+    return {f"{module_name}.{name}": value for _, module_name, name, value in checked}
 
 
 def _importers(package: str, module_name: str, name: str) -> list:

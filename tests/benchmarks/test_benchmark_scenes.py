@@ -624,7 +624,7 @@ def test_set_constants_refuses_what_is_no_numeric_constant_and_sets_nothing(assi
     from openshape_ood.segmentation import geometry
 
     with pytest.raises(ValueError, match=message):
-        scenes.set_constants([assignment])
+        scenes.set_constants(["geometry.SHEET=0.7", assignment])  # the good one before it is not set either
     assert geometry.SHEET == 0.5
 
 

@@ -59,3 +59,8 @@ def test_a_folder_without_a_package_that_imports_is_refused(tmp_path):
         scenes_of.CheckoutSegmenter(tmp_path)
     with pytest.raises(SystemExit, match="usage: python -m benchmarks.scenes_of CHECKOUT"):
         scenes_of.main(["--seeds", "0"])
+
+
+def test_constants_set_here_are_refused_as_the_other_checkout_would_not_read_them():
+    with pytest.raises(SystemExit, match="--set sets this checkout's constants"):
+        scenes_of.main([str(CHECKOUT), "--seeds", "0", "--set", "geometry.SHEET=0.7"])
