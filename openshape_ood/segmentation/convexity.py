@@ -49,7 +49,8 @@ _NOISE_FACTOR = 2.5
 # "Constants chosen again by the benchmark's rule").
 _VALLEY_SHARE = 0.2
 #: A part is split off only when it holds this share of the object's voxels; smaller concave pieces
-#: (a handle, a dent, noise at an edge) stay with the part they touch.
+#: (a handle, a dent, noise at an edge) stay with the part they touch. At 0.05 the benchmark's views find 54
+#: objects more with 200 false segments more, the rooms side by side more false segments than objects.
 PART_SHARE = 0.1
 
 
