@@ -245,22 +245,25 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
         except ValueError:
             kind = "a whole number" if isinstance(old, int) else "a number"
             raise ValueError(f"--set {assignment!r}: {module_name}.{name} is {old!r}; give {kind}") from None
+    importers = _importers(package)
     for module, module_name, name, value in checked:
-        for holder in [module, *_importers(package, module_name, name)]:
+        for holder in [module, *importers.get((module_name, name), [])]:
             setattr(holder, name, value)
     return {f"{module_name}.{name}": value for _, module_name, name, value in checked}
 
 
-def _importers(package: str, module_name: str, name: str) -> list:
-    """The modules of ``package`` that bind ``name`` by ``from .module_name import name``: read from their
-    source, since a value's identity cannot tell an imported constant from an equal one of their own."""
-    found = []
+def _importers(package: str) -> dict[tuple[str, str], list]:
+    """For each ``(module, name)`` that modules of ``package`` bind by ``from .module import name``, those modules:
+    read from their source, since a value's identity cannot tell an imported constant from an equal one of
+    their own."""
+    found: dict[tuple[str, str], list] = {}
     for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
         module = importlib.import_module(f"{package}.{info.name}")
         for node in ast.walk(ast.parse(inspect.getsource(module))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == module_name:
-                if any(alias.name == name and alias.asname in (None, name) for alias in node.names):
-                    found.append(module)
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                for alias in node.names:
+                    if alias.asname in (None, alias.name):
+                        found.setdefault((node.module, alias.name), []).append(module)
     return found
 
 
