@@ -224,9 +224,11 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
     defines it and in each module of the package that imports it by name (``from .geometry import SHEET``), so
     that a constant is measured at another value without an edited copy of the code. Returns what was set,
     by ``module.NAME``. Raises ``ValueError`` naming the assignment, before anything is set, when one is not of
-    that form, names no numeric constant, or gives a value of another type (a whole number for an integer)."""
+    that form, names no numeric constant or one the module imports (``clustering.SHEET``: set ``geometry.SHEET``),
+    or gives a value of another type (a whole number for an integer)."""
     package = "openshape_ood.segmentation"
     example = "give module.NAME=value, e.g. convexity._VALLEY_SHARE=0.1"
+    importers = _importers(package)
     checked = []
     for assignment in assignments:
         target, _, text = assignment.partition("=")
@@ -240,12 +242,14 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
         old = getattr(module, name, None)
         if isinstance(old, bool) or not isinstance(old, (int, float)):
             raise ValueError(f"--set {assignment!r}: {module.__name__} has no numeric constant {name}; {example}")
+        source = next((home for (home, bound), held in importers.items() if bound == name and module in held), None)
+        if source is not None:  # its copy alone would change, the module that defines it keeping the old value
+            raise ValueError(f"--set {assignment!r}: {module_name} imports {name} from {source}; set {source}.{name}")
         try:
             checked.append((module, module_name, name, type(old)(text.strip())))
         except ValueError:
             kind = "a whole number" if isinstance(old, int) else "a number"
             raise ValueError(f"--set {assignment!r}: {module_name}.{name} is {old!r}; give {kind}") from None
-    importers = _importers(package)
     for module, module_name, name, value in checked:
         for holder in [module, *importers.get((module_name, name), [])]:
             setattr(holder, name, value)

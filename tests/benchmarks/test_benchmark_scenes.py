@@ -617,6 +617,7 @@ def test_set_constants_sets_a_constant_where_it_is_defined_and_where_it_is_impor
     ("nowhere.SHEET=0.7", "has no module 'nowhere'"),
     ("geometry.NOT_THERE=1", "has no numeric constant NOT_THERE"),
     ("geometry.scene_xyz=1", "has no numeric constant scene_xyz"),
+    ("clustering.SHEET=0.7", "clustering imports SHEET from geometry; set geometry.SHEET"),
     ("geometry.SHEET=half", r"geometry.SHEET is 0.5; give a number"),
     ("settings._VOXELS_ACROSS=450.5", r"settings._VOXELS_ACROSS is 500; give a whole number"),
 ])  # fmt: skip
