@@ -154,6 +154,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -166,6 +167,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -202,6 +204,8 @@ FINER_SOURCE = 8
 # or behind a nearer one shows a sliver that no segmentation is asked to find.
 FRAME_MIN_GT_POINTS = 200
 
+# The package whose constants --set sets.
+SEGMENTATION = "openshape_ood.segmentation"
 # ../shared/data/scenes_real beside the checkout, or where OPENSHAPE_OOD_SCENES_REAL points.
 DEFAULT_DATA = Path(
     os.environ.get("OPENSHAPE_OOD_SCENES_REAL", Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes_real")
@@ -223,12 +227,22 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
     (``convexity._VALLEY_SHARE=0.1``, the module within :mod:`openshape_ood.segmentation`): in the module that
     defines it and in each module of the package that imports it by name (``from .geometry import SHEET``), so
     that a constant is measured at another value without an edited copy of the code. Returns what was set,
-    by ``module.NAME``. Raises ``ValueError`` naming the assignment, before anything is set, when one is not of
-    that form, names no numeric constant or one the module imports (``clustering.SHEET``: set ``geometry.SHEET``),
-    or gives a value of another type (a whole number for an integer)."""
-    package = "openshape_ood.segmentation"
+    by ``module.NAME``. Raises ``ValueError`` as :func:`checked_constants` does, before anything is set."""
+    checked = checked_constants(assignments)
+    importers = _importers(SEGMENTATION)
+    for module, module_name, name, value, _ in checked:
+        for holder in [module, *importers.get((module_name, name), [])]:
+            setattr(holder, name, value)
+    return {f"{module_name}.{name}": value for _, module_name, name, value, _ in checked}
+
+
+def checked_constants(assignments: list[str]) -> list[tuple[ModuleType, str, str, int | float, int | float]]:
+    """Each ``module.NAME=value`` as ``(module, module name, NAME, value, value now)``, nothing set. Raises
+    ``ValueError`` naming the assignment when one is not of that form, names no numeric constant or one the
+    module imports (``clustering.SHEET``: set ``geometry.SHEET``), or gives a value of another type (a whole
+    number for an integer)."""
     example = "give module.NAME=value, e.g. convexity._VALLEY_SHARE=0.1"
-    importers = _importers(package)
+    importers = _importers(SEGMENTATION)
     checked = []
     for assignment in assignments:
         target, _, text = assignment.partition("=")
@@ -236,9 +250,9 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
         if not module_name or not name or not text.strip():
             raise ValueError(f"--set {assignment!r}: {example}")
         try:
-            module = importlib.import_module(f"{package}.{module_name}")
+            module = importlib.import_module(f"{SEGMENTATION}.{module_name}")
         except ModuleNotFoundError:
-            raise ValueError(f"--set {assignment!r}: {package} has no module {module_name!r}; {example}") from None
+            raise ValueError(f"--set {assignment!r}: {SEGMENTATION} has no module {module_name!r}; {example}") from None
         old = getattr(module, name, None)
         if isinstance(old, bool) or not isinstance(old, (int, float)):
             raise ValueError(f"--set {assignment!r}: {module.__name__} has no numeric constant {name}; {example}")
@@ -246,20 +260,18 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
         if source is not None:  # its copy alone would change, the module that defines it keeping the old value
             raise ValueError(f"--set {assignment!r}: {module_name} imports {name} from {source}; set {source}.{name}")
         try:
-            checked.append((module, module_name, name, type(old)(text.strip())))
+            checked.append((module, module_name, name, type(old)(text.strip()), old))
         except ValueError:
             kind = "a whole number" if isinstance(old, int) else "a number"
             raise ValueError(f"--set {assignment!r}: {module_name}.{name} is {old!r}; give {kind}") from None
-    for module, module_name, name, value in checked:
-        for holder in [module, *importers.get((module_name, name), [])]:
-            setattr(holder, name, value)
-    return {f"{module_name}.{name}": value for _, module_name, name, value in checked}
+    return checked
 
 
+@functools.cache
 def _importers(package: str) -> dict[tuple[str, str], list]:
     """For each ``(module, name)`` that modules of ``package`` bind by ``from .module import name``, those modules:
-    read from their source, since a value's identity cannot tell an imported constant from an equal one of
-    their own."""
+    read from their source (once per process), since a value's identity cannot tell an imported constant from an
+    equal one of their own."""
     found: dict[tuple[str, str], list] = {}
     for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
         module = importlib.import_module(f"{package}.{info.name}")
