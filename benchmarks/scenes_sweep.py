@@ -1,0 +1,295 @@
+"""Choosing one constant of the segmentation by the benchmark's rule, on all scans and with each left out.
+
+Runs :mod:`benchmarks.scenes` once per value of the constant (``--set module.NAME=value``) and per group of
+views (:data:`VIEW_GROUPS`: the scans of one kind with the copies and views that stand for scans of that kind
+we lack), sums the objects found and the false segments per scan and view, and applies the rule written down
+in the segmentation log (stop 84), which issue 26's bar sets:
+
+1. a value is admissible when, against the constant's value now, no view newly shows more false segments
+   than objects found (the bar's second half), no kind finds fewer of its scans' own objects (in-sample: the
+   bar's last line) and the class-agnostic AP50 of all segments pooled does not fall;
+2. among the admissible values, the one that finds the most objects, then shows the fewest false segments;
+   a tie keeps the value now.
+
+Leave-one-scan-out applies the rule to the rows of the other scans and gives the left-out scan's figures at
+the value chosen beside those at the value now. A constant that acts on one kind alone, with one scan of that
+kind, has no other scan to be chosen on: the rule then keeps the value now, and the output says so.
+
+    python -m benchmarks.scenes_sweep convexity._VALLEY_SHARE 0.1 0.15 0.2 0.25 0.3 --jobs 2
+    python -m benchmarks.scenes_sweep clustering._FLAT 0.15 0.2 0.25 --groups sweeps
+
+Each run's JSON and output are kept in ``--out`` (one file per group and value); the summary goes to
+``--out``/sweep.json. With ``--jobs N`` the runs go N at a time, each on one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from openshape_ood.atomic import replacing
+
+from . import scenes
+
+
+class ViewGroup(NamedTuple):
+    """One command of :mod:`benchmarks.scenes` per value: the scans of ``kind``, these ``options``; its
+    in-sample rows count only where ``in_sample`` (another group holds them with more seeds)."""
+
+    kind: str
+    options: tuple[str, ...]
+    in_sample: bool = True
+
+
+SEEDS = ("--seeds", "0", "1", "2", "3", "4")
+# The views stop 84 chose ten constants on (docs/scenes-segmentation-log.md, "Constants chosen again by the
+# benchmark's rule (stop 84)"): the rooms with seeds 0-4 and their sparser, finer, coarser and finer-voxel,
+# cropped and side-by-side copies; their camera frames (one seed, as the frames are many); the table tops seen
+# from other places, with the room round them and with their objects pushed together; the sweep perturbed,
+# sparser, with its objects turned about the sensor and cut to a camera's view.
+VIEW_GROUPS = {
+    "rooms": ViewGroup("room", (*SEEDS, "--sparser", "0.7", "0.5", "0.35", "--finer", "1.5", "2", "--voxel-scales",
+                                "0.9", "1.1", "--crops", "--side-by-side")),
+    "frames": ViewGroup("room", ("--seeds", "0", "--frames", "4", "--frames-upright", "--frame-points", "50000",
+                                 "--object-frames"), in_sample=False),
+    "table-tops": ViewGroup("table-top", ("--seeds", "0", "--orbit", "--surroundings", "--pushed")),
+    "sweeps": ViewGroup("LiDAR", (*SEEDS, "--perturb", "4", "--sparser", "0.7", "0.5", "--turned", "--camera-views")),
+}
+# Keys of a scan's entry in the benchmark's JSON that hold no view of its own (leave-one-scan-out is not run).
+_NOT_VIEWS = {"scan", "kind", "chosen", "leave_one_scan_out"}
+
+
+@dataclass
+class Tally:
+    """What one view of one scan gave at one value, summed over its rows: objects found at IoU >= 0.5, false
+    segments, objects counted, and every segment's point count and match (for AP50)."""
+
+    found: int = 0
+    false: int = 0
+    objects: int = 0
+    points: list[int] = field(default_factory=list)
+    match: list[int] = field(default_factory=list)
+
+    def add_row(self, row: dict) -> None:
+        """Count one row of the benchmark (a segmentation of one scan, copy or view)."""
+        self.merge(Tally(row["found_050"], row["false"], row["objects"], row["segment_points"], row["segment_match"]))
+
+    def merge(self, other: Tally) -> None:
+        """Count another tally."""
+        self.found += other.found
+        self.false += other.false
+        self.objects += other.objects
+        self.points = self.points + list(other.points)
+        self.match = self.match + list(other.match)
+
+
+# By value, then by (scan, view).
+Tallies = dict[float, dict[tuple[str, str], Tally]]
+
+
+def tally_report(report: dict, group: str, in_sample: bool = True) -> dict[tuple[str, str], Tally]:
+    """The tallies of one run of :mod:`benchmarks.scenes` (its JSON), each view named ``group: view`` (a copy of
+    several factors by each, ``rooms: sparser 0.7``); the in-sample rows only where ``in_sample``."""
+    tallies: dict[tuple[str, str], Tally] = {}
+    for entry in report["scans"]:
+        for view, held in entry.items():
+            if view in _NOT_VIEWS or (view == "in_sample" and not in_sample):
+                continue
+            for label, rows in _rows_by_label(view, held):
+                tally = tallies.setdefault((entry["scan"], f"{group}: {label}"), Tally())
+                for row in rows:
+                    tally.add_row(row)
+    return {key: tally for key, tally in tallies.items() if tally.objects or tally.points}
+
+
+def _rows_by_label(view: str, held) -> Iterator[tuple[str, list[dict]]]:
+    if isinstance(held, dict):  # copies by factor: {"0.7": [rows], ...}
+        for factor, rows in held.items():
+            yield f"{view} {factor}", rows
+    elif isinstance(held, list):
+        yield view, held
+
+
+def summed(tallies: dict[tuple[str, str], Tally], scans: Iterable[str]) -> dict[str, Tally]:
+    """Per view, the tallies of ``scans`` added."""
+    scans = set(scans)
+    views: dict[str, Tally] = {}
+    for (scan, view), tally in tallies.items():
+        if scan in scans:
+            views.setdefault(view, Tally()).merge(tally)
+    return views
+
+
+def verdicts(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, str]) -> dict[float, str]:
+    """For each value, ``""`` where the rule admits it on ``scans`` (:mod:`benchmarks.scenes_sweep`), else why not."""
+    base = summed(tallies[now], scans)
+    base_ap = _ap(base)
+    base_kinds = _in_sample_by_kind(tallies[now], scans, kinds)
+    reasons = {}
+    for value, by_view in tallies.items():
+        views = summed(by_view, scans)
+        newly = [view for view, tally in views.items() if tally.false > tally.found
+                 and not (view in base and base[view].false > base[view].found)]  # fmt: skip
+        fewer = [kind for kind, found in _in_sample_by_kind(by_view, scans, kinds).items()
+                 if found < base_kinds.get(kind, 0)]  # fmt: skip
+        why = []
+        if newly:
+            why.append("more false segments than found in " + ", ".join(sorted(newly)))
+        if fewer:
+            why.append("fewer of their own objects found in " + ", ".join(sorted(fewer)))
+        if _ap(views) < base_ap:
+            why.append(f"AP50 {_ap(views):.4f} below {base_ap:.4f}")
+        reasons[value] = "; ".join(why)
+    reasons[now] = ""
+    return reasons
+
+
+def choose(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, str]) -> float:
+    """The value the rule takes on ``scans``: among the admissible ones (:func:`verdicts`) the most found, then the
+    fewest false segments; a tie keeps ``now``, then the value tried first."""
+    admitted = [value for value, why in verdicts(tallies, now, scans, kinds).items() if not why]
+
+    def score(value: float) -> tuple[int, int, bool]:
+        views = summed(tallies[value], scans).values()
+        return sum(t.found for t in views), -sum(t.false for t in views), value == now
+
+    return max(admitted, key=score)  # max keeps the first of equals: the order the values were given
+
+
+def _in_sample_by_kind(by_view: dict[tuple[str, str], Tally], scans: list[str], kinds: dict[str, str]) -> dict:
+    found: dict[str, int] = {}
+    for (scan, view), tally in by_view.items():
+        if scan in scans and view.endswith(": in_sample"):
+            found[kinds[scan]] = found.get(kinds[scan], 0) + tally.found
+    return found
+
+
+def _ap(views: dict[str, Tally]) -> float:
+    points = [p for tally in views.values() for p in tally.points]
+    match = [m for tally in views.values() for m in tally.match]
+    objects = sum(tally.objects for tally in views.values())
+    return scenes.average_precision(points, match, objects) if objects else 0.0
+
+
+def run_group(constant: str, value: float, group: str, scans: list[str], data: Path, out: Path, threads: int | None
+              ) -> Path:  # fmt: skip
+    """Run :mod:`benchmarks.scenes` with ``constant`` at ``value`` on the views of ``group`` (``scans``); returns
+    its JSON. Its output goes beside it (``.txt``). Raises ``RuntimeError`` naming the log when the run fails."""
+    path = out / f"{group}_{value}.json"
+    command = [sys.executable, "-m", "benchmarks.scenes", "--data", str(data), "--no-loso", "--set",
+               f"{constant}={value}", "--out", str(path), "--only", *scans, *VIEW_GROUPS[group].options]  # fmt: skip
+    env = dict(os.environ)
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    log = path.with_suffix(".txt")
+    with open(log, "w") as handle:
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                              cwd=Path(__file__).resolve().parents[1], check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{group} at {value} failed (exit {done.returncode}): see {log}")
+    return path
+
+
+def table(tallies: Tallies, now: float, scans: list[str]) -> str:
+    """Objects found (false segments) per view and value, summed over ``scans``, in Markdown; the value now in bold."""
+    values = list(tallies)
+    by_value = {value: summed(tallies[value], scans) for value in values}
+    views = sorted({view for held in by_value.values() for view in held})
+    head = " | ".join(f"**{value:g}**" if value == now else f"{value:g}" for value in values)
+    lines = [f"| view | {head} |", "|---" * (len(values) + 1) + "|"]
+    for view in views:
+        cells = [by_value[value].get(view, Tally()) for value in values]
+        lines.append(f"| {view} | " + " | ".join(f"{c.found} ({c.false})" for c in cells) + " |")
+    totals = [(sum(t.found for t in by_value[v].values()), sum(t.false for t in by_value[v].values())) for v in values]
+    lines.append("| all | " + " | ".join(f"{found} ({false})" for found, false in totals) + " |")
+    lines.append("| AP50 | " + " | ".join(f"{_ap(by_value[value]):.4f}" for value in values) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("constant", help="module.NAME of a numeric constant of openshape_ood.segmentation")
+    parser.add_argument("values", nargs="+", help="values to try (the value now is added when missing)")
+    parser.add_argument("--groups", nargs="+", choices=list(VIEW_GROUPS), default=list(VIEW_GROUPS),
+                        help="groups of views to run (default all; a group whose kind has no scan is left out)")
+    parser.add_argument("--data", type=Path, default=scenes.DEFAULT_DATA, help="folder of scans with load_gt.py")
+    parser.add_argument("--out", type=Path, default=Path("results/sweep"), help="folder for each run's JSON and output")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each on one thread when more than one")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs takes 1 or more runs at a time, not {args.jobs}")
+    try:
+        checked = scenes.checked_constants([f"{args.constant}={value}" for value in args.values])
+    except ValueError as exc:
+        parser.error(str(exc))
+    values, now = [value for *_, value, _ in checked], checked[0][-1]
+    values = list(dict.fromkeys(values if now in values else [now, *values]))
+
+    reader = scenes.load_ground_truth_reader(args.data.resolve())
+    kinds = {name: scenes.kind_of(reader.info(name)) for name in reader.list_scenes()}
+    groups = {group: [scan for scan, kind in kinds.items() if kind == VIEW_GROUPS[group].kind] for group in args.groups}
+    groups = {group: members for group, members in groups.items() if members}
+    if not groups:
+        raise SystemExit(f"{args.data} holds no scan of the kinds of {args.groups}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = [(value, group) for value in values for group in groups]
+    print(f"{args.constant}: now {now:g}; {len(runs)} runs of benchmarks.scenes ({', '.join(groups)}), "
+          f"{args.jobs} at a time; each run's JSON and output in {args.out}", flush=True)
+    threads = 1 if args.jobs > 1 else None
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {run: pool.submit(run_group, args.constant, run[0], run[1], groups[run[1]], args.data, args.out,
+                                    threads) for run in runs}  # fmt: skip
+    tallies: Tallies = {value: {} for value in values}
+    failed = set()
+    for (value, group), future in futures.items():
+        try:
+            report = json.loads(future.result().read_text())
+        except (RuntimeError, OSError, ValueError) as exc:  # one failed run leaves its value out, not the sweep
+            print(f"{args.constant}={value:g} left out: {exc}", file=sys.stderr)
+            failed.add(value)
+            continue
+        tallies[value].update(tally_report(report, group, VIEW_GROUPS[group].in_sample))
+    if now in failed:
+        raise SystemExit(f"the runs at the value now ({now:g}) failed: nothing to compare with; see {args.out}")
+    tallies = {value: held for value, held in tallies.items() if value not in failed}
+    scans = sorted({scan for held in tallies.values() for scan, _ in held})
+
+    print(f"\nObjects found (false segments) summed over seeds, copies and views; {args.constant} now {now:g} (bold)\n")
+    print(table(tallies, now, scans))
+    reasons = verdicts(tallies, now, scans, kinds)
+    chosen = choose(tallies, now, scans, kinds)
+    print("\nThe rule:", "; ".join(f"{value:g} {why or 'admitted'}" for value, why in reasons.items()))
+    print(f"chosen on all {len(scans)} scans: {chosen:g}")
+    left_out = {}
+    for scan in scans:
+        others = [other for other in scans if other != scan]
+        measured = any(s in others for held in tallies.values() for s, _ in held)
+        pick = choose(tallies, now, others, kinds) if measured else now
+        at = {value: summed(tallies[value], [scan]).values() for value in (now, pick)}
+        figures = {value: (sum(t.found for t in held), sum(t.false for t in held)) for value, held in at.items()}
+        left_out[scan] = {"chosen": pick, "found_false": figures[pick], "now": figures[now], "measured_on_others": measured}
+        print(f"left out {scan}: chosen on the others {pick:g}" + ("" if measured else " (no other scan was run)")
+              + f", there {figures[pick][0]} found ({figures[pick][1]} false) against {figures[now][0]} "
+                f"({figures[now][1]}) at {now:g}")  # fmt: skip
+    summary = {
+        "constant": args.constant, "now": now, "values": list(tallies), "groups": {g: list(VIEW_GROUPS[g]) for g in groups},
+        "scans": scans, "failed": sorted(failed), "verdicts": {str(v): why for v, why in reasons.items()},
+        "chosen": chosen, "left_out": left_out,
+        "views": {str(value): {view: [t.found, t.false] for view, t in summed(tallies[value], scans).items()}
+                  for value in tallies},
+    }  # fmt: skip
+    with replacing(args.out / "sweep.json") as temporary:
+        temporary.write_text(json.dumps(summary, indent=1))
+    print(f"wrote {args.out / 'sweep.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""benchmarks.scenes_sweep: one constant tried at several values, chosen by the benchmark's rule on all scans and
+with each left out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import scenes_sweep
+from benchmarks.scenes_sweep import Tally, ViewGroup, choose, summed, tally_report, verdicts
+
+from ..helpers.scenes import write_scan_folder
+
+
+def _row(found, false, objects, points=(), match=()):
+    return {"found_050": found, "false": false, "objects": objects, "segment_points": list(points),
+            "segment_match": list(match)}  # fmt: skip
+
+
+def test_a_report_is_tallied_per_scan_and_view_copies_by_factor_and_in_sample_only_where_asked():
+    report = {"scans": [{
+        "scan": "a", "kind": "room", "chosen": {}, "leave_one_scan_out": [_row(9, 9, 9)],
+        "in_sample": [_row(2, 1, 3, [50, 20], [1, -1]), _row(3, 0, 3, [40], [1])],
+        "sparser": {"0.7": [_row(1, 2, 3)], "0.5": [_row(0, 1, 2), _row(1, 1, 2)]},
+        "crops": [], "turned": [],
+    }]}  # fmt: skip
+    tallies = tally_report(report, "rooms")
+    assert sorted(tallies) == [("a", "rooms: in_sample"), ("a", "rooms: sparser 0.5"), ("a", "rooms: sparser 0.7")]
+    in_sample = tallies[("a", "rooms: in_sample")]
+    assert (in_sample.found, in_sample.false, in_sample.objects) == (5, 1, 6)
+    assert (in_sample.points, in_sample.match) == ([50, 20, 40], [1, -1, 1])
+    half = tallies[("a", "rooms: sparser 0.5")]
+    assert (half.found, half.false, half.objects) == (1, 2, 4)
+    assert ("a", "frames: in_sample") not in tally_report(report, "frames", in_sample=False)
+    assert len(tally_report(report, "frames", in_sample=False)) == 2
+
+
+def _tally(found, false, objects=None, ap_one=True):
+    """A view's tally with one matching segment per object found and ``false`` that match none (0, as
+    benchmarks.scenes.segment_matches marks them), and AP50 1.0 (the matching segments largest) or below it
+    (one that matches none largest)."""
+    objects = found if objects is None else objects
+    points = [1000 - k for k in range(found)] + [500 - k for k in range(false)]
+    match = [1] * found + [0] * false
+    if not ap_one and false:
+        points, match = [2000, *points[:-1]], [0, *match[:-1]]
+    return Tally(found, false, objects, points, match)
+
+
+KINDS = {"room1": "room", "room2": "room", "sweep": "LiDAR"}
+
+
+def _tallies():
+    """Per value, two rooms and a sweep; 0.2 is the value now (18 found, 9 false; the rooms find 9 of their own).
+    Hand-made so that each other value fails one check of the rule, or passes them all."""
+
+    def scans(room1, room2, frames, sweep, ap_one=True):
+        return {("room1", "rooms: in_sample"): _tally(*room1, ap_one=ap_one), ("room2", "rooms: in_sample"): _tally(*room2),
+                ("room1", "frames: frames"): _tally(*frames), ("sweep", "sweeps: in_sample"): _tally(*sweep)}  # fmt: skip
+
+    return {
+        0.2: scans((5, 1), (4, 1), (3, 2), (6, 5)),
+        0.1: scans((5, 1), (4, 1), (4, 5), (6, 5)),  # one more found, but the frames newly show 5 false for 4 found
+        0.3: scans((3, 0), (5, 0), (8, 0), (6, 5)),  # four more, but the rooms find 8 of their own against 9
+        0.25: scans((6, 1), (4, 1), (3, 2), (6, 5), ap_one=False),  # one more, but AP50 falls
+        0.15: scans((5, 1), (5, 1), (3, 2), (6, 4)),  # one more found, one false segment fewer: admitted
+    }
+
+
+def test_the_rule_refuses_a_value_that_makes_a_view_show_more_false_than_found_or_lowers_ap50_or_a_kinds_own():
+    tallies = _tallies()
+    reasons = verdicts(tallies, 0.2, list(KINDS), KINDS)
+    assert reasons[0.2] == "" and reasons[0.15] == ""
+    assert reasons[0.1] == "more false segments than found in frames: frames"
+    assert reasons[0.3] == "fewer of their own objects found in room"
+    assert reasons[0.25].startswith("AP50 ") and reasons[0.25].endswith("below 1.0000")
+    assert choose(tallies, 0.2, list(KINDS), KINDS) == 0.15
+    # room2 left out: on room1 and the sweep 0.15 shows one false segment fewer (the sweep's).
+    assert choose(tallies, 0.2, ["room1", "sweep"], KINDS) == 0.15
+    # On room1 alone 0.15 ties with 0.2, and the others are refused: the value now stays.
+    assert choose(tallies, 0.2, ["room1"], KINDS) == 0.2
+
+
+def test_a_view_already_over_the_line_does_not_refuse_a_value_and_ties_keep_the_value_now():
+    over = {0.2: {("s", "g: v"): _tally(3, 5)}, 0.5: {("s", "g: v"): _tally(4, 6)}, 0.7: {("s", "g: v"): _tally(3, 4)}}
+    assert verdicts(over, 0.2, ["s"], {"s": "room"}) == {0.2: "", 0.5: "", 0.7: ""}
+    assert choose(over, 0.2, ["s"], {"s": "room"}) == 0.5  # most found
+    even = {0.5: {("s", "g: v"): _tally(3, 5)}, 0.2: {("s", "g: v"): _tally(3, 5)}}
+    assert choose(even, 0.2, ["s"], {"s": "room"}) == 0.2
+
+
+def test_views_are_summed_over_the_scans_given():
+    tallies = {("a", "g: v"): _tally(1, 2), ("b", "g: v"): _tally(3, 1), ("b", "g: w"): _tally(2, 0)}
+    views = summed(tallies, ["a", "b"])
+    assert (views["g: v"].found, views["g: v"].false, views["g: v"].objects, len(views["g: v"].points)) == (4, 3, 4, 7)
+    assert set(summed(tallies, ["a"])) == {"g: v"}
+    assert tallies[("a", "g: v")].found == 1  # the scans' own tallies are not changed
+
+
+@pytest.fixture
+def one_group(monkeypatch):
+    """The sweep's groups cut to one quick run per value: the rooms, seed 0, nothing else."""
+    monkeypatch.setattr(scenes_sweep, "VIEW_GROUPS", {"rooms": ViewGroup("room", ("--seeds", "0"))})
+
+
+def test_a_sweep_runs_the_benchmark_at_each_value_and_writes_what_the_rule_chose(one_group, tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    out = tmp_path / "sweep"
+    scenes_sweep.main(["settings._VOXELS_ACROSS", "50", "--data", str(folder), "--out", str(out), "--jobs", "2"])
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["now"] == 500 and summary["values"] == [500, 50]  # the value now is added, and first
+    assert json.loads((out / "rooms_50.json").read_text())["constants"] == {"settings._VOXELS_ACROSS": 50}
+    assert json.loads((out / "rooms_500.json").read_text())["constants"] == {"settings._VOXELS_ACROSS": 500}
+    assert set(summary["views"]["500"]) == {"rooms: in_sample"}
+    # One scan: nothing else to choose on when it is left out, so the value now is kept there.
+    assert summary["left_out"]["room"]["measured_on_others"] is False
+    assert summary["left_out"]["room"]["chosen"] == 500
+    printed = capsys.readouterr().out
+    assert "| view | **500** | 50 |" in printed and "(no other scan was run)" in printed
+
+
+def test_a_failed_run_leaves_its_value_out_and_without_the_value_now_there_is_nothing_to_compare(
+    one_group, tmp_path, monkeypatch, capsys
+):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    real = scenes_sweep.run_group
+
+    def failing(constant, value, *rest):
+        if value == 50:
+            raise RuntimeError("rooms at 50 failed (exit 1): see the log")
+        return real(constant, value, *rest)
+
+    monkeypatch.setattr(scenes_sweep, "run_group", failing)
+    scenes_sweep.main(["settings._VOXELS_ACROSS", "50", "--data", str(folder), "--out", str(tmp_path / "a")])
+    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["failed"] == [50]
+    assert "settings._VOXELS_ACROSS=50 left out: rooms at 50 failed" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match=r"the runs at the value now \(50\) failed"):
+        monkeypatch.setattr(scenes_sweep.scenes, "checked_constants", lambda assignments: [
+            (None, "settings", "_VOXELS_ACROSS", 50, 50)])  # fmt: skip
+        scenes_sweep.main(["settings._VOXELS_ACROSS", "50", "--data", str(folder), "--out", str(tmp_path / "b")])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["convexity._NO_SUCH", "1"], "has no numeric constant _NO_SUCH"),
+        (["clustering.SHEET", "0.7"], "set geometry.SHEET"),
+        (["settings._VOXELS_ACROSS", "2.5"], "give a whole number"),
+        (["settings._VOXELS_ACROSS", "400", "--jobs", "0"], "--jobs takes 1 or more"),
+    ],
+)
+def test_a_sweep_refuses_what_it_cannot_run(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        scenes_sweep.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_a_folder_without_scans_of_the_groups_kinds_is_refused(one_group, tmp_path):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "LiDAR sweep"})
+    with pytest.raises(SystemExit, match="holds no scan of the kinds of"):
+        scenes_sweep.main(["settings._VOXELS_ACROSS", "400", "--data", str(folder), "--out", str(tmp_path / "o")])
