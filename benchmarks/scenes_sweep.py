@@ -29,8 +29,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -244,9 +245,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.constant}: now {now:g}; {len(runs)} runs of benchmarks.scenes ({', '.join(groups)}), "
           f"{args.jobs} at a time; each run's JSON and output in {args.out}", flush=True)
     threads = 1 if args.jobs > 1 else None
+    start = time.perf_counter()
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {run: pool.submit(run_group, args.constant, run[0], run[1], groups[run[1]], args.data, args.out,
                                     threads) for run in runs}  # fmt: skip
+        for done, future in enumerate(as_completed(futures.values()), 1):  # runs take minutes: say how far it is
+            value, group = next(run for run, held in futures.items() if held is future)
+            print(f"  {done}/{len(runs)}: {group} at {value:g} {'failed' if future.exception() else 'done'} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
     tallies: Tallies = {value: {} for value in values}
     failed = set()
     for (value, group), future in futures.items():

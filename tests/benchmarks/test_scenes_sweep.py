@@ -118,6 +118,7 @@ def test_a_sweep_runs_the_benchmark_at_each_value_and_writes_what_the_rule_chose
     assert summary["left_out"]["room"]["chosen"] == 500
     printed = capsys.readouterr().out
     assert "| view | **500** | 50 |" in printed and "(no other scan was run)" in printed
+    assert "1/2: rooms at" in printed and "2/2: rooms at" in printed  # each run said as it ends
 
 
 def test_a_failed_run_leaves_its_value_out_and_without_the_value_now_there_is_nothing_to_compare(
