@@ -180,6 +180,31 @@ def _ap(views: dict[str, Tally]) -> float:
     return scenes.average_precision(points, match, objects) if objects else 0.0
 
 
+def decide(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, str]) -> dict:
+    """What the rule says on ``scans``: ``verdicts`` (:func:`verdicts`), the value ``chosen`` on all of them, and
+    for each scan left out (``left_out``) the value chosen on the others with that scan's objects found and false
+    segments at it (``found_false``) and at ``now``; summed over the scans left out, ``left_out_total`` and
+    ``left_out_total_now``: the rule's own figure on scans it did not see, against keeping the value. A scan left
+    out with no other scan measured keeps ``now`` (``measured_on_others`` false)."""
+    left_out = {}
+    for scan in scans:
+        others = [other for other in scans if other != scan]
+        measured = any(held_scan in others for held in tallies.values() for held_scan, _ in held)
+        pick = choose(tallies, now, others, kinds) if measured else now
+        figures = {}
+        for value in (now, pick):
+            views = summed(tallies[value], [scan]).values()
+            figures[value] = (sum(t.found for t in views), sum(t.false for t in views))
+        left_out[scan] = {"chosen": pick, "found_false": figures[pick], "now": figures[now], "measured_on_others": measured}
+    return {
+        "verdicts": verdicts(tallies, now, scans, kinds),
+        "chosen": choose(tallies, now, scans, kinds),
+        "left_out": left_out,
+        "left_out_total": tuple(sum(held["found_false"][k] for held in left_out.values()) for k in (0, 1)),
+        "left_out_total_now": tuple(sum(held["now"][k] for held in left_out.values()) for k in (0, 1)),
+    }
+
+
 def run_group(constant: str, value: float, group: str, scans: list[str], data: Path, out: Path, threads: int | None
               ) -> Path:  # fmt: skip
     """Run :mod:`benchmarks.scenes` with ``constant`` at ``value`` on the views of ``group`` (``scans``); returns
@@ -270,25 +295,21 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"\nObjects found (false segments) summed over seeds, copies and views; {args.constant} now {now:g} (bold)\n")
     print(table(tallies, now, scans))
-    reasons = verdicts(tallies, now, scans, kinds)
-    chosen = choose(tallies, now, scans, kinds)
-    print("\nThe rule:", "; ".join(f"{value:g} {why or 'admitted'}" for value, why in reasons.items()))
-    print(f"chosen on all {len(scans)} scans: {chosen:g}")
-    left_out = {}
-    for scan in scans:
-        others = [other for other in scans if other != scan]
-        measured = any(s in others for held in tallies.values() for s, _ in held)
-        pick = choose(tallies, now, others, kinds) if measured else now
-        at = {value: summed(tallies[value], [scan]).values() for value in (now, pick)}
-        figures = {value: (sum(t.found for t in held), sum(t.false for t in held)) for value, held in at.items()}
-        left_out[scan] = {"chosen": pick, "found_false": figures[pick], "now": figures[now], "measured_on_others": measured}
-        print(f"left out {scan}: chosen on the others {pick:g}" + ("" if measured else " (no other scan was run)")
-              + f", there {figures[pick][0]} found ({figures[pick][1]} false) against {figures[now][0]} "
-                f"({figures[now][1]}) at {now:g}")  # fmt: skip
+    decided = decide(tallies, now, scans, kinds)
+    print("\nThe rule:", "; ".join(f"{value:g} {why or 'admitted'}" for value, why in decided["verdicts"].items()))
+    print(f"chosen on all {len(scans)} scans: {decided['chosen']:g}")
+    for scan, held in decided["left_out"].items():
+        (found, false), (found_now, false_now) = held["found_false"], held["now"]
+        print(f"left out {scan}: chosen on the others {held['chosen']:g}"
+              + ("" if held["measured_on_others"] else " (no other scan was run)")
+              + f", there {found} found ({false} false) against {found_now} ({false_now}) at {now:g}")  # fmt: skip
+    (found, false), (found_now, false_now) = decided["left_out_total"], decided["left_out_total_now"]
+    print(f"chosen with each scan left out: {found} found ({false} false) on the scans left out, against {found_now} "
+          f"({false_now}) at {now:g}")
     summary = {
         "constant": args.constant, "now": now, "values": list(tallies), "groups": {g: list(VIEW_GROUPS[g]) for g in groups},
-        "scans": scans, "failed": sorted(failed), "verdicts": {str(v): why for v, why in reasons.items()},
-        "chosen": chosen, "left_out": left_out,
+        "scans": scans, "failed": sorted(failed), **decided,
+        "verdicts": {str(value): why for value, why in decided["verdicts"].items()},
         "views": {str(value): {view: [t.found, t.false] for view, t in summed(tallies[value], scans).items()}
                   for value in tallies},
     }  # fmt: skip

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from benchmarks import scenes_sweep
-from benchmarks.scenes_sweep import Tally, ViewGroup, choose, summed, tally_report, verdicts
+from benchmarks.scenes_sweep import Tally, ViewGroup, choose, decide, summed, tally_report, verdicts
 
 from ..helpers.scenes import write_scan_folder
 
@@ -82,6 +82,21 @@ def test_the_rule_refuses_a_value_that_makes_a_view_show_more_false_than_found_o
     assert choose(tallies, 0.2, ["room1"], KINDS) == 0.2
 
 
+def test_each_scan_left_out_is_measured_at_the_value_the_others_choose_and_the_rules_figure_is_their_sum():
+    decided = decide(_tallies(), 0.2, list(KINDS), KINDS)
+    assert decided["chosen"] == 0.15
+    left_out = decided["left_out"]
+    # room1 out: on room2 and the sweep 0.3 and 0.15 both find 11 with 5 false (0.3 was given first); room1 at
+    # 0.3 finds 3 + 8 with none false, against 5 + 3 with 3 at 0.2.
+    assert (left_out["room1"]["chosen"], left_out["room1"]["found_false"], left_out["room1"]["now"]) == (0.3, (11, 0), (8, 3))
+    # room2 out: 0.15 (above); room2 finds 5 (1) there against 4 (1).
+    assert (left_out["room2"]["chosen"], left_out["room2"]["found_false"], left_out["room2"]["now"]) == (0.15, (5, 1), (4, 1))
+    # The sweep out: on the rooms 0.3 finds 8 of their own against 9, 0.25 lowers AP50, 0.1 tips the frames: 0.15.
+    assert (left_out["sweep"]["chosen"], left_out["sweep"]["found_false"], left_out["sweep"]["now"]) == (0.15, (6, 4), (6, 5))
+    assert decided["left_out_total"] == (22, 5) and decided["left_out_total_now"] == (18, 9)
+    assert all(held["measured_on_others"] for held in left_out.values())
+
+
 def test_a_view_already_over_the_line_does_not_refuse_a_value_and_ties_keep_the_value_now():
     over = {0.2: {("s", "g: v"): _tally(3, 5)}, 0.5: {("s", "g: v"): _tally(4, 6)}, 0.7: {("s", "g: v"): _tally(3, 4)}}
     assert verdicts(over, 0.2, ["s"], {"s": "room"}) == {0.2: "", 0.5: "", 0.7: ""}
@@ -116,6 +131,7 @@ def test_a_sweep_runs_the_benchmark_at_each_value_and_writes_what_the_rule_chose
     # One scan: nothing else to choose on when it is left out, so the value now is kept there.
     assert summary["left_out"]["room"]["measured_on_others"] is False
     assert summary["left_out"]["room"]["chosen"] == 500
+    assert summary["left_out_total"] == summary["left_out_total_now"] == summary["left_out"]["room"]["now"]
     printed = capsys.readouterr().out
     assert "| view | **500** | 50 |" in printed and "(no other scan was run)" in printed
     assert "1/2: rooms at" in printed and "2/2: rooms at" in printed  # each run said as it ends
