@@ -12,7 +12,8 @@ in the segmentation log (stop 84), which issue 26's bar sets:
    a tie keeps the value now.
 
 Leave-one-scan-out applies the rule to the rows of the other scans and gives the left-out scan's figures at
-the value chosen beside those at the value now. A constant that acts on one kind alone, with one scan of that
+the value chosen beside those at the value now; summed over the scans left out, that is the rule's own figure
+on scans it did not see, which a change of the constant should improve on. A constant that acts on one kind alone, with one scan of that
 kind, has no other scan to be chosen on: the rule then keeps the value now, and the output says so.
 
     python -m benchmarks.scenes_sweep convexity._VALLEY_SHARE 0.1 0.15 0.2 0.25 0.3 --jobs 2
