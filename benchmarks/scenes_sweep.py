@@ -89,8 +89,8 @@ class Tally:
         self.found += other.found
         self.false += other.false
         self.objects += other.objects
-        self.points = self.points + list(other.points)
-        self.match = self.match + list(other.match)
+        self.points.extend(other.points)
+        self.match.extend(other.match)
 
 
 # By value, then by (scan, view).
@@ -150,7 +150,6 @@ def verdicts(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, st
         if _ap(views) < base_ap:
             why.append(f"AP50 {_ap(views):.4f} below {base_ap:.4f}")
         reasons[value] = "; ".join(why)
-    reasons[now] = ""
     return reasons
 
 
@@ -160,8 +159,8 @@ def choose(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, str]
     admitted = [value for value, why in verdicts(tallies, now, scans, kinds).items() if not why]
 
     def score(value: float) -> tuple[int, int, bool]:
-        views = summed(tallies[value], scans).values()
-        return sum(t.found for t in views), -sum(t.false for t in views), value == now
+        found, false = _totals(summed(tallies[value], scans))
+        return found, -false, value == now
 
     return max(admitted, key=score)  # max keeps the first of equals: the order the values were given
 
@@ -172,6 +171,11 @@ def _in_sample_by_kind(by_view: dict[tuple[str, str], Tally], scans: list[str], 
         if scan in scans and view.endswith(": in_sample"):
             found[kinds[scan]] = found.get(kinds[scan], 0) + tally.found
     return found
+
+
+def _totals(views: dict[str, Tally]) -> tuple[int, int]:
+    """Objects found and false segments over ``views``."""
+    return sum(t.found for t in views.values()), sum(t.false for t in views.values())
 
 
 def _ap(views: dict[str, Tally]) -> float:
@@ -192,10 +196,7 @@ def decide(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, str]
         others = [other for other in scans if other != scan]
         measured = any(held_scan in others for held in tallies.values() for held_scan, _ in held)
         pick = choose(tallies, now, others, kinds) if measured else now
-        figures = {}
-        for value in (now, pick):
-            views = summed(tallies[value], [scan]).values()
-            figures[value] = (sum(t.found for t in views), sum(t.false for t in views))
+        figures = {value: _totals(summed(tallies[value], [scan])) for value in (now, pick)}
         left_out[scan] = {"chosen": pick, "found_false": figures[pick], "now": figures[now], "measured_on_others": measured}
     return {
         "verdicts": verdicts(tallies, now, scans, kinds),
@@ -235,7 +236,7 @@ def table(tallies: Tallies, now: float, scans: list[str]) -> str:
     for view in views:
         cells = [by_value[value].get(view, Tally()) for value in values]
         lines.append(f"| {view} | " + " | ".join(f"{c.found} ({c.false})" for c in cells) + " |")
-    totals = [(sum(t.found for t in by_value[v].values()), sum(t.false for t in by_value[v].values())) for v in values]
+    totals = [_totals(by_value[value]) for value in values]
     lines.append("| all | " + " | ".join(f"{found} ({false})" for found, false in totals) + " |")
     lines.append("| AP50 | " + " | ".join(f"{_ap(by_value[value]):.4f}" for value in values) + " |")
     return "\n".join(lines)
@@ -275,8 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {run: pool.submit(run_group, args.constant, run[0], run[1], groups[run[1]], args.data, args.out,
                                     threads) for run in runs}  # fmt: skip
-        for done, future in enumerate(as_completed(futures.values()), 1):  # runs take minutes: say how far it is
-            value, group = next(run for run, held in futures.items() if held is future)
+        run_of = {future: run for run, future in futures.items()}
+        for done, future in enumerate(as_completed(run_of), 1):  # runs take minutes: say how far it is
+            value, group = run_of[future]
             print(f"  {done}/{len(runs)}: {group} at {value:g} {'failed' if future.exception() else 'done'} "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
     tallies: Tallies = {value: {} for value in values}
