@@ -79,9 +79,13 @@ def column_bounds(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([column.min() for column in columns]), np.array([column.max() for column in columns])
 
 
-def voxel_keys(xyz: np.ndarray, voxel_size: float) -> np.ndarray:
-    """One integer ``(N,)`` per point naming its voxel, ordered as the voxels' cells (x, then y, then z)."""
+def voxel_keys(xyz: np.ndarray, voxel_size: float, phase: float | np.ndarray = 0.0) -> np.ndarray:
+    """One integer ``(N,)`` per point naming its voxel, ordered as the voxels' cells (x, then y, then z).
+
+    The grid's first cell on each axis starts ``phase`` of a voxel (in ``[0, 1)``, one for every axis or one
+    per axis) below the scan's lowest point on that axis."""
     low, high = column_bounds(xyz)
+    low = low - np.asarray(phase, dtype=float) * voxel_size
     scaled = np.floor((xyz - low) / voxel_size)
     # Subtraction, division by a positive size and floor never reverse an order: the highest point's cell
     # is the highest cell, exactly as the maximum over every point's cell.

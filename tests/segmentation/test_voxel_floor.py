@@ -144,3 +144,13 @@ def test_voxel_keys_count_cells_up_to_the_highest_point():
     assert voxel_keys(points, 1.0).tolist() == [0, 5]
     low, high = column_bounds(np.array([[3, -1], [-2, 4], [0, 0], [5, -7]]))
     assert low.tolist() == [-2, -7] and high.tolist() == [5, 4]
+
+
+def test_the_grid_phase_moves_the_cells_down_by_a_part_of_a_voxel():
+    # Cells of 1 m starting 0.5 m below the lowest x (0.0) and 0.25 m below the lowest y and z: x = 0.4 falls in
+    # cell 0 ([-0.5, 0.5)), x = 0.6 in cell 1; y = z = 0 in cell 0. The grid is 2 x 1 x 1 cells, so the keys are 0
+    # and 1 * 1 * 1; without the phase both points share cell 0.
+    points = np.array([[0.0, 0.0, 0.0], [0.4, 0.0, 0.0], [0.6, 0.0, 0.0]])
+    assert voxel_keys(points, 1.0, np.array([0.5, 0.25, 0.25])).tolist() == [0, 0, 1]
+    assert voxel_keys(points, 1.0).tolist() == voxel_keys(points, 1.0, np.zeros(3)).tolist() == [0, 0, 0]
+
