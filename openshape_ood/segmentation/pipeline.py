@@ -42,10 +42,10 @@ from .visibility import row_step, sensor_view, unseen_objects
 
 __all__ = ["segment_scene"]
 
-# Where the voxel grid's first cell starts below the scan's lowest point on each axis, in voxels (as Open3D's
-# voxel grid does, at 0). Any place is as arbitrary, but the segmentation is not indifferent to it: the rooms
-# we have find 29.0 of 57 objects here and 24.2-28.4 at eight random places (segmentation experiments, "Where
-# the voxel grid lies"); python -m benchmarks.scenes_sweep pipeline._GRID_PHASE measures other places.
+# Where the voxel grid's first cell starts below the scan's lowest point on each axis, in voxels: at that point.
+# Any place is as arbitrary, but the segmentation is not indifferent to it: the rooms we have find 29.0 of 57
+# objects here and 24.2-28.4 at eight random places (segmentation experiments, "Where the voxel grid lies");
+# python -m benchmarks.scenes_sweep pipeline._GRID_PHASE measures other places.
 _GRID_PHASE = 0.0
 
 
