@@ -1,12 +1,13 @@
-"""Clustering of the voxels left after the support: DBSCAN's core count, and oversized clusters split
-by rising density instead of dropped. Small lattices with answers worked out by hand."""
+"""Clustering of the voxels left after the support: DBSCAN's neighbours and core count, and oversized clusters
+split by rising density instead of dropped. Small lattices with answers worked out by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from openshape_ood.segmentation import cuts
-from openshape_ood.segmentation.clustering import cluster
+from openshape_ood.segmentation import clustering
+from openshape_ood.segmentation.clustering import _neighbour_pairs, cluster
 
 VOXEL = 0.05
 
@@ -98,3 +99,16 @@ def test_a_cluster_of_many_voxels_is_cut_on_coarser_cells(monkeypatch):
     assert len(np.unique(labels)) == 2 and (labels >= 0).all()
     columns = round(strip[labels == labels[0], 0].max() / VOXEL) + 1  # columns of voxels on the side of x = 0
     assert abs(columns - 40) <= 3 and columns % 3 == 0  # within a cell of the middle, on a cell border
+
+
+def test_neighbours_of_a_one_viewpoint_scan_are_found_both_ways_whatever_the_range_bands(monkeypatch):
+    # Radii of 0.1 m plus 1.0 per metre of range: the voxel at (1, 0, 0) has 1.1, the one at (1, 1.5, 0), 1.80 m
+    # away, 1.90. They lie 1.5 m apart: neighbours (closer than the larger radius). In 8 range bands the first
+    # searches to its band's edge, 1.1, and misses the second; the second, searching to 1.9, finds the first.
+    # Both directions must be there, or the first voxel's count of neighbours misses one.
+    centroids = np.array([[1.0, 0.0, 0.0], [1.0, 1.5, 0.0]])
+    ranges = np.linalg.norm(centroids, axis=1)
+    for bands in (1, 8):
+        monkeypatch.setattr(clustering, "_BANDS", bands)
+        rows, columns = _neighbour_pairs(centroids, 0.1, 1.0, ranges)
+        assert sorted(zip(rows.tolist(), columns.tolist())) == [(0, 0), (0, 1), (1, 0), (1, 1)]
