@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from openshape_ood.segmentation import cuts
-from openshape_ood.segmentation import clustering
+from openshape_ood.segmentation import clustering, cuts
 from openshape_ood.segmentation.clustering import _neighbour_pairs, cluster
 
 VOXEL = 0.05
