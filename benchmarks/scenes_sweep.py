@@ -147,8 +147,9 @@ def verdicts(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, st
             why.append("more false segments than found in " + ", ".join(sorted(newly)))
         if fewer:
             why.append("fewer of their own objects found in " + ", ".join(sorted(fewer)))
-        if _ap(views) < base_ap:
-            why.append(f"AP50 {_ap(views):.4f} below {base_ap:.4f}")
+        ap = _ap(views)
+        if ap < base_ap:
+            why.append(f"AP50 {ap:.4f} below {base_ap:.4f}")
         reasons[value] = "; ".join(why)
     return reasons
 
