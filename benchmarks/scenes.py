@@ -50,6 +50,14 @@ the voxel with it). The voxel is chosen from the scan's measured point spacing, 
 kind measures a little otherwise (its points' count and layout, a crop); a figure that holds only at the
 voxel chosen on the scans we have is not one to expect on others.
 
+Other places of the voxel grid (``--grid-places N``): each scan is also segmented with its voxel grid laid
+at N other places (:func:`grid_places`: on each axis its first cell starting a random fraction of a voxel
+below the scan's lowest point, instead of at it), a run per seed with the defaults. Where the grid lies is
+as arbitrary on another scan of the kind, and the segmentation is not indifferent to it (segmentation
+experiments, "Where the voxel grid lies"): a figure that holds only where the grid lies on the scans we
+have is not one to expect on others. These runs set the grid's place themselves, whatever ``--set
+pipeline._GRID_PHASE`` gives the others.
+
 Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by N virtual depth cameras
 (:mod:`benchmarks.virtual_frames`: 512 x 424, from the corners at eye height), and each frame, in its
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
@@ -154,6 +162,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -175,7 +184,7 @@ from scipy.spatial.transform import Rotation
 
 from openshape_ood.atomic import replacing
 from openshape_ood.config import UP_AXES
-from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation import pipeline, segment_scene
 from openshape_ood.segmentation.geometry import sensor_angles
 from openshape_ood.segmentation.tuning import combinations, tuned
 
@@ -587,6 +596,28 @@ def scaled_voxel(row: dict, scale: float) -> float | None:
     return None if row["settings"] is None else scale * row["settings"]["voxel_size"]
 
 
+# Seeds the places of --grid-places: the same N places for every scan, run and value of a sweep.
+GRID_PLACES_SEED = 0
+
+
+def grid_places(count: int) -> np.ndarray:
+    """``(count, 3)`` places of the voxel grid, each axis's a fraction of a voxel in ``[0, 1)`` by which the grid's
+    first cell starts below the scan's lowest point (``pipeline._GRID_PHASE``), drawn at random: the same for
+    every call with the same count."""
+    return np.random.default_rng(GRID_PLACES_SEED).random((count, 3))
+
+
+@contextlib.contextmanager
+def grid_at(phase: np.ndarray) -> Iterator[None]:
+    """Segment with the voxel grid at ``phase`` (:func:`grid_places`), the place before restored after."""
+    before = pipeline._GRID_PHASE
+    pipeline._GRID_PHASE = phase
+    try:
+        yield
+    finally:
+        pipeline._GRID_PHASE = before
+
+
 def room_frames(
     points, truth, up, views: int | list, sample: int | None = None, scale: float = 1.0, upright: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, str | None, int]]:
@@ -909,6 +940,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--voxel-scales", type=float, nargs="*", default=[], metavar="F",
                         help="also segment each scan with F times the voxel size its in-sample run chose (e.g. 0.9 1.1), "
                              "a run per seed, the other settings chosen")
+    parser.add_argument("--grid-places", type=int, default=0, metavar="N",
+                        help="also segment each scan with its voxel grid laid at N other places (a random fraction "
+                             "of a voxel on each axis), a run per seed, with the defaults (default 0: none)")
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     parser.add_argument("--frame-points", type=int, default=None, metavar="N",
@@ -964,6 +998,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
     if any(not scale > 0 for scale in args.voxel_scales):
         parser.error(f"--voxel-scales takes factors above 0, not {args.voxel_scales}")
+    if args.grid_places < 0:
+        parser.error(f"--grid-places must be 0 or more places, not {args.grid_places}")
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
     if args.frame_points is not None and (args.frame_points < 1 or not (args.frames or args.object_frames)):
@@ -989,6 +1025,7 @@ def main(argv: list[str] | None = None) -> None:
     farther = {factor: {} for factor in args.farther}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
+    places = {f"{place + 1}": (phase, {}) for place, phase in enumerate(grid_places(args.grid_places))}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
@@ -1045,6 +1082,10 @@ def main(argv: list[str] | None = None) -> None:
                          voxel_size=scaled_voxel(row, scale))
                 for seed, row in zip(args.seeds, results[0][name])
             ]
+        for place, (phase, by_scan) in places.items():
+            with grid_at(phase):
+                by_scan[name] = [run_scan(points, truth, up, seed, candidates[0], args.min_gt_points, background)
+                                 for seed in args.seeds]  # fmt: skip
         views = args.frames if kinds[name] == "room" else 0
         upright = args.frames_upright
         frames[name] = run_frames(points, truth, up, views, candidates[0], background, upright=upright)
@@ -1098,6 +1139,8 @@ def main(argv: list[str] | None = None) -> None:
                         for factor in args.finer if finer[factor][name])
               + "".join(f"   x{share} found {sparser[share][name][0]['found_050']}" for share in args.sparser)
               + "".join(f"   voxel x{scale} found {scaled[scale][name][0]['found_050']}" for scale in args.voxel_scales)
+              + "".join(f"   grid place {place} found {by_scan[name][0]['found_050']}"
+                        for place, (_, by_scan) in places.items())
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
               + (f"   sampled frames found {' '.join(str(r['found_050']) for r in sampled_frames[name])}"
                  if sampled_frames[name] else "")
@@ -1124,7 +1167,8 @@ def main(argv: list[str] | None = None) -> None:
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
                                     turned, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
                                     sampled_object_frames, *denser.values(), *farther.values(),
-                                    *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values())
+                                    *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values(),
+                                    *(by_scan for _, by_scan in places.values()))
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
@@ -1138,6 +1182,7 @@ def main(argv: list[str] | None = None) -> None:
               "kinds": {}, "scans": [],
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
+              "grid_places": [phase.tolist() for phase, _ in places.values()],
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
@@ -1170,6 +1215,9 @@ def main(argv: list[str] | None = None) -> None:
                    for share in args.sparser]
         copies += [(f"voxels_x{scale:g}", scaled[scale], members, args.seeds,
                     f"{scale:g} times the chosen voxel (a run per seed)") for scale in args.voxel_scales]
+        copies += [(f"grid_place_{place}", by_scan, members, args.seeds,
+                    f"voxel grid at place {place}, {np.array2string(phase, precision=2)} of a voxel (a run per seed)")
+                   for place, (phase, by_scan) in places.items()]
         surrounded = [scan for scan in members if surroundings[scan]]
         if surrounded:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
@@ -1248,6 +1296,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "finer": {f"{factor:g}": finer[factor][scan] for factor in args.finer},
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
+                                "grid_places": {place: by_scan[scan] for place, (_, by_scan) in places.items()},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "side_by_side": side_by_sides[scan],
