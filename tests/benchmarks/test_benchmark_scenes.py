@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks import pushed_objects, scenes, turned_objects
+from openshape_ood.segmentation import pipeline
 
 from ..helpers.scenes import write_scan_folder
 
@@ -148,6 +149,35 @@ def test_the_benchmark_segments_each_scan_at_other_voxel_sizes_one_run_per_seed(
     assert f"voxel x0.9 found {row['voxel_scales']['0.9'][0]['found_050']}" in printed
     with pytest.raises(SystemExit):
         scenes.main(["--data", str(scan_folder), "--out", str(out), "--voxel-scales", "0"])
+
+
+def test_the_benchmark_segments_each_scan_with_its_voxel_grid_at_other_places(scan_folder, tmp_path, capsys,
+                                                                           monkeypatch):
+    places = scenes.grid_places(2)
+    assert places.shape == (2, 3) and ((places >= 0) & (places < 1)).all()
+    assert np.array_equal(places, scenes.grid_places(2))  # the same places for every run of a sweep
+    real, seen = scenes.segment_scene, []
+
+    def segment_scene(*args, **kwargs):
+        seen.append(np.array(pipeline._GRID_PHASE, dtype=float))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scenes, "segment_scene", segment_scene)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--grid-places", "2"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["grid_places"] == places.tolist() and set(row["grid_places"]) == {"1", "2"}
+    # The scan at seeds 0 and 1 where the grid lies now, then at each place a run per seed; the place put back after.
+    expected = [np.zeros(3)] * 2 + [places[0]] * 2 + [places[1]] * 2
+    assert len(seen) == 6 and all(np.allclose(phase, want) for phase, want in zip(seen, expected))
+    assert pipeline._GRID_PHASE == 0.0
+    runs = row["grid_places"]["2"]
+    assert report["kinds"]["scan"]["grid_place_2"]["found_050"] == (runs[0]["found_050"] + runs[1]["found_050"]) / 2
+    printed = capsys.readouterr().out
+    assert "voxel grid at place 2, [" in printed and f"grid place 1 found {row['grid_places']['1'][0]['found_050']}" in printed
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(scan_folder), "--out", str(out), "--grid-places", "-1"])
 
 
 def test_scaled_voxel_leaves_a_run_that_raised_to_raise_again():

@@ -105,6 +105,20 @@ def test_a_view_already_over_the_line_does_not_refuse_a_value_and_ties_keep_the_
     assert choose(even, 0.2, ["s"], {"s": "room"}) == 0.2
 
 
+def test_a_kinds_own_objects_are_counted_over_the_places_of_the_voxel_grid():
+    def rooms(at_first_place, at_other_place, crops):
+        return {("r", "rooms: in_sample"): _tally(at_first_place, 0), ("r", "rooms: grid_places 1"): _tally(at_other_place, 0),
+                ("r", "rooms: crops"): _tally(crops, 0)}  # fmt: skip
+
+    # 0.3 finds one fewer where the grid lies now and two more at the other place: three more of the room's own in
+    # all; 0.1 finds as many where the grid lies now but fewer at the other place, and is refused for it although
+    # its crops find more; a copy that is not the scan (the crops) does not count as its own.
+    tallies = {0.2: rooms(5, 4, 3), 0.3: rooms(4, 6, 3), 0.1: rooms(5, 3, 5)}
+    reasons = verdicts(tallies, 0.2, ["r"], {"r": "room"})
+    assert reasons == {0.2: "", 0.3: "", 0.1: "fewer of their own objects found in room"}
+    assert choose(tallies, 0.2, ["r"], {"r": "room"}) == 0.3
+
+
 def test_views_are_summed_over_the_scans_given():
     tallies = {("a", "g: v"): _tally(1, 2), ("b", "g: v"): _tally(3, 1), ("b", "g: w"): _tally(2, 0)}
     views = summed(tallies, ["a", "b"])
