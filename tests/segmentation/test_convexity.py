@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from openshape_ood.segmentation import convexity
 from openshape_ood.segmentation.convexity import split_concave
 
 VOXEL = 0.005
@@ -87,12 +88,13 @@ def test_a_part_too_small_for_normals_of_its_own_is_not_split_off(rising_columns
         (1.0, False),
     ],
 )
-def test_one_creased_join_short_of_a_valley_does_not_link_two_objects(normal_radius, split):
+def test_one_creased_join_short_of_a_valley_does_not_link_two_objects(normal_radius, split, monkeypatch):
     # A floor plate (x from -10 to 0 voxels, normal +z) and a wall plate 3 voxels beyond it (normal -x,
     # facing the floor), apart but for one voxel of the wall reaching down to the floor's edge: their join,
     # at a right angle, is concave, but it is one of the wall voxel's seven joins and of the floor voxel's
-    # six (shares under the valley share of 0.2), so neither is a valley voxel. Only cutting the join
-    # itself splits the floor's 220 voxels from the wall's 401.
+    # six. Valleys are switched off here (a share of 1: no voxel is one), so that the crease alone is tested
+    # whatever the valley share: only cutting the join itself splits the floor's 220 voxels from the wall's 401.
+    monkeypatch.setattr(convexity, "_VALLEY_SHARE", 1.0)
     span = np.arange(20) + 0.5
     x, y = (grid.ravel() for grid in np.meshgrid(np.arange(-9.5, 1.0), span, indexing="ij"))
     floor = np.stack([x, y, np.zeros_like(x)], axis=1)
