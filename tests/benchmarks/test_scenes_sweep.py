@@ -8,6 +8,7 @@ import json
 import pytest
 
 from benchmarks import scenes_sweep
+from openshape_ood.segmentation import convexity
 from benchmarks.scenes_sweep import Tally, ViewGroup, choose, decide, summed, tally_report, verdicts
 
 from ..helpers.scenes import write_scan_folder
@@ -119,6 +120,25 @@ def test_a_kinds_own_objects_are_counted_over_the_places_of_the_voxel_grid():
     assert choose(tallies, 0.2, ["r"], {"r": "room"}) == 0.3
 
 
+def test_a_value_that_breaks_the_composed_scene_is_refused_unless_the_value_now_does():
+    tallies = _tallies()
+    # 0.15 passes every other check (above); its composed scene loses an object below IoU 0.9.
+    reasons = verdicts(tallies, 0.2, list(KINDS), KINDS, composed={0.2: 0.91, 0.1: 0.95, 0.3: 0.9, 0.25: 0.92, 0.15: 0.6})
+    assert reasons[0.15] == "an object of the composed scene at IoU 0.60, below 0.9"
+    assert reasons[0.2] == ""
+    assert choose(tallies, 0.2, list(KINDS), KINDS, composed={0.2: 0.91, 0.1: 0.9, 0.3: 0.9, 0.25: 0.9, 0.15: 0.6}) == 0.2
+    # Where the value now is below the line already, the check refuses nothing.
+    assert verdicts(tallies, 0.2, list(KINDS), KINDS, composed={0.2: 0.8, 0.1: 0.8, 0.3: 0.8, 0.25: 0.8, 0.15: 0.6})[0.15] == ""
+
+
+def test_the_composed_scene_is_measured_with_the_constant_set_and_the_constant_put_back():
+    # At a valley share of 0.15 the duck's neck, a smooth concave rounding, becomes a valley when the scene stands
+    # with Z up (IoU 0.61, stop 87); at 0.2 every object keeps 0.9.
+    assert scenes_sweep.composed_worst_iou("convexity._VALLEY_SHARE", 0.15) < 0.9
+    assert convexity._VALLEY_SHARE == 0.2
+    assert scenes_sweep.composed_worst_iou("convexity._VALLEY_SHARE", 0.2) >= 0.9
+
+
 def test_views_are_summed_over_the_scans_given():
     tallies = {("a", "g: v"): _tally(1, 2), ("b", "g: v"): _tally(3, 1), ("b", "g: w"): _tally(2, 0)}
     views = summed(tallies, ["a", "b"])
@@ -149,6 +169,8 @@ def test_a_sweep_runs_the_benchmark_at_each_value_and_writes_what_the_rule_chose
     printed = capsys.readouterr().out
     assert "| view | **500** | 50 |" in printed and "(no other scan was run)" in printed
     assert "1/2: rooms at" in printed and "2/2: rooms at" in printed  # each run said as it ends
+    assert set(summary["composed_worst_iou"]) == {"500", "50"} and summary["composed_worst_iou"]["500"] >= 0.9
+    assert "the composed scene's least IoU (up y, z, none): 500 0.9" in printed
 
 
 def test_a_failed_run_leaves_its_value_out_and_without_the_value_now_there_is_nothing_to_compare(
