@@ -44,6 +44,7 @@ import numpy as np
 
 from openshape_ood.atomic import replacing
 from openshape_ood.segmentation import segment_scene
+from tests.helpers.scenes import best_iou
 from tests.synthetic_scene import OBJECTS, make_synthetic_scene
 
 from . import scenes
@@ -245,19 +246,10 @@ def composed_worst_iou(constant: str, value: float) -> float:
             turned = points[:, [0, 2, 1]] * np.array([1, -1, 1], dtype=np.float32) if axis == "z" else points
             labels = segment_scene(turned, axis)
             for object_id in range(len(OBJECTS)):
-                worst = min(worst, _held_iou(labels, truth == object_id))
+                worst = min(worst, best_iou(labels, truth == object_id))
     finally:
         scenes.set_constants([f"{constant}={now}"])
     return worst
-
-
-def _held_iou(labels: np.ndarray, thing: np.ndarray) -> float:
-    """IoU of ``thing`` (a mask) with the segment holding most of it, 0 when it is all background."""
-    held = labels[thing & (labels >= 0)]
-    if len(held) == 0:
-        return 0.0
-    segment = labels == np.bincount(held).argmax()
-    return float((thing & segment).sum() / (thing | segment).sum())
 
 
 def run_group(constant: str, value: float, group: str, scans: list[str], data: Path, out: Path, threads: int | None
