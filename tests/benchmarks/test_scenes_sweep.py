@@ -24,17 +24,20 @@ def test_a_report_is_tallied_per_scan_and_view_copies_by_factor_and_in_sample_on
         "scan": "a", "kind": "room", "chosen": {}, "leave_one_scan_out": [_row(9, 9, 9)],
         "in_sample": [_row(2, 1, 3, [50, 20], [1, -1]), _row(3, 0, 3, [40], [1])],
         "sparser": {"0.7": [_row(1, 2, 3)], "0.5": [_row(0, 1, 2), _row(1, 1, 2)]},
-        "crops": [], "turned": [],
+        "grid_places": {"1": [_row(2, 0, 3)]}, "crops": [], "turned": [],
     }]}  # fmt: skip
     tallies = tally_report(report, "rooms")
-    assert sorted(tallies) == [("a", "rooms: in_sample"), ("a", "rooms: sparser 0.5"), ("a", "rooms: sparser 0.7")]
+    assert sorted(tallies) == [("a", "rooms: grid_places 1"), ("a", "rooms: in_sample"), ("a", "rooms: sparser 0.5"),
+                               ("a", "rooms: sparser 0.7")]  # fmt: skip
+    # The scan's own objects, as the rule counts them: in-sample and at the grid's other place, not its copies.
+    assert scenes_sweep._in_sample_by_kind(tallies, ["a"], {"a": "room"}) == {"room": 7}
     in_sample = tallies[("a", "rooms: in_sample")]
     assert (in_sample.found, in_sample.false, in_sample.objects) == (5, 1, 6)
     assert (in_sample.points, in_sample.match) == ([50, 20, 40], [1, -1, 1])
     half = tallies[("a", "rooms: sparser 0.5")]
     assert (half.found, half.false, half.objects) == (1, 2, 4)
     assert ("a", "frames: in_sample") not in tally_report(report, "frames", in_sample=False)
-    assert len(tally_report(report, "frames", in_sample=False)) == 2
+    assert len(tally_report(report, "frames", in_sample=False)) == 3
 
 
 def _tally(found, false, objects=None, ap_one=True):
