@@ -29,6 +29,7 @@ Each run's JSON and output are kept in ``--out`` (one file per group and value);
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -232,11 +233,20 @@ def decide(tallies: Tallies, now: float, scans: list[str], kinds: dict[str, str]
     }
 
 
+@functools.cache
+def _composed_scene() -> tuple[np.ndarray, np.ndarray]:
+    """The tests' composed scene and its labels, built once per sweep (it samples six meshes), read-only."""
+    points, truth = make_synthetic_scene(spacing=0.01, noise=0.002, seed=0)
+    points.setflags(write=False)
+    truth.setflags(write=False)
+    return points, truth
+
+
 def composed_worst_iou(constant: str, value: float) -> float:
     """The least IoU of an object of the tests' composed scene (``tests/synthetic_scene.py``: six meshes on a floor
     before a wall, as ``tests/scenes/test_scene.py`` builds it) with the segment holding most of it, over the up axes
     of :data:`COMPOSED_AXES`, with ``constant`` at ``value``; the constant is put back after."""
-    points, truth = make_synthetic_scene(spacing=0.01, noise=0.002, seed=0)
+    points, truth = _composed_scene()
     [(*_, now)] = scenes.checked_constants([f"{constant}={value}"])
     worst = 1.0
     try:

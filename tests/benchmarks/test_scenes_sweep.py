@@ -8,8 +8,8 @@ import json
 import pytest
 
 from benchmarks import scenes_sweep
-from openshape_ood.segmentation import convexity
 from benchmarks.scenes_sweep import Tally, ViewGroup, choose, decide, summed, tally_report, verdicts
+from openshape_ood.segmentation import convexity
 
 from ..helpers.scenes import write_scan_folder
 

@@ -153,4 +153,3 @@ def test_the_grid_phase_moves_the_cells_down_by_a_part_of_a_voxel():
     points = np.array([[0.0, 0.0, 0.0], [0.4, 0.0, 0.0], [0.6, 0.0, 0.0]])
     assert voxel_keys(points, 1.0, np.array([0.5, 0.25, 0.25])).tolist() == [0, 0, 1]
     assert voxel_keys(points, 1.0).tolist() == voxel_keys(points, 1.0, np.zeros(3)).tolist() == [0, 0, 0]
-
