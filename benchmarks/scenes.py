@@ -245,6 +245,18 @@ def set_constants(assignments: list[str]) -> dict[str, int | float]:
     return {f"{module_name}.{name}": value for _, module_name, name, value, _ in checked}
 
 
+@contextlib.contextmanager
+def constants_set(assignments: list[str]) -> Iterator[dict[str, int | float]]:
+    """:func:`set_constants` for the ``with`` block only: each constant is put back to its value before after it,
+    also when the block raises."""
+    before = [f"{module_name}.{name}={old!r}" for _, module_name, name, _, old in checked_constants(assignments)]
+    done = set_constants(assignments)
+    try:
+        yield done
+    finally:
+        set_constants(before)
+
+
 def checked_constants(assignments: list[str]) -> list[tuple[ModuleType, str, str, int | float, int | float]]:
     """Each ``module.NAME=value`` as ``(module, module name, NAME, value, value now)``, nothing set. Raises
     ``ValueError`` naming the assignment when one is not of that form, names no numeric constant or one the

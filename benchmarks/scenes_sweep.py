@@ -247,18 +247,14 @@ def composed_worst_iou(constant: str, value: float) -> float:
     before a wall, as ``tests/scenes/test_scene.py`` builds it) with the segment holding most of it, over the up axes
     of :data:`COMPOSED_AXES`, with ``constant`` at ``value``; the constant is put back after."""
     points, truth = _composed_scene()
-    [(*_, now)] = scenes.checked_constants([f"{constant}={value}"])
     worst = 1.0
-    try:
-        scenes.set_constants([f"{constant}={value}"])
+    with scenes.constants_set([f"{constant}={value}"]):
         for axis in COMPOSED_AXES:
             # With Z up: the same scene turned, as the tests turn it.
             turned = points[:, [0, 2, 1]] * np.array([1, -1, 1], dtype=np.float32) if axis == "z" else points
             labels = segment_scene(turned, axis)
             for object_id in range(len(OBJECTS)):
                 worst = min(worst, best_iou(labels, truth == object_id))
-    finally:
-        scenes.set_constants([f"{constant}={now}"])
     return worst
 
 
