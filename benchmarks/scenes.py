@@ -58,6 +58,13 @@ experiments, "Where the voxel grid lies"): a figure that holds only where the gr
 have is not one to expect on others. These runs set the grid's place themselves, whatever ``--set
 pipeline._GRID_PHASE`` gives the others.
 
+Other headings (``--headings N``): each scan with an up axis is also segmented turned about it through the
+origin (where a sensor sits) by N headings (:func:`headings`: angles drawn at random in [0, 360) degrees, the
+same for every scan, run and value of a sweep), a run per seed with the defaults, nothing else of it changed.
+The rooms we have are ScanNet's exports, turned so that their walls lie along the coordinate axes and so along
+the voxel grid; another room, a raw scan or a sweep from a car heading elsewhere lies at any heading
+(segmentation experiments, "A room's heading"). Scans without an up axis (camera frames) are not turned.
+
 Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by N virtual depth cameras
 (:mod:`benchmarks.virtual_frames`: 512 x 424, from the corners at eye height), and each frame, in its
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
@@ -513,7 +520,7 @@ def perturbed_copy(
     if turn and up_axis is None:
         xyz = Rotation.random(None, rng).apply(xyz)  # positional: scipy < 1.15 names it random_state
     elif turn:
-        xyz = Rotation.from_rotvec(np.eye(3)[UP_AXES.index(up_axis)] * rng.uniform(0, 2 * np.pi)).apply(xyz)
+        xyz = turned_about_up(xyz, up_axis, rng.uniform(0, 2 * np.pi))
     copy[:, :3] = xyz
     return copy, copy_truth
 
@@ -628,6 +635,24 @@ def grid_at(phase: np.ndarray) -> Iterator[None]:
         yield
     finally:
         pipeline._GRID_PHASE = before
+
+
+# Seeds the angles of --headings: the same N headings for every scan, run and value of a sweep.
+HEADINGS_SEED = 0
+
+
+def headings(count: int) -> np.ndarray:
+    """``count`` headings (degrees in ``[0, 360)``) by which ``--headings`` turns a scan about its up axis, drawn at
+    random: the same for every call with the same count."""
+    return np.random.default_rng(HEADINGS_SEED).uniform(0.0, 360.0, count)
+
+
+def turned_about_up(points: np.ndarray, up_axis: str, angle: float) -> np.ndarray:
+    """``points`` with xyz turned by ``angle`` radians about the ``up_axis`` through the origin (where a sensor is);
+    columns after xyz (colour) kept as they are, the dtype ``points``'s."""
+    turned = points.copy()
+    turned[:, :3] = Rotation.from_rotvec(np.eye(3)[UP_AXES.index(up_axis)] * angle).apply(points[:, :3])
+    return turned
 
 
 def room_frames(
@@ -955,6 +980,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grid-places", type=int, default=0, metavar="N",
                         help="also segment each scan with its voxel grid laid at N other places (a random fraction "
                              "of a voxel on each axis), a run per seed, with the defaults (default 0: none)")
+    parser.add_argument("--headings", type=int, default=0, metavar="N",
+                        help="also segment each scan with an up axis turned about it to N other headings (random "
+                             "angles), a run per seed, with the defaults (default 0: none)")
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     parser.add_argument("--frame-points", type=int, default=None, metavar="N",
@@ -1012,6 +1040,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--voxel-scales takes factors above 0, not {args.voxel_scales}")
     if args.grid_places < 0:
         parser.error(f"--grid-places must be 0 or more places, not {args.grid_places}")
+    if args.headings < 0:
+        parser.error(f"--headings must be 0 or more headings, not {args.headings}")
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
     if args.frame_points is not None and (args.frame_points < 1 or not (args.frames or args.object_frames)):
@@ -1038,6 +1068,7 @@ def main(argv: list[str] | None = None) -> None:
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     places = {f"{place + 1}": (phase, {}) for place, phase in enumerate(grid_places(args.grid_places))}
+    turns = {f"{k + 1}": (float(angle), {}) for k, angle in enumerate(headings(args.headings))}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
@@ -1098,6 +1129,11 @@ def main(argv: list[str] | None = None) -> None:
             with grid_at(phase):
                 by_scan[name] = [run_scan(points, truth, up, seed, candidates[0], args.min_gt_points, background)
                                  for seed in args.seeds]  # fmt: skip
+        for angle, by_scan in turns.values():
+            turned_scan = None if up is None else turned_about_up(points, up, math.radians(angle))
+            by_scan[name] = [] if turned_scan is None else [
+                run_scan(turned_scan, truth, up, seed, candidates[0], args.min_gt_points, background) for seed in args.seeds
+            ]  # fmt: skip
         views = args.frames if kinds[name] == "room" else 0
         upright = args.frames_upright
         frames[name] = run_frames(points, truth, up, views, candidates[0], background, upright=upright)
@@ -1153,6 +1189,8 @@ def main(argv: list[str] | None = None) -> None:
               + "".join(f"   voxel x{scale} found {scaled[scale][name][0]['found_050']}" for scale in args.voxel_scales)
               + "".join(f"   grid place {place} found {by_scan[name][0]['found_050']}"
                         for place, (_, by_scan) in places.items())
+              + "".join(f"   heading {k} found {by_scan[name][0]['found_050']}"
+                        for k, (_, by_scan) in turns.items() if by_scan[name])
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
               + (f"   sampled frames found {' '.join(str(r['found_050']) for r in sampled_frames[name])}"
                  if sampled_frames[name] else "")
@@ -1195,6 +1233,7 @@ def main(argv: list[str] | None = None) -> None:
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
               "grid_places": [phase.tolist() for phase, _ in places.values()],
+              "headings": [angle for angle, _ in turns.values()],
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
@@ -1230,6 +1269,9 @@ def main(argv: list[str] | None = None) -> None:
         copies += [(f"grid_place_{place}", by_scan, members, args.seeds,
                     f"voxel grid at place {place}, {np.array2string(phase, precision=2)} of a voxel (a run per seed)")
                    for place, (phase, by_scan) in places.items()]
+        copies += [(f"heading_{k}", by_scan, members, args.seeds,
+                    f"turned {angle:.1f} degrees about the up axis, heading {k} (a run per seed)")
+                   for k, (angle, by_scan) in turns.items() if all(by_scan[scan] for scan in members)]
         surrounded = [scan for scan in members if surroundings[scan]]
         if surrounded:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
@@ -1309,6 +1351,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "sparser": {f"{share:g}": sparser[share][scan] for share in args.sparser},
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "grid_places": {place: by_scan[scan] for place, (_, by_scan) in places.items()},
+                                "headings": {k: by_scan[scan] for k, (_, by_scan) in turns.items()},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "crops": crops[scan], "side_by_side": side_by_sides[scan],

@@ -180,6 +180,54 @@ def test_the_benchmark_segments_each_scan_with_its_voxel_grid_at_other_places(sc
         scenes.main(["--data", str(scan_folder), "--out", str(out), "--grid-places", "-1"])
 
 
+def test_a_scan_is_turned_about_its_up_axis_through_the_origin():
+    points = np.array([[1.0, 0.0, 0.0, 0.2, 0.4, 0.6], [0.0, 2.0, 3.0, 0.1, 0.1, 0.1]], dtype=np.float32)
+    # A quarter turn about z takes x to y; about y it takes x to -z and z to x. Colour stays, and the dtype.
+    about_z = scenes.turned_about_up(points, "z", np.pi / 2)
+    assert np.allclose(about_z[:, :3], [[0, 1, 0], [-2, 0, 3]], atol=1e-6) and about_z.dtype == np.float32
+    about_y = scenes.turned_about_up(points, "y", np.pi / 2)
+    assert np.allclose(about_y[:, :3], [[0, 0, -1], [3, 2, 0]], atol=1e-6)
+    assert np.array_equal(about_y[:, 3:], points[:, 3:]) and np.array_equal(points[0, :3], [1, 0, 0])  # a copy
+
+
+def test_the_benchmark_segments_each_scan_with_an_up_axis_turned_to_other_headings(scan_folder, tmp_path, capsys,
+                                                                                    monkeypatch):
+    angles = scenes.headings(2)
+    assert angles.shape == (2,) and ((angles >= 0) & (angles < 360)).all()
+    assert np.array_equal(angles, scenes.headings(2))  # the same headings for every run of a sweep
+    real, seen = scenes.segment_scene, []
+
+    def segment_scene(points, *args, **kwargs):
+        seen.append(np.array(points[:, :3]))
+        return real(points, *args, **kwargs)
+
+    monkeypatch.setattr(scenes, "segment_scene", segment_scene)
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--headings", "2"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["headings"] == angles.tolist() and set(row["headings"]) == {"1", "2"}
+    # The scan at seeds 0 and 1 as it is, then turned about its up axis (y) to each heading, a run per seed.
+    scan = np.load(scan_folder / "points.npy")
+    expected = [scan] * 2 + [scenes.turned_about_up(scan, "y", np.radians(angle)) for angle in angles for _ in (0, 1)]
+    assert len(seen) == 6 and all(np.allclose(points, want[:, :3], atol=1e-5) for points, want in zip(seen, expected))
+    runs = row["headings"]["2"]
+    assert report["kinds"]["scan"]["heading_2"]["found_050"] == (runs[0]["found_050"] + runs[1]["found_050"]) / 2
+    printed = capsys.readouterr().out
+    assert f"turned {angles[1]:.1f} degrees about the up axis, heading 2" in printed
+    assert f"heading 1 found {row['headings']['1'][0]['found_050']}" in printed
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(scan_folder), "--out", str(out), "--headings", "-1"])
+
+
+def test_a_scan_without_an_up_axis_is_not_turned(tmp_path):
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--headings", "1"])
+    report = json.loads(out.read_text())
+    assert report["scans"][0]["headings"] == {"1": []} and "heading_1" not in report["kinds"]["table-top"]
+
+
 def test_scaled_voxel_leaves_a_run_that_raised_to_raise_again():
     assert scenes.scaled_voxel({"settings": {"voxel_size": 0.02}}, 1.5) == pytest.approx(0.03)
     assert scenes.scaled_voxel({"settings": None, "error": "ValueError: ..."}, 1.5) is None

@@ -24,20 +24,21 @@ def test_a_report_is_tallied_per_scan_and_view_copies_by_factor_and_in_sample_on
         "scan": "a", "kind": "room", "chosen": {}, "leave_one_scan_out": [_row(9, 9, 9)],
         "in_sample": [_row(2, 1, 3, [50, 20], [1, -1]), _row(3, 0, 3, [40], [1])],
         "sparser": {"0.7": [_row(1, 2, 3)], "0.5": [_row(0, 1, 2), _row(1, 1, 2)]},
-        "grid_places": {"1": [_row(2, 0, 3)]}, "crops": [], "turned": [],
+        "grid_places": {"1": [_row(2, 0, 3)]}, "headings": {"1": [_row(1, 0, 3)], "2": []}, "crops": [], "turned": [],
     }]}  # fmt: skip
     tallies = tally_report(report, "rooms")
-    assert sorted(tallies) == [("a", "rooms: grid_places 1"), ("a", "rooms: in_sample"), ("a", "rooms: sparser 0.5"),
-                               ("a", "rooms: sparser 0.7")]  # fmt: skip
-    # The scan's own objects, as the rule counts them: in-sample and at the grid's other place, not its copies.
-    assert scenes_sweep._in_sample_by_kind(tallies, ["a"], {"a": "room"}) == {"room": 7}
+    assert sorted(tallies) == [("a", "rooms: grid_places 1"), ("a", "rooms: headings 1"), ("a", "rooms: in_sample"),
+                               ("a", "rooms: sparser 0.5"), ("a", "rooms: sparser 0.7")]  # fmt: skip
+    # The scan's own objects, as the rule counts them: in-sample, at the grid's other place and turned to the other
+    # heading, not its copies.
+    assert scenes_sweep._in_sample_by_kind(tallies, ["a"], {"a": "room"}) == {"room": 8}
     in_sample = tallies[("a", "rooms: in_sample")]
     assert (in_sample.found, in_sample.false, in_sample.objects) == (5, 1, 6)
     assert (in_sample.points, in_sample.match) == ([50, 20, 40], [1, -1, 1])
     half = tallies[("a", "rooms: sparser 0.5")]
     assert (half.found, half.false, half.objects) == (1, 2, 4)
     assert ("a", "frames: in_sample") not in tally_report(report, "frames", in_sample=False)
-    assert len(tally_report(report, "frames", in_sample=False)) == 3
+    assert len(tally_report(report, "frames", in_sample=False)) == 4
 
 
 def _tally(found, false, objects=None, ap_one=True):
@@ -117,6 +118,19 @@ def test_a_kinds_own_objects_are_counted_over_the_places_of_the_voxel_grid():
     # 0.3 finds one fewer where the grid lies now and two more at the other place: three more of the room's own in
     # all; 0.1 finds as many where the grid lies now but fewer at the other place, and is refused for it although
     # its crops find more; a copy that is not the scan (the crops) does not count as its own.
+    tallies = {0.2: rooms(5, 4, 3), 0.3: rooms(4, 6, 3), 0.1: rooms(5, 3, 5)}
+    reasons = verdicts(tallies, 0.2, ["r"], {"r": "room"})
+    assert reasons == {0.2: "", 0.3: "", 0.1: "fewer of their own objects found in room"}
+    assert choose(tallies, 0.2, ["r"], {"r": "room"}) == 0.3
+
+
+def test_a_kinds_own_objects_are_counted_over_its_headings_too():
+    def rooms(as_it_is, turned, crops):
+        return {("r", "rooms: in_sample"): _tally(as_it_is, 0), ("r", "rooms: headings 1"): _tally(turned, 0),
+                ("r", "rooms: crops"): _tally(crops, 0)}  # fmt: skip
+
+    # 0.3 finds one fewer as the room lies and two more turned to another heading: one more of its own in all, and
+    # it is chosen; 0.1 finds as many as it lies but fewer turned, and is refused although its crops find more.
     tallies = {0.2: rooms(5, 4, 3), 0.3: rooms(4, 6, 3), 0.1: rooms(5, 3, 5)}
     reasons = verdicts(tallies, 0.2, ["r"], {"r": "room"})
     assert reasons == {0.2: "", 0.3: "", 0.1: "fewer of their own objects found in room"}
