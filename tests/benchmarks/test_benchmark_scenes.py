@@ -151,22 +151,30 @@ def test_the_benchmark_segments_each_scan_at_other_voxel_sizes_one_run_per_seed(
         scenes.main(["--data", str(scan_folder), "--out", str(out), "--voxel-scales", "0"])
 
 
+def _runs_seen(scan_folder, out, monkeypatch, seen_of, *options) -> tuple[dict, dict, list]:
+    """The benchmark run on ``scan_folder`` at seeds 0 and 1 with ``options``: its report, the scan's row, and
+    ``seen_of(points)`` at each call of the segmentation, in order."""
+    real, seen = scenes.segment_scene, []
+
+    def segment_scene(points, *args, **kwargs):
+        seen.append(seen_of(points))
+        return real(points, *args, **kwargs)
+
+    monkeypatch.setattr(scenes, "segment_scene", segment_scene)
+    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", *options])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    return report, row, seen
+
+
 def test_the_benchmark_segments_each_scan_with_its_voxel_grid_at_other_places(scan_folder, tmp_path, capsys,
                                                                            monkeypatch):
     places = scenes.grid_places(2)
     assert places.shape == (2, 3) and ((places >= 0) & (places < 1)).all()
     assert np.array_equal(places, scenes.grid_places(2))  # the same places for every run of a sweep
-    real, seen = scenes.segment_scene, []
-
-    def segment_scene(*args, **kwargs):
-        seen.append(np.array(pipeline._GRID_PHASE, dtype=float))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(scenes, "segment_scene", segment_scene)
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--grid-places", "2"])
-    report = json.loads(out.read_text())
-    [row] = report["scans"]
+    report, row, seen = _runs_seen(scan_folder, out, monkeypatch,
+                                   lambda points: np.array(pipeline._GRID_PHASE, dtype=float), "--grid-places", "2")
     assert report["grid_places"] == places.tolist() and set(row["grid_places"]) == {"1", "2"}
     # The scan at seeds 0 and 1 where the grid lies now, then at each place a run per seed; the place put back after.
     expected = [np.zeros(3)] * 2 + [places[0]] * 2 + [places[1]] * 2
@@ -195,17 +203,8 @@ def test_the_benchmark_segments_each_scan_with_an_up_axis_turned_to_other_headin
     angles = scenes.headings(2)
     assert angles.shape == (2,) and ((angles >= 0) & (angles < 360)).all()
     assert np.array_equal(angles, scenes.headings(2))  # the same headings for every run of a sweep
-    real, seen = scenes.segment_scene, []
-
-    def segment_scene(points, *args, **kwargs):
-        seen.append(np.array(points[:, :3]))
-        return real(points, *args, **kwargs)
-
-    monkeypatch.setattr(scenes, "segment_scene", segment_scene)
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--headings", "2"])
-    report = json.loads(out.read_text())
-    [row] = report["scans"]
+    report, row, seen = _runs_seen(scan_folder, out, monkeypatch, lambda points: np.array(points[:, :3]), "--headings", "2")
     assert report["headings"] == angles.tolist() and set(row["headings"]) == {"1", "2"}
     # The scan at seeds 0 and 1 as it is, then turned about its up axis (y) to each heading, a run per seed.
     scan = np.load(scan_folder / "points.npy")

@@ -110,27 +110,16 @@ def test_a_view_already_over_the_line_does_not_refuse_a_value_and_ties_keep_the_
     assert choose(even, 0.2, ["s"], {"s": "room"}) == 0.2
 
 
-def test_a_kinds_own_objects_are_counted_over_the_places_of_the_voxel_grid():
-    def rooms(at_first_place, at_other_place, crops):
-        return {("r", "rooms: in_sample"): _tally(at_first_place, 0), ("r", "rooms: grid_places 1"): _tally(at_other_place, 0),
+@pytest.mark.parametrize("elsewhere", ["grid_places 1", "headings 1"])
+def test_a_kinds_own_objects_are_counted_over_the_places_of_the_voxel_grid_and_the_headings(elsewhere):
+    def rooms(as_it_lies, elsewhere_found, crops):
+        return {("r", "rooms: in_sample"): _tally(as_it_lies, 0), ("r", f"rooms: {elsewhere}"): _tally(elsewhere_found, 0),
                 ("r", "rooms: crops"): _tally(crops, 0)}  # fmt: skip
 
-    # 0.3 finds one fewer where the grid lies now and two more at the other place: three more of the room's own in
-    # all; 0.1 finds as many where the grid lies now but fewer at the other place, and is refused for it although
-    # its crops find more; a copy that is not the scan (the crops) does not count as its own.
-    tallies = {0.2: rooms(5, 4, 3), 0.3: rooms(4, 6, 3), 0.1: rooms(5, 3, 5)}
-    reasons = verdicts(tallies, 0.2, ["r"], {"r": "room"})
-    assert reasons == {0.2: "", 0.3: "", 0.1: "fewer of their own objects found in room"}
-    assert choose(tallies, 0.2, ["r"], {"r": "room"}) == 0.3
-
-
-def test_a_kinds_own_objects_are_counted_over_its_headings_too():
-    def rooms(as_it_is, turned, crops):
-        return {("r", "rooms: in_sample"): _tally(as_it_is, 0), ("r", "rooms: headings 1"): _tally(turned, 0),
-                ("r", "rooms: crops"): _tally(crops, 0)}  # fmt: skip
-
-    # 0.3 finds one fewer as the room lies and two more turned to another heading: one more of its own in all, and
-    # it is chosen; 0.1 finds as many as it lies but fewer turned, and is refused although its crops find more.
+    # 0.3 finds one fewer in the room as it lies and two more in it elsewhere (its grid at another place, or the
+    # room turned to another heading): one more of its own in all; 0.1 finds as many as it lies but fewer
+    # elsewhere, and is refused for it although its crops find more; a copy that is not the scan (the crops) does
+    # not count as its own.
     tallies = {0.2: rooms(5, 4, 3), 0.3: rooms(4, 6, 3), 0.1: rooms(5, 3, 5)}
     reasons = verdicts(tallies, 0.2, ["r"], {"r": "room"})
     assert reasons == {0.2: "", 0.3: "", 0.1: "fewer of their own objects found in room"}
