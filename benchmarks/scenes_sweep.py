@@ -47,7 +47,7 @@ import numpy as np
 from openshape_ood.atomic import replacing
 from openshape_ood.segmentation import segment_scene
 from tests.helpers.scenes import best_iou
-from tests.synthetic_scene import OBJECTS, make_synthetic_scene
+from tests.synthetic_scene import OBJECTS, make_synthetic_scene, standing_z_up
 
 from . import scenes
 
@@ -254,9 +254,7 @@ def composed_worst_iou(constant: str, value: float) -> float:
     worst = 1.0
     with scenes.constants_set([f"{constant}={value}"]):
         for axis in COMPOSED_AXES:
-            # With Z up: the same scene turned, as the tests turn it.
-            turned = points[:, [0, 2, 1]] * np.array([1, -1, 1], dtype=np.float32) if axis == "z" else points
-            labels = segment_scene(turned, axis)
+            labels = segment_scene(standing_z_up(points) if axis == "z" else points, axis)
             for object_id in range(len(OBJECTS)):
                 worst = min(worst, best_iou(labels, truth == object_id))
     return worst

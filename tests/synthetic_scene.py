@@ -71,6 +71,12 @@ def make_synthetic_scene(
     return points[order].astype(np.float32), truth[order]
 
 
+def standing_z_up(points: np.ndarray) -> np.ndarray:
+    """The composed scene of :func:`make_synthetic_scene` (Y up) turned to stand with Z up (right-handed), as the
+    tests and the sweep's rule (``benchmarks.scenes_sweep.composed_worst_iou``) segment it with ``up="z"``."""
+    return points[:, [0, 2, 1]] * np.array([1, -1, 1], dtype=np.float32)
+
+
 def _sheet(rng: np.random.Generator, ranges, spacing: float) -> np.ndarray:
     (a0, a1), (b0, b1) = ranges
     count = int((a1 - a0) * (b1 - b0) / spacing**2)

@@ -25,8 +25,8 @@ from openshape_ood.scenes.scene import (
 
 from ..helpers.data import SAMPLES
 from ..helpers.scene_scoring import HandMadeEncoder, toy_scene, unit
-from ..helpers.scenes import write_labelled_ply
-from ..synthetic_scene import OBJECTS, make_street, make_synthetic_scene
+from ..helpers.scenes import best_iou, write_labelled_ply
+from ..synthetic_scene import OBJECTS, make_street, make_synthetic_scene, standing_z_up
 
 MUG_SCENE = SAMPLES / "PointCloudLibrary_pcl" / "table_scene_mug_stereo_textured.pcd"
 
@@ -36,17 +36,6 @@ def synthetic_scene():
     return make_synthetic_scene(spacing=0.01, noise=0.002, seed=0)
 
 
-def best_iou(labels: np.ndarray, truth: np.ndarray, object_id: int) -> float:
-    """IoU of the true object with the found object that overlaps it most (0 when it is all background)."""
-    member = truth == object_id
-    found, counts = np.unique(labels[member], return_counts=True)
-    candidates = [(count, label) for count, label in zip(counts, found) if label >= 0]
-    if not candidates:
-        return 0.0
-    label = max(candidates)[1]
-    return ((labels == label) & member).sum() / ((labels == label) | member).sum()
-
-
 # ------------------------------------------------------------------ automatic segmentation
 
 
@@ -54,10 +43,10 @@ def best_iou(labels: np.ndarray, truth: np.ndarray, object_id: int) -> float:
 def test_synthetic_scene_objects_are_found_and_floor_and_wall_are_background(synthetic_scene, up_axis):
     points, truth = synthetic_scene
     if up_axis == "z":  # the same scene with Z up: the gravity axis must follow
-        points = points[:, [0, 2, 1]] * np.array([1, -1, 1], dtype=np.float32)
+        points = standing_z_up(points)
     labels = segment_scene(points, up_axis)
     assert labels.shape == truth.shape and labels.dtype == np.int64
-    ious = [best_iou(labels, truth, i) for i in range(len(OBJECTS))]
+    ious = [best_iou(labels, truth == i) for i in range(len(OBJECTS))]
     assert min(ious) >= 0.9, ious
     assert len(np.unique(labels[labels >= 0])) == len(OBJECTS)  # nothing else is called an object
     background = truth < 0
@@ -70,7 +59,7 @@ def test_synthetic_scene_objects_are_found_and_floor_and_wall_are_background(syn
 def test_segmentation_without_gravity_axis_finds_the_planes_by_ransac(synthetic_scene):
     points, truth = synthetic_scene
     labels = segment_scene(points, None)
-    assert min(best_iou(labels, truth, i) for i in range(len(OBJECTS))) >= 0.9
+    assert min(best_iou(labels, truth == i) for i in range(len(OBJECTS))) >= 0.9
     assert (labels[truth < 0] == -1).mean() >= 0.99
 
 
@@ -81,7 +70,7 @@ def test_segmentation_is_deterministic_and_the_size_filters_apply(synthetic_scen
     # Only the ball (0.25 m), the bunny and the bottle (0.30 m) are at most 0.33 m in every direction:
     # they are found whole; the larger ones are split into parts no larger than max_size, never kept whole.
     assert {i for i, spec in enumerate(OBJECTS) if spec[2] <= 0.33} == {3, 4, 5}
-    assert min(best_iou(small, truth, i) for i in (3, 4, 5)) >= 0.9
+    assert min(best_iou(small, truth == i) for i in (3, 4, 5)) >= 0.9
     for label in np.unique(small[small >= 0]):
         assert np.ptp(points[small == label], axis=0).max() <= 0.33
     ball = np.random.default_rng(0).normal(size=(3000, 3))
