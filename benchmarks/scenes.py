@@ -1130,10 +1130,11 @@ def main(argv: list[str] | None = None) -> None:
                 by_scan[name] = [run_scan(points, truth, up, seed, candidates[0], args.min_gt_points, background)
                                  for seed in args.seeds]  # fmt: skip
         for angle, by_scan in turns.values():
-            turned_scan = None if up is None else turned_about_up(points, up, math.radians(angle))
-            by_scan[name] = [] if turned_scan is None else [
-                run_scan(turned_scan, truth, up, seed, candidates[0], args.min_gt_points, background) for seed in args.seeds
-            ]  # fmt: skip
+            by_scan[name] = []  # a scan without an up axis (a camera frame) is not turned
+            if up is not None:
+                turned_scan = turned_about_up(points, up, math.radians(angle))
+                by_scan[name] = [run_scan(turned_scan, truth, up, seed, candidates[0], args.min_gt_points, background)
+                                 for seed in args.seeds]  # fmt: skip
         views = args.frames if kinds[name] == "room" else 0
         upright = args.frames_upright
         frames[name] = run_frames(points, truth, up, views, candidates[0], background, upright=upright)
