@@ -38,7 +38,7 @@ from .settings import (
     with_up,
 )
 from .standing import split_standing
-from .visibility import row_step, sensor_view, unseen_objects
+from .visibility import SensorRows, sensor_rows, sensor_view, unseen_objects
 
 __all__ = ["segment_scene"]
 
@@ -228,13 +228,15 @@ def _segment(
     if street_sweep:
         up = sensor_up(centroids, up, settings.ground_cell, settings.ground_height)
         settings = with_up(settings, up)
+    rows = None
     if measured.single_viewpoint and up is not None:
-        settings = with_row_step(settings, row_step(xyz, up, measured.spacing_growth, seed))
+        rows = sensor_rows(xyz, up, measured.spacing_growth, seed)
+        settings = with_row_step(settings, rows.step)
     # Only a street sweep's visibility test and ground grid need its view: the whole scan's, tiled or not.
     top, azimuths = sensor_view(centroids, up) if street_sweep else (None, None)
     context = _Context(
-        settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, Counter(), up_axis is not None,
-        upright,
+        settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, rows if street_sweep else None,
+        Counter(), up_axis is not None, upright,
     )
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
@@ -254,8 +256,9 @@ def _put_back(objects: np.ndarray, outliers: np.ndarray) -> np.ndarray:
 
 class _Context(NamedTuple):
     """What every piece of a scan is segmented with: the scan's settings, up direction, and sensor
-    (for a street sweep in its sensor's frame only, else ``None``: ``view_top``, the top of its view, and
-    ``view_azimuths``, the sorted azimuths of its voxels, the directions it looked in)."""
+    (for a street sweep in its sensor's frame only, else ``None``: ``view_top``, the top of its view,
+    ``view_azimuths``, the sorted azimuths of its voxels, the directions it looked in, and ``view_rows``, its
+    rows counted at each elevation)."""
 
     settings: SegmentationSettings
     up: np.ndarray | None
@@ -264,6 +267,7 @@ class _Context(NamedTuple):
     rng: np.random.Generator
     view_top: float | None
     view_azimuths: np.ndarray | None
+    view_rows: SensorRows | None
     dropped: Counter  # when the object filters drop every cluster of a piece: how many each rule dropped
     up_given: bool  # whether the scan's up axis was given
     upright: bool  # whether the planes across up stand upright: the axis given, or a camera frame's support
@@ -407,7 +411,9 @@ def _segment_voxels(
         _count_dropped(context.dropped, found, filtered, settings, variation is not None)
     if context.view_top is not None:  # a street sweep in its sensor's frame
         radius = settings.cluster_distance + settings.cluster_growth * np.linalg.norm(centroids, axis=1)
-        unseen = unseen_objects(objects, centroids, up, measured.row_step, radius, context.view_top)
+        unseen = unseen_objects(
+            objects, centroids, up, measured.row_step, radius, context.view_top, context.view_rows
+        )
         objects[np.isin(objects, unseen)] = -1
         kept = objects >= 0
         objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size

@@ -8,18 +8,22 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import plane_basis
-from openshape_ood.segmentation.visibility import row_step, sensor_view, unseen_objects
+from openshape_ood.segmentation.visibility import row_step, sensor_rows, sensor_view, unseen_objects
 
 RING_STEP = np.radians(0.5)
 AZIMUTH_STEP = np.radians(0.1)
 SENSOR_HEIGHT = 1.7
 
 
-def sweep(boxes: list[tuple[tuple, tuple]], rings: int = 40, top: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
-    """Points of a spinning LiDAR at the origin (rings 0.5 degrees apart up to ``top`` degrees,
-    0.1 degrees along a ring) hitting the ground 1.7 m below it, a wall 40 m ahead (x = 40) and
-    axis-aligned ``boxes`` given as (low corner, high corner); and which box each point hit (-1: none)."""
-    elevation = np.radians(top) - RING_STEP * np.arange(rings)
+def sweep(
+    boxes: list[tuple[tuple, tuple]], rings: int = 40, top: float = 2.0, elevation: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a spinning LiDAR at the origin (rings 0.5 degrees apart up to ``top`` degrees, or at the
+    ``elevation`` given in radians; 0.1 degrees along a ring) hitting the ground 1.7 m below it, a wall
+    40 m ahead (x = 40) and axis-aligned ``boxes`` given as (low corner, high corner); and which box each
+    point hit (-1: none)."""
+    if elevation is None:
+        elevation = np.radians(top) - RING_STEP * np.arange(rings)
     azimuth = np.arange(-np.pi / 4, np.pi / 4, AZIMUTH_STEP)
     e, a = (grid.ravel() for grid in np.meshgrid(elevation, azimuth))
     direction = np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
@@ -52,6 +56,49 @@ def test_row_step_of_an_even_grid_is_its_step():
     points = 5.0 * np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
     step = row_step(points, np.array([0.0, 0.0, 1.0]), spacing_growth=np.radians(0.1))
     assert step == pytest.approx(np.radians(0.1), rel=0.05)
+
+
+#: A Velodyne HDL-64E's rings: an upper block 1/3 degree apart from +2 degrees down, a lower block 1/2 degree apart.
+UPPER_RINGS = np.radians(2.0 - np.arange(30) / 3)
+LOWER_RINGS = UPPER_RINGS[-1] - np.radians(0.5) * np.arange(1, 31)
+
+
+def test_sensor_rows_count_each_block_of_rings_in_its_own_step():
+    points, _ = sweep([], elevation=np.concatenate([UPPER_RINGS, LOWER_RINGS]))
+    rows = sensor_rows(points, np.array([0.0, 0.0, 1.0]), spacing_growth=AZIMUTH_STEP)
+    # One row from each ring to the next, in both blocks (the bands round the step between them aside).
+    assert np.diff(rows.at(UPPER_RINGS[:22][::-1])) == pytest.approx(np.ones(21), abs=0.1)
+    assert np.diff(rows.at(LOWER_RINGS[8:][::-1])) == pytest.approx(np.ones(21), abs=0.1)
+    # One step for the whole sweep, the median, is the lower block's here: it counts an upper ring as 2/3 of a row.
+    step = row_step(points, np.array([0.0, 0.0, 1.0]), spacing_growth=AZIMUTH_STEP)
+    assert step == pytest.approx(np.radians(0.5), rel=0.05)
+
+
+def test_a_sweep_cut_to_its_upper_rings_counts_them_as_the_whole_sweep_does():
+    # A camera's view keeps the upper rings: its median step is theirs, but their rows are as many as before.
+    up = np.array([0.0, 0.0, 1.0])
+    whole, _ = sweep([], elevation=np.concatenate([UPPER_RINGS, LOWER_RINGS]))
+    cut, _ = sweep([], elevation=UPPER_RINGS)
+    assert row_step(cut, up, AZIMUTH_STEP) < 0.85 * row_step(whole, up, AZIMUTH_STEP)
+    span = UPPER_RINGS[[20, 2]]
+    counted = [np.diff(sensor_rows(points, up, AZIMUTH_STEP).at(span))[0] for points in (whole, cut)]
+    assert counted == pytest.approx([18.0, 18.0], abs=0.5)
+
+
+@pytest.mark.parametrize("kept", ["whole sweep", "upper rings"])
+def test_a_top_hidden_two_of_its_own_rows_below_a_nearer_voxel_is_hidden_in_a_cut_sweep_too(kept):
+    # One column of an object at 20 m whose top lies on a ring of the upper block, and 2.3 of that block's rows
+    # above it a voxel at 15 m: hidden whether the sweep holds its lower rings (whose wider steps raise the
+    # median step) or not (where two median steps reach 2 rows only).
+    up = np.array([0.0, 0.0, 1.0])
+    rings = np.concatenate([UPPER_RINGS, LOWER_RINGS]) if kept == "whole sweep" else UPPER_RINGS
+    scan, _ = sweep([], elevation=rings)
+    rows = sensor_rows(scan, up, AZIMUTH_STEP)
+    step = row_step(scan, up, AZIMUTH_STEP)
+    elevation = UPPER_RINGS[10] + np.radians(1 / 3) * np.array([-2.0, -1.0, 0.0, 2.3])
+    points = directions(np.zeros(4), elevation, up) * np.array([20.0, 20.0, 20.0, 15.0])[:, None]
+    objects = np.array([0, 0, 0, -1])
+    assert unseen_objects(objects, points, up, step, np.full(4, 0.5), top=1.0, rows=rows).tolist() == [0]
 
 
 def unseen(points: np.ndarray, objects: np.ndarray) -> set[int]:
