@@ -94,20 +94,21 @@ def sensor_rows(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: in
     step, not the median over the rows it happens to hold, says how far the next row above lies. One step
     everywhere (:func:`row_step`'s) when no gap is measured."""
     elevations, gaps = _row_gaps(xyz, up, spacing_growth, seed)
+    step = _median_step(gaps, spacing_growth)
     # Edges at measured elevations, each once: every band holds the gap at its lower edge.
     quantiles = np.linspace(0.0, 1.0, _ROW_BANDS + 1)
     edges = np.unique(np.quantile(elevations, quantiles, method="lower")) if len(gaps) else np.zeros(1)
-    if len(edges) < 2:
-        steps, edges = np.array([_median_step(gaps, spacing_growth)]), np.zeros(2)
+    if len(edges) < 2:  # no gap measured, or all at one elevation: one step everywhere
+        steps, edges = np.array([step]), np.zeros(2)
     else:
         band = np.clip(np.searchsorted(edges, elevations, side="right") - 1, 0, len(edges) - 2)
         medians = np.array([np.median(gaps[band == k]) for k in range(len(edges) - 1)])
         steps = np.maximum(1.0, medians) * spacing_growth
     # A band's step holds from its lower edge to the next band's; the first and last reach to -pi and pi.
     knots = np.concatenate([[-np.pi], edges[1:-1], [np.pi]])
-    with np.errstate(divide="ignore"):  # no step (no finer step measured): no rows, as row_step has none
-        counts = np.concatenate([[0.0], np.cumsum(np.diff(knots) / np.where(steps > 0, steps, np.inf))])
-    return SensorRows(knots, counts, _median_step(gaps, spacing_growth))
+    # No step (no finer step measured) counts no rows, as row_step then has none.
+    counts = np.concatenate([[0.0], np.cumsum(np.diff(knots) / np.where(steps > 0, steps, np.inf))])
+    return SensorRows(knots, counts, step)
 
 
 def _row_gaps(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
