@@ -11,7 +11,8 @@ its point count (as ScanNet's instance benchmark pools detections over scans). W
 ``load_semantic(name)`` (points, a class id per point, class names), it prints what the false segments
 lie on, per kind and copy: ``object`` (pieces of objects) or the background class of most of their
 points (wall, floor, road, ...). It prints how the objects missed were lost, per kind and copy: merged
-into a segment with other things, split over several segments, or made background.
+into a segment with other things, split over several segments, or made background. The objects found per
+class are printed for the scans and for each group of frames, views, parts or moved copies (summed over them).
 
 Leave-one-scan-out: the constants of :data:`openshape_ood.segmentation.tuning.TUNED` are tried in every
 combination; each scan is segmented with the combination that finds the most objects (then the fewest
@@ -374,10 +375,10 @@ def evaluate(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> dict:
 
 
 def segment_matches(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> dict:
-    """Each counted object's best IoU, and each segment's point count with whether it matches a
+    """Each counted object's best IoU and its id, and each segment's point count with whether it matches a
     counted object at IoU >= 0.5 (1), matches only an object below ``min_gt_points`` (ignored: -1),
     or none (0). At IoU above 0.5 a segment matches at most one object and an object one segment."""
-    iou, _, size = iou_matrix(labels, truth)
+    iou, objects, size = iou_matrix(labels, truth)
     counted = size >= min_gt_points
     segments, points = np.unique(labels[labels >= 0], return_counts=True)
     match = np.zeros(len(segments), dtype=np.int64)
@@ -385,7 +386,8 @@ def segment_matches(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -
         match[(iou[counted] >= 0.5).any(axis=0)] = 1
         match[(match == 0) & (iou[~counted] >= 0.5).any(axis=0)] = -1
     best = iou.max(axis=1) if iou.shape[1] else np.zeros(len(size))
-    return {"object_iou": best[counted].tolist(), "segment_points": points.tolist(), "segment_match": match.tolist()}
+    return {"object_iou": best[counted].tolist(), "object_ids": objects[counted].tolist(),
+            "segment_points": points.tolist(), "segment_match": match.tolist()}
 
 
 def coded_truth(truth: np.ndarray, semantic: np.ndarray, classes: dict) -> tuple[np.ndarray, dict[int, str]]:
@@ -956,6 +958,22 @@ def per_class(rows_by_scan: dict, scans: list[str], classes: dict, seeds: list[i
     return {name: {k: round(v, 2) for k, v in entry.items()} for name, entry in sorted(table.items())}
 
 
+def copies_per_class(by_scan: dict, scans: list[str], names: dict) -> dict:
+    """Per class name: objects counted and found at IoU >= 0.5 over every copy, view or part of ``scans``
+    (``by_scan``: each scan's rows, with :func:`segment_matches`'s ``object_ids``). ``names[scan]`` is
+    ``(class of each object id, the scan's largest object id + 1)``: laid side by side, copy k numbers its
+    objects from k times that (:func:`side_by_side`), so ids are read modulo it; other copies keep the ids."""
+    table: dict = {}
+    for scan in scans:
+        classes, stride = names[scan]
+        for row in by_scan.get(scan, []):
+            for object_id, iou in zip(row.get("object_ids", []), row["object_iou"]):
+                entry = table.setdefault(classes.get(object_id % stride, "object"), {"objects": 0, "found_050": 0})
+                entry["objects"] += 1
+                entry["found_050"] += int(iou >= 0.5)
+    return dict(sorted(table.items()))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of scans with load_gt.py")
@@ -1061,7 +1079,7 @@ def main(argv: list[str] | None = None) -> None:
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
     candidates = combinations()[:1] if args.no_loso else combinations()
-    kinds, classes, results, perturbed = {}, {}, [{} for _ in candidates], {}
+    kinds, classes, object_names, results, perturbed = {}, {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     finer = {factor: {} for factor in args.finer}
     farther = {factor: {} for factor in args.farther}
@@ -1088,6 +1106,7 @@ def main(argv: list[str] | None = None) -> None:
         up, kinds[name] = up_axis_of(info), kind_of(info)
         objects, size = np.unique(truth[truth >= 0], return_counts=True)
         classes[name] = [names.get(int(o), "object") for o in objects[size >= args.min_gt_points]]
+        object_names[name] = ({int(o): str(c) for o, c in names.items()}, int(truth.max(initial=-1)) + 1)
         background = {}
         if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
             # One scan's classes are not worth the run: whatever the reader raises (a format its
@@ -1277,7 +1296,8 @@ def main(argv: list[str] | None = None) -> None:
         if surrounded:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
                            "with the floor, a wall and the table's far end in view (a copy per seed)"))
-        # Every frame, part or view of every scan of the kind, counted together.
+        # Every frame, part or view of every scan of the kind, counted together, and per class.
+        classes_of_copies = {}
         orientation = " (upright, given the up axis)" if args.frames_upright else ""
         pieces = [("frames", frames, "view", f"virtual frames{orientation}, {args.frames} views of each, all together"),
                   (f"frames_{args.frame_points}", sampled_frames, "view",
@@ -1307,8 +1327,11 @@ def main(argv: list[str] | None = None) -> None:
             rows = {f"{scan} {piece} {k}": [row] for scan in members for k, row in enumerate(by_scan[scan])}
             if rows:
                 copies.append((key, rows, list(rows), [0], label))
+                classes_of_copies[key] = copies_per_class(by_scan, members, object_names)
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
+            if key in classes_of_copies:
+                report["kinds"][kind][key]["per_class"] = classes_of_copies[key]
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
         for key, by_scan, moved, label in [
             ("pushed_objects", pushed, "pushed", "the pushed objects themselves"),
@@ -1332,6 +1355,10 @@ def main(argv: list[str] | None = None) -> None:
                     f"{how} {count:.1f}" for how, count in summary["missed"].items()))
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
+        for key, _, _, _, label in copies:
+            if report["kinds"][kind][key].get("per_class"):
+                print(f"           per class found/objects, {label}:", ", ".join(
+                    f"{n} {e['found_050']}/{e['objects']}" for n, e in report["kinds"][kind][key]["per_class"].items()))
     if not args.no_loso:
         print("chosen for each left-out scan:", {scan: candidates[chosen[scan]] for scan in scans})
         for kind in dict.fromkeys(kinds.values()):

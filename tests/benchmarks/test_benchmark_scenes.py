@@ -502,6 +502,10 @@ def test_the_benchmark_lays_rooms_only_side_by_side(tmp_path, capsys):
     assert [layout["objects"] for layout in row["side_by_side"]] == [2 * alone, 4 * alone]
     summary = report["kinds"]["room"]["side_by_side"]
     assert summary["found_050"] == sum(layout["found_050"] for layout in row["side_by_side"])
+    # Per class over the layouts: each copy's objects are its room's, counted once per copy.
+    per_class = summary["per_class"]
+    assert sum(entry["objects"] for entry in per_class.values()) == 6 * alone
+    assert sum(entry["found_050"] for entry in per_class.values()) == summary["found_050"]
     # Sampled back to the room's own count: layout k of n copies keeps each point with probability 1/n, seed k.
     kept = [int((np.random.default_rng(k).random(n * points) < 1 / n).sum()) for k, n in enumerate((2, 4))]
     assert [layout["settings"]["measured"]["points"] for layout in row["side_by_side_sampled"]] == kept
@@ -511,6 +515,7 @@ def test_the_benchmark_lays_rooms_only_side_by_side(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "2 x 1 and 2 x 2 copies of each side by side, all together" in out
+    assert "per class found/objects, 2 x 1 and 2 x 2 copies of each side by side, all together:" in out
     assert "the same sampled to each room's own point count" in out
     report, _ = _report_on_a_sweep(tmp_path, "--side-by-side")
     assert report["scans"][0]["side_by_side"] == report["scans"][0]["side_by_side_sampled"] == []

@@ -27,6 +27,22 @@ def test_segment_matches_by_hand():
     result = scenes.segment_matches(labels, truth, min_gt_points=2)
     assert result["segment_points"] == [3, 3, 2] and result["segment_match"] == [1, 1, 0]
     np.testing.assert_allclose(result["object_iou"], [0.75, 2 / 3])
+    assert result["object_ids"] == [0, 1]  # object 2 has one point: not counted
+
+
+def test_copies_are_counted_per_class_with_side_by_side_ids_read_modulo_the_scans_largest():
+    # A room with a chair (id 0) and a table (id 2; id 1 unnamed), largest id 2: side by side, copy 1's chair
+    # is 3 and its table 5. A frame keeps the ids. Found: IoU >= 0.5.
+    names = {"room": ({0: "chair", 2: "table"}, 3), "other": ({0: "sofa"}, 1)}
+    by_scan = {
+        "room": [{"object_ids": [0, 2, 3, 5], "object_iou": [0.9, 0.2, 0.5, 0.7]}, {"object_ids": [1], "object_iou": [0.6]}],
+        "other": [{"object_ids": [0], "object_iou": [0.1]}],
+    }
+    assert scenes.copies_per_class(by_scan, ["room"], names) == {
+        "chair": {"objects": 2, "found_050": 2}, "object": {"objects": 1, "found_050": 1},
+        "table": {"objects": 2, "found_050": 1},
+    }
+    assert scenes.copies_per_class(by_scan, ["room", "other"], names)["sofa"] == {"objects": 1, "found_050": 0}
 
 
 def test_kind_of_reads_the_readers_kind_text():
