@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import SHEET, column_bounds, fullest_slab, plane_basis, rough_above
+from .geometry import SHEET, column_bounds, fullest_slab, plane_basis, rises_smoothly, rough_above
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -417,8 +417,10 @@ class Planes:
         when it has a voxel within ``reach`` (the cluster distance) of the patch and its robust top
         (:func:`.scan_checks.robust_range` of its heights) lies within the plane's distance above the
         patch's level: a bed's sides, a desk's legs, not the pillow on it or the chair whose back rises
-        beside it. A plane with at most :data:`BOUNDING_SHARE` of the scan's voxels above it bounds the scan
-        from above, as a ceiling does, and stays removed; so does one with as few below it, a floor (where a
+        beside it. An object touching the patch that is its relief (:func:`.geometry.rises_smoothly`: a fold of
+        the duvet, the surface going on from the patch without an edge) joins too: it is the same surface as the
+        top, which removing the top cut off. A plane with at most :data:`BOUNDING_SHARE` of the scan's voxels
+        above it bounds the scan from above, as a ceiling does, and stays removed; so does one with as few below it, a floor (where a
         bed's top is the support, the floor round the bed: its own ragged pieces lying in it hold it up by the
         test above, and with them it came out as an object); so does a patch that nothing holds up, or whose
         joined object would be larger than ``max_size`` (m): no one piece of furniture. ``up`` points
@@ -457,6 +459,14 @@ class Planes:
                 ]  # fmt: skip
                 if not holding:
                     continue
+                # ... and the patch's own relief, which holds nothing up: a fold of a duvet on a bed.
+                patch_tree = cKDTree(self.centroids[free])
+                holding += [
+                    object_id for object_id in touching if object_id not in holding and rises_smoothly(
+                        np.flatnonzero(objects == object_id), patch_tree, self.centroids, self.normals, up, reach,
+                        self.min_cos,
+                    )
+                ]  # fmt: skip
                 joined = np.concatenate([free, np.flatnonzero(np.isin(objects, holding))])
                 if np.ptp(self.centroids[joined], axis=0).max() + self.voxel_size > max_size:
                     continue

@@ -16,15 +16,19 @@ top alone holds it up:
 - its base lies within the top's interior: a part rising at the top's rim is the object's own (a chair's
   back, a sofa's arm, a bed's headboard rise at the rim of the seat or the mattress);
 - without the top, it is joined to nothing of the object below the top: a body going on above its back (a
-  duck's neck, rising out of its chest in front of the back) is one surface with what lies below.
+  duck's neck, rising out of its chest in front of the back) is one surface with what lies below;
+- it meets the top with an edge: a part whose voxels next to the top all face up within the normal angle rises
+  out of it without one, and is the top's own relief (a fold of a duvet, the cap of a dome), one surface with it
+  (:func:`.geometry.rises_smoothly`). A pillow, a lamp's foot or a book meets it with sides that face sideways.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from .clustering import cluster
-from .geometry import fullest_slab, outside_hull, plane_basis
+from .geometry import fullest_slab, outside_hull, plane_basis, rises_smoothly
 from .planes import RAYLEIGH_99
 
 __all__ = ["split_standing"]
@@ -83,6 +87,7 @@ def split_standing(
         # Within the top's outline shrunk by the reach: a part rising at its rim stays.
         interior = distances[len(top) :] <= -reach
         held_below = None  # clustered once, for the first part whose base lies within the top
+        top_tree = cKDTree(centroids[top])  # a part rising out of it without an edge is its relief
         parts = cluster(centroids[above], reach, 0.0, None)
         for number in np.unique(parts[parts >= 0]):
             member = parts == number
@@ -91,7 +96,7 @@ def split_standing(
                 continue
             # Its base: its voxels within a band of its lowest, where it meets the top.
             base = member & (heights[above] <= heights[part].min() + band)
-            if interior[base].mean() < 0.5:
+            if interior[base].mean() < 0.5 or rises_smoothly(part, top_tree, centroids, normals, up, reach, min_cos):
                 continue
             if held_below is None:
                 held_below = _held_below(voxels, top, centroids, heights, level - band, reach)
