@@ -417,14 +417,14 @@ class Planes:
         when it has a voxel within ``reach`` (the cluster distance) of the patch and its robust top
         (:func:`.scan_checks.robust_range` of its heights) lies within the plane's distance above the
         patch's level: a bed's sides, a desk's legs, not the pillow on it or the chair whose back rises
-        beside it. An object touching the patch that is its relief (:func:`.geometry.rises_smoothly`: a fold of
-        the duvet, the surface going on from the patch without an edge) joins too: it is the same surface as the
-        top, which removing the top cut off. A plane with at most :data:`BOUNDING_SHARE` of the scan's voxels
-        above it bounds the scan from above, as a ceiling does, and stays removed; so does one with as few below it, a floor (where a
-        bed's top is the support, the floor round the bed: its own ragged pieces lying in it hold it up by the
-        test above, and with them it came out as an object); so does a patch that nothing holds up, or whose
-        joined object would be larger than ``max_size`` (m): no one piece of furniture. ``up`` points
-        from the support to the scan standing on it.
+        beside it. An object touching the patch that is its relief (:func:`.geometry.rises_smoothly`: a
+        fold of the duvet, the surface going on from the patch without an edge) joins too: it is the same
+        surface as the top, which removing the top cut off. A plane with at most :data:`BOUNDING_SHARE` of the
+        scan's voxels above it bounds the scan from above, as a ceiling does, and stays removed; so does one
+        with as few below it, a floor (where a bed's top is the support, the floor round the bed: its own
+        ragged pieces lying in it hold it up by the test above, and with them it came out as an object); so
+        does a patch that nothing holds up, or whose joined object would be larger than ``max_size`` (m): no
+        one piece of furniture. ``up`` points from the support to the scan standing on it.
 
         The support is such a top when it does not bound the scan from below: when more of the voxels within
         its span lie under it than :data:`BOUNDING_SHARE` allows behind a wall. A camera beside a bed sees the
