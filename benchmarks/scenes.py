@@ -946,16 +946,11 @@ def summarise(rows_by_scan: dict, scans: list[str], seeds: list[int]) -> dict:
     }  # fmt: skip
 
 
-def per_class(rows_by_scan: dict, scans: list[str], classes: dict, seeds: list[int]) -> dict:
-    """Per class name: objects counted and found at IoU >= 0.5 (mean over seeds)."""
-    table: dict = {}
-    for scan in scans:
-        for row in rows_by_scan[scan]:
-            for name, iou in zip(classes[scan], row["object_iou"]):
-                entry = table.setdefault(name, {"objects": 0.0, "found_050": 0.0})
-                entry["objects"] += 1 / len(seeds)
-                entry["found_050"] += (iou >= 0.5) / len(seeds)
-    return {name: {k: round(v, 2) for k, v in entry.items()} for name, entry in sorted(table.items())}
+def per_class(rows_by_scan: dict, scans: list[str], names: dict, seeds: list[int]) -> dict:
+    """Per class name: objects counted and found at IoU >= 0.5 (mean over seeds; ``names`` as
+    :func:`copies_per_class` takes them)."""
+    summed = copies_per_class(rows_by_scan, scans, names)
+    return {name: {k: round(v / len(seeds), 2) for k, v in entry.items()} for name, entry in summed.items()}
 
 
 def copies_per_class(by_scan: dict, scans: list[str], names: dict) -> dict:
@@ -1079,7 +1074,7 @@ def main(argv: list[str] | None = None) -> None:
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
     candidates = combinations()[:1] if args.no_loso else combinations()
-    kinds, classes, object_names, results, perturbed = {}, {}, {}, [{} for _ in candidates], {}
+    kinds, object_names, results, perturbed = {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     finer = {factor: {} for factor in args.finer}
     farther = {factor: {} for factor in args.farther}
@@ -1104,8 +1099,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}: left out, {skipped[name]}", file=sys.stderr)
             continue
         up, kinds[name] = up_axis_of(info), kind_of(info)
-        objects, size = np.unique(truth[truth >= 0], return_counts=True)
-        classes[name] = [names.get(int(o), "object") for o in objects[size >= args.min_gt_points]]
         object_names[name] = ({int(o): str(c) for o, c in names.items()}, int(truth.max(initial=-1)) + 1)
         background = {}
         if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
@@ -1267,7 +1260,7 @@ def main(argv: list[str] | None = None) -> None:
         members = [scan for scan in scans if kinds[scan] == kind]
         inside, outside = summarise(results[0], members, args.seeds), summarise(left_out, members, args.seeds)
         report["kinds"][kind] = {"in_sample": inside, "leave_one_scan_out": outside,
-                                 "per_class": per_class(results[0], members, classes, args.seeds)}  # fmt: skip
+                                 "per_class": per_class(results[0], members, object_names, args.seeds)}  # fmt: skip
         line = f"{kind:<10} in-sample {_figure(inside)}"
         if not args.no_loso:
             line += f" | leave-one-scan-out {_figure(outside)}"
