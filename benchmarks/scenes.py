@@ -110,15 +110,15 @@ is segmented with the defaults (copy k with seed k). The same objects in contact
 proxy of the cluttered frames kept out of sight. Its line counts every object of the copies; the next counts the
 pushed objects themselves.
 
-Turned objects (``--turned``): each object of a LiDAR sweep with at least
-:data:`benchmarks.turned_objects.TURNED_MIN_POINTS` points is also turned about the up axis through the sensor
-to each of :data:`benchmarks.turned_objects.TURNS` where it can stand (:func:`benchmarks.turned_objects.turned_copies`:
-on the ground at about its own level, in no other object, what the sensor would then see kept), and the sweep is
-segmented with the defaults (copy k with seed k). The same car against another hedge, wall or tree of the street:
-a proxy of the sweeps kept out of sight, which hold other streets. Its line counts every object of the copies;
-the next counts the turned objects themselves. Moved farther (``--farther K``), each such object is first pushed
-out along its bearing to K times its range and sampled as the sensor would sample it there (every K-th of its
-rows and of its points along them, a copy for each of the K^2 such choices), then turned about the sensor to
+Turned objects (``--turned``): each object of a LiDAR sweep that is counted (``--min-gt-points``) is also turned
+about the up axis through the sensor to each of :data:`benchmarks.turned_objects.TURNS` where it can stand
+(:func:`benchmarks.turned_objects.turned_copies`: on the ground at about its own level, in no other object, what
+the sensor would then see kept), and the sweep is segmented with the defaults (copy k with seed k). The same car
+or person against another hedge, wall or tree of the street: a proxy of the sweeps kept out of sight, which hold
+other streets. Its line counts every object of the copies; the next counts the turned objects themselves. Moved
+farther (``--farther K``), each object that would still be counted there (K^2 times ``--min-gt-points``) is first
+pushed out along its bearing to K times its range and sampled as the sensor would sample it there (every K-th of
+its rows and of its points along them, a copy for each of the K^2 such choices), then turned about the sensor to
 each tenth degree where it can stand: the far cars of other sweeps, where ours holds its cars at 21-26 m.
 
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
@@ -197,7 +197,7 @@ from openshape_ood.segmentation.geometry import sensor_angles
 from openshape_ood.segmentation.tuning import combinations, tuned
 
 from .pushed_objects import pushed_copies
-from .turned_objects import TURNED_MIN_POINTS, TURNS, turned_copies
+from .turned_objects import TURNS, turned_copies
 from .virtual_frames import (
     camera_views, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
     with_surroundings,
@@ -853,7 +853,7 @@ def run_turned(
     if up is None:
         return []
     turns = TURNS if farther == 1 else (0, *TURNS)
-    copies = turned_copies(points, truth, up, turns, farther=farther)
+    copies = turned_copies(points, truth, up, turns, min_points=min_gt_points, farther=farther)
     return _run_moved(copies, "turned", ("turn", "sampling"), up, values, min_gt_points, background, name)
 
 
@@ -1023,11 +1023,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="also segment each table-top frame with each of its free-standing objects pushed across "
                              "the table until it touches another")
     parser.add_argument("--turned", action="store_true",
-                        help=f"also segment each LiDAR sweep with each object of {TURNED_MIN_POINTS} points or more "
-                             f"turned about the sensor to {len(TURNS)} other azimuths where it can stand")
+                        help=f"also segment each LiDAR sweep with each object counted (--min-gt-points) turned about "
+                             f"the sensor to {len(TURNS)} other azimuths where it can stand")
     parser.add_argument("--farther", nargs="*", type=int, default=[], metavar="K",
-                        help=f"also segment each LiDAR sweep with each object of {TURNED_MIN_POINTS} points or more "
-                             "moved out along its bearing to K times its range (every K-th of its rows and of its "
+                        help="also segment each LiDAR sweep with each object of K^2 times --min-gt-points points or "
+                             "more moved out along its bearing to K times its range (every K-th of its rows and of its "
                              "points along them kept) and turned about the sensor to every tenth degree where it can "
                              "stand (e.g. 2 3)")
     parser.add_argument("--camera-views", action="store_true",

@@ -35,9 +35,6 @@ from openshape_ood.segmentation.visibility import row_step
 
 #: The turns (degrees about the up axis through the sensor) to which ``--turned`` moves each object.
 TURNS = tuple(range(10, 360, 10))
-#: Objects of at least this many points are turned: a car or a person within about 30 m of a 64-ring
-#: sweep, whose side and shape the sensor resolves.
-TURNED_MIN_POINTS = 100
 #: The copy stands only where the ground lies within this (metres) of its own ground's level, and is lifted or
 #: lowered onto it: at 20 m that moves it by under two of a 64-ring sensor's rows (0.4 degrees apart), so the
 #: rows meeting it are nearly those of the sweep there.
@@ -64,14 +61,16 @@ class TurnedCopy(NamedTuple):
 
 
 def turned_copies(
-    points: np.ndarray, truth: np.ndarray, up_axis: str, turns: Iterable[int] = TURNS,
-    min_points: int = TURNED_MIN_POINTS, farther: int = 1,
+    points: np.ndarray, truth: np.ndarray, up_axis: str, turns: Iterable[int] = TURNS, *, min_points: int,
+    farther: int = 1,
 ) -> Iterator[TurnedCopy]:
-    """Each object of ``truth`` (ids >= 0) with at least ``min_points`` points of a sweep in its sensor's frame
-    (``points`` ``(N, C >= 3)``, xyz first, in metres, the sensor at the origin; ``up_axis`` its gravity axis),
-    turned by each of ``turns`` about the up axis, where the copy can stand (see the module's text). With
-    ``farther`` k > 1 (an integer) it is first moved out to k times its range and thinned to every k-th row and
-    column; each of the k^2 ways of choosing them gives a copy."""
+    """Each object of ``truth`` (ids >= 0) of a sweep in its sensor's frame (``points`` ``(N, C >= 3)``, xyz
+    first, in metres, the sensor at the origin; ``up_axis`` its gravity axis) that keeps ``min_points`` points
+    where it goes (the fewest of an object counted), turned by each of ``turns`` about the up axis, where the
+    copy can stand (see the module's text). With ``farther`` k > 1 (an integer) it is first moved out to k times
+    its range and thinned to every k-th row and column, which keeps about a k^2-th of its points: only objects
+    of ``min_points`` times k^2 are moved so. Each of the k^2 ways of choosing the rows and columns gives a
+    copy."""
     if isinstance(farther, bool) or not isinstance(farther, (int, np.integer)) or farther < 1:
         raise ValueError(f"farther must be a whole number of times the range, 1 or more, not {farther!r}")
     cloud = np.asarray(points)
@@ -86,7 +85,7 @@ def turned_copies(
     angles, ranges = sensor_angles(xyz, up), np.linalg.norm(xyz, axis=1)
     cells = np.floor(angles / steps).astype(np.int64)
     objects, sizes = np.unique(truth[truth >= 0], return_counts=True)
-    for object_id in objects[sizes >= min_points]:
+    for object_id in objects[sizes >= min_points * farther**2]:
         own = truth == object_id
         ground = _ground(xyz[own].mean(axis=0)[across], flat, height, background)
         if ground is None:

@@ -411,17 +411,19 @@ def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_fac
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
     made = []
 
-    def copies(points, truth, up, turns, farther=1):
-        made.append((turns, farther))
+    def copies(points, truth, up, turns, min_points, farther=1):
+        made.append((turns, min_points, farther))
         yield turned_objects.TurnedCopy(points, truth, 0, turns[0])
 
     monkeypatch.setattr(scenes, "turned_copies", copies)
     out = tmp_path / "scenes.json"
-    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--farther", "2", "3"])
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--farther", "2", "3",
+                 "--min-gt-points", "30"])
     report = json.loads(out.read_text())
     [row] = report["scans"]
     # Moved farther, an object is also tried at its own bearing (turn 0); the turned copies are not asked for.
-    assert made == [((0, *scenes.TURNS), 2), ((0, *scenes.TURNS), 3)] and row["turned"] == []
+    # The objects moved are those counted (turned_copies asks K^2 times as many points of one moved K times).
+    assert made == [((0, *scenes.TURNS), 30, 2), ((0, *scenes.TURNS), 30, 3)] and row["turned"] == []
     assert report["farther"] == [2, 3] and sorted(row["farther"]) == ["2", "3"]
     iou = row["farther"]["2"][0]["turned"]["iou"]
     assert report["kinds"]["LiDAR"]["farther_x2_objects"] == {"objects": 1, "found_050": int(iou >= 0.5)}
@@ -437,7 +439,7 @@ def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_fac
 def test_turned_copies_that_cannot_be_made_are_named_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
 
-    def one_then_fails(points, truth, up, turns, farther=1):
+    def one_then_fails(points, truth, up, turns, min_points, farther=1):
         yield turned_objects.TurnedCopy(points, truth, 0, 90)
         raise ValueError("no sensor at the origin")
 

@@ -8,6 +8,7 @@ import pytest
 from benchmarks import turned_objects as turned
 
 SENSOR_HEIGHT = 1.7  # metres above the ground, z up, the sensor at the origin
+COUNTED = 25  # the fewest points of an object the benchmark counts (its --min-gt-points)
 
 
 def ground_of_rays(height_at=lambda x, y: -SENSOR_HEIGHT, rows: int = 40, columns: int = 720):
@@ -44,7 +45,7 @@ def sweep(*objects, height_at=lambda x, y: -SENSOR_HEIGHT):
 def test_a_copy_turned_keeps_its_ranges_stands_on_the_ground_and_leaves_its_place_empty():
     car = box((10.0, 0.0), (4.0, 1.8, 1.5))
     points, truth = sweep(car)
-    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,), min_points=COUNTED)
     assert (copy.object_id, copy.turn) == (0, 180)
     moved = copy.points[copy.truth == 0]
     assert len(moved) == len(car)  # nothing nearer hides any of it
@@ -56,7 +57,7 @@ def test_a_copy_turned_keeps_its_ranges_stands_on_the_ground_and_leaves_its_plac
 
 def test_the_ground_behind_a_copy_on_its_rays_is_its_shadow():
     points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
-    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,), min_points=COUNTED)
     ground = copy.points[copy.truth < 0]
     behind = (ground[:, 0] < -12.0) & (np.abs(ground[:, 1]) < 0.5)  # straight behind the copy, seen over nothing
     ahead = (ground[:, 0] > 12.0) & (np.abs(ground[:, 1]) < 0.5)  # behind the object's old place: seen again
@@ -70,7 +71,7 @@ def test_what_is_nearer_on_its_rays_hides_part_of_the_copy():
     post = box((-5.0, 0.0), (0.2, 0.2, 3.0), step=0.02)  # nearer than the copy, straight in front of it
     points, truth = sweep(car, post)
     truth[truth == 1] = -1  # a sign's post: background
-    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,), min_points=COUNTED)
     moved = copy.points[copy.truth == 0]
     assert 0 < len(moved) < len(car)
     assert not (np.abs(np.arctan2(moved[:, 1], -moved[:, 0])) < np.radians(0.5)).any()  # none behind the post
@@ -84,7 +85,7 @@ def test_a_copy_stands_only_where_the_ground_is_near_its_own_level_and_is_set_on
         return np.where(x < -5.0, -SENSOR_HEIGHT + step_up, -SENSOR_HEIGHT)
 
     points, truth = sweep(car, height_at=height_at)
-    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,), min_points=COUNTED)
     moved = copy.points[copy.truth == 0]
     assert moved[:, 2].min() == pytest.approx(car[:, 2].min() + step_up, abs=0.02)
     cliff = 2 * turned.GROUND_STEP
@@ -93,18 +94,21 @@ def test_a_copy_stands_only_where_the_ground_is_near_its_own_level_and_is_set_on
         return np.where(x < -5.0, -SENSOR_HEIGHT + cliff, -SENSOR_HEIGHT)
 
     points, truth = sweep(car, height_at=cliff_at)
-    assert list(turned.turned_copies(points, truth, "z", turns=(180,))) == []
+    assert list(turned.turned_copies(points, truth, "z", turns=(180,), min_points=COUNTED)) == []
 
 
-def test_a_copy_never_stands_in_another_object_and_small_objects_are_not_turned():
+def test_a_copy_never_stands_in_another_object_and_objects_not_counted_are_not_turned():
     car = box((10.0, 0.0), (4.0, 1.8, 1.5))
     other = box((0.0, 10.0), (4.0, 1.8, 1.5))
-    cone = box((0.0, -10.0), (0.1, 0.1, 0.3))  # under TURNED_MIN_POINTS
+    cone = box((0.0, -10.0), (0.1, 0.1, 0.3))  # 58 points on the faces of a 3 x 3 x 7 grid
     points, truth = sweep(car, other, cone)
-    assert (truth == 2).sum() < turned.TURNED_MIN_POINTS
-    copies = list(turned.turned_copies(points, truth, "z", turns=(90, 180)))
+    assert (truth == 2).sum() == 58
+    copies = list(turned.turned_copies(points, truth, "z", turns=(90, 180), min_points=59))
     # Turned by 90 degrees the car would stand in the other one, and by 180 the other in the cone.
     assert [(copy.object_id, copy.turn) for copy in copies] == [(0, 180), (1, 90)]
+    # Counted from 58 points, the cone is turned as well.
+    counted = turned.turned_copies(points, truth, "z", turns=(90, 180), min_points=58)
+    assert {copy.object_id for copy in counted} == {0, 1, 2}
 
 
 def test_what_hid_part_of_the_object_goes_with_it_as_background():
@@ -112,7 +116,7 @@ def test_what_hid_part_of_the_object_goes_with_it_as_background():
     post = box((6.0, 0.0), (0.2, 0.2, 2.0), step=0.02)  # before the car's middle: a hole in the car behind it
     points, truth = sweep(car, post)
     truth[truth == 1] = -1  # a sign's post: background
-    [copy] = turned.turned_copies(points, truth, "z", turns=(180,))
+    [copy] = turned.turned_copies(points, truth, "z", turns=(180,), min_points=COUNTED)
 
     def at(xyz, x):  # points of a post at (x, 0), above the ground
         return (xyz[:, 2] > -SENSOR_HEIGHT + 0.5) & (np.abs(xyz[:, 0] - x) < 0.2) & (np.abs(xyz[:, 1]) < 0.2)
@@ -144,7 +148,7 @@ def test_a_copy_moved_farther_stands_at_that_many_times_its_range_on_every_kth_r
     rows, columns = -30 + np.arange(44) * 26 / 39, np.arange(-40, 40, 0.5)
     car = box_on_rays((10.0, 0.0), (4.0, 1.8, 1.5), rows, columns)
     points, truth = sweep(car)
-    copies = list(turned.turned_copies(points, truth, "z", turns=(0,), farther=2))
+    copies = list(turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, farther=2))
     assert [copy.sampling for copy in copies] == [0, 1, 2, 3]
     moved = copies[0].points[copies[0].truth == 0]
     assert 0.2 * len(car) < len(moved) < 0.3 * len(car)  # a quarter: every other row and column
@@ -158,8 +162,20 @@ def test_a_copy_moved_farther_stands_at_that_many_times_its_range_on_every_kth_r
     assert len(np.unique(together.round(6), axis=0)) == len(together) == len(car)
 
 
+def test_only_an_object_that_stays_counted_there_is_moved_farther():
+    # Every other row and column keeps about a quarter of the car's points: moved twice as far it needs four
+    # times the count.
+    rows, columns = -30 + np.arange(44) * 26 / 39, np.arange(-40, 40, 0.5)
+    car = box_on_rays((10.0, 0.0), (4.0, 1.8, 1.5), rows, columns)
+    points, truth = sweep(car)
+    for count, copies in ((len(car) // 4, 4), (len(car) // 4 + 1, 0)):
+        moved = turned.turned_copies(points, truth, "z", turns=(0,), min_points=count, farther=2)
+        assert len(list(moved)) == copies
+    assert len(list(turned.turned_copies(points, truth, "z", turns=(0,), min_points=len(car)))) == 1
+
+
 @pytest.mark.parametrize("farther", [0, 1.5, True, "2"])
 def test_a_copy_moved_farther_needs_a_whole_number_of_times_its_range(farther):
     points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
     with pytest.raises(ValueError, match="farther must be a whole number"):
-        list(turned.turned_copies(points, truth, "z", turns=(0,), farther=farther))
+        list(turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, farther=farther))
