@@ -961,8 +961,8 @@ def copies_per_class(by_scan: dict, scans: list[str], names: dict) -> dict:
     table: dict = {}
     for scan in scans:
         classes, stride = names[scan]
-        for row in by_scan.get(scan, []):
-            for object_id, iou in zip(row.get("object_ids", []), row["object_iou"]):
+        for row in by_scan[scan]:
+            for object_id, iou in zip(row["object_ids"], row["object_iou"]):
                 entry = table.setdefault(classes.get(object_id % stride, "object"), {"objects": 0, "found_050": 0})
                 entry["objects"] += 1
                 entry["found_050"] += int(iou >= 0.5)

@@ -208,16 +208,11 @@ def outside_hull(outline: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     return (points @ hull.equations[:, :2].T + hull.equations[:, 2]).max(axis=1)
 
 
-def rises_smoothly(
-    part: np.ndarray, top: cKDTree, centroids: np.ndarray, normals: np.ndarray, up: np.ndarray, reach: float,
-    min_cos: float,
-) -> bool:
-    """Whether the voxels ``part`` are a horizontal top's own relief (a fold of a duvet on a mattress), not a
-    thing lying on it: every one of its voxels within ``reach`` of the top (``top``, a tree of the top's voxels)
-    faces up within the normal angle (``min_cos``), so the surface goes on from the top into the part without an
-    edge. A pillow or a book meets the top with its sides, which face sideways. False where none lies within
-    reach."""
-    contact = part[np.isfinite(top.query(centroids[part], distance_upper_bound=reach)[0])]
+def rises_smoothly(contact: np.ndarray, normals: np.ndarray, up: np.ndarray, min_cos: float) -> bool:
+    """Whether a part is a horizontal top's own relief (a fold of a duvet on a mattress), not a thing lying on
+    it: every one of its voxels that touch the top (``contact``: those within the cluster distance of it) faces
+    up within the normal angle (``min_cos``), so the surface goes on from the top into the part without an edge.
+    A pillow or a book meets the top with its sides, which face sideways. False where none touches it."""
     return len(contact) > 0 and bool(np.all(np.abs(normals[contact] @ up) >= min_cos))
 
 

@@ -452,7 +452,8 @@ class Planes:
                 if len(free) == 0:
                     continue
                 near = tree.query_ball_point(self.centroids[free], reach)
-                touching = np.unique(objects[owners[np.concatenate(near).astype(np.int64)]])
+                contact = owners[np.unique(np.concatenate(near).astype(np.int64))]  # objects' voxels touching it
+                touching = np.unique(objects[contact])
                 holding = [
                     object_id for object_id in touching
                     if robust_range(heights[objects == object_id])[1] <= level + self.distance
@@ -460,12 +461,9 @@ class Planes:
                 if not holding:
                     continue
                 # ... and the patch's own relief, which holds nothing up: a fold of a duvet on a bed.
-                patch_tree = cKDTree(self.centroids[free])
                 holding += [
-                    object_id for object_id in touching if object_id not in holding and rises_smoothly(
-                        np.flatnonzero(objects == object_id), patch_tree, self.centroids, self.normals, up, reach,
-                        self.min_cos,
-                    )
+                    object_id for object_id in touching if object_id not in holding
+                    and rises_smoothly(contact[objects[contact] == object_id], self.normals, up, self.min_cos)
                 ]  # fmt: skip
                 joined = np.concatenate([free, np.flatnonzero(np.isin(objects, holding))])
                 if np.ptp(self.centroids[joined], axis=0).max() + self.voxel_size > max_size:

@@ -87,7 +87,8 @@ def split_standing(
         # Within the top's outline shrunk by the reach: a part rising at its rim stays.
         interior = distances[len(top) :] <= -reach
         held_below = None  # clustered once, for the first part whose base lies within the top
-        top_tree = cKDTree(centroids[top])  # a part rising out of it without an edge is its relief
+        # What touches the top: a part whose voxels there all face up rises out of it without an edge.
+        touches_top = np.isfinite(cKDTree(centroids[top]).query(centroids[above], distance_upper_bound=reach)[0])
         parts = cluster(centroids[above], reach, 0.0, None)
         for number in np.unique(parts[parts >= 0]):
             member = parts == number
@@ -96,7 +97,7 @@ def split_standing(
                 continue
             # Its base: its voxels within a band of its lowest, where it meets the top.
             base = member & (heights[above] <= heights[part].min() + band)
-            if interior[base].mean() < 0.5 or rises_smoothly(part, top_tree, centroids, normals, up, reach, min_cos):
+            if interior[base].mean() < 0.5 or rises_smoothly(above[member & touches_top], normals, up, min_cos):
                 continue
             if held_below is None:
                 held_below = _held_below(voxels, top, centroids, heights, level - band, reach)
