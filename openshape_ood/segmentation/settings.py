@@ -57,8 +57,16 @@ _MIN_VOXEL = 0.005
 # splits), 500 binds on none (two spacings give 263-468 voxels across on them) and of the two left finds
 # more on the denser copies, also with either room left out. Chosen again among 400-600 on today's copies and
 # frames of the rooms and the table tops' views: it binds in camera frames, where 400 shows a sixth fewer false
-# segments but loses 10 of the 24 objects of the table tops seen with the room round them.
+# segments but loses 10 of the 24 objects of the table tops seen with the room round them. Since stop 94 it
+# is the floor of a scan seen from one place (a camera's frame) alone.
 _VOXELS_ACROSS = 500
+# The same for a scan with no viewpoint (a reconstruction), whose floor no camera frame's objects need
+# finer. Weighed by the benchmark's rule at 350 and 400 against 500 on the rooms and their copies and frames
+# (python -m benchmarks.scenes_sweep, segmentation experiments, "A reconstruction's voxel floor"): 350 is
+# chosen on both rooms and with either left out; it finds 3,002 objects (2,083 false segments) against 2,992
+# (2,089), the rooms' four copies side by side 138 (111) against 129 (116); 400 lowers AP50. At 350 the floor
+# of scene0001 (9.3 m across) comes to its own voxel of two spacings, 2.7 cm, and binds on neither room.
+_RECONSTRUCTED_ACROSS = 350
 _ROOM = 10.0
 # The footprint (m^2) of a square room of that diagonal: the most of a scan's footprint that plane patches are
 # measured against (min_plane_area). Four bedrooms side by side (scene0006 in 2 x 2 copies, 1.3 m^2 otherwise)
@@ -223,8 +231,8 @@ class Setting(NamedTuple):
 #: The settings a caller may give, in one table: :func:`check_given`, the ``scene`` command's options
 #: and the documentation's table come from it (the others follow from the scan).
 SETTINGS = (
-    Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, indoors at least 1/500 of the "
-            "scan's diagonal (of at most 10 m), coarser for speed on large scans"),
+    Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, indoors at least 1/350 of the "
+            "scan's diagonal (of at most 10 m; 1/500 in a camera's frame), coarser for speed on large scans"),
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels"),
     Setting("min_plane_area", "metres", "area (m^2) of a connected plane patch from which it is support or "
             "structure (the support's patches together where none is that large; horizontal planes but the "
@@ -504,10 +512,13 @@ def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationS
 
 def voxel_floor(settings: SegmentationSettings) -> float:
     """The finest voxel a scan is segmented at: indoors (support removed as planes) its diagonal, up to
-    :data:`_ROOM`, over :data:`_VOXELS_ACROSS`; 0 for a street, whose spacing is its sensor's."""
+    :data:`_ROOM`, over :data:`_RECONSTRUCTED_ACROSS`, or over :data:`_VOXELS_ACROSS` for a scan seen from one
+    place (a camera's frame, whose near objects need a finer voxel); 0 for a street, whose spacing is its
+    sensor's."""
     if settings.ground != "planes":
         return 0.0
-    return _round(min(float(np.linalg.norm(settings.measured.extent)), _ROOM) / _VOXELS_ACROSS)
+    across = _VOXELS_ACROSS if settings.measured.viewpoint is not None else _RECONSTRUCTED_ACROSS
+    return _round(min(float(np.linalg.norm(settings.measured.extent)), _ROOM) / across)
 
 
 def top_area(settings: SegmentationSettings) -> float:
