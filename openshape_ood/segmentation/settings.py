@@ -64,7 +64,7 @@ _VOXELS_ACROSS = 500
 # finer floor, are not in it. Weighed by the benchmark's rule at 350 and 400 against 500 on the rooms and their copies and frames
 # (python -m benchmarks.scenes_sweep, segmentation experiments, "A reconstruction's voxel floor"): 350 is
 # chosen on both rooms and with either left out; it finds 3,002 objects (2,083 false segments) against 2,992
-# (2,089), the rooms' four copies side by side 138 (111) against 129 (116); 400 lowers AP50. At 350 the floor
+# (2,089), the rooms' copies side by side 138 (111) against 129 (116); 400 lowers AP50. At 350 the floor
 # of scene0001 (9.3 m across) comes to its own voxel of two spacings, 2.7 cm, and binds on neither room.
 _RECONSTRUCTED_ACROSS = 350
 _ROOM = 10.0
