@@ -60,12 +60,13 @@ _MIN_VOXEL = 0.005
 # segments but loses 10 of the 24 objects of the table tops seen with the room round them. Since stop 94 it
 # is the floor of a scan seen from one place (a camera's frame) alone.
 _VOXELS_ACROSS = 500
-# The same for a scan with no viewpoint (a reconstruction): the near objects of a camera's frame, which need the
-# finer floor, are not in it. Weighed by the benchmark's rule at 350 and 400 against 500 on the rooms and their copies and frames
-# (python -m benchmarks.scenes_sweep, segmentation experiments, "A reconstruction's voxel floor"): 350 is
-# chosen on both rooms and with either left out; it finds 3,002 objects (2,083 false segments) against 2,992
-# (2,089), the rooms' copies side by side 138 (111) against 129 (116); 400 lowers AP50. At 350 the floor
-# of scene0001 (9.3 m across) comes to its own voxel of two spacings, 2.7 cm, and binds on neither room.
+# The same for a scan with no viewpoint (a reconstruction): the near objects of a camera's frame, which need
+# the finer floor, are not in it. Weighed by the benchmark's rule at 350 and 400 against 500 on the rooms and
+# their copies and frames (python -m benchmarks.scenes_sweep, segmentation experiments, "A reconstruction's
+# voxel floor"): 350 is chosen on both rooms and with either left out; it finds 3,002 objects (2,083 false
+# segments) against 2,992 (2,089), the rooms' copies side by side 138 (111) against 129 (116); 400 lowers
+# AP50. At 350 the floor of scene0001 (9.3 m across) comes to its own voxel of two spacings, 2.7 cm, and binds
+# on neither room.
 _RECONSTRUCTED_ACROSS = 350
 _ROOM = 10.0
 # The footprint (m^2) of a square room of that diagonal: the most of a scan's footprint that plane patches are
