@@ -8,14 +8,20 @@ false (below 0.25), and the shares of its points on each object. An object split
 segments, merged with its neighbours into one, or left in the background (a removed plane) shows as such.
 
 The views of ``benchmarks.scenes`` are reported the same way, each on its own: a room's virtual frames
-(``--frames N``, with ``--frames-upright``, ``--frame-points`` and ``--frame-scale`` as there) and a table-top
-frame seen from other places (``--orbit``), view k segmented with seed k; ``--views`` keeps some of them. In
-a view only the objects that its figures count are listed (:data:`benchmarks.scenes.FRAME_MIN_GT_POINTS` pixels
-in a room's frame, ``--min-gt-points`` points in an orbit's).
+(``--frames N``, with ``--frames-upright``, ``--frame-points`` and ``--frame-scale`` as there), a table-top
+frame seen from other places (``--orbit``) or with the floor, a wall and the table's far end round it
+(``--surroundings``), a room's copies side by side (``--side-by-side``, with ``--sampled`` each layout sampled
+back to the room's own point count) and any scan keeping a share of its points (``--sparser S``), view k
+segmented with seed k; ``--views`` keeps some of them. In a view only the objects that its figures count are
+listed (:data:`benchmarks.scenes.FRAME_MIN_GT_POINTS` pixels in a room's frame, ``--min-gt-points`` points
+elsewhere). The copies side by side name each object with its class and its id in the layout (copy k's ids
+are the room's plus k times one more than its largest).
 
     python -m benchmarks.scene_objects --only scannet_scene0006_00
     python -m benchmarks.scene_objects --only scannet_scene0006_00 --frames 4 --frames-upright --views 2
     python -m benchmarks.scene_objects --only mosd_test60 --orbit --views 6 9
+    python -m benchmarks.scene_objects --only scannet_scene0006_00 --side-by-side --sampled --views 0
+    python -m benchmarks.scene_objects --only scannet_scene0001_00 --sparser 0.5
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.scenes import (
-    DEFAULT_DATA, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames, room_frames, up_axis_of,
+    DEFAULT_DATA, SIDE_BY_SIDE, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames, room_frames,
+    side_by_side, sparser_copy, up_axis_of, with_surroundings,
 )
 from openshape_ood.segmentation import segment_scene
 
@@ -66,22 +73,41 @@ def report(points: np.ndarray, truth: np.ndarray, names: dict, labels: np.ndarra
     return lines
 
 
-#: A view to report on: its title, points, truth, the up axis to give and the fewest points of an object counted.
-View = tuple[str, np.ndarray, np.ndarray, str | None, int]
+#: A view to report on: its title, points, truth, the up axis to give, the fewest points of an object counted,
+#: and the names of its objects' classes by id.
+View = tuple[str, np.ndarray, np.ndarray, str | None, int, dict]
 
 
-def views(points, truth, up, kind: str, support, args) -> list[View]:
+def views(points, truth, up, kind: str, support, names: dict, args) -> list[View]:
     """The views of one scan that ``args`` asks for: ``(title, frame, truth, up axis to give, objects' fewest
-    points)``, view k to be segmented with seed k. ``support``: the up direction the scan's own segmentation
-    found, which a table-top frame is turned about."""
+    points, class names by id)``, view k to be segmented with seed k (and drawn with it). ``support``: the up
+    direction the scan's own segmentation found, which a table-top frame is turned about and stands on."""
+    shown: list[View] = []
     if args.frames and kind == "room":
         made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
-        return [(f"virtual frame {k}", *view) for k, view in enumerate(made)]
-    if args.orbit and kind == "table-top" and up is None:
+        shown += [(f"virtual frame {k}", *view, names) for k, view in enumerate(made)]
+    in_camera = kind == "table-top" and up is None and support is not None
+    if args.orbit and in_camera:
         made = orbit_frames(points, truth, support)
-        return [(f"seen from place {k}", frame, frame_truth, None, args.min_gt_points)
-                for k, (frame, frame_truth) in enumerate(made)]  # fmt: skip
-    return []
+        shown += [(f"seen from place {k}", frame, frame_truth, None, args.min_gt_points, names)
+                  for k, (frame, frame_truth) in enumerate(made)]  # fmt: skip
+    if args.surroundings and in_camera:
+        frame, frame_truth = with_surroundings(points, truth, np.asarray(support), len(shown))
+        shown.append(("with its surroundings", frame, frame_truth, None, args.min_gt_points, names))
+    if args.side_by_side and kind == "room" and up is not None:
+        stride = int(truth.max(initial=-1)) + 1
+        for columns, rows in SIDE_BY_SIDE:
+            layout, layout_truth = side_by_side(points, truth, up, columns, rows)
+            title = f"{columns} x {rows} copies side by side"
+            if args.sampled:  # as the benchmark does: layout k sampled with seed k
+                layout, layout_truth = sparser_copy(layout, layout_truth, 1 / (columns * rows), len(shown))
+                title += ", sampled to the room's point count"
+            copies = {k * stride + int(i): name for k in range(columns * rows) for i, name in names.items()}
+            shown.append((title, layout, layout_truth, up, args.min_gt_points, copies))
+    if args.sparser is not None:
+        copy, copy_truth = sparser_copy(points, truth, args.sparser, len(shown))
+        shown.append((f"{args.sparser:g} of the points", copy, copy_truth, up, args.min_gt_points, names))
+    return shown
 
 
 def print_report(title: str, points, truth, names: dict, labels, min_points: int) -> None:
@@ -100,8 +126,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frame-points", type=int, help="each frame sampled down at random to this many points")
     parser.add_argument("--frame-scale", type=float, default=1.0, help="frames of this many times the pixels across")
     parser.add_argument("--orbit", action="store_true", help="report on each table-top frame seen from other places")
+    parser.add_argument("--surroundings", action="store_true",
+                        help="report on each table-top frame with the floor, a wall and the table's far end round it")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="report on two and four copies of each room side by side")
+    parser.add_argument("--sampled", action="store_true",
+                        help="with --side-by-side, each layout sampled back to the room's own point count")
+    parser.add_argument("--sparser", type=float, metavar="S",
+                        help="report on each scan keeping this share of its points")
     parser.add_argument("--views", type=int, nargs="*", help="only these views (default all)")
-    parser.add_argument("--min-gt-points", type=int, default=25, help="fewest points of an object an orbit counts")
+    parser.add_argument("--min-gt-points", type=int, default=25,
+                        help="fewest points of an object counted in a view that is not a room's frame")
     args = parser.parse_args(argv)
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
@@ -110,6 +145,10 @@ def main(argv: list[str] | None = None) -> None:
     if (args.frame_points is not None and args.frame_points < 1) or not args.frame_scale > 0:
         parser.error(f"--frame-points takes 1 or more, --frame-scale a factor above 0; got {args.frame_points}, "
                      f"{args.frame_scale}")
+    if args.sampled and not args.side_by_side:
+        parser.error("--sampled changes the copies of --side-by-side: give it too")
+    if args.sparser is not None and not 0 < args.sparser < 1:
+        parser.error(f"--sparser takes a share of the points between 0 and 1, not {args.sparser}")
     reader = load_ground_truth_reader(args.data.resolve())
     for name in reader.list_scenes():
         if args.only and name not in args.only:
@@ -117,22 +156,24 @@ def main(argv: list[str] | None = None) -> None:
         points, truth, names = reader.load(name)
         info = reader.info(name)
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
-        kind, own_report = kind_of(info), not (args.frames or args.orbit)
-        orbiting = args.orbit and kind == "table-top" and up is None
+        kind = kind_of(info)
+        own_report = not (args.frames or args.orbit or args.surroundings or args.side_by_side or args.sparser)
+        in_camera = (args.orbit or args.surroundings) and kind == "table-top" and up is None
         support = None
         # The scan itself is segmented only for its own report, or for the support its views turn about.
-        if own_report or orbiting:
+        if own_report or in_camera:
             labels, settings = segment_scene(points, up, seed=args.seed, return_settings=True)
             support = settings.up
             if own_report:
                 print_report(name, points, truth, names, labels, 0)
             elif support is None:
-                print(f"{name}: its segmentation found no support to turn about, so it has no views", file=sys.stderr)
-        shown = views(points, truth, up, kind, support, args)
-        for k, (title, frame, frame_truth, frame_up, min_points) in enumerate(shown):
+                print(f"{name}: its segmentation found no support to turn about or stand on, so it has no views "
+                      "of a table top", file=sys.stderr)
+        shown = views(points, truth, up, kind, support, names, args)
+        for k, (title, frame, frame_truth, frame_up, min_points, frame_names) in enumerate(shown):
             if args.views is None or k in args.views:
                 frame_labels = segment_scene(frame, frame_up, seed=k)
-                print_report(f"{name}, {title}", frame, frame_truth, names, frame_labels, min_points)
+                print_report(f"{name}, {title}", frame, frame_truth, frame_names, frame_labels, min_points)
 
 
 if __name__ == "__main__":
