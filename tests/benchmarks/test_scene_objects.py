@@ -105,3 +105,7 @@ def test_a_table_top_frame_is_reported_with_its_surroundings(tmp_path, capsys):
     titles = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
     assert titles == ["room, with its surroundings"]
     assert any(line.startswith("  object") for line in out.splitlines())
+    # The floor, the wall and the table's far end are background added round the frame: its share rises.
+    truth = np.load(folder / "truth.npy")
+    shown = int(out.splitlines()[0].split("(truth ")[1].split("%")[0])
+    assert shown / 100 > (truth < 0).mean() + 0.05
