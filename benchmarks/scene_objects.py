@@ -86,7 +86,7 @@ def views(points, truth, up, kind: str, support, names: dict, args) -> list[View
     if args.frames and kind == "room":
         made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
         shown += [(f"virtual frame {k}", *view, names) for k, view in enumerate(made)]
-    in_camera = kind == "table-top" and up is None and support is not None
+    in_camera = table_top_frame(kind, up) and support is not None
     if args.orbit and in_camera:
         made = orbit_frames(points, truth, support)
         shown += [(f"seen from place {k}", frame, frame_truth, None, args.min_gt_points, names)
@@ -108,6 +108,12 @@ def views(points, truth, up, kind: str, support, names: dict, args) -> list[View
         copy, copy_truth = sparser_copy(points, truth, args.sparser, len(shown))
         shown.append((f"{args.sparser:g} of the points", copy, copy_truth, up, args.min_gt_points, names))
     return shown
+
+
+def table_top_frame(kind: str, up: str | None) -> bool:
+    """Whether a scan is a table-top frame in its camera's coordinates (no up axis): the scans whose views
+    (``--orbit``, ``--surroundings``) turn about or stand on the support its own segmentation finds."""
+    return kind == "table-top" and up is None
 
 
 def print_report(title: str, points, truth, names: dict, labels, min_points: int) -> None:
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
         kind = kind_of(info)
         own_report = not (args.frames or args.orbit or args.surroundings or args.side_by_side or args.sparser)
-        in_camera = (args.orbit or args.surroundings) and kind == "table-top" and up is None
+        in_camera = (args.orbit or args.surroundings) and table_top_frame(kind, up)
         support = None
         # The scan itself is segmented only for its own report, or for the support its views turn about.
         if own_report or in_camera:
