@@ -1033,9 +1033,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--camera-views", action="store_true",
                         help=f"also segment each LiDAR sweep cut to what KITTI's colour camera sees, at "
                              f"{len(CAMERA_HEADINGS)} headings")
-    parser.add_argument("--set", nargs="*", default=[], metavar="MODULE.NAME=VALUE",
+    # extend, not store: a second --set adds its constants instead of silently replacing the first one's.
+    parser.add_argument("--set", nargs="*", action="extend", default=[], metavar="MODULE.NAME=VALUE",
                         help="run with constants of openshape_ood.segmentation set to other values, e.g. "
-                             "convexity._VALLEY_SHARE=0.1 (recorded in the JSON under 'constants')")
+                             "convexity._VALLEY_SHARE=0.1, several after one --set or each after its own "
+                             "(recorded in the JSON under 'constants')")
     parser.add_argument("--orbit", action="store_true",
                         help=f"also segment each table-top frame seen from {len(ORBITS)} places round it, with the defaults")
     args = parser.parse_args(argv)

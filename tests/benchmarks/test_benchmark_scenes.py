@@ -719,16 +719,18 @@ def test_the_benchmark_runs_with_constants_set_and_records_them(scan_folder, tmp
     options = ["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso"]
     scenes.main(options)
     default = json.loads(out.read_text())
-    scenes.main([*options, "--set", "settings._RECONSTRUCTED_ACROSS=50"])
+    # Each --set adds its constants: the second one does not replace the first.
+    scenes.main([*options, "--set", "settings._RECONSTRUCTED_ACROSS=50", "--set", "convexity._VALLEY_SHARE=0.25"])
     report = json.loads(out.read_text())
-    assert default["constants"] == {} and report["constants"] == {"settings._RECONSTRUCTED_ACROSS": 50}
+    assert default["constants"] == {}
+    assert report["constants"] == {"settings._RECONSTRUCTED_ACROSS": 50, "convexity._VALLEY_SHARE": 0.25}
     [[before]], [[after]] = ([row["in_sample"] for row in r["scans"]] for r in (default, report))
     # The voxel floor of a reconstructed room is its diagonal (of at most 10 m) over 50 instead of 350, far above
     # the two point spacings that set it before.
     diagonal = min(np.linalg.norm(after["settings"]["measured"]["extent"]), 10.0)
     assert after["settings"]["voxel_size"] == pytest.approx(diagonal / 50, rel=0.05)
     assert after["settings"]["voxel_size"] > 3 * before["settings"]["voxel_size"]
-    assert "set {'settings._RECONSTRUCTED_ACROSS': 50}" in capsys.readouterr().out
+    assert "set {'settings._RECONSTRUCTED_ACROSS': 50, 'convexity._VALLEY_SHARE': 0.25}" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         scenes.main([*options, "--set", "geometry.SHEET=flat"])
     assert "give a number" in capsys.readouterr().err
