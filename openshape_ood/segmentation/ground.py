@@ -132,12 +132,16 @@ def _unrolled(azimuths: np.ndarray) -> np.ndarray:
     return np.concatenate([azimuths - 2 * np.pi, azimuths, azimuths + 2 * np.pi])
 
 
-def orient_up(normal: np.ndarray, offset: float, centroids: np.ndarray, sensor_at_origin: bool) -> np.ndarray:
+def orient_up(
+    normal: np.ndarray, offset: float, centroids: np.ndarray, sensor_at_origin: bool, band: float = 0.0
+) -> np.ndarray:
     """The support plane's normal turned upwards: towards the sensor of a scan in its sensor's frame (a
     sweep, a camera's frame: :attr:`.settings.ScanMeasures.viewpoint`; it looks at the table or the ground
-    from above), else towards the side with more of the scan. A camera looking down at a bed whose top is
-    the support sees more of the floor round the bed and of its sides than of what stands on it."""
+    from above), else towards the side with more of the scan beyond ``band`` (the plane distance) of the
+    plane: the plane's own voxels lie on neither side, whichever side of the fitted plane its noise, or the
+    rounding of an exactly flat floor, puts them. A camera looking down at a bed whose top is the support
+    sees more of the floor round the bed and of its sides than of what stands on it."""
     if sensor_at_origin:
         return normal if -offset >= 0 else -normal  # the origin (sensor) lies on the positive side
-    above = np.count_nonzero(centroids @ normal - offset > 0)
-    return normal if 2 * above >= len(centroids) else -normal
+    side = centroids @ normal - offset
+    return normal if np.count_nonzero(side > band) >= np.count_nonzero(side < -band) else -normal

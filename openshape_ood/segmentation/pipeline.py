@@ -300,7 +300,7 @@ def _support_normal(
     support = planes.ransac(rng)
     if support is None or (checked and not planes.add(support, settings.min_plane_area, support=True)):
         return None
-    return orient_up(*support, centroids, measured.viewpoint is not None)
+    return orient_up(*support, centroids, measured.viewpoint is not None, settings.plane_distance)
 
 
 def _segment_voxels(
@@ -337,9 +337,10 @@ def _segment_voxels(
         # planes.BOUNDING_SHARE), so that the fronts of furniture stay.
         if up is not None and settings.max_planes > 0:
             support = planes.horizontal(up)  # its normal along up
-            if support is not None and orient_up(*support, centroids, measured.viewpoint is not None) @ up < 0:
+            at_origin = measured.viewpoint is not None
+            if support is not None and orient_up(*support, centroids, at_origin, settings.plane_distance) @ up < 0:
                 up, support = -up, (-support[0], -support[1])  # a given up axis has no sign: up is off the support
-            planes.add(support, settings.min_plane_area, support=True)
+            planes.add(support, settings.min_plane_area, support=True, up=up)
             # A far wall's noisy voxels face every way, some up, and led the growth up the wall: in a camera's
             # frame only voxels that are not rough carry it on; a reconstruction's floor grows on smoothness alone.
             planes.grow_support(up, variation if noise_grows_with_range else None)

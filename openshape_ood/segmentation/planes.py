@@ -86,6 +86,8 @@ class Planes:
         self.found: list[Plane] = []
         # Whether found[0] is the support (added with support=True): without one, it is a wall's plane.
         self.has_support = False
+        # The direction from the support to what stands on it, when the support was added with it.
+        self.support_up: np.ndarray | None = None
 
     def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The horizontal plane holding the most remaining voxels whose normal is vertical."""
@@ -167,7 +169,8 @@ class Planes:
         return np.clip((np.abs(cosines) - self.min_cos) / (1 - self.min_cos), 0.0, 1.0)
 
     def add(
-        self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False, support: bool = False
+        self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False, support: bool = False,
+        up: np.ndarray | None = None,
     ) -> bool:
         """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
 
@@ -178,7 +181,10 @@ class Planes:
         With ``support`` (the first plane along up, the fullest slab: the floor, the table), when no
         patch covers ``min_area`` but all of them together do, all are removed: seen from one camera
         at a slant, the objects standing on a table and the shadows they cast cut it into pieces, none
-        of which need be large.
+        of which need be large. So are the patches of a plane along the support that lies below it (the
+        floor under a table, seen past its edge between the table's legs and what stands on the floor):
+        nothing stands on a table below its top. ``up`` (with ``support``): the direction from the
+        support to what stands on it, which says what lies below it.
         """
         if plane is None:
             return False
@@ -187,7 +193,7 @@ class Planes:
         voxels = candidates[self._within(normal, offset, self.centroids[candidates], self.normals[candidates])]
         if len(voxels) < 3:
             return False
-        voxels = self._large_patches(voxels, normal, min_area, together=support)
+        voxels = self._large_patches(voxels, normal, min_area, together=support or self._below_support(normal, voxels))
         if len(voxels) == 0:
             return False
         if bounding and not self.bounds_scan(normal, offset, voxels):
@@ -195,8 +201,17 @@ class Planes:
             return True
         self.remaining[voxels] = False
         self.found.append(Plane(normal, offset, voxels))
-        self.has_support |= support and len(self.found) == 1
+        if support and len(self.found) == 1:
+            self.has_support, self.support_up = True, up
         return True
+
+    def _below_support(self, normal: np.ndarray, voxels: np.ndarray) -> bool:
+        """Whether the plane of ``normal`` through ``voxels`` lies along the support and below it, by more than
+        the band of two plane distances that :meth:`give_tops` leaves round a level."""
+        if not self.has_support or self.support_up is None or not self._horizontal(normal, self.support_up):
+            return False
+        level = float(np.median(self.centroids[self.found[0].voxels] @ self.support_up))
+        return float(np.median(self.centroids[voxels] @ self.support_up)) < level - 2 * self.distance
 
     def grow_support(self, up: np.ndarray, variation: np.ndarray | None = None) -> None:
         """Extend the first plane found (the support) over the smooth floor joined to it: remaining

@@ -13,6 +13,7 @@ import pytest
 from openshape_ood.segmentation import planes as planes_module
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import normals
+from openshape_ood.segmentation.ground import orient_up
 from openshape_ood.segmentation.planes import Planes
 from openshape_ood.segmentation.settings import top_area
 
@@ -490,6 +491,36 @@ def test_a_support_with_a_large_patch_leaves_its_small_pieces():
     assert planes.add((UP, 0.0), 0.1, support=True)
     assert not planes.remaining[:49].any() and planes.remaining[49:].all()
 
+
+
+def test_the_floor_under_a_table_counts_its_pieces_together_and_a_shelf_over_it_does_not():
+    # The support: a table top of 12 x 12 squares (0.36 m^2) 0.75 m up. Below it, the floor seen past the
+    # table's edge in two pieces of 8 x 8 squares (0.16 m^2 each) 0.3 m apart (three cells: not connected):
+    # neither covers the 0.3 m^2 a horizontal plane's patch needs (settings.top_area), together they do
+    # (0.32 m^2), and nothing stands on a table below its top. The same pieces 0.5 m over the table (a shelf,
+    # or the tops of things standing on it) stay, as they do when the support's up is not known.
+    table = _squares((0.0, 0.0), side=12) + [0.0, 0.0, 0.75]
+    pieces = _squares((0.0, 1.0), (0.7, 1.0), side=8)
+    for level, up, removed in ((0.0, UP, True), (1.25, UP, False), (0.0, None, False)):
+        planes = _planes(np.concatenate([table, pieces + [0.0, 0.0, level]]))
+        assert planes.add((UP, 0.75), 0.1, support=True, up=up)
+        assert planes.add((UP, level), 0.3) is removed
+        assert planes.remaining[len(table):].all() is not removed
+        assert not planes.remaining[len(table):].any() is removed
+
+
+def test_up_turns_towards_what_stands_beyond_the_supports_band_whichever_side_its_own_voxels_round_to():
+    # 400 floor voxels at exactly z = 0 and 40 of a box above it. A plane fitted with a few voxels of the
+    # box's foot lies 1e-5 m above the floor: counted against the plane itself, all 400 were below it and
+    # up came out downwards. Beyond the plane's band (0.1) only the box counts, on either sign of the normal.
+    x, y = _grid((0.0, 0.95), (0.0, 0.95))
+    floor = np.stack([x, y, np.zeros(len(x))], axis=1)
+    box = np.stack([np.full(40, 0.5), np.linspace(0.3, 0.6, 40), np.linspace(0.2, 0.6, 40)], axis=1)
+    centroids = np.concatenate([floor, box])
+    for normal, offset in ((UP, 1e-5), (-UP, -1e-5)):
+        assert orient_up(normal, offset, centroids, False, band=0.1) @ UP == 1.0
+    # With nothing beyond the band on either side, the fitted normal stays as it is.
+    assert orient_up(-UP, -1e-5, floor, False, band=0.1) @ UP == -1.0
 
 def _box_surface(rng: np.random.Generator, low, high, spacing: float, bottom: bool = False) -> np.ndarray:
     """Points about ``spacing`` apart on the faces of the box from ``low`` to ``high`` (without its bottom)."""
