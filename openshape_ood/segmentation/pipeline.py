@@ -344,7 +344,7 @@ def _segment_voxels(
             # A far wall's noisy voxels face every way, some up, and led the growth up the wall: in a camera's
             # frame only voxels that are not rough carry it on; a reconstruction's floor grows on smoothness alone.
             planes.grow_support(up, variation if noise_grows_with_range else None)
-            _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings))
+            _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings), settings.min_plane_area)
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
         planes.fronts_before_walls()
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
@@ -463,13 +463,16 @@ def _all_dropped(dropped: Counter, settings: SegmentationSettings) -> str:
     return message + f". Pass other values of {', '.join(options)} (scene: {flags}) to keep such objects"
 
 
-def _add_planes(planes: Planes, propose, settings: SegmentationSettings, min_area: float) -> None:
-    """Remove the bounding planes ``propose()`` finds (their patches of at least ``min_area`` m^2), up to
-    ``max_planes`` in all; a face of an object (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
+def _add_planes(
+    planes: Planes, propose, settings: SegmentationSettings, min_area: float, below_area: float | None = None
+) -> None:
+    """Remove the bounding planes ``propose()`` finds (their patches of at least ``min_area`` m^2, or
+    ``below_area`` below the support: :meth:`.Planes.add`), up to ``max_planes`` in all; a face of an object
+    (not bounding) is passed over, at most ``max_planes`` times, so that the search ends."""
     passed_over = 0
     while len(planes.found) < settings.max_planes and passed_over < settings.max_planes:
         found = len(planes.found)
-        if not planes.add(propose(), min_area, bounding=True):
+        if not planes.add(propose(), min_area, bounding=True, below_area=below_area):
             return
         passed_over += len(planes.found) == found
 

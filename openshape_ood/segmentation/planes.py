@@ -170,7 +170,7 @@ class Planes:
 
     def add(
         self, plane: tuple[np.ndarray, float] | None, min_area: float, bounding: bool = False, support: bool = False,
-        up: np.ndarray | None = None,
+        up: np.ndarray | None = None, below_area: float | None = None,
     ) -> bool:
         """Remove the connected patches of ``plane`` that cover ``min_area`` each; whether there were any.
 
@@ -182,9 +182,11 @@ class Planes:
         patch covers ``min_area`` but all of them together do, all are removed: seen from one camera
         at a slant, the objects standing on a table and the shadows they cast cut it into pieces, none
         of which need be large. So are the patches of a plane along the support that lies below it (the
-        floor under a table, seen past its edge between the table's legs and what stands on the floor):
-        nothing stands on a table below its top. ``up`` (with ``support``): the direction from the
-        support to what stands on it, which says what lies below it.
+        floor under a table, seen past its edge between the table's legs and what stands on the floor),
+        and there ``below_area`` (where given: the least area of any plane) is enough instead of
+        ``min_area`` (the larger area a horizontal plane needs, so that the top of a seat standing on the
+        support stays an object's): nothing stands on a table below its top. ``up`` (with ``support``): the
+        direction from the support to what stands on it, which says what lies below it.
         """
         if plane is None:
             return False
@@ -193,7 +195,10 @@ class Planes:
         voxels = candidates[self._within(normal, offset, self.centroids[candidates], self.normals[candidates])]
         if len(voxels) < 3:
             return False
-        voxels = self._large_patches(voxels, normal, min_area, together=support or self._below_support(normal, voxels))
+        below = self._below_support(normal, voxels)
+        if below and below_area is not None:
+            min_area = min(min_area, below_area)
+        voxels = self._large_patches(voxels, normal, min_area, together=support or below)
         if len(voxels) == 0:
             return False
         if bounding and not self.bounds_scan(normal, offset, voxels):

@@ -508,6 +508,20 @@ def test_the_floor_under_a_table_counts_its_pieces_together_and_a_shelf_over_it_
         assert not pieces_left.any() if removed else pieces_left.all()
 
 
+def test_below_a_table_a_horizontal_plane_needs_only_the_least_area_of_any_plane():
+    # One floor piece of 8 x 8 squares (0.16 m^2) under the table: under the 0.3 m^2 of a horizontal plane
+    # (which keeps a seat standing on the support an object's), over the 0.1 m^2 of any plane. Below the table
+    # it goes; over it, or with no least area given, it stays.
+    table = _squares((0.0, 0.0), side=12) + [0.0, 0.0, 0.75]
+    piece = _squares((0.0, 1.0), side=8)
+    for level, below_area, removed in ((0.0, 0.1, True), (1.25, 0.1, False), (0.0, None, False)):
+        planes = _planes(np.concatenate([table, piece + [0.0, 0.0, level]]))
+        assert planes.add((UP, 0.75), 0.1, support=True, up=UP)
+        assert planes.add((UP, level), 0.3, below_area=below_area) is removed
+        piece_left = planes.remaining[len(table):]
+        assert not piece_left.any() if removed else piece_left.all()
+
+
 def test_up_turns_towards_what_stands_beyond_the_supports_band_whichever_side_its_own_voxels_round_to():
     # 400 floor voxels at exactly z = 0 and 40 of a box above it. A plane fitted with a few voxels of the
     # box's foot lies 1e-5 m above the floor: counted against the plane itself, all 400 were below it and
