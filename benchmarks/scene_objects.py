@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.scenes import (
-    DEFAULT_DATA, SIDE_BY_SIDE, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames, room_frames,
-    side_by_side, sparser_copy, up_axis_of, with_surroundings,
+    DEFAULT_DATA, SIDE_BY_SIDE, copy_stride, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames,
+    room_frames, side_by_side, sparser_copy, up_axis_of, with_surroundings,
 )
 from openshape_ood.segmentation import segment_scene
 
@@ -95,7 +95,7 @@ def views(points, truth, up, kind: str, support, names: dict, args) -> list[View
         frame, frame_truth = with_surroundings(points, truth, np.asarray(support), len(shown))
         shown.append(("with its surroundings", frame, frame_truth, None, args.min_gt_points, names))
     if args.side_by_side and kind == "room" and up is not None:
-        stride = int(truth.max(initial=-1)) + 1
+        stride = copy_stride(truth)
         for columns, rows in SIDE_BY_SIDE:
             layout, layout_truth = side_by_side(points, truth, up, columns, rows)
             title = f"{columns} x {rows} copies side by side"

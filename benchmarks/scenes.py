@@ -763,6 +763,12 @@ def run_crops(points, truth, up, values: dict, min_gt_points: int, background: d
 SIDE_BY_SIDE, SIDE_BY_SIDE_GAP = ((2, 1), (2, 2)), 0.3
 
 
+def copy_stride(truth: np.ndarray) -> int:
+    """The step between the object ids of copies of a scan laid side by side (:func:`side_by_side`): one more
+    than its largest object id in ``truth``, so that copy k's ids, the scan's plus k times this, stay apart."""
+    return int(truth.max(initial=-1)) + 1
+
+
 def side_by_side(
     points: np.ndarray, truth: np.ndarray, up_axis: str, columns: int, rows: int, gap: float = SIDE_BY_SIDE_GAP
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -772,7 +778,7 @@ def side_by_side(
     the room's largest; background codes (below 0) stay."""
     horizontal = [axis for axis in range(3) if axis != UP_AXES.index(up_axis)]
     size = np.ptp(points[:, horizontal].astype(np.float64), axis=0) + gap
-    stride = int(truth.max(initial=-1)) + 1
+    stride = copy_stride(truth)
     copies, truths = [], []
     for k, place in enumerate(np.ndindex(columns, rows)):
         copy = points.copy()
@@ -1101,7 +1107,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}: left out, {skipped[name]}", file=sys.stderr)
             continue
         up, kinds[name] = up_axis_of(info), kind_of(info)
-        object_names[name] = ({int(o): str(c) for o, c in names.items()}, int(truth.max(initial=-1)) + 1)
+        object_names[name] = ({int(o): str(c) for o, c in names.items()}, copy_stride(truth))
         background = {}
         if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
             # One scan's classes are not worth the run: whatever the reader raises (a format its

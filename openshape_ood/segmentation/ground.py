@@ -133,7 +133,7 @@ def _unrolled(azimuths: np.ndarray) -> np.ndarray:
 
 
 def orient_up(
-    normal: np.ndarray, offset: float, centroids: np.ndarray, sensor_at_origin: bool, band: float = 0.0
+    normal: np.ndarray, offset: float, centroids: np.ndarray, sensor_at_origin: bool, band: float
 ) -> np.ndarray:
     """The support plane's normal turned upwards: towards the sensor of a scan in its sensor's frame (a
     sweep, a camera's frame: :attr:`.settings.ScanMeasures.viewpoint`; it looks at the table or the ground
