@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import SHEET, column_bounds, fullest_slab, plane_basis, rises_smoothly, rough_above
+from .geometry import SHEET, column_bounds, fullest_slab, outside_hull, plane_basis, rises_smoothly, rough_above
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -439,7 +439,9 @@ class Planes:
         patch's level: a bed's sides, a desk's legs, not the pillow on it or the chair whose back rises
         beside it. An object touching the patch that is its relief (:func:`.geometry.rises_smoothly`: a
         fold of the duvet, the surface going on from the patch without an edge) joins too: it is the same
-        surface as the top, which removing the top cut off. A plane with at most :data:`BOUNDING_SHARE` of the
+        surface as the top, which removing the top cut off. An object that holds the furniture's side together
+        with what lies on the top (a pillow flush with a bed's end) is cut at the patch's level, and the side
+        holds the patch up (:meth:`_sides_under`). A plane with at most :data:`BOUNDING_SHARE` of the
         scan's voxels above it bounds the scan from above, as a ceiling does, and stays removed; so does one
         with as few below it, a floor (where a bed's top is the support, the floor round the bed: its own
         ragged pieces lying in it hold it up by the test above, and with them it came out as an object); so
@@ -478,17 +480,53 @@ class Planes:
                     object_id for object_id in touching
                     if robust_range(heights[objects == object_id])[1] <= level + self.distance
                 ]  # fmt: skip
-                if not holding:
-                    continue
-                # ... and the patch's own relief, which holds nothing up: a fold of a duvet on a bed.
-                holding += [
+                # ... the patch's own relief, which holds nothing up: a fold of a duvet on a bed ...
+                relief = [
                     object_id for object_id in touching if object_id not in holding
                     and rises_smoothly(contact[objects[contact] == object_id], self.normals, up, self.min_cos)
                 ]  # fmt: skip
-                joined = np.concatenate([free, np.flatnonzero(np.isin(objects, holding))])
+                # ... and the sides of the furniture held in one object with what lies on the top.
+                outline = np.concatenate([free, np.flatnonzero(np.isin(objects, holding))])
+                lying = [object_id for object_id in touching if object_id not in holding + relief]
+                sides = self._sides_under(objects, lying, outline, contact, heights, level, reach, up)
+                if not holding and not sides:
+                    continue
+                joined = np.concatenate([outline, np.flatnonzero(np.isin(objects, relief)), *sides])
                 if np.ptp(self.centroids[joined], axis=0).max() + self.voxel_size > max_size:
                     continue
-                objects[joined] = holding[0]
+                objects[joined] = holding[0] if holding else objects.max() + 1
+
+    def _sides_under(
+        self, objects: np.ndarray, lying: list, outline: np.ndarray, contact: np.ndarray, heights: np.ndarray,
+        level: float, reach: float, up: np.ndarray,
+    ) -> list[np.ndarray]:
+        """The voxels of furniture under a top at ``level`` held in one object with what lies on the top: a
+        pillow at a bed's head lies flush with the bed's end, and the two are one object that neither holds the
+        top up nor is its relief. Each of the objects ``lying`` (touching the top) is cut at the level when
+        most of its voxels above it (beyond the plane distance) lie over the ``outline`` seen along ``up``
+        (the top's voxels and those of what holds it up): what lies on a top lies over the furniture, and a
+        chair's back rising by a desk's edge does not. What is cut off are its voxels up to that height in
+        the pieces (joined within ``reach``) that touch the top (``contact``) and reach under the top's band
+        of two plane distances, as a side does; the lowest rim of what lies on the top does not."""
+        basis = plane_basis(up)
+        flat_outline, sides = self.centroids[outline] @ basis.T, []
+        for object_id in lying:
+            voxels = np.flatnonzero(objects == object_id)
+            low = heights[voxels] <= level + self.distance
+            if low.all() or not low.any():
+                continue
+            outside = outside_hull(flat_outline, self.centroids[voxels[~low]] @ basis.T)
+            if outside is None or (outside <= 0).mean() < 0.5:
+                continue
+            low = voxels[low]
+            pairs = cKDTree(self.centroids[low]).query_pairs(reach, output_type="ndarray")
+            graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(low),) * 2)
+            _, piece = connected_components(graph, directed=False)
+            under = heights[low] < level - 2 * self.distance
+            side = low[np.isin(piece, np.intersect1d(piece[np.isin(low, contact)], piece[under]))]
+            if len(side):
+                sides.append(side)
+        return sides
 
     def normal_noise(self) -> float:
         """Median angle (radians) between the normals of the removed planes' voxels and their plane's:

@@ -61,19 +61,19 @@ def _noisy(points: np.ndarray, seed: int) -> np.ndarray:
     return points + np.random.default_rng(seed).normal(scale=0.002, size=points.shape)
 
 
-def _bedroom(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A 5 x 4 m room with walls 2.5 m high, a bed standing free and a pillow on it; labels: bed 0, pillow 1,
-    floor and walls -1."""
+def _bedroom(seed: int = 0, pillow: tuple = PILLOW) -> tuple[np.ndarray, np.ndarray]:
+    """A 5 x 4 m room with walls 2.5 m high, a bed standing free and a ``pillow`` (x and y ranges, height) on
+    it; labels: bed 0, pillow 1, floor and walls -1."""
     room = _room(5.0, 4.0, 2.5)
     room = room[~_under(room, BED[0], BED[1])]
     bed = _box(BED[0], BED[1], 0.0, BED[2])
     bed = bed[bed[:, 2] > SPACING / 2]  # its bottom rim on the floor is hidden
-    pillow = _box(PILLOW[0], PILLOW[1], BED[2], PILLOW[2])
-    pillow = pillow[pillow[:, 2] > BED[2] + SPACING / 2]
-    covered = (bed[:, 2] >= BED[2] - 1e-9) & (bed[:, 0] > PILLOW[0][0]) & (bed[:, 0] < PILLOW[0][1])
-    covered &= (bed[:, 1] > PILLOW[1][0]) & (bed[:, 1] < PILLOW[1][1])  # the bed's top under the pillow is hidden
-    points = np.concatenate([room, bed[~covered], pillow])
-    labels = np.concatenate([np.full(len(room), -1), np.zeros((~covered).sum()), np.ones(len(pillow))])
+    on_bed = _box(pillow[0], pillow[1], BED[2], pillow[2])
+    on_bed = on_bed[on_bed[:, 2] > BED[2] + SPACING / 2]
+    covered = (bed[:, 2] >= BED[2] - 1e-9) & (bed[:, 0] > pillow[0][0]) & (bed[:, 0] < pillow[0][1])
+    covered &= (bed[:, 1] > pillow[1][0]) & (bed[:, 1] < pillow[1][1])  # the bed's top under the pillow is hidden
+    points = np.concatenate([room, bed[~covered], on_bed])
+    labels = np.concatenate([np.full(len(room), -1), np.zeros((~covered).sum()), np.ones(len(on_bed))])
     return _noisy(points, seed), labels.astype(np.int64)
 
 
@@ -207,3 +207,48 @@ def test_a_fold_of_a_beds_top_stays_with_the_bed_and_the_pillow_on_it_apart():
     assert best_iou(labels, truth == 0) >= 0.95
     assert best_iou(labels, truth == 1) >= 0.9
     assert len(np.unique(labels[labels >= 0])) == 2
+
+
+def test_a_pillow_flush_with_the_beds_end_lies_on_the_bed_whose_end_holds_the_top():
+    # The pillow lies at the bed's end (x from 1.5 m, the end's face), its outer face going on flush from the
+    # end's. The end and the pillow are one surface there, with no concave edge: with the top removed, the
+    # bed's sides and the pillow were one object. Rising above the top, it held nothing up: the top stayed
+    # background and the object held the bed's sides and the pillow (best IoU 0.51 and 0.10). Most of its
+    # voxels above the top lie over the top's outline: it is cut at the top's level, and its part up to that
+    # level that reaches under the top's band, the sides, holds the top up. The pillow keeps all but the lowest
+    # band of its face flush with the end (0.87-0.88 over seeds 0-2).
+    pillow = ((BED[0][0], BED[0][0] + 0.5), (1.2, 1.5), 0.15)
+    points, truth = _bedroom(pillow=pillow)
+    labels = segment_scene(points, "z")
+    assert best_iou(labels, truth == 0) >= 0.95
+    assert best_iou(labels, truth == 1) >= 0.85
+    assert len(np.unique(labels[labels >= 0])) == 2
+
+
+def test_a_chair_drawn_up_to_a_desk_stays_whole_beside_it():
+    # A desk on four legs (top 1.2 x 0.6 m at 0.75 m, 0.72 m^2, removed as a horizontal plane) and a chair
+    # before it, its back 3 cm from the desk's edge and rising 20 cm above the top. The chair touches the top
+    # and reaches under it, as a bed's end under a pillow does, but its back lies outside the outline of the
+    # top and its legs: it stands beside the desk, not on it. Cut at the top's level, as every object
+    # touching a top and reaching under it was in a variant, the desk took the chair's seat (IoU 0.55 and 0.43).
+    desk_x, desk_y, desk_top = (1.5, 2.7), (2.0, 2.6), 0.75
+    top = _box(desk_x, desk_y, desk_top - 0.04, 0.04)
+    legs = [
+        _box((x, x + 0.05), (y, y + 0.05), 0.0, desk_top - 0.04, hidden=("top",))
+        for x in (desk_x[0], desk_x[1] - 0.05) for y in (desk_y[0], desk_y[1] - 0.05)
+    ]  # fmt: skip
+    seat_x, seat_y = (1.9, 2.35), (desk_y[0] - 0.48, desk_y[0] - 0.03)
+    seat = _box(seat_x, seat_y, 0.0, 0.45)
+    back = _box(seat_x, (seat_y[1] - 0.04, seat_y[1]), 0.45, 0.5)
+    desk = np.concatenate([top, *legs])
+    chair = np.concatenate([seat, back[back[:, 2] > 0.45 + SPACING / 2]])
+    desk, chair = desk[desk[:, 2] > SPACING / 2], chair[chair[:, 2] > SPACING / 2]
+    room = _room(5.0, 4.0, 2.5)
+    room = room[~_under(room, seat_x, seat_y)]
+    points = np.concatenate([room, desk, chair])
+    truth = np.repeat([-1, 0, 1], [len(room), len(desk), len(chair)])
+
+    labels = segment_scene(_noisy(points, 0), "z")
+
+    assert best_iou(labels, truth == 0) >= 0.95
+    assert best_iou(labels, truth == 1) >= 0.95
