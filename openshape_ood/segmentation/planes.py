@@ -512,13 +512,13 @@ class Planes:
         flat_outline, sides = self.centroids[outline] @ basis.T, []
         for object_id in lying:
             voxels = np.flatnonzero(objects == object_id)
-            low = heights[voxels] <= level + self.distance
-            if low.all() or not low.any():
+            up_to_level = heights[voxels] <= level + self.distance
+            if up_to_level.all() or not up_to_level.any():
                 continue
-            outside = outside_hull(flat_outline, self.centroids[voxels[~low]] @ basis.T)
+            outside = outside_hull(flat_outline, self.centroids[voxels[~up_to_level]] @ basis.T)
             if outside is None or (outside <= 0).mean() < 0.5:
                 continue
-            low = voxels[low]
+            low = voxels[up_to_level]
             pairs = cKDTree(self.centroids[low]).query_pairs(reach, output_type="ndarray")
             graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(low),) * 2)
             _, piece = connected_components(graph, directed=False)
