@@ -229,8 +229,9 @@ def test_a_chair_drawn_up_to_a_desk_stays_whole_beside_it():
     # A desk on four legs (top 1.2 x 0.6 m at 0.75 m, 0.72 m^2, removed as a horizontal plane) and a chair
     # before it, its back 3 cm from the desk's edge and rising 20 cm above the top. The chair touches the top
     # and reaches under it, as a bed's end under a pillow does, but its back lies outside the outline of the
-    # top and its legs: it stands beside the desk, not on it. Cut at the top's level, as every object
-    # touching a top and reaching under it was in a variant, the desk took the chair's seat (IoU 0.55 and 0.43).
+    # top and its legs: it stands beside the desk, not on it. In a variant weighed at stop 97 that cut every
+    # object touching a top and reaching under it at the top's level, the desk took the chair's seat (IoU
+    # 0.55 and 0.43).
     desk_x, desk_y, desk_top = (1.5, 2.7), (2.0, 2.6), 0.75
     top = _box(desk_x, desk_y, desk_top - 0.04, 0.04)
     legs = [
