@@ -89,6 +89,12 @@ class Planes:
         # The direction from the support to what stands on it, when the support was added with it.
         self.support_up: np.ndarray | None = None
 
+    @property
+    def band(self) -> float:
+        """Two plane distances (m): how far beyond a plane or a level a voxel lies off it, past the noise that
+        puts a plane's own voxels up to a plane distance on either side."""
+        return 2 * self.distance
+
     def horizontal(self, up: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The horizontal plane holding the most remaining voxels whose normal is vertical."""
         flat = np.flatnonzero(self.remaining & self.searchable & (np.abs(self.normals @ up) >= self.min_cos))
@@ -216,7 +222,7 @@ class Planes:
         if not self.has_support or self.support_up is None or not self._horizontal(normal, self.support_up):
             return False
         level = float(np.median(self.centroids[self.found[0].voxels] @ self.support_up))
-        return float(np.median(self.centroids[voxels] @ self.support_up)) < level - 2 * self.distance
+        return float(np.median(self.centroids[voxels] @ self.support_up)) < level - self.band
 
     def grow_support(self, up: np.ndarray, variation: np.ndarray | None = None) -> None:
         """Extend the first plane found (the support) over the smooth floor joined to it: remaining
@@ -319,7 +325,7 @@ class Planes:
             if plane is front or self._horizontal(plane.normal, up) or abs(plane.normal @ normal) < self.min_cos:
                 continue
             depth = away * (float(np.median(self.centroids[plane.voxels] @ normal)) - offset)
-            if 2 * self.distance < depth <= self.max_size:
+            if self.band < depth <= self.max_size:
                 return True
         return False
 
@@ -365,7 +371,7 @@ class Planes:
             return False
         scatter = np.arccos(np.clip(np.abs(self.normals[support.voxels] @ support.normal), 0.0, 1.0))
         low, high = robust_range(self.centroids[patches] @ support.normal)
-        resolved = math.atan2(2 * self.distance, max(high - low, 0.0))
+        resolved = math.atan2(self.band, max(high - low, 0.0))
         return tilt > max(RAYLEIGH_99 * float(np.median(scatter)), resolved)
 
     def beyond_share(
@@ -391,7 +397,7 @@ class Planes:
             margin = widen * (high - low)
             within &= (column >= low - margin) & (column <= high + margin)
         signed = self.centroids[within] @ normal - offset
-        band = 2 * self.distance
+        band = self.band
         if horizontal:
             beyond = (np.sign(normal @ up) * signed < -band).sum()
         elif self.viewpoint is not None:
@@ -465,7 +471,7 @@ class Planes:
             if not self._horizontal(plane.normal, up) or len(plane.voxels) == 0:
                 continue
             level = float(np.median(heights[plane.voxels]))
-            above, below = heights > level + 2 * self.distance, heights < level - 2 * self.distance
+            above, below = heights > level + self.band, heights < level - self.band
             if min(above.mean(), below.mean()) <= BOUNDING_SHARE:  # a ceiling, or a floor below the support
                 continue
             patch, count = self._patches(self._in_plane(plane.voxels, plane.normal))
@@ -487,7 +493,8 @@ class Planes:
                 ]  # fmt: skip
                 # ... and the sides of the furniture held in one object with what lies on the top.
                 outline = np.concatenate([free, np.flatnonzero(np.isin(objects, holding))])
-                lying = [object_id for object_id in touching if object_id not in holding + relief]
+                taken = holding + relief
+                lying = [object_id for object_id in touching if object_id not in taken]
                 sides = self._sides_under(objects, lying, outline, contact, heights, level, reach, up)
                 if not holding and not sides:
                     continue
@@ -522,7 +529,7 @@ class Planes:
             pairs = cKDTree(self.centroids[low]).query_pairs(reach, output_type="ndarray")
             graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(low),) * 2)
             _, piece = connected_components(graph, directed=False)
-            under = heights[low] < level - 2 * self.distance
+            under = heights[low] < level - self.band
             side = low[np.isin(piece, np.intersect1d(piece[np.isin(low, contact)], piece[under]))]
             if len(side):
                 sides.append(side)
