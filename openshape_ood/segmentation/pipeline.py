@@ -364,7 +364,7 @@ def _segment_voxels(
         add_objects_in_planes(objects, in_planes, centroids, settings.cluster_distance)
         planes.set_apart((in_planes >= 0) & (objects >= 0))
     planes.give_back(objects)
-    planes.drop_flat(objects, up)
+    planes.drop_flat(objects, settings.cluster_distance, up)
     # The planes are final from here: their normals' noise, and the smallest part an object may have, once.
     normal_noise, part_voxels = planes.normal_noise(), _part_voxels(settings, counts)
     if settings.convexity:

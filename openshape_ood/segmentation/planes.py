@@ -543,22 +543,24 @@ class Planes:
         cosines = np.concatenate([np.abs(self.normals[plane.voxels] @ plane.normal) for plane in self.found])
         return float(np.median(np.arccos(np.clip(cosines, 0.0, 1.0))))
 
-    def drop_flat(self, objects: np.ndarray, up: np.ndarray | None = None) -> None:
+    def drop_flat(self, objects: np.ndarray, reach: float, up: np.ndarray | None = None) -> None:
         """Make background the objects lying in a plane: its ragged edges and the noise on it.
 
-        An object lies in a plane when :data:`_FLAT_SHARE` of its voxels lie in that one plane's band; bands
-        of several planes are not pooled, since together they cover a room's corners and the space above
-        its furniture tops, where objects stand (a lamp on a night stand against a wall). With ``up``, the
-        band of a wall (a plane that is not horizontal) is twice as thick: walls of reconstructed rooms
-        bulge, and what lies flat against one is trim, not an object. What lies at the support's level,
-        facing along it (:meth:`_on_support_level`), counts as lying in each plane: it is floor, also
-        where it meets a wall; an object with most of its voxels there is floor as well, whatever else
-        it holds (a stretch of floor the support's growth did not reach, with a wall's or a chair's foot in
-        it), since no object it might hold can be most of it. An object set apart by its colour
-        (:meth:`set_apart`) that lies in the bands of two planes is where they meet, its voxels' colour a
-        mix of theirs (a wall's foot on a floor of another colour). With ``up`` and a support, an object
-        that is a flat sheet and bounds the scan as a wall or a floor does (:meth:`_structure_pieces`) is a
-        piece of structure that no removed plane reached.
+        An object lies in a plane when it touches the plane's voxels (one within ``reach``, the cluster
+        distance) and :data:`_FLAT_SHARE` of its voxels lie in that one plane's band. The band runs on beyond
+        the plane's patches: a coffee table metres from a raised floor, its top at the floor's level, lies in
+        that floor's band and is neither its edge nor noise on it. Bands of several planes are not pooled, since
+        together they cover a room's corners and the space above its furniture tops, where objects stand (a lamp
+        on a night stand against a wall). With ``up``, the band of a wall (a plane that is not horizontal) is
+        twice as thick: walls of reconstructed rooms bulge, and what lies flat against one is trim, not an
+        object. What lies at the support's level, facing along it (:meth:`_on_support_level`), counts as lying
+        in each plane: it is floor, also where it meets a wall; an object with most of its voxels there is floor
+        as well, whatever else it holds (a stretch of floor the support's growth did not reach, with a wall's or
+        a chair's foot in it), since no object it might hold can be most of it. An object set apart by its
+        colour (:meth:`set_apart`) that lies in the bands of two planes is where they meet, its voxels' colour a
+        mix of theirs (a wall's foot on a floor of another colour). With ``up`` and a support, an object that is
+        a flat sheet and bounds the scan as a wall or a floor does (:meth:`_structure_pieces`) is a piece of
+        structure that no removed plane reached.
         """
         labelled = np.flatnonzero(objects >= 0)
         ids, members = np.unique(objects[labelled], return_inverse=True)
@@ -571,7 +573,11 @@ class Planes:
         for plane in self.found:
             upright = up is not None and not self._horizontal(plane.normal, up)
             band = 2 * self.distance if upright else self.distance
-            in_band = np.abs(centroids @ plane.normal - plane.offset) <= band
+            touching = np.zeros(len(ids), dtype=bool)
+            if len(plane.voxels):
+                gap, _ = cKDTree(self.centroids[plane.voxels]).query(centroids, distance_upper_bound=reach)
+                touching[members[np.isfinite(gap)]] = True
+            in_band = (np.abs(centroids @ plane.normal - plane.offset) <= band) & touching[members]
             bands_holding += in_band
             flat_share = np.maximum(flat_share, np.bincount(members, level | (in_band & free), len(ids)) / voxels)
         # Voxels set apart by colour where two planes meet hold points of both: their colour is the mix.

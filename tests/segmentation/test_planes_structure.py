@@ -18,6 +18,7 @@ from openshape_ood.segmentation.planes import Planes
 from openshape_ood.segmentation.settings import top_area
 
 STEP = 0.05
+REACH = 2 * STEP  # the cluster distance: two voxels
 UP = np.array([0.0, 0.0, 1.0])
 
 
@@ -355,15 +356,24 @@ def _sagging_floor(x: tuple[float, float]) -> np.ndarray:
 
 
 def _removed_with_support(floor: np.ndarray, *others: np.ndarray, planes=()) -> Planes:
-    """Planes of the voxels ``floor`` and ``others`` after it: the floor removed as the support (the plane
-    z = 0), and the ``planes`` ((normal, offset) pairs) found as well."""
-    removed = _planes(np.concatenate([floor, *others]))
+    """Planes of the voxels ``floor``, ``others`` after it and the voxels of ``planes`` last: the floor
+    removed as the support (the plane z = 0), and the ``planes`` ((normal, offset, voxels) triples) found
+    and removed as well."""
+    removed = _planes(np.concatenate([floor, *others, *(voxels for _, _, voxels in planes)]))
     removed.remaining[: len(floor)] = False
     removed.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
-    removed.found += [planes_module.Plane(np.asarray(normal, float), offset, np.empty(0, dtype=np.int64))
-                      for normal, offset in planes]  # fmt: skip
+    start = len(floor) + sum(len(other) for other in others)
+    for normal, offset, voxels in planes:
+        removed.found.append(planes_module.Plane(np.asarray(normal, float), offset, np.arange(start, start + len(voxels))))
+        removed.remaining[start : start + len(voxels)] = False
+        start += len(voxels)
     removed.has_support = True
     return removed
+
+
+def _wall_at_x(x: float, y: tuple[float, float], z: tuple[float, float]) -> np.ndarray:
+    wy, wz = _grid(y, z)
+    return np.stack([np.full(len(wy), x), wy, wz], axis=1)
 
 
 def test_what_lies_at_the_supports_level_facing_along_it_is_support():
@@ -388,7 +398,7 @@ def test_what_lies_at_the_supports_level_facing_along_it_is_support():
     objects = np.full(len(centroids), -1)
     objects[far] = 0
     objects[box] = 1
-    planes.drop_flat(objects, UP)
+    planes.drop_flat(objects, REACH, UP)
     assert (objects[far] == -1).all() and (objects[box] == 1).all()
 
 
@@ -411,13 +421,13 @@ def test_an_object_mostly_at_the_supports_level_is_floor(top, dropped):
     assert level.sum() == len(stretch) and level.mean() < planes_module._FLAT_SHARE
     objects = np.full(len(planes.centroids), -1)
     objects[cluster] = 0
-    planes.drop_flat(objects, UP)
+    planes.drop_flat(objects, REACH, UP)
     assert (objects[cluster] == (-1 if dropped else 0)).all()
 
 
 def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
-    # A floor (the support), a wall at x = 0 and a furniture top at z = 0.7 m, all removed (plane
-    # distance 0.1 m: the wall's band 0.2 m, the top's 0.1 m). A block of 6 x 7 x 6 voxels against the wall
+    # A floor (the support), a wall at x = 0 and a furniture top at z = 0.7 m beside the block (x 0.33-1),
+    # all removed (plane distance 0.1 m: the wall's band 0.2 m, the top's 0.1 m). A block of 6 x 7 x 6 voxels against the wall
     # (x 0.03-0.28, z 0.63-0.88: a lamp on a night stand beside a bed) has 4 of its 6 columns across x in
     # the wall's band and 4 of its 6 layers in the top's: 2/3 in each plane, under _FLAT_SHARE (0.8), so it
     # stays, though 1 - (1/3)^2 = 8/9 of it lies in one band or the other. A strip of the wall's
@@ -429,15 +439,40 @@ def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
     block = np.stack([bx.ravel(), by.ravel(), bz.ravel()], axis=1)
     sy, sz = _grid((1.2, 1.6), (0.3, 1.5))
     strip = np.concatenate([np.stack([np.full(len(sy), x), sy, sz], axis=1) for x in (0.03, 0.08)])
-    planes = _removed_with_support(floor, block, strip, planes=[((1.0, 0.0, 0.0), 0.0), (UP, 0.7)])
-    objects = np.repeat([-1, 0, 1], [len(floor), len(block), len(strip)])
+    tx, ty = _grid((0.33, 1.0), (0.5, 0.8))
+    top = np.stack([tx, ty, np.full(len(tx), 0.7)], axis=1)
+    wall = ((1.0, 0.0, 0.0), 0.0, _wall_at_x(0.0, (0.0, 2.0), (0.05, 1.5)))
+    planes = _removed_with_support(floor, block, strip, planes=[wall, (UP, 0.7, top)])
+    objects = np.repeat([-1, 0, 1, -1], [len(floor), len(block), len(strip), len(wall[2]) + len(top)])
     in_wall = np.abs(block[:, 0]) <= 2 * planes.distance
     in_top = np.abs(block[:, 2] - 0.7) <= planes.distance
     assert in_wall.mean() == pytest.approx(2 / 3) and in_top.mean() == pytest.approx(2 / 3)
     assert (in_wall | in_top).mean() == pytest.approx(8 / 9)
-    planes.drop_flat(objects, UP)
+    planes.drop_flat(objects, REACH, UP)
     assert (objects[len(floor) : len(floor) + len(block)] == 0).all()
     assert (objects[len(floor) + len(block) :] == -1).all()
+
+
+@pytest.mark.parametrize("table_x, dropped", [(2.5, False), (1.05, True)])
+def test_an_object_in_a_planes_band_lies_in_it_only_touching_it(table_x, dropped):
+    # A floor (the support) and a bed's top at z = 0.4 m over x 0-1, both removed (the top's band 0.1 m).
+    # A low table: its top at 0.45 m, 11 x 11 = 121 voxels in the band, and four legs of 4 voxels each at
+    # 0.10-0.25 m, beyond it: 121 / 137 = 0.88 of it lies in the band, over _FLAT_SHARE (0.8). Standing
+    # 1.5 m from the bed it touches none of the top's voxels: a table at the bed's level, kept. Standing
+    # 5 cm from the bed's edge (within the cluster distance, 0.1 m) it is taken for the top's ragged edge.
+    fx, fy = _grid((0.0, 4.0), (0.0, 2.0))
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    bx, by = _grid((0.0, 1.0), (0.0, 1.0))
+    bed_top = np.stack([bx, by, np.full(len(bx), 0.4)], axis=1)
+    tx, ty = _grid((table_x, table_x + 0.5), (0.0, 0.5))
+    legs = [(x, y, z) for x in (table_x, table_x + 0.5) for y in (0.0, 0.5) for z in (0.1, 0.15, 0.2, 0.25)]
+    table = np.concatenate([np.stack([tx, ty, np.full(len(tx), 0.45)], axis=1), np.array(legs)])
+    planes = _removed_with_support(floor, table, planes=[(UP, 0.4, bed_top)])
+    objects = np.repeat([-1, 0, -1], [len(floor), len(table), len(bed_top)])
+    in_band = np.abs(table[:, 2] - 0.4) <= planes.distance
+    assert (in_band.sum(), len(table)) == (121, 137)
+    planes.drop_flat(objects, REACH, UP)
+    assert (objects[len(floor) : len(floor) + len(table)] == (-1 if dropped else 0)).all()
 
 
 def test_a_remnant_at_a_walls_foot_goes_with_the_wall_and_the_floor_together():
@@ -451,13 +486,14 @@ def test_a_remnant_at_a_walls_foot_goes_with_the_wall_and_the_floor_together():
     stretch = np.stack([fx, fy, np.full(len(fx), 0.2)], axis=1)
     wy, wz = _grid((0.5, 1.0), (0.3, 0.75))
     strip = np.stack([np.full(len(wy), 2.95), wy, wz], axis=1)
-    planes = _removed_with_support(floor, stretch, strip, planes=[((1.0, 0.0, 0.0), 3.0)])
-    remnant = np.arange(len(floor), len(planes.centroids))
+    wall = _wall_at_x(3.0, (0.0, 2.0), (0.05, 1.5))
+    planes = _removed_with_support(floor, stretch, strip, planes=[((1.0, 0.0, 0.0), 3.0, wall)])
+    remnant = np.arange(len(floor), len(floor) + len(stretch) + len(strip))
     assert len(stretch) == len(strip)
     assert planes._on_support_level()[remnant].tolist() == [True] * len(stretch) + [False] * len(strip)
     objects = np.full(len(planes.centroids), -1)
     objects[remnant] = 0
-    planes.drop_flat(objects, UP)
+    planes.drop_flat(objects, REACH, UP)
     assert (objects == -1).all()
 
 
@@ -599,7 +635,7 @@ def test_a_flat_upright_sheet_with_nothing_behind_it_is_a_piece_of_wall():
     # has that one behind it within its span (two plane distances, 0.2 m, and more): a furniture front.
     planes, objects = _floor_and_sheets(lambda y: np.full(len(y), 3.5), lambda y: np.full(len(y), 1.0))
     assert planes._structure_pieces(objects, np.array([0, 1])).tolist() == [0]
-    planes.drop_flat(objects, UP)
+    planes.drop_flat(objects, REACH, UP)
     assert set(np.unique(objects)) == {-1, 1} and (objects == 1).sum() == 21 * 16
     # Told apart by colour (a picture lying in the wall's place), the same sheet stays an object.
     planes, objects = _floor_and_sheets(lambda y: np.full(len(y), 3.5))
