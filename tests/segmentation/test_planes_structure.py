@@ -364,14 +364,16 @@ def _removed_with_support(floor: np.ndarray, *others: np.ndarray, planes=()) -> 
     removed.found.append(planes_module.Plane(UP, 0.0, np.arange(len(floor))))
     start = len(floor) + sum(len(other) for other in others)
     for normal, offset, voxels in planes:
-        removed.found.append(planes_module.Plane(np.asarray(normal, float), offset, np.arange(start, start + len(voxels))))
-        removed.remaining[start : start + len(voxels)] = False
+        own = np.arange(start, start + len(voxels))
+        removed.found.append(planes_module.Plane(np.asarray(normal, float), offset, own))
+        removed.remaining[own] = False
         start += len(voxels)
     removed.has_support = True
     return removed
 
 
 def _wall_at_x(x: float, y: tuple[float, float], z: tuple[float, float]) -> np.ndarray:
+    """Voxels of an upright wall at ``x`` over the ranges ``y`` and ``z``."""
     wy, wz = _grid(y, z)
     return np.stack([np.full(len(wy), x), wy, wz], axis=1)
 
@@ -427,11 +429,11 @@ def test_an_object_mostly_at_the_supports_level_is_floor(top, dropped):
 
 def test_an_object_in_the_bands_of_two_planes_but_in_neither_stays():
     # A floor (the support), a wall at x = 0 and a furniture top at z = 0.7 m beside the block (x 0.33-1),
-    # all removed (plane distance 0.1 m: the wall's band 0.2 m, the top's 0.1 m). A block of 6 x 7 x 6 voxels against the wall
-    # (x 0.03-0.28, z 0.63-0.88: a lamp on a night stand beside a bed) has 4 of its 6 columns across x in
-    # the wall's band and 4 of its 6 layers in the top's: 2/3 in each plane, under _FLAT_SHARE (0.8), so it
-    # stays, though 1 - (1/3)^2 = 8/9 of it lies in one band or the other. A strip of the wall's
-    # surface (x 0.03-0.08) lies wholly in the wall's band and goes.
+    # all removed (plane distance 0.1 m: the wall's band 0.2 m, the top's 0.1 m), both touching the block.
+    # A block of 6 x 7 x 6 voxels against the wall (x 0.03-0.28, z 0.63-0.88: a lamp on a night stand
+    # beside a bed) has 4 of its 6 columns across x in the wall's band and 4 of its 6 layers in the top's:
+    # 2/3 in each plane, under _FLAT_SHARE (0.8), so it stays, though 1 - (1/3)^2 = 8/9 of it lies in one
+    # band or the other. A strip of the wall's surface (x 0.03-0.08) lies wholly in the wall's band and goes.
     fx, fy = _grid((0.0, 2.0), (0.0, 2.0))
     floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
     bx, by, bz = np.meshgrid(0.03 + STEP * np.arange(6), 0.5 + STEP * np.arange(7), 0.63 + STEP * np.arange(6),
