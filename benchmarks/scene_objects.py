@@ -8,7 +8,9 @@ false (below 0.25), and the shares of its points on each object. An object split
 segments, merged with its neighbours into one, or left in the background (a removed plane) shows as such.
 
 The views of ``benchmarks.scenes`` are reported the same way, each on its own: a room's virtual frames
-(``--frames N``, with ``--frames-upright``, ``--frame-points`` and ``--frame-scale`` as there), a table-top
+(``--frames N``, with ``--frames-upright``, ``--frame-points`` and ``--frame-scale`` as there), frames taken
+of each piece of a room's furniture (``--object-frames``, upright, with ``--frame-points``; alone, so that
+frame k has the benchmark's seed k), a table-top
 frame seen from other places (``--orbit``) or with the floor, a wall and the table's far end round it
 (``--surroundings``), a room's copies side by side (``--side-by-side``, with ``--sampled`` each layout sampled
 back to the room's own point count) and any scan keeping a share of its points (``--sparser S``), view k
@@ -19,6 +21,7 @@ are the room's plus k times one more than its largest).
 
     python -m benchmarks.scene_objects --only scannet_scene0006_00
     python -m benchmarks.scene_objects --only scannet_scene0006_00 --frames 4 --frames-upright --views 2
+    python -m benchmarks.scene_objects --only scannet_scene0006_00 --object-frames --views 6
     python -m benchmarks.scene_objects --only mosd_test60 --orbit --views 6 9
     python -m benchmarks.scene_objects --only scannet_scene0006_00 --side-by-side --sampled --views 0
     python -m benchmarks.scene_objects --only scannet_scene0001_00 --sparser 0.5
@@ -36,6 +39,7 @@ from benchmarks.scenes import (
     DEFAULT_DATA, SIDE_BY_SIDE, copy_stride, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames,
     room_frames, side_by_side, sparser_copy, up_axis_of, with_surroundings,
 )
+from benchmarks.virtual_frames import object_views
 from openshape_ood.segmentation import segment_scene
 
 # Segments (or objects) named per row, the largest shares first.
@@ -86,6 +90,10 @@ def views(points, truth, up, kind: str, support, names: dict, args) -> list[View
     if args.frames and kind == "room":
         made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
         shown += [(f"virtual frame {k}", *view, names) for k, view in enumerate(made)]
+    if args.object_frames and kind == "room" and up is not None:
+        taken = object_views(points[:, :3], truth, up)
+        made = room_frames(points, truth, up, taken, args.frame_points, 1.0, True)
+        shown += [(f"frame of furniture {k}", *view, names) for k, view in enumerate(made)]
     in_camera = table_top_frame(kind, up) and support is not None
     if args.orbit and in_camera:
         made = orbit_frames(points, truth, support)
@@ -129,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the segmentation of the scans themselves")
     parser.add_argument("--frames", type=int, default=0, help="report on this many virtual frames of each room (1-4)")
     parser.add_argument("--frames-upright", action="store_true", help="the frames turned upright, given the up axis")
+    parser.add_argument("--object-frames", action="store_true",
+                        help="report on frames taken of each piece of furniture of each room (upright, given the "
+                             "up axis), on their own")
     parser.add_argument("--frame-points", type=int, help="each frame sampled down at random to this many points")
     parser.add_argument("--frame-scale", type=float, default=1.0, help="frames of this many times the pixels across")
     parser.add_argument("--orbit", action="store_true", help="report on each table-top frame seen from other places")
@@ -146,8 +157,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
-    if (args.frame_points is not None or args.frame_scale != 1.0 or args.frames_upright) and not args.frames:
-        parser.error("--frame-points, --frame-scale and --frames-upright change the frames of --frames: give it too")
+    if (args.frame_scale != 1.0 or args.frames_upright) and not args.frames:
+        parser.error("--frame-scale and --frames-upright change the frames of --frames: give it too")
+    if args.frame_points is not None and not (args.frames or args.object_frames):
+        parser.error("--frame-points changes the frames of --frames or --object-frames: give one of them too")
+    if args.object_frames and (args.frames or args.orbit or args.surroundings or args.side_by_side or args.sparser):
+        parser.error("--object-frames is reported on its own, so that frame k has the benchmark's seed k: give no "
+                     "other view with it")
     if (args.frame_points is not None and args.frame_points < 1) or not args.frame_scale > 0:
         parser.error(f"--frame-points takes 1 or more, --frame-scale a factor above 0; got {args.frame_points}, "
                      f"{args.frame_scale}")
@@ -163,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         info = reader.info(name)
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
         kind = kind_of(info)
-        own_report = not (args.frames or args.orbit or args.surroundings or args.side_by_side or args.sparser)
+        own_report = not (args.frames or args.object_frames or args.orbit or args.surroundings or args.side_by_side
+                          or args.sparser)
         in_camera = (args.orbit or args.surroundings) and table_top_frame(kind, up)
         support = None
         # The scan itself is segmented only for its own report, or for the support its views turn about.

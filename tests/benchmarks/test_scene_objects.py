@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import scenes
+from benchmarks import scene_objects
 from benchmarks.scene_objects import main, report, views
 from benchmarks.scenes import FRAME_MIN_GT_POINTS
 
@@ -52,6 +53,25 @@ def test_a_rooms_virtual_frames_are_reported_each_on_its_own(tmp_path, capsys):
             main(["--data", str(folder), *wrong])
 
 
+def test_a_rooms_frames_of_furniture_are_reported_alone_each_with_the_benchmarks_seed(tmp_path, capsys, monkeypatch):
+    # As the benchmark's --object-frames: frames taken from object_views' places (here two, the synthetic
+    # room's camera: it has no object 1 m wide), upright and given the axis, frame k segmented with seed k, and
+    # on their own, so that k counts these frames only.
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    view = (np.array([0.0, 1.6, 1.8]), np.array([0.0, 0.4, 0.0]))
+    asked, seeds = [], []
+    monkeypatch.setattr(scene_objects, "object_views", lambda xyz, truth, up: asked.append(up) or [view, view])
+    monkeypatch.setattr(scene_objects, "segment_scene",
+                        lambda frame, up, seed: seeds.append((up, seed)) or np.full(len(frame), -1))  # fmt: skip
+    main(["--data", str(folder), "--object-frames", "--frame-points", "5000"])
+    titles = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert titles == ["room, frame of furniture 0", "room, frame of furniture 1"]  # not the scan itself
+    assert asked == ["y"] and seeds == [("y", 0), ("y", 1)]
+    for wrong in (["--object-frames", "--frames", "1"], ["--object-frames", "--side-by-side"], ["--frame-points", "9"]):
+        with pytest.raises(SystemExit):
+            main(["--data", str(folder), *wrong])
+
+
 def test_a_table_top_frame_is_reported_seen_from_each_place(tmp_path, capsys, monkeypatch):
     # The synthetic room as a camera's frame without an up axis, the camera at the origin (as in test_benchmark_scenes).
     folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
@@ -65,8 +85,8 @@ def test_a_table_top_frame_is_reported_seen_from_each_place(tmp_path, capsys, mo
 def test_a_rooms_copies_side_by_side_are_reported_each_copys_objects_named_by_their_class():
     points = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0]])
     truth = np.array([0, 0, 1, -1])
-    args = argparse.Namespace(frames=0, orbit=False, surroundings=False, side_by_side=True, sampled=False,
-                              sparser=None, min_gt_points=1)  # fmt: skip
+    args = argparse.Namespace(frames=0, object_frames=False, orbit=False, surroundings=False, side_by_side=True,
+                              sampled=False, sparser=None, min_gt_points=1)  # fmt: skip
     shown = views(points, truth, "y", "room", None, {0: "bed", 1: "lamp"}, args)
     assert [view[0] for view in shown] == ["2 x 1 copies side by side", "2 x 2 copies side by side"]
     _, layout, layout_truth, up, _, names = shown[1]
