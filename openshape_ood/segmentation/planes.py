@@ -573,7 +573,7 @@ class Planes:
         bands_holding = np.zeros(len(labelled), dtype=np.int64)
         for plane in self.found:
             upright = up is not None and not self._horizontal(plane.normal, up)
-            band = 2 * self.distance if upright else self.distance
+            band = self.band if upright else self.distance
             touching = np.zeros(len(ids), dtype=bool)
             if len(plane.voxels):
                 gap, _ = cKDTree(self.centroids[plane.voxels]).query(centroids, distance_upper_bound=reach)
