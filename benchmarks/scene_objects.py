@@ -13,7 +13,9 @@ of each piece of a room's furniture (``--object-frames``, upright, with ``--fram
 frame k has the benchmark's seed k), a table-top
 frame seen from other places (``--orbit``) or with the floor, a wall and the table's far end round it
 (``--surroundings``), a room's copies side by side (``--side-by-side``, with ``--sampled`` each layout sampled
-back to the room's own point count) and any scan keeping a share of its points (``--sparser S``), view k
+back to the room's own point count), a sweep with each of its objects turned about the sensor (``--turned``, as
+the benchmark's; alone, so that copy k has the benchmark's seed k) and any scan keeping a share of its points
+(``--sparser S``), view k
 segmented with seed k; ``--views`` keeps some of them. In a view only the objects that its figures count are
 listed (:data:`benchmarks.scenes.FRAME_MIN_GT_POINTS` pixels in a room's frame, ``--min-gt-points`` points
 elsewhere). The copies side by side name each object with its class and its id in the layout (copy k's ids
@@ -25,6 +27,7 @@ are the room's plus k times one more than its largest).
     python -m benchmarks.scene_objects --only mosd_test60 --orbit --views 6 9
     python -m benchmarks.scene_objects --only scannet_scene0006_00 --side-by-side --sampled --views 0
     python -m benchmarks.scene_objects --only scannet_scene0001_00 --sparser 0.5
+    python -m benchmarks.scene_objects --only semantickitti_spvnas_000000 --turned
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from benchmarks.scenes import (
     DEFAULT_DATA, SIDE_BY_SIDE, copy_stride, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames,
     room_frames, side_by_side, sparser_copy, up_axis_of, with_surroundings,
 )
+from benchmarks.turned_objects import TURNS, turned_copies
 from benchmarks.virtual_frames import object_views
 from openshape_ood.segmentation import segment_scene
 
@@ -112,6 +116,15 @@ def views(points, truth, up, kind: str, support, names: dict, args) -> list[View
                 title += ", sampled to the room's point count"
             copies = {k * stride + int(i): name for k in range(columns * rows) for i, name in names.items()}
             shown.append((title, layout, layout_truth, up, args.min_gt_points, copies))
+    if args.turned and kind == "LiDAR" and up is not None:
+        before = len(shown)
+        try:
+            for copy in turned_copies(points, truth, up, TURNS, min_points=args.min_gt_points):
+                title = f"object {copy.object_id} ({names.get(copy.object_id, 'object')}) turned {copy.turn} degrees"
+                shown.append((title, copy.points, copy.truth, up, args.min_gt_points, names))
+        except Exception as exc:  # noqa: BLE001 - said on stderr, as the benchmark does; the copies made are reported
+            print(f"turned copies after the first {len(shown) - before} could not be made: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)  # fmt: skip
     if args.sparser is not None:
         copy, copy_truth = sparser_copy(points, truth, args.sparser, len(shown))
         shown.append((f"{args.sparser:g} of the points", copy, copy_truth, up, args.min_gt_points, names))
@@ -149,6 +162,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="report on two and four copies of each room side by side")
     parser.add_argument("--sampled", action="store_true",
                         help="with --side-by-side, each layout sampled back to the room's own point count")
+    parser.add_argument("--turned", action="store_true",
+                        help="report on a sweep with each of its objects turned about the sensor, as the benchmark's "
+                             "--turned, on its own")
     parser.add_argument("--sparser", type=float, metavar="S",
                         help="report on each scan keeping this share of its points")
     parser.add_argument("--views", type=int, nargs="*", help="only these views (default all)")
@@ -161,6 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--frame-scale and --frames-upright change the frames of --frames: give it too")
     if args.frame_points is not None and not (args.frames or args.object_frames):
         parser.error("--frame-points changes the frames of --frames or --object-frames: give one of them too")
+    if args.turned and (args.frames or args.object_frames or args.orbit or args.surroundings or args.side_by_side
+                        or args.sparser):
+        parser.error("--turned is reported on its own, so that copy k has the benchmark's seed k: give no other view "
+                     "with it")
     if args.object_frames and (args.frames or args.orbit or args.surroundings or args.side_by_side or args.sparser):
         parser.error("--object-frames is reported on its own, so that frame k has the benchmark's seed k: give no "
                      "other view with it")
@@ -180,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
         kind = kind_of(info)
         own_report = not (args.frames or args.object_frames or args.orbit or args.surroundings or args.side_by_side
-                          or args.sparser)
+                          or args.sparser or args.turned)
         in_camera = (args.orbit or args.surroundings) and table_top_frame(kind, up)
         support = None
         # The scan itself is segmented only for its own report, or for the support its views turn about.

@@ -11,6 +11,7 @@ from benchmarks import scenes
 from benchmarks import scene_objects
 from benchmarks.scene_objects import main, report, views
 from benchmarks.scenes import FRAME_MIN_GT_POINTS
+from benchmarks.turned_objects import TURNS, TurnedCopy
 
 from ..helpers.scenes import write_scan_folder
 
@@ -72,6 +73,44 @@ def test_a_rooms_frames_of_furniture_are_reported_alone_each_with_the_benchmarks
             main(["--data", str(folder), *wrong])
 
 
+def test_a_sweeps_turned_objects_are_reported_alone_each_with_the_benchmarks_seed(tmp_path, capsys, monkeypatch):
+    # As the benchmark's --turned: the copies of turned_copies (here two, made up), each named by its object and
+    # turn, copy k segmented with seed k and given the sweep's up axis, on their own (not the sweep itself).
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "Velodyne sweep"})
+    points, truth = np.load(folder / "points.npy"), np.load(folder / "truth.npy")
+    asked, seeds = [], []
+
+    def copies(points_, truth_, up, turns, *, min_points):
+        asked.append((up, turns, min_points))
+        return [TurnedCopy(points, truth, 0, 10), TurnedCopy(points, truth, 1, 20)]
+
+    monkeypatch.setattr(scene_objects, "turned_copies", copies)
+    monkeypatch.setattr(scene_objects, "segment_scene",
+                        lambda points_, up, seed: seeds.append((up, seed)) or np.full(len(points_), -1))  # fmt: skip
+    main(["--data", str(folder), "--turned", "--min-gt-points", "30"])
+    titles = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert titles == ["room, object 0 (object) turned 10 degrees", "room, object 1 (object) turned 20 degrees"]
+    assert asked == [("y", TURNS, 30)] and seeds == [("y", 0), ("y", 1)]
+    with pytest.raises(SystemExit):
+        main(["--data", str(folder), "--turned", "--sparser", "0.5"])
+
+    def broken(points_, truth_, up, turns, *, min_points):
+        yield TurnedCopy(points, truth, 0, 10)
+        raise ValueError("no ground round object 1")
+
+    monkeypatch.setattr(scene_objects, "turned_copies", broken)
+    main(["--data", str(folder), "--turned"])
+    out, err = capsys.readouterr()
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == [titles[0]]
+    assert "turned copies after the first 1 could not be made: ValueError: no ground round object 1" in err
+
+
+def test_a_room_has_no_turned_objects(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
+    main(["--data", str(folder), "--turned"])
+    assert capsys.readouterr().out == ""  # neither the room itself nor any copy
+
+
 def test_a_table_top_frame_is_reported_seen_from_each_place(tmp_path, capsys, monkeypatch):
     # The synthetic room as a camera's frame without an up axis, the camera at the origin (as in test_benchmark_scenes).
     folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
@@ -86,7 +125,7 @@ def test_a_rooms_copies_side_by_side_are_reported_each_copys_objects_named_by_th
     points = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0]])
     truth = np.array([0, 0, 1, -1])
     args = argparse.Namespace(frames=0, object_frames=False, orbit=False, surroundings=False, side_by_side=True,
-                              sampled=False, sparser=None, min_gt_points=1)  # fmt: skip
+                              sampled=False, sparser=None, turned=False, min_gt_points=1)  # fmt: skip
     shown = views(points, truth, "y", "room", None, {0: "bed", 1: "lamp"}, args)
     assert [view[0] for view in shown] == ["2 x 1 copies side by side", "2 x 2 copies side by side"]
     _, layout, layout_truth, up, _, names = shown[1]
