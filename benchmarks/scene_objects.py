@@ -177,13 +177,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--frame-scale and --frames-upright change the frames of --frames: give it too")
     if args.frame_points is not None and not (args.frames or args.object_frames):
         parser.error("--frame-points changes the frames of --frames or --object-frames: give one of them too")
-    if args.turned and (args.frames or args.object_frames or args.orbit or args.surroundings or args.side_by_side
-                        or args.sparser):
-        parser.error("--turned is reported on its own, so that copy k has the benchmark's seed k: give no other view "
-                     "with it")
-    if args.object_frames and (args.frames or args.orbit or args.surroundings or args.side_by_side or args.sparser):
-        parser.error("--object-frames is reported on its own, so that frame k has the benchmark's seed k: give no "
-                     "other view with it")
+    asked = {"--frames": args.frames, "--object-frames": args.object_frames, "--orbit": args.orbit,
+             "--surroundings": args.surroundings, "--side-by-side": args.side_by_side, "--sparser": args.sparser,
+             "--turned": args.turned}  # fmt: skip
+    # Reported alone, so that view k is segmented with the benchmark's seed k.
+    for alone, view in (("--turned", "copy"), ("--object-frames", "frame")):
+        if asked[alone] and sum(map(bool, asked.values())) > 1:
+            parser.error(f"{alone} is reported on its own, so that {view} k has the benchmark's seed k: give no "
+                         "other view with it")
     if (args.frame_points is not None and args.frame_points < 1) or not args.frame_scale > 0:
         parser.error(f"--frame-points takes 1 or more, --frame-scale a factor above 0; got {args.frame_points}, "
                      f"{args.frame_scale}")
@@ -199,8 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         info = reader.info(name)
         points, truth, up = in_metres(np.asarray(points), info), np.asarray(truth), up_axis_of(info)
         kind = kind_of(info)
-        own_report = not (args.frames or args.object_frames or args.orbit or args.surroundings or args.side_by_side
-                          or args.sparser or args.turned)
+        own_report = not any(asked.values())
         in_camera = (args.orbit or args.surroundings) and table_top_frame(kind, up)
         support = None
         # The scan itself is segmented only for its own report, or for the support its views turn about.
