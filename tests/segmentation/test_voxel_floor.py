@@ -88,11 +88,12 @@ def test_a_four_times_denser_copy_of_a_scene_gives_the_same_objects():
 
 
 def test_an_object_needs_as_many_points_as_cover_its_least_surface_at_the_scans_spacing():
-    # 0.0125 m^2 at one point per square of the spacing: 125 points 1 cm apart, four times as many 5 mm apart,
-    # 5 at 5 cm; a street's count and a given one stay.
+    # 0.0125 m^2 at one point per square of the spacing: 125 points 1 cm apart, four times as many 5 mm apart;
+    # at 3 cm 14 and at 5 cm 5, raised to the 25 points any object needs; a street's count and a given one stay.
     assert _settings(0.01, (6.0, 8.0, 3.0)).min_points == 125
     assert _settings(0.005, (6.0, 8.0, 3.0)).min_points == 500
-    assert _settings(0.05, (6.0, 8.0, 3.0)).min_points == 5
+    assert _settings(0.03, (6.0, 8.0, 3.0)).min_points == 25
+    assert _settings(0.05, (6.0, 8.0, 3.0)).min_points == 25
     assert _settings(0.03, (100.0, 100.0, 10.0), single=True).min_points == 25
     assert _settings(0.005, (6.0, 8.0, 3.0), min_points=50).min_points == 50
 
