@@ -347,6 +347,7 @@ def _segment_voxels(
             _add_planes(planes, lambda: planes.horizontal(up), settings, top_area(settings), settings.min_plane_area)
         _add_planes(planes, lambda: planes.ransac(rng, up), settings, settings.min_plane_area)  # walls, fronts
         planes.fronts_before_walls()
+        planes.fronts_room_by_room()
     in_planes = None if colours is None else objects_in_planes(planes, colours, settings.cluster_distance)
 
     objects = np.full(len(centroids), -1, dtype=np.int64)

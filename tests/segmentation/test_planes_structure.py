@@ -187,6 +187,62 @@ def test_an_upright_patch_wider_than_any_object_is_structure_with_a_room_behind_
     assert planes.remaining[wall[-1] + 1:].all()  # the rooms on either side stay
 
 
+def _upright_sheet(x: float, y: tuple[float, float], z: tuple[float, float]) -> np.ndarray:
+    yy, zz = _grid(y, z)
+    return np.stack([np.full(len(yy), x), yy, zz], axis=1)
+
+
+@pytest.mark.parametrize(
+    "between_rooms, behind_room_b, removed",
+    [
+        ((-1.5, 0.0), False, (True, True)),  # a wall parts the rooms: each room's piece bounds it alone
+        (None, False, (False, False)),  # no wall parts them: one front, judged over both pieces' span
+        ((-1.5, -0.6), False, (False, False)),  # the wall stops 0.6 m short of the plane: no parting
+        ((-1.5, 0.0), True, (True, False)),  # room B's own piece has its room behind it: a front still
+    ],
+)
+def test_the_pieces_of_a_front_that_a_wall_parts_are_judged_room_by_room(
+    monkeypatch, between_rooms, behind_room_b, removed
+):
+    # Two rooms side by side along y share the line x = 0 of a wall: room A's piece at y 0..1.95, room B's at
+    # y 2.65..4.6 (400 voxels each, z 0.5..0.95), 465 voxels of furniture before them at x = 1, and between
+    # them, behind the line, an alcove (180 voxels at x = -1 and -1.5, y 2.1..2.5). Within the two pieces'
+    # joint span 180 of 1,440 voxels (12.5 %, over the 5 % a wall may have behind it) lie more than two plane
+    # distances beyond x = 0, so the plane is passed over as a front; within room A's own span, none. The wall
+    # y = 2.3 between the rooms runs from x = -1.5 to the plane.
+    monkeypatch.setattr(planes_module, "BOUNDING_SHARE", 0.05)
+    fx, fy = _grid((0.0, 0.45), (10.0, 10.45))
+    parts = [
+        np.stack([fx, fy, np.zeros(len(fx))], axis=1),  # the floor, outside the pieces' span
+        _upright_sheet(0.0, (0.0, 1.95), (0.5, 0.95)),
+        _upright_sheet(0.0, (2.65, 4.6), (0.5, 0.95)),
+        _upright_sheet(1.0, (0.0, 4.6), (0.5, 0.7)),
+        _upright_sheet(-1.0, (2.1, 2.5), (0.5, 0.95)),
+        _upright_sheet(-1.5, (2.1, 2.5), (0.5, 0.95)),
+    ]
+    if between_rooms is not None:
+        xx, zz = _grid(between_rooms, (0.5, 0.95))
+        parts.append(np.stack([xx, np.full(len(xx), 2.3), zz], axis=1))
+    if behind_room_b:
+        parts.append(_upright_sheet(-1.0, (2.65, 4.6), (0.5, 0.95)))
+    centroids = np.concatenate(parts)
+    start = np.cumsum([0, *map(len, parts)])
+    room_a, room_b = np.arange(start[1], start[2]), np.arange(start[2], start[3])
+    x_axis = np.array([1.0, 0.0, 0.0])
+    planes = Planes(centroids, normals(centroids)[0], 2 * STEP, math.cos(math.radians(30)), STEP, STEP, max_size=3.0)
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    if between_rooms is None:
+        assert math.isclose(planes.beyond_share(x_axis, 0.0, np.concatenate([room_a, room_b]), UP), 180 / 1440)
+        assert planes.beyond_share(x_axis, 0.0, room_a, UP) == 0.0
+    else:
+        assert planes.add((np.array([0.0, 1.0, 0.0]), 2.3), 0.1)  # found as a wall
+    assert planes.add((x_axis, 0.0), 0.1, bounding=True)
+    assert planes.remaining[room_a].all() and planes.remaining[room_b].all()  # passed over as a front
+    planes.fronts_room_by_room()
+    assert (not planes.remaining[room_a].any(), not planes.remaining[room_b].any()) == removed
+    assert planes.remaining[room_a].all() != removed[0] and planes.remaining[room_b].all() != removed[1]
+
+
 @pytest.mark.parametrize("sensor_x, behind", [(3.0, 10), (-3.0, 30), (None, 10)])
 def test_seen_from_a_sensor_what_lies_behind_a_plane_is_on_its_far_side_by_hand(sensor_x, behind):
     # The wall of the test above, 140 voxels within its span: 30 on its +x side, 10 on its -x side. Seen
