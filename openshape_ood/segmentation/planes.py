@@ -333,8 +333,8 @@ class Planes:
             return
         walls = [wall for wall in self.found if not self._horizontal(wall.normal, up)]
         for front in self.fronts:
-            voxels = front.voxels[self.remaining[front.voxels]]
-            if len(voxels) < 3 or self._horizontal(front.normal, up):
+            voxels = front.voxels[self.remaining[front.voxels]]  # a later plane may have taken some
+            if len(voxels) < 3:
                 continue
             along = _along_upright(front.normal, up)
             between = np.sort([float(np.median(self.centroids[wall.voxels] @ along)) for wall in walls
