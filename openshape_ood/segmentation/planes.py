@@ -11,7 +11,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import SHEET, column_bounds, fullest_slab, outside_hull, plane_basis, rises_smoothly, rough_above
+from .geometry import (
+    SHEET, column_bounds, fullest_slab, median_by, outside_hull, plane_basis, rises_smoothly, rough_above,
+)
 from .scan_checks import robust_range
 
 # RANSAC: planes tried per round, and voxels they are scored on.
@@ -326,7 +328,7 @@ class Planes:
         voxels lie beyond the plane there, and every room's wall stays as a front: the alcove wall of ScanNet's
         scene0006 laid out twice side by side has 13 % of the voxels within its joint span beyond it, 1-3 %
         within either room's. A wall found across the plane's line, reaching it, parts the rooms, and each
-        patch goes to the room holding most of it. The patches of one room are never parted: two curtains side
+        patch goes to the room of its middle voxel along the line (the one holding most of it). The patches of one room are never parted: two curtains side
         by side before a window stay a front, as before (docs/scenes-segmentation-log.md, stop 101)."""
         up = self._tested_up()
         if up is None:
@@ -341,8 +343,7 @@ class Planes:
                                if abs(wall.normal @ along) >= self.min_cos and self._reaches(wall, front)])
             patch, count = self._patches(self._in_plane(voxels, front.normal))
             room = np.searchsorted(between, self.centroids[voxels] @ along)
-            patch_room = np.array([np.median(room[patch == k]) for k in range(1, count + 1)]).round().astype(int)
-            rooms = patch_room[patch - 1]
+            rooms = median_by(room, patch - 1, count).round().astype(int)[patch - 1]
             if len(np.unique(rooms)) < 2:
                 continue
             for each in np.unique(rooms):
