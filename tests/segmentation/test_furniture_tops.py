@@ -216,12 +216,13 @@ def test_a_pillow_flush_with_the_beds_end_lies_on_the_bed_whose_end_holds_the_to
     # background and the object held the bed's sides and the pillow (best IoU 0.51 and 0.10). Most of its
     # voxels above the top lie over the top's outline: it is cut at the top's level, and its part up to that
     # level that reaches under the top's band, the sides, holds the top up. The pillow keeps all but the lowest
-    # band of its face flush with the end (0.87-0.88 over seeds 0-2).
+    # band of its face flush with the end: 0.83 over seeds 0-2 with the room's band of 4.6 cm (its diagonal,
+    # 6.87 m, over 150: a reconstruction's floor), 0.87-0.88 with two voxels' 4 cm.
     pillow = ((BED[0][0], BED[0][0] + 0.5), (1.2, 1.5), 0.15)
     points, truth = _bedroom(pillow=pillow)
     labels = segment_scene(points, "z")
     assert best_iou(labels, truth == 0) >= 0.95
-    assert best_iou(labels, truth == 1) >= 0.85
+    assert best_iou(labels, truth == 1) >= 0.8
     assert len(np.unique(labels[labels >= 0])) == 2
 
 

@@ -1,5 +1,5 @@
 """Denser scans of a room: the indoor voxel floor (not cut finer than 1/350 of its diagonal, 1/500 in a camera's
-frame), and the least surface of an object (min_points follows the point spacing, not a fixed count); larger
+frame), a reconstruction's plane distance (no thinner than 1/150 of its diagonal), and the least surface of an object (min_points follows the point spacing, not a fixed count); larger
 scans: the footprint plane patches are measured against stops at a room's."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import column_bounds, count_voxels, voxel_keys, voxelize
-from openshape_ood.segmentation.settings import MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels
+from openshape_ood.segmentation.settings import (
+    MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels, with_band_floor,
+)
 
 
 def _settings(spacing: float, extent: tuple[float, float, float], single: bool = False, **given):
@@ -60,6 +62,31 @@ def test_the_floor_is_a_least_size_not_a_start_for_the_coarsening():
     assert coarser_voxels(coarse, voxels=4 * MAX_VOXELS).voxel_size == 0.034
 
 
+def test_a_dense_reconstructions_planes_are_no_thinner_than_its_diagonal_over_150():
+    # Diagonal 10 m: the voxel floor of 2.9 cm makes two voxels 5.8 cm, thinner than 10 / 150 = 6.67 cm, which
+    # the plane distance takes; the cluster distance keeps its two voxels. A room 3 x 4 m (diagonal 5 m): its
+    # floor of 1.4 cm makes 2.8 cm, and 5 / 150 = 3.33 cm. A hall 40 m long counts as a room of 10 m.
+    banded = with_band_floor(coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0)), voxels=1000))
+    assert banded.plane_distance == pytest.approx(10 / 150) and banded.cluster_distance == pytest.approx(0.058)
+    small = with_band_floor(coarser_voxels(_settings(0.001, (3.0, 4.0, 0.0)), voxels=1000))
+    assert small.voxel_size == 0.014 and small.plane_distance == pytest.approx(5 / 150)
+    hall = with_band_floor(coarser_voxels(_settings(0.001, (40.0, 3.0, 0.0)), voxels=1000))
+    assert hall.plane_distance == pytest.approx(10 / 150)
+
+
+def test_the_band_floor_spares_sparse_scans_camera_frames_streets_and_a_given_distance():
+    # Spacing 3 cm: two voxels of 6 cm are 12 cm, thicker than 6.67 cm.
+    sparse = _settings(0.03, (6.0, 8.0, 0.0))
+    assert with_band_floor(sparse) is sparse and sparse.plane_distance == pytest.approx(0.12)
+    # A camera's frame measures its noise in its own spacing: two voxels of its 2 cm floor, 4 cm.
+    frame = coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0), single=True), voxels=1000)
+    assert with_band_floor(frame).plane_distance == pytest.approx(0.04)
+    street = _settings(0.005, (100.0, 100.0, 10.0), single=True)
+    assert with_band_floor(street) is street
+    given = coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0), plane_distance=0.03), voxels=1000)
+    assert with_band_floor(given).plane_distance == 0.03
+
+
 def test_a_four_times_denser_copy_of_a_scene_gives_the_same_objects():
     rng = np.random.default_rng(0)
 
@@ -80,6 +107,7 @@ def test_a_four_times_denser_copy_of_a_scene_gives_the_same_objects():
     labels, dense_settings = segment_scene(dense, "z", return_settings=True)
     # Two spacings of the dense copy would be finer than the floor of 10 m / 350 = 2.9 cm; the floor binds.
     assert 2 * dense_settings.measured.spacing < 0.029 == dense_settings.voxel_size <= sparse_settings.voxel_size
+    assert dense_settings.plane_distance == pytest.approx(10 / 150)  # a diagonal of 10.02 m counts as 10
     box_of = np.concatenate([np.full(160_000, -1), np.repeat([0, 1], 8_000)])
     assert labels.max() == 1  # two objects, no fragments
     for box in (0, 1):
