@@ -34,7 +34,7 @@ from .settings import (
     measure_scan,
     needs_tiles,
     top_area,
-    with_band_floor,
+    with_reconstruction_band,
     with_row_step,
     with_up,
 )
@@ -192,7 +192,7 @@ def _segment(
     coarser = coarser_voxels(settings, voxels)
     if coarser is not None:
         settings, keys = coarser, voxel_keys(xyz, coarser.voxel_size, _GRID_PHASE)
-    settings = with_band_floor(settings)
+    settings = with_reconstruction_band(settings)
     centroids, counts, voxel_of_point = voxelize(xyz, keys)
     colours = voxel_colours(points, voxel_of_point, len(centroids))
     rng = np.random.default_rng(seed)

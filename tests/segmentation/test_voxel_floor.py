@@ -1,5 +1,6 @@
 """Denser scans of a room: the indoor voxel floor (not cut finer than 1/350 of its diagonal, 1/500 in a camera's
-frame), a reconstruction's plane distance (no thinner than 1/150 of its diagonal), and the least surface of an object (min_points follows the point spacing, not a fixed count); larger
+frame), a reconstruction's plane distance (no thinner than 1/150 of its diagonal, no wider than 8 cm), and the
+least surface of an object (min_points follows the point spacing, not a fixed count); larger
 scans: the footprint plane patches are measured against stops at a room's."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import pytest
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import column_bounds, count_voxels, voxel_keys, voxelize
 from openshape_ood.segmentation.settings import (
-    MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels, with_band_floor,
+    MAX_VOXELS, ScanMeasures, choose_settings, coarser_voxels, with_reconstruction_band,
 )
 
 
@@ -66,25 +67,35 @@ def test_a_dense_reconstructions_planes_are_no_thinner_than_its_diagonal_over_15
     # Diagonal 10 m: the voxel floor of 2.9 cm makes two voxels 5.8 cm, thinner than 10 / 150 = 6.67 cm, which
     # the plane distance takes; the cluster distance keeps its two voxels. A room 3 x 4 m (diagonal 5 m): its
     # floor of 1.4 cm makes 2.8 cm, and 5 / 150 = 3.33 cm. A hall 40 m long counts as a room of 10 m.
-    banded = with_band_floor(coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0)), voxels=1000))
+    banded = with_reconstruction_band(coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0)), voxels=1000))
     assert banded.plane_distance == pytest.approx(10 / 150) and banded.cluster_distance == pytest.approx(0.058)
-    small = with_band_floor(coarser_voxels(_settings(0.001, (3.0, 4.0, 0.0)), voxels=1000))
+    small = with_reconstruction_band(coarser_voxels(_settings(0.001, (3.0, 4.0, 0.0)), voxels=1000))
     assert small.voxel_size == 0.014 and small.plane_distance == pytest.approx(5 / 150)
-    hall = with_band_floor(coarser_voxels(_settings(0.001, (40.0, 3.0, 0.0)), voxels=1000))
+    hall = with_reconstruction_band(coarser_voxels(_settings(0.001, (40.0, 3.0, 0.0)), voxels=1000))
     assert hall.plane_distance == pytest.approx(10 / 150)
 
 
-def test_the_band_floor_spares_sparse_scans_camera_frames_streets_and_a_given_distance():
-    # Spacing 3 cm: two voxels of 6 cm are 12 cm, thicker than 6.67 cm.
-    sparse = _settings(0.03, (6.0, 8.0, 0.0))
-    assert with_band_floor(sparse) is sparse and sparse.plane_distance == pytest.approx(0.12)
-    # A camera's frame measures its noise in its own spacing: two voxels of its 2 cm floor, 4 cm.
+def test_a_sparse_reconstructions_planes_are_no_wider_than_8_cm_and_between_its_band_two_voxels():
+    # Spacing 3 cm: two voxels of 6 cm would be 12 cm; the band is 8 cm, the cluster distance keeps 12. Spacing
+    # 1.75 cm: two voxels of 3.5 cm, 7 cm, lie between 6.67 and 8 cm and stay.
+    sparse = with_reconstruction_band(_settings(0.03, (6.0, 8.0, 0.0)))
+    assert sparse.plane_distance == pytest.approx(0.08) and sparse.cluster_distance == pytest.approx(0.12)
+    between = _settings(0.0175, (6.0, 8.0, 0.0))
+    assert between.plane_distance == pytest.approx(0.07) and with_reconstruction_band(between) is between
+
+
+def test_the_band_spares_camera_frames_streets_and_a_given_distance():
+    # A camera's frame measures its noise in its own spacing: two voxels of its 2 cm floor, 4 cm, and of a sparse
+    # frame's 6 cm, 12 cm.
     frame = coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0), single=True), voxels=1000)
-    assert with_band_floor(frame).plane_distance == pytest.approx(0.04)
+    assert with_reconstruction_band(frame).plane_distance == pytest.approx(0.04)
+    sparse_frame = _settings(0.03, (6.0, 8.0, 0.0), single=True)
+    assert with_reconstruction_band(sparse_frame) is sparse_frame and sparse_frame.plane_distance == pytest.approx(0.12)
     street = _settings(0.005, (100.0, 100.0, 10.0), single=True)
-    assert with_band_floor(street) is street
-    given = coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0), plane_distance=0.03), voxels=1000)
-    assert with_band_floor(given).plane_distance == 0.03
+    assert with_reconstruction_band(street) is street
+    for given in (0.03, 0.2):
+        settings = coarser_voxels(_settings(0.001, (6.0, 8.0, 0.0), plane_distance=given), voxels=1000)
+        assert with_reconstruction_band(settings).plane_distance == given
 
 
 def test_a_four_times_denser_copy_of_a_scene_gives_the_same_objects():
