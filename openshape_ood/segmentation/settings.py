@@ -554,7 +554,12 @@ def voxel_floor(settings: SegmentationSettings) -> float:
     if settings.ground != "planes":
         return 0.0
     across = _VOXELS_ACROSS if settings.measured.viewpoint is not None else _RECONSTRUCTED_ACROSS
-    return _round(min(float(np.linalg.norm(settings.measured.extent)), _ROOM) / across)
+    return _round(_room_diagonal(settings) / across)
+
+
+def _room_diagonal(settings: SegmentationSettings) -> float:
+    """The scan's diagonal (m), counted up to a large room's (:data:`_ROOM`): what the indoor floors scale with."""
+    return min(float(np.linalg.norm(settings.measured.extent)), _ROOM)
 
 
 def reconstruction_band(settings: SegmentationSettings) -> tuple[float, float] | None:
@@ -564,8 +569,8 @@ def reconstruction_band(settings: SegmentationSettings) -> tuple[float, float] |
     whose noise its own spacing measures, or a street."""
     if settings.ground != "planes" or settings.measured.viewpoint is not None:
         return None
-    least = min(float(np.linalg.norm(settings.measured.extent)), _ROOM) / _RECONSTRUCTED_BAND_ACROSS
-    return least, max(least, _RECONSTRUCTED_BAND_MOST)
+    least = _room_diagonal(settings) / _RECONSTRUCTED_BAND_ACROSS
+    return least, max(least, _RECONSTRUCTED_BAND_MOST)  # never crossed: least is under 125's 8 cm, unless --set
 
 
 def with_reconstruction_band(settings: SegmentationSettings) -> SegmentationSettings:
