@@ -186,6 +186,44 @@ def test_the_floor_round_a_bed_whose_top_is_the_support_is_no_top():
     assert (objects[parts == 2] == -1).all() and (objects[parts == 3] == 1).all() and (objects[parts == 4] == -1).all()
 
 
+
+def test_a_beds_top_taken_for_the_support_goes_back_to_its_side_with_only_the_floor_before_it_below():
+    # A camera at a bed's foot: voxels 5 cm apart (plane distance 0.1 m), the bed's top at z = 0.5 (x, y 0-2 m,
+    # 1,681 voxels) found first and so the support, its near side just beyond its rim (x = 2.05, z 0.05-0.45,
+    # 369 voxels, one object), the floor before it (x 2.3-3.3, z = 0, 861 voxels) found as a second horizontal
+    # plane, a wall behind the bed (y = -0.3, x 0-3.5, z 0-2, 2,911 voxels, background). Within the top's span
+    # nothing lies under it: the side stands at its rim, the floor beyond it. In the scan, 205 voxels of the
+    # side, the floor and 426 of the wall's lie more than two plane distances under it, 1,492 of 5,822: no
+    # floor has that under it. The top goes back to the side that holds it up; before, its span was judged
+    # and it stayed background, as a bed's did in the rooms' frames sampled to 50,000 points. The floor, with
+    # nothing under it, stays removed.
+    step = 0.05
+    axis = np.arange(0.0, 2.0 + 1e-9, step)
+    tx, ty = np.meshgrid(axis, axis, indexing="ij")
+    top = np.stack([tx.ravel(), ty.ravel(), np.full(tx.size, 0.5)], axis=1)
+    sy, sz = np.meshgrid(axis, np.arange(0.05, 0.45 + 1e-9, step), indexing="ij")
+    side = np.stack([np.full(sy.size, 2.05), sy.ravel(), sz.ravel()], axis=1)
+    fx, fy = np.meshgrid(np.arange(2.3, 3.3 + 1e-9, step), axis, indexing="ij")
+    floor = np.stack([fx.ravel(), fy.ravel(), np.zeros(fx.size)], axis=1)
+    wx, wz = np.meshgrid(np.arange(0.0, 3.5 + 1e-9, step), np.arange(0.0, 2.0 + 1e-9, step), indexing="ij")
+    wall = np.stack([wx.ravel(), np.full(wx.size, -0.3), wz.ravel()], axis=1)
+    centroids = np.concatenate([top, side, floor, wall])
+    assert [len(top), len(side), len(floor), len(wall)] == [1681, 369, 861, 2911]
+    parts = np.repeat(np.arange(4), [len(top), len(side), len(floor), len(wall)])
+    up = np.array([0.0, 0.0, 1.0])
+    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step)
+    planes.found = [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))]
+    planes.has_support = True
+    planes.remaining[(parts == 0) | (parts == 2)] = False
+    assert planes.beyond_share(*planes.found[0], up) == 0.0
+    assert np.mean(centroids[:, 2] < 0.5 - planes.band) == pytest.approx(1492 / 5822)
+    objects = np.array([-1, 0, -1, -1])[parts]
+
+    planes.give_tops(objects, up, reach=0.12, max_size=3.0)
+
+    assert (objects[parts <= 1] == 0).all()  # the bed: its top and its side
+    assert (objects[parts >= 2] == -1).all()  # the floor and the wall
+
 def _folded(points: np.ndarray) -> np.ndarray:
     """``points`` with the bed's top raised into a fold of a duvet round (2.9, 2.1): a bump 8 cm high, a Gaussian
     of 7 cm deviation across y and 15 cm along x, whose sides slope by at most 35 degrees."""
