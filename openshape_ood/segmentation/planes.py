@@ -499,21 +499,26 @@ class Planes:
         does a patch that nothing holds up, or whose joined object would be larger than ``max_size`` (m): no
         one piece of furniture. ``up`` points from the support to the scan standing on it.
 
-        The support is such a top by the same test: when more of the scan's voxels than :data:`BOUNDING_SHARE`
-        lie under it, it bounds nothing from below. A camera beside a bed sees the bed's top as the largest
-        plane facing up and the floor round it too little to be one (a virtual frame of ScanNet's scene0006:
-        16,462 voxels of the beds' tops, 807 of floor, 17 % of the scan's voxels under them); the top still
-        gives the up direction. The whole scan is judged, not the top's span: a camera at a bed's foot sees the
-        floor before the bed, beyond the top's span, and the bed's side at its rim (the same frame sampled to
-        50,000 points, whose support is one bed's top: 4.5 % of the voxels within its span under it, 16 % of
-        the scan's).
+        The support can be such a top: a camera beside a bed sees the bed's top as the largest plane facing up
+        and the floor round it too little to be one (a virtual frame of ScanNet's scene0006: 16,462 voxels of
+        the beds' tops, 807 of floor, 17 % of the scan's voxels under them); the top still gives the up
+        direction. Where the scan's up axis was given (gravity), the support is judged by the same test as the
+        other planes, on the whole scan: a camera at a bed's foot sees the floor before the bed, beyond the
+        top's span, and the bed's side at its rim (the same frame sampled to 50,000 points, whose support is one
+        bed's top: 4.5 % of the voxels within its span under it, 16 % of the scan's). Without an axis, up is
+        the support's own normal, and the support may be a wall the camera faces, beyond whose plane a room goes
+        on (an alcove: 7 % of a frame of scene0006 lay behind such a wall, which then took its pictures as what
+        held it up); there it is a top when more of the voxels within its span than :data:`BOUNDING_SHARE`
+        lie under it.
         """
         owners = np.flatnonzero(objects >= 0)
         if not self.has_support or len(owners) == 0:
             return
         heights = self.centroids @ up
         tree = cKDTree(self.centroids[owners])  # once: a top held up by another top alone (rare) stays apart
-        for plane in self.found:
+        support = self.found[0]  # beyond_share counts below it along up, whichever way its normal points
+        top = len(support.voxels) > 0 and (self.up is not None or self.beyond_share(*support, up) > BOUNDING_SHARE)
+        for plane in self.found if top else self.found[1:]:
             if not self._horizontal(plane.normal, up) or len(plane.voxels) == 0:
                 continue
             level = float(np.median(heights[plane.voxels]))

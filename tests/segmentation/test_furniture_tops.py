@@ -196,7 +196,7 @@ def test_a_beds_top_taken_for_the_support_goes_back_to_its_side_with_only_the_fl
     # side, the floor and 426 of the wall's lie more than two plane distances under it, 1,492 of 5,822: no
     # floor has that under it. The top goes back to the side that holds it up; before, its span was judged
     # and it stayed background, as a bed's did in the rooms' frames sampled to 50,000 points. The floor, with
-    # nothing under it, stays removed.
+    # nothing under it, stays removed. The scan's up axis is given: up is gravity.
     step = 0.05
     axis = np.arange(0.0, 2.0 + 1e-9, step)
     tx, ty = np.meshgrid(axis, axis, indexing="ij")
@@ -211,7 +211,7 @@ def test_a_beds_top_taken_for_the_support_goes_back_to_its_side_with_only_the_fl
     assert [len(top), len(side), len(floor), len(wall)] == [1681, 369, 861, 2911]
     parts = np.repeat(np.arange(4), [len(top), len(side), len(floor), len(wall)])
     up = np.array([0.0, 0.0, 1.0])
-    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step)
+    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step, up=up)
     planes.found = [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))]
     planes.has_support = True
     planes.remaining[(parts == 0) | (parts == 2)] = False
@@ -223,6 +223,45 @@ def test_a_beds_top_taken_for_the_support_goes_back_to_its_side_with_only_the_fl
 
     assert (objects[parts <= 1] == 0).all()  # the bed: its top and its side
     assert (objects[parts >= 2] == -1).all()  # the floor and the wall
+
+
+def test_a_wall_taken_for_the_support_without_an_axis_keeps_the_picture_on_it_apart():
+    # A camera's frame with no axis given, facing a wall: the wall is the largest plane and so the support, and
+    # up is its normal (here z). Voxels 5 cm apart (plane distance 0.1 m): the wall at z = 0 (x 0-3, y 0-2 m,
+    # 61 x 41 = 2,501 voxels), a picture on it 5 cm out (x 1-1.5, y 1-1.3, 11 x 7 = 77 voxels, an object),
+    # furniture before it (x 0-1, y 0-0.5, z 0.5-1.5, 21 x 11 x 21 = 4,851 voxels, background) and the room
+    # going on beyond the wall's plane beside it (an alcove: x 3.5-4.5, y 0-1, z -0.5, 21 x 21 = 441 voxels).
+    # The alcove lies under the wall's level, 441 of 7,870 voxels (5.6 %), more than BOUNDING_SHARE: judged on
+    # the whole scan, as where up is gravity, the wall would be a top and the picture, level with it, what
+    # holds it up, the two one object. Up is only the wall's normal here: within the wall's span nothing lies
+    # beyond it, so it stays removed and the picture stays apart.
+    step = 0.05
+    wx, wy = np.meshgrid(np.arange(0.0, 3.0 + 1e-9, step), np.arange(0.0, 2.0 + 1e-9, step), indexing="ij")
+    wall = np.stack([wx.ravel(), wy.ravel(), np.zeros(wx.size)], axis=1)
+    px, py = np.meshgrid(np.arange(1.0, 1.5 + 1e-9, step), np.arange(1.0, 1.3 + 1e-9, step), indexing="ij")
+    picture = np.stack([px.ravel(), py.ravel(), np.full(px.size, 0.05)], axis=1)
+    fx, fy, fz = np.meshgrid(
+        np.arange(0.0, 1.0 + 1e-9, step), np.arange(0.0, 0.5 + 1e-9, step), np.arange(0.5, 1.5 + 1e-9, step),
+        indexing="ij",
+    )
+    furniture = np.stack([fx.ravel(), fy.ravel(), fz.ravel()], axis=1)
+    ax, ay = np.meshgrid(np.arange(3.5, 4.5 + 1e-9, step), np.arange(0.0, 1.0 + 1e-9, step), indexing="ij")
+    alcove = np.stack([ax.ravel(), ay.ravel(), np.full(ax.size, -0.5)], axis=1)
+    centroids = np.concatenate([wall, picture, furniture, alcove])
+    assert [len(wall), len(picture), len(furniture), len(alcove)] == [2501, 77, 4851, 441]
+    parts = np.repeat(np.arange(4), [len(wall), len(picture), len(furniture), len(alcove)])
+    up = np.array([0.0, 0.0, 1.0])
+    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step)
+    planes.found = [Plane(up, 0.0, np.flatnonzero(parts == 0))]
+    planes.has_support = True
+    planes.remaining[parts == 0] = False
+    assert np.mean(centroids[:, 2] < -planes.band) == pytest.approx(441 / 7870)
+    assert planes.beyond_share(*planes.found[0], up) == 0.0
+    objects = np.array([-1, 0, -1, -1])[parts]
+
+    planes.give_tops(objects, up, reach=0.12, max_size=3.5)
+
+    assert (objects[parts == 1] == 0).all() and (objects[parts != 1] == -1).all()
 
 def _folded(points: np.ndarray) -> np.ndarray:
     """``points`` with the bed's top raised into a fold of a duvet round (2.9, 2.1): a bump 8 cm high, a Gaussian
