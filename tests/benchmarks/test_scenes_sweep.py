@@ -154,6 +154,14 @@ def test_views_are_summed_over_the_scans_given():
     assert tallies[("a", "g: v")].found == 1  # the scans' own tallies are not changed
 
 
+def test_the_rooms_frames_are_weighed_both_upright_and_in_their_cameras_coordinates():
+    # Upright and given the axis (as SUN RGB-D stores Kinect v2 frames) up is gravity; in the camera's
+    # coordinates it is the support's normal, which can be a wall's: a change can hold on one and fail on the
+    # other (stop 103). Each group's frames count once, not as the rooms' own objects.
+    framed = {name: group for name, group in scenes_sweep.VIEW_GROUPS.items() if "--frames" in group.options}
+    assert sorted("--frames-upright" in group.options for group in framed.values()) == [False, True]
+    assert all(group.kind == "room" and not group.in_sample for group in framed.values())
+
 @pytest.fixture
 def one_group(monkeypatch):
     """The sweep's groups cut to one quick run per value: the rooms, seed 0, nothing else."""
