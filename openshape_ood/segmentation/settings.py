@@ -570,7 +570,7 @@ def reconstruction_band(settings: SegmentationSettings) -> tuple[float, float] |
     if settings.ground != "planes" or settings.measured.viewpoint is not None:
         return None
     least = _room_diagonal(settings) / _RECONSTRUCTED_BAND_ACROSS
-    return least, max(least, _RECONSTRUCTED_BAND_MOST)  # never crossed: least is under 125's 8 cm, unless --set
+    return least, max(least, _RECONSTRUCTED_BAND_MOST)  # least is at most 10 m / 150 = 6.7 cm unless --set
 
 
 def with_reconstruction_band(settings: SegmentationSettings) -> SegmentationSettings:

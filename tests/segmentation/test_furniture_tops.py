@@ -61,6 +61,24 @@ def _noisy(points: np.ndarray, seed: int) -> np.ndarray:
     return points + np.random.default_rng(seed).normal(scale=0.002, size=points.shape)
 
 
+def _lattice(step: float, *axes) -> np.ndarray:
+    """Voxel centroids ``step`` apart: each of x, y, z a fixed value, a list of values, or a (low, high) range
+    with both ends."""
+    values = [np.arange(a[0], a[1] + 1e-9, step) if isinstance(a, tuple) else np.atleast_1d(a) for a in axes]
+    return np.stack([c.ravel() for c in np.meshgrid(*values, indexing="ij")], axis=1)
+
+
+def _with_planes(centroids: np.ndarray, step: float, found: list[Plane], up: np.ndarray | None = None) -> Planes:
+    """:class:`Planes` of ``centroids`` (voxels ``step`` apart, plane distance two of them) whose support and
+    other planes are ``found``, removed; ``up`` as given with the scan's axis."""
+    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step, up=up)
+    planes.found = found
+    planes.has_support = True
+    for plane in found:
+        planes.remaining[plane.voxels] = False
+    return planes
+
+
 def _bedroom(seed: int = 0, pillow: tuple = PILLOW) -> tuple[np.ndarray, np.ndarray]:
     """A 5 x 4 m room with walls 2.5 m high, a bed standing free and a ``pillow`` (x and y ranges, height) on
     it; labels: bed 0, pillow 1, floor and walls -1."""
@@ -157,25 +175,18 @@ def test_the_floor_round_a_bed_whose_top_is_the_support_is_no_top():
     # out as an object with it. A wall 0.3 m behind the bed (y = -0.3, 2 m high, left as background) rises
     # above both: neither is a ceiling.
     step = 0.05
-    axis = np.arange(0.0, 2.0 + 1e-9, step)
-    tx, ty = np.meshgrid(axis, axis, indexing="ij")
-    top = np.stack([tx.ravel(), ty.ravel(), np.full(tx.size, 0.5)], axis=1)
-    sx, sy, sz = np.meshgrid([0.2, 1.8], axis, np.arange(0.05, 0.45 + 1e-9, step), indexing="ij")
-    sides = np.stack([sx.ravel(), sy.ravel(), sz.ravel()], axis=1)
-    fx, fy = np.meshgrid(np.arange(2.3, 3.3 + 1e-9, step), axis, indexing="ij")
-    floor = np.stack([fx.ravel(), fy.ravel(), np.zeros(fx.size)], axis=1)
-    px, py = np.meshgrid(np.arange(3.4, 3.5 + 1e-9, step), np.arange(0.0, 0.1 + 1e-9, step), indexing="ij")
-    piece = np.stack([px.ravel(), py.ravel(), np.zeros(px.size)], axis=1)
-    wx, wz = np.meshgrid(np.arange(0.0, 3.5 + 1e-9, step), np.arange(0.0, 2.0 + 1e-9, step), indexing="ij")
-    wall = np.stack([wx.ravel(), np.full(wx.size, -0.3), wz.ravel()], axis=1)
+    top = _lattice(step, (0.0, 2.0), (0.0, 2.0), 0.5)
+    sides = _lattice(step, [0.2, 1.8], (0.0, 2.0), (0.05, 0.45))
+    floor = _lattice(step, (2.3, 3.3), (0.0, 2.0), 0.0)
+    piece = _lattice(step, (3.4, 3.5), (0.0, 0.1), 0.0)
+    wall = _lattice(step, (0.0, 3.5), -0.3, (0.0, 2.0))
     centroids = np.concatenate([top, sides, floor, piece, wall])
     assert [len(top), len(sides), len(floor), len(piece)] == [1681, 738, 861, 9]
     parts = np.repeat(np.arange(5), [len(top), len(sides), len(floor), len(piece), len(wall)])
     up = np.array([0.0, 0.0, 1.0])
-    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step)
-    planes.found = [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))]
-    planes.has_support = True
-    planes.remaining[(parts == 0) | (parts == 2)] = False
+    planes = _with_planes(
+        centroids, step, [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))]
+    )
     assert planes.beyond_share(*planes.found[0], up) == pytest.approx(410 / 2419)
     assert planes.beyond_share(*planes.found[0], up) > BOUNDING_SHARE
     objects = np.array([-1, 0, -1, 1, -1])[parts]
@@ -198,23 +209,17 @@ def test_a_beds_top_taken_for_the_support_goes_back_to_its_side_with_only_the_fl
     # and it stayed background, as a bed's did in the rooms' frames sampled to 50,000 points. The floor, with
     # nothing under it, stays removed. The scan's up axis is given: up is gravity.
     step = 0.05
-    axis = np.arange(0.0, 2.0 + 1e-9, step)
-    tx, ty = np.meshgrid(axis, axis, indexing="ij")
-    top = np.stack([tx.ravel(), ty.ravel(), np.full(tx.size, 0.5)], axis=1)
-    sy, sz = np.meshgrid(axis, np.arange(0.05, 0.45 + 1e-9, step), indexing="ij")
-    side = np.stack([np.full(sy.size, 2.05), sy.ravel(), sz.ravel()], axis=1)
-    fx, fy = np.meshgrid(np.arange(2.3, 3.3 + 1e-9, step), axis, indexing="ij")
-    floor = np.stack([fx.ravel(), fy.ravel(), np.zeros(fx.size)], axis=1)
-    wx, wz = np.meshgrid(np.arange(0.0, 3.5 + 1e-9, step), np.arange(0.0, 2.0 + 1e-9, step), indexing="ij")
-    wall = np.stack([wx.ravel(), np.full(wx.size, -0.3), wz.ravel()], axis=1)
+    top = _lattice(step, (0.0, 2.0), (0.0, 2.0), 0.5)
+    side = _lattice(step, 2.05, (0.0, 2.0), (0.05, 0.45))
+    floor = _lattice(step, (2.3, 3.3), (0.0, 2.0), 0.0)
+    wall = _lattice(step, (0.0, 3.5), -0.3, (0.0, 2.0))
     centroids = np.concatenate([top, side, floor, wall])
     assert [len(top), len(side), len(floor), len(wall)] == [1681, 369, 861, 2911]
     parts = np.repeat(np.arange(4), [len(top), len(side), len(floor), len(wall)])
     up = np.array([0.0, 0.0, 1.0])
-    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step, up=up)
-    planes.found = [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))]
-    planes.has_support = True
-    planes.remaining[(parts == 0) | (parts == 2)] = False
+    planes = _with_planes(
+        centroids, step, [Plane(up, 0.5, np.flatnonzero(parts == 0)), Plane(up, 0.0, np.flatnonzero(parts == 2))], up
+    )
     assert planes.beyond_share(*planes.found[0], up) == 0.0
     assert np.mean(centroids[:, 2] < 0.5 - planes.band) == pytest.approx(1492 / 5822)
     objects = np.array([-1, 0, -1, -1])[parts]
@@ -236,25 +241,15 @@ def test_a_wall_taken_for_the_support_without_an_axis_keeps_the_picture_on_it_ap
     # holds it up, the two one object. Up is only the wall's normal here: within the wall's span nothing lies
     # beyond it, so it stays removed and the picture stays apart.
     step = 0.05
-    wx, wy = np.meshgrid(np.arange(0.0, 3.0 + 1e-9, step), np.arange(0.0, 2.0 + 1e-9, step), indexing="ij")
-    wall = np.stack([wx.ravel(), wy.ravel(), np.zeros(wx.size)], axis=1)
-    px, py = np.meshgrid(np.arange(1.0, 1.5 + 1e-9, step), np.arange(1.0, 1.3 + 1e-9, step), indexing="ij")
-    picture = np.stack([px.ravel(), py.ravel(), np.full(px.size, 0.05)], axis=1)
-    fx, fy, fz = np.meshgrid(
-        np.arange(0.0, 1.0 + 1e-9, step), np.arange(0.0, 0.5 + 1e-9, step), np.arange(0.5, 1.5 + 1e-9, step),
-        indexing="ij",
-    )
-    furniture = np.stack([fx.ravel(), fy.ravel(), fz.ravel()], axis=1)
-    ax, ay = np.meshgrid(np.arange(3.5, 4.5 + 1e-9, step), np.arange(0.0, 1.0 + 1e-9, step), indexing="ij")
-    alcove = np.stack([ax.ravel(), ay.ravel(), np.full(ax.size, -0.5)], axis=1)
+    wall = _lattice(step, (0.0, 3.0), (0.0, 2.0), 0.0)
+    picture = _lattice(step, (1.0, 1.5), (1.0, 1.3), 0.05)
+    furniture = _lattice(step, (0.0, 1.0), (0.0, 0.5), (0.5, 1.5))
+    alcove = _lattice(step, (3.5, 4.5), (0.0, 1.0), -0.5)
     centroids = np.concatenate([wall, picture, furniture, alcove])
     assert [len(wall), len(picture), len(furniture), len(alcove)] == [2501, 77, 4851, 441]
     parts = np.repeat(np.arange(4), [len(wall), len(picture), len(furniture), len(alcove)])
     up = np.array([0.0, 0.0, 1.0])
-    planes = Planes(centroids, normals(centroids)[0], 2 * step, math.cos(math.radians(30)), step, step)
-    planes.found = [Plane(up, 0.0, np.flatnonzero(parts == 0))]
-    planes.has_support = True
-    planes.remaining[parts == 0] = False
+    planes = _with_planes(centroids, step, [Plane(up, 0.0, np.flatnonzero(parts == 0))])
     assert np.mean(centroids[:, 2] < -planes.band) == pytest.approx(441 / 7870)
     assert planes.beyond_share(*planes.found[0], up) == 0.0
     objects = np.array([-1, 0, -1, -1])[parts]
