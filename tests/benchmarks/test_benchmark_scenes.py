@@ -11,6 +11,7 @@ import pytest
 from benchmarks import pushed_objects, scenes, turned_objects
 from openshape_ood.segmentation import pipeline
 
+from ..helpers.cli import assert_usage_error
 from ..helpers.scenes import write_scan_folder
 
 
@@ -81,8 +82,8 @@ def test_the_benchmark_segments_denser_copies_beside_the_scan(scan_folder, tmp_p
     assert report["denser"] == [2] and finer["objects"] == row["in_sample"][0]["objects"]
     assert report["kinds"]["scan"]["denser_x2"]["found_050"] == finer["found_050"]
     assert f"x2 found {finer['found_050']}" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(scan_folder), "--out", str(out), "--denser", "1"])
+    assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--denser", "1"],
+                       "--denser takes factors of 2 or more, not [1]", capsys)
 
 
 def _copies_per_seed(folder, out, option: str, value: str) -> tuple[dict, list[dict], int]:
@@ -109,8 +110,8 @@ def test_the_benchmark_segments_finer_copies_of_rooms_only_one_per_seed(scan_fol
     scenes.main(["--data", str(scan_folder), "--out", str(out), "--seeds", "0", "--no-loso", "--finer", "1.5"])
     report = json.loads(out.read_text())
     assert report["scans"][0]["finer"] == {"1.5": []} and "finer_x1.5" not in report["kinds"]["scan"]
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(scan_folder), "--out", str(out), "--finer", "0"])
+    assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--finer", "0"],
+                       "--finer takes factors of the points above 0, not [0.0]", capsys)
 
 
 def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_path, capsys):
@@ -124,8 +125,8 @@ def test_the_benchmark_segments_sparser_copies_one_per_seed(scan_folder, tmp_pat
     printed = capsys.readouterr().out
     assert "0.8 of the points (a copy per seed)" in printed and f"x0.8 found {copies[0]['found_050']}" in printed
     for share in ("1", "0"):
-        with pytest.raises(SystemExit):
-            scenes.main(["--data", str(scan_folder), "--out", str(out), "--sparser", share])
+        assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--sparser", share],
+                           f"--sparser takes shares of the points between 0 and 1, not [{float(share)}]", capsys)
 
 
 def test_the_benchmark_segments_each_scan_at_other_voxel_sizes_one_run_per_seed(scan_folder, tmp_path, capsys):
@@ -147,8 +148,8 @@ def test_the_benchmark_segments_each_scan_at_other_voxel_sizes_one_run_per_seed(
     printed = capsys.readouterr().out
     assert "1.25 times the chosen voxel (a run per seed)" in printed
     assert f"voxel x0.9 found {row['voxel_scales']['0.9'][0]['found_050']}" in printed
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(scan_folder), "--out", str(out), "--voxel-scales", "0"])
+    assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--voxel-scales", "0"],
+                       "--voxel-scales takes factors above 0, not [0.0]", capsys)
 
 
 def _runs_seen(scan_folder, out, monkeypatch, seen_of, *options) -> tuple[dict, dict, list]:
@@ -184,8 +185,8 @@ def test_the_benchmark_segments_each_scan_with_its_voxel_grid_at_other_places(sc
     assert report["kinds"]["scan"]["grid_place_2"]["found_050"] == (runs[0]["found_050"] + runs[1]["found_050"]) / 2
     printed = capsys.readouterr().out
     assert "voxel grid at place 2, [" in printed and f"grid place 1 found {row['grid_places']['1'][0]['found_050']}" in printed
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(scan_folder), "--out", str(out), "--grid-places", "-1"])
+    assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--grid-places", "-1"],
+                       "--grid-places must be 0 or more places, not -1", capsys)
 
 
 def test_a_scan_is_turned_about_its_up_axis_through_the_origin():
@@ -215,8 +216,8 @@ def test_the_benchmark_segments_each_scan_with_an_up_axis_turned_to_other_headin
     printed = capsys.readouterr().out
     assert f"turned {angles[1]:.1f} degrees about the up axis, heading 2" in printed
     assert f"heading 1 found {row['headings']['1'][0]['found_050']}" in printed
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(scan_folder), "--out", str(out), "--headings", "-1"])
+    assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--headings", "-1"],
+                       "--headings must be 0 or more headings, not -1", capsys)
 
 
 def test_a_scan_without_an_up_axis_is_not_turned(tmp_path):
@@ -244,8 +245,8 @@ def test_the_benchmark_segments_virtual_frames_of_rooms_only(tmp_path, capsys):
     assert summary["objects"] == sum(frame["objects"] for frame in row["frames"])
     assert summary["found_050"] == sum(frame["found_050"] for frame in row["frames"])
     assert "virtual frames, 2 views of each, all together" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(folder), "--out", str(out), "--frames", "5"])
+    assert_usage_error(scenes.main, ["--data", str(folder), "--out", str(out), "--frames", "5"],
+                       "--frames takes 0 to 4 views per room (one per corner), not 5", capsys)
 
 
 def run_one_frame(tmp_path, *options):
@@ -269,8 +270,9 @@ def test_the_benchmark_samples_its_virtual_frames_down(tmp_path, capsys):
     assert 0 < sampled["objects"] <= whole["objects"]
     assert report["kinds"]["room"]["frames_20000"]["found_050"] == sampled["found_050"]
     assert "the virtual frames sampled down to 20000 points" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        scenes.main([*argv[:-2], "--frame-points", "20000"])  # without --frames
+    assert_usage_error(scenes.main, [*argv[:-2], "--frame-points", "20000"],  # without --frames
+                       "--frame-points takes a number of points of 1 or more, with --frames or --object-frames; "
+                       "got 20000", capsys)
 
 
 def test_the_benchmark_renders_its_virtual_frames_at_other_resolutions(tmp_path, capsys):
@@ -282,11 +284,11 @@ def test_the_benchmark_renders_its_virtual_frames_at_other_resolutions(tmp_path,
     assert 2.2 < ratio < 2.3
     assert report["kinds"]["room"]["frames_x1.5"]["found_050"] == scaled["found_050"]
     assert "the virtual frames at 1.5 times the pixels across" in capsys.readouterr().out
-    for bad in (["--frame-scales", "0"], ["--frame-scales", "-1"]):
-        with pytest.raises(SystemExit):
-            scenes.main([*argv, *bad])
-    with pytest.raises(SystemExit):
-        scenes.main([*argv[:-2], "--frame-scales", "1.5"])  # without --frames
+    for scale in ("0", "-1"):
+        assert_usage_error(scenes.main, [*argv, "--frame-scales", scale],
+                           f"--frame-scales takes factors above 0, with --frames; got [{float(scale)}]", capsys)
+    assert_usage_error(scenes.main, [*argv[:-2], "--frame-scales", "1.5"],  # without --frames
+                       "--frame-scales takes factors above 0, with --frames; got [1.5]", capsys)
 
 
 def test_the_benchmark_turns_its_virtual_frames_upright_and_gives_them_the_up_axis(tmp_path, capsys):
@@ -301,8 +303,8 @@ def test_the_benchmark_turns_its_virtual_frames_upright_and_gives_them_the_up_ax
     (tmp_path / "plain").mkdir()
     _, plain, plain_row = run_one_frame(tmp_path / "plain")
     assert plain["frames_upright"] is False and abs(plain_row["frames"][0]["settings"]["up"][1]) < 0.99
-    with pytest.raises(SystemExit):
-        scenes.main([*argv[:-2], "--frames-upright"])  # without --frames
+    assert_usage_error(scenes.main, [*argv[:-2], "--frames-upright"],  # without --frames
+                       "--frames-upright turns the virtual frames of --frames upright: give --frames as well", capsys)
 
 
 def _report_on_a_sweep(tmp_path, *options: str) -> tuple[dict, np.ndarray]:
@@ -431,9 +433,8 @@ def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_fac
     assert "the objects moved out to 3 times their range themselves: found" in output
     report = _report_on_a_room(tmp_path, "--farther", "2")
     assert report["scans"][0]["farther"] == {"2": []} and "farther_x2_objects" not in report["kinds"]["room"]
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(folder), "--out", str(out), "--farther", "1"])
-    assert "--farther takes whole factors of the range of 2 or more" in capsys.readouterr().err
+    assert_usage_error(scenes.main, ["--data", str(folder), "--out", str(out), "--farther", "1"],
+                       "--farther takes whole factors of the range of 2 or more, not [1]", capsys)
 
 
 def test_turned_copies_that_cannot_be_made_are_named_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
@@ -731,6 +732,4 @@ def test_the_benchmark_runs_with_constants_set_and_records_them(scan_folder, tmp
     assert after["settings"]["voxel_size"] == pytest.approx(diagonal / 50, rel=0.05)
     assert after["settings"]["voxel_size"] > 3 * before["settings"]["voxel_size"]
     assert "set {'settings._RECONSTRUCTED_ACROSS': 50, 'convexity._VALLEY_SHARE': 0.25}" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        scenes.main([*options, "--set", "geometry.SHEET=flat"])
-    assert "give a number" in capsys.readouterr().err
+    assert_usage_error(scenes.main, [*options, "--set", "geometry.SHEET=flat"], "give a number", capsys)

@@ -13,6 +13,7 @@ from benchmarks.scene_objects import main, report, views
 from benchmarks.scenes import FRAME_MIN_GT_POINTS
 from benchmarks.turned_objects import TURNS, TurnedCopy
 
+from ..helpers.cli import assert_usage_error
 from ..helpers.scenes import write_scan_folder
 
 
@@ -49,9 +50,13 @@ def test_a_rooms_virtual_frames_are_reported_each_on_its_own(tmp_path, capsys):
     assert [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")][0].startswith(
         "room, virtual frame 1:"
     )
-    for wrong in (["--frames", "5"], ["--frames-upright"], ["--frames", "1", "--frame-scale", "0"]):
-        with pytest.raises(SystemExit):
-            main(["--data", str(folder), *wrong])
+    for wrong, message in (
+        (["--frames", "5"], "--frames takes 0 to 4 views per room (one per corner), not 5"),
+        (["--frames-upright"], "--frame-scale and --frames-upright change the frames of --frames: give it too"),
+        (["--frames", "1", "--frame-scale", "0"],
+         "--frame-points takes 1 or more, --frame-scale a factor above 0; got None, 0.0"),
+    ):
+        assert_usage_error(main, ["--data", str(folder), *wrong], message, capsys)
 
 
 def test_a_rooms_frames_of_furniture_are_reported_alone_each_with_the_benchmarks_seed(tmp_path, capsys, monkeypatch):
@@ -68,9 +73,13 @@ def test_a_rooms_frames_of_furniture_are_reported_alone_each_with_the_benchmarks
     titles = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
     assert titles == ["room, frame of furniture 0", "room, frame of furniture 1"]  # not the scan itself
     assert asked == ["y"] and seeds == [("y", 0), ("y", 1)]
-    for wrong in (["--object-frames", "--frames", "1"], ["--object-frames", "--side-by-side"], ["--frame-points", "9"]):
-        with pytest.raises(SystemExit):
-            main(["--data", str(folder), *wrong])
+    alone = "--object-frames is reported on its own, so that frame k has the benchmark's seed k: give no other view"
+    for wrong, message in (
+        (["--object-frames", "--frames", "1"], alone),
+        (["--object-frames", "--side-by-side"], alone),
+        (["--frame-points", "9"], "--frame-points changes the frames of --frames or --object-frames: give one"),
+    ):
+        assert_usage_error(main, ["--data", str(folder), *wrong], message, capsys)
 
 
 def test_a_sweeps_turned_objects_are_reported_alone_each_with_the_benchmarks_seed(tmp_path, capsys, monkeypatch):
@@ -91,8 +100,8 @@ def test_a_sweeps_turned_objects_are_reported_alone_each_with_the_benchmarks_see
     titles = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
     assert titles == ["room, object 0 (object) turned 10 degrees", "room, object 1 (object) turned 20 degrees"]
     assert asked == [("y", TURNS, 30)] and seeds == [("y", 0), ("y", 1)]
-    with pytest.raises(SystemExit):
-        main(["--data", str(folder), "--turned", "--sparser", "0.5"])
+    assert_usage_error(main, ["--data", str(folder), "--turned", "--sparser", "0.5"],
+                       "--turned is reported on its own, so that copy k has the benchmark's seed k", capsys)
 
     def broken(points_, truth_, up, turns, *, min_points):
         yield TurnedCopy(points, truth, 0, 10)
@@ -149,9 +158,12 @@ def test_copies_side_by_side_sampled_and_a_sparser_copy_keep_about_their_share_o
     sampled = [int(line.split()[3]) for line in out.split(titles[1])[0].splitlines() if line.startswith("  object")]
     truth = np.load(folder / "truth.npy")
     assert abs(sum(sampled) - (truth >= 0).sum()) < 0.1 * (truth >= 0).sum()  # two copies' objects at half each
-    for wrong in (["--sampled"], ["--sparser", "1.5"], ["--sparser", "0"]):
-        with pytest.raises(SystemExit):
-            main(["--data", str(folder), *wrong])
+    for wrong, message in (
+        (["--sampled"], "--sampled changes the copies of --side-by-side: give it too"),
+        (["--sparser", "1.5"], "--sparser takes a share of the points between 0 and 1, not 1.5"),
+        (["--sparser", "0"], "--sparser takes a share of the points between 0 and 1, not 0.0"),
+    ):
+        assert_usage_error(main, ["--data", str(folder), *wrong], message, capsys)
 
 
 # The synthetic room made a frame is no table top: its segmentation finds nothing, which is not what is tested.

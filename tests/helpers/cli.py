@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from openshape_ood import ShapeEncoder, load_points, score_novelty
 
@@ -25,6 +26,14 @@ def blob(seed: int, n: int = 400) -> np.ndarray:
 def checkout_env() -> dict[str, str]:
     """This environment, with this checkout first on the import path of a subprocess."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def assert_usage_error(main, argv: list[str], message: str, capsys) -> None:
+    """``main(argv)`` stops as argparse's ``parser.error`` does: exit code 2, with ``message`` on stderr."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def expected_scores(files: list[str], cwd: Path, model: str = "vitb32"):
