@@ -74,9 +74,11 @@ def test_prototype_never_returns_nan_for_a_class_that_cancels_out():
     reference = np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0], [0, 1.0, 0, 0]])
     with pytest.raises(ValueError, match=r"class\(es\) \[0\] cancel out"):
         NoveltyDetector(Prototype()).fit(reference=(reference, np.array([0, 0, 1])))
-    # The Euclidean prototype is the mean itself: defined, and finite.
+    # The Euclidean prototype is the mean itself: class 0's is the origin, class 1's is e2. The novelty is the
+    # distance to the nearer one: 1 for a unit row to the origin, or |x - e2|.
     detector = NoveltyDetector(Prototype(metric="euclidean")).fit(reference=(reference, np.array([0, 0, 1])))
-    assert np.isfinite(detector.novelty(X)).all()
+    expected = np.minimum(1.0, np.linalg.norm(X - [0, 1, 0, 0], axis=1))
+    np.testing.assert_allclose(detector.novelty(X), expected, rtol=1e-12)
 
 
 def test_reference_labels_with_nan_are_refused():

@@ -12,7 +12,7 @@ import pytest
 import torch
 from huggingface_hub import constants
 
-from openshape_ood import EnsembleDetector, ShapeEncoder, TextEncoder, Uni3DConfig, get_entry, load_registry
+from openshape_ood import EnsembleDetector, NoveltyDetector, ShapeEncoder, TextEncoder, Uni3DConfig, get_entry, load_registry
 from openshape_ood.cli import main
 from openshape_ood.encoders._checkpoint import CheckpointError
 from openshape_ood.encoders._download import download_model
@@ -319,10 +319,13 @@ def test_an_ensemble_across_families(both_families):
     clouds = [_cloud(i) for i in range(3)]
     x_open, x_uni = (ShapeEncoder.from_pretrained(name).embed(clouds) for name in ("vitb32", "uni3d-b"))
     assert (x_open.shape[1], x_uni.shape[1]) == (64, 1024)
-    novelty = detector.novelty({"vitb32": x_open, "uni3d-b": x_uni})
-    assert novelty.shape == (3,) and np.isfinite(novelty).all()
-    with pytest.raises(ValueError):
-        detector.novelty([x_uni, x_open])  # each member keeps its own embedding space
+    # Without standardize= the ensemble averages its members' raw novelty, each in its own space.
+    members = [NoveltyDetector(model=name).fit(["chair", "table", "lamp"]) for name in ("vitb32", "uni3d-b")]
+    expected = (members[0].novelty(x_open) + members[1].novelty(x_uni)) / 2
+    np.testing.assert_allclose(detector.novelty({"vitb32": x_open, "uni3d-b": x_uni}), expected, rtol=1e-12)
+    # Each member keeps its own embedding space: the first member (64 wide) refuses Uni3D's 1024.
+    with pytest.raises(ValueError, match="the shape embeddings have dimension 1024 but the known classes have 64"):
+        detector.novelty([x_uni, x_open])
 
 
 def test_command_line_score_and_embed_with_a_uni3d_model(both_families, tmp_path, capsys):

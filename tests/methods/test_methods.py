@@ -152,6 +152,23 @@ def test_score_samples_is_the_negated_novelty_and_equals_score_novelty(cls):
     assert not hasattr(method, "fitted_")
 
 
+# Unit vectors against the classes chair (CHAIR) and table (TABLE): CHAIR's cosines are (1, 0), NOVEL's (0, 0).
+@pytest.mark.parametrize(
+    "method, expected",
+    [
+        (MaxCosine(), [-1.0, 0.0]),  # -max cosine
+        (MCM(temperature=0.5), [-np.exp(2) / (np.exp(2) + 1), -0.5]),  # -max softmax(cos / 0.5): e^2 against e^0
+        (Energy(temperature=2.0), [-2 * np.log(np.exp(0.5) + 1), -2 * np.log(2)]),  # -2 log sum exp(cos / 2)
+    ],
+    ids=["max_cosine", "mcm", "energy"],
+)
+def test_the_text_methods_score_a_known_class_and_an_orthogonal_shape_by_hand(method, expected):
+    samples = np.stack([CHAIR, NOVEL])
+    np.testing.assert_allclose(fit_detector(method).novelty(samples), expected, rtol=1e-12)
+    result = score_novelty(samples, ["chair", "table"], method, text_encoder=HashTextEncoder(), templates="none")
+    np.testing.assert_allclose(result.scores, expected, rtol=1e-12)
+
+
 def test_decision_function_and_predict_agree(cls):
     detector = fit_detector(cls()).calibrate(KNOWN, tpr=0.75)
     samples = np.concatenate([KNOWN, around(NOVEL, 4, 2)])
