@@ -80,10 +80,17 @@ def test_float32_utm_coordinates_are_refused_with_what_to_do(room):
     assert "Pass float64, or subtract an origin" in str(info.value)
 
 
-def test_float32_near_the_origin_and_float64_utm_pass():
+def test_float32_passes_while_its_steps_are_under_half_the_spacing_and_float64_utm_passes():
     xyz = np.random.default_rng(1).random((100, 3))
-    check_precision(np.dtype(np.float32), xyz * 3, SPACING)  # steps of 2.4e-7 m
-    check_precision(np.dtype(np.float64), xyz + 5.4e6, SPACING)
+    assert check_precision(np.dtype(np.float32), xyz * 3, SPACING) is None  # steps of 2.4e-7 m
+    assert check_precision(np.dtype(np.float64), xyz + 5.4e6, SPACING) is None
+    # The grid step must stay below half the spacing (0.01 m): float32 steps are 2^-7 = 0.0078 in [2^16, 2^17)
+    # and 2^-6 = 0.0156 in [2^17, 2^18).
+    assert check_precision(np.dtype(np.float32), xyz + 1e5, SPACING) is None
+    message = ("points are float32 and reach 200001 on axis x, where float32 steps are 0.0156: coarser than half the "
+               "points' own spacing (0.02, measured)")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_precision(np.dtype(np.float32), xyz + 2e5, SPACING)
 
 
 def test_complex_points_are_a_value_error_naming_the_argument(room):
