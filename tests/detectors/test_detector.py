@@ -128,7 +128,9 @@ def test_negative_labels_default_vocabulary(world):
 def test_negative_labels_with_given_embeddings(world):
     _, text_encoder, _, _ = world
     samples = np.stack([CHAIR, NOVEL])
-    result = score_novelty(samples, ["chair", "table"], "negative_labels", text_encoder=text_encoder, negatives=NOVEL[None])
+    result = score_novelty(
+        samples, ["chair", "table"], "negative_labels", text_encoder=text_encoder, negatives=NOVEL[None]
+    )
     # The softmax mass on the negative at the default temperature 0.01: e^(c_neg/T) / sum over chair, table, negative
     # of e^(c/T); CHAIR's cosines are (1, 0 | 0), NOVEL's (0, 0 | 1).
     np.testing.assert_allclose(result.scores, [1 / (np.exp(100) + 2), np.exp(100) / (np.exp(100) + 2)], rtol=1e-12)
