@@ -162,6 +162,7 @@ def test_the_rooms_frames_are_weighed_both_upright_and_in_their_cameras_coordina
     assert sorted("--frames-upright" in group.options for group in framed.values()) == [False, True]
     assert all(group.kind == "room" and not group.in_sample for group in framed.values())
 
+
 @pytest.fixture
 def one_group(monkeypatch):
     """The sweep's groups cut to one quick run per value: the rooms, seed 0, nothing else."""
