@@ -7,6 +7,8 @@ import torch
 
 from benchmarks import reference_search
 
+from ..helpers.cli import assert_usage_error
+
 
 def test_reference_search_runs_on_a_tiny_case(tmp_path, capsys):
     pytest.importorskip("faiss")
@@ -35,12 +37,10 @@ def test_build_only_times_the_index_build_from_the_file(tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is of a GPU that is not there")
 def test_a_gpu_that_is_not_there_is_refused_naming_the_option(capsys):
-    with pytest.raises(SystemExit):
-        reference_search.main(["--device", "cuda", "--sizes", "3000"])
-    assert "--device: device 'cuda' was asked for, but torch sees no CUDA GPU here" in capsys.readouterr().err
+    assert_usage_error(reference_search.main, ["--device", "cuda", "--sizes", "3000"],
+                       "--device: device 'cuda' was asked for, but torch sees no CUDA GPU here", capsys)
 
 
 def test_a_device_with_build_only_is_refused(capsys):
-    with pytest.raises(SystemExit):
-        reference_search.main(["--build-only", "--device", "meta", "--sizes", "3000"])
-    assert "--build-only times the IVF-PQ build, which runs on the CPU: leave out --device" in capsys.readouterr().err
+    assert_usage_error(reference_search.main, ["--build-only", "--device", "meta", "--sizes", "3000"],
+                       "--build-only times the IVF-PQ build, which runs on the CPU: leave out --device", capsys)

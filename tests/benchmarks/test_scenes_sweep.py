@@ -11,6 +11,7 @@ from benchmarks import scenes_sweep
 from benchmarks.scenes_sweep import Tally, ViewGroup, choose, decide, summed, tally_report, verdicts
 from openshape_ood.segmentation import convexity
 
+from ..helpers.cli import assert_usage_error
 from ..helpers.scenes import write_scan_folder
 
 
@@ -221,9 +222,7 @@ def test_a_failed_run_leaves_its_value_out_and_without_the_value_now_there_is_no
     ],
 )
 def test_a_sweep_refuses_what_it_cannot_run(argv, message, capsys):
-    with pytest.raises(SystemExit):
-        scenes_sweep.main(argv)
-    assert message in capsys.readouterr().err
+    assert_usage_error(scenes_sweep.main, argv, message, capsys)
 
 
 def test_a_folder_without_scans_of_the_groups_kinds_is_refused(one_group, tmp_path):
