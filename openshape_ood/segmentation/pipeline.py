@@ -39,7 +39,7 @@ from .settings import (
     with_up,
 )
 from .standing import split_standing
-from .visibility import SensorRows, sensor_rows, sensor_view, unseen_objects
+from .visibility import SensorRows, ring_axis, sensor_rows, sensor_view, unseen_objects
 
 __all__ = ["segment_scene"]
 
@@ -84,7 +84,9 @@ def segment_scene(
        A street sweep from a sensor at the origin takes the coordinate axis nearest that direction
        as up, turned where the ground lies above the sensor
        (:func:`~openshape_ood.segmentation.ground.sensor_up`): the axis its rings turn about, which
-       a road's slope tilts the ground's normal off.
+       a road's slope tilts the ground's normal off. Given no axis, where the sensor's rows show no
+       step about the axis nearest the largest plane's normal (a wall's, among buildings), the axis
+       about which they lie farthest apart (:func:`~openshape_ood.segmentation.visibility.ring_axis`).
        ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
        along up, then planes of any orientation (walls). A voxel belongs to a plane when its
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
@@ -228,6 +230,8 @@ def _segment(
             settings = with_up(settings, up)
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
     if street_sweep:
+        if up_axis is None:  # the largest plane's normal, perhaps a wall's: the axis the rings turn about
+            up = ring_axis(xyz, up, measured.spacing_growth, seed)
         up = sensor_up(centroids, up, settings.ground_cell, settings.ground_height)
         settings = with_up(settings, up)
     rows = None

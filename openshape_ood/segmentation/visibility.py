@@ -32,6 +32,11 @@ _ROWS_ABOVE = 2.5
 # of a 64-ring LiDAR's rings each, so that the HDL-64E's upper and lower blocks (1/3 and 1/2 degree) fall
 # into bands of their own.
 _ROW_BANDS = 16
+# A sensor's rows show about an axis when its row step there is at least this many of its steps along a row:
+# halfway between an even grid's one (a camera, a terrestrial scanner) and the two of the closest rings we know
+# of, the HDL-64E's upper block (1/3 degree apart, about 0.17 degrees along them at 10 Hz; 1.9-2.1 measured on
+# the KITTI sweeps, whose other axes give 1.0-1.4).
+_RINGS_APART = 1.5
 # Finer steps (along a row) within which the next row up is looked for.
 _ROW_SEARCH = 16
 # Directions within this many of a sample's angular steps lie on one ray: the neighbouring ones, diagonals too.
@@ -66,6 +71,26 @@ def row_step(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int =
     """
     _, gaps = _row_gaps(xyz, up, spacing_growth, seed)
     return _median_step(gaps, spacing_growth)
+
+
+def ring_axis(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int = 0) -> np.ndarray:
+    """The coordinate axis a spinning LiDAR's rings turn about, for a sweep given without one (``up``: the
+    normal of its largest plane, a unit vector): about that axis alone the sensor's rows lie farther apart
+    than its points along them (:func:`row_step`, at least :data:`_RINGS_APART` times ``spacing_growth``).
+
+    ``up`` itself when the rows show about the axis nearest it, as they do where the largest plane is the
+    ground, or about no axis (a sensor whose rows lie as close as its points along them: a camera, a
+    terrestrial scanner); else the axis about which they lie farthest apart (the largest plane is a wall: a
+    sweep among buildings), whose sign :func:`.ground.sensor_up` decides.
+    """
+    if spacing_growth <= 0:  # no step along a row measured: no rows to count
+        return up
+    nearest = int(np.argmax(np.abs(up)))
+    apart = np.array([row_step(xyz, axis, spacing_growth, seed) for axis in np.eye(3)]) / spacing_growth
+    if apart[nearest] >= _RINGS_APART:
+        return up  # as measured, its sign too
+    farthest = int(np.argmax(apart))
+    return np.eye(3)[farthest] if apart[farthest] >= _RINGS_APART else up
 
 
 def _median_step(gaps: np.ndarray, spacing_growth: float) -> float:

@@ -21,7 +21,7 @@ from openshape_ood.scenes.scene import segment_scene
 from openshape_ood.segmentation.settings import measure_scan
 from openshape_ood.segmentation.visibility import row_step
 
-from ..helpers.data import DATA as TEST_DATA, ROOT
+from ..helpers.data import DATA as TEST_DATA, ROOT, WILD
 from ..helpers.scenes import record_scatter_levels
 
 DATA = TEST_DATA / "scenes_real"
@@ -109,6 +109,19 @@ def test_a_lidar_sweep_in_a_cameras_axes_finds_what_it_finds_in_the_sensors(up_a
     labels, settings = segment_scene(in_camera_axes, up_axis, return_settings=True)
     assert settings.up == (0.0, -1.0, 0.0)
     assert evaluate(labels, truth, 13) == expected
+
+
+def test_a_sweep_among_buildings_without_an_axis_turns_about_its_rings_not_its_largest_wall():
+    # hdl_graph_slam's HDL-32E sweep (tests/data/real_samples_wild): its largest plane is a wall, whose
+    # normal (y) was taken for up, and every object was then "not standing on the ground".
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # beams without a return, written as (0, 0, 0)
+        points = load_points(WILD / "koide3_fast_gicp" / "251370668.pcd")
+        labels, settings = segment_scene(points, None, return_settings=True)
+        expected = segment_scene(points, "z")
+    assert settings.up == (0.0, 0.0, 1.0)
+    assert expected.max() + 1 == 6
+    np.testing.assert_array_equal(labels, expected)
 
 
 def test_the_row_step_of_a_real_sweep_follows_its_rings():

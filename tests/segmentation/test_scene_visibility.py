@@ -8,7 +8,7 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import plane_basis
-from openshape_ood.segmentation.visibility import row_step, sensor_rows, sensor_view, unseen_objects
+from openshape_ood.segmentation.visibility import ring_axis, row_step, sensor_rows, sensor_view, unseen_objects
 
 RING_STEP = np.radians(0.5)
 AZIMUTH_STEP = np.radians(0.1)
@@ -56,6 +56,42 @@ def test_row_step_of_an_even_grid_is_its_step():
     points = 5.0 * np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
     step = row_step(points, np.array([0.0, 0.0, 1.0]), spacing_growth=np.radians(0.1))
     assert step == pytest.approx(np.radians(0.1), rel=0.05)
+
+
+X, Y, Z = np.eye(3)
+
+
+@pytest.mark.parametrize(
+    ("stored", "largest_plane", "expected"),
+    [
+        ("sensor's axes", X, Z),  # a wall's normal: no rows about x, the rings turn about z
+        ("sensor's axes", -Y, Z),
+        ("a camera's axes", Z, Y),  # y down, z ahead: the wall ahead is the largest plane
+        ("a camera's axes", X, Y),
+    ],
+)
+def test_a_sweeps_up_is_the_axis_its_rows_lie_apart_about_where_they_show_none_about_the_largest_plane(
+    stored, largest_plane, expected
+):
+    points, _ = sweep([])
+    if stored == "a camera's axes":
+        points = np.c_[-points[:, 1], -points[:, 2], points[:, 0]]
+    assert ring_axis(points, largest_plane, AZIMUTH_STEP).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("largest_plane", [Z, -Z, np.array([0.6, 0.0, 0.8])])  # the ground, a sloped road
+def test_a_sweeps_largest_plane_stands_as_measured_where_the_rows_show_about_its_axis(largest_plane):
+    points, _ = sweep([])
+    assert ring_axis(points, largest_plane, AZIMUTH_STEP) is largest_plane
+
+
+def test_a_sensor_whose_rows_lie_as_close_as_its_points_keeps_the_largest_planes_normal():
+    # A camera-like grid, 0.1 degrees both ways: no axis shows rows, so the measured normal stands.
+    elevation, azimuth = np.meshgrid(np.radians(np.arange(-20, 0, 0.1)), np.radians(np.arange(-30, 30, 0.1)))
+    e, a = elevation.ravel(), azimuth.ravel()
+    points = 5.0 * np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
+    normal = np.array([0.6, 0.0, 0.8])
+    assert ring_axis(points, normal, np.radians(0.1)) is normal
 
 
 #: A Velodyne HDL-64E's rings: an upper block 1/3 degree apart from +2 degrees down, a lower block 1/2 degree apart.
