@@ -124,6 +124,16 @@ def test_a_sweep_among_buildings_without_an_axis_turns_about_its_rings_not_its_l
     np.testing.assert_array_equal(labels, expected)
 
 
+def test_a_sweep_whose_origin_lies_a_little_below_its_sensor_finds_what_it_finds_from_the_sensor():
+    # The top of the view is read on the far voxels: 0.15 m off moves their elevations least. Read on every
+    # voxel it rose with the near ones, and the trunks and facades it cuts off came back (10 false against 5).
+    points, truth = kitti_sweep()
+    expected = evaluate(segment_scene(points, "z"), truth, 13)
+    lowered_origin = evaluate(segment_scene(points + np.float32([0.0, 0.0, 0.15]), "z"), truth, 13)
+    assert lowered_origin["found_050"] == expected["found_050"] == 6
+    assert lowered_origin["false"] <= expected["false"] + 1, (lowered_origin, expected)
+
+
 def test_the_row_step_of_a_real_sweep_follows_its_rings():
     # The copy keeps the sensor's order: a ring ends where the azimuth turns over. Keeping every second
     # or fourth ring is a 32- or 16-ring sensor with the same points along a ring.
