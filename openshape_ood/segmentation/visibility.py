@@ -233,11 +233,16 @@ def sensor_view(centroids: np.ndarray, up: np.ndarray) -> tuple[float, np.ndarra
     by about that offset over the voxel's range: a laser of the HDL-64E, whose lasers lie off its centre,
     puts its top ring at 3.5-4.1 degrees within 10 m of the SemanticKITTI sweep's origin and at 2.4 beyond
     40 m, and a sweep whose origin lies 0.15 m below the sensor raised the top of all its voxels from 2.58 to
-    3.16 degrees."""
+    3.16 degrees.
+
+    Where that top lies below the sensor's horizontal, the highest far returns are the ground or things lower
+    than the sensor (a field, a motorway): nothing filled the upper rows, which returned no echo, and the top of
+    the view was not seen. It is then pi: nothing is cut off by it (a car in a field was, at its roof)."""
     angles = sensor_angles(centroids, up)
     ranges = np.linalg.norm(centroids, axis=1)
     far = ranges >= np.median(ranges)
-    return float(np.quantile(angles[far, 1], 0.99)), np.sort(angles[:, 0])
+    top = float(np.quantile(angles[far, 1], 0.99))
+    return (top if top >= 0 else np.pi), np.sort(angles[:, 0])
 
 
 def unseen_objects(

@@ -16,12 +16,17 @@ SENSOR_HEIGHT = 1.7
 
 
 def sweep(
-    boxes: list[tuple[tuple, tuple]], rings: int = 40, top: float = 2.0, elevation: np.ndarray | None = None
+    boxes: list[tuple[tuple, tuple]],
+    rings: int = 40,
+    top: float = 2.0,
+    elevation: np.ndarray | None = None,
+    wall: float | None = 40.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points of a spinning LiDAR at the origin (rings 0.5 degrees apart up to ``top`` degrees, or at the
     ``elevation`` given in radians; 0.1 degrees along a ring) hitting the ground 1.7 m below it, a wall
-    40 m ahead (x = 40) and axis-aligned ``boxes`` given as (low corner, high corner); and which box each
-    point hit (-1: none)."""
+    ``wall`` metres ahead (x = 40; ``None``: an open field, where the rings above the horizontal return
+    nothing) and axis-aligned ``boxes`` given as (low corner, high corner); and which box each point hit
+    (-1: none)."""
     if elevation is None:
         elevation = np.radians(top) - RING_STEP * np.arange(rings)
     azimuth = np.arange(-np.pi / 4, np.pi / 4, AZIMUTH_STEP)
@@ -29,8 +34,8 @@ def sweep(
     direction = np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ground = np.where(direction[:, 2] < 0, -SENSOR_HEIGHT / direction[:, 2], np.inf)
-        wall = np.where(direction[:, 0] > 0, 40.0 / direction[:, 0], np.inf)
-        distance = np.minimum(ground, wall)
+        ahead = np.where(direction[:, 0] > 0, (wall or np.inf) / direction[:, 0], np.inf)
+        distance = np.minimum(ground, ahead)
         hit = np.full(len(direction), -1)
         for index, (low, high) in enumerate(boxes):
             near = (np.array(low) - [0, 0, SENSOR_HEIGHT]) / direction
@@ -183,6 +188,16 @@ def test_a_top_below_a_nearer_voxel_is_hidden_also_where_the_azimuth_goes_round(
     radius = np.full(4, 0.5)
     unseen = unseen_objects(objects, points, up, RING_STEP, radius, top=1.0)
     assert unseen.tolist() == ([0] if hidden else [])
+
+
+def test_a_car_in_an_open_field_is_not_taken_for_something_cut_off_by_the_view():
+    # Nothing stands taller than the sensor: the far returns' top is the ground's, below the horizontal, and
+    # the rings above it returned nothing. Taken for the view's top, it cut the car off at its roof.
+    car = ((10.0, -6.0, 0.2), (14.5, -4.2, 1.6))
+    points, hit = sweep([car], rings=64, wall=None)
+    assert sensor_view(points, np.array([0.0, 0.0, 1.0]))[0] == np.pi
+    labels = segment_scene(points, "z")
+    assert {int(np.bincount(hit[labels == k] + 1).argmax()) - 1 for k in np.unique(labels[labels >= 0])} == {0}
 
 
 def test_segment_scene_keeps_the_car_of_a_sweep_and_drops_the_trunk_under_its_crown():
