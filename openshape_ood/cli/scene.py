@@ -78,8 +78,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     up = next(action for action in scene._actions if action.dest == "up")
     up.choices, up.default = (*UP_AXES, "auto"), "auto"
     up.help = (
-        "gravity axis of the scan: x, y, z, or auto (default): the normal of its support plane (table, floor, ground); "
-        "in a camera's frame a given axis picks the support plane, whose normal is up"
+        "gravity axis of the scan: x, y, z, or auto (default): the normal of its support plane (table, floor, ground), "
+        "or on a LiDAR sweep whose largest plane is a wall the axis its rings turn about; in a camera's frame a given "
+        "axis picks the support plane, whose normal is up"
     )
     settings = scene.add_argument_group(
         "segmentation settings", "chosen from the scan (its point spacing and extent) unless given; see --verbose"
