@@ -20,7 +20,7 @@ from .convexity import join_radius, object_joins, split_concave
 from .geometry import (
     column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize,
 )
-from .ground import grid_ground, orient_up, sensor_up
+from .ground import grid_ground, orient_up, origin_on_ground, sensor_up
 from .occlusion import join_occluded, join_seen_past_edge
 from .planes import Planes
 from .scan_checks import check_real, screen_scan, too_sparse
@@ -39,7 +39,7 @@ from .settings import (
     with_up,
 )
 from .standing import split_standing
-from .visibility import SensorRows, ring_axis, sensor_rows, sensor_view, unseen_objects
+from .visibility import SensorRows, ring_axis, sensor_height, sensor_rows, sensor_view, unseen_objects
 
 __all__ = ["segment_scene"]
 
@@ -87,6 +87,8 @@ def segment_scene(
        a road's slope tilts the ground's normal off. Given no axis, where the sensor's rows show no
        step about the axis nearest the largest plane's normal (a wall's, among buildings), the axis
        about which they lie farthest apart (:func:`~openshape_ood.segmentation.visibility.ring_axis`).
+       A sweep whose origin lies on its road (a vehicle's frame) is moved, with a warning, to its
+       sensor: the apex of its top ring's cone (:func:`~openshape_ood.segmentation.visibility.sensor_height`).
        ``ground="planes"`` (rooms, table tops): large planes are removed, first horizontal ones
        along up, then planes of any orientation (walls). A voxel belongs to a plane when its
        centroid lies within ``plane_distance`` of it and its normal is within ``normal_angle``
@@ -234,6 +236,14 @@ def _segment(
             up = ring_axis(xyz, up, measured.spacing_growth, seed)
         up = sensor_up(centroids, up, settings.ground_cell, settings.ground_height)
         settings = with_up(settings, up)
+        if origin_on_ground(centroids, up, settings.ground_cell, settings.ground_height):
+            # A vehicle's frame: the visibility test reckons from the sensor, so the sweep is moved to it.
+            height = sensor_height(centroids, up)
+            if height is not None and height <= settings.ground_height:
+                height = None  # no sensor lies in its ground: the cone rests on something else
+            if height is not None:
+                xyz, centroids = xyz - height * up, centroids - height * up
+            warnings.warn(_off_sensor(height), stacklevel=3)
     rows = None
     if measured.single_viewpoint and up is not None:
         rows = sensor_rows(xyz, up, measured.spacing_growth, seed)
@@ -251,6 +261,21 @@ def _segment(
     if not (objects >= 0).any() and context.dropped["clusters"]:
         warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
     return objects[voxel_of_point], settings
+
+
+def _off_sensor(height: float | None) -> str:
+    """The warning for a street sweep whose origin lies on its ground (:func:`.ground.origin_on_ground`), its
+    sensor found ``height`` metres above the origin (:func:`.visibility.sensor_height`), or not found."""
+    found = (
+        f"its sensor was taken to be {height:.2f} m above it, where its top ring's cone has its apex"
+        if height is not None
+        else "where its sensor lies was not found (nothing tall enough at enough distances), so objects hidden under "
+        "others and cut off by the view are judged from the origin"
+    )
+    return (
+        f"the sweep's origin lies on its ground, not at its sensor (a vehicle's frame?): {found}; give the points "
+        "in the sensor's frame (subtract its mounting position) to be sure"
+    )
 
 
 def _put_back(objects: np.ndarray, outliers: np.ndarray) -> np.ndarray:

@@ -8,7 +8,15 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import plane_basis
-from openshape_ood.segmentation.visibility import ring_axis, row_step, sensor_rows, sensor_view, unseen_objects
+from openshape_ood.segmentation.ground import origin_on_ground
+from openshape_ood.segmentation.visibility import (
+    ring_axis,
+    row_step,
+    sensor_height,
+    sensor_rows,
+    sensor_view,
+    unseen_objects,
+)
 
 RING_STEP = np.radians(0.5)
 AZIMUTH_STEP = np.radians(0.1)
@@ -198,6 +206,20 @@ def test_a_car_in_an_open_field_is_not_taken_for_something_cut_off_by_the_view()
     assert sensor_view(points, np.array([0.0, 0.0, 1.0]))[0] == np.pi
     labels = segment_scene(points, "z")
     assert {int(np.bincount(hit[labels == k] + 1).argmax()) - 1 for k in np.unique(labels[labels >= 0])} == {0}
+
+
+@pytest.mark.parametrize("lift", [0.0, 1.0, SENSOR_HEIGHT])
+def test_a_sweeps_sensor_is_the_apex_of_its_top_rings_cone(lift):
+    # The wall 40 m ahead holds the top ring from 2 m to 57 m across the sweep's 90 degrees: its cone's apex is
+    # the sensor, wherever the origin lies below it.
+    points, _ = sweep([((12.0, -8.0, 0.0), (12.5, -6.0, 3.0))], rings=64)
+    assert sensor_height(points + [0.0, 0.0, lift], np.array([0.0, 0.0, 1.0])) == pytest.approx(lift, abs=0.02)
+
+
+@pytest.mark.parametrize(("lift", "on_ground"), [(0.0, False), (1.0, False), (SENSOR_HEIGHT, True)])
+def test_a_sweeps_origin_on_its_road_is_told_from_its_sensor(lift, on_ground):
+    points, _ = sweep([], rings=64)
+    assert origin_on_ground(points + [0.0, 0.0, lift], np.array([0.0, 0.0, 1.0]), 1.0, 0.25) is on_ground
 
 
 def test_segment_scene_keeps_the_car_of_a_sweep_and_drops_the_trunk_under_its_crown():
