@@ -231,6 +231,7 @@ def _segment(
             up = measured_up
             settings = with_up(settings, up)
     street_sweep = settings.max_height is not None and measured.single_viewpoint and up is not None
+    sensor_unknown = False  # a street sweep's origin on its road, its sensor not found
     if street_sweep:
         if up_axis is None:  # the largest plane's normal, perhaps a wall's: the axis the rings turn about
             up = ring_axis(xyz, up, measured.spacing_growth, seed)
@@ -238,11 +239,12 @@ def _segment(
         settings = with_up(settings, up)
         if origin_on_ground(centroids, up, settings.ground_cell, settings.ground_height):
             # A vehicle's frame: the visibility test reckons from the sensor, so the sweep is moved to it.
-            height = sensor_height(centroids, up)
+            height = sensor_height(centroids, up, settings.voxel_size)
             if height is not None and height <= settings.ground_height:
                 height = None  # no sensor lies in its ground: the cone rests on something else
             if height is not None:
                 xyz, centroids = xyz - height * up, centroids - height * up
+            sensor_unknown = height is None
             warnings.warn(_off_sensor(height), stacklevel=3)
     rows = None
     if measured.single_viewpoint and up is not None:
@@ -250,6 +252,8 @@ def _segment(
         settings = with_row_step(settings, rows.step)
     # Only a street sweep's visibility test and ground grid need its view: the whole scan's, tiled or not.
     top, azimuths = sensor_view(centroids, up) if street_sweep else (None, None)
+    if sensor_unknown:
+        top = np.pi  # the view's top, seen from the road, would cut off whatever stands on it
     context = _Context(
         settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, rows if street_sweep else None,
         Counter(), up_axis is not None, upright,
@@ -269,8 +273,8 @@ def _off_sensor(height: float | None) -> str:
     found = (
         f"its sensor was taken to be {height:.2f} m above it, where its top ring's cone has its apex"
         if height is not None
-        else "where its sensor lies was not found (nothing tall enough at enough distances), so objects hidden under "
-        "others and cut off by the view are judged from the origin"
+        else "where its sensor lies was not found (its top ring marks too few distances), so objects hidden under "
+        "others are judged from the origin, and none is taken for cut off by the top of its view"
     )
     return (
         f"the sweep's origin lies on its ground, not at its sensor (a vehicle's frame?): {found}; give the points "

@@ -208,12 +208,33 @@ def test_a_car_in_an_open_field_is_not_taken_for_something_cut_off_by_the_view()
     assert {int(np.bincount(hit[labels == k] + 1).argmax()) - 1 for k in np.unique(labels[labels >= 0])} == {0}
 
 
+#: Poles 6 m tall beside a street, every 3 m from 4 to 37 m ahead: the top ring hits one at most distances.
+POLES = [((x, 6.0 + 0.1 * x, 0.0), (x + 0.3, 6.3 + 0.1 * x, 6.0)) for x in np.arange(4.0, 38.0, 3.0)]
+
+
 @pytest.mark.parametrize("lift", [0.0, 1.0, SENSOR_HEIGHT])
 def test_a_sweeps_sensor_is_the_apex_of_its_top_rings_cone(lift):
-    # The wall 40 m ahead holds the top ring from 2 m to 57 m across the sweep's 90 degrees: its cone's apex is
-    # the sensor, wherever the origin lies below it.
-    points, _ = sweep([((12.0, -8.0, 0.0), (12.5, -6.0, 3.0))], rings=64)
-    assert sensor_height(points + [0.0, 0.0, lift], np.array([0.0, 0.0, 1.0])) == pytest.approx(lift, abs=0.02)
+    # The poles and the wall 40 m ahead hold the top ring from 4 m to 57 m: its cone's apex is the sensor,
+    # wherever the origin lies below it.
+    points, _ = sweep(POLES, rings=64)
+    found = sensor_height(points + [0.0, 0.0, lift], np.array([0.0, 0.0, 1.0]), voxel_size=0.05)
+    assert found == pytest.approx(lift, abs=0.02)
+
+
+def test_a_cone_that_the_top_ring_marks_at_few_distances_is_not_taken_for_the_sensor():
+    # Only the wall holds the top ring, at 40-57 m: the line above the highest voxels rests on the car's roof
+    # and the wall, 0.7 m below the sensor, and only 3 of 12 bands touch it.
+    points, _ = sweep([((10.0, -6.0, 0.2), (14.5, -4.2, 1.6))], rings=64)
+    assert sensor_height(points + [0.0, 0.0, SENSOR_HEIGHT], np.array([0.0, 0.0, 1.0]), voxel_size=0.05) is None
+
+
+def test_a_car_in_a_vehicles_frame_whose_sensor_is_not_found_is_not_cut_off_by_the_view():
+    # Seen from the road, the view's top is the far wall's foot: whatever stands on the road rises above it.
+    car = ((10.0, -6.0, 0.2), (14.5, -4.2, 1.6))
+    points, hit = sweep([car], rings=64)
+    with pytest.warns(UserWarning, match="where its sensor lies was not found"):
+        labels = segment_scene(points + [0.0, 0.0, SENSOR_HEIGHT], "z")
+    assert {int(np.bincount(hit[labels == k] + 1).argmax()) - 1 for k in np.unique(labels[labels >= 0])} == {0}
 
 
 @pytest.mark.parametrize(("lift", "on_ground"), [(0.0, False), (1.0, False), (SENSOR_HEIGHT, True)])
