@@ -39,7 +39,7 @@ from .settings import (
     with_up,
 )
 from .standing import split_standing
-from .visibility import SensorRows, ring_axis, sensor_height, sensor_rows, sensor_view, unseen_objects
+from .visibility import TOP_NOT_SEEN, SensorRows, ring_axis, sensor_height, sensor_rows, sensor_view, unseen_objects
 
 __all__ = ["segment_scene"]
 
@@ -253,7 +253,7 @@ def _segment(
     # Only a street sweep's visibility test and ground grid need its view: the whole scan's, tiled or not.
     top, azimuths = sensor_view(centroids, up) if street_sweep else (None, None)
     if sensor_unknown:
-        top = np.pi  # the view's top, seen from the road, would cut off whatever stands on it
+        top = TOP_NOT_SEEN  # the view's top, seen from the road, would cut off whatever stands on it
     context = _Context(
         settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, rows if street_sweep else None,
         Counter(), up_axis is not None, upright,

@@ -32,6 +32,9 @@ _ROWS_ABOVE = 2.5
 # of a 64-ring LiDAR's rings each, so that the HDL-64E's upper and lower blocks (1/3 and 1/2 degree) fall
 # into bands of their own.
 _ROW_BANDS = 16
+#: The view's top of a sweep whose top was not seen: an elevation above every direction, so that no object
+#: reaches the rows below it and none is taken for cut off by it.
+TOP_NOT_SEEN = np.pi
 # A sensor's rows show about an axis when its row step there is at least this many of its steps along a row:
 # halfway between an even grid's one (a camera, a terrestrial scanner) and the two of the closest rings we know
 # of, the HDL-64E's upper block (1/3 degree apart, about 0.17 degrees along them at 10 Hz; 1.9-2.1 measured on
@@ -98,12 +101,17 @@ def ring_axis(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int 
     """
     if spacing_growth <= 0:  # no step along a row measured: no rows to count
         return up
+
+    def apart(axis: int) -> float:
+        return row_step(xyz, np.eye(3)[axis], spacing_growth, seed) / spacing_growth
+
     nearest = int(np.argmax(np.abs(up)))
-    apart = np.array([row_step(xyz, axis, spacing_growth, seed) for axis in np.eye(3)]) / spacing_growth
-    if apart[nearest] >= _RINGS_APART:
+    if apart(nearest) >= _RINGS_APART:  # the ground's normal: the other axes need not be measured
         return up  # as measured, its sign too
-    farthest = int(np.argmax(apart))
-    return np.eye(3)[farthest] if apart[farthest] >= _RINGS_APART else up
+    others = [axis for axis in range(3) if axis != nearest]
+    steps = [apart(axis) for axis in others]
+    farthest = int(np.argmax(steps))
+    return np.eye(3)[others[farthest]] if steps[farthest] >= _RINGS_APART else up
 
 
 def sensor_height(centroids: np.ndarray, up: np.ndarray, voxel_size: float) -> float | None:
@@ -293,12 +301,13 @@ def sensor_view(centroids: np.ndarray, up: np.ndarray) -> tuple[float, np.ndarra
 
     Where that top lies below the sensor's horizontal, the highest far returns are the ground or things lower
     than the sensor (a field, a motorway): nothing filled the upper rows, which returned no echo, and the top of
-    the view was not seen. It is then pi: nothing is cut off by it (a car in a field was, at its roof)."""
+    the view was not seen. It is then :data:`TOP_NOT_SEEN`: nothing is cut off by it (a car in a field was, at
+    its roof)."""
     angles = sensor_angles(centroids, up)
     ranges = np.linalg.norm(centroids, axis=1)
     far = ranges >= np.median(ranges)
     top = float(np.quantile(angles[far, 1], 0.99))
-    return (top if top >= 0 else np.pi), np.sort(angles[:, 0])
+    return (top if top >= 0 else TOP_NOT_SEEN), np.sort(angles[:, 0])
 
 
 def unseen_objects(
