@@ -6,6 +6,7 @@ import inspect
 import math
 import warnings
 from collections import Counter
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -39,7 +40,16 @@ from .settings import (
     with_up,
 )
 from .standing import split_standing
-from .visibility import TOP_NOT_SEEN, SensorRows, ring_axis, sensor_height, sensor_rows, sensor_view, unseen_objects
+from .visibility import (
+    TOP_NOT_SEEN,
+    SensorRows,
+    range_noise,
+    ring_axis,
+    sensor_height,
+    sensor_rows,
+    sensor_view,
+    unseen_objects,
+)
 
 __all__ = ["segment_scene"]
 
@@ -177,9 +187,10 @@ def _segment(
 ) -> tuple[np.ndarray, SegmentationSettings]:
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
     ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening."""
-    up = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
+    axis = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
+    up = axis
     measured = measure_scan(xyz, seed, up_axis)
-    settings = choose_settings(measured, up_axis, up, given)
+    settings = choose_settings(measured, up_axis, axis, given)
     if settings.min_size >= settings.max_size:
         if settings.source["min_size"] == "chosen":
             raise ValueError(too_sparse(spacing or measured.spacing, settings.max_size))
@@ -188,17 +199,7 @@ def _segment(
             f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
         )
 
-    # The count of voxels at the chosen size decides tiles and coarser voxels (more than the time allows, or
-    # finer than the floor indoors); counted alone, so that the scan is voxelised once, at the size it sets.
-    keys = voxel_keys(xyz, settings.voxel_size, _GRID_PHASE)
-    voxels = count_voxels(keys)
-    tiled = needs_tiles(settings, voxels)
-    coarser = coarser_voxels(settings, voxels)
-    if coarser is not None:
-        settings, keys = coarser, voxel_keys(xyz, coarser.voxel_size, _GRID_PHASE)
-    settings = with_reconstruction_band(settings)
-    centroids, counts, voxel_of_point = voxelize(xyz, keys)
-    colours = voxel_colours(points, voxel_of_point, len(centroids))
+    settings, tiled, centroids, counts, voxel_of_point, colours, geometry = _voxelised(xyz, points, settings)
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
@@ -207,7 +208,6 @@ def _segment(
             "three times that (are the coordinates in metres?)",
             stacklevel=3,
         )
-    geometry = None if tiled else normals(centroids)
     upright = up_axis is not None  # whether the planes across up stand upright: an axis given, or found below
     if up is None:
         up = _support_normal(centroids, geometry, settings, measured, rng)
@@ -246,6 +246,14 @@ def _segment(
                 xyz, centroids = xyz - height * up, centroids - height * up
             sensor_unknown = height is None
             warnings.warn(_off_sensor(height), stacklevel=3)
+        if not sensor_unknown:
+            # Read along the beams from the sensor: a voxel finer than the noise stacks a surface into layers.
+            measured = replace(measured, range_noise=range_noise(xyz, measured.spacing_growth))
+            chosen = with_up(choose_settings(measured, up_axis, axis, given), up)
+            if chosen.voxel_size > settings.voxel_size:
+                settings, tiled, centroids, counts, voxel_of_point, colours, geometry = _voxelised(xyz, points, chosen)
+            else:
+                settings = replace(settings, measured=measured)
     rows = None
     if measured.single_viewpoint and up is not None:
         rows = sensor_rows(xyz, up, measured.spacing_growth, seed)
@@ -265,6 +273,24 @@ def _segment(
     if not (objects >= 0).any() and context.dropped["clusters"]:
         warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
     return objects[voxel_of_point], settings
+
+
+def _voxelised(xyz: np.ndarray, points: np.ndarray, settings: SegmentationSettings) -> tuple:
+    """The scan's voxels at ``settings.voxel_size``, made coarser where they would be more than the time
+    allows (or finer than the floor indoors): ``(settings as used, whether the scan is segmented in tiles,
+    centroids, point counts, each point's voxel, the voxels' colours, their normals; None when tiled)``."""
+    # The count of voxels at the chosen size decides tiles and coarser voxels; counted alone, so that the scan
+    # is voxelised once, at the size it sets.
+    keys = voxel_keys(xyz, settings.voxel_size, _GRID_PHASE)
+    voxels = count_voxels(keys)
+    tiled = needs_tiles(settings, voxels)
+    coarser = coarser_voxels(settings, voxels)
+    if coarser is not None:
+        settings, keys = coarser, voxel_keys(xyz, coarser.voxel_size, _GRID_PHASE)
+    settings = with_reconstruction_band(settings)
+    centroids, counts, voxel_of_point = voxelize(xyz, keys)
+    colours = voxel_colours(points, voxel_of_point, len(centroids))
+    return settings, tiled, centroids, counts, voxel_of_point, colours, None if tiled else normals(centroids)
 
 
 def _off_sensor(height: float | None) -> str:

@@ -49,6 +49,15 @@ MAX_VOXELS = 150_000
 _MAX_COARSENING = 3.0
 # The finest voxel: details below 5 mm do not change which object a point belongs to.
 _MIN_VOXEL = 0.005
+# A street sweep has voxels of at least this many times its range noise (ScanMeasures.range_noise, read on its
+# smoothest surfaces: 0.80-0.81 of the noise on noise alone, so four standard deviations): a surface facing
+# the sensor then lies within one voxel across (two standard deviations either way: 95 % of its points), as
+# the planes, the normals and the scatter test take it. Finer, its points fall into layers of voxels whose
+# centroids are as rough as leaves: a car beside the sensor of a ray-cast sweep (0.09 degrees along its rows,
+# 2 cm of noise) was dropped as scatter at its two spacings' 3.9 cm (median variation 0.11 against 0.07),
+# lost at three standard deviations (6 cm) and found at four (8 cm, 0.03). KITTI's sweeps read 0.7-1.8 cm and
+# keep their two spacings' 7-13 cm.
+_NOISE_VOXELS = 5
 # Indoors the voxel is also at least the scan's diagonal over this many, the diagonal counted up to
 # _ROOM (a large room's; a scan of several rooms holds objects of a room's size): a denser scan of a
 # room is not cut finer than the segmentation was shown to work at. A copy of a room with 2 or 4 times
@@ -180,6 +189,8 @@ class ScanMeasures:
         pixel_share: in a camera's frame, the share of the camera's pixels it holds
             (:func:`~openshape_ood.segmentation.visibility.pixel_share`): below 1 where the frame was
             sampled down; 1 elsewhere.
+        range_noise: for a street sweep, the standard deviation of its range noise in metres, measured in its
+            sensor's frame (:func:`~openshape_ood.segmentation.visibility.range_noise`); 0 otherwise.
     """
 
     points: int
@@ -190,6 +201,7 @@ class ScanMeasures:
     row_step: float = 0.0
     camera_frame: bool = False
     pixel_share: float = 1.0
+    range_noise: float = 0.0
 
     @property
     def viewpoint(self) -> np.ndarray | None:
@@ -264,7 +276,8 @@ class Setting(NamedTuple):
 #: and the documentation's table come from it (the others follow from the scan).
 SETTINGS = (
     Setting("voxel_size", "metres", "voxel size (m); chosen: two point spacings, indoors at least 1/350 of the "
-            "scan's diagonal (of at most 10 m; 1/500 in a camera's frame), coarser for speed on large scans"),
+            "scan's diagonal (of at most 10 m; 1/500 in a camera's frame), for a LiDAR's sweep at least "
+            f"{_NOISE_VOXELS} times its range noise, coarser for speed on large scans"),
     Setting("plane_distance", "metres", "distance (m) of a point to a plane it belongs to; chosen: two voxels, "
             "for a reconstruction indoors at least 1/150 of the scan's diagonal (of at most 10 m) and at most "
             f"{_RECONSTRUCTED_BAND_MOST:g}"),
@@ -431,8 +444,9 @@ def choose_settings(
     """The settings for a scan: those in ``given`` (not ``None``) as they are, the others from ``measured``."""
     given = {name: value for name, value in given.items() if value is not None}
     spacing = measured.spacing if measured.spacing > 0 else 0.01
-    # Voxels of two spacings (coarser ones when they would be too many: see coarser_voxels).
-    voxel = float(given.get("voxel_size", _round(max(_MIN_VOXEL, 2 * spacing))))
+    # Voxels of two spacings (coarser ones when they would be too many: see coarser_voxels), and across a
+    # sensor's range noise.
+    voxel = float(given.get("voxel_size", _round(max(_MIN_VOXEL, 2 * spacing, _NOISE_VOXELS * measured.range_noise))))
     horizontal = sorted(measured.extent)[1:] if up is None else _horizontal_extent(measured.extent, up)
     vertical = min(measured.extent) if up is None else measured.extent[int(np.argmax(np.abs(up)))]
     # A street: wider than a room, and seen by a sensor in its own frame (a LiDAR sweep) or holding
