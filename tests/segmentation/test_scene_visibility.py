@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.sensor_patterns import ray_cast, with_range_noise
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import plane_basis
 from openshape_ood.segmentation.ground import origin_on_ground
@@ -40,22 +41,8 @@ def sweep(
     if elevation is None:
         elevation = np.radians(top) - RING_STEP * np.arange(rings)
     azimuth = np.arange(-half_width, half_width, AZIMUTH_STEP)
-    e, a = (grid.ravel() for grid in np.meshgrid(elevation, azimuth))
-    direction = np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ground = np.where(direction[:, 2] < 0, -SENSOR_HEIGHT / direction[:, 2], np.inf)
-        ahead = np.where(direction[:, 0] > 0, (wall or np.inf) / direction[:, 0], np.inf)
-        distance = np.minimum(ground, ahead)
-        hit = np.full(len(direction), -1)
-        for index, (low, high) in enumerate(boxes):
-            near = (np.array(low) - [0, 0, SENSOR_HEIGHT]) / direction
-            far = (np.array(high) - [0, 0, SENSOR_HEIGHT]) / direction
-            enter = np.nanmax(np.minimum(near, far), axis=1)
-            leave = np.nanmin(np.maximum(near, far), axis=1)
-            closer = (enter <= leave) & (enter > 0) & (enter < distance)
-            distance[closer], hit[closer] = enter[closer], index
-    seen = np.isfinite(distance)
-    return direction[seen] * distance[seen, None], hit[seen]
+    ahead = [] if wall is None else [((wall, -1e4, -1e4), (wall + 1.0, 1e4, 1e4))]
+    return ray_cast(boxes, elevation, azimuth, SENSOR_HEIGHT, ahead)
 
 
 def test_row_step_is_the_step_between_rings_not_along_them():
@@ -136,18 +123,11 @@ def test_a_sweep_cut_to_its_upper_rings_counts_them_as_the_whole_sweep_does():
     assert counted == pytest.approx([18.0, 18.0], abs=0.5)
 
 
-def with_range_noise(points: np.ndarray, sigma: float | np.ndarray, seed: int = 0) -> np.ndarray:
-    """``points`` moved along their rays from the origin by Gaussian noise of ``sigma`` metres (one, or each
-    point's)."""
-    shift = np.random.default_rng(seed).normal(0.0, 1.0, len(points)) * sigma
-    return points + points / np.linalg.norm(points, axis=1, keepdims=True) * shift[:, None]
-
-
 @pytest.mark.parametrize("sigma", [0.005, 0.02])
 @pytest.mark.parametrize("axes", [[0, 1, 2], [2, 0, 1]])  # the sensor turning about z, and about x
 def test_a_sweeps_range_noise_is_read_along_its_rows(sigma, axes):
     points, _ = sweep([], rings=64, half_width=np.pi)
-    noisy = with_range_noise(points, sigma)[:, axes]
+    noisy = with_range_noise(points, sigma, np.random.default_rng(0))[:, axes]
     # The smoothest tenth of the neighbourhoods of 64 points reads 0.80-0.81 of the noise on noise alone.
     assert 0.75 * sigma < range_noise(noisy, AZIMUTH_STEP) < sigma
     assert range_noise(points, AZIMUTH_STEP) < 1e-4  # the ground's rings and the wall: smooth in angle
@@ -159,7 +139,7 @@ def test_a_sweeps_range_noise_is_its_smooth_surfaces_not_its_leaves():
     points, _ = sweep([], rings=64, half_width=np.pi)
     azimuth = np.arctan2(points[:, 1], points[:, 0])
     leaves = np.abs(azimuth) > 0.2 * np.pi
-    noisy = with_range_noise(points, np.where(leaves, 0.2, 0.01))
+    noisy = with_range_noise(points, np.where(leaves, 0.2, 0.01), np.random.default_rng(0))
     assert range_noise(noisy, AZIMUTH_STEP) < 0.012
 
 
@@ -171,7 +151,8 @@ def test_a_car_beside_a_noisy_sensor_is_an_object():
     points, hit = sweep([car], rings=64, half_width=np.pi)
     in_range = np.linalg.norm(points, axis=1) < 80.0  # the ground just below the horizon lies kilometres away
     points, hit = points[in_range], hit[in_range]
-    labels, settings = segment_scene(with_range_noise(points, 0.02), "z", return_settings=True)
+    noisy = with_range_noise(points, 0.02, np.random.default_rng(0))
+    labels, settings = segment_scene(noisy, "z", return_settings=True)
     assert settings.voxel_size >= 3.5 * 0.02  # 2.3 times its two spacings
     assert {int(np.bincount(hit[labels == k] + 1).argmax()) - 1 for k in np.unique(labels[labels >= 0])} == {0}
 
