@@ -314,7 +314,8 @@ def range_noise(xyz: np.ndarray, spacing_growth: float) -> float:
 
     A point's two nearest directions, on either side of it along one line (:data:`_NOISE_IN_LINE`) and each
     within 1.5 steps along a row (``spacing_growth``, radians), are its neighbours along its row (a LiDAR's
-    rings lie farther apart); directions, unlike positions, the noise does not move. On a smooth surface
+    rings lie farther apart); directions, unlike positions, the noise does not move. A beam counts with its
+    nearest return: a second one along it (within :data:`_ON_SITE` of a step) is left out. On a smooth surface
     the point's range is theirs interpolated in angle, but for noise: each point's residual, over
     ``sqrt(1 + w^2 + (1 - w)^2)`` for interpolation weights ``w`` and ``1 - w``, has the noise's spread. The
     ranges are measured along the beams, so the ground seen at a grazing angle shows all of it. Round
@@ -335,7 +336,17 @@ def range_noise(xyz: np.ndarray, spacing_growth: float) -> float:
         wedge = np.floor(np.arctan2(directions[:, 1], directions[:, 0]) / (_NOISE_BAND * spacing_growth))
         within = wedge.astype(np.int64) % math.ceil(len(directions) / _NOISE_SAMPLE) == 0
         directions, ranges = directions[within], ranges[within]
-    distance, neighbour = cKDTree(directions).query(directions, k=3, workers=-1)
+    # One return per beam: a second return along it (a dual-return sensor) or a repeated point lies within a
+    # quarter step of its direction, and the farther of the two is left out.
+    tree = cKDTree(directions)
+    pairs = tree.query_pairs(_ON_SITE * spacing_growth, output_type="ndarray")
+    if len(pairs):
+        farther = np.where(ranges[pairs[:, 0]] >= ranges[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
+        first_returns = np.ones(len(directions), dtype=bool)
+        first_returns[farther] = False
+        directions, ranges = directions[first_returns], ranges[first_returns]
+        tree = cKDTree(directions)
+    distance, neighbour = tree.query(directions, k=3, workers=-1)
     first, second = neighbour[:, 1], neighbour[:, 2]
     facing = np.einsum("ij,ij->i", directions[first] - directions, directions[second] - directions)
     along = (facing < -_NOISE_IN_LINE * distance[:, 1] * distance[:, 2]) & (distance[:, 1] > 0)
