@@ -349,8 +349,7 @@ def range_noise(xyz: np.ndarray, spacing_growth: float) -> float:
     distance, neighbour = tree.query(directions, k=3, workers=-1)
     first, second = neighbour[:, 1], neighbour[:, 2]
     facing = np.einsum("ij,ij->i", directions[first] - directions, directions[second] - directions)
-    along = (facing < -_NOISE_IN_LINE * distance[:, 1] * distance[:, 2]) & (distance[:, 1] > 0)
-    along &= distance[:, 2] <= 1.5 * spacing_growth
+    along = (facing < -_NOISE_IN_LINE * distance[:, 1] * distance[:, 2]) & (distance[:, 2] <= 1.5 * spacing_growth)
     if along.sum() < _NOISE_NEIGHBOURS:
         return 0.0
     near, far = distance[along, 1], distance[along, 2]
