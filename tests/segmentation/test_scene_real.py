@@ -138,12 +138,17 @@ def test_a_sweep_in_a_vehicles_frame_is_judged_from_its_sensor():
     # The origin on the road under the sensor, as Waymo's and Argoverse 2's points are given: the sweep is moved
     # to its top ring's apex, and says so. Judged from the road it found 4 of the 7 objects with 14 false segments.
     points, truth = kitti_sweep()
-    expected = evaluate(segment_scene(points, "z"), truth, 13)
+    labels, sensor_frame = segment_scene(points, "z", return_settings=True)
+    expected = evaluate(labels, truth, 13)
     with pytest.warns(UserWarning, match=r"origin lies on its ground.*taken to be 2\.\d\d m above it"):
-        labels = segment_scene(points + np.float32([0.0, 0.0, 1.73]), "z")
+        labels, settings = segment_scene(points + np.float32([0.0, 0.0, 1.73]), "z", return_settings=True)
     vehicle_frame = evaluate(labels, truth, 13)
     assert vehicle_frame["found_050"] == expected["found_050"] == 6
     assert vehicle_frame["false"] <= expected["false"] + 1, (vehicle_frame, expected)
+    # Its range noise is read from the sensor too: from the road the ground's rings crowd onto the horizon,
+    # and the noise read 0.32 m instead of 7 mm.
+    assert settings.measured.range_noise == pytest.approx(sensor_frame.measured.range_noise, rel=0.1)
+    assert settings.voxel_size == sensor_frame.voxel_size
 
 
 def test_a_sweep_among_buildings_in_a_vehicles_frame_keeps_its_vertical():
