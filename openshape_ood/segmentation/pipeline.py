@@ -199,7 +199,11 @@ def _segment(
             f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
         )
 
-    settings, tiled, centroids, counts, voxel_of_point, colours, geometry = _voxelised(xyz, points, settings)
+    settings, tiled, centroids, counts, voxel_of_point, colours = _voxelised(xyz, points, settings)
+    # The voxels' normals are fitted here only where the support is searched for before a street's steps,
+    # which may voxelise a sweep again; else on the voxels segmented (_segment_voxels), once.
+    support_searched = up is None or (measured.camera_frame and settings.ground == "planes")
+    geometry = normals(centroids) if support_searched and not tiled else None
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
         warnings.warn(
@@ -251,7 +255,8 @@ def _segment(
             measured = replace(measured, range_noise=range_noise(xyz, measured.spacing_growth))
             chosen = with_up(choose_settings(measured, up_axis, axis, given), up)
             if chosen.voxel_size > settings.voxel_size:
-                settings, tiled, centroids, counts, voxel_of_point, colours, geometry = _voxelised(xyz, points, chosen)
+                settings, tiled, centroids, counts, voxel_of_point, colours = _voxelised(xyz, points, chosen)
+                geometry = None
             else:
                 settings = replace(settings, measured=measured)
     rows = None
@@ -278,7 +283,7 @@ def _segment(
 def _voxelised(xyz: np.ndarray, points: np.ndarray, settings: SegmentationSettings) -> tuple:
     """The scan's voxels at ``settings.voxel_size``, made coarser where they would be more than the time
     allows (or finer than the floor indoors): ``(settings as used, whether the scan is segmented in tiles,
-    centroids, point counts, each point's voxel, the voxels' colours, their normals; None when tiled)``."""
+    centroids, point counts, each point's voxel, the voxels' colours)``."""
     # The count of voxels at the chosen size decides tiles and coarser voxels; counted alone, so that the scan
     # is voxelised once, at the size it sets.
     keys = voxel_keys(xyz, settings.voxel_size, _GRID_PHASE)
@@ -290,7 +295,7 @@ def _voxelised(xyz: np.ndarray, points: np.ndarray, settings: SegmentationSettin
     settings = with_reconstruction_band(settings)
     centroids, counts, voxel_of_point = voxelize(xyz, keys)
     colours = voxel_colours(points, voxel_of_point, len(centroids))
-    return settings, tiled, centroids, counts, voxel_of_point, colours, None if tiled else normals(centroids)
+    return settings, tiled, centroids, counts, voxel_of_point, colours
 
 
 def _off_sensor(height: float | None) -> str:
