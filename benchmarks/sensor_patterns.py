@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks.scenes import constants_set, evaluate
+from benchmarks.scenes import checked_constants, constants_set, evaluate
 from openshape_ood.segmentation import segment_scene
 
 #: Each sensor's rows (elevations in degrees) and its step along them (degrees): an HDL-64E's two blocks as
@@ -127,20 +127,24 @@ def main(argv: list[str] | None = None) -> None:
                         help="run with constants of openshape_ood.segmentation set to other values, e.g. "
                              "settings._NOISE_VOXELS=0")  # fmt: skip
     args = parser.parse_args(argv)
+    # Checked before anything runs, so that only a bad argument is reported as one.
     try:
-        with constants_set(args.set) as constants:
-            print(f"{' '.join(f'{k}={v}' for k, v in constants.items()) or 'defaults'}; seeds {args.seeds}")
-            print(f"{'pattern':10s} {'noise':>6s}  found (false segments)  voxels (m)  range noise read (m)")
-            for pattern in args.patterns:
-                for noise in args.noise:
-                    runs = [segmented(pattern, noise, seed) for seed in args.seeds]
-                    voxels = sorted({run["voxel"] for run in runs})
-                    read = [run["range_noise"] for run in runs]
-                    print(f"{pattern:10s} {noise:6.3f}  {sum(r['found'] for r in runs)} of "
-                          f"{sum(r['counted'] for r in runs)} ({sum(r['false'] for r in runs)})"
-                          f"  {'-'.join(f'{v:g}' for v in voxels)}  {min(read):.4f}-{max(read):.4f}")  # fmt: skip
+        checked_constants(args.set)
     except ValueError as error:
         parser.error(str(error))
+    if any(seed < 0 for seed in args.seeds):
+        parser.error(f"--seeds must be 0 or more, got {args.seeds}")
+    with constants_set(args.set) as constants:
+        print(f"{' '.join(f'{k}={v}' for k, v in constants.items()) or 'defaults'}; seeds {args.seeds}")
+        print(f"{'pattern':10s} {'noise':>6s}  found (false segments)  voxels (m)  range noise read (m)")
+        for pattern in args.patterns:
+            for noise in args.noise:
+                runs = [segmented(pattern, noise, seed) for seed in args.seeds]
+                voxels = sorted({run["voxel"] for run in runs})
+                read = [run["range_noise"] for run in runs]
+                print(f"{pattern:10s} {noise:6.3f}  {sum(r['found'] for r in runs)} of "
+                      f"{sum(r['counted'] for r in runs)} ({sum(r['false'] for r in runs)})"
+                      f"  {'-'.join(f'{v:g}' for v in voxels)}  {min(read):.4f}-{max(read):.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":
