@@ -5,7 +5,8 @@ estimator form) and the settings it chooses.
 :mod:`.geometry` voxelises it and estimates normals, :mod:`.planes` and :mod:`.ground` remove
 the support (table tops, floors, walls; the ground of a street), :mod:`.clustering` groups the
 rest and keeps what can be an object, :mod:`.convexity` splits touching objects at concave edges,
-:mod:`.visibility` drops what a street sensor did not see whole.
+:mod:`.visibility` drops what a street sensor did not see whole, and :mod:`.finer` cuts the objects on a table
+seen with the room round it at the frame's own spacing.
 """
 
 from .._lazy import lazy_exports

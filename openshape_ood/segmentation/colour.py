@@ -54,12 +54,17 @@ _RESOLUTION = 1 / 255
 INSIDE = 0.5
 
 
-def voxel_colours(points: np.ndarray, voxel_of_point: np.ndarray, voxels: int) -> np.ndarray | None:
-    """Mean colour ``(M, 3)`` of each voxel, from columns 3-5 of ``points`` (RGB in [0, 1] or [0, 255]);
+def point_colours(points: np.ndarray) -> np.ndarray | None:
+    """Colour ``(N, 3)`` in [0, 1] of each point, from columns 3-5 of ``points`` (RGB in [0, 1] or [0, 255]);
     ``None`` when the scan has no colour (fewer than six columns, or values that are not colours)."""
     if points.ndim != 2 or points.shape[1] < 6:
         return None
-    rgb = rgb_to_unit(np.asarray(points[:, 3:6], dtype=np.float64))
+    return rgb_to_unit(np.asarray(points[:, 3:6], dtype=np.float64))
+
+
+def voxel_colours(points: np.ndarray, voxel_of_point: np.ndarray, voxels: int) -> np.ndarray | None:
+    """Mean colour ``(M, 3)`` of each voxel (:func:`point_colours`), ``None`` when the scan has no colour."""
+    rgb = point_colours(points)
     if rgb is None:
         return None
     counts = np.bincount(voxel_of_point, minlength=voxels)

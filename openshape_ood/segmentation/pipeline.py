@@ -15,9 +15,10 @@ from ..config import UP_AXES
 from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects, flat_variation
-from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
+from .colour import add_objects_in_planes, objects_in_planes, point_colours, voxel_colours
 from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
+from .finer import RaisedSupport, finer_voxel, split_by_finer
 from .geometry import (
     column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize,
 )
@@ -140,6 +141,14 @@ def segment_scene(
     7. On a street sweep in its sensor's frame, objects whose top the sensor did not see are
        background (:mod:`openshape_ood.segmentation.visibility`): the base of a facade, a trunk
        under its crown, anything cut off by the top of the view or hidden under something nearer.
+    8. A camera's frame whose support is raised off the floor (a table top with the room round it:
+       :meth:`.planes.Planes.raised_support`) and whose voxel the indoor floor
+       (:func:`.settings.voxel_floor`, a five-hundredth of its diagonal) made coarser than its own two
+       spacings is segmented again at those, and an object standing within the support's outline that
+       the second segmentation parts into large pieces lying within it (of other colours, where the
+       scan has colour) is replaced by them
+       (:mod:`openshape_ood.segmentation.finer`): touching objects on a table, merged at the room's
+       voxel. A room's furniture, on the floor, is not cut that finely.
 
     Objects are numbered by decreasing point count.
 
@@ -183,10 +192,12 @@ segment_scene.__signature__ = inspect.signature(segment_scene).replace(  # the s
 
 
 def _segment(
-    xyz: np.ndarray, points: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float
+    xyz: np.ndarray, points: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float,
+    second: bool = False,
 ) -> tuple[np.ndarray, SegmentationSettings]:
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
-    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening."""
+    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``second``: the
+    second segmentation of a scan (:mod:`.finer`), which leaves the warnings to the first."""
     axis = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
     up = axis
     measured = measure_scan(xyz, seed, up_axis)
@@ -199,6 +210,7 @@ def _segment(
             f"{measured.spacing:.3g} m apart: are the coordinates in metres? Scale them, or pass the sizes)"
         )
 
+    chosen = settings  # before the voxel floor: the frame's own spacing
     settings, tiled, centroids, counts, voxel_of_point, colours = _voxelised(xyz, points, settings)
     # The voxels' normals are fitted here only where the support is searched for before a street's steps,
     # which may voxelise a sweep again; else on the voxels segmented (_segment_voxels), once.
@@ -271,13 +283,24 @@ def _segment(
         settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, rows if street_sweep else None,
         Counter(), up_axis is not None, upright,
     )
+    raised = None
     if tiled:
         objects = _segment_tiles(centroids, counts, context, colours)
     else:
-        objects = _segment_voxels(centroids, counts, context, geometry, colours)
-    if not (objects >= 0).any() and context.dropped["clusters"]:
+        objects, raised = _segment_voxels(centroids, counts, context, geometry, colours)
+    if not (objects >= 0).any() and context.dropped["clusters"] and not second:
         warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
-    return objects[voxel_of_point], settings
+    labels = objects[voxel_of_point]
+    fine = None if raised is None else finer_voxel(chosen, settings, xyz)
+    if fine is not None and (labels >= 0).any():
+        # A table top with the room round it: its objects cut at their own spacing (.finer). Given its voxel,
+        # the second pass is not refined again.
+        finer_labels, _ = _segment(xyz, points, up_axis, {**given, "voxel_size": fine}, seed, spacing, second=True)
+        labels = split_by_finer(
+            labels, finer_labels, xyz, settings.voxel_size, raised, settings.cluster_distance, point_colours(points)
+        )
+        settings = replace(settings, finer_voxel_size=fine)
+    return labels, settings
 
 
 def _voxelised(xyz: np.ndarray, points: np.ndarray, settings: SegmentationSettings) -> tuple:
@@ -372,10 +395,11 @@ def _support_normal(
 def _segment_voxels(
     centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None,
     colours: np.ndarray | None = None,
-):
-    """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count:
-    steps 2 to 7 of :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`;
-    ``colours``: their mean colours, ``None`` for a scan without colour)."""
+) -> tuple[np.ndarray, RaisedSupport | None]:
+    """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count: steps 2 to 7 of
+    :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`; ``colours``: their mean
+    colours, ``None`` for a scan without colour); and the support where it is raised off the floor (a table's
+    top: :meth:`.planes.Planes.raised_support`), else ``None``."""
     settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
     voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
     # A depth camera's noise grows with range across the surfaces facing it (a LiDAR's range noise hardly
@@ -439,6 +463,7 @@ def _segment_voxels(
             objects, centroids, voxel_normals, settings.voxel_size, part_voxels, context.viewpoint, normal_noise,
             normal_radius, up,
         )
+    raised = None if up is None else planes.raised_support(up)
     if up is not None:
         planes.give_tops(objects, up, settings.cluster_distance, settings.max_size)
         if settings.ground == "planes":  # indoors: a lamp on a night stand, a television on a desk
@@ -485,7 +510,9 @@ def _segment_voxels(
         objects[np.isin(objects, unseen)] = -1
         kept = objects >= 0
         objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
-    return objects
+    if raised is None:
+        return objects, None
+    return objects, RaisedSupport(up, raised, centroids[planes.found[0].voxels] @ plane_basis(up).T)
 
 
 def _count_dropped(dropped: Counter, clusters: int, filtered, settings: SegmentationSettings, scatter: bool) -> None:
@@ -561,7 +588,7 @@ def _segment_tiles(
     side = max(2 * margin, math.sqrt(scan_settings.MAX_VOXELS * footprint / len(centroids)))
     tile = np.floor(across / side).astype(np.int64)
     if (tile == tile[0]).all():
-        return _segment_voxels(centroids, counts, context, None, colours)
+        return _segment_voxels(centroids, counts, context, None, colours)[0]
     objects = np.full(len(centroids), -1, dtype=np.int64)
     found = 0
     # The tiles in row order, as np.unique(tile, axis=0) lists them, from one integer per tile: unique over
@@ -574,7 +601,7 @@ def _segment_tiles(
         members = np.flatnonzero(((across >= low) & (across < low + side + 2 * margin)).all(axis=1))
         local = _segment_voxels(
             centroids[members], counts[members], context, None, None if colours is None else colours[members]
-        )
+        )[0]
         kept = local >= 0
         if not kept.any():
             continue

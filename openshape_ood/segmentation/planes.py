@@ -521,9 +521,8 @@ class Planes:
         for plane in self.found if top else self.found[1:]:
             if not self._horizontal(plane.normal, up) or len(plane.voxels) == 0:
                 continue
-            level = float(np.median(heights[plane.voxels]))
-            above, below = heights > level + self.band, heights < level - self.band
-            if min(above.mean(), below.mean()) <= BOUNDING_SHARE:  # a ceiling, or a floor below the support
+            level, above, below = self._level_shares(plane, heights)
+            if min(above, below) <= BOUNDING_SHARE:  # a ceiling, or a floor below the support
                 continue
             patch, count = self._patches(self._in_plane(plane.voxels, plane.normal))
             for number in range(1, count + 1):
@@ -553,6 +552,26 @@ class Planes:
                 if np.ptp(self.centroids[joined], axis=0).max() + self.voxel_size > max_size:
                     continue
                 objects[joined] = holding[0] if holding else objects.max() + 1
+
+    def raised_support(self, up: np.ndarray) -> float | None:
+        """The lowest height along ``up`` (pointing from the support to the scan standing on it) at which a point
+        stands on the support, where the support is raised off the floor (a table's top, a bed's): its level less
+        the band of two plane distances round it, where more than :data:`BOUNDING_SHARE` of the scan's voxels
+        lie below that (as :meth:`give_tops` tells a floor); else ``None``.
+
+        Seen from a camera above a table, the floor under the table is hidden by it; the floor, the legs and the
+        room seen beside and beyond it lie below its level (more than half of the voxels of the mOSD table tops
+        with the room round them); the room's floor has nothing under it."""
+        if not self.has_support or len(self.found[0].voxels) == 0:
+            return None
+        level, _, below = self._level_shares(self.found[0], self.centroids @ up)
+        return level - self.band if below > BOUNDING_SHARE else None
+
+    def _level_shares(self, plane: Plane, heights: np.ndarray) -> tuple[float, float, float]:
+        """The level of a horizontal ``plane`` along up (its voxels' median ``heights``), and the shares of the
+        scan's voxels more than the band above it and below it."""
+        level = float(np.median(heights[plane.voxels]))
+        return level, float((heights > level + self.band).mean()), float((heights < level - self.band).mean())
 
     def _sides_under(
         self, objects: np.ndarray, lying: list, outline: np.ndarray, contact: np.ndarray, heights: np.ndarray,

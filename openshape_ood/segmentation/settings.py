@@ -240,6 +240,9 @@ class SegmentationSettings:
     occlusion: bool
     measured: ScanMeasures
     source: dict
+    #: The voxel (m) of the second segmentation that split the objects on a raised support (:mod:`.finer`), or
+    #: ``None`` where there was none.
+    finer_voxel_size: float | None = None
 
     @property
     def normal_cos(self) -> float:
@@ -545,11 +548,8 @@ def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationS
     or the voxel size was given."""
     if settings.source["voxel_size"] == "given":
         return None
-    voxel = settings.voxel_size
-    if voxels > MAX_VOXELS:
-        voxel = _round(voxel * min(_MAX_COARSENING, math.sqrt(voxels / MAX_VOXELS)) * 1.05)
     # The floor is a least size, not a start for the coarsening: a scan coarsened for speed past it keeps that.
-    voxel = max(voxel, voxel_floor(settings))
+    voxel = max(fast_voxel(settings, voxels), voxel_floor(settings))
     if voxel <= settings.voxel_size:
         return None
     factor = voxel / settings.voxel_size
@@ -558,6 +558,15 @@ def coarser_voxels(settings: SegmentationSettings, voxels: int) -> SegmentationS
         if settings.source[name] == "chosen":
             scaled[name] = max(getattr(settings, name), getattr(settings, name) * factor)
     return replace(settings, **scaled)
+
+
+def fast_voxel(settings: SegmentationSettings, voxels: int) -> float:
+    """The voxel (m) at which a scan of ``voxels`` voxels of ``settings.voxel_size`` has at most :data:`MAX_VOXELS`
+    (a surface's voxel count falls with the square of their size), at most :data:`_MAX_COARSENING` times
+    coarser: ``settings.voxel_size`` where it has no more."""
+    if voxels <= MAX_VOXELS:
+        return settings.voxel_size
+    return _round(settings.voxel_size * min(_MAX_COARSENING, math.sqrt(voxels / MAX_VOXELS)) * 1.05)
 
 
 def voxel_floor(settings: SegmentationSettings) -> float:

@@ -1,5 +1,6 @@
 """Small synthetic camera frames rendered by ray casting: a camera at the origin looks along +z (y down,
-as in an RGB-D frame) at a table top before a wall, with boxes standing on it and poles."""
+as in an RGB-D frame) at a table top before a wall, with boxes standing on it and poles; or at a table
+standing in a room, the floor seen beside it."""
 
 from __future__ import annotations
 
@@ -23,18 +24,25 @@ def standing_pole(centre_x, centre_z, radius, height, colour):
     return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
 
 
-def render_table_frame(things, seed=0, step=STEP, along_rays=False, rows=(-0.12, 0.2)):
+def render_table_frame(things, seed=0, step=STEP, along_rays=False, rows=(-0.12, 0.2), room=None):
     """Points ``(N, 6)`` (xyz, rgb) seen from the origin, one per ray ``step`` radians apart, and the index of
-    the thing each point lies on (-1: the table or the wall). The depth noise moves each point off its ray, or
-    with ``along_rays`` only along it, as a depth camera's does: its points stay on its pixels' rays. ``rows``:
-    y / z of the highest and the lowest rays (by default the boxes are cut off above the table)."""
-    u, v = np.meshgrid(np.arange(-0.45, 0.45, step), np.arange(*rows, step))
+    the thing each point lies on (-1: the table, the floor or the wall). The depth noise moves each point off
+    its ray, or with ``along_rays`` only along it, as a depth camera's does: its points stay on its pixels' rays.
+    ``rows``: y / z of the highest and the lowest rays (by default the boxes are cut off above the table).
+    ``room``: ``(columns, half_width, far, floor_y, wall_z)``, a table ``2 half_width`` wide ending ``far`` from
+    the camera in a room whose floor lies ``floor_y`` below it and whose wall stands ``wall_z`` before it, seen
+    by rays from x / z = ``-columns`` to ``columns``; by default a table 1.2 m wide reaching the wall at
+    :data:`WALL_Z`, seen from -0.45 to 0.45."""
+    columns, half_width, far, floor_y, wall_z = (0.45, 0.6, WALL_Z, None, WALL_Z) if room is None else room
+    u, v = np.meshgrid(np.arange(-columns, columns, step), np.arange(*rows, step))
     rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     hit = np.where(rays[:, 1] > 0, TABLE_Y / np.maximum(rays[:, 1], 1e-9), np.inf)
     table_hit = rays * hit[:, None]
-    hit[(np.abs(table_hit[:, 0]) > 0.6) | (table_hit[:, 2] > WALL_Z)] = np.inf  # the table's edges
-    hit = np.minimum(hit, WALL_Z / rays[:, 2])  # the wall behind it
+    hit[(np.abs(table_hit[:, 0]) > half_width) | (table_hit[:, 2] > far)] = np.inf  # the table's edges
+    if floor_y is not None:
+        hit = np.minimum(hit, np.where(rays[:, 1] > 0, floor_y / np.maximum(rays[:, 1], 1e-9), np.inf))
+    hit = np.minimum(hit, wall_z / rays[:, 2])  # the wall behind it
     owner = np.full(len(rays), -1)
     for index, thing in enumerate(things):
         if thing[0] == "box":

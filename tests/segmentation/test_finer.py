@@ -1,0 +1,125 @@
+"""Objects on a raised support split where a segmentation at the frame's own spacing parts them
+(segmentation.finer): a table top seen with the room round it, whose voxel the room sets."""
+
+import numpy as np
+import pytest
+
+from openshape_ood.segmentation import finer, segment_scene
+from openshape_ood.segmentation.finer import RaisedSupport, split_by_finer
+
+from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
+from ..helpers.scenes import best_iou
+
+# Two boxes 16 cm wide, 14 mm apart, on a table 1 m wide ending 1.4 m from the camera, the floor 1 m below the
+# camera (0.75 m below the table) and a wall 2.5 m away: the frame's diagonal gives it a voxel of 8.1 mm, whose
+# cluster distance (two voxels) bridges the gap; its own spacing, 2.9 mm, gives 5.8 mm, which does not.
+BOXES = [standing_box(-0.087, 0.8, 0.08, 0.08, 0.15, RED), standing_box(0.087, 0.8, 0.08, 0.08, 0.15, BLUE)]
+ROWS = (-0.3, 0.6)
+TABLE_IN_ROOM = (0.6, 0.5, 1.4, 1.0, 2.5)
+TABLE_TO_WALL = (0.6, 5.0, 2.5, None, 2.5)  # the same boxes on a floor reaching the wall: nothing below it
+
+
+def _frame(room):
+    return render_table_frame(BOXES, step=0.003, rows=ROWS, room=room)
+
+
+def _apart(labels, owner) -> bool:
+    """Whether each box has a segment of its own (IoU > 0.9): two segments, since those overlap each box most."""
+    return all(best_iou(labels, owner == thing) > 0.9 for thing in (0, 1))
+
+
+def test_touching_boxes_on_a_table_with_the_room_round_it_are_cut_at_the_frames_own_spacing(monkeypatch):
+    points, owner = _frame(TABLE_IN_ROOM)
+    labels, settings = segment_scene(points, None, return_settings=True)
+    assert settings.measured.camera_frame and settings.voxel_size == 0.0081
+    assert settings.finer_voxel_size == 0.0058  # two spacings of 2.9 mm
+    assert _apart(labels, owner)
+    monkeypatch.setattr(finer, "FINER", float("inf"))  # no second segmentation: the boxes are one object
+    merged, settings = segment_scene(points, None, return_settings=True)
+    assert settings.finer_voxel_size is None
+    assert not _apart(merged, owner) and best_iou(merged, owner >= 0) > 0.9
+
+
+def test_on_a_floor_or_at_a_given_voxel_the_frame_is_segmented_once():
+    # The boxes on a floor: nothing lies below the support, as in a room's frame, whose furniture falls apart at
+    # its own spacing; so it is segmented at the voxel its diagonal sets alone.
+    points, owner = _frame(TABLE_TO_WALL)
+    labels, settings = segment_scene(points, None, return_settings=True)
+    assert settings.finer_voxel_size is None and best_iou(labels, owner >= 0) > 0.9
+    # A voxel given is the one used.
+    points, owner = _frame(TABLE_IN_ROOM)
+    labels, settings = segment_scene(points, None, voxel_size=0.0081, return_settings=True)
+    assert settings.finer_voxel_size is None and best_iou(labels, owner >= 0) > 0.9
+
+
+UP = np.array([0.0, 0.0, 1.0])  # across it, geometry.plane_basis gives (y, -x)
+# A table top 1 m square round the origin at height 0, what stands on it from 1 cm lower; a reach of 5 mm.
+TABLE = RaisedSupport(UP, -0.01, np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)]))
+ON_SUPPORT = (TABLE, 0.005)
+
+
+def _line(count: int, start: float = 0.0) -> np.ndarray:
+    """``count`` points 1 mm apart along x from ``start``."""
+    return np.stack([start + 0.001 * np.arange(count), np.zeros(count), np.zeros(count)], axis=1)
+
+
+@pytest.mark.parametrize(
+    "finer_labels, expected",
+    [
+        ([0] * 60 + [1] * 40, [0] * 60 + [1] * 40),  # two parts of 60 % and 40 %
+        # parts holding 80 % together; the finer one's background (80-99 mm) joins the part nearest it
+        ([0] * 50 + [1] * 30 + [-1] * 20, [0] * 50 + [1] * 50),
+        ([1] * 40 + [0] * 60, [1] * 40 + [0] * 60),  # the largest part keeps the object's number
+        ([0] * 85 + [1] * 15, [0] * 100),  # a fringe of 15 % is no part
+        ([0] * 50 + [1] * 25 + [-1] * 25, [0] * 100),  # the parts hold 75 %
+    ],
+)
+def test_an_object_is_replaced_by_the_large_pieces_of_the_finer_segmentation_within_it(finer_labels, expected):
+    result = split_by_finer(np.zeros(100, dtype=np.int64), np.array(finer_labels), _line(100), 0.01, *ON_SUPPORT)
+    assert result.tolist() == expected
+
+
+def test_an_object_reaching_below_the_support_or_rising_at_its_rim_is_not_split():
+    parted = np.array([0] * 60 + [1] * 40)
+    labels = np.zeros(100, dtype=np.int64)
+    # Furniture standing by a table on the floor: its lowest points lie below the table's level less its band.
+    xyz = _line(100)
+    xyz[:10, 2] = -0.5
+    assert (split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT) == 0).all()
+    # One stray point below does not hold it: its robust lowest point (1st percentile) is on the support.
+    xyz[1:10, 2] = 0.0
+    assert split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT).tolist() == [0] * 60 + [1] * 40
+    # A sofa's back on its seat, at the seat's rim: the outline's edge 1 mm past the object (across: -x <= 1 mm),
+    # less than the reach.
+    seat = RaisedSupport(UP, -0.01, np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.001), (-0.5, 0.001)]))
+    assert (split_by_finer(labels, parted, _line(100), 0.01, seat, 0.005) == 0).all()
+    assert split_by_finer(labels, parted, _line(100), 0.01, seat, 0.0005).tolist() == [0] * 60 + [1] * 40
+
+
+def test_a_piece_reaching_out_of_the_object_a_sparse_object_and_the_numbering():
+    xyz = np.concatenate([_line(100), _line(60, start=0.2)])
+    labels = np.array([0] * 100 + [-1] * 60)
+    # The second piece holds 40 of the object's points and 20 outside it: two thirds within, not 80 %.
+    reaching = np.array([0] * 60 + [1] * 40 + [1] * 20 + [-1] * 40)
+    assert (split_by_finer(labels, reaching, xyz, 0.01, *ON_SUPPORT)[:100] == 0).all()
+    # Points 1 mm apart: two spacings, 2 mm, times 1.25 are 2.5 mm, more than a voxel of 2.4 mm, less than 2.6 mm.
+    parted = np.array([0] * 60 + [1] * 40 + [-1] * 60)
+    assert (split_by_finer(labels, parted, xyz, 0.0024, *ON_SUPPORT)[:100] == 0).all()
+    assert split_by_finer(labels, parted, xyz, 0.0026, *ON_SUPPORT)[:100].tolist() == [0] * 60 + [1] * 40
+    # Renumbered by decreasing point count: an object of 55 points comes between the parts of 60 and 40.
+    labels[100:155] = 1
+    assert np.bincount(split_by_finer(labels, parted, xyz, 0.0026, *ON_SUPPORT)[:155]).tolist() == [60, 55, 40]
+
+
+@pytest.mark.parametrize("other, split", [((0.2, 0.3, 0.8), True), ((0.64, 0.16, 0.16), False)])
+def test_with_colour_the_parts_must_differ_in_colour_beyond_shading(other, split):
+    # An object of 100 points 1 mm apart, red, its last 40 either blue (another object) or the same red in
+    # shade (four fifths as bright: a fold of one surface), beside 60 grey background points whose noise
+    # (1 % per channel) sets the bound, 4.76 noise levels.
+    rng = np.random.default_rng(0)
+    xyz = np.concatenate([_line(100), _line(60, start=0.2)])
+    rgb = np.array([(0.8, 0.2, 0.2)] * 60 + [other] * 40 + [(0.5, 0.5, 0.5)] * 60) + rng.normal(0, 0.01, (160, 3))
+    labels = np.array([0] * 100 + [-1] * 60)
+    parted = np.array([0] * 60 + [1] * 40 + [-1] * 60)
+    result = split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT, rgb=rgb)
+    assert result[:100].tolist() == ([0] * 60 + [1] * 40 if split else [0] * 100)
