@@ -8,8 +8,9 @@ along them otherwise, and are noisier or less so. Here one street is ray-cast th
 sensor. Gaussian noise is added along each beam, and every return beyond :data:`MAX_RANGE` is dropped. Each
 sweep is segmented with the defaults, up ``z`` given, and a thing counts where the sensor sees at least
 :data:`MIN_POINTS` of its points; found is the count matched at IoU >= 0.5, false the segments whose best IoU
-is below 0.25, as :func:`benchmarks.scenes.evaluate` counts them for the real scans. Boxes are not cars: their faces are flat, as a real car's are not (a face alone is a sheet, as a
-fence is), so the figures compare sensors and settings, not the segmentation with a real street.
+is below 0.25, as :func:`benchmarks.scenes.evaluate` counts them for the real scans. Boxes are not cars: their
+faces are flat, as a real car's are not (a face alone is a sheet, as a fence is), so the figures compare sensors
+and settings, not the segmentation with a real street.
 
     python -m benchmarks.sensor_patterns --noise 0.01 0.02
     python -m benchmarks.sensor_patterns --patterns HDL-64E --set settings._NOISE_VOXELS=0

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .colour import same_surface_difference
-from .geometry import count_voxels, outside_hull, plane_basis, voxel_keys
+from .geometry import by_point_count, count_voxels, outside_hull, plane_basis, voxel_keys
 from .scan_checks import robust_range
 from .settings import SegmentationSettings, fast_voxel
 
@@ -120,13 +120,7 @@ def split_by_finer(
         for rank, part in enumerate(parts[1:]):
             split[members[part_of == part]] = next_id + rank
         next_id += len(parts) - 1
-    kept = split >= 0
-    if kept.any():
-        ids, members = np.unique(split[kept], return_inverse=True)
-        rank = np.empty(len(ids), dtype=np.int64)
-        rank[np.argsort(-np.bincount(members), kind="stable")] = np.arange(len(ids))
-        split[kept] = rank[members]
-    return split
+    return by_point_count(split, np.ones(len(split)))
 
 
 def _same_surface_bound(xyz: np.ndarray, rgb: np.ndarray, background: np.ndarray) -> float | None:

@@ -224,6 +224,20 @@ def sensor_angles(xyz: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.stack([np.arctan2(across[:, 1], across[:, 0]), np.arctan2(xyz @ up, np.linalg.norm(across, axis=1))], axis=1)
 
 
+def by_point_count(objects: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Labels (-1 background) renumbered 0..K-1 by decreasing point count (``counts``: points per labelled
+    element, a voxel's or 1 for a point)."""
+    kept = objects >= 0
+    if kept.any():
+        ids, members = np.unique(objects[kept], return_inverse=True)
+        order = np.argsort(-np.bincount(members, counts[kept]), kind="stable")
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[order] = np.arange(len(ids))
+        objects = objects.copy()
+        objects[kept] = rank[members]
+    return objects
+
+
 def median_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
     """The median of ``values`` in each of ``groups`` groups (of an even count, the mean of the middle two, as
     :func:`numpy.median`), 0 for an empty group: one sort for all groups."""

@@ -20,7 +20,8 @@ from .colour_split import colour_noise, split_colours
 from .convexity import join_radius, object_joins, split_concave
 from .finer import RaisedSupport, finer_voxel, split_by_finer
 from .geometry import (
-    column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys, voxelize,
+    by_point_count, column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys,
+    voxelize,
 )
 from .ground import grid_ground, orient_up, origin_on_ground, sensor_up
 from .occlusion import join_occluded, join_seen_past_edge
@@ -193,14 +194,15 @@ segment_scene.__signature__ = inspect.signature(segment_scene).replace(  # the s
 
 def _segment(
     xyz: np.ndarray, points: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float,
-    second: bool = False,
+    first: ScanMeasures | None = None,
 ) -> tuple[np.ndarray, SegmentationSettings]:
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
-    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``second``: the
-    second segmentation of a scan (:mod:`.finer`), which leaves the warnings to the first."""
+    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``first``: for the
+    second segmentation of a scan (:mod:`.finer`), the first one's measures of it, which also gives the
+    warnings."""
     axis = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
     up = axis
-    measured = measure_scan(xyz, seed, up_axis)
+    measured = measure_scan(xyz, seed, up_axis) if first is None else first
     settings = choose_settings(measured, up_axis, axis, given)
     if settings.min_size >= settings.max_size:
         if settings.source["min_size"] == "chosen":
@@ -288,14 +290,14 @@ def _segment(
         objects = _segment_tiles(centroids, counts, context, colours)
     else:
         objects, raised = _segment_voxels(centroids, counts, context, geometry, colours)
-    if not (objects >= 0).any() and context.dropped["clusters"] and not second:
+    if not (objects >= 0).any() and context.dropped["clusters"] and first is None:
         warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
     labels = objects[voxel_of_point]
     fine = None if raised is None else finer_voxel(chosen, settings, xyz)
     if fine is not None and (labels >= 0).any():
         # A table top with the room round it: its objects cut at their own spacing (.finer). Given its voxel,
         # the second pass is not refined again.
-        finer_labels, _ = _segment(xyz, points, up_axis, {**given, "voxel_size": fine}, seed, spacing, second=True)
+        finer_labels, _ = _segment(xyz, points, up_axis, {**given, "voxel_size": fine}, seed, spacing, chosen.measured)
         labels = split_by_finer(
             labels, finer_labels, xyz, settings.voxel_size, raised, settings.cluster_distance, point_colours(points)
         )
@@ -498,7 +500,7 @@ def _segment_voxels(
         )
         # ... and parts of one object that its own nearer part hides (the seat of a sofa behind its arm).
         joined = join_seen_past_edge(joined, centroids, context.viewpoint, settings.voxel_size, settings.plane_distance)
-        objects = _by_point_count(joined, counts)
+        objects = by_point_count(joined, counts)
     if not (objects >= 0).any() and (clusters >= 0).any():
         found = len(np.unique(clusters[clusters >= 0]))
         _count_dropped(context.dropped, found, filtered, settings, variation is not None)
@@ -612,20 +614,7 @@ def _segment_tiles(
         take = kept & own[np.maximum(local, 0)] & (objects[members] < 0)
         objects[members[take]] = found + local[take]
         found += len(own)
-    return _by_point_count(objects, counts)
-
-
-def _by_point_count(objects: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Voxel labels renumbered 0..K-1 by decreasing point count (``counts``: points per voxel)."""
-    kept = objects >= 0
-    if kept.any():
-        ids, members = np.unique(objects[kept], return_inverse=True)
-        order = np.argsort(-np.bincount(members, counts[kept]), kind="stable")
-        rank = np.empty(len(ids), dtype=np.int64)
-        rank[order] = np.arange(len(ids))
-        objects = objects.copy()
-        objects[kept] = rank[members]
-    return objects
+    return by_point_count(objects, counts)
 
 
 def _part_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
