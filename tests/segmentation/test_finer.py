@@ -54,9 +54,10 @@ def test_on_a_floor_or_at_a_given_voxel_the_frame_is_segmented_once():
 
 def test_the_second_segmentation_counts_a_part_at_the_objects_own_points_per_voxel():
     # A box 8 cm wide (1,813 points) standing against the front of one 15 cm tall (3,645), the room round the
-    # table. At the second segmentation's 5.9 mm the boxes hold about four points per voxel and the far floor and
-    # wall one: counted at the whole frame's median, the small box's part needed 512 voxels (min_points), more
-    # than its 300-odd, and the concave split left the boxes one object (best IoU 0.60 and 0.35).
+    # table. At the second segmentation's 5.9 mm the objects' voxels hold a median of six points and the far floor
+    # and wall one: counted at the whole frame's median, the small box's part needed 512 voxels (min_points), more
+    # than its 348, and the concave split left the boxes one object (best IoU 0.60 and 0.35); at the objects' it
+    # needs 86.
     boxes = [standing_box(0.0, 0.85, 0.08, 0.08, 0.15, RED), standing_box(0.0, 0.73, 0.04, 0.04, 0.08, BLUE)]
     points, owner = render_table_frame(boxes, step=0.003, rows=ROWS, room=TABLE_IN_ROOM)
     assert np.bincount(owner[owner >= 0]).tolist() == [3645, 1813]
