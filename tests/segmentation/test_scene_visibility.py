@@ -280,9 +280,12 @@ def test_a_sweeps_origin_on_its_road_is_told_from_its_sensor(lift, on_ground):
 
 def test_segment_scene_keeps_the_car_of_a_sweep_and_drops_the_trunk_under_its_crown():
     car = ((24.0, -6.0, 0.2), (28.5, -4.2, 1.6))
-    trunk = ((30.0, 2.0, 0.0), (30.4, 2.4, 2.5))
-    crown = ((28.5, 0.7, 3.0), (31.9, 3.7, 5.0))  # half a metre above the trunk: two rings at 30 m
+    # The crown 0.4 m above the trunk, within the rings looked at over its top at 30 m. Until stop 110 it began at
+    # 3 m, above the top ring there (no beam reached it), and only the rule of the view's top dropped the trunk.
+    trunk = ((30.0, 2.0, 0.0), (30.4, 2.4, 2.0))
+    crown = ((28.5, 0.7, 2.4), (31.9, 3.7, 5.0))
     points, hit = sweep([car, trunk, crown], rings=64)
+    assert (hit == 2).sum() > 20  # the top rings meet the crown
     labels, settings = segment_scene(points, "z", return_settings=True)
     assert settings.measured.row_step == pytest.approx(RING_STEP, rel=0.1)
     assert settings.cluster_growth == pytest.approx(settings.measured.row_step)  # rings join into objects
