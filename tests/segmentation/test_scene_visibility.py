@@ -280,8 +280,8 @@ def test_a_sweeps_origin_on_its_road_is_told_from_its_sensor(lift, on_ground):
 
 def test_segment_scene_keeps_the_car_of_a_sweep_and_drops_the_trunk_under_its_crown():
     car = ((24.0, -6.0, 0.2), (28.5, -4.2, 1.6))
-    # The crown 0.4 m above the trunk, within the rings looked at over its top at 30 m. Until stop 110 it began at
-    # 3 m, above the top ring there (no beam reached it), and only the rule of the view's top dropped the trunk.
+    # The crown 0.4 m above the trunk, within the rings looked at over its top at 30 m. Above the top ring (from 3 m
+    # up) no beam would reach it, and the rule of the view's top, not the hidden-top rule, would drop the trunk.
     trunk = ((30.0, 2.0, 0.0), (30.4, 2.4, 2.0))
     crown = ((28.5, 0.7, 2.4), (31.9, 3.7, 5.0))
     points, hit = sweep([car, trunk, crown], rings=64)
