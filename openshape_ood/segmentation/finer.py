@@ -115,9 +115,10 @@ def split_by_finer(
         parts, held = pieces[kept][np.argsort(-counts[kept], kind="stable")], counts[kept].sum()
         if len(parts) < 2 or held < COVERED * len(members):
             continue
-        if rgb is not None and (bound := same_surface()) is not None:
-            if not _differ_in_colour(rgb[members], finer[members], parts, bound):
-                continue
+        if rgb is not None and (bound := same_surface()) is not None and not _differ_in_colour(
+            rgb[members], finer[members], parts, bound
+        ):
+            continue
         in_part = np.isin(finer[members], parts)
         part_of = finer[members].copy()
         if not in_part.all():
