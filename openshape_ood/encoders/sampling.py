@@ -3,14 +3,43 @@
 Farthest point sampling, ball query (OpenShape) and k nearest neighbours (Uni3D), written
 to reproduce the upstream results index for index (dgl's CPU FPS kernel, PointNet++'s
 ``query_ball_point``, the ``pointnet2_ops`` CUDA FPS kernel's skip of points at the
-centre, Uni3D's ``knn_point``) while staying vectorised over the batch.
+centre, Uni3D's ``knn_point``) while staying vectorised over the batch. On a CUDA GPU farthest
+point sampling and the ball query run as Triton kernels (``_kernels``) that pick the same indices.
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
+from types import ModuleType
+
 import torch
 
 __all__ = ["ball_query", "default_chunk_bytes", "farthest_point_sample", "gather_points", "knn_query"]
+
+# Whether CUDA tensors are sampled by the Triton kernels of ``_kernels`` (the same indices, fewer launches
+# and bytes); False after they failed to import or compile here, and in tests that time the torch path.
+use_kernels = True
+
+
+def _kernels_for(device: torch.device) -> ModuleType | None:
+    """The Triton kernels' module for tensors on ``device``, or ``None``: not CUDA, turned off, or no Triton."""
+    global use_kernels
+    if device.type != "cuda" or not use_kernels:
+        return None
+    try:
+        return importlib.import_module("._kernels", __package__)
+    except ImportError as exc:  # a torch built without Triton
+        use_kernels = False
+        warnings.warn(f"Triton is not usable here ({exc}); sampling on the GPU takes the slower torch path", stacklevel=3)
+        return None
+
+
+def _kernel_failed(exc: Exception) -> None:
+    """Turn the kernels off after a failure to compile or launch them, saying so once."""
+    global use_kernels
+    use_kernels = False
+    warnings.warn(f"the Triton sampling kernels failed here ({exc!r}); using the slower torch path", stacklevel=3)
 
 
 def default_chunk_bytes(device: torch.device) -> int:
@@ -56,13 +85,19 @@ def farthest_point_sample(
     # One contiguous row per coordinate, and buffers reused by every step: each step is
     # then a handful of in-place passes over [B, N], with nothing allocated.
     planes = xyz.detach().transpose(1, 2).to(torch.float32).contiguous()  # indices have no gradient
-    squares = torch.empty_like(planes)
-    dist = torch.empty(batch, num_points, dtype=torch.float32, device=device)
-    nearest = torch.full_like(dist, float("inf"))
+    nearest = torch.full((batch, num_points), float("inf"), dtype=torch.float32, device=device)
     if skip_norm_sq is not None:
         # -inf stays the minimum, so argmax never lands on a skipped point (unless all are).
         norm_sq = (planes[:, 0] * planes[:, 0] + planes[:, 1] * planes[:, 1]) + planes[:, 2] * planes[:, 2]
         nearest.masked_fill_(norm_sq.double() <= skip_norm_sq, float("-inf"))
+    kernels = _kernels_for(device)
+    if kernels is not None:
+        try:  # on a copy of nearest, which the kernel overwrites
+            return kernels.farthest_point_sample(planes, nearest.clone(), current, num_samples)
+        except Exception as exc:  # noqa: BLE001 - a compiler missing or failing: the torch path below
+            _kernel_failed(exc)
+    squares = torch.empty_like(planes)
+    dist = torch.empty_like(nearest)
     chosen = [current]
     for _ in range(num_samples - 1):
         centre = planes.gather(2, current.view(batch, 1, 1).expand(batch, 3, 1))
@@ -110,6 +145,15 @@ def ball_query(
     xyz_t = xyz.transpose(1, 2)
     xyz_sq = (xyz**2).sum(-1).unsqueeze(1)
     centre_sq = (centres**2).sum(-1).unsqueeze(-1)
+    kernels = _kernels_for(xyz.device)
+    if kernels is not None:
+        try:
+            return kernels.ball_query(
+                xyz_t.contiguous(), xyz_sq.view(batch, num_points), centres.contiguous(),
+                centre_sq.view(batch, num_centres), radius**2, num_neighbours,
+            )
+        except Exception as exc:  # noqa: BLE001 - a compiler missing or failing: the torch path below
+            _kernel_failed(exc)
     if max_chunk_bytes is None:
         max_chunk_bytes = default_chunk_bytes(xyz.device)
     row_bytes = num_points * 4

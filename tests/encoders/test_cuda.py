@@ -8,18 +8,33 @@ import pytest
 import torch
 
 from openshape_ood import ShapeEncoder
+from openshape_ood.encoders import sampling
 from openshape_ood.encoders.sampling import ball_query, farthest_point_sample, gather_points, knn_query
 from openshape_ood.encoders.uni3d import FPS_SKIP_NORM_SQ
 from openshape_ood.methods.search import exact_search
 
 from ..helpers.parity import PARITY, PARITY_MODELS, assert_upstream_close, parity_config
+from ..helpers.sampling_kernels import mismatches
 from ..helpers.uni3d import CLOUDS, CONFIGS, FIXTURES as UNI3D_FIXTURES, MANIFEST, fixture_config, prepared
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (CI has none)")
 
 
+@pytest.fixture(params=[True, False], ids=["kernels", "torch"])
+def sampling_path(request, monkeypatch):
+    """Sampling by the Triton kernels (the default on a GPU) and by the torch path."""
+    monkeypatch.setattr(sampling, "use_kernels", request.param)
+    return request.param
+
+
+def test_the_sampling_kernels_pick_what_the_torch_path_picks_on_cuda():
+    assert mismatches("cuda", points=10_000, batch=8) == []
+
+
 @pytest.mark.parametrize("key", sorted(PARITY_MODELS))
-def test_openshape_sampling_and_float32_embeddings_equal_upstream_on_cuda(key, parity_manifest, parity_expected):
+def test_openshape_sampling_and_float32_embeddings_equal_upstream_on_cuda(
+    key, parity_manifest, parity_expected, sampling_path
+):
     config = parity_config(parity_manifest, key)
     xyz = torch.from_numpy(parity_expected["input"][:, :3]).transpose(1, 2).contiguous().cuda()
     centres = farthest_point_sample(xyz, config.patches)
@@ -33,7 +48,7 @@ def test_openshape_sampling_and_float32_embeddings_equal_upstream_on_cuda(key, p
 
 
 @pytest.mark.parametrize("key", CONFIGS)
-def test_uni3d_sampling_and_float32_embeddings_equal_upstream_on_cuda(key, uni3d_expected):
+def test_uni3d_sampling_and_float32_embeddings_equal_upstream_on_cuda(key, uni3d_expected, sampling_path):
     spec = MANIFEST["configs"][key]
     encoder = ShapeEncoder.from_checkpoint(UNI3D_FIXTURES / spec["checkpoint"], fixture_config(key), device="cuda",
                                            dtype="float32")  # fmt: skip
