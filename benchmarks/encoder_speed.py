@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import os
 import statistics
 import time
@@ -248,21 +249,26 @@ def _no_grad(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         return module(x)
 
 
+def _milliseconds(value: float) -> str:
+    """Three significant figures, at least one decimal, never an exponent: 0.0321, 1.23, 23.8, 1234.5."""
+    return f"{value:.{max(1, 2 - math.floor(math.log10(value)))}f}" if value > 0 else f"{value:.1f}"
+
+
 COLUMNS = [
     ("model", "model", "{}"),
     ("batch", "batch_size", "{}"),
     ("dtype", "dtype", "{}"),
     ("default", "default", "{}"),
-    ("ms/cloud", "ms_per_cloud", "{:.1f}"),
+    ("ms/cloud", "ms_per_cloud", _milliseconds),
     ("clouds/s", "clouds_per_second", "{:.1f}"),
     ("GFLOP/cloud", "gflop_per_cloud", "{:.2f}"),
     ("GEMM GFLOP/s", "gemm_gflop_per_second", "{:.0f}"),
     ("of GEMM", "fraction_of_gemm", "{:.0%}"),
     ("sampling", "sampling_share", "{:.0%}"),
-    ("upstream fp32 ms/cloud", "upstream_ms_per_cloud", "{:.1f}"),
+    ("upstream fp32 ms/cloud", "upstream_ms_per_cloud", _milliseconds),
     ("speed-up", "speedup_over_upstream", "{:.2f}x"),
     ("min cos to fp32", "min_cosine_to_float32", "{:.6f}"),
-    ("embed ms/cloud", "embed_ms_per_cloud", "{:.1f}"),
+    ("embed ms/cloud", "embed_ms_per_cloud", _milliseconds),
     ("peak GB", "peak_memory_gb", "{:.2f}"),
 ]
 
@@ -272,7 +278,10 @@ def format_table(rows: list[dict]) -> str:
     columns = [c for c in COLUMNS if any(row.get(c[1]) is not None for row in rows)]
     lines = ["| " + " | ".join(title for title, _, _ in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        cells = ["-" if row.get(key) is None else fmt.format(row[key]) for _, key, fmt in columns]
+        cells = [
+            "-" if row.get(key) is None else fmt(row[key]) if callable(fmt) else fmt.format(row[key])
+            for _, key, fmt in columns
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

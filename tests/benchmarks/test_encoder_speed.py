@@ -65,3 +65,10 @@ def test_sampling_timed_is_the_encoders_own(parity_manifest, parity_expected):
     )
     groups = encoder_speed.sampling(config, torch.from_numpy(parity_expected["input"]))
     assert (groups.numpy() == parity_expected["g14_group_index"]).all()
+
+
+def test_times_in_the_table_keep_three_significant_figures_without_an_exponent():
+    """A GPU's 0.03 ms per cloud is not rounded to 0.0, and a CPU's 1,234.5 ms is not written 1.23e+03."""
+    rows = [{"model": "m", "ms_per_cloud": value} for value in (0.0321, 0.13, 23.81, 1234.5)]
+    cells = [line.split("|")[2].strip() for line in encoder_speed.format_table(rows).splitlines()[2:]]
+    assert cells == ["0.0321", "0.130", "23.8", "1234.5"]
