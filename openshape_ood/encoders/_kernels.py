@@ -29,7 +29,7 @@ _POINT_BLOCK = 1024
 def _farthest_point_kernel(planes_ptr, nearest_ptr, start_ptr, out_ptr, num_points, num_samples, BLOCK: tl.constexpr):
     # One program per cloud. ``nearest`` holds each point's squared distance to its nearest chosen
     # centre (-inf: never chosen); each step updates it in place and picks its first maximum.
-    cloud = tl.program_id(0)
+    cloud = tl.program_id(0).to(tl.int64)  # offsets past 2**31 elements in large batches
     planes = planes_ptr + cloud * 3 * num_points
     nearest = nearest_ptr + cloud * num_points
     offsets = tl.arange(0, BLOCK)
@@ -64,7 +64,7 @@ def _ball_query_kernel(
     radius_sq, BLOCK: tl.constexpr, NEIGHBOUR_BLOCK: tl.constexpr,
 ):
     # One program per (cloud, centre): the points are scanned in index order until K lie inside.
-    row = tl.program_id(0)
+    row = tl.program_id(0).to(tl.int64)  # offsets past 2**31 elements in large batches
     cloud = row // num_centres
     cx = tl.load(centres_ptr + row * 3)
     cy = tl.load(centres_ptr + row * 3 + 1)
