@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..io import PointCloud, read_cloud, write_ply
+from ..io import PointCloud, read_cloud, stack_size, write_ply
 from ..config import UP_AXES, check_up_axis
 from ..extras import require
 from ..detectors.base import BaseDetector, check_rule
@@ -86,8 +86,18 @@ def load_scene(
         :func:`~openshape_ood.load_points` returns them (without the points whose
         coordinates are not finite) and their labels ``(N,)`` int64, negative ones -1
         (background); ``labels`` is ``None`` when the file has no label field.
+
+    Raises:
+        ValueError: the file cannot be read, names a missing label field, or holds a stack of
+            clouds (an HDF5 or ``.npy`` ``[n, N, C]`` array) rather than one scan.
     """
     path = Path(path)
+    clouds = stack_size(path)
+    if clouds is not None:  # read_cloud would ask for index=, which a scan has no use for
+        raise ValueError(
+            f"{path} holds a stack of {clouds} clouds, not one scan: score them as shapes (score_novelty, or "
+            f"openshape-ood score {path}), or write the cloud to segment to a file of its own"
+        )
     cloud = read_cloud(path)
     found = None if labels is None else _label_field(path, cloud, None if labels == "auto" else labels)
     values = None if found is None else _given_labels(found, len(cloud.points))

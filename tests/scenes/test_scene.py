@@ -182,6 +182,13 @@ def test_load_scene_without_labels(tmp_path):
         load_scene(tmp_path / "b.npy", labels="instance")
 
 
+def test_a_stack_of_clouds_is_refused_as_a_scan_with_what_to_do_instead(tmp_path):
+    """A scan is one cloud; a stack of shapes (ModelNet-style HDF5 or .npy) is scored, not segmented."""
+    np.save(tmp_path / "stack.npy", np.zeros((4, 100, 3)))
+    with pytest.raises(ValueError, match=r"stack of 4 clouds, not one scan: score them as shapes .*openshape-ood score"):
+        load_scene(tmp_path / "stack.npy")
+
+
 # ------------------------------------------------------------------------------- scoring
 
 
