@@ -42,6 +42,18 @@ def _kernel_failed(exc: Exception) -> None:
     warnings.warn(f"the Triton sampling kernels failed here ({exc!r}); using the slower torch path", stacklevel=3)
 
 
+def _initial_nearest(planes: torch.Tensor, skip_norm_sq: float | None) -> torch.Tensor:
+    """``[B, N]`` float32 squared distances to the nearest chosen centre before any is chosen: +inf, and
+    -inf (never picked: argmax never lands there unless all are) for points within ``skip_norm_sq`` of the
+    origin, their float32 squared norm ``(x*x + y*y) + z*z`` compared in float64."""
+    batch, _, num_points = planes.shape
+    nearest = torch.full((batch, num_points), float("inf"), dtype=torch.float32, device=planes.device)
+    if skip_norm_sq is not None:
+        norm_sq = (planes[:, 0] * planes[:, 0] + planes[:, 1] * planes[:, 1]) + planes[:, 2] * planes[:, 2]
+        nearest.masked_fill_(norm_sq.double() <= skip_norm_sq, float("-inf"))
+    return nearest
+
+
 def default_chunk_bytes(device: torch.device) -> int:
     """Ball-query distance blocks of at most this size: small enough to stay in a CPU's
     cache (measured 2-3x faster than one block), and on a GPU large enough for few
@@ -85,17 +97,14 @@ def farthest_point_sample(
     # One contiguous row per coordinate, and buffers reused by every step: each step is
     # then a handful of in-place passes over [B, N], with nothing allocated.
     planes = xyz.detach().transpose(1, 2).to(torch.float32).contiguous()  # indices have no gradient
-    nearest = torch.full((batch, num_points), float("inf"), dtype=torch.float32, device=device)
-    if skip_norm_sq is not None:
-        # -inf stays the minimum, so argmax never lands on a skipped point (unless all are).
-        norm_sq = (planes[:, 0] * planes[:, 0] + planes[:, 1] * planes[:, 1]) + planes[:, 2] * planes[:, 2]
-        nearest.masked_fill_(norm_sq.double() <= skip_norm_sq, float("-inf"))
+    nearest = _initial_nearest(planes, skip_norm_sq)
     kernels = _kernels_for(device)
     if kernels is not None:
-        try:  # on a copy of nearest, which the kernel overwrites
-            return kernels.farthest_point_sample(planes, nearest.clone(), current, num_samples)
+        try:
+            return kernels.farthest_point_sample(planes, nearest, current, num_samples)
         except Exception as exc:  # noqa: BLE001 - a compiler missing or failing: the torch path below
             _kernel_failed(exc)
+            nearest = _initial_nearest(planes, skip_norm_sq)  # the kernel may have begun on it
     squares = torch.empty_like(planes)
     dist = torch.empty_like(nearest)
     chosen = [current]

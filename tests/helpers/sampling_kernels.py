@@ -52,12 +52,11 @@ def mismatches(device: str, points: int = 2_500, batch: int = 3) -> list[str]:
     ]:
         expected = _torch_path(sampling.farthest_point_sample, cloud, samples, first, skip_norm_sq=skip)
         planes = cloud.transpose(1, 2).contiguous()
-        nearest = torch.full((batch, points), float("inf"), device=device)
-        if skip is not None:
-            norm_sq = (planes[:, 0] * planes[:, 0] + planes[:, 1] * planes[:, 1]) + planes[:, 2] * planes[:, 2]
-            nearest.masked_fill_(norm_sq.double() <= skip, float("-inf"))
         got = kernels.farthest_point_sample(
-            planes, nearest, torch.zeros(batch, dtype=torch.long, device=device) if first is None else first, samples
+            planes,
+            sampling._initial_nearest(planes, skip),
+            torch.zeros(batch, dtype=torch.long, device=device) if first is None else first,
+            samples,
         )
         if not torch.equal(got, expected):
             wrong.append(f"farthest point sample, {name}: {(got != expected).sum().item()} of {got.numel()} differ")
