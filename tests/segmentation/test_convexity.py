@@ -110,6 +110,29 @@ def test_one_creased_join_short_of_a_valley_does_not_link_two_objects(normal_rad
     _assert_split(result, on_floor, split)
 
 
+@pytest.mark.parametrize("grown_share, split", [(convexity.GROWN_CONCAVE_SHARE, True), (1.01, False)])
+def test_two_rows_of_smeared_normals_do_not_hold_a_valley_together(grown_share, split, monkeypatch):
+    # The valley of _valley(40) with the normals of the rising plate's first column turned only 20 degrees, the
+    # bisector, in rows 9 and 10 (where a normal fitted across both faces lies). Those two voxels have no
+    # concave join (20 degrees is within the smooth angle, 20.6), and the floor's edge voxels of rows 9 and 10
+    # one each of eight (to the rising edge voxel of row 8 or 11, turned 40): neither is a valley voxel, and
+    # their path joins the plates, which the valley alone leaves one object. Grown by one concave join, the
+    # valley takes the two floor voxels; the rising voxels of rows 9 and 10 then reach nothing of the floor
+    # (1.88 voxels from its second column, beyond the 1.8 of a join), and the boundary drawn between the parts
+    # crosses 60 joins, 50 of them concave (0.83, a majority). The two floor voxels go with the rising plate,
+    # whose smeared voxels lie 0.94 voxels from them, nearer than the floor's second column (1 voxel). With no
+    # growth taken (a share above 1), one object.
+    monkeypatch.setattr(convexity, "GROWN_CONCAVE_SHARE", grown_share)
+    centroids, normals, plate = _valley(40.0)
+    smeared = np.flatnonzero(plate == 1)[[9, 10]]  # the rising plate's first column, rows 9 and 10
+    normals[smeared] = [-math.sin(math.radians(20.0)), 0.0, math.cos(math.radians(20.0))]
+    objects = np.zeros(len(centroids), dtype=np.int64)
+    viewpoint = np.array([0.0, 0.05, 1.0])
+    result = split_concave(objects, centroids, normals, VOXEL, part_voxels=10, viewpoint=viewpoint, noise=0.1)
+    floor = plate == 0
+    floor[[9, 10]] = False  # the floor's edge voxels of rows 9 and 10 (its first column: x = -0.5 voxels)
+    _assert_split(result, floor, split)
+
 def test_a_convex_edge_never_splits():
     centroids, normals, _ = _valley(40.0)
     centroids[:, 2] *= -1  # the rising plate falls away: a ridge seen from above
