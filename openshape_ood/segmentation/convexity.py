@@ -165,7 +165,9 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     is larger) turns over the join, and than the object's noise: a few times ``noise`` (the median angle
     by which normals stray on the scan's flat surfaces), or less where the object's own joins that bend
     outwards show less (:func:`_noise_turn`). Voxels with more than :data:`_VALLEY_SHARE` of their joins
-    concave, and concave joins that turn by more than :func:`crease_angle`, separate the parts.
+    concave, and concave joins that turn by more than :func:`crease_angle`, separate the parts; so does the
+    valley grown by one concave join, where most joins across the boundaries it adds are concave
+    (:data:`GROWN_CONCAVE_SHARE`).
     """
     joins = object_joins(objects, centroids, normals, voxel_size, viewpoint, noise, normal_radius, up)
     if joins is None:
