@@ -182,6 +182,8 @@ def split_concave(objects: np.ndarray, centroids: np.ndarray, normals: np.ndarra
     grown = valley.copy()
     grown[first[joins.concave & valley[second]]] = True
     grown[second[joins.concave & valley[first]]] = True
+    if np.array_equal(grown, valley):  # no voxel added: the same parts
+        return split
     return _open_leaks(split, _split_at(objects, joins, centroids, grown, creased, part_voxels), joins)
 
 
