@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks.scenes import (
     DEFAULT_DATA, SIDE_BY_SIDE, copy_stride, in_metres, iou_matrix, kind_of, load_ground_truth_reader, orbit_frames,
-    room_frames, side_by_side, sparser_copy, up_axis_of, with_surroundings,
+    room_frames, side_by_side, sparser_copy, structure_of, up_axis_of, with_background_classes, with_surroundings,
 )
 from benchmarks.turned_objects import TURNS, turned_copies
 from benchmarks.virtual_frames import object_views
@@ -86,16 +86,17 @@ def report(points: np.ndarray, truth: np.ndarray, names: dict, labels: np.ndarra
 View = tuple[str, np.ndarray, np.ndarray, str | None, int, dict]
 
 
-def views(points, truth, up, kind: str, support, names: dict, args) -> list[View]:
+def views(points, truth, up, kind: str, support, names: dict, args, structure: np.ndarray | None = None) -> list[View]:
     """The views of one scan that ``args`` asks for: ``(title, frame, truth, up axis to give, objects' fewest
     points, class names by id)``, view k to be segmented with seed k (and drawn with it). ``support``: the up
-    direction the scan's own segmentation found, which a table-top frame is turned about and stands on."""
+    direction the scan's own segmentation found, which a table-top frame is turned about and stands on;
+    ``structure``: the points of its walls, floors and ceilings, which no frame of furniture looks through."""
     shown: list[View] = []
     if args.frames and kind == "room":
         made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
         shown += [(f"virtual frame {k}", *view, names) for k, view in enumerate(made)]
     if args.object_frames and kind == "room" and up is not None:
-        taken = object_views(points[:, :3], truth, up)
+        taken = object_views(points[:, :3], truth, up, structure)
         made = room_frames(points, truth, up, taken, args.frame_points, 1.0, True)
         shown += [(f"frame of furniture {k}", *view, names) for k, view in enumerate(made)]
     in_camera = table_top_frame(kind, up) and support is not None
@@ -212,7 +213,11 @@ def main(argv: list[str] | None = None) -> None:
             elif support is None:
                 print(f"{name}: its segmentation found no support to turn about or stand on, so it has no views "
                       "of a table top", file=sys.stderr)
-        shown = views(points, truth, up, kind, support, names, args)
+        structure = None
+        if args.object_frames:  # as the benchmark takes them: clear of the walls the reader names
+            coded, background = with_background_classes(reader, name, truth)
+            structure = structure_of(coded, background)
+        shown = views(points, truth, up, kind, support, names, args, structure)
         for k, (title, frame, frame_truth, frame_up, min_points, frame_names) in enumerate(shown):
             if args.views is None or k in args.views:
                 frame_labels = segment_scene(frame, frame_up, seed=k)

@@ -84,8 +84,9 @@ Frames of furniture (``--object-frames``): each room with an up axis is also see
 its pieces of furniture (:func:`benchmarks.virtual_frames.object_views`: objects at least
 :data:`benchmarks.virtual_frames.OBJECT_VIEW_MIN_EXTENT` wide, from
 :data:`benchmarks.virtual_frames.OBJECT_VIEW_DISTANCES` at eye height, at
-:data:`benchmarks.virtual_frames.OBJECT_VIEW_TURNS` headings round it), rendered by the rooms' camera, turned
-upright and given the up axis, and segmented with the defaults (view k with seed k). A Kinect v2 frame of a
+:data:`benchmarks.virtual_frames.OBJECT_VIEW_TURNS` headings round it, where the reader's classes name the
+walls, floors and ceilings only from where none of them blocks the line of sight), rendered by the rooms'
+camera, turned upright and given the up axis, and segmented with the defaults (view k with seed k). A Kinect v2 frame of a
 bedroom is often taken of its bed, which then fills the view, with little of the floor under it. With
 ``--frame-points N`` these frames are also segmented sampled down to N points, as the virtual frames are.
 
@@ -402,6 +403,33 @@ def coded_truth(truth: np.ndarray, semantic: np.ndarray, classes: dict) -> tuple
     return np.where(truth >= 0, truth, -2 - rank), {-2 - k: str(classes[c]) for k, c in enumerate(ids)}
 
 
+def with_background_classes(reader, name: str, truth: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+    """``truth`` coded with the background classes the ``reader``'s ``load_semantic`` gives scan ``name``
+    (:func:`coded_truth`), and their codes' names; as it is, with none, where the reader has no
+    ``load_semantic`` or it raises. One scan's classes are not worth a run: whatever the reader raises (a
+    format its load_semantic does not know, labels that do not match) is said on stderr, and that scan's false
+    segments go unnamed and its frames of furniture unchecked for walls in their way."""
+    if not hasattr(reader, "load_semantic"):
+        return truth, {}
+    try:
+        _, semantic, semantic_classes = reader.load_semantic(name)
+        return coded_truth(truth, np.asarray(semantic), semantic_classes)
+    except Exception as exc:  # noqa: BLE001 - the reader is the data's, not ours
+        print(f"{name}: {exc or type(exc).__name__}; its false segments are reported as 'background'", file=sys.stderr)
+        return truth, {}
+
+
+#: Background classes no camera sees through: a frame of furniture is taken from where none blocks the view.
+STRUCTURE_CLASSES = ("wall", "floor", "ceiling")
+
+
+def structure_of(truth: np.ndarray, background: dict[int, str]) -> np.ndarray | None:
+    """The points of ``truth`` (coded by :func:`coded_truth`, ``background`` its codes' names) of one of
+    :data:`STRUCTURE_CLASSES`; ``None`` where the reader names no such class, so that nothing is checked."""
+    codes = [code for code, name in background.items() if name in STRUCTURE_CLASSES]
+    return np.isin(truth, codes) if codes else None
+
+
 def false_segments_on(labels: np.ndarray, truth: np.ndarray, background: dict[int, str]) -> dict[str, int]:
     """What each false segment (IoU below 0.25 with every object, as :func:`evaluate` counts them) lies on,
     counted by name: ``"object"`` when most of its points belong to objects (a piece of one, or of several),
@@ -701,11 +729,12 @@ def run_object_frames(
     points, truth, up, values: dict, background: dict | None = None, sample: int | None = None
 ) -> list[dict]:
     """:func:`run_frames` on frames taken of each piece of furniture of a room
-    (:func:`benchmarks.virtual_frames.object_views`), turned upright and given ``up`` (with ``sample``, each
-    sampled down to that many points); none without ``up``."""
+    (:func:`benchmarks.virtual_frames.object_views`, their lines of sight clear of the room's structure where
+    ``background`` names it), turned upright and given ``up`` (with ``sample``, each sampled down to that many
+    points); none without ``up``."""
     if up is None:
         return []
-    views = object_views(points[:, :3], truth, up)
+    views = object_views(points[:, :3], truth, up, structure_of(truth, background or {}))
     return run_frames(points, truth, up, views, values, background, sample, upright=True)
 
 
@@ -1108,16 +1137,7 @@ def main(argv: list[str] | None = None) -> None:
             continue
         up, kinds[name] = up_axis_of(info), kind_of(info)
         object_names[name] = ({int(o): str(c) for o, c in names.items()}, copy_stride(truth))
-        background = {}
-        if hasattr(reader, "load_semantic"):  # what false segments lie on, by background class
-            # One scan's classes are not worth the run: whatever the reader raises (a format its
-            # load_semantic does not know, labels that do not match), its false segments go unnamed.
-            try:
-                _, semantic, semantic_classes = reader.load_semantic(name)
-                truth, background = coded_truth(truth, np.asarray(semantic), semantic_classes)
-            except Exception as exc:  # noqa: BLE001 - the reader is the data's, not ours
-                print(f"{name}: {exc or type(exc).__name__}; its false segments are reported as 'background'",
-                      file=sys.stderr)
+        truth, background = with_background_classes(reader, name, truth)
         for index, values in enumerate(candidates):
             results[index][name] = [
                 run_scan(points, truth, up, seed, values, args.min_gt_points, background) for seed in args.seeds

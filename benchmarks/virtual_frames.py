@@ -103,14 +103,23 @@ def camera_views(xyz: np.ndarray, up_axis: str, count: int = 4) -> list[tuple[np
 #: robust extent along either horizontal axis), from these distances (m) to its centre at eye height, at
 #: OBJECT_VIEW_TURNS headings round it; a person steps back until it is in the picture.
 OBJECT_VIEW_MIN_EXTENT, OBJECT_VIEW_DISTANCES, OBJECT_VIEW_TURNS = 1.0, (1.6, 2.2), 8
+#: A person takes such a frame standing in the room: no wall, floor or ceiling lies within SIGHT_CLEARANCE (m)
+#: of the line from the eye to the object's centre, up to SIGHT_TARGET_REACH (m) short of that centre, where an
+#: object against a wall (a window, a wardrobe) meets it. Without the check, the room's box let eyes stand behind
+#: a wall the scan runs on past, or in a wall's plane looking along it.
+SIGHT_CLEARANCE, SIGHT_TARGET_REACH = 0.1, 0.3
 
 
-def object_views(xyz: np.ndarray, truth: np.ndarray, up_axis: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def object_views(
+    xyz: np.ndarray, truth: np.ndarray, up_axis: str, structure: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(eye, target) pairs of frames taken of each object of ``truth`` (ids >= 0) at least
     :data:`OBJECT_VIEW_MIN_EXTENT` wide: the camera at :data:`EYE_HEIGHT` above the floor (the 2nd percentile of
     height), :data:`OBJECT_VIEW_DISTANCES` from the object's centre across ``up_axis`` at each of
     :data:`OBJECT_VIEW_TURNS` headings, looking at that centre at :data:`TARGET_HEIGHT`; only eyes within the
-    room's box (its 3rd-97th percentile across up_axis), as :func:`camera_views` takes it. Objects by id."""
+    room's box (its 3rd-97th percentile across up_axis), as :func:`camera_views` takes it, and with
+    ``structure`` (a mask of the points of walls, floors and ceilings) only eyes with a clear line of sight
+    (:func:`_clear_sight`). Objects by id."""
     up = UP_AXES.index(up_axis)
     across = [axis for axis in range(3) if axis != up]
     floor = np.percentile(xyz[:, up], 2)
@@ -130,8 +139,20 @@ def object_views(xyz: np.ndarray, truth: np.ndarray, up_axis: str) -> list[tuple
                 eye, target = np.zeros(3), np.zeros(3)
                 eye[across], target[across] = place, centre
                 eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
-                views.append((eye, target))
+                if structure is None or _clear_sight(xyz[structure], eye, target):
+                    views.append((eye, target))
     return views
+
+
+def _clear_sight(structure: np.ndarray, eye: np.ndarray, target: np.ndarray) -> bool:
+    """Whether no point of ``structure`` lies within :data:`SIGHT_CLEARANCE` of the segment from ``eye`` towards
+    ``target`` that stops :data:`SIGHT_TARGET_REACH` short of it."""
+    direction = target - eye
+    length = float(np.linalg.norm(direction))
+    reach = max(length - SIGHT_TARGET_REACH, 0.0)
+    along = np.clip((structure - eye) @ (direction / length), 0.0, reach)
+    nearest = eye + along[:, None] * (direction / length)
+    return not (np.linalg.norm(structure - nearest, axis=1) < SIGHT_CLEARANCE).any()
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:

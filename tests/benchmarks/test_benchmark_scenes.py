@@ -527,7 +527,7 @@ def test_the_benchmark_lays_rooms_only_side_by_side(tmp_path, capsys):
 
 def test_the_benchmark_takes_frames_of_the_furniture_of_rooms_only(tmp_path, capsys, monkeypatch):
     view = (np.array([0.0, 1.6, 1.8]), np.array([0.0, 0.4, 0.0]))  # the synthetic room's camera, y up
-    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up: [view, view])
+    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up, structure: [view, view])
     report = _report_on_a_room(tmp_path, "--object-frames")
     [row] = report["scans"]
     assert report["object_frames"] is True and len(row["object_frames"]) == 2
@@ -565,6 +565,26 @@ def test_the_benchmark_cuts_lidar_sweeps_only_to_camera_views(tmp_path, capsys, 
     assert "cut to KITTI's camera's view at 2 headings, all together" in capsys.readouterr().out
     report = _report_on_a_room(tmp_path, "--camera-views")
     assert report["scans"][0]["camera_views"] == [] and "camera_views" not in report["kinds"]["room"]
+
+
+def test_the_benchmark_takes_frames_of_furniture_clear_of_the_walls_the_reader_names(tmp_path, monkeypatch):
+    # The synthetic room's background points named wall (class 1) or floor (class 2) by the half of the room
+    # they lie in, and its objects class 3: the structure object_views gets is the background, and none
+    # where the reader names no wall, floor or ceiling.
+    given = []
+    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up, structure: given.append(structure) or [])
+    readers = {"walls": "{1: 'wall', 2: 'floor', 3: 'chair'}", "none": "{1: 'window', 2: 'rug', 3: 'chair'}"}
+    for place, names in readers.items():
+        (tmp_path / place).mkdir()
+        folder = write_scan_folder(tmp_path / place, {"up_axis": "+y", "kind": "indoor room"})
+        with open(folder / "load_gt.py", "a") as reader:
+            reader.write("def load_semantic(name):\n    points, truth, _ = load(name)\n    return points, "
+                         f"np.where(truth >= 0, 3, np.where(points[:, 0] > 0, 1, 2)), {names}\n")
+        scenes.main(["--data", str(folder), "--out", str(tmp_path / "out.json"), "--seeds", "0", "--no-loso",
+                     "--object-frames"])
+    truth = np.load(tmp_path / "walls" / "truth.npy")
+    np.testing.assert_array_equal(given[0], truth < 0)
+    assert given[0].any() and given[1] is None
 
 
 @pytest.mark.parametrize(
@@ -667,7 +687,7 @@ def test_a_table_top_frame_whose_segmentation_raises_has_no_views_and_the_run_go
 
 def test_the_benchmark_samples_its_frames_of_furniture_down(tmp_path, capsys, monkeypatch):
     view = (np.array([0.0, 1.6, 1.8]), np.array([0.0, 0.4, 0.0]))  # the synthetic room's camera, y up
-    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up: [view])
+    monkeypatch.setattr(scenes, "object_views", lambda xyz, truth, up, structure: [view])
     report = _report_on_a_room(tmp_path, "--object-frames", "--frame-points", "20000")
     [row] = report["scans"]
     [whole], [sampled] = row["object_frames"], row["sampled_object_frames"]

@@ -66,7 +66,7 @@ def test_a_rooms_frames_of_furniture_are_reported_alone_each_with_the_benchmarks
     folder = write_scan_folder(tmp_path, {"up_axis": "+y", "kind": "indoor room"})
     view = (np.array([0.0, 1.6, 1.8]), np.array([0.0, 0.4, 0.0]))
     asked, seeds = [], []
-    monkeypatch.setattr(scene_objects, "object_views", lambda xyz, truth, up: asked.append(up) or [view, view])
+    monkeypatch.setattr(scene_objects, "object_views", lambda xyz, truth, up, structure: asked.append(up) or [view, view])
     monkeypatch.setattr(scene_objects, "segment_scene",
                         lambda frame, up, seed: seeds.append((up, seed)) or np.full(len(frame), -1))  # fmt: skip
     main(["--data", str(folder), "--object-frames", "--frame-points", "5000"])

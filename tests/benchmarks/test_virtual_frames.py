@@ -40,11 +40,9 @@ def test_views_stand_at_eye_height_in_the_corners_looking_at_the_middle():
         frames.camera_views(xyz, "z", 5)
 
 
-def test_object_views_circle_each_wide_object_from_inside_the_room_by_hand():
-    # A floor 6 x 6 m (z 0), a bed-sized block 0.5 x 2 m at x 0.95-1.45 (by a wall), y 2-4, and a box 0.3 m
-    # wide: only the block is 1 m wide. Round its centre (1.2, 3.0) at 1.6 and 2.2 m, the eight headings put
-    # the eye at x = 1.2 + d cos: 1.2 - 1.6 * 0.707 = 0.07 and lower lie outside the room's box (x from
-    # about 0.18), so 5 eyes stand at each distance.
+def _room_with_a_block():
+    """A floor 6 x 6 m (z 0), a bed-sized block 0.5 x 2 m at x 0.95-1.45, y 2-4, and a box 0.3 m wide, with
+    their truth (the floor -1, the block 0, the box 1)."""
     x, y = np.meshgrid(np.arange(0.0, 6.001, 0.05), np.arange(0.0, 6.001, 0.05), indexing="ij")
     floor = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
     bx, by, bz = np.meshgrid(np.arange(0.95, 1.451, 0.05), np.arange(2.0, 4.001, 0.05), [0.25, 0.5], indexing="ij")
@@ -52,6 +50,14 @@ def test_object_views_circle_each_wide_object_from_inside_the_room_by_hand():
     box = block[:20] * [0.0, 0.0, 1.0] + [4.0, 4.0, 0.0] + np.arange(20)[:, None] * [0.015, 0.0, 0.0]
     xyz = np.concatenate([floor, block, box])
     truth = np.concatenate([np.full(len(floor), -1), np.zeros(len(block), dtype=int), np.ones(len(box), dtype=int)])
+    return xyz, truth
+
+
+def test_object_views_circle_each_wide_object_from_inside_the_room_by_hand():
+    # Only the block is 1 m wide. Round its centre (1.2, 3.0) at 1.6 and 2.2 m, the eight headings put the eye
+    # at x = 1.2 + d cos: 1.2 - 1.6 * 0.707 = 0.07 and lower lie outside the room's box (x from about 0.18), so
+    # 5 eyes stand at each distance.
+    xyz, truth = _room_with_a_block()
     views = frames.object_views(xyz, truth, "z")
     assert len(views) == 10
     for eye, target in views:
@@ -60,6 +66,26 @@ def test_object_views_circle_each_wide_object_from_inside_the_room_by_hand():
         assert round(float(np.linalg.norm(eye[:2] - target[:2])), 9) in (1.6, 2.2)
         assert eye[0] > 0.18
     assert frames.object_views(xyz, np.where(truth == 0, -1, truth), "z") == []  # the box alone is too narrow
+
+
+def test_object_views_leave_out_an_eye_behind_a_wall_by_hand():
+    # The room above with a wall across it at y = 1.0 and one at x = 0.9, which the block stands against.
+    # Of the 10 eyes, the one 2.2 m from the block's centre at heading 270 degrees, (1.2, 0.8), stands behind
+    # the wall at y = 1.0: its line of sight to (1.2, 3.0, 0.4) crosses it. The wall at the block's back lies
+    # 0.3 m from the centre, and the lines of sight run away from it: it stops none of them.
+    xyz, truth = _room_with_a_block()
+    a, b = np.meshgrid(np.arange(0.0, 6.001, 0.05), np.arange(0.0, 2.501, 0.05), indexing="ij")
+    across = np.stack([a.ravel(), np.full(a.size, 1.0), b.ravel()], axis=1)
+    behind = np.stack([np.full(a.size, 0.9), a.ravel(), b.ravel()], axis=1)
+    xyz = np.concatenate([xyz, across, behind])
+    truth = np.concatenate([truth, np.full(len(across) + len(behind), -1)])
+    structure = (truth < 0) & ((xyz[:, 2] == 0) | (xyz[:, 1] == 1.0) | (xyz[:, 0] == 0.9))
+    everywhere = frames.object_views(xyz, truth, "z")
+    seen = frames.object_views(xyz, truth, "z", structure)
+    assert len(everywhere) == 10 and len(seen) == 9
+    left_out = [eye for eye, _ in everywhere if not any(np.array_equal(eye, kept) for kept, _ in seen)]
+    assert len(left_out) == 1
+    np.testing.assert_allclose(left_out[0], [1.2, 0.8, 1.6], atol=1e-9)
 
 
 def test_a_frame_sees_the_panel_and_hides_the_wall_behind_it():
@@ -194,3 +220,14 @@ def test_surroundings_fill_the_empty_pixels_with_the_table_end_the_floor_and_a_w
     # Looking straight down on the table there is no wall beyond it to put in.
     with pytest.raises(ValueError, match="straight down"):
         frames.with_surroundings(points, truth, np.array([0.0, 0.0, -1.0]))
+
+
+def test_a_line_of_sight_may_end_at_a_wall_the_object_hangs_on():
+    # A window's centre on a wall (x = 0): the eye 2 m in front sees it; the wall comes within
+    # SIGHT_CLEARANCE of the line only in the last 0.1 m, inside SIGHT_TARGET_REACH. An eye looking along the
+    # wall, 0.05 m from it, does not: the wall lies beside the whole line.
+    a, b = np.meshgrid(np.arange(-3.0, 3.001, 0.05), np.arange(0.0, 2.501, 0.05), indexing="ij")
+    wall = np.stack([np.zeros(a.size), a.ravel(), b.ravel()], axis=1)
+    target = np.array([0.0, 0.0, 1.2])
+    assert frames._clear_sight(wall, np.array([2.0, 0.0, 1.6]), target)
+    assert not frames._clear_sight(wall, np.array([0.05, -2.0, 1.6]), target)
