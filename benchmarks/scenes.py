@@ -86,9 +86,10 @@ its pieces of furniture (:func:`benchmarks.virtual_frames.object_views`: objects
 :data:`benchmarks.virtual_frames.OBJECT_VIEW_DISTANCES` at eye height, at
 :data:`benchmarks.virtual_frames.OBJECT_VIEW_TURNS` headings round it, where the reader's classes name the
 walls, floors and ceilings only from where none of them blocks the line of sight), rendered by the rooms'
-camera, turned upright and given the up axis, and segmented with the defaults (view k with seed k). A Kinect v2 frame of a
-bedroom is often taken of its bed, which then fills the view, with little of the floor under it. With
-``--frame-points N`` these frames are also segmented sampled down to N points, as the virtual frames are.
+camera, turned upright and given the up axis, and segmented with the defaults (view k with seed k). A Kinect
+v2 frame of a bedroom is often taken of its bed, which then fills the view, with little of the floor under
+it. With ``--frame-points N`` these frames are also segmented sampled down to N points, as the virtual frames
+are.
 
 Orbits (``--orbit``): each table-top frame (a scan without an up axis, in its camera's coordinates) is
 also seen from other places (:func:`benchmarks.virtual_frames.orbit_views`): its camera moved round the

@@ -122,6 +122,7 @@ def object_views(
     (:func:`_clear_sight`). Objects by id."""
     up = UP_AXES.index(up_axis)
     across = [axis for axis in range(3) if axis != up]
+    blocking = None if structure is None else xyz[structure]
     floor = np.percentile(xyz[:, up], 2)
     low, high = np.percentile(xyz[:, across], [3, 97], axis=0)
     headings = 2 * np.pi * np.arange(OBJECT_VIEW_TURNS) / OBJECT_VIEW_TURNS
@@ -139,7 +140,7 @@ def object_views(
                 eye, target = np.zeros(3), np.zeros(3)
                 eye[across], target[across] = place, centre
                 eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
-                if structure is None or _clear_sight(xyz[structure], eye, target):
+                if blocking is None or _clear_sight(blocking, eye, target):
                     views.append((eye, target))
     return views
 
