@@ -90,10 +90,11 @@ def views(points, truth, up, kind: str, support, names: dict, args, structure: n
     """The views of one scan that ``args`` asks for: ``(title, frame, truth, up axis to give, objects' fewest
     points, class names by id)``, view k to be segmented with seed k (and drawn with it). ``support``: the up
     direction the scan's own segmentation found, which a table-top frame is turned about and stands on;
-    ``structure``: the points of its walls, floors and ceilings, which no frame of furniture looks through."""
+    ``structure``: the points of its walls, floors and ceilings, which no frame looks through."""
     shown: list[View] = []
     if args.frames and kind == "room":
-        made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright)
+        made = room_frames(points, truth, up, args.frames, args.frame_points, args.frame_scale, args.frames_upright,
+                           structure)
         shown += [(f"virtual frame {k}", *view, names) for k, view in enumerate(made)]
     if args.object_frames and kind == "room" and up is not None:
         taken = object_views(points[:, :3], truth, up, structure)
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{name}: its segmentation found no support to turn about or stand on, so it has no views "
                       "of a table top", file=sys.stderr)
         structure = None
-        if args.object_frames:  # as the benchmark takes them: clear of the walls the reader names
+        if args.frames or args.object_frames:  # as the benchmark takes them: clear of the walls the reader names
             coded, background = with_background_classes(reader, name, truth)
             structure = structure_of(coded, background)
         shown = views(points, truth, up, kind, support, names, args, structure)

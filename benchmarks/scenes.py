@@ -688,6 +688,7 @@ def turned_about_up(points: np.ndarray, up_axis: str, angle: float) -> np.ndarra
 
 def room_frames(
     points, truth, up, views: int | list, sample: int | None = None, scale: float = 1.0, upright: bool = False,
+    structure: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, str | None, int]]:
     """Virtual frames of a room (view k rendered with seed k), ``views`` of them from its corners
     (:func:`benchmarks.virtual_frames.camera_views`) or from each ``(eye, target)`` of a list: each ``(frame,
@@ -700,7 +701,7 @@ def room_frames(
     if not views or up is None:
         return
     camera = room_camera(scale)
-    places = camera_views(points[:, :3], up, views) if isinstance(views, int) else views
+    places = camera_views(points[:, :3], up, views, structure) if isinstance(views, int) else views
     for k, (eye, target) in enumerate(places):
         frame, frame_truth = render_frame(points, truth, eye, target, up, seed=k, camera=camera)
         min_gt_points = round(FRAME_MIN_GT_POINTS * scale**2)
@@ -717,11 +718,13 @@ def run_frames(
     points, truth, up, views: int | list, values: dict, background: dict | None = None, sample: int | None = None,
     scale: float = 1.0, upright: bool = False,
 ) -> list[dict]:
-    """:func:`run_scan` on each of :func:`room_frames` (view k segmented with seed k)."""
+    """:func:`run_scan` on each of :func:`room_frames` (view k segmented with seed k), its corners' cameras
+    stepped inside past the walls ``background`` names."""
+    structure = structure_of(truth, background or {})
     return [
         run_scan(frame, frame_truth, frame_up, k, values, min_gt_points, background)
         for k, (frame, frame_truth, frame_up, min_gt_points) in enumerate(
-            room_frames(points, truth, up, views, sample, scale, upright)
+            room_frames(points, truth, up, views, sample, scale, upright, structure)
         )
     ]
 

@@ -78,10 +78,15 @@ def table_top_camera(spacing: float) -> Camera:
 EYE_HEIGHT, TARGET_HEIGHT, CORNER_INSET = 1.6, 0.4, 0.15
 
 
-def camera_views(xyz: np.ndarray, up_axis: str, count: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
+def camera_views(
+    xyz: np.ndarray, up_axis: str, count: int = 4, structure: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` (at most 4) (eye, target) pairs: from each corner of the room (the 3rd-97th percentile
     box across ``up_axis``, moved :data:`CORNER_INSET` of the way to the middle) at :data:`EYE_HEIGHT`
-    above the floor (the 2nd percentile of height), towards the middle at :data:`TARGET_HEIGHT`."""
+    above the floor (the 2nd percentile of height), towards the middle at :data:`TARGET_HEIGHT`. With
+    ``structure`` (a mask of the points of walls, floors and ceilings), a corner whose sight of the middle a
+    wall blocks (a scan that runs on past it: an alcove, a corridor, the next room) gives an eye stepped
+    inside (:func:`_stepped_inside`), or none where no place on the way sees the middle."""
     if not 1 <= count <= 4:
         raise ValueError(f"count must be 1 to 4 views (one per corner), got {count}")
     up = UP_AXES.index(up_axis) % 3
@@ -89,13 +94,17 @@ def camera_views(xyz: np.ndarray, up_axis: str, count: int = 4) -> list[tuple[np
     floor = np.percentile(xyz[:, up], 2)
     low, high = np.percentile(xyz[:, across], [3, 97], axis=0)
     middle = (low + high) / 2
+    blocking = None if structure is None else xyz[structure]
     views = []
     for corner in ([low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]])[:count]:
         eye, target = np.zeros(3), np.zeros(3)
         eye[across] = np.asarray(corner) + CORNER_INSET * (middle - corner)
         target[across] = middle
         eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
-        views.append((eye, target))
+        if blocking is not None:
+            eye = _stepped_inside(blocking, eye, target, up)
+        if eye is not None:
+            views.append((eye, target))
     return views
 
 
@@ -108,6 +117,9 @@ OBJECT_VIEW_MIN_EXTENT, OBJECT_VIEW_DISTANCES, OBJECT_VIEW_TURNS = 1.0, (1.6, 2.
 #: object against a wall (a window, a wardrobe) meets it. Without the check, the room's box let eyes stand behind
 #: a wall the scan runs on past, or in a wall's plane looking along it.
 SIGHT_CLEARANCE, SIGHT_TARGET_REACH = 0.1, 0.3
+#: A camera whose corner sees the room's middle only through a wall steps towards the middle until it stands
+#: this far (m) past the last wall in its way: a person holding it an arm's length from the wall.
+SIGHT_STEP = 0.5
 
 
 def object_views(
@@ -148,12 +160,35 @@ def object_views(
 def _clear_sight(structure: np.ndarray, eye: np.ndarray, target: np.ndarray) -> bool:
     """Whether no point of ``structure`` lies within :data:`SIGHT_CLEARANCE` of the segment from ``eye`` towards
     ``target`` that stops :data:`SIGHT_TARGET_REACH` short of it."""
+    return len(_in_the_way(structure, eye, target)) == 0
+
+
+def _in_the_way(structure: np.ndarray, eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """How far from ``eye`` (m, along the line to ``target``) each point of ``structure`` within
+    :data:`SIGHT_CLEARANCE` of that line, up to :data:`SIGHT_TARGET_REACH` short of ``target``, lies."""
     direction = target - eye
     length = float(np.linalg.norm(direction))
     reach = max(length - SIGHT_TARGET_REACH, 0.0)
     along = np.clip((structure - eye) @ (direction / length), 0.0, reach)
     nearest = eye + along[:, None] * (direction / length)
-    return not (np.linalg.norm(structure - nearest, axis=1) < SIGHT_CLEARANCE).any()
+    return along[np.linalg.norm(structure - nearest, axis=1) < SIGHT_CLEARANCE]
+
+
+def _stepped_inside(structure: np.ndarray, eye: np.ndarray, target: np.ndarray, up: int) -> np.ndarray | None:
+    """``eye`` moved across axis ``up`` (its height kept) towards ``target`` until :data:`SIGHT_STEP` past the
+    farthest point of ``structure`` in the way of its line of sight, again while another is: ``eye`` itself
+    where none is, ``None`` where the step would bring it within :data:`SIGHT_STEP` of the target."""
+    across = np.ones(3, dtype=bool)
+    across[up] = False
+    while len(blocked := _in_the_way(structure, eye, target)):
+        towards = np.where(across, target - eye, 0.0)
+        remaining = float(np.linalg.norm(towards))
+        # The farthest point in the way, as a distance across up (the line of sight descends to the target).
+        step = float(blocked.max()) * remaining / float(np.linalg.norm(target - eye)) + SIGHT_STEP
+        if step >= remaining - SIGHT_STEP:
+            return None
+        eye = eye + towards * (step / remaining)
+    return eye
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:

@@ -40,6 +40,31 @@ def test_views_stand_at_eye_height_in_the_corners_looking_at_the_middle():
         frames.camera_views(xyz, "z", 5)
 
 
+def test_a_corner_behind_a_wall_steps_inside_past_it_by_hand():
+    # A floor 6 x 6 m and a wall across it at y = 4 m that the scan runs on past. The far corners give eyes at
+    # about (0.58, 5.34) and (5.42, 5.34), whose sight of the middle (3, 3) the wall blocks: each steps along its
+    # diagonal (45 degrees across the wall) to 0.5 m past the farthest wall point in its way, within 0.1 m of
+    # the line, so to y = 4 - 0.5 * 0.707 = 3.65 m or a little nearer (3.58); the eyes at y 0.66 stay.
+    x, y = np.meshgrid(np.arange(0.0, 6.001, 0.05), np.arange(0.0, 6.001, 0.05), indexing="ij")
+    floor = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
+    a, b = np.meshgrid(np.arange(0.0, 6.001, 0.05), np.arange(0.0, 2.501, 0.05), indexing="ij")
+    wall = np.stack([a.ravel(), np.full(a.size, 4.0), b.ravel()], axis=1)
+    xyz = np.concatenate([floor, wall])
+    structure = np.ones(len(xyz), dtype=bool)
+    corners = frames.camera_views(xyz, "z", 4)
+    stepped = frames.camera_views(xyz, "z", 4, structure)
+    assert len(stepped) == 4
+    for (corner, target), (eye, same_target) in zip(corners, stepped):
+        np.testing.assert_array_equal(target, same_target)
+        if corner[1] < 4:
+            np.testing.assert_array_equal(eye, corner)
+            continue
+        assert eye[2] == corner[2] and 3.5 < eye[1] < 4 - 0.5 * np.sqrt(0.5)
+        towards, moved = target[:2] - corner[:2], eye[:2] - corner[:2]
+        assert abs(towards[0] * moved[1] - towards[1] * moved[0]) < 1e-9  # on the way to the middle
+        assert frames._clear_sight(xyz, eye, target) and not frames._clear_sight(xyz, corner, target)
+
+
 def _room_with_a_block():
     """A floor 6 x 6 m (z 0), a bed-sized block 0.5 x 2 m at x 0.95-1.45, y 2-4, and a box 0.3 m wide, with
     their truth (the floor -1, the block 0, the box 1)."""
