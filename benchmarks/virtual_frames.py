@@ -28,6 +28,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from openshape_ood.config import UP_AXES
@@ -112,10 +113,11 @@ def camera_views(
 #: robust extent along either horizontal axis), from these distances (m) to its centre at eye height, at
 #: OBJECT_VIEW_TURNS headings round it; a person steps back until it is in the picture.
 OBJECT_VIEW_MIN_EXTENT, OBJECT_VIEW_DISTANCES, OBJECT_VIEW_TURNS = 1.0, (1.6, 2.2), 8
-#: A person takes such a frame standing in the room: no wall, floor or ceiling lies within SIGHT_CLEARANCE (m)
-#: of the line from the eye to the object's centre, up to SIGHT_TARGET_REACH (m) short of that centre, where an
-#: object against a wall (a window, a wardrobe) meets it. Without the check, the room's box let eyes stand behind
-#: a wall the scan runs on past, or in a wall's plane looking along it.
+#: A person takes such a frame standing in the room: no point of the scan lies within SIGHT_CLEARANCE (m) of
+#: the eye (a camera is inside nothing: a curtain, a lamp), and no wall, floor or ceiling within it of the line
+#: from the eye to the object's centre, up to SIGHT_TARGET_REACH (m) short of that centre, where an object
+#: against a wall (a window, a wardrobe) meets it. Without the check, the room's box let eyes stand behind a
+#: wall the scan runs on past, in a wall's plane looking along it, or in a curtain.
 SIGHT_CLEARANCE, SIGHT_TARGET_REACH = 0.1, 0.3
 #: A camera whose corner sees the room's middle only through a wall steps towards the middle until it stands
 #: this far (m) past the last wall in its way: a person holding it an arm's length from the wall.
@@ -130,11 +132,12 @@ def object_views(
     height), :data:`OBJECT_VIEW_DISTANCES` from the object's centre across ``up_axis`` at each of
     :data:`OBJECT_VIEW_TURNS` headings, looking at that centre at :data:`TARGET_HEIGHT`; only eyes within the
     room's box (its 3rd-97th percentile across up_axis), as :func:`camera_views` takes it, and with
-    ``structure`` (a mask of the points of walls, floors and ceilings) only eyes with a clear line of sight
-    (:func:`_clear_sight`). Objects by id."""
+    ``structure`` (a mask of the points of walls, floors and ceilings) only eyes in free space with a clear
+    line of sight (:func:`_clear_sight`). Objects by id."""
     up = UP_AXES.index(up_axis)
     across = [axis for axis in range(3) if axis != up]
     blocking = None if structure is None else xyz[structure]
+    scan = None if structure is None else cKDTree(xyz)
     floor = np.percentile(xyz[:, up], 2)
     low, high = np.percentile(xyz[:, across], [3, 97], axis=0)
     headings = 2 * np.pi * np.arange(OBJECT_VIEW_TURNS) / OBJECT_VIEW_TURNS
@@ -152,7 +155,7 @@ def object_views(
                 eye, target = np.zeros(3), np.zeros(3)
                 eye[across], target[across] = place, centre
                 eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
-                if blocking is None or _clear_sight(blocking, eye, target):
+                if scan is None or (scan.query(eye)[0] >= SIGHT_CLEARANCE and _clear_sight(blocking, eye, target)):
                     views.append((eye, target))
     return views
 
