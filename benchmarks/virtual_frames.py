@@ -86,8 +86,9 @@ def camera_views(
     box across ``up_axis``, moved :data:`CORNER_INSET` of the way to the middle) at :data:`EYE_HEIGHT`
     above the floor (the 2nd percentile of height), towards the middle at :data:`TARGET_HEIGHT`. With
     ``structure`` (a mask of the points of walls, floors and ceilings), a corner whose sight of the middle a
-    wall blocks (a scan that runs on past it: an alcove, a corridor, the next room) gives an eye stepped
-    inside (:func:`_stepped_inside`), or none where no place on the way sees the middle."""
+    wall blocks (a scan that runs on past it: an alcove, a corridor, the next room), or whose eye stands
+    inside something (a wardrobe in the corner), gives an eye stepped inside (:func:`_stepped_inside`), or none
+    where no place on the way will do."""
     if not 1 <= count <= 4:
         raise ValueError(f"count must be 1 to 4 views (one per corner), got {count}")
     up = UP_AXES.index(up_axis) % 3
@@ -96,6 +97,7 @@ def camera_views(
     low, high = np.percentile(xyz[:, across], [3, 97], axis=0)
     middle = (low + high) / 2
     blocking = None if structure is None else xyz[structure]
+    scan = None if structure is None else cKDTree(xyz)
     views = []
     for corner in ([low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]])[:count]:
         eye, target = np.zeros(3), np.zeros(3)
@@ -103,7 +105,7 @@ def camera_views(
         target[across] = middle
         eye[up], target[up] = floor + EYE_HEIGHT, floor + TARGET_HEIGHT
         if blocking is not None:
-            eye = _stepped_inside(blocking, eye, target, up)
+            eye = _stepped_inside(blocking, scan, eye, target, up)
         if eye is not None:
             views.append((eye, target))
     return views
@@ -177,17 +179,21 @@ def _in_the_way(structure: np.ndarray, eye: np.ndarray, target: np.ndarray) -> n
     return along[np.linalg.norm(structure - nearest, axis=1) < SIGHT_CLEARANCE]
 
 
-def _stepped_inside(structure: np.ndarray, eye: np.ndarray, target: np.ndarray, up: int) -> np.ndarray | None:
+def _stepped_inside(
+    structure: np.ndarray, scan: cKDTree, eye: np.ndarray, target: np.ndarray, up: int
+) -> np.ndarray | None:
     """``eye`` moved across axis ``up`` (its height kept) towards ``target`` until :data:`SIGHT_STEP` past the
-    farthest point of ``structure`` in the way of its line of sight, again while another is: ``eye`` itself
-    where none is, ``None`` where the step would bring it within :data:`SIGHT_STEP` of the target."""
+    farthest point of ``structure`` in the way of its line of sight, or by :data:`SIGHT_STEP` while a point of
+    the ``scan`` lies within :data:`SIGHT_CLEARANCE` of it, again until neither holds: ``eye`` itself where
+    neither does, ``None`` where a step would bring it within :data:`SIGHT_STEP` of the target."""
     across = np.ones(3, dtype=bool)
     across[up] = False
-    while len(blocked := _in_the_way(structure, eye, target)):
+    while len(blocked := _in_the_way(structure, eye, target)) or scan.query(eye)[0] < SIGHT_CLEARANCE:
         towards = np.where(across, target - eye, 0.0)
         remaining = float(np.linalg.norm(towards))
         # The farthest point in the way, as a distance across up (the line of sight descends to the target).
-        step = float(blocked.max()) * remaining / float(np.linalg.norm(target - eye)) + SIGHT_STEP
+        farthest = float(blocked.max()) * remaining / float(np.linalg.norm(target - eye)) if len(blocked) else 0.0
+        step = farthest + SIGHT_STEP
         if step >= remaining - SIGHT_STEP:
             return None
         eye = eye + towards * (step / remaining)

@@ -65,6 +65,22 @@ def test_a_corner_behind_a_wall_steps_inside_past_it_by_hand():
         assert frames._clear_sight(xyz, eye, target) and not frames._clear_sight(xyz, corner, target)
 
 
+def test_a_corner_eye_inside_something_steps_out_by_hand():
+    # The floor above with no wall, and a wardrobe's side (points 5 cm round the eye of the first corner, at
+    # about (0.58, 0.58, 1.6)): that eye steps 0.5 m along its diagonal towards the middle (3, 3), to about
+    # (0.93, 0.93), clear of the wardrobe's points; the other three corners stay.
+    x, y = np.meshgrid(np.arange(0.0, 6.001, 0.05), np.arange(0.0, 6.001, 0.05), indexing="ij")
+    floor = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
+    first = frames.camera_views(floor, "z", 4)[0][0]
+    wardrobe = first + np.array([[0.05, 0.0, 0.0], [0.0, 0.05, 0.0], [-0.05, 0.0, 0.0], [0.0, -0.05, 0.0]])
+    xyz = np.concatenate([floor, wardrobe])
+    corners = frames.camera_views(xyz, "z", 4)
+    stepped = frames.camera_views(xyz, "z", 4, np.arange(len(xyz)) < len(floor))
+    np.testing.assert_allclose(stepped[0][0], corners[0][0] + [0.5 * np.sqrt(0.5), 0.5 * np.sqrt(0.5), 0.0], atol=1e-9)
+    for (corner, _), (eye, _) in zip(corners[1:], stepped[1:]):
+        np.testing.assert_array_equal(eye, corner)
+
+
 def _room_with_a_block():
     """A floor 6 x 6 m (z 0), a bed-sized block 0.5 x 2 m at x 0.95-1.45, y 2-4, and a box 0.3 m wide, with
     their truth (the floor -1, the block 0, the box 1)."""
