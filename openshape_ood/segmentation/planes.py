@@ -507,9 +507,10 @@ class Planes:
         top's span, and the bed's side at its rim (the same frame sampled to 50,000 points, whose support is one
         bed's top: 4.5 % of the voxels within its span under it, 16 % of the scan's). Without an axis, up is
         the support's own normal, and the support may be a wall the camera faces, beyond whose plane a room goes
-        on (an alcove: 7 % of a frame of scene0006 lay behind such a wall, which then took its pictures as what
-        held it up); there it is a top when more of the voxels within its span than :data:`BOUNDING_SHARE`
-        lie under it.
+        on (7 % of a frame of scene0006 lay behind such a wall, which then took its pictures as what held it
+        up; that frame's camera stood behind the wall, past which the bedroom lay, until the benchmark took
+        its frames from where a person stands at stop 114); there it is a top when more of the voxels within
+        its span than :data:`BOUNDING_SHARE` lie under it.
         """
         owners = np.flatnonzero(objects >= 0)
         if not self.has_support or len(owners) == 0:
