@@ -454,10 +454,12 @@ def _segment_voxels(
             None if ranges is None else ranges[rest], settings.max_size, settings.voxel_size,
             cut_oversized=settings.max_height is None,
         )  # fmt: skip
+    planes.add_sheets(objects)  # curtains: objects of their own
     if in_planes is not None:  # lying in a plane, told apart by colour
         add_objects_in_planes(objects, in_planes, centroids, settings.cluster_distance)
         planes.set_apart((in_planes >= 0) & (objects >= 0))
     planes.give_back(objects)
+    planes.drop_folds(objects, settings.cluster_distance)
     planes.drop_flat(objects, settings.cluster_distance, up)
     # The planes are final from here: their normals' noise, and the smallest part an object may have, once. The
     # second segmentation of a raised support (.finer) counts a part at its objects' own points per voxel: at its

@@ -89,6 +89,9 @@ class Planes:
         self.found: list[Plane] = []
         # Planes passed over as faces of objects (not bounding the scan): judged again room by room.
         self.fronts: list[Plane] = []
+        # Upright planes that bound a reconstruction but are folded (curtains): removed from the planes, and each
+        # of their patches an object of its own (add_sheets).
+        self.sheets: list[Plane] = []
         # Whether found[0] is the support (added with support=True): without one, it is a wall's plane.
         self.has_support = False
         # The direction from the support to what stands on it, when the support was added with it.
@@ -197,7 +200,8 @@ class Planes:
         and there ``below_area`` (where given: the least area of any plane) is enough instead of
         ``min_area`` (the larger area a horizontal plane needs, so that the top of a seat standing on the
         support stays an object's): nothing stands on a table below its top. ``up`` (with ``support``): the
-        direction from the support to what stands on it, which says what lies below it.
+        direction from the support to what stands on it, which says what lies below it. With ``bounding``, a
+        plane that bounds the scan but is a folded sheet (:meth:`folded_sheet`: a curtain) goes to ``sheets``.
         """
         if plane is None:
             return False
@@ -217,6 +221,9 @@ class Planes:
             self.fronts.append(Plane(normal, offset, voxels))
             return True
         self.remaining[voxels] = False
+        if bounding and self.folded_sheet(normal, voxels):
+            self.sheets.append(Plane(normal, offset, voxels))
+            return True
         self.found.append(Plane(normal, offset, voxels))
         if support and len(self.found) == 1:
             self.has_support, self.support_up = True, up
@@ -393,6 +400,50 @@ class Planes:
         along = self.centroids[patches] @ _along_upright(normal, up)
         patch, count = self._patches(self._in_plane(patches, normal))
         return any(np.ptp(robust_range(along[patch == k])) > self.max_size for k in range(1, count + 1))
+
+    def folded_sheet(self, normal: np.ndarray, patches: np.ndarray) -> bool:
+        """Whether an upright plane of ``patches`` (voxel indices) that bounds a reconstruction is a sheet hanging
+        in folds (a curtain before a window), not a wall: its voxels' normals turn off its ``normal`` by more, at
+        the median, than 99 % of the support's voxels' normals turn off the support's (:data:`RAYLEIGH_99` times
+        their median angle, the law of a flat surface's noisy normals). A wall is built flat and reconstructed as
+        smoothly as the floor; a curtain's folds turn its normals by 20 degrees and more at the median (ScanNet's
+        scene0006: its curtains 19.7 and 22.3 degrees, its walls and door 4.8-8.8, its floor 5.2).
+
+        Only in a reconstruction (no ``viewpoint``) with a support and the bounding test on: in a camera's frame
+        the noise grows with range, so a far wall's normals stray further than the nearer support's (tried there,
+        the frames found fewer objects: docs/scenes-segmentation-log.md, stop 115)."""
+        up = self._tested_up()
+        if self.viewpoint is not None or not self.has_support or up is None or self._horizontal(normal, up):
+            return False
+        support = self.found[0]
+        flat = np.arccos(np.clip(np.abs(self.normals[support.voxels] @ support.normal), 0.0, 1.0))
+        turned = np.arccos(np.clip(np.abs(self.normals[patches] @ normal), 0.0, 1.0))
+        return float(np.median(turned)) > RAYLEIGH_99 * float(np.median(flat))
+
+    def add_sheets(self, objects: np.ndarray) -> None:
+        """Give each connected patch of each of ``sheets`` (:meth:`folded_sheet`) a new object id in ``objects`` (in
+        place): a curtain is an object of its own, not one with what stands before it, and two curtains drawn
+        apart are two."""
+        for sheet in self.sheets:
+            patch, _ = self._patches(self._in_plane(sheet.voxels, sheet.normal))
+            objects[sheet.voxels] = objects.max(initial=-1) + patch
+
+    def drop_folds(self, objects: np.ndarray, reach: float) -> None:
+        """Make background the objects (other than the sheets' own: :meth:`add_sheets`) that touch a sheet (one voxel
+        within ``reach``, the cluster distance) and have :data:`_FLAT_SHARE` of their voxels within two plane
+        distances of it: the folds of a curtain that reach past its plane's band, as :meth:`drop_flat` takes
+        what lies flat against a wall. Kept, they came out as false segments or joined two curtains."""
+        if not self.sheets:
+            return
+        sheet_ids = np.unique(np.concatenate([objects[sheet.voxels] for sheet in self.sheets]))
+        labelled = np.flatnonzero((objects >= 0) & ~np.isin(objects, sheet_ids))
+        ids, members = np.unique(objects[labelled], return_inverse=True)
+        voxels = np.bincount(members, minlength=len(ids))
+        folds = np.zeros(len(ids), dtype=bool)
+        for sheet in self.sheets:
+            in_band = self._in_band_touching(sheet, self.centroids[labelled], members, len(ids), self.band, reach)
+            folds |= np.bincount(members, in_band, len(ids)) >= _FLAT_SHARE * voxels
+        objects[np.isin(objects, ids[folds])] = -1
 
     def leans(self, normal: np.ndarray, patches: np.ndarray) -> bool:
         """Whether the plane of ``patches`` (voxel indices), across the support, leans off the support's
@@ -644,11 +695,7 @@ class Planes:
         for plane in self.found:
             upright = up is not None and not self._horizontal(plane.normal, up)
             band = self.band if upright else self.distance
-            touching = np.zeros(len(ids), dtype=bool)
-            if len(plane.voxels):
-                gap, _ = cKDTree(self.centroids[plane.voxels]).query(centroids, distance_upper_bound=reach)
-                touching[members[np.isfinite(gap)]] = True
-            in_band = (np.abs(centroids @ plane.normal - plane.offset) <= band) & touching[members]
+            in_band = self._in_band_touching(plane, centroids, members, len(ids), band, reach)
             bands_holding += in_band
             flat_share = np.maximum(flat_share, np.bincount(members, level | (in_band & free), len(ids)) / voxels)
         # Voxels set apart by colour where two planes meet hold points of both: their colour is the mix.
@@ -659,6 +706,17 @@ class Planes:
         if self.has_support and up is not None:
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[~flat])])
         objects[np.isin(objects, dropped)] = -1
+
+    def _in_band_touching(
+        self, plane: Plane, centroids: np.ndarray, members: np.ndarray, count: int, band: float, reach: float
+    ) -> np.ndarray:
+        """Which voxels (their ``centroids``; ``members``: their object's index, of ``count``) lie within ``band`` of
+        ``plane`` and belong to an object touching its voxels (one within ``reach``)."""
+        touching = np.zeros(count, dtype=bool)
+        if len(plane.voxels):
+            gap, _ = cKDTree(self.centroids[plane.voxels]).query(centroids, distance_upper_bound=reach)
+            touching[members[np.isfinite(gap)]] = True
+        return (np.abs(centroids @ plane.normal - plane.offset) <= band) & touching[members]
 
     def _structure_pieces(self, objects: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """The ``candidates`` (object ids) that are pieces of structure: a sheet no thicker than

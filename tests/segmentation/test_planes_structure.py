@@ -16,6 +16,7 @@ from openshape_ood.segmentation.geometry import normals
 from openshape_ood.segmentation.ground import orient_up
 from openshape_ood.segmentation.planes import Planes
 from openshape_ood.segmentation.settings import top_area
+from tests.helpers.scenes import best_iou
 
 STEP = 0.05
 REACH = 2 * STEP  # the cluster distance: two voxels
@@ -318,6 +319,82 @@ def test_a_plane_leaning_off_upright_beyond_the_noise_is_no_wall(lean, floor_sca
     assert planes.bounds_scan(normal, float(normal @ planes.centroids[plane[0]]), plane) == wall
     assert planes.add((normal, float(normal @ planes.centroids[plane[0]])), 0.1, bounding=True)
     assert bool(planes.remaining[plane].any()) == (not wall)  # removed as a wall, or kept as a face of an object
+
+
+def _floor_and_folded_plane(
+    floor_scatter_degrees: float, fold_degrees: float, viewpoint: np.ndarray | None = None
+) -> tuple[Planes, np.ndarray, np.ndarray]:
+    """A floor 3 x 3 m whose voxel normals tilt ``floor_scatter_degrees`` off up, and an upright plane 3 m wide
+    and 1.5 m high at its edge (x = 3) whose voxel normals turn ``fold_degrees`` left and right about up, as a
+    curtain's folds turn them, with nothing beyond it; the Planes (seen from ``viewpoint``, or a
+    reconstruction) with the floor as support, the plane's normal and its voxels."""
+    fx, fy = _grid((0.0, 3.0), (0.0, 3.0))
+    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
+    scatter, azimuth = math.radians(floor_scatter_degrees), np.linspace(0, 2 * math.pi, len(fx), endpoint=False)
+    floor_normals = np.stack(
+        [math.sin(scatter) * np.cos(azimuth), math.sin(scatter) * np.sin(azimuth), np.full(len(fx), math.cos(scatter))],
+        axis=1,
+    )
+    wy, wz = _grid((0.0, 3.0), (0.05, 1.5))
+    plane = np.stack([np.full(len(wy), 3.0), wy, wz], axis=1)
+    fold = math.radians(fold_degrees) * np.where(np.arange(len(wy)) % 2 == 0, 1.0, -1.0)
+    plane_normals = np.stack([np.cos(fold), np.sin(fold), np.zeros(len(wy))], axis=1)
+    centroids = np.concatenate([floor, plane])
+    planes = Planes(
+        centroids, np.concatenate([floor_normals, plane_normals]), 2 * STEP, math.cos(math.radians(30)), STEP, STEP,
+        viewpoint,
+    )
+    assert planes.add((UP, 0.0), 0.1, support=True)
+    return planes, np.array([1.0, 0.0, 0.0]), np.arange(len(floor), len(centroids))
+
+
+@pytest.mark.parametrize(
+    ("floor_scatter", "fold", "viewpoint", "wall"),
+    [
+        (5.0, 12.0, None, True),  # within 2.58 x 5 = 12.9 degrees, what 99 % of the floor's own normals stay within
+        (5.0, 20.0, None, False),  # a curtain's folds: ScanNet's scene0006, 19.7 and 22.3 degrees at the median
+        (8.0, 20.0, None, True),  # as rough as a floor that noisy may be
+        (5.0, 20.0, np.array([1.5, 1.5, 1.5]), True),  # seen from one place, far surfaces are noisier: not tested
+    ],
+)
+def test_a_reconstructions_plane_folded_beyond_the_floors_noise_is_a_sheet_not_a_wall(
+    floor_scatter, fold, viewpoint, wall
+):
+    # A wall is built flat and reconstructed as smoothly as the floor; a curtain hanging before a window bounds
+    # the scan as a wall does, but its folds turn its voxels' normals as no flat surface's.
+    planes, normal, plane = _floor_and_folded_plane(floor_scatter, fold, viewpoint)
+    assert planes.bounds_scan(normal, 3.0, plane)  # nothing lies behind it
+    assert planes.folded_sheet(normal, plane) == (not wall)
+    assert planes.add((normal, 3.0), 0.1, bounding=True)
+    assert not planes.remaining[plane].any()  # out of the clustering either way
+    assert len(planes.found) == (2 if wall else 1)
+    assert [len(sheet.voxels) for sheet in planes.sheets] == ([] if wall else [len(plane)])
+    objects = np.full(len(planes.centroids), -1)
+    planes.add_sheets(objects)
+    assert (objects[plane] == (-1 if wall else 0)).all()  # one patch: one object
+
+
+def test_the_folds_of_a_curtain_past_its_band_go_and_what_stands_before_it_stays():
+    # A floor and a sheet at x = 3 (its folds 20 degrees). Touching the sheet: a fold's strip 9 cm before its
+    # plane (within two plane distances, 0.2 m) and a box 0.05-0.5 m before it, 30 % of its voxels within the
+    # band. The strip is the curtain's, reaching past its plane's band; the box stands before it.
+    planes, normal, plane = _floor_and_folded_plane(5.0, 20.0)
+    assert planes.add((normal, 3.0), 0.1, bounding=True) and len(planes.sheets) == 1
+    sy, sz = _grid((0.0, 1.0), (0.1, 1.0))
+    strip = np.stack([np.full(len(sy), 2.91), sy, sz], axis=1)
+    bx, by, bz = np.meshgrid(np.arange(2.5, 2.951, STEP), np.arange(1.5, 2.01, STEP), np.arange(0.1, 0.51, STEP))
+    box = np.stack([bx.ravel(), by.ravel(), bz.ravel()], axis=1)
+    before = len(planes.centroids)
+    planes.centroids = np.concatenate([planes.centroids, strip, box])
+    objects = np.full(len(planes.centroids), -1)
+    planes.add_sheets(objects)
+    objects[before : before + len(strip)] = 1
+    objects[before + len(strip) :] = 2
+    assert np.mean(np.abs(box[:, 0] - 3.0) <= planes.band) == pytest.approx(0.3)
+    planes.drop_folds(objects, REACH)
+    assert (objects[plane] == 0).all()  # the sheet's own object is never a fold
+    assert (objects[before : before + len(strip)] == -1).all()
+    assert (objects[before + len(strip) :] == 2).all()
 
 
 def test_ransac_refits_a_noisy_wall_until_it_turns_into_it():
@@ -761,3 +838,40 @@ def test_a_front_hiding_the_wall_behind_it_is_given_back_once_the_wall_is_found(
     planes.fronts_before_walls()
     assert planes.remaining[front].all() if given_back else not planes.remaining[front].any()
     assert not planes.remaining[wall].any() and len(planes.found) == (2 if given_back else 3)
+
+
+def _room_with_a_curtain(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A room 2.5 x 4 m (points 3 cm apart, 3 mm noise): a floor, three walls 2.4 m high, and across the fourth
+    a curtain 2.4 m wide hanging from 2.3 m to 0.1 m, its folds 4 cm deep and 0.3 m apart, with nothing behind
+    it (a window); a box 0.5 m high stands before it, touching it. The points and the masks of the curtain's
+    and the box's."""
+    step = 0.03
+
+    def grid(a: float, b: float, c: float, d: float) -> tuple[np.ndarray, np.ndarray]:
+        u, v = np.meshgrid(np.arange(a, b, step), np.arange(c, d, step), indexing="ij")
+        return u.ravel(), v.ravel()
+
+    fx, fy = grid(0.0, 2.5, 0.0, 4.0)
+    wy, wz = grid(0.0, 4.0, 0.0, 2.4)
+    wx, wz2 = grid(0.0, 2.5, 0.0, 2.4)
+    room = [np.c_[fx, fy, 0 * fx], np.c_[0 * wy, wy, wz], np.c_[0 * wy + 2.5, wy, wz], np.c_[wx, 0 * wx, wz2]]
+    cx, cz = grid(0.05, 2.45, 0.1, 2.3)
+    curtain = np.c_[cx, 3.9 + 0.04 * np.sin(2 * np.pi * cx / 0.3), cz]
+    bx, by = grid(1.5, 2.0, 3.35, 3.85)
+    rim = (bx < 1.5 + step / 2) | (bx > 2.0 - 1.5 * step) | (by < 3.35 + step / 2) | (by > 3.85 - 1.5 * step)
+    box = np.concatenate(
+        [np.c_[bx, by, 0 * bx + 0.5]] + [np.c_[bx[rim], by[rim], 0 * bx[rim] + z] for z in np.arange(0, 0.5, step)]
+    )
+    points = np.concatenate([*room, curtain, box])
+    points += np.random.default_rng(seed).normal(0.0, 0.003, points.shape)
+    kind = np.repeat([0, 1, 2], [len(points) - len(curtain) - len(box), len(curtain), len(box)])
+    return points.astype(np.float32), kind == 1, kind == 2
+
+
+def test_a_curtain_across_a_reconstructed_wall_is_an_object_apart_from_the_box_before_it():
+    # Taken for the wall it hangs across, the curtain was background (best IoU 0.01).
+    points, curtain, box = _room_with_a_curtain()
+    labels = segment_scene(points, "z")
+    assert best_iou(labels, curtain) >= 0.9
+    assert best_iou(labels, box) >= 0.7
+    assert np.bincount(labels[curtain & (labels >= 0)]).argmax() != np.bincount(labels[box & (labels >= 0)]).argmax()
