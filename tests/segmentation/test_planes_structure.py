@@ -278,10 +278,9 @@ def test_the_support_and_planes_along_it_are_never_tested(monkeypatch):
     assert planes.remaining[floor:floor + 100].all() and len(planes.found) == 2
 
 
-def _floor_and_leaning_plane(lean_degrees: float, floor_scatter_degrees: float) -> tuple[Planes, np.ndarray, np.ndarray]:
-    """A floor 3 x 3 m whose voxel normals all tilt ``floor_scatter_degrees`` off up (their median), and a
-    plane 3 m wide rising 1.5 m from its edge at x = 3, leaning ``lean_degrees`` off upright over the floor,
-    with nothing beyond it; the Planes with the floor as support, the plane's normal and its voxels."""
+def _scattered_floor(floor_scatter_degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """A floor 3 x 3 m on a 5 cm grid and its voxel normals, each tilted ``floor_scatter_degrees`` off up
+    towards an azimuth of its own."""
     fx, fy = _grid((0.0, 3.0), (0.0, 3.0))
     floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
     scatter, azimuth = math.radians(floor_scatter_degrees), np.linspace(0, 2 * math.pi, len(fx), endpoint=False)
@@ -289,6 +288,14 @@ def _floor_and_leaning_plane(lean_degrees: float, floor_scatter_degrees: float) 
         [math.sin(scatter) * np.cos(azimuth), math.sin(scatter) * np.sin(azimuth), np.full(len(fx), math.cos(scatter))],
         axis=1,
     )
+    return floor, floor_normals
+
+
+def _floor_and_leaning_plane(lean_degrees: float, floor_scatter_degrees: float) -> tuple[Planes, np.ndarray, np.ndarray]:
+    """A floor 3 x 3 m whose voxel normals all tilt ``floor_scatter_degrees`` off up (their median), and a
+    plane 3 m wide rising 1.5 m from its edge at x = 3, leaning ``lean_degrees`` off upright over the floor,
+    with nothing beyond it; the Planes with the floor as support, the plane's normal and its voxels."""
+    floor, floor_normals = _scattered_floor(floor_scatter_degrees)
     lean = math.radians(lean_degrees)
     along, normal = np.array([-math.sin(lean), 0.0, math.cos(lean)]), np.array([math.cos(lean), 0.0, math.sin(lean)])
     u, v = _grid((0.0, 3.0), (0.05, 1.5))
@@ -328,13 +335,7 @@ def _floor_and_folded_plane(
     and 1.5 m high at its edge (x = 3) whose voxel normals turn ``fold_degrees`` left and right about up, as a
     curtain's folds turn them, with nothing beyond it; the Planes (seen from ``viewpoint``, or a
     reconstruction) with the floor as support, the plane's normal and its voxels."""
-    fx, fy = _grid((0.0, 3.0), (0.0, 3.0))
-    floor = np.stack([fx, fy, np.zeros(len(fx))], axis=1)
-    scatter, azimuth = math.radians(floor_scatter_degrees), np.linspace(0, 2 * math.pi, len(fx), endpoint=False)
-    floor_normals = np.stack(
-        [math.sin(scatter) * np.cos(azimuth), math.sin(scatter) * np.sin(azimuth), np.full(len(fx), math.cos(scatter))],
-        axis=1,
-    )
+    floor, floor_normals = _scattered_floor(floor_scatter_degrees)
     wy, wz = _grid((0.0, 3.0), (0.05, 1.5))
     plane = np.stack([np.full(len(wy), 3.0), wy, wz], axis=1)
     fold = math.radians(fold_degrees) * np.where(np.arange(len(wy)) % 2 == 0, 1.0, -1.0)
