@@ -416,9 +416,8 @@ class Planes:
         if self.viewpoint is not None or not self.has_support or up is None or self._horizontal(normal, up):
             return False
         support = self.found[0]
-        flat = np.arccos(np.clip(np.abs(self.normals[support.voxels] @ support.normal), 0.0, 1.0))
-        turned = np.arccos(np.clip(np.abs(self.normals[patches] @ normal), 0.0, 1.0))
-        return float(np.median(turned)) > RAYLEIGH_99 * float(np.median(flat))
+        flat = float(np.median(self._turns(support.voxels, support.normal)))
+        return float(np.median(self._turns(patches, normal))) > RAYLEIGH_99 * flat
 
     def add_sheets(self, objects: np.ndarray) -> None:
         """Give each connected patch of each of ``sheets`` (:meth:`folded_sheet`) a new object id in ``objects`` (in
@@ -465,7 +464,7 @@ class Planes:
         tilt = math.asin(min(1.0, abs(float(normal @ support.normal))))
         if tilt >= math.pi / 4:
             return False
-        scatter = np.arccos(np.clip(np.abs(self.normals[support.voxels] @ support.normal), 0.0, 1.0))
+        scatter = self._turns(support.voxels, support.normal)
         low, high = robust_range(self.centroids[patches] @ support.normal)
         resolved = math.atan2(self.band, max(high - low, 0.0))
         return tilt > max(RAYLEIGH_99 * float(np.median(scatter)), resolved)
@@ -662,8 +661,7 @@ class Planes:
         how noisy the scan's normals are on surfaces known to be flat (0 without planes)."""
         if not self.found:
             return 0.0
-        cosines = np.concatenate([np.abs(self.normals[plane.voxels] @ plane.normal) for plane in self.found])
-        return float(np.median(np.arccos(np.clip(cosines, 0.0, 1.0))))
+        return float(np.median(np.concatenate([self._turns(plane.voxels, plane.normal) for plane in self.found])))
 
     def drop_flat(self, objects: np.ndarray, reach: float, up: np.ndarray | None = None) -> None:
         """Make background the objects lying in a plane: its ragged edges and the noise on it.
@@ -706,6 +704,10 @@ class Planes:
         if self.has_support and up is not None:
             dropped = np.concatenate([dropped, self._structure_pieces(objects, ids[~flat])])
         objects[np.isin(objects, dropped)] = -1
+
+    def _turns(self, voxels: np.ndarray, normal: np.ndarray) -> np.ndarray:
+        """The angle (radians) between each of ``voxels``' normals and ``normal``, either way round."""
+        return np.arccos(np.clip(np.abs(self.normals[voxels] @ normal), 0.0, 1.0))
 
     def _in_band_touching(
         self, plane: Plane, centroids: np.ndarray, members: np.ndarray, count: int, band: float, reach: float
