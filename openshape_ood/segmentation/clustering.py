@@ -172,6 +172,7 @@ def filter_objects(
     max_height: float | None = None,
     min_height: float = 0.0,
     min_voxels: int = 1,
+    surfaces: np.ndarray | None = None,
 ) -> np.ndarray:
     """Objects that pass the size filters, renumbered ``0..K-1`` by decreasing point count: at least
     ``min_points`` points (``counts``: each voxel's) over at least ``min_voxels`` voxels.
@@ -179,7 +180,9 @@ def filter_objects(
     With ``variation`` (each voxel's surface variation), clusters of scattered voxels (foliage,
     noise) are not objects: their median variation is rough (:func:`.geometry.rough_above`) against
     ``flat_level``, that of the scan's flat surfaces: one level, or one per voxel
-    (:func:`flat_variation`, at the voxel's range), of which a cluster's median counts.
+    (:func:`flat_variation`, at the voxel's range), of which a cluster's median counts. A cluster more than
+    half of whose voxels are ``surfaces`` (a mask: the patches of a sheet, :meth:`.planes.Planes.in_sheets`) is
+    not judged so: it was found as a plane's connected patches, a surface, and its folds raise its variation.
     With ``heights`` (each voxel's height above the ground) and ``max_height``, an object must
     also stand on the ground (its lowest voxel within a third of ``max_height`` of it: not a
     tree crown or an awning), be no taller than ``max_height`` (not a building, a tree or a pole)
@@ -207,7 +210,10 @@ def filter_objects(
         good &= (thinnest >= _FLAT * middle) & (thinnest > SHEET * voxel_size)
     if variation is not None:
         level = median_by(flat_level[kept], members, len(ids)) if np.ndim(flat_level) else float(flat_level)
-        good &= median_by(variation[kept], members, len(ids)) <= rough_above(level)
+        solid = median_by(variation[kept], members, len(ids)) <= rough_above(level)
+        if surfaces is not None:
+            solid |= np.bincount(members, surfaces[kept], len(ids)) > np.bincount(members) / 2
+        good &= solid
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)
     ranked = order[good[order]]

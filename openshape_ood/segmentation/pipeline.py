@@ -135,7 +135,8 @@ def segment_scene(
     6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels, or whose largest side
        is shorter than ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
-       or not standing on it, and clusters of scattered voxels (foliage) or plane pieces (facades).
+       or not standing on it, and clusters of scattered voxels (foliage; not a curtain's folds) or plane pieces
+       (facades).
        With ``occlusion``, in a camera frame with colour, the objects kept that are parts of one
        object hidden in the middle by a nearer one are joined, and in any camera frame so is a piece of
        an object seen past that object's own nearer edge (:mod:`openshape_ood.segmentation.occlusion`).
@@ -488,15 +489,17 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
         objects = split_colours(objects, joins, centroids, colours, part_voxels, noise)
-    # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range.
-    flat_level = flat_variation(variation, ~planes.remaining, ranges if noise_grows_with_range else None)
+    # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range. A sheet
+    # is no flat surface: its folds are what made it one.
+    sheets = planes.in_sheets()
+    flat_level = flat_variation(variation, ~planes.remaining & ~sheets, ranges if noise_grows_with_range else None)
     clusters = objects
 
     def filtered(max_size: float, max_height: float | None, scatter: bool) -> np.ndarray:
         return filter_objects(
             clusters, centroids, counts, settings.min_points, settings.min_size, max_size, settings.voxel_size,
             variation if scatter else None, flat_level, heights, max_height, settings.min_height,
-            settings.min_voxels,
+            settings.min_voxels, sheets,
         )  # fmt: skip
 
     objects = filtered(settings.max_size, settings.max_height, True)

@@ -427,6 +427,13 @@ class Planes:
             patch, _ = self._patches(self._in_plane(sheet.voxels, sheet.normal))
             objects[sheet.voxels] = objects.max(initial=-1) + patch
 
+    def in_sheets(self) -> np.ndarray:
+        """A mask over the voxels: those of the ``sheets`` (:meth:`folded_sheet`)."""
+        mask = np.zeros(len(self.centroids), dtype=bool)
+        for sheet in self.sheets:
+            mask[sheet.voxels] = True
+        return mask
+
     def drop_folds(self, objects: np.ndarray, reach: float) -> None:
         """Make background the objects (other than the sheets' own: :meth:`add_sheets`) that touch a sheet (one voxel
         within ``reach``, the cluster distance) and have :data:`_FLAT_SHARE` of their voxels within two plane

@@ -841,11 +841,13 @@ def test_a_front_hiding_the_wall_behind_it_is_given_back_once_the_wall_is_found(
     assert not planes.remaining[wall].any() and len(planes.found) == (2 if given_back else 3)
 
 
-def _room_with_a_curtain(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _room_with_a_curtain(
+    seed: int = 0, fold_depth: float = 0.04, fold_period: float = 0.3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A room 2.5 x 4 m (points 3 cm apart, 3 mm noise): a floor, three walls 2.4 m high, and across the fourth
-    a curtain 2.4 m wide hanging from 2.3 m to 0.1 m, its folds 4 cm deep and 0.3 m apart, with nothing behind
-    it (a window); a box 0.5 m high stands before it, touching it. The points and the masks of the curtain's
-    and the box's."""
+    a curtain 2.4 m wide hanging from 2.3 m to 0.1 m, its folds ``fold_depth`` deep and ``fold_period`` apart,
+    with nothing behind it (a window); a box 0.5 m high stands before it, touching it. The points and the masks
+    of the curtain's and the box's."""
     step = 0.03
 
     def grid(a: float, b: float, c: float, d: float) -> tuple[np.ndarray, np.ndarray]:
@@ -857,7 +859,7 @@ def _room_with_a_curtain(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndar
     wx, wz2 = grid(0.0, 2.5, 0.0, 2.4)
     room = [np.c_[fx, fy, 0 * fx], np.c_[0 * wy, wy, wz], np.c_[0 * wy + 2.5, wy, wz], np.c_[wx, 0 * wx, wz2]]
     cx, cz = grid(0.05, 2.45, 0.1, 2.3)
-    curtain = np.c_[cx, 3.9 + 0.04 * np.sin(2 * np.pi * cx / 0.3), cz]
+    curtain = np.c_[cx, 3.9 + fold_depth * np.sin(2 * np.pi * cx / fold_period), cz]
     bx, by = grid(1.5, 2.0, 3.35, 3.85)
     rim = (bx < 1.5 + step / 2) | (bx > 2.0 - 1.5 * step) | (by < 3.35 + step / 2) | (by > 3.85 - 1.5 * step)
     box = np.concatenate(
@@ -876,3 +878,10 @@ def test_a_curtain_across_a_reconstructed_wall_is_an_object_apart_from_the_box_b
     assert best_iou(labels, curtain) >= 0.9
     assert best_iou(labels, box) >= 0.7
     assert np.bincount(labels[curtain & (labels >= 0)]).argmax() != np.bincount(labels[box & (labels >= 0)]).argmax()
+
+
+def test_a_finely_folded_curtain_is_not_dropped_as_scatter():
+    # Folds 3 cm deep and 10 cm apart turn its voxels' normals as much as leaves do: judged as any cluster, the
+    # curtain was dropped as scattered voxels (best IoU 0.02), although it was found as a plane's patches.
+    points, curtain, _ = _room_with_a_curtain(fold_depth=0.03, fold_period=0.1)
+    assert best_iou(segment_scene(points, "z"), curtain) >= 0.9

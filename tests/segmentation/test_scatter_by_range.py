@@ -60,6 +60,20 @@ def test_a_rough_far_cluster_is_kept_against_the_flat_surfaces_at_its_range():
     assert kept(0.05) == [0, 1]
 
 
+def test_a_cluster_mostly_of_a_surface_found_whole_is_not_judged_scatter():
+    rng = np.random.default_rng(0)
+    centroids = rng.uniform(0, 0.1, (20, 3)) + [0, 0, 1]  # 20 voxels, 10 points each, rough (0.09 > 0.07)
+    objects, counts, variation = np.zeros(20, dtype=np.int64), np.full(20, 10), np.full(20, 0.09)
+
+    def kept(surface_voxels: int) -> bool:
+        surfaces = np.arange(20) < surface_voxels
+        labels = filter_objects(objects, centroids, counts, 50, 0.03, 3.0, 0.01, variation, 0.02, surfaces=surfaces)
+        return bool((labels >= 0).all())
+
+    assert not kept(0) and not kept(10)  # half a sheet's is not enough
+    assert kept(11) and kept(20)
+
+
 def depth_frame(width: int = 512, height: int = 424, focal: float = 365.0) -> np.ndarray:
     """A depth camera's frame (x right, y down, z forward, the camera at the origin): a floor 1.2 m below
     it, a wall 5 m ahead and a 0.4 m box on the floor 1.6-2 m ahead; depth noise 1.5 mm x z^2."""
