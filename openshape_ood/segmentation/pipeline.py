@@ -499,7 +499,7 @@ def _segment_voxels(
         return filter_objects(
             clusters, centroids, counts, settings.min_points, settings.min_size, max_size, settings.voxel_size,
             variation if scatter else None, flat_level, heights, max_height, settings.min_height,
-            settings.min_voxels, sheets,
+            settings.min_voxels, sheets, settings.measured.pixel_share,
         )  # fmt: skip
 
     objects = filtered(settings.max_size, settings.max_height, True)

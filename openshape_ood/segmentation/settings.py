@@ -164,6 +164,8 @@ _FRAME_MIN_POINTS = 512
 # false segments than objects found (at 192 the finer frames show 49 for 47); left out, scene0001 takes
 # 256 and scene0006 192 (segmentation experiments, "Voxels as well as pixels"). Chosen again on today's frames:
 # 192 finds 15 objects more with 65 false segments more, the upright frames sampled down more false than found.
+# In a frame holding a sample of its pixels the voxels an object's points stand for are counted
+# (clustering.surface_voxels): the sample leaves some of them empty (stop 116).
 _FRAME_MIN_VOXELS = 256
 # Horizontal extent (m) above which the scan is outdoors / large-area: ground on a grid, vehicle size limits.
 _WIDE_SCAN = 20.0
@@ -302,7 +304,8 @@ SETTINGS = (
             "1.37 cm), 512 pixels in a camera's frame (fewer points where it holds a sample of its pixels); at least "
             f"{_LEAST_POINTS}, all a street asks", low=1),
     Setting("min_voxels", "count", "objects covering fewer voxels are background; chosen: 256 in a camera's frame "
-            "(the surface on the segmentation's grid, however many pixels sample it), 1 elsewhere", low=1),
+            "(the surface on the segmentation's grid, however many pixels sample it; where the frame holds a sample of "
+            "its pixels, the voxels its points stand for), 1 elsewhere", low=1),
     Setting("min_size", "non-negative", "objects whose largest side is shorter (m) are background; "
             "chosen: three voxels, at least 3 cm"),
     Setting("max_size", "metres", "largest object (m): larger clusters are split (indoors until they fit; "

@@ -2,11 +2,14 @@
 surface along each ray from the origin (visibility.seen_through_share), as no reconstruction does; and
 the fewest pixels an object of such a frame holds."""
 
+import contextlib
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
 from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.clustering import surface_voxels
 from openshape_ood.segmentation.settings import ScanMeasures, measure_scan
 from openshape_ood.segmentation.visibility import pixel_share, seen_through_share
 
@@ -241,3 +244,32 @@ def test_a_panel_hiding_the_wall_behind_it_is_no_wall_when_the_wall_is_seen_besi
     labels = segment_scene(points, "z")
     assert best_iou(labels, owner == 1) > 0.9
     assert (labels[wall] == -1).mean() > 0.95  # the wall itself stays structure
+
+
+
+def test_a_sampled_frames_voxel_floor_counts_the_voxels_its_points_stand_for():
+    # A box of 3,024 pixels covers 456 voxels of 1 cm in the whole frame; of its pixels 10 % kept at random,
+    # its 325 points lie in 230 of them, fewer than the floor of 256. Those points stand for about 400 voxels
+    # (clustering.surface_voxels), so it stays an object (counted by its voxels, it was background). A box
+    # covering 247 voxels of the whole frame, below the floor there, stays background sampled too (its points
+    # stand for about 217).
+    large, small = standing_box(-0.05, 1.0, 0.09, 0.05, 0.3, RED), standing_box(-0.05, 1.0, 0.06, 0.05, 0.25, RED)
+    for box, an_object in ((large, True), (small, False)):
+        points, owner = render_table_frame([box], along_rays=True)
+        sample = np.random.default_rng(1).random(len(points)) < 0.1
+        with contextlib.nullcontext() if an_object else pytest.warns(UserWarning, match="min_voxels=256 voxels"):
+            whole = segment_scene(points, None, voxel_size=0.01)
+            labels, settings = segment_scene(points[sample], None, voxel_size=0.01, return_settings=True)
+        assert settings.min_voxels == 256 and abs(settings.measured.pixel_share - 0.1) < 0.033
+        assert (best_iou(whole, owner == 0) > 0.9) == (best_iou(labels, owner[sample] == 0) > 0.9) == an_object
+
+
+def test_the_voxels_a_sample_stands_for_follow_the_chance_that_a_voxel_holds_a_point():
+    # k pixels per voxel, each kept with chance s: a voxel holds a point with chance 1 - (1 - s)^k, and those
+    # holding one hold k s / (1 - (1 - s)^k) points on average. 1,000 voxels at k = 4, s = 0.25: 684 hold a
+    # point, 1,000 points in all; the points stand for the 1,000 voxels. With every pixel the voxels count.
+    held = 1000 * (1 - 0.75**4)
+    assert surface_voxels(np.array([1000.0]), np.array([held]), 0.25) == pytest.approx([1000.0])
+    assert surface_voxels(np.array([300.0, 120.0]), np.array([300.0, 100.0]), 1.0 - 1e-12) == pytest.approx(
+        [300.0, 100.0], rel=1e-3
+    )
