@@ -132,8 +132,9 @@ def segment_scene(
        a night stand), is split off (:mod:`openshape_ood.segmentation.standing`). With
        ``colour_split`` (off unless given) and colour, an object is split into its large regions of
        different colour (:mod:`openshape_ood.segmentation.colour_split`).
-    6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels, or whose largest side
-       is shorter than ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
+    6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels (in a camera's frame holding a
+       sample of its pixels, the voxels their points stand for: :func:`.clustering.surface_voxels`), or whose
+       largest side is shorter than ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
        (outdoors) so are objects taller than that above the ground, lower than ``min_height``,
        or not standing on it, and clusters of scattered voxels (foliage; not a curtain's folds) or plane pieces
        (facades).
