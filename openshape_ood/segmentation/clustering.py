@@ -223,7 +223,8 @@ def filter_objects(
     np.minimum.at(low, members, centroids[kept])
     np.maximum.at(high, members, centroids[kept])
     size = (high - low).max(axis=1) + voxel_size
-    covered = np.bincount(members) if pixel_share >= 1.0 else surface_voxels(points, np.bincount(members), pixel_share)
+    voxels = np.bincount(members)
+    covered = voxels if pixel_share >= 1.0 else surface_voxels(points, voxels, pixel_share)
     good = (points >= min_points) & (covered >= min_voxels) & (size >= min_size) & (size <= max_size)
     if heights is not None and max_height is not None:
         bottom = np.full(len(ids), np.inf)
@@ -237,7 +238,7 @@ def filter_objects(
         level = median_by(flat_level[kept], members, len(ids)) if np.ndim(flat_level) else float(flat_level)
         solid = median_by(variation[kept], members, len(ids)) <= rough_above(level)
         if surfaces is not None:
-            solid |= np.bincount(members, surfaces[kept], len(ids)) > np.bincount(members) / 2
+            solid |= np.bincount(members, surfaces[kept], len(ids)) > voxels / 2
         good &= solid
     order = np.argsort(-points, kind="stable")
     new_id = np.full(len(ids), -1, dtype=np.int64)

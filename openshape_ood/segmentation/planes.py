@@ -441,7 +441,7 @@ class Planes:
         what lies flat against a wall. Kept, they came out as false segments or joined two curtains."""
         if not self.sheets:
             return
-        sheet_ids = np.unique(np.concatenate([objects[sheet.voxels] for sheet in self.sheets]))
+        sheet_ids = np.unique(objects[self.in_sheets()])
         labelled = np.flatnonzero((objects >= 0) & ~np.isin(objects, sheet_ids))
         ids, members = np.unique(objects[labelled], return_inverse=True)
         voxels = np.bincount(members, minlength=len(ids))
