@@ -1042,7 +1042,9 @@ def main(argv: list[str] | None = None) -> None:
                              "random to N points (e.g. 50000, as VoteNet's SUN RGB-D clouds)")
     parser.add_argument("--frame-scales", type=float, nargs="*", default=[], metavar="F",
                         help="with --frames, also segment the frames of a camera with F times the pixels across and "
-                             "the same field of view (e.g. 1.45, as SUN RGB-D's Kinect v2 frames registered to colour)")
+                             "the same field of view (e.g. 1.45, as SUN RGB-D's Kinect v2 frames registered to "
+                             "colour); with --frame-points, also each of those sampled down (as VoteNet stores "
+                             "SUN RGB-D)")
     parser.add_argument("--frames-upright", action="store_true",
                         help="with --frames, segment every virtual frame turned upright about its camera and given "
                              "the room's up axis, as SUN RGB-D and VoteNet store Kinect v2 frames (default: in the "
@@ -1126,6 +1128,7 @@ def main(argv: list[str] | None = None) -> None:
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
+    sampled_scaled_frames = {scale: {} for scale in args.frame_scales}
     print(f"{'scan':<36} {'kind':<10} {'points':>8} {'IoU>=0.5':>9} {'IoU>=0.25':>9} {'false':>6} {'segments':>8} {'seconds':>8}"
           f"   (defaults {candidates[0]}, seed {args.seeds[0]}"
           f"{f', set {constants}' if constants else ''})")  # fmt: skip
@@ -1188,6 +1191,9 @@ def main(argv: list[str] | None = None) -> None:
         for scale in args.frame_scales:
             scaled_frames[scale][name] = run_frames(points, truth, up, views, candidates[0], background, scale=scale,
                                                     upright=upright)
+            # SUN RGB-D as VoteNet stores it: Kinect v2 frames registered to colour, 50,000 points of each.
+            sampled_scaled_frames[scale][name] = run_frames(points, truth, up, sampled, candidates[0], background,
+                                                            args.frame_points, scale, upright)
         cropped = args.crops and kinds[name] == "room"
         crops[name] = run_crops(points, truth, up, candidates[0], args.min_gt_points, background) if cropped else []
         of_furniture = args.object_frames and kinds[name] == "room"
@@ -1330,6 +1336,10 @@ def main(argv: list[str] | None = None) -> None:
                   *((f"frames_x{scale:g}", scaled_frames[scale], "view",
                      f"the virtual frames{orientation} at {scale:g} times the pixels across")
                     for scale in args.frame_scales),
+                  *((f"frames_x{scale:g}_{args.frame_points}", sampled_scaled_frames[scale], "view",
+                     f"the virtual frames{orientation} at {scale:g} times the pixels across sampled down to "
+                     f"{args.frame_points} points")
+                    for scale in args.frame_scales if args.frame_points is not None),
                   ("crops", crops, "part", f"halves and quarters, {len(CROPS)} of each, all together"),
                   ("object_frames", object_frames, "view",
                    "frames taken of each piece of furniture (upright, given the up axis), all together"),
@@ -1407,6 +1417,9 @@ def main(argv: list[str] | None = None) -> None:
                                 "headings": {k: by_scan[scan] for k, (_, by_scan) in turns.items()},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
+                                "sampled_frame_scales": {
+                                    f"{scale:g}": sampled_scaled_frames[scale][scan] for scale in args.frame_scales
+                                },
                                 "crops": crops[scan], "side_by_side": side_by_sides[scan],
                                 "side_by_side_sampled": sampled_side_by_sides[scan],
                                 "object_frames": object_frames[scan],
