@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
@@ -31,6 +33,9 @@ _MOMENTS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 #: finds one fewer). Chosen again at 0.35, 0.5 and 0.7 on today's copies and views of every scan, the sweep's
 #: included, and with any one scan left out: 0.5 (0.7 finds 14 fewer, with 71 fewer false segments).
 SHEET = 0.5
+#: A camera's frame: every point within this angle (degrees) of the frame's mean ray. Wider fields of view (a
+#: LiDAR sweep round its sensor) do not project onto one image plane.
+FIELD_OF_VIEW = 80.0
 # Surface variation (normals) above which a voxel is rough, not on a solid surface: solid objects measure a few
 # hundredths at voxel scale, foliage that the beams pass into approaches the 1/3 of a uniform cloud. On a
 # voxel lattice a voxel one voxel off a right-angled fold measures 0.056, so a small solid object, most of whose
@@ -176,6 +181,24 @@ def _least_eigenpair(xx, xy, xz, yy, yz, zz) -> tuple[np.ndarray, np.ndarray]:
     vector = np.where(length > 0, vector / np.where(length > 0, length, 1.0), np.array([[0.0], [0.0], [1.0]]))
     return least, np.ascontiguousarray(vector.T)
 
+
+
+def central_projection(rays: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Points ``rays`` ``(N, 3)`` seen from the origin, in a camera's image: their central projection onto the
+    plane at unit depth along their mean direction ``a``, ``(N, 2)``; their depths along ``a``; and ``a`` with the
+    image's two axes as rows ``(3, 3)``, so that the point of the image ``p`` at depth ``t`` is
+    ``t * (a + p @ axes[1:])``. ``None`` where a point lies at the origin or beyond :data:`FIELD_OF_VIEW` of
+    ``a``: no camera's frame."""
+    ranges = np.linalg.norm(rays, axis=1)
+    axis = rays.sum(axis=0)
+    if not np.linalg.norm(axis) or (ranges == 0).any():
+        return None
+    axis = axis / np.linalg.norm(axis)
+    depth = rays @ axis
+    if (depth <= math.cos(math.radians(FIELD_OF_VIEW)) * ranges).any():
+        return None
+    axes = np.vstack([axis, plane_basis(axis)])
+    return rays @ axes[1:].T / depth[:, None], depth, axes
 
 
 def plane_basis(normal: np.ndarray) -> np.ndarray:

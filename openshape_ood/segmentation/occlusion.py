@@ -45,11 +45,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .colour import same_surface_difference
-from .geometry import outside_hull, plane_basis
+from .geometry import central_projection, outside_hull, plane_basis
 
-# A camera frame: every voxel within this angle (degrees) of the frame's mean ray. Wider fields of
-# view (a LiDAR sweep around its sensor) do not project onto one image plane.
-_FIELD_OF_VIEW = 80.0
 # Voxels nearest a point of the image among which the nearest surface is looked for: enough that the
 # front surface at a depth edge (sparser in the image than the one behind it) is among them.
 _NEIGHBOURS = 16
@@ -132,21 +129,12 @@ def occluded_pairs(objects, centroids, viewpoint, voxel_size, plane_distance, no
 
 
 def _central_projection(centroids: np.ndarray, viewpoint: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """The voxels' points in the image (their central projection from ``viewpoint`` onto the plane at unit
-    depth along the mean ray) and their ranges; ``None`` without a viewpoint, or when a voxel lies at it or
-    beyond :data:`_FIELD_OF_VIEW` of the mean ray (not a camera's frame)."""
+    """The voxels' points in the image (:func:`.geometry.central_projection` from ``viewpoint``) and their
+    ranges; ``None`` without a viewpoint or where they are no camera's frame."""
     if viewpoint is None:
         return None
-    rays = centroids - viewpoint
-    ranges = np.linalg.norm(rays, axis=1)
-    axis = rays.sum(axis=0)
-    if not np.linalg.norm(axis) or (ranges == 0).any():
-        return None
-    axis /= np.linalg.norm(axis)
-    depth = rays @ axis
-    if (depth <= math.cos(math.radians(_FIELD_OF_VIEW)) * ranges).any():
-        return None
-    return rays @ plane_basis(axis).T / depth[:, None], ranges
+    projection = central_projection(centroids - viewpoint)
+    return None if projection is None else (projection[0], np.linalg.norm(centroids - viewpoint, axis=1))
 
 
 def join_seen_past_edge(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndarray | None,

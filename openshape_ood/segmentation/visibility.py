@@ -81,7 +81,7 @@ _RAY_STEPS = 1.5
 # A point behind another on its ray lies farther by more than this share of its range: beyond a depth
 # camera's noise, and beyond a surface's own rise across the steps above unless seen within about 3 degrees
 # of grazing (at the 0.003 radians between the directions of 20,000 points of a Kinect frame).
-_BEHIND = 0.1
+BEHIND = 0.1
 # Neighbouring directions looked at per point: the eight around it on an image grid.
 _RAY_NEIGHBOURS = 8
 # Points whose neighbouring sites on the pixel grid are looked at: 2,000 sites, a standard error of at
@@ -248,7 +248,7 @@ def _row_gaps(xyz: np.ndarray, up: np.ndarray, spacing_growth: float, seed: int)
 
 def seen_through_share(sample: np.ndarray) -> float:
     """Share of ``sample`` (points of a scan, ``(n, 3)``) that lie behind a nearer point of it on about
-    the same ray from the origin: farther by more than :data:`_BEHIND` of their range than one of their
+    the same ray from the origin: farther by more than :data:`BEHIND` of their range than one of their
     :data:`_RAY_NEIGHBOURS` nearest directions, within :data:`_RAY_STEPS` of the sample's median angular
     step. A camera's frame in its own coordinates shows one surface per ray, so only mixed pixels at
     depth edges count: on random samples of 20,000 points, at most 0.2 % of the mOSD frames and PCL's
@@ -268,7 +268,7 @@ def seen_through_share(sample: np.ndarray) -> float:
     # The angular step is between distinct directions: two surfaces sampled on the same rays have none.
     step = np.median(np.where(other & (angle > 0), angle, np.inf).min(axis=1))
     on_ray = other & (angle <= _RAY_STEPS * step)
-    behind = on_ray & (ranges[neighbour] < (1 - _BEHIND) * ranges[:, None])
+    behind = on_ray & (ranges[neighbour] < (1 - BEHIND) * ranges[:, None])
     return float(behind.any(axis=1).mean())
 
 
@@ -290,22 +290,30 @@ def pixel_share(xyz: np.ndarray, rng: np.random.Generator) -> float:
     if len(directions) <= 2 * _GRID_NEIGHBOURS:
         return 1.0
     tree = cKDTree(directions)
-    points = directions[rng.choice(len(directions), min(_SHARE_QUERIES, len(directions)), replace=False)]
-    near = directions[tree.query(points, k=_GRID_NEIGHBOURS + 1, workers=-1)[1][:, 1:]]
-    differences = near[:, :, None] - near[:, None]
-    lengths = np.linalg.norm(differences, axis=-1)
-    lengths[lengths == 0] = np.inf  # a direction with itself (or a repeated one) is no step
-    lengths = lengths.reshape(len(points), -1)
-    stepped = np.isfinite(lengths.min(axis=1))  # not where every neighbour is one repeated direction
-    shortest = lengths[stepped].argmin(axis=1)
-    points = points[stepped]
-    step = differences[stepped].reshape(len(points), -1, 3)[np.arange(len(points)), shortest]
+    points, step = grid_steps(directions, tree, rng)
     length = np.linalg.norm(step, axis=1)
     miss = tree.query(np.concatenate([points + step, points - step]), workers=-1)[0] / np.tile(length, 2)
     taken = miss <= _ON_SITE
     if not taken.any() or (miss <= _ON_GRID).sum() < 0.5 * taken.sum():
         return 1.0
     return float(taken.mean())
+
+
+def grid_steps(sites: np.ndarray, tree: cKDTree, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Steps of the grid that ``sites`` ``(N, D)`` (``tree`` over them) are a sample of: around each of
+    :data:`_SHARE_QUERIES` random sites, the shortest difference between two of its :data:`_GRID_NEIGHBOURS`
+    nearest other sites. Returns those sites and their steps, ``(Q, D)`` each, leaving out a site whose
+    neighbours all repeat one place (no difference between them)."""
+    points = sites[rng.choice(len(sites), min(_SHARE_QUERIES, len(sites)), replace=False)]
+    near = sites[tree.query(points, k=min(_GRID_NEIGHBOURS + 1, len(sites)), workers=-1)[1][:, 1:]]
+    differences = near[:, :, None] - near[:, None]
+    lengths = np.linalg.norm(differences, axis=-1)
+    lengths[lengths == 0] = np.inf  # a site with itself (or a repeated one) is no step
+    lengths = lengths.reshape(len(points), -1)
+    stepped = np.isfinite(lengths.min(axis=1))
+    shortest = lengths[stepped].argmin(axis=1)
+    steps = differences[stepped].reshape(stepped.sum(), -1, sites.shape[1])[np.arange(stepped.sum()), shortest]
+    return points[stepped], steps
 
 
 def range_noise(xyz: np.ndarray, spacing_growth: float) -> float:
