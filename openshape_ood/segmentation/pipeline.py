@@ -17,6 +17,7 @@ from . import settings as scan_settings
 from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, point_colours, voxel_colours
 from .colour_split import colour_noise, split_colours
+from .completion import complete_frame
 from .convexity import join_radius, object_joins, split_concave
 from .finer import RaisedSupport, finer_voxel, split_by_finer
 from .geometry import (
@@ -29,6 +30,7 @@ from .planes import Planes
 from .scan_checks import check_real, screen_scan, too_sparse
 from .settings import (
     SETTINGS,
+    WHOLE_SHARE,
     ScanMeasures,
     SegmentationSettings,
     check_given,
@@ -80,6 +82,10 @@ def segment_scene(
     Otherwise the scan is segmented geometrically (coordinates in metres). Every setting left
     at ``None`` is chosen from the scan (:mod:`openshape_ood.segmentation.settings`: its point
     spacing, how that grows with range, its extent); ``return_settings=True`` also returns them.
+
+    A camera's frame sampled down (holding less than :data:`~.settings.WHOLE_SHARE` of its camera's pixels,
+    as VoteNet stores SUN RGB-D's) is first completed to its whole pixel grid (:mod:`.completion`) and segmented
+    as a whole frame; its own points take the labels they get there.
 
     1. The points are grouped into voxels of ``voxel_size``; everything below works on
        their centroids, and each point gets the label of its voxel at the end. A chosen voxel
@@ -196,16 +202,22 @@ segment_scene.__signature__ = inspect.signature(segment_scene).replace(  # the s
 
 def _segment(
     xyz: np.ndarray, points: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float,
-    first: ScanMeasures | None = None,
+    first: ScanMeasures | None = None, measures: ScanMeasures | None = None,
 ) -> tuple[np.ndarray, SegmentationSettings]:
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
     ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``first``: for the
     second segmentation of a scan (:mod:`.finer`), the first one's measures of it, which also gives the
-    warnings."""
+    warnings; ``measures``: the scan's, where they are known (a completed frame's)."""
     axis = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
     up = axis
-    measured = measure_scan(xyz, seed, up_axis) if first is None else first
+    measured = first or measures or measure_scan(xyz, seed, up_axis)
     settings = choose_settings(measured, up_axis, axis, given)
+    if first is None and settings.completion and measured.camera_frame and 0 < measured.pixel_share < WHOLE_SHARE:
+        completed = complete_frame(xyz, points, measured.pixel_share, np.random.default_rng(seed))
+        if completed is not None:  # segmented as the whole frame, the sample's own points first
+            whole = replace(measure_scan(completed[0], seed, up_axis), pixel_share=1.0)
+            labels, settings = _segment(*completed, up_axis, given, seed, spacing, measures=whole)
+            return labels[: len(xyz)], replace(settings, sampled_pixel_share=measured.pixel_share)
     if settings.min_size >= settings.max_size:
         if settings.source["min_size"] == "chosen":
             raise ValueError(too_sparse(spacing or measured.spacing, settings.max_size))

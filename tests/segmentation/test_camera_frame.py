@@ -115,19 +115,21 @@ def test_the_share_of_its_pixels_a_sampled_frame_holds_is_measured_on_their_rays
 def test_an_object_of_a_sampled_frame_needs_the_points_of_512_pixels():
     # A box of 3,024 pixels in a frame of which 15 % are kept: 471 points over some 300 voxels of 1 cm (the
     # voxels of a room's frame follow the room, not the sample). 512 pixels of that frame are 78 points (81 at
-    # the share measured, 0.158 of 0.153).
+    # the share measured, 0.158 of 0.153). The frame is segmented as sampled (completion off: completed, it is
+    # a whole frame's, tests/segmentation/test_completion.py).
     points, owner = render_table_frame([standing_box(-0.05, 1.0, 0.09, 0.05, 0.3, RED)], along_rays=True)
     assert (owner == 0).sum() == 3024
     kept = np.random.default_rng(1).random(len(points)) < 0.15
     points, owner = points[kept], owner[kept]
     assert (owner == 0).sum() == 471
-    labels, settings = segment_scene(points, None, voxel_size=0.01, return_settings=True)
+    labels, settings = segment_scene(points, None, voxel_size=0.01, completion=False, return_settings=True)
     assert settings.min_points == round(512 * settings.measured.pixel_share) == 81
+    assert settings.sampled_pixel_share is None
     assert settings.source["min_points"] == "chosen"
     assert best_iou(labels, owner == 0) > 0.95
     # Counted as pixels, the sample's points would leave it no object.
     with pytest.warns(UserWarning, match="fewer than min_points=512 points"):
-        assert (segment_scene(points, None, voxel_size=0.01, min_points=512) == -1).all()
+        assert (segment_scene(points, None, voxel_size=0.01, min_points=512, completion=False) == -1).all()
 
 
 def test_a_camera_frames_given_axis_names_its_support_whose_normal_is_up():
@@ -252,14 +254,16 @@ def test_a_sampled_frames_voxel_floor_counts_the_voxels_its_points_stand_for():
     # its 325 points lie in 230 of them, fewer than the floor of 256. Those points stand for about 400 voxels
     # (clustering.surface_voxels), so it stays an object (counted by its voxels, it was background). A box
     # covering 247 voxels of the whole frame, below the floor there, stays background sampled too (its points
-    # stand for about 217).
+    # stand for about 217). The frames are segmented as sampled (completion off).
     large, small = standing_box(-0.05, 1.0, 0.09, 0.05, 0.3, RED), standing_box(-0.05, 1.0, 0.06, 0.05, 0.25, RED)
     for box, an_object in ((large, True), (small, False)):
         points, owner = render_table_frame([box], along_rays=True)
         sample = np.random.default_rng(1).random(len(points)) < 0.1
         with contextlib.nullcontext() if an_object else pytest.warns(UserWarning, match="min_voxels=256 voxels"):
             whole = segment_scene(points, None, voxel_size=0.01)
-            labels, settings = segment_scene(points[sample], None, voxel_size=0.01, return_settings=True)
+            labels, settings = segment_scene(
+                points[sample], None, voxel_size=0.01, completion=False, return_settings=True
+            )
         assert settings.min_voxels == 256 and abs(settings.measured.pixel_share - 0.1) < 0.033
         assert (best_iou(whole, owner == 0) > 0.9) == (best_iou(labels, owner[sample] == 0) > 0.9) == an_object
 

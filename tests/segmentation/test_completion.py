@@ -1,0 +1,81 @@
+"""A camera's frame sampled down, completed to its whole pixel grid (segmentation.completion) and segmented as
+a whole frame."""
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation.completion import complete_frame
+from openshape_ood.segmentation.settings import WHOLE_SHARE
+
+from ..helpers.camera_frames import RED, STEP, render_table_frame, standing_box
+from ..helpers.scenes import best_iou
+
+BOX = standing_box(-0.05, 1.0, 0.09, 0.05, 0.3, RED)  # 3,024 of the frame's 18,000 pixels, 0.5 m before the wall
+
+
+def _sample(points: np.ndarray, share: float, seed: int = 1) -> np.ndarray:
+    """The rows of ``points`` kept at random with chance ``share`` (as VoteNet keeps 50,000 of a frame's)."""
+    return np.random.default_rng(seed).random(len(points)) < share
+
+
+def test_a_sampled_frame_is_completed_on_its_surfaces_and_nowhere_else():
+    # The box's frame, a point on each ray, 15 % of them kept (2,700 points): completed, it holds 81 % of the
+    # whole frame's points (not filled: a strip along the frame's border, outside the sample's hull; the pixels
+    # along the box's outline, whose triangles span a depth edge; the widest 5 % of the triangles). The points
+    # added lie on the surfaces the whole frame shows (its points are 0.4-0.6 cm apart at these depths), none in
+    # the 0.5 m between the box and the wall behind it; the farthest off, 3.8 cm, bridge the 5 cm step from the
+    # table's side edge to the wall 1.5 m away, which no sample tells from a surface seen near grazing.
+    whole, _ = render_table_frame([BOX], along_rays=True)
+    kept = _sample(whole, 0.15)
+    xyz, points = complete_frame(whole[kept, :3], whole[kept], kept.mean(), np.random.default_rng(0))
+    assert np.array_equal(points[: kept.sum()], whole[kept]) and np.array_equal(xyz, points[:, :3])
+    assert 0.75 * len(whole) < len(xyz) < len(whole)
+    off_surface = cKDTree(whole[:, :3]).query(xyz[kept.sum() :])[0]
+    assert np.median(off_surface) < 0.003 and off_surface.max() < 0.05
+    # The colours are those of the surfaces filled: the box's red (0.8, 0.2, 0.2) on the box, the grey elsewhere.
+    red = points[kept.sum() :, 3] > 0.65
+    assert (np.abs(points[kept.sum() :][red, 3:] - [0.8, 0.2, 0.2]) < 0.05).all()
+
+
+def test_a_hole_in_the_frame_stays_a_hole_and_a_depth_edge_stays_open():
+    # The wall's pixels within 0.1 of the image's centre return nothing (a window): 1,960 missing pixels, a hole
+    # 25 pixels across; a sample of 15 % of the others leaves a gap that wide with no chance, so no point is added
+    # there. Across the box's sides no triangle is filled: between the box's front (1.0 m) and the wall (1.5 m).
+    whole, owner = render_table_frame([BOX], along_rays=True)
+    image = whole[:, :2] / whole[:, 2:3]
+    window = (np.linalg.norm(image - [0.25, -0.05], axis=1) < 0.1) & (owner == -1)
+    frame = whole[~window]
+    kept = _sample(frame, 0.15)
+    xyz, _ = complete_frame(frame[kept, :3], frame[kept], kept.mean(), np.random.default_rng(0))
+    added = xyz[kept.sum() :]
+    added_image = added[:, :2] / added[:, 2:3]
+    assert (np.linalg.norm(added_image - [0.25, -0.05], axis=1) < 0.1 - 2 * STEP).sum() == 0
+    assert ((added[:, 2] > 1.1) & (added[:, 2] < 1.45) & (added[:, 1] < 0.2)).sum() == 0
+
+
+def test_a_sampled_frame_is_segmented_as_its_completed_whole():
+    # Sampled to 15 %, the box shows 471 points; completed, the frame is segmented as a whole one (512 pixels an
+    # object, the share of pixels 1), and the box's own points take its label.
+    whole, owner = render_table_frame([BOX], along_rays=True)
+    kept = _sample(whole, 0.15)
+    labels, settings = segment_scene(whole[kept], None, voxel_size=0.01, return_settings=True)
+    assert len(labels) == kept.sum()
+    assert settings.sampled_pixel_share == pytest.approx(0.15, abs=0.033)
+    assert settings.measured.pixel_share == 1.0 and settings.min_points == 512
+    assert best_iou(labels, owner[kept] == 0) > 0.95
+    # The whole frame and one holding more than WHOLE_SHARE of its pixels are not completed.
+    assert segment_scene(whole, None, voxel_size=0.01, return_settings=True)[1].sampled_pixel_share is None
+    most = _sample(whole, 0.99)
+    assert 0.99 > WHOLE_SHARE
+    assert segment_scene(whole[most], None, voxel_size=0.01, return_settings=True)[1].sampled_pixel_share is None
+
+
+def test_what_is_no_camera_frame_is_not_completed():
+    # Points behind the camera, or on one line in the image: nothing to triangulate.
+    ahead = np.random.default_rng(0).normal(size=(50, 3)) + [0, 0, 3]
+    behind = np.concatenate([ahead, [[0.0, 0.0, -1.0]]])
+    assert complete_frame(behind, behind, 0.2, np.random.default_rng(0)) is None
+    line = np.stack([np.linspace(-1, 1, 50), np.zeros(50), np.full(50, 2.0)], axis=1)
+    assert complete_frame(line, line, 0.2, np.random.default_rng(0)) is None
