@@ -51,15 +51,14 @@ def complete_frame(
     projection = central_projection(xyz) if len(xyz) >= 3 else None
     if projection is None:
         return None
-    image, depth, axes = projection
+    image, depth, ranges, axes = projection
     _, first = np.unique(image, axis=0, return_index=True)  # a ray seen twice: its nearer sample will do
     try:
         triangles = Delaunay(image[first])
     except QhullError:  # the samples lie on one line in the image: no triangle to fill
         return None
     corners = first[triangles.simplices]
-    ranges = np.linalg.norm(xyz, axis=1)[corners]
-    across_edge = ranges.min(axis=1) < (1 - BEHIND) * ranges.max(axis=1)
+    across_edge = ranges[corners].min(axis=1) < (1 - BEHIND) * ranges[corners].max(axis=1)
     a, b, c = (image[corners[:, k]] for k in range(3))
     sides = np.stack([np.linalg.norm(b - c, axis=1), np.linalg.norm(c - a, axis=1), np.linalg.norm(a - b, axis=1)])
     ab, ac = b - a, c - a
@@ -84,6 +83,6 @@ def complete_frame(
     vertices = corners[simplex]
     site_depth = 1 / np.einsum("nk,nk->n", weights, 1 / depth[vertices])
     site_xyz = (axes[0] + sites @ axes[1:]) * site_depth[:, None]
-    columns_after = np.asarray(points, dtype=float)[:, 3:]
-    site_points = np.concatenate([site_xyz, np.einsum("nk,nkc->nc", weights, columns_after[vertices])], axis=1)
-    return np.concatenate([xyz, site_xyz]), np.concatenate([np.asarray(points, dtype=float), site_points])
+    points = np.asarray(points, dtype=float)
+    site_points = np.concatenate([site_xyz, np.einsum("nk,nkc->nc", weights, points[vertices, 3:])], axis=1)
+    return np.concatenate([xyz, site_xyz]), np.concatenate([points, site_points])

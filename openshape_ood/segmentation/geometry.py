@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
@@ -183,12 +184,20 @@ def _least_eigenpair(xx, xy, xz, yy, yz, zz) -> tuple[np.ndarray, np.ndarray]:
 
 
 
-def central_projection(rays: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Points ``rays`` ``(N, 3)`` seen from the origin, in a camera's image: their central projection onto the
-    plane at unit depth along their mean direction ``a``, ``(N, 2)``; their depths along ``a``; and ``a`` with the
-    image's two axes as rows ``(3, 3)``, so that the point of the image ``p`` at depth ``t`` is
-    ``t * (a + p @ axes[1:])``. ``None`` where a point lies at the origin or beyond :data:`FIELD_OF_VIEW` of
-    ``a``: no camera's frame."""
+class Projection(NamedTuple):
+    """Points seen from the origin, in a camera's image (:func:`central_projection`)."""
+
+    image: np.ndarray  # (N, 2): on the plane at unit depth along the mean direction
+    depth: np.ndarray  # (N,): along the mean direction
+    ranges: np.ndarray  # (N,): from the origin
+    axes: np.ndarray  # (3, 3): the mean direction, then the image's two axes; a point of the image p at depth t
+    # is t * (axes[0] + p @ axes[1:])
+
+
+def central_projection(rays: np.ndarray) -> Projection | None:
+    """Points ``rays`` ``(N, 3)`` seen from the origin, centrally projected onto the plane at unit depth along
+    their mean direction; ``None`` where a point lies at the origin or beyond :data:`FIELD_OF_VIEW` of that
+    direction: no camera's frame."""
     ranges = np.linalg.norm(rays, axis=1)
     axis = rays.sum(axis=0)
     if not np.linalg.norm(axis) or (ranges == 0).any():
@@ -198,7 +207,7 @@ def central_projection(rays: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     if (depth <= math.cos(math.radians(FIELD_OF_VIEW)) * ranges).any():
         return None
     axes = np.vstack([axis, plane_basis(axis)])
-    return rays @ axes[1:].T / depth[:, None], depth, axes
+    return Projection(rays @ axes[1:].T / depth[:, None], depth, ranges, axes)
 
 
 def plane_basis(normal: np.ndarray) -> np.ndarray:

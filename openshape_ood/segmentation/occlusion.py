@@ -45,7 +45,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .colour import same_surface_difference
-from .geometry import central_projection, outside_hull, plane_basis
+from .geometry import central_projection, outside_hull
 
 # Voxels nearest a point of the image among which the nearest surface is looked for: enough that the
 # front surface at a depth edge (sparser in the image than the one behind it) is among them.
@@ -134,7 +134,7 @@ def _central_projection(centroids: np.ndarray, viewpoint: np.ndarray | None) -> 
     if viewpoint is None:
         return None
     projection = central_projection(centroids - viewpoint)
-    return None if projection is None else (projection[0], np.linalg.norm(centroids - viewpoint, axis=1))
+    return None if projection is None else (projection.image, projection.ranges)
 
 
 def join_seen_past_edge(objects: np.ndarray, centroids: np.ndarray, viewpoint: np.ndarray | None,
