@@ -335,8 +335,8 @@ SETTINGS = (
             "a camera frame with colour) and the pieces of an object seen past its own nearer edge (in any camera "
             "frame); chosen: on"),
     Setting("completion", "switch", f"complete a camera's frame sampled down (less than {WHOLE_SHARE:g} of its "
-            "pixels, as VoteNet stores SUN RGB-D's) to its whole pixel grid and segment it as a whole frame; "
-            "chosen: on"),
+            "pixels, as VoteNet stores SUN RGB-D's) to its whole pixel grid and segment it as a whole frame; not a "
+            "street sweep cut to a camera's view, whose rows are its rings; chosen: on"),
 )  # fmt: skip
 
 #: Names of the settings a caller may give.
