@@ -58,7 +58,7 @@ def finer_voxel(chosen: SegmentationSettings, used: SegmentationSettings, xyz: n
     (:func:`.settings.voxel_floor`) made at least :data:`FINER` times coarser than the one chosen from its
     spacing (``chosen``, before the floor; made coarser for speed where it would give more than
     :data:`.settings.MAX_VOXELS`, as any scan's is), neither given."""
-    if not (used.measured.camera_frame and used.ground == "planes") or used.source["voxel_size"] == "given":
+    if not used.camera_frame_indoors or used.source["voxel_size"] == "given":
         return None
     if FINER * chosen.voxel_size > used.voxel_size:
         return None

@@ -215,7 +215,7 @@ def _segment(
     settings = choose_settings(measured, up_axis, axis, given)
     # A street sweep cut to a camera's view is no sample of a pixel grid: its rows are a LiDAR's rings, far apart
     # (the SemanticKITTI sweep's views read 0.16 of a grid, and completed showed three times the false segments).
-    sampled = measured.camera_frame and settings.ground == "planes" and 0 < measured.pixel_share < WHOLE_SHARE
+    sampled = settings.camera_frame_indoors and 0 < measured.pixel_share < WHOLE_SHARE
     if first is None and settings.completion and sampled:
         completed = complete_frame(xyz, points, measured.pixel_share, np.random.default_rng(seed))
         if completed is not None:  # segmented as the whole frame, the sample's own points first
@@ -234,7 +234,7 @@ def _segment(
     settings, tiled, centroids, counts, voxel_of_point, colours = _voxelised(xyz, points, settings)
     # The voxels' normals are fitted here only where the support is searched for before a street's steps,
     # which may voxelise a sweep again; else on the voxels segmented (_segment_voxels), once.
-    support_searched = up is None or (measured.camera_frame and settings.ground == "planes")
+    support_searched = up is None or settings.camera_frame_indoors
     geometry = normals(centroids) if support_searched and not tiled else None
     rng = np.random.default_rng(seed)
     if measured.spacing > 2 * settings.voxel_size and settings.source["voxel_size"] == "given":
@@ -247,7 +247,7 @@ def _segment(
     upright = up_axis is not None  # whether the planes across up stand upright: an axis given, or found below
     if up is None:
         up = _support_normal(centroids, geometry, settings, measured, rng)
-        image_up = _image_up(centroids) if measured.camera_frame and settings.ground == "planes" else None
+        image_up = _image_up(centroids) if settings.camera_frame_indoors else None
         facing = settings.normal_cos
         if up is not None and image_up is not None and up @ image_up < facing:
             # The largest plane of a camera's frame can be a wall facing it (the room beyond a table): the
@@ -258,7 +258,7 @@ def _segment(
         upright = up is not None and image_up is not None and up @ image_up >= facing
         if up is not None:
             settings = with_up(settings, up)
-    elif measured.camera_frame and settings.ground == "planes":
+    elif settings.camera_frame_indoors:
         # A camera's axis is not gravity: the camera's pitch tilts the floor or the table off it (20 degrees
         # for a camera at eye height looking into a room), and planes searched along the axis cut the floor
         # into slabs. The axis says which plane is the support; that plane's normal is up.

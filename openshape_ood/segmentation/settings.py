@@ -261,6 +261,13 @@ class SegmentationSettings:
     sampled_pixel_share: float | None = None
 
     @property
+    def camera_frame_indoors(self) -> bool:
+        """Whether the scan is a camera's frame segmented indoors (``ground`` is ``"planes"``): the steps for a
+        depth camera's frames. A street sweep cut to a camera's view is a camera's frame by its geometry, but its
+        rows are a LiDAR's rings, and it is segmented as a street."""
+        return self.measured.camera_frame and self.ground == "planes"
+
+    @property
     def normal_cos(self) -> float:
         """The cosine of ``normal_angle``: normals whose dot product is at least this lie within it."""
         return math.cos(math.radians(self.normal_angle))

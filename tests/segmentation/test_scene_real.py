@@ -247,7 +247,6 @@ def test_a_car_cut_by_the_side_of_a_camera_view_of_the_sweep_stands_on_the_road(
     assert iou[list(objects).index(0)].max() > 0.9
 
 
-
 def test_the_sweeps_camera_views_show_about_as_many_false_segments_as_the_whole_sweep():
     # The SemanticKITTI sweep cut to KITTI's colour camera's view at 24 headings (view k with seed k, objects of 25
     # points or more, as the benchmark's --camera-views): 31 of 40 found, with 34 false segments, the whole sweep's
@@ -259,6 +258,7 @@ def test_the_sweeps_camera_views_show_about_as_many_false_segments_as_the_whole_
         result = evaluate(segment_scene(points[view], "z", seed=seed), truth[view], 25)
         found, false = found + result["found_050"], false + result["false"]
     assert found >= 31 and false < 1.5 * found, (found, false)
+
 
 def test_touching_chairs_of_a_room_are_split_at_their_concave_edge():
     # At the 3 cm voxels of a room the concave test must still cut: two chairs pushed together
