@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 from benchmarks.sensor_patterns import ray_cast, with_range_noise
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.geometry import plane_basis
 from openshape_ood.segmentation.ground import origin_on_ground
+from openshape_ood.segmentation import visibility
 from openshape_ood.segmentation.visibility import (
+    SensorRows,
     range_noise,
     ring_axis,
     row_step,
@@ -121,6 +124,45 @@ def test_a_sweep_cut_to_its_upper_rings_counts_them_as_the_whole_sweep_does():
     span = UPPER_RINGS[[20, 2]]
     counted = [np.diff(sensor_rows(points, up, AZIMUTH_STEP).at(span))[0] for points in (whole, cut)]
     assert counted == pytest.approx([18.0, 18.0], abs=0.5)
+
+
+class _CountedTree(cKDTree):
+    """A cKDTree that keeps, for each pair search, how many points it searched and how many pairs it gave."""
+
+    searches: list[tuple[int, int]] = []
+
+    def query_pairs(self, *args, **kwargs):
+        pairs = super().query_pairs(*args, **kwargs)
+        self.searches.append((len(self.data), len(pairs)))
+        return pairs
+
+
+def _row_pair_searches(points: np.ndarray, monkeypatch) -> tuple[list[tuple[int, int]], SensorRows]:
+    monkeypatch.setattr(visibility, "cKDTree", _CountedTree)
+    monkeypatch.setattr(_CountedTree, "searches", [])
+    rows = sensor_rows(points, np.array([0.0, 0.0, 1.0]), spacing_growth=AZIMUTH_STEP)
+    return _CountedTree.searches, rows
+
+
+def test_a_scan_lying_in_a_plane_through_the_sensor_is_thinned_before_its_rows_are_paired(monkeypatch):
+    # Every point at the sensor's own elevation (a room flattened onto its floor, seen from a corner of it):
+    # each shares its box of rows with about 380 others here, and the pairs grow as the square of the points
+    # (a million points asked for more memory than the machine had).
+    rng = np.random.default_rng(0)
+    azimuth, distance = rng.uniform(-np.pi, np.pi, 100_000), rng.uniform(1.0, 10.0, 100_000)
+    flat = np.stack([distance * np.cos(azimuth), distance * np.sin(azimuth), np.zeros(len(azimuth))], axis=1)
+    [(searched, pairs)], rows = _row_pair_searches(flat, monkeypatch)
+    assert 2 * pairs / searched < 1.15 * visibility._MOST_IN_ROW_BOX
+    assert rows.step == pytest.approx(AZIMUTH_STEP)  # no row above another: one step, the finer one
+
+
+def test_a_sweeps_rows_are_paired_whole(monkeypatch):
+    points, _ = sweep([], rings=64, half_width=np.pi)
+    [(searched, _)], rows = _row_pair_searches(points, monkeypatch)
+    monkeypatch.setattr(visibility, "_MOST_IN_ROW_BOX", np.inf)
+    [(searched_all, _)], rows_all = _row_pair_searches(points, monkeypatch)
+    assert searched == searched_all
+    assert rows.counts == pytest.approx(rows_all.counts)
 
 
 @pytest.mark.parametrize("sigma", [0.005, 0.02])
