@@ -21,8 +21,8 @@ from .completion import complete_frame
 from .convexity import join_radius, object_joins, split_concave
 from .finer import RaisedSupport, finer_voxel, split_by_finer
 from .geometry import (
-    by_point_count, column_bounds, count_voxels, given_labels, normals, plane_basis, scene_xyz, voxel_keys,
-    voxelize,
+    by_point_count, column_bounds, count_voxels, distinct_places, given_labels, normals, plane_basis, scene_xyz,
+    voxel_keys, voxelize,
 )
 from .ground import grid_ground, orient_up, origin_on_ground, sensor_up
 from .occlusion import join_occluded, join_seen_past_edge
@@ -81,7 +81,9 @@ def segment_scene(
 
     Otherwise the scan is segmented geometrically (coordinates in metres). Every setting left
     at ``None`` is chosen from the scan (:mod:`openshape_ood.segmentation.settings`: its point
-    spacing, how that grows with range, its extent); ``return_settings=True`` also returns them.
+    spacing, how that grows with range, its extent); ``return_settings=True`` also returns them. A
+    place written more than once (a merged scan, a mesh exported a vertex per face) is segmented once, and its
+    copies take its label.
 
     A camera's frame sampled down (holding less than :data:`~.settings.WHOLE_SHARE` of its camera's pixels,
     as VoteNet stores SUN RGB-D's) is first completed to its whole pixel grid (:mod:`.completion`) and segmented
@@ -187,7 +189,16 @@ def segment_scene(
     array = np.asarray(points)
     if outliers.any():
         array, xyz = array[~outliers], xyz[~outliers]
+    place = None
+    if screened.repeats:
+        # A point written again at its place adds no surface, but it would count again towards every number
+        # of points a step asks for: scene0006 written five times over (as a mesh exported a vertex per face
+        # is) gave 42 segments instead of 31. Each place is segmented once, with its first row's colour.
+        rows, place = distinct_places(xyz)
+        array, xyz = array[rows], xyz[rows]
     objects, chosen = _segment(xyz, array, up_axis, settings, seed, screened.spacing)
+    if place is not None:
+        objects = objects[place]
     if outliers.any():
         objects = _put_back(objects, outliers)
     return (objects, chosen) if return_settings else objects

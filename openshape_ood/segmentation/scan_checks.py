@@ -79,10 +79,12 @@ _QUERIES = 2_000
 _DIMENSION_RADIUS = 4.0
 
 class Screened(NamedTuple):
-    """What :func:`screen_scan` measured: the far outliers ``(N,)`` and the point spacing (m) of the rest."""
+    """What :func:`screen_scan` measured: the far outliers ``(N,)``, the point spacing (m) of the rest, and
+    whether its sample of them held a place twice (the scan repeats points)."""
 
     outliers: np.ndarray
     spacing: float
+    repeats: bool = False
 
 
 def screen_scan(points: np.ndarray, xyz: np.ndarray) -> Screened:
@@ -100,7 +102,7 @@ def screen_scan(points: np.ndarray, xyz: np.ndarray) -> Screened:
     inliers = xyz[~outliers] if outliers.any() else xyz
     if len(inliers) < 10:
         return Screened(np.zeros(len(xyz), dtype=bool), 0.0)
-    spacing, dimension = _measure(inliers)
+    spacing, dimension, repeats = _measure(inliers)
     check_precision(np.asarray(points).dtype, inliers, spacing)
     check_units(inliers, spacing)
     check_surfaces(dimension, spacing, len(inliers))
@@ -117,7 +119,7 @@ def screen_scan(points: np.ndarray, xyz: np.ndarray) -> Screened:
             "percentile box grown by its own size): they are background",
             stacklevel=3,
         )
-    return Screened(outliers, spacing)
+    return Screened(outliers, spacing, repeats)
 
 
 def check_real(points, name: str) -> None:
@@ -264,16 +266,18 @@ def distinct_sample(xyz: np.ndarray, size: int, rng: np.random.Generator) -> tup
     return places, math.sqrt(len(places) / distinct)
 
 
-def _measure(xyz: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    """``(spacing, correlation dimension)`` of a scan, from a sample of :data:`_SAMPLE` distinct points.
+def _measure(xyz: np.ndarray, seed: int = 0) -> tuple[float, float, bool]:
+    """``(spacing, correlation dimension, repeats)`` of a scan, from a sample of :data:`_SAMPLE` distinct
+    points; ``repeats``: whether the sample held a place twice.
 
     The spacing is the median distance to the nearest distinct point, scaled from the sample to the
     whole scan's distinct points (:func:`distinct_sample`), as the segmenter measures it.
     """
     rng = np.random.default_rng(seed)
     sample, scale = distinct_sample(xyz, _SAMPLE, rng)
+    repeats = len(sample) < min(len(xyz), _SAMPLE)
     if len(sample) < 3:
-        return 0.0, 0.0
+        return 0.0, 0.0, repeats
     tree = cKDTree(sample)
     queries = sample[rng.choice(len(sample), min(_QUERIES, len(sample)), replace=False)]
     nearest = float(np.median(tree.query(queries, k=2)[0][:, 1]))
@@ -281,7 +285,7 @@ def _measure(xyz: np.ndarray, seed: int = 0) -> tuple[float, float]:
     inner = tree.query_ball_point(queries, radius, return_length=True).sum()
     outer = tree.query_ball_point(queries, 2 * radius, return_length=True).sum()
     dimension = math.log2(outer / inner) if inner > 0 else 0.0
-    return nearest * scale, dimension
+    return nearest * scale, dimension, repeats
 
 
 def too_sparse(spacing: float, max_size: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from openshape_ood.segmentation.geometry import _MOMENTS, _least_eigenpair, median_by, normals
+from openshape_ood.segmentation.geometry import _MOMENTS, _least_eigenpair, distinct_places, median_by, normals
 
 
 def _entries(matrices: np.ndarray) -> list[np.ndarray]:
@@ -75,3 +75,22 @@ def test_median_by_takes_each_groups_median_and_zero_for_an_empty_group():
     np.testing.assert_array_equal(median_by(values[:2], group[:2], 2), [3.0, 0.0])  # of 1 and 5, their mean
     np.testing.assert_array_equal(median_by(values[:4], np.array([1, 1, 1, 1]), 2), [0.0, 2.5])  # 1 2 3 5
     np.testing.assert_array_equal(median_by(values[:0], group[:0], 2), [0.0, 0.0])
+
+
+def test_distinct_places_by_hand():
+    xyz = np.array([[1.0, 0, 0], [0, 0, 0], [1, 0, 0], [2, 0, 0], [0, 0, 0]])
+    rows, place = distinct_places(xyz)
+    assert rows.tolist() == [0, 1, 3]  # each place's first row, in the scan's order
+    assert place.tolist() == [0, 1, 0, 2, 1]
+    assert np.array_equal(xyz[rows][place], xyz)
+
+
+def test_distinct_places_match_numpys_unique_rows():
+    rng = np.random.default_rng(0)
+    places = np.round(rng.random((2000, 3)), 2)  # rounded: some places share one or two coordinates
+    xyz = places[rng.integers(len(places), size=6000)]
+    rows, place = distinct_places(xyz)
+    _, first, inverse = np.unique(xyz, axis=0, return_index=True, return_inverse=True)
+    assert np.array_equal(rows, np.sort(first))
+    assert np.array_equal(xyz[rows][place], xyz)
+    assert len(np.unique(place)) == len(rows) == len(np.unique(inverse))

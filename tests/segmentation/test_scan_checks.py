@@ -10,6 +10,7 @@ import pytest
 
 from openshape_ood.segmentation import segment_scene
 from openshape_ood.segmentation.scan_checks import check_precision, distinct_sample, far_outliers, origin_points
+from ..synthetic_scene import make_synthetic_scene
 
 SPACING = 0.02
 
@@ -180,3 +181,27 @@ def test_a_scan_written_twice_measures_the_spacing_of_its_points():
     # Measured on all 2N rows as if they were N places, the spacing was sqrt(2) times too fine.
     assert twice.measured.spacing == pytest.approx(once.measured.spacing, rel=0.03)
     assert twice.voxel_size == once.voxel_size
+
+
+def test_a_scan_written_twice_is_segmented_as_the_scan():
+    # Each copy counted again towards the points a step asks for: 6 % of the room's points took other labels.
+    points, _ = make_synthetic_scene(seed=0)
+    colours = np.random.default_rng(0).random((len(points), 3))
+    for scan in (points, np.c_[points, colours]):
+        once = segment_scene(scan)
+        assert np.array_equal(segment_scene(np.repeat(scan, 2, axis=0)), np.repeat(once, 2))
+        # Written again in another order, with a stray far away: the same labels, the stray background.
+        order = np.random.default_rng(1).permutation(2 * len(scan))
+        written = np.concatenate([scan, scan])[order]
+        stray = scan[0].copy()
+        stray[:3] += 1e4
+        with pytest.warns(UserWarning, match="1 of .* far outside"):
+            labels = segment_scene(np.vstack([written, stray]))
+        assert labels[-1] == -1
+        assert _same_partition(labels[:-1], np.concatenate([once, once])[order])
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings group the points alike (ids aside: the segments are numbered by size)."""
+    pairs = np.unique(np.c_[a, b], axis=0)
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b)) and bool(np.all((pairs[:, 0] < 0) == (pairs[:, 1] < 0)))
