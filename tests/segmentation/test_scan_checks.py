@@ -204,4 +204,5 @@ def test_a_scan_written_twice_is_segmented_as_the_scan():
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two labellings group the points alike (ids aside: the segments are numbered by size)."""
     pairs = np.unique(np.c_[a, b], axis=0)
-    return len(pairs) == len(np.unique(a)) == len(np.unique(b)) and bool(np.all((pairs[:, 0] < 0) == (pairs[:, 1] < 0)))
+    one_to_one = len(pairs) == len(np.unique(a)) == len(np.unique(b))
+    return one_to_one and bool(np.all((pairs[:, 0] < 0) == (pairs[:, 1] < 0)))

@@ -8,10 +8,9 @@ import pytest
 from scipy.spatial import cKDTree
 
 from benchmarks.sensor_patterns import ray_cast, with_range_noise
-from openshape_ood.segmentation import segment_scene
+from openshape_ood.segmentation import segment_scene, visibility
 from openshape_ood.segmentation.geometry import plane_basis
 from openshape_ood.segmentation.ground import origin_on_ground
-from openshape_ood.segmentation import visibility
 from openshape_ood.segmentation.visibility import (
     SensorRows,
     range_noise,
