@@ -16,6 +16,7 @@ import numpy as np
 from scipy.spatial import Delaunay, QhullError, cKDTree
 from scipy.special import gammainccinv
 
+from .colour import point_colours, same_surface_difference
 from .geometry import central_projection
 from .visibility import BEHIND, grid_steps
 
@@ -30,6 +31,17 @@ from .visibility import BEHIND, grid_steps
 # completed to their pixel grid").
 _GAP_CHANCE = 0.05
 
+# A triangle with an edge within this many degrees of the ray to its corners either spans a silhouette (the edge
+# runs from an object's outline to what the camera sees past it, nearer than a tenth of the range: an object on
+# a table, the table behind it) or lies on one surface seen near grazing (a bed's side, the floor far off).
+# PCL's OrganizedFastMesh, which meshes a depth image as this module does, leaves every such triangle out at this
+# default tolerance (D. Holz and S. Behnke, "Fast Range Image Segmentation and Smoothing using Approximate Surface
+# Reconstruction and Region Growing", IAS 2012). Here it is left out only where that edge's ends also differ in
+# colour by more than two points of one surface do (:func:`.colour.same_surface_difference`, measured on the
+# triangulation's edges), as an outline and what lies past it do: every such triangle left out broke the rooms'
+# sampled frames into more pieces (segmentation log, "Silhouettes of a sampled frame left open").
+_SHADOW_ANGLE = 12.5
+
 
 def complete_frame(
     xyz: np.ndarray, points: np.ndarray, pixel_share: float, rng: np.random.Generator
@@ -42,12 +54,13 @@ def complete_frame(
     The points are projected onto the plane one unit along their mean direction ``a`` (a pinhole camera's image
     plane, turned a little where ``a`` is not its axis: :func:`.geometry.central_projection`) and triangulated
     there (Delaunay). A triangle whose vertices' ranges differ by more than :data:`.visibility.BEHIND` of the
-    farthest spans a depth edge (an object before a wall); one whose circumcircle is wider than all but
-    :data:`_GAP_CHANCE` of a random sample's of ``pixel_share`` spans a hole. The other triangles are filled at a
-    square grid of the sample's pixel pitch (:func:`.visibility.grid_steps`) from its lowest coordinates, at each
-    site that is no sample's nearest: the depth along ``a`` interpolated in its inverse (exact on a plane, as a
-    camera sees one), the other columns (colour) linearly. ``rng`` draws the samples the pitch is measured
-    round."""
+    farthest spans a depth edge (an object before a wall), as does one with an edge within :data:`_SHADOW_ANGLE`
+    of its ray whose ends differ in colour (an object's outline and the table behind it); one whose circumcircle
+    is wider than all but :data:`_GAP_CHANCE` of a random sample's of ``pixel_share`` spans a hole. The other
+    triangles are filled at a square grid of the sample's pixel pitch (:func:`.visibility.grid_steps`) from its
+    lowest coordinates, at each site that is no sample's nearest: the depth along ``a`` interpolated in its
+    inverse (exact on a plane, as a camera sees one), the other columns (colour) linearly. ``rng`` draws the
+    samples the pitch is measured round."""
     projection = central_projection(xyz) if len(xyz) >= 3 else None
     if projection is None:
         return None
@@ -66,7 +79,9 @@ def complete_frame(
     circumradius = sides.prod(axis=0) / np.maximum(4 * area, np.finfo(float).tiny)
     pitch = float(np.median(np.linalg.norm(grid_steps(image, cKDTree(image), rng)[1], axis=1)))
     widest = pitch * math.sqrt(gammainccinv(2, _GAP_CHANCE) / (-math.pi * math.log1p(-pixel_share)))
-    filled = ~across_edge & (circumradius <= widest)
+    colours = point_colours(np.asarray(points))
+    silhouette = np.zeros(len(corners), dtype=bool) if colours is None else _silhouette(xyz[corners], colours[corners])
+    filled = ~across_edge & ~silhouette & (circumradius <= widest)
     low = image.min(axis=0)
     shape = np.floor((image.max(axis=0) - low) / pitch).astype(np.int64) + 2
     held = np.zeros(shape, dtype=bool)  # the sites nearest a sample: its own pixel, or the one beside it
@@ -86,3 +101,19 @@ def complete_frame(
     points = np.asarray(points, dtype=float)
     site_points = np.concatenate([site_xyz, np.einsum("nk,nkc->nc", weights, points[vertices, 3:])], axis=1)
     return np.concatenate([xyz, site_xyz]), np.concatenate([points, site_points])
+
+
+def _silhouette(triangles: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """Whether each triangle ``(T, 3, 3)`` (its corners' xyz, the camera at the origin; ``colours`` theirs in
+    [0, 1]) has an edge within :data:`_SHADOW_ANGLE` of the ray to its first end whose ends differ in colour by
+    more than two points of one surface do."""
+    edges = ((0, 1), (1, 2), (2, 0))
+    squared = np.stack([((colours[:, start] - colours[:, end]) ** 2).sum(axis=1) for start, end in edges], axis=1)
+    differ = squared > same_surface_difference(squared.ravel()) ** 2
+    cos_tolerance = math.cos(math.radians(_SHADOW_ANGLE))
+    silhouette = np.zeros(len(triangles), dtype=bool)
+    for k, (start, end) in enumerate(edges):
+        ray, edge = triangles[:, start], triangles[:, end] - triangles[:, start]
+        lengths = np.linalg.norm(ray, axis=1) * np.linalg.norm(edge, axis=1)
+        silhouette |= differ[:, k] & (np.abs(np.einsum("tk,tk->t", ray, edge)) >= cos_tolerance * lengths)
+    return silhouette
