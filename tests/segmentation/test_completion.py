@@ -123,7 +123,7 @@ def test_a_lidar_sweep_cut_to_a_cameras_view_is_not_completed():
 )
 def test_a_silhouette_runs_along_its_ray_between_two_colours(degrees, colour, silhouette):
     # A red triangle 1 m ahead whose second corner leaves the first's ray (the z axis) at ``degrees`` and has
-    # ``colour``; its other edges cross their rays at 80 degrees or more. Twenty red triangles beside it set the
+    # ``colour``; its other edges leave their rays at 45 degrees or more. Twenty red triangles beside it set the
     # colour noise at 8-bit colour's step, whose threshold the red-blue edge exceeds.
     first, turn = np.array([0.0, 0.0, 1.0]), np.radians(degrees)
     triangle = np.stack([first, first + 0.1 * np.array([np.sin(turn), 0.0, np.cos(turn)]), first + [0.0, 0.1, 0.0]])
