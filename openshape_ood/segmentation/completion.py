@@ -79,7 +79,8 @@ def complete_frame(
     circumradius = sides.prod(axis=0) / np.maximum(4 * area, np.finfo(float).tiny)
     pitch = float(np.median(np.linalg.norm(grid_steps(image, cKDTree(image), rng)[1], axis=1)))
     widest = pitch * math.sqrt(gammainccinv(2, _GAP_CHANCE) / (-math.pi * math.log1p(-pixel_share)))
-    colours = point_colours(np.asarray(points))
+    points = np.asarray(points, dtype=float)
+    colours = point_colours(points)
     silhouette = np.zeros(len(corners), dtype=bool) if colours is None else _silhouette(xyz[corners], colours[corners])
     filled = ~across_edge & ~silhouette & (circumradius <= widest)
     low = image.min(axis=0)
@@ -98,7 +99,6 @@ def complete_frame(
     vertices = corners[simplex]
     site_depth = 1 / np.einsum("nk,nk->n", weights, 1 / depth[vertices])
     site_xyz = (axes[0] + sites @ axes[1:]) * site_depth[:, None]
-    points = np.asarray(points, dtype=float)
     site_points = np.concatenate([site_xyz, np.einsum("nk,nkc->nc", weights, points[vertices, 3:])], axis=1)
     return np.concatenate([xyz, site_xyz]), np.concatenate([points, site_points])
 
