@@ -123,6 +123,12 @@ pushed out along its bearing to K times its range and sampled as the sensor woul
 its rows and of its points along them, a copy for each of the K^2 such choices), then turned about the sensor to
 each tenth degree where it can stand: the far cars of other sweeps, where ours holds its cars at 21-26 m.
 
+Beside another (``--beside``): each object of a LiDAR sweep that is counted is also turned about the sensor to
+every degree, and kept where it stands within :data:`benchmarks.turned_objects.BESIDE` of another object counted
+there (:func:`benchmarks.turned_objects.beside_copies`), and the sweep is segmented with the defaults (copy k
+with seed k): cars parked in a row, people by a car or together, which no view of our sweep otherwise holds. Its
+line counts every object of the copies; the next counts the objects set beside another themselves.
+
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
 each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
 segmented with the defaults (part k with seed k). An object counts in a part when at least
@@ -158,6 +164,7 @@ A constant of the segmentation is measured at other values with ``--set module.N
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3
+    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --beside
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
     python -m benchmarks.scenes --no-loso --only mosd_test60 --seeds 0 --set convexity._VALLEY_SHARE=0.1
@@ -199,7 +206,7 @@ from openshape_ood.segmentation.geometry import sensor_angles
 from openshape_ood.segmentation.tuning import combinations, tuned
 
 from .pushed_objects import pushed_copies
-from .turned_objects import TURNS, turned_copies
+from .turned_objects import BESIDE, TURNS, beside_copies, turned_copies
 from .virtual_frames import (
     camera_views, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
     with_surroundings,
@@ -896,6 +903,18 @@ def run_turned(
     return _run_moved(copies, "turned", ("turn", "sampling"), up, values, min_gt_points, background, name)
 
 
+def run_beside(
+    points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
+) -> list[dict]:
+    """:func:`run_scan` on each of :func:`~benchmarks.turned_objects.beside_copies` of a sweep (copy k with seed k),
+    each row with ``beside``: the object's id, the turn in degrees, the object it stands beside, the gap between
+    them (m) and the object's best IoU, as :func:`run_turned`'s; none without ``up``."""
+    if up is None:
+        return []
+    copies = beside_copies(points, truth, up, min_points=min_gt_points)
+    return _run_moved(copies, "beside", ("turn", "beside", "gap"), up, values, min_gt_points, background, name)
+
+
 def run_pushed(
     points, truth, support, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
 ) -> list[dict]:
@@ -1066,6 +1085,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--turned", action="store_true",
                         help=f"also segment each LiDAR sweep with each object counted (--min-gt-points) turned about "
                              f"the sensor to {len(TURNS)} other azimuths where it can stand")
+    parser.add_argument("--beside", action="store_true",
+                        help=f"also segment each LiDAR sweep with each object counted turned about the sensor to "
+                             f"every degree where it stands within {BESIDE:g} m of another counted object")
     parser.add_argument("--farther", nargs="*", type=int, default=[], metavar="K",
                         help="also segment each LiDAR sweep with each object of K^2 times --min-gt-points points or "
                              "more moved out along its bearing to K times its range (every K-th of its rows and of its "
@@ -1125,7 +1147,7 @@ def main(argv: list[str] | None = None) -> None:
     scaled = {scale: {} for scale in args.voxel_scales}
     places = {f"{place + 1}": (phase, {}) for place, phase in enumerate(grid_places(args.grid_places))}
     turns = {f"{k + 1}": (float(angle), {}) for k, angle in enumerate(headings(args.headings))}
-    frames, sampled_frames, crops, orbits, surroundings, pushed, turned = {}, {}, {}, {}, {}, {}, {}
+    frames, sampled_frames, crops, orbits, surroundings, pushed, turned, besides = {}, {}, {}, {}, {}, {}, {}, {}
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     sampled_scaled_frames = {scale: {} for scale in args.frame_scales}
@@ -1202,10 +1224,10 @@ def main(argv: list[str] | None = None) -> None:
             run_object_frames(points, truth, up, candidates[0], background, args.frame_points)
             if of_furniture and args.frame_points is not None else []
         )  # fmt: skip
-        beside = args.side_by_side and kinds[name] == "room"
+        laid_out = args.side_by_side and kinds[name] == "room"
         side_by_sides[name], sampled_side_by_sides[name] = (
             [run_side_by_side(points, truth, up, candidates[0], args.min_gt_points, background, sampled)
-             for sampled in (False, True)] if beside else ([], [])
+             for sampled in (False, True)] if laid_out else ([], [])
         )  # fmt: skip
         row = results[0][name][0]
         # A table-top camera's frame is turned about, and surrounded round, the support its segmentation found
@@ -1224,6 +1246,8 @@ def main(argv: list[str] | None = None) -> None:
         swept = args.turned and kinds[name] == "LiDAR"
         turned[name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background, name)
                         if swept else [])
+        besides[name] = (run_beside(points, truth, up, candidates[0], args.min_gt_points, background, name)
+                         if args.beside and kinds[name] == "LiDAR" else [])
         viewed = args.camera_views and kinds[name] == "LiDAR"
         camera_views[name] = (run_camera_views(points, truth, up, candidates[0], args.min_gt_points, background)
                               if viewed else [])
@@ -1260,13 +1284,14 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
               + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
               + (f"   turned objects found {_moved_found(turned[name], 'turned')}" if turned[name] else "")
+              + (f"   objects beside another found {_moved_found(besides[name], 'beside')}" if besides[name] else "")
               + (f"   camera views found {sum(r['found_050'] for r in camera_views[name])} of "
                  f"{sum(r['objects'] for r in camera_views[name])}" if camera_views[name] else "")
               + "".join(f"   x{factor} farther found {_moved_found(farther[factor][name], 'turned')}"
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
+                                    turned, besides, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
                                     sampled_object_frames, *denser.values(), *farther.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values(),
                                     *(by_scan for _, by_scan in places.values()))
@@ -1290,7 +1315,8 @@ def main(argv: list[str] | None = None) -> None:
               "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
               "object_frames": args.object_frames,
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings, "pushed": args.pushed,
-              "turned": list(TURNS) if args.turned else [], "farther": args.farther,
+              "turned": list(TURNS) if args.turned else [], "beside": BESIDE if args.beside else None,
+              "farther": args.farther,
               "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
@@ -1353,6 +1379,7 @@ def main(argv: list[str] | None = None) -> None:
                   ("orbit", orbits, "view", f"seen from {len(ORBITS)} places round each, all together"),
                   ("pushed", pushed, "copy", "objects pushed against another, every object of every copy"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
+                  ("beside", besides, "copy", "objects set beside another, every object of every copy"),
                   *((f"farther_x{factor}", farther[factor], "copy",
                      f"objects moved out to {factor} times their range, every object of every copy")
                     for factor in args.farther),
@@ -1371,6 +1398,7 @@ def main(argv: list[str] | None = None) -> None:
         for key, by_scan, moved, label in [
             ("pushed_objects", pushed, "pushed", "the pushed objects themselves"),
             ("turned_objects", turned, "turned", "the turned objects themselves"),
+            ("beside_objects", besides, "beside", "the objects set beside another themselves"),
             *((f"farther_x{factor}_objects", farther[factor], "turned",
                f"the objects moved out to {factor} times their range themselves") for factor in args.farther),
         ]:
@@ -1425,7 +1453,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "object_frames": object_frames[scan],
                                 "sampled_object_frames": sampled_object_frames[scan], "orbit": orbits[scan],
                                 "surroundings": surroundings[scan],
-                                "pushed": pushed[scan], "turned": turned[scan],
+                                "pushed": pushed[scan], "turned": turned[scan], "beside": besides[scan],
                                 "farther": {str(k): farther[k][scan] for k in args.farther},
                                 "camera_views": camera_views[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

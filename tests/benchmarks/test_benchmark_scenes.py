@@ -427,6 +427,30 @@ def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, 
     assert report["scans"][0]["turned"] == [] and "turned_objects" not in report["kinds"]["room"]
 
 
+def test_the_benchmark_sets_the_objects_of_lidar_sweeps_beside_another_only(tmp_path, capsys, monkeypatch):
+    made = []
+
+    def copies(points, truth, up, min_points):
+        made.append((up, min_points))
+        for object_id in (0, 1):  # the sweep itself, as if each of two objects stood 0.4 m from the other
+            yield turned_objects.BesideCopy(points, truth, object_id, 7, 1 - object_id, 0.4)
+
+    monkeypatch.setattr(scenes, "beside_copies", copies)
+    report, _ = _report_on_a_sweep(tmp_path, "--beside", "--min-gt-points", "30")
+    [row] = report["scans"]
+    assert made == [("y", 30)] and report["beside"] == turned_objects.BESIDE
+    assert [(c["beside"]["object"], c["beside"]["turn"], c["beside"]["beside"], c["beside"]["gap"]) for c in row["beside"]] \
+        == [(0, 7, 1, 0.4), (1, 7, 0, 0.4)]
+    ious = [copy["beside"]["iou"] for copy in row["beside"]]
+    assert ious == [copy["object_iou"][copy["beside"]["object"]] for copy in row["beside"]]  # the moved object's
+    found = sum(iou >= 0.5 for iou in ious)
+    assert report["kinds"]["LiDAR"]["beside_objects"] == {"objects": 2, "found_050": found}
+    assert report["kinds"]["LiDAR"]["beside"]["found_050"] == sum(copy["found_050"] for copy in row["beside"])
+    assert f"the objects set beside another themselves: found {found} of 2" in capsys.readouterr().out
+    report = _report_on_a_room(tmp_path, "--beside")
+    assert made == [("y", 30)] and report["scans"][0]["beside"] == [] and "beside_objects" not in report["kinds"]["room"]
+
+
 def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_factors_below_two(tmp_path, capsys,
                                                                                                 monkeypatch):
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})

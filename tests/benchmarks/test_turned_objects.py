@@ -179,3 +179,27 @@ def test_a_copy_moved_farther_needs_a_whole_number_of_times_its_range(farther):
     points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
     with pytest.raises(ValueError, match="farther must be a whole number"):
         list(turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, farther=farther))
+
+
+def test_a_copy_beside_another_is_kept_where_its_nearest_point_lies_within_reach_of_a_counted_object(monkeypatch):
+    car = box((10.0, 0.0), (4.0, 1.8, 1.5), step=0.2)  # coarse, for the oracle's distances between all points
+    other = box((0.0, 10.0), (4.0, 1.8, 1.5), step=0.2)
+    cone = box((-10.0, 0.0), (0.1, 0.1, 0.3))  # 58 points: not counted from 59
+    points, truth = sweep(car, other, cone)
+    # Turned by 60-68 and 112-116 degrees the car passes the other one (at 90 it would stand in it), by 172 the cone.
+    turns = (60, 64, 66, 68, 90, 112, 116, 150, 172)
+    monkeypatch.setattr(turned, "BESIDE_TURNS", turns)
+    beside = {(copy.object_id, copy.turn): copy for copy in turned.beside_copies(points, truth, "z", min_points=59)}
+    # The oracle: every turned copy, its least distance to a point of the other counted object.
+    expected = {}
+    for copy in turned.turned_copies(points, truth, "z", turns, min_points=59):
+        own, other_points = copy.truth == copy.object_id, np.isin(copy.truth, [0, 1]) & (copy.truth != copy.object_id)
+        gap = np.linalg.norm(copy.points[own, None, :3] - copy.points[None, other_points, :3], axis=2).min()
+        if gap <= turned.BESIDE:
+            expected[copy.object_id, copy.turn] = (1 - copy.object_id, gap)
+    assert sorted(expected) == [(0, 66), (0, 68), (0, 112)]
+    assert {key: (copy.beside, copy.gap) for key, copy in beside.items()} == pytest.approx(expected)
+    # Counted from 58 points, the cone is an object the car stands beside, and turned by as much it stands by the car.
+    near_cone = [(copy.object_id, copy.turn, copy.beside) for copy in
+                 turned.beside_copies(points, truth, "z", min_points=58) if copy.turn == 172]
+    assert near_cone == [(0, 172, 2), (2, 172, 0)]
