@@ -326,6 +326,16 @@ def test_the_benchmark_turns_its_virtual_frames_upright_and_gives_them_the_up_ax
                        "--frames-upright turns the virtual frames of --frames upright: give --frames as well", capsys)
 
 
+def assert_moved_summaries(report: dict, row: dict, kind: str, key: str, label: str, capsys) -> None:
+    """One kind of moved copies (``key``: pushed, turned, beside) as the report sums it for ``kind``: the moved objects
+    counted and found at IoU >= 0.5, every object of the copies found, and the line printed for ``label``."""
+    ious = [copy[key]["iou"] for copy in row[key] if copy[key]["iou"] is not None]
+    found = sum(iou >= 0.5 for iou in ious)
+    assert report["kinds"][kind][f"{key}_objects"] == {"objects": len(ious), "found_050": found}
+    assert report["kinds"][kind][key]["found_050"] == sum(copy["found_050"] for copy in row[key])
+    assert f"{label}: found {found} of {len(ious)}" in capsys.readouterr().out
+
+
 def _report_on_a_sweep(tmp_path, *options: str) -> tuple[dict, np.ndarray]:
     """The benchmark's report on the synthetic room as a LiDAR sweep (y up), run with ``options``, and its points."""
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
@@ -402,10 +412,7 @@ def test_the_benchmark_pushes_the_objects_of_table_top_frames_only(tmp_path, cap
     assert all(copy["pushed"]["distance"] == 0.05 for copy in row["pushed"])
     ious = [copy["pushed"]["iou"] for copy in row["pushed"]]
     assert ious == [copy["object_iou"][copy["pushed"]["object"]] for copy in row["pushed"]]  # the moved object's
-    found = sum(iou >= 0.5 for iou in ious)
-    assert report["kinds"]["table-top"]["pushed_objects"] == {"objects": 2, "found_050": found}
-    assert report["kinds"]["table-top"]["pushed"]["found_050"] == sum(copy["found_050"] for copy in row["pushed"])
-    assert f"the pushed objects themselves: found {found} of 2" in capsys.readouterr().out
+    assert_moved_summaries(report, row, "table-top", "pushed", "the pushed objects themselves", capsys)
     report = _report_on_a_room(tmp_path, "--pushed")  # a room has its up axis: no camera frame to push in
     assert report["scans"][0]["pushed"] == [] and "pushed_objects" not in report["kinds"]["room"]
 
@@ -417,12 +424,7 @@ def test_the_benchmark_turns_the_objects_of_lidar_sweeps_only(tmp_path, capsys, 
     assert report["turned"] == [90, 180] and row["kind"] == "LiDAR"
     copies = [(copy["turned"]["object"], copy["turned"]["turn"]) for copy in row["turned"]]
     assert copies and all(turn in (90, 180) for _, turn in copies) and len(set(copies)) == len(copies)
-    ious = [copy["turned"]["iou"] for copy in row["turned"] if copy["turned"]["iou"] is not None]
-    found = sum(iou >= 0.5 for iou in ious)
-    assert report["kinds"]["LiDAR"]["turned_objects"] == {"objects": len(ious), "found_050": found}
-    assert report["kinds"]["LiDAR"]["turned"]["found_050"] == sum(copy["found_050"] for copy in row["turned"])
-    output = capsys.readouterr().out
-    assert f"the turned objects themselves: found {found} of {len(ious)}" in output
+    assert_moved_summaries(report, row, "LiDAR", "turned", "the turned objects themselves", capsys)
     report = _report_on_a_room(tmp_path, "--turned")
     assert report["scans"][0]["turned"] == [] and "turned_objects" not in report["kinds"]["room"]
 
@@ -443,10 +445,7 @@ def test_the_benchmark_sets_the_objects_of_lidar_sweeps_beside_another_only(tmp_
         == [(0, 7, 1, 0.4), (1, 7, 0, 0.4)]
     ious = [copy["beside"]["iou"] for copy in row["beside"]]
     assert ious == [copy["object_iou"][copy["beside"]["object"]] for copy in row["beside"]]  # the moved object's
-    found = sum(iou >= 0.5 for iou in ious)
-    assert report["kinds"]["LiDAR"]["beside_objects"] == {"objects": 2, "found_050": found}
-    assert report["kinds"]["LiDAR"]["beside"]["found_050"] == sum(copy["found_050"] for copy in row["beside"])
-    assert f"the objects set beside another themselves: found {found} of 2" in capsys.readouterr().out
+    assert_moved_summaries(report, row, "LiDAR", "beside", "the objects set beside another themselves", capsys)
     report = _report_on_a_room(tmp_path, "--beside")
     assert made == [("y", 30)] and report["scans"][0]["beside"] == [] and "beside_objects" not in report["kinds"]["room"]
 
