@@ -1,10 +1,12 @@
 """Splitting an object into its colour regions: touching objects of different colours that no concave
 edge separates (two boxes side by side with coplanar tops, a can against a box seen edge on).
 
-Off by default (setting ``colour_split``): on the real table-top frames and rooms we have, the printed
-faces of packaging and books and the shading of bowls and furniture made it split whole objects more
-often than it separated touching ones (measured in the segmentation experiments, "Colour regions inside
-objects").
+On in a camera's frame indoors, off elsewhere (setting ``colour_split``). A frame has one exposure, where a
+reconstruction's colours blend many frames'. Splitting every colour region cut the printed faces of
+packaging and the materials of furniture (a duvet on its bed, a desk's top on its legs) more often than it
+separated touching objects. So a region is an object of its own only where it stands on the support, beside
+the others, as touching objects on a table or a floor do (step 4; measured in the segmentation
+experiments, "Colour regions inside objects" and stop 127).
 
 1. **Colour regions.** Each object is cut into colour regions by region growing on its voxel neighbour
    graph, as :mod:`.colour` cuts a removed plane (Zhan et al. 2009, PCL's ``RegionGrowingRGB``): two
@@ -27,7 +29,13 @@ objects").
    two halves of a box cut by a printed band) or when they meet at a convex edge: most of the joins
    where they meet bend outwards beyond the normals' noise (a lid printed in another colour than the
    sides; as in locally convex connected patches, LCCP, Stein et al. 2014, the faces of one object meet
-   at convex edges, two objects at concave or flat ones). An object of two or more parts is split.
+   at convex edges, two objects at concave or flat ones).
+4. **Standing.** A part stands on the support when its lowest voxel lies within the support's band
+   (:attr:`.planes.Planes.band`) and the cluster distance of the support's level (:func:`support_base`):
+   close enough that the clustering joined it to the support's level. Each object rests on the surface
+   below it (Silberman et al., ECCV 2012), and a part of another colour held up by the rest (a lid, a box
+   stacked on another, a bed's duvet, a seat's cushion) is the object's own. An object with two or more
+   standing parts is split between them; every other voxel goes to the nearest.
 """
 
 from __future__ import annotations
@@ -70,13 +78,24 @@ def colour_noise(planes, colours: np.ndarray, reach: float, rng: np.random.Gener
     return colour_noise_level(squared)
 
 
+def support_base(planes, up: np.ndarray, reach: float) -> float | None:
+    """The highest (along ``up``, from the support to what stands on it) that the lowest voxel of a part
+    standing on the support of ``planes`` (a :class:`~.planes.Planes`) lies: the level of the support's
+    voxels, their band and ``reach`` (the cluster distance) above it. ``None`` without a support."""
+    if not planes.has_support or len(planes.found[0].voxels) == 0:
+        return None
+    return float(np.median(planes.centroids[planes.found[0].voxels] @ up)) + planes.band + reach
+
+
 def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarray, colours: np.ndarray,
-                  part_voxels: int, noise: float | None) -> np.ndarray:  # fmt: skip
-    """Labels with each object of ``objects`` split into its parts of different colour (module
-    docstring); ``joins``: the objects' :func:`.convexity.object_joins`; ``colours``: the voxels' mean
-    colours ``(M, 3)`` in [0, 1]; ``noise``: the per-channel colour noise of the removed planes
+                  part_voxels: int, noise: float | None, standing: tuple[np.ndarray, float]) -> np.ndarray:  # fmt: skip
+    """Labels with each object of ``objects`` split into its parts of different colour that stand on the
+    support (module docstring); ``joins``: the objects' :func:`.convexity.object_joins`; ``colours``: the
+    voxels' mean colours ``(M, 3)`` in [0, 1]; ``noise``: the per-channel colour noise of the removed planes
     (:func:`colour_noise`), ``None`` for none measured (nothing is split); an object whose own joins show
-    more is judged by its own. Objects with one part are as they were."""
+    more is judged by its own; ``standing``: the up direction and the highest a standing part's lowest
+    voxel lies along it (:func:`support_base`). Objects with fewer than two standing parts are as they
+    were."""
     if joins is None or noise is None:
         return objects
     local = colours[joins.labelled]
@@ -117,7 +136,11 @@ def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarra
     )
     _, group = connected_components(alike | folded, directed=False)
     part = np.where(nearest >= 0, group[nearest], -1)
-    return split_into_parts(objects, joins, centroids, part, part >= 0)
+    up, base = standing
+    labelled = part >= 0
+    lowest = np.full(int(group.max()) + 1, np.inf)
+    np.minimum.at(lowest, part[labelled], centroids[joins.labelled[labelled]] @ up)
+    return split_into_parts(objects, joins, centroids, part, labelled & (lowest[np.maximum(part, 0)] <= base))
 
 
 def _folded(joins: Joins, part: np.ndarray, parts: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects, flat_variation
 from .colour import add_objects_in_planes, objects_in_planes, point_colours, voxel_colours
-from .colour_split import colour_noise, split_colours
+from .colour_split import colour_noise, split_colours, support_base
 from .completion import complete_frame
 from .convexity import join_radius, object_joins, split_concave
 from .finer import RaisedSupport, finer_voxel, split_by_finer
@@ -139,8 +139,9 @@ def segment_scene(
        support itself when it does not bound the scan from below (the beds' top filling a camera's view).
        Indoors, a part of an object standing on the object's flat top, held up by the top alone (a lamp on
        a night stand), is split off (:mod:`openshape_ood.segmentation.standing`). With
-       ``colour_split`` (off unless given) and colour, an object is split into its large regions of
-       different colour (:mod:`openshape_ood.segmentation.colour_split`).
+       ``colour_split`` (on in a camera's frame indoors) and colour, an object is split into its large regions
+       of different colour that each stand on the support (two boxes side by side on a table:
+       :mod:`openshape_ood.segmentation.colour_split`).
     6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels (in a camera's frame holding a
        sample of its pixels, the voxels their points stand for: :func:`.clustering.surface_voxels`), or whose
        largest side is shorter than ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
@@ -511,12 +512,13 @@ def _segment_voxels(
                 objects, centroids, voxel_normals, up, settings.plane_distance, settings.cluster_distance,
                 settings.normal_cos, part_voxels, normal_noise, normal_radius,
             )  # fmt: skip
-    if settings.colour_split and colours is not None:
+    base = support_base(planes, up, settings.cluster_distance) if settings.colour_split and up is not None else None
+    if colours is not None and base is not None:
         joins = object_joins(
             objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, normal_noise, normal_radius, up
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
-        objects = split_colours(objects, joins, centroids, colours, part_voxels, noise)
+        objects = split_colours(objects, joins, centroids, colours, part_voxels, noise, (up, base))
     # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range. A sheet
     # is no flat surface: its folds are what made it one.
     sheets = planes.in_sheets()

@@ -336,8 +336,9 @@ SETTINGS = (
             "streets); chosen: grid for a street", choices=GROUND_METHODS),
     Setting("convexity", "switch", "split touching objects at concave edges; chosen: on but on a street"),
     Setting("colour_split", "switch", "split an object into large regions of different colour (beyond the colour "
-            "noise of the removed planes; faces meeting at convex edges stay together); needs colour; chosen: off "
-            "(printed and shaded objects split)"),
+            "noise of the removed planes; faces meeting at convex edges stay together) that each stand on the "
+            "support (objects side by side on a table); needs colour and a support; chosen: on in a camera's frame "
+            "indoors (one exposure), off elsewhere (a reconstruction's colours blend many frames)"),
     Setting("occlusion", "switch", "join the visible parts of an object hidden in the middle by a nearer one (in "
             "a camera frame with colour) and the pieces of an object seen past its own nearer edge (in any camera "
             "frame); chosen: on"),
@@ -512,9 +513,9 @@ def choose_settings(
         "min_height": 0.0 if not street else 1.0,
         "ground": "planes" if not street else "grid",
         "convexity": not street,
-        # Off: on the real scans we have it split printed and shaded objects more often than it
-        # separated touching ones (docs/scenes-segmentation-log.md, colour regions inside objects).
-        "colour_split": False,
+        # A camera's frame has one exposure; a reconstruction's colours blend many frames', and split there its
+        # furniture more often than they part touching objects (docs/scenes-segmentation-log.md, stop 127).
+        "colour_split": measured.camera_frame and not street,
         # Only camera frames with colour are joined (segmentation.occlusion); elsewhere the step does nothing.
         "occlusion": True,
         # Only a camera's frame holding a sample of its pixels is completed (segmentation.completion).

@@ -8,8 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from openshape_ood.segmentation import colour_split, segment_scene
+from openshape_ood.segmentation import colour_split, pipeline, segment_scene
 from openshape_ood.segmentation.convexity import object_joins
+
+from ..helpers.camera_frames import render_table_frame, standing_box
 
 STEP = 0.01
 TABLE_RGB = (0.55, 0.55, 0.5)
@@ -65,11 +67,20 @@ def test_two_boxes_side_by_side_of_different_colours_are_split():
     # Pushed together, the two boxes' tops and fronts are coplanar: no concave edge, one cluster.
     points, on_block = _scene(_halves)
     truth = np.where(on_block, (points[:, 0] >= 0.2).astype(int), -1)
-    assert segment_scene(points, "z").max() == 0  # colour_split is off by default: one object
+    assert segment_scene(points, "z").max() == 0  # colour_split is off by default but in a camera's frame: one object
     labels = segment_scene(points, "z", colour_split=True)
     assert labels.max() == 1
     # The voxels along the seam (2 cm, one column either side) may go either way: 19 of 20 columns right.
     assert min(_ious(labels, truth)) >= 0.9
+
+
+def test_in_a_camera_frame_boxes_side_by_side_of_different_colours_are_split_by_default():
+    # Two 12 cm boxes pushed together in a depth camera's frame at 0.9 m, their fronts flush: no concave edge
+    # parts them (one object, IoU 0.47-0.50 each, with colour_split off), and both stand on the table.
+    things = [standing_box(-0.06, 0.9, 0.06, 0.06, 0.12, RED), standing_box(0.06, 0.9, 0.06, 0.06, 0.12, BLUE)]
+    points, owner = render_table_frame(things, along_rays=True, rows=(-0.3, 0.4), step=0.0016)
+    assert min(_ious(segment_scene(points), owner)) >= 0.85  # 0.88 and 0.97
+    assert max(_ious(segment_scene(points, colour_split=False), owner)) < 0.5
 
 
 def test_a_printed_label_and_a_lid_of_another_colour_stay_with_their_box():
@@ -87,6 +98,23 @@ def test_a_printed_label_and_a_lid_of_another_colour_stay_with_their_box():
     labels = segment_scene(points, "z", colour_split=True)
     assert labels.max() == 0
     assert _ious(labels, np.where(on_block, 0, -1))[0] >= 0.9  # 0.95: the sides' lowest centimetre goes with the table
+
+
+def test_a_region_of_another_colour_held_up_by_the_rest_stays_with_its_object(monkeypatch):
+    # A box 30 cm tall, red below 15 cm and blue above: the colours meet on each side at a flat join, so the
+    # regions are two parts; the blue one's lowest voxel lies 15 cm over the table, beyond the band (6.8 cm)
+    # and the cluster distance (3.4 cm) over its level: it does not stand on the table, as a box stacked on
+    # another or a bed's duvet does not, and the box stays one.
+    def paint(xyz):
+        return np.where((xyz[:, 2] < 0.15)[:, None], RED, BLUE)
+
+    points, on_block = _scene(paint, height=0.3)
+    labels = segment_scene(points, "z", colour_split=True)
+    assert labels.max() == 0
+    assert _ious(labels, np.where(on_block, 0, -1))[0] >= 0.9
+    # Counted as standing wherever it lies, the blue part is split off.
+    monkeypatch.setattr(pipeline, "support_base", lambda planes, up, reach: np.inf)
+    assert segment_scene(points, "z", colour_split=True).max() == 1
 
 
 @pytest.mark.parametrize("spread", [0.02, 0.06])
@@ -116,10 +144,11 @@ def test_an_object_mostly_printed_is_judged_by_its_own_noise(monkeypatch):
     colours[i.ravel() >= 32] = (0.8, 0.5, 0.2)
     objects = np.zeros(i.size, dtype=np.int64)
     joins = object_joins(objects, centroids, np.tile([0.0, 0.0, 1.0], (i.size, 1)), 0.01, up=np.array([0.0, 0.0, 1.0]))
-    assert (colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005) == 0).all()
+    lying = (np.array([0.0, 0.0, 1.0]), 0.0)  # both strips stand on the support
+    assert (colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005, lying) == 0).all()
     # Judged by the planes' noise alone, it is cut between its strips.
     monkeypatch.setattr(colour_split, "median_by", lambda values, group, groups: np.zeros(groups))
-    labels = colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005)
+    labels = colour_split.split_colours(objects, joins, centroids, colours, 3, 0.005, lying)
     assert labels.max() == 1
     assert np.unique(labels[i.ravel() < 8]).tolist() == [1 - np.unique(labels[i.ravel() >= 32]).item()]
 
