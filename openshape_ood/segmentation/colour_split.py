@@ -82,9 +82,8 @@ def support_base(planes, up: np.ndarray, reach: float) -> float | None:
     """The highest (along ``up``, from the support to what stands on it) that the lowest voxel of a part
     standing on the support of ``planes`` (a :class:`~.planes.Planes`) lies: the level of the support's
     voxels, their band and ``reach`` (the cluster distance) above it. ``None`` without a support."""
-    if not planes.has_support or len(planes.found[0].voxels) == 0:
-        return None
-    return float(np.median(planes.centroids[planes.found[0].voxels] @ up)) + planes.band + reach
+    level = planes.support_level(up)
+    return None if level is None else level + planes.band + reach
 
 
 def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarray, colours: np.ndarray,

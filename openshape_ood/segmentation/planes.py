@@ -620,10 +620,17 @@ class Planes:
         Seen from a camera above a table, the floor under the table is hidden by it; the floor, the legs and the
         room seen beside and beyond it lie below its level (more than half of the voxels of the mOSD table tops
         with the room round them); the room's floor has nothing under it."""
+        level = self.support_level(up)
+        if level is None:
+            return None
+        below = float((self.centroids @ up < level - self.band).mean())
+        return level - self.band if below > BOUNDING_SHARE else None
+
+    def support_level(self, up: np.ndarray) -> float | None:
+        """The support's level along ``up``: its voxels' median height; ``None`` without a support."""
         if not self.has_support or len(self.found[0].voxels) == 0:
             return None
-        level, _, below = self._level_shares(self.found[0], self.centroids @ up)
-        return level - self.band if below > BOUNDING_SHARE else None
+        return float(np.median(self.centroids[self.found[0].voxels] @ up))
 
     def _level_shares(self, plane: Plane, heights: np.ndarray) -> tuple[float, float, float]:
         """The level of a horizontal ``plane`` along up (its voxels' median ``heights``), and the shares of the
