@@ -31,8 +31,8 @@ experiments, "Colour regions inside objects" and stop 127).
    sides; as in locally convex connected patches, LCCP, Stein et al. 2014, the faces of one object meet
    at convex edges, two objects at concave or flat ones).
 4. **Standing.** A part stands on the support when its lowest voxel lies within the support's band
-   (:attr:`.planes.Planes.band`) and the cluster distance of the support's level (:func:`support_base`):
-   close enough that the clustering joined it to the support's level. Each object rests on the surface
+   (:attr:`.planes.Planes.band`) of the support's level (:func:`support_base`), where the support's own
+   voxels lie: it touches the support. Each object rests on the surface
    below it (Silberman et al., ECCV 2012), and a part of another colour held up by the rest (a lid, a box
    stacked on another, a bed's duvet, a seat's cushion) is the object's own. An object with two or more
    standing parts is split between them; every other voxel goes to the nearest.
@@ -78,12 +78,12 @@ def colour_noise(planes, colours: np.ndarray, reach: float, rng: np.random.Gener
     return colour_noise_level(squared)
 
 
-def support_base(planes, up: np.ndarray, reach: float) -> float | None:
+def support_base(planes, up: np.ndarray) -> float | None:
     """The highest (along ``up``, from the support to what stands on it) that the lowest voxel of a part
     standing on the support of ``planes`` (a :class:`~.planes.Planes`) lies: the level of the support's
-    voxels, their band and ``reach`` (the cluster distance) above it. ``None`` without a support."""
+    voxels and their band above it. ``None`` without a support."""
     level = planes.support_level(up)
-    return None if level is None else level + planes.band + reach
+    return None if level is None else level + planes.band
 
 
 def split_colours(objects: np.ndarray, joins: Joins | None, centroids: np.ndarray, colours: np.ndarray,

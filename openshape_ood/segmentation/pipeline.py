@@ -512,7 +512,7 @@ def _segment_voxels(
                 objects, centroids, voxel_normals, up, settings.plane_distance, settings.cluster_distance,
                 settings.normal_cos, part_voxels, normal_noise, normal_radius,
             )  # fmt: skip
-    base = support_base(planes, up, settings.cluster_distance) if settings.colour_split and up is not None else None
+    base = support_base(planes, up) if settings.colour_split and up is not None else None
     if colours is not None and base is not None:
         joins = object_joins(
             objects, centroids, voxel_normals, settings.voxel_size, context.viewpoint, normal_noise, normal_radius, up

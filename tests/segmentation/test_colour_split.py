@@ -102,9 +102,9 @@ def test_a_printed_label_and_a_lid_of_another_colour_stay_with_their_box():
 
 def test_a_region_of_another_colour_held_up_by_the_rest_stays_with_its_object(monkeypatch):
     # A box 30 cm tall, red below 15 cm and blue above: the colours meet on each side at a flat join, so the
-    # regions are two parts; the blue one's lowest voxel lies 15 cm over the table, beyond the band (6.8 cm)
-    # and the cluster distance (3.4 cm) over its level: it does not stand on the table, as a box stacked on
-    # another or a bed's duvet does not, and the box stays one.
+    # regions are two parts; the blue one's lowest voxel lies 15 cm over the table, beyond its band (6.8 cm):
+    # it does not stand on the table, as a box stacked on another or a bed's duvet does not, and the box
+    # stays one.
     def paint(xyz):
         return np.where((xyz[:, 2] < 0.15)[:, None], RED, BLUE)
 
@@ -113,7 +113,7 @@ def test_a_region_of_another_colour_held_up_by_the_rest_stays_with_its_object(mo
     assert labels.max() == 0
     assert _ious(labels, np.where(on_block, 0, -1))[0] >= 0.9
     # Counted as standing wherever it lies, the blue part is split off.
-    monkeypatch.setattr(pipeline, "support_base", lambda planes, up, reach: np.inf)
+    monkeypatch.setattr(pipeline, "support_base", lambda planes, up: np.inf)
     assert segment_scene(points, "z", colour_split=True).max() == 1
 
 
