@@ -32,9 +32,9 @@ experiments, "Colour regions inside objects" and stop 127).
    at convex edges, two objects at concave or flat ones).
 4. **Standing.** A part stands on the support when its lowest voxel lies within the support's band
    (:attr:`.planes.Planes.band`) of the support's level (:func:`support_base`), where the support's own
-   voxels lie: it touches the support. Each object rests on the surface
-   below it (Silberman et al., ECCV 2012), and a part of another colour held up by the rest (a lid, a box
-   stacked on another, a bed's duvet, a seat's cushion) is the object's own. An object with two or more
+   voxels lie: it touches the support. Each object rests on the surface below it (Silberman et al., ECCV
+   2012), and a part of another colour held up by the rest (a lid, a box stacked on another, a bed's duvet,
+   a seat's cushion) is the object's own. An object with two or more
    standing parts is split between them; every other voxel goes to the nearest.
 """
 
