@@ -11,8 +11,10 @@ its point count (as ScanNet's instance benchmark pools detections over scans). W
 ``load_semantic(name)`` (points, a class id per point, class names), it prints what the false segments
 lie on, per kind and copy: ``object`` (pieces of objects) or the background class of most of their
 points (wall, floor, road, ...). It prints how the objects missed were lost, per kind and copy: merged
-into a segment with other things, split over several segments, or made background. The objects found per
-class are printed for the scans and for each group of frames, views, parts or moved copies (summed over them).
+into a segment with other things, split over several segments, or made background; and, for the scans and each
+group of frames, views, parts or moved copies, what the merged objects merged with: the class of whatever holds
+most of the rest of their segment, another object's or a background class (``pillow + bed``). The objects found
+per class are printed for the scans and for each group of frames, views, parts or moved copies (summed over them).
 
 Leave-one-scan-out: the constants of :data:`openshape_ood.segmentation.tuning.TUNED` are tried in every
 combination; each scan is segmented with the combination that finds the most objects (then the fewest
@@ -465,16 +467,38 @@ def missed_objects(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) ->
     lost: ``"background"`` when more than half its points are background, ``"merged"`` when the segment
     holding most of its points holds half of them or more (it holds other things too), else ``"split"``
     (its points lie in several segments, none holding half)."""
-    iou, objects, size = iou_matrix(labels, truth)
     missed = {"merged": 0, "split": 0, "background": 0}
-    for row in np.flatnonzero((size >= min_gt_points) & ((iou.max(axis=1) if iou.shape[1] else 0) < 0.5)):
-        held = labels[truth == objects[row]]
-        if 2 * (held < 0).sum() > len(held):
-            missed["background"] += 1
-            continue
-        most = np.bincount(held[held >= 0]).max()
-        missed["merged" if 2 * most >= len(held) else "split"] += 1
+    for _, how, _ in _lost_objects(labels, truth, min_gt_points):
+        missed[how] += 1
     return missed
+
+
+def merged_with(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> list[list[int]]:
+    """``[object id, what it merged with]`` for each object :func:`missed_objects` counts as merged: the code
+    in ``truth`` most of the other points of the segment holding most of its points have, another object's id
+    (>= 0) or a background code (< 0, :func:`coded_truth`'s where the reader names the classes)."""
+    return [[object_id, partner] for object_id, how, partner in _lost_objects(labels, truth, min_gt_points)
+            if how == "merged"]  # fmt: skip
+
+
+def _lost_objects(labels: np.ndarray, truth: np.ndarray, min_gt_points: int) -> Iterator[tuple[int, str, int | None]]:
+    """``(object id, how it was lost, what it merged with or None)`` for each counted object that no segment
+    matches at IoU 0.5, as :func:`missed_objects` and :func:`merged_with` tell them."""
+    iou, objects, size = iou_matrix(labels, truth)
+    for row in np.flatnonzero((size >= min_gt_points) & ((iou.max(axis=1) if iou.shape[1] else 0) < 0.5)):
+        own = truth == objects[row]
+        held = labels[own]
+        if 2 * (held < 0).sum() > len(held):
+            yield int(objects[row]), "background", None
+            continue
+        counts = np.bincount(held[held >= 0])
+        if 2 * counts.max() < len(held):
+            yield int(objects[row]), "split", None
+            continue
+        # Holding half the object or more at IoU below 0.5, the segment holds other points too.
+        rest = truth[(labels == counts.argmax()) & ~own]
+        codes, many = np.unique(rest, return_counts=True)
+        yield int(objects[row]), "merged", int(codes[np.argmax(many)])
 
 
 def average_precision(points: list[int], match: list[int], objects: int) -> float:
@@ -530,6 +554,7 @@ def run_scan(
     row = {**evaluate(labels, truth, min_gt_points), **segment_matches(labels, truth, min_gt_points),
            "false_on": false_segments_on(labels, truth, background or {}),
            "missed": missed_objects(labels, truth, min_gt_points),
+           "merged_with": merged_with(labels, truth, min_gt_points),
            "seconds": round(seconds, 2), "settings": used}  # fmt: skip
     return row if error is None else {**row, "error": error}
 
@@ -1027,6 +1052,26 @@ def copies_per_class(by_scan: dict, scans: list[str], names: dict) -> dict:
     return dict(sorted(table.items()))
 
 
+#: The pairs printed per line of :func:`merges_per_pair`'s, most often first; the JSON holds them all.
+MERGES_PRINTED = 8
+
+
+def merges_per_pair(by_scan: dict, scans: list[str], names: dict, background: dict) -> dict[str, int]:
+    """How often an object of one class merged with an object of another class or with a background class,
+    over every row of ``scans`` (``by_scan``: each scan's rows, with :func:`merged_with`'s ``merged_with``), most
+    often first: ``"pillow + bed"``. ``names`` as :func:`copies_per_class` takes them; ``background[scan]`` the
+    names of the scan's background codes (:func:`coded_truth`), ``"background"`` for a code it does not name."""
+    pairs: Counter = Counter()
+    for scan in scans:
+        classes, stride = names[scan]
+        for row in by_scan[scan]:
+            for object_id, partner in row.get("merged_with", []):
+                other = (classes.get(partner % stride, "object") if partner >= 0
+                         else background[scan].get(partner, "background"))  # fmt: skip
+                pairs[f"{classes.get(object_id % stride, 'object')} + {other}"] += 1
+    return dict(sorted(pairs.items(), key=lambda item: (-item[1], item[0])))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of scans with load_gt.py")
@@ -1139,7 +1184,7 @@ def main(argv: list[str] | None = None) -> None:
     reader = load_ground_truth_reader(args.data.resolve())
     scans = [name for name in reader.list_scenes() if not args.only or name in args.only]
     candidates = combinations()[:1] if args.no_loso else combinations()
-    kinds, object_names, results, perturbed = {}, {}, [{} for _ in candidates], {}
+    kinds, object_names, background_names, results, perturbed = {}, {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     finer = {factor: {} for factor in args.finer}
     farther = {factor: {} for factor in args.farther}
@@ -1167,6 +1212,7 @@ def main(argv: list[str] | None = None) -> None:
         up, kinds[name] = up_axis_of(info), kind_of(info)
         object_names[name] = ({int(o): str(c) for o, c in names.items()}, copy_stride(truth))
         truth, background = with_background_classes(reader, name, truth)
+        background_names[name] = background
         for index, values in enumerate(candidates):
             results[index][name] = [
                 run_scan(points, truth, up, seed, values, args.min_gt_points, background) for seed in args.seeds
@@ -1323,8 +1369,11 @@ def main(argv: list[str] | None = None) -> None:
     for kind in dict.fromkeys(kinds.values()):
         members = [scan for scan in scans if kinds[scan] == kind]
         inside, outside = summarise(results[0], members, args.seeds), summarise(left_out, members, args.seeds)
+        merged_pairs = merges_per_pair(results[0], members, object_names, background_names)
         report["kinds"][kind] = {"in_sample": inside, "leave_one_scan_out": outside,
-                                 "per_class": per_class(results[0], members, object_names, args.seeds)}  # fmt: skip
+                                 "per_class": per_class(results[0], members, object_names, args.seeds),
+                                 "merged_with": {pair: round(count / len(args.seeds), 2)
+                                                 for pair, count in merged_pairs.items()}}  # fmt: skip
         line = f"{kind:<10} in-sample {_figure(inside)}"
         if not args.no_loso:
             line += f" | leave-one-scan-out {_figure(outside)}"
@@ -1354,7 +1403,7 @@ def main(argv: list[str] | None = None) -> None:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
                            "with the floor, a wall and the table's far end in view (a copy per seed)"))
         # Every frame, part or view of every scan of the kind, counted together, and per class.
-        classes_of_copies = {}
+        classes_of_copies, merges_of_copies = {}, {}
         orientation = " (upright, given the up axis)" if args.frames_upright else ""
         pieces = [("frames", frames, "view", f"virtual frames{orientation}, {args.frames} views of each, all together"),
                   (f"frames_{args.frame_points}", sampled_frames, "view",
@@ -1390,10 +1439,12 @@ def main(argv: list[str] | None = None) -> None:
             if rows:
                 copies.append((key, rows, list(rows), [0], label))
                 classes_of_copies[key] = copies_per_class(by_scan, members, object_names)
+                merges_of_copies[key] = merges_per_pair(by_scan, members, object_names, background_names)
         for key, rows, summed, seeds, label in copies:
             report["kinds"][kind][key] = summarise(rows, summed, seeds)
             if key in classes_of_copies:
                 report["kinds"][kind][key]["per_class"] = classes_of_copies[key]
+                report["kinds"][kind][key]["merged_with"] = merges_of_copies[key]
             print(f"{'':<10} {label}: {_figure(report['kinds'][kind][key])}")
         for key, by_scan, moved, label in [
             ("pushed_objects", pushed, "pushed", "the pushed objects themselves"),
@@ -1416,6 +1467,14 @@ def main(argv: list[str] | None = None) -> None:
             if summary["missed"]:
                 print(f"           objects missed, {label}:", ", ".join(
                     f"{how} {count:.1f}" for how, count in summary["missed"].items()))
+        merges = [("in-sample", report["kinds"][kind]["merged_with"])] + [
+            (label, report["kinds"][kind][key]["merged_with"]) for key, _, _, _, label in copies
+            if report["kinds"][kind][key].get("merged_with")
+        ]
+        for label, pairs in merges:
+            if pairs:
+                print(f"           objects merged, with what, {label}:", ", ".join(
+                    f"{pair} {count:g}" for pair, count in list(pairs.items())[:MERGES_PRINTED]))
         print("           per class found/objects:", ", ".join(
             f"{n} {e['found_050']:g}/{e['objects']:g}" for n, e in report["kinds"][kind]["per_class"].items()))
         for key, _, _, _, label in copies:

@@ -136,3 +136,26 @@ def test_missed_objects_are_counted_by_how_they_were_lost():
     assert missed == {"merged": 2, "split": 1, "background": 1}
     figures = scenes.evaluate(labels, truth, 3)
     assert sum(missed.values()) == figures["objects"] - figures["found_050"] == 4
+    # Object 1's segment holds 15 background points besides; object 3's holds 4.
+    assert scenes.merged_with(labels, truth, min_gt_points=3) == [[1, -2], [3, -2]]
+
+
+def test_an_object_merged_with_another_is_told_by_what_holds_most_of_the_rest_of_its_segment():
+    # A pillow (id 0, 15 points) wholly in a segment with 12 points of the bed (id 1) and 4 of the wall (-2):
+    # IoU 15/31. The bed's other 20 points are a segment of their own (IoU 20/32, found). The pillow's own
+    # points, the segment's most, are not what it merged with.
+    truth = np.repeat([0, 1, -2], [15, 32, 4])
+    labels = np.repeat([4, 4, 5, 4], [15, 12, 20, 4])
+    assert scenes.merged_with(labels, truth, min_gt_points=5) == [[0, 1]]
+    assert scenes.missed_objects(labels, truth, min_gt_points=5) == {"merged": 1, "split": 0, "background": 0}
+
+
+def test_merges_are_counted_per_pair_of_classes_with_side_by_side_ids_read_modulo_the_scans_largest():
+    # The room of the per-class test: a chair (id 0), an unnamed object (1), a table (2), largest id 2; side by
+    # side copy 1's chair is 3. The wall's code is -2; -3 is a background code the reader does not name.
+    names = {"room": ({0: "chair", 2: "table"}, 3)}
+    background = {"room": {-2: "wall"}}
+    by_scan = {"room": [{"merged_with": [[0, 2], [3, 5], [2, -2]]}, {"merged_with": [[1, -3], [0, 1]]}, {}]}
+    assert scenes.merges_per_pair(by_scan, ["room"], names, background) == {
+        "chair + table": 2, "chair + object": 1, "object + background": 1, "table + wall": 1,
+    }
