@@ -68,6 +68,13 @@ The rooms we have are ScanNet's exports, turned so that their walls lie along th
 the voxel grid; another room, a raw scan or a sweep from a car heading elsewhere lies at any heading
 (segmentation experiments, "A room's heading"). Scans without an up axis (camera frames) are not turned.
 
+Other orders (``--orders N``): each scan is also segmented with its points (and their ground truth) stored in
+N other orders (:func:`stored_order`: random permutations, the same for every run and value of a sweep), a run
+per seed with the defaults. The segmentation measures a scan on random samples of its points drawn by their
+place in it (the spacing that sets the voxel), so another order draws other samples, as another seed does: a
+figure that holds only in the order the scans we have were stored in is not one to expect of the same scans
+written otherwise.
+
 Virtual frames (``--frames N``, 1-4): each room with an up axis is also seen by N virtual depth cameras
 (:mod:`benchmarks.virtual_frames`: 512 x 424, from the corners at eye height), and each frame, in its
 camera's coordinates without an up axis, is segmented with the defaults (view k with seed k). Objects of
@@ -710,6 +717,16 @@ def headings(count: int) -> np.ndarray:
     return np.random.default_rng(HEADINGS_SEED).uniform(0.0, 360.0, count)
 
 
+# Seeds the permutations of --orders: the same N orders of a scan for every run and value of a sweep.
+ORDERS_SEED = 0
+
+
+def stored_order(count: int, order: int) -> np.ndarray:
+    """The permutation of a scan's ``count`` points in which ``--orders`` stores them as its order ``order``
+    (1, 2, ...), drawn at random: the same for every call with the same arguments."""
+    return np.random.default_rng([ORDERS_SEED, order]).permutation(count)
+
+
 def turned_about_up(points: np.ndarray, up_axis: str, angle: float) -> np.ndarray:
     """``points`` with xyz turned by ``angle`` radians about the ``up_axis`` through the origin (where a sensor is);
     columns after xyz (colour) kept as they are, the dtype ``points``'s."""
@@ -1099,6 +1116,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--headings", type=int, default=0, metavar="N",
                         help="also segment each scan with an up axis turned about it to N other headings (random "
                              "angles), a run per seed, with the defaults (default 0: none)")
+    parser.add_argument("--orders", type=int, default=0, metavar="N",
+                        help="also segment each scan with its points stored in N other orders (random "
+                             "permutations), a run per seed, with the defaults (default 0: none)")
     parser.add_argument("--frames", type=int, default=0, metavar="N",
                         help="also segment N (1-4) virtual depth-camera frames of each room with the defaults (default 0: none)")
     parser.add_argument("--frame-points", type=int, default=None, metavar="N",
@@ -1165,6 +1185,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--grid-places must be 0 or more places, not {args.grid_places}")
     if args.headings < 0:
         parser.error(f"--headings must be 0 or more headings, not {args.headings}")
+    if args.orders < 0:
+        parser.error(f"--orders must be 0 or more orders, not {args.orders}")
     if not 0 <= args.frames <= 4:
         parser.error(f"--frames takes 0 to 4 views per room (one per corner), not {args.frames}")
     if args.frame_points is not None and (args.frame_points < 1 or not (args.frames or args.object_frames)):
@@ -1192,6 +1214,7 @@ def main(argv: list[str] | None = None) -> None:
     scaled = {scale: {} for scale in args.voxel_scales}
     places = {f"{place + 1}": (phase, {}) for place, phase in enumerate(grid_places(args.grid_places))}
     turns = {f"{k + 1}": (float(angle), {}) for k, angle in enumerate(headings(args.headings))}
+    orders = {f"{k}": {} for k in range(1, args.orders + 1)}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned, besides = {}, {}, {}, {}, {}, {}, {}, {}
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
@@ -1250,6 +1273,10 @@ def main(argv: list[str] | None = None) -> None:
                 turned_scan = turned_about_up(points, up, math.radians(angle))
                 by_scan[name] = [run_scan(turned_scan, truth, up, seed, candidates[0], args.min_gt_points, background)
                                  for seed in args.seeds]  # fmt: skip
+        for order, by_scan in orders.items():
+            stored = stored_order(len(points), int(order))
+            by_scan[name] = [run_scan(points[stored], truth[stored], up, seed, candidates[0], args.min_gt_points,
+                                      background) for seed in args.seeds]  # fmt: skip
         views = args.frames if kinds[name] == "room" else 0
         upright = args.frames_upright
         frames[name] = run_frames(points, truth, up, views, candidates[0], background, upright=upright)
@@ -1312,6 +1339,7 @@ def main(argv: list[str] | None = None) -> None:
                         for place, (_, by_scan) in places.items())
               + "".join(f"   heading {k} found {by_scan[name][0]['found_050']}"
                         for k, (_, by_scan) in turns.items() if by_scan[name])
+              + "".join(f"   order {k} found {by_scan[name][0]['found_050']}" for k, by_scan in orders.items())
               + (f"   frames found {' '.join(str(r['found_050']) for r in frames[name])}" if frames[name] else "")
               + (f"   sampled frames found {' '.join(str(r['found_050']) for r in sampled_frames[name])}"
                  if sampled_frames[name] else "")
@@ -1355,7 +1383,7 @@ def main(argv: list[str] | None = None) -> None:
               "perturbation": {"copies": args.perturb, "keep": PERTURB_KEEP, "noise_share_of_spacing": PERTURB_NOISE_SHARE},
               "denser": args.denser, "finer": args.finer, "sparser": args.sparser, "voxel_scales": args.voxel_scales,
               "grid_places": [phase.tolist() for phase, _ in places.values()],
-              "headings": [angle for angle, _ in turns.values()],
+              "headings": [angle for angle, _ in turns.values()], "orders": args.orders,
               "frames": args.frames, "frame_points": args.frame_points, "frame_scales": args.frame_scales,
               "frames_upright": args.frames_upright, "crops": args.crops,
               "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
@@ -1398,6 +1426,8 @@ def main(argv: list[str] | None = None) -> None:
         copies += [(f"heading_{k}", by_scan, members, args.seeds,
                     f"turned {angle:.1f} degrees about the up axis, heading {k} (a run per seed)")
                    for k, (angle, by_scan) in turns.items() if all(by_scan[scan] for scan in members)]
+        copies += [(f"order_{k}", by_scan, members, args.seeds, f"points stored in order {k} (a run per seed)")
+                   for k, by_scan in orders.items()]
         surrounded = [scan for scan in members if surroundings[scan]]
         if surrounded:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
@@ -1502,6 +1532,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "voxel_scales": {f"{scale:g}": scaled[scale][scan] for scale in args.voxel_scales},
                                 "grid_places": {place: by_scan[scan] for place, (_, by_scan) in places.items()},
                                 "headings": {k: by_scan[scan] for k, (_, by_scan) in turns.items()},
+                                "orders": {k: by_scan[scan] for k, by_scan in orders.items()},
                                 "frames": frames[scan], "sampled_frames": sampled_frames[scan],
                                 "frame_scales": {f"{scale:g}": scaled_frames[scale][scan] for scale in args.frame_scales},
                                 "sampled_frame_scales": {

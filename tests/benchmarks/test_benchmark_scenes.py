@@ -220,6 +220,31 @@ def test_the_benchmark_segments_each_scan_with_an_up_axis_turned_to_other_headin
                        "--headings must be 0 or more headings, not -1", capsys)
 
 
+def test_the_benchmark_segments_each_scan_with_its_points_stored_in_other_orders(scan_folder, tmp_path, capsys,
+                                                                                 monkeypatch):
+    from ..synthetic_scene import OBJECTS
+
+    order = scenes.stored_order(7, 1)
+    assert sorted(order) == list(range(7)) and not np.array_equal(order, np.arange(7))
+    assert np.array_equal(order, scenes.stored_order(7, 1)) and not np.array_equal(order, scenes.stored_order(7, 2))
+    out = tmp_path / "scenes.json"
+    report, row, seen = _runs_seen(scan_folder, out, monkeypatch, lambda points: np.array(points[:, :3]), "--orders", "2")
+    assert report["orders"] == 2 and set(row["orders"]) == {"1", "2"}
+    # The scan at seeds 0 and 1 as stored, then in each other order, a run per seed, its truth reordered alike.
+    scan = np.load(scan_folder / "points.npy")
+    expected = [scan] * 2 + [scan[scenes.stored_order(len(scan), k)] for k in (1, 2) for _ in (0, 1)]
+    assert len(seen) == 6 and all(np.array_equal(points, want[:, :3]) for points, want in zip(seen, expected))
+    runs = row["orders"]["2"]
+    # Every object found in each order: its truth followed its points.
+    assert all(run["found_050"] == run["objects"] == len(OBJECTS) for k in ("1", "2") for run in row["orders"][k])
+    assert report["kinds"]["scan"]["order_2"]["found_050"] == (runs[0]["found_050"] + runs[1]["found_050"]) / 2
+    printed = capsys.readouterr().out
+    assert "points stored in order 2 (a run per seed)" in printed
+    assert f"order 1 found {row['orders']['1'][0]['found_050']}" in printed
+    assert_usage_error(scenes.main, ["--data", str(scan_folder), "--out", str(out), "--orders", "-1"],
+                       "--orders must be 0 or more orders, not -1", capsys)
+
+
 def test_a_scan_without_an_up_axis_is_not_turned(tmp_path):
     folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
     out = tmp_path / "scenes.json"
