@@ -26,20 +26,21 @@ def test_a_report_is_tallied_per_scan_and_view_copies_by_factor_and_in_sample_on
         "in_sample": [_row(2, 1, 3, [50, 20], [1, -1]), _row(3, 0, 3, [40], [1])],
         "sparser": {"0.7": [_row(1, 2, 3)], "0.5": [_row(0, 1, 2), _row(1, 1, 2)]},
         "grid_places": {"1": [_row(2, 0, 3)]}, "headings": {"1": [_row(1, 0, 3)], "2": []}, "crops": [], "turned": [],
+        "orders": {"1": [_row(3, 0, 3)]},
     }]}  # fmt: skip
     tallies = tally_report(report, "rooms")
     assert sorted(tallies) == [("a", "rooms: grid_places 1"), ("a", "rooms: headings 1"), ("a", "rooms: in_sample"),
-                               ("a", "rooms: sparser 0.5"), ("a", "rooms: sparser 0.7")]  # fmt: skip
-    # The scan's own objects, as the rule counts them: in-sample, at the grid's other place and turned to the other
-    # heading, not its copies.
-    assert scenes_sweep._in_sample_by_kind(tallies, ["a"], {"a": "room"}) == {"room": 8}
+                               ("a", "rooms: orders 1"), ("a", "rooms: sparser 0.5"), ("a", "rooms: sparser 0.7")]  # fmt: skip
+    # The scan's own objects, as the rule counts them: in-sample, at the grid's other place, turned to the other
+    # heading and in the other order of its points, not its copies.
+    assert scenes_sweep._in_sample_by_kind(tallies, ["a"], {"a": "room"}) == {"room": 11}
     in_sample = tallies[("a", "rooms: in_sample")]
     assert (in_sample.found, in_sample.false, in_sample.objects) == (5, 1, 6)
     assert (in_sample.points, in_sample.match) == ([50, 20, 40], [1, -1, 1])
     half = tallies[("a", "rooms: sparser 0.5")]
     assert (half.found, half.false, half.objects) == (1, 2, 4)
     assert ("a", "frames: in_sample") not in tally_report(report, "frames", in_sample=False)
-    assert len(tally_report(report, "frames", in_sample=False)) == 4
+    assert len(tally_report(report, "frames", in_sample=False)) == 5
 
 
 def _tally(found, false, objects=None, ap_one=True):
@@ -111,14 +112,14 @@ def test_a_view_already_over_the_line_does_not_refuse_a_value_and_ties_keep_the_
     assert choose(even, 0.2, ["s"], {"s": "room"}) == 0.2
 
 
-@pytest.mark.parametrize("elsewhere", ["grid_places 1", "headings 1"])
+@pytest.mark.parametrize("elsewhere", ["grid_places 1", "headings 1", "orders 1"])
 def test_a_kinds_own_objects_are_counted_over_the_places_of_the_voxel_grid_and_the_headings(elsewhere):
     def rooms(as_it_lies, elsewhere_found, crops):
         return {("r", "rooms: in_sample"): _tally(as_it_lies, 0), ("r", f"rooms: {elsewhere}"): _tally(elsewhere_found, 0),
                 ("r", "rooms: crops"): _tally(crops, 0)}  # fmt: skip
 
-    # 0.3 finds one fewer in the room as it lies and two more in it elsewhere (its grid at another place, or the
-    # room turned to another heading): one more of its own in all; 0.1 finds as many as it lies but fewer
+    # 0.3 finds one fewer in the room as it lies and two more in it elsewhere (its grid at another place, the room
+    # turned to another heading, or its points in another order): one more of its own in all; 0.1 finds as many as it lies but fewer
     # elsewhere, and is refused for it although its crops find more; a copy that is not the scan (the crops) does
     # not count as its own.
     tallies = {0.2: rooms(5, 4, 3), 0.3: rooms(4, 6, 3), 0.1: rooms(5, 3, 5)}
