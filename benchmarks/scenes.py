@@ -176,6 +176,7 @@ A constant of the segmentation is measured at other values with ``--set module.N
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --beside
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
+    python -m benchmarks.scenes --no-loso --grid-places 4 --headings 4 --orders 4
     python -m benchmarks.scenes --no-loso --only mosd_test60 --seeds 0 --set convexity._VALLEY_SHARE=0.1
     python -m benchmarks.scenes --data /path/to/scans --out results/scenes.json --seeds 0
 
