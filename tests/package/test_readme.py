@@ -188,3 +188,22 @@ def test_the_readme_model_table_is_the_registrys(monkeypatch):
         assert text_tower.endswith(entry.text_model)
         assert code == (entry.licences.code or "not recorded")
         assert weights.startswith(entry.licences.weights or "none stated")
+
+
+def test_the_readme_segmentation_figures_are_the_guides():
+    """The README's table of how well scenes are segmented quotes the guide's measured table, not figures of
+    its own."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "scenes-segmentation.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**How well it finds objects.**") :]
+    quoted = {}  # README kind -> (objects, in-sample found, false, left-out found, false)
+    row = r"^\| (table top|room|street) \| ([^|]+)\| ([^|]+)\| ([^|]+)\|"
+    for kind, scans, in_sample, left_out in re.findall(row, section, re.M):
+        quoted[kind] = (re.search(r"\((\d+)\)", scans)[1], *re.fullmatch(r"(\S+) \((\S+)\) ", in_sample).groups(),
+                        *re.fullmatch(r"(\S+) \((\S+)\) ", left_out).groups())
+    measured = {}  # guide kind -> the same, from its table of in-sample and leave-one-scan-out figures
+    row = r"^\| (table-top|room|LiDAR) \([^,]+, (\d+)\) \| (\S+)/\d+ \([^)]*\) \| (\S+)/\d+ \([^)]*\) \| [^|]+\| (\S+) / (\S+) / "
+    for kind, objects, in_sample, left_out, in_false, left_out_false in re.findall(row, guide, re.M):
+        measured[kind] = (objects, in_sample, in_false, left_out, left_out_false)
+    assert len(quoted) == len(measured) == 3
+    assert quoted == {"table top": measured["table-top"], "room": measured["room"], "street": measured["LiDAR"]}
