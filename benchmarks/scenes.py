@@ -119,7 +119,7 @@ touches another object (:func:`benchmarks.pushed_objects.pushed_copies`: at most
 :data:`benchmarks.pushed_objects.PUSH_REACH`, over the table, what the camera would then see kept), and the frame
 is segmented with the defaults (copy k with seed k). The same objects in contacts the frame does not hold: a
 proxy of the cluttered frames kept out of sight. Its line counts every object of the copies; the next counts the
-pushed objects themselves.
+pushed objects themselves, in all and per class (as every moved object's line does).
 
 Turned objects (``--turned``): each object of a LiDAR sweep that is counted (``--min-gt-points``) is also turned
 about the up axis through the sensor to each of :data:`benchmarks.turned_objects.TURNS` where it can stand
@@ -1484,10 +1484,11 @@ def main(argv: list[str] | None = None) -> None:
             *((f"farther_x{factor}_objects", farther[factor], "turned",
                f"the objects moved out to {factor} times their range themselves") for factor in args.farther),
         ]:
-            moved_rows = [row for scan in members for row in by_scan[scan]]
-            if moved_rows:
-                report["kinds"][kind][key] = _moved_objects(moved_rows, moved)
-                print(f"{'':<10} {label}: found {_moved_found(moved_rows, moved)} at IoU >= 0.5")
+            if any(by_scan[scan] for scan in members):
+                counts = report["kinds"][kind][key] = _moved_objects(by_scan, members, moved, object_names)
+                classes = ", ".join(f"{name} {e['found_050']} of {e['objects']}" for name, e in counts["per_class"].items())
+                print(f"{'':<10} {label}: found {counts['found_050']} of {counts['objects']} at IoU >= 0.5"
+                      + (f" ({classes})" if classes else ""))
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
         for label, summary in summaries:
@@ -1553,16 +1554,28 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.out}")
 
 
-def _moved_objects(rows: list[dict], key: str) -> dict:
-    """The moved objects of :func:`_run_moved`'s rows (under ``key``) that count, and those found at IoU >= 0.5."""
-    ious = [row[key]["iou"] for row in rows if row[key]["iou"] is not None]
-    return {"objects": len(ious), "found_050": sum(iou >= 0.5 for iou in ious)}
+def _moved_objects(by_scan: dict, scans: list[str], key: str, names: dict) -> dict:
+    """The moved objects of the :func:`_run_moved` rows of ``scans`` (``by_scan``, under ``key``) that count, those
+    found at IoU >= 0.5, and both per class (``names`` as :func:`copies_per_class` takes them; a moved copy keeps
+    its object's id)."""
+    per_class: dict = {}
+    for scan in scans:
+        classes, _ = names[scan]
+        for row in by_scan[scan]:
+            moved = row[key]
+            if moved["iou"] is not None:
+                entry = per_class.setdefault(classes.get(int(moved["object"]), "object"), {"objects": 0, "found_050": 0})
+                entry["objects"] += 1
+                entry["found_050"] += int(moved["iou"] >= 0.5)
+    return {"objects": sum(entry["objects"] for entry in per_class.values()),
+            "found_050": sum(entry["found_050"] for entry in per_class.values()),
+            "per_class": dict(sorted(per_class.items()))}  # fmt: skip
 
 
 def _moved_found(rows: list[dict], key: str) -> str:
     """"found of counted" for the moved objects of :func:`_run_moved`'s rows (under ``key``)."""
-    counts = _moved_objects(rows, key)
-    return f"{counts['found_050']} of {counts['objects']}"
+    ious = [row[key]["iou"] for row in rows if row[key]["iou"] is not None]
+    return f"{sum(iou >= 0.5 for iou in ious)} of {len(ious)}"
 
 
 def _error_text(exc: Exception) -> str:

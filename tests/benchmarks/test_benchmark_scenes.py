@@ -356,9 +356,26 @@ def assert_moved_summaries(report: dict, row: dict, kind: str, key: str, label: 
     counted and found at IoU >= 0.5, every object of the copies found, and the line printed for ``label``."""
     ious = [copy[key]["iou"] for copy in row[key] if copy[key]["iou"] is not None]
     found = sum(iou >= 0.5 for iou in ious)
-    assert report["kinds"][kind][f"{key}_objects"] == {"objects": len(ious), "found_050": found}
+    moved = report["kinds"][kind][f"{key}_objects"]
+    assert (moved["objects"], moved["found_050"]) == (len(ious), found)
+    assert sum(entry["objects"] for entry in moved["per_class"].values()) == len(ious)
     assert report["kinds"][kind][key]["found_050"] == sum(copy["found_050"] for copy in row[key])
-    assert f"{label}: found {found} of {len(ious)}" in capsys.readouterr().out
+    classes = ", ".join(f"{name} {entry['found_050']} of {entry['objects']}" for name, entry in moved["per_class"].items())
+    assert f"{label}: found {found} of {len(ious)} at IoU >= 0.5 ({classes})" in capsys.readouterr().out
+
+
+def test_the_moved_objects_are_counted_per_class_by_hand():
+    """Each scan's moved copies keep their object's id, named by that scan's classes; an object seen by too few points
+    (IoU None) is not counted."""
+    by_scan = {
+        "a": [{"turned": {"object": 0, "iou": 0.8}}, {"turned": {"object": 1, "iou": 0.3}}],
+        "b": [{"turned": {"object": 0, "iou": None}}, {"turned": {"object": 0, "iou": 0.6}}],
+    }
+    names = {"a": ({0: "car", 1: "person"}, 2), "b": ({0: "person"}, 1)}
+    assert scenes._moved_objects(by_scan, ["a", "b"], "turned", names) == {
+        "objects": 3, "found_050": 2,
+        "per_class": {"car": {"objects": 1, "found_050": 1}, "person": {"objects": 2, "found_050": 1}},
+    }  # fmt: skip
 
 
 def _report_on_a_sweep(tmp_path, *options: str) -> tuple[dict, np.ndarray]:
@@ -495,7 +512,9 @@ def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_fac
     assert made == [((0, *scenes.TURNS), 30, 2), ((0, *scenes.TURNS), 30, 3)] and row["turned"] == []
     assert report["farther"] == [2, 3] and sorted(row["farther"]) == ["2", "3"]
     iou = row["farther"]["2"][0]["turned"]["iou"]
-    assert report["kinds"]["LiDAR"]["farther_x2_objects"] == {"objects": 1, "found_050": int(iou >= 0.5)}
+    counts = {"objects": 1, "found_050": int(iou >= 0.5)}
+    # The scan's reader names no class: its objects are "object".
+    assert report["kinds"]["LiDAR"]["farther_x2_objects"] == {**counts, "per_class": {"object": counts}}
     output = capsys.readouterr().out
     assert "the objects moved out to 3 times their range themselves: found" in output
     report = _report_on_a_room(tmp_path, "--farther", "2")
