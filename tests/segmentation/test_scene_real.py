@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ from openshape_ood.scenes.scene import segment_scene
 from openshape_ood.segmentation.settings import measure_scan
 from openshape_ood.segmentation.visibility import row_step
 
+from ..helpers.cpu_kernels import oldest_kernels, run_elsewhere, skip_unless_other_kernels
 from ..helpers.data import DATA as TEST_DATA, ROOT, WILD
 from ..helpers.scenes import record_scatter_levels
 
@@ -337,29 +337,19 @@ def test_a_street_sweep_is_judged_for_scatter_by_one_level(monkeypatch):
     assert by_range and not any(by_range)  # a LiDAR's range noise hardly grows: no level by range
 
 
-# Run in a fresh interpreter, where the environment variables are read at import: segments the scan saved
-# in argv[1] (with its up axis in argv[2]) and saves the labels to argv[3]; prints which of numpy's SIMD
-# extensions are on and which kernels OpenBLAS runs.
-_SEGMENT_ELSEWHERE = """
-import json, sys
+# Segments the scan saved in argv[1] (with its up axis in argv[2]) and saves the labels to argv[3].
+_SEGMENT = """
+import sys
 import numpy as np
-from threadpoolctl import threadpool_info
 from openshape_ood.segmentation import segment_scene
 np.save(sys.argv[3], segment_scene(np.load(sys.argv[1]), sys.argv[2] or None, seed=0))
-cpu = getattr(np, "_core", None) or np.core
-umath = cpu._multiarray_umath
-on = [name for name in umath.__cpu_dispatch__ if umath.__cpu_features__.get(name)]
-print(json.dumps({"simd": on, "blas": sorted({str(pool.get("architecture")) for pool in threadpool_info()})}))
 """
 
 
 def _segmented_elsewhere(points: np.ndarray, up_axis: str | None, folder: Path, env: dict) -> tuple[np.ndarray, dict]:
     np.save(folder / "points.npy", points)
-    run = subprocess.run(
-        [sys.executable, "-c", _SEGMENT_ELSEWHERE, str(folder / "points.npy"), up_axis or "", str(folder / "labels.npy")],
-        env={**os.environ, **env}, capture_output=True, text=True, check=True, cwd=ROOT,
-    )  # fmt: skip
-    return np.load(folder / "labels.npy"), json.loads(run.stdout.splitlines()[-1])
+    used = run_elsewhere(_SEGMENT, [str(folder / "points.npy"), up_axis or "", str(folder / "labels.npy")], env)
+    return np.load(folder / "labels.npy"), used
 
 
 @pytest.mark.parametrize("kind", ["table top", "street", "room"])
@@ -372,12 +362,8 @@ def test_the_labels_do_not_depend_on_the_cpus_simd_extensions_or_blas_kernels(ki
         "street": lambda: (kitti_sweep()[0], "z"),
         "room": lambda: (shared_scan("scannet_scene0001_00")[0], "z"),
     }[kind]()  # fmt: skip
-    here, measured_here = _segmented_elsewhere(points, up_axis, tmp_path, {})
+    here, used_here = _segmented_elsewhere(points, up_axis, tmp_path, {})
     np.testing.assert_array_equal(here, segment_scene(points, up_axis, seed=0))
-    # The oldest kernels each library has: numpy's baseline only, OpenBLAS's for a Pentium III.
-    plain = {"NPY_DISABLE_CPU_FEATURES": " ".join(measured_here["simd"]), "OPENBLAS_CORETYPE": "Katmai"}
-    labels, measured = _segmented_elsewhere(points, up_axis, tmp_path, plain)
-    if measured == measured_here:
-        pytest.skip(f"this numpy and OpenBLAS run the same kernels with {plain}: {measured}")
-    assert not measured["simd"], measured
+    labels, used = _segmented_elsewhere(points, up_axis, tmp_path, oldest_kernels(used_here))
+    skip_unless_other_kernels(used_here, used)
     np.testing.assert_array_equal(labels, here)
