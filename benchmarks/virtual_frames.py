@@ -302,7 +302,9 @@ def upright_frame(frame: np.ndarray, eye: np.ndarray, target: np.ndarray, up: st
     axes[axis], axes[(axis + 1) % 3], axes[(axis + 2) % 3] = up_vector, np.cross(ahead, up_vector), ahead
     turned = frame.copy()
     # The camera's coordinates back to the scan's (the rows of look_at are the camera's axes), then onto the new axes.
-    turned[:, :3] = frame[:, :3] @ (look_at(eye, target, up_vector) @ axes.T).astype(frame.dtype)
+    # Turned in float64 and rounded once: a float32 product rounds as the CPU's BLAS kernel adds, and the frames,
+    # so the benchmark's figures, would differ between machines (half the points by 1-4 units in the last place).
+    turned[:, :3] = frame[:, :3].astype(np.float64) @ (look_at(eye, target, up_vector) @ axes.T)
     return turned
 
 
