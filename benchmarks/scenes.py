@@ -1357,12 +1357,12 @@ def main(argv: list[str] | None = None) -> None:
                  f"{sum(r['objects'] for r in sampled_object_frames[name])}" if sampled_object_frames[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
-              + (f"   pushed objects found {_moved_found(pushed[name], 'pushed')}" if pushed[name] else "")
-              + (f"   turned objects found {_moved_found(turned[name], 'turned')}" if turned[name] else "")
-              + (f"   objects beside another found {_moved_found(besides[name], 'beside')}" if besides[name] else "")
+              + (f"   pushed objects found {_moved_found(pushed, name, 'pushed', object_names)}" if pushed[name] else "")
+              + (f"   turned objects found {_moved_found(turned, name, 'turned', object_names)}" if turned[name] else "")
+              + (f"   objects beside another found {_moved_found(besides, name, 'beside', object_names)}" if besides[name] else "")
               + (f"   camera views found {sum(r['found_050'] for r in camera_views[name])} of "
                  f"{sum(r['objects'] for r in camera_views[name])}" if camera_views[name] else "")
-              + "".join(f"   x{factor} farther found {_moved_found(farther[factor][name], 'turned')}"
+              + "".join(f"   x{factor} farther found {_moved_found(farther[factor], name, 'turned', object_names)}"
                         for factor in args.farther if farther[factor][name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
@@ -1572,10 +1572,10 @@ def _moved_objects(by_scan: dict, scans: list[str], key: str, names: dict) -> di
             "per_class": dict(sorted(per_class.items()))}  # fmt: skip
 
 
-def _moved_found(rows: list[dict], key: str) -> str:
-    """"found of counted" for the moved objects of :func:`_run_moved`'s rows (under ``key``)."""
-    ious = [row[key]["iou"] for row in rows if row[key]["iou"] is not None]
-    return f"{sum(iou >= 0.5 for iou in ious)} of {len(ious)}"
+def _moved_found(by_scan: dict, scan: str, key: str, names: dict) -> str:
+    """"found of counted" for the moved objects of one scan (:func:`_moved_objects`' arguments)."""
+    counts = _moved_objects(by_scan, [scan], key, names)
+    return f"{counts['found_050']} of {counts['objects']}"
 
 
 def _error_text(exc: Exception) -> str:
