@@ -49,6 +49,7 @@ def test_benchmark_runs_and_writes_json(tiny_registry, tmp_path, capsys, monkeyp
         assert row["fraction_of_gemm"] == pytest.approx(row["gflop_per_cloud"] * 1e9 / forward / gemm)
         upstream = statistics.median(row["samples"]["upstream"]) / 2
         assert row["speedup_over_upstream"] == pytest.approx(upstream / forward)
+        assert row["speedup_range"] == pytest.approx([upstream / forward] * 2)  # one repeat: one pair
         assert row["sampling_share"] == pytest.approx(statistics.median(row["samples"]["sampling"]) / 2 / forward)
     assert [r["min_cosine_to_float32"] for r in rows[::2]] == pytest.approx([1.0, 1.0], abs=1e-6)
     assert all(0.999 < r["min_cosine_to_float32"] < 1.0 for r in rows[1::2])
@@ -72,3 +73,16 @@ def test_times_in_the_table_keep_three_significant_figures_without_an_exponent()
     rows = [{"model": "m", "ms_per_cloud": value} for value in (0.0321, 0.13, 23.81, 1234.5)]
     cells = [line.split("|")[2].strip() for line in encoder_speed.format_table(rows).splitlines()[2:]]
     assert cells == ["0.0321", "0.130", "23.8", "1234.5"]
+
+
+def test_the_speed_up_of_single_repeats_pairs_each_with_the_upstream_run_beside_it():
+    # Repeats 1-3: the upstream run 4, 5, 3 s beside forward passes of 1, 2, 0.5 s: speed-ups 4, 2.5, 6.
+    assert encoder_speed.paired_speedup_range([4.0, 5.0, 3.0], [1.0, 2.0, 0.5]) == [2.5, 6.0]
+    with pytest.raises(ValueError):  # a repeat without its pair is a bug, not a shorter range
+        encoder_speed.paired_speedup_range([4.0, 5.0], [1.0, 2.0, 0.5])
+    row = {"model": "vitg14", "batch_size": 8, "dtype": "bfloat16", "default": True, "speedup_over_upstream": 4.5,
+           "speedup_range": [2.5, 6.0], "min_cosine_to_float32": 0.99996, "sampling_share": 0.21}
+    assert encoder_speed.summary([row]) == [
+        "vitg14, batch 8: default bfloat16, 4.50x the upstream algorithm in float32 (2.50-6.00x in single repeats, "
+        "each against the upstream run beside it), lowest cosine to float32 0.999960, sampling 21% of its forward pass"
+    ]
