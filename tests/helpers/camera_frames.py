@@ -14,9 +14,9 @@ WALL_Z = 1.5  # a wall behind the table, so that every ray meets something
 GREY, RED, BLUE, GREEN = (0.5, 0.5, 0.5), (0.8, 0.2, 0.2), (0.2, 0.3, 0.8), (0.2, 0.7, 0.3)
 
 
-def standing_box(centre_x, centre_z, half_x, half_z, height, colour, yaw=0.0):
-    """A box standing on the table, turned by ``yaw`` degrees about the vertical."""
-    return ("box", np.array([centre_x, TABLE_Y - height / 2, centre_z]), np.array([half_x, height / 2, half_z]),
+def standing_box(centre_x, centre_z, half_x, half_z, height, colour, yaw=0.0, table_y=TABLE_Y):
+    """A box standing on the table (``table_y`` below the camera), turned by ``yaw`` degrees about the vertical."""
+    return ("box", np.array([centre_x, table_y - height / 2, centre_z]), np.array([half_x, height / 2, half_z]),
             math.radians(yaw), colour)  # fmt: skip
 
 
@@ -24,7 +24,9 @@ def standing_pole(centre_x, centre_z, radius, height, colour):
     return ("pole", np.array([centre_x, centre_z]), radius, height, colour)
 
 
-def render_table_frame(things, seed=0, step=STEP, along_rays=False, rows=(-0.12, 0.2), room=None):
+def render_table_frame(
+    things, seed=0, step=STEP, along_rays=False, rows=(-0.12, 0.2), room=None, pitch=0.0, table_y=TABLE_Y
+):
     """Points ``(N, 6)`` (xyz, rgb) seen from the origin, one per ray ``step`` radians apart, and the index of
     the thing each point lies on (-1: the table, the floor or the wall). The depth noise moves each point off
     its ray, or with ``along_rays`` only along it, as a depth camera's does: its points stay on its pixels' rays.
@@ -32,12 +34,17 @@ def render_table_frame(things, seed=0, step=STEP, along_rays=False, rows=(-0.12,
     ``room``: ``(columns, half_width, far, floor_y, wall_z)``, a table ``2 half_width`` wide ending ``far`` from
     the camera in a room whose floor lies ``floor_y`` below it and whose wall stands ``wall_z`` before it, seen
     by rays from x / z = ``-columns`` to ``columns``; by default a table 1.2 m wide reaching the wall at
-    :data:`WALL_Z`, seen from -0.45 to 0.45."""
+    :data:`WALL_Z`, seen from -0.45 to 0.45. ``pitch``: degrees the camera looks down, turned about its x axis
+    (``rows`` are then the image's, and the points stay in the camera's coordinates); ``table_y``: how far the
+    table lies below the camera."""
     columns, half_width, far, floor_y, wall_z = (0.45, 0.6, WALL_Z, None, WALL_Z) if room is None else room
     u, v = np.meshgrid(np.arange(-columns, columns, step), np.arange(*rows, step))
     rays = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    hit = np.where(rays[:, 1] > 0, TABLE_Y / np.maximum(rays[:, 1], 1e-9), np.inf)
+    camera_rays = rays
+    down = math.radians(pitch)
+    rays = rays @ np.array([[1, 0, 0], [0, math.cos(down), -math.sin(down)], [0, math.sin(down), math.cos(down)]])
+    hit = np.where(rays[:, 1] > 0, table_y / np.maximum(rays[:, 1], 1e-9), np.inf)
     table_hit = rays * hit[:, None]
     hit[(np.abs(table_hit[:, 0]) > half_width) | (table_hit[:, 2] > far)] = np.inf  # the table's edges
     if floor_y is not None:
@@ -61,15 +68,15 @@ def render_table_frame(things, seed=0, step=STEP, along_rays=False, rows=(-0.12,
             root = np.sqrt(np.maximum(b * b - 4 * a * c, 0))
             distance = np.where(b * b - 4 * a * c >= 0, (-b - root) / (2 * a), np.inf)
             y = rays[:, 1] * distance
-            distance[(y < TABLE_Y - height) | (y > TABLE_Y)] = np.inf
+            distance[(y < table_y - height) | (y > table_y)] = np.inf
         closer = distance < hit
         hit[closer], owner[closer] = distance[closer], index
     seen = np.isfinite(hit)
     rng = np.random.default_rng(seed)
     if along_rays:
-        xyz = rays[seen] * (hit[seen] + rng.normal(0, 0.0005, seen.sum()))[:, None]
+        xyz = camera_rays[seen] * (hit[seen] + rng.normal(0, 0.0005, seen.sum()))[:, None]
     else:
-        xyz = rays[seen] * hit[seen, None] + rng.normal(0, 0.0005, (seen.sum(), 3))
+        xyz = camera_rays[seen] * hit[seen, None] + rng.normal(0, 0.0005, (seen.sum(), 3))
     colours = np.array([GREY] + [thing[-1] for thing in things])[owner[seen] + 1]
     colours = np.clip(colours + rng.normal(0, 0.01, colours.shape), 0, 1)
     return np.concatenate([xyz, colours], axis=1), owner[seen]
