@@ -101,7 +101,10 @@ def segment_scene(
        matter) that is the up direction, except in a camera's frame (:attr:`.settings.ScanMeasures.camera_frame`),
        whose axes the camera's pitch tilts off gravity: there the largest plane among the voxels facing
        within ``normal_angle`` of the axis is the support and its normal is up; without, the largest
-       plane of the scan (the table, the floor, the ground) is found by RANSAC and its normal is up.
+       plane of the scan (the table, the floor, the ground) is found by RANSAC and its normal is up (in a
+       camera's frame in its own coordinates where that plane faces elsewhere than up in the image, the largest
+       plane among the voxels whose normals, on the side the camera sees, lie within ``normal_angle`` of the
+       image's up: a wall beyond a table, a camera looking down steeply).
        A street sweep from a sensor at the origin takes the coordinate axis nearest that direction
        as up, turned where the ground lies above the sensor
        (:func:`~openshape_ood.segmentation.ground.sensor_up`): the axis its rings turn about, which
@@ -264,8 +267,13 @@ def _segment(
         if up is not None and image_up is not None and up @ image_up < facing:
             # The largest plane of a camera's frame can be a wall facing it (the room beyond a table): the
             # support faces up in the image. Among the voxels that do, the largest plane, when its patches
-            # are large enough for a support.
-            facing_up = _support_normal(centroids, geometry, settings, measured, rng, along=image_up, checked=True)
+            # are large enough for a support. Up in the image on the camera's side of each surface: a wall
+            # before a camera looking down more steeply than the normal angle lies that close to the image's
+            # vertical too, but faces the camera downwards in the image (taken for the support, it left nothing
+            # found at 50 degrees: segmentation experiments, stop 133).
+            facing_up = _support_normal(
+                centroids, geometry, settings, measured, rng, along=image_up, checked=True, toward_camera=True
+            )
             up = up if facing_up is None else facing_up
         upright = up is not None and image_up is not None and up @ image_up >= facing
         if up is not None:
@@ -404,12 +412,13 @@ def _image_up(centroids: np.ndarray) -> np.ndarray | None:
 
 def _support_normal(
     centroids: np.ndarray, geometry: tuple | None, settings: SegmentationSettings, measured: ScanMeasures,
-    rng: np.random.Generator, along: np.ndarray | None = None, checked: bool = False,
+    rng: np.random.Generator, along: np.ndarray | None = None, checked: bool = False, toward_camera: bool = False,
 ) -> np.ndarray | None:
     """The upward normal of the scan's largest plane (RANSAC), or ``None`` when there is none; with
     ``along`` (a unit vector), of the largest plane among the voxels whose normals lie within the normal
-    angle of it; with ``checked``, only when its patches cover ``min_plane_area`` (as a support's must, to be
-    removed). A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
+    angle of it, either way round, or with ``toward_camera`` (a camera's frame, the camera at the origin) on
+    the side each voxel is seen from; with ``checked``, only when its patches cover ``min_plane_area`` (as a
+    support's must, to be removed). A tiled scan is searched on :data:`~.settings.MAX_VOXELS` of its voxels."""
     if geometry is None:
         centroids = centroids[rng.choice(len(centroids), min(len(centroids), scan_settings.MAX_VOXELS), replace=False)]
         geometry = normals(centroids)
@@ -418,7 +427,12 @@ def _support_normal(
         settings.voxel_size, geometry[1],
     )  # fmt: skip
     if along is not None:
-        planes.searchable &= np.abs(geometry[0] @ along) >= planes.min_cos
+        facing = geometry[0] @ along
+        if toward_camera:
+            seen_side = np.where(np.einsum("ij,ij->i", geometry[0], centroids) <= 0, 1.0, -1.0)
+            planes.searchable &= seen_side * facing >= planes.min_cos
+        else:
+            planes.searchable &= np.abs(facing) >= planes.min_cos
     support = planes.ransac(rng)
     if support is None or (checked and not planes.add(support, settings.min_plane_area, support=True)):
         return None
