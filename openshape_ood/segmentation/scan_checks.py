@@ -209,14 +209,15 @@ def check_precision(dtype: np.dtype, xyz: np.ndarray, spacing: float) -> None:
     to float32 without subtracting an origin first lies on a grid as coarse as (or coarser
     than) its own points, which then merge and split into false objects. ``spacing`` is
     measured between distinct points; the grid step is numpy's ``spacing`` at the largest
-    coordinate of each axis.
+    coordinate of each axis. A spacing of 0 (fewer than three distinct places were measured) has no
+    detail to lose and passes.
     """
-    if np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize > 4:
+    if np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize > 4 or spacing <= 0:
         return
     low, high = column_bounds(xyz)
     top = np.maximum(-low, high).astype(dtype)  # the largest magnitude on each axis
     step = np.spacing(top).astype(np.float64)
-    if spacing > 0 and step.max() < spacing / 2:
+    if step.max() < spacing / 2:
         return
     axis = int(np.argmax(step))
     raise ValueError(
