@@ -73,6 +73,12 @@ def given_labels(labels, count: int) -> np.ndarray:
         raise ValueError(f"labels must have shape ({count},), one per point of the scene; got {array.shape}")
     if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all() or (array != np.round(array)).any():
         raise ValueError("labels must be integers (object ids, negative for background)")
+    # uint64 ids from 2**63 up would wrap to negative in int64 and become background without a word.
+    if len(array) and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(
+            f"labels must fit in int64: the largest given is {array.max()}; renumber the objects "
+            "(np.unique(labels, return_inverse=True)[1])"
+        )
     array = array.astype(np.int64)
     return np.where(array < 0, -1, array)
 

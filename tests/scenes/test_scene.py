@@ -129,6 +129,15 @@ def test_given_labels_win_over_the_segmentation():
         segment_scene(points, labels=np.full(6, 0.5))
 
 
+def test_given_labels_beyond_int64_are_refused_not_wrapped_to_background():
+    points = np.random.default_rng(0).normal(size=(4, 3))
+    wide = np.array([2**63, 2**63, 5, 2**64 - 1], dtype=np.uint64)  # int64 would read 2**63 as -2**63
+    with pytest.raises(ValueError, match=r"fit in int64: the largest given is 18446744073709551615; renumber"):
+        segment_scene(points, labels=wide)
+    np.testing.assert_array_equal(segment_scene(points, labels=np.array([2**63 - 1, 0, 5, 5], np.uint64)),
+                                  [2**63 - 1, 0, 5, 5])
+
+
 def pcd_header(fields: str, sizes: str, types: str, count: int, data: str) -> bytes:
     return (
         f"VERSION 0.7\nFIELDS {fields}\nSIZE {sizes}\nTYPE {types}\nCOUNT {' '.join('1' * len(fields.split()))}\n"
