@@ -203,6 +203,12 @@ def find_objects(
         labels, settings = segment_scene(points, up_axis, seed=seed, return_settings=True, **given)
         found_up = up_axis if up_axis is not None else settings.up_axis
         return SceneLabels(labels, settings, found_up if found_up is not None else "y")
+    if np.ndim(segmentation) == 0:  # a name, an estimator: the labels check would only say "got shape ()"
+        raise TypeError(
+            f"segmentation= takes None, a mapping of segment_scene settings, per-point labels ({len(xyz)},) or a "
+            f"SceneLabels; got a {type(segmentation).__name__}. For a SceneSegmenter pass its labels, "
+            "segmentation=segmenter.fit(points).labels_; for a file's labels, load_scene(path, labels=name)"
+        )
     labels = _drop_flat_objects(_given_labels(segmentation, len(xyz)), xyz)
     return SceneLabels(labels, None, "y" if up_axis is None else up_axis)
 

@@ -4,6 +4,7 @@ same rows; a detector and its encoder go in, one row type comes out; the old for
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from openshape_ood import EnsembleDetector, NoveltyDetector, ShapeEncoder
 from openshape_ood.cli import main
 from openshape_ood.detectors import fit_detector
 from openshape_ood.scenes import find_objects, load_scene, score_scene
+from openshape_ood.segmentation import SceneSegmenter
 
 from ..helpers.scene_scoring import HandMadeEncoder, toy_scene, unit
 from ..synthetic_scene import make_synthetic_scene
@@ -165,6 +167,15 @@ def test_segmentation_takes_settings_labels_or_objects_found_before(monkeypatch)
     with pytest.warns(UserWarning, match="label\\(s\\) 1$"):  # all its points at one place: no shape to encode
         flat = find_objects(np.where((truth == 1)[:, None], 0.5, points), truth)
     np.testing.assert_array_equal(flat.labels, np.where(truth == 1, -1, truth))
+
+
+@pytest.mark.parametrize("segmentation, kind", [("instance", "str"), (SceneSegmenter(min_points=30), "SceneSegmenter")])
+def test_a_segmentation_that_is_no_settings_labels_or_objects_says_what_it_takes(segmentation, kind):
+    points, _ = toy_scene()
+    message = (f"segmentation= takes None, a mapping of segment_scene settings, per-point labels ({len(points)},) or a "
+               f"SceneLabels; got a {kind}. For a SceneSegmenter pass its labels, segmentation=segmenter.fit(points)")
+    with pytest.raises(TypeError, match=re.escape(message)):
+        find_objects(points, segmentation)
 
 
 def test_an_ensemble_scores_each_object_with_one_encoder_per_member(tiny_registry):
