@@ -135,7 +135,8 @@ class _ShapeMethod(NoveltyMethod):
         self.fitted_ = True
 
     def reference_novelty(self) -> np.ndarray:
-        """Novelty ``(R,)`` of the reference shapes themselves, each scored as if it were not among them.
+        """Novelty ``(R,)`` of the reference shapes themselves (higher = more novel), each scored as if it were not
+        among them.
 
         The known-sample statistics of :class:`Fused`.
         """

@@ -124,7 +124,8 @@ class KNN(_ShapeMethod):
         return self.reference_labels_[self.neighbours(x)[1][:, 0]]
 
     def reference_novelty(self) -> np.ndarray:
-        """Novelty ``(R,)`` of each reference shape, leaving itself out (its own nearest neighbour)."""
+        """Novelty ``(R,)`` of each reference shape (higher = more novel), leaving itself out (its own nearest
+        neighbour)."""
         self._check_fitted()
         if self.k + 1 > len(self.reference_):
             raise ValueError(
