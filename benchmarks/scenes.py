@@ -112,6 +112,12 @@ table and the mOSD frames' authors set to no depth put back (:func:`benchmarks.v
 the table's far end, the floor below it and a wall beyond it, with a Kinect's depth noise), one copy per seed
 (noise drawn and segmented with seed s): a table-top frame as the camera gives it, the room in view.
 
+Stepped back (``--stepped-back K``): each table-top frame is also seen by its camera stepped back along its line
+of sight to K times its distance from the frame's median point (:func:`stepped_back_frame`), rendered as a Kinect
+frame about the support its segmentation finds and with its surroundings in view, as ``--surroundings`` puts them,
+one copy per seed (rendered, noised and segmented with seed s). A robot's or a person's camera takes a table top
+from a metre or two away, where the objects fill fewer pixels and the floor round the table more.
+
 Pushed objects (``--pushed``): each object of a table-top frame with at least
 :data:`benchmarks.pushed_objects.PUSHED_MIN_POINTS` points that lies neither on nor under another and touches
 none is also pushed across the table, in each of :data:`benchmarks.pushed_objects.PUSH_DIRECTIONS`, until it
@@ -175,6 +181,7 @@ A constant of the segmentation is measured at other values with ``--set module.N
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --beside
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
+    python -m benchmarks.scenes --no-loso --only mosd_test22 mosd_test34 mosd_test49 mosd_test60 --seeds 0 1 --stepped-back 1.5 2
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
     python -m benchmarks.scenes --no-loso --grid-places 4 --headings 4 --orders 4
     python -m benchmarks.scenes --no-loso --only mosd_test60 --seeds 0 --set convexity._VALLEY_SHARE=0.1
@@ -218,7 +225,7 @@ from openshape_ood.segmentation.tuning import combinations, tuned
 from .pushed_objects import pushed_copies
 from .turned_objects import BESIDE, TURNS, beside_copies, turned_copies
 from .virtual_frames import (
-    camera_views, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
+    camera_views, look_at, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
     with_surroundings,
 )
 
@@ -811,6 +818,22 @@ def orbit_frames(points, truth, support) -> Iterator[tuple[np.ndarray, np.ndarra
         yield render_frame(points, truth, eye, target, up, k, camera)
 
 
+def stepped_back_frame(points, truth, support, factor: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A table-top frame (its camera at the origin) seen by the camera stepped back along its line of sight to
+    ``factor`` times its distance from the frame's median point, rendered as a Kinect frame upright about ``support``
+    (the up direction its segmentation found), with the floor, a wall and the table's far end in view
+    (:func:`benchmarks.virtual_frames.with_surroundings`): ``(frame, its truth)`` in the new camera's coordinates,
+    rendered and noised with ``seed``."""
+    if not factor > 1:
+        raise ValueError(f"a camera steps back by a factor above 1, not {factor}")
+    up = np.asarray(support, dtype=np.float64)
+    xyz = points[:, :3].astype(np.float64)
+    target = np.median(xyz, axis=0)
+    eye = (1 - factor) * target
+    frame, frame_truth = render_frame(points, truth, eye, target, up, seed, table_top_camera(median_spacing(xyz)))
+    return with_surroundings(frame, frame_truth, look_at(eye, target, up) @ up, seed)
+
+
 def run_orbits(points, truth, support, values: dict, min_gt_points: int, background: dict | None = None) -> list[dict]:
     """:func:`run_scan` on each of :func:`orbit_frames` (view k segmented with seed k), without an up axis."""
     return [
@@ -1145,6 +1168,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--surroundings", action="store_true",
                         help="also segment each table-top frame with the floor, a wall and the table's far end put "
                              "into its empty pixels, a copy per seed")
+    parser.add_argument("--stepped-back", nargs="*", type=float, default=[], metavar="K",
+                        help="also segment each table-top frame seen by its camera stepped back along its line of "
+                             "sight to K times its distance, with the floor, a wall and the table's far end in view, "
+                             "a copy per seed")
     parser.add_argument("--pushed", action="store_true",
                         help="also segment each table-top frame with each of its free-standing objects pushed across "
                              "the table until it touches another")
@@ -1176,6 +1203,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--denser takes factors of 2 or more, not {args.denser}")
     if any(not factor > 0 for factor in args.finer):
         parser.error(f"--finer takes factors of the points above 0, not {args.finer}")
+    if any(not factor > 1 for factor in args.stepped_back):
+        parser.error(f"--stepped-back takes factors of the camera's distance above 1, not {args.stepped_back}")
     if any(factor < 2 for factor in args.farther):
         parser.error(f"--farther takes whole factors of the range of 2 or more, not {args.farther}")
     if any(not 0 < share < 1 for share in args.sparser):
@@ -1211,6 +1240,7 @@ def main(argv: list[str] | None = None) -> None:
     denser = {factor: {} for factor in args.denser}
     finer = {factor: {} for factor in args.finer}
     farther = {factor: {} for factor in args.farther}
+    stepped_back = {factor: {} for factor in args.stepped_back}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
     places = {f"{place + 1}": (phase, {}) for place, phase in enumerate(grid_places(args.grid_places))}
@@ -1315,6 +1345,12 @@ def main(argv: list[str] | None = None) -> None:
                      args.min_gt_points, background)
             for seed in args.seeds
         ] if args.surroundings and support is not None else []  # fmt: skip
+        for factor in args.stepped_back:
+            stepped_back[factor][name] = [
+                run_scan(*stepped_back_frame(points, truth, support, factor, seed), None, seed, candidates[0],
+                         args.min_gt_points, background)
+                for seed in args.seeds
+            ] if support is not None else []  # fmt: skip
         pushed[name] = (run_pushed(points, truth, support, candidates[0], args.min_gt_points, background, name)
                         if args.pushed else [])
         swept = args.turned and kinds[name] == "LiDAR"
@@ -1357,6 +1393,8 @@ def main(argv: list[str] | None = None) -> None:
                  f"{sum(r['objects'] for r in sampled_object_frames[name])}" if sampled_object_frames[name] else "")
               + (f"   orbit found {' '.join(str(r['found_050']) for r in orbits[name])}" if orbits[name] else "")
               + (f"   surroundings found {surroundings[name][0]['found_050']}" if surroundings[name] else "")
+              + "".join(f"   stepped back x{factor:g} found {stepped_back[factor][name][0]['found_050']}"
+                        for factor in args.stepped_back if stepped_back[factor][name])
               + (f"   pushed objects found {_moved_found(pushed, name, 'pushed', object_names)}" if pushed[name] else "")
               + (f"   turned objects found {_moved_found(turned, name, 'turned', object_names)}" if turned[name] else "")
               + (f"   objects beside another found {_moved_found(besides, name, 'beside', object_names)}" if besides[name] else "")
@@ -1367,7 +1405,7 @@ def main(argv: list[str] | None = None) -> None:
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
                                     turned, besides, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
-                                    sampled_object_frames, *denser.values(), *farther.values(),
+                                    sampled_object_frames, *denser.values(), *farther.values(), *stepped_back.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values(),
                                     *(by_scan for _, by_scan in places.values()))
                 for row in by_scan[name]]  # fmt: skip
@@ -1389,7 +1427,8 @@ def main(argv: list[str] | None = None) -> None:
               "frames_upright": args.frames_upright, "crops": args.crops,
               "side_by_side": [list(layout) for layout in SIDE_BY_SIDE] if args.side_by_side else [],
               "object_frames": args.object_frames,
-              "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings, "pushed": args.pushed,
+              "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
+              "stepped_back": args.stepped_back, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "beside": BESIDE if args.beside else None,
               "farther": args.farther,
               "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
@@ -1433,6 +1472,12 @@ def main(argv: list[str] | None = None) -> None:
         if surrounded:
             copies.append(("surroundings", surroundings, surrounded, args.seeds,
                            "with the floor, a wall and the table's far end in view (a copy per seed)"))
+        for factor in args.stepped_back:
+            backed = [scan for scan in members if stepped_back[factor][scan]]
+            if backed:
+                copies.append((f"stepped_back_x{factor:g}", stepped_back[factor], backed, args.seeds,
+                               f"seen from {factor:g} times as far, with the floor, a wall and the table's far end in "
+                               "view (a copy per seed)"))
         # Every frame, part or view of every scan of the kind, counted together, and per class.
         classes_of_copies, merges_of_copies = {}, {}
         orientation = " (upright, given the up axis)" if args.frames_upright else ""
@@ -1545,6 +1590,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "object_frames": object_frames[scan],
                                 "sampled_object_frames": sampled_object_frames[scan], "orbit": orbits[scan],
                                 "surroundings": surroundings[scan],
+                                "stepped_back": {f"{k:g}": stepped_back[k][scan] for k in args.stepped_back},
                                 "pushed": pushed[scan], "turned": turned[scan], "beside": besides[scan],
                                 "farther": {str(k): farther[k][scan] for k in args.farther},
                                 "camera_views": camera_views[scan]})  # fmt: skip

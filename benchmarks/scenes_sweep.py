@@ -92,8 +92,8 @@ VIEW_GROUPS = {
                                  "--object-frames"), in_sample=False),
     "camera-frames": ViewGroup("room", ("--seeds", "0", "--frames", "4", "--frame-points", "50000", "--frame-scales",
                                         "1.45"), in_sample=False),
-    "table-tops": ViewGroup("table-top", ("--seeds", "0", "--orbit", "--surroundings", "--pushed", *GRID_PLACES,
-                                          *ORDERS)),
+    "table-tops": ViewGroup("table-top", ("--seeds", "0", "--orbit", "--surroundings", "--stepped-back", "1.5", "2",
+                                          "--pushed", *GRID_PLACES, *ORDERS)),
     "sweeps": ViewGroup("LiDAR", (*SEEDS, "--perturb", "4", "--sparser", "0.7", "0.5", "--turned", "--beside",
                                      "--farther", "2", "3", "--camera-views", *GRID_PLACES, *HEADINGS, *ORDERS)),
 }

@@ -11,6 +11,7 @@ import pytest
 from benchmarks import pushed_objects, scenes, turned_objects
 from openshape_ood.segmentation import pipeline
 
+from ..helpers.camera_frames import RED, render_table_frame, standing_box
 from ..helpers.cli import assert_usage_error
 from ..helpers.scenes import write_scan_folder
 
@@ -430,6 +431,43 @@ def test_the_benchmark_puts_the_room_round_table_top_frames_only(tmp_path, capsy
     assert "with the floor, a wall and the table's far end in view (a copy per seed)" in capsys.readouterr().out
     report = _report_on_a_room(tmp_path, "--surroundings")
     assert report["scans"][0]["surroundings"] == [] and "surroundings" not in report["kinds"]["room"]
+
+
+def test_a_camera_stepped_back_sees_each_object_as_far_again_along_its_line_of_sight_in_fewer_pixels():
+    # A box on a table 0.25 m below the camera (y down, up -y), seen only below the table's far edge.
+    things = [standing_box(0.0, 0.7, 0.08, 0.06, 0.1, RED)]
+    points, owner = render_table_frame(things, step=0.0019, rows=(0.15, 0.45), room=(0.5, 0.6, 2.0, None, 9.0))
+    up, factor = np.array([0.0, -1.0, 0.0]), 2.0
+    target = np.median(points[:, :3], axis=0)
+    eye = (1 - factor) * target  # as far again from the median point, along the line of sight through it
+    frame, truth = scenes.stepped_back_frame(points, owner, up, factor, seed=0)
+    box, seen_box = points[owner == 0, :3], frame[truth == 0, :3]
+    # The same faces seen from the same line of sight: the box's centroid lies as far from the new camera as
+    # from the eye in the first frame's coordinates, and it fills about 1 / factor^2 of its pixels.
+    assert np.linalg.norm(seen_box.mean(axis=0)) == pytest.approx(np.linalg.norm(box.mean(axis=0) - eye), abs=0.01)
+    assert len(seen_box) / len(box) == pytest.approx(1 / factor**2, rel=0.2)
+    assert (truth == -1).sum() > (owner == -1).sum()  # the floor, a wall and the table's far end put round it
+    with pytest.raises(ValueError, match="above 1, not 1"):
+        scenes.stepped_back_frame(points, owner, up, 1.0, seed=0)
+
+
+def test_the_benchmark_steps_the_camera_back_from_table_top_frames_only(tmp_path, capsys):
+    folder = write_scan_folder(tmp_path, {"kind": "table-top frame", "up_axis": "none: camera frame"})
+    np.save(folder / "points.npy", np.load(folder / "points.npy") - [0.0, 0.8, 1.8])
+    out = tmp_path / "scenes.json"
+    scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "1", "--no-loso", "--stepped-back", "1.5"])
+    report = json.loads(out.read_text())
+    [row] = report["scans"]
+    assert report["stepped_back"] == [1.5] and list(row["stepped_back"]) == ["1.5"]
+    copies = row["stepped_back"]["1.5"]
+    assert len(copies) == 2 and copies[0]["settings"]["measured"]["points"] != copies[1]["settings"]["measured"]["points"]
+    summary = report["kinds"]["table-top"]["stepped_back_x1.5"]
+    assert summary["found_050"] == np.mean([copy["found_050"] for copy in copies])
+    assert "seen from 1.5 times as far, with the floor, a wall and the table's far end in view" in capsys.readouterr().out
+    report = _report_on_a_room(tmp_path, "--stepped-back", "1.5")
+    assert report["scans"][0]["stepped_back"] == {"1.5": []} and "stepped_back_x1.5" not in report["kinds"]["room"]
+    with pytest.raises(SystemExit):
+        scenes.main(["--data", str(folder), "--stepped-back", "1"])
 
 
 def test_the_benchmark_pushes_the_objects_of_table_top_frames_only(tmp_path, capsys, monkeypatch):
