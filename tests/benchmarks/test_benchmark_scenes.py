@@ -466,8 +466,8 @@ def test_the_benchmark_steps_the_camera_back_from_table_top_frames_only(tmp_path
     assert "seen from 1.5 times as far, with the floor, a wall and the table's far end in view" in capsys.readouterr().out
     report = _report_on_a_room(tmp_path, "--stepped-back", "1.5")
     assert report["scans"][0]["stepped_back"] == {"1.5": []} and "stepped_back_x1.5" not in report["kinds"]["room"]
-    with pytest.raises(SystemExit):
-        scenes.main(["--data", str(folder), "--stepped-back", "1"])
+    assert_usage_error(scenes.main, ["--data", str(folder), "--out", str(out), "--stepped-back", "1"],
+                       "--stepped-back takes factors of the camera's distance above 1, not [1.0]", capsys)
 
 
 def test_the_benchmark_pushes_the_objects_of_table_top_frames_only(tmp_path, capsys, monkeypatch):
