@@ -97,7 +97,7 @@ def test_float32_passes_while_its_steps_are_under_half_the_spacing_and_float64_u
 def test_float32_points_at_two_places_are_no_precision_error_but_background_as_in_float64():
     # Fewer than three distinct places measure a spacing of 0; float32 was refused for "steps coarser than
     # half the points' own spacing (0)", where the same scan in float64 comes back all background.
-    two_places = np.repeat([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]], [4000, 1000], axis=0)
+    two_places = np.repeat([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]], [4000, 1000], axis=0)
     assert check_precision(np.dtype(np.float32), two_places, 0.0) is None
     for dtype in (np.float32, np.float64):
         assert (segment_scene(two_places.astype(dtype)) == -1).all()
