@@ -6,7 +6,7 @@ estimator form) and the settings it chooses.
 the support (table tops, floors, walls; the ground of a street), :mod:`.clustering` groups the
 rest and keeps what can be an object, :mod:`.convexity` splits touching objects at concave edges,
 :mod:`.visibility` drops what a street sensor did not see whole, and :mod:`.finer` cuts the objects on a table
-seen with the room round it at the frame's own spacing.
+seen with the room round it at their own spacing.
 """
 
 from .._lazy import lazy_exports

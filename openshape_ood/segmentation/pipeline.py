@@ -19,7 +19,7 @@ from .colour import add_objects_in_planes, objects_in_planes, point_colours, vox
 from .colour_split import colour_noise, split_colours, support_base
 from .completion import complete_frame
 from .convexity import join_radius, object_joins, split_concave
-from .finer import RaisedSupport, finer_voxel, split_by_finer
+from .finer import RaisedTop, finer_voxel, on_top, replace_on_top, split_by_finer
 from .geometry import (
     by_point_count, column_bounds, count_voxels, distinct_places, given_labels, normals, plane_basis, scene_xyz,
     voxel_keys, voxelize,
@@ -157,14 +157,15 @@ def segment_scene(
     7. On a street sweep in its sensor's frame, objects whose top the sensor did not see are
        background (:mod:`openshape_ood.segmentation.visibility`): the base of a facade, a trunk
        under its crown, anything cut off by the top of the view or hidden under something nearer.
-    8. A camera's frame whose support is raised off the floor (a table top with the room round it:
-       :meth:`.planes.Planes.raised_support`) and whose voxel the indoor floor
-       (:func:`.settings.voxel_floor`, a five-hundredth of its diagonal) made coarser than its own two
-       spacings is segmented again at those, and an object standing within the support's outline that
-       the second segmentation parts into large pieces lying within it (of other colours, where the
-       scan has colour) is replaced by them
-       (:mod:`openshape_ood.segmentation.finer`): touching objects on a table, merged at the room's
-       voxel. A room's furniture, on the floor, is not cut that finely.
+    8. A camera's frame with a top raised off the floor (:meth:`.planes.Planes.raised_top`: the support where it
+       is raised, a table top with the room round it; else a table standing on the floor, seen from farther)
+       whose voxel the indoor floor (:func:`.settings.voxel_floor`, a five-hundredth of its diagonal) made
+       coarser than its own two spacings is segmented again at those (:mod:`openshape_ood.segmentation.finer`):
+       the whole frame where the support is raised, and an object standing within the support's outline that
+       the second segmentation parts into large pieces lying within it (of other colours, where the scan has
+       colour) is replaced by them; the table's top and what stands on it, as a frame of their own, where it
+       stands on the floor, and the objects lying within them are replaced by theirs. Touching objects on a
+       table merge at the room's voxel; a room's furniture, on the floor, is not cut that finely.
 
     Objects are numbered by decreasing point count.
 
@@ -221,10 +222,12 @@ def _segment(
     first: ScanMeasures | None = None, measures: ScanMeasures | None = None,
 ) -> tuple[np.ndarray, SegmentationSettings]:
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
-    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``first``: for the
-    second segmentation of a scan (:mod:`.finer`), the first one's measures of it, which also gives the
-    warnings; ``measures``: the scan's, where they are known (a completed frame's)."""
-    axis = None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
+    ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``first``: for a
+    second segmentation (:mod:`.finer`: of the whole scan again, or of its raised top and what stands on it),
+    the measures it is segmented with (the first one's of the scan, the top's own), where the first gave the
+    warnings and the second is not refined again; ``measures``: the scan's, where they are known (a completed
+    frame's)."""
+    axis = _axis(up_axis)
     up = axis
     measured = first or measures or measure_scan(xyz, seed, up_axis)
     settings = choose_settings(measured, up_axis, axis, given)
@@ -331,16 +334,45 @@ def _segment(
     if not (objects >= 0).any() and context.dropped["clusters"] and first is None:
         warnings.warn(_all_dropped(context.dropped, settings), stacklevel=3)
     labels = objects[voxel_of_point]
-    fine = None if raised is None else finer_voxel(chosen, settings, xyz)
-    if fine is not None and (labels >= 0).any():
-        # A table top with the room round it: its objects cut at their own spacing (.finer). Given its voxel,
-        # the second pass is not refined again.
+    if raised is not None and first is None and (labels >= 0).any():
+        labels, settings = _cut_on_top(xyz, points, up_axis, given, seed, spacing, chosen, settings, labels, raised)
+    return labels, settings
+
+
+def _cut_on_top(
+    xyz: np.ndarray, points: np.ndarray, up_axis: str | None, given: dict, seed: int, spacing: float,
+    chosen: SegmentationSettings, settings: SegmentationSettings, labels: np.ndarray, top: RaisedTop,
+) -> tuple[np.ndarray, SegmentationSettings]:
+    """``labels`` and ``settings`` of a scan (as :func:`_segment`) with the objects on its raised ``top`` cut at
+    their own spacing where its voxel is coarser (:mod:`.finer`). The second segmentation is not refined
+    again."""
+    if not settings.camera_frame_indoors or settings.source["voxel_size"] == "given":
+        return labels, settings
+    if top.support:  # a table top with the room round it: the whole frame, split where it parts an object
+        fine = finer_voxel(chosen, settings, xyz)
+        if fine is None:
+            return labels, settings
         finer_labels, _ = _segment(xyz, points, up_axis, {**given, "voxel_size": fine}, seed, spacing, chosen.measured)
         labels = split_by_finer(
-            labels, finer_labels, xyz, settings.voxel_size, raised, settings.cluster_distance, point_colours(points)
+            labels, finer_labels, xyz, settings.voxel_size, top, settings.cluster_distance, point_colours(points)
         )
-        settings = replace(settings, finer_voxel_size=fine)
-    return labels, settings
+        return labels, replace(settings, finer_voxel_size=fine)
+    # A table on the floor: its top and what stands on it, a frame of their own in the camera's coordinates,
+    # whose measures (the voxel floor, the smallest object) are theirs: the frame's drop objects on a far table.
+    crop = on_top(labels, xyz, top, settings.cluster_distance)
+    frame = chosen.measured
+    own = replace(
+        measure_scan(xyz[crop], seed, up_axis), camera_frame=frame.camera_frame, pixel_share=frame.pixel_share
+    )
+    if finer_voxel(choose_settings(own, up_axis, _axis(up_axis), given), settings, xyz[crop]) is None:
+        return labels, settings
+    crop_labels, used = _segment(xyz[crop], points[crop], up_axis, given, seed, spacing, own)
+    return replace_on_top(labels, crop, crop_labels), replace(settings, finer_voxel_size=used.voxel_size)
+
+
+def _axis(up_axis: str | None) -> np.ndarray | None:
+    """The unit vector of an up axis given by name, ``None`` for none."""
+    return None if up_axis is None else np.eye(3)[UP_AXES.index(up_axis)]
 
 
 def _voxelised(xyz: np.ndarray, points: np.ndarray, settings: SegmentationSettings) -> tuple:
@@ -401,7 +433,7 @@ class _Context(NamedTuple):
     up_given: bool  # whether the scan's up axis was given
     upright: bool  # whether the planes across up stand upright: the axis given, or a camera frame's support
     # facing up in its image
-    finer: bool  # whether this is the second segmentation of a raised support's objects (.finer)
+    finer: bool  # whether this is the second segmentation of a raised top's objects (.finer)
 
 
 def _image_up(centroids: np.ndarray) -> np.ndarray | None:
@@ -442,11 +474,11 @@ def _support_normal(
 def _segment_voxels(
     centroids: np.ndarray, counts: np.ndarray, context: _Context, geometry: tuple | None = None,
     colours: np.ndarray | None = None,
-) -> tuple[np.ndarray, RaisedSupport | None]:
+) -> tuple[np.ndarray, RaisedTop | None]:
     """Object ids ``(M,)`` of voxels, -1 for background, numbered by decreasing point count: steps 2 to 7 of
     :func:`segment_scene` (``geometry``: the voxels' :func:`.geometry.normals`; ``colours``: their mean
-    colours, ``None`` for a scan without colour); and the support where it is raised off the floor (a table's
-    top: :meth:`.planes.Planes.raised_support`), else ``None``."""
+    colours, ``None`` for a scan without colour); and its top raised off the floor (a table's:
+    :meth:`.planes.Planes.raised_top`), else ``None``."""
     settings, up, measured, rng = context.settings, context.up, context.measured, context.rng
     voxel_normals, spacing, variation, normal_radius = normals(centroids) if geometry is None else geometry
     # A depth camera's noise grows with range across the surfaces facing it (a LiDAR's range noise hardly
@@ -506,7 +538,7 @@ def _segment_voxels(
     planes.drop_folds(objects, settings.cluster_distance)
     planes.drop_flat(objects, settings.cluster_distance, up)
     # The planes are final from here: their normals' noise, and the smallest part an object may have, once. The
-    # second segmentation of a raised support (.finer) counts a part at its objects' own points per voxel: at its
+    # second segmentation of a raised top (.finer) counts a part at its objects' own points per voxel: at its
     # finer voxel the far floor and wall hold a point or two each and would set it (508 voxels on mosd_test60 with
     # the room round it, 102 at its objects'). Counted so in every segmentation, the benchmark's rule refused it
     # (segmentation experiments, stop 109).
@@ -518,7 +550,7 @@ def _segment_voxels(
             objects, centroids, voxel_normals, settings.voxel_size, part_voxels, context.viewpoint, normal_noise,
             normal_radius, up,
         )
-    raised = None if up is None else planes.raised_support(up)
+    raised = None if up is None else planes.raised_top(up)
     if up is not None:
         planes.give_tops(objects, up, settings.cluster_distance, settings.max_size)
         if settings.ground == "planes":  # indoors: a lamp on a night stand, a television on a desk
@@ -570,7 +602,9 @@ def _segment_voxels(
         objects[kept] = np.unique(objects[kept], return_inverse=True)[1]  # 0..K-1, still by decreasing size
     if raised is None:
         return objects, None
-    return objects, RaisedSupport(up, raised, centroids[planes.found[0].voxels] @ plane_basis(up).T)
+    index, level = raised
+    outline = centroids[planes.found[index].voxels] @ plane_basis(up).T
+    return objects, RaisedTop(up, level, level - planes.band, outline, support=index == 0 and planes.has_support)
 
 
 def _count_dropped(dropped: Counter, clusters: int, filtered, settings: SegmentationSettings, scatter: bool) -> None:

@@ -611,20 +611,33 @@ class Planes:
                     continue
                 objects[joined] = holding[0] if holding else objects.max() + 1
 
-    def raised_support(self, up: np.ndarray) -> float | None:
-        """The lowest height along ``up`` (pointing from the support to the scan standing on it) at which a point
-        stands on the support, where the support is raised off the floor (a table's top, a bed's): its level less
-        the band of two plane distances round it, where more than :data:`BOUNDING_SHARE` of the scan's voxels
-        lie below that (as :meth:`give_tops` tells a floor); else ``None``.
+    def raised_top(self, up: np.ndarray) -> tuple[int, float] | None:
+        """The horizontal top raised off the floor whose objects a camera's frame may cut too coarsely, as the
+        index of its plane in :attr:`found` and its level along ``up`` (pointing from the support to the scan
+        standing on it; its voxels' median height); ``None`` where there is none. A top is raised where more than
+        :data:`BOUNDING_SHARE` of the scan's voxels lie below its band of two plane distances (as
+        :meth:`give_tops` tells a floor). It is the support where that is raised (a table's top, a bed's), else
+        the largest other horizontal plane that is (a table seen from farther away, the floor round it the
+        largest plane).
 
         Seen from a camera above a table, the floor under the table is hidden by it; the floor, the legs and the
         room seen beside and beyond it lie below its level (more than half of the voxels of the mOSD table tops
         with the room round them); the room's floor has nothing under it."""
-        level = self.support_level(up)
-        if level is None:
-            return None
-        below = float((self.centroids @ up < level - self.band).mean())
-        return level - self.band if below > BOUNDING_SHARE else None
+        heights = self.centroids @ up
+        support = [0] if self.has_support else []
+        others = [
+            index for index, plane in enumerate(self.found)
+            if index not in support and self._horizontal(plane.normal, up)
+        ]  # fmt: skip
+        candidates = support + sorted(others, key=lambda index: -len(self.found[index].voxels))
+        for index in candidates:
+            voxels = self.found[index].voxels
+            if len(voxels) == 0:
+                continue
+            level = float(np.median(heights[voxels]))
+            if float((heights < level - self.band).mean()) > BOUNDING_SHARE:
+                return index, level
+        return None
 
     def support_level(self, up: np.ndarray) -> float | None:
         """The support's level along ``up``: its voxels' median height; ``None`` without a support."""

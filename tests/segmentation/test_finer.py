@@ -1,11 +1,12 @@
-"""Objects on a raised support split where a segmentation at the frame's own spacing parts them
-(segmentation.finer): a table top seen with the room round it, whose voxel the room sets."""
+"""Objects on a raised top cut where a segmentation at their own spacing parts them (segmentation.finer): a
+table top seen with the room round it, whose voxel the room sets, or a table seen from farther, the floor round
+it the support."""
 
 import numpy as np
 import pytest
 
 from openshape_ood.segmentation import finer, segment_scene
-from openshape_ood.segmentation.finer import RaisedSupport, split_by_finer
+from openshape_ood.segmentation.finer import RaisedTop, on_top, replace_on_top, split_by_finer
 
 from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
 from ..helpers.scenes import best_iou
@@ -68,7 +69,8 @@ def test_the_second_segmentation_counts_a_part_at_the_objects_own_points_per_vox
 
 UP = np.array([0.0, 0.0, 1.0])  # across it, geometry.plane_basis gives (y, -x)
 # A table top 1 m square round the origin at height 0, what stands on it from 1 cm lower; a reach of 5 mm.
-TABLE = RaisedSupport(UP, -0.01, np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)]))
+SQUARE = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)])
+TABLE = RaisedTop(UP, 0.0, -0.01, SQUARE, support=True)
 ON_SUPPORT = (TABLE, 0.005)
 
 
@@ -105,7 +107,7 @@ def test_an_object_reaching_below_the_support_or_rising_at_its_rim_is_not_split(
     assert split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT).tolist() == [0] * 60 + [1] * 40
     # A sofa's back on its seat, at the seat's rim: the outline's edge 1 mm past the object (across: -x <= 1 mm),
     # less than the reach.
-    seat = RaisedSupport(UP, -0.01, np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.001), (-0.5, 0.001)]))
+    seat = RaisedTop(UP, 0.0, -0.01, np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.001), (-0.5, 0.001)]), True)
     assert (split_by_finer(labels, parted, _line(100), 0.01, seat, 0.005) == 0).all()
     assert split_by_finer(labels, parted, _line(100), 0.01, seat, 0.0005).tolist() == [0] * 60 + [1] * 40
 
@@ -137,3 +139,61 @@ def test_with_colour_the_parts_must_differ_in_colour_beyond_shading(other, split
     parted = np.array([0] * 60 + [1] * 40 + [-1] * 60)
     result = split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT, rgb=rgb)
     assert result[:100].tolist() == ([0] * 60 + [1] * 40 if split else [0] * 100)
+
+
+# Two boxes 10 cm wide, 14 mm apart, on a table 0.8 m wide ending 1.6 m from a camera 1.3 m above the floor that
+# looks down at them from 1.2 m (0.55 m above the table), a wall 3 m away: the floor is the largest plane and the
+# support, the table a top raised off it. The frame's diagonal gives it a voxel of 9 mm, whose cluster distance
+# bridges the gap; the table's and the boxes' own spacing, 2.4 mm, gives 5 mm, which does not.
+FAR_BOXES = [
+    standing_box(x, 1.2, 0.05, 0.05, 0.12, colour, table_y=0.55) for x, colour in ((-0.057, RED), (0.057, BLUE))
+]
+FAR_TABLE = (0.6, 0.4, 1.6, 1.3, 3.0)
+
+
+def test_touching_boxes_on_a_table_on_the_floor_are_cut_as_a_frame_of_their_own(monkeypatch):
+    points, owner = render_table_frame(FAR_BOXES, step=0.002, rows=(0.2, 0.9), room=FAR_TABLE, table_y=0.55)
+    labels, settings = segment_scene(points, None, return_settings=True)
+    assert settings.voxel_size == 0.009 and settings.finer_voxel_size == 0.005
+    assert _apart(labels, owner)
+    monkeypatch.setattr(finer, "FINER", float("inf"))  # no second segmentation: the boxes are one object
+    merged, settings = segment_scene(points, None, return_settings=True)
+    assert settings.finer_voxel_size is None
+    assert not _apart(merged, owner) and best_iou(merged, owner >= 0) > 0.9
+
+
+def test_on_top_takes_the_top_and_what_rests_on_it_within_their_outline():
+    # The table of 1 m square at height 0 (its band 1 cm), a reach of 5 mm. Points: on the top; 2 cm above it;
+    # 2 cm below it; 3 mm past its edge at x = 0.5; 1 cm past it, 0.2 m aside.
+    top = RaisedTop(UP, 0.0, -0.01, SQUARE, support=False)
+    xyz = np.array([(0.0, 0.0, 0.0), (0.1, 0.0, 0.02), (0.0, 0.0, -0.02), (0.503, 0.0, 0.0), (0.51, 0.2, 0.0)])
+    assert on_top(np.full(5, -1), xyz, top, 0.005).tolist() == [True, True, False, True, False]
+    # An object resting on it in a corner it covers (no voxel of the top there), from x = 0.5 to 0.7 along y = 0,
+    # 5 cm tall: its base joins the outline, whose hull now holds the point 0.2 m aside.
+    x = np.linspace(0.5, 0.7, 11)
+    resting = np.concatenate([np.stack([x, 0 * x, 0 * x], axis=1), np.stack([x, 0 * x, 0 * x + 0.05], axis=1)])
+    labels = np.array([-1] * 5 + [0] * 22)
+    inside = on_top(labels, np.concatenate([xyz, resting]), top, 0.005)
+    assert inside.tolist() == [True, True, False, True, True] + [True] * 22
+    # Standing on the floor, 0.3 m lower, the same object reaches below the table: the hull is the top's alone.
+    resting[:, 2] -= 0.3
+    inside = on_top(labels, np.concatenate([xyz, resting]), top, 0.005)
+    assert inside.tolist() == [True, True, False, True, False] + [False] * 22
+
+
+def test_replace_on_top_takes_the_crops_objects_where_they_lie_within_it():
+    # Ten points: object 0 (points 0-3) within the crop, object 1 (4-7) with one point of four in it (7), the
+    # background 8-9 in it. The crop's own segmentation (of points 0, 1, 2, 3, 7, 8, 9) parts object 0 into two,
+    # finds an object in the background that the first dropped, and one on object 1's point 7, not taken.
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, -1, -1])
+    crop = np.array([True] * 4 + [False] * 3 + [True] * 3)
+    parted = replace_on_top(labels, crop, np.array([0, 0, 1, 1, 2, 3, 3]))
+    assert parted.tolist() == [1, 1, 2, 2, 0, 0, 0, 0, 3, 3]
+    # The crop's object over point 7 (of object 1) and the background 8: half in object 1, not taken.
+    parted = replace_on_top(labels, crop, np.array([0, 0, 1, 1, 2, 2, -1]))
+    assert parted.tolist() == [1, 1, 2, 2, 0, 0, 0, 0, -1, -1]
+    # An object 80 % in the crop is replaced; its points the crop's segmentation leaves as background are so.
+    labels = np.array([0, 0, 0, 0, 0, -1, -1, -1, -1, -1])
+    crop = np.array([True] * 4 + [False] + [True] * 5)
+    parted = replace_on_top(labels, crop, np.array([0, 0, -1, -1, 1, 1, 1, -1, -1]))
+    assert parted.tolist() == [1, 1, -1, -1, -1, 0, 0, 0, -1, -1]
