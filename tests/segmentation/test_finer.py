@@ -29,11 +29,32 @@ def _apart(labels, owner) -> bool:
     return all(best_iou(labels, owner == thing) > 0.9 for thing in (0, 1))
 
 
-def test_touching_boxes_on_a_table_with_the_room_round_it_are_cut_at_the_frames_own_spacing(monkeypatch):
-    points, owner = _frame(TABLE_IN_ROOM)
+# Two boxes 10 cm wide, 14 mm apart, on a table 0.8 m wide ending 1.6 m from a camera 1.3 m above the floor that
+# looks down at them from 1.2 m (0.55 m above the table), a wall 3 m away: the floor is the largest plane and the
+# support, the table a top raised off it. The frame's diagonal gives it a voxel of 9 mm, whose cluster distance
+# bridges the gap; the table's and the boxes' own spacing, 2.4 mm, gives 5 mm, which does not.
+FAR_BOXES = [
+    standing_box(x, 1.2, 0.05, 0.05, 0.12, colour, table_y=0.55) for x, colour in ((-0.057, RED), (0.057, BLUE))
+]
+FAR_TABLE = (0.6, 0.4, 1.6, 1.3, 3.0)
+
+
+def _far_frame():
+    return render_table_frame(FAR_BOXES, step=0.002, rows=(0.2, 0.9), room=FAR_TABLE, table_y=0.55)
+
+
+@pytest.mark.parametrize(
+    "frame, voxel, fine",
+    [
+        (lambda: _frame(TABLE_IN_ROOM), 0.0081, 0.0058),  # the table the support: two spacings of 2.9 mm
+        (_far_frame, 0.009, 0.005),  # the floor the support, the table on it: the whole frame, then the table
+    ],
+    ids=["table-the-support", "table-on-the-floor"],
+)
+def test_touching_boxes_on_a_table_in_a_room_are_cut_at_their_own_spacing(monkeypatch, frame, voxel, fine):
+    points, owner = frame()
     labels, settings = segment_scene(points, None, return_settings=True)
-    assert settings.measured.camera_frame and settings.voxel_size == 0.0081
-    assert settings.finer_voxel_size == 0.0058  # two spacings of 2.9 mm
+    assert settings.measured.camera_frame and settings.voxel_size == voxel and settings.finer_voxel_size == fine
     assert _apart(labels, owner)
     monkeypatch.setattr(finer, "FINER", float("inf"))  # no second segmentation: the boxes are one object
     merged, settings = segment_scene(points, None, return_settings=True)
@@ -139,27 +160,6 @@ def test_with_colour_the_parts_must_differ_in_colour_beyond_shading(other, split
     parted = np.array([0] * 60 + [1] * 40 + [-1] * 60)
     result = split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT, rgb=rgb)
     assert result[:100].tolist() == ([0] * 60 + [1] * 40 if split else [0] * 100)
-
-
-# Two boxes 10 cm wide, 14 mm apart, on a table 0.8 m wide ending 1.6 m from a camera 1.3 m above the floor that
-# looks down at them from 1.2 m (0.55 m above the table), a wall 3 m away: the floor is the largest plane and the
-# support, the table a top raised off it. The frame's diagonal gives it a voxel of 9 mm, whose cluster distance
-# bridges the gap; the table's and the boxes' own spacing, 2.4 mm, gives 5 mm, which does not.
-FAR_BOXES = [
-    standing_box(x, 1.2, 0.05, 0.05, 0.12, colour, table_y=0.55) for x, colour in ((-0.057, RED), (0.057, BLUE))
-]
-FAR_TABLE = (0.6, 0.4, 1.6, 1.3, 3.0)
-
-
-def test_touching_boxes_on_a_table_on_the_floor_are_cut_as_a_frame_of_their_own(monkeypatch):
-    points, owner = render_table_frame(FAR_BOXES, step=0.002, rows=(0.2, 0.9), room=FAR_TABLE, table_y=0.55)
-    labels, settings = segment_scene(points, None, return_settings=True)
-    assert settings.voxel_size == 0.009 and settings.finer_voxel_size == 0.005
-    assert _apart(labels, owner)
-    monkeypatch.setattr(finer, "FINER", float("inf"))  # no second segmentation: the boxes are one object
-    merged, settings = segment_scene(points, None, return_settings=True)
-    assert settings.finer_voxel_size is None
-    assert not _apart(merged, owner) and best_iou(merged, owner >= 0) > 0.9
 
 
 def test_on_top_takes_the_top_and_what_rests_on_it_within_their_outline():
