@@ -161,20 +161,29 @@ def on_top(labels: np.ndarray, xyz: np.ndarray, top: RaisedTop, reach: float) ->
     return above if outside is None else above & (outside <= reach)
 
 
-def replace_on_top(labels: np.ndarray, crop: np.ndarray, crop_labels: np.ndarray) -> np.ndarray:
-    """Per-point ``labels`` (-1 background) with the objects lying :data:`INSIDE` the points ``crop`` (a mask:
-    :func:`on_top`) replaced by the objects of their own segmentation ``crop_labels`` (one per point of the crop)
-    that lie as much within those objects' points and the background (their points there). An object mostly
-    outside the crop (a chair pushed under the table) keeps its points, and an object of the crop's segmentation
-    that reaches into it is not taken: the first segmentation saw it whole. The ids are renumbered by
-    decreasing point count."""
+def replace_on_top(
+    labels: np.ndarray, crop: np.ndarray, crop_labels: np.ndarray, xyz: np.ndarray, top: RaisedTop
+) -> np.ndarray:
+    """Per-point ``labels`` (-1 background) of a scan ``xyz`` with the objects standing on the raised ``top``
+    and lying :data:`INSIDE` the points ``crop`` (a mask: :func:`on_top`) replaced by the objects of the crop's
+    own segmentation ``crop_labels`` (one per point of the crop) that lie as much within those objects' points
+    and the background (their points there). An object stands on the top where its robust lowest point
+    (:func:`.scan_checks.robust_range` of its heights along up) lies no lower than ``top.lowest`` and its robust
+    highest point above the top's band: the table the top belongs to reaches below it with its legs or, seen
+    from above, lies in it, and the crop's segmentation takes its top for the support. An object mostly
+    outside the crop (a chair pushed under the table) keeps its points too, and an object of the crop's
+    segmentation that reaches into one kept is not taken: the first segmentation saw it whole. The ids are
+    renumbered by decreasing point count."""
+    heights = xyz @ top.up
+    above_band = 2 * top.level - top.lowest
     replaced = labels.copy()
     crop_objects = np.full(len(labels), -1)
     crop_objects[crop] = crop_labels
     inside = np.zeros(len(labels), dtype=bool)
     for object_id in np.unique(labels[labels >= 0]):
         members = labels == object_id
-        if crop[members].mean() >= INSIDE:
+        low, high = robust_range(heights[members])
+        if crop[members].mean() >= INSIDE and low >= top.lowest and high > above_band:
             inside |= members
     free = inside | (labels < 0)
     replaced[inside] = -1

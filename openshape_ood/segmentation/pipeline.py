@@ -367,7 +367,8 @@ def _cut_on_top(
     if finer_voxel(choose_settings(own, up_axis, _axis(up_axis), given), settings, xyz[crop]) is None:
         return labels, settings
     crop_labels, used = _segment(xyz[crop], points[crop], up_axis, given, seed, spacing, own)
-    return replace_on_top(labels, crop, crop_labels), replace(settings, finer_voxel_size=used.voxel_size)
+    labels = replace_on_top(labels, crop, crop_labels, xyz, top)
+    return labels, replace(settings, finer_voxel_size=used.voxel_size)
 
 
 def _axis(up_axis: str | None) -> np.ndarray | None:

@@ -181,19 +181,47 @@ def test_on_top_takes_the_top_and_what_rests_on_it_within_their_outline():
     assert inside.tolist() == [True, True, False, True, False] + [False] * 22
 
 
+def _heights(*z) -> np.ndarray:
+    """Points at heights ``z`` above the origin (up: UP)."""
+    return np.stack([np.zeros(len(z)), np.zeros(len(z)), np.array(z, dtype=float)], axis=1)
+
+
+FAR_TOP = RaisedTop(UP, 0.0, -0.01, SQUARE, support=False)  # its band 1 cm each way
+
+
 def test_replace_on_top_takes_the_crops_objects_where_they_lie_within_it():
-    # Ten points: object 0 (points 0-3) within the crop, object 1 (4-7) with one point of four in it (7), the
-    # background 8-9 in it. The crop's own segmentation (of points 0, 1, 2, 3, 7, 8, 9) parts object 0 into two,
-    # finds an object in the background that the first dropped, and one on object 1's point 7, not taken.
+    # Ten points 5 cm above the top: object 0 (points 0-3) within the crop, object 1 (4-7) with one point of four
+    # in it (7), the background 8-9 in it. The crop's own segmentation (of points 0, 1, 2, 3, 7, 8, 9) parts
+    # object 0 into two, finds an object in the background that the first dropped, and one on object 1's point 7,
+    # not taken.
+    xyz = _heights(*[0.05] * 10)
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, -1, -1])
     crop = np.array([True] * 4 + [False] * 3 + [True] * 3)
-    parted = replace_on_top(labels, crop, np.array([0, 0, 1, 1, 2, 3, 3]))
+    parted = replace_on_top(labels, crop, np.array([0, 0, 1, 1, 2, 3, 3]), xyz, FAR_TOP)
     assert parted.tolist() == [1, 1, 2, 2, 0, 0, 0, 0, 3, 3]
     # The crop's object over point 7 (of object 1) and the background 8: half in object 1, not taken.
-    parted = replace_on_top(labels, crop, np.array([0, 0, 1, 1, 2, 2, -1]))
+    parted = replace_on_top(labels, crop, np.array([0, 0, 1, 1, 2, 2, -1]), xyz, FAR_TOP)
     assert parted.tolist() == [1, 1, 2, 2, 0, 0, 0, 0, -1, -1]
     # An object 80 % in the crop is replaced; its points the crop's segmentation leaves as background are so.
     labels = np.array([0, 0, 0, 0, 0, -1, -1, -1, -1, -1])
     crop = np.array([True] * 4 + [False] + [True] * 5)
-    parted = replace_on_top(labels, crop, np.array([0, 0, -1, -1, 1, 1, 1, -1, -1]))
+    parted = replace_on_top(labels, crop, np.array([0, 0, -1, -1, 1, 1, 1, -1, -1]), xyz, FAR_TOP)
     assert parted.tolist() == [1, 1, -1, -1, -1, 0, 0, 0, -1, -1]
+
+
+@pytest.mark.parametrize(
+    "heights",
+    [(0.0, 0.005, -0.005, 0.0, 0.002), (-0.3, 0.05, 0.05, 0.05, 0.05)],
+    ids=["lying-in-the-top", "reaching-below-it"],
+)
+def test_replace_on_top_keeps_the_table_the_top_belongs_to(heights):
+    # Object 0, five points in the crop: the table's top seen from above (its robust highest point within the
+    # band, 1 cm) or a table reaching below the top with a leg. The crop's segmentation, which took the top for
+    # its support, finds an object on its last two points: it overlaps the table and is not taken.
+    labels = np.zeros(5, dtype=np.int64)
+    parted = replace_on_top(labels, np.ones(5, dtype=bool), np.array([-1, -1, -1, 0, 0]), _heights(*heights), FAR_TOP)
+    assert parted.tolist() == [0] * 5
+    # Standing on the top, 5 cm tall, it gives way.
+    standing = _heights(0.0, 0.05, 0.05, 0.05, 0.05)
+    parted = replace_on_top(labels, np.ones(5, dtype=bool), np.array([-1, -1, -1, 0, 0]), standing, FAR_TOP)
+    assert parted.tolist() == [-1, -1, -1, 0, 0]
