@@ -13,8 +13,8 @@ table's legs below it, a room's floor nothing (:meth:`.planes.Planes.raised_top`
   stands on the floor, below it, and keeps the room's voxel.
 - Where the support is the floor and a table stands on it (a table seen from a metre or two, the floor round
   it the largest plane), the table's top and what stands on it (:func:`on_top`) are segmented as a frame of
-  their own, with their own measures (their voxel, their smallest object), and the objects lying within them
-  are replaced by that segmentation's (:func:`replace_on_top`). Seen from twice as far, the objects on a
+  their own, with their own measures (their voxel, their smallest object), and the objects standing on the top
+  within them are replaced by that segmentation's (:func:`replace_on_top`). Seen from twice as far, the objects on a
   table fill a quarter of the pixels they fill from 0.7 m: at the room's voxel they merge, or fall below the
   room's smallest object. The first segmentation's rule for parts (:func:`split_by_finer`) applied to theirs
   gave back about a quarter as many (segmentation experiments, stop 135).
