@@ -15,11 +15,11 @@ from ..config import UP_AXES
 from ..progress import progress_bar
 from . import settings as scan_settings
 from .clustering import cluster, filter_objects, flat_variation
-from .colour import add_objects_in_planes, objects_in_planes, point_colours, voxel_colours
+from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours, support_base
 from .completion import complete_frame
 from .convexity import join_radius, object_joins, split_concave
-from .finer import RaisedTop, finer_voxel, on_top, replace_on_top, split_by_finer
+from .finer import RaisedTop, finer_voxel, on_top, replace_on_top
 from .geometry import (
     by_point_count, column_bounds, count_voxels, distinct_places, given_labels, normals, plane_basis, scene_xyz,
     voxel_keys, voxelize,
@@ -160,12 +160,10 @@ def segment_scene(
     8. A camera's frame with a top raised off the floor (:meth:`.planes.Planes.raised_top`: the support where it
        is raised, a table top with the room round it; else a table standing on the floor, seen from farther)
        whose voxel the indoor floor (:func:`.settings.voxel_floor`, a five-hundredth of its diagonal) made
-       coarser than its own two spacings is segmented again at those (:mod:`openshape_ood.segmentation.finer`):
-       the whole frame where the support is raised, and an object standing within the support's outline that
-       the second segmentation parts into large pieces lying within it (of other colours, where the scan has
-       colour) is replaced by them; the table's top and what stands on it, as a frame of their own, where it
-       stands on the floor, and the objects lying within them are replaced by theirs. Touching objects on a
-       table merge at the room's voxel; a room's furniture, on the floor, is not cut that finely.
+       coarser than the top's own two spacings has the top and what stands on it segmented again as a frame of
+       their own (:mod:`openshape_ood.segmentation.finer`), and the objects standing on the top are replaced by
+       theirs. Touching objects on a table merge at the room's voxel; a room's furniture, on the floor, is not
+       cut that finely.
 
     Objects are numbered by decreasing point count.
 
@@ -223,10 +221,9 @@ def _segment(
 ) -> tuple[np.ndarray, SegmentationSettings]:
     """Labels ``(N,)`` of a screened scan and the settings used: ``xyz`` its coordinates in float64,
     ``points`` the scan as given (its colour columns), ``spacing`` measured by the screening; ``first``: for a
-    second segmentation (:mod:`.finer`: of the whole scan again, or of its raised top and what stands on it),
-    the measures it is segmented with (the first one's of the scan, the top's own), where the first gave the
-    warnings and the second is not refined again; ``measures``: the scan's, where they are known (a completed
-    frame's)."""
+    second segmentation (:mod:`.finer`: of its raised top and what stands on it), the measures it is segmented
+    with (the top's own), where the first gave the warnings and the second is not refined again; ``measures``:
+    the scan's, where they are known (a completed frame's)."""
     axis = _axis(up_axis)
     up = axis
     measured = first or measures or measure_scan(xyz, seed, up_axis)
@@ -348,17 +345,9 @@ def _cut_on_top(
     again."""
     if not settings.camera_frame_indoors or settings.source["voxel_size"] == "given":
         return labels, settings
-    if top.support:  # a table top with the room round it: the whole frame, split where it parts an object
-        fine = finer_voxel(chosen, settings, xyz)
-        if fine is None:
-            return labels, settings
-        finer_labels, _ = _segment(xyz, points, up_axis, {**given, "voxel_size": fine}, seed, spacing, chosen.measured)
-        labels = split_by_finer(
-            labels, finer_labels, xyz, settings.voxel_size, top, settings.cluster_distance, point_colours(points)
-        )
-        return labels, replace(settings, finer_voxel_size=fine)
-    # A table on the floor: its top and what stands on it, a frame of their own in the camera's coordinates,
-    # whose measures (the voxel floor, the smallest object) are theirs: the frame's drop objects on a far table.
+    # The top and what stands on it, a frame of their own in the camera's coordinates, whose measures (the voxel
+    # floor, the smallest object) are theirs: the frame's merge touching objects on a table, drop those on a far
+    # one.
     crop = on_top(labels, xyz, top, settings.cluster_distance)
     frame = chosen.measured
     own = replace(
@@ -605,7 +594,7 @@ def _segment_voxels(
         return objects, None
     index, level = raised
     outline = centroids[planes.found[index].voxels] @ plane_basis(up).T
-    return objects, RaisedTop(up, level, level - planes.band, outline, support=index == 0 and planes.has_support)
+    return objects, RaisedTop(up, level, level - planes.band, outline)
 
 
 def _count_dropped(dropped: Counter, clusters: int, filtered, settings: SegmentationSettings, scatter: bool) -> None:

@@ -252,9 +252,8 @@ class SegmentationSettings:
     completion: bool
     measured: ScanMeasures
     source: dict
-    #: The voxel (m) of the second segmentation that cut the objects on a raised top (:mod:`.finer`): of the
-    #: whole frame where the top is the support, of the top and what stands on it where it is a table on the
-    #: floor; ``None`` where there was none.
+    #: The voxel (m) of the second segmentation that cut the objects on a raised top (:mod:`.finer`), of the top
+    #: and what stands on it; ``None`` where there was none.
     finer_voxel_size: float | None = None
     #: The share of its camera's pixels a camera's frame held where it was a sample of them, completed to its
     #: whole pixel grid and segmented as a whole frame (:mod:`.completion`; ``measured`` is then the completed

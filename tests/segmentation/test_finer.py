@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from openshape_ood.segmentation import finer, segment_scene
-from openshape_ood.segmentation.finer import RaisedTop, on_top, replace_on_top, split_by_finer
+from openshape_ood.segmentation.finer import RaisedTop, on_top, replace_on_top
 
 from ..helpers.camera_frames import BLUE, RED, render_table_frame, standing_box
 from ..helpers.scenes import best_iou
@@ -25,8 +25,11 @@ def _frame(room):
 
 
 def _apart(labels, owner) -> bool:
-    """Whether each box has a segment of its own (IoU > 0.9): two segments, since those overlap each box most."""
-    return all(best_iou(labels, owner == thing) > 0.9 for thing in (0, 1))
+    """Whether each box has a segment of its own (IoU > 0.85): two segments, since those overlap each box most.
+    Merged, each box's best IoU is about a half. Cut at the table's own voxel, the faces the camera sees nearly
+    edge-on (the boxes' tops, 10 cm below it, and the sides facing each other: a ninth of their points, IoU
+    0.89) fall into pieces smaller than an object and are background."""
+    return all(best_iou(labels, owner == thing) > 0.85 for thing in (0, 1))
 
 
 # Two boxes 10 cm wide, 14 mm apart, on a table 0.8 m wide ending 1.6 m from a camera 1.3 m above the floor that
@@ -46,8 +49,8 @@ def _far_frame():
 @pytest.mark.parametrize(
     "frame, voxel, fine",
     [
-        (lambda: _frame(TABLE_IN_ROOM), 0.0081, 0.0058),  # the table the support: two spacings of 2.9 mm
-        (_far_frame, 0.009, 0.005),  # the floor the support, the table on it: the whole frame, then the table
+        (lambda: _frame(TABLE_IN_ROOM), 0.0081, 0.005),  # the table the support: two spacings of the top
+        (_far_frame, 0.009, 0.005),  # the floor the support, the table on it
     ],
     ids=["table-the-support", "table-on-the-floor"],
 )
@@ -76,96 +79,24 @@ def test_on_a_floor_or_at_a_given_voxel_the_frame_is_segmented_once():
 
 def test_the_second_segmentation_counts_a_part_at_the_objects_own_points_per_voxel():
     # A box 8 cm wide (1,813 points) standing against the front of one 15 cm tall (3,645), the room round the
-    # table. At the second segmentation's 5.9 mm the objects' voxels hold a median of six points and the far floor
-    # and wall one: counted at the whole frame's median, the small box's part needed 512 voxels (min_points), more
-    # than its 348, and the concave split left the boxes one object (best IoU 0.60 and 0.35); at the objects' it
-    # needs 86.
+    # table. In the table's own segmentation, at 5 mm, the objects' voxels hold a median of four points: a part
+    # needs 128 voxels (min_points, 512, at that median), the small box holds 348. The whole frame segmented again
+    # at 5.9 mm, as until stop 136, set it at 512 voxels at the frame's median of one point per voxel.
     boxes = [standing_box(0.0, 0.85, 0.08, 0.08, 0.15, RED), standing_box(0.0, 0.73, 0.04, 0.04, 0.08, BLUE)]
     points, owner = render_table_frame(boxes, step=0.003, rows=ROWS, room=TABLE_IN_ROOM)
     assert np.bincount(owner[owner >= 0]).tolist() == [3645, 1813]
     labels, settings = segment_scene(points, None, return_settings=True)
-    assert settings.min_points == 512 and settings.finer_voxel_size == 0.0059
+    assert settings.min_points == 512 and settings.finer_voxel_size == 0.005
     assert best_iou(labels, owner == 0) > 0.85 and best_iou(labels, owner == 1) > 0.9
 
 
 UP = np.array([0.0, 0.0, 1.0])  # across it, geometry.plane_basis gives (y, -x)
 # A table top 1 m square round the origin at height 0, what stands on it from 1 cm lower; a reach of 5 mm.
 SQUARE = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)])
-TABLE = RaisedTop(UP, 0.0, -0.01, SQUARE, support=True)
-ON_SUPPORT = (TABLE, 0.005)
-
-
-def _line(count: int, start: float = 0.0) -> np.ndarray:
-    """``count`` points 1 mm apart along x from ``start``."""
-    return np.stack([start + 0.001 * np.arange(count), np.zeros(count), np.zeros(count)], axis=1)
-
-
-@pytest.mark.parametrize(
-    "finer_labels, expected",
-    [
-        ([0] * 60 + [1] * 40, [0] * 60 + [1] * 40),  # two parts of 60 % and 40 %
-        # parts holding 80 % together; the finer one's background (80-99 mm) joins the part nearest it
-        ([0] * 50 + [1] * 30 + [-1] * 20, [0] * 50 + [1] * 50),
-        ([1] * 40 + [0] * 60, [1] * 40 + [0] * 60),  # the largest part keeps the object's number
-        ([0] * 85 + [1] * 15, [0] * 100),  # a fringe of 15 % is no part
-        ([0] * 50 + [1] * 25 + [-1] * 25, [0] * 100),  # the parts hold 75 %
-    ],
-)
-def test_an_object_is_replaced_by_the_large_pieces_of_the_finer_segmentation_within_it(finer_labels, expected):
-    result = split_by_finer(np.zeros(100, dtype=np.int64), np.array(finer_labels), _line(100), 0.01, *ON_SUPPORT)
-    assert result.tolist() == expected
-
-
-def test_an_object_reaching_below_the_support_or_rising_at_its_rim_is_not_split():
-    parted = np.array([0] * 60 + [1] * 40)
-    labels = np.zeros(100, dtype=np.int64)
-    # Furniture standing by a table on the floor: its lowest points lie below the table's level less its band.
-    xyz = _line(100)
-    xyz[:10, 2] = -0.5
-    assert (split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT) == 0).all()
-    # One stray point below does not hold it: its robust lowest point (1st percentile) is on the support.
-    xyz[1:10, 2] = 0.0
-    assert split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT).tolist() == [0] * 60 + [1] * 40
-    # A sofa's back on its seat, at the seat's rim: the outline's edge 1 mm past the object (across: -x <= 1 mm),
-    # less than the reach.
-    seat = RaisedTop(UP, 0.0, -0.01, np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.001), (-0.5, 0.001)]), True)
-    assert (split_by_finer(labels, parted, _line(100), 0.01, seat, 0.005) == 0).all()
-    assert split_by_finer(labels, parted, _line(100), 0.01, seat, 0.0005).tolist() == [0] * 60 + [1] * 40
-
-
-def test_a_piece_reaching_out_of_the_object_a_sparse_object_and_the_numbering():
-    xyz = np.concatenate([_line(100), _line(60, start=0.2)])
-    labels = np.array([0] * 100 + [-1] * 60)
-    # The second piece holds 40 of the object's points and 20 outside it: two thirds within, not 80 %.
-    reaching = np.array([0] * 60 + [1] * 40 + [1] * 20 + [-1] * 40)
-    assert (split_by_finer(labels, reaching, xyz, 0.01, *ON_SUPPORT)[:100] == 0).all()
-    # Points 1 mm apart: two spacings, 2 mm, times 1.25 are 2.5 mm, more than a voxel of 2.4 mm, less than 2.6 mm.
-    parted = np.array([0] * 60 + [1] * 40 + [-1] * 60)
-    assert (split_by_finer(labels, parted, xyz, 0.0024, *ON_SUPPORT)[:100] == 0).all()
-    assert split_by_finer(labels, parted, xyz, 0.0026, *ON_SUPPORT)[:100].tolist() == [0] * 60 + [1] * 40
-    # Renumbered by decreasing point count: an object of 55 points comes between the parts of 60 and 40.
-    labels[100:155] = 1
-    assert np.bincount(split_by_finer(labels, parted, xyz, 0.0026, *ON_SUPPORT)[:155]).tolist() == [60, 55, 40]
-
-
-@pytest.mark.parametrize("other, split", [((0.2, 0.3, 0.8), True), ((0.64, 0.16, 0.16), False)])
-def test_with_colour_the_parts_must_differ_in_colour_beyond_shading(other, split):
-    # An object of 100 points 1 mm apart, red, its last 40 either blue (another object) or the same red in
-    # shade (four fifths as bright: a fold of one surface), beside 60 grey background points whose noise
-    # (1 % per channel) sets the bound, 4.76 noise levels.
-    rng = np.random.default_rng(0)
-    xyz = np.concatenate([_line(100), _line(60, start=0.2)])
-    rgb = np.array([(0.8, 0.2, 0.2)] * 60 + [other] * 40 + [(0.5, 0.5, 0.5)] * 60) + rng.normal(0, 0.01, (160, 3))
-    labels = np.array([0] * 100 + [-1] * 60)
-    parted = np.array([0] * 60 + [1] * 40 + [-1] * 60)
-    result = split_by_finer(labels, parted, xyz, 0.01, *ON_SUPPORT, rgb=rgb)
-    assert result[:100].tolist() == ([0] * 60 + [1] * 40 if split else [0] * 100)
-
-
 def test_on_top_takes_the_top_and_what_rests_on_it_within_their_outline():
     # The table of 1 m square at height 0 (its band 1 cm), a reach of 5 mm. Points: on the top; 2 cm above it;
     # 2 cm below it; 3 mm past its edge at x = 0.5; 1 cm past it, 0.2 m aside.
-    top = RaisedTop(UP, 0.0, -0.01, SQUARE, support=False)
+    top = RaisedTop(UP, 0.0, -0.01, SQUARE)
     xyz = np.array([(0.0, 0.0, 0.0), (0.1, 0.0, 0.02), (0.0, 0.0, -0.02), (0.503, 0.0, 0.0), (0.51, 0.2, 0.0)])
     assert on_top(np.full(5, -1), xyz, top, 0.005).tolist() == [True, True, False, True, False]
     # An object resting on it in a corner it covers (no voxel of the top there), from x = 0.5 to 0.7 along y = 0,
@@ -186,7 +117,7 @@ def _heights(*z) -> np.ndarray:
     return np.stack([np.zeros(len(z)), np.zeros(len(z)), np.array(z, dtype=float)], axis=1)
 
 
-FAR_TOP = RaisedTop(UP, 0.0, -0.01, SQUARE, support=False)  # its band 1 cm each way
+FAR_TOP = RaisedTop(UP, 0.0, -0.01, SQUARE)  # its band 1 cm each way
 
 
 def test_replace_on_top_takes_the_crops_objects_where_they_lie_within_it():
