@@ -321,7 +321,7 @@ def _segment(
         top = TOP_NOT_SEEN  # the view's top, seen from the road, would cut off whatever stands on it
     context = _Context(
         settings, up, settings.measured, measured.viewpoint, rng, top, azimuths, rows if street_sweep else None,
-        Counter(), up_axis is not None, upright, first is not None,
+        Counter(), up_axis is not None, upright,
     )
     raised = None
     if tiled:
@@ -423,7 +423,6 @@ class _Context(NamedTuple):
     up_given: bool  # whether the scan's up axis was given
     upright: bool  # whether the planes across up stand upright: the axis given, or a camera frame's support
     # facing up in its image
-    finer: bool  # whether this is the second segmentation of a raised top's objects (.finer)
 
 
 def _image_up(centroids: np.ndarray) -> np.ndarray | None:
@@ -527,14 +526,9 @@ def _segment_voxels(
     planes.give_back(objects)
     planes.drop_folds(objects, settings.cluster_distance)
     planes.drop_flat(objects, settings.cluster_distance, up)
-    # The planes are final from here: their normals' noise, and the smallest part an object may have, once. The
-    # second segmentation of a raised top (.finer) counts a part at its objects' own points per voxel: at its
-    # finer voxel the far floor and wall hold a point or two each and would set it (508 voxels on mosd_test60 with
-    # the room round it, 102 at its objects'). Counted so in every segmentation, the benchmark's rule refused it
-    # (segmentation experiments, stop 109).
-    in_objects = objects >= 0
+    # The planes are final from here: their normals' noise, and the smallest part an object may have, once.
     normal_noise = planes.normal_noise()
-    part_voxels = _part_voxels(settings, counts[in_objects] if context.finer and in_objects.any() else counts)
+    part_voxels = _part_voxels(settings, counts)
     if settings.convexity:
         objects = split_concave(
             objects, centroids, voxel_normals, settings.voxel_size, part_voxels, context.viewpoint, normal_noise,
@@ -699,6 +693,5 @@ def _segment_tiles(
 
 def _part_voxels(settings: SegmentationSettings, counts: np.ndarray) -> int:
     """The fewest voxels a part of an object holds (the concave and colour splits, the occlusion join): those
-    that hold ``min_points`` points at the median points per voxel of ``counts`` (the scan's voxels', or its
-    objects')."""
+    that hold ``min_points`` points at the median points per voxel of ``counts`` (the scan's voxels')."""
     return max(3, int(math.ceil(settings.min_points / max(1.0, float(np.median(counts))))))
