@@ -42,16 +42,15 @@ FINER = 1.25
 INSIDE = 0.8
 
 
-def finer_voxel(chosen: SegmentationSettings, used: SegmentationSettings, xyz: np.ndarray) -> float | None:
-    """The voxel (m) at which the points ``xyz`` of a camera's frame segmented indoors at a voxel not given
-    (``used``) are segmented a second time (a raised top and what stands on it, :func:`on_top`), or ``None``
-    where they are not: where the floor (:func:`.settings.voxel_floor`) made ``used`` at least :data:`FINER`
-    times coarser than the voxel chosen from their spacing (``chosen``, before the floor; made coarser for speed
-    where it would give more than :data:`.settings.MAX_VOXELS`, as any scan's is)."""
+def cut_finer(chosen: SegmentationSettings, used: SegmentationSettings, xyz: np.ndarray) -> bool:
+    """Whether the points ``xyz`` (a raised top and what stands on it, :func:`on_top`) of a camera's frame
+    segmented indoors at a voxel not given (``used``) are segmented a second time, as a frame of their own: where
+    the floor (:func:`.settings.voxel_floor`) made ``used`` at least :data:`FINER` times coarser than the voxel
+    chosen from their spacing (``chosen``, before the floor; made coarser for speed where it would give more than
+    :data:`.settings.MAX_VOXELS`, as any scan's is)."""
     if FINER * chosen.voxel_size > used.voxel_size:
-        return None
-    fine = fast_voxel(chosen, count_voxels(voxel_keys(xyz, chosen.voxel_size)))
-    return fine if FINER * fine <= used.voxel_size else None
+        return False
+    return FINER * fast_voxel(chosen, count_voxels(voxel_keys(xyz, chosen.voxel_size))) <= used.voxel_size
 
 
 class RaisedTop(NamedTuple):

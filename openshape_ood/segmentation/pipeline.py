@@ -19,7 +19,7 @@ from .colour import add_objects_in_planes, objects_in_planes, voxel_colours
 from .colour_split import colour_noise, split_colours, support_base
 from .completion import complete_frame
 from .convexity import join_radius, object_joins, split_concave
-from .finer import RaisedTop, finer_voxel, on_top, replace_on_top
+from .finer import RaisedTop, cut_finer, on_top, replace_on_top
 from .geometry import (
     by_point_count, column_bounds, count_voxels, distinct_places, given_labels, normals, plane_basis, scene_xyz,
     voxel_keys, voxelize,
@@ -353,7 +353,7 @@ def _cut_on_top(
     own = replace(
         measure_scan(xyz[crop], seed, up_axis), camera_frame=frame.camera_frame, pixel_share=frame.pixel_share
     )
-    if finer_voxel(choose_settings(own, up_axis, _axis(up_axis), given), settings, xyz[crop]) is None:
+    if not cut_finer(choose_settings(own, up_axis, _axis(up_axis), given), settings, xyz[crop]):
         return labels, settings
     crop_labels, used = _segment(xyz[crop], points[crop], up_axis, given, seed, spacing, own)
     labels = replace_on_top(labels, crop, crop_labels, xyz, top)

@@ -631,11 +631,10 @@ class Planes:
         ]  # fmt: skip
         candidates = support + sorted(others, key=lambda index: -len(self.found[index].voxels))
         for index in candidates:
-            voxels = self.found[index].voxels
-            if len(voxels) == 0:
+            if len(self.found[index].voxels) == 0:
                 continue
-            level = float(np.median(heights[voxels]))
-            if float((heights < level - self.band).mean()) > BOUNDING_SHARE:
+            level, _, below = self._level_shares(self.found[index], heights)
+            if below > BOUNDING_SHARE:
                 return index, level
         return None
 
