@@ -144,7 +144,9 @@ def segment_scene(
        a night stand), is split off (:mod:`openshape_ood.segmentation.standing`). With
        ``colour_split`` (on in a camera's frame indoors) and colour, an object is split into its large regions
        of different colour that each stand on the support (two boxes side by side on a table:
-       :mod:`openshape_ood.segmentation.colour_split`).
+       :mod:`openshape_ood.segmentation.colour_split`). A top that went back to its furniture is then joined by
+       what those splits parted from what rose beside it, where that holds the top up (a bed's side parted from
+       the night stand against it: :meth:`.planes.Planes.hold_tops`).
     6. Objects with fewer than ``min_points`` points or ``min_voxels`` voxels (in a camera's frame holding a
        sample of its pixels, the voxels their points stand for: :func:`.clustering.surface_voxels`), or whose
        largest side is shorter than ``min_size`` or longer than ``max_size`` metres, are background; with ``max_height``
@@ -549,6 +551,8 @@ def _segment_voxels(
         )
         noise = colour_noise(planes, colours, join_radius(settings.voxel_size), rng)
         objects = split_colours(objects, joins, centroids, colours, part_voxels, noise, (up, base))
+    if up is not None and settings.ground == "planes":  # a top's side those splits parted from what stood by it
+        planes.hold_tops(objects, up, settings.cluster_distance, settings.max_size)
     # In a depth camera's frame far surfaces are noisier: each is judged against flat ones at its range. A sheet
     # is no flat surface: its folds are what made it one.
     sheets = planes.in_sheets()

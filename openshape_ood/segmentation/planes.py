@@ -94,6 +94,9 @@ class Planes:
         self.sheets: list[Plane] = []
         # Whether found[0] is the support (added with support=True): without one, it is a wall's plane.
         self.has_support = False
+        # The patches of tops given to what holds them up (give_tops), with their levels: held up again by the
+        # objects later steps cut from what rose above the top (hold_tops).
+        self.tops_given: list[tuple[np.ndarray, float]] = []
         # The direction from the support to what stands on it, when the support was added with it.
         self.support_up: np.ndarray | None = None
 
@@ -590,10 +593,7 @@ class Planes:
                 near = tree.query_ball_point(self.centroids[free], reach)
                 contact = owners[np.unique(np.concatenate(near).astype(np.int64))]  # objects' voxels touching it
                 touching = np.unique(objects[contact])
-                holding = [
-                    object_id for object_id in touching
-                    if robust_range(heights[objects == object_id])[1] <= level + self.distance
-                ]  # fmt: skip
+                holding = [object_id for object_id in touching if self._holds(objects == object_id, heights, level)]
                 # ... the patch's own relief, which holds nothing up: a fold of a duvet on a bed ...
                 relief = [
                     object_id for object_id in touching if object_id not in holding
@@ -607,9 +607,45 @@ class Planes:
                 if not holding and not sides:
                     continue
                 joined = np.concatenate([outline, np.flatnonzero(np.isin(objects, relief)), *sides])
-                if np.ptp(self.centroids[joined], axis=0).max() + self.voxel_size > max_size:
+                if self._wider(joined, max_size):
                     continue
                 objects[joined] = holding[0] if holding else objects.max() + 1
+                self.tops_given.append((free, level))
+
+    def hold_tops(self, objects: np.ndarray, up: np.ndarray, reach: float, max_size: float) -> None:
+        """Join to each top that :meth:`give_tops` gave back the objects that hold it up once later steps have
+        cut them from what rose above it: a bed's side held in one object with the night stand beside it, taller
+        than the bed, held nothing up; the colour split (:mod:`.colour_split`) parts the two, and the side holds
+        the top up. The test is :meth:`give_tops`' own: an object with a voxel within ``reach`` of the top's
+        patch whose robust top lies within the plane distance above its level. The top's object is the one
+        holding most of the patch; a join wider than ``max_size`` (m) is not made. ``up`` points from the support
+        to the scan standing on it."""
+        heights = self.centroids @ up
+        for patch, level in self.tops_given:
+            owners = objects[patch]
+            if not (owners >= 0).any():
+                continue
+            top = np.bincount(owners[owners >= 0]).argmax()
+            others = np.flatnonzero((objects >= 0) & (objects != top))
+            if len(others) == 0:
+                continue
+            near = cKDTree(self.centroids[others]).query_ball_point(self.centroids[patch], reach)
+            contact = others[np.unique(np.concatenate(near).astype(np.int64))]
+            for object_id in np.unique(objects[contact]):
+                members = objects == object_id
+                joined = np.flatnonzero(members | (objects == top))
+                if self._holds(members, heights, level) and not self._wider(joined, max_size):
+                    objects[members] = top
+
+    def _holds(self, members: np.ndarray, heights: np.ndarray, level: float) -> bool:
+        """Whether an object (``members``, a mask of its voxels; ``heights``, every voxel's along up) touching a top
+        at ``level`` holds it up: its robust top (:func:`.scan_checks.robust_range`) lies within the plane distance
+        above the level."""
+        return bool(robust_range(heights[members])[1] <= level + self.distance)
+
+    def _wider(self, voxels: np.ndarray, max_size: float) -> bool:
+        """Whether ``voxels`` (indices) span more than ``max_size`` (m) along some axis: no one piece of furniture."""
+        return bool(np.ptp(self.centroids[voxels], axis=0).max() + self.voxel_size > max_size)
 
     def raised_top(self, up: np.ndarray) -> tuple[int, float] | None:
         """The horizontal top raised off the floor whose objects a camera's frame may cut too coarsely, as the

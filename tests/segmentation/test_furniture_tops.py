@@ -326,3 +326,46 @@ def test_a_chair_drawn_up_to_a_desk_stays_whole_beside_it():
 
     assert best_iou(labels, truth == 0) >= 0.95
     assert best_iou(labels, truth == 1) >= 0.95
+
+
+def test_a_beds_side_parted_from_the_night_stand_beside_it_holds_the_top_up_again():
+    # Voxels 5 cm apart (plane distance 0.1 m), the up axis given: a bed's top at z = 0.5 (x, y 0-2 m, 1,681
+    # voxels), the support; its far side just beyond its rim (x = -0.05, z 0.05-0.45, 369 voxels), one object;
+    # its near side (x = 2.05) in one object with a night stand against it (x 2.1-2.5, y 0-0.4, z 0.05-0.8,
+    # 1,296 voxels), taller than the bed; a wall behind (y = -0.3, background). The top goes to the far side,
+    # which holds it up. The near side's object rises 0.3 m above the top, and its part above lies beyond the
+    # outline of the top and the far side (the stand stands beside the bed, not on it): it holds nothing up
+    # and is not cut. Once the stand is parted from the side (as the colour split parts them in a camera's
+    # frame), the side holds the top up and joins the bed; the stand stays apart.
+    step = 0.05
+    top = _lattice(step, (0.0, 2.0), (0.0, 2.0), 0.5)
+    far_side = _lattice(step, -0.05, (0.0, 2.0), (0.05, 0.45))
+    near_side = _lattice(step, 2.05, (0.0, 2.0), (0.05, 0.45))
+    stand = _lattice(step, (2.1, 2.5), (0.0, 0.4), (0.05, 0.8))
+    wall = _lattice(step, (-0.1, 3.0), -0.3, (0.0, 2.0))
+    centroids = np.concatenate([top, far_side, near_side, stand, wall])
+    assert [len(top), len(far_side), len(near_side), len(stand)] == [1681, 369, 369, 1296]
+    parts = np.repeat(np.arange(5), [len(top), len(far_side), len(near_side), len(stand), len(wall)])
+    up = np.array([0.0, 0.0, 1.0])
+
+    def given(max_size: float) -> tuple[Planes, np.ndarray]:
+        planes = _with_planes(centroids, step, [Plane(up, 0.5, np.flatnonzero(parts == 0))], up)
+        objects = np.array([-1, 0, 1, 1, -1])[parts]
+        planes.give_tops(objects, up, reach=0.12, max_size=max_size)
+        return planes, objects
+
+    planes, objects = given(3.0)
+    assert [np.unique(objects[parts == part]).tolist() for part in range(5)] == [[0], [0], [1], [1], [-1]]
+    planes.hold_tops(objects, up, reach=0.12, max_size=3.0)  # side and stand still one object: nothing moves
+    assert [np.unique(objects[parts == part]).tolist() for part in range(5)] == [[0], [0], [1], [1], [-1]]
+
+    objects[parts == 3] = 2  # the stand parted from the side
+    planes.hold_tops(objects, up, reach=0.12, max_size=3.0)
+    assert [np.unique(objects[parts == part]).tolist() for part in range(5)] == [[0], [0], [0], [2], [-1]]
+
+    # The bed with both sides spans 2.15 m across x: wider than max_size 2.12, the side stays apart (the top
+    # and the far side, 2.1 m, were given).
+    planes, objects = given(2.12)
+    objects[parts == 3] = 2
+    planes.hold_tops(objects, up, reach=0.12, max_size=2.12)
+    assert [np.unique(objects[parts == part]).tolist() for part in range(5)] == [[0], [0], [1], [2], [-1]]
