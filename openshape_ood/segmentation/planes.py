@@ -633,8 +633,9 @@ class Planes:
             contact = others[np.unique(np.concatenate(near).astype(np.int64))]
             for object_id in np.unique(objects[contact]):
                 members = objects == object_id
-                joined = np.flatnonzero(members | (objects == top))
-                if self._holds(members, heights, level) and not self._wider(joined, max_size):
+                if self._holds(members, heights, level) and not self._wider(
+                    np.flatnonzero(members | (objects == top)), max_size
+                ):
                     objects[members] = top
 
     def _holds(self, members: np.ndarray, heights: np.ndarray, level: float) -> bool:
