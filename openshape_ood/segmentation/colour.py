@@ -5,11 +5,17 @@ A removed plane is cut into colour regions: each voxel is joined to its neighbou
 the plane's patch cell) whose colour differs by no more than the plane's noise would make it, and the
 connected components are the regions (colour-based region growing, Zhan et al. 2009, PCL's
 ``RegionGrowingRGB``). Joining neighbour to neighbour, a wall whose light changes gradually across
-metres stays one region, while a sharp colour edge cuts one out. The largest region is the plane's own
-surface; the voxels of the regions whose mean colour differs from it by more than the noise are
-grouped by DBSCAN like any object's voxels (a picture's frame and its canvas are two regions, one
-object), and a group that lies inside its plane (:data:`INSIDE`: a picture is surrounded by its wall,
-the far end of a wall in another light is not) becomes an object, size-checked like any other.
+metres stays one region, while a sharp colour edge cuts one out. A wall (a plane upright on the support) is
+lit from the side, by lamps and windows metres along it: its own surface is its paint under that light, a
+smooth field of colour over the plane (a quadratic per channel, fitted robustly to all its voxels:
+:func:`_light_field`), so that the halves of a wall that a doorway parts, or the strip of wall between two
+pictures, are the wall in the light they stand in, not regions of another colour than the largest one. On
+the other planes the largest region is the plane's own surface. The voxels of the regions whose mean colour
+differs from the plane's own by more than the noise are grouped by DBSCAN like any object's voxels (a
+picture's frame and its canvas are two regions, one object), and a group that lies inside its plane
+(:data:`INSIDE`: a picture is surrounded by its wall, the far end of a wall in another light is not) becomes
+an object, size-checked like any other. Voxels at the seam of two planes (a wall's foot) hold points of both
+and blend their colours: they are never another colour.
 
 On the support (the table, the floor) a region of the support's own colour at another brightness is
 the support in other light, not an object: every object standing on it casts a shadow there, lit from
@@ -52,6 +58,11 @@ _RESOLUTION = 1 / 255
 #: share of the cells around it (in the plane's patch grid) hold voxels of the plane; above 1, colour is
 #: not used. Chosen by leave-one-scan-out (segmentation.tuning, python -m benchmarks.scenes).
 INSIDE = 0.5
+# The light field is settled when a reweighting moves it by under this at every voxel: far below the step of
+# 8-bit colour. The walls of both rooms, of the table tops and of nine frames of scene0006's furniture settle in
+# 7 to 40 reweightings (stop 138); the cap only bounds the time a pathological wall could take.
+_SETTLED = 1e-6
+_MOST_REWEIGHTINGS = 100
 
 
 def point_colours(points: np.ndarray) -> np.ndarray | None:
@@ -78,9 +89,15 @@ def objects_in_planes(planes, colours: np.ndarray, distance: float) -> np.ndarra
     objects = np.full(len(colours), -1, dtype=np.int64)
     if INSIDE > 1:
         return objects
+    reach = 1.5 * planes.cell
+    seams = _seams(planes, reach)
     for index, plane in enumerate(planes.found):
         shading = index == 0 and planes.has_support
-        other = _other_colour(plane.voxels, planes.centroids, colours, 1.5 * planes.cell, shading)
+        # A wall, upright on the support: lit from the side, by lamps and windows metres along it.
+        lit_along = planes.has_support and abs(float(plane.normal @ planes.found[0].normal)) < planes.min_cos
+        normal = plane.normal if lit_along else None
+        other = _other_colour(plane.voxels, planes.centroids, colours, reach, normal, shading)
+        other = other[~seams[other]]
         if len(other) == 0:
             continue
         groups = cluster(planes.centroids[other], distance, 0.0, None)
@@ -106,6 +123,21 @@ def add_objects_in_planes(objects: np.ndarray, in_planes: np.ndarray, centroids:
     objects[kept] = objects.max(initial=-1) + 1 + np.unique(in_planes[kept], return_inverse=True)[1]
 
 
+def _seams(planes, reach: float) -> np.ndarray:
+    """Whether each voxel (of ``planes``, a :class:`~.planes.Planes`) lies in one removed plane within ``reach`` of
+    a voxel of another: at the seam of a wall and the floor, whose voxels hold points of both and blend their
+    colours. No such voxel is another colour: a picture hangs clear of the floor, and a door's lowest row may go."""
+    owner = np.full(len(planes.centroids), -1)
+    for index, plane in enumerate(planes.found):
+        owner[plane.voxels] = index
+    in_planes = np.flatnonzero(owner >= 0)
+    seams = np.zeros(len(planes.centroids), dtype=bool)
+    pairs = cKDTree(planes.centroids[in_planes]).query_pairs(reach, output_type="ndarray")
+    across = owner[in_planes[pairs[:, 0]]] != owner[in_planes[pairs[:, 1]]]
+    seams[in_planes[pairs[across].ravel()]] = True
+    return seams
+
+
 def colour_noise_level(squared: np.ndarray) -> float:
     """The per-channel colour noise of a voxel, from the squared colour differences ``squared`` of
     neighbouring voxels, nearly all of one surface: their median over 2.175, no less than the step of
@@ -120,11 +152,13 @@ def same_surface_difference(squared: np.ndarray) -> float:
 
 
 def _other_colour(
-    voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float, shading: bool = False
+    voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float, normal: np.ndarray | None = None,
+    shading: bool = False,
 ) -> np.ndarray:
-    """The ``voxels`` (of one plane) in colour regions whose mean colour differs from that of the largest
-    region by more than the plane's noise allows between two voxels of one surface; with ``shading``,
-    also from that colour scaled to the region's brightness (the least-squares factor)."""
+    """The ``voxels`` (of one plane) in colour regions whose mean colour differs from the plane's own by more than
+    the plane's noise allows between two voxels of one surface: with its ``normal`` (a wall's), from the light
+    over the region (:func:`_light_field`), else from the largest region's; with ``shading``, also from the largest
+    region's colour scaled to the region's brightness (the least-squares factor)."""
     pairs = cKDTree(centroids[voxels]).query_pairs(reach, output_type="ndarray")
     if len(pairs) == 0:
         return voxels[:0]
@@ -135,13 +169,47 @@ def _other_colour(
     graph = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(len(voxels),) * 2)
     _, region = connected_components(graph, directed=False)
     size = np.bincount(region)
-    mean = np.stack([np.bincount(region, local[:, k]) for k in range(3)], axis=1) / size[:, None]
+
+    def region_means(values: np.ndarray) -> np.ndarray:
+        return np.stack([np.bincount(region, values[:, k]) for k in range(3)], axis=1) / size[:, None]
+
+    mean = region_means(local)
     surface = mean[int(np.argmax(size))]
-    differs = np.linalg.norm(mean - surface, axis=1) > threshold
+    if normal is None:
+        own = surface
+    else:
+        own = region_means(_light_field(centroids[voxels] @ plane_basis(normal).T, local, threshold))
+    differs = np.linalg.norm(mean - own, axis=1) > threshold
     if shading:
         brightness = mean @ surface / max(float(surface @ surface), _RESOLUTION**2)
         differs &= np.linalg.norm(mean - brightness[:, None] * surface, axis=1) > threshold
     return voxels[differs[region]]
+
+
+def _light_field(flat: np.ndarray, colours: np.ndarray, threshold: float) -> np.ndarray:
+    """The colour ``(M, 3)`` a plane's own surface shows at each of its voxels (``flat``: their ``(M, 2)``
+    coordinates in the plane; ``colours``: theirs) under its light: a quadratic in the coordinates per channel,
+    fitted with Huber's loss (Huber 1964; iteratively reweighted least squares until the field settles), whose
+    quadratic part reaches ``threshold``, the difference at which a voxel counts as another colour. A lamp or a
+    window lights a wall more at one end or in one spot, smoothly (a quadratic has one brightest place), and a
+    wall's halves that a doorway parts into two colour regions still show one paint under that light; the voxels
+    of a picture pull the fit by no more than their share, and its edge stays sharp against it. The loss is
+    convex: one field, whatever the start."""
+    centred = flat - flat.mean(axis=0)
+    u, v = (centred / (float(np.abs(centred).max()) or 1.0)).T  # scaled to 1 for a well-posed fit
+    design = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
+    weight = np.ones(len(colours))
+    field = None
+    for _ in range(_MOST_REWEIGHTINGS):
+        root = np.sqrt(weight)[:, None]
+        fitted = design @ np.linalg.lstsq(design * root, colours * root, rcond=None)[0]
+        settled = field is not None and np.abs(fitted - field).max() < _SETTLED
+        field = fitted
+        if settled:
+            break
+        residual = np.linalg.norm(colours - field, axis=1)
+        weight = np.minimum(1.0, threshold / np.maximum(residual, np.finfo(float).tiny))
+    return field
 
 
 def _inside(plane, other: np.ndarray, groups: np.ndarray, centroids: np.ndarray, cell: float) -> np.ndarray:

@@ -16,23 +16,31 @@ PICTURE_RGB = np.array([0.8, 0.2, 0.2])
 FLOOR_RGB = np.array([0.4, 0.35, 0.3])
 
 
-def _corner(picture_rgb=PICTURE_RGB, wall_rgb=WALL_RGB, light: float = 0.0, seed: int = 0, floor_square_rgb=None):
+def _corner(
+    picture_rgb=PICTURE_RGB, wall_rgb=WALL_RGB, light: float = 0.0, seed: int = 0, floor_square_rgb=None,
+    square_x=(0.7, 1.3), falling: float = 0.0, gap_x=None,
+):
     """Points ``(N, 6)`` of a 2 x 1.5 m floor (z = 0) and a 2 x 2 m wall (y = 0), colours with noise of
-    0.02 per channel, and whether each point is on the square x in [0.7, 1.3], z in [0.8, 1.4] of the wall.
+    0.02 per channel, and whether each point is on the square x in ``square_x``, z in [0.8, 1.4] of the wall.
     ``light``: a lamp's spot on the wall, brighter by this much at x = z = 1 and fading over 30 cm
-    (a Gaussian of that standard deviation). ``floor_square_rgb``: the colour of the square x in
-    [0.7, 1.3], y in [0.5, 1.1] of the floor (then that square is the one returned)."""
+    (a Gaussian of that standard deviation); ``falling``: the wall lit from its end at x = 0, its colour falling
+    by this much per channel per metre along x. ``gap_x``: the wall has no points over this span of x, its whole
+    height (a doorway). ``floor_square_rgb``: the colour of the square x in [0.7, 1.3], y in [0.5, 1.1] of the
+    floor (then that square is the one returned)."""
     rng = np.random.default_rng(seed)
     a, b = np.meshgrid(np.arange(0, 2, STEP), np.arange(0, 1.5, STEP), indexing="ij")
     floor = np.stack([a.ravel(), b.ravel() + STEP, np.zeros(a.size)], axis=1)
     a, b = np.meshgrid(np.arange(0, 2, STEP), np.arange(0, 2, STEP), indexing="ij")
     wall = np.stack([a.ravel(), np.zeros(a.size), b.ravel() + STEP], axis=1)
+    if gap_x is not None:
+        wall = wall[(wall[:, 0] < gap_x[0]) | (wall[:, 0] >= gap_x[1])]
     xyz = np.concatenate([floor, wall]) + rng.normal(0, 0.002, (len(floor) + len(wall), 3))
     on_wall = np.arange(len(xyz)) >= len(floor)
-    square = on_wall & (xyz[:, 0] >= 0.7) & (xyz[:, 0] < 1.3) & (xyz[:, 2] >= 0.8) & (xyz[:, 2] < 1.4)
+    x, z = xyz[:, 0], xyz[:, 2]
+    square = on_wall & (x >= square_x[0]) & (x < square_x[1]) & (z >= 0.8) & (z < 1.4)
     rgb = np.tile(FLOOR_RGB, (len(xyz), 1))
-    spot = np.exp(-((xyz[on_wall, 0] - 1) ** 2 + (xyz[on_wall, 2] - 1) ** 2) / (2 * 0.3**2))
-    rgb[on_wall] = wall_rgb + light * spot[:, None]
+    spot = np.exp(-((x[on_wall] - 1) ** 2 + (z[on_wall] - 1) ** 2) / (2 * 0.3**2))
+    rgb[on_wall] = wall_rgb + light * spot[:, None] - falling * x[on_wall, None]
     rgb[square] = picture_rgb
     if floor_square_rgb is not None:
         square = ~on_wall & (xyz[:, 0] >= 0.7) & (xyz[:, 0] < 1.3) & (xyz[:, 1] >= 0.5) & (xyz[:, 1] < 1.1)
@@ -108,3 +116,19 @@ def test_voxel_colours_by_hand():
     np.testing.assert_allclose(means, [[0.5, 0.0, 1.0], [10 / 255, 20 / 255, 30 / 255]])
     assert colour.voxel_colours(points[:, :3], np.array([0, 0, 1]), 2) is None
     assert colour.voxel_colours(points[:, :5], np.array([0, 0, 1]), 2) is None
+
+
+
+def test_a_wall_half_in_other_light_is_the_wall_and_its_picture_is_found():
+    # Lit from its left end, the wall's colour falls by 0.15 per channel per metre; a doorway (x 0.9-1.1) parts
+    # it into two colour regions whose means differ by 0.165 per channel (0.29 in all, six times the threshold
+    # between two voxels of 0.048). Against the larger half's mean the right half would be another colour, and
+    # with its picture one group reaching the wall's edges, no object. Against the light falling smoothly over
+    # the whole wall only the picture is another colour; the wall's foot, whose voxels blend the floor's colour
+    # with the wall's, is not either.
+    points, picture = _corner(wall_rgb=[0.8, 0.8, 0.75], square_x=(1.4, 1.8), falling=0.15, gap_x=(0.9, 1.1))
+    labels = segment_scene(points, "z")
+    assert labels.max() == 0
+    found = labels == 0
+    # 16 x 24 points; the 5 cm voxels along its edge hold a rim of one point of wall either side at most.
+    assert (found & picture).sum() / (found | picture).sum() >= (16 * 24) / (18 * 26)
