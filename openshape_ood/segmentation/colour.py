@@ -93,9 +93,7 @@ def objects_in_planes(planes, colours: np.ndarray, distance: float) -> np.ndarra
     seams = _seams(planes, reach)
     for index, plane in enumerate(planes.found):
         shading = index == 0 and planes.has_support
-        # A wall, upright on the support: lit from the side, by lamps and windows metres along it.
-        lit_along = planes.has_support and abs(float(plane.normal @ planes.found[0].normal)) < planes.min_cos
-        normal = plane.normal if lit_along else None
+        normal = plane.normal if planes.upright(plane.normal) else None  # a wall: lit from the side
         other = _other_colour(plane.voxels, planes.centroids, colours, reach, normal, shading)
         other = other[~seams[other]]
         if len(other) == 0:

@@ -384,6 +384,11 @@ class Planes:
                 return True
         return False
 
+    def upright(self, normal: np.ndarray) -> bool:
+        """Whether a plane of ``normal`` stands upright on the support (a wall, a front): across the support's
+        normal beyond the normal angle. False without a support."""
+        return self.has_support and not self._horizontal(normal, self.found[0].normal)
+
     def _horizontal(self, normal: np.ndarray, up: np.ndarray) -> bool:
         """Whether a plane of ``normal`` lies along the support (its normal within the normal angle of
         ``up``: a floor, a ceiling, a top); otherwise it stands across it (a wall, a front)."""
