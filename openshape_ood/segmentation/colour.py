@@ -89,12 +89,11 @@ def objects_in_planes(planes, colours: np.ndarray, distance: float) -> np.ndarra
     objects = np.full(len(colours), -1, dtype=np.int64)
     if INSIDE > 1:
         return objects
-    reach = 1.5 * planes.cell
-    seams = _seams(planes, reach)
+    within, seams = _neighbours(planes, 1.5 * planes.cell)
     for index, plane in enumerate(planes.found):
         shading = index == 0 and planes.has_support
         normal = plane.normal if planes.upright(plane.normal) else None  # a wall: lit from the side
-        other = _other_colour(plane.voxels, planes.centroids, colours, reach, normal, shading)
+        other = _other_colour(plane.voxels, within[index], planes.centroids, colours, normal, shading)
         other = other[~seams[other]]
         if len(other) == 0:
             continue
@@ -121,19 +120,26 @@ def add_objects_in_planes(objects: np.ndarray, in_planes: np.ndarray, centroids:
     objects[kept] = objects.max(initial=-1) + 1 + np.unique(in_planes[kept], return_inverse=True)[1]
 
 
-def _seams(planes, reach: float) -> np.ndarray:
-    """Whether each voxel (of ``planes``, a :class:`~.planes.Planes`) lies in one removed plane within ``reach`` of
-    a voxel of another: at the seam of a wall and the floor, whose voxels hold points of both and blend their
-    colours. No such voxel is another colour: a picture hangs clear of the floor, and a door's lowest row may go."""
+def _neighbours(planes, reach: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """The neighbours in each removed plane of ``planes`` (a :class:`~.planes.Planes`): for each plane, its pairs of
+    voxels within ``reach``, as positions in its ``voxels``; and whether each voxel lies within ``reach`` of a voxel
+    of another plane, at a seam: a wall's foot, whose voxels hold points of the wall and the floor and blend their
+    colours. No voxel at a seam is another colour: a picture hangs clear of the floor, and a door's lowest row may
+    go. The planes' voxels are paired once, for both."""
     owner = np.full(len(planes.centroids), -1)
+    position = np.zeros(len(planes.centroids), dtype=np.int64)
     for index, plane in enumerate(planes.found):
         owner[plane.voxels] = index
+        position[plane.voxels] = np.arange(len(plane.voxels))
     in_planes = np.flatnonzero(owner >= 0)
     seams = np.zeros(len(planes.centroids), dtype=bool)
-    pairs = cKDTree(planes.centroids[in_planes]).query_pairs(reach, output_type="ndarray")
-    across = owner[in_planes[pairs[:, 0]]] != owner[in_planes[pairs[:, 1]]]
-    seams[in_planes[pairs[across].ravel()]] = True
-    return seams
+    if len(in_planes) == 0:
+        return [np.empty((0, 2), dtype=np.int64) for _ in planes.found], seams
+    pairs = in_planes[cKDTree(planes.centroids[in_planes]).query_pairs(reach, output_type="ndarray")]
+    across = owner[pairs[:, 0]] != owner[pairs[:, 1]]
+    seams[pairs[across].ravel()] = True
+    within = pairs[~across]
+    return [position[within[owner[within[:, 0]] == index]] for index in range(len(planes.found))], seams
 
 
 def colour_noise_level(squared: np.ndarray) -> float:
@@ -150,14 +156,14 @@ def same_surface_difference(squared: np.ndarray) -> float:
 
 
 def _other_colour(
-    voxels: np.ndarray, centroids: np.ndarray, colours: np.ndarray, reach: float, normal: np.ndarray | None = None,
-    shading: bool = False,
+    voxels: np.ndarray, pairs: np.ndarray, centroids: np.ndarray, colours: np.ndarray,
+    normal: np.ndarray | None = None, shading: bool = False,
 ) -> np.ndarray:
-    """The ``voxels`` (of one plane) in colour regions whose mean colour differs from the plane's own by more than
-    the plane's noise allows between two voxels of one surface: with its ``normal`` (a wall's), from the light
-    over the region (:func:`_light_field`), else from the largest region's; with ``shading``, also from the largest
-    region's colour scaled to the region's brightness (the least-squares factor)."""
-    pairs = cKDTree(centroids[voxels]).query_pairs(reach, output_type="ndarray")
+    """The ``voxels`` (of one plane; ``pairs``, its neighbours as positions in ``voxels``: :func:`_neighbours`) in
+    colour regions whose mean colour differs from the plane's own by more than the plane's noise allows between two
+    voxels of one surface: with its ``normal`` (a wall's), from the light over the region (:func:`_light_field`),
+    else from the largest region's; with ``shading``, also from the largest region's colour scaled to the region's
+    brightness (the least-squares factor)."""
     if len(pairs) == 0:
         return voxels[:0]
     local = colours[voxels]
