@@ -118,7 +118,6 @@ def test_voxel_colours_by_hand():
     assert colour.voxel_colours(points[:, :5], np.array([0, 0, 1]), 2) is None
 
 
-
 def test_a_wall_half_in_other_light_is_the_wall_and_its_picture_is_found():
     # Lit from its left end, the wall's colour falls by 0.15 per channel per metre; a doorway (x 0.9-1.1) parts
     # it into two colour regions whose means differ by 0.165 per channel (0.29 in all, six times the threshold
