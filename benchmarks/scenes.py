@@ -6,11 +6,12 @@ Runs :func:`~openshape_ood.segmentation.segment_scene` on every scan of a folder
 one, with seeds 0-4 (``--seeds``). Prints per scan the ground-truth objects found at IoU >= 0.5 and
 >= 0.25, the false segments (IoU below 0.25 with every object) and the seconds taken; then per kind
 of scan (table-top, room, LiDAR, from the reader's ``info(name)["kind"]``) and per class: found, false,
-the quartiles of each object's best IoU, and the class-agnostic AP50 of the segments, each scored by
-its point count (as ScanNet's instance benchmark pools detections over scans). Where the reader also has
-``load_semantic(name)`` (points, a class id per point, class names), it prints what the false segments
-lie on, per kind and copy: ``object`` (pieces of objects) or the background class of most of their
-points (wall, floor, road, ...). It prints how the objects missed were lost, per kind and copy: merged
+the quartiles of each object's best IoU, the shares of the objects whose best IoU lies just above and just
+below 0.5 (:func:`near_threshold`: where a count tuned on the scans piles them up), and the class-agnostic AP50
+of the segments, each scored by its point count (as ScanNet's instance benchmark pools detections over scans).
+Where the reader also has ``load_semantic(name)`` (points, a class id per point, class names), it prints what
+the false segments lie on, per kind and copy: ``object`` (pieces of objects) or the background class of most of
+their points (wall, floor, road, ...). It prints how the objects missed were lost, per kind and copy: merged
 into a segment with other things, split over several segments, or made background; and, for the scans and each
 group of frames, views, parts or moved copies, what the merged objects merged with: the class of whatever holds
 most of the rest of their segment, another object's or a background class (``pillow + bed``). The objects found
@@ -246,6 +247,11 @@ FINER_SOURCE = 8
 # A virtual frame counts objects of at least this many pixels (a 14 x 14 patch): one at the frame's edge
 # or behind a nearer one shows a sliver that no segmentation is asked to find.
 FRAME_MIN_GT_POINTS = 200
+# The objects whose best IoU lies within this of 0.5 are reported, above and below it: a count at IoU 0.5 that
+# was tuned on a scan piles objects just above the line, and a copy or view of the scan takes them back below it
+# (the rooms, seeds 0-4: 16 % of their objects at 0.5-0.6 and 3 % at 0.4-0.5 in-sample, 7 % and 9 % in their
+# perturbed copies; segmentation experiments, "Objects just over the line").
+NEAR_THRESHOLD = 0.1
 
 # The package whose constants --set sets.
 SEGMENTATION = "openshape_ood.segmentation"
@@ -1067,7 +1073,18 @@ def summarise(rows_by_scan: dict, scans: list[str], seeds: list[int]) -> dict:
         "false_on": dict(sorted(false_on.items(), key=lambda item: -item[1])),
         "missed": missed,
         "iou_quartiles": [round(float(q), 3) for q in np.quantile(ious, [0.25, 0.5, 0.75])] if ious else [],
+        "near_threshold": near_threshold(ious),
     }  # fmt: skip
+
+
+def near_threshold(ious: list[float]) -> dict[str, float]:
+    """Shares of the objects ``ious`` (each one's best IoU) that lie within :data:`NEAR_THRESHOLD` of 0.5:
+    ``above`` (found, at less than 0.5 plus it) and ``below`` (missed, at 0.5 less it or more); 0 without objects."""
+    values = np.asarray(ious, dtype=float)
+    if len(values) == 0:
+        return {"above": 0.0, "below": 0.0}
+    return {"above": float(((values >= 0.5) & (values < 0.5 + NEAR_THRESHOLD)).mean()),
+            "below": float(((values < 0.5) & (values >= 0.5 - NEAR_THRESHOLD)).mean())}  # fmt: skip
 
 
 def per_class(rows_by_scan: dict, scans: list[str], names: dict, seeds: list[int]) -> dict:
@@ -1536,6 +1553,10 @@ def main(argv: list[str] | None = None) -> None:
                       + (f" ({classes})" if classes else ""))
         print("           IoU quartiles of the objects' best segment:", inside["iou_quartiles"])
         summaries = [("in-sample", inside)] + [(label, report["kinds"][kind][key]) for key, _, _, _, label in copies]
+        for label, summary in summaries:
+            near = summary["near_threshold"]
+            print(f"           objects within {NEAR_THRESHOLD:g} of IoU 0.5, {label}: {near['above']:.1%} above, "
+                  f"{near['below']:.1%} below")
         for label, summary in summaries:
             if summary["false_on"]:
                 print(f"           false segments, {label}, lie on:", ", ".join(

@@ -119,6 +119,25 @@ def test_a_kind_reports_what_its_false_segments_lie_on_and_how_it_missed_objects
     assert summary["missed"] == {"merged": 1.0, "split": 0.5, "background": 0.5}
 
 
+def test_the_objects_just_above_and_just_below_iou_one_half_are_reported_as_shares():
+    # Of ten objects, 0.5 and 0.59 lie within 0.1 above the line and 0.4 and 0.45 within 0.1 below it; 0.6 and 0.39
+    # lie outside the band, and so do the rest.
+    ious = [0.5, 0.59, 0.4, 0.45, 0.6, 0.39, 0.9, 0.1, 1.0, 0.0]
+    assert scenes.near_threshold(ious) == {"above": 0.2, "below": 0.2}
+    assert scenes.near_threshold([]) == {"above": 0.0, "below": 0.0}
+
+
+def test_a_kind_reports_the_objects_near_iou_one_half_pooled_over_its_scans_and_seeds():
+    def row(ious):
+        return {"found_050": sum(i >= 0.5 for i in ious), "false": 0, "segments": len(ious), "objects": len(ious),
+                "object_iou": ious, "segment_points": [5] * len(ious), "segment_match": [1] * len(ious)}  # fmt: skip
+
+    # Eight objects over two scans and two seeds: 0.55 and 0.52 just above, 0.45 just below.
+    rows = {"a": [row([0.55, 0.2]), row([0.45, 0.9])], "b": [row([0.52, 0.7]), row([0.3, 0.8])]}
+    summary = scenes.summarise(rows, ["a", "b"], [0, 1])
+    assert summary["near_threshold"] == {"above": 2 / 8, "below": 1 / 8}
+
+
 def test_missed_objects_are_counted_by_how_they_were_lost():
     # Objects 0-4 have 10 points each, object 5 only 2; -2 is background.
     truth = np.repeat([0, 1, 2, 3, 4, 5, -2], [10, 10, 10, 10, 10, 2, 20])
