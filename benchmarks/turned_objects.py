@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from openshape_ood.config import UP_AXES
-from openshape_ood.segmentation.geometry import sensor_angles
+from openshape_ood.segmentation.geometry import plane_basis, sensor_angles
 from openshape_ood.segmentation.visibility import row_step
 
 #: The turns (degrees about the up axis through the sensor) to which ``--turned`` moves each object.
@@ -55,6 +55,16 @@ HIDDEN_MARGIN = 0.1
 #: the gaps between cars parked in a row and between people walking together, three times the cluster radius
 #: at our sweep's ranges (0.31-0.34 m at 22-25 m), where a neighbour can join an object or hide part of it.
 BESIDE = 1.0
+#: Two neighbouring returns lie on one surface where the angle at the farther one, between its ray and the line to
+#: the nearer one, exceeds this (radians): Bogoslavskyi and Stachniss's criterion (IROS 2016), at their 10 degrees.
+SURFACE_ANGLE = np.radians(10.0)
+#: An object's returns whose elevations lie closer than this share of the sweep's row step are of one row: a
+#: row's own elevations stray by a few hundredths of a degree across an object, a tenth of the 1/3-degree rows.
+ROW_GAP_SHARE = 0.25
+#: Returns further apart along a row than this many of the sensor's steps there have a missing return (a window,
+#: a dark panel) between them: a hole, not surface.
+HOLE_STEPS = 1.5
+
 #: The turns (degrees) at which a copy beside another is looked for: every degree, as the gaps the tenth
 #: degrees leave are 3.8 m wide at 22 m.
 BESIDE_TURNS = tuple(range(1, 360))
@@ -73,7 +83,7 @@ class TurnedCopy(NamedTuple):
 
 def turned_copies(
     points: np.ndarray, truth: np.ndarray, up_axis: str, turns: Iterable[int] = TURNS, *, min_points: int,
-    farther: int = 1, near: float | None = None,
+    farther: int = 1, nearer: int = 1, near: float | None = None,
 ) -> Iterator[TurnedCopy]:
     """Each object of ``truth`` (ids >= 0) of a sweep in its sensor's frame (``points`` ``(N, C >= 3)``, xyz
     first, in metres, the sensor at the origin; ``up_axis`` its gravity axis) that keeps ``min_points`` points
@@ -81,10 +91,15 @@ def turned_copies(
     copy can stand (see the module's text). With ``farther`` k > 1 (an integer) it is first moved out to k times
     its range and thinned to every k-th row and column, which keeps about a k^2-th of its points: only objects
     of ``min_points`` times k^2 are moved so. Each of the k^2 ways of choosing the rows and columns gives a
-    copy. With ``near`` (metres), only copies with a point within it of another object of ``min_points`` points
-    are made: tested before the sensor's view is worked out, the costly step, which only takes points away."""
-    if isinstance(farther, bool) or not isinstance(farther, (int, np.integer)) or farther < 1:
-        raise ValueError(f"farther must be a whole number of times the range, 1 or more, not {farther!r}")
+    copy. With ``nearer`` k > 1 (an integer) it is first pulled in to a k-th of its range and sampled there by
+    the sensor's rays cast on the surface its returns span (see the module's text), one copy a turn. With
+    ``near`` (metres), only copies with a point within it of another object of ``min_points`` points are made:
+    tested before the sensor's view is worked out, the costly step, which only takes points away."""
+    for name, factor in (("farther", farther), ("nearer", nearer)):
+        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+            raise ValueError(f"{name} must be a whole number of times the range, 1 or more, not {factor!r}")
+    if farther > 1 and nearer > 1:
+        raise ValueError(f"a copy is moved either farther or nearer, not both (farther={farther}, nearer={nearer})")
     cloud = np.asarray(points)
     xyz = cloud[:, :3].astype(np.float64)
     up = np.eye(3)[UP_AXES.index(up_axis)]
@@ -115,14 +130,18 @@ def turned_copies(
         occluders = _occluders(angles, ranges, own, height > ground + GROUND_STEP, steps)
         carried = np.concatenate([np.flatnonzero(own), np.flatnonzero(occluders)])
         carried_truth = np.concatenate([truth[own], np.minimum(truth[occluders], -1)])
-        carried_xyz = xyz[carried] + (farther - 1) * (xyz[own].mean(axis=0) - height[own].mean() * up)
-        rows_and_columns = _rows_and_columns(angles[carried], steps)
-        # Each choice of every k-th row and column, once: the carried points it keeps (its own first).
-        samplings = [np.all(rows_and_columns % farther == divmod(sampling, farther), axis=1)
-                     for sampling in range(farther**2)]
-        samplings = [(cloud[carried[kept]], carried_truth[kept], carried_xyz[kept]) for kept in samplings]
+        carried_xyz = xyz[carried] + (farther / nearer - 1) * (xyz[own].mean(axis=0) - height[own].mean() * up)
+        if nearer > 1:
+            source, resampled = _cast_on_returns(xyz[carried], carried_xyz, int(own.sum()), up, steps)
+            samplings = [(cloud[carried[source]], carried_truth[source], resampled)]
+        else:
+            rows_and_columns = _rows_and_columns(angles[carried], steps)
+            # Each choice of every k-th row and column, once: the carried points it keeps (its own first).
+            kept_samplings = [np.all(rows_and_columns % farther == divmod(sampling, farther), axis=1)
+                              for sampling in range(farther**2)]
+            samplings = [(cloud[carried[kept]], carried_truth[kept], carried_xyz[kept]) for kept in kept_samplings]
         elsewhere = background & ~own
-        for turn, sampling in itertools.product(turns, range(farther**2)):
+        for turn, sampling in itertools.product(turns, range(len(samplings))):
             carried_points, carried_truth_here, sampled_xyz = samplings[sampling]
             own_count = int((carried_truth_here == object_id).sum())
             if own_count == 0:
@@ -204,6 +223,125 @@ def _rows_and_columns(angles: np.ndarray, steps: np.ndarray) -> np.ndarray:
     offsets = _centred(angles, angles)
     offsets[:, 1] -= offsets[:, 1].min()
     return np.round(offsets / steps).astype(np.int64)
+
+
+def _cast_on_returns(
+    seen: np.ndarray, moved: np.ndarray, own: int, up: np.ndarray, steps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sensor's rays cast on the surface that returns ``seen`` (``(N, 3)``, where the sensor saw them; the first
+    ``own`` the object's, the rest what hides part of it) span once ``moved`` (the same returns elsewhere): for each
+    ray that meets it, the index of the return nearest the hit (whose truth and attributes the hit takes) and the
+    hit, the object's hits first. The rays lie at the object's own steps between its rows and along them (``steps``,
+    the sweep's, where it has no two rows or no two returns on a row), anchored at its lowest row."""
+    angles = _centred(sensor_angles(seen, up), sensor_angles(seen[:own], up))
+    rows = _rows(angles[:, 1], ROW_GAP_SHARE * steps[1])
+    along, between = _own_steps(angles[:own], rows[:own], steps)
+    triangles = _surface(seen, angles, rows, np.array([along, between]))
+    moved_angles = sensor_angles(moved, up)
+    middle = np.arctan2(np.sin(moved_angles[:own, 0]).mean(), np.cos(moved_angles[:own, 0]).mean())
+    moved_angles = _centred(moved_angles, moved_angles[:own])
+    lowest = angles[:own, 1][rows[:own] == rows[:own].min()].mean()
+    low = (moved_angles.min(axis=0) - [0.0, lowest]) / [along, between]
+    high = (moved_angles.max(axis=0) - [0.0, lowest]) / [along, between]
+    azimuths = middle + along * np.arange(np.floor(low[0]), np.ceil(high[0]) + 1)
+    elevations = lowest + between * np.arange(np.floor(low[1]), np.ceil(high[1]) + 1)
+    azimuth, elevation = (a.ravel()[:, None] for a in np.meshgrid(azimuths, elevations))
+    basis = plane_basis(up)
+    rays = np.cos(elevation) * (np.cos(azimuth) * basis[0] + np.sin(azimuth) * basis[1]) + np.sin(elevation) * up
+    met, distance = _first_hits(rays, moved[triangles])
+    hit = met >= 0
+    points = rays[hit] * distance[hit, None]
+    corners = triangles[met[hit]]
+    nearest = np.argmin(np.linalg.norm(moved[corners] - points[:, None], axis=2), axis=1)
+    source = corners[np.arange(len(corners)), nearest]
+    order = np.argsort(source >= own, kind="stable")  # the object's own hits first
+    return source[order], points[order]
+
+
+def _rows(elevations: np.ndarray, gap: float) -> np.ndarray:
+    """Each return's row (0 the lowest): its ``elevations`` sorted and cut where two lie more than ``gap`` apart."""
+    order = np.argsort(elevations)
+    rows = np.empty(len(elevations), dtype=np.int64)
+    rows[order] = np.concatenate([[0], np.cumsum(np.diff(elevations[order]) > gap)])
+    return rows
+
+
+def _own_steps(angles: np.ndarray, rows: np.ndarray, steps: np.ndarray) -> tuple[float, float]:
+    """An object's steps (radians) along its rows and between them: the median gaps between neighbouring returns
+    of a row and between its rows' elevations, the sweep's ``steps`` where there are none."""
+    along = np.concatenate([np.diff(np.sort(angles[rows == row, 0])) for row in np.unique(rows)])
+    levels = np.array([angles[rows == row, 1].mean() for row in np.unique(rows)])
+    along, between = along[along > 0], np.diff(levels)
+    return (float(np.median(along)) if len(along) else float(steps[0]),
+            float(np.median(between)) if len(between) else float(steps[1]))
+
+
+def _surface(xyz: np.ndarray, angles: np.ndarray, rows: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Triangles ``(T, 3)`` (indices into ``xyz``) joining each row's returns to the next row's as a range image
+    does, in order of azimuth (``angles``, centred), kept where each side joins one surface: its two returns no
+    further apart in azimuth or elevation than :data:`HOLE_STEPS` of the ``steps`` (along a row, between rows)
+    and at an angle above :data:`SURFACE_ANGLE` (:func:`_one_surface`)."""
+    triangles = []
+    levels = np.unique(rows)
+    for lower, upper in zip(levels[:-1], levels[1:]):
+        low = np.flatnonzero(rows == lower)
+        high = np.flatnonzero(rows == upper)
+        low, high = low[np.argsort(angles[low, 0])], high[np.argsort(angles[high, 0])]
+        i = j = 0
+        # Two rows zipped in order of azimuth: each step closes a triangle on the return that comes next.
+        while i < len(low) - 1 or j < len(high) - 1:
+            if j == len(high) - 1 or (i < len(low) - 1 and angles[low[i + 1], 0] <= angles[high[j + 1], 0]):
+                triangles.append((low[i], low[i + 1], high[j]))
+                i += 1
+            else:
+                triangles.append((low[i], high[j + 1], high[j]))
+                j += 1
+    triangles = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    kept = np.ones(len(triangles), dtype=bool)
+    for a, b in ((0, 1), (1, 2), (0, 2)):
+        first, second = triangles[:, a], triangles[:, b]
+        kept &= np.all(np.abs(angles[first] - angles[second]) <= HOLE_STEPS * steps, axis=1)
+        kept &= _one_surface(xyz[first], xyz[second])
+    return triangles[kept]
+
+
+def _one_surface(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Whether two returns (rows of ``first`` and ``second``, the sensor at the origin) lie on one surface: the
+    angle at the farther, between its ray and the line to the nearer, exceeds :data:`SURFACE_ANGLE`."""
+    one, two = np.linalg.norm(first, axis=1), np.linalg.norm(second, axis=1)
+    far, close = np.maximum(one, two), np.minimum(one, two)
+    between = np.arccos(np.clip(np.einsum("ij,ij->i", first, second) / (one * two), -1.0, 1.0))
+    return np.arctan2(close * np.sin(between), far - close * np.cos(between)) > SURFACE_ANGLE
+
+
+def _first_hits(rays: np.ndarray, triangles: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The first of ``triangles`` ``(T, 3, 3)`` that each ray from the origin (``rays``, unit rows) meets (-1 for
+    none) and how far along it (Moller and Trumbore's test, 1997). Written here: trimesh's ray queries need rtree
+    or embree, which the project does not install, and a sweep's object is a few hundred triangles."""
+    met, distance = np.full(len(rays), -1, dtype=np.int64), np.full(len(rays), np.inf)
+    for start in range(0, len(rays), chunk):
+        along = _distances(rays[start : start + chunk], triangles)
+        if along.shape[1]:
+            first = np.argmin(along, axis=1)
+            nearest = along[np.arange(len(first)), first]
+            met[start : start + chunk] = np.where(np.isfinite(nearest), first, -1)
+            distance[start : start + chunk] = nearest
+    return met, distance
+
+
+def _distances(rays: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """``(R, T)``: how far along each ray from the origin it meets each triangle, infinite where it misses."""
+    corner, edge1, edge2 = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    normal_to_ray = np.cross(rays[:, None, :], edge2[None])
+    determinant = np.einsum("rtk,tk->rt", normal_to_ray, edge1)
+    facing = np.abs(determinant) > 1e-12
+    inverse = np.where(facing, 1.0 / np.where(facing, determinant, 1.0), 0.0)
+    u = np.einsum("rtk,tk->rt", normal_to_ray, -corner) * inverse
+    across = np.cross(-corner, edge1)
+    v = np.einsum("rk,tk->rt", rays, across) * inverse
+    along_ray = np.einsum("tk,tk->t", edge2, across)[None] * inverse
+    meets = facing & (u >= 0) & (v >= 0) & (u + v <= 1) & (along_ray > 0)
+    return np.where(meets, along_ray, np.inf)
 
 
 def _centred(angles: np.ndarray, around: np.ndarray) -> np.ndarray:

@@ -203,3 +203,79 @@ def test_a_copy_beside_another_is_kept_where_its_nearest_point_lies_within_reach
     near_cone = [(copy.object_id, copy.turn, copy.beside) for copy in
                  turned.beside_copies(points, truth, "z", min_points=58) if copy.turn == 172]
     assert near_cone == [(0, 172, 2), (2, 172, 0)]
+
+
+def boxes_on_rays(boxes, elevations, azimuths) -> tuple[np.ndarray, np.ndarray]:
+    """Where the rays of ``elevations`` x ``azimuths`` (degrees) first meet one of ``boxes`` (``(centre, sides)``
+    pairs, as :func:`box_on_rays` takes): the points, and which box each lies on."""
+    hits = [box_on_rays(centre, sides, elevations, azimuths) for centre, sides in boxes]
+    points, which = np.concatenate(hits), np.concatenate([np.full(len(hit), k) for k, hit in enumerate(hits)])
+    directions = np.round(points / np.linalg.norm(points, axis=1, keepdims=True), 9)
+    nearest = {}
+    for index in np.argsort(np.linalg.norm(points, axis=1)):  # the nearest along each ray first
+        nearest.setdefault(tuple(directions[index]), index)
+    kept = np.array(sorted(nearest.values()))
+    return points[kept], which[kept]
+
+
+# The ground's rays, their rows carried on up past a car's roof at 18 m.
+ROWS, COLUMNS = -30 + np.arange(44) * 26 / 39, np.arange(-40, 40, 0.5)
+
+
+def test_a_copy_moved_nearer_stands_at_a_kth_of_its_range_sampled_as_densely_as_the_sensor_samples_it_there():
+    car = box_on_rays((20.0, 0.0), (4.0, 1.8, 1.5), ROWS, COLUMNS)  # its front at x = 18 m: all the sensor sees
+    points, truth = sweep(car)
+    [copy] = turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, nearer=2)
+    moved = copy.points[copy.truth == 0]
+    # Its returns' mean lies on the front, at 18 m: pulled in by half of that, the front stands at 9 m, and every
+    # ray cast meets it there, within the rectangle the returns spanned.
+    np.testing.assert_allclose(moved[:, 0], 9.0, atol=1e-9)
+    assert car[:, 1].min() - 1e-9 <= moved[:, 1].min() and moved[:, 1].max() <= car[:, 1].max() + 1e-9
+    assert car[:, 2].min() - 1e-9 <= moved[:, 2].min() and moved[:, 2].max() <= car[:, 2].max() + 1e-9
+    # At half its range the sensor's steps meet it twice as densely each way: n rows of m returns become 2n - 1
+    # of 2m - 1, less the rays at each edge that pass just outside the surface the returns span.
+    elevation, azimuth = np.arctan2(car[:, 2], np.hypot(car[:, 0], car[:, 1])), np.arctan2(car[:, 1], car[:, 0])
+    rows, per_row = len(np.unique(elevation.round(9))), len(np.unique(azimuth.round(9)))
+    assert len(car) == rows * per_row
+    assert (2 * rows - 3) * (2 * per_row - 3) <= len(moved) <= (2 * rows - 1) * (2 * per_row - 1)
+    spacing = lambda xyz: np.median(np.sort(np.linalg.norm(xyz[:, None] - xyz[None], axis=2), axis=1)[:, 1])
+    assert spacing(moved) == pytest.approx(spacing(car) / 2, rel=0.15)
+
+
+def test_a_copy_moved_nearer_keeps_what_hides_part_of_it_apart_from_it():
+    # A post 4 m before the car's front hides a strip of it. Between the two there is no surface: the angle
+    # between a return on the post and the next on the car, at the car's, is far under SURFACE_ANGLE.
+    seen, which = boxes_on_rays([((20.0, 0.0), (4.0, 1.8, 1.5)), ((14.0, 0.0), (0.3, 0.3, 3.0))], ROWS, COLUMNS)
+    points, truth = sweep(seen[which == 0], seen[which == 1])
+    truth[truth == 1] = -1  # a sign's post: background
+    [copy] = turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, nearer=2)
+    raised = copy.points[:, 2] > -SENSOR_HEIGHT + 0.01
+    ahead = raised & (copy.points[:, 0] < 12.0)  # the car moved to 9 m and the post before it
+    on_car, on_post = np.isclose(copy.points[:, 0], 9.0), np.isclose(copy.points[:, 0], 14.0 - 0.15 - 9.0)
+    assert on_car.sum() > 0 and on_post.sum() > 0
+    assert (on_car | on_post)[ahead].all()  # nothing bridges the gap
+    assert (copy.truth[on_car & ahead] == 0).all() and (copy.truth[on_post & ahead] == -1).all()
+    # The post's shadow stays a strip the car's copy does not cover.
+    assert not (np.abs(copy.points[on_car & ahead, 1]) < 0.05).any()
+
+
+def test_a_copy_moved_nearer_keeps_a_hole_where_returns_were_missing():
+    car = box_on_rays((20.0, 0.0), (4.0, 1.8, 1.5), ROWS, COLUMNS)
+    window = (np.abs(car[:, 1]) < 0.3) & (car[:, 2] > -1.0)  # no returns there: glass, or a dark panel
+    points, truth = sweep(car[~window])
+    [copy] = turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, nearer=2)
+    moved = copy.points[copy.truth == 0]
+    assert len(moved) > 0 and not ((np.abs(moved[:, 1]) < 0.25) & (moved[:, 2] > -0.8)).any()  # the rows it left
+
+
+@pytest.mark.parametrize("nearer", [0, 1.5, True, "2"])
+def test_a_copy_moved_nearer_needs_a_whole_number_of_times_its_range(nearer):
+    points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
+    with pytest.raises(ValueError, match="nearer must be a whole number"):
+        list(turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, nearer=nearer))
+
+
+def test_a_copy_is_moved_either_farther_or_nearer():
+    points, truth = sweep(box((10.0, 0.0), (4.0, 1.8, 1.5)))
+    with pytest.raises(ValueError, match="either farther or nearer"):
+        list(turned.turned_copies(points, truth, "z", turns=(0,), min_points=COUNTED, farther=2, nearer=2))
