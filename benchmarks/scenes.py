@@ -137,7 +137,10 @@ other streets. Its line counts every object of the copies; the next counts the t
 farther (``--farther K``), each object that would still be counted there (K^2 times ``--min-gt-points``) is first
 pushed out along its bearing to K times its range and sampled as the sensor would sample it there (every K-th of
 its rows and of its points along them, a copy for each of the K^2 such choices), then turned about the sensor to
-each tenth degree where it can stand: the far cars of other sweeps, where ours holds its cars at 21-26 m.
+each tenth degree where it can stand: the far cars of other sweeps, where ours holds its cars at 21-26 m. Moved
+nearer (``--nearer K``), each counted object is first pulled in along its bearing to a K-th of its range and sampled
+by the sensor's rays cast on the surface its returns span (K times as densely each way), then turned so: the cars
+parked at 5-15 m and the people on the pavement beside the sensor that other sweeps hold and ours does not.
 
 Beside another (``--beside``): each object of a LiDAR sweep that is counted is also turned about the sensor to
 every degree, and kept where it stands within :data:`benchmarks.turned_objects.BESIDE` of another object counted
@@ -179,7 +182,7 @@ A constant of the segmentation is measured at other values with ``--set module.N
 
     python -m benchmarks.scenes
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
-    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3
+    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3 --nearer 2
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --beside
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
     python -m benchmarks.scenes --no-loso --only mosd_test22 mosd_test34 mosd_test49 mosd_test60 --seeds 0 1 --stepped-back 1.5 2
@@ -959,20 +962,26 @@ def _run_parts(points, truth, up, parts: list[np.ndarray], values: dict, min_gt_
 
 def run_turned(
     points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
-    farther: int = 1,
+    farther: int = 1, nearer: int = 1,
 ) -> list[dict]:
     """:func:`run_scan` on each of :func:`~benchmarks.turned_objects.turned_copies` of a sweep (copy k with seed k),
     each row with ``turned``: the object's id, the turn in degrees and the object's best IoU (``None`` where the
     sensor sees fewer than ``min_gt_points`` of its points there, so it is not counted); none without ``up``.
     With ``farther`` K > 1 each object is moved out to K times its range first, with a copy for each of the K^2
-    choices of its rows and columns there (``sampling``), and its own bearing (turn 0) is tried as well.
+    choices of its rows and columns there (``sampling``); with ``nearer`` K > 1 it is pulled in to a K-th of its
+    range first, sampled there by the sensor's rays. Moved either way, its own bearing (turn 0) is tried as well.
     Copies that cannot be made (a scan the construction cannot take) end the list, and ``name`` (the scan's) is
     given on stderr with the error: the run goes on."""
     if up is None:
         return []
-    turns = TURNS if farther == 1 else (0, *TURNS)
-    copies = turned_copies(points, truth, up, turns, min_points=min_gt_points, farther=farther)
+    turns = TURNS if farther == nearer == 1 else (0, *TURNS)
+    copies = turned_copies(points, truth, up, turns, min_points=min_gt_points, farther=farther, nearer=nearer)
     return _run_moved(copies, "turned", ("turn", "sampling"), up, values, min_gt_points, background, name)
+
+
+def _moved_along_bearing(way: str, factor: int) -> str:
+    """How ``--farther`` or ``--nearer`` (``way``) moved an object by ``factor``, in the report's words."""
+    return f"moved out to {factor} times their range" if way == "farther" else f"pulled in to 1/{factor} of their range"
 
 
 def run_beside(
@@ -1203,6 +1212,10 @@ def main(argv: list[str] | None = None) -> None:
                              "more moved out along its bearing to K times its range (every K-th of its rows and of its "
                              "points along them kept) and turned about the sensor to every tenth degree where it can "
                              "stand (e.g. 2 3)")
+    parser.add_argument("--nearer", nargs="*", type=int, default=[], metavar="K",
+                        help="also segment each LiDAR sweep with each counted object pulled in along its bearing to a "
+                             "K-th of its range (sampled by the sensor's rays cast on the surface its returns span) and "
+                             "turned about the sensor to every tenth degree where it can stand (e.g. 2)")
     parser.add_argument("--camera-views", action="store_true",
                         help=f"also segment each LiDAR sweep cut to what KITTI's colour camera sees, at "
                              f"{len(CAMERA_HEADINGS)} headings")
@@ -1222,8 +1235,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--finer takes factors of the points above 0, not {args.finer}")
     if any(not factor > 1 for factor in args.stepped_back):
         parser.error(f"--stepped-back takes factors of the camera's distance above 1, not {args.stepped_back}")
-    if any(factor < 2 for factor in args.farther):
-        parser.error(f"--farther takes whole factors of the range of 2 or more, not {args.farther}")
+    for way in ("farther", "nearer"):
+        if any(factor < 2 for factor in getattr(args, way)):
+            parser.error(f"--{way} takes whole factors of the range of 2 or more, not {getattr(args, way)}")
     if any(not 0 < share < 1 for share in args.sparser):
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
     if any(not scale > 0 for scale in args.voxel_scales):
@@ -1256,7 +1270,8 @@ def main(argv: list[str] | None = None) -> None:
     kinds, object_names, background_names, results, perturbed = {}, {}, {}, [{} for _ in candidates], {}
     denser = {factor: {} for factor in args.denser}
     finer = {factor: {} for factor in args.finer}
-    farther = {factor: {} for factor in args.farther}
+    # Objects moved along their bearing, by way ("farther", "nearer") and factor.
+    ranged = {(way, factor): {} for way in ("farther", "nearer") for factor in getattr(args, way)}
     stepped_back = {factor: {} for factor in args.stepped_back}
     sparser = {share: {} for share in args.sparser}
     scaled = {scale: {} for scale in args.voxel_scales}
@@ -1378,9 +1393,9 @@ def main(argv: list[str] | None = None) -> None:
         viewed = args.camera_views and kinds[name] == "LiDAR"
         camera_views[name] = (run_camera_views(points, truth, up, candidates[0], args.min_gt_points, background)
                               if viewed else [])
-        for factor in args.farther:
-            farther[factor][name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background,
-                                                name, factor) if kinds[name] == "LiDAR" else [])
+        for (way, factor), by_scan in ranged.items():
+            by_scan[name] = (run_turned(points, truth, up, candidates[0], args.min_gt_points, background, name,
+                                        **{way: factor}) if kinds[name] == "LiDAR" else [])
         print(f"{name:<36} {kinds[name]:<10} {len(points):>8} {row['found_050']:>4}/{row['objects']:<4} {row['found_025']:>4}/"
               f"{row['objects']:<4} {row['false']:>6} {row['segments']:>8} {row['seconds']:>8.2f}"
               + (f"   perturbed found {' '.join(str(r['found_050']) for r in perturbed[name])}" if perturbed[name] else "")
@@ -1417,12 +1432,12 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   objects beside another found {_moved_found(besides, name, 'beside', object_names)}" if besides[name] else "")
               + (f"   camera views found {sum(r['found_050'] for r in camera_views[name])} of "
                  f"{sum(r['objects'] for r in camera_views[name])}" if camera_views[name] else "")
-              + "".join(f"   x{factor} farther found {_moved_found(farther[factor], name, 'turned', object_names)}"
-                        for factor in args.farther if farther[factor][name]),
+              + "".join(f"   x{factor} {way} found {_moved_found(by_scan, name, 'turned', object_names)}"
+                        for (way, factor), by_scan in ranged.items() if by_scan[name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
                                     turned, besides, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
-                                    sampled_object_frames, *denser.values(), *farther.values(), *stepped_back.values(),
+                                    sampled_object_frames, *denser.values(), *ranged.values(), *stepped_back.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values(),
                                     *(by_scan for _, by_scan in places.values()))
                 for row in by_scan[name]]  # fmt: skip
@@ -1447,7 +1462,7 @@ def main(argv: list[str] | None = None) -> None:
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
               "stepped_back": args.stepped_back, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "beside": BESIDE if args.beside else None,
-              "farther": args.farther,
+              "farther": args.farther, "nearer": args.nearer,
               "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
               "left_out_unread": skipped}
     print(f"\nper kind, seeds {args.seeds}: objects found at IoU >= 0.5 (mean over seeds, min-max), false segments, AP50")
@@ -1522,9 +1537,8 @@ def main(argv: list[str] | None = None) -> None:
                   ("pushed", pushed, "copy", "objects pushed against another, every object of every copy"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
                   ("beside", besides, "copy", "objects set beside another, every object of every copy"),
-                  *((f"farther_x{factor}", farther[factor], "copy",
-                     f"objects moved out to {factor} times their range, every object of every copy")
-                    for factor in args.farther),
+                  *((f"{way}_x{factor}", by_scan, "copy", f"objects {_moved_along_bearing(way, factor)}, every object "
+                     "of every copy") for (way, factor), by_scan in ranged.items()),
                   ("camera_views", camera_views, "view",
                    f"cut to KITTI's camera's view at {len(CAMERA_HEADINGS)} headings, all together")]
         for key, by_scan, piece, label in pieces:
@@ -1543,8 +1557,8 @@ def main(argv: list[str] | None = None) -> None:
             ("pushed_objects", pushed, "pushed", "the pushed objects themselves"),
             ("turned_objects", turned, "turned", "the turned objects themselves"),
             ("beside_objects", besides, "beside", "the objects set beside another themselves"),
-            *((f"farther_x{factor}_objects", farther[factor], "turned",
-               f"the objects moved out to {factor} times their range themselves") for factor in args.farther),
+            *((f"{way}_x{factor}_objects", by_scan, "turned",
+               f"the objects {_moved_along_bearing(way, factor)} themselves") for (way, factor), by_scan in ranged.items()),
         ]:
             if any(by_scan[scan] for scan in members):
                 counts = report["kinds"][kind][key] = _moved_objects(by_scan, members, moved, object_names)
@@ -1613,7 +1627,8 @@ def main(argv: list[str] | None = None) -> None:
                                 "surroundings": surroundings[scan],
                                 "stepped_back": {f"{k:g}": stepped_back[k][scan] for k in args.stepped_back},
                                 "pushed": pushed[scan], "turned": turned[scan], "beside": besides[scan],
-                                "farther": {str(k): farther[k][scan] for k in args.farther},
+                                **{way: {str(factor): by_scan[scan] for (moved, factor), by_scan in ranged.items()
+                                         if moved == way} for way in ("farther", "nearer")},
                                 "camera_views": camera_views[scan]})  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with replacing(args.out) as temporary:

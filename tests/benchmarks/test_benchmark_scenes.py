@@ -530,41 +530,47 @@ def test_the_benchmark_sets_the_objects_of_lidar_sweeps_beside_another_only(tmp_
     assert made == [("y", 30)] and report["scans"][0]["beside"] == [] and "beside_objects" not in report["kinds"]["room"]
 
 
-def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_refuses_factors_below_two(tmp_path, capsys,
-                                                                                                monkeypatch):
+def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_nearer_and_refuses_factors_below_two(
+    tmp_path, capsys, monkeypatch
+):
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
     made = []
 
-    def copies(points, truth, up, turns, min_points, farther=1):
-        made.append((turns, min_points, farther))
+    def copies(points, truth, up, turns, min_points, farther=1, nearer=1):
+        made.append((turns, min_points, farther, nearer))
         yield turned_objects.TurnedCopy(points, truth, 0, turns[0])
 
     monkeypatch.setattr(scenes, "turned_copies", copies)
     out = tmp_path / "scenes.json"
     scenes.main(["--data", str(folder), "--out", str(out), "--seeds", "0", "--no-loso", "--farther", "2", "3",
-                 "--min-gt-points", "30"])
+                 "--nearer", "2", "--min-gt-points", "30"])
     report = json.loads(out.read_text())
     [row] = report["scans"]
-    # Moved farther, an object is also tried at its own bearing (turn 0); the turned copies are not asked for.
-    # The objects moved are those counted (turned_copies asks K^2 times as many points of one moved K times).
-    assert made == [((0, *scenes.TURNS), 30, 2), ((0, *scenes.TURNS), 30, 3)] and row["turned"] == []
+    # Moved either way, an object is also tried at its own bearing (turn 0); the turned copies are not asked for.
+    # The objects moved are those counted (turned_copies asks K^2 times as many points of one moved K times out).
+    everywhere = (0, *scenes.TURNS)
+    assert made == [(everywhere, 30, 2, 1), (everywhere, 30, 3, 1), (everywhere, 30, 1, 2)] and row["turned"] == []
     assert report["farther"] == [2, 3] and sorted(row["farther"]) == ["2", "3"]
+    assert report["nearer"] == [2] and sorted(row["nearer"]) == ["2"]
     iou = row["farther"]["2"][0]["turned"]["iou"]
     counts = {"objects": 1, "found_050": int(iou >= 0.5)}
     # The scan's reader names no class: its objects are "object".
     assert report["kinds"]["LiDAR"]["farther_x2_objects"] == {**counts, "per_class": {"object": counts}}
     output = capsys.readouterr().out
     assert "the objects moved out to 3 times their range themselves: found" in output
-    report = _report_on_a_room(tmp_path, "--farther", "2")
+    assert "the objects pulled in to 1/2 of their range themselves: found" in output
+    report = _report_on_a_room(tmp_path, "--farther", "2", "--nearer", "2")
     assert report["scans"][0]["farther"] == {"2": []} and "farther_x2_objects" not in report["kinds"]["room"]
-    assert_usage_error(scenes.main, ["--data", str(folder), "--out", str(out), "--farther", "1"],
-                       "--farther takes whole factors of the range of 2 or more, not [1]", capsys)
+    assert report["scans"][0]["nearer"] == {"2": []} and "nearer_x2_objects" not in report["kinds"]["room"]
+    for way in ("farther", "nearer"):
+        assert_usage_error(scenes.main, ["--data", str(folder), "--out", str(out), f"--{way}", "1"],
+                           f"--{way} takes whole factors of the range of 2 or more, not [1]", capsys)
 
 
 def test_turned_copies_that_cannot_be_made_are_named_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
     folder = write_scan_folder(tmp_path, {"kind": "LiDAR sweep", "up_axis": "+y"})
 
-    def one_then_fails(points, truth, up, turns, min_points, farther=1):
+    def one_then_fails(points, truth, up, turns, min_points, farther=1, nearer=1):
         yield turned_objects.TurnedCopy(points, truth, 0, 90)
         raise ValueError("no sensor at the origin")
 
