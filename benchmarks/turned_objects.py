@@ -61,8 +61,8 @@ SURFACE_ANGLE = np.radians(10.0)
 #: An object's returns whose elevations lie closer than this share of the sweep's row step are of one row: a
 #: row's own elevations stray by a few hundredths of a degree across an object, a tenth of the 1/3-degree rows.
 ROW_GAP_SHARE = 0.25
-#: Returns further apart along a row than this many of the sensor's steps there have a missing return (a window,
-#: a dark panel) between them: a hole, not surface.
+#: Returns further apart than this many of the object's steps, along a row or between rows, have a missing return
+#: (a window, a dark coat) between them: a hole, not surface.
 HOLE_STEPS = 1.5
 
 #: The turns (degrees) at which a copy beside another is looked for: every degree, as the gaps the tenth
