@@ -233,12 +233,13 @@ def _cast_on_returns(
     ray that meets it, the index of the return nearest the hit (whose truth and attributes the hit takes) and the
     hit, the object's hits first. The rays lie at the object's own steps between its rows and along them (``steps``,
     the sweep's, where it has no two rows or no two returns on a row), anchored at its lowest row."""
-    angles = _centred(sensor_angles(seen, up), sensor_angles(seen[:own], up))
+    angles = sensor_angles(seen, up)
+    angles = _centred(angles, angles[:own])
     rows = _rows(angles[:, 1], ROW_GAP_SHARE * steps[1])
     along, between = _own_steps(angles[:own], rows[:own], steps)
     triangles = _surface(seen, angles, rows, np.array([along, between]))
     moved_angles = sensor_angles(moved, up)
-    middle = np.arctan2(np.sin(moved_angles[:own, 0]).mean(), np.cos(moved_angles[:own, 0]).mean())
+    middle = _mean_azimuth(moved_angles[:own])
     moved_angles = _centred(moved_angles, moved_angles[:own])
     lowest = angles[:own, 1][rows[:own] == rows[:own].min()].mean()
     low = (moved_angles.min(axis=0) - [0.0, lowest]) / [along, between]
@@ -269,8 +270,9 @@ def _rows(elevations: np.ndarray, gap: float) -> np.ndarray:
 def _own_steps(angles: np.ndarray, rows: np.ndarray, steps: np.ndarray) -> tuple[float, float]:
     """An object's steps (radians) along its rows and between them: the median gaps between neighbouring returns
     of a row and between its rows' elevations, the sweep's ``steps`` where there are none."""
-    along = np.concatenate([np.diff(np.sort(angles[rows == row, 0])) for row in np.unique(rows)])
-    levels = np.array([angles[rows == row, 1].mean() for row in np.unique(rows)])
+    members = [rows == row for row in np.unique(rows)]
+    along = np.concatenate([np.diff(np.sort(angles[row, 0])) for row in members])
+    levels = np.array([angles[row, 1].mean() for row in members])
     along, between = along[along > 0], np.diff(levels)
     return (float(np.median(along)) if len(along) else float(steps[0]),
             float(np.median(between)) if len(between) else float(steps[1]))
@@ -347,8 +349,13 @@ def _distances(rays: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 def _centred(angles: np.ndarray, around: np.ndarray) -> np.ndarray:
     """``angles`` (azimuth and elevation) with the azimuth measured from the mean direction of ``around``'s, in
     (-pi, pi]: no seam across the points round it."""
-    middle = np.arctan2(np.sin(around[:, 0]).mean(), np.cos(around[:, 0]).mean())
+    middle = _mean_azimuth(around)
     return np.stack([np.angle(np.exp(1j * (angles[:, 0] - middle))), angles[:, 1]], axis=1)
+
+
+def _mean_azimuth(angles: np.ndarray) -> float:
+    """The mean direction (radians) of the azimuths of ``angles`` (azimuth and elevation): no seam at +-pi."""
+    return float(np.arctan2(np.sin(angles[:, 0]).mean(), np.cos(angles[:, 0]).mean()))
 
 
 def _ground(centre: np.ndarray, flat: cKDTree, height: np.ndarray, background: np.ndarray) -> float | None:
