@@ -148,6 +148,14 @@ there (:func:`benchmarks.turned_objects.beside_copies`), and the sweep is segmen
 with seed k): cars parked in a row, people by a car or together, which no view of our sweep otherwise holds. Its
 line counts every object of the copies; the next counts the objects set beside another themselves.
 
+Bicycles (``--bicycles N``): a model bicycle (:func:`benchmarks.bicycles.bicycle_mesh`) is also put into each LiDAR
+sweep at N free places of its ground (:func:`benchmarks.bicycles.free_places`, the same for every run), turned to
+each of :data:`benchmarks.bicycles.HEADINGS`, and seen by the sweep's own beams
+(:func:`benchmarks.bicycles.bicycle_copies`); the sweep is segmented with the defaults (copy k with seed k).
+SemanticKITTI counts parked bicycles as objects, and ours holds none of 25 points: a bicycle is a few centimetres
+deep, as the fences and signs the street rules drop are. Its line counts every object of the copies; the next
+counts the bicycles themselves.
+
 Crops (``--crops``): each room with an up axis is also cut into partial scans, its two halves across
 each horizontal coordinate axis and its four quarters (at the middle of its box), and each part is
 segmented with the defaults (part k with seed k). An object counts in a part when at least
@@ -184,6 +192,7 @@ A constant of the segmentation is measured at other values with ``--set module.N
     python -m benchmarks.scenes --no-loso --perturb 4 --denser 2 4 --sparser 0.7 0.5 --frames 4 --crops --orbit
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --turned --farther 2 3 --nearer 2
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --beside
+    python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --seeds 0 --bicycles 10
     python -m benchmarks.scenes --no-loso --only semantickitti_spvnas_000000 --camera-views
     python -m benchmarks.scenes --no-loso --only mosd_test22 mosd_test34 mosd_test49 mosd_test60 --seeds 0 1 --stepped-back 1.5 2
     python -m benchmarks.scenes --no-loso --voxel-scales 0.9 0.95 1.05 1.1
@@ -227,6 +236,9 @@ from openshape_ood.segmentation.geometry import sensor_angles
 from openshape_ood.segmentation.tuning import combinations, tuned
 
 from .pushed_objects import pushed_copies
+from .bicycles import HEADINGS as BICYCLE_HEADINGS
+from .bicycles import NAME as BICYCLE
+from .bicycles import bicycle_copies
 from .turned_objects import BESIDE, TURNS, beside_copies, turned_copies
 from .virtual_frames import (
     camera_views, look_at, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
@@ -996,6 +1008,19 @@ def run_beside(
     return _run_moved(copies, "beside", ("turn", "beside", "gap"), up, values, min_gt_points, background, name)
 
 
+def run_bicycles(
+    points, truth, up, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
+    places: int = 0,
+) -> list[dict]:
+    """:func:`run_scan` on each of :func:`~benchmarks.bicycles.bicycle_copies` of a sweep (copy k with seed k; the
+    bicycle at ``places`` free places, its id :func:`copy_stride`'s), each row with ``bicycle``: the bicycle's id,
+    its range across up (m), its heading (degrees) and its best IoU, as :func:`run_turned`'s; none without ``up``."""
+    if up is None or places == 0:
+        return []
+    copies = bicycle_copies(points, truth, up, places, object_id=copy_stride(truth), min_points=min_gt_points)
+    return _run_moved(copies, "bicycle", ("range", "heading"), up, values, min_gt_points, background, name)
+
+
 def run_pushed(
     points, truth, support, values: dict, min_gt_points: int, background: dict | None = None, name: str = "scan",
 ) -> list[dict]:
@@ -1207,6 +1232,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--beside", action="store_true",
                         help=f"also segment each LiDAR sweep with each object counted turned about the sensor to "
                              f"every degree where it stands within {BESIDE:g} m of another counted object")
+    parser.add_argument("--bicycles", type=int, default=0, metavar="N",
+                        help=f"also segment each LiDAR sweep with a model bicycle put at N free places of its ground, "
+                             f"turned to each of {', '.join(map(str, BICYCLE_HEADINGS))} degrees from side on, and seen "
+                             f"by the sweep's own beams (default 0: none)")
     parser.add_argument("--farther", nargs="*", type=int, default=[], metavar="K",
                         help="also segment each LiDAR sweep with each object of K^2 times --min-gt-points points or "
                              "more moved out along its bearing to K times its range (every K-th of its rows and of its "
@@ -1242,6 +1271,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--sparser takes shares of the points between 0 and 1, not {args.sparser}")
     if any(not scale > 0 for scale in args.voxel_scales):
         parser.error(f"--voxel-scales takes factors above 0, not {args.voxel_scales}")
+    if args.bicycles < 0:
+        parser.error(f"--bicycles must be 0 or more places, not {args.bicycles}")
     if args.grid_places < 0:
         parser.error(f"--grid-places must be 0 or more places, not {args.grid_places}")
     if args.headings < 0:
@@ -1279,6 +1310,7 @@ def main(argv: list[str] | None = None) -> None:
     turns = {f"{k + 1}": (float(angle), {}) for k, angle in enumerate(headings(args.headings))}
     orders = {f"{k}": {} for k in range(1, args.orders + 1)}
     frames, sampled_frames, crops, orbits, surroundings, pushed, turned, besides = {}, {}, {}, {}, {}, {}, {}, {}
+    bicycles: dict = {}
     camera_views, side_by_sides, sampled_side_by_sides, object_frames, sampled_object_frames = {}, {}, {}, {}, {}
     scaled_frames = {scale: {} for scale in args.frame_scales}
     sampled_scaled_frames = {scale: {} for scale in args.frame_scales}
@@ -1297,6 +1329,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         up, kinds[name] = up_axis_of(info), kind_of(info)
         object_names[name] = ({int(o): str(c) for o, c in names.items()}, copy_stride(truth))
+        if args.bicycles and kinds[name] == "LiDAR":  # the bicycle takes the next id; a sweep is never laid out
+            object_names[name] = ({**object_names[name][0], copy_stride(truth): BICYCLE}, copy_stride(truth) + 1)
         truth, background = with_background_classes(reader, name, truth)
         background_names[name] = background
         for index, values in enumerate(candidates):
@@ -1390,6 +1424,8 @@ def main(argv: list[str] | None = None) -> None:
                         if swept else [])
         besides[name] = (run_beside(points, truth, up, candidates[0], args.min_gt_points, background, name)
                          if args.beside and kinds[name] == "LiDAR" else [])
+        bicycles[name] = (run_bicycles(points, truth, up, candidates[0], args.min_gt_points, background, name,
+                                       args.bicycles) if kinds[name] == "LiDAR" else [])
         viewed = args.camera_views and kinds[name] == "LiDAR"
         camera_views[name] = (run_camera_views(points, truth, up, candidates[0], args.min_gt_points, background)
                               if viewed else [])
@@ -1430,13 +1466,14 @@ def main(argv: list[str] | None = None) -> None:
               + (f"   pushed objects found {_moved_found(pushed, name, 'pushed', object_names)}" if pushed[name] else "")
               + (f"   turned objects found {_moved_found(turned, name, 'turned', object_names)}" if turned[name] else "")
               + (f"   objects beside another found {_moved_found(besides, name, 'beside', object_names)}" if besides[name] else "")
+              + (f"   bicycles found {_moved_found(bicycles, name, 'bicycle', object_names)}" if bicycles[name] else "")
               + (f"   camera views found {sum(r['found_050'] for r in camera_views[name])} of "
                  f"{sum(r['objects'] for r in camera_views[name])}" if camera_views[name] else "")
               + "".join(f"   x{factor} {way} found {_moved_found(by_scan, name, 'turned', object_names)}"
                         for (way, factor), by_scan in ranged.items() if by_scan[name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, besides, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
+                                    turned, besides, bicycles, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
                                     sampled_object_frames, *denser.values(), *ranged.values(), *stepped_back.values(),
                                     *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values(),
                                     *(by_scan for _, by_scan in places.values()))
@@ -1462,6 +1499,7 @@ def main(argv: list[str] | None = None) -> None:
               "orbit": list(ORBITS) if args.orbit else [], "surroundings": args.surroundings,
               "stepped_back": args.stepped_back, "pushed": args.pushed,
               "turned": list(TURNS) if args.turned else [], "beside": BESIDE if args.beside else None,
+              "bicycle": {"places": args.bicycles, "headings": list(BICYCLE_HEADINGS)} if args.bicycles else None,
               "farther": args.farther, "nearer": args.nearer,
               "camera_views": list(CAMERA_HEADINGS) if args.camera_views else [],
               "left_out_unread": skipped}
@@ -1537,6 +1575,7 @@ def main(argv: list[str] | None = None) -> None:
                   ("pushed", pushed, "copy", "objects pushed against another, every object of every copy"),
                   ("turned", turned, "copy", "objects turned about the sensor, every object of every copy"),
                   ("beside", besides, "copy", "objects set beside another, every object of every copy"),
+                  ("bicycle", bicycles, "copy", "a bicycle put at free places, every object of every copy"),
                   *((f"{way}_x{factor}", by_scan, "copy", f"objects {_moved_along_bearing(way, factor)}, every object "
                      "of every copy") for (way, factor), by_scan in ranged.items()),
                   ("camera_views", camera_views, "view",
@@ -1557,6 +1596,7 @@ def main(argv: list[str] | None = None) -> None:
             ("pushed_objects", pushed, "pushed", "the pushed objects themselves"),
             ("turned_objects", turned, "turned", "the turned objects themselves"),
             ("beside_objects", besides, "beside", "the objects set beside another themselves"),
+            ("bicycle_objects", bicycles, "bicycle", "the bicycles themselves"),
             *((f"{way}_x{factor}_objects", by_scan, "turned",
                f"the objects {_moved_along_bearing(way, factor)} themselves") for (way, factor), by_scan in ranged.items()),
         ]:
@@ -1627,6 +1667,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "surroundings": surroundings[scan],
                                 "stepped_back": {f"{k:g}": stepped_back[k][scan] for k in args.stepped_back},
                                 "pushed": pushed[scan], "turned": turned[scan], "beside": besides[scan],
+                                "bicycle": bicycles[scan],
                                 **{way: {str(factor): by_scan[scan] for (moved, factor), by_scan in ranged.items()
                                          if moved == way} for way in ("farther", "nearer")},
                                 "camera_views": camera_views[scan]})  # fmt: skip

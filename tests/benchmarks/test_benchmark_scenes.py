@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import pushed_objects, scenes, turned_objects
+from benchmarks import bicycles, pushed_objects, scenes, turned_objects
 from openshape_ood.segmentation import pipeline
 
 from ..helpers.camera_frames import RED, render_table_frame, standing_box
@@ -528,6 +528,32 @@ def test_the_benchmark_sets_the_objects_of_lidar_sweeps_beside_another_only(tmp_
     assert_moved_summaries(report, row, "LiDAR", "beside", "the objects set beside another themselves", capsys)
     report = _report_on_a_room(tmp_path, "--beside")
     assert made == [("y", 30)] and report["scans"][0]["beside"] == [] and "beside_objects" not in report["kinds"]["room"]
+
+
+def test_the_benchmark_puts_a_bicycle_into_lidar_sweeps_only_named_as_the_model_it_is(tmp_path, capsys, monkeypatch):
+    made = []
+
+    def copies(points, truth, up, places, object_id, min_points):
+        made.append((up, places, object_id, min_points))
+        for heading in (0, 90):  # object 0 of the sweep, as if it were the bicycle put in, seen two ways
+            marked = truth.copy()
+            marked[truth == 0] = object_id
+            yield bicycles.BicycleCopy(points, marked, object_id, 9.5, heading)
+
+    monkeypatch.setattr(scenes, "bicycle_copies", copies)
+    report, _ = _report_on_a_sweep(tmp_path, "--bicycles", "3", "--min-gt-points", "30")
+    [row] = report["scans"]
+    stride = int(np.load(tmp_path / "truth.npy").max()) + 1  # the bicycle takes the next id after the sweep's
+    assert made == [("y", 3, stride, 30)]
+    assert report["bicycle"] == {"places": 3, "headings": list(bicycles.HEADINGS)}
+    assert [(c["bicycle"]["object"], c["bicycle"]["range"], c["bicycle"]["heading"]) for c in row["bicycle"]] \
+        == [(stride, 9.5, 0), (stride, 9.5, 90)]
+    assert_moved_summaries(report, row, "LiDAR", "bicycle", "the bicycles themselves", capsys)
+    assert list(report["kinds"]["LiDAR"]["bicycle_objects"]["per_class"]) == [bicycles.NAME]
+    assert bicycles.NAME in report["kinds"]["LiDAR"]["bicycle"]["per_class"]
+    report = _report_on_a_room(tmp_path, "--bicycles", "3")
+    assert len(made) == 1 and report["scans"][0]["bicycle"] == [] and "bicycle_objects" not in report["kinds"]["room"]
+    assert_usage_error(scenes.main, ["--bicycles", "-1"], "--bicycles must be 0 or more places, not -1", capsys)
 
 
 def test_the_benchmark_moves_the_objects_of_lidar_sweeps_farther_and_nearer_and_refuses_factors_below_two(
