@@ -130,8 +130,10 @@ def _free_places(sweep: _Sweep, count: int, min_points: int, seed: int) -> list[
     """:func:`free_places` of a :class:`_Sweep`."""
     candidates = np.flatnonzero(sweep.background)
     weights = np.linalg.norm(sweep.xyz[candidates][:, sweep.across], axis=1) ** 3
-    # A weighted draw without replacement (Efraimidis and Spirakis, 2006): the order of exponential keys over weights.
-    order = candidates[np.argsort(np.random.default_rng(seed).exponential(size=len(candidates)) / weights)]
+    # A weighted draw without replacement (Efraimidis and Spirakis, 2006): the order of exponential keys over weights
+    # (a return at the sensor itself, of weight 0, comes last).
+    with np.errstate(divide="ignore"):
+        order = candidates[np.argsort(np.random.default_rng(seed).exponential(size=len(candidates)) / weights)]
     places: list[np.ndarray] = []
     for index in order:
         if len(places) == count:
