@@ -235,10 +235,10 @@ from openshape_ood.segmentation import pipeline, segment_scene
 from openshape_ood.segmentation.geometry import sensor_angles
 from openshape_ood.segmentation.tuning import combinations, tuned
 
-from .pushed_objects import pushed_copies
 from .bicycles import HEADINGS as BICYCLE_HEADINGS
 from .bicycles import NAME as BICYCLE
 from .bicycles import bicycle_copies
+from .pushed_objects import pushed_copies
 from .turned_objects import BESIDE, TURNS, beside_copies, turned_copies
 from .virtual_frames import (
     camera_views, look_at, object_views, orbit_views, render_frame, room_camera, table_top_camera, upright_frame,
@@ -1473,10 +1473,10 @@ def main(argv: list[str] | None = None) -> None:
                         for (way, factor), by_scan in ranged.items() if by_scan[name]),
               flush=True)  # fmt: skip
         runs = [row for by_scan in (*results, perturbed, frames, sampled_frames, crops, orbits, surroundings, pushed,
-                                    turned, besides, bicycles, camera_views, side_by_sides, sampled_side_by_sides, object_frames,
-                                    sampled_object_frames, *denser.values(), *ranged.values(), *stepped_back.values(),
-                                    *finer.values(), *sparser.values(), *scaled.values(), *scaled_frames.values(),
-                                    *(by_scan for _, by_scan in places.values()))
+                                    turned, besides, bicycles, camera_views, side_by_sides, sampled_side_by_sides,
+                                    object_frames, sampled_object_frames, *denser.values(), *ranged.values(),
+                                    *stepped_back.values(), *finer.values(), *sparser.values(), *scaled.values(),
+                                    *scaled_frames.values(), *(by_scan for _, by_scan in places.values()))
                 for row in by_scan[name]]  # fmt: skip
         for error, count in Counter(row["error"] for row in runs if "error" in row).items():
             print(f"{name}: the segmentation raised in {count} of {len(runs)} runs, which find nothing: {error}",
