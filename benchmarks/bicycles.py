@@ -26,7 +26,7 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from openshape_ood.config import UP_AXES
-from openshape_ood.segmentation.geometry import plane_basis, sensor_angles
+from openshape_ood.segmentation.geometry import sensor_angles
 
 from .turned_objects import GROUND_STEP, _centred, _first_hits, _ground, _image_steps
 
@@ -187,8 +187,8 @@ def _hits(sweep: _Sweep, place: np.ndarray, heading: float) -> tuple[np.ndarray,
     degrees (:data:`HEADINGS`) before them, and how far along each beam it meets it (m): their indices and the
     distances. Only the returns within the bicycle's box in the sensor's image (grown by one of the sensor's
     steps) are cast."""
-    up, basis = sweep.up, plane_basis(sweep.up)
-    sight = (place @ basis[0]) * basis[0] + (place @ basis[1]) * basis[1]
+    up = sweep.up
+    sight = place - (place @ up) * up  # the line of sight across up
     sight /= np.linalg.norm(sight)
     turn = np.radians(heading)
     length = np.cos(turn) * np.cross(up, sight) + np.sin(turn) * sight
